@@ -1,0 +1,127 @@
+/** Public types of the sync engine: its options, the hooks apps plug in, and the engine itself. */
+import type { Actor, ChangeInput, FullPage, PullResponse, PushResponse, StreamEvent } from '../../shared/protocol.js';
+import type { SyncSchema } from '../../shared/schema.js';
+import type { Store } from '../stores/store.js';
+
+/** What happens when an update meets a deleted document. */
+export type DeletePolicy = 'resurrect_on_update' | 'reject_update' | 'delete_wins';
+
+/** Arguments given to a custom conflict resolver. */
+export interface ResolverArgs {
+  actor: Actor;
+  collection: string;
+  id: string;
+  /** Stored data now (`null`: absent or deleted). */
+  current: Record<string, unknown> | null;
+  /** What the client wants stored: the upsert's data, or `current` with the patch applied. */
+  incoming: Record<string, unknown>;
+  /** The data at the change's `baseVersion`, when known (`undefined`: not known). */
+  base: Record<string, unknown> | null | undefined;
+  change: ChangeInput;
+}
+
+/** A resolver returns the document to store, or `{ reject }` to refuse the change. */
+export type Resolver = (
+  args: ResolverArgs,
+) => Record<string, unknown> | { reject: string } | Promise<Record<string, unknown> | { reject: string }>;
+
+/** Per-change permission hook: `true` allows, `false` or a message refuses (`FORBIDDEN`). */
+export type Authorize = (args: {
+  actor: Actor;
+  change: ChangeInput;
+  current: Record<string, unknown> | null;
+}) => boolean | string | Promise<boolean | string>;
+
+/** Every size and page limit; each is configurable. */
+export interface SyncLimits {
+  /** Changes in one push. @default 1000 */
+  maxChangesPerPush: number;
+  /** Serialized size of one document's data (UTF-8 JSON bytes). @default 1_000_000 */
+  maxDocumentBytes: number;
+  /** Pull page size when `limit` is omitted. @default 500 */
+  pullDefaultLimit: number;
+  /** Largest pull `limit` accepted. @default 1000 */
+  pullMaxLimit: number;
+  /** Full-export page size when `limit` is omitted. @default 1000 */
+  fullDefaultLimit: number;
+  /** Largest full-export `limit` accepted. @default 10000 */
+  fullMaxLimit: number;
+  /** Largest request body the HTTP faces read (bytes). @default 16 MiB */
+  maxBodyBytes: number;
+}
+
+export interface StreamOptions {
+  /** Idle time after which a heartbeat event is sent. @default 15000 */
+  heartbeatMs: number;
+  /** Events queued for one subscriber before it is told to resync and closed. @default 1000 */
+  maxQueue: number;
+  /** Safety poll of subscribed scopes' heads, in case a notification was lost. @default 5000 */
+  pollMs: number;
+}
+
+export interface RetentionOptions {
+  /** Oplog entries older than this are pruned. @default 30 days */
+  maxAgeMs: number;
+  /** How often the engine prunes by itself; `0` turns the schedule off. @default 3_600_000 */
+  pruneIntervalMs: number;
+}
+
+/** Something the engine did, for metrics and logs. */
+export type EngineEvent =
+  | { type: 'push'; actor: Actor; changes: number; accepted: number; conflicts: number; rejected: number; duplicates: number; seq: number | null; ms: number }
+  | { type: 'pull'; actor: Actor; changes: number; ms: number }
+  | { type: 'full'; actor: Actor; docs: number; ms: number }
+  | { type: 'stream_open' | 'stream_close'; actor: Actor }
+  | { type: 'stream_overflow'; actor: Actor }
+  | { type: 'prune'; removed: number; ms: number }
+  | { type: 'error'; where: string; error: unknown };
+
+export interface SyncEngineOptions<S extends SyncSchema = SyncSchema> {
+  store: Store;
+  schema: S;
+  /** Custom conflict resolvers by collection (replace field-level LWW there). */
+  resolvers?: Partial<Record<keyof S['collections'] & string, Resolver>>;
+  /** Delete-versus-update policy, for all collections or per collection. @default 'resurrect_on_update' */
+  deletePolicy?: DeletePolicy | Partial<Record<keyof S['collections'] & string, DeletePolicy>>;
+  authorize?: Authorize;
+  limits?: Partial<SyncLimits>;
+  retention?: Partial<RetentionOptions>;
+  stream?: Partial<StreamOptions>;
+  /** Server clock. `node` names this process in HLCs (default: random). */
+  clock?: { node?: string; maxDriftMs?: number; now?: () => number };
+  /** Called for every push, pull, full, stream and prune (metrics, logs). */
+  onEvent?: (event: EngineEvent) => void;
+}
+
+/** A sync engine: push/pull/full/stream over one store, knowing nothing of tRPC or HTTP. */
+export interface SyncEngine<S extends SyncSchema = SyncSchema> {
+  readonly schema: S;
+  readonly store: Store;
+  readonly limits: Readonly<SyncLimits>;
+  readonly streamOptions: Readonly<StreamOptions>;
+  /** Applies a client's changes (input validated here; throws `SyncError`). */
+  push(actor: Actor, input: unknown): Promise<PushResponse>;
+  /** Changes after a checkpoint, whole commits only. */
+  pull(actor: Actor, input: unknown): Promise<PullResponse>;
+  /** One page of the current state (tombstones included). */
+  full(actor: Actor, input: unknown): Promise<FullPage>;
+  /** Catch-up from `lastEventId ?? since`, then live commits; ends on `signal` or after `resync_required`. */
+  stream(actor: Actor, input: unknown, signal?: AbortSignal): AsyncIterable<StreamEvent>;
+  /**
+   * Server-side writes (app mutations, jobs, admin tools) that get versions, oplog entries and
+   * live events like client pushes. `scope` is a scope id or an actor.
+   */
+  write(scope: string | Actor, changes: ServerChange<S>[]): Promise<PushResponse>;
+  /** Prunes the oplog now (entries older than `before`, default now − retention). */
+  prune(options?: { before?: Date }): Promise<{ removed: number }>;
+  /** Stops timers and live feeds (the store is closed by its owner). */
+  close(): Promise<void>;
+}
+
+/** A server-side change: like a client change without mutation ids. */
+export type ServerChange<S extends SyncSchema = SyncSchema> = {
+  collection: keyof S['collections'] & string;
+  id: string;
+  op: 'upsert' | 'patch' | 'delete';
+  data?: Record<string, unknown> | null;
+};

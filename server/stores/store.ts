@@ -1,0 +1,129 @@
+/**
+ * The `Store` contract: the I/O a sync store performs, nothing more. Stores know nothing of the
+ * engine: merging, numbering rules and validation live above them, once. Every store runs the
+ * one conformance suite in `test/conformance/`.
+ */
+import type { PushResult } from '../../shared/protocol.js';
+
+/** Identifies a document inside a scope. */
+export interface DocKey {
+  collection: string;
+  id: string;
+}
+
+/** A stored document with its sync metadata. */
+export interface StoredDoc extends DocKey {
+  scope: string;
+  /** Current data; `null` when the document is deleted (a tombstone). */
+  data: Record<string, unknown> | null;
+  /** Per-field HLC of the last write, removed fields included; `_deleted` holds the delete flag's HLC. */
+  fields: Record<string, string>;
+  /** HLC of the document's latest change (the greatest of `fields`). */
+  version: string;
+  /** Commit sequence number of the scope's commit that last changed it. */
+  seq: number;
+  deleted: boolean;
+  /** userId of the actor of the last change. */
+  actor: string;
+}
+
+/** One applied change in the append-only oplog, with its post-image. */
+export interface OplogEntry extends DocKey {
+  scope: string;
+  /** The commit's seq; all entries of one commit share it. */
+  seq: number;
+  /** Position inside the commit, from 0. */
+  idx: number;
+  op: 'upsert' | 'delete';
+  /** Post-image of the document (`null` for a delete). */
+  data: Record<string, unknown> | null;
+  version: string;
+  actor: string;
+  clientId: string | null;
+  mutationId: number | null;
+  /** Commit time (retention is measured from it). */
+  at: Date;
+}
+
+/** A recorded push outcome, answered again when the same mutation is retried. */
+export interface MutationRecord {
+  mutationId: number;
+  result: PushResult;
+}
+
+/** A scope's commit counter and retention horizon. */
+export interface ScopeHead {
+  /** Seq of the scope's latest commit (0 = none yet). */
+  seq: number;
+  /** Highest seq whose oplog entries were pruned: a pull from below it needs a resync. */
+  horizon: number;
+}
+
+/** Work done inside one transaction on one scope. */
+export interface StoreTx {
+  /** The scope's head when the transaction took the scope's lock. */
+  readonly head: ScopeHead;
+  getDocs(keys: DocKey[]): Promise<StoredDoc[]>;
+  /** Inserts or replaces documents (by scope, collection, id). */
+  putDocs(docs: StoredDoc[]): Promise<void>;
+  appendOplog(entries: OplogEntry[]): Promise<void>;
+  /** Moves the scope's counter to `seq` (always `head.seq + 1`); listeners hear of it after commit. */
+  setHead(seq: number): Promise<void>;
+  /** Last mutation id applied for this client in this scope (0 = none). */
+  lastMutationId(clientId: string): Promise<number>;
+  /** Recorded outcomes of earlier mutations of this client, by mutation id. */
+  getResults(clientId: string, mutationIds: number[]): Promise<Map<number, PushResult>>;
+  /** Records outcomes and moves the client's last mutation id to `lastMutationId`. */
+  recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date): Promise<void>;
+}
+
+/** Told after a commit (`commit`), or when notifications may have been missed (`reset`). */
+export type StoreEvent = { type: 'commit'; scope: string; seq: number } | { type: 'reset' };
+
+export interface ReadOplogOptions {
+  /** Entries with seq above this. */
+  afterSeq: number;
+  /** Entries with seq at most this. */
+  uptoSeq?: number;
+  /** At most this many entries (the engine completes a cut commit itself). */
+  limit?: number;
+  /** Only these collections. */
+  collections?: readonly string[];
+}
+
+export interface ScanDocsOptions {
+  collections?: readonly string[];
+  /** Keyset position: documents after this (collection, id), in that order. */
+  after?: DocKey | null;
+  limit: number;
+}
+
+/**
+ * A sync store. All reads and writes name their scope; nothing crosses scopes.
+ */
+export interface Store {
+  /** `memory`, `pglite`, `postgres` or `mongodb`. */
+  readonly kind: string;
+  /** Creates tables/collections and indexes if missing (idempotent), reads the epoch. */
+  init(): Promise<void>;
+  /** Random id made when the store's tables were first created; part of every checkpoint. */
+  epoch(): string;
+  /**
+   * Runs `fn` in one transaction on `scope`. The scope's lock is taken first, so writers of one
+   * scope commit one at a time and seq order is commit order. Commits when `fn` resolves, rolls
+   * back when it throws (stores without transactions document what they guarantee instead).
+   */
+  transaction<T>(scope: string, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  head(scope: string): Promise<ScopeHead>;
+  /** Oplog entries of a scope ordered by (seq, idx). */
+  readOplog(scope: string, options: ReadOplogOptions): Promise<OplogEntry[]>;
+  /** The post-image of a document at a version, when the oplog still holds it (for resolvers). */
+  findVersion(scope: string, key: DocKey, version: string): Promise<Record<string, unknown> | null | undefined>;
+  /** Current documents (tombstones included) ordered by (collection, id), one keyset page. */
+  scanDocs(scope: string, options: ScanDocsOptions): Promise<StoredDoc[]>;
+  /** Removes oplog entries and mutation outcomes committed before `before`; advances horizons. */
+  prune(before: Date): Promise<{ removed: number }>;
+  /** Subscribes to commits of every scope (across processes where the database allows). */
+  onEvent(listener: (event: StoreEvent) => void): () => void;
+  close(): Promise<void>;
+}
