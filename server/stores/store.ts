@@ -14,9 +14,16 @@ export interface DocKey {
 /** A stored document with its sync metadata. */
 export interface StoredDoc extends DocKey {
   scope: string;
-  /** Current data; `null` when the document is deleted (a tombstone). */
+  /**
+   * Field values. A tombstone keeps the values it had when deleted (so an update under the
+   * `resurrect_on_update` policy brings the whole document back); they are never sent to clients.
+   */
   data: Record<string, unknown> | null;
-  /** Per-field HLC of the last write, removed fields included; `_deleted` holds the delete flag's HLC. */
+  /**
+   * Merge metadata: per-field HLC of the last write (removed fields included) plus the reserved
+   * keys `_sync_deleted` (HLC of the delete flag) and `_sync_cleared` (HLC of the last whole upsert).
+   * Stores keep it as an opaque JSON object.
+   */
   fields: Record<string, string>;
   /** HLC of the document's latest change (the greatest of `fields`). */
   version: string;
