@@ -1,0 +1,55 @@
+/** SyncError → TRPCError in one table, and the error formatter that puts sync codes and issues in `error.data.sync`. */
+import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { SyncError, type SyncErrorCode, type SyncIssue } from '../../shared/errors.js';
+
+/** The TRPCError code for each sync error code (the REST face uses `ERROR_STATUS` for the same codes). */
+export const TRPC_CODE: Readonly<Record<SyncErrorCode, TRPC_ERROR_CODE_KEY>> = {
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  RESYNC_REQUIRED: 'CONFLICT',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
+  INTERNAL: 'INTERNAL_SERVER_ERROR',
+  UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+};
+
+/** Turns a SyncError into a TRPCError with the same message (the SyncError stays as `cause`); other errors pass through. */
+export function toTRPCError(error: unknown): unknown {
+  if (!SyncError.is(error)) return error;
+  return new TRPCError({ code: TRPC_CODE[error.code], message: error.message, cause: error });
+}
+
+/** What `syncErrorFormatter` adds to `error.data.sync` when the error came from the sync kit. */
+export interface SyncErrorData {
+  code: SyncErrorCode;
+  issues: SyncIssue[];
+}
+
+/** Finds the SyncError behind a TRPCError (its cause), if any. */
+export function syncErrorOf(error: unknown): SyncError | null {
+  if (SyncError.is(error)) return error;
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  return SyncError.is(cause) ? cause : null;
+}
+
+/**
+ * A tRPC `errorFormatter` that adds `data.sync = { code, issues }` (or `null`) to every error
+ * shape, so clients see the sync error code and the list of field issues.
+ *
+ * @example
+ * const t = initTRPC.context<Ctx>().create({ transformer: superjson, errorFormatter: syncErrorFormatter });
+ * // client: err.data?.sync?.issues → [{ path: 'changes.0.data.title', message: '…' }]
+ */
+export function syncErrorFormatter<TShape extends { data: object }>(opts: {
+  shape: TShape;
+  error: TRPCError;
+}): TShape & { data: TShape['data'] & { sync: SyncErrorData | null } } {
+  const sync = syncErrorOf(opts.error);
+  return {
+    ...opts.shape,
+    data: { ...opts.shape.data, sync: sync ? { code: sync.code, issues: sync.issues } : null },
+  };
+}

@@ -1,0 +1,123 @@
+/** `createSyncRouter()`: the `push`/`pull`/`full`/`stream` procedures over one engine, built on the app's own procedure. */
+import { TRPCError, tracked } from '@trpc/server';
+import type {
+  AnyProcedureBuilder,
+  MutationProcedure,
+  Overwrite,
+  ProcedureBuilder,
+  QueryProcedure,
+  SubscriptionProcedure,
+  TrackedData,
+  UnsetMarker,
+} from '@trpc/server/unstable-core-do-not-import';
+import { encodeCheckpoint } from '../../shared/checkpoint.js';
+import { SyncError } from '../../shared/errors.js';
+import type { Actor, FullPage, PullResponse, PushResponse, StreamEvent } from '../../shared/protocol.js';
+import type { SyncSchema } from '../../shared/schema.js';
+import type { SyncEngine } from '../engine/types.js';
+import { toTRPCError } from './errors.js';
+import { passThrough, type SyncInputs } from './inputs.js';
+
+type Def<TInput, TOutput, TMeta> = { input: TInput; output: TOutput; meta: TMeta; errorShape: unknown };
+
+/** The procedures `createSyncRouter` returns; merge them into the app router as `sync`. */
+export interface SyncRouterRecord<S extends SyncSchema, TMeta = unknown> {
+  /** Applies a batch of changes (exactly once per mutation id). */
+  push: MutationProcedure<Def<SyncInputs<S>['push'], PushResponse, TMeta>>;
+  /** Changes after a checkpoint, whole commits only. */
+  pull: QueryProcedure<Def<SyncInputs<S>['pull'], PullResponse, TMeta>>;
+  /** One page of the current state, tombstones included. */
+  full: QueryProcedure<Def<SyncInputs<S>['full'], FullPage, TMeta>>;
+  /**
+   * Catch-up, then live commits. Every event is `tracked()`: `changes` by its checkpoint,
+   * heartbeats and `resync_required` by the last position delivered, so clients see
+   * `{ id, data }` and a reconnecting client resumes from `id` by itself.
+   */
+  stream: SubscriptionProcedure<Def<SyncInputs<S>['stream'], AsyncIterable<TrackedData<StreamEvent>, void, any>, TMeta>>;
+}
+
+/** Options of `createSyncRouter`. */
+export interface SyncRouterOptions<S extends SyncSchema, TContext, TMeta, TContextOverrides> {
+  engine: SyncEngine<S>;
+  /**
+   * The app's procedure builder (`t.procedure`, or one carrying the app's auth middleware), so the
+   * app's context and middleware apply to every sync procedure.
+   */
+  procedure: ProcedureBuilder<TContext, TMeta, TContextOverrides, UnsetMarker, UnsetMarker, UnsetMarker, UnsetMarker, false, any>;
+  /**
+   * Finds the actor in the procedure's context; `null` (or a throw) answers UNAUTHORIZED.
+   * @default (ctx) => ctx.actor
+   */
+  authenticate?: (ctx: Overwrite<TContext, TContextOverrides>) => Actor | null | undefined | Promise<Actor | null | undefined>;
+}
+
+const defaultAuthenticate = (ctx: unknown): Actor | null => (ctx as { actor?: Actor | null } | null)?.actor ?? null;
+
+/**
+ * Builds the sync procedures on the app's procedure builder. The returned record is merged
+ * into the app router as `sync`; tRPC v11 accepts nested plain records.
+ *
+ * @example
+ * const t = initTRPC.context<{ actor: Actor | null }>().create({ transformer: superjson, errorFormatter: syncErrorFormatter });
+ * export const appRouter = t.router({ sync: createSyncRouter({ engine, procedure: t.procedure }) });
+ * // client: await trpc.sync.push.mutate({ clientId, changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'Milk' } }] });
+ */
+export function createSyncRouter<S extends SyncSchema, TContext, TMeta, TContextOverrides>(
+  options: SyncRouterOptions<S, TContext, TMeta, TContextOverrides>,
+): SyncRouterRecord<S, TMeta> {
+  const { engine } = options;
+  const authenticate = (options.authenticate ?? defaultAuthenticate) as (ctx: unknown) => Actor | null | undefined | Promise<Actor | null | undefined>;
+  const procedure = options.procedure as unknown as AnyProcedureBuilder;
+
+  async function actorOf(ctx: unknown): Promise<Actor> {
+    let actor: Actor | null | undefined = null;
+    try {
+      actor = await authenticate(ctx);
+    } catch {
+      actor = null; // a throwing authenticate refuses, like null
+    }
+    if (actor) return actor;
+    const cause = new SyncError('UNAUTHORIZED', 'authentication required: no valid credentials');
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: cause.message, cause });
+  }
+
+  async function call<T>(ctx: unknown, fn: (actor: Actor) => Promise<T>): Promise<T> {
+    const actor = await actorOf(ctx);
+    try {
+      return await fn(actor);
+    } catch (error) {
+      throw toTRPCError(error);
+    }
+  }
+
+  /** The position a fresh stream starts from ("before the first commit"), so every event can be tracked. */
+  const beginning = () => encodeCheckpoint({ epoch: engine.store.epoch(), seq: 0 });
+
+  async function* stream({ ctx, input, signal }: { ctx: unknown; input: unknown; signal: AbortSignal | undefined }) {
+    const actor = await actorOf(ctx);
+    const given = (input ?? {}) as { lastEventId?: string | null; since?: string | null };
+    let position = given.lastEventId || given.since || null;
+    try {
+      for await (const event of engine.stream(actor, input ?? {}, signal)) {
+        if (event.type === 'changes') position = event.checkpoint;
+        yield tracked(position ?? beginning(), event);
+        if (event.type === 'resync_required') return;
+      }
+    } catch (error) {
+      if (SyncError.is(error) && error.code === 'RESYNC_REQUIRED') {
+        const event: StreamEvent = { type: 'resync_required', message: error.message };
+        yield tracked(position ?? beginning(), event);
+        return;
+      }
+      throw toTRPCError(error);
+    }
+  }
+
+  const record = {
+    push: procedure.input(passThrough<SyncInputs<S>['push']>()).mutation(({ ctx, input }) => call(ctx, (a) => engine.push(a, input))),
+    pull: procedure.input(passThrough<SyncInputs<S>['pull']>()).query(({ ctx, input }) => call(ctx, (a) => engine.pull(a, input ?? {}))),
+    full: procedure.input(passThrough<SyncInputs<S>['full']>()).query(({ ctx, input }) => call(ctx, (a) => engine.full(a, input ?? {}))),
+    stream: procedure.input(passThrough<SyncInputs<S>['stream']>()).subscription(stream),
+  };
+  return record as unknown as SyncRouterRecord<S, TMeta>;
+}
