@@ -1,0 +1,53 @@
+/** Maps failures to REST answers: a status from the shared table and the `{ error: { code, message, issues } }` body. */
+import { ERROR_STATUS, SyncError, type SyncErrorCode, type SyncIssue } from '../../shared/errors.js';
+
+/** Error codes of the REST face: the protocol's codes plus 405 for a known path with the wrong method. */
+export type RestErrorCode = SyncErrorCode | 'METHOD_NOT_ALLOWED';
+
+/** The JSON body of every REST error. */
+export interface RestErrorBody {
+  error: { code: RestErrorCode; message: string; issues: SyncIssue[] };
+}
+
+/** HTTP status of a REST error code (the protocol's table, plus 405). */
+export function statusOf(code: RestErrorCode): number {
+  return code === 'METHOD_NOT_ALLOWED' ? 405 : ERROR_STATUS[code];
+}
+
+/** A JSON response with the given status and extra headers. */
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+/** An error response for a code, message and field issues. */
+export function errorResponse(
+  code: RestErrorCode,
+  message: string,
+  issues: SyncIssue[] = [],
+  headers: Record<string, string> = {},
+): Response {
+  const body: RestErrorBody = { error: { code, message, issues } };
+  return jsonResponse(statusOf(code), body, headers);
+}
+
+/**
+ * Turns anything thrown while serving a request into a response. A `SyncError` keeps its code;
+ * anything else is an unexpected failure: 500 with the usual body and no stack or internals.
+ */
+export function toErrorResponse(error: unknown, onUnexpected?: (error: unknown) => void): Response {
+  if (SyncError.is(error)) {
+    const extra: Record<string, string> =
+      error.code === 'UNAUTHORIZED' ? { 'www-authenticate': 'Bearer' } : error.code === 'PAYLOAD_TOO_LARGE' ? { connection: 'close' } : {};
+    return errorResponse(error.code, error.message, error.issues, extra);
+  }
+  onUnexpected?.(error);
+  return errorResponse('INTERNAL', 'internal server error');
+}
+
+/** A BAD_REQUEST naming one query parameter. */
+export function badParam(name: string, message: string): SyncError {
+  return new SyncError('BAD_REQUEST', `${name}: ${message}`, [{ path: name, message }]);
+}

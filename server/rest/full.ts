@@ -1,0 +1,58 @@
+/** `GET /sync/full`: one page of the current state as NDJSON, gzip when asked, written line by line. */
+import type { FullDoc } from '../../shared/protocol.js';
+import type { RestContext } from './context.js';
+import { endpointParams, parseQuery } from './params.js';
+
+/** True when `Accept-Encoding` accepts gzip (a `q=0` refuses it). */
+export function acceptsGzip(header: string | null): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding!.trim() !== 'gzip' && coding!.trim() !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/**
+ * Asks the engine for one page (bounded by `limit`) and streams it, one JSON line per document,
+ * so a page is never serialized as one big string. `X-Sync-Checkpoint` is the export's checkpoint
+ * (the same on every page); `X-Sync-Cursor` asks for the next page and is absent on the last one.
+ */
+export async function handleFull({ engine, actor, url, req }: RestContext): Promise<Response> {
+  const query = parseQuery(url, endpointParams(engine.limits).full);
+  const page = await engine.full(actor, { collections: query.collections, cursor: query.cursor, limit: query.limit });
+  const headers = new Headers({
+    'content-type': 'application/x-ndjson; charset=utf-8',
+    'cache-control': 'no-store',
+    vary: 'Accept-Encoding',
+    'x-sync-checkpoint': page.checkpoint,
+  });
+  if (page.cursor) headers.set('x-sync-cursor', page.cursor);
+  let body: ReadableStream<Uint8Array> = ndjsonStream(page.docs);
+  if (acceptsGzip(req.headers.get('accept-encoding'))) {
+    body = body.pipeThrough(new CompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);
+    headers.set('content-encoding', 'gzip');
+  }
+  return new Response(body, { status: 200, headers });
+}
+
+/** A byte stream producing one line per document as the consumer reads (backpressure-driven). */
+function ndjsonStream(docs: FullDoc[]): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let i = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (i >= docs.length) {
+          controller.close();
+          return;
+        }
+        const doc = docs[i++]!;
+        const line = { collection: doc.collection, id: doc.id, data: doc.data, version: doc.version, deleted: doc.deleted };
+        controller.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
+      },
+    },
+    { highWaterMark: 16 },
+  );
+}

@@ -1,0 +1,85 @@
+/** `createRestHandler`: the REST face as one web-standard `(Request) => Promise<Response>`, routing to one file per endpoint. */
+import type { Authenticate } from '../auth/authenticate.js';
+import type { SyncEngine } from '../engine/types.js';
+import { authenticateToken, bearerToken } from './auth.js';
+import type { RestContext } from './context.js';
+import { preflight, withCors, type CorsOrigin } from './cors.js';
+import { errorResponse, jsonResponse, toErrorResponse } from './errors.js';
+import { handleFull } from './full.js';
+import { createOpenApiDocument } from './openapi.js';
+import { handlePull } from './pull.js';
+import { handlePush } from './push.js';
+import { handleSse } from './sse.js';
+
+/** Options of `createRestHandler`. */
+export interface RestHandlerOptions {
+  /** The sync engine the endpoints call. */
+  engine: SyncEngine;
+  /** Turns the bearer token into an actor; `null` answers 401. */
+  authenticate: Authenticate;
+  /** Prefix the endpoints live under (e.g. `/api`), without a trailing slash. @default '' */
+  basePath?: string;
+  /** CORS: `true` allows any origin, or a list / predicate of allowed origins. @default off */
+  cors?: CorsOrigin | false;
+  /** Told of unexpected (500) failures, for logs; the client only sees `INTERNAL`. */
+  onError?: (error: unknown, req: Request) => void;
+}
+
+/** A web-standard request handler (Fetch API), mountable in any runtime or framework. */
+export type RestHandler = (req: Request) => Promise<Response>;
+
+type Endpoint = { auth: boolean; run: (ctx: RestContext) => Promise<Response> | Response };
+
+/**
+ * Creates the REST face over an engine: push, pull, full (NDJSON), stream (SSE), health, OpenAPI.
+ *
+ * @example
+ * const handler = createRestHandler({ engine, authenticate: jwtAuthenticator({ secret }) });
+ * http.createServer(toNodeHandler(handler)).listen(3000, '127.0.0.1');
+ * // or: export const GET = handler; export const POST = handler; (Next.js route handlers)
+ */
+export function createRestHandler(options: RestHandlerOptions): RestHandler {
+  const { engine, authenticate } = options;
+  const base = (options.basePath ?? '').replace(/\/+$/, '');
+  const cors = options.cors || undefined;
+  let openapi: string | undefined;
+  const routes: Record<string, Record<string, Endpoint>> = {
+    '/sync/push': { POST: { auth: true, run: handlePush } },
+    '/sync/pull': { GET: { auth: true, run: handlePull } },
+    '/sync/full': { GET: { auth: true, run: handleFull } },
+    '/sync/stream': { GET: { auth: true, run: handleSse } },
+    '/sync/health': { GET: { auth: false, run: () => jsonResponse(200, { ok: true, store: engine.store.kind }) } },
+    '/openapi.json': {
+      GET: {
+        auth: false,
+        run: () => {
+          openapi ??= JSON.stringify(createOpenApiDocument({ limits: engine.limits, basePath: base }));
+          return new Response(openapi, { headers: { 'content-type': 'application/json; charset=utf-8' } });
+        },
+      },
+    },
+  };
+
+  return async function restHandler(req: Request): Promise<Response> {
+    const origin = req.headers.get('origin');
+    try {
+      const url = new URL(req.url);
+      const path = url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length).replace(/\/+$/, '') : null;
+      const methods = path !== null ? routes[path] : undefined;
+      if (!methods) return withCors(errorResponse('NOT_FOUND', `no endpoint at ${url.pathname}`, [{ path: 'url', message: 'unknown path' }]), cors, origin);
+      if (req.method === 'OPTIONS') return preflight(Object.keys(methods), cors, origin);
+      const method = req.method === 'HEAD' && methods.GET ? 'GET' : req.method;
+      const endpoint = methods[method];
+      if (!endpoint) {
+        const allow = Object.keys(methods).join(', ');
+        return withCors(errorResponse('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname} (use ${allow})`, [{ path: 'method', message: `expected ${allow}` }], { allow }), cors, origin);
+      }
+      const actor = endpoint.auth
+        ? await authenticateToken(authenticate, bearerToken(req.headers.get('authorization')))
+        : { userId: '', scopeId: '' };
+      return withCors(await endpoint.run({ engine, actor, req, url }), cors, origin);
+    } catch (error) {
+      return withCors(toErrorResponse(error, (e) => options.onError?.(e, req)), cors, origin);
+    }
+  };
+}

@@ -1,0 +1,85 @@
+/** Node `http` adapter: turns an IncomingMessage into a web `Request`, and streams the `Response` back honouring backpressure. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+
+/** A Node `http` request listener. */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/**
+ * Wraps a web-standard handler for `http.createServer`, Express, Fastify (`reply.raw`) and the
+ * like. The request body is streamed (the handler decides how much to read); the response body
+ * is written chunk by chunk, waiting for `drain`; a client that goes away aborts `req.signal`.
+ *
+ * @example
+ * const server = http.createServer(toNodeHandler(createRestHandler({ engine, authenticate })));
+ * server.listen(3000, '127.0.0.1');
+ */
+export function toNodeHandler(handler: (req: Request) => Promise<Response>): NodeHandler {
+  return async function nodeHandler(req, res) {
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    let response: Response;
+    try {
+      response = await handler(toRequest(req, abort.signal));
+    } catch {
+      response = new Response(JSON.stringify({ error: { code: 'INTERNAL', message: 'internal server error', issues: [] } }), {
+        status: 500,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      });
+    }
+    await writeResponse(response, req, res, abort.signal);
+  };
+}
+
+function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
+  const host = req.headers.host ?? 'localhost';
+  const url = new URL(req.url ?? '/', `http://${host}`);
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    if (!name.startsWith(':')) headers.append(name, req.rawHeaders[i + 1]!);
+  }
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  return new Request(url, {
+    method,
+    headers,
+    signal,
+    ...(hasBody ? { body: Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
+  } as RequestInit);
+}
+
+async function writeResponse(response: Response, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  res.writeHead(response.status, headers);
+  if (!response.body || req.method === 'HEAD') {
+    await response.body?.cancel().catch(() => undefined);
+    res.end();
+    return;
+  }
+  // Streams (SSE) must reach the client before their first event.
+  res.flushHeaders();
+  const reader = (response.body as unknown as NodeReadableStream<Uint8Array>).getReader();
+  const onAbort = () => void reader.cancel().catch(() => undefined);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || signal.aborted) break;
+      if (!res.write(value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    }
+  } catch {
+    // The body failed mid-stream: end the response; the client sees a truncated stream.
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (signal.aborted) await reader.cancel().catch(() => undefined);
+    if (!res.writableEnded) res.end();
+  }
+}

@@ -1,0 +1,143 @@
+/** The OpenAPI 3.1 document of the REST face, built from the shared zod schemas and the engine's limits. */
+import type { SyncLimits } from '../engine/types.js';
+import { endpointParams, type ParamSpec } from './params.js';
+import { componentSchemas, paramSchema } from './schemas.js';
+
+/** Options of `createOpenApiDocument`. */
+export interface OpenApiOptions {
+  /** Limits to document (the engine's). @default the engine defaults */
+  limits?: Partial<SyncLimits>;
+  /** Prefix the endpoints are mounted under, e.g. `/api`. @default '' */
+  basePath?: string;
+  /** `info.title`. @default 'trpc-offline-sync REST API' */
+  title?: string;
+  /** `info.version`. @default '1' */
+  version?: string;
+  /** Server URLs to list. @default none (relative to the document) */
+  servers?: string[];
+}
+
+const DEFAULT_LIMITS = { pullDefaultLimit: 500, pullMaxLimit: 1000, fullDefaultLimit: 1000, fullMaxLimit: 10000, maxBodyBytes: 16 * 1024 * 1024 };
+
+type Doc = Record<string, unknown>;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Doc) => ({ 'application/json': { schema } });
+const errorRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
+const security = [{ bearerAuth: [] }];
+
+/** Standard error responses, every one with the `{ error: { code, message, issues } }` body. */
+const ERROR_RESPONSES: Record<string, [string, string]> = {
+  BadRequest: ['400', 'Bad input (BAD_REQUEST): malformed JSON, invalid field or query parameter; `issues` names each field.'],
+  Unauthorized: ['401', 'Missing or invalid bearer token (UNAUTHORIZED).'],
+  Forbidden: ['403', 'The actor may not do this (FORBIDDEN).'],
+  NotFound: ['404', 'No such endpoint (NOT_FOUND).'],
+  MethodNotAllowed: ['405', 'Known path, wrong method (METHOD_NOT_ALLOWED).'],
+  ResyncRequired: ['409', 'The checkpoint is older than the retained history (RESYNC_REQUIRED): rebuild with /sync/full.'],
+  PayloadTooLarge: ['413', 'Body, batch or document too large (PAYLOAD_TOO_LARGE).'],
+  UnsupportedMediaType: ['415', 'The body is not application/json (UNSUPPORTED_MEDIA_TYPE).'],
+  TooManyRequests: ['429', 'Rate limited (TOO_MANY_REQUESTS).'],
+  Internal: ['500', 'Unexpected server failure (INTERNAL); no internals are disclosed.'],
+};
+
+function errors(...names: string[]): Record<string, unknown> {
+  return Object.fromEntries(names.map((n) => [ERROR_RESPONSES[n]![0], errorRef(n)]));
+}
+
+function parameters(specs: ParamSpec[]): Doc[] {
+  return specs.map((s) => ({ name: s.name, in: s.in, required: false, description: s.description, schema: paramSchema(s.schema) }));
+}
+
+/**
+ * Builds the OpenAPI 3.1 document of every REST endpoint (push, pull, full, SSE stream, the raw
+ * WebSocket described in `x-websocket`, health, the document itself).
+ *
+ * @example
+ * const doc = createOpenApiDocument({ limits: engine.limits, basePath: '/api' });
+ * await SwaggerParser.validate(doc);
+ */
+export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const base = options.basePath ?? '';
+  const params = endpointParams(limits);
+  const commonErrors = ['Unauthorized', 'Forbidden', 'TooManyRequests', 'Internal'];
+  const paths: Record<string, Doc> = {
+    [`${base}/sync/push`]: {
+      post: {
+        operationId: 'push',
+        summary: 'Apply a batch of changes',
+        description: `Each change carries a client mutation id; a retried change is answered \`duplicate\` with its original outcome. Body at most ${limits.maxBodyBytes} bytes.`,
+        security,
+        requestBody: { required: true, content: json(ref('PushInput')) },
+        responses: { '200': { description: 'Outcome of every change', content: json(ref('PushResponse')) }, ...errors('BadRequest', 'PayloadTooLarge', 'UnsupportedMediaType', ...commonErrors) },
+      },
+    },
+    [`${base}/sync/pull`]: {
+      get: {
+        operationId: 'pull',
+        summary: 'Changes after a checkpoint',
+        description: 'Whole commits only; each document at most once, in its latest state. Page with `checkpoint` while `hasMore` is true.',
+        security,
+        parameters: parameters(params.pull),
+        responses: { '200': { description: 'A page of changes', content: json(ref('PullResponse')) }, ...errors('BadRequest', 'ResyncRequired', ...commonErrors) },
+      },
+    },
+    [`${base}/sync/full`]: {
+      get: {
+        operationId: 'full',
+        summary: 'One page of a full export (NDJSON)',
+        description: 'One `FullDoc` JSON object per line, tombstones included. gzip-compressed when `Accept-Encoding` allows it. Follow `X-Sync-Cursor` until it is absent, then pull from `X-Sync-Checkpoint`.',
+        security,
+        parameters: [...parameters(params.full), { name: 'Accept-Encoding', in: 'header', required: false, description: '`gzip` compresses the page.', schema: { type: 'string' } }],
+        responses: {
+          '200': {
+            description: 'A page of documents, one JSON object (FullDoc) per line',
+            headers: {
+              'X-Sync-Checkpoint': { required: true, description: 'Pull from here once every page is read; the same on every page of one export.', schema: { type: 'string' } },
+              'X-Sync-Cursor': { required: false, description: 'Pass as `cursor` for the next page; absent on the last page.', schema: { type: 'string' } },
+              'Content-Encoding': { required: false, description: '`gzip` when compressed.', schema: { type: 'string', enum: ['gzip'] } },
+            },
+            content: { 'application/x-ndjson': { schema: { type: 'string', description: 'Newline-delimited FullDoc objects' }, 'x-item-schema': ref('FullDoc') } },
+          },
+          ...errors('BadRequest', ...commonErrors),
+        },
+      },
+    },
+    [`${base}/sync/stream`]: {
+      get: {
+        operationId: 'stream',
+        summary: 'Live changes as Server-Sent Events',
+        description: 'Sends every commit after `since` (catch-up), then each new commit. Events: `changes` (id = checkpoint), `heartbeat`, `resync_required` (then the server closes), `error`. `Last-Event-ID` (or `lastEventId`) resumes without gaps or duplicates. The same path accepts a WebSocket upgrade; see `x-websocket`.',
+        security,
+        parameters: parameters(params.stream),
+        responses: {
+          '200': { description: 'An SSE stream; each `data:` is a StreamEvent as JSON', content: { 'text/event-stream': { schema: { type: 'string' }, 'x-item-schema': ref('StreamEvent') } } },
+          ...errors('BadRequest', ...commonErrors),
+        },
+      },
+      'x-websocket': {
+        description: 'WS upgrade on this path. First client frame: {"type":"subscribe","since":"…","collections":["…"],"token":"…"} (token may instead be given as ?token= or Authorization). Server frames: StreamEvent JSON objects. A bad first frame gets {"type":"error","error":{code,message,issues}} and a close code 4000 + HTTP status (4400, 4401, 4403, 4408 timeout); after resync_required the server closes with 1000.',
+        clientFrame: { type: 'object', properties: { type: { const: 'subscribe' }, since: { type: ['string', 'null'] }, collections: { type: 'array', items: { type: 'string' } }, token: { type: 'string' }, lastEventId: { type: ['string', 'null'] } }, required: ['type'] },
+        serverFrame: ref('StreamEvent'),
+        errorFrame: { type: 'object', properties: { type: { const: 'error' }, error: { $ref: '#/components/schemas/ErrorBody/properties/error' } } },
+      },
+    },
+    [`${base}/sync/health`]: {
+      get: { operationId: 'health', summary: 'Liveness and store kind', security: [], responses: { '200': { description: 'Healthy', content: json(ref('HealthResponse')) }, ...errors('Internal') } },
+    },
+    [`${base}/openapi.json`]: {
+      get: { operationId: 'openapi', summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1 document', content: json({ type: 'object' }) } } },
+    },
+  };
+  return {
+    openapi: '3.1.0',
+    info: { title: options.title ?? 'trpc-offline-sync REST API', version: options.version ?? '1', description: 'Offline-first sync over REST, SSE and WebSocket. Every error answers `{ "error": { "code", "message", "issues" } }`.' },
+    ...(options.servers ? { servers: options.servers.map((url) => ({ url })) } : {}),
+    security,
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      responses: Object.fromEntries(Object.entries(ERROR_RESPONSES).map(([name, [, description]]) => [name, { description, content: json(ref('ErrorBody')) }])),
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'The token the server\'s authenticate hook accepts (e.g. a JWT).' } },
+    },
+  };
+}

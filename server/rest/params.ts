@@ -1,0 +1,90 @@
+/** Query parameters of the REST endpoints: one zod schema each, used to parse requests and to write the OpenAPI document. */
+import { z } from 'zod';
+import { collectionName } from '../../shared/protocol.js';
+import type { SyncLimits } from '../engine/types.js';
+import { badParam } from './errors.js';
+
+/** Where an OpenAPI parameter lives. */
+export type ParamLocation = 'query' | 'header';
+
+/** One documented, parsed parameter. */
+export interface ParamSpec {
+  name: string;
+  in: ParamLocation;
+  description: string;
+  schema: z.ZodType;
+}
+
+const checkpointParam = z.string().max(200);
+const collectionsParam = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,62}(,[A-Za-z][A-Za-z0-9_]{0,62}){0,99}$/, 'must be comma-separated collection names');
+
+/** The parameters of each endpoint, by operation. `limits` gives the documented bounds. */
+export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pullMaxLimit' | 'fullDefaultLimit' | 'fullMaxLimit'>) {
+  const collections: ParamSpec = {
+    name: 'collections',
+    in: 'query',
+    description: 'Comma-separated collection names; omitted: every collection.',
+    schema: collectionsParam,
+  };
+  return {
+    pull: [
+      { name: 'since', in: 'query', description: 'Checkpoint of the last pull; omitted or empty: from the beginning.', schema: checkpointParam },
+      collections,
+      {
+        name: 'limit',
+        in: 'query',
+        description: `Most changes to return (whole commits only). Default ${limits.pullDefaultLimit}.`,
+        schema: z.int().min(1).max(limits.pullMaxLimit),
+      },
+    ],
+    full: [
+      collections,
+      { name: 'cursor', in: 'query', description: 'The previous page\'s X-Sync-Cursor; omitted: first page.', schema: checkpointParam.max(2000) },
+      {
+        name: 'limit',
+        in: 'query',
+        description: `Most documents in this page. Default ${limits.fullDefaultLimit}.`,
+        schema: z.int().min(1).max(limits.fullMaxLimit),
+      },
+    ],
+    stream: [
+      { name: 'since', in: 'query', description: 'Checkpoint to catch up from; omitted: from the beginning.', schema: checkpointParam },
+      collections,
+      { name: 'lastEventId', in: 'query', description: 'Resume point for clients that cannot set the Last-Event-ID header.', schema: checkpointParam },
+      { name: 'Last-Event-ID', in: 'header', description: 'The last event id received (a checkpoint); resumes after it.', schema: checkpointParam },
+    ],
+  } satisfies Record<string, ParamSpec[]>;
+}
+
+/**
+ * Reads the query parameters of `specs` from `url`: unknown, repeated or invalid ones are a
+ * BAD_REQUEST naming the parameter. Integers and collection lists come back parsed.
+ */
+export function parseQuery(url: URL, specs: ParamSpec[]): Record<string, string | number | string[] | undefined> {
+  const known = new Map(specs.filter((s) => s.in === 'query').map((s) => [s.name, s]));
+  const out: Record<string, string | number | string[] | undefined> = {};
+  for (const name of new Set(url.searchParams.keys())) {
+    const spec = known.get(name);
+    if (!spec) throw badParam(name, `unknown query parameter (expected ${[...known.keys()].join(', ') || 'none'})`);
+    const values = url.searchParams.getAll(name);
+    if (values.length > 1) throw badParam(name, 'given more than once');
+    out[name] = parseValue(spec, values[0]!);
+  }
+  return out;
+}
+
+function parseValue(spec: ParamSpec, raw: string): string | number | string[] | undefined {
+  if (spec.name === 'limit') {
+    if (!/^[0-9]{1,9}$/.test(raw)) throw badParam(spec.name, 'must be a positive integer');
+    const parsed = spec.schema.safeParse(Number(raw));
+    if (!parsed.success) throw badParam(spec.name, parsed.error.issues[0]?.message ?? 'out of range');
+    return Number(raw);
+  }
+  if (raw === '') return undefined;
+  const parsed = spec.schema.safeParse(raw);
+  if (!parsed.success) throw badParam(spec.name, parsed.error.issues[0]?.message ?? 'invalid');
+  if (spec.name === 'collections') return raw.split(',').map((c) => collectionName.parse(c));
+  return raw;
+}

@@ -1,0 +1,11 @@
+/** `GET /sync/pull`: changes after a checkpoint, whole commits only, as one JSON page. */
+import type { RestContext } from './context.js';
+import { jsonResponse } from './errors.js';
+import { endpointParams, parseQuery } from './params.js';
+
+/** Parses `since`, `collections` and `limit` and answers `engine.pull`'s page. */
+export async function handlePull({ engine, actor, url }: RestContext): Promise<Response> {
+  const query = parseQuery(url, endpointParams(engine.limits).pull);
+  const page = await engine.pull(actor, { since: query.since, collections: query.collections, limit: query.limit });
+  return jsonResponse(200, page);
+}

@@ -1,0 +1,24 @@
+/** Checks a stream subscription's `since`, `lastEventId` and `collections` before a stream opens, so a bad one gets a 4xx, not a broken stream. */
+import { decodeCheckpoint } from '../../shared/checkpoint.js';
+import { SyncError } from '../../shared/errors.js';
+import type { SyncEngine } from '../engine/types.js';
+
+/** A stream subscription as the engine takes it. */
+export interface StreamRequest {
+  since?: string | null;
+  collections?: string[];
+  lastEventId?: string | null;
+}
+
+/** Throws BAD_REQUEST naming the field when a checkpoint is malformed or a collection unknown. */
+export function checkStreamRequest(engine: SyncEngine, input: StreamRequest): void {
+  decodeCheckpoint(input.since, 'since');
+  decodeCheckpoint(input.lastEventId, 'lastEventId');
+  for (const [i, name] of (input.collections ?? []).entries()) {
+    if (typeof name !== 'string' || !engine.schema.has(name)) {
+      throw new SyncError('BAD_REQUEST', `collections: unknown collection "${String(name)}"`, [
+        { path: `collections.${i}`, message: `unknown collection (expected one of ${engine.schema.names.join(', ')})` },
+      ]);
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/** `WS /sync/stream`: the live stream over a raw WebSocket with JSON frames (subscribe frame in, stream events out). */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { z } from 'zod';
+import { SyncError, issuesFromZod, type SyncIssue } from '../../shared/errors.js';
+import { collectionName } from '../../shared/protocol.js';
+import type { Authenticate } from '../auth/authenticate.js';
+import type { SyncEngine } from '../engine/types.js';
+import { authenticateToken, bearerToken } from './auth.js';
+import { statusOf } from './errors.js';
+import { checkStreamRequest } from './stream-input.js';
+
+/** Options of `createRestWebSocketServer`. */
+export interface RestWebSocketOptions {
+  engine: SyncEngine;
+  authenticate: Authenticate;
+  /** Path `handleUpgrade` accepts (others are left to the caller). @default '/sync/stream' */
+  path?: string;
+  /** Time to wait for the subscribe frame. @default 10000 */
+  subscribeTimeoutMs?: number;
+}
+
+/** The raw WebSocket face: attach `handleUpgrade` to a server's `upgrade` event. */
+export interface RestWebSocketServer {
+  /** The underlying `ws` server (`noServer: true`). */
+  wss: WebSocketServer;
+  /** Takes over the upgrade when the path matches and returns true; otherwise returns false and leaves the socket alone. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Closes every connection and stops their streams. */
+  close(): Promise<void>;
+}
+
+const subscribeFrame = z.object({
+  type: z.literal('subscribe'),
+  since: z.string().max(200).nullish(),
+  collections: z.array(collectionName).max(100).optional(),
+  token: z.string().max(8192).optional(),
+  lastEventId: z.string().max(200).nullish(),
+});
+
+/** Close code for a refused subscription: 4000 + the HTTP status (4400, 4401, 4403, 4408, 4500…). */
+export function closeCodeFor(status: number): number {
+  return 4000 + status;
+}
+
+/**
+ * Creates the raw WebSocket face. The client's first frame is
+ * `{ type: "subscribe", since, collections, token }` (the token may instead come as `?token=` or an
+ * `Authorization` header); then every stream event is sent as one JSON frame.
+ *
+ * @example
+ * const ws = createRestWebSocketServer({ engine, authenticate });
+ * server.on('upgrade', (req, socket, head) => { if (!ws.handleUpgrade(req, socket, head)) socket.destroy(); });
+ */
+export function createRestWebSocketServer(options: RestWebSocketOptions): RestWebSocketServer {
+  const path = options.path ?? '/sync/stream';
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const stops = new Set<() => void>();
+
+  wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const fallbackToken = url.searchParams.get('token') ?? bearerToken(req.headers.authorization ?? null);
+    const abort = new AbortController();
+    const stop = () => abort.abort();
+    stops.add(stop);
+    socket.once('close', () => {
+      stops.delete(stop);
+      abort.abort();
+    });
+    const timer = setTimeout(() => refuse(socket, new SyncError('BAD_REQUEST', 'no subscribe frame received in time'), 4408), options.subscribeTimeoutMs ?? 10_000);
+    socket.once('message', (data, isBinary) => {
+      clearTimeout(timer);
+      void serve(socket, isBinary ? null : data.toString(), fallbackToken, abort.signal, options).catch((error: unknown) => refuse(socket, error));
+    });
+    socket.on('error', () => abort.abort());
+  });
+
+  return {
+    wss,
+    handleUpgrade(req, socket, head) {
+      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
+      if (pathname !== path) return false;
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      return true;
+    },
+    async close() {
+      for (const stop of stops) stop();
+      for (const client of wss.clients) client.close(1001, 'server shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, options: RestWebSocketOptions): Promise<void> {
+  const frame = parseFrame(text);
+  const actor = await authenticateToken(options.authenticate, frame.token ?? fallbackToken);
+  const input = { since: frame.since, collections: frame.collections, lastEventId: frame.lastEventId };
+  checkStreamRequest(options.engine, input);
+  for await (const event of options.engine.stream(actor, input, signal)) {
+    if (socket.readyState !== socket.OPEN) break;
+    // Waiting for each send keeps at most one frame in flight; a slow client backs up into the
+    // engine's bounded queue, which tells it to resync instead of buffering without bound.
+    await new Promise<void>((resolve, reject) => socket.send(JSON.stringify(event), (err) => (err ? reject(err) : resolve())));
+    if (event.type === 'resync_required') {
+      socket.close(1000, 'resync_required');
+      return;
+    }
+  }
+  if (socket.readyState === socket.OPEN) socket.close(1000, 'stream ended');
+}
+
+function parseFrame(text: string | null): z.infer<typeof subscribeFrame> {
+  let value: unknown;
+  try {
+    if (text === null) throw new Error('binary');
+    value = JSON.parse(text);
+  } catch {
+    throw new SyncError('BAD_REQUEST', 'first frame must be a JSON text frame {"type":"subscribe",…}', [{ path: '', message: 'malformed JSON' }]);
+  }
+  const parsed = subscribeFrame.safeParse(value);
+  if (!parsed.success) {
+    const issues: SyncIssue[] = issuesFromZod(parsed.error.issues);
+    throw new SyncError('BAD_REQUEST', `invalid subscribe frame: ${issues[0]?.path || '(root)'}: ${issues[0]?.message}`, issues);
+  }
+  return parsed.data;
+}
+
+function refuse(socket: WebSocket, error: unknown, code?: number): void {
+  if (socket.readyState !== socket.OPEN) return;
+  const body = SyncError.is(error) ? error.toJSON().error : { code: 'INTERNAL', message: 'internal server error', issues: [] };
+  const status = SyncError.is(error) ? statusOf(error.code) : 500;
+  socket.send(JSON.stringify({ type: 'error', error: body }), () => socket.close(code ?? closeCodeFor(status), body.code));
+}
