@@ -1,0 +1,157 @@
+/** `createSyncEngine()`: push, pull, full, stream, server-side writes and retention over one store. */
+import { randomBytes } from 'node:crypto';
+import { HlcClock } from '../../shared/hlc.js';
+import { SyncError } from '../../shared/errors.js';
+import { pushInput, type Actor, type PushResponse, type ChangeInput } from '../../shared/protocol.js';
+import type { SyncSchema } from '../../shared/schema.js';
+import type { ApplyContext, StampedChange } from './apply.js';
+import { LiveFeed } from './feed.js';
+import { full } from './full.js';
+import { resolveOptions } from './options.js';
+import { pull } from './pull.js';
+import { applyBatch, type BatchOutcome } from './push.js';
+import { stream } from './stream.js';
+import type { EngineEvent, ServerChange, SyncEngine, SyncEngineOptions } from './types.js';
+import { parseInput, validateChanges, type ValidChange } from './validate.js';
+
+/**
+ * Creates a sync engine over a store (call `store.init()` first).
+ *
+ * @example
+ * const store = await pgliteStore('./.sync-data');
+ * const engine = createSyncEngine({ store, schema });
+ * await engine.push({ userId: 'u1', scopeId: 'acme' }, { clientId: 'd1', changes: [...] });
+ */
+export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOptions<S>): SyncEngine<S> {
+  const { store, schema } = options;
+  const resolved = resolveOptions(options as SyncEngineOptions);
+  const { limits, retention } = resolved;
+  const clock = new HlcClock({
+    node: options.clock?.node ?? `s${randomBytes(3).toString('hex')}`,
+    maxDriftMs: options.clock?.maxDriftMs,
+    now: options.clock?.now,
+  });
+  const emit = (event: EngineEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // a metrics hook must never break sync
+    }
+  };
+  const feed = new LiveFeed(store, resolved.stream, (error) => emit({ type: 'error', where: 'feed', error }));
+
+  const contextFor = (actor: Actor): ApplyContext => ({
+    store,
+    schema,
+    scope: actor.scopeId,
+    actor,
+    maxDocumentBytes: limits.maxDocumentBytes,
+    deletePolicy: resolved.deletePolicy,
+    resolvers: (options.resolvers ?? {}) as ApplyContext['resolvers'],
+    authorize: options.authorize,
+  });
+
+  /** Stamps each change: the client's HLC unless missing or too far ahead of our clock. */
+  const stamp = (changes: ValidChange[]): StampedChange[] =>
+    changes.map((c) => {
+      if (c.hlc && !clock.isTooFarAhead(c.hlc)) {
+        clock.receive(c.hlc);
+        return { ...c, stamp: c.hlc };
+      }
+      return { ...c, stamp: clock.now() };
+    });
+
+  async function run(actor: Actor, clientId: string | null, changes: StampedChange[], atomic: boolean): Promise<PushResponse> {
+    const started = performance.now();
+    const ctx = contextFor(actor);
+    const outcomes: BatchOutcome[] = [];
+    if (atomic) outcomes.push(await store.transaction(actor.scopeId, (tx) => applyBatch(ctx, tx, clientId, changes)));
+    else for (const change of changes) outcomes.push(await store.transaction(actor.scopeId, (tx) => applyBatch(ctx, tx, clientId, [change])));
+    const results = outcomes.flatMap((o) => o.results);
+    const count = (status: string) => results.filter((r) => r.status === status).length;
+    emit({
+      type: 'push',
+      actor,
+      changes: changes.length,
+      accepted: count('accepted'),
+      conflicts: count('conflict_resolved'),
+      rejected: count('rejected'),
+      duplicates: count('duplicate'),
+      seq: outcomes.reduce<number | null>((m, o) => (o.seq !== null && (m === null || o.seq > m) ? o.seq : m), null),
+      ms: performance.now() - started,
+    });
+    return { results, serverTime: clock.now() };
+  }
+
+  let pruneTimer: ReturnType<typeof setInterval> | null = null;
+  const engine: SyncEngine<S> = {
+    schema,
+    store,
+    limits,
+    streamOptions: resolved.stream,
+
+    async push(actor, input) {
+      const req = parseInput(pushInput, input, 'push');
+      const changes = validateChanges(req.changes, schema, limits, true);
+      return run(actor, req.clientId, stamp(changes), req.atomic);
+    },
+
+    async pull(actor, input) {
+      const started = performance.now();
+      const res = await pull(store, limits, actor, input);
+      emit({ type: 'pull', actor, changes: res.changes.length, ms: performance.now() - started });
+      return res;
+    },
+
+    async full(actor, input) {
+      const started = performance.now();
+      const page = await full(store, limits, actor, input);
+      emit({ type: 'full', actor, docs: page.docs.length, ms: performance.now() - started });
+      return page;
+    },
+
+    stream(actor, input, signal) {
+      const inner = stream({ store, feed, limits, options: resolved.stream, onOverflow: () => emit({ type: 'stream_overflow', actor }) }, actor, input, signal);
+      return (async function* () {
+        emit({ type: 'stream_open', actor });
+        try {
+          yield* inner;
+        } finally {
+          emit({ type: 'stream_close', actor });
+        }
+      })();
+    },
+
+    async write(scope, changes) {
+      const actor: Actor = typeof scope === 'string' ? { userId: 'server', scopeId: scope } : scope;
+      const asInput: ChangeInput[] = (changes as ServerChange[]).map((c, i) => ({ mutationId: i + 1, collection: c.collection, id: c.id, op: c.op, data: c.data ?? null }));
+      const checked = parseInput(pushInput, { clientId: 'server', changes: asInput }, 'write');
+      const valid = validateChanges(checked.changes, schema, limits, true);
+      return run(actor, null, stamp(valid), true);
+    },
+
+    async prune(opts) {
+      const started = performance.now();
+      const before = opts?.before ?? new Date(Date.now() - retention.maxAgeMs);
+      const { removed } = await store.prune(before);
+      emit({ type: 'prune', removed, ms: performance.now() - started });
+      return { removed };
+    },
+
+    async close() {
+      if (pruneTimer) clearInterval(pruneTimer);
+      pruneTimer = null;
+      feed.close();
+    },
+  };
+
+  if (retention.pruneIntervalMs > 0) {
+    pruneTimer = setInterval(() => {
+      engine.prune().catch((error) => emit({ type: 'error', where: 'prune', error }));
+    }, retention.pruneIntervalMs);
+    pruneTimer.unref?.();
+  }
+  return engine;
+}
+
+export { SyncError };

@@ -1,0 +1,134 @@
+/**
+ * The live feed: one per engine (so one per server process). It listens to the store's commit
+ * events (in-process, LISTEN/NOTIFY or a change stream), reads each new commit once and fans it
+ * out to every subscriber of that scope — never one database cursor per subscriber.
+ */
+import type { Store, StoreEvent } from '../stores/store.js';
+import { readCommits } from './commits.js';
+import { Subscription, type FeedCommit } from './subscription.js';
+import type { StreamOptions } from './types.js';
+
+interface ScopeFeed {
+  subs: Set<Subscription>;
+  /** Last seq read and delivered; -1 until the scope's head was read. */
+  lastSeq: number;
+  /** Highest seq known to be committed. */
+  wanted: number;
+  running: boolean;
+}
+
+const READ_CHUNK = 2000;
+
+export class LiveFeed {
+  private readonly scopes = new Map<string, ScopeFeed>();
+  private unlisten: (() => void) | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: StreamOptions,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** Registers a subscriber; commits after the scope's head at registration time reach it. */
+  async subscribe(scope: string): Promise<Subscription> {
+    this.start();
+    let feed = this.scopes.get(scope);
+    const sub = new Subscription(scope, this.options.maxQueue, (s) => this.unsubscribe(s));
+    if (!feed) {
+      feed = { subs: new Set(), lastSeq: -1, wanted: -1, running: false };
+      this.scopes.set(scope, feed);
+      feed.subs.add(sub);
+      const head = await this.store.head(scope);
+      if (feed.lastSeq < 0) feed.lastSeq = head.seq;
+      this.pump(scope, feed);
+    } else feed.subs.add(sub);
+    return sub;
+  }
+
+  /** Number of live subscribers (all scopes). */
+  get size(): number {
+    let n = 0;
+    for (const f of this.scopes.values()) n += f.subs.size;
+    return n;
+  }
+
+  close(): void {
+    this.unlisten?.();
+    this.unlisten = null;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const feed of this.scopes.values()) for (const sub of [...feed.subs]) sub.close();
+    this.scopes.clear();
+  }
+
+  private start(): void {
+    if (this.unlisten) return;
+    this.unlisten = this.store.onEvent((event) => this.onStoreEvent(event));
+    this.timer = setInterval(() => this.recheckAll(), this.options.pollMs);
+    this.timer.unref?.();
+  }
+
+  private unsubscribe(sub: Subscription): void {
+    const feed = this.scopes.get(sub.scope);
+    if (!feed) return;
+    feed.subs.delete(sub);
+    if (feed.subs.size === 0) this.scopes.delete(sub.scope);
+  }
+
+  private onStoreEvent(event: StoreEvent): void {
+    if (event.type === 'reset') {
+      this.recheckAll();
+      return;
+    }
+    const feed = this.scopes.get(event.scope);
+    if (!feed) return;
+    if (event.seq > feed.wanted) feed.wanted = event.seq;
+    this.pump(event.scope, feed);
+  }
+
+  /** After a missed-notification risk (reconnect) or on the safety poll: compare heads. */
+  private recheckAll(): void {
+    for (const [scope, feed] of this.scopes) {
+      this.store.head(scope).then(
+        (head) => {
+          if (head.seq > feed.wanted) feed.wanted = head.seq;
+          this.pump(scope, feed);
+        },
+        (error) => this.onError(error),
+      );
+    }
+  }
+
+  private pump(scope: string, feed: ScopeFeed): void {
+    if (feed.running || feed.lastSeq < 0 || feed.wanted <= feed.lastSeq) return;
+    feed.running = true;
+    void (async () => {
+      try {
+        while (feed.wanted > feed.lastSeq && this.scopes.get(scope) === feed) {
+          const page = await readCommits(this.store, scope, feed.lastSeq, READ_CHUNK);
+          if (page.entries.length === 0) break;
+          let commit: FeedCommit | null = null;
+          for (const entry of page.entries) {
+            if (!commit || commit.seq !== entry.seq) {
+              if (commit) this.deliver(feed, commit);
+              commit = { seq: entry.seq, entries: [] };
+            }
+            commit.entries.push(entry);
+          }
+          if (commit) this.deliver(feed, commit);
+          feed.lastSeq = page.lastSeq!;
+          if (feed.lastSeq > feed.wanted) feed.wanted = feed.lastSeq;
+        }
+      } catch (error) {
+        this.onError(error); // the safety poll retries
+      } finally {
+        feed.running = false;
+      }
+    })();
+  }
+
+  private deliver(feed: ScopeFeed, commit: FeedCommit): void {
+    for (const sub of feed.subs) sub.push(commit);
+  }
+}

@@ -1,0 +1,21 @@
+/** Pull: the changes after a checkpoint, each document once in its latest state, whole commits only. */
+import { pullInput, type Actor, type PullResponse } from '../../shared/protocol.js';
+import type { Store } from '../stores/store.js';
+import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
+import type { SyncLimits } from './types.js';
+import { pageLimit, parseInput } from './validate.js';
+
+export async function pull(store: Store, limits: SyncLimits, actor: Actor, input: unknown): Promise<PullResponse> {
+  const req = parseInput(pullInput, input, 'pull');
+  const limit = pageLimit(req.limit, limits.pullDefaultLimit, limits.pullMaxLimit, 'pullMaxLimit');
+  const scope = actor.scopeId;
+  const since = sinceSeq(store, req.since);
+  // Every seq up to head.seq committed before this read, so the oplog read below sees them all.
+  const head = await store.head(scope);
+  assertRetained(since, head);
+  const page = await readCommits(store, scope, since, limit, req.collections);
+  // A prune that ran during the read could have removed entries we expected: never answer partially.
+  if (since < head.seq) assertRetained(since, await store.head(scope));
+  const through = page.hasMore ? page.lastSeq! : Math.max(head.seq, page.lastSeq ?? 0, since);
+  return { changes: latestChanges(page.entries), checkpoint: checkpointOf(store, through), hasMore: page.hasMore };
+}

@@ -1,0 +1,88 @@
+/**
+ * The live stream: catch up from `lastEventId ?? since` with the same code as pull, then tail the
+ * shared feed, one event per commit. Resuming is just a checkpoint in the input.
+ */
+import { SyncError } from '../../shared/errors.js';
+import { streamInput, type Actor, type StreamEvent } from '../../shared/protocol.js';
+import type { OplogEntry, Store } from '../stores/store.js';
+import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
+import type { LiveFeed } from './feed.js';
+import type { StreamOptions, SyncLimits } from './types.js';
+import { parseInput } from './validate.js';
+
+export interface StreamDeps {
+  store: Store;
+  feed: LiveFeed;
+  limits: SyncLimits;
+  options: StreamOptions;
+  onOverflow: () => void;
+}
+
+/** Yields `changes` events (each with its checkpoint), heartbeats, and `resync_required` then ends. */
+export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+  const req = parseInput(streamInput, input, 'stream');
+  const { store } = deps;
+  const scope = actor.scopeId;
+  const filter = req.collections && req.collections.length > 0 ? new Set(req.collections) : null;
+  let pos: number;
+  try {
+    pos = req.lastEventId ? sinceSeq(store, req.lastEventId, 'lastEventId') : sinceSeq(store, req.since);
+  } catch (error) {
+    if (SyncError.is(error) && error.code === 'RESYNC_REQUIRED') {
+      yield { type: 'resync_required', message: error.message };
+      return;
+    }
+    throw error;
+  }
+  // Subscribe before catching up, so nothing committed in between is missed (duplicates are skipped by seq).
+  const sub = await deps.feed.subscribe(scope);
+  try {
+    /** Reads whole commits after `pos` until caught up; false when a resync is needed. */
+    async function* catchUp(): AsyncGenerator<StreamEvent, boolean> {
+      for (;;) {
+        const head = await store.head(scope);
+        try {
+          assertRetained(pos, head);
+        } catch (error) {
+          yield { type: 'resync_required', message: (error as Error).message };
+          return false;
+        }
+        const page = await readCommits(store, scope, pos, deps.limits.pullMaxLimit, req.collections);
+        if (pos < head.seq && pos < (await store.head(scope)).horizon) {
+          yield { type: 'resync_required', message: 'resync required: history was pruned during catch-up' };
+          return false;
+        }
+        const through = page.hasMore ? page.lastSeq! : Math.max(pos, head.seq, page.lastSeq ?? 0);
+        if (page.entries.length > 0) yield { type: 'changes', checkpoint: checkpointOf(store, through), changes: latestChanges(page.entries) };
+        pos = through;
+        if (!page.hasMore) return true;
+      }
+    }
+
+    if (!(yield* catchUp())) return;
+    while (!signal?.aborted) {
+      const item = await sub.next(deps.options.heartbeatMs, signal);
+      if (item === 'aborted') return;
+      if (item === 'timeout') {
+        yield { type: 'heartbeat', checkpoint: checkpointOf(store, pos) };
+        continue;
+      }
+      if (item === 'overflow') {
+        deps.onOverflow();
+        yield { type: 'resync_required', message: `resync required: this subscriber fell more than ${deps.options.maxQueue} commits behind` };
+        return;
+      }
+      if (item.seq <= pos) continue;
+      if (item.seq > pos + 1) {
+        // A commit we have not seen came before this one (e.g. a missed notification): read it.
+        if (!(yield* catchUp())) return;
+        if (item.seq <= pos) continue;
+      }
+      pos = item.seq;
+      const entries: OplogEntry[] = filter ? item.entries.filter((e) => filter.has(e.collection)) : item.entries;
+      if (entries.length > 0) yield { type: 'changes', checkpoint: checkpointOf(store, pos), changes: latestChanges(entries) };
+    }
+  } finally {
+    sub.close();
+  }
+}

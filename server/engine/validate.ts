@@ -1,0 +1,89 @@
+/** Request validation: protocol shape, collections, document schemas and limits, before any write. */
+import { z } from 'zod';
+import { SyncError, badRequest, issuesFromZod, type SyncIssue } from '../../shared/errors.js';
+import type { ChangeInput } from '../../shared/protocol.js';
+import type { SyncSchema } from '../../shared/schema.js';
+import type { SyncLimits } from './types.js';
+
+/** Parses `input` with a protocol schema or throws BAD_REQUEST naming the field. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const result = schema.safeParse(input ?? {});
+  if (!result.success) throw badRequest(issuesFromZod(result.error.issues), `invalid ${what} request`);
+  return result.data;
+}
+
+/** A change whose data has been checked against its collection schema. */
+export interface ValidChange extends ChangeInput {
+  /** Parsed data (defaults applied) for upserts, the normalised patch for patches, null for deletes. */
+  parsed: Record<string, unknown> | null;
+}
+
+const encoder = new TextEncoder();
+
+/** Size in bytes of a value's JSON text. */
+export function jsonBytes(value: unknown): number {
+  return encoder.encode(JSON.stringify(value)).length;
+}
+
+/**
+ * Checks every change of a push. Throws PAYLOAD_TOO_LARGE for a limit, BAD_REQUEST naming each
+ * bad field otherwise; nothing has been written when it throws.
+ */
+export function validateChanges(
+  changes: ChangeInput[],
+  schema: SyncSchema,
+  limits: SyncLimits,
+  requireIncreasingIds: boolean,
+): ValidChange[] {
+  if (changes.length > limits.maxChangesPerPush) {
+    throw new SyncError('PAYLOAD_TOO_LARGE', `changes: at most ${limits.maxChangesPerPush} changes per push (limits.maxChangesPerPush), got ${changes.length}`, [
+      { path: 'changes', message: `at most ${limits.maxChangesPerPush} changes per push` },
+    ]);
+  }
+  const issues: SyncIssue[] = [];
+  const tooLarge: SyncIssue[] = [];
+  const out: ValidChange[] = [];
+  changes.forEach((change, i) => {
+    const at = `changes.${i}`;
+    if (requireIncreasingIds && i > 0 && change.mutationId <= changes[i - 1]!.mutationId) {
+      issues.push({ path: `${at}.mutationId`, message: 'mutation ids must strictly increase within a push' });
+    }
+    if (!schema.has(change.collection)) {
+      issues.push({ path: `${at}.collection`, message: `unknown collection "${change.collection}" (known: ${schema.names.join(', ')})` });
+      return;
+    }
+    if (change.op === 'delete') {
+      out.push({ ...change, parsed: null });
+      return;
+    }
+    if (change.data === undefined || change.data === null) {
+      issues.push({ path: `${at}.data`, message: `${change.op} needs a data object` });
+      return;
+    }
+    const bytes = jsonBytes(change.data);
+    if (bytes > limits.maxDocumentBytes) {
+      tooLarge.push({ path: `${at}.data`, message: `document is ${bytes} bytes, above limits.maxDocumentBytes (${limits.maxDocumentBytes})` });
+      return;
+    }
+    const result = change.op === 'upsert' ? schema.parseDocument(change.collection, change.data) : schema.parsePatch(change.collection, change.data);
+    if (!result.ok) {
+      issues.push(...result.issues.map((issue) => ({ path: `${at}.data${issue.path ? '.' + issue.path : ''}`, message: issue.message })));
+      return;
+    }
+    out.push({ ...change, parsed: result.data });
+  });
+  if (tooLarge.length > 0) throw new SyncError('PAYLOAD_TOO_LARGE', `${tooLarge[0]!.path}: ${tooLarge[0]!.message}`, tooLarge);
+  if (issues.length > 0) throw badRequest(issues, 'invalid push');
+  return out;
+}
+
+/** Checks a page `limit` against its default and maximum. */
+export function pageLimit(limit: number | undefined, defaultLimit: number, maxLimit: number, option: string): number {
+  if (limit === undefined) return defaultLimit;
+  if (limit > maxLimit) {
+    throw new SyncError('BAD_REQUEST', `limit: at most ${maxLimit} (limits.${option}), got ${limit}`, [
+      { path: 'limit', message: `must be at most ${maxLimit}` },
+    ]);
+  }
+  return limit;
+}

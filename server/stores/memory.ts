@@ -1,0 +1,180 @@
+/**
+ * The in-memory store, for unit tests and demos (nothing survives the process). Transactions are
+ * real: writes are staged and applied only when the transaction's function resolves, and one
+ * scope's transactions run one at a time.
+ */
+import { randomBytes } from 'node:crypto';
+import type { PushResult } from '../../shared/protocol.js';
+import type { DocKey, MutationRecord, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from './store.js';
+
+interface ScopeData {
+  head: ScopeHead;
+  docs: Map<string, StoredDoc>;
+  oplog: OplogEntry[];
+  clients: Map<string, number>;
+  mutations: Map<string, { result: PushResult; at: Date }>;
+  /** Tail of the scope's transaction queue (one writer at a time). */
+  lock: Promise<void>;
+}
+
+const docKey = (k: DocKey) => `${k.collection}\u0000${k.id}`;
+const copy = <T>(value: T): T => structuredClone(value);
+
+/** A store kept in process memory; `raw` exposes its maps for tests. */
+export interface MemoryStore extends Store {
+  readonly raw: Map<string, ScopeData>;
+}
+
+/**
+ * Creates an in-memory store.
+ *
+ * @example
+ * const store = memoryStore();
+ * await store.init();
+ */
+export function memoryStore(): MemoryStore {
+  const scopes = new Map<string, ScopeData>();
+  const listeners = new Set<(e: StoreEvent) => void>();
+  const epoch = randomBytes(5).toString('hex');
+  const scopeData = (scope: string): ScopeData => {
+    let s = scopes.get(scope);
+    if (!s) {
+      s = { head: { seq: 0, horizon: 0 }, docs: new Map(), oplog: [], clients: new Map(), mutations: new Map(), lock: Promise.resolve() };
+      scopes.set(scope, s);
+    }
+    return s;
+  };
+
+  /** First oplog index with seq > afterSeq (the oplog is in seq order). */
+  const firstAfter = (oplog: OplogEntry[], afterSeq: number) => {
+    let lo = 0;
+    let hi = oplog.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (oplog[mid]!.seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+
+  return {
+    kind: 'memory',
+    raw: scopes,
+    async init() {},
+    epoch: () => epoch,
+
+    async transaction<T>(scope: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+      const s = scopeData(scope);
+      let release!: () => void;
+      const previous = s.lock;
+      s.lock = new Promise<void>((r) => (release = r));
+      await previous;
+      try {
+        const stagedDocs = new Map<string, StoredDoc>();
+        const stagedOplog: OplogEntry[] = [];
+        const stagedMutations: { clientId: string; last: number; records: MutationRecord[]; at: Date }[] = [];
+        let newHead: number | null = null;
+        const tx: StoreTx = {
+          head: { ...s.head },
+          async getDocs(keys) {
+            return keys.flatMap((k) => {
+              const d = stagedDocs.get(docKey(k)) ?? s.docs.get(docKey(k));
+              return d ? [copy(d)] : [];
+            });
+          },
+          async putDocs(docs) {
+            for (const d of docs) stagedDocs.set(docKey(d), copy(d));
+          },
+          async appendOplog(entries) {
+            stagedOplog.push(...copy(entries));
+          },
+          async setHead(seq) {
+            newHead = seq;
+          },
+          async lastMutationId(clientId) {
+            return s.clients.get(clientId) ?? 0;
+          },
+          async getResults(clientId, ids) {
+            const out = new Map<number, PushResult>();
+            for (const id of ids) {
+              const m = s.mutations.get(`${clientId}\u0000${id}`);
+              if (m) out.set(id, copy(m.result));
+            }
+            return out;
+          },
+          async recordResults(clientId, last, records, at) {
+            stagedMutations.push({ clientId, last, records: copy(records), at });
+          },
+        };
+        const result = await fn(tx);
+        // Commit: apply everything staged at once.
+        for (const [k, d] of stagedDocs) s.docs.set(k, d);
+        s.oplog.push(...stagedOplog);
+        for (const m of stagedMutations) {
+          s.clients.set(m.clientId, m.last);
+          for (const r of m.records) s.mutations.set(`${m.clientId}\u0000${r.mutationId}`, { result: r.result, at: m.at });
+        }
+        if (newHead !== null) {
+          s.head.seq = newHead;
+          const event: StoreEvent = { type: 'commit', scope, seq: newHead };
+          for (const l of listeners) l(event);
+        }
+        return result;
+      } finally {
+        release();
+      }
+    },
+
+    async head(scope) {
+      return { ...scopeData(scope).head };
+    },
+
+    async readOplog(scope, o: ReadOplogOptions) {
+      const oplog = scopeData(scope).oplog;
+      const out: OplogEntry[] = [];
+      for (let i = firstAfter(oplog, o.afterSeq); i < oplog.length; i++) {
+        const e = oplog[i]!;
+        if (o.uptoSeq !== undefined && e.seq > o.uptoSeq) break;
+        if (o.collections && o.collections.length > 0 && !o.collections.includes(e.collection)) continue;
+        out.push(copy(e));
+        if (o.limit !== undefined && out.length >= o.limit) break;
+      }
+      return out;
+    },
+
+    async findVersion(scope, key, version) {
+      const e = scopeData(scope).oplog.find((x) => x.collection === key.collection && x.id === key.id && x.version === version);
+      return e ? copy(e.data) : undefined;
+    },
+
+    async scanDocs(scope, o: ScanDocsOptions) {
+      const after = o.after ? [o.after.collection, o.after.id] : null;
+      const docs = [...scopeData(scope).docs.values()]
+        .filter((d) => !o.collections || o.collections.length === 0 || o.collections.includes(d.collection))
+        .filter((d) => !after || d.collection > after[0]! || (d.collection === after[0] && d.id > after[1]!))
+        .sort((a, b) => (a.collection < b.collection ? -1 : a.collection > b.collection ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return copy(docs.slice(0, o.limit));
+    },
+
+    async prune(before) {
+      let removed = 0;
+      for (const s of scopes.values()) {
+        const keep = s.oplog.filter((e) => e.at >= before);
+        for (const e of s.oplog) if (e.at < before && e.seq > s.head.horizon) s.head.horizon = e.seq;
+        removed += s.oplog.length - keep.length;
+        s.oplog = keep;
+        for (const [k, m] of s.mutations) if (m.at < before) s.mutations.delete(k);
+      }
+      return { removed };
+    },
+
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async close() {
+      listeners.clear();
+    },
+  };
+}
