@@ -1,0 +1,77 @@
+// Options of the SQL store (PostgreSQL through `pg`, or PGlite): one type, defaults merged and validated once.
+import type pg from 'pg';
+import { z } from 'zod';
+
+/** Options of `postgresStore()` and `pgliteStore()`. */
+export interface PostgresStoreOptions {
+  /**
+   * PostgreSQL schema that holds the tables (created by `init()` when missing). Unset: the
+   * connection's `search_path` decides, usually `public`.
+   * @default undefined
+   */
+  schema?: string;
+  /**
+   * Prefix of every table, index and view name (`sync_docs`, `sync_oplog`, ...). Change it to run
+   * two independent sync stores in one schema.
+   * @default 'sync_'
+   */
+  tablePrefix?: string;
+  /**
+   * How many times a transaction is run again after a serialization failure (40001), a deadlock
+   * (40P01) or a lost connection, with exponential backoff and jitter. The engine's transaction
+   * function is re-runnable, so a retry never applies a change twice.
+   * @default 5
+   */
+  maxRetries?: number;
+  /**
+   * LISTEN/NOTIFY channel on which commits are announced to every server process (PostgreSQL only;
+   * PGlite has one process and tells its listeners directly).
+   * @default 'sync_commits'
+   */
+  notifyChannel?: string;
+  /**
+   * Whether `close()` also ends the pool / closes PGlite. `postgresStore()` leaves the client to
+   * its owner; `pgliteStore()` made its PGlite itself and closes it.
+   * @default false (postgresStore), true (pgliteStore)
+   */
+  closeClient?: boolean;
+  /**
+   * Collections to expose as read-only views of live documents (`<prefix>live_<collection>`), so
+   * apps can query them with plain SQL. Names must be SQL identifiers.
+   * @default []
+   */
+  collections?: string[];
+  /**
+   * Makes the dedicated connection used for LISTEN (PostgreSQL only). Default: a `pg.Client` with
+   * the pool's own options. Give one when the pool goes through a transaction-mode pooler
+   * (PgBouncer), where LISTEN does not work, so LISTEN connects to the server directly.
+   * @default undefined
+   */
+  listenClient?: () => pg.Client;
+}
+
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const optionsSchema = z.object({
+  schema: z.string().regex(identifier, 'must be an SQL identifier').max(63).optional(),
+  tablePrefix: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$|^$/, 'must be an SQL identifier prefix').max(40).default('sync_'),
+  maxRetries: z.number().int().min(0).max(100).default(5),
+  notifyChannel: z.string().regex(identifier, 'must be an SQL identifier').max(63).default('sync_commits'),
+  closeClient: z.boolean().default(false),
+  collections: z.array(z.string().regex(identifier, 'must be an SQL identifier').max(40)).default([]),
+  listenClient: z.custom<() => pg.Client>((v) => v === undefined || typeof v === 'function', 'must be a function').optional(),
+});
+
+/** Options after defaults were merged. */
+export type ResolvedOptions = Required<Omit<PostgresStoreOptions, 'schema' | 'listenClient'>> &
+  Pick<PostgresStoreOptions, 'schema' | 'listenClient'>;
+
+/** Merges defaults and validates; a bad option throws naming the option. */
+export function resolveOptions(options: PostgresStoreOptions = {}): ResolvedOptions {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new TypeError(`postgresStore: option ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return parsed.data as ResolvedOptions;
+}

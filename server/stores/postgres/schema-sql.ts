@@ -1,0 +1,106 @@
+// DDL of the SQL store's tables, indexes and views, and the schema version recorded in `<prefix>meta`.
+
+/** Version of the table layout below; `init()` records it and refuses a newer database. */
+export const SCHEMA_VERSION = 1;
+
+/** Quoted, schema-qualified names of the store's tables. */
+export interface Tables {
+  meta: string;
+  scopes: string;
+  docs: string;
+  oplog: string;
+  clients: string;
+  mutations: string;
+}
+
+/** Where the tables live: an optional schema and a name prefix (both validated identifiers). */
+export interface Naming {
+  schema?: string;
+  prefix: string;
+}
+
+const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/** A quoted, schema-qualified name of a table or view. */
+export function qualified(naming: Naming, name: string): string {
+  return naming.schema ? `${quote(naming.schema)}.${quote(naming.prefix + name)}` : quote(naming.prefix + name);
+}
+
+/** The table names for one naming. */
+export function tables(naming: Naming): Tables {
+  return {
+    meta: qualified(naming, 'meta'),
+    scopes: qualified(naming, 'scopes'),
+    docs: qualified(naming, 'docs'),
+    oplog: qualified(naming, 'oplog'),
+    clients: qualified(naming, 'clients'),
+    mutations: qualified(naming, 'mutations'),
+  };
+}
+
+/**
+ * Statements that create everything missing; each is idempotent. Key columns use the "C"
+ * collation so (collection, id) order is byte order, the same on every server and in every store.
+ */
+export function createStatements(naming: Naming, collections: readonly string[]): string[] {
+  const t = tables(naming);
+  const index = (name: string) => quote(naming.prefix + name);
+  const key = 'text COLLATE "C" NOT NULL';
+  const statements = [
+    ...(naming.schema ? [`CREATE SCHEMA IF NOT EXISTS ${quote(naming.schema)}`] : []),
+    `CREATE TABLE IF NOT EXISTS ${t.meta} (key text PRIMARY KEY, value text NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${t.scopes} (
+      scope ${key} PRIMARY KEY,
+      seq bigint NOT NULL DEFAULT 0,
+      horizon bigint NOT NULL DEFAULT 0)`,
+    `CREATE TABLE IF NOT EXISTS ${t.docs} (
+      scope ${key},
+      collection ${key},
+      id ${key},
+      data jsonb,
+      fields jsonb NOT NULL DEFAULT '{}',
+      version text NOT NULL,
+      seq bigint NOT NULL,
+      deleted boolean NOT NULL DEFAULT false,
+      actor text NOT NULL,
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (scope, collection, id))`,
+    `CREATE INDEX IF NOT EXISTS ${index('docs_scope_seq')} ON ${t.docs} (scope, seq)`,
+    `CREATE TABLE IF NOT EXISTS ${t.oplog} (
+      scope ${key},
+      seq bigint NOT NULL,
+      idx integer NOT NULL,
+      collection ${key},
+      id ${key},
+      op text NOT NULL CHECK (op IN ('upsert', 'delete')),
+      data jsonb,
+      version text NOT NULL,
+      actor text NOT NULL,
+      client_id text,
+      mutation_id bigint,
+      at timestamptz NOT NULL,
+      PRIMARY KEY (scope, seq, idx))`,
+    `CREATE INDEX IF NOT EXISTS ${index('oplog_at')} ON ${t.oplog} (at)`,
+    `CREATE INDEX IF NOT EXISTS ${index('oplog_version')} ON ${t.oplog} (scope, collection, id, version)`,
+    `CREATE TABLE IF NOT EXISTS ${t.clients} (
+      scope ${key},
+      client_id ${key},
+      last_mutation_id bigint NOT NULL,
+      PRIMARY KEY (scope, client_id))`,
+    `CREATE TABLE IF NOT EXISTS ${t.mutations} (
+      scope ${key},
+      client_id ${key},
+      mutation_id bigint NOT NULL,
+      result jsonb NOT NULL,
+      at timestamptz NOT NULL,
+      PRIMARY KEY (scope, client_id, mutation_id))`,
+    `CREATE INDEX IF NOT EXISTS ${index('mutations_at')} ON ${t.mutations} (at)`,
+  ];
+  for (const collection of collections) {
+    // Live documents of one collection, for apps that read with their own SQL.
+    statements.push(`CREATE OR REPLACE VIEW ${qualified(naming, `live_${collection}`)} AS
+      SELECT scope, id, data, version, seq, actor, updated_at FROM ${t.docs}
+      WHERE collection = '${collection.replace(/'/g, "''")}' AND NOT deleted`);
+  }
+  return statements;
+}

@@ -1,0 +1,229 @@
+// The SQL Store: one implementation for PostgreSQL (through a pg Pool) and PGlite (embedded).
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import type {
+  DocKey,
+  OplogEntry,
+  ReadOplogOptions,
+  ScanDocsOptions,
+  ScopeHead,
+  Store,
+  StoreEvent,
+  StoredDoc,
+  StoreTx,
+} from '../store.js';
+import { CommitEvents } from './events.js';
+import type { Executor } from './executor.js';
+import { ListenFeed } from './listen.js';
+import type { ResolvedOptions } from './options.js';
+import { withRetry } from './retry.js';
+import { DOC_COLUMNS, OPLOG_COLUMNS, docFromRow, num, oplogFromRow } from './rows.js';
+import { SCHEMA_VERSION, createStatements, tables, type Tables } from './schema-sql.js';
+import { SqlTx } from './tx.js';
+
+/** Makes the dedicated LISTEN connection (PostgreSQL only). */
+export type ListenClientFactory = () => pg.Client | Promise<pg.Client>;
+
+/** A fresh epoch: 10 characters of [a-z0-9], the alphabet checkpoints accept. */
+function newEpoch(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(10)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** The SQL store; build it with `postgresStore()` or `pgliteStore()`. */
+export class SqlStore<Raw> implements Store {
+  readonly kind: 'pglite' | 'postgres';
+  /** The pool or PGlite instance given to the factory, for the app's own queries. */
+  readonly raw: Raw;
+  readonly #exec: Executor;
+  readonly #options: ResolvedOptions;
+  readonly #t: Tables;
+  readonly #events = new CommitEvents();
+  readonly #feed: ListenFeed | null;
+  #epoch: string | null = null;
+  #closed = false;
+
+  constructor(raw: Raw, exec: Executor, options: ResolvedOptions, listenClient: ListenClientFactory | null) {
+    this.raw = raw;
+    this.kind = exec.kind;
+    this.#exec = exec;
+    this.#options = options;
+    this.#t = tables({ schema: options.schema, prefix: options.tablePrefix });
+    this.#feed = listenClient
+      ? new ListenFeed(listenClient, options.notifyChannel, {
+          notify: (scope, seq) => this.#events.notified(scope, seq),
+          reset: () => this.#events.reset(),
+        })
+      : null;
+  }
+
+  async init(): Promise<void> {
+    const naming = { schema: this.#options.schema, prefix: this.#options.tablePrefix };
+    const t = this.#t;
+    this.#epoch = await this.#retry(() =>
+      this.#exec.transaction(async (q) => {
+        // Two processes starting at once would race on CREATE ... IF NOT EXISTS: take turns.
+        await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`trpc-offline-sync:init:${t.meta}`]);
+        for (const statement of createStatements(naming, this.#options.collections)) await q.query(statement);
+        await q.query(`INSERT INTO ${t.meta} (key, value) VALUES ('epoch', $1), ('schema_version', $2) ON CONFLICT (key) DO NOTHING`, [
+          newEpoch(),
+          String(SCHEMA_VERSION),
+        ]);
+        const rows = await q.query<{ key: string; value: string }>(`SELECT key, value FROM ${t.meta}`);
+        const meta = new Map(rows.map((r) => [r.key, r.value]));
+        const version = Number(meta.get('schema_version'));
+        if (version > SCHEMA_VERSION) {
+          throw new Error(
+            `postgres store: the tables have schema version ${version}, newer than this package's ${SCHEMA_VERSION}; upgrade trpc-offline-sync`,
+          );
+        }
+        // Older layouts would be migrated here, inside this same transaction (none exist yet).
+        return meta.get('epoch')!;
+      }),
+    );
+  }
+
+  epoch(): string {
+    if (this.#epoch === null) throw new Error('postgres store: call init() before epoch()');
+    return this.#epoch;
+  }
+
+  async transaction<T>(scope: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    return this.#retry(async () => {
+      let tx: SqlTx | null = null;
+      // Expect the commit's echo only while LISTEN runs; otherwise announce it directly.
+      let echo = false;
+      try {
+        const result = await this.#exec.transaction(async (q) => {
+          // Taking the scope row's lock first serializes the scope's writers, across processes:
+          // the seq read here is the latest committed one, so seq order is commit order.
+          // (ON CONFLICT DO UPDATE creates the row if missing and locks it, in one round-trip.)
+          const rows = await q.query(
+            `INSERT INTO ${this.#t.scopes} AS s (scope, seq, horizon) VALUES ($1, 0, 0)
+             ON CONFLICT (scope) DO UPDATE SET seq = s.seq RETURNING seq, horizon`,
+            [scope],
+          );
+          const head: ScopeHead = { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon) };
+          tx = new SqlTx({
+            q,
+            t: this.#t,
+            scope,
+            head,
+            notifyChannel: this.kind === 'postgres' ? this.#options.notifyChannel : null,
+          });
+          const value = await fn(tx);
+          const seq = tx.committedSeq;
+          echo = seq !== null && this.#feed !== null && this.#feed.listening;
+          if (echo) this.#events.expectEcho(scope, seq!);
+          return value;
+        });
+        const seq = (tx as SqlTx | null)?.committedSeq ?? null;
+        if (seq !== null) this.#events.committed(scope, seq, echo);
+        return result;
+      } catch (error) {
+        const seq = (tx as SqlTx | null)?.committedSeq ?? null;
+        if (echo && seq !== null) this.#events.forget(scope, seq);
+        throw error;
+      }
+    });
+  }
+
+  async head(scope: string): Promise<ScopeHead> {
+    const rows = await this.#read(`SELECT seq, horizon FROM ${this.#t.scopes} WHERE scope = $1`, [scope]);
+    return rows.length ? { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon) } : { seq: 0, horizon: 0 };
+  }
+
+  async readOplog(scope: string, options: ReadOplogOptions): Promise<OplogEntry[]> {
+    const params: unknown[] = [scope, String(options.afterSeq)];
+    let where = 'scope = $1 AND seq > $2::bigint';
+    if (options.uptoSeq !== undefined) where += ` AND seq <= $${params.push(String(options.uptoSeq))}::bigint`;
+    if (options.collections) where += ` AND collection = ANY($${params.push([...options.collections])}::text[])`;
+    const limit = options.limit !== undefined ? ` LIMIT $${params.push(options.limit)}` : '';
+    const rows = await this.#read(
+      `SELECT ${OPLOG_COLUMNS} FROM ${this.#t.oplog} WHERE ${where} ORDER BY seq, idx${limit}`,
+      params,
+    );
+    return rows.map((row) => oplogFromRow(scope, row));
+  }
+
+  async findVersion(scope: string, key: DocKey, version: string): Promise<Record<string, unknown> | null | undefined> {
+    const rows = await this.#read(
+      `SELECT data FROM ${this.#t.oplog} WHERE scope = $1 AND collection = $2 AND id = $3 AND version = $4
+       ORDER BY seq DESC, idx DESC LIMIT 1`,
+      [scope, key.collection, key.id, version],
+    );
+    return rows.length ? ((rows[0]!.data ?? null) as Record<string, unknown> | null) : undefined;
+  }
+
+  async scanDocs(scope: string, options: ScanDocsOptions): Promise<StoredDoc[]> {
+    const params: unknown[] = [scope];
+    let where = 'scope = $1';
+    if (options.collections) where += ` AND collection = ANY($${params.push([...options.collections])}::text[])`;
+    if (options.after) {
+      const a = params.push(options.after.collection);
+      const b = params.push(options.after.id);
+      where += ` AND (collection, id) > ($${a}::text, $${b}::text)`;
+    }
+    const rows = await this.#read(
+      `SELECT ${DOC_COLUMNS} FROM ${this.#t.docs} WHERE ${where} ORDER BY collection, id LIMIT $${params.push(options.limit)}`,
+      params,
+    );
+    return rows.map((row) => docFromRow(scope, row));
+  }
+
+  async prune(before: Date): Promise<{ removed: number }> {
+    this.#assertOpen();
+    const t = this.#t;
+    return this.#retry(() =>
+      this.#exec.transaction(async (q) => {
+        // Horizon = highest pruned seq, so a pull from below it is told to resync (never a gap).
+        const rows = await q.query(
+          `WITH gone AS (DELETE FROM ${t.oplog} WHERE at < $1::timestamptz RETURNING scope, seq),
+             per_scope AS (SELECT scope, max(seq) AS top, count(*) AS n FROM gone GROUP BY scope),
+             moved AS (UPDATE ${t.scopes} s SET horizon = GREATEST(s.horizon, p.top)
+               FROM per_scope p WHERE s.scope = p.scope RETURNING 1)
+           SELECT coalesce(sum(n), 0) AS removed, (SELECT count(*) FROM moved) AS scopes FROM per_scope`,
+          [before.toISOString()],
+        );
+        await q.query(`DELETE FROM ${t.mutations} WHERE at < $1::timestamptz`, [before.toISOString()]);
+        return { removed: num(rows[0]!.removed) };
+      }),
+    );
+  }
+
+  onEvent(listener: (event: StoreEvent) => void): () => void {
+    this.#events.add(listener);
+    // LISTEN starts with the first listener: a store nobody tails holds no extra connection.
+    if (this.#feed && !this.#closed) void this.#feed.start();
+    return () => {
+      this.#events.delete(listener);
+      if (this.#events.size === 0) void this.#feed?.stop();
+    };
+  }
+
+  /** Resolves once LISTEN is active (immediately on PGlite or without listeners); for tests and start-up. */
+  async listening(): Promise<void> {
+    if (this.#feed && this.#events.size > 0) await this.#feed.start();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#feed?.stop();
+    if (this.#options.closeClient) await this.#exec.close();
+  }
+
+  #read(sql: string, params: unknown[]) {
+    this.#assertOpen();
+    return this.#retry(() => this.#exec.query(sql, params));
+  }
+
+  #retry<T>(fn: () => Promise<T>): Promise<T> {
+    return withRetry(this.#options.maxRetries, fn);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error('postgres store: closed');
+  }
+}

@@ -1,0 +1,173 @@
+// The StoreTx of the SQL store: each method is one statement (bulk writes use unnest, one round-trip).
+import type { PushResult } from '../../../shared/protocol.js';
+import type { DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx } from '../store.js';
+import type { Queryable } from './executor.js';
+import { DOC_COLUMNS, docFromRow, json, num, resultFromRow } from './rows.js';
+import type { Tables } from './schema-sql.js';
+
+/** What a transaction needs besides its connection. */
+export interface TxContext {
+  q: Queryable;
+  t: Tables;
+  scope: string;
+  head: ScopeHead;
+  /** NOTIFY channel, or null where nobody else listens (PGlite). */
+  notifyChannel: string | null;
+}
+
+/** One transaction on one scope; every statement names `scope = $1`. */
+export class SqlTx implements StoreTx {
+  readonly head: ScopeHead;
+  /** The seq given to setHead, if it was called (announced after commit). */
+  committedSeq: number | null = null;
+  readonly #c: TxContext;
+
+  constructor(context: TxContext) {
+    this.#c = context;
+    this.head = context.head;
+  }
+
+  async getDocs(keys: DocKey[]): Promise<StoredDoc[]> {
+    if (keys.length === 0) return [];
+    const { q, t, scope } = this.#c;
+    const rows = await q.query(
+      `SELECT ${DOC_COLUMNS.split(', ').map((c) => `d.${c}`).join(', ')}
+       FROM ${t.docs} d JOIN unnest($2::text[], $3::text[]) AS k(collection, id)
+         ON d.collection = k.collection AND d.id = k.id
+       WHERE d.scope = $1`,
+      [scope, keys.map((k) => k.collection), keys.map((k) => k.id)],
+    );
+    return rows.map((row) => docFromRow(scope, row));
+  }
+
+  async putDocs(docs: StoredDoc[]): Promise<void> {
+    if (docs.length === 0) return;
+    const { q, t, scope } = this.#c;
+    // ON CONFLICT cannot touch one row twice in a statement: keep the last write per key.
+    const byKey = new Map<string, StoredDoc>();
+    for (const doc of docs) {
+      this.#sameScope(doc.scope);
+      byKey.set(`${doc.collection}\u0000${doc.id}`, doc);
+    }
+    const rows = [...byKey.values()];
+    await q.query(
+      `INSERT INTO ${t.docs} (scope, collection, id, data, fields, version, seq, deleted, actor, updated_at)
+       SELECT $1, u.collection, u.id, u.data::jsonb, u.fields::jsonb, u.version, u.seq::bigint, u.deleted::boolean, u.actor, now()
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+         AS u(collection, id, data, fields, version, seq, deleted, actor)
+       ON CONFLICT (scope, collection, id) DO UPDATE SET
+         data = EXCLUDED.data, fields = EXCLUDED.fields, version = EXCLUDED.version, seq = EXCLUDED.seq,
+         deleted = EXCLUDED.deleted, actor = EXCLUDED.actor, updated_at = EXCLUDED.updated_at`,
+      [
+        scope,
+        rows.map((d) => d.collection),
+        rows.map((d) => d.id),
+        rows.map((d) => json(d.data)),
+        rows.map((d) => JSON.stringify(d.fields ?? {})),
+        rows.map((d) => d.version),
+        rows.map((d) => String(d.seq)),
+        rows.map((d) => String(d.deleted)),
+        rows.map((d) => d.actor),
+      ],
+    );
+  }
+
+  async appendOplog(entries: OplogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const { q, t, scope } = this.#c;
+    for (const entry of entries) this.#sameScope(entry.scope);
+    await q.query(
+      `INSERT INTO ${t.oplog} (scope, seq, idx, collection, id, op, data, version, actor, client_id, mutation_id, at)
+       SELECT $1, u.seq::bigint, u.idx::integer, u.collection, u.id, u.op, u.data::jsonb, u.version, u.actor,
+         u.client_id, u.mutation_id::bigint, u.at::timestamptz
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+         $10::text[], $11::text[], $12::text[])
+         AS u(seq, idx, collection, id, op, data, version, actor, client_id, mutation_id, at)`,
+      [
+        scope,
+        entries.map((e) => String(e.seq)),
+        entries.map((e) => String(e.idx)),
+        entries.map((e) => e.collection),
+        entries.map((e) => e.id),
+        entries.map((e) => e.op),
+        entries.map((e) => json(e.data)),
+        entries.map((e) => e.version),
+        entries.map((e) => e.actor),
+        entries.map((e) => e.clientId),
+        entries.map((e) => (e.mutationId === null ? null : String(e.mutationId))),
+        entries.map((e) => e.at.toISOString()),
+      ],
+    );
+  }
+
+  async setHead(seq: number): Promise<void> {
+    const { q, t, scope, notifyChannel } = this.#c;
+    if (notifyChannel === null) {
+      await q.query(`UPDATE ${t.scopes} SET seq = $2::bigint WHERE scope = $1`, [scope, String(seq)]);
+    } else {
+      // NOTIFY inside the transaction: PostgreSQL delivers it on COMMIT and drops it on ROLLBACK,
+      // so other processes only ever hear of committed seqs.
+      await q.query(
+        `WITH u AS (UPDATE ${t.scopes} SET seq = $2::bigint WHERE scope = $1 RETURNING scope, seq)
+         SELECT pg_notify($3, u.scope || ' ' || u.seq) FROM u`,
+        [scope, String(seq), notifyChannel],
+      );
+    }
+    this.committedSeq = seq;
+  }
+
+  async lastMutationId(clientId: string): Promise<number> {
+    const { q, t, scope } = this.#c;
+    const rows = await q.query(`SELECT last_mutation_id FROM ${t.clients} WHERE scope = $1 AND client_id = $2`, [
+      scope,
+      clientId,
+    ]);
+    return rows.length ? num(rows[0]!.last_mutation_id) : 0;
+  }
+
+  async getResults(clientId: string, mutationIds: number[]): Promise<Map<number, PushResult>> {
+    const out = new Map<number, PushResult>();
+    if (mutationIds.length === 0) return out;
+    const { q, t, scope } = this.#c;
+    const rows = await q.query(
+      `SELECT mutation_id, result FROM ${t.mutations}
+       WHERE scope = $1 AND client_id = $2 AND mutation_id = ANY($3::text[]::bigint[])`,
+      [scope, clientId, mutationIds.map(String)],
+    );
+    for (const row of rows) out.set(num(row.mutation_id), resultFromRow(row));
+    return out;
+  }
+
+  async recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date): Promise<void> {
+    const { q, t, scope } = this.#c;
+    const byId = new Map<number, MutationRecord>();
+    for (const record of records) byId.set(record.mutationId, record);
+    const rows = [...byId.values()];
+    // Both writes in one statement: the client's high-water mark and the outcomes.
+    await q.query(
+      `WITH c AS (
+         INSERT INTO ${t.clients} (scope, client_id, last_mutation_id) VALUES ($1, $2, $3::bigint)
+         ON CONFLICT (scope, client_id) DO UPDATE SET last_mutation_id = EXCLUDED.last_mutation_id
+       )
+       INSERT INTO ${t.mutations} (scope, client_id, mutation_id, result, at)
+       SELECT $1, $2, u.mutation_id::bigint, u.result::jsonb, $4::timestamptz
+       FROM unnest($5::text[], $6::text[]) AS u(mutation_id, result)
+       ON CONFLICT (scope, client_id, mutation_id) DO UPDATE SET result = EXCLUDED.result, at = EXCLUDED.at`,
+      [
+        scope,
+        clientId,
+        String(lastMutationId),
+        at.toISOString(),
+        rows.map((r) => String(r.mutationId)),
+        rows.map((r) => JSON.stringify(r.result)),
+      ],
+    );
+  }
+
+  #sameScope(scope: string): void {
+    // A record of another scope here is a bug above the store; refuse rather than cross scopes.
+    if (scope !== this.#c.scope) {
+      throw new Error(`postgres store: record of scope "${scope}" written in a transaction on "${this.#c.scope}"`);
+    }
+  }
+}
