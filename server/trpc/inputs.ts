@@ -1,6 +1,8 @@
-/** Pass-through input parsers: precise static types for tRPC clients, while the engine does the validating. */
+/** Pass-through input parsers and the static input types tRPC clients see; the engine does the validating. */
+import type { z } from 'zod';
 import type { FullInput, PullInput, StreamInput } from '../../shared/protocol.js';
-import type { SyncSchema, TypedPushInput } from '../../shared/schema.js';
+import type { PatchOf } from '../../shared/schema.js';
+import type { SyncEngine } from '../engine/types.js';
 
 /**
  * A tRPC input parser that accepts anything at run time and claims the type `T`. The engine
@@ -10,9 +12,35 @@ export function passThrough<T>(): (input: unknown) => T {
   return (input) => input as T;
 }
 
+/** An engine whose schema type is `S` (what `createSyncRouter` reads the document types from). */
+export type EngineFor<S> = SyncEngine<any> & { readonly schema: S };
+
+type CollectionsOf<S> = S extends { readonly collections: infer C } ? C : never;
+type InputOf<T> = T extends z.ZodType ? z.input<T> : never;
+type ChangeMeta = { mutationId: number; id: string; baseVersion?: string | null; hlc?: string | null };
+
+/**
+ * One typed change of schema `S`: the collection name decides the shape of `data`. (Keyed on the
+ * collections map rather than on `SyncSchema<C>`, so it works for any concrete schema.)
+ */
+export type SyncChangeOf<S> = {
+  [K in keyof CollectionsOf<S> & string]: ChangeMeta & { collection: K } & (
+    | { op: 'upsert'; data: InputOf<CollectionsOf<S>[K]> }
+    | { op: 'patch'; data: PatchOf<InputOf<CollectionsOf<S>[K]>> }
+    | { op: 'delete'; data?: null }
+  );
+}[keyof CollectionsOf<S> & string];
+
+/** The typed push input of schema `S` (same shape as `TypedPushInput`). */
+export interface PushInputOf<S> {
+  clientId: string;
+  atomic?: boolean;
+  changes: SyncChangeOf<S>[];
+}
+
 /** The input types the `sync` procedures declare to tRPC clients. */
-export interface SyncInputs<S extends SyncSchema> {
-  push: TypedPushInput<S>;
+export interface SyncInputs<S> {
+  push: PushInputOf<S>;
   pull: PullInput | void;
   full: FullInput | void;
   stream: StreamInput | void;

@@ -13,15 +13,13 @@ import type {
 import { encodeCheckpoint } from '../../shared/checkpoint.js';
 import { SyncError } from '../../shared/errors.js';
 import type { Actor, FullPage, PullResponse, PushResponse, StreamEvent } from '../../shared/protocol.js';
-import type { SyncSchema } from '../../shared/schema.js';
-import type { SyncEngine } from '../engine/types.js';
 import { toTRPCError } from './errors.js';
-import { passThrough, type SyncInputs } from './inputs.js';
+import { passThrough, type EngineFor, type SyncInputs } from './inputs.js';
 
 type Def<TInput, TOutput, TMeta> = { input: TInput; output: TOutput; meta: TMeta; errorShape: unknown };
 
 /** The procedures `createSyncRouter` returns; merge them into the app router as `sync`. */
-export interface SyncRouterRecord<S extends SyncSchema, TMeta = unknown> {
+export type SyncRouterRecord<S, TMeta = unknown> = {
   /** Applies a batch of changes (exactly once per mutation id). */
   push: MutationProcedure<Def<SyncInputs<S>['push'], PushResponse, TMeta>>;
   /** Changes after a checkpoint, whole commits only. */
@@ -34,11 +32,12 @@ export interface SyncRouterRecord<S extends SyncSchema, TMeta = unknown> {
    * `{ id, data }` and a reconnecting client resumes from `id` by itself.
    */
   stream: SubscriptionProcedure<Def<SyncInputs<S>['stream'], AsyncIterable<TrackedData<StreamEvent>, void, any>, TMeta>>;
-}
+};
 
 /** Options of `createSyncRouter`. */
-export interface SyncRouterOptions<S extends SyncSchema, TContext, TMeta, TContextOverrides> {
-  engine: SyncEngine<S>;
+export interface SyncRouterOptions<S, TContext, TMeta, TContextOverrides> {
+  /** The engine; its `schema` type gives the procedures their document types. */
+  engine: EngineFor<S>;
   /**
    * The app's procedure builder (`t.procedure`, or one carrying the app's auth middleware), so the
    * app's context and middleware apply to every sync procedure.
@@ -62,7 +61,7 @@ const defaultAuthenticate = (ctx: unknown): Actor | null => (ctx as { actor?: Ac
  * export const appRouter = t.router({ sync: createSyncRouter({ engine, procedure: t.procedure }) });
  * // client: await trpc.sync.push.mutate({ clientId, changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'Milk' } }] });
  */
-export function createSyncRouter<S extends SyncSchema, TContext, TMeta, TContextOverrides>(
+export function createSyncRouter<S, TContext, TMeta, TContextOverrides>(
   options: SyncRouterOptions<S, TContext, TMeta, TContextOverrides>,
 ): SyncRouterRecord<S, TMeta> {
   const { engine } = options;
@@ -99,7 +98,8 @@ export function createSyncRouter<S extends SyncSchema, TContext, TMeta, TContext
     let position = given.lastEventId || given.since || null;
     try {
       for await (const event of engine.stream(actor, input ?? {}, signal)) {
-        if (event.type === 'changes') position = event.checkpoint;
+        // A heartbeat carries the position delivered so far; it moves even when a filter hid commits.
+        if (event.type !== 'resync_required' && event.checkpoint) position = event.checkpoint;
         yield tracked(position ?? beginning(), event);
         if (event.type === 'resync_required') return;
       }

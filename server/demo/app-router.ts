@@ -1,0 +1,24 @@
+/** The demo app router: `t.router({ sync })` over the demo schema, with superjson and the sync error formatter. */
+import { initTRPC } from '@trpc/server';
+import superjson from 'superjson';
+import type { SyncContext } from '../trpc/app-router.js';
+import type { EngineFor } from '../trpc/inputs.js';
+import { syncErrorFormatter } from '../trpc/errors.js';
+import { createSyncRouter } from '../trpc/router.js';
+import type { DemoSchema } from './schema.js';
+
+const t = initTRPC.context<SyncContext>().create({ transformer: superjson, errorFormatter: syncErrorFormatter });
+
+/**
+ * Builds the demo app router over an engine on the demo schema.
+ *
+ * @example
+ * const appRouter = createAppRouter(createSyncEngine({ store, schema: demoSchema }));
+ * const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url, transformer: superjson })] });
+ */
+export function createAppRouter(engine: EngineFor<DemoSchema>) {
+  return t.router({ sync: createSyncRouter({ engine, procedure: t.procedure }) });
+}
+
+/** The demo router's type, for `createTRPCClient<AppRouter>`. */
+export type AppRouter = ReturnType<typeof createAppRouter>;

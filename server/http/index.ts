@@ -1,0 +1,3 @@
+/** The built-in Node server: tRPC over HTTP, SSE and WebSocket, the REST face and metrics on one port. */
+export { createSyncHttpServer, type SyncHttpServer, type SyncHttpServerOptions } from './server.js';
+export { bearerToken, requestToken } from './context.js';

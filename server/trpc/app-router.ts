@@ -1,0 +1,28 @@
+/** A ready-made app router holding only `sync`, for servers whose app has no tRPC router of its own. */
+import { initTRPC } from '@trpc/server';
+import superjson from 'superjson';
+import type { Actor } from '../../shared/protocol.js';
+import { syncErrorFormatter } from './errors.js';
+import type { EngineFor } from './inputs.js';
+import { createSyncRouter } from './router.js';
+
+/** The context the built-in servers give procedures: the authenticated actor (or null) and the raw token. */
+export interface SyncContext {
+  actor: Actor | null;
+  token: string | null;
+}
+
+/**
+ * `t.router({ sync })` with superjson and `syncErrorFormatter`, over the context `SyncContext`.
+ *
+ * @example
+ * const appRouter = createSyncAppRouter(engine);
+ * export type AppRouter = typeof appRouter;
+ */
+export function createSyncAppRouter<S>(engine: EngineFor<S>) {
+  const t = initTRPC.context<SyncContext>().create({ transformer: superjson, errorFormatter: syncErrorFormatter });
+  return t.router({ sync: createSyncRouter({ engine, procedure: t.procedure }) });
+}
+
+/** The type of a `createSyncAppRouter` router for schema `S`. */
+export type SyncAppRouter<S> = ReturnType<typeof createSyncAppRouter<S>>;
