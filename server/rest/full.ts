@@ -2,6 +2,7 @@
 import type { FullDoc } from '../../shared/protocol.js';
 import type { RestContext } from './context.js';
 import { endpointParams, parseQuery } from './params.js';
+import { checkCollections } from './stream-input.js';
 
 /** True when `Accept-Encoding` accepts gzip (a `q=0` refuses it). */
 export function acceptsGzip(header: string | null): boolean {
@@ -21,6 +22,7 @@ export function acceptsGzip(header: string | null): boolean {
  */
 export async function handleFull({ engine, actor, url, req }: RestContext): Promise<Response> {
   const query = parseQuery(url, endpointParams(engine.limits).full);
+  checkCollections(engine, query.collections as string[] | undefined);
   const page = await engine.full(actor, { collections: query.collections, cursor: query.cursor, limit: query.limit });
   const headers = new Headers({
     'content-type': 'application/x-ndjson; charset=utf-8',

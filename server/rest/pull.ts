@@ -2,10 +2,12 @@
 import type { RestContext } from './context.js';
 import { jsonResponse } from './errors.js';
 import { endpointParams, parseQuery } from './params.js';
+import { checkCollections } from './stream-input.js';
 
 /** Parses `since`, `collections` and `limit` and answers `engine.pull`'s page. */
 export async function handlePull({ engine, actor, url }: RestContext): Promise<Response> {
   const query = parseQuery(url, endpointParams(engine.limits).pull);
+  checkCollections(engine, query.collections as string[] | undefined);
   const page = await engine.pull(actor, { since: query.since, collections: query.collections, limit: query.limit });
   return jsonResponse(200, page);
 }

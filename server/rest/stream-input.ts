@@ -1,4 +1,4 @@
-/** Checks a stream subscription's `since`, `lastEventId` and `collections` before a stream opens, so a bad one gets a 4xx, not a broken stream. */
+/** Checks collection filters and a stream subscription's `since`, `lastEventId` and `collections` before a stream opens, so a bad one gets a 4xx, not a broken stream. */
 import { decodeCheckpoint } from '../../shared/checkpoint.js';
 import { SyncError } from '../../shared/errors.js';
 import type { SyncEngine } from '../engine/types.js';
@@ -14,7 +14,12 @@ export interface StreamRequest {
 export function checkStreamRequest(engine: SyncEngine, input: StreamRequest): void {
   decodeCheckpoint(input.since, 'since');
   decodeCheckpoint(input.lastEventId, 'lastEventId');
-  for (const [i, name] of (input.collections ?? []).entries()) {
+  checkCollections(engine, input.collections);
+}
+
+/** Throws BAD_REQUEST naming `collections.<i>` for a name that is not a collection of the schema. */
+export function checkCollections(engine: SyncEngine, collections: readonly string[] | undefined): void {
+  for (const [i, name] of (collections ?? []).entries()) {
     if (typeof name !== 'string' || !engine.schema.has(name)) {
       throw new SyncError('BAD_REQUEST', `collections: unknown collection "${String(name)}"`, [
         { path: `collections.${i}`, message: `unknown collection (expected one of ${engine.schema.names.join(', ')})` },
