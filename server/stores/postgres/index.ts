@@ -45,7 +45,7 @@ export function postgresStore<Raw extends pg.Pool | PGlite>(client: Raw, options
       const { default: pgModule } = await import('pg');
       return new pgModule.Client({ ...pool.options, application_name: 'trpc-offline-sync listen' });
     });
-  return new SqlStore(client, poolExecutor(pool), resolved, listenClient);
+  return new SqlStore(client, poolExecutor(pool, resolved.preparedStatements), resolved, listenClient);
 }
 
 /**

@@ -42,6 +42,12 @@ export interface PostgresStoreOptions {
    */
   collections?: string[];
   /**
+   * Whether pg statements are prepared (named) once per connection. Turn off behind a pooler in
+   * transaction mode that does not track prepared statements (PgBouncer before 1.21).
+   * @default true
+   */
+  preparedStatements?: boolean;
+  /**
    * Makes the dedicated connection used for LISTEN (PostgreSQL only). Default: a `pg.Client` with
    * the pool's own options. Give one when the pool goes through a transaction-mode pooler
    * (PgBouncer), where LISTEN does not work, so LISTEN connects to the server directly.
@@ -58,6 +64,7 @@ const optionsSchema = z.object({
   maxRetries: z.number().int().min(0).max(100).default(5),
   notifyChannel: z.string().regex(identifier, 'must be an SQL identifier').max(63).default('sync_commits'),
   closeClient: z.boolean().default(false),
+  preparedStatements: z.boolean().default(true),
   collections: z.array(z.string().regex(identifier, 'must be an SQL identifier').max(40)).default([]),
   listenClient: z.custom<() => pg.Client>((v) => v === undefined || typeof v === 'function', 'must be a function').optional(),
 });

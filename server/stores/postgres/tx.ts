@@ -31,10 +31,13 @@ export class SqlTx implements StoreTx {
     if (keys.length === 0) return [];
     const { q, t, scope } = this.#c;
     const rows = await q.query(
-      `SELECT ${DOC_COLUMNS.split(', ').map((c) => `d.${c}`).join(', ')}
-       FROM ${t.docs} d JOIN unnest($2::text[], $3::text[]) AS k(collection, id)
-         ON d.collection = k.collection AND d.id = k.id
-       WHERE d.scope = $1`,
+      // One primary-key lookup per key: LATERAL ... LIMIT 1 keeps the planner from scanning the
+      // whole scope when its statistics are stale (a plain join did, after bulk loads).
+      `SELECT d.* FROM unnest($2::text[], $3::text[]) AS k(collection, id)
+       CROSS JOIN LATERAL (
+         SELECT ${DOC_COLUMNS} FROM ${t.docs} x
+         WHERE x.scope = $1 AND x.collection = k.collection AND x.id = k.id LIMIT 1
+       ) d`,
       [scope, keys.map((k) => k.collection), keys.map((k) => k.id)],
     );
     return rows.map((row) => docFromRow(scope, row));
