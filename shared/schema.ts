@@ -13,9 +13,9 @@ export const RESERVED_PREFIX = '_sync_';
 export interface SyncSchema<C extends CollectionSchemas = CollectionSchemas> {
   readonly collections: C;
   /** Collection names, sorted. */
-  readonly names: readonly (keyof C & string)[];
+  readonly names: readonly string[];
   /** True when `name` is a collection of this schema. */
-  has(name: string): name is keyof C & string;
+  has(name: string): boolean;
   /** Validates whole-document data; returns the parsed document (defaults applied) or issues. */
   parseDocument(collection: string, data: unknown): { ok: true; data: Record<string, unknown> } | { ok: false; issues: SyncIssue[] };
   /** Validates a JSON merge patch (`null` removes an optional field). */
@@ -71,7 +71,7 @@ export function defineSyncSchema<C extends CollectionSchemas>(collections: C): S
     if (!check.success) throw new Error(`defineSyncSchema: collection name "${name}" ${check.error.issues[0]?.message}`);
     if (!(collections[name] instanceof z.ZodObject)) throw new Error(`defineSyncSchema: collection "${name}" must be a z.object(...)`);
   }
-  const names = Object.keys(collections).sort() as (keyof C & string)[];
+  const names = Object.keys(collections).sort();
   const partials = new Map<string, z.ZodObject>();
   const optional = new Map<string, Set<string>>();
   for (const name of names) {
@@ -82,7 +82,7 @@ export function defineSyncSchema<C extends CollectionSchemas>(collections: C): S
   return {
     collections,
     names,
-    has(name: string): name is keyof C & string {
+    has(name: string): boolean {
       return Object.prototype.hasOwnProperty.call(collections, name);
     },
     parseDocument(collection, data) {

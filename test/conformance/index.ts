@@ -1,0 +1,40 @@
+/**
+ * The store-conformance suite: every invariant of the design, run against every store. A store's
+ * test file only connects and calls `runStoreConformance({ name, newStore, skip })`.
+ */
+import { describe, it } from 'vitest';
+import { useStore, type ConformanceOptions } from './fixture.js';
+import { pushSuite } from './push.suite.js';
+import { concurrencySuite } from './concurrency.suite.js';
+import { mergeSuite } from './merge.suite.js';
+import { pullSuite } from './pull.suite.js';
+import { fullSuite } from './full.suite.js';
+import { streamSuite } from './stream.suite.js';
+import { isolationSuite } from './isolation.suite.js';
+import { badInputSuite } from './bad-input.suite.js';
+import { atomicitySuite } from './atomicity.suite.js';
+
+export type { ConformanceOptions } from './fixture.js';
+
+/** Registers the whole suite for one store. */
+export function runStoreConformance(options: ConformanceOptions): void {
+  if (options.skip) {
+    console.log(`[${options.name}] store conformance skipped: ${options.skip}`);
+    describe.skip(`store conformance: ${options.name} (skipped: ${options.skip})`, () => {
+      it('skipped', () => {});
+    });
+    return;
+  }
+  describe(`store conformance: ${options.name}`, () => {
+    const ctx = useStore(options);
+    pushSuite(ctx);
+    concurrencySuite(ctx);
+    mergeSuite(ctx);
+    pullSuite(ctx, options);
+    fullSuite(ctx);
+    streamSuite(ctx);
+    isolationSuite(ctx);
+    badInputSuite(ctx);
+    atomicitySuite(ctx);
+  });
+}
