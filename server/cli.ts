@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/** The `trpc-offline-sync` command: `serve` and `init`; bad input and unreachable databases end with one line and exit code 1. */
+import { CliError, HELP, readConfig } from './cli/config.js';
+import { runInit } from './cli/init.js';
+import { runServe } from './cli/serve.js';
+
+const log = (line: string): void => void process.stdout.write(line + '\n');
+const fail = (error: unknown): never => {
+  const message = error instanceof CliError ? error.message : `${(error as Error)?.message ?? String(error)}`.split('\n')[0];
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(1);
+};
+
+async function main(): Promise<void> {
+  const config = readConfig(process.argv.slice(2), process.env);
+  if (config.command === 'help') return void log(HELP);
+  if (config.command === 'init') return runInit(config, log);
+  const { stop } = await runServe(config, log);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: shutting down`);
+    stop().then(() => process.exit(0), fail);
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch(fail);

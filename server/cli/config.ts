@@ -1,0 +1,100 @@
+/** CLI flags and environment → one validated config, with the help text and one-line errors for bad input. */
+import { parseArgs } from 'node:util';
+
+/** An error the CLI prints as one line (`error: …`) before exiting with code 1. */
+export class CliError extends Error {}
+
+/** Everything `serve` and `init` need, flags taking precedence over the environment. */
+export interface CliConfig {
+  command: 'serve' | 'init' | 'help';
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | null;
+  mongodbUri: string | null;
+  schemaFile: string | null;
+  jwtSecret: string | null;
+}
+
+export const HELP = `trpc-offline-sync — offline-first sync server (tRPC + REST + WebSocket + SSE)
+
+Usage:
+  trpc-offline-sync serve [options]   start the server
+  trpc-offline-sync init [options]    create the tables/collections and indexes, then exit
+  trpc-offline-sync --help
+
+Options:
+  --host HOST           interface to bind (env HOST, default 127.0.0.1)
+  --port PORT           port, 0 = any free port (env PORT, default 3000)
+  --data-dir DIR        embedded PGlite data directory (env SYNC_DATA_DIR, default ./.sync-data)
+  --database-url URL    PostgreSQL, e.g. postgres://user:pass@host:5432/db (env DATABASE_URL)
+  --mongodb-uri URI     MongoDB, e.g. mongodb://host:27017/db (env MONGODB_URI)
+  --schema FILE         module exporting a defineSyncSchema() result (default: demo tasks + notes)
+  -h, --help            show this help
+
+Environment:
+  SYNC_JWT_SECRET       HS256 secret for bearer tokens; when unset a random one is generated and
+                        printed with a development token valid for 24 hours.
+`;
+
+function checkUrl(value: string, flag: string, protocols: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliError(`${flag}: not a valid URL: ${value}`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new CliError(`${flag}: expected a ${protocols.map((p) => p + '//').join(' or ')} URL, got ${url.protocol}//`);
+  }
+  return value;
+}
+
+function checkPort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new CliError(`--port: expected a number from 0 to 65535, got "${value}"`);
+  return port;
+}
+
+/** Parses argv (without `node` and the script) and the environment. */
+export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+        'mongodb-uri': { type: 'string' },
+        schema: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    const message = (error as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(message);
+    throw new CliError(`${unknown ? `unknown option ${unknown[1]}` : message.split('\n')[0]} (see --help)`);
+  }
+  const { values, positionals } = parsed;
+  const [command = 'help', ...rest] = positionals;
+  if (rest.length > 0) throw new CliError(`unexpected argument "${rest[0]}" (see --help)`);
+  if (!values.help && command !== 'serve' && command !== 'init' && command !== 'help') {
+    throw new CliError(`unknown command "${command}": expected serve or init (see --help)`);
+  }
+  const databaseUrl = values['database-url'] ?? env.DATABASE_URL ?? null;
+  const mongodbUri = values['mongodb-uri'] ?? env.MONGODB_URI ?? null;
+  if (databaseUrl && mongodbUri) throw new CliError('give either a PostgreSQL URL or a MongoDB URI, not both');
+  return {
+    command: values.help ? 'help' : (command as CliConfig['command']),
+    host: values.host ?? env.HOST ?? '127.0.0.1',
+    port: checkPort(values.port ?? env.PORT ?? '3000'),
+    dataDir: values['data-dir'] ?? env.SYNC_DATA_DIR ?? './.sync-data',
+    databaseUrl: databaseUrl && checkUrl(databaseUrl, '--database-url', ['postgres:', 'postgresql:']),
+    mongodbUri: mongodbUri && checkUrl(mongodbUri, '--mongodb-uri', ['mongodb:', 'mongodb+srv:']),
+    schemaFile: values.schema ?? null,
+    jwtSecret: env.SYNC_JWT_SECRET || null,
+  };
+}

@@ -1,0 +1,49 @@
+/** `trpc-offline-sync serve`: store + engine + one-port server, a dev token when no secret is set, clean shutdown on signals. */
+import { randomBytes } from 'node:crypto';
+import { jwtAuthenticator, signDevToken } from '../auth/jwt.js';
+import { createSyncEngine } from '../engine/engine.js';
+import { createSyncHttpServer } from '../http/server.js';
+import { createMetrics } from '../metrics.js';
+import { createSyncAppRouter } from '../trpc/app-router.js';
+import { CliError, type CliConfig } from './config.js';
+import { initStore, openStore } from './open-store.js';
+import { loadSchema } from './schema-file.js';
+
+/** Starts serving; resolves with a `stop()` that closes server, engine and store (signals call it). */
+export async function runServe(config: CliConfig, log: (line: string) => void): Promise<{ stop(): Promise<void> }> {
+  const schema = await loadSchema(config.schemaFile);
+  const opened = await openStore(config, schema.names);
+  await initStore(opened);
+  const metrics = createMetrics();
+  const engine = createSyncEngine({ store: opened.store, schema, onEvent: metrics.onEvent });
+  let secret = config.jwtSecret;
+  if (!secret) {
+    secret = randomBytes(32).toString('base64url');
+    const token = await signDevToken(secret, { sub: 'dev', tenant: 'dev', expiresIn: '24h' });
+    log(`SYNC_JWT_SECRET not set; generated one for this run: ${secret}`);
+    log(`dev token (user "dev", tenant "dev", valid 24 h): ${token}`);
+  }
+  const server = createSyncHttpServer({
+    engine,
+    authenticate: jwtAuthenticator({ secret }),
+    router: createSyncAppRouter(engine),
+    metrics,
+  });
+  const stop = async () => {
+    await server.close();
+    await engine.close();
+    await opened.close();
+  };
+  let address;
+  try {
+    address = await server.listen(config.port, config.host);
+  } catch (error) {
+    await stop().catch(() => undefined);
+    const e = error as Error & { code?: string };
+    throw new CliError(`cannot listen on ${config.host}:${config.port}: ${e.code ?? e.message}`);
+  }
+  const { url, host, port } = address;
+  log(`store: ${opened.description}; collections: ${schema.names.join(', ')}`);
+  log(`listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`);
+  return { stop };
+}
