@@ -1,0 +1,29 @@
+/**
+ * `trpc-offline-sync/server`: the engine, the in-memory store, the tRPC router factory, the REST
+ * face, auth, metrics and the one-port Node server. The SQL store is `trpc-offline-sync/postgres`
+ * and the MongoDB store `trpc-offline-sync/mongodb`, so apps load only the driver they use.
+ */
+export { createSyncEngine } from './engine/engine.js';
+export type {
+  SyncEngine,
+  SyncEngineOptions,
+  SyncLimits,
+  StreamOptions,
+  RetentionOptions,
+  DeletePolicy,
+  Resolver,
+  ResolverArgs,
+  Authorize,
+  EngineEvent,
+  ServerChange,
+} from './engine/types.js';
+export { DEFAULT_LIMITS, DEFAULT_RETENTION, DEFAULT_STREAM } from './engine/options.js';
+export type { Store, StoreTx, StoredDoc, OplogEntry, ScopeHead, StoreEvent, DocKey, MutationRecord, ReadOplogOptions, ScanDocsOptions } from './stores/store.js';
+export { memoryStore, type MemoryStore } from './stores/memory.js';
+export { createSyncRouter, createSyncAppRouter, syncErrorFormatter, toTRPCError, type SyncRouterOptions, type SyncRouterRecord, type SyncAppRouter, type SyncContext, type SyncErrorData } from './trpc/index.js';
+export { createRestHandler, toNodeHandler, createRestWebSocketServer, createOpenApiDocument, type RestHandler, type RestHandlerOptions, type RestWebSocketServer } from './rest/index.js';
+export { createSyncHttpServer, type SyncHttpServer, type SyncHttpServerOptions } from './http/index.js';
+export type { Authenticate } from './auth/authenticate.js';
+export { jwtAuthenticator, signDevToken, type JwtAuthenticatorOptions, type DevTokenOptions } from './auth/jwt.js';
+export { createMetrics, type SyncMetrics, type MetricsOptions } from './metrics.js';
+export { SyncError } from '../shared/errors.js';
