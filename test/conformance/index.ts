@@ -19,7 +19,7 @@ export type { ConformanceOptions } from './fixture.js';
 /** Registers the whole suite for one store. */
 export function runStoreConformance(options: ConformanceOptions): void {
   if (options.skip) {
-    console.log(`[${options.name}] store conformance skipped: ${options.skip}`);
+    console.log(`skipped: ${options.skip} (${options.name} store conformance)`);
     describe.skip(`store conformance: ${options.name} (skipped: ${options.skip})`, () => {
       it('skipped', () => {});
     });

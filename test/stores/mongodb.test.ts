@@ -8,7 +8,6 @@ import type { StoredDoc, StoreEvent } from '../../server/stores/store.js';
 
 const uri = process.env.MONGODB_URI;
 const skip = uri ? undefined : 'MONGODB_URI not set';
-if (skip) console.log(`skipped: ${skip}`);
 
 // One client per test file; every store gets its own database, dropped at the end.
 const clients: MongoClient[] = [];
