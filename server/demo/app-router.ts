@@ -7,7 +7,11 @@ import { syncErrorFormatter } from '../trpc/errors.js';
 import { createSyncRouter } from '../trpc/router.js';
 import type { DemoSchema } from './schema.js';
 
-const t = initTRPC.context<SyncContext>().create({ transformer: superjson, errorFormatter: syncErrorFormatter });
+const t = initTRPC.context<SyncContext>().create({
+  transformer: superjson,
+  errorFormatter: syncErrorFormatter,
+  isDev: process.env.NODE_ENV === 'development', // no stack traces to clients unless asked
+  });
 
 /**
  * Builds the demo app router over an engine on the demo schema.

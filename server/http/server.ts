@@ -35,6 +35,8 @@ export interface SyncHttpServerOptions {
 /** A running or ready-to-run sync server. */
 export interface SyncHttpServer {
   server: http.Server;
+  /** The tRPC WebSocket server (`noServer`; upgrades of `/trpc` are routed to it). */
+  trpcWss: WebSocketServer;
   /** Starts listening (port 0 picks a free one) and answers with the real address. */
   listen(port?: number, host?: string): Promise<{ port: number; host: string; url: string }>;
   /** Tells tRPC WebSocket clients to reconnect (before a restart). */
@@ -90,6 +92,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
 
   return {
     server,
+    trpcWss,
     listen(port = 0, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -20,7 +20,11 @@ export interface SyncContext {
  * export type AppRouter = typeof appRouter;
  */
 export function createSyncAppRouter<S>(engine: EngineFor<S>) {
-  const t = initTRPC.context<SyncContext>().create({ transformer: superjson, errorFormatter: syncErrorFormatter });
+  const t = initTRPC.context<SyncContext>().create({
+    transformer: superjson,
+    errorFormatter: syncErrorFormatter,
+    isDev: process.env.NODE_ENV === 'development', // no stack traces to clients unless asked
+  });
   return t.router({ sync: createSyncRouter({ engine, procedure: t.procedure }) });
 }
 

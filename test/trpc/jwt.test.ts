@@ -1,0 +1,61 @@
+/** JWT authentication: bad tokens of every kind are refused as UNAUTHORIZED; a good one works and `tenant` sets the scope. */
+import { SignJWT, base64url } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
+import { memoryStore } from '../../server/stores/memory.js';
+import { SECRET, startServer, type TestServer } from './harness.js';
+
+const authenticate = jwtAuthenticator({ secret: SECRET });
+const enc = (o: object) => base64url.encode(JSON.stringify(o));
+
+describe('jwtAuthenticator', () => {
+  it('maps sub to userId and tenant to scopeId, defaulting the scope to sub', async () => {
+    expect(await authenticate(await signDevToken(SECRET, { sub: 'alice', tenant: 'acme', expiresIn: 60 }))).toEqual({ userId: 'alice', scopeId: 'acme' });
+    expect(await authenticate(await signDevToken(SECRET, { sub: 'bob', expiresIn: '1h' }))).toEqual({ userId: 'bob', scopeId: 'bob' });
+  });
+
+  it('reads the scope from a custom claim', async () => {
+    const token = await new SignJWT({ org: 'o1' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+    expect(await jwtAuthenticator({ secret: SECRET, scopeClaim: 'org' })(token)).toEqual({ userId: 'u', scopeId: 'o1' });
+  });
+
+  it('refuses missing, malformed, forged, unsigned and expired tokens', async () => {
+    const good = await signDevToken(SECRET, { sub: 'alice', expiresIn: 60 });
+    const [h, p] = good.split('.');
+    expect(await authenticate(null)).toBeNull();
+    expect(await authenticate('not-a-jwt')).toBeNull();
+    expect(await authenticate(await signDevToken('another-secret-another-secret!!', { sub: 'alice', expiresIn: 60 }))).toBeNull();
+    expect(await authenticate(`${h}.${enc({ sub: 'mallory', exp: 9e9 })}.${good.split('.')[2]}`)).toBeNull();
+    expect(await authenticate(`${enc({ alg: 'none', typ: 'JWT' })}.${p}.`)).toBeNull();
+    expect(await authenticate(await signDevToken(SECRET, { sub: 'alice', expiresIn: -10 }))).toBeNull();
+    expect(await jwtAuthenticator({ secret: SECRET, clockToleranceSec: 60 })(await signDevToken(SECRET, { sub: 'a', expiresIn: -10 }))).not.toBeNull();
+  });
+});
+
+describe('JWT over tRPC', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(memoryStore());
+  });
+  afterAll(() => server?.close());
+
+  const tokens: [string, () => Promise<string | null>][] = [
+    ['missing', async () => null],
+    ['malformed', async () => 'abc.def'],
+    ['forged', async () => signDevToken('wrong-secret-wrong-secret-wrong!', { sub: 'alice', tenant: 'acme', expiresIn: 60 })],
+    ['alg none', async () => `${enc({ alg: 'none' })}.${enc({ sub: 'alice', tenant: 'acme', exp: 9e9 })}.`],
+    ['expired', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'acme', expiresIn: -5 })],
+  ];
+  it.each(tokens)('answers UNAUTHORIZED for a %s token', async (_what, make) => {
+    const client = server.client(await make());
+    await expect(client.trpc.sync.pull.query({})).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED', sync: { code: 'UNAUTHORIZED' } } });
+  });
+
+  it('accepts a good token and confines it to its tenant', async () => {
+    const acme = server.client(await server.token('alice', 'acme'));
+    await acme.trpc.sync.push.mutate({ clientId: 'c', changes: [{ mutationId: 1, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'hi' } }] });
+    expect((await acme.trpc.sync.pull.query({})).changes).toHaveLength(1);
+    const alone = server.client(await server.token('alice')); // scope defaults to the user
+    expect((await alone.trpc.sync.pull.query({})).changes).toHaveLength(0);
+  });
+});
