@@ -1,0 +1,103 @@
+/** The real CLI: serve on a temp PGlite dir, push + pull with a signed token, SIGTERM, restart on the same data; init; bad input. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import superjson from 'superjson';
+import { afterAll, describe, expect, it } from 'vitest';
+import { signDevToken } from '../../server/auth/jwt.js';
+import type { AppRouter } from '../../server/demo/app-router.js';
+
+const SECRET = 'cli-test-secret-cli-test-secret-cli!';
+const dir = mkdtempSync(join(tmpdir(), 'sync-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
+    env: { ...process.env, PORT: '0', SYNC_JWT_SECRET: SECRET, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+async function serve(dataDir: string) {
+  const run = cli(['serve'], { SYNC_DATA_DIR: dataDir });
+  const deadline = Date.now() + 60_000;
+  let port: number | null = null;
+  while (port === null) {
+    const m = /listening on http:\/\/127\.0\.0\.1:(\d+) \(trpc: \/trpc, ws: ws:\/\/127\.0\.0\.1:\d+\/trpc, rest: \/sync, openapi: \/openapi\.json\)/.exec(run.output());
+    if (m) port = Number(m[1]);
+    else if (Date.now() > deadline || run.child.exitCode !== null) throw new Error(`CLI did not start:\n${run.output()}`);
+    else await new Promise((r) => setTimeout(r, 50));
+  }
+  const token = await signDevToken(SECRET, { sub: 'ann', tenant: 'shop', expiresIn: 600 });
+  const trpc = createTRPCClient<AppRouter>({
+    links: [httpBatchLink({ url: `http://127.0.0.1:${port}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })],
+  });
+  return { ...run, port, trpc };
+}
+
+describe('trpc-offline-sync serve', () => {
+  it('serves, stops cleanly on SIGTERM and keeps data and checkpoints across restarts', async () => {
+    const dataDir = join(dir, 'data');
+    const first = await serve(dataDir);
+    await first.trpc.sync.push.mutate({ clientId: 'pos-1', changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'Count stock' } }] });
+    const pulled = await first.trpc.sync.pull.query({});
+    expect(pulled.changes.map((c) => c.id)).toEqual(['t1']);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = await serve(dataDir);
+    expect(await second.trpc.sync.pull.query({ since: pulled.checkpoint })).toMatchObject({ changes: [], checkpoint: pulled.checkpoint });
+    expect((await second.trpc.sync.full.query({})).docs.map((d) => d.data)).toEqual([{ title: 'Count stock', done: false }]);
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+  }, 120_000);
+
+  it('prints a generated secret and a dev token when SYNC_JWT_SECRET is unset', async () => {
+    const run = cli(['serve', '--data-dir', join(dir, 'dev')], { SYNC_JWT_SECRET: '' });
+    const deadline = Date.now() + 60_000;
+    while (!run.output().includes('listening on') && Date.now() < deadline && run.child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    expect(run.output()).toMatch(/dev token \(user "dev", tenant "dev", valid 24 h\): \S+\.\S+\.\S+/);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 90_000);
+});
+
+describe('trpc-offline-sync init and bad input', () => {
+  it('init on PGlite reports what it created, then that nothing was left to create', async () => {
+    const dataDir = join(dir, 'init');
+    const first = cli(['init', '--data-dir', dataDir]);
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toMatch(/initialized embedded PGlite/);
+    expect(first.output()).toMatch(/created table public\.sync_oplog/);
+    const again = cli(['init', '--data-dir', dataDir]);
+    expect(await again.exited).toBe(0);
+    expect(again.output()).toMatch(/nothing to create/);
+  }, 90_000);
+
+  const bad: [string, string[], RegExp][] = [
+    ['an unknown flag', ['serve', '--bogus'], /^error: unknown option --bogus \(see --help\)\n$/],
+    ['a bad port', ['serve', '--port', 'x'], /^error: --port: expected a number/],
+    ['a bad database URL', ['serve', '--database-url', 'mysql://x'], /^error: --database-url: expected a postgres:\/\//],
+    ['an unreachable database', ['init', '--database-url', 'postgres://u:p@127.0.0.1:1/db'], /^error: cannot initialize PostgreSQL at postgres:\/\/127\.0\.0\.1:1\/db: ECONNREFUSED/],
+    ['an unknown command', ['launch'], /^error: unknown command "launch"/],
+  ];
+  it.each(bad)('exits 1 with one line for %s', async (_what, args, pattern) => {
+    const run = cli(args);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(pattern);
+    expect(run.output().trim().split('\n')).toHaveLength(1);
+  }, 30_000);
+
+  it('--help lists the commands', async () => {
+    const run = cli(['--help']);
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('trpc-offline-sync serve');
+  }, 30_000);
+});
