@@ -13,7 +13,7 @@ function isSchema(value: unknown): value is SyncSchema {
 
 /** The default export, an export named `schema`, or the only schema the module exports. */
 export async function loadSchema(file: string | null): Promise<SyncSchema> {
-  if (!file) return demoSchema as unknown as SyncSchema;
+  if (!file) return demoSchema;
   const path = resolve(file);
   if (!existsSync(path)) throw new CliError(`--schema: file not found: ${file}`);
   let mod: Record<string, unknown>;

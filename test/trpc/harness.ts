@@ -11,7 +11,6 @@ import { createSyncHttpServer } from '../../server/http/server.js';
 import { createMetrics } from '../../server/metrics.js';
 import type { Store } from '../../server/stores/store.js';
 import type { EngineFor } from '../../server/trpc/inputs.js';
-import type { SyncSchema } from '../../shared/schema.js';
 
 export const SECRET = 'test-secret-test-secret-test-secret!';
 
@@ -37,10 +36,10 @@ export async function startServer(store: Store): Promise<TestServer> {
   const metrics = createMetrics({ processMetrics: false });
   const engine = createSyncEngine({
     store,
-    schema: demoSchema as unknown as SyncSchema,
+    schema: demoSchema,
     stream: { heartbeatMs: 300, pollMs: 200 },
     onEvent: metrics.onEvent,
-  }) as unknown as EngineFor<DemoSchema>;
+  });
   const http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), router: createAppRouter(engine), metrics });
   const { url, port } = await http.listen(0, '127.0.0.1');
   const clients: TestClient[] = [];
