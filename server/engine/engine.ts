@@ -98,20 +98,20 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
 
     async pull(actor, input) {
       const started = performance.now();
-      const res = await pull(store, limits, actor, input);
+      const res = await pull(store, schema, limits, actor, input);
       emit({ type: 'pull', actor, changes: res.changes.length, ms: performance.now() - started });
       return res;
     },
 
     async full(actor, input) {
       const started = performance.now();
-      const page = await full(store, limits, actor, input);
+      const page = await full(store, schema, limits, actor, input);
       emit({ type: 'full', actor, docs: page.docs.length, ms: performance.now() - started });
       return page;
     },
 
     stream(actor, input, signal) {
-      const inner = stream({ store, feed, limits, options: resolved.stream, onOverflow: () => emit({ type: 'stream_overflow', actor }) }, actor, input, signal);
+      const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow: () => emit({ type: 'stream_overflow', actor }) }, actor, input, signal);
       return (async function* () {
         emit({ type: 'stream_open', actor });
         try {

@@ -8,10 +8,12 @@ import { fullInput, type Actor, type FullPage } from '../../shared/protocol.js';
 import type { Store } from '../stores/store.js';
 import { checkpointOf, sinceSeq } from './commits.js';
 import type { SyncLimits } from './types.js';
-import { pageLimit, parseInput } from './validate.js';
+import { checkCollections, pageLimit, parseInput } from './validate.js';
+import type { SyncSchema } from '../../shared/schema.js';
 
-export async function full(store: Store, limits: SyncLimits, actor: Actor, input: unknown): Promise<FullPage> {
+export async function full(store: Store, schema: SyncSchema, limits: SyncLimits, actor: Actor, input: unknown): Promise<FullPage> {
   const req = parseInput(fullInput, input, 'full');
+  checkCollections(schema, req.collections);
   const limit = pageLimit(req.limit, limits.fullDefaultLimit, limits.fullMaxLimit, 'fullMaxLimit');
   const scope = actor.scopeId;
   const cursor = decodeCursor(req.cursor);

@@ -3,10 +3,12 @@ import { pullInput, type Actor, type PullResponse } from '../../shared/protocol.
 import type { Store } from '../stores/store.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
 import type { SyncLimits } from './types.js';
-import { pageLimit, parseInput } from './validate.js';
+import { checkCollections, pageLimit, parseInput } from './validate.js';
+import type { SyncSchema } from '../../shared/schema.js';
 
-export async function pull(store: Store, limits: SyncLimits, actor: Actor, input: unknown): Promise<PullResponse> {
+export async function pull(store: Store, schema: SyncSchema, limits: SyncLimits, actor: Actor, input: unknown): Promise<PullResponse> {
   const req = parseInput(pullInput, input, 'pull');
+  checkCollections(schema, req.collections);
   const limit = pageLimit(req.limit, limits.pullDefaultLimit, limits.pullMaxLimit, 'pullMaxLimit');
   const scope = actor.scopeId;
   const since = sinceSeq(store, req.since);

@@ -8,10 +8,12 @@ import type { OplogEntry, Store } from '../stores/store.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
 import type { LiveFeed } from './feed.js';
 import type { StreamOptions, SyncLimits } from './types.js';
-import { parseInput } from './validate.js';
+import { checkCollections, parseInput } from './validate.js';
+import type { SyncSchema } from '../../shared/schema.js';
 
 export interface StreamDeps {
   store: Store;
+  schema: SyncSchema;
   feed: LiveFeed;
   limits: SyncLimits;
   options: StreamOptions;
@@ -21,6 +23,7 @@ export interface StreamDeps {
 /** Yields `changes` events (each with its checkpoint), heartbeats, and `resync_required` then ends. */
 export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
   const req = parseInput(streamInput, input, 'stream');
+  checkCollections(deps.schema, req.collections);
   const { store } = deps;
   const scope = actor.scopeId;
   const filter = req.collections && req.collections.length > 0 ? new Set(req.collections) : null;

@@ -87,3 +87,11 @@ export function pageLimit(limit: number | undefined, defaultLimit: number, maxLi
   }
   return limit;
 }
+
+/** A `collections` filter may name only collections of the schema (a typo must not read as "no changes"). */
+export function checkCollections(schema: SyncSchema, collections: readonly string[] | undefined): void {
+  const issues = (collections ?? []).flatMap((name, i) =>
+    schema.has(name) ? [] : [{ path: `collections.${i}`, message: `unknown collection "${name}" (known: ${schema.names.join(', ')})` }],
+  );
+  if (issues.length > 0) throw badRequest(issues, 'invalid collections filter');
+}

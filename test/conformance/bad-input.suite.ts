@@ -33,6 +33,8 @@ const CASES: [string, 'push' | 'pull' | 'full' | 'stream', unknown, SyncErrorCod
   ['pull: limit above maximum', 'pull', { limit: 1001 }, 'BAD_REQUEST', 'limit'],
   ['pull: negative limit', 'pull', { limit: -5 }, 'BAD_REQUEST', 'limit'],
   ['pull: unknown collection filter syntax', 'pull', { collections: ['a b'] }, 'BAD_REQUEST', 'collections.0'],
+  ['pull: unknown collection in filter', 'pull', { collections: ['tasks', 'users'] }, 'BAD_REQUEST', 'collections.1'],
+  ['stream: unknown collection in filter', 'stream', { collections: ['users'] }, 'BAD_REQUEST', 'collections.0'],
   ['full: malformed cursor', 'full', { cursor: '!!!' }, 'BAD_REQUEST', 'cursor'],
   ['full: limit above maximum', 'full', { limit: 10_001 }, 'BAD_REQUEST', 'limit'],
   ['stream: malformed checkpoint', 'stream', { since: 'garbage' }, 'BAD_REQUEST', 'since'],
