@@ -2,7 +2,6 @@
 import type { Actor, PushResult } from '../../shared/protocol.js';
 import type { RejectionCode } from '../../shared/errors.js';
 import type { SyncSchema } from '../../shared/schema.js';
-import type { Store } from '../stores/store.js';
 import { applyDelete, applyPatch, applyUpsert, DELETED_KEY, jsonEqual, versionOf, type DocState } from './merge.js';
 import type { Authorize, DeletePolicy, Resolver } from './types.js';
 import { jsonBytes, type ValidChange } from './validate.js';
@@ -10,11 +9,16 @@ import { jsonBytes, type ValidChange } from './validate.js';
 /** A validated change with the HLC it is applied at. */
 export interface StampedChange extends ValidChange {
   stamp: string;
+  /**
+   * For collections with a resolver: the data at `baseVersion`, read before the transaction
+   * (oplog entries never change, and an embedded single-connection store cannot read outside
+   * its open transaction). `undefined`: not known.
+   */
+  base?: Record<string, unknown> | null;
 }
 
 /** What `applyOne` needs from the engine. */
 export interface ApplyContext {
-  store: Store;
   schema: SyncSchema;
   scope: string;
   actor: Actor;
@@ -31,7 +35,7 @@ export interface Applied {
 }
 
 function publicChange(change: StampedChange) {
-  const { parsed: _parsed, stamp: _stamp, ...rest } = change;
+  const { parsed: _parsed, stamp: _stamp, base: _base, ...rest } = change;
   return rest;
 }
 
@@ -73,8 +77,7 @@ export async function applyOne(ctx: ApplyContext, change: StampedChange, before:
     after = applyDelete(before, change.stamp, policy !== 'resurrect_on_update');
   } else if (resolver) {
     const incoming = change.op === 'upsert' ? change.parsed! : mergePatch(current ?? {}, change.parsed!);
-    const baseDoc = change.baseVersion ? await ctx.store.findVersion(ctx.scope, change, change.baseVersion) : undefined;
-    const answer = await resolver({ actor: ctx.actor, collection: change.collection, id: change.id, current, incoming, base: baseDoc, change: publicChange(change) });
+    const answer = await resolver({ actor: ctx.actor, collection: change.collection, id: change.id, current, incoming, base: change.base, change: publicChange(change) });
     if (typeof (answer as { reject?: unknown }).reject === 'string') return reject(change, before, 'RESOLVER_REJECTED', (answer as { reject: string }).reject);
     const checked = ctx.schema.parseDocument(change.collection, answer);
     if (!checked.ok) return reject(change, before, 'INVALID_DOCUMENT', `resolver returned an invalid document: ${describe(checked.issues)}`);

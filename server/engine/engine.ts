@@ -41,7 +41,6 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
   const feed = new LiveFeed(store, resolved.stream, (error) => emit({ type: 'error', where: 'feed', error }));
 
   const contextFor = (actor: Actor): ApplyContext => ({
-    store,
     schema,
     scope: actor.scopeId,
     actor,
@@ -63,6 +62,11 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
 
   async function run(actor: Actor, clientId: string | null, changes: StampedChange[], atomic: boolean): Promise<PushResponse> {
     const started = performance.now();
+    for (const change of changes) {
+      if (change.baseVersion && options.resolvers?.[change.collection as keyof S['collections'] & string]) {
+        change.base = await store.findVersion(actor.scopeId, change, change.baseVersion);
+      }
+    }
     const ctx = contextFor(actor);
     const outcomes: BatchOutcome[] = [];
     if (atomic) outcomes.push(await store.transaction(actor.scopeId, (tx) => applyBatch(ctx, tx, clientId, changes)));
