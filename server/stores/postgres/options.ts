@@ -37,7 +37,7 @@ export interface PostgresStoreOptions {
   closeClient?: boolean;
   /**
    * Collections to expose as read-only views of live documents (`<prefix>live_<collection>`), so
-   * apps can query them with plain SQL. Names must be SQL identifiers.
+   * apps can query them with plain SQL (quoted names, at most 48 characters).
    * @default []
    */
   collections?: string[];
@@ -65,7 +65,8 @@ const optionsSchema = z.object({
   notifyChannel: z.string().regex(identifier, 'must be an SQL identifier').max(63).default('sync_commits'),
   closeClient: z.boolean().default(false),
   preparedStatements: z.boolean().default(true),
-  collections: z.array(z.string().regex(identifier, 'must be an SQL identifier').max(40)).default([]),
+  // View names are quoted, so any name fits that leaves room for the prefix in 63 bytes.
+  collections: z.array(z.string().min(1).max(48)).default([]),
   listenClient: z.custom<() => pg.Client>((v) => v === undefined || typeof v === 'function', 'must be a function').optional(),
 });
 
