@@ -106,6 +106,19 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>) {
     off();
   });
 
+  it('regression: a store read inside a transaction runs on it (PGlite deadlocked on findVersion)', async () => {
+    const store = await newStore();
+    await commit(store, 's', [['tasks', 'a']]);
+    const seen = await store.transaction('s', async (tx) => {
+      const d = doc('s', 'tasks', 'b', tx.head.seq + 1);
+      await tx.putDocs([d]);
+      await tx.appendOplog([entry(d)]);
+      // Resolvers call store methods while the engine's transaction is open.
+      return [await store.findVersion('s', d, d.version), (await store.scanDocs('s', { limit: 10 })).length];
+    });
+    expect(seen).toEqual([{ n: 2 }, 2]);
+  });
+
   it('survives init() twice, keeping epoch and data', async () => {
     const store = await newStore();
     const epoch = store.epoch();
