@@ -50,15 +50,25 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     authorize: options.authorize,
   });
 
-  /** Stamps each change: the client's HLC unless missing or too far ahead of our clock. */
-  const stamp = (changes: ValidChange[]): StampedChange[] =>
-    changes.map((c) => {
-      if (c.hlc && !clock.isTooFarAhead(c.hlc)) {
+  /**
+   * Stamps each change: the client's HLC unless missing, too far ahead of our clock, or not above
+   * an earlier change of the same push to the same document (a client that reuses one HLC for a
+   * whole batch must not have its later edits lose to its earlier ones).
+   */
+  const stamp = (changes: ValidChange[]): StampedChange[] => {
+    const lastByDoc = new Map<string, string>();
+    return changes.map((c) => {
+      const key = `${c.collection}\u0000${c.id}`;
+      const previous = lastByDoc.get(key);
+      let value: string;
+      if (c.hlc && !clock.isTooFarAhead(c.hlc) && (previous === undefined || c.hlc > previous)) {
         clock.receive(c.hlc);
-        return { ...c, stamp: c.hlc };
-      }
-      return { ...c, stamp: clock.now() };
+        value = c.hlc;
+      } else value = clock.now();
+      lastByDoc.set(key, value);
+      return { ...c, stamp: value };
     });
+  };
 
   async function run(actor: Actor, clientId: string | null, changes: StampedChange[], atomic: boolean): Promise<PushResponse> {
     const started = performance.now();

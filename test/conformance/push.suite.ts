@@ -77,6 +77,19 @@ export function pushSuite(ctx: Ctx): void {
       expect(res.serverTime < '2099').toBe(true);
     });
 
+    it('restamps a change whose HLC is not above an earlier change of the same push to the same document', async () => {
+      const actor = newActor();
+      const hlc = '20260502T120000.000Z-0000-same';
+      const res = await ctx.engine().push(actor, { clientId: 'd1', changes: [
+        { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'first' }, hlc },
+        { mutationId: 2, collection: 'tasks', id: 't1', op: 'patch', data: { title: 'second' }, hlc },
+      ] });
+      expect(res.results.map((r) => r.status)).toEqual(['accepted', 'accepted']);
+      expect(res.results[0]!.version).toBe(hlc);
+      expect(res.results[1]!.version! > hlc).toBe(true);
+      expect((await ctx.engine().full(actor, {})).docs[0]!.data).toEqual({ title: 'second', done: false });
+    });
+
     it('writes from the server get versions, oplog entries and reach pulls', async () => {
       const actor = newActor();
       const res = await ctx.engine().write(actor.scopeId, [
