@@ -1,0 +1,53 @@
+/** The events a sync client emits: local/server changes, conflicts, resyncs, errors and finished syncs. */
+import type { DocData, OutboxEntry } from './local-store.js';
+
+/** Documents of one collection changed in the local store. */
+export interface ChangeEvent {
+  collection: string;
+  ids: string[];
+  /** `local`: an app write; `server`: pulled, streamed, a push answer or a resync. */
+  source: 'local' | 'server';
+}
+
+/** The server did not store a local change as sent. */
+export interface ConflictEvent {
+  status: 'conflict_resolved' | 'rejected';
+  collection: string;
+  id: string;
+  mutationId: number;
+  /** The local change as it was pushed. */
+  change: OutboxEntry;
+  /** `conflict_resolved`: what the server stored (`null`: the document is deleted). */
+  doc?: DocData | null;
+  /** `rejected`: why. */
+  error?: { code: string; message: string };
+  /** True when this answer came back for a retried push (`duplicate` with its original outcome). */
+  duplicate: boolean;
+}
+
+/** The local store was rebuilt from a full export. */
+export interface ResyncEvent {
+  docs: number;
+  checkpoint: string;
+}
+
+/** Something failed; sync keeps the outbox and tries again later. */
+export interface ErrorEvent {
+  where: 'push' | 'pull' | 'resync' | 'stream';
+  error: unknown;
+}
+
+/** One `sync()` (or live push) finished. */
+export interface SyncedEvent {
+  pushed: number;
+  pulled: number;
+}
+
+/** Event name → payload. */
+export interface SyncClientEvents extends Record<string, unknown> {
+  change: ChangeEvent;
+  conflict: ConflictEvent;
+  resync: ResyncEvent;
+  error: ErrorEvent;
+  synced: SyncedEvent;
+}

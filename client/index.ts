@@ -1,0 +1,13 @@
+/**
+ * `trpc-offline-sync/client`: offline collections, an outbox and live sync over the app's own tRPC
+ * client. Browser and React Native safe: nothing here imports Node, a database driver or the server.
+ */
+export { createSyncClient, type SyncClient, type SyncResult } from './sync-client.js';
+export type { SyncClientOptions } from './options.js';
+export type { SyncCollection, CollectionOf, Row, Filter } from './collection.js';
+export type { SyncApi, StreamObserver, SyncUnsubscribable } from './api.js';
+export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData } from './local-store.js';
+export { memoryLocalStore, type MemoryLocalStore } from './memory-local-store.js';
+export type { SyncClientEvents, ChangeEvent, ConflictEvent, ResyncEvent, ErrorEvent, SyncedEvent } from './events.js';
+export { isResyncRequired, isRetryable, backoffDelay, type RetryOptions } from './retry.js';
+export { rebase, mergePatch } from './rebase.js';

@@ -1,0 +1,62 @@
+/** Options of `createSyncClient`, with their defaults in one place. */
+import type { SyncSchema } from '../shared/schema.js';
+import type { SyncApi } from './api.js';
+import type { LocalStore } from './local-store.js';
+import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
+
+export interface SyncClientOptions<S extends SyncSchema> {
+  /** The app's typed tRPC proxy for the sync router: `trpc.sync`. */
+  api: SyncApi;
+  /** The collections (the same `defineSyncSchema` object the server uses). */
+  schema: S;
+  /** Where documents, the outbox and the checkpoint live. @default memoryLocalStore() */
+  store?: LocalStore;
+  /** This device's id. @default the one saved in the store, else a new random id (then saved) */
+  clientId?: string;
+  /** Only these collections are pulled and streamed. @default every collection the server has */
+  collections?: string[];
+  /** Changes per push request (the server's default limit is 1000). @default 500 */
+  batchSize?: number;
+  /** Pull page size. @default the server's (500) */
+  pullLimit?: number;
+  /** Full-export page size during a resync. @default the server's (1000) */
+  fullLimit?: number;
+  /** Backoff for network failures. @default { retries: 5, baseMs: 250, maxMs: 30000 } */
+  retry?: Partial<RetryOptions>;
+  /** Live mode: wait this long after a local change before pushing, so bursts go in one request (ms). @default 50 */
+  pushDebounceMs?: number;
+}
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  batchSize: number;
+  pullLimit: number | undefined;
+  fullLimit: number | undefined;
+  collections: string[] | undefined;
+  retry: RetryOptions;
+  pushDebounceMs: number;
+}
+
+/** Merges the defaults once and checks the numbers, with a message naming the bad option. */
+export function resolveOptions(options: SyncClientOptions<SyncSchema>): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    batchSize: options.batchSize ?? 500,
+    pullLimit: options.pullLimit,
+    fullLimit: options.fullLimit,
+    collections: options.collections,
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    pushDebounceMs: options.pushDebounceMs ?? 50,
+  };
+  const positive = (name: string, value: number | undefined) => {
+    if (value !== undefined && (!Number.isInteger(value) || value <= 0)) throw new Error(`createSyncClient: ${name} must be a positive integer (got ${value})`);
+  };
+  positive('batchSize', resolved.batchSize);
+  positive('pullLimit', resolved.pullLimit);
+  positive('fullLimit', resolved.fullLimit);
+  if (resolved.retry.retries < 0 || resolved.retry.baseMs < 0 || resolved.retry.maxMs < 0) throw new Error('createSyncClient: retry values must not be negative');
+  if (resolved.pushDebounceMs < 0) throw new Error('createSyncClient: pushDebounceMs must not be negative');
+  if (!options.api?.push || !options.api.pull || !options.api.full || !options.api.stream) {
+    throw new Error('createSyncClient: api must be the sync router proxy (trpc.sync) with push, pull, full and stream');
+  }
+  return resolved;
+}

@@ -1,0 +1,80 @@
+/** Error classification (network, resync, fatal) and exponential backoff with jitter. */
+
+/** Backoff settings for retried pushes, pulls and stream restarts. */
+export interface RetryOptions {
+  /** Retries after the first attempt inside one `sync()` call. @default 5 */
+  retries: number;
+  /** Delay before the first retry (ms); doubles each time. @default 250 */
+  baseMs: number;
+  /** Largest delay (ms). @default 30000 */
+  maxMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { retries: 5, baseMs: 250, maxMs: 30_000 };
+
+/** The delay before retry number `attempt` (0-based): exponential, capped, with "equal jitter" (half fixed, half random). */
+export function backoffDelay(attempt: number, options: RetryOptions, random: () => number = Math.random): number {
+  const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.min(attempt, 30));
+  return ceiling / 2 + random() * (ceiling / 2);
+}
+
+interface ErrorLike {
+  message?: unknown;
+  data?: { code?: unknown; httpStatus?: unknown; sync?: { code?: unknown } | null } | null;
+}
+
+/** tRPC error codes and HTTP statuses that say "try again later" rather than "this request is wrong". */
+const RETRYABLE_CODES = new Set(['TIMEOUT', 'TOO_MANY_REQUESTS', 'CLIENT_CLOSED_REQUEST', 'INTERNAL_SERVER_ERROR', 'BAD_GATEWAY', 'SERVICE_UNAVAILABLE', 'GATEWAY_TIMEOUT']);
+
+/**
+ * True when the server answered "your checkpoint is older than the retained history":
+ * a tRPC `CONFLICT` whose `data.sync.code` (or message) says RESYNC_REQUIRED.
+ */
+export function isResyncRequired(error: unknown): boolean {
+  const e = error as ErrorLike | null;
+  if (typeof e !== 'object' || e === null) return false;
+  if (e.data?.sync?.code === 'RESYNC_REQUIRED') return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  return (e.data?.code === 'CONFLICT' || e.data == null) && /RESYNC_REQUIRED|resync required/i.test(message);
+}
+
+/**
+ * True when retrying may help: no answer from the server at all (network down, link threw,
+ * connection closed: tRPC errors without `data`), or a 408/429/5xx answer.
+ */
+export function isRetryable(error: unknown): boolean {
+  const data = (error as ErrorLike | null)?.data;
+  if (data == null) return true;
+  if (typeof data.code === 'string' && RETRYABLE_CODES.has(data.code)) return true;
+  const status = typeof data.httpStatus === 'number' ? data.httpStatus : 0;
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** Resolves after `ms`, or rejects early when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Runs `fn`, retrying retryable failures with backoff; the last error (or a fatal one) is thrown. */
+export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions, onRetry?: (error: unknown, attempt: number) => void): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isRetryable(error) || isResyncRequired(error) || attempt >= options.retries) throw error;
+      onRetry?.(error, attempt);
+      await sleep(backoffDelay(attempt, options));
+    }
+  }
+}

@@ -1,0 +1,151 @@
+/** `createSyncClient()`: typed offline collections over a local store, synced through the app's tRPC `sync` router. */
+import { HlcClock } from '../shared/hlc.js';
+import type { SyncSchema } from '../shared/schema.js';
+import { randomClientId } from './client-id.js';
+import { createCollection, type CollectionOf } from './collection.js';
+import { Emitter } from './emitter.js';
+import type { SyncClientEvents } from './events.js';
+import { LiveSync } from './live.js';
+import type { LocalStore } from './local-store.js';
+import { memoryLocalStore } from './memory-local-store.js';
+import { resolveOptions, type SyncClientOptions } from './options.js';
+import { Replica } from './replica.js';
+import { serial } from './serial.js';
+import { pullChanges, pushOutbox, resync, type TransferContext } from './transfer.js';
+
+/** What one `sync()` did. */
+export interface SyncResult {
+  /** Outbox entries the server answered. */
+  pushed: number;
+  /** Changes (and, after a resync, documents) applied from the server. */
+  pulled: number;
+}
+
+/** A sync client; see `createSyncClient`. */
+export interface SyncClient<S extends SyncSchema> {
+  /** The typed collection `name`. */
+  collection<K extends keyof S['collections'] & string>(name: K): CollectionOf<S, K>;
+  /** Pushes the outbox, then pulls everything after the checkpoint (rebuilding from `full` when the server asks). */
+  sync(): Promise<SyncResult>;
+  /** Pushes the outbox only; returns how many entries the server answered. */
+  push(): Promise<number>;
+  /** Pulls only; returns how many changes were applied. */
+  pull(): Promise<number>;
+  /** Rebuilds the local store from a full export now. */
+  resync(): Promise<number>;
+  /** Live mode: syncs once, then follows the server's stream and pushes local changes as they happen. */
+  start(): Promise<void>;
+  /** Leaves live mode (the local store and the outbox stay). */
+  stop(): Promise<void>;
+  /** True between `start()` and `stop()`. */
+  readonly live: boolean;
+  /** Listens to `change`, `conflict`, `resync`, `error` or `synced`; returns a function that stops listening. */
+  on<E extends keyof SyncClientEvents>(event: E, listener: (payload: SyncClientEvents[E]) => void): () => void;
+  /** Number of local changes not yet answered by the server. */
+  pending(): Promise<number>;
+  /** This device's client id (resolved once the store is read). */
+  clientId(): Promise<string>;
+  /** The local store (escape hatch for tools and tests). */
+  readonly store: LocalStore;
+  /** The client's hybrid logical clock. */
+  readonly clock: HlcClock;
+  /** `stop()`, then closes the local store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a sync client. Reads and writes work offline at once; `sync()` or `start()` exchange
+ * them with the server.
+ *
+ * @example
+ * const trpc = createTRPCClient<AppRouter>({ links: [splitLink({ condition: (op) => op.type === 'subscription',
+ *   true: wsLink({ client: createWSClient({ url: 'ws://localhost:3000/trpc' }), transformer: superjson }),
+ *   false: httpBatchLink({ url: 'http://localhost:3000/trpc', transformer: superjson }) })] });
+ * const client = createSyncClient({ api: trpc.sync, schema, store: memoryLocalStore() });
+ * await client.collection('tasks').put('t1', { title: 'Buy milk' });
+ * await client.sync();   // or: await client.start() for live mode
+ * client.on('conflict', (c) => console.warn('server kept', c.doc));
+ */
+export function createSyncClient<S extends SyncSchema>(options: SyncClientOptions<S>): SyncClient<S> {
+  const resolved = resolveOptions(options as SyncClientOptions<SyncSchema>);
+  const store = options.store ?? memoryLocalStore();
+  const events = new Emitter<SyncClientEvents>();
+  const given = options.clientId ?? null;
+  // The clock's node id is the client id; until the store is read we only know it if it was given.
+  let clock = new HlcClock({ node: given ?? 'pending' });
+  const replica = new Replica(store, options.schema, clock, events);
+  const ctx: TransferContext = { api: options.api, replica, options: resolved, events, clientId: given ?? '' };
+  const net = serial();
+  const live = new LiveSync(ctx, net);
+
+  const ready = (async () => {
+    const stored = await store.getMeta('clientId');
+    const clientId = given ?? stored ?? randomClientId();
+    if (clientId !== stored) await store.write([{ type: 'setMeta', key: 'clientId', value: clientId }]);
+    if (clock.node !== clientId) {
+      clock = new HlcClock({ node: clientId });
+      replica.clock = clock;
+    }
+    const hlc = await store.getMeta('hlc');
+    if (hlc) clock.receive(hlc); // never hand out an HLC below one made before a restart
+    ctx.clientId = clientId;
+    return clientId;
+  })();
+  ready.catch(() => undefined); // surfaced by every call that awaits it
+
+  events.on('change', (e) => {
+    if (e.source === 'local') live.schedulePush();
+  });
+
+  /** Runs a network step after init, one at a time, reporting failures as `error` events. */
+  const step = <T>(where: 'push' | 'pull' | 'resync', task: () => Promise<T>): Promise<T> =>
+    ready.then(() =>
+      net(task).catch((error: unknown) => {
+        events.emit('error', { where, error });
+        throw error;
+      }),
+    );
+
+  const client: SyncClient<S> = {
+    collection(name) {
+      if (!options.schema.has(name)) throw new Error(`collection "${name}" is not in the schema (${options.schema.names.join(', ')})`);
+      return createCollection(name, replica, events, ready) as unknown as CollectionOf<S, typeof name>;
+    },
+    async sync() {
+      const pushed = await step('push', () => pushOutbox(ctx));
+      const pulled = await step('pull', () => pullChanges(ctx));
+      events.emit('synced', { pushed, pulled });
+      return { pushed, pulled };
+    },
+    push: () => step('push', () => pushOutbox(ctx)),
+    pull: () => step('pull', () => pullChanges(ctx)),
+    resync: () => step('resync', () => resync(ctx)),
+    async start() {
+      await ready;
+      if (live.active) return;
+      await client.sync().catch(() => undefined); // offline start is fine: reported as `error`, retried by live pushes
+      await live.start();
+      if ((await client.pending()) > 0) live.schedulePush();
+    },
+    stop: () => live.stop(),
+    get live() {
+      return live.active;
+    },
+    on: (event, listener) => events.on(event, listener),
+    async pending() {
+      await ready;
+      return (await store.listOutbox()).length;
+    },
+    clientId: () => ready,
+    store,
+    get clock() {
+      return clock;
+    },
+    async close() {
+      await live.stop();
+      await store.close?.();
+    },
+  };
+
+  return client;
+}

@@ -1,0 +1,145 @@
+/** Client test harness: a real one-port sync server on 127.0.0.1 (memory store) and real tRPC clients with a controllable link. */
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink, type TRPCLink } from '@trpc/client';
+import { observable } from '@trpc/server/observable';
+import superjson from 'superjson';
+import WebSocket from 'ws';
+import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
+import { createAppRouter, type AppRouter } from '../../server/demo/app-router.js';
+import { demoSchema } from '../../server/demo/schema.js';
+import { createSyncEngine } from '../../server/engine/engine.js';
+import { createSyncHttpServer, type SyncHttpServer } from '../../server/http/server.js';
+import type { EngineEvent } from '../../server/engine/types.js';
+import { memoryStore, type MemoryStore } from '../../server/stores/memory.js';
+import { createSyncClient, memoryLocalStore, type SyncClient } from '../../client/index.js';
+
+const SECRET = 'client-test-secret-client-test-secret';
+
+/** Switches of the test link: go offline, or lose the next push answers after the server applied them. */
+export interface LinkControl {
+  offline: boolean;
+  dropPushResponses: number;
+}
+
+/** A link that fails requests while `offline`, and swallows push answers (the server did apply them) while `dropPushResponses > 0`. */
+function controlLink(control: LinkControl): TRPCLink<AppRouter> {
+  return () =>
+    ({ op, next }) =>
+      observable((observer) => {
+        if (control.offline && op.type !== 'subscription') {
+          observer.error(TRPCClientError.from(new Error('fetch failed: network unreachable (test link offline)')));
+          return;
+        }
+        const sub = next(op).subscribe({
+          next(value) {
+            if (op.path === 'sync.push' && control.dropPushResponses > 0) {
+              control.dropPushResponses--;
+              observer.error(TRPCClientError.from(new Error('socket hang up: response lost (test link)')));
+              return;
+            }
+            observer.next(value);
+          },
+          error: (error) => observer.error(error),
+          complete: () => observer.complete(),
+        });
+        return () => sub.unsubscribe();
+      });
+}
+
+export type DemoClient = SyncClient<typeof demoSchema>;
+
+export interface TestDevice {
+  client: DemoClient;
+  control: LinkControl;
+  trpc: ReturnType<typeof createTRPCClient<AppRouter>>;
+}
+
+export interface ClientTestServer {
+  url: string;
+  store: MemoryStore;
+  engine: ReturnType<typeof createSyncEngine<typeof demoSchema>>;
+  events: EngineEvent[];
+  /** A device of `tenant` with its own memory local store. */
+  device(tenant?: string, clientId?: string): Promise<TestDevice>;
+  /** Stops the http server (engine and store stay): clients see connection refused. */
+  stopHttp(): Promise<void>;
+  /** Serves again on the same port. */
+  restartHttp(): Promise<void>;
+  /** Every oplog entry of `scope` written by `clientId`. */
+  oplogOf(scope: string, clientId: string): { mutationId: number | null; id: string }[];
+  close(): Promise<void>;
+}
+
+/** Starts engine + one-port server on the memory store. */
+export async function startClientServer(): Promise<ClientTestServer> {
+  const store = memoryStore();
+  await store.init();
+  const events: EngineEvent[] = [];
+  const engine = createSyncEngine({ store, schema: demoSchema, stream: { heartbeatMs: 300, pollMs: 200 }, onEvent: (e) => events.push(e) });
+  const authenticate = jwtAuthenticator({ secret: SECRET });
+  let http: SyncHttpServer = createSyncHttpServer({ engine, authenticate, router: createAppRouter(engine) });
+  const { url, port } = await http.listen(0, '127.0.0.1');
+  const cleanups: (() => Promise<void> | void)[] = [];
+
+  return {
+    url,
+    store,
+    engine,
+    events,
+    async device(tenant = 'acme', clientId) {
+      const token = await signDevToken(SECRET, { sub: `u-${tenant}`, tenant, expiresIn: '1h' });
+      const control: LinkControl = { offline: false, dropPushResponses: 0 };
+      const wsClient = createWSClient({
+        url: `ws://127.0.0.1:${port}/trpc`,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        connectionParams: async () => ({ token }),
+        retryDelayMs: () => 50,
+        lazy: { enabled: true, closeMs: 0 },
+      });
+      const trpc = createTRPCClient<AppRouter>({
+        links: [
+          controlLink(control),
+          splitLink({
+            condition: (op) => op.type === 'subscription',
+            true: wsLink({ client: wsClient, transformer: superjson }),
+            false: httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } }),
+          }),
+        ],
+      });
+      const client = createSyncClient({ api: trpc.sync, schema: demoSchema, store: memoryLocalStore(), clientId, retry: { retries: 4, baseMs: 10, maxMs: 100 } });
+      cleanups.push(async () => {
+        await client.close();
+        await wsClient.close();
+      });
+      return { client, control, trpc };
+    },
+    async stopHttp() {
+      await http.close();
+    },
+    async restartHttp() {
+      http = createSyncHttpServer({ engine, authenticate, router: createAppRouter(engine) });
+      await http.listen(port, '127.0.0.1');
+    },
+    oplogOf(scope, clientId) {
+      return (store.raw.get(scope)?.oplog ?? []).filter((e) => e.clientId === clientId).map((e) => ({ mutationId: e.mutationId, id: e.id }));
+    },
+    async close() {
+      for (const cleanup of cleanups) await cleanup();
+      await http.close();
+      await engine.close();
+      await store.close();
+    },
+  };
+}
+
+/** Waits until `check` passes (polling), or fails after `ms`. */
+export async function eventually(check: () => void | Promise<void>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > end) throw error;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
