@@ -1,5 +1,4 @@
 // A tiny query executor with two implementations, so one store speaks to PGlite and to a pg Pool alike.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
@@ -22,23 +21,19 @@ export interface Executor extends Queryable {
 
 /** PGlite: one embedded session; its own mutex already runs one transaction at a time. */
 export function pgliteExecutor(db: PGlite): Executor {
-  const current = new AsyncLocalStorage<Queryable>();
   return {
     kind: 'pglite',
     async query<R extends Row>(sql: string, params?: unknown[]) {
-      // Called from inside a transaction (a resolver reading findVersion): use that transaction,
-      // since db.query() would wait for the transaction's own end, forever.
-      const tx = current.getStore();
-      if (tx) return tx.query<R>(sql, params);
+      // Never from inside a transaction: it would wait for that transaction's end, forever (the
+      // store routes such reads to the transaction itself).
       return (await db.query<R>(sql, params)).rows;
     },
     transaction(fn) {
       // PGlite's transaction() issues BEGIN/COMMIT and ROLLBACK on a throw, under its mutex, so
       // plain db.query() calls from elsewhere wait for the commit instead of slipping inside.
-      return db.transaction((tx) => {
-        const q: Queryable = { query: async <R extends Row>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows };
-        return current.run(q, () => fn(q));
-      });
+      return db.transaction((tx) =>
+        fn({ query: async <R extends Row>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows }),
+      );
     },
     async close() {
       if (!db.closed) await db.close();
@@ -59,14 +54,9 @@ function statement(sql: string, params: unknown[] | undefined, prepare: boolean)
  * times faster for the bulk unnest statements).
  */
 export function poolExecutor(pool: pg.Pool, prepare: boolean): Executor {
-  const current = new AsyncLocalStorage<Queryable>();
   return {
     kind: 'postgres',
     async query<R extends Row>(sql: string, params?: unknown[]) {
-      // Inside a transaction, reads use its connection: they see its writes, and a full pool can
-      // not deadlock on transactions each waiting for a second connection.
-      const tx = current.getStore();
-      if (tx) return tx.query<R>(sql, params);
       return (await pool.query<R>(statement(sql, params, prepare))).rows;
     },
     async transaction(fn) {
@@ -85,7 +75,7 @@ export function poolExecutor(pool: pg.Pool, prepare: boolean): Executor {
           query: async <R extends Row>(sql: string, params?: unknown[]) =>
             (await client.query<R>(statement(sql, params, prepare))).rows,
         };
-        const result = await current.run(q, () => fn(q));
+        const result = await fn(q);
         await client.query('COMMIT');
         return result;
       } catch (error) {

@@ -1,4 +1,5 @@
 // The SQL Store: one implementation for PostgreSQL (through a pg Pool) and PGlite (embedded).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type {
@@ -40,6 +41,8 @@ export class SqlStore<Raw> implements Store {
   readonly #t: Tables;
   readonly #events = new CommitEvents();
   readonly #feed: ListenFeed | null;
+  /** The transaction open in this async context, if any: store reads made inside it run on it. */
+  readonly #active = new AsyncLocalStorage<SqlTx>();
   #epoch: string | null = null;
   #closed = false;
 
@@ -112,7 +115,8 @@ export class SqlStore<Raw> implements Store {
             head,
             notifyChannel: this.kind === 'postgres' ? this.#options.notifyChannel : null,
           });
-          const value = await fn(tx);
+          const value = await this.#active.run(tx, () => fn(tx!));
+          await tx.flush();
           const seq = tx.committedSeq;
           echo = seq !== null && this.#feed !== null && this.#feed.listening;
           if (echo) this.#events.expectEcho(scope, seq!);
@@ -216,6 +220,11 @@ export class SqlStore<Raw> implements Store {
 
   #read(sql: string, params: unknown[]) {
     this.#assertOpen();
+    // A read from inside a transaction (a resolver looking up a base version) runs on that
+    // transaction: it sees its writes, PGlite's single session does not wait for itself, and a
+    // full pg pool cannot deadlock on transactions each waiting for a second connection.
+    const tx = this.#active.getStore();
+    if (tx) return tx.query(sql, params);
     return this.#retry(() => this.#exec.query(sql, params));
   }
 

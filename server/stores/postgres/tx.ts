@@ -1,7 +1,7 @@
-// The StoreTx of the SQL store: each method is one statement (bulk writes use unnest, one round-trip).
+// The StoreTx of the SQL store: reads are one statement each; writes are queued and sent as one statement.
 import type { PushResult } from '../../../shared/protocol.js';
 import type { DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx } from '../store.js';
-import type { Queryable } from './executor.js';
+import type { Queryable, Row } from './executor.js';
 import { DOC_COLUMNS, docFromRow, json, num, resultFromRow } from './rows.js';
 import type { Tables } from './schema-sql.js';
 
@@ -21,16 +21,46 @@ export class SqlTx implements StoreTx {
   /** The seq given to setHead, if it was called (announced after commit). */
   committedSeq: number | null = null;
   readonly #c: TxContext;
+  /**
+   * Writes not sent yet, each one data-modifying CTE with its own `$n` numbering. They go out
+   * together, as one statement, before the next read and before COMMIT: a push's four writes
+   * (documents, oplog, head, outcomes) cost one round-trip instead of four.
+   */
+  #queued: Array<{ table: string; cte: string; params: unknown[]; notify?: string }> = [];
 
   constructor(context: TxContext) {
     this.#c = context;
     this.head = context.head;
   }
 
+  /** A read inside this transaction: queued writes first, so it sees them. */
+  async query<R extends Row = Row>(sql: string, params?: unknown[]): Promise<R[]> {
+    await this.flush();
+    return this.#c.q.query<R>(sql, params);
+  }
+
+  /** Sends the queued writes as one statement (called before every read and before COMMIT). */
+  async flush(): Promise<void> {
+    if (this.#queued.length === 0) return;
+    const queued = this.#queued;
+    this.#queued = [];
+    const params: unknown[] = [];
+    const ctes: string[] = [];
+    let select = 'SELECT 1';
+    queued.forEach((write, i) => {
+      const offset = params.length;
+      params.push(...write.params);
+      ctes.push(`w${i} AS (${write.cte.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`);
+      // Unreferenced data-modifying CTEs still run; the NOTIFY must be in the main query.
+      if (write.notify !== undefined) select = `SELECT pg_notify($${params.push(write.notify)}, w${i}.scope || ' ' || w${i}.seq) FROM w${i}`;
+    });
+    await this.#c.q.query(`WITH ${ctes.join(',\n')}\n${select}`, params);
+  }
+
   async getDocs(keys: DocKey[]): Promise<StoredDoc[]> {
     if (keys.length === 0) return [];
-    const { q, t, scope } = this.#c;
-    const rows = await q.query(
+    const { t, scope } = this.#c;
+    const rows = await this.query(
       // One primary-key lookup per key: LATERAL ... LIMIT 1 keeps the planner from scanning the
       // whole scope when its statistics are stale (a plain join did, after bulk loads).
       `SELECT d.* FROM unnest($2::text[], $3::text[]) AS k(collection, id)
@@ -45,7 +75,7 @@ export class SqlTx implements StoreTx {
 
   async putDocs(docs: StoredDoc[]): Promise<void> {
     if (docs.length === 0) return;
-    const { q, t, scope } = this.#c;
+    const { t, scope } = this.#c;
     // ON CONFLICT cannot touch one row twice in a statement: keep the last write per key.
     const byKey = new Map<string, StoredDoc>();
     for (const doc of docs) {
@@ -53,15 +83,15 @@ export class SqlTx implements StoreTx {
       byKey.set(`${doc.collection}\u0000${doc.id}`, doc);
     }
     const rows = [...byKey.values()];
-    await q.query(
-      `INSERT INTO ${t.docs} (scope, collection, id, data, fields, version, seq, deleted, actor, updated_at)
+    await this.#queue(t.docs, {
+      cte: `INSERT INTO ${t.docs} (scope, collection, id, data, fields, version, seq, deleted, actor, updated_at)
        SELECT $1, u.collection, u.id, u.data::jsonb, u.fields::jsonb, u.version, u.seq::bigint, u.deleted::boolean, u.actor, now()
        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
          AS u(collection, id, data, fields, version, seq, deleted, actor)
        ON CONFLICT (scope, collection, id) DO UPDATE SET
          data = EXCLUDED.data, fields = EXCLUDED.fields, version = EXCLUDED.version, seq = EXCLUDED.seq,
          deleted = EXCLUDED.deleted, actor = EXCLUDED.actor, updated_at = EXCLUDED.updated_at`,
-      [
+      params: [
         scope,
         rows.map((d) => d.collection),
         rows.map((d) => d.id),
@@ -72,21 +102,21 @@ export class SqlTx implements StoreTx {
         rows.map((d) => String(d.deleted)),
         rows.map((d) => d.actor),
       ],
-    );
+    });
   }
 
   async appendOplog(entries: OplogEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const { q, t, scope } = this.#c;
+    const { t, scope } = this.#c;
     for (const entry of entries) this.#sameScope(entry.scope);
-    await q.query(
-      `INSERT INTO ${t.oplog} (scope, seq, idx, collection, id, op, data, version, actor, client_id, mutation_id, at)
+    await this.#queue(t.oplog, {
+      cte: `INSERT INTO ${t.oplog} (scope, seq, idx, collection, id, op, data, version, actor, client_id, mutation_id, at)
        SELECT $1, u.seq::bigint, u.idx::integer, u.collection, u.id, u.op, u.data::jsonb, u.version, u.actor,
          u.client_id, u.mutation_id::bigint, u.at::timestamptz
        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
          $10::text[], $11::text[], $12::text[])
          AS u(seq, idx, collection, id, op, data, version, actor, client_id, mutation_id, at)`,
-      [
+      params: [
         scope,
         entries.map((e) => String(e.seq)),
         entries.map((e) => String(e.idx)),
@@ -100,28 +130,24 @@ export class SqlTx implements StoreTx {
         entries.map((e) => (e.mutationId === null ? null : String(e.mutationId))),
         entries.map((e) => e.at.toISOString()),
       ],
-    );
+    });
   }
 
   async setHead(seq: number): Promise<void> {
-    const { q, t, scope, notifyChannel } = this.#c;
-    if (notifyChannel === null) {
-      await q.query(`UPDATE ${t.scopes} SET seq = $2::bigint WHERE scope = $1`, [scope, String(seq)]);
-    } else {
-      // NOTIFY inside the transaction: PostgreSQL delivers it on COMMIT and drops it on ROLLBACK,
-      // so other processes only ever hear of committed seqs.
-      await q.query(
-        `WITH u AS (UPDATE ${t.scopes} SET seq = $2::bigint WHERE scope = $1 RETURNING scope, seq)
-         SELECT pg_notify($3, u.scope || ' ' || u.seq) FROM u`,
-        [scope, String(seq), notifyChannel],
-      );
-    }
+    const { t, scope, notifyChannel } = this.#c;
+    // NOTIFY inside the transaction: PostgreSQL delivers it on COMMIT and drops it on ROLLBACK,
+    // so other processes only ever hear of committed seqs.
+    await this.#queue(t.scopes, {
+      cte: `UPDATE ${t.scopes} SET seq = $2::bigint WHERE scope = $1 RETURNING scope, seq`,
+      params: [scope, String(seq)],
+      ...(notifyChannel === null ? {} : { notify: notifyChannel }),
+    });
     this.committedSeq = seq;
   }
 
   async lastMutationId(clientId: string): Promise<number> {
-    const { q, t, scope } = this.#c;
-    const rows = await q.query(`SELECT last_mutation_id FROM ${t.clients} WHERE scope = $1 AND client_id = $2`, [
+    const { t, scope } = this.#c;
+    const rows = await this.query(`SELECT last_mutation_id FROM ${t.clients} WHERE scope = $1 AND client_id = $2`, [
       scope,
       clientId,
     ]);
@@ -131,8 +157,8 @@ export class SqlTx implements StoreTx {
   async getResults(clientId: string, mutationIds: number[]): Promise<Map<number, PushResult>> {
     const out = new Map<number, PushResult>();
     if (mutationIds.length === 0) return out;
-    const { q, t, scope } = this.#c;
-    const rows = await q.query(
+    const { t, scope } = this.#c;
+    const rows = await this.query(
       `SELECT mutation_id, result FROM ${t.mutations}
        WHERE scope = $1 AND client_id = $2 AND mutation_id = ANY($3::text[]::bigint[])`,
       [scope, clientId, mutationIds.map(String)],
@@ -142,29 +168,32 @@ export class SqlTx implements StoreTx {
   }
 
   async recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date): Promise<void> {
-    const { q, t, scope } = this.#c;
+    const { t, scope } = this.#c;
     const byId = new Map<number, MutationRecord>();
     for (const record of records) byId.set(record.mutationId, record);
     const rows = [...byId.values()];
-    // Both writes in one statement: the client's high-water mark and the outcomes.
-    await q.query(
-      `WITH c AS (
-         INSERT INTO ${t.clients} (scope, client_id, last_mutation_id) VALUES ($1, $2, $3::bigint)
-         ON CONFLICT (scope, client_id) DO UPDATE SET last_mutation_id = EXCLUDED.last_mutation_id
-       )
-       INSERT INTO ${t.mutations} (scope, client_id, mutation_id, result, at)
-       SELECT $1, $2, u.mutation_id::bigint, u.result::jsonb, $4::timestamptz
-       FROM unnest($5::text[], $6::text[]) AS u(mutation_id, result)
+    await this.#queue(t.clients, {
+      cte: `INSERT INTO ${t.clients} (scope, client_id, last_mutation_id) VALUES ($1, $2, $3::bigint)
+       ON CONFLICT (scope, client_id) DO UPDATE SET last_mutation_id = EXCLUDED.last_mutation_id`,
+      params: [scope, clientId, String(lastMutationId)],
+    });
+    if (rows.length === 0) return;
+    await this.#queue(t.mutations, {
+      cte: `INSERT INTO ${t.mutations} (scope, client_id, mutation_id, result, at)
+       SELECT $1, $2, u.mutation_id::bigint, u.result::jsonb, $3::timestamptz
+       FROM unnest($4::text[], $5::text[]) AS u(mutation_id, result)
        ON CONFLICT (scope, client_id, mutation_id) DO UPDATE SET result = EXCLUDED.result, at = EXCLUDED.at`,
-      [
-        scope,
-        clientId,
-        String(lastMutationId),
-        at.toISOString(),
-        rows.map((r) => String(r.mutationId)),
-        rows.map((r) => JSON.stringify(r.result)),
-      ],
-    );
+      params: [scope, clientId, at.toISOString(), rows.map((r) => String(r.mutationId)), rows.map((r) => JSON.stringify(r.result))],
+    });
+  }
+
+  /**
+   * Queues a write. One statement must not change a row twice (ON CONFLICT refuses it), so a
+   * second write to a table already queued sends the queue first.
+   */
+  async #queue(table: string, write: { cte: string; params: unknown[]; notify?: string }): Promise<void> {
+    if (this.#queued.some((w) => w.table === table)) await this.flush();
+    this.#queued.push({ table, ...write });
   }
 
   #sameScope(scope: string): void {
