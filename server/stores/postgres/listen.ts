@@ -49,6 +49,7 @@ export class ListenFeed {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#connecting?.catch(() => undefined);
+    if (!this.#stopped) return; // start() was called again meanwhile: keep the connection
     const client = this.#client;
     this.#client = null;
     this.#listening = false;
