@@ -15,6 +15,8 @@ interface ScopeFeed {
   /** Highest seq known to be committed. */
   wanted: number;
   running: boolean;
+  /** Settles once the head was read (lastSeq set); rejects when it could not be. */
+  ready: Promise<void>;
 }
 
 const READ_CHUNK = 2000;
@@ -30,19 +32,37 @@ export class LiveFeed {
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  /** Registers a subscriber; commits after the scope's head at registration time reach it. */
+  /**
+   * Registers a subscriber; commits after the scope's head at registration time reach it. When
+   * that head cannot be read (database down), the scope's feed is dropped and this rejects, so the
+   * next subscribe starts over instead of joining a feed that never learnt where to start.
+   */
   async subscribe(scope: string): Promise<Subscription> {
     this.start();
     let feed = this.scopes.get(scope);
-    const sub = new Subscription(scope, this.options.maxQueue, (s) => this.unsubscribe(s));
     if (!feed) {
-      feed = { subs: new Set(), lastSeq: -1, wanted: -1, running: false };
-      this.scopes.set(scope, feed);
-      feed.subs.add(sub);
-      const head = await this.store.head(scope);
-      if (feed.lastSeq < 0) feed.lastSeq = head.seq;
-      this.pump(scope, feed);
-    } else feed.subs.add(sub);
+      const created: ScopeFeed = { subs: new Set(), lastSeq: -1, wanted: -1, running: false, ready: Promise.resolve() };
+      created.ready = this.store.head(scope).then(
+        (head) => {
+          if (created.lastSeq < 0) created.lastSeq = head.seq;
+          this.pump(scope, created);
+        },
+        (error: unknown) => {
+          if (this.scopes.get(scope) === created) this.scopes.delete(scope);
+          throw error;
+        },
+      );
+      this.scopes.set(scope, created);
+      feed = created;
+    }
+    const sub = new Subscription(scope, this.options.maxQueue, (s) => this.unsubscribe(s));
+    feed.subs.add(sub);
+    try {
+      await feed.ready;
+    } catch (error) {
+      sub.close();
+      throw error;
+    }
     return sub;
   }
 
@@ -71,7 +91,7 @@ export class LiveFeed {
 
   private unsubscribe(sub: Subscription): void {
     const feed = this.scopes.get(sub.scope);
-    if (!feed) return;
+    if (!feed || !feed.subs.has(sub)) return;
     feed.subs.delete(sub);
     if (feed.subs.size === 0) this.scopes.delete(sub.scope);
   }
