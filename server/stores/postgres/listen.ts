@@ -5,7 +5,7 @@ import type pg from 'pg';
 export interface ListenFeedHandlers {
   /** A commit announced by any process (this one included). */
   notify(scope: string, seq: number): void;
-  /** LISTEN is active again after a lost connection: notifications may have been missed. */
+  /** LISTEN is active (first time, or again after a lost connection): notifications may have been missed. */
   reset(): void;
 }
 
@@ -20,7 +20,6 @@ export class ListenFeed {
   #client: pg.Client | null = null;
   #stopped = false;
   #listening = false;
-  #everListened = false;
   #failures = 0;
   #timer: NodeJS.Timeout | null = null;
   #connecting: Promise<void> | null = null;
@@ -74,8 +73,9 @@ export class ListenFeed {
       this.#client = current;
       this.#listening = true;
       this.#failures = 0;
-      if (this.#everListened) this.#handlers.reset();
-      this.#everListened = true;
+      // Also on the first LISTEN: a subscriber that registered while it was connecting may have
+      // missed another process's commit; a reset makes the engine compare heads right away.
+      this.#handlers.reset();
     } catch {
       if (client) await client.end().catch(() => undefined);
       this.#schedule();
