@@ -1,0 +1,94 @@
+/** `npm run bench`: every benchmark group in turn, a table with targets, and `bench/results.json`. */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startServer, type ServerProcess } from './child.js';
+import { databaseUrl, openPglite, openPostgres, type BenchDb } from './db.js';
+import { benchFanout } from './fanout.js';
+import { benchFull, FULL_PAGE } from './full.js';
+import { benchRestVsTrpc, benchTrpcLatency } from './http.js';
+import { collectGarbage } from './memory.js';
+import { benchPull } from './pull.js';
+import { benchPush } from './push.js';
+import { benchRestFull } from './rest-full.js';
+import { formatTable, type BenchResult } from './stats.js';
+
+const results: BenchResult[] = [];
+const failures: string[] = [];
+const started = performance.now();
+
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
+
+/** Runs one group; a failing group is reported and the others still run. */
+async function group(name: string, fn: () => Promise<BenchResult[]>): Promise<void> {
+  const t = performance.now();
+  console.log(`[${elapsed()}] ${name}`);
+  try {
+    const out = await fn();
+    results.push(...out);
+    console.log(`    ${((performance.now() - t) / 1000).toFixed(1)}s: ${out.map((r) => `${r.name}=${r.value}${r.ratio === null ? '' : ` (x${r.ratio})`}`).join(', ')}`);
+  } catch (error) {
+    failures.push(name);
+    console.log(`    FAILED: ${(error as Error)?.stack ?? error}`);
+  }
+}
+
+/** push → pull (of what was pushed) → full, on one database, names prefixed by `prefix`. */
+async function storeGroups(open: () => Promise<BenchDb>, prefix: string): Promise<void> {
+  const db = await open();
+  try {
+    let pushed = { scope: 'push', docs: 0 };
+    await group(`${prefix}push.batch50`, async () => {
+      const out = await benchPush(db, prefix, 6000);
+      pushed = out;
+      return out.results;
+    });
+    await group(`${prefix}pull.500`, () => benchPull(db, prefix, pushed.scope, 4000));
+    collectGarbage();
+    await group(`${prefix}full.100k`, () => benchFull(db, prefix));
+  } finally {
+    await db.close();
+  }
+}
+
+/** Groups against the server process (tRPC, REST, WebSocket). */
+async function serverGroups(url: string | undefined, fn: (server: ServerProcess) => Promise<void>): Promise<void> {
+  const server = await startServer(url);
+  try {
+    await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const pgUrl = databaseUrl();
+  const gc = collectGarbage();
+  console.log(`trpc-offline-sync bench — node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
+  console.log(`full exports use pages of ${FULL_PAGE}; gc ${gc ? 'available (set at run time)' : 'NOT available: RSS numbers include garbage'}; PostgreSQL: ${pgUrl ? 'yes' : 'no (set BENCH_DATABASE_URL)'}\n`);
+
+  await storeGroups(openPglite, '');
+  await serverGroups(undefined, async (server) => {
+    await group('trpc.push.latency', () => benchTrpcLatency(server, 300));
+    await group('rest vs trpc', () => benchRestVsTrpc(server, 60));
+    await group('rest.full.100k', () => benchRestFull(server));
+    if (!pgUrl) await group('pglite.fanout.1000', () => benchFanout(server, 'pglite.'));
+  });
+  if (pgUrl) {
+    await storeGroups(() => openPostgres(pgUrl), 'pg.');
+    await serverGroups(pgUrl, async (server) => {
+      await group('fanout.1000 (PostgreSQL)', () => benchFanout(server, ''));
+    });
+  }
+
+  const file = fileURLToPath(new URL('./results.json', import.meta.url));
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\n${formatTable(results)}\n`);
+  console.log(`wrote ${file} (${results.length} entries) in ${elapsed()}`);
+  if (failures.length > 0) {
+    console.error(`failed groups: ${failures.join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

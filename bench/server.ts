@@ -1,0 +1,98 @@
+/** The benchmark's server process: the one-port sync server (tRPC + REST + WS) on 127.0.0.1:0, driven over IPC. */
+import { jwtAuthenticator } from '../server/auth/jwt.js';
+import { createAppRouter } from '../server/demo/app-router.js';
+import { createSyncHttpServer } from '../server/http/server.js';
+import type { EngineFor } from '../server/trpc/inputs.js';
+import type { DemoSchema } from '../server/demo/schema.js';
+import { openPglite, openPostgres, type BenchDb } from './db.js';
+import { benchEngine, seedDocs } from './data.js';
+import { rawScan } from './full.js';
+import { collectGarbage } from './memory.js';
+import { BENCH_SECRET } from './tokens.js';
+
+/** Requests the parent sends; each is answered with `{ id, ok, value | error }`. */
+export type ServerRequest =
+  | { op: 'seed'; scope: string; count: number }
+  | { op: 'rawScan'; scope: string }
+  | { op: 'gc' }
+  | { op: 'recordCommits'; scope: string }
+  | { op: 'commitTimes' }
+  | { op: 'close' };
+
+/** Warnings of the server under test are real findings: print each distinct one once, with a count at exit. */
+function dedupeWarnings(): void {
+  const seen = new Map<string, number>();
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    const key = `${warning.name}: ${warning.message}`;
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    if (n === 1) console.error(`[bench server] ${key}`);
+  });
+  process.on('exit', () => {
+    for (const [key, n] of seen) if (n > 1) console.error(`[bench server] (${n}x) ${key}`);
+  });
+}
+
+async function main(): Promise<void> {
+  dedupeWarnings();
+  const url = process.env.BENCH_SERVER_DB_URL;
+  const db: BenchDb = url ? await openPostgres(url) : await openPglite();
+  const engine = benchEngine(db.store);
+  const http = createSyncHttpServer({
+    engine,
+    authenticate: jwtAuthenticator({ secret: BENCH_SECRET }),
+    router: createAppRouter(engine as unknown as EngineFor<DemoSchema>),
+  });
+  const { port } = await http.listen(0, '127.0.0.1');
+  /** Commit times (epoch ms, sub-ms precision) by seq of the recorded scope, taken right after COMMIT. */
+  const commits = new Map<number, number>();
+  let unlisten: (() => void) | null = null;
+
+  const handle = async (req: ServerRequest): Promise<unknown> => {
+    switch (req.op) {
+      case 'seed':
+        // VACUUM ANALYZE: neither the raw scan nor the export pays for hint bits or stale statistics.
+        await seedDocs(db.store, req.scope, req.count);
+        return db.raw.query(`VACUUM ANALYZE ${db.table('sync_docs')}`);
+      case 'rawScan': {
+        const started = performance.now();
+        const docs = await rawScan(db, req.scope);
+        return { ms: performance.now() - started, docs };
+      }
+      case 'gc':
+        return collectGarbage();
+      case 'recordCommits':
+        unlisten?.();
+        commits.clear();
+        unlisten = db.store.onEvent((event) => {
+          if (event.type === 'commit' && event.scope === req.scope) commits.set(event.seq, performance.timeOrigin + performance.now());
+        });
+        return null;
+      case 'commitTimes':
+        return [...commits.entries()];
+      case 'close':
+        unlisten?.();
+        await http.close();
+        await engine.close();
+        await db.close();
+        setImmediate(() => process.exit(0));
+        return null;
+    }
+  };
+  process.on('message', (message: { id: number; req: ServerRequest }) => {
+    handle(message.req).then(
+      (value) => process.send!({ id: message.id, ok: true, value }),
+      (error: unknown) => process.send!({ id: message.id, ok: false, error: String((error as Error)?.stack ?? error) }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send!({ ready: true, port, kind: db.kind });
+}
+
+if (process.env.BENCH_SERVER_CHILD === '1' && process.send) {
+  main().catch((error) => {
+    console.error('bench server failed:', error);
+    process.exit(1);
+  });
+}
