@@ -1,6 +1,7 @@
 // Names, document shapes and indexes of the MongoDB store's collections.
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import type { PushResult } from '../../../shared/protocol.js';
+import type { OplogEntry } from '../store.js';
 
 /** The store's own collections (the app's documents live in the app's collections). */
 export const COLLECTIONS = {
@@ -31,21 +32,8 @@ export interface ScopeDoc {
   collections?: string[];
 }
 
-/** `sync_oplog`: one applied change with its post-image. */
-export interface OplogDoc {
-  scope: string;
-  seq: number;
-  idx: number;
-  collection: string;
-  id: string;
-  op: 'upsert' | 'delete';
-  data: Record<string, unknown> | null;
-  version: string;
-  actor: string;
-  clientId: string | null;
-  mutationId: number | null;
-  at: Date;
-}
+/** `sync_oplog`: one applied change with its post-image, exactly the Store contract's entry. */
+export type OplogDoc = OplogEntry;
 
 /** `sync_clients`: the last mutation id applied per (scope, client). */
 export interface ClientDoc {
