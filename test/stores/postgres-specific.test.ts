@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { pgliteStore, postgresStore, type PostgresStore } from '../../server/stores/postgres/index.js';
+import { PGlite } from '@electric-sql/pglite';
+import { SCHEMA_VERSION, pgliteStore, postgresStore, type PostgresStore } from '../../server/stores/postgres/index.js';
 import type { StoreEvent } from '../../server/stores/store.js';
 import { commit, doc, entry, until } from './sql-fixtures.js';
 
@@ -63,6 +64,32 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>) {
       expect(docs.map((d) => [d.id, d.seq, d.data])).toEqual([['b', 1, { n: 1 }]]);
     });
     await store.transaction('s2', async (tx) => expect(await tx.lastMutationId('c1')).toBe(0));
+  });
+
+  it('keeps one ledger row per push and answers outcomes of any of its mutations', async () => {
+    const store = await newStore();
+    const result = (mutationId: number, status: 'accepted' | 'rejected' = 'accepted') => ({ mutationId, collection: 'tasks', id: `d${mutationId}`, status, version: `v${mutationId}` });
+    const at = new Date();
+    await store.transaction('s', (tx) => tx.recordResults('c', 5, [1, 2, 5].map((id) => ({ mutationId: id, result: result(id) })), at));
+    await store.transaction('s', (tx) => tx.recordResults('c', 9, [6, 9].map((id) => ({ mutationId: id, result: result(id) })), at));
+    await store.transaction('s', (tx) => tx.recordResults('other', 3, [{ mutationId: 3, result: result(3) }], at));
+    await store.transaction('s', async (tx) => {
+      expect(await tx.lastMutationId('c')).toBe(9);
+      const got = await tx.getResults('c', [9, 2, 3, 5, 6, 10]);
+      expect([...got.keys()].sort((x, y) => x - y)).toEqual([2, 5, 6, 9]);
+      expect(got.get(6)).toEqual(result(6));
+      expect((await tx.getResults('other', [1, 2, 3])).get(3)).toEqual(result(3));
+      // Recorded again (same last id): the newer outcome wins, the others stay.
+      await tx.recordResults('c', 9, [{ mutationId: 9, result: result(9, 'rejected') }], at);
+      const again = await tx.getResults('c', [6, 9]);
+      expect(again.get(9)!.status).toBe('rejected');
+      expect(again.get(6)!.status).toBe('accepted');
+    });
+    const rows = store.kind === 'pglite'
+      ? (await (store.raw as PGlite).query('SELECT count(*)::int AS n FROM sync_mutation_batches')).rows
+      : null;
+    if (rows) expect(rows).toEqual([{ n: 3 }]);
+    await store.transaction('s2', async (tx) => expect((await tx.getResults('c', [1, 2, 5])).size).toBe(0));
   });
 
   it('rolls back everything when the function throws', async () => {
@@ -160,6 +187,25 @@ describe('pglite store', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('migrates a version 1 database: per-mutation outcomes still answer retries', async () => {
+    const db = new PGlite();
+    await db.exec(`
+      CREATE TABLE sync_meta (key text PRIMARY KEY, value text NOT NULL);
+      INSERT INTO sync_meta VALUES ('epoch', 'oldepoch01'), ('schema_version', '1');
+      CREATE TABLE sync_mutations (scope text COLLATE "C" NOT NULL, client_id text COLLATE "C" NOT NULL,
+        mutation_id bigint NOT NULL, result jsonb NOT NULL, at timestamptz NOT NULL, PRIMARY KEY (scope, client_id, mutation_id));
+      INSERT INTO sync_mutations VALUES ('s', 'c', 4, '{"mutationId":4,"collection":"tasks","id":"a","status":"accepted","version":"v4"}', now());`);
+    const store = postgresStore(db, { closeClient: true });
+    open.push(store);
+    await store.init();
+    expect(store.epoch()).toBe('oldepoch01');
+    expect((await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+    await store.transaction('s', async (tx) => {
+      expect((await tx.getResults('c', [3, 4])).get(4)).toEqual({ mutationId: 4, collection: 'tasks', id: 'a', status: 'accepted', version: 'v4' });
+    });
+    await store.init(); // idempotent afterwards
   });
 
   it('exposes live documents as views when collections are named', async () => {

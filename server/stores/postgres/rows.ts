@@ -1,5 +1,4 @@
 // Conversions between database rows and the Store's records (bigint columns arrive as strings from pg).
-import type { PushResult } from '../../../shared/protocol.js';
 import type { OplogEntry, StoredDoc } from '../store.js';
 import type { Row } from './executor.js';
 
@@ -48,8 +47,4 @@ export function oplogFromRow(scope: string, row: Row): OplogEntry {
     mutationId: row.mutation_id === null || row.mutation_id === undefined ? null : num(row.mutation_id),
     at: row.at instanceof Date ? row.at : new Date(row.at as string),
   };
-}
-
-export function resultFromRow(row: Row): PushResult {
-  return row.result as PushResult;
 }

@@ -1,7 +1,7 @@
 // DDL of the SQL store's tables, indexes and views, and the schema version recorded in `<prefix>meta`.
 
 /** Version of the table layout below; `init()` records it and refuses a newer database. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Quoted, schema-qualified names of the store's tables. */
 export interface Tables {
@@ -10,7 +10,10 @@ export interface Tables {
   docs: string;
   oplog: string;
   clients: string;
-  mutations: string;
+  /** One row per recorded push: the outcomes of its mutations (since schema version 2). */
+  mutationBatches: string;
+  /** Version 1's one row per mutation; only read by the migration in `init()`. */
+  legacyMutations: string;
 }
 
 /** Where the tables live: an optional schema and a name prefix (both validated identifiers). */
@@ -34,7 +37,8 @@ export function tables(naming: Naming): Tables {
     docs: qualified(naming, 'docs'),
     oplog: qualified(naming, 'oplog'),
     clients: qualified(naming, 'clients'),
-    mutations: qualified(naming, 'mutations'),
+    mutationBatches: qualified(naming, 'mutation_batches'),
+    legacyMutations: qualified(naming, 'mutations'),
   };
 }
 
@@ -87,14 +91,17 @@ export function createStatements(naming: Naming, collections: readonly string[])
       client_id ${key},
       last_mutation_id bigint NOT NULL,
       PRIMARY KEY (scope, client_id))`,
-    `CREATE TABLE IF NOT EXISTS ${t.mutations} (
+    // One row per recordResults call (one per push): the outcomes keyed by mutation id, in
+    // `results` ({"<mutationId>": PushResult}). first_mid/last_mid bound the ids it holds.
+    `CREATE TABLE IF NOT EXISTS ${t.mutationBatches} (
       scope ${key},
       client_id ${key},
-      mutation_id bigint NOT NULL,
-      result jsonb NOT NULL,
+      first_mid bigint NOT NULL,
+      last_mid bigint NOT NULL,
+      results jsonb NOT NULL,
       at timestamptz NOT NULL,
-      PRIMARY KEY (scope, client_id, mutation_id))`,
-    `CREATE INDEX IF NOT EXISTS ${index('mutations_at')} ON ${t.mutations} (at)`,
+      PRIMARY KEY (scope, client_id, last_mid))`,
+    `CREATE INDEX IF NOT EXISTS ${index('mutation_batches_at')} ON ${t.mutationBatches} (at)`,
   ];
   for (const collection of collections) {
     // Live documents of one collection, for apps that read with their own SQL.

@@ -14,7 +14,7 @@ import type {
   StoreTx,
 } from '../store.js';
 import { CommitEvents } from './events.js';
-import type { Executor } from './executor.js';
+import type { Executor, Queryable } from './executor.js';
 import { ListenFeed } from './listen.js';
 import type { ResolvedOptions } from './options.js';
 import { withRetry } from './retry.js';
@@ -29,6 +29,28 @@ export type ListenClientFactory = () => pg.Client | Promise<pg.Client>;
 function newEpoch(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   return [...randomBytes(10)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/**
+ * Brings tables of an older layout to this one, inside init()'s transaction (the tables of the
+ * current layout already exist: createStatements made them).
+ */
+async function migrate(q: Queryable, t: Tables, from: number): Promise<void> {
+  if (from < 2) {
+    // Version 1 kept one sync_mutations row per mutation; copy its outcomes into one-mutation
+    // batches so retries of earlier pushes are still answered. The old table is left in place
+    // (no longer read or pruned; drop it once the upgrade is settled).
+    const [old] = await q.query<{ name: string | null }>('SELECT to_regclass($1)::text AS name', [t.legacyMutations]);
+    if (old?.name) {
+      await q.query(
+        `INSERT INTO ${t.mutationBatches} (scope, client_id, first_mid, last_mid, results, at)
+         SELECT scope, client_id, mutation_id, mutation_id, jsonb_build_object(mutation_id::text, result), at
+         FROM ${t.legacyMutations}
+         ON CONFLICT (scope, client_id, last_mid) DO NOTHING`,
+      );
+    }
+  }
+  await q.query(`UPDATE ${t.meta} SET value = $1 WHERE key = 'schema_version'`, [String(SCHEMA_VERSION)]);
 }
 
 /** The SQL store; build it with `postgresStore()` or `pgliteStore()`. */
@@ -80,7 +102,7 @@ export class SqlStore<Raw> implements Store {
             `postgres store: the tables have schema version ${version}, newer than this package's ${SCHEMA_VERSION}; upgrade trpc-offline-sync`,
           );
         }
-        // Older layouts would be migrated here, inside this same transaction (none exist yet).
+        if (version < SCHEMA_VERSION) await migrate(q, t, version);
         return meta.get('epoch')!;
       }),
     );
@@ -190,7 +212,7 @@ export class SqlStore<Raw> implements Store {
            SELECT coalesce(sum(n), 0) AS removed, (SELECT count(*) FROM moved) AS scopes FROM per_scope`,
           [before.toISOString()],
         );
-        await q.query(`DELETE FROM ${t.mutations} WHERE at < $1::timestamptz`, [before.toISOString()]);
+        await q.query(`DELETE FROM ${t.mutationBatches} WHERE at < $1::timestamptz`, [before.toISOString()]);
         return { removed: num(rows[0]!.removed) };
       }),
     );

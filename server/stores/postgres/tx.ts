@@ -2,7 +2,7 @@
 import type { PushResult } from '../../../shared/protocol.js';
 import type { DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx } from '../store.js';
 import type { Queryable, Row } from './executor.js';
-import { DOC_COLUMNS, docFromRow, json, num, resultFromRow } from './rows.js';
+import { DOC_COLUMNS, docFromRow, json, num } from './rows.js';
 import type { Tables } from './schema-sql.js';
 
 /** What a transaction needs besides its connection. */
@@ -158,32 +158,48 @@ export class SqlTx implements StoreTx {
     const out = new Map<number, PushResult>();
     if (mutationIds.length === 0) return out;
     const { t, scope } = this.#c;
+    // The pushes whose id ranges can hold the ids; oldest first, so a later outcome of the same
+    // id (recorded again) wins, as with one row per mutation.
     const rows = await this.query(
-      `SELECT mutation_id, result FROM ${t.mutations}
-       WHERE scope = $1 AND client_id = $2 AND mutation_id = ANY($3::text[]::bigint[])`,
-      [scope, clientId, mutationIds.map(String)],
+      `SELECT results FROM ${t.mutationBatches}
+       WHERE scope = $1 AND client_id = $2 AND last_mid >= $3::bigint AND first_mid <= $4::bigint
+       ORDER BY at, last_mid`,
+      [scope, clientId, String(Math.min(...mutationIds)), String(Math.max(...mutationIds))],
     );
-    for (const row of rows) out.set(num(row.mutation_id), resultFromRow(row));
+    for (const row of rows) {
+      const results = row.results as Record<string, PushResult>;
+      for (const id of mutationIds) {
+        const result = results[String(id)];
+        if (result !== undefined) out.set(id, result);
+      }
+    }
     return out;
   }
 
   async recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date): Promise<void> {
     const { t, scope } = this.#c;
-    const byId = new Map<number, MutationRecord>();
-    for (const record of records) byId.set(record.mutationId, record);
-    const rows = [...byId.values()];
     await this.#queue(t.clients, {
       cte: `INSERT INTO ${t.clients} (scope, client_id, last_mutation_id) VALUES ($1, $2, $3::bigint)
        ON CONFLICT (scope, client_id) DO UPDATE SET last_mutation_id = EXCLUDED.last_mutation_id`,
       params: [scope, clientId, String(lastMutationId)],
     });
-    if (rows.length === 0) return;
-    await this.#queue(t.mutations, {
-      cte: `INSERT INTO ${t.mutations} (scope, client_id, mutation_id, result, at)
-       SELECT $1, $2, u.mutation_id::bigint, u.result::jsonb, $3::timestamptz
-       FROM unnest($4::text[], $5::text[]) AS u(mutation_id, result)
-       ON CONFLICT (scope, client_id, mutation_id) DO UPDATE SET result = EXCLUDED.result, at = EXCLUDED.at`,
-      params: [scope, clientId, at.toISOString(), rows.map((r) => String(r.mutationId)), rows.map((r) => JSON.stringify(r.result))],
+    if (records.length === 0) return;
+    // One ledger row for the whole call (one per push), not one per mutation.
+    const results: Record<string, PushResult> = {};
+    let first = Infinity;
+    let last = -Infinity;
+    for (const record of records) {
+      results[String(record.mutationId)] = record.result;
+      first = Math.min(first, record.mutationId);
+      last = Math.max(last, record.mutationId);
+    }
+    await this.#queue(t.mutationBatches, {
+      // Same last id recorded again: merge, the newer outcomes winning (jsonb `||`).
+      cte: `INSERT INTO ${t.mutationBatches} AS b (scope, client_id, first_mid, last_mid, results, at)
+       VALUES ($1, $2, $3::bigint, $4::bigint, $5::jsonb, $6::timestamptz)
+       ON CONFLICT (scope, client_id, last_mid) DO UPDATE SET
+         first_mid = LEAST(b.first_mid, EXCLUDED.first_mid), results = b.results || EXCLUDED.results, at = EXCLUDED.at`,
+      params: [scope, clientId, String(first), String(last), JSON.stringify(results), at.toISOString()],
     });
   }
 
