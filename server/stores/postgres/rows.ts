@@ -13,11 +13,6 @@ export function num(value: unknown): number {
   return typeof value === 'number' ? value : Number(value);
 }
 
-/** JSON text for a jsonb parameter (passed as text and cast, the same way on pg and PGlite). */
-export function json(value: unknown): string | null {
-  return value === null || value === undefined ? null : JSON.stringify(value);
-}
-
 export function docFromRow(scope: string, row: Row): StoredDoc {
   return {
     scope,
