@@ -73,7 +73,7 @@ async function writeResponse(response: Response, req: IncomingMessage, res: Serv
     for (;;) {
       const { done, value } = await reader.read();
       if (done || signal.aborted) break;
-      if (!res.write(value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(value)) await drainOrClose(res);
     }
   } catch {
     // The body failed mid-stream: end the response; the client sees a truncated stream.
@@ -81,5 +81,20 @@ async function writeResponse(response: Response, req: IncomingMessage, res: Serv
     signal.removeEventListener('abort', onAbort);
     if (signal.aborted) await reader.cancel().catch(() => undefined);
     if (!res.writableEnded) res.end();
+  }
+}
+
+/**
+ * Waits until `res` drains or closes. Both `once` waits are cancelled after the race, so the
+ * loser's listeners (`drain` or `close`, plus the `error` listener `once` adds) do not pile up
+ * on the response over a long body.
+ */
+async function drainOrClose(res: ServerResponse): Promise<void> {
+  const done = new AbortController();
+  try {
+    // An `error` event rejects: the caller ends the response.
+    await Promise.race([once(res, 'drain', { signal: done.signal }), once(res, 'close', { signal: done.signal })]);
+  } finally {
+    done.abort();
   }
 }

@@ -8,11 +8,14 @@ export interface RawResponse {
 }
 
 /** A GET with exactly the given headers; the body is returned undecoded. */
-export function rawGet(url: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+export function rawGet(url: string, headers: Record<string, string> = {}, onChunk?: (chunk: Buffer) => void): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        onChunk?.(c);
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
