@@ -20,7 +20,12 @@ export interface StreamDeps {
   onOverflow: () => void;
 }
 
-/** Yields `changes` events (each with its checkpoint), heartbeats, and `resync_required` then ends. */
+/**
+ * Yields `changes` events (each with its checkpoint), heartbeats, and `resync_required` then ends.
+ * Live `changes` events of subscribers without a collections filter are shared: every such
+ * subscriber of the scope receives the same (read-only) object for a commit, so consumers may
+ * serialize it once (e.g. cache by identity) and must not mutate it.
+ */
 export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
   const req = parseInput(streamInput, input, 'stream');
   checkCollections(deps.schema, req.collections);
@@ -82,7 +87,12 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
         if (item.seq <= pos) continue;
       }
       pos = item.seq;
-      const entries: OplogEntry[] = filter ? item.entries.filter((e) => filter.has(e.collection)) : item.entries;
+      if (!filter) {
+        // Every unfiltered subscriber of the scope gets the same event object for this commit.
+        if (item.entries.length > 0) yield (item.event ??= { type: 'changes', checkpoint: checkpointOf(store, pos), changes: latestChanges(item.entries) });
+        continue;
+      }
+      const entries: OplogEntry[] = item.entries.filter((e) => filter.has(e.collection));
       if (entries.length > 0) yield { type: 'changes', checkpoint: checkpointOf(store, pos), changes: latestChanges(entries) };
     }
   } finally {

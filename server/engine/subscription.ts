@@ -1,10 +1,18 @@
 /** One live subscriber's bounded queue of commits, fed by the shared feed. */
+import type { StreamEvent } from '../../shared/protocol.js';
 import type { OplogEntry } from '../stores/store.js';
 
-/** One commit as delivered to subscribers. */
+/** One commit as delivered to subscribers (the same object to every subscriber of the scope). */
 export interface FeedCommit {
   seq: number;
   entries: OplogEntry[];
+  /**
+   * The commit's `changes` event for subscribers without a collections filter, built once by the
+   * first of them to need it and then shared by all (see `sharedChangesEvent`): one
+   * `latestChanges` per commit instead of one per subscriber, and one object the faces can
+   * serialize once. Treat it as read-only.
+   */
+  event?: StreamEvent;
 }
 
 /** What `next()` resolves to. */

@@ -2,6 +2,7 @@
 import { SyncError } from '../../shared/errors.js';
 import type { StreamEvent } from '../../shared/protocol.js';
 import type { RestContext } from './context.js';
+import { frameCache } from './frames.js';
 import { endpointParams, parseQuery } from './params.js';
 import { checkStreamRequest, type StreamRequest } from './stream-input.js';
 
@@ -12,6 +13,9 @@ export function sseFrame(event: StreamEvent | { type: 'error'; error: unknown })
   const id = event.type === 'changes' ? `id: ${event.checkpoint}\n` : '';
   return `${id}event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
+
+/** Encoded SSE frame per event object: a commit's shared `changes` event is serialized once for all subscribers. */
+const encodedFrame = frameCache((event) => encoder.encode(sseFrame(event)));
 
 /**
  * Opens the engine's stream for the actor and writes each event as it comes. The stream is read
@@ -53,7 +57,7 @@ export async function handleSse({ engine, actor, req, url }: RestContext): Promi
           controller.close();
           return;
         }
-        controller.enqueue(encoder.encode(sseFrame(next.value)));
+        controller.enqueue(encodedFrame(next.value));
         if (next.value.type === 'resync_required') {
           await finish();
           controller.close();

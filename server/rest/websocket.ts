@@ -9,6 +9,7 @@ import type { Authenticate } from '../auth/authenticate.js';
 import type { SyncEngine } from '../engine/types.js';
 import { authenticateToken, bearerToken } from './auth.js';
 import { statusOf } from './errors.js';
+import { frameCache } from './frames.js';
 import { checkStreamRequest } from './stream-input.js';
 
 /** Options of `createRestWebSocketServer`. */
@@ -92,6 +93,14 @@ export function createRestWebSocketServer(options: RestWebSocketOptions): RestWe
   };
 }
 
+/**
+ * One pre-encoded JSON text payload per event object: a commit's shared `changes` event is
+ * stringified and UTF-8 encoded once, and the same Buffer goes to every socket (sent as a text
+ * frame, so `ws` neither copies nor re-encodes it).
+ */
+const wsPayload = frameCache((event) => Buffer.from(JSON.stringify(event), 'utf8'));
+const textFrame = { binary: false, compress: false, fin: true } as const;
+
 async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, options: RestWebSocketOptions): Promise<void> {
   const frame = parseFrame(text);
   const actor = await authenticateToken(options.authenticate, frame.token ?? fallbackToken);
@@ -101,7 +110,8 @@ async function serve(socket: WebSocket, text: string | null, fallbackToken: stri
     if (socket.readyState !== socket.OPEN) break;
     // Waiting for each send keeps at most one frame in flight; a slow client backs up into the
     // engine's bounded queue, which tells it to resync instead of buffering without bound.
-    await new Promise<void>((resolve, reject) => socket.send(JSON.stringify(event), (err) => (err ? reject(err) : resolve())));
+    const payload = wsPayload(event);
+    await new Promise<void>((resolve, reject) => socket.send(payload, textFrame, (err) => (err ? reject(err) : resolve())));
     if (event.type === 'resync_required') {
       socket.close(1000, 'resync_required');
       return;

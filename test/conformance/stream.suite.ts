@@ -94,5 +94,30 @@ export function streamSuite(ctx: Ctx): void {
       const all = await Promise.all(streams);
       for (const events of all) expect(events.flatMap((e) => (e.type === 'changes' ? e.changes.map((c) => c.id) : []))).toEqual(['s0', 's1', 's2']);
     });
+
+    it('builds a live commit\'s event once for unfiltered subscribers (one shared object); filtered ones get their own', async () => {
+      const actor = newActor();
+      const engine = ctx.engine();
+      const first = (input: object) => collect(engine, actor, input, (evs) => evs.some((e) => e.type === 'changes'));
+      const unfiltered = [first({}), first({}), first({})];
+      const tasksOnly = first({ collections: ['tasks'] });
+      await new Promise((r) => setTimeout(r, 100));
+      await engine.push(actor, {
+        clientId: 'w',
+        changes: [
+          { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 't1' } },
+          { mutationId: 2, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'n1' } },
+        ],
+      });
+      const events = (await Promise.all(unfiltered)).map((evs) => evs.find((e) => e.type === 'changes')!);
+      expect(events[1]).toBe(events[0]);
+      expect(events[2]).toBe(events[0]);
+      const shared = events[0] as Extract<StreamEvent, { type: 'changes' }>;
+      expect(shared.changes.map((c) => `${c.collection}/${c.id}`)).toEqual(['tasks/t1', 'notes/n1']);
+      const own = (await tasksOnly).find((e) => e.type === 'changes') as Extract<StreamEvent, { type: 'changes' }>;
+      expect(own).not.toBe(shared);
+      expect(own.checkpoint).toBe(shared.checkpoint);
+      expect(own.changes.map((c) => `${c.collection}/${c.id}`)).toEqual(['tasks/t1']);
+    });
   });
 }
