@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PGlite } from '@electric-sql/pglite';
 import { SCHEMA_VERSION, pgliteStore, postgresStore, type PostgresStore } from '../../server/stores/postgres/index.js';
-import type { StoreEvent } from '../../server/stores/store.js';
+import type { StoreEvent, StoreTx } from '../../server/stores/store.js';
 import { commit, doc, entry, until } from './sql-fixtures.js';
 
 const url = process.env.TEST_DATABASE_URL;
@@ -90,6 +90,26 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>) {
       : null;
     if (rows) expect(rows).toEqual([{ n: 3 }]);
     await store.transaction('s2', async (tx) => expect((await tx.getResults('c', [1, 2, 5])).size).toBe(0));
+  });
+
+  it('answers lastMutationId from what it committed, never from a rolled-back transaction', async () => {
+    const store = await newStore();
+    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { mutationId: id, collection: 'tasks', id: 'a', status: 'accepted', version: 'v' } }], new Date());
+    await store.transaction('s', async (tx) => {
+      expect(await tx.lastMutationId('c')).toBe(0);
+      await record(tx, 3);
+      expect(await tx.lastMutationId('c')).toBe(3);
+    });
+    await expect(
+      store.transaction('s', async (tx) => {
+        expect(await tx.lastMutationId('c')).toBe(3);
+        await record(tx, 8);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    await store.transaction('s', async (tx) => expect(await tx.lastMutationId('c')).toBe(3));
+    await store.transaction('s', async (tx) => expect(await tx.lastMutationId('c')).toBe(3));
+    await store.transaction('other', async (tx) => expect(await tx.lastMutationId('c')).toBe(0));
   });
 
   it('rolls back everything when the function throws', async () => {
@@ -297,6 +317,24 @@ describe.skipIf(!url)('postgres store', () => {
     await commit(a, 's', [['tasks', 'a']]);
     await until(() => events.some((e) => e.type === 'commit'));
     expect(events).toEqual([{ type: 'reset' }, { type: 'commit', scope: 's', seq: 1 }]);
+  });
+
+  it('sees the last mutation id another store moved (its own cached value is then stale)', async () => {
+    const schema = freshSchema();
+    const [a, b] = [await pgStore(schema), await pgStore(schema)];
+    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { mutationId: id, collection: 'tasks', id: 'a', status: 'accepted', version: 'v' } }], new Date());
+    for (let round = 1; round <= 3; round++) {
+      await a.transaction('s', async (tx) => {
+        expect(await tx.lastMutationId('c')).toBe(round === 1 ? 0 : round * 10 - 5);
+        await record(tx, round * 10);
+      });
+      await a.transaction('s', async (tx) => expect(await tx.lastMutationId('c')).toBe(round * 10));
+      await b.transaction('s', async (tx) => {
+        expect(await tx.lastMutationId('c')).toBe(round * 10);
+        await record(tx, round * 10 + 5);
+      });
+    }
+    await a.transaction('s', async (tx) => expect(await tx.lastMutationId('c')).toBe(35));
   });
 
   it('runs a transaction again after a serialization failure', async () => {

@@ -56,7 +56,8 @@ export function createStatements(naming: Naming, collections: readonly string[])
     `CREATE TABLE IF NOT EXISTS ${t.scopes} (
       scope ${key} PRIMARY KEY,
       seq bigint NOT NULL DEFAULT 0,
-      horizon bigint NOT NULL DEFAULT 0)`,
+      horizon bigint NOT NULL DEFAULT 0,
+      writes bigint NOT NULL DEFAULT 0)`,
     `CREATE TABLE IF NOT EXISTS ${t.docs} (
       scope ${key},
       collection ${key},

@@ -22,6 +22,10 @@ import { DOC_COLUMNS, OPLOG_COLUMNS, docFromRow, num, oplogFromRow } from './row
 import { SCHEMA_VERSION, createStatements, tables, type Tables } from './schema-sql.js';
 import { SqlTx } from './tx.js';
 
+/** Bounds of the last-mutation-id cache (scopes, and clients per scope). */
+const MAX_CACHED_SCOPES = 10_000;
+const MAX_CACHED_CLIENTS = 64;
+
 /** Makes the dedicated LISTEN connection (PostgreSQL only). */
 export type ListenClientFactory = () => pg.Client | Promise<pg.Client>;
 
@@ -37,6 +41,7 @@ function newEpoch(): string {
  */
 async function migrate(q: Queryable, t: Tables, from: number): Promise<void> {
   if (from < 2) {
+    await q.query(`ALTER TABLE ${t.scopes} ADD COLUMN IF NOT EXISTS writes bigint NOT NULL DEFAULT 0`);
     // Version 1 kept one sync_mutations row per mutation; copy its outcomes into one-mutation
     // batches so retries of earlier pushes are still answered. The old table is left in place
     // (no longer read or pruned; drop it once the upgrade is settled).
@@ -67,6 +72,14 @@ export class SqlStore<Raw> implements Store {
   readonly #active = new AsyncLocalStorage<SqlTx>();
   #epoch: string | null = null;
   #closed = false;
+  /**
+   * Per scope, the clients' last mutation ids as committed by the transaction that left the
+   * scope's `writes` counter at `writes`. A transaction whose lock statement returns
+   * `writes + 1` knows nobody else committed on the scope since (every writer of sync_clients
+   * takes that lock and bumps the counter), so `lastMutationId` answers from here without a
+   * round trip; any other value means another process (or store) wrote, and it reads as usual.
+   */
+  readonly #lastIds = new Map<string, { writes: number; clients: ReadonlyMap<string, number> }>();
 
   constructor(raw: Raw, exec: Executor, options: ResolvedOptions, listenClient: ListenClientFactory | null) {
     this.raw = raw;
@@ -117,6 +130,7 @@ export class SqlStore<Raw> implements Store {
     this.#assertOpen();
     return this.#retry(async () => {
       let tx: SqlTx | null = null;
+      let writes = -1;
       // Expect the commit's echo only while LISTEN runs; otherwise announce it directly.
       let echo = false;
       try {
@@ -124,18 +138,24 @@ export class SqlStore<Raw> implements Store {
           // Taking the scope row's lock first serializes the scope's writers, across processes:
           // the seq read here is the latest committed one, so seq order is commit order.
           // (ON CONFLICT DO UPDATE creates the row if missing and locks it, in one round-trip.)
+          // `writes` counts the transactions that took the lock and committed (a rollback undoes
+          // its increment): see #lastIds.
           const rows = await q.query(
             `INSERT INTO ${this.#t.scopes} AS s (scope, seq, horizon) VALUES ($1, 0, 0)
-             ON CONFLICT (scope) DO UPDATE SET seq = s.seq RETURNING seq, horizon`,
+             ON CONFLICT (scope) DO UPDATE SET writes = s.writes + 1 RETURNING seq, horizon, writes`,
             [scope],
           );
           const head: ScopeHead = { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon) };
+          writes = num(rows[0]!.writes);
+          const cached = this.#lastIds.get(scope);
           tx = new SqlTx({
             q,
             t: this.#t,
             scope,
             head,
             notifyChannel: this.kind === 'postgres' ? this.#options.notifyChannel : null,
+            // Valid only when the previous writer of the scope was the transaction that cached it.
+            lastIds: cached !== undefined && cached.writes === writes - 1 ? new Map(cached.clients) : new Map(),
           });
           const value = await this.#active.run(tx, () => fn(tx!));
           await tx.flush();
@@ -146,6 +166,7 @@ export class SqlStore<Raw> implements Store {
         });
         const seq = (tx as SqlTx | null)?.committedSeq ?? null;
         if (seq !== null) this.#events.committed(scope, seq, echo);
+        this.#cacheLastIds(scope, writes, (tx as SqlTx | null)?.lastIds);
         return result;
       } catch (error) {
         const seq = (tx as SqlTx | null)?.committedSeq ?? null;
@@ -238,6 +259,22 @@ export class SqlStore<Raw> implements Store {
     this.#closed = true;
     await this.#feed?.stop();
     if (this.#options.closeClient) await this.#exec.close();
+  }
+
+  /**
+   * After a COMMIT: the scope's state as of `writes` — the last mutation ids this transaction
+   * read or recorded (under the lock, so current), plus what the cache held if it was valid.
+   */
+  #cacheLastIds(scope: string, writes: number, lastIds: ReadonlyMap<string, number> | undefined): void {
+    if (!lastIds || lastIds.size === 0) return;
+    const cached = this.#lastIds.get(scope);
+    // A transaction of this process that committed later already cached a newer state.
+    if (cached !== undefined && cached.writes >= writes) return;
+    let clients = lastIds;
+    if (clients.size > MAX_CACHED_CLIENTS) clients = new Map([...clients].slice(-MAX_CACHED_CLIENTS));
+    this.#lastIds.delete(scope); // re-inserted last: the Map's order is least recently written first
+    this.#lastIds.set(scope, { writes, clients });
+    if (this.#lastIds.size > MAX_CACHED_SCOPES) this.#lastIds.delete(this.#lastIds.keys().next().value!);
   }
 
   #read(sql: string, params: unknown[]) {

@@ -13,6 +13,12 @@ export interface TxContext {
   head: ScopeHead;
   /** NOTIFY channel, or null where nobody else listens (PGlite). */
   notifyChannel: string | null;
+  /**
+   * Last mutation ids already known to be current under this transaction's scope lock (from the
+   * store's cache, valid only when no other transaction committed on the scope in between).
+   * The transaction adds what it reads and records; the store caches it again after COMMIT.
+   */
+  lastIds: Map<string, number>;
 }
 
 /** One transaction on one scope; every statement names `scope = $1`. */
@@ -27,6 +33,11 @@ export class SqlTx implements StoreTx {
    * (documents, oplog, head, outcomes) cost one round-trip instead of four.
    */
   #queued: Array<{ table: string; cte: string; params: unknown[]; notify?: string }> = [];
+
+  /** Last mutation ids read or recorded in this transaction (cached by the store after COMMIT). */
+  get lastIds(): ReadonlyMap<string, number> {
+    return this.#c.lastIds;
+  }
 
   constructor(context: TxContext) {
     this.#c = context;
@@ -146,12 +157,16 @@ export class SqlTx implements StoreTx {
   }
 
   async lastMutationId(clientId: string): Promise<number> {
-    const { t, scope } = this.#c;
+    const { t, scope, lastIds } = this.#c;
+    const known = lastIds.get(clientId);
+    if (known !== undefined) return known;
     const rows = await this.query(`SELECT last_mutation_id FROM ${t.clients} WHERE scope = $1 AND client_id = $2`, [
       scope,
       clientId,
     ]);
-    return rows.length ? num(rows[0]!.last_mutation_id) : 0;
+    const last = rows.length ? num(rows[0]!.last_mutation_id) : 0;
+    lastIds.set(clientId, last);
+    return last;
   }
 
   async getResults(clientId: string, mutationIds: number[]): Promise<Map<number, PushResult>> {
@@ -177,7 +192,8 @@ export class SqlTx implements StoreTx {
   }
 
   async recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date): Promise<void> {
-    const { t, scope } = this.#c;
+    const { t, scope, lastIds } = this.#c;
+    lastIds.set(clientId, lastMutationId);
     await this.#queue(t.clients, {
       cte: `INSERT INTO ${t.clients} (scope, client_id, last_mutation_id) VALUES ($1, $2, $3::bigint)
        ON CONFLICT (scope, client_id) DO UPDATE SET last_mutation_id = EXCLUDED.last_mutation_id`,
