@@ -11,10 +11,17 @@ export interface HlcParts {
   node: string;
 }
 
+let lastWallMs = NaN;
+let lastWall = '';
+
 function formatWall(ms: number): string {
+  // Clocks stamp many changes within one millisecond: format each millisecond once.
+  if (ms === lastWallMs) return lastWall;
   // 2026-05-02T12:00:00.000Z -> 20260502T120000.000Z
   const iso = new Date(ms).toISOString();
-  return iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 13) + iso.slice(14, 16) + iso.slice(17);
+  lastWallMs = ms;
+  lastWall = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 13) + iso.slice(14, 16) + iso.slice(17);
+  return lastWall;
 }
 
 /** Formats parts as the wire string. */

@@ -4,7 +4,7 @@ import type { RejectionCode } from '../../shared/errors.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import { applyDelete, applyPatch, applyUpsert, DELETED_KEY, jsonEqual, versionOf, type DocState } from './merge.js';
 import type { Authorize, DeletePolicy, Resolver } from './types.js';
-import { jsonBytes, type ValidChange } from './validate.js';
+import { exceedsBytes, type ValidChange } from './validate.js';
 
 /** A validated change with the HLC it is applied at. */
 export interface StampedChange extends ValidChange {
@@ -72,6 +72,7 @@ export async function applyOne(ctx: ApplyContext, change: StampedChange, before:
 
   let after: DocState;
   let intended: Record<string, unknown> | null = null;
+  let asSent = false;
   const resolver = ctx.resolvers[change.collection];
   if (change.op === 'delete') {
     after = applyDelete(before, change.stamp, policy !== 'resurrect_on_update');
@@ -85,7 +86,9 @@ export async function applyOne(ctx: ApplyContext, change: StampedChange, before:
     intended = incoming;
   } else {
     after = change.op === 'upsert' ? applyUpsert(before, change.parsed!, change.stamp) : applyPatch(before, change.parsed!, change.stamp);
-    if (!after.deleted) {
+    // An upsert stored exactly as sent was validated and size-checked with the request.
+    asSent = change.op === 'upsert' && !after.deleted && jsonEqual(after.data, change.parsed);
+    if (!after.deleted && !asSent) {
       const checked = ctx.schema.parseDocument(change.collection, after.data);
       if (!checked.ok) return reject(change, before, 'INVALID_DOCUMENT', `the merged document is invalid: ${describe(checked.issues)}`);
       // Defaults the schema filled in become writes of this change.
@@ -97,7 +100,7 @@ export async function applyOne(ctx: ApplyContext, change: StampedChange, before:
       }
     }
   }
-  if (!after.deleted && jsonBytes(after.data) > ctx.maxDocumentBytes) {
+  if (!after.deleted && !asSent && exceedsBytes(after.data, ctx.maxDocumentBytes)) {
     return reject(change, before, 'INVALID_DOCUMENT', `the merged document is above limits.maxDocumentBytes (${ctx.maxDocumentBytes})`);
   }
 
