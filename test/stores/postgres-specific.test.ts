@@ -337,6 +337,15 @@ describe.skipIf(!url)('postgres store', () => {
     await a.transaction('s', async (tx) => expect(await tx.lastMutationId('c')).toBe(35));
   });
 
+  it('takes the lock of a scope whose name has quotes and backslashes (inlined with BEGIN)', async () => {
+    const store = await pgStore(freshSchema());
+    const scope = `it's a \\ "scope" \\'; --`;
+    await commit(store, scope, [['tasks', 'a']]);
+    await commit(store, scope, [['tasks', 'b']]);
+    expect(await store.head(scope)).toEqual({ seq: 2, horizon: 0 });
+    expect((await store.scanDocs(scope, { limit: 10 })).map((d) => d.id)).toEqual(['a', 'b']);
+  });
+
   it('runs a transaction again after a serialization failure', async () => {
     const schema = freshSchema();
     const store = await pgStore(schema);

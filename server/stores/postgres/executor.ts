@@ -11,11 +11,21 @@ export interface Queryable {
   query<R extends Row = Row>(sql: string, params?: unknown[]): Promise<R[]>;
 }
 
+/** A transaction's first statement: parameters are strings, `$1`, `$2`, ... in the text. */
+export interface Opening {
+  sql: string;
+  params: string[];
+}
+
 /** A database the store talks to: plain queries, transactions on one connection, shutdown. */
 export interface Executor extends Queryable {
   readonly kind: 'pglite' | 'postgres';
-  /** BEGIN, `fn` on one connection, COMMIT; ROLLBACK and rethrow when `fn` or COMMIT fails. */
-  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * BEGIN, `fn` on one connection, COMMIT; ROLLBACK and rethrow when `fn` or COMMIT fails.
+   * `opening`, when given, is the transaction's first statement; its rows are handed to `fn`
+   * (PostgreSQL sends it together with BEGIN, saving a round trip).
+   */
+  transaction<T>(fn: (q: Queryable, opening: Row[]) => Promise<T>, opening?: Opening): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -28,12 +38,13 @@ export function pgliteExecutor(db: PGlite): Executor {
       // store routes such reads to the transaction itself).
       return (await db.query<R>(sql, params)).rows;
     },
-    transaction(fn) {
+    transaction(fn, opening) {
       // PGlite's transaction() issues BEGIN/COMMIT and ROLLBACK on a throw, under its mutex, so
       // plain db.query() calls from elsewhere wait for the commit instead of slipping inside.
-      return db.transaction((tx) =>
-        fn({ query: async <R extends Row>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows }),
-      );
+      return db.transaction(async (tx) => {
+        const q: Queryable = { query: async <R extends Row>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows };
+        return fn(q, opening ? await q.query(opening.sql, opening.params) : []);
+      });
     },
     async close() {
       if (!db.closed) await db.close();
@@ -59,7 +70,7 @@ export function poolExecutor(pool: pg.Pool, prepare: boolean): Executor {
     async query<R extends Row>(sql: string, params?: unknown[]) {
       return (await pool.query<R>(statement(sql, params, prepare))).rows;
     },
-    async transaction(fn) {
+    async transaction(fn, opening) {
       const client = await pool.connect();
       let broken: Error | undefined;
       // A checked-out client has no pool listener: a connection lost between statements (server
@@ -70,12 +81,22 @@ export function poolExecutor(pool: pg.Pool, prepare: boolean): Executor {
       };
       client.on('error', onError);
       try {
-        await client.query('BEGIN');
+        let first: Row[] = [];
+        if (opening) {
+          // One simple-protocol message, `BEGIN; <opening>`: one round trip instead of two. The
+          // simple protocol takes no parameters, so they are inlined as escaped literals (pg's
+          // escapeLiteral: quotes doubled, E'' form when there are backslashes).
+          const text = opening.sql.replace(/\$(\d+)/g, (_, n: string) => client.escapeLiteral(opening.params[Number(n) - 1]!));
+          const results = (await client.query(`BEGIN; ${text}`)) as unknown as pg.QueryResult[];
+          first = results[results.length - 1]!.rows;
+        } else {
+          await client.query('BEGIN');
+        }
         const q: Queryable = {
           query: async <R extends Row>(sql: string, params?: unknown[]) =>
             (await client.query<R>(statement(sql, params, prepare))).rows,
         };
-        const result = await fn(q);
+        const result = await fn(q, first);
         await client.query('COMMIT');
         return result;
       } catch (error) {

@@ -129,22 +129,23 @@ export class SqlStore<Raw> implements Store {
   async transaction<T>(scope: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     this.#assertOpen();
     return this.#retry(async () => {
+      // Taking the scope row's lock first serializes the scope's writers, across processes: the
+      // seq read here is the latest committed one, so seq order is commit order. (ON CONFLICT DO
+      // UPDATE creates the row if missing and locks it; on PostgreSQL it travels with BEGIN.)
+      // `writes` counts the transactions that took the lock and committed (a rollback undoes its
+      // increment): see #lastIds.
+      const lock = {
+        sql: `INSERT INTO ${this.#t.scopes} AS s (scope, seq, horizon) VALUES ($1, 0, 0)
+         ON CONFLICT (scope) DO UPDATE SET writes = s.writes + 1 RETURNING seq, horizon, writes`,
+        params: [scope],
+      };
       let tx: SqlTx | null = null;
       let writes = -1;
       // Expect the commit's echo only while LISTEN runs; otherwise announce it directly.
       let echo = false;
       try {
-        const result = await this.#exec.transaction(async (q) => {
-          // Taking the scope row's lock first serializes the scope's writers, across processes:
-          // the seq read here is the latest committed one, so seq order is commit order.
-          // (ON CONFLICT DO UPDATE creates the row if missing and locks it, in one round-trip.)
-          // `writes` counts the transactions that took the lock and committed (a rollback undoes
-          // its increment): see #lastIds.
-          const rows = await q.query(
-            `INSERT INTO ${this.#t.scopes} AS s (scope, seq, horizon) VALUES ($1, 0, 0)
-             ON CONFLICT (scope) DO UPDATE SET writes = s.writes + 1 RETURNING seq, horizon, writes`,
-            [scope],
-          );
+        const result = await this.#exec.transaction(async (q, rows) => {
+          // `rows`: the scope lock's answer (the transaction's opening statement, below).
           const head: ScopeHead = { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon) };
           writes = num(rows[0]!.writes);
           const cached = this.#lastIds.get(scope);
@@ -163,7 +164,7 @@ export class SqlStore<Raw> implements Store {
           echo = seq !== null && this.#feed !== null && this.#feed.listening;
           if (echo) this.#events.expectEcho(scope, seq!);
           return value;
-        });
+        }, lock);
         const seq = (tx as SqlTx | null)?.committedSeq ?? null;
         if (seq !== null) this.#events.committed(scope, seq, echo);
         this.#cacheLastIds(scope, writes, (tx as SqlTx | null)?.lastIds);
