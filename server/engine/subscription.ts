@@ -25,7 +25,18 @@ export type NextItem = FeedCommit | 'overflow' | 'timeout' | 'aborted';
 export class Subscription {
   private queue: FeedCommit[] = [];
   private overflowed = false;
-  private wake: (() => void) | null = null;
+  /** Resolves the pending `next()` wait, if any. */
+  private waiter: ((outcome: 'wake' | 'timeout' | 'aborted') => void) | null = null;
+  /**
+   * One idle timer per subscriber, re-armed (`refresh()`) at each wait, and one abort listener per
+   * stream: a commit reaching 1,000 subscribers then costs no timer creation and no
+   * add/removeEventListener per subscriber.
+   */
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timerMs = -1;
+  private signal: AbortSignal | null = null;
+  private readonly onAbort = () => this.settle('aborted');
+  private readonly onTimeout = () => this.settle('timeout');
   closed = false;
 
   constructor(
@@ -41,7 +52,7 @@ export class Subscription {
       this.overflowed = true;
       this.queue = [];
     } else this.queue.push(commit);
-    this.wake?.();
+    this.settle('wake');
   }
 
   /** Next commit, `timeout` after `timeoutMs` idle, `aborted` when `signal` fires. */
@@ -51,17 +62,20 @@ export class Subscription {
       if (this.overflowed) return 'overflow';
       const item = this.queue.shift();
       if (item) return item;
+      if (signal && signal !== this.signal) {
+        this.signal?.removeEventListener('abort', this.onAbort);
+        this.signal = signal;
+        signal.addEventListener('abort', this.onAbort, { once: true });
+      }
       const outcome = await new Promise<'wake' | 'timeout' | 'aborted'>((resolve) => {
-        const timer = setTimeout(() => done('timeout'), timeoutMs);
-        const onAbort = () => done('aborted');
-        const done = (v: 'wake' | 'timeout' | 'aborted') => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          this.wake = null;
-          resolve(v);
-        };
-        this.wake = () => done('wake');
-        signal?.addEventListener('abort', onAbort, { once: true });
+        this.waiter = resolve;
+        // The idle timeout counts from the start of this wait.
+        if (this.timer && this.timerMs === timeoutMs) this.timer.refresh();
+        else {
+          if (this.timer) clearTimeout(this.timer);
+          this.timer = setTimeout(this.onTimeout, timeoutMs);
+          this.timerMs = timeoutMs;
+        }
       });
       if (outcome !== 'wake') return outcome;
     }
@@ -71,7 +85,19 @@ export class Subscription {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
-    this.wake?.();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.signal = null;
+    this.settle('wake');
     this.onClose(this);
+  }
+
+  /** Ends the pending wait (a timer or abort firing with no wait pending is ignored). */
+  private settle(outcome: 'wake' | 'timeout' | 'aborted'): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    this.waiter = null;
+    waiter(outcome);
   }
 }
