@@ -42,7 +42,7 @@ async function until(predicate: () => boolean, timeoutMs: number): Promise<boole
  * latency. Commit time is taken in the server process right after COMMIT (the store's commit
  * event); arrival time in this process; both on the same machine's clock.
  */
-export async function fanoutLatencies(server: ServerProcess, scope: string, count: number, commits: number): Promise<number[]> {
+export async function fanoutLatencies(server: ServerProcess, scope: string, count: number, commits: number): Promise<{ delivered: number[]; sent: number[] }> {
   const token = await benchToken(scope);
   const push = async (i: number) => {
     const res = await fetch(`${server.url}/sync/push`, {
@@ -65,6 +65,10 @@ export async function fanoutLatencies(server: ServerProcess, scope: string, coun
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const committed = new Map(await server.call<Array<[number, number]>>({ op: 'commitTimes' }));
+  // Server side: commit → send() returned. The warm-up commit (the lowest seq) is left out, as above.
+  const sends = await server.call<Array<[number, number]>>({ op: 'sendLatencies' });
+  const warmup = sends.reduce((min, [seq]) => Math.min(min, seq), Infinity);
+  const sent = sends.filter(([seq]) => seq !== warmup).map(([, ms]) => ms);
   for (const s of subs) s.ws.close();
   const latencies: number[] = [];
   subs.forEach((s, i) => {
@@ -77,21 +81,28 @@ export async function fanoutLatencies(server: ServerProcess, scope: string, coun
     }
   });
   if (latencies.length < count * commits * 0.99) throw new Error(`fan-out: only ${latencies.length} of ${count * commits} deliveries measured`);
-  return latencies;
+  return { delivered: latencies, sent };
 }
 
 /** 1 subscriber, then 1,000 on another scope; p95 ratio = p95(1000) ÷ p95(1). */
 export async function benchFanout(server: ServerProcess, prefix: string, subscribers = 1000): Promise<BenchResult[]> {
   const single = await fanoutLatencies(server, 'fanout-1', 1, 60);
   const many = await fanoutLatencies(server, `fanout-${subscribers}`, subscribers, 20);
-  const p95one = percentile(single, 0.95);
-  const p95many = percentile(many, 0.95);
+  const p95one = percentile(single.delivered, 0.95);
+  const p95many = percentile(many.delivered, 0.95);
+  const sentOne = percentile(single.sent, 0.95);
+  const sentMany = percentile(many.sent, 0.95);
   const n = `${prefix}fanout.${subscribers}`;
   return [
-    measure(`${prefix}fanout.1.p50`, percentile(single, 0.5), 'ms'),
+    measure(`${prefix}fanout.1.p50`, percentile(single.delivered, 0.5), 'ms'),
     measure(`${prefix}fanout.1.p95`, p95one, 'ms'),
-    measure(`${n}.p50`, percentile(many, 0.5), 'ms'),
+    measure(`${n}.p50`, percentile(many.delivered, 0.5), 'ms'),
     measure(`${n}.p95`, p95many, 'ms', p95one),
     measure(`${n}.p95_ratio`, p95many / p95one, 'x'),
+    // Server side only: commit → the server's send() of the frame returned (no client receive/parse cost).
+    measure(`${prefix}fanout.1.sent.p95`, sentOne, 'ms'),
+    measure(`${n}.sent.p50`, percentile(many.sent, 0.5), 'ms'),
+    measure(`${n}.sent.p95`, sentMany, 'ms', sentOne),
+    measure(`${n}.sent.p95_ratio`, sentMany / sentOne, 'x'),
   ];
 }

@@ -1,4 +1,6 @@
 /** The benchmark's server process: the one-port sync server (tRPC + REST + WS) on 127.0.0.1:0, driven over IPC. */
+import WebSocket from 'ws';
+import { decodeCheckpoint } from '../shared/checkpoint.js';
 import { jwtAuthenticator } from '../server/auth/jwt.js';
 import { createAppRouter } from '../server/demo/app-router.js';
 import { createSyncHttpServer } from '../server/http/server.js';
@@ -17,6 +19,7 @@ export type ServerRequest =
   | { op: 'gc' }
   | { op: 'recordCommits'; scope: string }
   | { op: 'commitTimes' }
+  | { op: 'sendLatencies' }
   | { op: 'close' };
 
 /** Warnings of the server under test are real findings: print each distinct one once, with a count at exit. */
@@ -33,6 +36,24 @@ function dedupeWarnings(): void {
     for (const [key, n] of seen) if (n > 1) console.error(`[bench server] (${n}x) ${key}`);
   });
 }
+
+/**
+ * Server-side send times: every `ws` send made while recording, stamped right after `send()`
+ * returned (the frame was handed to the kernel, or queued behind an earlier one), keyed by the
+ * payload so each distinct frame is parsed once afterwards. Measures the server's fan-out alone,
+ * without the bench clients' receive/parse cost.
+ */
+const sends = new Map<unknown, number[]>();
+let recordingSends = false;
+const originalSend = WebSocket.prototype.send;
+WebSocket.prototype.send = function send(this: WebSocket, data: unknown, ...rest: unknown[]) {
+  (originalSend as (...args: unknown[]) => void).call(this, data, ...rest);
+  if (!recordingSends) return;
+  const at = performance.timeOrigin + performance.now();
+  let times = sends.get(data);
+  if (!times) sends.set(data, (times = []));
+  times.push(at);
+} as typeof WebSocket.prototype.send;
 
 async function main(): Promise<void> {
   dedupeWarnings();
@@ -65,12 +86,28 @@ async function main(): Promise<void> {
       case 'recordCommits':
         unlisten?.();
         commits.clear();
+        sends.clear();
+        recordingSends = true;
         unlisten = db.store.onEvent((event) => {
           if (event.type === 'commit' && event.scope === req.scope) commits.set(event.seq, performance.timeOrigin + performance.now());
         });
         return null;
       case 'commitTimes':
         return [...commits.entries()];
+      case 'sendLatencies': {
+        // commit → send() returned, for every `changes` frame of a recorded commit.
+        recordingSends = false;
+        const out: Array<[seq: number, latencyMs: number]> = [];
+        for (const [data, times] of sends) {
+          const event = JSON.parse(String(data)) as { type: string; checkpoint?: string };
+          if (event.type !== 'changes' || !event.checkpoint) continue;
+          const seq = decodeCheckpoint(event.checkpoint)!.seq;
+          const committed = commits.get(seq);
+          if (committed !== undefined) for (const t of times) out.push([seq, t - committed]);
+        }
+        sends.clear();
+        return out;
+      }
       case 'close':
         unlisten?.();
         await http.close();
