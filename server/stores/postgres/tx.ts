@@ -5,6 +5,8 @@ import type { Queryable, Row } from './executor.js';
 import { DOC_COLUMNS, docFromRow, num } from './rows.js';
 import type { Tables } from './schema-sql.js';
 
+const docKey = (key: DocKey) => `${key.collection}\u0000${key.id}`;
+
 /** What a transaction needs besides its connection. */
 export interface TxContext {
   q: Queryable;
@@ -32,6 +34,8 @@ export class SqlTx implements StoreTx {
    * together, as one statement, before the next read and before COMMIT: a push's four writes
    * (documents, oplog, head, outcomes) cost one round-trip instead of four.
    */
+  /** Keys getDocs found missing and nothing has written since (see putDocs). */
+  readonly #absent = new Set<string>();
   #queued: Array<{ table: string; cte: string; params: unknown[]; notify?: string }> = [];
 
   /** Last mutation ids read or recorded in this transaction (cached by the store after COMMIT). */
@@ -81,7 +85,10 @@ export class SqlTx implements StoreTx {
        ) d`,
       [scope, keys.map((k) => k.collection), keys.map((k) => k.id)],
     );
-    return rows.map((row) => docFromRow(scope, row));
+    const found = rows.map((row) => docFromRow(scope, row));
+    for (const key of keys) this.#absent.add(docKey(key));
+    for (const doc of found) this.#absent.delete(docKey(doc));
+    return found;
   }
 
   async putDocs(docs: StoredDoc[]): Promise<void> {
@@ -91,27 +98,38 @@ export class SqlTx implements StoreTx {
     const byKey = new Map<string, StoredDoc>();
     for (const doc of docs) {
       this.#sameScope(doc.scope);
-      byKey.set(`${doc.collection}\u0000${doc.id}`, doc);
+      byKey.set(docKey(doc), doc);
     }
-    const rows = [...byKey.values()];
+    // Keys getDocs found missing cannot have appeared since: every writer of the scope holds its
+    // lock. Those rows take a plain INSERT, cheaper than ON CONFLICT's speculative insertion.
+    const fresh: StoredDoc[] = [];
+    const rest: StoredDoc[] = [];
+    for (const [key, doc] of byKey) {
+      if (this.#absent.delete(key)) fresh.push(doc);
+      else rest.push(doc);
+    }
     // Rows go as one jsonb parameter (an array of objects) read with jsonb_array_elements: cheaper
     // than one text[] per column (pg escapes every array element) and than json_to_recordset
     // (which parses nested values again); `e->'d'` hands the nested jsonb over as is. A null
     // document is sent as a missing key, which `->` reads as SQL NULL (a JSON null would be 'null').
-    await this.#queue(t.docs, {
-      cte: `INSERT INTO ${t.docs} (scope, collection, id, data, fields, version, seq, deleted, actor, updated_at)
+    const insert = `INSERT INTO ${t.docs} (scope, collection, id, data, fields, version, seq, deleted, actor, updated_at)
        SELECT $1, e->>'c', e->>'i', e->'d', e->'f', e->>'v', (e->>'s')::bigint, (e->>'x')::boolean, e->>'a', now()
-       FROM jsonb_array_elements($2::jsonb) AS e
+       FROM jsonb_array_elements($2::jsonb) AS e`;
+    const param = (docs: StoredDoc[]) =>
+      JSON.stringify(
+        docs.map((d) => ({ c: d.collection, i: d.id, d: d.data ?? undefined, f: d.fields ?? {}, v: d.version, s: d.seq, x: d.deleted, a: d.actor })),
+      );
+    // Two writes to one table in one statement are fine here: they touch different rows.
+    if (fresh.length > 0) await this.#queue(`${t.docs} new`, { cte: insert, params: [scope, param(fresh)] });
+    if (rest.length > 0) {
+      await this.#queue(t.docs, {
+        cte: `${insert}
        ON CONFLICT (scope, collection, id) DO UPDATE SET
          data = EXCLUDED.data, fields = EXCLUDED.fields, version = EXCLUDED.version, seq = EXCLUDED.seq,
          deleted = EXCLUDED.deleted, actor = EXCLUDED.actor, updated_at = EXCLUDED.updated_at`,
-      params: [
-        scope,
-        JSON.stringify(
-          rows.map((d) => ({ c: d.collection, i: d.id, d: d.data ?? undefined, f: d.fields ?? {}, v: d.version, s: d.seq, x: d.deleted, a: d.actor })),
-        ),
-      ],
-    });
+        params: [scope, param(rest)],
+      });
+    }
   }
 
   async appendOplog(entries: OplogEntry[]): Promise<void> {
