@@ -28,6 +28,46 @@ describe('stream lifecycle', () => {
     ws.close();
   });
 
+  it('fans one commit out to many WebSocket and SSE subscribers as the same text frame; a filtered one gets its own', async () => {
+    await using s = await startServer(await first!.create());
+    const token = await s.token('fan', 'fan');
+    const wsUrl = `${s.base.replace('http', 'ws')}/sync/stream?token=${token}`;
+    const open = async (collections?: string[]) => {
+      const ws = new WebSocket(wsUrl);
+      const frames: Array<{ text: string; binary: boolean }> = [];
+      ws.on('message', (d, isBinary) => frames.push({ text: d.toString(), binary: isBinary }));
+      await new Promise((r) => ws.once('open', r));
+      ws.send(JSON.stringify({ type: 'subscribe', ...(collections ? { collections } : {}) }));
+      return { ws, frames };
+    };
+    const all = await Promise.all([open(), open(), open()]);
+    const notesOnly = await open(['notes']);
+    const abort = new AbortController();
+    const sse = await Promise.all([0, 1].map(() => openSse(`${s.base}/sync/stream`, { authorization: `Bearer ${token}` }, abort.signal)));
+    const sseEvents = sse.map(({ events }) => collect(events, (got) => got.some((e) => e.event === 'changes'), 5000));
+    await new Promise((r) => setTimeout(r, 200));
+    const changes = [...taskChanges(1, 1), { mutationId: 2, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'hi' } }];
+    expect((await api(s.base, '/sync/push', { token, body: { clientId: 'fan', changes } })).status).toBe(200);
+    for (const sub of [...all, notesOnly]) await expect.poll(() => sub.frames.length, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+    const frames = all.map((sub) => sub.frames[0]!);
+    expect(frames.every((f) => !f.binary)).toBe(true);
+    expect(new Set(frames.map((f) => f.text)).size).toBe(1);
+    const event = JSON.parse(frames[0]!.text);
+    expect(event.type).toBe('changes');
+    expect(event.changes.map((c: any) => `${c.collection}/${c.id}`)).toEqual(['tasks/t1', 'notes/n1']);
+    const filtered = JSON.parse(notesOnly.frames[0]!.text);
+    expect(notesOnly.frames[0]!.binary).toBe(false);
+    expect(filtered.checkpoint).toBe(event.checkpoint);
+    expect(filtered.changes.map((c: any) => c.id)).toEqual(['n1']);
+    for (const got of await Promise.all(sseEvents)) {
+      const changesEvent = got.find((e) => e.event === 'changes')!;
+      expect(changesEvent.id).toBe(event.checkpoint);
+      expect(changesEvent.data).toEqual(event);
+    }
+    abort.abort();
+    for (const sub of [...all, notesOnly]) sub.ws.close();
+  });
+
   it('answers resync_required then closes when history was pruned (and pull answers 409)', async () => {
     await using s = await startServer(await first!.create());
     const token = await s.token('rs', 'rs');
