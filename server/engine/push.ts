@@ -5,7 +5,7 @@
  * applied id is answered `duplicate` with its recorded outcome.
  */
 import type { PushResult } from '../../shared/protocol.js';
-import type { OplogEntry, StoredDoc, StoreTx } from '../stores/store.js';
+import type { OplogEntry, RecordedOutcome, StoredDoc, StoreTx } from '../stores/store.js';
 import { applyOne, type ApplyContext, type StampedChange } from './apply.js';
 import { emptyState, sameState, versionOf, type DocState } from './merge.js';
 
@@ -23,7 +23,7 @@ function toState(doc: StoredDoc | undefined): DocState {
   return { data: { ...(doc.data ?? {}) }, fields: { ...doc.fields }, deleted: doc.deleted, exists: true };
 }
 
-function duplicateOf(change: StampedChange, original: PushResult | undefined): PushResult {
+function duplicateOf(change: StampedChange, original: RecordedOutcome | undefined): PushResult {
   const result: PushResult = { mutationId: change.mutationId, collection: change.collection, id: change.id, status: 'duplicate' };
   if (original && original.status !== 'duplicate') {
     result.original = original.status;
@@ -34,6 +34,15 @@ function duplicateOf(change: StampedChange, original: PushResult | undefined): P
   return result;
 }
 
+/** The part of a result a retry is answered with (the retry names its own collection and id). */
+function outcomeOf(result: PushResult): RecordedOutcome {
+  const outcome: RecordedOutcome = { status: result.status };
+  if (result.version !== undefined) outcome.version = result.version;
+  if (result.doc !== undefined) outcome.doc = result.doc;
+  if (result.error !== undefined) outcome.error = result.error;
+  return outcome;
+}
+
 /**
  * Runs one batch inside `tx`. `clientId` null (server-side writes) skips the mutation ledger.
  * Re-runnable: it only reads and writes through `tx`, so a store may retry it.
@@ -42,7 +51,7 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
   const last = clientId === null ? 0 : await tx.lastMutationId(clientId);
   const fresh = clientId === null ? changes : changes.filter((c) => c.mutationId > last);
   const retried = clientId === null ? [] : changes.filter((c) => c.mutationId <= last);
-  const originals = retried.length > 0 ? await tx.getResults(clientId!, retried.map((c) => c.mutationId)) : new Map<number, PushResult>();
+  const originals = retried.length > 0 ? await tx.getResults(clientId!, retried.map((c) => c.mutationId)) : new Map<number, RecordedOutcome>();
 
   const keys = new Map<string, { collection: string; id: string }>();
   for (const c of fresh) keys.set(keyOf(c.collection, c.id), { collection: c.collection, id: c.id });
@@ -96,7 +105,7 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
     await tx.setHead(seq);
   }
   if (clientId !== null && fresh.length > 0) {
-    const records = fresh.map((c) => ({ mutationId: c.mutationId, result: byMutation.get(c.mutationId)! }));
+    const records = fresh.map((c) => ({ mutationId: c.mutationId, result: outcomeOf(byMutation.get(c.mutationId)!) }));
     await tx.recordResults(clientId, Math.max(last, ...fresh.map((c) => c.mutationId)), records, at);
   }
   const results = changes.map((c) => byMutation.get(c.mutationId) ?? duplicateOf(c, originals.get(c.mutationId)));

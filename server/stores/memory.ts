@@ -4,15 +4,14 @@
  * scope's transactions run one at a time.
  */
 import { randomBytes } from 'node:crypto';
-import type { PushResult } from '../../shared/protocol.js';
-import type { DocKey, MutationRecord, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from './store.js';
+import type { DocKey, MutationRecord, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx, RecordedOutcome } from './store.js';
 
 interface ScopeData {
   head: ScopeHead;
   docs: Map<string, StoredDoc>;
   oplog: OplogEntry[];
   clients: Map<string, number>;
-  mutations: Map<string, { result: PushResult; at: Date }>;
+  mutations: Map<string, { result: RecordedOutcome; at: Date }>;
   /** Tail of the scope's transaction queue (one writer at a time). */
   lock: Promise<void>;
 }
@@ -95,7 +94,7 @@ export function memoryStore(): MemoryStore {
             return s.clients.get(clientId) ?? 0;
           },
           async getResults(clientId, ids) {
-            const out = new Map<number, PushResult>();
+            const out = new Map<number, RecordedOutcome>();
             for (const id of ids) {
               const m = s.mutations.get(`${clientId}\u0000${id}`);
               if (m) out.set(id, copy(m.result));

@@ -52,10 +52,16 @@ export interface OplogEntry extends DocKey {
   at: Date;
 }
 
+/**
+ * What a retry of a mutation is answered with: its first outcome. The retry carries the
+ * collection and id itself, so only the outcome is kept (ledger rows stay small).
+ */
+export type RecordedOutcome = Pick<PushResult, 'status' | 'version' | 'doc' | 'error'>;
+
 /** A recorded push outcome, answered again when the same mutation is retried. */
 export interface MutationRecord {
   mutationId: number;
-  result: PushResult;
+  result: RecordedOutcome;
 }
 
 /** A scope's commit counter and retention horizon. */
@@ -79,7 +85,7 @@ export interface StoreTx {
   /** Last mutation id applied for this client in this scope (0 = none). */
   lastMutationId(clientId: string): Promise<number>;
   /** Recorded outcomes of earlier mutations of this client, by mutation id. */
-  getResults(clientId: string, mutationIds: number[]): Promise<Map<number, PushResult>>;
+  getResults(clientId: string, mutationIds: number[]): Promise<Map<number, RecordedOutcome>>;
   /** Records outcomes and moves the client's last mutation id to `lastMutationId`. */
   recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date): Promise<void>;
 }

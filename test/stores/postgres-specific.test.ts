@@ -94,7 +94,7 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>) {
 
   it('answers lastMutationId from what it committed, never from a rolled-back transaction', async () => {
     const store = await newStore();
-    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { mutationId: id, collection: 'tasks', id: 'a', status: 'accepted', version: 'v' } }], new Date());
+    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { status: 'accepted', version: 'v' } }], new Date());
     await store.transaction('s', async (tx) => {
       expect(await tx.lastMutationId('c')).toBe(0);
       await record(tx, 3);
@@ -132,7 +132,7 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>) {
     await commit(store, 's', [['tasks', 'a'], ['tasks', 'b']], old);
     await commit(store, 's', [['tasks', 'c']]);
     await commit(store, 'other', [['tasks', 'a']]);
-    await store.transaction('s', (tx) => tx.recordResults('c1', 1, [{ mutationId: 1, result: { mutationId: 1, collection: 'tasks', id: 'a', status: 'accepted', version: 'v' } }], old));
+    await store.transaction('s', (tx) => tx.recordResults('c1', 1, [{ mutationId: 1, result: { status: 'accepted', version: 'v' } }], old));
     expect(await store.prune(new Date(Date.now() - 1000))).toEqual({ removed: 2 });
     expect(await store.head('s')).toEqual({ seq: 2, horizon: 1 });
     expect(await store.head('other')).toEqual({ seq: 1, horizon: 0 });
@@ -322,7 +322,7 @@ describe.skipIf(!url)('postgres store', () => {
   it('sees the last mutation id another store moved (its own cached value is then stale)', async () => {
     const schema = freshSchema();
     const [a, b] = [await pgStore(schema), await pgStore(schema)];
-    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { mutationId: id, collection: 'tasks', id: 'a', status: 'accepted', version: 'v' } }], new Date());
+    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { status: 'accepted', version: 'v' } }], new Date());
     for (let round = 1; round <= 3; round++) {
       await a.transaction('s', async (tx) => {
         expect(await tx.lastMutationId('c')).toBe(round === 1 ? 0 : round * 10 - 5);

@@ -1,7 +1,6 @@
 // Names, document shapes and indexes of the MongoDB store's collections.
 import type { Collection, Db, IndexDescription } from 'mongodb';
-import type { PushResult } from '../../../shared/protocol.js';
-import type { OplogEntry } from '../store.js';
+import type { OplogEntry, RecordedOutcome } from '../store.js';
 
 /** The store's own collections (the app's documents live in the app's collections). */
 export const COLLECTIONS = {
@@ -48,7 +47,7 @@ export interface MutationDoc {
   scope: string;
   clientId: string;
   mutationId: number;
-  result: PushResult;
+  result: RecordedOutcome;
   at: Date;
 }
 

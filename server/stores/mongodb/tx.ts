@@ -1,8 +1,7 @@
 // The StoreTx of the MongoDB store: the reads and writes of one push on one scope, in one session.
 import type { AnyBulkWriteOperation, ClientSession, Db, Document } from 'mongodb';
 import { SyncError } from '../../../shared/errors.js';
-import type { PushResult } from '../../../shared/protocol.js';
-import type { DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx } from '../store.js';
+import type { DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx, RecordedOutcome } from '../store.js';
 import type { MutationDoc, StoreCollections } from './collections.js';
 import { fromMongoDoc, META, toMongoDoc } from './documents.js';
 
@@ -109,8 +108,8 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
       return doc?.lastMutationId ?? 0;
     },
 
-    async getResults(clientId: string, mutationIds: number[]): Promise<Map<number, PushResult>> {
-      const out = new Map<number, PushResult>();
+    async getResults(clientId: string, mutationIds: number[]): Promise<Map<number, RecordedOutcome>> {
+      const out = new Map<number, RecordedOutcome>();
       if (mutationIds.length === 0) return out;
       const found = await cols.mutations.find({ scope, clientId, mutationId: { $in: mutationIds } }, { session }).toArray();
       for (const doc of found) out.set(doc.mutationId, doc.result);

@@ -93,7 +93,7 @@ export function createStatements(naming: Naming, collections: readonly string[])
       last_mutation_id bigint NOT NULL,
       PRIMARY KEY (scope, client_id))`,
     // One row per recordResults call (one per push): the outcomes keyed by mutation id, in
-    // `results` ({"<mutationId>": PushResult}). first_mid/last_mid bound the ids it holds.
+    // `results` ({"<mutationId>": RecordedOutcome}). first_mid/last_mid bound the ids it holds.
     `CREATE TABLE IF NOT EXISTS ${t.mutationBatches} (
       scope ${key},
       client_id ${key},

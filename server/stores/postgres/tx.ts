@@ -1,6 +1,5 @@
 // The StoreTx of the SQL store: reads are one statement each; writes are queued and sent as one statement.
-import type { PushResult } from '../../../shared/protocol.js';
-import type { DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx } from '../store.js';
+import type { DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx, RecordedOutcome } from '../store.js';
 import type { Queryable, Row } from './executor.js';
 import { DOC_COLUMNS, docFromRow, num } from './rows.js';
 import type { Tables } from './schema-sql.js';
@@ -187,8 +186,8 @@ export class SqlTx implements StoreTx {
     return last;
   }
 
-  async getResults(clientId: string, mutationIds: number[]): Promise<Map<number, PushResult>> {
-    const out = new Map<number, PushResult>();
+  async getResults(clientId: string, mutationIds: number[]): Promise<Map<number, RecordedOutcome>> {
+    const out = new Map<number, RecordedOutcome>();
     if (mutationIds.length === 0) return out;
     const { t, scope } = this.#c;
     // The pushes whose id ranges can hold the ids; oldest first, so a later outcome of the same
@@ -200,7 +199,7 @@ export class SqlTx implements StoreTx {
       [scope, clientId, String(Math.min(...mutationIds)), String(Math.max(...mutationIds))],
     );
     for (const row of rows) {
-      const results = row.results as Record<string, PushResult>;
+      const results = row.results as Record<string, RecordedOutcome>;
       for (const id of mutationIds) {
         const result = results[String(id)];
         if (result !== undefined) out.set(id, result);
@@ -219,7 +218,7 @@ export class SqlTx implements StoreTx {
     });
     if (records.length === 0) return;
     // One ledger row for the whole call (one per push), not one per mutation.
-    const results: Record<string, PushResult> = {};
+    const results: Record<string, RecordedOutcome> = {};
     let first = Infinity;
     let last = -Infinity;
     for (const record of records) {
