@@ -289,25 +289,26 @@ describe.skipIf(!url)('postgres store', () => {
     expect(await b.head('s')).toEqual({ seq: perStore * 2, horizon: 0 });
   });
 
-  it('delivers a commit of store A to a listener of store B', async () => {
+  /** Two stores on one schema; B listens (its first LISTEN announces itself with a reset, checked and cleared). */
+  async function listeningPair() {
     const schema = freshSchema();
     const [a, b] = [await pgStore(schema), await pgStore(schema)];
     const events: StoreEvent[] = [];
     b.onEvent((e) => events.push(e));
     await b.listening();
-    expect(events.splice(0)).toEqual([{ type: 'reset' }]); // the first LISTEN announces itself too
+    expect(events.splice(0)).toEqual([{ type: 'reset' }]);
+    return { schema, a, b, events };
+  }
+
+  it('delivers a commit of store A to a listener of store B', async () => {
+    const { a, events } = await listeningPair();
     await commit(a, 'scope with spaces', [['tasks', 'a']]);
     await until(() => events.length > 0);
     expect(events).toEqual([{ type: 'commit', scope: 'scope with spaces', seq: 1 }]);
   });
 
   it('listens again after its LISTEN connection is terminated, emitting reset', async () => {
-    const schema = freshSchema();
-    const [a, b] = [await pgStore(schema), await pgStore(schema)];
-    const events: StoreEvent[] = [];
-    b.onEvent((e) => events.push(e));
-    await b.listening();
-    expect(events.splice(0)).toEqual([{ type: 'reset' }]); // the first LISTEN announces itself too
+    const { schema, a, events } = await listeningPair();
     const { rows } = await admin!.query(
       `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query = $1 AND pid <> pg_backend_pid()`,
       [`LISTEN "${schema}"`],
