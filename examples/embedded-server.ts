@@ -5,8 +5,8 @@
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { z } from 'zod';
-import { defineSyncSchema, type Actor } from '../index.js';
-import { createSyncEngine, createSyncHttpServer, createSyncRouter, jwtAuthenticator, signDevToken, syncErrorFormatter } from '../server/index.js';
+import { defineSyncSchema } from '../index.js';
+import { createSyncEngine, createSyncHttpServer, createSyncRouter, jwtAuthenticator, signDevToken, syncErrorFormatter, type Actor } from '../server/index.js';
 import { pgliteStore } from '../server/stores/postgres/index.js';
 
 const schema = defineSyncSchema({ tasks: z.object({ title: z.string(), done: z.boolean().default(false) }) });

@@ -27,3 +27,4 @@ export type { Authenticate } from './auth/authenticate.js';
 export { jwtAuthenticator, signDevToken, type JwtAuthenticatorOptions, type DevTokenOptions } from './auth/jwt.js';
 export { createMetrics, type SyncMetrics, type MetricsOptions } from './metrics.js';
 export { SyncError } from '../shared/errors.js';
+export type { Actor } from '../shared/protocol.js';
