@@ -26,5 +26,6 @@ export { createSyncHttpServer, type SyncHttpServer, type SyncHttpServerOptions }
 export type { Authenticate } from './auth/authenticate.js';
 export { jwtAuthenticator, signDevToken, type JwtAuthenticatorOptions, type DevTokenOptions } from './auth/jwt.js';
 export { createMetrics, type SyncMetrics, type MetricsOptions } from './metrics.js';
+export { createEventLogger, parseLogLevel, type LogLevel } from './logging.js';
 export { SyncError } from '../shared/errors.js';
 export type { Actor } from '../shared/protocol.js';

@@ -1,5 +1,6 @@
 /** CLI flags and environment → one validated config, with the help text and one-line errors for bad input. */
 import { parseArgs } from 'node:util';
+import { parseLogLevel, type LogLevel } from '../logging.js';
 
 /** An error the CLI prints as one line (`error: …`) before exiting with code 1. */
 export class CliError extends Error {}
@@ -14,6 +15,8 @@ export interface CliConfig {
   mongodbUri: string | null;
   schemaFile: string | null;
   jwtSecret: string | null;
+  /** Structured log level (env SYNC_LOG). */
+  logLevel: LogLevel;
 }
 
 export const HELP = `trpc-offline-sync — offline-first sync server (tRPC + REST + WebSocket + SSE)
@@ -35,7 +38,17 @@ Options:
 Environment:
   SYNC_JWT_SECRET       HS256 secret for bearer tokens; when unset a random one is generated and
                         printed with a development token valid for 24 hours.
+  SYNC_LOG              structured JSON log lines on stdout: silent, error, info (default:
+                        errors, slow-subscriber resyncs, prunes) or debug (every request).
 `;
+
+function checkLogLevel(value: string | undefined): LogLevel {
+  try {
+    return parseLogLevel(value);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
 
 function checkUrl(value: string, flag: string, protocols: string[]): string {
   let url: URL;
@@ -96,5 +109,6 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     mongodbUri: mongodbUri && checkUrl(mongodbUri, '--mongodb-uri', ['mongodb:', 'mongodb+srv:']),
     schemaFile: values.schema ?? null,
     jwtSecret: env.SYNC_JWT_SECRET || null,
+    logLevel: checkLogLevel(env.SYNC_LOG),
   };
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { jwtAuthenticator, signDevToken } from '../auth/jwt.js';
 import { createSyncEngine } from '../engine/engine.js';
 import { createSyncHttpServer } from '../http/server.js';
+import { createEventLogger } from '../logging.js';
 import { createMetrics } from '../metrics.js';
 import { createSyncAppRouter } from '../trpc/app-router.js';
 import { CliError, type CliConfig } from './config.js';
@@ -15,7 +16,15 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   const opened = await openStore(config, schema.names);
   await initStore(opened);
   const metrics = createMetrics();
-  const engine = createSyncEngine({ store: opened.store, schema, onEvent: metrics.onEvent });
+  const logEvent = createEventLogger({ level: config.logLevel });
+  const engine = createSyncEngine({
+    store: opened.store,
+    schema,
+    onEvent: (event) => {
+      metrics.onEvent(event);
+      logEvent(event);
+    },
+  });
   let secret = config.jwtSecret;
   if (!secret) {
     secret = randomBytes(32).toString('base64url');

@@ -25,8 +25,8 @@ function cli(args: string[], env: Record<string, string> = {}): { child: ChildPr
   return { child, output: () => out, exited };
 }
 
-async function serve(dataDir: string) {
-  const run = cli(['serve'], { SYNC_DATA_DIR: dataDir });
+async function serve(dataDir: string, env: Record<string, string> = {}) {
+  const run = cli(['serve'], { SYNC_DATA_DIR: dataDir, ...env });
   const deadline = Date.now() + 60_000;
   let port: number | null = null;
   while (port === null) {
@@ -58,6 +58,23 @@ describe('trpc-offline-sync serve', () => {
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
   }, 120_000);
+
+  it('writes structured JSON log lines (SYNC_LOG=debug logs every request)', async () => {
+    const run = await serve(join(dir, 'logs'), { SYNC_LOG: 'debug' });
+    await run.trpc.sync.push.mutate({ clientId: 'pos-9', changes: [{ mutationId: 1, collection: 'tasks', id: 'l1', op: 'upsert', data: { title: 'Log me' } }] });
+    const deadline = Date.now() + 10_000;
+    while (!run.output().includes('"event":"push"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const line = run.output().split('\n').find((l) => l.includes('"event":"push"'));
+    expect(JSON.parse(line!)).toMatchObject({ level: 'debug', event: 'push', user: 'ann', scope: 'shop', changes: 1, accepted: 1 });
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 90_000);
+
+  it('refuses an unknown SYNC_LOG level with one line', async () => {
+    const run = cli(['serve', '--data-dir', join(dir, 'badlog')], { SYNC_LOG: 'loud' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/^error: SYNC_LOG must be one of silent, error, info, debug, got "loud"\n$/);
+  }, 30_000);
 
   it('prints a generated secret and a dev token when SYNC_JWT_SECRET is unset', async () => {
     const run = cli(['serve', '--data-dir', join(dir, 'dev')], { SYNC_JWT_SECRET: '' });
