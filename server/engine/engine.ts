@@ -1,7 +1,6 @@
 /** `createSyncEngine()`: push, pull, full, stream, server-side writes and retention over one store. */
 import { randomBytes } from 'node:crypto';
 import { HlcClock } from '../../shared/hlc.js';
-import { SyncError } from '../../shared/errors.js';
 import { pushInput, type Actor, type PushResponse, type ChangeInput } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import type { ApplyContext, StampedChange } from './apply.js';
@@ -168,4 +167,3 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
   return engine;
 }
 
-export { SyncError };
