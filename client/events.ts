@@ -1,4 +1,5 @@
 /** The events a sync client emits: local/server changes, conflicts, resyncs, errors and finished syncs. */
+import type { SyncIssue } from '../shared/errors.js';
 import type { DocData, OutboxEntry } from './local-store.js';
 
 /** Documents of one collection changed in the local store. */
@@ -19,8 +20,11 @@ export interface ConflictEvent {
   change: OutboxEntry;
   /** `conflict_resolved`: what the server stored (`null`: the document is deleted). */
   doc?: DocData | null;
-  /** `rejected`: why. */
-  error?: { code: string; message: string };
+  /**
+   * `rejected`: why. A per-change code (`INVALID_DOCUMENT`, `FORBIDDEN`, …), or `BAD_REQUEST` /
+   * `PAYLOAD_TOO_LARGE` with the server's field `issues` when it refused a push holding only this change.
+   */
+  error?: { code: string; message: string; issues?: SyncIssue[] };
   /** True when this answer came back for a retried push (`duplicate` with its original outcome). */
   duplicate: boolean;
 }

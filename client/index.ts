@@ -6,8 +6,8 @@ export { createSyncClient, type SyncClient, type SyncResult } from './sync-clien
 export type { SyncClientOptions } from './options.js';
 export type { SyncCollection, CollectionOf, Row, Filter } from './collection.js';
 export type { SyncApi, StreamObserver, SyncUnsubscribable } from './api.js';
-export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData } from './local-store.js';
+export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData, RejectedChange } from './local-store.js';
 export { memoryLocalStore, type MemoryLocalStore } from './memory-local-store.js';
 export type { SyncClientEvents, ChangeEvent, ConflictEvent, ResyncEvent, ErrorEvent, SyncedEvent } from './events.js';
-export { isResyncRequired, isRetryable, backoffDelay, type RetryOptions } from './retry.js';
+export { isResyncRequired, isRetryable, pushRefusal, backoffDelay, type RetryOptions, type PushRefusal } from './retry.js';
 export { rebase, mergePatch } from './rebase.js';

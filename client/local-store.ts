@@ -1,4 +1,5 @@
 /** The `LocalStore` contract: documents, the outbox and a little metadata, behind async methods any device store can implement. */
+import type { SyncIssue } from '../shared/errors.js';
 import type { ChangeInput } from '../shared/protocol.js';
 
 /** JSON object data of one document. */
@@ -23,6 +24,25 @@ export interface LocalDoc {
 /** A local change waiting to be pushed: exactly the wire change, so retries resend the same bytes. */
 export type OutboxEntry = ChangeInput & { data: DocData | null; baseVersion: string | null; hlc: string };
 
+/**
+ * A local change the server refused: taken out of the outbox (so later writes are not stuck behind
+ * it) and kept here until the app clears it, so it can be shown to the user or re-done.
+ */
+export interface RejectedChange {
+  /** The outbox entry exactly as it was pushed. */
+  change: OutboxEntry;
+  /**
+   * Why: a per-change code (`INVALID_DOCUMENT`, `FORBIDDEN`, …) when the server answered it
+   * `rejected`, or `BAD_REQUEST` / `PAYLOAD_TOO_LARGE` when it refused a push holding only this
+   * change; `issues` are the server's field issues for that push (paths like `changes.0.data.title`).
+   */
+  error: { code: string; message: string; issues?: SyncIssue[] };
+  /** `result`: a `rejected` push result (the rest of its batch went through); `request`: the whole request was refused. */
+  kind: 'result' | 'request';
+  /** When the client recorded it (ISO time). */
+  at: string;
+}
+
 /** Key-value metadata a client keeps next to its documents. */
 export interface LocalMeta {
   /** Where the next pull starts (`null`: from the beginning). */
@@ -33,6 +53,8 @@ export interface LocalMeta {
   nextMutationId: number;
   /** The last HLC this client made or received, so a restarted clock never goes backwards. */
   hlc: string;
+  /** Local changes the server refused, oldest first (see `RejectedChange`); kept until the app clears them. */
+  rejected: RejectedChange[];
 }
 
 /** One write of an atomic `LocalStore.write()` batch. */

@@ -4,16 +4,29 @@
  */
 import { SyncError } from '../shared/errors.js';
 import type { HlcClock } from '../shared/hlc.js';
-import type { ChangeOut, FullDoc, PushResponse, PushResult } from '../shared/protocol.js';
+import type { ChangeOut, FullDoc, PushResponse } from '../shared/protocol.js';
 import type { SyncSchema } from '../shared/schema.js';
 import type { Emitter } from './emitter.js';
-import type { SyncClientEvents } from './events.js';
-import type { DocData, LocalDoc, LocalStore, LocalWrite, OutboxEntry } from './local-store.js';
+import type { ConflictEvent, SyncClientEvents } from './events.js';
+import type { DocData, LocalDoc, LocalStore, LocalWrite, OutboxEntry, RejectedChange } from './local-store.js';
 import { applyChange, docKey, mergePatch, pendingByDoc, rebase } from './rebase.js';
+import type { PushRefusal } from './retry.js';
 import { serial } from './serial.js';
 
 /** A local write as the app asks for it. */
 export type LocalChange = { collection: string; id: string } & ({ op: 'upsert' | 'patch'; data: DocData } | { op: 'delete' });
+
+/** One answered outbox entry, whether from a push result or a refused request. */
+interface Outcome {
+  mutationId: number;
+  /** `unknown`: a duplicate whose original outcome the server no longer has. */
+  status: 'accepted' | 'conflict_resolved' | 'rejected' | 'unknown';
+  version?: string;
+  doc?: DocData | null;
+  error?: RejectedChange['error'];
+  duplicate: boolean;
+  kind: RejectedChange['kind'];
+}
 
 export class Replica {
   /** Runs store updates one at a time. */
@@ -86,27 +99,78 @@ export class Replica {
 
   /**
    * Takes a push answer: removes the answered outbox entries, moves each document's server state
-   * forward (accepted: the change as sent; conflict_resolved: the stored document) and reports conflicts.
+   * forward (accepted: the change as sent; conflict_resolved: the stored document), records
+   * rejected changes and reports conflicts.
    */
   applyPushResults(sent: readonly OutboxEntry[], response: PushResponse): Promise<number> {
+    const outcomes = response.results.map((result): Outcome => {
+      const duplicate = result.status === 'duplicate';
+      return {
+        mutationId: result.mutationId,
+        // a duplicate whose outcome the server no longer knows: the server state stays, the next pull settles it
+        status: duplicate ? (result.original ?? 'unknown') : (result.status as Outcome['status']),
+        ...(result.version !== undefined ? { version: result.version } : {}),
+        ...(result.doc !== undefined ? { doc: result.doc } : {}),
+        ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
+        duplicate,
+        kind: 'result',
+      };
+    });
+    return this.settleAll(sent, outcomes, response.serverTime);
+  }
+
+  /**
+   * Takes the server's refusal of a push holding only `entry` (BAD_REQUEST, PAYLOAD_TOO_LARGE):
+   * the entry leaves the outbox and is recorded as rejected, the document goes back to its
+   * server state (with its other pending changes on top), and a `conflict` event reports it.
+   */
+  applyRefusal(entry: OutboxEntry, refusal: PushRefusal): Promise<number> {
+    const error = { code: refusal.code, message: refusal.message, issues: refusal.issues };
+    return this.settleAll([entry], [{ mutationId: entry.mutationId, status: 'rejected', error, duplicate: false, kind: 'request' }], null);
+  }
+
+  /** The recorded rejected changes, oldest first. */
+  async rejected(): Promise<RejectedChange[]> {
+    return (await this.store.getMeta('rejected')) ?? [];
+  }
+
+  /** Forgets recorded rejected changes: those with these mutation ids, or all of them. */
+  clearRejected(mutationIds?: readonly number[]): Promise<void> {
     return this.exclusive(async () => {
-      this.clock.receive(response.serverTime);
+      const current = (await this.store.getMeta('rejected')) ?? [];
+      const drop = mutationIds ? new Set(mutationIds) : null;
+      const kept = drop ? current.filter((r) => !drop.has(r.change.mutationId)) : [];
+      if (kept.length !== current.length) await this.store.write([{ type: 'setMeta', key: 'rejected', value: kept }]);
+    });
+  }
+
+  /** Settles answered outbox entries in one atomic write; events go out once it is stored. */
+  private settleAll(sent: readonly OutboxEntry[], outcomes: readonly Outcome[], serverTime: string | null): Promise<number> {
+    return this.exclusive(async () => {
+      if (serverTime) this.clock.receive(serverTime);
       const byId = new Map(sent.map((e) => [e.mutationId, e]));
       const answered: OutboxEntry[] = [];
-      const servers = new Map<string, { doc: LocalDoc | null; entries: OutboxEntry[] }>();
-      for (const result of response.results) {
-        const entry = byId.get(result.mutationId);
+      const servers = new Map<string, { doc: LocalDoc | null }>();
+      const conflicts: ConflictEvent[] = [];
+      const rejected: RejectedChange[] = [];
+      const at = new Date().toISOString();
+      for (const outcome of outcomes) {
+        const entry = byId.get(outcome.mutationId);
         if (!entry) continue;
+        byId.delete(outcome.mutationId); // answered once, even if the server repeats it
         answered.push(entry);
         const key = docKey(entry.collection, entry.id);
         let slot = servers.get(key);
-        if (!slot) servers.set(key, (slot = { doc: await this.store.getDoc(entry.collection, entry.id), entries: [] }));
-        this.settle(slot, entry, result);
+        if (!slot) servers.set(key, (slot = { doc: await this.store.getDoc(entry.collection, entry.id) }));
+        const conflict = this.settle(slot, entry, outcome);
+        if (conflict) conflicts.push(conflict);
+        if (outcome.status === 'rejected') rejected.push({ change: entry, error: outcome.error ?? { code: 'REJECTED', message: 'rejected by the server' }, kind: outcome.kind, at });
       }
       if (answered.length === 0) return 0;
       const gone = new Set(answered.map((e) => e.mutationId));
       const pending = pendingByDoc((await this.store.listOutbox()).filter((e) => !gone.has(e.mutationId)));
       const writes: LocalWrite[] = [{ type: 'removeOutbox', mutationIds: [...gone] }, { type: 'setMeta', key: 'hlc', value: this.clock.now() }];
+      if (rejected.length > 0) writes.push({ type: 'setMeta', key: 'rejected', value: [...((await this.store.getMeta('rejected')) ?? []), ...rejected] });
       const touched = new Map<string, string[]>();
       for (const [key, { doc }] of servers) {
         if (!doc) continue;
@@ -115,35 +179,34 @@ export class Replica {
       }
       await this.store.write(writes);
       for (const [collection, ids] of touched) this.events.emit('change', { collection, ids, source: 'server' });
+      for (const conflict of conflicts) this.events.emit('conflict', conflict);
       return answered.length;
     });
   }
 
-  /** Moves one document's server state past one answered change. */
-  private settle(slot: { doc: LocalDoc | null }, entry: OutboxEntry, result: PushResult): void {
-    const duplicate = result.status === 'duplicate';
-    const status = duplicate ? result.original : result.status;
+  /** Moves one document's server state past one answered change; returns the conflict to report, if any. */
+  private settle(slot: { doc: LocalDoc | null }, entry: OutboxEntry, outcome: Outcome): ConflictEvent | null {
+    const { status } = outcome;
     const doc = slot.doc ?? (slot.doc = { collection: entry.collection, id: entry.id, data: null, version: null, server: null });
     if (status === 'accepted') {
       doc.server = applyChange(doc.server, entry);
-      if (result.version) doc.version = result.version;
+      if (outcome.version) doc.version = outcome.version;
     } else if (status === 'conflict_resolved') {
-      if (result.doc !== undefined) doc.server = result.doc;
-      if (result.version) doc.version = result.version;
+      if (outcome.doc !== undefined) doc.server = outcome.doc;
+      if (outcome.version) doc.version = outcome.version;
     }
     // rejected, or a duplicate whose outcome the server no longer knows: the server state stays; the next pull settles it.
-    if (status === 'conflict_resolved' || status === 'rejected') {
-      this.events.emit('conflict', {
-        status,
-        collection: entry.collection,
-        id: entry.id,
-        mutationId: entry.mutationId,
-        change: entry,
-        ...(result.doc !== undefined ? { doc: result.doc } : {}),
-        ...(result.error ? { error: result.error } : {}),
-        duplicate,
-      });
-    }
+    if (status !== 'conflict_resolved' && status !== 'rejected') return null;
+    return {
+      status,
+      collection: entry.collection,
+      id: entry.id,
+      mutationId: entry.mutationId,
+      change: entry,
+      ...(outcome.doc !== undefined ? { doc: outcome.doc } : {}),
+      ...(outcome.error ? { error: outcome.error } : {}),
+      duplicate: outcome.duplicate,
+    };
   }
 
   /** Stores one page of a full export (`seen` collects the keys, for `finishResync`). */

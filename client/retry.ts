@@ -20,7 +20,15 @@ export function backoffDelay(attempt: number, options: RetryOptions, random: () 
 
 interface ErrorLike {
   message?: unknown;
-  data?: { code?: unknown; httpStatus?: unknown; sync?: { code?: unknown } | null } | null;
+  data?: { code?: unknown; httpStatus?: unknown; sync?: { code?: unknown; issues?: unknown } | null } | null;
+}
+
+/** Why the server refused a whole push request because of what it holds (see `pushRefusal`). */
+export interface PushRefusal {
+  code: 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE';
+  message: string;
+  /** The server's field issues (`data.sync.issues`), paths like `changes.2.data.title`. */
+  issues: { path: string; message: string }[];
 }
 
 /** tRPC error codes and HTTP statuses that say "try again later" rather than "this request is wrong". */
@@ -48,6 +56,35 @@ export function isRetryable(error: unknown): boolean {
   if (typeof data.code === 'string' && RETRYABLE_CODES.has(data.code)) return true;
   const status = typeof data.httpStatus === 'number' ? data.httpStatus : 0;
   return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * The server refused a push request as a whole because of its changes — `BAD_REQUEST` (a change
+ * its schema does not accept) or `PAYLOAD_TOO_LARGE` (a document, the batch or the body too
+ * large) — as opposed to a network failure (retried) or a request-level problem. A `BAD_REQUEST`
+ * whose issues name no change (e.g. only `clientId`) is not a refusal of the changes: `null`.
+ */
+export function pushRefusal(error: unknown): PushRefusal | null {
+  const e = error as ErrorLike | null;
+  const data = e?.data;
+  if (typeof e !== 'object' || e === null || data == null || isRetryable(error) || isResyncRequired(error)) return null;
+  let code: PushRefusal['code'] | null = null;
+  if (data.sync) {
+    if (data.sync.code === 'BAD_REQUEST' || data.sync.code === 'PAYLOAD_TOO_LARGE') code = data.sync.code;
+  } else if (data.code === 'PAYLOAD_TOO_LARGE' || data.httpStatus === 413) {
+    code = 'PAYLOAD_TOO_LARGE'; // a body limit of tRPC or a proxy: still about how much the request holds
+  } else if (data.code === 'BAD_REQUEST' && data.sync === undefined) {
+    code = 'BAD_REQUEST'; // a server without the sync error formatter (`data.sync: null` means "not from the sync kit": request-level)
+  }
+  if (code === null) return null;
+  const raw = Array.isArray(data.sync?.issues) ? (data.sync.issues as unknown[]) : [];
+  const issues = raw.flatMap((i) => {
+    const issue = i as { path?: unknown; message?: unknown } | null;
+    return issue && typeof issue.path === 'string' ? [{ path: issue.path, message: typeof issue.message === 'string' ? issue.message : '' }] : [];
+  });
+  // A request-level BAD_REQUEST (bad clientId, malformed request): isolating changes would refuse every one of them.
+  if (code === 'BAD_REQUEST' && issues.length > 0 && !issues.some((i) => i.path === 'changes' || i.path.startsWith('changes.'))) return null;
+  return { code, message: typeof e.message === 'string' ? e.message : code, issues };
 }
 
 /** Resolves after `ms`, or rejects early when `signal` aborts. */

@@ -6,7 +6,7 @@ import { createCollection, type CollectionOf } from './collection.js';
 import { Emitter } from './emitter.js';
 import type { SyncClientEvents } from './events.js';
 import { LiveSync } from './live.js';
-import type { LocalStore } from './local-store.js';
+import type { LocalStore, RejectedChange } from './local-store.js';
 import { memoryLocalStore } from './memory-local-store.js';
 import { resolveOptions, type SyncClientOptions } from './options.js';
 import { Replica } from './replica.js';
@@ -15,7 +15,7 @@ import { pullChanges, pushOutbox, resync, type TransferContext } from './transfe
 
 /** What one `sync()` did. */
 export interface SyncResult {
-  /** Outbox entries the server answered. */
+  /** Outbox entries the server answered (refused ones included: they are out of the outbox too). */
   pushed: number;
   /** Changes (and, after a resync, documents) applied from the server. */
   pulled: number;
@@ -43,6 +43,14 @@ export interface SyncClient<S extends SyncSchema> {
   on<E extends keyof SyncClientEvents>(event: E, listener: (payload: SyncClientEvents[E]) => void): () => void;
   /** Number of local changes not yet answered by the server. */
   pending(): Promise<number>;
+  /**
+   * Local changes the server refused (a `rejected` result, or a push holding only that change
+   * refused with BAD_REQUEST / PAYLOAD_TOO_LARGE), oldest first. They are out of the outbox (the
+   * documents show the server state again) and stay listed, in the local store, until cleared.
+   */
+  rejected(): Promise<RejectedChange[]>;
+  /** Forgets rejected changes: those with these mutation ids, or all of them. */
+  clearRejected(mutationIds?: number[]): Promise<void>;
   /** This device's client id (resolved once the store is read). */
   clientId(): Promise<string>;
   /** The local store (escape hatch for tools and tests). */
@@ -135,6 +143,14 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
     async pending() {
       await ready;
       return (await store.listOutbox()).length;
+    },
+    async rejected() {
+      await ready;
+      return replica.rejected();
+    },
+    async clearRejected(mutationIds) {
+      await ready;
+      await replica.clearRejected(mutationIds);
     },
     clientId: () => ready,
     store,

@@ -4,7 +4,8 @@ import type { Emitter } from './emitter.js';
 import type { SyncClientEvents } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import type { Replica } from './replica.js';
-import { isResyncRequired, withRetry } from './retry.js';
+import type { OutboxEntry } from './local-store.js';
+import { isResyncRequired, pushRefusal, withRetry, type PushRefusal } from './retry.js';
 
 /** What the sync steps share. */
 export interface TransferContext {
@@ -19,18 +20,72 @@ export interface TransferContext {
  * Pushes the outbox oldest first, one batch at a time, until it is empty (or holds only entries
  * the server did not answer). Network failures are retried with backoff; the entries stay in the
  * outbox until their results come back, and retries carry the same mutation ids, so the server
- * answers `duplicate` instead of applying twice.
+ * answers `duplicate` instead of applying twice. A batch the server refuses as a whole
+ * (`BAD_REQUEST`, `PAYLOAD_TOO_LARGE`) is split until the refused entries are found (see `pushBatch`).
  */
 export async function pushOutbox(ctx: TransferContext): Promise<number> {
   let pushed = 0;
   for (;;) {
     const batch = await ctx.replica.store.listOutbox({ limit: ctx.options.batchSize });
     if (batch.length === 0) return pushed;
-    const response = await withRetry(() => ctx.api.push.mutate({ clientId: ctx.clientId, atomic: true, changes: batch }), ctx.options.retry);
-    const answered = await ctx.replica.applyPushResults(batch, response);
+    const answered = await pushBatch(ctx, batch);
     pushed += answered;
     if (answered === 0) return pushed; // the server answered none of them: stop rather than loop
   }
+}
+
+/**
+ * Pushes one batch (entries in mutation id order); returns how many entries were answered. When
+ * the server refuses the request because of what it holds, the batch is split — around the
+ * entries the error's issues name (`changes.<i>…`), else in halves — and the parts are pushed
+ * in order, left to right, so every request's ids are increasing and above the ones before (the
+ * server requires both). A single entry refused on its own is taken out of the outbox and
+ * recorded as rejected; the entries around it go through as usual.
+ */
+async function pushBatch(ctx: TransferContext, batch: readonly OutboxEntry[]): Promise<number> {
+  let response;
+  try {
+    response = await withRetry(() => ctx.api.push.mutate({ clientId: ctx.clientId, atomic: true, changes: [...batch] }), ctx.options.retry);
+  } catch (error) {
+    const refusal = pushRefusal(error);
+    if (!refusal) throw error;
+    if (batch.length === 1) return ctx.replica.applyRefusal(batch[0]!, refusal);
+    let answered = 0;
+    for (const part of splitBatch(batch, refusal)) {
+      const done = await pushBatch(ctx, part);
+      answered += done;
+      if (done < part.length) break; // something went unanswered: stop here, so no later id overtakes it
+    }
+    return answered;
+  }
+  return ctx.replica.applyPushResults(batch, response);
+}
+
+/**
+ * The parts to try after a refusal, in order: each entry the issues name on its own, the runs
+ * between them together; with no usable index (a body or batch size limit), two halves.
+ */
+export function splitBatch<T>(batch: readonly T[], refusal: PushRefusal): T[][] {
+  const named = new Set<number>();
+  for (const issue of refusal.issues) {
+    const match = /^changes\.(\d+)(?:\.|$)/.exec(issue.path);
+    const index = match ? Number(match[1]) : -1;
+    if (index >= 0 && index < batch.length) named.add(index);
+  }
+  if (named.size === 0) {
+    const half = Math.ceil(batch.length / 2);
+    return [batch.slice(0, half), batch.slice(half)].filter((part) => part.length > 0);
+  }
+  const parts: T[][] = [];
+  let run: T[] = [];
+  batch.forEach((entry, i) => {
+    if (!named.has(i)) return void run.push(entry);
+    if (run.length > 0) parts.push(run);
+    parts.push([entry]);
+    run = [];
+  });
+  if (run.length > 0) parts.push(run);
+  return parts;
 }
 
 /** Pulls every page after the stored checkpoint; on RESYNC_REQUIRED rebuilds from `full`. Returns the number of changes applied. */

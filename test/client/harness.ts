@@ -8,7 +8,8 @@ import { createAppRouter, type AppRouter } from '../../server/demo/app-router.js
 import { demoSchema } from '../../server/demo/schema.js';
 import { createSyncEngine } from '../../server/engine/engine.js';
 import { createSyncHttpServer, type SyncHttpServer } from '../../server/http/server.js';
-import type { EngineEvent } from '../../server/engine/types.js';
+import type { EngineEvent, SyncLimits } from '../../server/engine/types.js';
+import type { SyncSchema } from '../../shared/schema.js';
 import { memoryStore, type MemoryStore } from '../../server/stores/memory.js';
 import { createSyncClient, memoryLocalStore, type SyncClient } from '../../client/index.js';
 
@@ -47,8 +48,8 @@ function controlLink(control: LinkControl): TRPCLink<AppRouter> {
 
 export type DemoClient = SyncClient<typeof demoSchema>;
 
-export interface TestDevice {
-  client: DemoClient;
+export interface TestDevice<S extends SyncSchema = typeof demoSchema> {
+  client: SyncClient<S>;
   control: LinkControl;
   trpc: ReturnType<typeof createTRPCClient<AppRouter>>;
 }
@@ -60,6 +61,8 @@ export interface ClientTestServer {
   events: EngineEvent[];
   /** A device of `tenant` with its own memory local store. */
   device(tenant?: string, clientId?: string): Promise<TestDevice>;
+  /** A device whose client uses `schema` (e.g. looser than the server's demo schema). */
+  deviceWith<S extends SyncSchema>(schema: S, tenant?: string, clientId?: string): Promise<TestDevice<S>>;
   /** Stops the http server (engine and store stay): clients see connection refused. */
   stopHttp(): Promise<void>;
   /** Serves again on the same port. */
@@ -69,49 +72,52 @@ export interface ClientTestServer {
   close(): Promise<void>;
 }
 
-/** Starts engine + one-port server on the memory store. */
-export async function startClientServer(): Promise<ClientTestServer> {
+/** Starts engine + one-port server on the memory store (`limits`: engine limits, e.g. a small `maxDocumentBytes`). */
+export async function startClientServer(options: { limits?: Partial<SyncLimits> } = {}): Promise<ClientTestServer> {
   const store = memoryStore();
   await store.init();
   const events: EngineEvent[] = [];
-  const engine = createSyncEngine({ store, schema: demoSchema, stream: { heartbeatMs: 300, pollMs: 200 }, onEvent: (e) => events.push(e) });
+  const engine = createSyncEngine({ store, schema: demoSchema, limits: options.limits, stream: { heartbeatMs: 300, pollMs: 200 }, onEvent: (e) => events.push(e) });
   const authenticate = jwtAuthenticator({ secret: SECRET });
   let http: SyncHttpServer = createSyncHttpServer({ engine, authenticate, router: createAppRouter(engine) });
   const { url, port } = await http.listen(0, '127.0.0.1');
   const cleanups: (() => Promise<void> | void)[] = [];
+
+  async function deviceWith<S extends SyncSchema>(schema: S, tenant = 'acme', clientId?: string): Promise<TestDevice<S>> {
+    const token = await signDevToken(SECRET, { sub: `u-${tenant}`, tenant, expiresIn: '1h' });
+    const control: LinkControl = { offline: false, dropPushResponses: 0 };
+    const wsClient = createWSClient({
+      url: `ws://127.0.0.1:${port}/trpc`,
+      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+      connectionParams: async () => ({ token }),
+      retryDelayMs: () => 50,
+      lazy: { enabled: true, closeMs: 0 },
+    });
+    const trpc = createTRPCClient<AppRouter>({
+      links: [
+        controlLink(control),
+        splitLink({
+          condition: (op) => op.type === 'subscription',
+          true: wsLink({ client: wsClient, transformer: superjson }),
+          false: httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } }),
+        }),
+      ],
+    });
+    const client = createSyncClient({ api: trpc.sync, schema, store: memoryLocalStore(), clientId, retry: { retries: 4, baseMs: 10, maxMs: 100 } });
+    cleanups.push(async () => {
+      await client.close();
+      await wsClient.close();
+    });
+    return { client, control, trpc };
+  }
 
   return {
     url,
     store,
     engine,
     events,
-    async device(tenant = 'acme', clientId) {
-      const token = await signDevToken(SECRET, { sub: `u-${tenant}`, tenant, expiresIn: '1h' });
-      const control: LinkControl = { offline: false, dropPushResponses: 0 };
-      const wsClient = createWSClient({
-        url: `ws://127.0.0.1:${port}/trpc`,
-        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-        connectionParams: async () => ({ token }),
-        retryDelayMs: () => 50,
-        lazy: { enabled: true, closeMs: 0 },
-      });
-      const trpc = createTRPCClient<AppRouter>({
-        links: [
-          controlLink(control),
-          splitLink({
-            condition: (op) => op.type === 'subscription',
-            true: wsLink({ client: wsClient, transformer: superjson }),
-            false: httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } }),
-          }),
-        ],
-      });
-      const client = createSyncClient({ api: trpc.sync, schema: demoSchema, store: memoryLocalStore(), clientId, retry: { retries: 4, baseMs: 10, maxMs: 100 } });
-      cleanups.push(async () => {
-        await client.close();
-        await wsClient.close();
-      });
-      return { client, control, trpc };
-    },
+    device: (tenant, clientId) => deviceWith(demoSchema, tenant, clientId),
+    deviceWith,
     async stopHttp() {
       await http.close();
     },
