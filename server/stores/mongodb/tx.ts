@@ -73,20 +73,8 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
 
     async appendOplog(entries: OplogEntry[]): Promise<void> {
       if (entries.length === 0) return;
-      const docs = entries.map((e) => ({
-        scope: sameScope(scope, e.scope),
-        seq: e.seq,
-        idx: e.idx,
-        collection: e.collection,
-        id: e.id,
-        op: e.op,
-        data: e.data,
-        version: e.version,
-        actor: e.actor,
-        clientId: e.clientId,
-        mutationId: e.mutationId,
-        at: e.at,
-      }));
+      // Copies: insertMany adds `_id` to what it is given, and the entries are the engine's.
+      const docs = entries.map((e) => ({ ...e, scope: sameScope(scope, e.scope) }));
       await cols.oplog.insertMany(docs, { session, ordered: true });
     },
 
