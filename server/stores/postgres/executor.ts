@@ -59,6 +59,38 @@ function statement(sql: string, params: unknown[] | undefined, prepare: boolean)
   return { name: `sync_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`, text: sql, values: params };
 }
 
+/** A checked-out client, the first connection error seen on it, and the listener that records it. */
+interface Checkout {
+  client: pg.PoolClient;
+  state: { broken?: Error };
+  onError: (error: Error) => void;
+}
+
+/**
+ * `pool.connect()` with an error listener attached in the very callback that hands the client
+ * over. The pool drops its own listener when it hands a client out, and a new connection's last
+ * startup message (ReadyForQuery) can arrive in the same socket read as the server's FATAL
+ * 57P01 of a shutdown: with the promise form, that error is emitted before any `await` resumes
+ * and, unheard, ends the process. Here it marks the client broken: the next query fails, the
+ * transaction is retried on another connection and this one is destroyed on release.
+ */
+function checkout(pool: pg.Pool): Promise<Checkout> {
+  return new Promise((resolve, reject) => {
+    pool.connect((error, client) => {
+      if (error || !client) {
+        reject(error ?? new Error('Connection terminated: the pool gave no client'));
+        return;
+      }
+      const state: { broken?: Error } = {};
+      const onError = (e: Error) => {
+        state.broken ??= e;
+      };
+      client.on('error', onError);
+      resolve({ client, state, onError });
+    });
+  });
+}
+
 /**
  * pg Pool: each transaction checks out one client; a client whose connection broke is destroyed.
  * With `prepare`, statements are named so each connection parses and plans them once (several
@@ -71,15 +103,7 @@ export function poolExecutor(pool: pg.Pool, prepare: boolean): Executor {
       return (await pool.query<R>(statement(sql, params, prepare))).rows;
     },
     async transaction(fn, opening) {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      // A checked-out client has no pool listener: a connection lost between statements (server
-      // restart, admin shutdown) is emitted as 'error' and, unheard, would end the process. Mark
-      // the client broken instead; the pending or next query fails and the transaction is retried.
-      const onError = (error: Error) => {
-        broken ??= error;
-      };
-      client.on('error', onError);
+      const { client, state, onError } = await checkout(pool);
       try {
         let first: Row[] = [];
         if (opening) {
@@ -104,12 +128,12 @@ export function poolExecutor(pool: pg.Pool, prepare: boolean): Executor {
           await client.query('ROLLBACK');
         } catch (rollbackError) {
           // The connection is unusable (terminated, reset): do not give it back to the pool.
-          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+          state.broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
         }
         throw error;
       } finally {
         client.removeListener('error', onError);
-        client.release(broken);
+        client.release(state.broken);
       }
     },
     async close() {
