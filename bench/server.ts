@@ -1,5 +1,5 @@
 /** The benchmark's server process: the one-port sync server (tRPC + REST + WS) on 127.0.0.1:0, driven over IPC. */
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { decodeCheckpoint } from '../shared/checkpoint.js';
 import { jwtAuthenticator } from '../server/auth/jwt.js';
 import { createAppRouter } from '../server/demo/app-router.js';
@@ -20,6 +20,8 @@ export type ServerRequest =
   | { op: 'recordCommits'; scope: string }
   | { op: 'commitTimes' }
   | { op: 'sendLatencies' }
+  | { op: 'rawWsPort' }
+  | { op: 'rawBroadcast'; bytes: number; k: number }
   | { op: 'close' };
 
 /** Warnings of the server under test are real findings: print each distinct one once, with a count at exit. */
@@ -69,6 +71,12 @@ async function main(): Promise<void> {
   /** Commit times (epoch ms, sub-ms precision) by seq of the recorded scope, taken right after COMMIT. */
   const commits = new Map<number, number>();
   let unlisten: (() => void) | null = null;
+  /**
+   * The fan-out baseline: a bare `ws` server in this same process, to which the bench connects the
+   * same number of sockets; one pre-encoded frame of a `changes` frame's size is sent to all of
+   * them in a plain loop. No engine, no stream, no auth: the transport's own cost on this machine.
+   */
+  let raw: WebSocketServer | null = null;
 
   const handle = async (req: ServerRequest): Promise<unknown> => {
     switch (req.op) {
@@ -108,8 +116,27 @@ async function main(): Promise<void> {
         sends.clear();
         return out;
       }
+      case 'rawWsPort': {
+        if (!raw) {
+          const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+          await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+          raw = server;
+        }
+        return (raw.address() as { port: number }).port;
+      }
+      case 'rawBroadcast': {
+        const head = `{"type":"raw","k":${req.k},"pad":"`;
+        const payload = Buffer.from(`${head}${'x'.repeat(Math.max(0, req.bytes - head.length - 2))}"}`, 'utf8');
+        const t0 = performance.timeOrigin + performance.now();
+        for (const client of raw?.clients ?? []) client.send(payload, { binary: false, compress: false, fin: true });
+        return { t0, sentMs: performance.timeOrigin + performance.now() - t0 };
+      }
       case 'close':
         unlisten?.();
+        if (raw) {
+          for (const client of raw.clients) client.terminate();
+          await new Promise<void>((resolve) => raw!.close(() => resolve()));
+        }
         await http.close();
         await engine.close();
         await db.close();

@@ -27,6 +27,8 @@ const TARGETS: Record<string, Target> = {
   'rest.full.100k': { on: 'ratio', op: '>=', bound: 0.3 },
   'rest.full.100k.rss_growth_mb': { on: 'value', op: '<', bound: 50 },
   'fanout.1000.p95_ratio': { on: 'value', op: '<=', bound: 3 },
+  // What the sync path adds over a bare ws broadcast of the same frame to the same sockets.
+  'fanout.1000.p95_vs_raw_ws': { on: 'value', op: '<=', bound: 1.5 },
 };
 
 /** The `q`-quantile (0..1) of `values`, nearest-rank on a sorted copy; NaN when empty. */
