@@ -18,6 +18,7 @@ export type {
   ServerChange,
 } from './engine/types.js';
 export { DEFAULT_LIMITS, DEFAULT_RETENTION, DEFAULT_STREAM } from './engine/options.js';
+export type { RateLimitOptions, RateLimitedOp } from './engine/rate-limit.js';
 export type { Store, StoreTx, StoredDoc, OplogEntry, ScopeHead, StoreEvent, DocKey, MutationRecord, ReadOplogOptions, ScanDocsOptions } from './stores/store.js';
 export { memoryStore, type MemoryStore } from './stores/memory.js';
 export { createSyncRouter, createSyncAppRouter, syncErrorFormatter, toTRPCError, type SyncRouterOptions, type SyncRouterRecord, type SyncAppRouter, type SyncContext, type SyncErrorData } from './trpc/index.js';

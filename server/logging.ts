@@ -1,14 +1,14 @@
 /** Structured logs: the engine's events as one JSON object per line, filtered by level. */
 import type { EngineEvent } from './engine/types.js';
 
-/** `error`: failures only; `info`: also overflows and prunes; `debug`: every push, pull, full and stream. */
+/** `error`: failures only; `info`: also overflows, rate-limit refusals and prunes; `debug`: every push, pull, full and stream. */
 export type LogLevel = 'silent' | 'error' | 'info' | 'debug';
 
 const RANK: Record<LogLevel, number> = { silent: 0, error: 1, info: 2, debug: 3 };
 
 function levelOf(event: EngineEvent): Exclude<LogLevel, 'silent'> {
   if (event.type === 'error') return 'error';
-  if (event.type === 'stream_overflow' || event.type === 'prune') return 'info';
+  if (event.type === 'stream_overflow' || event.type === 'rate_limited' || event.type === 'prune') return 'info';
   return 'debug';
 }
 

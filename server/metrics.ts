@@ -50,6 +50,7 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
   const exported = counter('full_docs_total', 'Documents returned by full exports');
   const streams = counter('stream_opened_total', 'Live streams opened');
   const overflows = counter('stream_overflow_total', 'Live streams told to resync because they fell behind');
+  const limited = counter('rate_limited_total', 'Requests refused by the per-actor rate limit', ['op']);
   const pruned = counter('oplog_pruned_total', 'Oplog entries removed by retention');
   const errors = counter('errors_total', 'Internal errors by place', ['where']);
   const pushMs = histogram('push_duration_seconds', 'Push latency');
@@ -87,6 +88,9 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
         break;
       case 'stream_overflow':
         overflows.inc();
+        break;
+      case 'rate_limited':
+        limited.inc({ op: event.op });
         break;
       case 'prune':
         pruned.inc(event.removed);

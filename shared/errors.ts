@@ -43,12 +43,15 @@ export class SyncError extends Error {
   readonly [BRAND] = true;
   readonly code: SyncErrorCode;
   readonly issues: SyncIssue[];
+  /** For `TOO_MANY_REQUESTS`: milliseconds until a retry can succeed (REST sends it as `Retry-After`). */
+  readonly retryAfterMs?: number;
 
-  constructor(code: SyncErrorCode, message: string, issues: SyncIssue[] = [], options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: SyncErrorCode, message: string, issues: SyncIssue[] = [], options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SyncError';
     this.code = code;
     this.issues = issues;
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 
   /** Works across two copies of this package in one bundle, unlike `instanceof`. */

@@ -17,6 +17,8 @@ export interface CliConfig {
   jwtSecret: string | null;
   /** Structured log level (env SYNC_LOG). */
   logLevel: LogLevel;
+  /** Per-user request rate limit (env SYNC_RATE_LIMIT), or null for none. */
+  rateLimit: { requests: number; windowMs: number } | null;
 }
 
 export const HELP = `trpc-offline-sync — offline-first sync server (tRPC + REST + WebSocket + SSE)
@@ -39,7 +41,11 @@ Environment:
   SYNC_JWT_SECRET       HS256 secret for bearer tokens; when unset a random one is generated and
                         printed with a development token valid for 24 hours.
   SYNC_LOG              structured JSON log lines on stdout: silent, error, info (default:
-                        errors, slow-subscriber resyncs, prunes) or debug (every request).
+                        errors, slow-subscriber resyncs, rate-limit refusals, prunes) or debug
+                        (every request).
+  SYNC_RATE_LIMIT       per-user request limit as REQUESTS/WINDOW, e.g. 600/1m, 20/1s, 5000/1h
+                        (push, pull, full pages and stream openings; over it: 429 + Retry-After).
+                        Default: no limit.
 `;
 
 function checkLogLevel(value: string | undefined): LogLevel {
@@ -48,6 +54,20 @@ function checkLogLevel(value: string | undefined): LogLevel {
   } catch (error) {
     throw new CliError((error as Error).message);
   }
+}
+
+const WINDOW_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `600/1m` → 600 requests per 60,000 ms; empty or unset → no limit. */
+export function parseRateLimit(value: string | undefined): CliConfig['rateLimit'] {
+  if (value === undefined || value.trim() === '') return null;
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*(ms|s|m|h)\s*$/.exec(value);
+  const requests = match ? Number(match[1]) : 0;
+  const windowMs = match ? Number(match[2]) * WINDOW_UNITS[match[3]!]! : 0;
+  if (!match || requests < 1 || windowMs < 1 || !Number.isSafeInteger(requests) || !Number.isSafeInteger(windowMs)) {
+    throw new CliError(`SYNC_RATE_LIMIT: expected REQUESTS/WINDOW such as 600/1m (units ms, s, m, h; both above 0), got "${value}"`);
+  }
+  return { requests, windowMs };
 }
 
 function checkUrl(value: string, flag: string, protocols: string[]): string {
@@ -110,5 +130,6 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     schemaFile: values.schema ?? null,
     jwtSecret: env.SYNC_JWT_SECRET || null,
     logLevel: checkLogLevel(env.SYNC_LOG),
+    rateLimit: parseRateLimit(env.SYNC_RATE_LIMIT),
   };
 }

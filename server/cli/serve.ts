@@ -20,6 +20,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   const engine = createSyncEngine({
     store: opened.store,
     schema,
+    ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     onEvent: (event) => {
       metrics.onEvent(event);
       logEvent(event);
@@ -53,6 +54,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   }
   const { url, host, port } = address;
   log(`store: ${opened.description}; collections: ${schema.names.join(', ')}`);
+  if (config.rateLimit) log(`rate limit: ${config.rateLimit.requests} requests per ${config.rateLimit.windowMs} ms per user`);
   log(`listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`);
   return { stop };
 }

@@ -1,5 +1,6 @@
 /** `createSyncEngine()`: push, pull, full, stream, server-side writes and retention over one store. */
 import { randomBytes } from 'node:crypto';
+import { SyncError } from '../../shared/errors.js';
 import { HlcClock } from '../../shared/hlc.js';
 import { pushInput, type Actor, type PushResponse, type ChangeInput } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
@@ -8,6 +9,7 @@ import { LiveFeed } from './feed.js';
 import { full } from './full.js';
 import { resolveOptions } from './options.js';
 import { pull } from './pull.js';
+import { createRateLimiter, type RateLimitedOp } from './rate-limit.js';
 import { applyBatch, type BatchOutcome } from './push.js';
 import { stream } from './stream.js';
 import type { EngineEvent, ServerChange, SyncEngine, SyncEngineOptions } from './types.js';
@@ -36,6 +38,20 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     } catch {
       // a metrics hook must never break sync
     }
+  };
+  const limiter = resolved.rateLimit ? createRateLimiter(resolved.rateLimit, options.clock?.now ?? Date.now) : null;
+  /** Takes a rate-limit token, or refuses the request before anything is read or written. */
+  const admit = (actor: Actor, op: RateLimitedOp) => {
+    const waitMs = limiter?.take(actor, op) ?? 0;
+    if (waitMs === 0) return;
+    emit({ type: 'rate_limited', actor, op, retryAfterMs: waitMs });
+    const { requests, windowMs } = resolved.rateLimit!;
+    throw new SyncError(
+      'TOO_MANY_REQUESTS',
+      `rate limit: at most ${requests} requests per ${windowMs} ms for this user; retry in ${Math.ceil(waitMs / 1000)} s`,
+      [],
+      { retryAfterMs: waitMs },
+    );
   };
   const feed = new LiveFeed(store, resolved.stream, (error) => emit({ type: 'error', where: 'feed', error }));
 
@@ -104,12 +120,14 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     streamOptions: resolved.stream,
 
     async push(actor, input) {
+      admit(actor, 'push');
       const req = parseInput(pushInput, input, 'push');
       const changes = validateChanges(req.changes, schema, limits, true);
       return run(actor, req.clientId, stamp(changes), req.atomic);
     },
 
     async pull(actor, input) {
+      admit(actor, 'pull');
       const started = performance.now();
       const res = await pull(store, schema, limits, actor, input);
       emit({ type: 'pull', actor, changes: res.changes.length, ms: performance.now() - started });
@@ -117,6 +135,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     },
 
     async full(actor, input) {
+      admit(actor, 'full');
       const started = performance.now();
       const page = await full(store, schema, limits, actor, input);
       emit({ type: 'full', actor, docs: page.docs.length, ms: performance.now() - started });
@@ -124,6 +143,8 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     },
 
     stream(actor, input, signal) {
+      // Thrown here, before the first event: the faces answer 429 instead of opening a stream.
+      admit(actor, 'stream');
       const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow: () => emit({ type: 'stream_overflow', actor }) }, actor, input, signal);
       return (async function* () {
         emit({ type: 'stream_open', actor });

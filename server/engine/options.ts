@@ -1,5 +1,6 @@
 /** Engine option defaults, merged and validated once at start-up. */
 import { z } from 'zod';
+import type { RateLimitOptions } from './rate-limit.js';
 import type { RetentionOptions, StreamOptions, SyncLimits, SyncEngineOptions, DeletePolicy } from './types.js';
 
 /** Every limit's default (see `SyncLimits` for why each exists). */
@@ -29,6 +30,11 @@ const limitsSchema = z.object({
 });
 const streamSchema = z.object({ heartbeatMs: positiveInt, maxQueue: positiveInt, pollMs: positiveInt });
 const retentionSchema = z.object({ maxAgeMs: positiveInt, pruneIntervalMs: z.number().int().nonnegative() });
+const rateLimitSchema = z.object({
+  requests: positiveInt,
+  windowMs: positiveInt,
+  key: z.custom<RateLimitOptions['key']>((v) => v === undefined || typeof v === 'function', 'expected a function').optional(),
+});
 const policySchema = z.enum(['resurrect_on_update', 'reject_update', 'delete_wins']);
 
 /** Resolved options: defaults merged, checked, with a clear message for a bad one. */
@@ -37,6 +43,7 @@ export interface ResolvedOptions {
   stream: StreamOptions;
   retention: RetentionOptions;
   deletePolicy: (collection: string) => DeletePolicy;
+  rateLimit: RateLimitOptions | null;
 }
 
 function check<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
@@ -69,5 +76,6 @@ export function resolveOptions(options: SyncEngineOptions): ResolvedOptions {
   for (const name of Object.keys(options.resolvers ?? {})) {
     if (!options.schema.has(name)) throw new Error(`createSyncEngine: resolvers names unknown collection "${name}"`);
   }
-  return { limits, stream, retention, deletePolicy };
+  const rateLimit = options.rateLimit === undefined ? null : (check(rateLimitSchema, options.rateLimit, 'rateLimit') as RateLimitOptions);
+  return { limits, stream, retention, deletePolicy, rateLimit };
 }

@@ -2,6 +2,7 @@
 import type { Actor, ChangeInput, FullPage, PullResponse, PushResponse, StreamEvent } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import type { Store } from '../stores/store.js';
+import type { RateLimitOptions, RateLimitedOp } from './rate-limit.js';
 
 /** What happens when an update meets a deleted document. */
 export type DeletePolicy = 'resurrect_on_update' | 'reject_update' | 'delete_wins';
@@ -73,6 +74,7 @@ export type EngineEvent =
   | { type: 'full'; actor: Actor; docs: number; ms: number }
   | { type: 'stream_open' | 'stream_close'; actor: Actor }
   | { type: 'stream_overflow'; actor: Actor }
+  | { type: 'rate_limited'; actor: Actor; op: RateLimitedOp; retryAfterMs: number }
   | { type: 'prune'; removed: number; ms: number }
   | { type: 'error'; where: string; error: unknown };
 
@@ -87,6 +89,13 @@ export interface SyncEngineOptions<S extends SyncSchema = SyncSchema> {
   limits?: Partial<SyncLimits>;
   retention?: Partial<RetentionOptions>;
   stream?: Partial<StreamOptions>;
+  /**
+   * Per-actor request rate limit (token bucket; push, pull, full pages and stream openings each
+   * take one token). Over it, requests fail with `TOO_MANY_REQUESTS` (HTTP 429 with
+   * `Retry-After`) and nothing is read or written. Counted per process. @default no limit
+   * @example rateLimit: { requests: 600, windowMs: 60_000 } // 10 per second on average, bursts of 600
+   */
+  rateLimit?: RateLimitOptions;
   /** Server clock. `node` names this process in HLCs (default: random). */
   clock?: { node?: string; maxDriftMs?: number; now?: () => number };
   /** Called for every push, pull, full, stream and prune (metrics, logs). */

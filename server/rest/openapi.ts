@@ -35,7 +35,7 @@ const ERROR_RESPONSES: Record<string, [string, string]> = {
   ResyncRequired: ['409', 'The checkpoint is older than the retained history (RESYNC_REQUIRED): rebuild with /sync/full.'],
   PayloadTooLarge: ['413', 'Body, batch or document too large (PAYLOAD_TOO_LARGE).'],
   UnsupportedMediaType: ['415', 'The body is not application/json (UNSUPPORTED_MEDIA_TYPE).'],
-  TooManyRequests: ['429', 'Rate limited (TOO_MANY_REQUESTS).'],
+  TooManyRequests: ['429', 'Over the per-user rate limit (TOO_MANY_REQUESTS); `Retry-After` gives the seconds to wait. Nothing was read or written.'],
   Internal: ['500', 'Unexpected server failure (INTERNAL); no internals are disclosed.'],
 };
 
@@ -136,7 +136,18 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
     paths,
     components: {
       schemas: componentSchemas(),
-      responses: Object.fromEntries(Object.entries(ERROR_RESPONSES).map(([name, [, description]]) => [name, { description, content: json(ref('ErrorBody')) }])),
+      responses: Object.fromEntries(
+        Object.entries(ERROR_RESPONSES).map(([name, [, description]]) => [
+          name,
+          {
+            description,
+            content: json(ref('ErrorBody')),
+            ...(name === 'TooManyRequests'
+              ? { headers: { 'Retry-After': { description: 'Seconds until a retry can succeed.', schema: { type: 'integer', minimum: 1 } } } }
+              : {}),
+          },
+        ]),
+      ),
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'The token the server\'s authenticate hook accepts (e.g. a JWT).' } },
     },
   };

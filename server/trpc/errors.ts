@@ -26,6 +26,8 @@ export function toTRPCError(error: unknown): unknown {
 export interface SyncErrorData {
   code: SyncErrorCode;
   issues: SyncIssue[];
+  /** For `TOO_MANY_REQUESTS`: milliseconds until a retry can succeed. */
+  retryAfterMs?: number;
 }
 
 /** Finds the SyncError behind a TRPCError (its cause), if any. */
@@ -33,6 +35,12 @@ export function syncErrorOf(error: unknown): SyncError | null {
   if (SyncError.is(error)) return error;
   const cause = (error as { cause?: unknown } | null)?.cause;
   return SyncError.is(cause) ? cause : null;
+}
+
+function syncData(error: SyncError): SyncErrorData {
+  const data: SyncErrorData = { code: error.code, issues: error.issues };
+  if (error.retryAfterMs !== undefined) data.retryAfterMs = error.retryAfterMs;
+  return data;
 }
 
 /**
@@ -50,6 +58,6 @@ export function syncErrorFormatter<TShape extends { data: object }>(opts: {
   const sync = syncErrorOf(opts.error);
   return {
     ...opts.shape,
-    data: { ...opts.shape.data, sync: sync ? { code: sync.code, issues: sync.issues } : null },
+    data: { ...opts.shape.data, sync: sync ? syncData(sync) : null },
   };
 }

@@ -76,6 +76,26 @@ describe('trpc-offline-sync serve', () => {
     expect(run.output()).toMatch(/^error: SYNC_LOG must be one of silent, error, info, debug, got "loud"\n$/);
   }, 30_000);
 
+  it('SYNC_RATE_LIMIT=2/1m: the third request of a user gets 429 with Retry-After', async () => {
+    const run = await serve(join(dir, 'limited'), { SYNC_RATE_LIMIT: '2/1m' });
+    expect(run.output()).toMatch(/rate limit: 2 requests per 60000 ms per user/);
+    await run.trpc.sync.pull.query({});
+    await run.trpc.sync.pull.query({});
+    const token = await signDevToken(SECRET, { sub: 'ann', tenant: 'shop', expiresIn: 600 });
+    const res = await fetch(`http://127.0.0.1:${run.port}/sync/pull`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('30');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('TOO_MANY_REQUESTS');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 90_000);
+
+  it('refuses a malformed SYNC_RATE_LIMIT with one line', async () => {
+    const run = cli(['serve', '--data-dir', join(dir, 'badlimit')], { SYNC_RATE_LIMIT: '600 per minute' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/^error: SYNC_RATE_LIMIT: expected REQUESTS\/WINDOW such as 600\/1m .*got "600 per minute"\n$/);
+  }, 30_000);
+
   it('prints a generated secret and a dev token when SYNC_JWT_SECRET is unset', async () => {
     const run = cli(['serve', '--data-dir', join(dir, 'dev')], { SYNC_JWT_SECRET: '' });
     const deadline = Date.now() + 60_000;

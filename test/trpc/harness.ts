@@ -7,6 +7,7 @@ import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
 import { createAppRouter, type AppRouter } from '../../server/demo/app-router.js';
 import { demoSchema, type DemoSchema } from '../../server/demo/schema.js';
 import { createSyncEngine } from '../../server/engine/engine.js';
+import type { SyncEngineOptions } from '../../server/engine/types.js';
 import { createSyncHttpServer } from '../../server/http/server.js';
 import { createMetrics } from '../../server/metrics.js';
 import type { Store } from '../../server/stores/store.js';
@@ -30,8 +31,8 @@ export interface TestClient {
   close(): void;
 }
 
-/** Starts engine + server over `store` (already created; init is called here). */
-export async function startServer(store: Store): Promise<TestServer> {
+/** Starts engine + server over `store` (already created; init is called here), with extra engine options. */
+export async function startServer(store: Store, engineOptions: Partial<SyncEngineOptions<DemoSchema>> = {}): Promise<TestServer> {
   await store.init();
   const metrics = createMetrics({ processMetrics: false });
   const engine = createSyncEngine({
@@ -39,6 +40,7 @@ export async function startServer(store: Store): Promise<TestServer> {
     schema: demoSchema,
     stream: { heartbeatMs: 300, pollMs: 200 },
     onEvent: metrics.onEvent,
+    ...engineOptions,
   });
   const http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), router: createAppRouter(engine), metrics });
   const { url, port } = await http.listen(0, '127.0.0.1');
