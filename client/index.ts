@@ -9,5 +9,5 @@ export type { SyncApi, StreamObserver, SyncUnsubscribable } from './api.js';
 export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData, RejectedChange } from './local-store.js';
 export { memoryLocalStore, type MemoryLocalStore } from './memory-local-store.js';
 export type { SyncClientEvents, ChangeEvent, ConflictEvent, ResyncEvent, ErrorEvent, SyncedEvent } from './events.js';
-export { isResyncRequired, isRetryable, pushRefusal, backoffDelay, type RetryOptions, type PushRefusal } from './retry.js';
+export { isResyncRequired, isRetryable, pushRefusal, backoffDelay, retryDelay, type RetryOptions, type PushRefusal } from './retry.js';
 export { rebase, mergePatch } from './rebase.js';

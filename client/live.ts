@@ -4,7 +4,7 @@
  */
 import type { StreamEvent } from '../shared/protocol.js';
 import type { SyncUnsubscribable } from './api.js';
-import { backoffDelay, isResyncRequired } from './retry.js';
+import { backoffDelay, isResyncRequired, retryDelay } from './retry.js';
 import { serial } from './serial.js';
 import { pushOutbox, resync, type TransferContext } from './transfer.js';
 
@@ -59,7 +59,7 @@ export class LiveSync {
         () => (this.pushFailures = 0),
         (error) => {
           this.ctx.events.emit('error', { where: 'push', error });
-          this.schedulePush(backoffDelay(this.pushFailures++, this.ctx.options.retry));
+          this.schedulePush(retryDelay(error, this.pushFailures++, this.ctx.options.retry));
         },
       );
     }, delay);

@@ -18,9 +18,19 @@ export function backoffDelay(attempt: number, options: RetryOptions, random: () 
   return ceiling / 2 + random() * (ceiling / 2);
 }
 
+/**
+ * The delay before retry number `attempt` after `error`: the backoff, or longer when the server
+ * said when to come back (`TOO_MANY_REQUESTS` with `data.sync.retryAfterMs`), never above `maxMs`.
+ */
+export function retryDelay(error: unknown, attempt: number, options: RetryOptions, random: () => number = Math.random): number {
+  const backoff = backoffDelay(attempt, options, random);
+  const after = (error as ErrorLike | null)?.data?.sync?.retryAfterMs;
+  return typeof after === 'number' && after > backoff ? Math.min(after, options.maxMs) : backoff;
+}
+
 interface ErrorLike {
   message?: unknown;
-  data?: { code?: unknown; httpStatus?: unknown; sync?: { code?: unknown; issues?: unknown } | null } | null;
+  data?: { code?: unknown; httpStatus?: unknown; sync?: { code?: unknown; issues?: unknown; retryAfterMs?: unknown } | null } | null;
 }
 
 /** Why the server refused a whole push request because of what it holds (see `pushRefusal`). */
@@ -111,7 +121,7 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions, 
     } catch (error) {
       if (!isRetryable(error) || isResyncRequired(error) || attempt >= options.retries) throw error;
       onRetry?.(error, attempt);
-      await sleep(backoffDelay(attempt, options));
+      await sleep(retryDelay(error, attempt, options));
     }
   }
 }

@@ -9,9 +9,10 @@ import { demoSchema } from '../../server/demo/schema.js';
 import { createSyncEngine } from '../../server/engine/engine.js';
 import { createSyncHttpServer, type SyncHttpServer } from '../../server/http/server.js';
 import type { EngineEvent, SyncLimits } from '../../server/engine/types.js';
+import type { RateLimitOptions } from '../../server/engine/rate-limit.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import { memoryStore, type MemoryStore } from '../../server/stores/memory.js';
-import { createSyncClient, memoryLocalStore, type SyncClient } from '../../client/index.js';
+import { createSyncClient, memoryLocalStore, type RetryOptions, type SyncClient } from '../../client/index.js';
 
 const SECRET = 'client-test-secret-client-test-secret';
 
@@ -72,12 +73,24 @@ export interface ClientTestServer {
   close(): Promise<void>;
 }
 
-/** Starts engine + one-port server on the memory store (`limits`: engine limits, e.g. a small `maxDocumentBytes`). */
-export async function startClientServer(options: { limits?: Partial<SyncLimits> } = {}): Promise<ClientTestServer> {
+/**
+ * Starts engine + one-port server on the memory store (`limits`: engine limits, e.g. a small
+ * `maxDocumentBytes`; `rateLimit`: the engine's; `retry`: the devices' client retry options).
+ */
+export async function startClientServer(
+  options: { limits?: Partial<SyncLimits>; rateLimit?: RateLimitOptions; retry?: RetryOptions } = {},
+): Promise<ClientTestServer> {
   const store = memoryStore();
   await store.init();
   const events: EngineEvent[] = [];
-  const engine = createSyncEngine({ store, schema: demoSchema, limits: options.limits, stream: { heartbeatMs: 300, pollMs: 200 }, onEvent: (e) => events.push(e) });
+  const engine = createSyncEngine({
+    store,
+    schema: demoSchema,
+    limits: options.limits,
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    stream: { heartbeatMs: 300, pollMs: 200 },
+    onEvent: (e) => events.push(e),
+  });
   const authenticate = jwtAuthenticator({ secret: SECRET });
   let http: SyncHttpServer = createSyncHttpServer({ engine, authenticate, router: createAppRouter(engine) });
   const { url, port } = await http.listen(0, '127.0.0.1');
@@ -103,7 +116,7 @@ export async function startClientServer(options: { limits?: Partial<SyncLimits> 
         }),
       ],
     });
-    const client = createSyncClient({ api: trpc.sync, schema, store: memoryLocalStore(), clientId, retry: { retries: 4, baseMs: 10, maxMs: 100 } });
+    const client = createSyncClient({ api: trpc.sync, schema, store: memoryLocalStore(), clientId, retry: options.retry ?? { retries: 4, baseMs: 10, maxMs: 100 } });
     cleanups.push(async () => {
       await client.close();
       await wsClient.close();

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { defineSyncSchema } from '../../shared/schema.js';
 import { compareHlc } from '../../shared/hlc.js';
 import type { ChangeOut, PushInput, PushResponse } from '../../shared/protocol.js';
-import { backoffDelay, createSyncClient, isResyncRequired, isRetryable, memoryLocalStore, type ChangeEvent, type SyncApi } from '../../client/index.js';
+import { backoffDelay, retryDelay, createSyncClient, isResyncRequired, isRetryable, memoryLocalStore, type ChangeEvent, type SyncApi } from '../../client/index.js';
 
 const schema = defineSyncSchema({
   tasks: z.object({ title: z.string(), done: z.boolean().default(false), note: z.string().optional() }),
@@ -148,5 +148,14 @@ describe('error classification and backoff', () => {
     const options = { retries: 10, baseMs: 100, maxMs: 1000 };
     expect([0, 1, 2, 3, 4].map((n) => backoffDelay(n, options, () => 0))).toEqual([50, 100, 200, 400, 500]);
     expect(backoffDelay(2, options, () => 1)).toBe(400);
+  });
+
+  it('waits as long as the server asks after TOO_MANY_REQUESTS (data.sync.retryAfterMs), within maxMs', () => {
+    const options = { retries: 10, baseMs: 100, maxMs: 1000 };
+    const limited = (ms: number) => ({ message: 'rate limit', data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, sync: { code: 'TOO_MANY_REQUESTS', issues: [], retryAfterMs: ms } } });
+    expect(retryDelay(limited(700), 0, options, () => 0)).toBe(700);
+    expect(retryDelay(limited(5000), 0, options, () => 0)).toBe(1000);
+    expect(retryDelay(limited(10), 3, options, () => 0)).toBe(400); // the backoff is longer
+    expect(retryDelay(new TypeError('fetch failed'), 1, options, () => 0)).toBe(100);
   });
 });
