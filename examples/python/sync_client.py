@@ -15,9 +15,11 @@ from typing import Any, Iterator, Optional
 class SyncApiError(Exception):
     """An error answer of the API: HTTP status plus the protocol's {error: {code, message, issues}} body."""
 
-    def __init__(self, status: int, body: Any):
+    def __init__(self, status: int, body: Any, retry_after: Optional[float] = None):
         error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
         self.status = status
+        # Seconds to wait before retrying, from the Retry-After header of a 429 (rate limited).
+        self.retry_after = retry_after
         self.code = error.get("code", "UNKNOWN")
         self.issues = error.get("issues", [])
         super().__init__(f"HTTP {status} {self.code}: {error.get('message', body)}")
@@ -77,7 +79,9 @@ class SyncClient:
                 parsed = json.loads(raw)
             except ValueError:
                 parsed = raw.decode("utf-8", "replace")
-            raise SyncApiError(error.code, parsed) from None
+            header = error.headers.get("Retry-After") if error.headers else None
+            retry_after = float(header) if header and header.strip().isdigit() else None
+            raise SyncApiError(error.code, parsed, retry_after) from None
 
     def health(self) -> dict:
         return json.loads(self._request("GET", "/sync/health")[2])
@@ -90,12 +94,17 @@ class SyncClient:
             self.next_mutation_id += 1
         return out
 
-    def push(self, changes: list, atomic: bool = True, retries: int = 3) -> dict:
-        """Pushes a batch; on a lost connection it sends the SAME batch again (same mutation ids), which the server answers with duplicates."""
+    def push(self, changes: list, atomic: bool = True, retries: int = 3, max_wait: float = 60.0) -> dict:
+        """Pushes a batch; on a lost connection it sends the SAME batch again (same mutation ids), which the server answers with duplicates.
+        A 429 (rate limited) is retried after the server's Retry-After, when that is at most `max_wait` seconds."""
         body = {"clientId": self.client_id, "atomic": atomic, "changes": changes}
         for attempt in range(retries + 1):
             try:
                 return json.loads(self._request("POST", "/sync/push", body=body)[2])
+            except SyncApiError as error:
+                if error.status != 429 or attempt == retries or (error.retry_after or 0) > max_wait:
+                    raise
+                time.sleep(error.retry_after if error.retry_after is not None else min(2.0, 0.2 * 2 ** attempt))
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if attempt == retries:
                     raise
