@@ -129,7 +129,7 @@ async function main(): Promise<void> {
         const payload = Buffer.from(`${head}${'x'.repeat(Math.max(0, req.bytes - head.length - 2))}"}`, 'utf8');
         const t0 = performance.timeOrigin + performance.now();
         for (const client of raw?.clients ?? []) client.send(payload, { binary: false, compress: false, fin: true });
-        return { t0, sentMs: performance.timeOrigin + performance.now() - t0 };
+        return { t0 };
       }
       case 'close':
         unlisten?.();

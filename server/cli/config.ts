@@ -1,5 +1,6 @@
 /** CLI flags and environment → one validated config, with the help text and one-line errors for bad input. */
 import { parseArgs } from 'node:util';
+import type { RateLimitOptions } from '../engine/rate-limit.js';
 import { parseLogLevel, type LogLevel } from '../logging.js';
 
 /** An error the CLI prints as one line (`error: …`) before exiting with code 1. */
@@ -18,7 +19,7 @@ export interface CliConfig {
   /** Structured log level (env SYNC_LOG). */
   logLevel: LogLevel;
   /** Per-user request rate limit (env SYNC_RATE_LIMIT), or null for none. */
-  rateLimit: { requests: number; windowMs: number } | null;
+  rateLimit: Pick<RateLimitOptions, 'requests' | 'windowMs'> | null;
 }
 
 export const HELP = `trpc-offline-sync — offline-first sync server (tRPC + REST + WebSocket + SSE)

@@ -32,9 +32,13 @@ export function createRateLimiter(options: RateLimitOptions, now: () => number =
   const perMs = requests / windowMs;
   const key = options.key ?? ((actor: Actor) => `${actor.scopeId} ${actor.userId}`);
   const buckets = new Map<string, { tokens: number; at: number }>();
+  // The next sweep waits until the map has doubled since the last one, so many busy actors cost
+  // one sweep per doubling rather than one per new key.
+  let sweepAt = SWEEP_ABOVE;
 
   const sweep = (t: number) => {
     for (const [k, b] of buckets) if (b.tokens + (t - b.at) * perMs >= requests) buckets.delete(k);
+    sweepAt = Math.max(SWEEP_ABOVE, buckets.size * 2);
   };
 
   return {
@@ -43,7 +47,7 @@ export function createRateLimiter(options: RateLimitOptions, now: () => number =
       const k = key(actor, op);
       let bucket = buckets.get(k);
       if (!bucket) {
-        if (buckets.size >= SWEEP_ABOVE) sweep(t);
+        if (buckets.size >= sweepAt) sweep(t);
         bucket = { tokens: requests, at: t };
         buckets.set(k, bucket);
       } else {

@@ -25,8 +25,10 @@ const json = (schema: Doc) => ({ 'application/json': { schema } });
 const errorRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
 const security = [{ bearerAuth: [] }];
 
-/** Standard error responses, every one with the `{ error: { code, message, issues } }` body. */
-const ERROR_RESPONSES: Record<string, [string, string]> = {
+const retryAfter = { 'Retry-After': { description: 'Seconds until a retry can succeed.', schema: { type: 'integer', minimum: 1 } } };
+
+/** Standard error responses (status, description, headers), every one with the `{ error: { code, message, issues } }` body. */
+const ERROR_RESPONSES: Record<string, [string, string, Doc?]> = {
   BadRequest: ['400', 'Bad input (BAD_REQUEST): malformed JSON, invalid field or query parameter; `issues` names each field.'],
   Unauthorized: ['401', 'Missing or invalid bearer token (UNAUTHORIZED).'],
   Forbidden: ['403', 'The actor may not do this (FORBIDDEN).'],
@@ -35,7 +37,7 @@ const ERROR_RESPONSES: Record<string, [string, string]> = {
   ResyncRequired: ['409', 'The checkpoint is older than the retained history (RESYNC_REQUIRED): rebuild with /sync/full.'],
   PayloadTooLarge: ['413', 'Body, batch or document too large (PAYLOAD_TOO_LARGE).'],
   UnsupportedMediaType: ['415', 'The body is not application/json (UNSUPPORTED_MEDIA_TYPE).'],
-  TooManyRequests: ['429', 'Over the per-user rate limit (TOO_MANY_REQUESTS); `Retry-After` gives the seconds to wait. Nothing was read or written.'],
+  TooManyRequests: ['429', 'Over the per-user rate limit (TOO_MANY_REQUESTS); `Retry-After` gives the seconds to wait. Nothing was read or written.', retryAfter],
   Internal: ['500', 'Unexpected server failure (INTERNAL); no internals are disclosed.'],
 };
 
@@ -137,16 +139,7 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
     components: {
       schemas: componentSchemas(),
       responses: Object.fromEntries(
-        Object.entries(ERROR_RESPONSES).map(([name, [, description]]) => [
-          name,
-          {
-            description,
-            content: json(ref('ErrorBody')),
-            ...(name === 'TooManyRequests'
-              ? { headers: { 'Retry-After': { description: 'Seconds until a retry can succeed.', schema: { type: 'integer', minimum: 1 } } } }
-              : {}),
-          },
-        ]),
+        Object.entries(ERROR_RESPONSES).map(([name, [, description, headers]]) => [name, { description, content: json(ref('ErrorBody')), ...(headers ? { headers } : {}) }]),
       ),
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'The token the server\'s authenticate hook accepts (e.g. a JWT).' } },
     },
