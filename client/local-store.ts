@@ -1,4 +1,9 @@
-/** The `LocalStore` contract: documents, the outbox and a little metadata, behind async methods any device store can implement. */
+/**
+ * The `LocalStore` contract: documents, the outbox and a little metadata behind async methods any
+ * device store can implement (memory, IndexedDB, SQLite, key-value). Every method costs what it
+ * touches: a write is O(batch), documents are read by key, the outbox by range, collections in
+ * pages; nothing ever copies the whole store.
+ */
 import type { SyncIssue } from '../shared/errors.js';
 import type { ChangeInput } from '../shared/protocol.js';
 
@@ -19,6 +24,10 @@ export interface LocalDoc {
   version: string | null;
   /** Last server-confirmed data; `null`: absent or deleted on the server (as far as we know). */
   server: DocData | null;
+  /** True while the outbox holds changes of this document (kept by the client, stored as is). */
+  pending?: boolean;
+  /** The full-resync pass that last wrote this document (kept by the client, stored as is). */
+  mark?: string | null;
 }
 
 /** A local change waiting to be pushed: exactly the wire change, so retries resend the same bytes. */
@@ -43,6 +52,18 @@ export interface RejectedChange {
   at: string;
 }
 
+/** A full resync under way: stored when it starts, updated per page, removed when it ends. */
+export interface ResyncState {
+  /** Written into `LocalDoc.mark` of every document a page of this pass stores. */
+  mark: string;
+  /** The next page's cursor (`null`: start from the first page). */
+  cursor: string | null;
+  /** The export's checkpoint, once the first page is in. */
+  checkpoint: string | null;
+  /** Documents stored so far. */
+  done: number;
+}
+
 /** Key-value metadata a client keeps next to its documents. */
 export interface LocalMeta {
   /** Where the next pull starts (`null`: from the beginning). */
@@ -55,6 +76,8 @@ export interface LocalMeta {
   hlc: string;
   /** Local changes the server refused, oldest first (see `RejectedChange`); kept until the app clears them. */
   rejected: RejectedChange[];
+  /** A full resync that has not finished (see `ResyncState`); `null` or absent when none is under way. */
+  resync: ResyncState | null;
 }
 
 /** One write of an atomic `LocalStore.write()` batch. */
@@ -65,19 +88,47 @@ export type LocalWrite =
   | { type: 'removeOutbox'; mutationIds: number[] }
   | { [K in keyof LocalMeta]: { type: 'setMeta'; key: K; value: LocalMeta[K] } }[keyof LocalMeta];
 
-/** Which outbox entries to list. */
+/** Which outbox entries to list (always in mutation id order, lowest first). */
 export interface OutboxQuery {
-  /** At most this many, lowest mutation ids first. */
+  /** Only entries with a mutation id above this one. */
+  afterMutationId?: number;
+  /** At most this many. */
   limit?: number;
-  /** Only the entries of this document (both fields given) or collection. */
+  /** Only the entries of this collection, or of this document (with `id`). */
   collection?: string;
   id?: string;
 }
 
+/** A page of a collection's documents in id order (tombstones included). */
+export interface DocPage {
+  /** Only documents whose id sorts after this one (the last id of the previous page). */
+  after?: string;
+  /** At most this many. @default 500 */
+  limit?: number;
+}
+
+/** A JSON scalar a query can match a field against. */
+export type QueryValue = string | number | boolean | null;
+
+/**
+ * A query over one collection's live documents (tombstones never match). `where` matches top-level
+ * fields by equality (`null` matches a missing field too); results are ordered by `orderBy`, ties
+ * by id ascending (also when descending). Ordering is defined for fields that hold numbers, strings or booleans; a missing field
+ * sorts first.
+ */
+export interface DocQuery {
+  where?: Record<string, QueryValue>;
+  orderBy?: { field: string; direction?: 'asc' | 'desc' };
+  limit?: number;
+  offset?: number;
+}
+
 /**
  * Where a sync client keeps its state. Every method is async so IndexedDB, SQLite or an
- * AsyncStorage-like key-value store can implement it; `write()` must apply its batch atomically
- * (a crash must never leave a document changed without its outbox entry).
+ * AsyncStorage-like key-value store can implement it. `write()` applies its batch atomically (a
+ * crash never leaves a document changed without its outbox entry) and in order; it refuses (and
+ * then writes nothing) an `appendOutbox` whose mutation id is not above every id already in the
+ * outbox.
  *
  * @example
  * const store: LocalStore = memoryLocalStore();
@@ -87,14 +138,31 @@ export interface OutboxQuery {
 export interface LocalStore {
   /** One document, or `null` when the store has none under that key. */
   getDoc(collection: string, id: string): Promise<LocalDoc | null>;
-  /** Every document of a collection (tombstones included), or of all collections. */
-  listDocs(collection?: string): Promise<LocalDoc[]>;
+  /** Several documents of one collection by id, in the order asked (`null` where absent). */
+  getDocs(collection: string, ids: readonly string[]): Promise<(LocalDoc | null)[]>;
+  /** One page of a collection's documents in id order, tombstones included. */
+  listDocs(collection: string, page?: DocPage): Promise<LocalDoc[]>;
+  /** How many live (not deleted) documents a collection holds, without loading them. */
+  countDocs(collection: string): Promise<number>;
+  /** Live documents matching `query` (see `DocQuery`), answered with the store's indexes where it has them. */
+  queryDocs(collection: string, query: DocQuery): Promise<LocalDoc[]>;
   /** Outbox entries in mutation id order. */
   listOutbox(query?: OutboxQuery): Promise<OutboxEntry[]>;
+  /** How many entries the outbox holds. */
+  countOutbox(): Promise<number>;
   /** A metadata value, or `null` when never set. */
   getMeta<K extends keyof LocalMeta>(key: K): Promise<LocalMeta[K] | null>;
   /** Applies the writes in order, all or nothing. */
   write(writes: LocalWrite[]): Promise<void>;
+  /**
+   * Runs `task` while no other client on the same data (another tab, another window) runs one:
+   * every read-modify-write of the client goes through it, so two tabs never hand out the same
+   * mutation id. Stores only one process can open need not provide it.
+   */
+  exclusive?<T>(task: () => Promise<T>): Promise<T>;
   /** Releases the store's resources. */
   close?(): Promise<void>;
 }
+
+/** The default page size of `listDocs`. */
+export const DEFAULT_PAGE = 500;
