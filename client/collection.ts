@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import type { PatchOf, SyncSchema } from '../shared/schema.js';
 import type { Emitter } from './emitter.js';
 import type { ChangeEvent, SyncClientEvents } from './events.js';
-import type { DocData } from './local-store.js';
+import type { DocData, DocQuery, LocalDoc } from './local-store.js';
+import { checkQuery, docOrder, isScalarWhere } from './query.js';
 import type { Replica } from './replica.js';
 
 /** One document of a query answer. */
@@ -16,8 +17,23 @@ export interface Row<T> {
   pending: boolean;
 }
 
-/** A query filter: field values to match exactly (JSON equality), or a predicate. */
+/**
+ * A query filter: field values to match exactly, or a predicate. Scalar values (string, number,
+ * boolean, `null` for missing) are answered by the local store (an index or SQL where it has
+ * one); other values (arrays, objects) are compared as JSON, and a predicate sees every document,
+ * page by page.
+ */
 export type Filter<T> = Partial<T> | ((doc: T, id: string) => boolean);
+
+/** Order and window of a query answer. */
+export interface QueryOptions<T> {
+  /** Sort by this top-level field (then by id). @default by id */
+  orderBy?: (keyof T & string) | { field: keyof T & string; direction?: 'asc' | 'desc' };
+  /** At most this many rows. */
+  limit?: number;
+  /** Skip this many rows first. @default 0 */
+  offset?: number;
+}
 
 /**
  * One collection of the schema. Every method works offline against the local store; writes are
@@ -26,8 +42,9 @@ export type Filter<T> = Partial<T> | ((doc: T, id: string) => boolean);
  * @example
  * const tasks = client.collection('tasks');
  * await tasks.put('t1', { title: 'Buy milk' });
+ * await tasks.putMany([{ id: 't2', doc: { title: 'Bread' } }, { id: 't3', doc: { title: 'Eggs' } }]);
  * await tasks.patch('t1', { done: true });
- * const open = await tasks.query({ done: false });
+ * const open = await tasks.query({ done: false }, { orderBy: 'title', limit: 20 });
  * const off = tasks.subscribe(({ ids }) => render(ids));
  */
 export interface SyncCollection<TDoc, TInput = TDoc> {
@@ -38,10 +55,18 @@ export interface SyncCollection<TDoc, TInput = TDoc> {
   patch(id: string, patch: PatchOf<TInput>): Promise<void>;
   /** Deletes a document (a tombstone is pushed). */
   delete(id: string): Promise<void>;
+  /** Puts many documents: all validated first, then written as one local transaction with one outbox append. */
+  putMany(rows: readonly { id: string; doc: TInput }[]): Promise<void>;
+  /** Patches many documents, all or nothing (every one must exist locally). */
+  patchMany(rows: readonly { id: string; patch: PatchOf<TInput> }[]): Promise<void>;
+  /** Deletes many documents in one local transaction. */
+  deleteMany(ids: readonly string[]): Promise<void>;
   /** The document as the app sees it (pending local changes included), or `undefined`. */
   get(id: string): Promise<TDoc | undefined>;
-  /** Every live document matching `filter`, sorted by id. */
-  query(filter?: Filter<TDoc>): Promise<Row<TDoc>[]>;
+  /** Live documents matching `filter`, ordered by `options.orderBy` (then id), windowed by `limit` / `offset`. */
+  query(filter?: Filter<TDoc>, options?: QueryOptions<TDoc>): Promise<Row<TDoc>[]>;
+  /** How many live documents the collection holds (counted by the store, nothing loaded). */
+  count(): Promise<number>;
   /** Calls `listener` whenever documents of this collection change locally (app writes or synced server changes). */
   subscribe(listener: (event: ChangeEvent) => void): () => void;
 }
@@ -49,18 +74,30 @@ export interface SyncCollection<TDoc, TInput = TDoc> {
 /** The typed collection `K` of schema `S`. */
 export type CollectionOf<S extends SyncSchema, K extends keyof S['collections']> = SyncCollection<z.output<S['collections'][K]>, z.input<S['collections'][K]>>;
 
+const PAGE = 500;
+
 function jsonEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function matches<T>(filter: Filter<T> | undefined, doc: T, id: string): boolean {
-  if (filter === undefined) return true;
-  if (typeof filter === 'function') return filter(doc, id);
-  return Object.entries(filter as Record<string, unknown>).every(([field, value]) => jsonEqual((doc as Record<string, unknown>)[field], value));
-}
+const toRow = <T>(d: LocalDoc): Row<T> => ({ id: d.id, doc: d.data as T, version: d.version, pending: d.pending === true });
 
 /** Builds the collection object (called by `SyncClient.collection`). */
 export function createCollection<TDoc, TInput>(name: string, replica: Replica, events: Emitter<SyncClientEvents>, ready: Promise<unknown>): SyncCollection<TDoc, TInput> {
+  const store = replica.store;
+
+  /** Every live document passing `keep`, read page by page (only the hits are held). */
+  async function scan(keep: (doc: LocalDoc) => boolean): Promise<LocalDoc[]> {
+    const hits: LocalDoc[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await store.listDocs(name, { after, limit: PAGE });
+      for (const d of page) if (d.data !== null && keep(d)) hits.push(d);
+      if (page.length < PAGE) return hits;
+      after = page[page.length - 1]!.id;
+    }
+  }
+
   return {
     name,
     async put(id, doc) {
@@ -75,19 +112,44 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
       await ready;
       await replica.write({ collection: name, id, op: 'delete' });
     },
+    async putMany(rows) {
+      await ready;
+      await replica.writeMany(rows.map((r) => ({ collection: name, id: r.id, op: 'upsert' as const, data: r.doc as DocData })));
+    },
+    async patchMany(rows) {
+      await ready;
+      await replica.writeMany(rows.map((r) => ({ collection: name, id: r.id, op: 'patch' as const, data: r.patch as DocData })));
+    },
+    async deleteMany(ids) {
+      await ready;
+      await replica.writeMany(ids.map((id) => ({ collection: name, id, op: 'delete' as const })));
+    },
     async get(id) {
       await ready;
-      const doc = await replica.store.getDoc(name, id);
+      const doc = await store.getDoc(name, id);
       return (doc?.data ?? undefined) as TDoc | undefined;
     },
-    async query(filter) {
+    async query(filter, options = {}) {
       await ready;
-      const [docs, outbox] = await Promise.all([replica.store.listDocs(name), replica.store.listOutbox({ collection: name })]);
-      const pending = new Set(outbox.map((e) => e.id));
-      return docs
-        .filter((d) => d.data !== null && matches(filter, d.data as TDoc, d.id))
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        .map((d) => ({ id: d.id, doc: d.data as TDoc, version: d.version, pending: pending.has(d.id) }));
+      const orderBy = typeof options.orderBy === 'string' ? { field: options.orderBy } : options.orderBy;
+      const query: DocQuery = { ...(orderBy ? { orderBy } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}), ...(options.offset !== undefined ? { offset: options.offset } : {}) };
+      if (filter === undefined || isScalarWhere(filter)) {
+        const where = filter as DocQuery['where'];
+        checkQuery({ ...query, ...(where ? { where } : {}) });
+        return (await store.queryDocs(name, where ? { ...query, where } : query)).map((d) => toRow<TDoc>(d));
+      }
+      checkQuery(query);
+      const keep =
+        typeof filter === 'function'
+          ? (d: LocalDoc) => filter(d.data as TDoc, d.id)
+          : (d: LocalDoc) => Object.entries(filter as Record<string, unknown>).every(([field, value]) => jsonEqual(d.data![field], value));
+      const hits = (await scan(keep)).sort(docOrder(orderBy));
+      const offset = query.offset ?? 0;
+      return hits.slice(offset, query.limit === undefined ? undefined : offset + query.limit).map((d) => toRow<TDoc>(d));
+    },
+    async count() {
+      await ready;
+      return store.countDocs(name);
     },
     subscribe(listener) {
       return events.on('change', (event) => {

@@ -47,6 +47,13 @@ export interface SyncedEvent {
   pulled: number;
 }
 
+/** How far a push, pull or full resync has got (`total` when known up front). */
+export interface ProgressEvent {
+  phase: 'push' | 'pull' | 'full';
+  done: number;
+  total?: number;
+}
+
 /** Event name → payload. */
 export interface SyncClientEvents extends Record<string, unknown> {
   change: ChangeEvent;
@@ -54,4 +61,5 @@ export interface SyncClientEvents extends Record<string, unknown> {
   resync: ResyncEvent;
   error: ErrorEvent;
   synced: SyncedEvent;
+  progress: ProgressEvent;
 }

@@ -4,10 +4,12 @@
  */
 export { createSyncClient, type SyncClient, type SyncResult } from './sync-client.js';
 export type { SyncClientOptions } from './options.js';
-export type { SyncCollection, CollectionOf, Row, Filter } from './collection.js';
+export type { SyncCollection, CollectionOf, Row, Filter, QueryOptions } from './collection.js';
 export type { SyncApi, StreamObserver, SyncUnsubscribable } from './api.js';
-export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData, RejectedChange } from './local-store.js';
+export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData, RejectedChange, ResyncState, DocPage, DocQuery, QueryValue } from './local-store.js';
+export { DEFAULT_PAGE } from './local-store.js';
+export { runQuery, matchesWhere, docOrder, compareValues, compareIds } from './query.js';
 export { memoryLocalStore, type MemoryLocalStore } from './memory-local-store.js';
-export type { SyncClientEvents, ChangeEvent, ConflictEvent, ResyncEvent, ErrorEvent, SyncedEvent } from './events.js';
+export type { SyncClientEvents, ChangeEvent, ConflictEvent, ResyncEvent, ErrorEvent, SyncedEvent, ProgressEvent } from './events.js';
 export { isResyncRequired, isRetryable, pushRefusal, backoffDelay, retryDelay, type RetryOptions, type PushRefusal } from './retry.js';
 export { rebase, mergePatch } from './rebase.js';

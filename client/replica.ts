@@ -1,6 +1,7 @@
 /**
  * The local replica: every read-modify-write of the local store (app writes, server changes, push
- * answers, resync pages), each one serialized and written as one atomic batch.
+ * answers, resync pages), each one serialized and written as one atomic batch. Each costs what it
+ * touches: documents are read by key, a document's pending changes by its outbox index.
  */
 import { SyncError } from '../shared/errors.js';
 import type { HlcClock } from '../shared/hlc.js';
@@ -8,8 +9,8 @@ import type { ChangeOut, FullDoc, PushResponse } from '../shared/protocol.js';
 import type { SyncSchema } from '../shared/schema.js';
 import type { Emitter } from './emitter.js';
 import type { ConflictEvent, SyncClientEvents } from './events.js';
-import type { DocData, LocalDoc, LocalStore, LocalWrite, OutboxEntry, RejectedChange } from './local-store.js';
-import { applyChange, docKey, mergePatch, pendingByDoc, rebase } from './rebase.js';
+import type { DocData, LocalDoc, LocalStore, LocalWrite, OutboxEntry, RejectedChange, ResyncState } from './local-store.js';
+import { applyChange, docKey, mergePatch, rebase } from './rebase.js';
 import type { PushRefusal } from './retry.js';
 import { serial } from './serial.js';
 
@@ -28,9 +29,21 @@ interface Outcome {
   kind: RejectedChange['kind'];
 }
 
+/** Documents touched by one step, by collection, for the `change` events sent once it is stored. */
+class Touched {
+  private readonly byCollection = new Map<string, Set<string>>();
+  add(collection: string, id: string): void {
+    let ids = this.byCollection.get(collection);
+    if (!ids) this.byCollection.set(collection, (ids = new Set()));
+    ids.add(id);
+  }
+  emit(events: Emitter<SyncClientEvents>, source: 'local' | 'server'): void {
+    for (const [collection, ids] of this.byCollection) events.emit('change', { collection, ids: [...ids], source });
+  }
+}
+
 export class Replica {
-  /** Runs store updates one at a time. */
-  readonly exclusive = serial();
+  private readonly local = serial();
 
   constructor(
     readonly store: LocalStore,
@@ -40,35 +53,66 @@ export class Replica {
     private readonly events: Emitter<SyncClientEvents>,
   ) {}
 
-  /** Validates and applies an app write optimistically, appending it to the outbox; returns the outbox entry. */
+  /** Runs store updates one at a time: in this client, and across clients of the same data when the store can (tabs). */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const store = this.store;
+    return this.local(() => (store.exclusive ? store.exclusive(task) : task()));
+  }
+
+  /** Validates and applies one app write optimistically, appending it to the outbox. */
   async write(change: LocalChange): Promise<OutboxEntry> {
-    const { collection, id } = change;
-    if (!this.schema.has(collection)) throw new SyncError('BAD_REQUEST', `unknown collection "${collection}"`, [{ path: 'collection', message: 'unknown collection' }]);
-    if (typeof id !== 'string' || id.length === 0 || id.length > 256) throw new SyncError('BAD_REQUEST', 'id: must be a string of 1 to 256 characters', [{ path: 'id', message: 'must be a string of 1 to 256 characters' }]);
+    return (await this.writeMany([change]))[0]!;
+  }
+
+  /**
+   * Validates every change first (nothing is written if one is bad), then applies them in order as
+   * one local transaction with consecutive mutation ids.
+   */
+  async writeMany(changes: readonly LocalChange[]): Promise<OutboxEntry[]> {
+    const checked = changes.map((change, i) => this.check(change, changes.length > 1 ? `[${i}] ` : ''));
+    if (checked.length === 0) return [];
     return this.exclusive(async () => {
-      const existing = await this.store.getDoc(collection, id);
-      let data: DocData | null = null;
-      let sent: DocData | null = null;
-      if (change.op === 'upsert') {
-        sent = data = this.parsed(this.schema.parseDocument(collection, change.data), `put ${collection}/${id}`);
-      } else if (change.op === 'patch') {
-        if (!existing?.data) throw new SyncError('NOT_FOUND', `patch ${collection}/${id}: no such document here (put it first, or sync)`);
-        sent = this.parsed(this.schema.parsePatch(collection, change.data), `patch ${collection}/${id}`);
-        data = this.parsed(this.schema.parseDocument(collection, mergePatch(existing.data, sent)), `patch ${collection}/${id}`);
-      }
-      const mutationId = (await this.store.getMeta('nextMutationId')) ?? 1;
-      const hlc = this.clock.now();
-      const entry: OutboxEntry = { mutationId, collection, id, op: change.op, data: sent, baseVersion: existing?.version ?? null, hlc };
-      const doc: LocalDoc = { collection, id, data, version: existing?.version ?? null, server: existing?.server ?? null };
-      await this.store.write([
-        { type: 'putDoc', doc },
-        { type: 'appendOutbox', entry },
-        { type: 'setMeta', key: 'nextMutationId', value: mutationId + 1 },
-        { type: 'setMeta', key: 'hlc', value: hlc },
-      ]);
-      this.events.emit('change', { collection, ids: [id], source: 'local' });
-      return entry;
+      const current = await this.readDocs(checked);
+      let mutationId = (await this.store.getMeta('nextMutationId')) ?? 1;
+      const writes: LocalWrite[] = [];
+      const entries: OutboxEntry[] = [];
+      const touched = new Touched();
+      let hlc = '';
+      checked.forEach((change, i) => {
+        const key = docKey(change.collection, change.id);
+        const existing = current.get(key) ?? null;
+        const where = `${changes.length > 1 ? `[${i}] ` : ''}${change.op === 'patch' ? 'patch' : change.op === 'delete' ? 'delete' : 'put'} ${change.collection}/${change.id}`;
+        let data: DocData | null = null;
+        let sent: DocData | null = null;
+        if (change.op === 'upsert') sent = data = change.data;
+        else if (change.op === 'patch') {
+          if (!existing?.data) throw new SyncError('NOT_FOUND', `${where}: no such document here (put it first, or sync)`);
+          sent = change.data;
+          data = this.parsed(this.schema.parseDocument(change.collection, mergePatch(existing.data, sent)), where);
+        }
+        hlc = this.clock.now();
+        const entry: OutboxEntry = { mutationId: mutationId++, collection: change.collection, id: change.id, op: change.op, data: sent, baseVersion: existing?.version ?? null, hlc };
+        const doc: LocalDoc = { collection: change.collection, id: change.id, data, version: existing?.version ?? null, server: existing?.server ?? null, pending: true, mark: existing?.mark ?? null };
+        current.set(key, doc);
+        writes.push({ type: 'putDoc', doc }, { type: 'appendOutbox', entry });
+        entries.push(entry);
+        touched.add(change.collection, change.id);
+      });
+      writes.push({ type: 'setMeta', key: 'nextMutationId', value: mutationId }, { type: 'setMeta', key: 'hlc', value: hlc });
+      await this.store.write(writes);
+      touched.emit(this.events, 'local');
+      return entries;
     });
+  }
+
+  /** Checks collection, id and (for puts and patches) the data against the schema, before any store access. */
+  private check(change: LocalChange, prefix: string): LocalChange {
+    const { collection, id } = change;
+    if (!this.schema.has(collection)) throw new SyncError('BAD_REQUEST', `${prefix}unknown collection "${collection}"`, [{ path: 'collection', message: 'unknown collection' }]);
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256) throw new SyncError('BAD_REQUEST', `${prefix}id: must be a string of 1 to 256 characters`, [{ path: 'id', message: 'must be a string of 1 to 256 characters' }]);
+    if (change.op === 'upsert') return { ...change, data: this.parsed(this.schema.parseDocument(collection, change.data), `${prefix}put ${collection}/${id}`) };
+    if (change.op === 'patch') return { ...change, data: this.parsed(this.schema.parsePatch(collection, change.data), `${prefix}patch ${collection}/${id}`) };
+    return change;
   }
 
   private parsed(result: ReturnType<SyncSchema['parseDocument']>, what: string): DocData {
@@ -77,23 +121,57 @@ export class Replica {
     throw new SyncError('BAD_REQUEST', `${what}: ${first ? `${first.path || '(root)'}: ${first.message}` : 'invalid'}`, result.issues);
   }
 
-  /** Applies pulled or streamed changes (server state wins; pending local changes are re-applied on top) and stores the checkpoint. */
-  applyServerChanges(changes: readonly ChangeOut[], checkpoint: string | null): Promise<void> {
+  /** The stored documents of these keys, one `getDocs` per collection. */
+  private async readDocs(keys: readonly { collection: string; id: string }[]): Promise<Map<string, LocalDoc | null>> {
+    const byCollection = new Map<string, Set<string>>();
+    for (const { collection, id } of keys) {
+      let ids = byCollection.get(collection);
+      if (!ids) byCollection.set(collection, (ids = new Set()));
+      ids.add(id);
+    }
+    const out = new Map<string, LocalDoc | null>();
+    for (const [collection, idSet] of byCollection) {
+      const ids = [...idSet];
+      const docs = await this.store.getDocs(collection, ids);
+      ids.forEach((id, i) => out.set(docKey(collection, id), docs[i] ?? null));
+    }
+    return out;
+  }
+
+  /** A document's changes still in the outbox (after dropping `gone`). */
+  private async pendingOf(collection: string, id: string, gone?: ReadonlySet<number>): Promise<OutboxEntry[]> {
+    const entries = await this.store.listOutbox({ collection, id });
+    return gone ? entries.filter((e) => !gone.has(e.mutationId)) : entries;
+  }
+
+  /**
+   * Applies one page of pulled, streamed or exported changes as one write (server state wins;
+   * pending local changes are re-applied on top) and stores the checkpoint. With an empty outbox
+   * no document is read at all.
+   */
+  applyServerChanges(changes: readonly ChangeOut[], checkpoint: string | null, extra: LocalWrite[] = [], mark: string | null = null): Promise<void> {
     return this.exclusive(async () => {
-      const pending = pendingByDoc(await this.store.listOutbox());
-      const writes: LocalWrite[] = [];
-      const touched = new Map<string, string[]>();
+      const latest = new Map<string, ChangeOut>();
       for (const change of changes) {
         this.clock.receive(change.version);
+        const key = docKey(change.collection, change.id);
+        latest.delete(key); // keep page order for the last change of each document
+        latest.set(key, change);
+      }
+      const current = latest.size > 0 && (await this.store.countOutbox()) > 0 ? await this.readDocs([...latest.values()]) : null;
+      const writes: LocalWrite[] = [];
+      const touched = new Touched();
+      for (const [key, change] of latest) {
         const server = change.op === 'delete' ? null : (change.data ?? {});
-        const doc: LocalDoc = { collection: change.collection, id: change.id, server, version: change.version, data: rebase(server, pending.get(docKey(change.collection, change.id)) ?? []) };
-        writes.push({ type: 'putDoc', doc });
-        touched.set(change.collection, [...(touched.get(change.collection) ?? []), change.id]);
+        const pending = current?.get(key)?.pending ? await this.pendingOf(change.collection, change.id) : [];
+        writes.push({ type: 'putDoc', doc: { collection: change.collection, id: change.id, server, version: change.version, data: rebase(server, pending), pending: pending.length > 0, mark } });
+        touched.add(change.collection, change.id);
       }
       if (checkpoint !== null) writes.push({ type: 'setMeta', key: 'checkpoint', value: checkpoint });
+      writes.push(...extra);
       if (writes.length === 0) return;
       await this.store.write(writes);
-      for (const [collection, ids] of touched) this.events.emit('change', { collection, ids, source: 'server' });
+      touched.emit(this.events, 'server');
     });
   }
 
@@ -149,45 +227,47 @@ export class Replica {
     return this.exclusive(async () => {
       if (serverTime) this.clock.receive(serverTime);
       const byId = new Map(sent.map((e) => [e.mutationId, e]));
-      const answered: OutboxEntry[] = [];
-      const servers = new Map<string, { doc: LocalDoc | null }>();
-      const conflicts: ConflictEvent[] = [];
-      const rejected: RejectedChange[] = [];
-      const at = new Date().toISOString();
+      const answered: { entry: OutboxEntry; outcome: Outcome }[] = [];
       for (const outcome of outcomes) {
         const entry = byId.get(outcome.mutationId);
         if (!entry) continue;
         byId.delete(outcome.mutationId); // answered once, even if the server repeats it
-        answered.push(entry);
+        answered.push({ entry, outcome });
+      }
+      if (answered.length === 0) return 0;
+      const docs = await this.readDocs(answered.map((a) => a.entry));
+      const conflicts: ConflictEvent[] = [];
+      const rejected: RejectedChange[] = [];
+      const at = new Date().toISOString();
+      for (const { entry, outcome } of answered) {
         const key = docKey(entry.collection, entry.id);
-        let slot = servers.get(key);
-        if (!slot) servers.set(key, (slot = { doc: await this.store.getDoc(entry.collection, entry.id) }));
-        const conflict = this.settle(slot, entry, outcome);
+        const doc = docs.get(key) ?? { collection: entry.collection, id: entry.id, data: null, version: null, server: null };
+        docs.set(key, doc);
+        const conflict = this.settle(doc, entry, outcome);
         if (conflict) conflicts.push(conflict);
         if (outcome.status === 'rejected') rejected.push({ change: entry, error: outcome.error ?? { code: 'REJECTED', message: 'rejected by the server' }, kind: outcome.kind, at });
       }
-      if (answered.length === 0) return 0;
-      const gone = new Set(answered.map((e) => e.mutationId));
-      const pending = pendingByDoc((await this.store.listOutbox()).filter((e) => !gone.has(e.mutationId)));
+      const gone = new Set(answered.map((a) => a.entry.mutationId));
+      const othersPending = (await this.store.countOutbox()) > gone.size;
       const writes: LocalWrite[] = [{ type: 'removeOutbox', mutationIds: [...gone] }, { type: 'setMeta', key: 'hlc', value: this.clock.now() }];
       if (rejected.length > 0) writes.push({ type: 'setMeta', key: 'rejected', value: [...((await this.store.getMeta('rejected')) ?? []), ...rejected] });
-      const touched = new Map<string, string[]>();
-      for (const [key, { doc }] of servers) {
+      const touched = new Touched();
+      for (const doc of docs.values()) {
         if (!doc) continue;
-        writes.push({ type: 'putDoc', doc: { ...doc, data: rebase(doc.server, pending.get(key) ?? []) } });
-        touched.set(doc.collection, [...(touched.get(doc.collection) ?? []), doc.id]);
+        const pending = othersPending ? await this.pendingOf(doc.collection, doc.id, gone) : [];
+        writes.push({ type: 'putDoc', doc: { ...doc, data: rebase(doc.server, pending), pending: pending.length > 0 } });
+        touched.add(doc.collection, doc.id);
       }
       await this.store.write(writes);
-      for (const [collection, ids] of touched) this.events.emit('change', { collection, ids, source: 'server' });
+      touched.emit(this.events, 'server');
       for (const conflict of conflicts) this.events.emit('conflict', conflict);
       return answered.length;
     });
   }
 
   /** Moves one document's server state past one answered change; returns the conflict to report, if any. */
-  private settle(slot: { doc: LocalDoc | null }, entry: OutboxEntry, outcome: Outcome): ConflictEvent | null {
+  private settle(doc: LocalDoc, entry: OutboxEntry, outcome: Outcome): ConflictEvent | null {
     const { status } = outcome;
-    const doc = slot.doc ?? (slot.doc = { collection: entry.collection, id: entry.id, data: null, version: null, server: null });
     if (status === 'accepted') {
       doc.server = applyChange(doc.server, entry);
       if (outcome.version) doc.version = outcome.version;
@@ -209,34 +289,46 @@ export class Replica {
     };
   }
 
-  /** Stores one page of a full export (`seen` collects the keys, for `finishResync`). */
-  applyFullPage(docs: readonly FullDoc[], seen: Set<string>): Promise<void> {
-    return this.applyServerChanges(
-      docs.map((d) => {
-        seen.add(docKey(d.collection, d.id));
-        return { collection: d.collection, id: d.id, op: d.deleted ? 'delete' : 'upsert', data: d.deleted ? null : d.data, version: d.version };
-      }),
-      null,
-    );
+  /** Stores one page of a full export and, in the same write, how far the resync got. */
+  applyFullPage(docs: readonly FullDoc[], state: ResyncState): Promise<void> {
+    const changes = docs.map((d): ChangeOut => ({ collection: d.collection, id: d.id, op: d.deleted ? 'delete' : 'upsert', data: d.deleted ? null : d.data, version: d.version }));
+    return this.applyServerChanges(changes, null, [{ type: 'setMeta', key: 'resync', value: state }], state.mark);
   }
 
-  /** After the last full page: forgets documents the server no longer has (keeping pending local ones) and stores the checkpoint. */
-  finishResync(seen: Set<string>, checkpoint: string): Promise<void> {
-    return this.exclusive(async () => {
-      const pending = pendingByDoc(await this.store.listOutbox());
-      const writes: LocalWrite[] = [];
-      const touched = new Map<string, string[]>();
-      for (const doc of await this.store.listDocs()) {
-        const key = docKey(doc.collection, doc.id);
-        if (seen.has(key)) continue;
-        const mine = pending.get(key);
-        if (mine) writes.push({ type: 'putDoc', doc: { ...doc, server: null, version: null, data: rebase(null, mine) } });
-        else writes.push({ type: 'deleteDoc', collection: doc.collection, id: doc.id });
-        touched.set(doc.collection, [...(touched.get(doc.collection) ?? []), doc.id]);
+  /**
+   * After the last full page: forgets, page by page, documents the export did not hold (keeping
+   * pending local ones), then stores the checkpoint and clears the resync state in one write. A
+   * crash part way leaves the resync state in place, so the next sync finishes the sweep.
+   */
+  async finishResync(state: ResyncState, collections: readonly string[]): Promise<void> {
+    const page = 500;
+    for (const collection of collections) {
+      let after: string | undefined;
+      for (;;) {
+        const done = await this.exclusive(async () => {
+          const docs = await this.store.listDocs(collection, { after, limit: page });
+          const writes: LocalWrite[] = [];
+          const touched = new Touched();
+          for (const doc of docs) {
+            if (doc.mark === state.mark) continue;
+            const mine = doc.pending ? await this.pendingOf(doc.collection, doc.id) : [];
+            if (mine.length > 0) writes.push({ type: 'putDoc', doc: { ...doc, server: null, version: null, data: rebase(null, mine), pending: true, mark: state.mark } });
+            else writes.push({ type: 'deleteDoc', collection: doc.collection, id: doc.id });
+            touched.add(doc.collection, doc.id);
+          }
+          if (writes.length > 0) await this.store.write(writes);
+          touched.emit(this.events, 'server');
+          after = docs.at(-1)?.id;
+          return docs.length < page;
+        });
+        if (done) break;
       }
-      writes.push({ type: 'setMeta', key: 'checkpoint', value: checkpoint });
-      await this.store.write(writes);
-      for (const [collection, ids] of touched) this.events.emit('change', { collection, ids, source: 'server' });
-    });
+    }
+    await this.exclusive(() =>
+      this.store.write([
+        { type: 'setMeta', key: 'checkpoint', value: state.checkpoint },
+        { type: 'setMeta', key: 'resync', value: null },
+      ]),
+    );
   }
 }

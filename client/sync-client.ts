@@ -82,7 +82,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   // The clock's node id is the client id; until the store is read we only know it if it was given.
   let clock = new HlcClock({ node: given ?? 'pending' });
   const replica = new Replica(store, options.schema, clock, events);
-  const ctx: TransferContext = { api: options.api, replica, options: resolved, events, clientId: given ?? '' };
+  const ctx: TransferContext = { api: options.api, replica, options: resolved, events, clientId: given ?? '', schemaNames: options.schema.names };
   const net = serial();
   const live = new LiveSync(ctx, net);
 
@@ -142,7 +142,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
     on: (event, listener) => events.on(event, listener),
     async pending() {
       await ready;
-      return (await store.listOutbox()).length;
+      return store.countOutbox();
     },
     async rejected() {
       await ready;

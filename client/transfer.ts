@@ -4,7 +4,7 @@ import type { Emitter } from './emitter.js';
 import type { SyncClientEvents } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import type { Replica } from './replica.js';
-import type { OutboxEntry } from './local-store.js';
+import type { OutboxEntry, ResyncState } from './local-store.js';
 import { isResyncRequired, pushRefusal, withRetry, type PushRefusal } from './retry.js';
 
 /** What the sync steps share. */
@@ -14,6 +14,8 @@ export interface TransferContext {
   options: ResolvedOptions;
   events: Emitter<SyncClientEvents>;
   clientId: string;
+  /** Every collection of the schema (what a resync sweeps when no `collections` option narrows it). */
+  schemaNames: readonly string[];
 }
 
 /**
@@ -25,11 +27,14 @@ export interface TransferContext {
  */
 export async function pushOutbox(ctx: TransferContext): Promise<number> {
   let pushed = 0;
+  let total: number | undefined;
   for (;;) {
     const batch = await ctx.replica.store.listOutbox({ limit: ctx.options.batchSize });
     if (batch.length === 0) return pushed;
+    total ??= await ctx.replica.store.countOutbox();
     const answered = await pushBatch(ctx, batch);
     pushed += answered;
+    ctx.events.emit('progress', { phase: 'push', done: pushed, total: Math.max(total, pushed) });
     if (answered === 0) return pushed; // the server answered none of them: stop rather than loop
   }
 }
@@ -91,6 +96,8 @@ export function splitBatch<T>(batch: readonly T[], refusal: PushRefusal): T[][] 
 /** Pulls every page after the stored checkpoint; on RESYNC_REQUIRED rebuilds from `full`. Returns the number of changes applied. */
 export async function pullChanges(ctx: TransferContext, allowResync = true): Promise<number> {
   let pulled = 0;
+  // A resync that did not finish (the app was closed part way) is finished first.
+  if (allowResync && (await ctx.replica.store.getMeta('resync'))) return resync(ctx);
   for (;;) {
     const since = await ctx.replica.store.getMeta('checkpoint');
     let page;
@@ -102,29 +109,43 @@ export async function pullChanges(ctx: TransferContext, allowResync = true): Pro
     }
     await ctx.replica.applyServerChanges(page.changes, page.checkpoint);
     pulled += page.changes.length;
+    if (page.changes.length > 0) ctx.events.emit('progress', { phase: 'pull', done: pulled });
     if (!page.hasMore) return pulled;
   }
 }
 
 /**
- * Rebuilds the local store from a full export: every page (tombstones included), then documents
- * the server no longer has are dropped (unless they have pending local changes), then a pull
- * from the export's checkpoint catches up with writes made during the export.
+ * Rebuilds the local store from a full export, page by page as the pages arrive (never all held):
+ * each page is stored with the resync's progress in the same write, so a resync cut short (the app
+ * killed, the network gone) resumes from its last page instead of starting over, and the old
+ * checkpoint stays until the end, so a half-rebuilt store never looks complete. After the last
+ * page, documents the export did not hold are dropped (unless they have pending local changes),
+ * then a pull from the export's checkpoint catches up with writes made during the export.
  */
 export async function resync(ctx: TransferContext): Promise<number> {
-  const seen = new Set<string>();
-  let cursor: string | null = null;
-  let checkpoint = '';
-  let docs = 0;
-  do {
-    const page = await withRetry(() => ctx.api.full.query({ collections: ctx.options.collections, cursor, limit: ctx.options.fullLimit }), ctx.options.retry);
-    checkpoint = page.checkpoint;
-    await ctx.replica.applyFullPage(page.docs, seen);
-    docs += page.docs.length;
-    cursor = page.cursor;
-  } while (cursor);
-  await ctx.replica.finishResync(seen, checkpoint);
-  ctx.events.emit('resync', { docs, checkpoint });
+  const stored = await ctx.replica.store.getMeta('resync');
+  let state: ResyncState = stored ?? { mark: `r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`, cursor: null, checkpoint: null, done: 0 };
+  const pagesDone = state.checkpoint !== null && state.cursor === null;
+  if (!pagesDone) {
+    for (;;) {
+      let page;
+      try {
+        const cursor = state.cursor;
+        page = await withRetry(() => ctx.api.full.query({ collections: ctx.options.collections, cursor, limit: ctx.options.fullLimit }), ctx.options.retry);
+      } catch (error) {
+        // A resumed export whose checkpoint the server no longer keeps: start over.
+        if (state.cursor === null || !isResyncRequired(error)) throw error;
+        state = { ...state, cursor: null, checkpoint: null };
+        continue;
+      }
+      state = { mark: state.mark, cursor: page.cursor, checkpoint: page.checkpoint, done: state.done + page.docs.length };
+      await ctx.replica.applyFullPage(page.docs, state);
+      ctx.events.emit('progress', { phase: 'full', done: state.done });
+      if (!state.cursor) break;
+    }
+  }
+  await ctx.replica.finishResync(state, ctx.options.collections ?? ctx.schemaNames);
+  ctx.events.emit('resync', { docs: state.done, checkpoint: state.checkpoint! });
   // Catch up from the export's checkpoint; a second RESYNC_REQUIRED here is thrown (history pruned faster than we read it).
-  return docs + (await pullChanges(ctx, false));
+  return state.done + (await pullChanges(ctx, false));
 }
