@@ -12,7 +12,7 @@ import type { EngineEvent, SyncLimits } from '../../server/engine/types.js';
 import type { RateLimitOptions } from '../../server/engine/rate-limit.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import { memoryStore, type MemoryStore } from '../../server/stores/memory.js';
-import { createSyncClient, memoryLocalStore, type RetryOptions, type SyncClient } from '../../client/index.js';
+import { createSyncClient, memoryLocalStore, type LocalStore, type RetryOptions, type SyncClient } from '../../client/index.js';
 
 const SECRET = 'client-test-secret-client-test-secret';
 
@@ -61,9 +61,9 @@ export interface ClientTestServer {
   engine: ReturnType<typeof createSyncEngine<typeof demoSchema>>;
   events: EngineEvent[];
   /** A device of `tenant` with its own memory local store. */
-  device(tenant?: string, clientId?: string): Promise<TestDevice>;
+  device(tenant?: string, clientId?: string, localStore?: LocalStore): Promise<TestDevice>;
   /** A device whose client uses `schema` (e.g. looser than the server's demo schema). */
-  deviceWith<S extends SyncSchema>(schema: S, tenant?: string, clientId?: string): Promise<TestDevice<S>>;
+  deviceWith<S extends SyncSchema>(schema: S, tenant?: string, clientId?: string, localStore?: LocalStore): Promise<TestDevice<S>>;
   /** Stops the http server (engine and store stay): clients see connection refused. */
   stopHttp(): Promise<void>;
   /** Serves again on the same port. */
@@ -78,7 +78,7 @@ export interface ClientTestServer {
  * `maxDocumentBytes`; `rateLimit`: the engine's; `retry`: the devices' client retry options).
  */
 export async function startClientServer(
-  options: { limits?: Partial<SyncLimits>; rateLimit?: RateLimitOptions; retry?: RetryOptions } = {},
+  options: { limits?: Partial<SyncLimits>; rateLimit?: RateLimitOptions; retry?: RetryOptions; newLocalStore?: () => LocalStore | Promise<LocalStore> } = {},
 ): Promise<ClientTestServer> {
   const store = memoryStore();
   await store.init();
@@ -96,7 +96,7 @@ export async function startClientServer(
   const { url, port } = await http.listen(0, '127.0.0.1');
   const cleanups: (() => Promise<void> | void)[] = [];
 
-  async function deviceWith<S extends SyncSchema>(schema: S, tenant = 'acme', clientId?: string): Promise<TestDevice<S>> {
+  async function deviceWith<S extends SyncSchema>(schema: S, tenant = 'acme', clientId?: string, localStore?: LocalStore): Promise<TestDevice<S>> {
     const token = await signDevToken(SECRET, { sub: `u-${tenant}`, tenant, expiresIn: '1h' });
     const control: LinkControl = { offline: false, dropPushResponses: 0 };
     const wsClient = createWSClient({
@@ -116,7 +116,7 @@ export async function startClientServer(
         }),
       ],
     });
-    const client = createSyncClient({ api: trpc.sync, schema, store: memoryLocalStore(), clientId, retry: options.retry ?? { retries: 4, baseMs: 10, maxMs: 100 } });
+    const client = createSyncClient({ api: trpc.sync, schema, store: localStore ?? (await (options.newLocalStore ?? memoryLocalStore)()), clientId, retry: options.retry ?? { retries: 4, baseMs: 10, maxMs: 100 } });
     cleanups.push(async () => {
       await client.close();
       await wsClient.close();
@@ -129,7 +129,7 @@ export async function startClientServer(
     store,
     engine,
     events,
-    device: (tenant, clientId) => deviceWith(demoSchema, tenant, clientId),
+    device: (tenant, clientId, localStore) => deviceWith(demoSchema, tenant, clientId, localStore),
     deviceWith,
     async stopHttp() {
       await http.close();
