@@ -8,6 +8,7 @@ import type { ApplyContext, StampedChange } from './apply.js';
 import { LiveFeed } from './feed.js';
 import { full } from './full.js';
 import { resolveOptions } from './options.js';
+import { assertCollections } from './read-auth.js';
 import { pull } from './pull.js';
 import { createRateLimiter, type RateLimitedOp } from './rate-limit.js';
 import { applyBatch, type BatchOutcome } from './push.js';
@@ -123,13 +124,14 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       admit(actor, 'push');
       const req = parseInput(pushInput, input, 'push');
       const changes = validateChanges(req.changes, schema, limits, true);
+      if (options.authorizeCollection) await assertCollections(options.authorizeCollection, actor, 'push', changes.map((c) => c.collection), 'changes');
       return run(actor, req.clientId, stamp(changes), req.atomic);
     },
 
     async pull(actor, input) {
       admit(actor, 'pull');
       const started = performance.now();
-      const res = await pull(store, schema, limits, actor, input);
+      const res = await pull(store, schema, limits, actor, input, options.authorizeCollection);
       emit({ type: 'pull', actor, changes: res.changes.length, ms: performance.now() - started });
       return res;
     },
@@ -137,15 +139,19 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     async full(actor, input) {
       admit(actor, 'full');
       const started = performance.now();
-      const page = await full(store, schema, limits, actor, input);
+      const page = await full(store, schema, limits, actor, input, options.authorizeCollection);
       emit({ type: 'full', actor, docs: page.docs.length, ms: performance.now() - started });
       return page;
+    },
+
+    async authorizeRead(actor, op, collections) {
+      if (options.authorizeCollection && collections && collections.length > 0) await assertCollections(options.authorizeCollection, actor, op, collections);
     },
 
     stream(actor, input, signal) {
       // Thrown here, before the first event: the faces answer 429 instead of opening a stream.
       admit(actor, 'stream');
-      const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow: () => emit({ type: 'stream_overflow', actor }) }, actor, input, signal);
+      const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow: () => emit({ type: 'stream_overflow', actor }), authorizeCollection: options.authorizeCollection }, actor, input, signal);
       return (async function* () {
         emit({ type: 'stream_open', actor });
         try {

@@ -7,13 +7,15 @@ import { decodeCursor, encodeCursor } from '../../shared/checkpoint.js';
 import { fullInput, type Actor, type FullPage } from '../../shared/protocol.js';
 import type { Store } from '../stores/store.js';
 import { checkpointOf, sinceSeq } from './commits.js';
+import { readableCollections, type AuthorizeCollection } from './read-auth.js';
 import type { SyncLimits } from './types.js';
 import { checkCollections, pageLimit, parseInput } from './validate.js';
 import type { SyncSchema } from '../../shared/schema.js';
 
-export async function full(store: Store, schema: SyncSchema, limits: SyncLimits, actor: Actor, input: unknown): Promise<FullPage> {
+export async function full(store: Store, schema: SyncSchema, limits: SyncLimits, actor: Actor, input: unknown, authorize?: AuthorizeCollection): Promise<FullPage> {
   const req = parseInput(fullInput, input, 'full');
   checkCollections(schema, req.collections);
+  const collections = await readableCollections(authorize, schema, actor, 'full', req.collections);
   const limit = pageLimit(req.limit, limits.fullDefaultLimit, limits.fullMaxLimit, 'fullMaxLimit');
   const scope = actor.scopeId;
   const cursor = decodeCursor(req.cursor);
@@ -24,7 +26,7 @@ export async function full(store: Store, schema: SyncSchema, limits: SyncLimits,
   } else {
     checkpoint = checkpointOf(store, (await store.head(scope)).seq);
   }
-  const docs = await store.scanDocs(scope, { collections: req.collections, after: cursor, limit: limit + 1 });
+  const docs = collections?.length === 0 ? [] : await store.scanDocs(scope, { collections, after: cursor, limit: limit + 1 });
   const page = docs.slice(0, limit);
   const last = page.at(-1);
   return {

@@ -2,20 +2,23 @@
 import { pullInput, type Actor, type PullResponse } from '../../shared/protocol.js';
 import type { Store } from '../stores/store.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
+import { readableCollections, type AuthorizeCollection } from './read-auth.js';
 import type { SyncLimits } from './types.js';
 import { checkCollections, pageLimit, parseInput } from './validate.js';
 import type { SyncSchema } from '../../shared/schema.js';
 
-export async function pull(store: Store, schema: SyncSchema, limits: SyncLimits, actor: Actor, input: unknown): Promise<PullResponse> {
+export async function pull(store: Store, schema: SyncSchema, limits: SyncLimits, actor: Actor, input: unknown, authorize?: AuthorizeCollection): Promise<PullResponse> {
   const req = parseInput(pullInput, input, 'pull');
   checkCollections(schema, req.collections);
   const limit = pageLimit(req.limit, limits.pullDefaultLimit, limits.pullMaxLimit, 'pullMaxLimit');
   const scope = actor.scopeId;
+  const collections = await readableCollections(authorize, schema, actor, 'pull', req.collections);
   const since = sinceSeq(store, req.since);
   // Every seq up to head.seq committed before this read, so the oplog read below sees them all.
   const head = await store.head(scope);
   assertRetained(since, head);
-  const page = await readCommits(store, scope, since, limit, req.collections);
+  // Nothing readable: an empty page whose checkpoint still advances to the head.
+  const page = collections?.length === 0 ? { entries: [], lastSeq: null, hasMore: false } : await readCommits(store, scope, since, limit, collections);
   // A prune that ran during the read could have removed entries we expected: never answer partially.
   if (since < head.seq) assertRetained(since, await store.head(scope));
   const through = page.hasMore ? page.lastSeq! : Math.max(head.seq, page.lastSeq ?? 0, since);

@@ -7,6 +7,7 @@ import { streamInput, type Actor, type StreamEvent } from '../../shared/protocol
 import type { OplogEntry, Store } from '../stores/store.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
 import type { LiveFeed } from './feed.js';
+import { readableCollections, type AuthorizeCollection } from './read-auth.js';
 import type { StreamOptions, SyncLimits } from './types.js';
 import { checkCollections, parseInput } from './validate.js';
 import type { SyncSchema } from '../../shared/schema.js';
@@ -18,6 +19,8 @@ export interface StreamDeps {
   limits: SyncLimits;
   options: StreamOptions;
   onOverflow: () => void;
+  /** Per-collection read permission (denied collections named → FORBIDDEN, else left out). */
+  authorizeCollection?: AuthorizeCollection;
 }
 
 /**
@@ -31,7 +34,9 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
   checkCollections(deps.schema, req.collections);
   const { store } = deps;
   const scope = actor.scopeId;
-  const filter = req.collections && req.collections.length > 0 ? new Set(req.collections) : null;
+  // Checked before the first event: a denied, named collection fails the subscription (403).
+  const collections = await readableCollections(deps.authorizeCollection, deps.schema, actor, 'stream', req.collections);
+  const filter = collections ? new Set(collections) : null;
   let pos: number;
   try {
     pos = req.lastEventId ? sinceSeq(store, req.lastEventId, 'lastEventId') : sinceSeq(store, req.since);
@@ -55,7 +60,8 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
           yield { type: 'resync_required', message: (error as Error).message };
           return false;
         }
-        const page = await readCommits(store, scope, pos, deps.limits.pullMaxLimit, req.collections);
+        // Nothing readable: no read, the position still advances to the head.
+        const page = collections?.length === 0 ? { entries: [], lastSeq: null, hasMore: false } : await readCommits(store, scope, pos, deps.limits.pullMaxLimit, collections);
         if (pos < head.seq && pos < (await store.head(scope)).horizon) {
           yield { type: 'resync_required', message: 'resync required: history was pruned during catch-up' };
           return false;

@@ -3,6 +3,7 @@ import type { Actor, ChangeInput, FullPage, PullResponse, PushResponse, StreamEv
 import type { SyncSchema } from '../../shared/schema.js';
 import type { Store } from '../stores/store.js';
 import type { RateLimitOptions, RateLimitedOp } from './rate-limit.js';
+import type { AuthorizeCollection } from './read-auth.js';
 
 /** What happens when an update meets a deleted document. */
 export type DeletePolicy = 'resurrect_on_update' | 'reject_update' | 'delete_wins';
@@ -86,6 +87,13 @@ export interface SyncEngineOptions<S extends SyncSchema = SyncSchema> {
   /** Delete-versus-update policy, for all collections or per collection. @default 'resurrect_on_update' */
   deletePolicy?: DeletePolicy | Partial<Record<keyof S['collections'] & string, DeletePolicy>>;
   authorize?: Authorize;
+  /**
+   * Per-collection permission for push, pull, full and stream (sync or async). A denied
+   * collection answers `FORBIDDEN` (403) when the request names it and is left out silently when
+   * the request names none; stream checkpoints still advance past denied commits. @default every collection allowed
+   * @example authorizeCollection: ({ actor, collection, op }) => collection !== 'payroll' || actor.userId === 'boss'
+   */
+  authorizeCollection?: AuthorizeCollection;
   limits?: Partial<SyncLimits>;
   retention?: Partial<RetentionOptions>;
   stream?: Partial<StreamOptions>;
@@ -114,6 +122,11 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema> {
   pull(actor: Actor, input: unknown): Promise<PullResponse>;
   /** One page of the current state (tombstones included). */
   full(actor: Actor, input: unknown): Promise<FullPage>;
+  /**
+   * Throws `FORBIDDEN` when `authorizeCollection` denies one of the named collections for `op`
+   * (faces that must answer before the first event, such as SSE, call it before opening).
+   */
+  authorizeRead(actor: Actor, op: 'pull' | 'full' | 'stream', collections: readonly string[] | undefined): Promise<void>;
   /** Catch-up from `lastEventId ?? since`, then live commits; ends on `signal` or after `resync_required`. */
   stream(actor: Actor, input: unknown, signal?: AbortSignal): AsyncIterable<StreamEvent>;
   /**

@@ -30,6 +30,7 @@ export async function handleSse({ engine, actor, req, url }: RestContext): Promi
     lastEventId: req.headers.get('last-event-id') || (query.lastEventId as string | undefined),
   };
   checkStreamRequest(engine, input);
+  await engine.authorizeRead(actor, 'stream', input.collections);
   const abort = new AbortController();
   const stop = () => abort.abort();
   req.signal.addEventListener('abort', stop, { once: true });
