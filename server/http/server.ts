@@ -12,7 +12,11 @@ import type { SyncEngine } from '../engine/types.js';
 import type { SyncMetrics } from '../metrics.js';
 import { createRestHandler, createRestWebSocketServer, toNodeHandler } from '../rest/index.js';
 import { createSyncAppRouter } from '../trpc/app-router.js';
+import { createFastapiCompatHandler, createFastapiCompatWebSocketServer } from '../compat/fastapi-offline-sync/index.js';
 import { requestToken } from './context.js';
+
+/** Where the fastapi-offline-sync wire face is served. */
+const COMPAT_BASE = '/compat/fastapi-offline-sync';
 
 /** Options of `createSyncHttpServer`. */
 export interface SyncHttpServerOptions {
@@ -73,6 +77,9 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     keepAlive: { enabled: true, pingMs: options.pingMs ?? 30_000, pongWaitMs: 5_000 },
   });
   const restWs = createRestWebSocketServer({ engine, authenticate });
+  // The fastapi-offline-sync wire face, for clients of that package (base URL …/compat/fastapi-offline-sync).
+  const compat = toNodeHandler(createFastapiCompatHandler({ engine, authenticate, basePath: COMPAT_BASE }));
+  const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, path: `${COMPAT_BASE}/sync/stream` });
 
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -81,9 +88,11 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
       void metrics.text().then((body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body));
       return;
     }
+    if (path.startsWith(`${COMPAT_BASE}/`)) return void compat(req, res);
     void rest(req, res);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (compatWs.handleUpgrade(req, socket, head)) return;
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const wss = path === '/trpc' || path === '/trpc/' ? trpcWss : path === '/sync/stream' ? restWs.wss : null;
     if (!wss) return void socket.destroy();
@@ -108,6 +117,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
       for (const ws of trpcWss.clients) ws.terminate();
       await new Promise<void>((resolve) => trpcWss.close(() => resolve()));
       await restWs.close();
+      await compatWs.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections(); // SSE streams and keep-alive sockets would hold close() open
       if (server.listening) await closed;

@@ -46,8 +46,9 @@ export const FULL_CHUNK_BYTES = 64 * 1024;
  * A byte stream of one JSON line per document, batched into chunks of about `FULL_CHUNK_BYTES`
  * (so a page is a few large writes instead of one HTTP chunk per document), produced as the
  * consumer reads (backpressure-driven): the page is never serialized as one big string.
+ * `line` maps a document to the JSON object of its line (default: the protocol's FullDoc line).
  */
-function ndjsonStream(docs: FullDoc[]): ReadableStream<Uint8Array> {
+export function ndjsonStream<T>(docs: T[], line: (doc: T) => unknown = fullDocLine as (doc: T) => unknown): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let i = 0;
   return new ReadableStream<Uint8Array>(
@@ -60,8 +61,7 @@ function ndjsonStream(docs: FullDoc[]): ReadableStream<Uint8Array> {
         let text = '';
         // String length (UTF-16 units) approximates the byte count closely enough for batching.
         while (i < docs.length && text.length < FULL_CHUNK_BYTES) {
-          const doc = docs[i++]!;
-          text += `${JSON.stringify({ collection: doc.collection, id: doc.id, data: doc.data, version: doc.version, deleted: doc.deleted })}\n`;
+          text += `${JSON.stringify(line(docs[i++]!))}\n`;
         }
         controller.enqueue(encoder.encode(text));
         if (i >= docs.length) controller.close();
@@ -69,4 +69,9 @@ function ndjsonStream(docs: FullDoc[]): ReadableStream<Uint8Array> {
     },
     { highWaterMark: 1 },
   );
+}
+
+/** The protocol's NDJSON line for one document. */
+function fullDocLine(doc: FullDoc) {
+  return { collection: doc.collection, id: doc.id, data: doc.data, version: doc.version, deleted: doc.deleted };
 }

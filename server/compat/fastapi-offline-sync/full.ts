@@ -1,0 +1,32 @@
+/** `GET /sync/full` of the fastapi-offline-sync face: a page of current state as gzip NDJSON, `X-Sync-Cursor` and `X-Sync-LastSeq`. */
+import type { Actor } from '../../../shared/protocol.js';
+import type { SyncEngine } from '../../engine/types.js';
+import { acceptsGzip, ndjsonStream } from '../../rest/full.js';
+import { endpointParams, parseQuery } from '../../rest/params.js';
+import { checkCollections } from '../../rest/stream-input.js';
+import { toCompatFullLine } from './wire.js';
+
+/**
+ * Streams one page, one `{ collection, doc_id, data }` line per document (tombstones included).
+ * gzip unless the request's `Accept-Encoding` refuses it. `X-Sync-LastSeq` is the checkpoint to
+ * pull from once every page is read; `X-Sync-Cursor` asks for the next page (absent on the last).
+ */
+export async function handleCompatFull(engine: SyncEngine, actor: Actor, url: URL, req: Request): Promise<Response> {
+  const query = parseQuery(url, endpointParams(engine.limits).full);
+  checkCollections(engine, query.collections as string[] | undefined);
+  const page = await engine.full(actor, { collections: query.collections, cursor: query.cursor, limit: query.limit });
+  const headers = new Headers({
+    'content-type': 'application/x-ndjson; charset=utf-8',
+    'cache-control': 'no-store',
+    vary: 'Accept-Encoding',
+    'x-sync-lastseq': page.checkpoint,
+  });
+  if (page.cursor) headers.set('x-sync-cursor', page.cursor);
+  let body = ndjsonStream(page.docs, toCompatFullLine);
+  const encoding = req.headers.get('accept-encoding');
+  if (encoding === null || acceptsGzip(encoding)) {
+    body = body.pipeThrough(new CompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);
+    headers.set('content-encoding', 'gzip');
+  }
+  return new Response(body, { status: 200, headers });
+}
