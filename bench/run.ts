@@ -4,6 +4,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer, type ServerProcess } from './child.js';
 import { databaseUrl, openPglite, openPostgres, type BenchDb } from './db.js';
+import { benchClientFull, benchClientLocal, benchClientSync } from './client.js';
 import { benchFanout } from './fanout.js';
 import { benchFull, FULL_PAGE } from './full.js';
 import { benchRestVsTrpc, benchTrpcLatency } from './http.js';
@@ -68,6 +69,18 @@ async function main(): Promise<void> {
   console.log(`full exports use pages of ${FULL_PAGE}; gc ${gc ? 'available (set at run time)' : 'NOT available: RSS numbers include garbage'}; PostgreSQL: ${pgUrl ? 'yes' : 'no (set BENCH_DATABASE_URL)'}\n`);
 
   await storeGroups(openPglite, '');
+  await group('client.local', () => benchClientLocal());
+  collectGarbage();
+  {
+    const db = await openPglite();
+    try {
+      await group('client.sync.10k (embedded server)', () => benchClientSync(db));
+      collectGarbage();
+      await group('client.full.100k', () => benchClientFull(db));
+    } finally {
+      await db.close();
+    }
+  }
   await serverGroups(undefined, async (server) => {
     await group('trpc.push.latency', () => benchTrpcLatency(server, 300));
     await group('rest vs trpc', () => benchRestVsTrpc(server, 60));

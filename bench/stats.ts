@@ -29,6 +29,16 @@ const TARGETS: Record<string, Target> = {
   'fanout.1000.p95_ratio': { on: 'value', op: '<=', bound: 3 },
   // What the sync path adds over a bare ws broadcast of the same frame to the same sockets.
   'fanout.1000.p95_vs_raw_ws': { on: 'value', op: '<=', bound: 1.5 },
+  // The client library: local write cost must not grow with the store; batches near raw; sync overhead <= 25 %.
+  'client.local.put.10k_vs_1k.memory': { on: 'ratio', op: '>=', bound: 0.8 },
+  'client.local.put.10k_vs_1k.sqlite': { on: 'ratio', op: '>=', bound: 0.8 },
+  'client.local.putMany.10k.memory': { on: 'ratio', op: '>=', bound: 0.5 },
+  'client.local.putMany.10k.sqlite': { on: 'ratio', op: '>=', bound: 0.5 },
+  'client.sync.push.10k.memory': { on: 'ratio', op: '>=', bound: 0.8 },
+  'client.sync.pull.10k.memory': { on: 'ratio', op: '>=', bound: 0.8 },
+  'client.sync.push.10k.sqlite': { on: 'ratio', op: '>=', bound: 0.8 },
+  'client.sync.pull.10k.sqlite': { on: 'ratio', op: '>=', bound: 0.8 },
+  'client.full.100k.rss_growth_mb': { on: 'value', op: '<', bound: 100 },
 };
 
 /** The `q`-quantile (0..1) of `values`, nearest-rank on a sorted copy; NaN when empty. */
