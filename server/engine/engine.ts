@@ -14,7 +14,7 @@ import { createRateLimiter, type RateLimitedOp } from './rate-limit.js';
 import { applyBatch, type BatchOutcome } from './push.js';
 import { stream } from './stream.js';
 import type { EngineEvent, ServerChange, SyncEngine, SyncEngineOptions } from './types.js';
-import { parseInput, validateChanges, type ValidChange } from './validate.js';
+import { parsePushInput, validateChanges, type ValidChange } from './validate.js';
 
 /**
  * Creates a sync engine over a store (call `store.init()` first).
@@ -122,7 +122,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
 
     async push(actor, input) {
       admit(actor, 'push');
-      const req = parseInput(pushInput, input, 'push');
+      const req = parsePushInput(pushInput, input, 'push', limits);
       const changes = validateChanges(req.changes, schema, limits, true);
       if (options.authorizeCollection) await assertCollections(options.authorizeCollection, actor, 'push', changes.map((c) => c.collection), 'changes');
       return run(actor, req.clientId, stamp(changes), req.atomic);
@@ -165,7 +165,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     async write(scope, changes) {
       const actor: Actor = typeof scope === 'string' ? { userId: 'server', scopeId: scope } : scope;
       const asInput: ChangeInput[] = (changes as ServerChange[]).map((c, i) => ({ mutationId: i + 1, collection: c.collection, id: c.id, op: c.op, data: c.data ?? null }));
-      const checked = parseInput(pushInput, { clientId: 'server', changes: asInput }, 'write');
+      const checked = parsePushInput(pushInput, { clientId: 'server', changes: asInput }, 'write', limits);
       const valid = validateChanges(checked.changes, schema, limits, true);
       return run(actor, null, stamp(valid), true);
     },

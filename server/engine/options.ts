@@ -12,6 +12,8 @@ export const DEFAULT_LIMITS: SyncLimits = {
   fullDefaultLimit: 1000,
   fullMaxLimit: 10_000,
   maxBodyBytes: 16 * 1024 * 1024,
+  maxDepth: 32,
+  maxIdLength: 256,
 };
 
 export const DEFAULT_STREAM: StreamOptions = { heartbeatMs: 15_000, maxQueue: 1000, pollMs: 5000 };
@@ -27,6 +29,8 @@ const limitsSchema = z.object({
   fullDefaultLimit: positiveInt,
   fullMaxLimit: positiveInt,
   maxBodyBytes: positiveInt,
+  maxDepth: positiveInt.max(1000),
+  maxIdLength: positiveInt.max(256),
 });
 const streamSchema = z.object({ heartbeatMs: positiveInt, maxQueue: positiveInt, pollMs: positiveInt });
 const retentionSchema = z.object({ maxAgeMs: positiveInt, pruneIntervalMs: z.number().int().nonnegative() });

@@ -50,6 +50,13 @@ export interface SyncLimits {
   fullMaxLimit: number;
   /** Largest request body the HTTP faces read (bytes). @default 16 MiB */
   maxBodyBytes: number;
+  /**
+   * Deepest nesting of a document or patch (the data object is level 1), checked iteratively
+   * before anything recursive runs, so a hostile `[[[[…]]]]` is a 400, not a stack overflow. @default 32
+   */
+  maxDepth: number;
+  /** Longest document id (UTF-16 units); ids also may not hold control characters or lone surrogates. @default 256 */
+  maxIdLength: number;
 }
 
 export interface StreamOptions {

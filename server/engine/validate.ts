@@ -3,13 +3,45 @@ import { z } from 'zod';
 import { SyncError, badRequest, issuesFromZod, type SyncIssue } from '../../shared/errors.js';
 import type { ChangeInput } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
+import { checkJsonShape, checkPushShape } from './shape.js';
 import type { SyncLimits } from './types.js';
 
-/** Parses `input` with a protocol schema or throws BAD_REQUEST naming the field. */
-export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+/** Nesting allowed in pull, full and stream inputs (they hold strings, numbers and one list). */
+const QUERY_INPUT_DEPTH = 8;
+
+/**
+ * Parses `input` with a protocol schema or throws BAD_REQUEST naming the field. The input's
+ * nesting is bounded first (iteratively), so zod never recurses into a hostile value.
+ */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string, maxDepth = QUERY_INPUT_DEPTH): T {
+  checkJsonShape(input, { maxDepth, checkKeys: false });
   const result = schema.safeParse(input ?? {});
   if (!result.success) throw badRequest(issuesFromZod(result.error.issues), `invalid ${what} request`);
   return result.data;
+}
+
+/**
+ * Parses a push (or server write) input: depth and document keys checked on the raw value
+ * (before zod, which silently drops an own `__proto__` key), then the protocol shape.
+ */
+export function parsePushInput<T>(schema: z.ZodType<T>, input: unknown, what: string, limits: SyncLimits): T {
+  checkPushShape(input, limits.maxDepth);
+  const parsed = parseInput(schema, input, what, limits.maxDepth + 3);
+  const clientId = (parsed as { clientId?: unknown }).clientId;
+  const bad = typeof clientId === 'string' ? badIdReason(clientId, 128) : null;
+  if (bad !== null) throw badRequest([{ path: 'clientId', message: bad }], `invalid ${what} request`);
+  return parsed;
+}
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why a document id or client id is refused, or null (at most `max` units, no control characters, well-formed UTF-16). */
+export function badIdReason(id: string, max: number): string | null {
+  if (id.length > max) return `must be at most ${max} characters (limits.maxIdLength)`;
+  if (CONTROL.test(id)) return 'must not contain control characters';
+  if (LONE_SURROGATE.test(id)) return 'must be well-formed Unicode (no lone surrogates)';
+  return null;
 }
 
 /** A change whose data has been checked against its collection schema. */
@@ -58,6 +90,8 @@ export function validateChanges(
     if (requireIncreasingIds && i > 0 && change.mutationId <= changes[i - 1]!.mutationId) {
       issues.push({ path: `${at}.mutationId`, message: 'mutation ids must strictly increase within a push' });
     }
+    const badId = badIdReason(change.id, limits.maxIdLength);
+    if (badId !== null) issues.push({ path: `${at}.id`, message: badId });
     if (!schema.has(change.collection)) {
       issues.push({ path: `${at}.collection`, message: `unknown collection "${change.collection}" (known: ${schema.names.join(', ')})` });
       return;
