@@ -43,7 +43,7 @@ const RENAMES: Record<string, string> = { id: 'doc_id', op: 'operation', baseVer
 function renamePath(path: string): string {
   return path
     .split('.')
-    .map((part, i, all) => (i === all.length - 1 || (i === 2 && all[0] === 'changes') || part === 'clientId' ? (RENAMES[part] ?? part) : part))
+    .map((part, i, all) => ((i === 2 && all[0] === 'changes') || (i === 0 && part === 'clientId') ? (RENAMES[part] ?? part) : part))
     .join('.');
 }
 
