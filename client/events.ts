@@ -54,6 +54,11 @@ export interface ProgressEvent {
   total?: number;
 }
 
+/** The sync status changed (see `SyncClient.status()`). */
+export interface StatusEvent {
+  status: 'online' | 'offline' | 'syncing' | 'error' | 'upgrade-required';
+}
+
 /** Event name → payload. */
 export interface SyncClientEvents extends Record<string, unknown> {
   change: ChangeEvent;
@@ -62,4 +67,5 @@ export interface SyncClientEvents extends Record<string, unknown> {
   error: ErrorEvent;
   synced: SyncedEvent;
   progress: ProgressEvent;
+  status: StatusEvent;
 }

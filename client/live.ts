@@ -4,8 +4,10 @@
  */
 import type { StreamEvent } from '../shared/protocol.js';
 import type { SyncUnsubscribable } from './api.js';
-import { backoffDelay, isResyncRequired, retryDelay } from './retry.js';
+import { backoffDelay, isResyncRequired, isUnauthorized, retryDelay } from './retry.js';
 import { serial } from './serial.js';
+import type { StatusTracker } from './status.js';
+import type { TokenSource } from './token-source.js';
 import { pushOutbox, resync, type TransferContext } from './transfer.js';
 
 /** Runs network steps one at a time (shared with `sync()`, so a push never races another push). */
@@ -25,7 +27,26 @@ export class LiveSync {
   constructor(
     private readonly ctx: TransferContext,
     private readonly net: NetQueue,
+    private readonly status: StatusTracker,
+    private readonly tokens: TokenSource | null,
   ) {}
+
+  /** The network is back (platform signal): push and resubscribe now instead of waiting out a backoff. */
+  wake(): void {
+    if (!this.running || this.status.upgradeRequired) return;
+    this.pushFailures = 0;
+    this.streamFailures = 0;
+    if (this.pushTimer) {
+      clearTimeout(this.pushTimer);
+      this.pushTimer = null;
+    }
+    this.schedulePush(0);
+    if (this.streamTimer) {
+      clearTimeout(this.streamTimer);
+      this.streamTimer = null;
+      void this.subscribe().catch(() => this.resubscribeLater());
+    }
+  }
 
   get active(): boolean {
     return this.running;
@@ -52,10 +73,20 @@ export class LiveSync {
 
   /** Pushes soon (debounced); a failed push is tried again with backoff while live. */
   schedulePush(delay = this.ctx.options.pushDebounceMs): void {
-    if (!this.running || this.pushTimer) return;
+    if (!this.running || this.pushTimer || this.status.upgradeRequired) return;
     this.pushTimer = setTimeout(() => {
       this.pushTimer = null;
-      this.net(() => pushOutbox(this.ctx)).then(
+      this.net(async () => {
+        this.status.begin();
+        try {
+          const pushed = await pushOutbox(this.ctx);
+          this.status.end();
+          return pushed;
+        } catch (error) {
+          this.status.end(error);
+          throw error;
+        }
+      }).then(
         () => (this.pushFailures = 0),
         (error) => {
           this.ctx.events.emit('error', { where: 'push', error });
@@ -72,7 +103,7 @@ export class LiveSync {
     const since = await this.ctx.replica.store.getMeta('checkpoint');
     if (!this.running || generation !== this.generation) return;
     this.subscription = this.ctx.api.stream.subscribe(
-      { since, collections: this.ctx.options.collections },
+      this.ctx.versioned({ since, collections: this.ctx.options.collections }),
       {
         onData: ({ data }) => void this.apply(() => (generation === this.generation ? this.handle(data, generation) : Promise.resolve())),
         onError: (error) => void this.apply(() => (generation === this.generation ? this.failed(error) : Promise.resolve())),
@@ -83,6 +114,7 @@ export class LiveSync {
   }
 
   private async handle(event: StreamEvent, generation: number): Promise<void> {
+    this.status.observe();
     if (event.type === 'changes') {
       await this.ctx.replica.applyServerChanges(event.changes, event.checkpoint);
       this.streamFailures = 0;
@@ -97,7 +129,23 @@ export class LiveSync {
   private async failed(error: unknown): Promise<void> {
     if (isResyncRequired(error)) return this.resyncAndResubscribe();
     this.ctx.events.emit('error', { where: 'stream', error });
+    this.status.observe(error);
+    if (this.status.upgradeRequired) return this.stopStream();
+    if (this.tokens && isUnauthorized(error)) {
+      // The token expired (the server closed the stream saying so): get a new one, resume from the checkpoint at once.
+      await this.tokens.refresh().catch(() => undefined);
+      this.generation++;
+      this.subscription?.unsubscribe();
+      this.subscription = null;
+      return this.subscribe();
+    }
     this.resubscribeLater();
+  }
+
+  private stopStream(): void {
+    this.generation++;
+    this.subscription?.unsubscribe();
+    this.subscription = null;
   }
 
   private async resyncAndResubscribe(): Promise<void> {

@@ -3,6 +3,8 @@ import type { SyncSchema } from '../shared/schema.js';
 import type { SyncApi } from './api.js';
 import type { LocalStore } from './local-store.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
+import type { Connectivity } from './status.js';
+import type { GetToken, TokenSource } from './token-source.js';
 
 export interface SyncClientOptions<S extends SyncSchema> {
   /** The app's typed tRPC proxy for the sync router: `trpc.sync`. */
@@ -25,6 +27,19 @@ export interface SyncClientOptions<S extends SyncSchema> {
   retry?: Partial<RetryOptions>;
   /** Live mode: wait this long after a local change before pushing, so bursts go in one request (ms). @default 50 */
   pushDebounceMs?: number;
+  /**
+   * Where the bearer token comes from, shared with the app's links (see `createTokenSource`): the
+   * client refreshes it once after an UNAUTHORIZED answer and retries, and before it expires.
+   * @default none (the app's links carry a fixed token)
+   */
+  tokens?: TokenSource;
+  /** Shorthand for `tokens: createTokenSource(getToken)`. */
+  getToken?: GetToken;
+  /**
+   * The platform's connectivity signal (React Native: wrap NetInfo), or `null` for none.
+   * @default `navigator.onLine` and the window's `online` / `offline` events where they exist
+   */
+  connectivity?: Connectivity | null;
 }
 
 /** Options with every default filled in. */

@@ -56,6 +56,25 @@ export function isResyncRequired(error: unknown): boolean {
   return (e.data?.code === 'CONFLICT' || e.data == null) && /RESYNC_REQUIRED|resync required/i.test(message);
 }
 
+/** The error's sync code (`data.sync.code`) or tRPC code (`data.code`), if it has one. */
+export function errorCode(error: unknown): string | null {
+  const data = (error as ErrorLike | null)?.data;
+  const code = data?.sync?.code ?? data?.code;
+  return typeof code === 'string' ? code : null;
+}
+
+/** True when the server refused the caller's token (tRPC `UNAUTHORIZED`, HTTP 401). */
+export function isUnauthorized(error: unknown): boolean {
+  const data = (error as ErrorLike | null)?.data;
+  return data?.code === 'UNAUTHORIZED' || data?.sync?.code === 'UNAUTHORIZED' || data?.httpStatus === 401;
+}
+
+/** True when the server needs a newer client schema version (`UPGRADE_REQUIRED`, HTTP 426). */
+export function isUpgradeRequired(error: unknown): boolean {
+  const data = (error as ErrorLike | null)?.data;
+  return data?.sync?.code === 'UPGRADE_REQUIRED' || data?.httpStatus === 426;
+}
+
 /**
  * True when retrying may help: no answer from the server at all (network down, link threw,
  * connection closed: tRPC errors without `data`), or a 408/429/5xx answer.
@@ -63,6 +82,7 @@ export function isResyncRequired(error: unknown): boolean {
 export function isRetryable(error: unknown): boolean {
   const data = (error as ErrorLike | null)?.data;
   if (data == null) return true;
+  if (data.sync?.code === 'UPGRADE_REQUIRED') return false;
   if (typeof data.code === 'string' && RETRYABLE_CODES.has(data.code)) return true;
   const status = typeof data.httpStatus === 'number' ? data.httpStatus : 0;
   return status === 408 || status === 429 || status >= 500;
@@ -113,12 +133,22 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Runs `fn`, retrying retryable failures with backoff; the last error (or a fatal one) is thrown. */
-export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions, onRetry?: (error: unknown, attempt: number) => void): Promise<T> {
+/**
+ * Runs `fn`, retrying retryable failures with backoff; the last error (or a fatal one) is thrown.
+ * An UNAUTHORIZED answer is retried once, at once, after `refreshToken` (when given) got a new token.
+ */
+export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions, onRetry?: (error: unknown, attempt: number) => void, refreshToken?: () => Promise<unknown>): Promise<T> {
+  let refreshed = false;
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (error) {
+      if (refreshToken && !refreshed && isUnauthorized(error)) {
+        refreshed = true;
+        await refreshToken();
+        attempt--;
+        continue;
+      }
       if (!isRetryable(error) || isResyncRequired(error) || attempt >= options.retries) throw error;
       onRetry?.(error, attempt);
       await sleep(retryDelay(error, attempt, options));

@@ -11,6 +11,10 @@ import { memoryLocalStore } from './memory-local-store.js';
 import { resolveOptions, type SyncClientOptions } from './options.js';
 import { Replica } from './replica.js';
 import { serial } from './serial.js';
+import { browserConnectivity, StatusTracker, type SyncStatus } from './status.js';
+import { createTokenSource } from './token-source.js';
+import { withRetry } from './retry.js';
+import { SyncError, type SyncErrorCode } from '../shared/errors.js';
 import { pullChanges, pushOutbox, resync, type TransferContext } from './transfer.js';
 
 /** What one `sync()` did. */
@@ -39,8 +43,12 @@ export interface SyncClient<S extends SyncSchema> {
   stop(): Promise<void>;
   /** True between `start()` and `stop()`. */
   readonly live: boolean;
-  /** Listens to `change`, `conflict`, `resync`, `error` or `synced`; returns a function that stops listening. */
+  /** Listens to `change`, `conflict`, `resync`, `error`, `synced`, `progress` or `status`; returns a function that stops listening. */
   on<E extends keyof SyncClientEvents>(event: E, listener: (payload: SyncClientEvents[E]) => void): () => void;
+  /** `online`, `offline`, `syncing`, `error` or `upgrade-required` (see `SyncStatus`); changes are announced by the `status` event. */
+  status(): SyncStatus;
+  /** The current bearer token from `tokens` / `getToken` (refreshed before it expires), for the app's links; `null` without one. */
+  token(): Promise<string | null>;
   /** Number of local changes not yet answered by the server. */
   pending(): Promise<number>;
   /**
@@ -82,9 +90,26 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   // The clock's node id is the client id; until the store is read we only know it if it was given.
   let clock = new HlcClock({ node: given ?? 'pending' });
   const replica = new Replica(store, options.schema, clock, events);
-  const ctx: TransferContext = { api: options.api, replica, options: resolved, events, clientId: given ?? '', schemaNames: options.schema.names };
+  const connectivity = options.connectivity === undefined ? browserConnectivity() : options.connectivity;
+  const status = new StatusTracker(events, connectivity);
+  const tokens = options.tokens ?? (options.getToken ? createTokenSource(options.getToken) : null);
+  const schemaVersion = (options.schema as { version?: unknown }).version;
+  const ctx: TransferContext = {
+    api: options.api,
+    replica,
+    options: resolved,
+    events,
+    clientId: given ?? '',
+    schemaNames: options.schema.names,
+    call: (fn) => withRetry(fn, resolved.retry, undefined, tokens ? () => tokens.refresh() : undefined),
+    versioned: (input) => (typeof schemaVersion === 'number' ? { ...input, schemaVersion } : input),
+  };
   const net = serial();
-  const live = new LiveSync(ctx, net);
+  const live = new LiveSync(ctx, net, status, tokens);
+  const stopConnectivity = connectivity?.subscribe((online) => {
+    status.connectivityChanged(online);
+    if (online) live.wake();
+  });
 
   const ready = (async () => {
     const stored = await store.getMeta('clientId');
@@ -107,12 +132,23 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
 
   /** Runs a network step after init, one at a time, reporting failures as `error` events. */
   const step = <T>(where: 'push' | 'pull' | 'resync', task: () => Promise<T>): Promise<T> =>
-    ready.then(() =>
-      net(task).catch((error: unknown) => {
+    ready.then(() => {
+      if (status.upgradeRequired) return Promise.reject(new SyncError('UPGRADE_REQUIRED' as SyncErrorCode, 'the server needs a newer schema version: update the app (the outbox is kept)'));
+      return net(async () => {
+        status.begin();
+        try {
+          const result = await task();
+          status.end();
+          return result;
+        } catch (error) {
+          status.end(error);
+          throw error;
+        }
+      }).catch((error: unknown) => {
         events.emit('error', { where, error });
         throw error;
-      }),
-    );
+      });
+    });
 
   const client: SyncClient<S> = {
     collection(name) {
@@ -120,10 +156,18 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
       return createCollection(name, replica, events, ready) as unknown as CollectionOf<S, typeof name>;
     },
     async sync() {
-      const pushed = await step('push', () => pushOutbox(ctx));
-      const pulled = await step('pull', () => pullChanges(ctx));
-      events.emit('synced', { pushed, pulled });
-      return { pushed, pulled };
+      // One `syncing` span for both halves.
+      status.begin();
+      try {
+        const pushed = await step('push', () => pushOutbox(ctx));
+        const pulled = await step('pull', () => pullChanges(ctx));
+        status.end();
+        events.emit('synced', { pushed, pulled });
+        return { pushed, pulled };
+      } catch (error) {
+        status.end(error);
+        throw error;
+      }
     },
     push: () => step('push', () => pushOutbox(ctx)),
     pull: () => step('pull', () => pullChanges(ctx)),
@@ -140,6 +184,8 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
       return live.active;
     },
     on: (event, listener) => events.on(event, listener),
+    status: () => status.value,
+    token: () => (tokens ? tokens.get() : Promise.resolve(null)),
     async pending() {
       await ready;
       return store.countOutbox();
@@ -158,6 +204,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
       return clock;
     },
     async close() {
+      stopConnectivity?.();
       await live.stop();
       await store.close?.();
     },

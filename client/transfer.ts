@@ -5,7 +5,7 @@ import type { SyncClientEvents } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import type { Replica } from './replica.js';
 import type { OutboxEntry, ResyncState } from './local-store.js';
-import { isResyncRequired, pushRefusal, withRetry, type PushRefusal } from './retry.js';
+import { isResyncRequired, pushRefusal, type PushRefusal } from './retry.js';
 
 /** What the sync steps share. */
 export interface TransferContext {
@@ -16,6 +16,10 @@ export interface TransferContext {
   clientId: string;
   /** Every collection of the schema (what a resync sweeps when no `collections` option narrows it). */
   schemaNames: readonly string[];
+  /** Runs one request with the retry policy (backoff; one token refresh after UNAUTHORIZED). */
+  call<T>(fn: () => Promise<T>): Promise<T>;
+  /** Adds the schema's version to a request input (when the schema has one). */
+  versioned<I extends object>(input: I): I;
 }
 
 /**
@@ -50,7 +54,7 @@ export async function pushOutbox(ctx: TransferContext): Promise<number> {
 async function pushBatch(ctx: TransferContext, batch: readonly OutboxEntry[]): Promise<number> {
   let response;
   try {
-    response = await withRetry(() => ctx.api.push.mutate({ clientId: ctx.clientId, atomic: true, changes: [...batch] }), ctx.options.retry);
+    response = await ctx.call(() => ctx.api.push.mutate(ctx.versioned({ clientId: ctx.clientId, atomic: true, changes: [...batch] })));
   } catch (error) {
     const refusal = pushRefusal(error);
     if (!refusal) throw error;
@@ -102,7 +106,7 @@ export async function pullChanges(ctx: TransferContext, allowResync = true): Pro
     const since = await ctx.replica.store.getMeta('checkpoint');
     let page;
     try {
-      page = await withRetry(() => ctx.api.pull.query({ since, collections: ctx.options.collections, limit: ctx.options.pullLimit }), ctx.options.retry);
+      page = await ctx.call(() => ctx.api.pull.query(ctx.versioned({ since, collections: ctx.options.collections, limit: ctx.options.pullLimit })));
     } catch (error) {
       if (!allowResync || !isResyncRequired(error)) throw error;
       return pulled + (await resync(ctx));
@@ -131,7 +135,7 @@ export async function resync(ctx: TransferContext): Promise<number> {
       let page;
       try {
         const cursor = state.cursor;
-        page = await withRetry(() => ctx.api.full.query({ collections: ctx.options.collections, cursor, limit: ctx.options.fullLimit }), ctx.options.retry);
+        page = await ctx.call(() => ctx.api.full.query(ctx.versioned({ collections: ctx.options.collections, cursor, limit: ctx.options.fullLimit })));
       } catch (error) {
         // A resumed export whose checkpoint the server no longer keeps: start over.
         if (state.cursor === null || !isResyncRequired(error)) throw error;

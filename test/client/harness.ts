@@ -14,7 +14,7 @@ import type { SyncSchema } from '../../shared/schema.js';
 import { memoryStore, type MemoryStore } from '../../server/stores/memory.js';
 import { createSyncClient, memoryLocalStore, type LocalStore, type RetryOptions, type SyncClient } from '../../client/index.js';
 
-const SECRET = 'client-test-secret-client-test-secret';
+export const SECRET = 'client-test-secret-client-test-secret';
 
 /** Switches of the test link: go offline, or lose the next push answers after the server applied them. */
 export interface LinkControl {

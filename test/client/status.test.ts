@@ -1,0 +1,122 @@
+/** Sync status from request outcomes and connectivity signals, token refresh after UNAUTHORIZED and before expiry, and the upgrade-required stop. */
+import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import superjson from 'superjson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSyncClient, createTokenSource, memoryLocalStore, tokenExpiry, type Connectivity, type SyncApi, type SyncStatus } from '../../client/index.js';
+import { signDevToken } from '../../server/auth/jwt.js';
+import type { AppRouter } from '../../server/demo/app-router.js';
+import { demoSchema } from '../../server/demo/schema.js';
+import { eventually, SECRET, startClientServer, type ClientTestServer } from './harness.js';
+
+let server: ClientTestServer;
+beforeAll(async () => {
+  server = await startClientServer();
+});
+afterAll(() => server?.close());
+
+/** A connectivity signal the test flips. */
+function fakeConnectivity(online = true) {
+  const listeners = new Set<(online: boolean) => void>();
+  const c: Connectivity & { set(v: boolean): void } = {
+    online: () => online,
+    subscribe: (l) => (listeners.add(l), () => void listeners.delete(l)),
+    set(v) {
+      online = v;
+      for (const l of listeners) l(v);
+    },
+  };
+  return c;
+}
+
+describe('status', () => {
+  it('is syncing during a sync, online after, offline when the server cannot be reached', async () => {
+    const device = await server.device('t-status', 'a');
+    const seen: SyncStatus[] = [];
+    device.client.on('status', (e) => seen.push(e.status));
+    expect(device.client.status()).toBe('online');
+    await device.client.collection('tasks').put('a', { title: 'x' });
+    await device.client.sync();
+    expect(seen).toEqual(['syncing', 'online']);
+    device.control.offline = true;
+    await expect(device.client.sync()).rejects.toThrow();
+    expect(device.client.status()).toBe('offline');
+    device.control.offline = false;
+    await device.client.sync();
+    expect(device.client.status()).toBe('online');
+  });
+
+  it('follows the platform signal, and pushes at once in live mode when the network comes back', async () => {
+    const connectivity = fakeConnectivity(true);
+    const { trpc } = await server.device('t-conn', 'x');
+    const client = createSyncClient({ api: trpc.sync, schema: demoSchema, store: memoryLocalStore(), clientId: 'c', connectivity, retry: { retries: 0, baseMs: 60_000, maxMs: 60_000 } });
+    await client.start();
+    connectivity.set(false);
+    expect(client.status()).toBe('offline');
+    connectivity.set(true);
+    await client.collection('tasks').put('n1', { title: 'after reconnect' });
+    await eventually(async () => expect(await client.pending()).toBe(0));
+    expect(client.status()).toBe('online');
+    await client.close();
+  });
+
+  it('stops syncing on UPGRADE_REQUIRED and keeps the outbox', async () => {
+    let calls = 0;
+    const upgrade = Object.assign(new Error('client schema version 1 is below the minimum 2'), { data: { code: 'PRECONDITION_FAILED', httpStatus: 426, sync: { code: 'UPGRADE_REQUIRED' } } });
+    const api: SyncApi = {
+      push: { mutate: async () => (calls++, Promise.reject(upgrade)) },
+      pull: { query: async () => (calls++, Promise.reject(upgrade)) },
+      full: { query: async () => (calls++, Promise.reject(upgrade)) },
+      stream: { subscribe: () => ({ unsubscribe() {} }) },
+    };
+    const client = createSyncClient({ api, schema: demoSchema, clientId: 'old', retry: { retries: 3, baseMs: 1, maxMs: 1 } });
+    await client.collection('tasks').put('a', { title: 'kept' });
+    await expect(client.sync()).rejects.toThrow(/schema version/);
+    expect(calls).toBe(1); // not retried
+    expect(client.status()).toBe('upgrade-required');
+    await expect(client.sync()).rejects.toThrow(/UPGRADE_REQUIRED|newer schema/);
+    expect(calls).toBe(1);
+    expect(await client.pending()).toBe(1);
+  });
+});
+
+describe('tokens', () => {
+  it('reads the exp of a JWT', async () => {
+    const token = await signDevToken(SECRET, { sub: 'a', expiresIn: 60 });
+    expect(Math.abs(tokenExpiry(token)! - (Date.now() + 60_000))).toBeLessThan(2000);
+    expect(tokenExpiry('not-a-jwt')).toBeNull();
+  });
+
+  it('refreshes before expiry; concurrent callers share one fetch', async () => {
+    let now = 1_000_000;
+    let fetches = 0;
+    const exp = (s: number) => `h.${btoa(JSON.stringify({ exp: s })).replace(/=+$/, '')}.sig`;
+    const tokens = createTokenSource(async ({ refresh }) => (fetches++, exp(now / 1000 + 60 + (refresh ? 1 : 0))), { refreshBeforeMs: 10_000, now: () => now });
+    const [a, b] = await Promise.all([tokens.get(), tokens.get()]);
+    expect(a).toBe(b);
+    expect(fetches).toBe(1);
+    now += 40_000;
+    await tokens.get();
+    expect(fetches).toBe(1);
+    now += 15_000; // within 10 s of exp
+    await tokens.get();
+    expect(fetches).toBe(2);
+  });
+
+  it('after UNAUTHORIZED gets a new token once and retries; the links read the same source', async () => {
+    let issued = 0;
+    const tokens = createTokenSource(async () => {
+      issued++;
+      // the first token is already expired: the server refuses it
+      return signDevToken(SECRET, { sub: 'u-t-token', tenant: 't-token', expiresIn: issued === 1 ? -60 : 3600 });
+    });
+    const trpc = createTRPCClient<AppRouter>({
+      links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson, headers: async () => ({ authorization: `Bearer ${await tokens.get()}` }) })],
+    });
+    const client = createSyncClient({ api: trpc.sync, schema: demoSchema, store: memoryLocalStore(), clientId: 'tok', tokens, retry: { retries: 0, baseMs: 1, maxMs: 1 } });
+    await client.collection('tasks').put('a', { title: 'with a fresh token' });
+    expect(await client.sync()).toEqual({ pushed: 1, pulled: 1 });
+    expect(issued).toBe(2);
+    expect(server.oplogOf('t-token', 'tok')).toHaveLength(1);
+    expect(await client.token()).toBe(await tokens.get());
+  });
+});
