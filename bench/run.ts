@@ -4,6 +4,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer, type ServerProcess } from './child.js';
 import { databaseUrl, openPglite, openPostgres, type BenchDb } from './db.js';
+import { benchBundle } from './bundle.js';
 import { benchClientFull, benchClientLocal, benchClientSync } from './client.js';
 import { benchFanout } from './fanout.js';
 import { benchFull, FULL_PAGE } from './full.js';
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
   console.log(`full exports use pages of ${FULL_PAGE}; gc ${gc ? 'available (set at run time)' : 'NOT available: RSS numbers include garbage'}; PostgreSQL: ${pgUrl ? 'yes' : 'no (set BENCH_DATABASE_URL)'}\n`);
 
   await storeGroups(openPglite, '');
+  await group('client.bundle', () => benchBundle());
   await group('client.local', () => benchClientLocal());
   collectGarbage();
   {

@@ -39,6 +39,7 @@ const TARGETS: Record<string, Target> = {
   'client.sync.push.10k.sqlite': { on: 'ratio', op: '>=', bound: 0.8 },
   'client.sync.pull.10k.sqlite': { on: 'ratio', op: '>=', bound: 0.8 },
   'client.full.100k.rss_growth_mb': { on: 'value', op: '<', bound: 100 },
+  'client.bundle.gzip_kb': { on: 'value', op: '<', bound: 25 },
 };
 
 /** The `q`-quantile (0..1) of `values`, nearest-rank on a sorted copy; NaN when empty. */
