@@ -55,9 +55,34 @@ export function closeCodeFor(status: number): number {
  * server.on('upgrade', (req, socket, head) => { if (!ws.handleUpgrade(req, socket, head)) socket.destroy(); });
  */
 export function createRestWebSocketServer(options: RestWebSocketOptions): RestWebSocketServer {
-  const path = options.path ?? '/sync/stream';
+  return createFrameSocketServer({
+    path: options.path ?? '/sync/stream',
+    subscribeTimeoutMs: options.subscribeTimeoutMs,
+    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, options),
+  });
+}
+
+/** What `createFrameSocketServer` needs: the path, and what to do with the first frame. */
+export interface FrameSocketOptions {
+  path: string;
+  /** @default 10000 */
+  subscribeTimeoutMs?: number;
+  /** Serves one connection from its first text frame (`null`: binary); a thrown error is sent as an error frame. */
+  serve: (socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal) => Promise<void>;
+  /** Extra fields of the error frame (e.g. FastAPI's `detail`). */
+  errorFields?: (error: { code: string; message: string }) => Record<string, unknown>;
+}
+
+/**
+ * A `noServer` WebSocket server on one path whose clients speak first: it waits for the first
+ * frame (closing with 4408 when none comes in time), hands it to `serve` with the `?token=` or
+ * `Authorization` token, and stops every stream on close. Shared by the raw WebSocket faces.
+ */
+export function createFrameSocketServer(options: FrameSocketOptions): RestWebSocketServer {
+  const path = options.path.replace(/\/+$/, '');
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const stops = new Set<() => void>();
+  const fail = (socket: WebSocket, error: unknown, code?: number) => refuse(socket, error, code, options.errorFields);
 
   wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -69,10 +94,10 @@ export function createRestWebSocketServer(options: RestWebSocketOptions): RestWe
       stops.delete(stop);
       abort.abort();
     });
-    const timer = setTimeout(() => refuse(socket, new SyncError('BAD_REQUEST', 'no subscribe frame received in time'), 4408), options.subscribeTimeoutMs ?? 10_000);
+    const timer = setTimeout(() => fail(socket, new SyncError('BAD_REQUEST', 'no subscribe frame received in time'), 4408), options.subscribeTimeoutMs ?? 10_000);
     socket.once('message', (data, isBinary) => {
       clearTimeout(timer);
-      void serve(socket, isBinary ? null : data.toString(), fallbackToken, abort.signal, options).catch((error: unknown) => refuse(socket, error));
+      void options.serve(socket, isBinary ? null : data.toString(), fallbackToken, abort.signal).catch((error: unknown) => fail(socket, error));
     });
     socket.on('error', () => abort.abort());
   });
@@ -102,7 +127,7 @@ const wsPayload = frameCache((event) => Buffer.from(JSON.stringify(event), 'utf8
 const textFrame = { binary: false, compress: false, fin: true } as const;
 
 async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, options: RestWebSocketOptions): Promise<void> {
-  const frame = parseFrame(text);
+  const frame = parseJsonFrame(text, subscribeFrame);
   const actor = await authenticateToken(options.authenticate, frame.token ?? fallbackToken);
   const input = { since: frame.since, collections: frame.collections, lastEventId: frame.lastEventId };
   checkStreamRequest(options.engine, input);
@@ -120,7 +145,8 @@ async function serve(socket: WebSocket, text: string | null, fallbackToken: stri
   if (socket.readyState === socket.OPEN) socket.close(1000, 'stream ended');
 }
 
-function parseFrame(text: string | null): z.infer<typeof subscribeFrame> {
+/** Parses a first frame against `schema`; malformed JSON or a mismatch is a BAD_REQUEST naming the field. */
+export function parseJsonFrame<T>(text: string | null, schema: z.ZodType<T>): T {
   let value: unknown;
   try {
     if (text === null) throw new Error('binary');
@@ -128,7 +154,7 @@ function parseFrame(text: string | null): z.infer<typeof subscribeFrame> {
   } catch {
     throw new SyncError('BAD_REQUEST', 'first frame must be a JSON text frame {"type":"subscribe",…}', [{ path: '', message: 'malformed JSON' }]);
   }
-  const parsed = subscribeFrame.safeParse(value);
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issues: SyncIssue[] = issuesFromZod(parsed.error.issues);
     throw new SyncError('BAD_REQUEST', `invalid subscribe frame: ${issues[0]?.path || '(root)'}: ${issues[0]?.message}`, issues);
@@ -136,9 +162,9 @@ function parseFrame(text: string | null): z.infer<typeof subscribeFrame> {
   return parsed.data;
 }
 
-function refuse(socket: WebSocket, error: unknown, code?: number): void {
+function refuse(socket: WebSocket, error: unknown, code?: number, extra?: FrameSocketOptions['errorFields']): void {
   if (socket.readyState !== socket.OPEN) return;
   const body = SyncError.is(error) ? error.toJSON().error : { code: 'INTERNAL', message: 'internal server error', issues: [] };
   const status = SyncError.is(error) ? statusOf(error.code) : 500;
-  socket.send(JSON.stringify({ type: 'error', error: body }), () => socket.close(code ?? closeCodeFor(status), body.code));
+  socket.send(JSON.stringify({ type: 'error', ...extra?.(body), error: body }), () => socket.close(code ?? closeCodeFor(status), body.code));
 }

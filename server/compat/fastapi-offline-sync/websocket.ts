@@ -5,16 +5,14 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { SyncError, issuesFromZod } from '../../../shared/errors.js';
 import { collectionName, type StreamEvent } from '../../../shared/protocol.js';
 import type { Authenticate } from '../../auth/authenticate.js';
 import type { SyncEngine } from '../../engine/types.js';
-import { authenticateToken, bearerToken } from '../../rest/auth.js';
-import { statusOf } from '../../rest/errors.js';
+import { authenticateToken } from '../../rest/auth.js';
 import { checkCollections } from '../../rest/stream-input.js';
-import { closeCodeFor } from '../../rest/websocket.js';
+import { createFrameSocketServer, parseJsonFrame } from '../../rest/websocket.js';
 import { resyncAnswer, usableSince } from './pull.js';
 import { toCompatChange } from './wire.js';
 
@@ -63,45 +61,17 @@ export function compatFrames(event: StreamEvent, engine: SyncEngine, collections
  * server.on('upgrade', (req, socket, head) => { if (!ws.handleUpgrade(req, socket, head)) socket.destroy(); });
  */
 export function createFastapiCompatWebSocketServer(options: FastapiCompatWebSocketOptions): FastapiCompatWebSocketServer {
-  const path = (options.path ?? '/sync/stream').replace(/\/+$/, '');
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-  const stops = new Set<() => void>();
-  wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const fallbackToken = url.searchParams.get('token') ?? bearerToken(req.headers.authorization ?? null);
-    const abort = new AbortController();
-    const stop = () => abort.abort();
-    stops.add(stop);
-    socket.once('close', () => {
-      stops.delete(stop);
-      abort.abort();
-    });
-    socket.on('error', () => abort.abort());
-    const timer = setTimeout(() => refuse(socket, new SyncError('BAD_REQUEST', 'no subscribe frame received in time'), 4408), options.subscribeTimeoutMs ?? 10_000);
-    socket.once('message', (data, isBinary) => {
-      clearTimeout(timer);
-      void serve(socket, isBinary ? null : data.toString(), fallbackToken, abort.signal, options).catch((error: unknown) => refuse(socket, error));
-    });
+  return createFrameSocketServer({
+    path: options.path ?? '/sync/stream',
+    subscribeTimeoutMs: options.subscribeTimeoutMs,
+    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, options),
+    errorFields: (error) => ({ detail: error.message }),
   });
-  return {
-    wss,
-    handleUpgrade(req, socket, head) {
-      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
-      if (pathname !== path) return false;
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-      return true;
-    },
-    async close() {
-      for (const stop of stops) stop();
-      for (const client of wss.clients) client.close(1001, 'server shutting down');
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    },
-  };
 }
 
 async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, options: FastapiCompatWebSocketOptions): Promise<void> {
   const { engine } = options;
-  const frame = parseFrame(text);
+  const frame = parseJsonFrame(text, subscribeFrame);
   const actor = await authenticateToken(options.authenticate, frame.token ?? fallbackToken);
   const collections = frame.collections ?? undefined;
   checkCollections(engine, collections);
@@ -125,27 +95,4 @@ async function serve(socket: WebSocket, text: string | null, fallbackToken: stri
 
 function resyncAnswerFrame(engine: SyncEngine, collections: string[] | undefined) {
   return { type: 'full_resync_required', collections: resyncAnswer(engine, collections).collections };
-}
-
-function parseFrame(text: string | null): z.infer<typeof subscribeFrame> {
-  let value: unknown;
-  try {
-    if (text === null) throw new Error('binary');
-    value = JSON.parse(text);
-  } catch {
-    throw new SyncError('BAD_REQUEST', 'first frame must be a JSON text frame {"type":"subscribe",…}', [{ path: '', message: 'malformed JSON' }]);
-  }
-  const parsed = subscribeFrame.safeParse(value);
-  if (!parsed.success) {
-    const issues = issuesFromZod(parsed.error.issues);
-    throw new SyncError('BAD_REQUEST', `invalid subscribe frame: ${issues[0]?.path || '(root)'}: ${issues[0]?.message}`, issues);
-  }
-  return parsed.data;
-}
-
-function refuse(socket: WebSocket, error: unknown, code?: number): void {
-  if (socket.readyState !== socket.OPEN) return;
-  const body = SyncError.is(error) ? error.toJSON().error : { code: 'INTERNAL', message: 'internal server error', issues: [] };
-  const status = SyncError.is(error) ? statusOf(error.code) : 500;
-  socket.send(JSON.stringify({ type: 'error', detail: body.message, error: body }), () => socket.close(code ?? closeCodeFor(status), body.code));
 }
