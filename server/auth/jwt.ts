@@ -1,16 +1,42 @@
-/** HS256 JWT authentication (via `jose`): bearer token → actor, plus a helper that signs development tokens. */
-import { SignJWT, jwtVerify } from 'jose';
+/** JWT authentication on `jose`: HS256 secrets, JWKS URLs and PEM public keys (RS/PS/ES/EdDSA), iss/aud checks, claim mapping. */
+import { createPublicKey } from 'node:crypto';
+import { SignJWT, createRemoteJWKSet, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Actor } from '../../shared/protocol.js';
 import type { Authenticate } from './authenticate.js';
 
-/** Options of `jwtAuthenticator`. */
+/** Algorithms accepted from a JWKS when `algorithms` is not given (never HMAC: a JWKS holds public keys). */
+export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+
+/** Options of `jwtAuthenticator`. Give at least one of `secret`, `jwksUrl`, `publicKey`. */
 export interface JwtAuthenticatorOptions {
-  /** The shared HS256 secret (at least 32 characters recommended). */
-  secret: string | Uint8Array;
-  /** Claim holding the scope (tenant) id; when absent the scope is the user (`sub`). @default 'tenant' */
+  /** Shared HS256 secret (at least 32 characters recommended). Only `alg: HS256` tokens are checked against it. */
+  secret?: string | Uint8Array | null;
+  /**
+   * The identity provider's JWKS, e.g. `https://TENANT.auth0.com/.well-known/jwks.json`. Keys are
+   * fetched on first use and cached; a token whose `kid` is not in the cached set triggers a refetch
+   * (at most once per `jwksCooldownMs`), so rotated keys work and removed keys stop working.
+   */
+  jwksUrl?: string | URL | null;
+  /** A PEM (SPKI, `-----BEGIN PUBLIC KEY-----`) public key: RSA, EC P-256/384/521 or Ed25519. */
+  publicKey?: string | null;
+  /** Accepted `alg` values for JWKS / public-key tokens. @default JWKS: `JWKS_ALGORITHMS`; PEM: the key type's algorithms */
+  algorithms?: string[];
+  /** Required `iss` (one, or any of several). @default not checked */
+  issuer?: string | string[] | null;
+  /** Required `aud` (the token must name one of these). @default not checked */
+  audience?: string | string[] | null;
+  /** Claim holding the user id (a top-level claim name, taken literally: `https://x.io/uid` works). @default 'sub' */
+  userClaim?: string;
+  /** Claim holding the scope (tenant) id; when absent the scope is the user id. @default 'tenant' */
   scopeClaim?: string;
-  /** Leeway for `exp`/`nbf` checks, in seconds. @default 0 */
+  /** Leeway for `exp`/`nbf`/`iat` checks, in seconds. @default 0 */
   clockToleranceSec?: number;
+  /** How long fetched JWKS keys are used before a refetch. @default 600_000 (10 min) */
+  jwksCacheMaxAgeMs?: number;
+  /** Minimum time between two JWKS fetches (unknown `kid`s within it fail). @default 30_000 */
+  jwksCooldownMs?: number;
+  /** JWKS fetch timeout. @default 5000 */
+  jwksTimeoutMs?: number;
 }
 
 function keyOf(secret: string | Uint8Array): Uint8Array {
@@ -19,27 +45,102 @@ function keyOf(secret: string | Uint8Array): Uint8Array {
   return key;
 }
 
+/** The `alg` values a PEM public key can verify, from its key type (and curve). */
+export function algorithmsForPublicKey(pem: string): string[] {
+  let key;
+  try {
+    key = createPublicKey(pem);
+  } catch (error) {
+    throw new Error(`jwt: publicKey is not a PEM public key (${(error as Error).message})`);
+  }
+  const type = key.asymmetricKeyType;
+  if (type === 'rsa') return ['RS256', 'RS384', 'RS512'];
+  if (type === 'rsa-pss') return ['PS256', 'PS384', 'PS512'];
+  if (type === 'ed25519') return ['EdDSA', 'Ed25519'];
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    const alg = curve === 'prime256v1' ? 'ES256' : curve === 'secp384r1' ? 'ES384' : curve === 'secp521r1' ? 'ES512' : null;
+    if (alg) return [alg];
+    throw new Error(`jwt: unsupported EC curve ${curve ?? '?'} (expected P-256, P-384 or P-521)`);
+  }
+  throw new Error(`jwt: unsupported public key type ${type ?? '?'} (expected RSA, EC or Ed25519)`);
+}
+
+/** A claim as an id: a non-empty string, or a safe integer (ids such as `business_id: 42`). */
+function idClaim(payload: JWTPayload, name: string): string | null | undefined {
+  const value = payload[name];
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  return null;
+}
+
 /**
- * An `Authenticate` hook for HS256 JWTs: `sub` → `userId`, the scope claim → `scopeId` (default:
- * the `sub`). Missing, malformed, forged, unsigned (`alg: none`) or expired tokens give `null`.
+ * An `Authenticate` hook for JWTs. HS256 tokens are checked against `secret`; other tokens against
+ * the JWKS at `jwksUrl` or the PEM `publicKey`. The user claim (default `sub`) → `userId`, the scope
+ * claim (default `tenant`, absent → the user id) → `scopeId`. Missing, malformed, forged, unsigned
+ * (`alg: none`), expired, wrong-issuer, wrong-audience or unknown-key tokens give `null` (401).
  *
  * @example
- * const authenticate = jwtAuthenticator({ secret: process.env.SYNC_JWT_SECRET! });
- * await authenticate(token); // { userId: 'alice', scopeId: 'acme' } or null
+ * jwtAuthenticator({ secret: process.env.SYNC_JWT_SECRET! });
+ * jwtAuthenticator({ jwksUrl: 'https://example.auth0.com/.well-known/jwks.json', issuer: 'https://example.auth0.com/', audience: 'sync-api' });
+ * jwtAuthenticator({ publicKey: pem, userClaim: 'user_id', scopeClaim: 'business_id' });
  */
 export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticate {
-  const key = keyOf(options.secret);
+  const secret = options.secret ? keyOf(options.secret) : null;
+  if (options.jwksUrl && options.publicKey) throw new Error('jwt: give either jwksUrl or publicKey, not both');
+  let asymmetric: JWTVerifyGetKey | null = null;
+  let algorithms: string[] = [];
+  if (options.jwksUrl) {
+    const url = new URL(options.jwksUrl);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`jwt: jwksUrl must be an http(s) URL, got ${url.protocol}//`);
+    asymmetric = createRemoteJWKSet(url, {
+      cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+      cooldownDuration: options.jwksCooldownMs ?? 30_000,
+      timeoutDuration: options.jwksTimeoutMs ?? 5000,
+    });
+    algorithms = options.algorithms ?? [...JWKS_ALGORITHMS];
+  } else if (options.publicKey) {
+    const pem = options.publicKey;
+    const keyAlgorithms = algorithmsForPublicKey(pem);
+    algorithms = options.algorithms ?? keyAlgorithms;
+    const keys = new Map<string, Promise<CryptoKey>>();
+    asymmetric = async (header) => {
+      const alg = header.alg ?? '';
+      if (!keyAlgorithms.includes(alg)) throw new Error('algorithm does not match the public key');
+      let key = keys.get(alg);
+      if (!key) keys.set(alg, (key = importSPKI(pem, alg) as Promise<CryptoKey>));
+      return key;
+    };
+  }
+  if (!secret && !asymmetric) throw new Error('jwt: give a secret, a jwksUrl or a publicKey');
+  if (algorithms.includes('HS256') || algorithms.some((a) => a.startsWith('HS'))) throw new Error('jwt: HMAC algorithms are only accepted with `secret`');
+  const allowed = [...(secret ? ['HS256'] : []), ...algorithms];
+  const userClaim = options.userClaim ?? 'sub';
   const scopeClaim = options.scopeClaim ?? 'tenant';
-  const clockTolerance = options.clockToleranceSec ?? 0;
+  const verifyOptions = {
+    // Only these are accepted, so `alg: none` and algorithm-confusion tokens (HS256 signed with a public key) fail.
+    algorithms: allowed,
+    clockTolerance: options.clockToleranceSec ?? 0,
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+    ...(options.audience ? { audience: options.audience } : {}),
+  };
+  const getKey: JWTVerifyGetKey = async (header, token) => {
+    if (header.alg === 'HS256') {
+      if (!secret) throw new Error('HS256 tokens are not accepted');
+      return secret;
+    }
+    return asymmetric!(header, token);
+  };
   return async (token: string | null): Promise<Actor | null> => {
     if (!token) return null;
     try {
-      // Only HS256 is accepted, so `alg: none` and algorithm-confusion tokens fail here.
-      const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], clockTolerance });
-      const sub = payload.sub;
-      const scope = payload[scopeClaim] ?? sub;
-      if (typeof sub !== 'string' || sub === '' || typeof scope !== 'string' || scope === '') return null;
-      return { userId: sub, scopeId: scope };
+      const { payload } = await jwtVerify(token, getKey, verifyOptions);
+      const userId = idClaim(payload, userClaim);
+      if (!userId) return null;
+      const scope = idClaim(payload, scopeClaim);
+      if (scope === null) return null;
+      return { userId, scopeId: scope ?? userId };
     } catch {
       return null;
     }

@@ -1,5 +1,7 @@
 /** CLI flags and environment → one validated config, with the help text and one-line errors for bad input. */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { algorithmsForPublicKey } from '../auth/jwt.js';
 import type { RateLimitOptions } from '../engine/rate-limit.js';
 import { parseLogLevel, type LogLevel } from '../logging.js';
 
@@ -16,10 +18,60 @@ export interface CliConfig {
   mongodbUri: string | null;
   schemaFile: string | null;
   jwtSecret: string | null;
+  /** Identity provider settings (env SYNC_JWT_JWKS_URL, SYNC_JWT_PUBLIC_KEY, SYNC_JWT_ISSUER, SYNC_JWT_AUDIENCE, SYNC_JWT_USER_CLAIM, SYNC_JWT_SCOPE_CLAIM). */
+  jwt: JwtConfig;
   /** Structured log level (env SYNC_LOG). */
   logLevel: LogLevel;
   /** Per-user request rate limit (env SYNC_RATE_LIMIT), or null for none. */
   rateLimit: Pick<RateLimitOptions, 'requests' | 'windowMs'> | null;
+}
+
+/** Token verification settings beyond the HS256 secret; `publicKey` is the PEM text (read from a file when a path was given). */
+export interface JwtConfig {
+  jwksUrl: string | null;
+  publicKey: string | null;
+  issuer: string | null;
+  audience: string[] | null;
+  userClaim: string;
+  scopeClaim: string;
+}
+
+/** SYNC_JWT_* → validated JWT settings (a bad URL, an unreadable key file or a PEM that is no public key fail with one line). */
+export function readJwtConfig(env: NodeJS.ProcessEnv): JwtConfig {
+  const value = (name: string) => (env[name]?.trim() ? env[name]!.trim() : null);
+  const jwksUrl = value('SYNC_JWT_JWKS_URL');
+  if (jwksUrl) checkUrl(jwksUrl, 'SYNC_JWT_JWKS_URL', ['https:', 'http:']);
+  let publicKey = value('SYNC_JWT_PUBLIC_KEY');
+  if (jwksUrl && publicKey) throw new CliError('give either SYNC_JWT_JWKS_URL or SYNC_JWT_PUBLIC_KEY, not both');
+  if (publicKey && !publicKey.includes('-----BEGIN')) {
+    try {
+      publicKey = readFileSync(publicKey, 'utf8');
+    } catch (error) {
+      throw new CliError(`SYNC_JWT_PUBLIC_KEY: neither PEM text nor a readable file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  if (publicKey) {
+    try {
+      algorithmsForPublicKey(publicKey.replace(/\\n/g, '\n'));
+    } catch (error) {
+      throw new CliError(`SYNC_JWT_PUBLIC_KEY: ${(error as Error).message.replace(/^jwt: /, '')}`);
+    }
+    publicKey = publicKey.replace(/\\n/g, '\n');
+  }
+  const claim = (name: string, fallback: string) => {
+    const v = value(name) ?? fallback;
+    if (v.length > 200) throw new CliError(`${name}: a claim name of at most 200 characters`);
+    return v;
+  };
+  const audience = value('SYNC_JWT_AUDIENCE');
+  return {
+    jwksUrl,
+    publicKey,
+    issuer: value('SYNC_JWT_ISSUER'),
+    audience: audience ? audience.split(',').map((a) => a.trim()).filter(Boolean) : null,
+    userClaim: claim('SYNC_JWT_USER_CLAIM', 'sub'),
+    scopeClaim: claim('SYNC_JWT_SCOPE_CLAIM', 'tenant'),
+  };
 }
 
 export const HELP = `trpc-offline-sync — offline-first sync server (tRPC + REST + WebSocket + SSE)
@@ -41,6 +93,15 @@ Options:
 Environment:
   SYNC_JWT_SECRET       HS256 secret for bearer tokens; when unset a random one is generated and
                         printed with a development token valid for 24 hours.
+  SYNC_JWT_JWKS_URL     JWKS of your identity provider (Auth0, Clerk, Cognito, Firebase, Supabase,
+                        Keycloak…): RS256/ES256/EdDSA tokens, keys cached, rotation followed.
+  SYNC_JWT_PUBLIC_KEY   a PEM public key (the text, or a path to a .pem file) instead of a JWKS.
+                        With either one set, no dev token is printed (tokens come from your IdP);
+                        SYNC_JWT_SECRET may still be set to accept HS256 tokens too.
+  SYNC_JWT_ISSUER       required iss claim (default: not checked)
+  SYNC_JWT_AUDIENCE     required aud claim; comma-separated for several (default: not checked)
+  SYNC_JWT_USER_CLAIM   claim holding the user id (default sub)
+  SYNC_JWT_SCOPE_CLAIM  claim holding the scope/tenant id (default tenant; absent: the user id)
   SYNC_LOG              structured JSON log lines on stdout: silent, error, info (default:
                         errors, slow-subscriber resyncs, rate-limit refusals, prunes) or debug
                         (every request).
@@ -130,6 +191,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     mongodbUri: mongodbUri && checkUrl(mongodbUri, '--mongodb-uri', ['mongodb:', 'mongodb+srv:']),
     schemaFile: values.schema ?? null,
     jwtSecret: env.SYNC_JWT_SECRET || null,
+    jwt: readJwtConfig(env),
     logLevel: checkLogLevel(env.SYNC_LOG),
     rateLimit: parseRateLimit(env.SYNC_RATE_LIMIT),
   };

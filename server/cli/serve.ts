@@ -27,7 +27,9 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     },
   });
   let secret = config.jwtSecret;
-  if (!secret) {
+  const { jwt } = config;
+  const identityProvider = Boolean(jwt.jwksUrl || jwt.publicKey);
+  if (!secret && !identityProvider) {
     secret = randomBytes(32).toString('base64url');
     const token = await signDevToken(secret, { sub: 'dev', tenant: 'dev', expiresIn: '24h' });
     log(`SYNC_JWT_SECRET not set; generated one for this run: ${secret}`);
@@ -35,8 +37,17 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   }
   const server = createSyncHttpServer({
     engine,
-    authenticate: jwtAuthenticator({ secret }),
+    authenticate: jwtAuthenticator({
+      secret,
+      jwksUrl: jwt.jwksUrl,
+      publicKey: jwt.publicKey,
+      issuer: jwt.issuer,
+      audience: jwt.audience,
+      userClaim: jwt.userClaim,
+      scopeClaim: jwt.scopeClaim,
+    }),
     router: createSyncAppRouter(engine),
+    onError: ({ requestId, op, error }) => logEvent({ type: 'error', where: op, requestId, error }),
     metrics,
   });
   const stop = async () => {
@@ -54,6 +65,10 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   }
   const { url, host, port } = address;
   log(`store: ${opened.description}; collections: ${schema.names.join(', ')}`);
+  if (identityProvider) {
+    const checks = [jwt.issuer && `iss ${jwt.issuer}`, jwt.audience && `aud ${jwt.audience.join('|')}`].filter(Boolean).join(', ');
+    log(`tokens: ${jwt.jwksUrl ? `JWKS ${jwt.jwksUrl}` : 'PEM public key'}${secret ? ' and HS256' : ''}${checks ? `; ${checks}` : ''}; claims ${jwt.userClaim} → user, ${jwt.scopeClaim} → scope (no dev token: tokens come from your identity provider)`);
+  } else if (jwt.userClaim !== 'sub' || jwt.scopeClaim !== 'tenant') log(`tokens: claims ${jwt.userClaim} → user, ${jwt.scopeClaim} → scope`);
   if (config.rateLimit) log(`rate limit: ${config.rateLimit.requests} requests per ${config.rateLimit.windowMs} ms per user`);
   log(`listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`);
   return { stop };
