@@ -1,5 +1,6 @@
 /** Structured logs: the engine's events as one JSON object per line, filtered by level. */
 import type { EngineEvent } from './engine/types.js';
+import { describeError } from './unexpected.js';
 
 /** `error`: failures only; `info`: also overflows, rate-limit refusals and prunes; `debug`: every push, pull, full and stream. */
 export type LogLevel = 'silent' | 'error' | 'info' | 'debug';
@@ -12,10 +13,6 @@ function levelOf(event: EngineEvent): Exclude<LogLevel, 'silent'> {
   return 'debug';
 }
 
-function describe(error: unknown): { message: string; code?: string } {
-  const e = error as { message?: unknown; code?: unknown } | null;
-  return { message: typeof e?.message === 'string' ? e.message : String(error), ...(typeof e?.code === 'string' ? { code: e.code } : {}) };
-}
 
 /**
  * An engine `onEvent` hook that writes JSON lines (`{ time, level, event, ... }`).
@@ -32,7 +29,7 @@ export function createEventLogger(options: { level?: LogLevel; write?: (line: st
     if (RANK[level] > threshold) return;
     const { type, ...rest } = event as EngineEvent & Record<string, unknown>;
     const fields: Record<string, unknown> = { ...rest };
-    if ('error' in fields) fields.error = describe(fields.error);
+    if ('error' in fields) fields.error = describeError(fields.error);
     if (fields.actor && typeof fields.actor === 'object') {
       const actor = fields.actor as { userId: string; scopeId: string };
       delete fields.actor;

@@ -84,7 +84,7 @@ export type EngineEvent =
   | { type: 'stream_overflow'; actor: Actor }
   | { type: 'rate_limited'; actor: Actor; op: RateLimitedOp; retryAfterMs: number }
   | { type: 'prune'; removed: number; ms: number }
-  | { type: 'error'; where: string; error: unknown };
+  | { type: 'error'; where: string; error: unknown; requestId?: string };
 
 export interface SyncEngineOptions<S extends SyncSchema = SyncSchema> {
   store: Store;

@@ -14,6 +14,8 @@ import { createRestHandler, createRestWebSocketServer, toNodeHandler } from '../
 import { createSyncAppRouter } from '../trpc/app-router.js';
 import { createFastapiCompatHandler, createFastapiCompatWebSocketServer } from '../compat/fastapi-offline-sync/index.js';
 import { requestToken } from './context.js';
+import { createOpsHandler } from './ops.js';
+import { logUnexpectedToStderr, requestIdOf, type UnexpectedError } from '../unexpected.js';
 
 /** Where the fastapi-offline-sync wire face is served. */
 const COMPAT_BASE = '/compat/fastapi-offline-sync';
@@ -32,8 +34,18 @@ export interface SyncHttpServerOptions {
   createContext?: (opts: { req: IncomingMessage; actor: Actor | null; token: string | null }) => unknown;
   /** Served at `/metrics`. */
   metrics?: SyncMetrics;
+  /**
+   * Bearer token required by `/metrics` and `/sync/status` (env `SYNC_METRICS_TOKEN` in the CLI).
+   * Without it `/metrics` is open and `/sync/status` needs a valid user token. @default none
+   */
+  metricsToken?: string | null;
   /** WebSocket ping interval for tRPC connections (ms). @default 30000 */
   pingMs?: number;
+  /**
+   * Told of every unexpected (500) failure on every face, with the request id the client was
+   * answered; never given the request's token or data. @default one JSON line at level error on stderr
+   */
+  onError?: (info: UnexpectedError) => void;
 }
 
 /** A running or ready-to-run sync server. */
@@ -59,6 +71,7 @@ export interface SyncHttpServer {
  */
 export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpServer {
   const { engine, authenticate, metrics } = options;
+  const ops = createOpsHandler({ engine, authenticate, metrics, metricsToken: options.metricsToken });
   const router = options.router ?? createSyncAppRouter(engine);
   const makeContext = options.createContext ?? (({ actor, token }) => ({ actor, token }));
   const context = async (req: IncomingMessage, params: Record<string, string | undefined> | null | undefined) => {
@@ -67,13 +80,20 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     return makeContext({ req, actor, token }) as any;
   };
 
-  const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, info }) => context(req, info.connectionParams) });
-  const rest = toNodeHandler(createRestHandler({ engine, authenticate }));
+  const report = options.onError ?? logUnexpectedToStderr;
+  const onTrpcError = ({ error, path, type }: { error: { code: string; cause?: unknown }; path?: string; type: string }) => {
+    if (error.code === 'INTERNAL_SERVER_ERROR') report({ requestId: requestIdOf(error), op: `trpc ${type} ${path ?? '?'}`, error: error.cause ?? error });
+  };
+  const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, info }) => context(req, info.connectionParams), onError: onTrpcError, maxBodySize: engine.limits.maxBodyBytes });
+  const rest = toNodeHandler(
+    createRestHandler({ engine, authenticate, onError: (error, req, requestId) => report({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }) }),
+  );
   const trpcWss = new WebSocketServer({ noServer: true });
   const wsHandler = applyWSSHandler({
     wss: trpcWss,
     router,
     createContext: ({ req, info }) => context(req, info.connectionParams),
+    onError: onTrpcError,
     keepAlive: { enabled: true, pingMs: options.pingMs ?? 30_000, pongWaitMs: 5_000 },
   });
   const restWs = createRestWebSocketServer({ engine, authenticate });
@@ -84,10 +104,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/trpc' || path.startsWith('/trpc/')) return trpc(req, res);
-    if (path === '/metrics' && metrics && req.method === 'GET') {
-      void metrics.text().then((body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body));
-      return;
-    }
+    if (ops(req, res)) return;
     if (path.startsWith(`${COMPAT_BASE}/`)) return void compat(req, res);
     void rest(req, res);
   });

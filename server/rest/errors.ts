@@ -1,12 +1,13 @@
 /** Maps failures to REST answers: a status from the shared table and the `{ error: { code, message, issues } }` body. */
 import { ERROR_STATUS, SyncError, type SyncErrorCode, type SyncIssue } from '../../shared/errors.js';
+import { requestIdOf } from '../unexpected.js';
 
 /** Error codes of the REST face: the protocol's codes plus 405 for a known path with the wrong method. */
 export type RestErrorCode = SyncErrorCode | 'METHOD_NOT_ALLOWED';
 
 /** The JSON body of every REST error. */
 export interface RestErrorBody {
-  error: { code: RestErrorCode; message: string; issues: SyncIssue[] };
+  error: { code: RestErrorCode; message: string; issues: SyncIssue[]; requestId?: string };
 }
 
 /** HTTP status of a REST error code (the protocol's table, plus 405). */
@@ -35,18 +36,22 @@ export function errorResponse(
 
 /**
  * Turns anything thrown while serving a request into a response. A `SyncError` keeps its code;
- * anything else is an unexpected failure: 500 with the usual body and no stack or internals.
+ * anything else is an unexpected failure: 500 with the usual body plus `requestId` (also in
+ * `X-Request-Id`), no stack or internals; `onUnexpected` gets the same id for the log.
  */
-export function toErrorResponse(error: unknown, onUnexpected?: (error: unknown) => void): Response {
+export function toErrorResponse(error: unknown, onUnexpected?: (error: unknown, requestId: string) => void): Response {
   if (SyncError.is(error)) {
     const extra: Record<string, string> =
       error.code === 'UNAUTHORIZED' ? { 'www-authenticate': 'Bearer' } : error.code === 'PAYLOAD_TOO_LARGE' ? { connection: 'close' } : {};
     // Retry-After is in whole seconds (RFC 9110), rounded up so a client waiting that long succeeds.
     if (error.retryAfterMs !== undefined) extra['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+    if (error.minSchemaVersion !== undefined) extra['x-sync-min-schema-version'] = String(error.minSchemaVersion);
     return errorResponse(error.code, error.message, error.issues, extra);
   }
-  onUnexpected?.(error);
-  return errorResponse('INTERNAL', 'internal server error');
+  const requestId = requestIdOf(error);
+  onUnexpected?.(error, requestId);
+  const body: RestErrorBody = { error: { code: 'INTERNAL', message: `internal server error (request id ${requestId})`, issues: [], requestId } };
+  return jsonResponse(500, body, { 'x-request-id': requestId });
 }
 
 /** A BAD_REQUEST naming one query parameter. */

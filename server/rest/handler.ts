@@ -9,7 +9,9 @@ import { handleFull } from './full.js';
 import { createOpenApiDocument } from './openapi.js';
 import { handlePull } from './pull.js';
 import { handlePush } from './push.js';
+import { requestSchemaVersion } from './schema-version.js';
 import { handleSse } from './sse.js';
+import { logUnexpectedToStderr } from '../unexpected.js';
 
 /** Options of `createRestHandler`. */
 export interface RestHandlerOptions {
@@ -21,8 +23,11 @@ export interface RestHandlerOptions {
   basePath?: string;
   /** CORS: `true` allows any origin, or a list / predicate of allowed origins. @default off */
   cors?: CorsOrigin | false;
-  /** Told of unexpected (500) failures, for logs; the client only sees `INTERNAL`. */
-  onError?: (error: unknown, req: Request) => void;
+  /**
+   * Told of unexpected (500) failures, for logs, with the request id the client was answered
+   * (`error.requestId`, `X-Request-Id`); the client only sees `INTERNAL`. @default one JSON line on stderr
+   */
+  onError?: (error: unknown, req: Request, requestId: string) => void;
 }
 
 /** A web-standard request handler (Fetch API), mountable in any runtime or framework. */
@@ -43,6 +48,9 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
   const base = (options.basePath ?? '').replace(/\/+$/, '');
   const cors = options.cors || undefined;
   let openapi: string | undefined;
+  const report =
+    options.onError ??
+    ((error: unknown, req: Request, requestId: string) => logUnexpectedToStderr({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }));
   const routes: Record<string, Record<string, Endpoint>> = {
     '/sync/push': { POST: { auth: true, run: handlePush } },
     '/sync/pull': { GET: { auth: true, run: handlePull } },
@@ -77,9 +85,13 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
       const actor = endpoint.auth
         ? await authenticateToken(authenticate, bearerToken(req.headers.get('authorization')))
         : { userId: '', scopeId: '' };
-      return withCors(await endpoint.run({ engine, actor, req, url }), cors, origin);
+      // Before any other check of the request: an outdated client must learn it needs an upgrade (426),
+      // not get a 400 for a collection or field its old schema still names.
+      const schemaVersion = endpoint.auth ? requestSchemaVersion(req, url) : undefined;
+      if (endpoint.auth) engine.checkSchemaVersion(schemaVersion);
+      return withCors(await endpoint.run({ engine, actor, req, url, schemaVersion }), cors, origin);
     } catch (error) {
-      return withCors(toErrorResponse(error, (e) => options.onError?.(e, req)), cors, origin);
+      return withCors(toErrorResponse(error, (e, requestId) => report(e, req, requestId)), cors, origin);
     }
   };
 }

@@ -1,6 +1,7 @@
 /** SyncError → TRPCError in one table, and the error formatter that puts sync codes and issues in `error.data.sync`. */
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { SyncError, type SyncErrorCode, type SyncIssue } from '../../shared/errors.js';
+import { requestIdOf } from '../unexpected.js';
 
 /** The TRPCError code for each sync error code (the REST face uses `ERROR_STATUS` for the same codes). */
 export const TRPC_CODE: Readonly<Record<SyncErrorCode, TRPC_ERROR_CODE_KEY>> = {
@@ -12,6 +13,8 @@ export const TRPC_CODE: Readonly<Record<SyncErrorCode, TRPC_ERROR_CODE_KEY>> = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
+  // tRPC has no 426; 412 says "a precondition of yours (the schema version) fails". Clients read data.sync.code.
+  UPGRADE_REQUIRED: 'PRECONDITION_FAILED',
   INTERNAL: 'INTERNAL_SERVER_ERROR',
   UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 };
@@ -28,6 +31,10 @@ export interface SyncErrorData {
   issues: SyncIssue[];
   /** For `TOO_MANY_REQUESTS`: milliseconds until a retry can succeed. */
   retryAfterMs?: number;
+  /** For `UPGRADE_REQUIRED`: the oldest schema version the server accepts. */
+  minSchemaVersion?: number;
+  /** For `INTERNAL`: the id of this failure in the server's error log. */
+  requestId?: string;
 }
 
 /** Finds the SyncError behind a TRPCError (its cause), if any. */
@@ -40,12 +47,15 @@ export function syncErrorOf(error: unknown): SyncError | null {
 function syncData(error: SyncError): SyncErrorData {
   const data: SyncErrorData = { code: error.code, issues: error.issues };
   if (error.retryAfterMs !== undefined) data.retryAfterMs = error.retryAfterMs;
+  if (error.minSchemaVersion !== undefined) data.minSchemaVersion = error.minSchemaVersion;
   return data;
 }
 
 /**
  * A tRPC `errorFormatter` that adds `data.sync = { code, issues }` (or `null`) to every error
- * shape, so clients see the sync error code and the list of field issues.
+ * shape, so clients see the sync error code and the list of field issues. An unexpected
+ * failure (`INTERNAL_SERVER_ERROR`) gets a generic message and `data.sync.requestId`, the id a
+ * server `onError` hook can log it under (`requestIdOf(error)` gives the same id).
  *
  * @example
  * const t = initTRPC.context<Ctx>().create({ transformer: superjson, errorFormatter: syncErrorFormatter });
@@ -56,6 +66,12 @@ export function syncErrorFormatter<TShape extends { data: object }>(opts: {
   error: TRPCError;
 }): TShape & { data: TShape['data'] & { sync: SyncErrorData | null } } {
   const sync = syncErrorOf(opts.error);
+  if (opts.error.code === 'INTERNAL_SERVER_ERROR' && (!sync || sync.code === 'INTERNAL')) {
+    // An unexpected failure: no internals to the client, only the id it is logged under.
+    const requestId = requestIdOf(opts.error);
+    const message = `internal server error (request id ${requestId})`;
+    return { ...opts.shape, message, data: { ...opts.shape.data, sync: { code: 'INTERNAL', issues: [], requestId } } };
+  }
   return {
     ...opts.shape,
     data: { ...opts.shape.data, sync: sync ? syncData(sync) : null },
