@@ -117,17 +117,20 @@ export function pushRefusal(error: unknown): PushRefusal | null {
   return { code, message: typeof e.message === 'string' ? e.message : code, issues };
 }
 
+/** An aborted signal's reason (typed loosely: React Native's AbortSignal type has no `reason`). */
+const reasonOf = (signal: AbortSignal): unknown => (signal as { reason?: unknown }).reason ?? new Error('aborted');
+
 /** Resolves after `ms`, or rejects early when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+    if (signal?.aborted) return reject(reasonOf(signal));
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal!.reason);
+      reject(reasonOf(signal!));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });

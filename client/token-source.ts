@@ -25,7 +25,7 @@ export function tokenExpiry(token: string): number | null {
   if (!part) return null;
   try {
     const base64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
-    const json = JSON.parse(globalThis.atob(base64)) as { exp?: unknown };
+    const json = JSON.parse((globalThis as unknown as { atob(data: string): string }).atob(base64)) as { exp?: unknown };
     return typeof json.exp === 'number' ? json.exp * 1000 : null;
   } catch {
     return null;
