@@ -43,6 +43,8 @@ describe.each(compatStores)('fastapi-offline-sync face on $name', ({ create }) =
     await stream.opened;
     stream.send({ type: 'subscribe', since: first.json.last_seq, collections: ['tasks'] });
 
+    const live: any[] = [];
+    const sub = trpc.sync.stream.subscribe({ since: first.json.last_seq }, { onData: (e: any) => live.push(e.data ?? e) });
     // tRPC → old client (pull and stream frame)
     await trpc.sync.push.mutate({ clientId: 'web-1', changes: [{ mutationId: 1, collection: 'tasks', id: 'from-trpc', op: 'upsert', data: { title: 'typed', done: false } }] });
     await eventually(() => expect(stream.frames.some((f) => f.type === 'change' && f.doc_id === 'from-trpc')).toBe(true));
@@ -56,6 +58,8 @@ describe.each(compatStores)('fastapi-offline-sync face on $name', ({ create }) =
     const push = await call(srv.url, '/sync/push', { token, body: { client_id: 'rn-1', changes: [{ collection: 'tasks', operation: 'upsert', doc_id: 'from-old', data: { title: 'legacy', done: true }, parent_version: null }, { collection: 'tasks', operation: 'delete', doc_id: 'from-trpc', parent_version: frame.version }] } });
     expect(push.json.results.map((r: any) => r.status)).toEqual(['accepted', 'accepted']);
     const page = await trpc.sync.pull.query({});
+    await eventually(() => expect(live.some((e) => e.type === 'changes' && e.changes.some((c: any) => c.id === 'from-old'))).toBe(true));
+    sub.unsubscribe();
     expect(page.changes.map((c) => [c.id, c.op])).toEqual(expect.arrayContaining([['from-old', 'upsert'], ['from-trpc', 'delete']]));
     await eventually(() => expect(stream.frames.some((f) => f.doc_id === 'from-trpc' && f.operation === 'delete' && f.data === null)).toBe(true));
     expect(stream.frames.find((f) => f.doc_id === 'from-old')).toMatchObject({ operation: 'upsert', data: { title: 'legacy', done: true } });
