@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
+  /** The client's schema version is older than the server accepts (`minSchemaVersion`): update the app; retrying cannot help. */
+  UPGRADE_REQUIRED: 426,
   INTERNAL: 500,
   UNAVAILABLE: 503,
 } as const;
@@ -45,13 +47,21 @@ export class SyncError extends Error {
   readonly issues: SyncIssue[];
   /** For `TOO_MANY_REQUESTS`: milliseconds until a retry can succeed (REST sends it as `Retry-After`). */
   readonly retryAfterMs?: number;
+  /** For `UPGRADE_REQUIRED`: the oldest schema version the server accepts (REST sends it as `X-Sync-Min-Schema-Version`). */
+  readonly minSchemaVersion?: number;
 
-  constructor(code: SyncErrorCode, message: string, issues: SyncIssue[] = [], options?: { cause?: unknown; retryAfterMs?: number }) {
+  constructor(
+    code: SyncErrorCode,
+    message: string,
+    issues: SyncIssue[] = [],
+    options?: { cause?: unknown; retryAfterMs?: number; minSchemaVersion?: number },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SyncError';
     this.code = code;
     this.issues = issues;
     if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options?.minSchemaVersion !== undefined) this.minSchemaVersion = options.minSchemaVersion;
   }
 
   /** Works across two copies of this package in one bundle, unlike `instanceof`. */

@@ -17,6 +17,12 @@ export const hlcString = z.string().refine(isHlc, 'must be an HLC like 20260502T
 /** A JSON object (document data or a merge patch). */
 export const jsonObject = z.record(z.string(), z.unknown());
 
+/**
+ * The client's schema version (`defineSyncSchema(…, { version })`), optional in every request so
+ * unversioned clients keep working; an engine with `minSchemaVersion` refuses older ones (`UPGRADE_REQUIRED`).
+ */
+export const schemaVersion = z.number().int('must be an integer').positive('must be a positive integer').max(2_147_483_647);
+
 export const changeOp = z.enum(['upsert', 'patch', 'delete']);
 export type ChangeOp = z.infer<typeof changeOp>;
 
@@ -37,6 +43,7 @@ export const pushInput = z.object({
   clientId: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
   atomic: z.boolean().default(true),
   changes: z.array(changeInput),
+  schemaVersion: schemaVersion.nullish(),
 });
 export type PushInput = z.input<typeof pushInput>;
 
@@ -84,6 +91,7 @@ export const pullInput = z.object({
   since: z.string().nullish(),
   collections: collectionsFilter,
   limit: z.number().int('must be an integer').positive('must be a positive integer').optional(),
+  schemaVersion: schemaVersion.nullish(),
 });
 export type PullInput = z.input<typeof pullInput>;
 
@@ -99,6 +107,7 @@ export const fullInput = z.object({
   collections: collectionsFilter,
   cursor: z.string().nullish(),
   limit: z.number().int('must be an integer').positive('must be a positive integer').optional(),
+  schemaVersion: schemaVersion.nullish(),
 });
 export type FullInput = z.input<typeof fullInput>;
 
@@ -126,6 +135,7 @@ export const streamInput = z.object({
   since: z.string().nullish(),
   collections: collectionsFilter,
   lastEventId: z.string().nullish(),
+  schemaVersion: schemaVersion.nullish(),
 });
 export type StreamInput = z.input<typeof streamInput>;
 
@@ -148,4 +158,10 @@ export const errorBody = z.object({
 export interface Actor {
   userId: string;
   scopeId: string;
+  /**
+   * When the credentials behind this actor expire (ms since the epoch, e.g. a JWT's `exp`). After
+   * it, requests with this actor answer `UNAUTHORIZED` and live streams end with an UNAUTHORIZED
+   * event, so the client refreshes its token and resumes. @default never
+   */
+  expiresAt?: number;
 }

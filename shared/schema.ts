@@ -12,6 +12,11 @@ export const RESERVED_PREFIX = '_sync_';
 /** The app's collections and their document schemas. */
 export interface SyncSchema<C extends CollectionSchemas = CollectionSchemas> {
   readonly collections: C;
+  /**
+   * The schema's version (a positive integer, raised when a change needs new clients), sent by
+   * clients as `schemaVersion` / `X-Sync-Schema-Version`; `undefined`: unversioned.
+   */
+  readonly version: number | undefined;
   /** Collection names, sorted. */
   readonly names: readonly string[];
   /** True when `name` is a collection of this schema. */
@@ -20,6 +25,15 @@ export interface SyncSchema<C extends CollectionSchemas = CollectionSchemas> {
   parseDocument(collection: string, data: unknown): { ok: true; data: Record<string, unknown> } | { ok: false; issues: SyncIssue[] };
   /** Validates a JSON merge patch (`null` removes an optional field). */
   parsePatch(collection: string, patch: Record<string, unknown>): { ok: true; data: Record<string, unknown> } | { ok: false; issues: SyncIssue[] };
+}
+
+/** Options of `defineSyncSchema`. */
+export interface SyncSchemaOptions {
+  /**
+   * Version of this schema, a positive integer. Clients send it with every request; a server
+   * whose engine sets `minSchemaVersion` above it answers `UPGRADE_REQUIRED`. @default undefined (unversioned)
+   */
+  version?: number;
 }
 
 /** Document type of a collection (after defaults). */
@@ -44,6 +58,8 @@ export interface TypedPushInput<S extends SyncSchema> {
   clientId: string;
   atomic?: boolean;
   changes: TypedChange<S>[];
+  /** The client's schema version (`schema.version`). */
+  schemaVersion?: number | null;
 }
 
 function zodIssues(error: z.ZodError, prefix: string[] = []): SyncIssue[] {
@@ -63,9 +79,13 @@ function reservedIssues(data: Record<string, unknown>): SyncIssue[] {
  * const schema = defineSyncSchema({
  *   tasks: z.object({ title: z.string(), done: z.boolean().default(false) }),
  *   notes: z.object({ body: z.string() }),
- * });
+ * }, { version: 2 });
  */
-export function defineSyncSchema<C extends CollectionSchemas>(collections: C): SyncSchema<C> {
+export function defineSyncSchema<C extends CollectionSchemas>(collections: C, options: SyncSchemaOptions = {}): SyncSchema<C> {
+  const { version } = options;
+  if (version !== undefined && !(Number.isSafeInteger(version) && version > 0)) {
+    throw new Error(`defineSyncSchema: version must be a positive integer, got ${String(version)}`);
+  }
   for (const name of Object.keys(collections)) {
     const check = collectionName.safeParse(name);
     if (!check.success) throw new Error(`defineSyncSchema: collection name "${name}" ${check.error.issues[0]?.message}`);
@@ -81,6 +101,7 @@ export function defineSyncSchema<C extends CollectionSchemas>(collections: C): S
   }
   return {
     collections,
+    version,
     names,
     has(name: string): boolean {
       return Object.prototype.hasOwnProperty.call(collections, name);

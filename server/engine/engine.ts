@@ -12,6 +12,7 @@ import { assertCollections } from './read-auth.js';
 import { pull } from './pull.js';
 import { createRateLimiter, type RateLimitedOp } from './rate-limit.js';
 import { applyBatch, type BatchOutcome } from './push.js';
+import { checkSchemaVersion, resolveSchemaVersionPolicy, schemaVersionOf } from './schema-version.js';
 import { stream } from './stream.js';
 import type { EngineEvent, ServerChange, SyncEngine, SyncEngineOptions } from './types.js';
 import { parsePushInput, validateChanges, type ValidChange } from './validate.js';
@@ -54,6 +55,9 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       { retryAfterMs: waitMs },
     );
   };
+  const versionPolicy = resolveSchemaVersionPolicy(options, schema.version);
+  /** Refuses an outdated client (UPGRADE_REQUIRED) before anything else is checked, read or written. */
+  const gate = (input: unknown) => checkSchemaVersion(versionPolicy, schemaVersionOf(input));
   const feed = new LiveFeed(store, resolved.stream, (error) => emit({ type: 'error', where: 'feed', error }));
 
   const contextFor = (actor: Actor): ApplyContext => ({
@@ -121,6 +125,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     streamOptions: resolved.stream,
 
     async push(actor, input) {
+      gate(input);
       admit(actor, 'push');
       const req = parsePushInput(pushInput, input, 'push', limits);
       const changes = validateChanges(req.changes, schema, limits, true);
@@ -129,6 +134,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     },
 
     async pull(actor, input) {
+      gate(input);
       admit(actor, 'pull');
       const started = performance.now();
       const res = await pull(store, schema, limits, actor, input, options.authorizeCollection);
@@ -137,6 +143,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     },
 
     async full(actor, input) {
+      gate(input);
       admit(actor, 'full');
       const started = performance.now();
       const page = await full(store, schema, limits, actor, input, options.authorizeCollection);
@@ -144,12 +151,17 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       return page;
     },
 
+    checkSchemaVersion(version) {
+      checkSchemaVersion(versionPolicy, version);
+    },
+
     async authorizeRead(actor, op, collections) {
       if (options.authorizeCollection && collections && collections.length > 0) await assertCollections(options.authorizeCollection, actor, op, collections);
     },
 
     stream(actor, input, signal) {
-      // Thrown here, before the first event: the faces answer 429 instead of opening a stream.
+      // Thrown here, before the first event: the faces answer 426 or 429 instead of opening a stream.
+      gate(input);
       admit(actor, 'stream');
       const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow: () => emit({ type: 'stream_overflow', actor }), authorizeCollection: options.authorizeCollection }, actor, input, signal);
       return (async function* () {

@@ -111,6 +111,20 @@ export interface SyncEngineOptions<S extends SyncSchema = SyncSchema> {
    * @example rateLimit: { requests: 600, windowMs: 60_000 } // 10 per second on average, bursts of 600
    */
   rateLimit?: RateLimitOptions;
+  /**
+   * Oldest client schema version accepted (`defineSyncSchema(…, { version })` on the client,
+   * sent as `schemaVersion` in tRPC inputs, `X-Sync-Schema-Version` on REST). An older client's
+   * push, pull, full and stream answer `UPGRADE_REQUIRED` (HTTP 426, tRPC `PRECONDITION_FAILED`)
+   * before anything is read or written. A request without a version is allowed unless
+   * `requireSchemaVersion` is set. Must not exceed the server schema's own version. @default no minimum
+   * @example minSchemaVersion: 3
+   */
+  minSchemaVersion?: number;
+  /**
+   * Refuse requests that carry no schema version (`UPGRADE_REQUIRED`): set it once every client
+   * in use sends one. Clients of the fastapi-offline-sync compatibility face never do. @default false
+   */
+  requireSchemaVersion?: boolean;
   /** Server clock. `node` names this process in HLCs (default: random). */
   clock?: { node?: string; maxDriftMs?: number; now?: () => number };
   /** Called for every push, pull, full, stream and prune (metrics, logs). */
@@ -134,6 +148,13 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema> {
    * (faces that must answer before the first event, such as SSE, call it before opening).
    */
   authorizeRead(actor: Actor, op: 'pull' | 'full' | 'stream', collections: readonly string[] | undefined): Promise<void>;
+  /**
+   * Throws `UPGRADE_REQUIRED` when a client's schema version is refused (`minSchemaVersion`,
+   * `requireSchemaVersion`), `BAD_REQUEST` when it is not a positive integer. push/pull/full/stream
+   * check their input's `schemaVersion` themselves; faces call this first so the answer comes
+   * before any other check of the request.
+   */
+  checkSchemaVersion(version: unknown): void;
   /** Catch-up from `lastEventId ?? since`, then live commits; ends on `signal` or after `resync_required`. */
   stream(actor: Actor, input: unknown, signal?: AbortSignal): AsyncIterable<StreamEvent>;
   /**

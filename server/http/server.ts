@@ -14,7 +14,6 @@ import { createRestHandler, createRestWebSocketServer, toNodeHandler } from '../
 import { createSyncAppRouter } from '../trpc/app-router.js';
 import { createFastapiCompatHandler, createFastapiCompatWebSocketServer } from '../compat/fastapi-offline-sync/index.js';
 import { requestToken } from './context.js';
-import { createOpsHandler } from './ops.js';
 import { logUnexpectedToStderr, requestIdOf, type UnexpectedError } from '../unexpected.js';
 
 /** Where the fastapi-offline-sync wire face is served. */
@@ -34,11 +33,6 @@ export interface SyncHttpServerOptions {
   createContext?: (opts: { req: IncomingMessage; actor: Actor | null; token: string | null }) => unknown;
   /** Served at `/metrics`. */
   metrics?: SyncMetrics;
-  /**
-   * Bearer token required by `/metrics` and `/sync/status` (env `SYNC_METRICS_TOKEN` in the CLI).
-   * Without it `/metrics` is open and `/sync/status` needs a valid user token. @default none
-   */
-  metricsToken?: string | null;
   /** WebSocket ping interval for tRPC connections (ms). @default 30000 */
   pingMs?: number;
   /**
@@ -71,7 +65,6 @@ export interface SyncHttpServer {
  */
 export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpServer {
   const { engine, authenticate, metrics } = options;
-  const ops = createOpsHandler({ engine, authenticate, metrics, metricsToken: options.metricsToken });
   const router = options.router ?? createSyncAppRouter(engine);
   const makeContext = options.createContext ?? (({ actor, token }) => ({ actor, token }));
   const context = async (req: IncomingMessage, params: Record<string, string | undefined> | null | undefined) => {
@@ -104,7 +97,10 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/trpc' || path.startsWith('/trpc/')) return trpc(req, res);
-    if (ops(req, res)) return;
+    if (path === '/metrics' && metrics && req.method === 'GET') {
+      void metrics.text().then((body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body));
+      return;
+    }
     if (path.startsWith(`${COMPAT_BASE}/`)) return void compat(req, res);
     void rest(req, res);
   });

@@ -8,4 +8,6 @@ export interface RestContext {
   actor: Actor;
   req: Request;
   url: URL;
+  /** The client's schema version (`X-Sync-Schema-Version` or `?schemaVersion=`), already accepted by the engine; endpoints pass it on. */
+  schemaVersion?: number;
 }

@@ -3,7 +3,7 @@
 /** Which origins may call the API: `true` any (`*`), a list, or a predicate. */
 export type CorsOrigin = true | string[] | ((origin: string) => boolean);
 
-const EXPOSED = 'X-Sync-Cursor, X-Sync-Checkpoint, Content-Encoding';
+const EXPOSED = 'X-Sync-Cursor, X-Sync-Checkpoint, Content-Encoding, Retry-After, X-Sync-Min-Schema-Version';
 
 /** The allowed origin value for a request's `Origin`, or null when it is not allowed. */
 export function allowedOrigin(cors: CorsOrigin | undefined, origin: string | null): string | null {
@@ -29,7 +29,7 @@ export function preflight(methods: string[], cors: CorsOrigin | undefined, origi
   const res = new Response(null, { status: 204, headers: { allow: [...methods, 'OPTIONS'].join(', ') } });
   if (allowedOrigin(cors, origin)) {
     res.headers.set('access-control-allow-methods', [...methods, 'OPTIONS'].join(', '));
-    res.headers.set('access-control-allow-headers', 'Authorization, Content-Type, Last-Event-ID, Accept-Encoding');
+    res.headers.set('access-control-allow-headers', 'Authorization, Content-Type, Last-Event-ID, Accept-Encoding, X-Sync-Schema-Version');
     res.headers.set('access-control-max-age', '600');
   }
   return withCors(res, cors, origin);

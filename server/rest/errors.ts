@@ -45,6 +45,7 @@ export function toErrorResponse(error: unknown, onUnexpected?: (error: unknown, 
       error.code === 'UNAUTHORIZED' ? { 'www-authenticate': 'Bearer' } : error.code === 'PAYLOAD_TOO_LARGE' ? { connection: 'close' } : {};
     // Retry-After is in whole seconds (RFC 9110), rounded up so a client waiting that long succeeds.
     if (error.retryAfterMs !== undefined) extra['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+    if (error.minSchemaVersion !== undefined) extra['x-sync-min-schema-version'] = String(error.minSchemaVersion);
     return errorResponse(error.code, error.message, error.issues, extra);
   }
   const requestId = requestIdOf(error);

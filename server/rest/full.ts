@@ -20,10 +20,10 @@ export function acceptsGzip(header: string | null): boolean {
  * batched into ~64 KiB chunks, so a page is never serialized as one big string. `X-Sync-Checkpoint` is the export's checkpoint
  * (the same on every page); `X-Sync-Cursor` asks for the next page and is absent on the last one.
  */
-export async function handleFull({ engine, actor, url, req }: RestContext): Promise<Response> {
+export async function handleFull({ engine, actor, url, req, schemaVersion }: RestContext): Promise<Response> {
   const query = parseQuery(url, endpointParams(engine.limits).full);
   checkCollections(engine, query.collections as string[] | undefined);
-  const page = await engine.full(actor, { collections: query.collections, cursor: query.cursor, limit: query.limit });
+  const page = await engine.full(actor, { collections: query.collections, cursor: query.cursor, limit: query.limit, schemaVersion });
   const headers = new Headers({
     'content-type': 'application/x-ndjson; charset=utf-8',
     'cache-control': 'no-store',

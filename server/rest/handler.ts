@@ -9,6 +9,7 @@ import { handleFull } from './full.js';
 import { createOpenApiDocument } from './openapi.js';
 import { handlePull } from './pull.js';
 import { handlePush } from './push.js';
+import { requestSchemaVersion } from './schema-version.js';
 import { handleSse } from './sse.js';
 import { logUnexpectedToStderr } from '../unexpected.js';
 
@@ -84,7 +85,11 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
       const actor = endpoint.auth
         ? await authenticateToken(authenticate, bearerToken(req.headers.get('authorization')))
         : { userId: '', scopeId: '' };
-      return withCors(await endpoint.run({ engine, actor, req, url }), cors, origin);
+      // Before any other check of the request: an outdated client must learn it needs an upgrade (426),
+      // not get a 400 for a collection or field its old schema still names.
+      const schemaVersion = endpoint.auth ? requestSchemaVersion(req, url) : undefined;
+      if (endpoint.auth) engine.checkSchemaVersion(schemaVersion);
+      return withCors(await endpoint.run({ engine, actor, req, url, schemaVersion }), cors, origin);
     } catch (error) {
       return withCors(toErrorResponse(error, (e, requestId) => report(e, req, requestId)), cors, origin);
     }

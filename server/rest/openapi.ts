@@ -26,6 +26,18 @@ const errorRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
 const security = [{ bearerAuth: [] }];
 
 const retryAfter = { 'Retry-After': { description: 'Seconds until a retry can succeed.', schema: { type: 'integer', minimum: 1 } } };
+const minSchemaVersion = {
+  'X-Sync-Min-Schema-Version': { description: 'The oldest client schema version this server accepts.', schema: { type: 'integer', minimum: 1 } },
+};
+/** The header every sync request may carry (a protocol extension; see docs/rest.md). */
+const schemaVersionHeader: Doc = {
+  name: 'X-Sync-Schema-Version',
+  in: 'header',
+  required: false,
+  description:
+    'The client\'s schema version (`defineSyncSchema(…, { version })`). A server with a minimum answers 426 UPGRADE_REQUIRED to an older client before anything is read or written; absent: allowed unless the server requires a version.',
+  schema: { type: 'integer', minimum: 1 },
+};
 
 /** Standard error responses (status, description, headers), every one with the `{ error: { code, message, issues } }` body. */
 const ERROR_RESPONSES: Record<string, [string, string, Doc?]> = {
@@ -38,6 +50,11 @@ const ERROR_RESPONSES: Record<string, [string, string, Doc?]> = {
   PayloadTooLarge: ['413', 'Body, batch or document too large (PAYLOAD_TOO_LARGE).'],
   UnsupportedMediaType: ['415', 'The body is not application/json (UNSUPPORTED_MEDIA_TYPE).'],
   TooManyRequests: ['429', 'Over the per-user rate limit (TOO_MANY_REQUESTS); `Retry-After` gives the seconds to wait. Nothing was read or written.', retryAfter],
+  UpgradeRequired: [
+    '426',
+    'The client\'s schema version (X-Sync-Schema-Version) is older than the server accepts, or absent while required (UPGRADE_REQUIRED). Update the app; retrying cannot succeed. Nothing was read or written.',
+    minSchemaVersion,
+  ],
   Internal: ['500', 'Unexpected server failure (INTERNAL); no internals are disclosed.'],
 };
 
@@ -61,7 +78,7 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const base = options.basePath ?? '';
   const params = endpointParams(limits);
-  const commonErrors = ['Unauthorized', 'Forbidden', 'TooManyRequests', 'Internal'];
+  const commonErrors = ['Unauthorized', 'Forbidden', 'UpgradeRequired', 'TooManyRequests', 'Internal'];
   const paths: Record<string, Doc> = {
     [`${base}/sync/push`]: {
       post: {
@@ -69,6 +86,7 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
         summary: 'Apply a batch of changes',
         description: `Each change carries a client mutation id; a retried change is answered \`duplicate\` with its original outcome. Body at most ${limits.maxBodyBytes} bytes.`,
         security,
+        parameters: [schemaVersionHeader],
         requestBody: { required: true, content: json(ref('PushInput')) },
         responses: { '200': { description: 'Outcome of every change', content: json(ref('PushResponse')) }, ...errors('BadRequest', 'PayloadTooLarge', 'UnsupportedMediaType', ...commonErrors) },
       },
@@ -79,7 +97,7 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
         summary: 'Changes after a checkpoint',
         description: 'Whole commits only; each document at most once, in its latest state. Page with `checkpoint` while `hasMore` is true.',
         security,
-        parameters: parameters(params.pull),
+        parameters: [...parameters(params.pull), schemaVersionHeader],
         responses: { '200': { description: 'A page of changes', content: json(ref('PullResponse')) }, ...errors('BadRequest', 'ResyncRequired', ...commonErrors) },
       },
     },
@@ -89,7 +107,7 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
         summary: 'One page of a full export (NDJSON)',
         description: 'One `FullDoc` JSON object per line, tombstones included. gzip-compressed when `Accept-Encoding` allows it. Follow `X-Sync-Cursor` until it is absent, then pull from `X-Sync-Checkpoint`.',
         security,
-        parameters: [...parameters(params.full), { name: 'Accept-Encoding', in: 'header', required: false, description: '`gzip` compresses the page.', schema: { type: 'string' } }],
+        parameters: [...parameters(params.full), schemaVersionHeader, { name: 'Accept-Encoding', in: 'header', required: false, description: '`gzip` compresses the page.', schema: { type: 'string' } }],
         responses: {
           '200': {
             description: 'A page of documents, one JSON object (FullDoc) per line',
@@ -110,15 +128,15 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
         summary: 'Live changes as Server-Sent Events',
         description: 'Sends every commit after `since` (catch-up), then each new commit. Events: `changes` (id = checkpoint), `heartbeat`, `resync_required` (then the server closes), `error`. `Last-Event-ID` (or `lastEventId`) resumes without gaps or duplicates. The same path accepts a WebSocket upgrade; see `x-websocket`.',
         security,
-        parameters: parameters(params.stream),
+        parameters: [...parameters(params.stream), schemaVersionHeader],
         responses: {
           '200': { description: 'An SSE stream; each `data:` is a StreamEvent as JSON', content: { 'text/event-stream': { schema: { type: 'string' }, 'x-item-schema': ref('StreamEvent') } } },
           ...errors('BadRequest', ...commonErrors),
         },
       },
       'x-websocket': {
-        description: 'WS upgrade on this path. First client frame: {"type":"subscribe","since":"…","collections":["…"],"token":"…"} (token may instead be given as ?token= or Authorization). Server frames: StreamEvent JSON objects. A bad first frame gets {"type":"error","error":{code,message,issues}} and a close code 4000 + HTTP status (4400, 4401, 4403, 4408 timeout); after resync_required the server closes with 1000.',
-        clientFrame: { type: 'object', properties: { type: { const: 'subscribe' }, since: { type: ['string', 'null'] }, collections: { type: 'array', items: { type: 'string' } }, token: { type: 'string' }, lastEventId: { type: ['string', 'null'] } }, required: ['type'] },
+        description: 'WS upgrade on this path. First client frame: {"type":"subscribe","since":"…","collections":["…"],"token":"…","schemaVersion":3} (token may instead be given as ?token= or Authorization). Server frames: StreamEvent JSON objects. A bad first frame gets {"type":"error","error":{code,message,issues}} and a close code 4000 + HTTP status (4400, 4401, 4403, 4408 timeout, 4426 schema version too old); after resync_required the server closes with 1000. When the token expires during the stream the server sends {"type":"error","error":{"code":"UNAUTHORIZED",…}} and closes with 4401: reconnect with a fresh token and lastEventId.',
+        clientFrame: { type: 'object', properties: { type: { const: 'subscribe' }, since: { type: ['string', 'null'] }, collections: { type: 'array', items: { type: 'string' } }, token: { type: 'string' }, lastEventId: { type: ['string', 'null'] }, schemaVersion: { type: ['integer', 'null'], minimum: 1 } }, required: ['type'] },
         serverFrame: ref('StreamEvent'),
         errorFrame: { type: 'object', properties: { type: { const: 'error' }, error: { $ref: '#/components/schemas/ErrorBody/properties/error' } } },
       },

@@ -16,6 +16,12 @@ export interface ParamSpec {
 }
 
 const checkpointParam = z.string().max(200);
+const schemaVersionParam: ParamSpec = {
+  name: 'schemaVersion',
+  in: 'query',
+  description: 'The client\'s schema version, for clients that cannot set the X-Sync-Schema-Version header (EventSource); the header wins when both are given and they must agree.',
+  schema: z.string().regex(/^[1-9][0-9]{0,9}$/, 'must be a positive integer'),
+};
 const collectionsParam = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_]{0,62}(,[A-Za-z][A-Za-z0-9_]{0,62}){0,99}$/, 'must be comma-separated collection names');
@@ -38,6 +44,7 @@ export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pu
         description: `Most changes to return (whole commits only). Default ${limits.pullDefaultLimit}.`,
         schema: z.int().min(1).max(limits.pullMaxLimit),
       },
+      schemaVersionParam,
     ],
     full: [
       collections,
@@ -48,12 +55,14 @@ export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pu
         description: `Most documents in this page. Default ${limits.fullDefaultLimit}.`,
         schema: z.int().min(1).max(limits.fullMaxLimit),
       },
+      schemaVersionParam,
     ],
     stream: [
       { name: 'since', in: 'query', description: 'Checkpoint to catch up from; omitted: from the beginning.', schema: checkpointParam },
       collections,
       { name: 'lastEventId', in: 'query', description: 'Resume point for clients that cannot set the Last-Event-ID header.', schema: checkpointParam },
       { name: 'Last-Event-ID', in: 'header', description: 'The last event id received (a checkpoint); resumes after it.', schema: checkpointParam },
+      schemaVersionParam,
     ],
   } satisfies Record<string, ParamSpec[]>;
 }

@@ -22,12 +22,13 @@ const encodedFrame = frameCache((event) => encoder.encode(sseFrame(event)));
  * only as fast as the client takes bytes; it stops when the client goes away (request signal or
  * body cancelled), after `resync_required`, or after an `error` event.
  */
-export async function handleSse({ engine, actor, req, url }: RestContext): Promise<Response> {
+export async function handleSse({ engine, actor, req, url, schemaVersion }: RestContext): Promise<Response> {
   const query = parseQuery(url, endpointParams(engine.limits).stream);
   const input: StreamRequest = {
     since: query.since as string | undefined,
     collections: query.collections as string[] | undefined,
     lastEventId: req.headers.get('last-event-id') || (query.lastEventId as string | undefined),
+    schemaVersion,
   };
   checkStreamRequest(engine, input);
   await engine.authorizeRead(actor, 'stream', input.collections);

@@ -8,6 +8,8 @@ export interface StreamRequest {
   since?: string | null;
   collections?: string[];
   lastEventId?: string | null;
+  /** The client's schema version (see the engine's `minSchemaVersion`). */
+  schemaVersion?: number | null;
 }
 
 /** Throws BAD_REQUEST naming the field when a checkpoint is malformed or a collection unknown. */

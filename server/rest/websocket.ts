@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { SyncError, issuesFromZod, type SyncIssue } from '../../shared/errors.js';
-import { collectionName } from '../../shared/protocol.js';
+import { collectionName, schemaVersion } from '../../shared/protocol.js';
 import type { Authenticate } from '../auth/authenticate.js';
 import type { SyncEngine } from '../engine/types.js';
 import { authenticateToken, bearerToken } from './auth.js';
@@ -38,6 +38,7 @@ const subscribeFrame = z.object({
   collections: z.array(collectionName).max(100).optional(),
   token: z.string().max(8192).optional(),
   lastEventId: z.string().max(200).nullish(),
+  schemaVersion: schemaVersion.nullish(),
 });
 
 /** Close code for a refused subscription: 4000 + the HTTP status (4400, 4401, 4403, 4408, 4500…). */
@@ -129,7 +130,9 @@ const textFrame = { binary: false, compress: false, fin: true } as const;
 async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, options: RestWebSocketOptions): Promise<void> {
   const frame = parseJsonFrame(text, subscribeFrame);
   const actor = await authenticateToken(options.authenticate, frame.token ?? fallbackToken);
-  const input = { since: frame.since, collections: frame.collections, lastEventId: frame.lastEventId };
+  // An outdated client hears 4426 before any other check of its frame (see handler.ts).
+  options.engine.checkSchemaVersion(frame.schemaVersion);
+  const input = { since: frame.since, collections: frame.collections, lastEventId: frame.lastEventId, schemaVersion: frame.schemaVersion };
   checkStreamRequest(options.engine, input);
   for await (const event of options.engine.stream(actor, input, signal)) {
     if (socket.readyState !== socket.OPEN) break;

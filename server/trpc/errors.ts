@@ -33,6 +33,8 @@ export interface SyncErrorData {
   retryAfterMs?: number;
   /** For `UPGRADE_REQUIRED`: the oldest schema version the server accepts. */
   minSchemaVersion?: number;
+  /** For `UPGRADE_REQUIRED`: the oldest schema version the server accepts. */
+  minSchemaVersion?: number;
   /** For `INTERNAL`: the id of this failure in the server's error log. */
   requestId?: string;
 }
@@ -47,6 +49,7 @@ export function syncErrorOf(error: unknown): SyncError | null {
 function syncData(error: SyncError): SyncErrorData {
   const data: SyncErrorData = { code: error.code, issues: error.issues };
   if (error.retryAfterMs !== undefined) data.retryAfterMs = error.retryAfterMs;
+  if (error.minSchemaVersion !== undefined) data.minSchemaVersion = error.minSchemaVersion;
   if (error.minSchemaVersion !== undefined) data.minSchemaVersion = error.minSchemaVersion;
   return data;
 }

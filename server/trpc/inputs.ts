@@ -36,6 +36,8 @@ export interface PushInputOf<S> {
   clientId: string;
   atomic?: boolean;
   changes: SyncChangeOf<S>[];
+  /** The client's schema version (see `minSchemaVersion`). */
+  schemaVersion?: number | null;
 }
 
 /** The input types the `sync` procedures declare to tRPC clients. */
