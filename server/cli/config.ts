@@ -20,6 +20,8 @@ export interface CliConfig {
   jwtSecret: string | null;
   /** Identity provider settings (env SYNC_JWT_JWKS_URL, SYNC_JWT_PUBLIC_KEY, SYNC_JWT_ISSUER, SYNC_JWT_AUDIENCE, SYNC_JWT_USER_CLAIM, SYNC_JWT_SCOPE_CLAIM). */
   jwt: JwtConfig;
+  /** Bearer token `/metrics` and `/sync/status` require (env SYNC_METRICS_TOKEN), or null. */
+  metricsToken: string | null;
   /** Structured log level (env SYNC_LOG). */
   logLevel: LogLevel;
   /** Per-user request rate limit (env SYNC_RATE_LIMIT), or null for none. */
@@ -102,6 +104,8 @@ Environment:
   SYNC_JWT_AUDIENCE     required aud claim; comma-separated for several (default: not checked)
   SYNC_JWT_USER_CLAIM   claim holding the user id (default sub)
   SYNC_JWT_SCOPE_CLAIM  claim holding the scope/tenant id (default tenant; absent: the user id)
+  SYNC_METRICS_TOKEN    bearer token required by /metrics and /sync/status (default: /metrics open,
+                        /sync/status needs a valid user token).
   SYNC_LOG              structured JSON log lines on stdout: silent, error, info (default:
                         errors, slow-subscriber resyncs, rate-limit refusals, prunes) or debug
                         (every request).
@@ -192,6 +196,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     schemaFile: values.schema ?? null,
     jwtSecret: env.SYNC_JWT_SECRET || null,
     jwt: readJwtConfig(env),
+    metricsToken: env.SYNC_METRICS_TOKEN?.trim() || null,
     logLevel: checkLogLevel(env.SYNC_LOG),
     rateLimit: parseRateLimit(env.SYNC_RATE_LIMIT),
   };

@@ -49,6 +49,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     router: createSyncAppRouter(engine),
     onError: ({ requestId, op, error }) => logEvent({ type: 'error', where: op, requestId, error }),
     metrics,
+    metricsToken: config.metricsToken,
   });
   const stop = async () => {
     await server.close();
