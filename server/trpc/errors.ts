@@ -33,8 +33,6 @@ export interface SyncErrorData {
   retryAfterMs?: number;
   /** For `UPGRADE_REQUIRED`: the oldest schema version the server accepts. */
   minSchemaVersion?: number;
-  /** For `UPGRADE_REQUIRED`: the oldest schema version the server accepts. */
-  minSchemaVersion?: number;
   /** For `INTERNAL`: the id of this failure in the server's error log. */
   requestId?: string;
 }
