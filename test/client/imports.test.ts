@@ -1,15 +1,22 @@
 /** `trpc-offline-sync/client` stays browser and React Native safe: no server code, Node built-ins or server-only packages. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const dir = join(import.meta.dirname, '../../client');
-const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+/** Every .ts file of client/, subfolders included (e.g. sqlite/store.ts). */
+const files = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
 
 describe('client imports', () => {
   it.each(files)('%s imports only ./, ../shared/ and zod', (file) => {
     const source = readFileSync(join(dir, file), 'utf8');
     const specifiers = [...source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!);
-    for (const spec of specifiers) expect(spec).toMatch(/^(\.\/[\w-]+\.js|\.\.\/shared\/[\w-]+\.js|zod)$/);
+    for (const spec of specifiers) {
+      if (spec === 'zod') continue;
+      expect(spec).toMatch(/^\.{1,2}\/[\w./-]+\.js$/);
+      // A relative import must land in client/ or shared/ (never server/, never a package).
+      const target = relative(join(dir, '..'), resolve(dirname(join(dir, file)), spec));
+      expect(target, spec).toMatch(/^(client|shared)\/[\w/-]+\.js$/);
+    }
   });
 });
