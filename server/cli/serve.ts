@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { jwtAuthenticator, signDevToken } from '../auth/jwt.js';
 import { createSyncEngine } from '../engine/engine.js';
 import { createSyncHttpServer } from '../http/server.js';
+import { createWebAppHandler } from '../http/web-app.js';
 import { createEventLogger } from '../logging.js';
 import { createMetrics } from '../metrics.js';
 import { createSyncAppRouter } from '../trpc/app-router.js';
@@ -29,11 +30,13 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   let secret = config.jwtSecret;
   const { jwt } = config;
   const identityProvider = Boolean(jwt.jwksUrl || jwt.publicKey);
+  let devToken: string | undefined; // written into the web app's page only for a secret generated here
   if (!secret && !identityProvider) {
     secret = randomBytes(32).toString('base64url');
     const token = await signDevToken(secret, { sub: 'dev', tenant: 'dev', expiresIn: '24h' });
     log(`SYNC_JWT_SECRET not set; generated one for this run: ${secret}`);
     log(`dev token (user "dev", tenant "dev", valid 24 h): ${token}`);
+    devToken = token;
   }
   const server = createSyncHttpServer({
     engine,
@@ -50,6 +53,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     onError: ({ requestId, op, error }) => logEvent({ type: 'error', where: op, requestId, error }),
     metrics,
     metricsToken: config.metricsToken,
+    webApp: createWebAppHandler(devToken ? { devToken } : {}),
   });
   const stop = async () => {
     await server.close();
@@ -72,5 +76,6 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   } else if (jwt.userClaim !== 'sub' || jwt.scopeClaim !== 'tenant') log(`tokens: claims ${jwt.userClaim} → user, ${jwt.scopeClaim} → scope`);
   if (config.rateLimit) log(`rate limit: ${config.rateLimit.requests} requests per ${config.rateLimit.windowMs} ms per user`);
   log(`listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`);
+  log(`web app: ${url}/${devToken ? ' (signed in with the dev token)' : ' (asks for a token)'}`);
   return { stop };
 }

@@ -14,6 +14,7 @@ import { createRestHandler, createRestWebSocketServer, toNodeHandler } from '../
 import { createSyncAppRouter } from '../trpc/app-router.js';
 import { createFastapiCompatHandler, createFastapiCompatWebSocketServer } from '../compat/fastapi-offline-sync/index.js';
 import { requestToken } from './context.js';
+import { createOpsHandler } from './ops.js';
 import { logUnexpectedToStderr, requestIdOf, type UnexpectedError } from '../unexpected.js';
 
 /** Where the fastapi-offline-sync wire face is served. */
@@ -33,8 +34,15 @@ export interface SyncHttpServerOptions {
   createContext?: (opts: { req: IncomingMessage; actor: Actor | null; token: string | null }) => unknown;
   /** Served at `/metrics`. */
   metrics?: SyncMetrics;
+  /**
+   * Bearer token required by `/metrics` and `/sync/status` (env `SYNC_METRICS_TOKEN` in the CLI).
+   * Without it `/metrics` is open and `/sync/status` needs a valid user token. @default none
+   */
+  metricsToken?: string | null;
   /** WebSocket ping interval for tRPC connections (ms). @default 30000 */
   pingMs?: number;
+  /** Answers a request before the REST face (returns true when it did), e.g. `createWebAppHandler()` for `/`. @default none */
+  webApp?: (req: IncomingMessage, res: http.ServerResponse) => boolean;
   /**
    * Told of every unexpected (500) failure on every face, with the request id the client was
    * answered; never given the request's token or data. @default one JSON line at level error on stderr
@@ -65,6 +73,7 @@ export interface SyncHttpServer {
  */
 export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpServer {
   const { engine, authenticate, metrics } = options;
+  const ops = createOpsHandler({ engine, authenticate, metrics, metricsToken: options.metricsToken });
   const router = options.router ?? createSyncAppRouter(engine);
   const makeContext = options.createContext ?? (({ actor, token }) => ({ actor, token }));
   const context = async (req: IncomingMessage, params: Record<string, string | undefined> | null | undefined) => {
@@ -97,11 +106,9 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/trpc' || path.startsWith('/trpc/')) return trpc(req, res);
-    if (path === '/metrics' && metrics && req.method === 'GET') {
-      void metrics.text().then((body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body));
-      return;
-    }
+    if (ops(req, res)) return;
     if (path.startsWith(`${COMPAT_BASE}/`)) return void compat(req, res);
+    if (options.webApp?.(req, res)) return;
     void rest(req, res);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -48,7 +48,6 @@ function syncData(error: SyncError): SyncErrorData {
   const data: SyncErrorData = { code: error.code, issues: error.issues };
   if (error.retryAfterMs !== undefined) data.retryAfterMs = error.retryAfterMs;
   if (error.minSchemaVersion !== undefined) data.minSchemaVersion = error.minSchemaVersion;
-  if (error.minSchemaVersion !== undefined) data.minSchemaVersion = error.minSchemaVersion;
   return data;
 }
 
