@@ -1,19 +1,13 @@
-/** Errors of the fastapi-offline-sync face: our status table, with FastAPI's `detail` beside our `error` body. */
-import { SyncError } from '../../../shared/errors.js';
-import { jsonResponse, statusOf, toErrorResponse } from '../../rest/errors.js';
+/** Errors of the fastapi-offline-sync face: the main face's status, headers and `error` body, with FastAPI's `detail` beside it. */
+import { toErrorResponse } from '../../rest/errors.js';
 
 /**
  * Turns anything thrown into a response. Clients written for FastAPI read `detail` (a string);
- * `error` is the same `{ code, message, issues }` object as on the main REST face.
+ * `error` is the same `{ code, message, issues }` object as on the main REST face (with its
+ * request id on a 500), and the status and headers (`Retry-After`, `WWW-Authenticate`) are its own.
  */
-export function compatErrorResponse(error: unknown, onUnexpected?: (error: unknown) => void): Response {
-  if (!SyncError.is(error)) return withDetail(toErrorResponse(error, onUnexpected), 'internal server error');
-  const base = toErrorResponse(error);
-  const headers: Record<string, string> = {};
-  base.headers.forEach((v, k) => (headers[k] = v));
-  return jsonResponse(statusOf(error.code), { detail: error.message, ...error.toJSON() }, headers);
-}
-
-function withDetail(res: Response, detail: string): Response {
-  return jsonResponse(res.status, { detail, error: { code: 'INTERNAL', message: detail, issues: [] } });
+export async function compatErrorResponse(error: unknown, onUnexpected?: (error: unknown) => void): Promise<Response> {
+  const base = toErrorResponse(error, onUnexpected);
+  const body = (await base.json()) as { error: { message: string } };
+  return new Response(JSON.stringify({ detail: body.error.message, ...body }), { status: base.status, headers: base.headers });
 }

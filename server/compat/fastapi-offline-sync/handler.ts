@@ -64,7 +64,7 @@ export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions)
       }
       return await run(engine, req, url, () => authenticateToken(authenticate, bearerToken(req.headers.get('authorization'))));
     } catch (error) {
-      return compatErrorResponse(error, (e) => options.onError?.(e, req));
+      return await compatErrorResponse(error, (e) => options.onError?.(e, req));
     }
   };
 }
