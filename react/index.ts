@@ -1,0 +1,202 @@
+/** `trpc-offline-sync/react`: `SyncProvider` and hooks (`useQuery`, `useDoc`, `useSyncStatus`, `usePending`) on `useSyncExternalStore`. */
+import { createContext, createElement, useContext, useMemo, useRef, useSyncExternalStore, type ReactNode } from 'react';
+import type { Filter, QueryOptions, Row, SyncClient, SyncCollection } from '../client/index.js';
+import type { SyncStatus } from '../client/index.js';
+
+type AnyClient = SyncClient<any>;
+type AnyCollection = SyncCollection<any, any>;
+
+const SyncContext = createContext<AnyClient | null>(null);
+
+/** Props of `SyncProvider`. */
+export interface SyncProviderProps {
+  /** The app's sync client (`createSyncClient`). */
+  client: AnyClient;
+  children?: ReactNode;
+}
+
+/**
+ * Makes `client` available to the hooks below it.
+ *
+ * @example
+ * root.render(<SyncProvider client={client}><App /></SyncProvider>);
+ */
+export function SyncProvider({ client, children }: SyncProviderProps) {
+  return createElement(SyncContext.Provider, { value: client }, children);
+}
+
+/** The client given to the nearest `SyncProvider` (throws outside one). */
+export function useSyncClient(): AnyClient {
+  const client = useContext(SyncContext);
+  if (!client) throw new Error('trpc-offline-sync/react: hooks must be used inside <SyncProvider client={…}>');
+  return client;
+}
+
+/** A value read asynchronously, re-read on some events, announced only when it changed (compared by `key`). */
+interface AsyncStore<T> {
+  subscribe(notify: () => void): () => void;
+  get(): T;
+}
+
+function asyncStore<T>(initial: T, read: () => Promise<T>, listen: (refresh: () => void) => () => void, key: (value: T) => string): AsyncStore<T> {
+  let value = initial;
+  let current = key(initial);
+  let run = 0;
+  const listeners = new Set<() => void>();
+  let stopListening: (() => void) | null = null;
+  const refresh = () => {
+    const mine = ++run;
+    read().then(
+      (next) => {
+        if (mine !== run) return; // a newer read is under way
+        const k = key(next);
+        if (k === current) return; // same rows: nobody re-renders
+        value = next;
+        current = k;
+        for (const l of listeners) l();
+      },
+      () => undefined, // a failed local read keeps the last answer
+    );
+  };
+  return {
+    subscribe(notify) {
+      listeners.add(notify);
+      if (!stopListening) {
+        stopListening = listen(refresh);
+        refresh();
+      }
+      return () => {
+        listeners.delete(notify);
+        if (listeners.size === 0 && stopListening) {
+          stopListening();
+          stopListening = null;
+        }
+      };
+    },
+    get: () => value,
+  };
+}
+
+const rowKey = (rows: Row<unknown>[]) => rows.map((r) => `${r.id}\u0000${r.version ?? ''}\u0000${r.pending ? 1 : 0}\u0000${JSON.stringify(r.doc)}`).join('\u0001');
+
+/** A stable string for a filter (functions by identity: keep predicates stable with useCallback). */
+const fnIds = new WeakMap<Function, number>();
+let nextFnId = 0;
+function filterKey(filter: unknown): string {
+  if (typeof filter === 'function') {
+    if (!fnIds.has(filter)) fnIds.set(filter, ++nextFnId);
+    return `fn:${fnIds.get(filter)}`;
+  }
+  return JSON.stringify(filter ?? null);
+}
+
+function resolveCollection(client: AnyClient, collection: string | AnyCollection): AnyCollection {
+  return typeof collection === 'string' ? client.collection(collection) : collection;
+}
+
+/**
+ * Live rows of a collection matching `filter` (see `SyncCollection.query`). Re-read when that
+ * collection changes; the component re-renders only when its rows change (id, version, pending
+ * and document compared). `[]` until the first read answers.
+ *
+ * @example
+ * const open = useQuery('tasks', { done: false }, { orderBy: 'title' });
+ */
+export function useQuery<T = any>(collection: string | SyncCollection<T, any>, filter?: Filter<T>, options?: QueryOptions<T>): Row<T>[] {
+  const client = useSyncClient();
+  const col = resolveCollection(client, collection as string | AnyCollection);
+  const deps = `${col.name}\u0000${filterKey(filter)}\u0000${JSON.stringify(options ?? null)}`;
+  const args = useRef({ filter, options });
+  args.current = { filter, options };
+  const store = useMemo(
+    () =>
+      asyncStore<Row<T>[]>(
+        [],
+        () => col.query(args.current.filter as Filter<any>, args.current.options as QueryOptions<any>) as Promise<Row<T>[]>,
+        (refresh) => {
+          const offChange = col.subscribe(refresh);
+          const offResync = client.on('resync', refresh);
+          return () => {
+            offChange();
+            offResync();
+          };
+        },
+        rowKey as (rows: Row<T>[]) => string,
+      ),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [client, deps],
+  );
+  return useSyncExternalStore(store.subscribe, store.get, store.get);
+}
+
+/**
+ * One document as the app sees it (pending local changes included); `undefined` while loading or
+ * when there is none. Re-renders only when that document changes.
+ *
+ * @example
+ * const task = useDoc('tasks', id);
+ */
+export function useDoc<T = any>(collection: string | SyncCollection<T, any>, id: string): T | undefined {
+  const client = useSyncClient();
+  const col = resolveCollection(client, collection as string | AnyCollection);
+  const store = useMemo(
+    () =>
+      asyncStore<T | undefined>(
+        undefined,
+        () => col.get(id) as Promise<T | undefined>,
+        (refresh) => {
+          const offChange = col.subscribe((e) => {
+            if (e.ids.includes(id)) refresh();
+          });
+          const offResync = client.on('resync', refresh);
+          return () => {
+            offChange();
+            offResync();
+          };
+        },
+        (doc) => (doc === undefined ? '' : JSON.stringify(doc)),
+      ),
+    [client, col.name, id],
+  );
+  return useSyncExternalStore(store.subscribe, store.get, store.get);
+}
+
+/**
+ * The client's sync status (`online`, `offline`, `syncing`, `error`, `upgrade-required`), re-rendered on each `status` event.
+ *
+ * @example
+ * const status = useSyncStatus(); // 'syncing'
+ */
+export function useSyncStatus(): SyncStatus {
+  const client = useSyncClient();
+  const subscribe = useMemo(() => (notify: () => void) => client.on('status', notify), [client]);
+  const get = () => client.status();
+  return useSyncExternalStore(subscribe, get, get);
+}
+
+/**
+ * How many local changes wait for the server; refreshed on `change`, `synced`, `conflict` and `resync` events.
+ *
+ * @example
+ * const pending = usePending(); // 3
+ */
+export function usePending(): number {
+  const client = useSyncClient();
+  const store = useMemo(
+    () =>
+      asyncStore<number>(
+        0,
+        () => client.pending(),
+        (refresh) => {
+          const offs = [client.on('change', refresh), client.on('synced', refresh), client.on('conflict', refresh), client.on('resync', refresh), client.on('status', refresh)];
+          return () => offs.forEach((off) => off());
+        },
+        String,
+      ),
+    [client],
+  );
+  return useSyncExternalStore(store.subscribe, store.get, store.get);
+}
+
+export type { Row, Filter, QueryOptions } from '../client/index.js';
+export type { SyncStatus } from '../client/index.js';
