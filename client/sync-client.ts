@@ -14,7 +14,7 @@ import { serial } from './serial.js';
 import { browserConnectivity, StatusTracker, type SyncStatus } from './status.js';
 import { createTokenSource } from './token-source.js';
 import { withRetry } from './retry.js';
-import { SyncError, type SyncErrorCode } from '../shared/errors.js';
+import { SyncError } from '../shared/errors.js';
 import { pullChanges, pushOutbox, resync, type TransferContext } from './transfer.js';
 
 /** What one `sync()` did. */
@@ -133,7 +133,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   /** Runs a network step after init, one at a time, reporting failures as `error` events. */
   const step = <T>(where: 'push' | 'pull' | 'resync', task: () => Promise<T>): Promise<T> =>
     ready.then(() => {
-      if (status.upgradeRequired) return Promise.reject(new SyncError('UPGRADE_REQUIRED' as SyncErrorCode, 'the server needs a newer schema version: update the app (the outbox is kept)'));
+      if (status.upgradeRequired) return Promise.reject(new SyncError('UPGRADE_REQUIRED', 'the server needs a newer schema version: update the app (the outbox is kept)'));
       return net(async () => {
         status.begin();
         try {

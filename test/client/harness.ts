@@ -78,14 +78,15 @@ export interface ClientTestServer {
  * `maxDocumentBytes`; `rateLimit`: the engine's; `retry`: the devices' client retry options).
  */
 export async function startClientServer(
-  options: { limits?: Partial<SyncLimits>; rateLimit?: RateLimitOptions; retry?: RetryOptions; newLocalStore?: () => LocalStore | Promise<LocalStore> } = {},
+  options: { limits?: Partial<SyncLimits>; rateLimit?: RateLimitOptions; retry?: RetryOptions; newLocalStore?: () => LocalStore | Promise<LocalStore>; serverSchema?: typeof demoSchema; minSchemaVersion?: number } = {},
 ): Promise<ClientTestServer> {
   const store = memoryStore();
   await store.init();
   const events: EngineEvent[] = [];
   const engine = createSyncEngine({
     store,
-    schema: demoSchema,
+    schema: options.serverSchema ?? demoSchema,
+    ...(options.minSchemaVersion !== undefined ? { minSchemaVersion: options.minSchemaVersion } : {}),
     limits: options.limits,
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     stream: { heartbeatMs: 300, pollMs: 200 },

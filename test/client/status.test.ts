@@ -120,3 +120,27 @@ describe('tokens', () => {
     expect(await client.token()).toBe(await tokens.get());
   });
 });
+
+describe('schema versions against a real server', () => {
+  it('an older client gets upgrade-required, stops retrying and keeps its outbox; a current one syncs', async () => {
+    const { defineSyncSchema } = await import('../../shared/schema.js');
+    const v2 = defineSyncSchema(demoSchema.collections, { version: 2 });
+    const v1 = defineSyncSchema(demoSchema.collections, { version: 1 });
+    const gated = await startClientServer({ serverSchema: v2 as unknown as typeof demoSchema, minSchemaVersion: 2 });
+    try {
+      const old = await gated.deviceWith(v1, 't-version', 'old');
+      await old.client.collection('tasks').put('a', { title: 'from v1' });
+      await expect(old.client.sync()).rejects.toThrow();
+      expect(old.client.status()).toBe('upgrade-required');
+      expect(await old.client.pending()).toBe(1);
+      expect(gated.oplogOf('t-version', 'old')).toHaveLength(0);
+      const current = await gated.deviceWith(v2, 't-version', 'new');
+      await current.client.collection('tasks').put('b', { title: 'from v2' });
+      await current.client.sync();
+      expect(current.client.status()).toBe('online');
+      expect(gated.oplogOf('t-version', 'new')).toHaveLength(1);
+    } finally {
+      await gated.close();
+    }
+  });
+});
