@@ -140,7 +140,8 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticate
       if (!userId) return null;
       const scope = idClaim(payload, scopeClaim);
       if (scope === null) return null;
-      return { userId, scopeId: scope ?? userId };
+      // expiresAt (the accepted exp, leeway included) lets live streams end when the token does.
+      return { userId, scopeId: scope ?? userId, ...(typeof payload.exp === 'number' ? { expiresAt: (payload.exp + (options.clockToleranceSec ?? 0)) * 1000 } : {}) };
     } catch {
       return null;
     }

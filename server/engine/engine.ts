@@ -13,6 +13,9 @@ import { pull } from './pull.js';
 import { createRateLimiter, type RateLimitedOp } from './rate-limit.js';
 import { applyBatch, type BatchOutcome } from './push.js';
 import { checkSchemaVersion, resolveSchemaVersionPolicy, schemaVersionOf } from './schema-version.js';
+
+/** Longest delay `setTimeout` takes (2^31 − 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
 import { stream } from './stream.js';
 import type { EngineEvent, ServerChange, SyncEngine, SyncEngineOptions } from './types.js';
 import { parsePushInput, validateChanges, type ValidChange } from './validate.js';
@@ -54,6 +57,11 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       [],
       { retryAfterMs: waitMs },
     );
+  };
+  const nowMs = options.clock?.now ?? Date.now;
+  /** An actor whose credentials have expired (`expiresAt`) is refused, e.g. on a tRPC WebSocket opened with a now-stale token. */
+  const assertFresh = (actor: Actor) => {
+    if (actor.expiresAt !== undefined && actor.expiresAt <= nowMs()) throw new SyncError('UNAUTHORIZED', 'token expired');
   };
   const versionPolicy = resolveSchemaVersionPolicy(options, schema.version);
   /** Refuses an outdated client (UPGRADE_REQUIRED) before anything else is checked, read or written. */
@@ -126,6 +134,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
 
     async push(actor, input) {
       gate(input);
+      assertFresh(actor);
       admit(actor, 'push');
       const req = parsePushInput(pushInput, input, 'push', limits);
       const changes = validateChanges(req.changes, schema, limits, true);
@@ -135,6 +144,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
 
     async pull(actor, input) {
       gate(input);
+      assertFresh(actor);
       admit(actor, 'pull');
       const started = performance.now();
       const res = await pull(store, schema, limits, actor, input, options.authorizeCollection);
@@ -144,6 +154,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
 
     async full(actor, input) {
       gate(input);
+      assertFresh(actor);
       admit(actor, 'full');
       const started = performance.now();
       const page = await full(store, schema, limits, actor, input, options.authorizeCollection);
@@ -160,15 +171,28 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     },
 
     stream(actor, input, signal) {
-      // Thrown here, before the first event: the faces answer 426 or 429 instead of opening a stream.
+      // Thrown here, before the first event: the faces answer 401, 426 or 429 instead of opening a stream.
       gate(input);
+      assertFresh(actor);
       admit(actor, 'stream');
-      const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow: () => emit({ type: 'stream_overflow', actor }), authorizeCollection: options.authorizeCollection }, actor, input, signal);
+      // A stream whose credentials expire ends then with UNAUTHORIZED, so the client refreshes and resumes.
+      const expiry = actor.expiresAt !== undefined ? new AbortController() : null;
+      const innerSignal = expiry ? (signal ? AbortSignal.any([signal, expiry.signal]) : expiry.signal) : signal;
+      const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow: () => emit({ type: 'stream_overflow', actor }), authorizeCollection: options.authorizeCollection }, actor, input, innerSignal);
       return (async function* () {
         emit({ type: 'stream_open', actor });
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const arm = () => {
+          const ms = actor.expiresAt! - nowMs();
+          // setTimeout holds at most ~24.8 days; a longer wait is re-armed.
+          timer = setTimeout(() => (ms > MAX_TIMER_MS ? arm() : expiry!.abort()), Math.min(Math.max(ms, 0), MAX_TIMER_MS));
+        };
+        if (expiry) arm();
         try {
           yield* inner;
+          if (expiry?.signal.aborted && !signal?.aborted) throw new SyncError('UNAUTHORIZED', 'token expired');
         } finally {
+          clearTimeout(timer);
           emit({ type: 'stream_close', actor });
         }
       })();
