@@ -138,9 +138,30 @@ describe('tanstack-db collection options', () => {
     await expect(badUpdate.isPersisted.promise).rejects.toThrow(/priority/);
     expect(plain(tasks.get('v1'))).toEqual({ id: 'v1', title: 'valid', done: false });
 
+    // A transaction of several rows is all or nothing: one refused row rolls back all of them.
+    const batch = tasks.insert([
+      { id: 'v3', title: 'fine', done: false },
+      { id: 'v4', title: null as unknown as string, done: false },
+    ]);
+    await expect(batch.isPersisted.promise).rejects.toThrow(/title/);
+    expect(tasks.has('v3') || tasks.has('v4')).toBe(false);
+    expect(await a.client.collection('tasks').get('v3')).toBeUndefined();
+
     expect(await a.client.collection('tasks').get('v2')).toBeUndefined();
     expect(await a.client.pending()).toBe(0);
     expect(server.oplogOf('t-tsd-invalid', 'a').map((e) => e.id)).toEqual(['v1']);
+
+    // A valid batch lands as one local transaction and is pushed once.
+    await tasks.insert([
+      { id: 'v5', title: 'five', done: false },
+      { id: 'v6', title: 'six', done: true },
+    ]).isPersisted.promise;
+    await eventually(() => expect(server.oplogOf('t-tsd-invalid', 'a').map((e) => e.id)).toEqual(['v1', 'v5', 'v6']));
+    expect(rowsOf(tasks)).toEqual({
+      v1: { id: 'v1', title: 'valid', done: false },
+      v5: { id: 'v5', title: 'five', done: false },
+      v6: { id: 'v6', title: 'six', done: true },
+    });
   });
 
   it('reflects writes a stricter server schema rejects: the collection goes back to the server state', async () => {
