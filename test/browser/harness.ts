@@ -1,0 +1,74 @@
+/** Browser-test harness: real Chromium through playwright-core, the real CLI server on a temp data dir, pages loaded from it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import superjson from 'superjson';
+import type { AppRouter } from '../../server/demo/app-router.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Why the browser tests cannot run here (`null`: they can). Throws under CI, where Chromium must be installed. */
+export function browserSkipReason(): string | null {
+  if (existsSync(CHROMIUM)) return null;
+  if (process.env.CI) throw new Error(`browser tests: ${CHROMIUM} is missing under CI (apt-get install -y chromium)`);
+  const reason = `browser tests skipped: ${CHROMIUM} not found (apt-get install -y chromium)`;
+  console.warn(reason);
+  return reason;
+}
+
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** `trpc-offline-sync serve` as a child process with a generated dev secret (so the page is signed in). */
+export async function startServer(): Promise<{ url: string; token: string; child: ChildProcess; trpc: ReturnType<typeof createTRPCClient<AppRouter>>; stop(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sync-browser-'));
+  const env: Record<string, string | undefined> = { ...process.env, PORT: '0', SYNC_DATA_DIR: dataDir, SYNC_LOG: 'silent' };
+  delete env.SYNC_JWT_SECRET;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+    const t = /dev token \([^)]*\): (\S+)/.exec(out);
+    if (m && t) {
+      const url = m[1]!;
+      const token = t[1]!;
+      const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })] });
+      return {
+        url,
+        token,
+        child,
+        trpc,
+        async stop() {
+          if (child.exitCode === null) {
+            const exited = new Promise((r) => child.once('exit', r));
+            child.kill('SIGTERM');
+            await exited;
+          }
+          rmSync(dataDir, { recursive: true, force: true });
+        },
+      };
+    }
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Polls `check` until it returns true (or throws with `what`). */
+export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
