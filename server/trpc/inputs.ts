@@ -1,6 +1,6 @@
 /** Pass-through input parsers and the static input types tRPC clients see; the engine does the validating. */
 import type { z } from 'zod';
-import type { FullInput, PullInput, StreamInput } from '../../shared/protocol.js';
+import type { FullInput, PullInput, PushResponse, StreamInput } from '../../shared/protocol.js';
 import type { PatchOf } from '../../shared/schema.js';
 import type { SyncEngine } from '../engine/types.js';
 
@@ -46,4 +46,28 @@ export interface SyncInputs<S> {
   pull: PullInput | void;
   full: FullInput | void;
   stream: StreamInput | void;
+}
+
+type OutputOf<T> = T extends z.ZodType ? z.output<T> : never;
+type ChangeOutMeta = { id: string; version: string };
+
+/** One change of a pull answer or stream event of schema `S`: `collection` decides the type of `data` (`null` for a delete). */
+export type SyncChangeOutOf<S> = {
+  [K in keyof CollectionsOf<S> & string]: ChangeOutMeta & { collection: K } & ({ op: 'upsert'; data: OutputOf<CollectionsOf<S>[K]> } | { op: 'delete'; data: null });
+}[keyof CollectionsOf<S> & string];
+
+/** One document of a full-export page of schema `S` (tombstones: `deleted: true`, `data: null`). */
+export type SyncFullDocOf<S> = {
+  [K in keyof CollectionsOf<S> & string]: ChangeOutMeta & { collection: K } & ({ deleted: false; data: OutputOf<CollectionsOf<S>[K]> } | { deleted: true; data: null });
+}[keyof CollectionsOf<S> & string];
+
+/** The answer types the `sync` procedures declare to tRPC clients (the wire shapes, typed by the schema). */
+export interface SyncOutputs<S> {
+  push: PushResponse;
+  pull: { changes: SyncChangeOutOf<S>[]; checkpoint: string; hasMore: boolean };
+  full: { docs: SyncFullDocOf<S>[]; cursor: string | null; checkpoint: string };
+  stream:
+    | { type: 'changes'; checkpoint: string; changes: SyncChangeOutOf<S>[] }
+    | { type: 'resync_required'; message?: string | undefined }
+    | { type: 'heartbeat'; checkpoint?: string | undefined };
 }

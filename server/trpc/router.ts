@@ -12,26 +12,26 @@ import type {
 } from '@trpc/server/unstable-core-do-not-import';
 import { encodeCheckpoint } from '../../shared/checkpoint.js';
 import { SyncError } from '../../shared/errors.js';
-import type { Actor, FullPage, PullResponse, PushResponse, StreamEvent } from '../../shared/protocol.js';
+import type { Actor, StreamEvent } from '../../shared/protocol.js';
 import { toTRPCError } from './errors.js';
-import { passThrough, type EngineFor, type SyncInputs } from './inputs.js';
+import { passThrough, type EngineFor, type SyncInputs, type SyncOutputs } from './inputs.js';
 
 type Def<TInput, TOutput, TMeta> = { input: TInput; output: TOutput; meta: TMeta; errorShape: unknown };
 
 /** The procedures `createSyncRouter` returns; merge them into the app router as `sync`. */
 export type SyncRouterRecord<S, TMeta = unknown> = {
   /** Applies a batch of changes (exactly once per mutation id). */
-  push: MutationProcedure<Def<SyncInputs<S>['push'], PushResponse, TMeta>>;
+  push: MutationProcedure<Def<SyncInputs<S>['push'], SyncOutputs<S>['push'], TMeta>>;
   /** Changes after a checkpoint, whole commits only. */
-  pull: QueryProcedure<Def<SyncInputs<S>['pull'], PullResponse, TMeta>>;
+  pull: QueryProcedure<Def<SyncInputs<S>['pull'], SyncOutputs<S>['pull'], TMeta>>;
   /** One page of the current state, tombstones included. */
-  full: QueryProcedure<Def<SyncInputs<S>['full'], FullPage, TMeta>>;
+  full: QueryProcedure<Def<SyncInputs<S>['full'], SyncOutputs<S>['full'], TMeta>>;
   /**
    * Catch-up, then live commits. Every event is `tracked()`: `changes` by its checkpoint,
    * heartbeats and `resync_required` by the last position delivered, so clients see
    * `{ id, data }` and a reconnecting client resumes from `id` by itself.
    */
-  stream: SubscriptionProcedure<Def<SyncInputs<S>['stream'], AsyncIterable<TrackedData<StreamEvent>, void, any>, TMeta>>;
+  stream: SubscriptionProcedure<Def<SyncInputs<S>['stream'], AsyncIterable<TrackedData<SyncOutputs<S>['stream']>, void, any>, TMeta>>;
 };
 
 /** Options of `createSyncRouter`. */

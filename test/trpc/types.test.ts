@@ -28,9 +28,42 @@ describe('sync router types', () => {
 
   it('types outputs and stream events', () => {
     expectTypeOf(trpc.sync.push.mutate).returns.resolves.toEqualTypeOf<PushResponse>();
-    expectTypeOf(trpc.sync.pull.query).returns.resolves.toEqualTypeOf<PullResponse>();
-    expectTypeOf(trpc.sync.full.query).returns.resolves.toEqualTypeOf<FullPage>();
-    void (() => trpc.sync.stream.subscribe({ since: null }, { onData: (e) => expectTypeOf(e).toEqualTypeOf<{ id: string; data: StreamEvent }>() }));
+    // Answers are the wire shapes, typed by the schema (and still assignable to the untyped ones).
+    expectTypeOf(trpc.sync.pull.query).returns.resolves.toMatchTypeOf<PullResponse>();
+    expectTypeOf(trpc.sync.full.query).returns.resolves.toMatchTypeOf<FullPage>();
+    void (() => trpc.sync.stream.subscribe({ since: null }, { onData: (e) => expectTypeOf(e).toMatchTypeOf<{ id: string; data: StreamEvent }>() }));
+  });
+
+  it('types pull, full and stream answers by collection: data is that collection\'s document type', async () => {
+    type Task = { title: string; done: boolean; priority?: number | undefined; tags?: string[] | undefined };
+    const page = await trpc.sync.pull.query({ schemaVersion: 1 }).catch(() => null);
+    for (const change of page?.changes ?? []) {
+      expectTypeOf(change.collection).toEqualTypeOf<'tasks' | 'notes'>();
+      if (change.collection === 'tasks' && change.op === 'upsert') {
+        expectTypeOf(change.data).toEqualTypeOf<Task>();
+        expectTypeOf(change.data.done).toEqualTypeOf<boolean>();
+        // @ts-expect-error a task has no body
+        void change.data.body;
+      }
+      if (change.collection === 'notes' && change.op === 'upsert') expectTypeOf(change.data).toEqualTypeOf<{ body: string }>();
+      if (change.op === 'delete') expectTypeOf(change.data).toEqualTypeOf<null>();
+      // @ts-expect-error data may be null (a delete) until narrowed by op
+      void change.data.title;
+      // @ts-expect-error no such collection
+      if (change.collection === 'users') void 0;
+    }
+    const full = await trpc.sync.full.query().catch(() => null);
+    for (const doc of full?.docs ?? []) {
+      if (doc.collection === 'notes' && !doc.deleted) expectTypeOf(doc.data).toEqualTypeOf<{ body: string }>();
+      if (doc.deleted) expectTypeOf(doc.data).toEqualTypeOf<null>();
+    }
+    void (() =>
+      trpc.sync.stream.subscribe({ since: null }, {
+        onData: ({ data }) => {
+          if (data.type !== 'changes') return;
+          for (const c of data.changes) if (c.collection === 'tasks' && c.op === 'upsert') expectTypeOf(c.data).toEqualTypeOf<Task>();
+        },
+      }));
     // @ts-expect-error since is a checkpoint string
     void (() => trpc.sync.pull.query({ since: 5 }));
   });
