@@ -26,6 +26,8 @@ export interface CliConfig {
   logLevel: LogLevel;
   /** Per-user request rate limit (env SYNC_RATE_LIMIT), or null for none. */
   rateLimit: Pick<RateLimitOptions, 'requests' | 'windowMs'> | null;
+  /** Oldest client schema version served (env SYNC_MIN_SCHEMA_VERSION), or null for none. */
+  minSchemaVersion: number | null;
 }
 
 /** Token verification settings beyond the HS256 secret; `publicKey` is the PEM text (read from a file when a path was given). */
@@ -112,6 +114,8 @@ Environment:
   SYNC_RATE_LIMIT       per-user request limit as REQUESTS/WINDOW, e.g. 600/1m, 20/1s, 5000/1h
                         (push, pull, full pages and stream openings; over it: 429 + Retry-After).
                         Default: no limit.
+  SYNC_MIN_SCHEMA_VERSION  oldest client schema version served (defineSyncSchema(…, { version }));
+                        older clients get 426 UPGRADE_REQUIRED. Default: none.
 `;
 
 function checkLogLevel(value: string | undefined): LogLevel {
@@ -120,6 +124,15 @@ function checkLogLevel(value: string | undefined): LogLevel {
   } catch (error) {
     throw new CliError((error as Error).message);
   }
+}
+
+/** `3` → clients older than schema version 3 get 426 UPGRADE_REQUIRED; empty or unset → no minimum. */
+export function parseMinSchemaVersion(value: string | undefined): number | null {
+  if (value === undefined || value.trim() === '') return null;
+  if (!/^\s*[1-9][0-9]{0,9}\s*$/.test(value) || Number(value) > 2_147_483_647) {
+    throw new CliError(`SYNC_MIN_SCHEMA_VERSION: expected a positive integer (the oldest client schema version served), got "${value}"`);
+  }
+  return Number(value);
 }
 
 const WINDOW_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -199,5 +212,6 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     metricsToken: env.SYNC_METRICS_TOKEN?.trim() || null,
     logLevel: checkLogLevel(env.SYNC_LOG),
     rateLimit: parseRateLimit(env.SYNC_RATE_LIMIT),
+    minSchemaVersion: parseMinSchemaVersion(env.SYNC_MIN_SCHEMA_VERSION),
   };
 }

@@ -22,6 +22,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     store: opened.store,
     schema,
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+    ...(config.minSchemaVersion ? { minSchemaVersion: config.minSchemaVersion } : {}),
     onEvent: (event) => {
       metrics.onEvent(event);
       logEvent(event);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { createSyncEngine } from '../../server/engine/engine.js';
 import { memoryStore } from '../../server/stores/memory.js';
 import { createOpenApiDocument } from '../../server/rest/openapi.js';
+import { CliError, parseMinSchemaVersion, readConfig } from '../../server/cli/config.js';
 import { defineSyncSchema } from '../../shared/schema.js';
 import { api, schema, startServer, storeCases, taskChanges } from './harness.js';
 
@@ -113,6 +114,16 @@ describe.each(cases.filter((c) => c.name !== 'postgres' || process.env.TEST_DATA
     const current = await open({ schemaVersion: 2 });
     await expect.poll(() => current.frames.some((f) => f.type === 'heartbeat'), { timeout: 5000 }).toBe(true);
     current.ws.close();
+  });
+});
+
+describe('SYNC_MIN_SCHEMA_VERSION', () => {
+  it('reads a positive integer, none when unset, and refuses anything else with one line', () => {
+    expect(readConfig(['serve'], { SYNC_MIN_SCHEMA_VERSION: '3' }).minSchemaVersion).toBe(3);
+    expect(readConfig(['serve'], {}).minSchemaVersion).toBeNull();
+    expect(parseMinSchemaVersion(' ')).toBeNull();
+    for (const bad of ['0', '-2', '1.5', 'v3']) expect(() => parseMinSchemaVersion(bad)).toThrow(CliError);
+    expect(() => parseMinSchemaVersion('x')).toThrow(/SYNC_MIN_SCHEMA_VERSION: expected a positive integer/);
   });
 });
 
