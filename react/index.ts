@@ -102,6 +102,9 @@ function resolveCollection(client: AnyClient, collection: string | AnyCollection
  * @example
  * const open = useQuery('tasks', { done: false }, { orderBy: 'title' });
  */
+export function useQuery<T>(collection: SyncCollection<T, any>, filter?: Filter<T>, options?: QueryOptions<T>): Row<T>[];
+/** By collection name: rows typed `T` (give it, e.g. `useQuery<Task>('tasks')`), `any` otherwise. */
+export function useQuery<T = any>(collection: string, filter?: Filter<NoInfer<T>>, options?: QueryOptions<NoInfer<T>>): Row<T>[];
 export function useQuery<T = any>(collection: string | SyncCollection<T, any>, filter?: Filter<T>, options?: QueryOptions<T>): Row<T>[] {
   const client = useSyncClient();
   const col = resolveCollection(client, collection as string | AnyCollection);
@@ -136,6 +139,9 @@ export function useQuery<T = any>(collection: string | SyncCollection<T, any>, f
  * @example
  * const task = useDoc('tasks', id);
  */
+export function useDoc<T>(collection: SyncCollection<T, any>, id: string): T | undefined;
+/** By collection name: the document typed `T` (give it), `any` otherwise. */
+export function useDoc<T = any>(collection: string, id: string): T | undefined;
 export function useDoc<T = any>(collection: string | SyncCollection<T, any>, id: string): T | undefined {
   const client = useSyncClient();
   const col = resolveCollection(client, collection as string | AnyCollection);
