@@ -33,16 +33,16 @@ describe('GET /openapi.json', () => {
   it('describes every endpoint, parameter, header, status and the bearer scheme', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(['/openapi.json', '/sync/full', '/sync/health', '/sync/pull', '/sync/push', '/sync/stream']);
     const names = (op: any) => op.parameters.map((p: any) => p.name).sort();
-    expect(names(doc.paths['/sync/pull'].get)).toEqual(['collections', 'limit', 'since']);
-    expect(names(doc.paths['/sync/full'].get)).toEqual(['Accept-Encoding', 'collections', 'cursor', 'limit']);
-    expect(names(doc.paths['/sync/stream'].get)).toEqual(['Last-Event-ID', 'collections', 'lastEventId', 'since']);
+    expect(names(doc.paths['/sync/pull'].get)).toEqual(['X-Sync-Schema-Version', 'collections', 'limit', 'schemaVersion', 'since']);
+    expect(names(doc.paths['/sync/full'].get)).toEqual(['Accept-Encoding', 'X-Sync-Schema-Version', 'collections', 'cursor', 'limit', 'schemaVersion']);
+    expect(names(doc.paths['/sync/stream'].get)).toEqual(['Last-Event-ID', 'X-Sync-Schema-Version', 'collections', 'lastEventId', 'schemaVersion', 'since']);
     expect(doc.paths['/sync/pull'].get.parameters.find((p: any) => p.name === 'limit').schema).toMatchObject({ type: 'integer', minimum: 1, maximum: s.engine.limits.pullMaxLimit });
     const fullHeaders = doc.paths['/sync/full'].get.responses['200'].headers;
     expect(Object.keys(fullHeaders)).toEqual(expect.arrayContaining(['X-Sync-Checkpoint', 'X-Sync-Cursor']));
     expect(Object.keys(doc.paths['/sync/full'].get.responses['200'].content)).toEqual(['application/x-ndjson']);
     expect(Object.keys(doc.paths['/sync/stream'].get.responses['200'].content)).toEqual(['text/event-stream']);
     expect(doc.paths['/sync/stream']['x-websocket'].description).toMatch(/subscribe/);
-    expect(Object.keys(doc.paths['/sync/push'].post.responses).sort()).toEqual(['200', '400', '401', '403', '413', '415', '429', '500']);
+    expect(Object.keys(doc.paths['/sync/push'].post.responses).sort()).toEqual(['200', '400', '401', '403', '413', '415', '426', '429', '500']);
     expect(Object.keys(doc.paths['/sync/pull'].get.responses)).toContain('409');
     expect(doc.components.securitySchemes.bearerAuth).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
     expect(doc.components.schemas.ErrorBody.properties.error.required).toEqual(['code', 'message', 'issues']);
