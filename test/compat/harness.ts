@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { memoryStore } from '../../server/stores/memory.js';
 import { pgliteStore, postgresStore } from '../../server/stores/postgres/index.js';
 import type { Store } from '../../server/stores/store.js';
+import { api } from '../rest/harness.js';
 
 /** The stores the compat suites run on: memory, PGlite, and PostgreSQL when TEST_DATABASE_URL is set (a fresh schema each). */
 export const compatStores: { name: string; create: () => Promise<Store> }[] = [
@@ -29,23 +30,8 @@ async function postgresCase(url: string): Promise<Store> {
 export const COMPAT = '/compat/fastapi-offline-sync';
 
 /** A JSON request to the compat face. */
-export async function call(base: string, path: string, init: { token?: string; body?: unknown; method?: string; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { ...init.headers };
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  if (init.body !== undefined) headers['content-type'] ??= 'application/json';
-  const res = await fetch(`${base}${COMPAT}${path}`, {
-    method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
-    headers,
-    body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
+export function call(base: string, path: string, init: { token?: string; body?: unknown; method?: string; headers?: Record<string, string> } = {}) {
+  return api(base, `${COMPAT}${path}`, init);
 }
 
 /** A WebSocket to `…/sync/stream` collecting every frame; `closed` resolves with the close code. */

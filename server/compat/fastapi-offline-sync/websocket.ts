@@ -12,7 +12,7 @@ import type { Authenticate } from '../../auth/authenticate.js';
 import type { SyncEngine } from '../../engine/types.js';
 import { authenticateToken } from '../../rest/auth.js';
 import { checkCollections } from '../../rest/stream-input.js';
-import { createFrameSocketServer, parseJsonFrame } from '../../rest/websocket.js';
+import { createFrameSocketServer, parseJsonFrame, type RestWebSocketServer } from '../../rest/websocket.js';
 import { resyncAnswer, usableSince } from './pull.js';
 import { toCompatChange } from './wire.js';
 
@@ -26,14 +26,8 @@ export interface FastapiCompatWebSocketOptions {
   subscribeTimeoutMs?: number;
 }
 
-/** The compat WebSocket face: attach `handleUpgrade` to a server's `upgrade` event. */
-export interface FastapiCompatWebSocketServer {
-  wss: WebSocketServer;
-  /** Takes over the upgrade when the path matches and returns true; otherwise returns false. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
-  /** Closes every connection and stops their streams. */
-  close(): Promise<void>;
-}
+/** The compat WebSocket face: attach `handleUpgrade` to a server's `upgrade` event (the same shape as the main raw WebSocket face). */
+export type FastapiCompatWebSocketServer = RestWebSocketServer;
 
 const subscribeFrame = z.object({
   type: z.literal('subscribe'),
