@@ -118,7 +118,10 @@ describe('malformed requests', () => {
     try {
       const res = await api(s.base, '/sync/pull', { token });
       expect(res.status).toBe(500);
-      expect(res.json).toEqual({ error: { code: 'INTERNAL', message: 'internal server error', issues: [] } });
+      const requestId = res.json.error.requestId as string;
+      expect(requestId).toMatch(/^[0-9a-f]{16}$/);
+      expect(res.headers.get('x-request-id')).toBe(requestId);
+      expect(res.json).toEqual({ error: { code: 'INTERNAL', message: `internal server error (request id ${requestId})`, issues: [], requestId } });
       expect(res.text).not.toContain('secret');
     } finally {
       s.engine.pull = original;
