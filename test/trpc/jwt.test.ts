@@ -10,13 +10,15 @@ const enc = (o: object) => base64url.encode(JSON.stringify(o));
 
 describe('jwtAuthenticator', () => {
   it('maps sub to userId and tenant to scopeId, defaulting the scope to sub', async () => {
-    expect(await authenticate(await signDevToken(SECRET, { sub: 'alice', tenant: 'acme', expiresIn: 60 }))).toEqual({ userId: 'alice', scopeId: 'acme' });
-    expect(await authenticate(await signDevToken(SECRET, { sub: 'bob', expiresIn: '1h' }))).toEqual({ userId: 'bob', scopeId: 'bob' });
+    expect(await authenticate(await signDevToken(SECRET, { sub: 'alice', tenant: 'acme', expiresIn: 60 }))).toEqual({ userId: 'alice', scopeId: 'acme', expiresAt: expect.any(Number) });
+    const actor = await authenticate(await signDevToken(SECRET, { sub: 'alice', expiresIn: 60 }));
+    expect(Math.abs(actor!.expiresAt! - (Date.now() + 60_000))).toBeLessThan(2000); // exp in ms, for live-stream expiry
+    expect(await authenticate(await signDevToken(SECRET, { sub: 'bob', expiresIn: '1h' }))).toEqual({ userId: 'bob', scopeId: 'bob', expiresAt: expect.any(Number) });
   });
 
   it('reads the scope from a custom claim', async () => {
     const token = await new SignJWT({ org: 'o1' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
-    expect(await jwtAuthenticator({ secret: SECRET, scopeClaim: 'org' })(token)).toEqual({ userId: 'u', scopeId: 'o1' });
+    expect(await jwtAuthenticator({ secret: SECRET, scopeClaim: 'org' })(token)).toEqual({ userId: 'u', scopeId: 'o1', expiresAt: expect.any(Number) });
   });
 
   it('refuses missing, malformed, forged, unsigned and expired tokens', async () => {
