@@ -152,11 +152,12 @@ function TokenForm({ onToken }: { onToken: (token: string) => void }) {
   );
 }
 
+// Connected once per page load (outside React, so StrictMode's double render never makes two clients).
+const initialToken = window.__SYNC_TOKEN__ ?? localStorage.getItem(TOKEN_KEY);
+const initialClient = initialToken ? connect(initialToken) : null;
+
 function App() {
-  const [client, setClient] = useState<SyncClient<DemoSchema> | null>(() => {
-    const token = window.__SYNC_TOKEN__ ?? localStorage.getItem(TOKEN_KEY);
-    return token ? connect(token) : null;
-  });
+  const [client, setClient] = useState<SyncClient<DemoSchema> | null>(initialClient);
   if (!client)
     return (
       <TokenForm
