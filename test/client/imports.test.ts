@@ -7,12 +7,15 @@ const dir = join(import.meta.dirname, '../../client');
 /** Every .ts file of client/, subfolders included (e.g. sqlite/store.ts). */
 const files = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
 
+// Packages the client may use: zod (schemas) and idb (the IndexedDB store's thin promise wrapper, browser-only).
+const PACKAGES = new Set(['zod', 'idb']);
+
 describe('client imports', () => {
-  it.each(files)('%s imports only ./, ../shared/ and zod', (file) => {
+  it.each(files)('%s imports only ./, ../shared/, zod and idb', (file) => {
     const source = readFileSync(join(dir, file), 'utf8');
     const specifiers = [...source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!);
     for (const spec of specifiers) {
-      if (spec === 'zod') continue;
+      if (PACKAGES.has(spec)) continue;
       expect(spec).toMatch(/^\.{1,2}\/[\w./-]+\.js$/);
       // A relative import must land in client/ or shared/ (never server/, never a package).
       const target = relative(join(dir, '..'), resolve(dirname(join(dir, file)), spec));

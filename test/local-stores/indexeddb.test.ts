@@ -1,0 +1,89 @@
+/** The client-store conformance suite on `indexedDbLocalStore` through fake-indexeddb, plus declared indexes, upgrades and clear failures. */
+// The globals idb's wrappers check (IDBRequest, IDBDatabase, …); each test still gets its own factory.
+import 'fake-indexeddb/auto';
+import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
+import { describe, expect, it } from 'vitest';
+import { indexedDbLocalStore, IndexedDbStoreError, type IndexedDbLocalStore, type LocalStore } from '../../client/index.js';
+import { doc, runLocalStoreConformance } from './conformance.js';
+
+const factory = new IDBFactory();
+let n = 0;
+const names = new WeakMap<LocalStore, string>();
+
+runLocalStoreConformance({
+  name: 'indexeddb (fake-indexeddb)',
+  async open() {
+    const name = `db-${++n}`;
+    const store = indexedDbLocalStore(name, { indexedDB: factory, IDBKeyRange, indexes: { tasks: ['done', 'owner', 'priority'] } });
+    names.set(store, name);
+    return store;
+  },
+  async reopen(store) {
+    await (store as IndexedDbLocalStore).close();
+    const again = indexedDbLocalStore(names.get(store)!, { indexedDB: factory, IDBKeyRange, indexes: { tasks: ['done', 'owner', 'priority'] } });
+    names.set(again, names.get(store)!);
+    return again;
+  },
+});
+
+describe('indexedDbLocalStore', () => {
+  it('answers equality on a declared field from its index, and indexes documents stored before the index was declared', async () => {
+    const f = new IDBFactory();
+    const plain = indexedDbLocalStore('idx', { indexedDB: f, IDBKeyRange });
+    await plain.write([doc('tasks', 'a', { done: true, n: 1 }), doc('tasks', 'b', { done: false, n: 1 }), doc('tasks', 'c', { done: 1 as unknown as boolean })].map((d) => ({ type: 'putDoc' as const, doc: d })));
+    await plain.close();
+    const indexed = indexedDbLocalStore('idx', { indexedDB: f, IDBKeyRange, indexes: { tasks: ['done'] } });
+    const db = await indexed.database();
+    expect([...db.transaction('docs').store.indexNames]).toContain('x_done');
+    expect((await indexed.queryDocs('tasks', { where: { done: true } })).map((d) => d.id)).toEqual(['a']);
+    expect((await indexed.queryDocs('tasks', { where: { done: false, n: 1 } })).map((d) => d.id)).toEqual(['b']);
+    await indexed.close();
+  });
+
+  it('surfaces a full quota as a clear error, and the batch is not stored', async () => {
+    const f = new IDBFactory();
+    const store = indexedDbLocalStore('quota', { indexedDB: f, IDBKeyRange });
+    await store.write([{ type: 'putDoc', doc: doc('tasks', 'a', { v: 1 }) }]);
+    // The storage layer refuses the document put (as a browser does at its quota), after the outbox add went in.
+    const realPut = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<typeof realPut>) {
+      if (this.name === 'docs') throw Object.assign(new Error('The quota has been exceeded.'), { name: 'QuotaExceededError' });
+      return realPut.apply(this, args);
+    };
+    let error: unknown;
+    try {
+      error = await store.write([{ type: 'appendOutbox', entry: { mutationId: 1, collection: 'tasks', id: 'b', op: 'upsert', data: {}, baseVersion: null, hlc: '20260502T120000.000Z-0001-a1b2' } }, { type: 'putDoc', doc: doc('tasks', 'b', { v: 1 }) }]).catch((e: unknown) => e);
+    } finally {
+      IDBObjectStore.prototype.put = realPut;
+    }
+    expect(error).toBeInstanceOf(IndexedDbStoreError);
+    expect((error as IndexedDbStoreError).code).toBe('QUOTA_EXCEEDED');
+    expect(await store.countOutbox()).toBe(0);
+    expect(await store.getDoc('tasks', 'b')).toBeNull();
+    await store.close();
+  });
+
+  it('says clearly when there is no IndexedDB', async () => {
+    const store = indexedDbLocalStore('none', { indexedDB: undefined });
+    const saved = (globalThis as { indexedDB?: unknown }).indexedDB;
+    delete (globalThis as { indexedDB?: unknown }).indexedDB;
+    try {
+      await expect(store.getDoc('tasks', 'a')).rejects.toThrow(/no indexedDB/);
+    } finally {
+      if (saved) (globalThis as { indexedDB?: unknown }).indexedDB = saved;
+    }
+  });
+
+  it('closes when another tab upgrades the database, and reopens on the next call', async () => {
+    const f = new IDBFactory();
+    let told = 0;
+    const first = indexedDbLocalStore('shared', { indexedDB: f, IDBKeyRange, onVersionChange: () => told++ });
+    await first.write([{ type: 'putDoc', doc: doc('tasks', 'a', { v: 1 }) }]);
+    const second = indexedDbLocalStore('shared', { indexedDB: f, IDBKeyRange, indexes: { tasks: ['v'] } });
+    expect(await second.countDocs('tasks')).toBe(1); // the upgrade was not blocked by the first connection
+    expect(told).toBe(1);
+    expect((await first.getDoc('tasks', 'a'))?.data).toEqual({ v: 1 });
+    await first.close();
+    await second.close();
+  });
+});
