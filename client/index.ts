@@ -10,6 +10,7 @@ export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQu
 export { DEFAULT_PAGE } from './local-store.js';
 export { runQuery, matchesWhere, docOrder, compareValues, compareIds } from './query.js';
 export { memoryLocalStore, type MemoryLocalStore } from './memory-local-store.js';
+export { keyValueLocalStore, type KeyValueStorage, type KeyValueLocalStoreOptions } from './key-value/index.js';
 export { indexedDbLocalStore, IndexedDbStoreError, type IndexedDbLocalStore, type IndexedDbLocalStoreOptions, type IndexedDbErrorCode } from './indexeddb/index.js';
 export { sqliteLocalStore, betterSqlite3Driver, expoSqliteDriver, opSqliteDriver, type SqliteLocalStore, type SqliteLocalStoreOptions, type SqliteDriver, type SqliteStatement, type SqliteResult, type SqliteValue, type BetterSqlite3Database, type ExpoSqliteDatabase, type ExpoSqliteTransaction, type ExpoSqliteDriverOptions, type OpSqliteDatabase, type OpSqliteTransaction } from './sqlite/index.js';
 export type { SyncClientEvents, ChangeEvent, ConflictEvent, ResyncEvent, ErrorEvent, SyncedEvent, ProgressEvent, StatusEvent } from './events.js';
