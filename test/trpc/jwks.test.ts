@@ -63,7 +63,7 @@ describe('jwtAuthenticator with a JWKS', () => {
     const other = await makeKey(alg, `other-${alg}`);
     jwks.set([key]);
     const auth = jwtAuthenticator({ jwksUrl: jwks.url, issuer: ISS, audience: AUD, jwksCooldownMs: 0 });
-    expect(await auth(await sign(key, { tenant: 'acme' }, { sub: 'ann', iss: ISS, aud: AUD }))).toEqual({ userId: 'ann', scopeId: 'acme' });
+    expect(await auth(await sign(key, { tenant: 'acme' }, { sub: 'ann', iss: ISS, aud: AUD }))).toMatchObject({ userId: 'ann', scopeId: 'acme' });
     expect(await auth(await sign(stranger, { tenant: 'acme' }, { sub: 'ann', iss: ISS, aud: AUD }))).toBeNull();
     expect(await auth(await sign(other, { tenant: 'acme' }, { sub: 'ann', iss: ISS, aud: AUD }))).toBeNull();
   });
@@ -72,7 +72,7 @@ describe('jwtAuthenticator with a JWKS', () => {
     const key = await makeKey('ES256', 'iss-test');
     jwks.set([key]);
     const auth = jwtAuthenticator({ jwksUrl: jwks.url, issuer: ISS, audience: [AUD, 'other'], jwksCooldownMs: 0 });
-    expect(await auth(await sign(key, {}, { sub: 'a', iss: ISS, aud: 'other' }))).toEqual({ userId: 'a', scopeId: 'a' });
+    expect(await auth(await sign(key, {}, { sub: 'a', iss: ISS, aud: 'other' }))).toMatchObject({ userId: 'a', scopeId: 'a' });
     expect(await auth(await sign(key, {}, { sub: 'a', iss: 'https://evil.test/', aud: AUD }))).toBeNull();
     expect(await auth(await sign(key, {}, { sub: 'a', iss: ISS, aud: 'someone-else' }))).toBeNull();
     expect(await auth(await sign(key, {}, { sub: 'a', iss: ISS }))).toBeNull();
@@ -83,7 +83,7 @@ describe('jwtAuthenticator with a JWKS', () => {
     expect(await auth(`${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`)).toBeNull();
     // clock tolerance
     const late = await sign(key, {}, { sub: 'a', iss: ISS, aud: AUD, exp: Math.floor(Date.now() / 1000) - 30 });
-    expect(await jwtAuthenticator({ jwksUrl: jwks.url, issuer: ISS, audience: AUD, clockToleranceSec: 120 })(late)).toEqual({ userId: 'a', scopeId: 'a' });
+    expect(await jwtAuthenticator({ jwksUrl: jwks.url, issuer: ISS, audience: AUD, clockToleranceSec: 120 })(late)).toMatchObject({ userId: 'a', scopeId: 'a' });
   });
 
   it('follows key rotation: a new kid is fetched and works, the removed key stops working', async () => {
@@ -92,12 +92,12 @@ describe('jwtAuthenticator with a JWKS', () => {
     jwks.set([oldKey]);
     const auth = jwtAuthenticator({ jwksUrl: jwks.url, jwksCooldownMs: 0 });
     const oldToken = await sign(oldKey, {}, { sub: 'ann' });
-    expect(await auth(oldToken)).toEqual({ userId: 'ann', scopeId: 'ann' });
+    expect(await auth(oldToken)).toMatchObject({ userId: 'ann', scopeId: 'ann' });
     const before = jwks.fetches();
     expect(await auth(oldToken)).not.toBeNull();
     expect(jwks.fetches()).toBe(before); // cached
     jwks.set([newKey]); // rotation: the provider publishes the new key and revokes the old one
-    expect(await auth(await sign(newKey, {}, { sub: 'ann' }))).toEqual({ userId: 'ann', scopeId: 'ann' });
+    expect(await auth(await sign(newKey, {}, { sub: 'ann' }))).toMatchObject({ userId: 'ann', scopeId: 'ann' });
     expect(jwks.fetches()).toBe(before + 1);
     expect(await auth(oldToken)).toBeNull();
   });
@@ -115,7 +115,7 @@ describe('jwtAuthenticator with a PEM public key', () => {
     const pem = await exportSPKI(publicKey);
     const auth = jwtAuthenticator({ publicKey: pem, audience: AUD });
     const token = await new SignJWT({ tenant: 't' }).setProtectedHeader({ alg }).setSubject('u').setAudience(AUD).setExpirationTime('1m').sign(privateKey);
-    expect(await auth(token)).toEqual({ userId: 'u', scopeId: 't' });
+    expect(await auth(token)).toMatchObject({ userId: 'u', scopeId: 't' });
     const other = await generateKeyPair(alg);
     expect(await auth(await new SignJWT({}).setProtectedHeader({ alg }).setSubject('u').setAudience(AUD).setExpirationTime('1m').sign(other.privateKey))).toBeNull();
     // algorithm confusion: HS256 signed with the PEM text as the secret
