@@ -12,14 +12,25 @@ import { serial } from '../serial.js';
 import { IndexedDbStoreError, storeError } from './errors.js';
 import { toRecord, whereKey, type DocRecord } from './records.js';
 
+/**
+ * The IndexedDB globals this store uses, typed structurally: not every app's tsconfig has the DOM
+ * lib (React Native's does not), and this module must type-check there too.
+ */
+type KeyRangeClass = {
+  bound(lower: unknown, upper: unknown, lowerOpen?: boolean, upperOpen?: boolean): any;
+  only(value: unknown): any;
+  lowerBound(lower: unknown, open?: boolean): any;
+};
+type Factory = { open(name: string, version?: number): any };
+
 /** Options of `indexedDbLocalStore`. */
 export interface IndexedDbLocalStoreOptions {
   /** Fields to index per collection, so equality queries on them read only the matching documents. @default none */
   indexes?: Record<string, readonly string[]>;
   /** The IndexedDB factory. @default globalThis.indexedDB (tests pass fake-indexeddb's) */
-  indexedDB?: IDBFactory;
+  indexedDB?: Factory;
   /** The key range class that goes with `indexedDB`. @default globalThis.IDBKeyRange */
-  IDBKeyRange?: typeof IDBKeyRange;
+  IDBKeyRange?: KeyRangeClass;
   /** Called when another tab's newer version of this database waits for this one to close (it is closed at once). */
   onVersionChange?: () => void;
 }
@@ -49,7 +60,7 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
   const local = serial();
 
   async function open(): Promise<IDBPDatabase> {
-    const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+    const factory = options.indexedDB ?? (globalThis as { indexedDB?: Factory }).indexedDB;
     if (!factory) throw new IndexedDbStoreError('INDEXEDDB_UNAVAILABLE', `IndexedDB "${name}": this environment has no indexedDB (pass options.indexedDB)`);
     const handlers = (d: IDBPDatabase) => {
       // Another tab upgrades the database: step aside (the next call reopens at the new version).
@@ -82,7 +93,7 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
       const request = version === undefined ? factory.open(name) : factory.open(name, version);
       request.onupgradeneeded = () => upgrade(wrap(request.result), wrap(request.transaction!) as unknown as IDBPTransaction<unknown, string[], 'versionchange'>);
       request.onblocked = () => options.onVersionChange?.();
-      return wrap(request) as Promise<IDBPDatabase>;
+      return wrap(request) as unknown as Promise<IDBPDatabase>;
     };
     try {
       let d = await openDB();
@@ -116,8 +127,8 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
     }
   }
 
-  const KeyRange = (): typeof IDBKeyRange => {
-    const k = options.IDBKeyRange ?? (globalThis as { IDBKeyRange?: typeof IDBKeyRange }).IDBKeyRange;
+  const KeyRange = (): KeyRangeClass => {
+    const k = options.IDBKeyRange ?? (globalThis as { IDBKeyRange?: KeyRangeClass }).IDBKeyRange;
     if (!k) throw new IndexedDbStoreError('INDEXEDDB_UNAVAILABLE', `IndexedDB "${name}": this environment has no IDBKeyRange (pass options.IDBKeyRange)`);
     return k;
   };
