@@ -10,7 +10,8 @@ import { createSyncEngine } from '../../server/engine/engine.js';
 import { createSyncHttpServer, type SyncHttpServer } from '../../server/http/server.js';
 import type { EngineEvent, SyncLimits } from '../../server/engine/types.js';
 import type { RateLimitOptions } from '../../server/engine/rate-limit.js';
-import type { SyncSchema } from '../../shared/schema.js';
+import { defineSyncSchema, type SyncSchema } from '../../shared/schema.js';
+import { z } from 'zod';
 import { memoryStore, type MemoryStore } from '../../server/stores/memory.js';
 import { createSyncClient, memoryLocalStore, type LocalStore, type RetryOptions, type SyncClient } from '../../client/index.js';
 
@@ -163,3 +164,14 @@ export async function eventually(check: () => void | Promise<void>, ms = 5000): 
     }
   }
 }
+
+/** The demo schema, but looser than the server's: a task's title may also be a number. */
+export const looseSchema = defineSyncSchema({
+  tasks: z.object({
+    title: z.union([z.string(), z.number()]),
+    done: z.boolean().default(false),
+    priority: z.number().int().optional(),
+    tags: z.array(z.string()).optional(),
+  }),
+  notes: z.object({ body: z.string() }),
+});

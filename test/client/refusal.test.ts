@@ -8,18 +8,8 @@ import { defineSyncSchema } from '../../shared/schema.js';
 import type { PushInput } from '../../shared/protocol.js';
 import { createSyncClient, pushRefusal, type ConflictEvent, type SyncApi } from '../../client/index.js';
 import { splitBatch } from '../../client/transfer.js';
-import { eventually, startClientServer, type ClientTestServer } from './harness.js';
+import { eventually, looseSchema, startClientServer, type ClientTestServer } from './harness.js';
 
-/** The demo schema, but looser than the server's: a task's title may also be a number. */
-const looseSchema = defineSyncSchema({
-  tasks: z.object({
-    title: z.union([z.string(), z.number()]),
-    done: z.boolean().default(false),
-    priority: z.number().int().optional(),
-    tags: z.array(z.string()).optional(),
-  }),
-  notes: z.object({ body: z.string() }),
-});
 
 let server: ClientTestServer;
 /** Small limits: documents up to 200 bytes, at most 4 changes per push. */

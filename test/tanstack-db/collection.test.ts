@@ -4,24 +4,12 @@
  * refused writes rolled back and server decisions reflected back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { createCollection, createLiveQueryCollection, eq } from '@tanstack/db';
-import { defineSyncSchema } from '../../shared/schema.js';
 import type { ConflictEvent, SyncClient } from '../../client/index.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import { syncCollectionOptions } from '../../tanstack-db/index.js';
-import { eventually, startClientServer, type ClientTestServer } from '../client/harness.js';
+import { eventually, looseSchema, startClientServer, type ClientTestServer } from '../client/harness.js';
 
-/** The demo schema, but looser than the server's: a task's title may also be a number. */
-const looseSchema = defineSyncSchema({
-  tasks: z.object({
-    title: z.union([z.string(), z.number()]),
-    done: z.boolean().default(false),
-    priority: z.number().int().optional(),
-    tags: z.array(z.string()).optional(),
-  }),
-  notes: z.object({ body: z.string() }),
-});
 
 let server: ClientTestServer;
 beforeAll(async () => {
