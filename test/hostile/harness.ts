@@ -9,6 +9,7 @@ import { memoryStore } from '../../server/stores/memory.js';
 import type { Store } from '../../server/stores/store.js';
 import type { UnexpectedError } from '../../server/unexpected.js';
 import { defineSyncSchema, type SyncSchema } from '../../shared/schema.js';
+import { readAnswer } from '../rest/harness.js';
 
 /** A strict collection, a passthrough one and a free-form record one (the hostile-key cases need the last two). */
 export const schema = defineSyncSchema({
@@ -80,16 +81,7 @@ export interface Answer {
   json: any;
 }
 
-async function answer(res: Response): Promise<Answer> {
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
+const answer = (res: Response): Promise<Answer> => readAnswer(res);
 
 /** A raw REST request; `body` strings are sent as they are. */
 export async function rest(

@@ -130,6 +130,11 @@ export async function api(base: string, path: string, init: { method?: string; t
     headers,
     body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
   });
+  return readAnswer(res);
+}
+
+/** A response's status, headers, text and (when the text parses) JSON. */
+export async function readAnswer(res: Response): Promise<{ status: number; headers: Headers; text: string; json: any }> {
   const text = await res.text();
   let json: any;
   try {
