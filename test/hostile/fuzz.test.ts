@@ -106,9 +106,12 @@ async function fuzz(store: Store, count: number, seed: number) {
         const r = requests[next++]!;
         const failed = (e: unknown) => ({ status: -1, text: `${String(e)} ${String((e as { cause?: unknown }).cause)}` });
         let a = await send(s, r).catch(failed);
-        if (a.status === -1) {
-          // A reset of a pooled keep-alive socket (the client's side of a race with a closing socket): retried once, counted.
+        // A reset of a pooled keep-alive socket (the client's side of a race with a socket the server
+        // closed after an early 413/415 answer) is no server error: retried up to 3 times, counted.
+        // A server that crashed or hung fails every retry and the health checks below.
+        for (let retry = 0; a.status === -1 && retry < 3; retry++) {
           resets++;
+          await new Promise((done) => setTimeout(done, 20 * (retry + 1)));
           a = await send(s, r).catch(failed);
         }
         const key = `${r.face.startsWith('ws') ? 'ws' : r.face.split('-')[0]}:${a.status}`;
