@@ -1,10 +1,9 @@
 /** Test fixtures for the fastapi-offline-sync face: the demo server (tRPC + REST + compat) on 127.0.0.1, and a client of the old wire format. */
-import pg from 'pg';
 import WebSocket from 'ws';
 import { memoryStore } from '../../server/stores/memory.js';
-import { pgliteStore, postgresStore } from '../../server/stores/postgres/index.js';
+import { pgliteStore } from '../../server/stores/postgres/index.js';
 import type { Store } from '../../server/stores/store.js';
-import { api } from '../rest/harness.js';
+import { api, throwawayPostgresStore } from '../rest/harness.js';
 
 /** The stores the compat suites run on: memory, PGlite, and PostgreSQL when TEST_DATABASE_URL is set (a fresh schema each). */
 export const compatStores: { name: string; create: () => Promise<Store> }[] = [
@@ -14,16 +13,7 @@ export const compatStores: { name: string; create: () => Promise<Store> }[] = [
 ];
 
 async function postgresCase(url: string): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, max: 5 });
-  const schemaName = `compat_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const store = postgresStore(pool, { schema: schemaName });
-  const close = store.close.bind(store);
-  store.close = async () => {
-    await close();
-    await pool.query(`DROP SCHEMA IF EXISTS ${schemaName} CASCADE`).catch(() => undefined);
-    await pool.end();
-  };
-  return store;
+  return throwawayPostgresStore(url, 'compat');
 }
 
 /** Where the demo server mounts the compat face. */

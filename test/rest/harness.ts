@@ -43,16 +43,8 @@ export async function storeCases(): Promise<StoreCase[]> {
     cases.push({
       name: 'postgres',
       create: async () => {
-        const pool = new pg.Pool({ connectionString: url, max: 5 });
-        const schemaName = `rest_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-        const store = postgresStore(pool, { schema: schemaName });
+        const store = throwawayPostgresStore(url, 'rest');
         await store.init();
-        const close = store.close.bind(store);
-        store.close = async () => {
-          await close();
-          await pool.query(`DROP SCHEMA IF EXISTS ${schemaName} CASCADE`).catch(() => undefined);
-          await pool.end();
-        };
         return store;
       },
     });
@@ -118,6 +110,20 @@ export function taskChanges(start: number, count: number, prefix = 't') {
     data: { title: `task ${start + i}`, done: false },
     baseVersion: null,
   }));
+}
+
+/** A PostgreSQL store in a schema of its own; closing it drops the schema and ends its pool. */
+export function throwawayPostgresStore(url: string, prefix: string): ReturnType<typeof postgresStore> {
+  const pool = new pg.Pool({ connectionString: url, max: 5 });
+  const schemaName = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const store = postgresStore(pool, { schema: schemaName });
+  const close = store.close.bind(store);
+  store.close = async () => {
+    await close();
+    await pool.query(`DROP SCHEMA IF EXISTS ${schemaName} CASCADE`).catch(() => undefined);
+    await pool.end();
+  };
+  return store;
 }
 
 /** JSON request helper. */
