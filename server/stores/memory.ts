@@ -167,6 +167,21 @@ export function memoryStore(): MemoryStore {
       return { removed };
     },
 
+    async oplogStats() {
+      let entries = 0;
+      let oldest: Date | null = null;
+      let newest: Date | null = null;
+      for (const s of scopes.values()) {
+        entries += s.oplog.length;
+        // Entries are appended in commit order, so each scope's first and last are its extremes.
+        const first = s.oplog[0]?.at;
+        const last = s.oplog[s.oplog.length - 1]?.at;
+        if (first && (!oldest || first < oldest)) oldest = first;
+        if (last && (!newest || last > newest)) newest = last;
+      }
+      return { entries, estimated: false, oldestAt: oldest && new Date(oldest), newestAt: newest && new Date(newest) };
+    },
+
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -104,6 +104,25 @@ export interface ReadOplogOptions {
   collections?: readonly string[];
 }
 
+/** How much history the oplog holds (all scopes), for `sync_oplog_entries` and `/sync/status`. */
+export interface OplogStats {
+  /** Oplog entries held, all scopes together. */
+  entries: number;
+  /**
+   * Whether `entries` is an estimate (PostgreSQL planner statistics on a large table, MongoDB's
+   * collection metadata) rather than an exact count.
+   */
+  estimated: boolean;
+  /**
+   * Commit time of the oldest entry still held (`null`: empty). Retention removes entries older
+   * than the retention window, so this is how far back incremental pulls reach; each scope's
+   * `horizon` seq moves with it.
+   */
+  oldestAt: Date | null;
+  /** Commit time of the newest entry (`null`: empty). */
+  newestAt: Date | null;
+}
+
 export interface ScanDocsOptions {
   collections?: readonly string[];
   /** Keyset position: documents after this (collection, id), in that order. */
@@ -136,6 +155,8 @@ export interface Store {
   scanDocs(scope: string, options: ScanDocsOptions): Promise<StoredDoc[]>;
   /** Removes oplog entries and mutation outcomes committed before `before`; advances horizons. */
   prune(before: Date): Promise<{ removed: number }>;
+  /** Size and age span of the oplog; cheap enough to call on every metrics scrape. */
+  oplogStats(): Promise<OplogStats>;
   /** Subscribes to commits of every scope (across processes where the database allows). */
   onEvent(listener: (event: StoreEvent) => void): () => void;
   close(): Promise<void>;

@@ -13,6 +13,7 @@ import { streamSuite } from './stream.suite.js';
 import { isolationSuite } from './isolation.suite.js';
 import { badInputSuite } from './bad-input.suite.js';
 import { atomicitySuite } from './atomicity.suite.js';
+import { oplogStatsSuite } from './oplog-stats.suite.js';
 
 export type { ConformanceOptions } from './fixture.js';
 
@@ -36,5 +37,6 @@ export function runStoreConformance(options: ConformanceOptions): void {
     isolationSuite(ctx);
     badInputSuite(ctx);
     atomicitySuite(ctx);
+    oplogStatsSuite(ctx);
   });
 }

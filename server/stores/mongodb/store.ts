@@ -1,6 +1,6 @@
 // The MongoDB store: documents in the app's collections, oplog and counters in `sync_*` collections.
 import { WriteConcern, type ClientSession, type Db, type TransactionOptions } from 'mongodb';
-import type { DocKey, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from '../store.js';
+import type { DocKey, OplogEntry, OplogStats, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from '../store.js';
 import { ChangeFeed } from './change-feed.js';
 import { storeCollections, type OplogDoc, type ScopeDoc, type StoreCollections } from './collections.js';
 import { fromMongoDoc, META } from './documents.js';
@@ -190,6 +190,18 @@ class MongoStoreImpl implements MongoStore {
     const removed = await this.#cols.oplog.deleteMany({ at: { $lt: before } });
     await this.#cols.mutations.deleteMany({ at: { $lt: before } });
     return { removed: removed.deletedCount };
+  }
+
+  async oplogStats(): Promise<OplogStats> {
+    // estimatedDocumentCount reads the collection's metadata (the `count` command), never the
+    // documents; it can be off after an unclean shutdown or with orphaned documents on a sharded
+    // cluster, hence `estimated`. The ends of the `at` (TTL) index give the age span.
+    const [entries, oldest, newest] = await Promise.all([
+      this.#cols.oplog.estimatedDocumentCount(),
+      this.#cols.oplog.find({}, { projection: { _id: 0, at: 1 } }).sort({ at: 1 }).limit(1).next(),
+      this.#cols.oplog.find({}, { projection: { _id: 0, at: 1 } }).sort({ at: -1 }).limit(1).next(),
+    ]);
+    return { entries, estimated: true, oldestAt: oldest?.at ?? null, newestAt: newest?.at ?? null };
   }
 
   onEvent(listener: (event: StoreEvent) => void): () => void {

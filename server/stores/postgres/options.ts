@@ -54,6 +54,14 @@ export interface PostgresStoreOptions {
    * @default undefined
    */
   listenClient?: () => pg.Client;
+  /**
+   * `oplogStats()` (the `sync_oplog_entries` gauge, `/sync/status`) counts oplog rows exactly while
+   * the planner's statistics put the table below this many rows, and above it scales the
+   * statistics' rows-per-page to the table's current size (`estimated: true`), so a scrape never
+   * scans a large table. `0` always estimates once statistics exist.
+   * @default 100_000
+   */
+  exactCountLimit?: number;
 }
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -67,6 +75,7 @@ const optionsSchema = z.object({
   preparedStatements: z.boolean().default(true),
   // View names are quoted, so any name fits that leaves room for the prefix in 63 bytes.
   collections: z.array(z.string().min(1).max(48)).default([]),
+  exactCountLimit: z.number().int().min(0).default(100_000),
   listenClient: z.custom<() => pg.Client>((v) => v === undefined || typeof v === 'function', 'must be a function').optional(),
 });
 

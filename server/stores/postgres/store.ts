@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type {
   DocKey,
   OplogEntry,
+  OplogStats,
   ReadOplogOptions,
   ScanDocsOptions,
   ScopeHead,
@@ -238,6 +239,29 @@ export class SqlStore<Raw> implements Store {
         return { removed: num(rows[0]!.removed) };
       }),
     );
+  }
+
+  async oplogStats(): Promise<OplogStats> {
+    const t = this.#t;
+    // The planner's row count, scaled to the table's current size the way the planner does it.
+    const [stats] = await this.#read(
+      `SELECT c.reltuples::float8 AS tuples, c.relpages::float8 AS pages,
+         pg_relation_size(c.oid)::float8 / current_setting('block_size')::float8 AS now_pages
+       FROM pg_class c WHERE c.oid = to_regclass($1)`,
+      [t.oplog],
+    );
+    const tuples = Number(stats?.tuples ?? -1);
+    const pages = Number(stats?.pages ?? 0);
+    // reltuples is -1 until the first ANALYZE (PostgreSQL 14+); then only an exact count knows.
+    const estimate = tuples >= 0 && pages > 0 ? Math.round((tuples / pages) * Number(stats!.now_pages)) : null;
+    const estimated = estimate !== null && tuples >= this.#options.exactCountLimit;
+    // min/max(at) read the two ends of the (at) index; count(*) below the limit is an index-only scan at best.
+    const [row] = await this.#read(
+      `SELECT min(at) AS oldest, max(at) AS newest${estimated ? '' : ', count(*) AS n'} FROM ${t.oplog}`,
+      [],
+    );
+    const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string | Date));
+    return { entries: estimated ? estimate! : num(row!.n), estimated, oldestAt: date(row!.oldest), newestAt: date(row!.newest) };
   }
 
   onEvent(listener: (event: StoreEvent) => void): () => void {
