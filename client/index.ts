@@ -3,7 +3,9 @@
  * client. Browser and React Native safe: nothing here imports Node, a database driver or the server.
  */
 export { createSyncClient, type SyncClient, type SyncResult } from './sync-client.js';
-export type { SyncClientOptions } from './options.js';
+export type { SyncClientOptions, TabsOptions } from './options.js';
+/** One leader tab per name (Web Locks, BroadcastChannel fallback) and messages between tabs; `createSyncClient({ tabs: true })` uses it. */
+export { createTabCoordinator, canCoordinateTabs, type TabCoordinator, type TabCoordinatorOptions, type TabMessage, type TabCall } from './tabs.js';
 export type { SyncCollection, CollectionOf, Row, Filter, QueryOptions } from './collection.js';
 export type { SyncApi, StreamObserver, SyncUnsubscribable } from './api.js';
 export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData, RejectedChange, ResyncState, DocPage, DocQuery, QueryValue } from './local-store.js';

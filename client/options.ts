@@ -4,6 +4,7 @@ import type { SyncApi } from './api.js';
 import type { LocalStore } from './local-store.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 import type { Connectivity } from './status.js';
+import { canCoordinateTabs } from './tabs.js';
 import type { GetToken, TokenSource } from './token-source.js';
 
 export interface SyncClientOptions<S extends SyncSchema> {
@@ -40,6 +41,37 @@ export interface SyncClientOptions<S extends SyncSchema> {
    * @default `navigator.onLine` and the window's `online` / `offline` events where they exist
    */
   connectivity?: Connectivity | null;
+  /**
+   * Many tabs of one origin on one shared store (`indexedDbLocalStore`): exactly one tab (the
+   * leader, elected with Web Locks, BroadcastChannel heartbeats where there are none) pushes,
+   * pulls and runs live mode; the other tabs write to the shared store (mutation ids from its one
+   * counter, under `exclusive()`), tell the leader, and see every change as `change` events. When
+   * the leader closes, another tab takes over. `true` or `{ name }`: tabs with the same name
+   * coordinate. Where there is no BroadcastChannel (React Native) it does nothing. Leave it off
+   * for a store only one tab can see (memory). See docs/client.md, "Many tabs".
+   * @default false
+   */
+  tabs?: boolean | TabsOptions;
+}
+
+/** The `tabs` option in full. */
+export interface TabsOptions {
+  /** Tabs with the same name coordinate. @default the store's `name` (the IndexedDB database name), else `'default'` */
+  name?: string;
+  /** How long a follower's `sync()` / `push()` / `pull()` / `resync()` waits for the leader to answer (ms). @default 30000 */
+  callTimeoutMs?: number;
+  /** Fallback election only (no Web Locks): heartbeat interval (ms). @default 1000 */
+  heartbeatMs?: number;
+  /** Fallback election only: how long a silent leader is waited for before another tab leads (ms). @default 3000 */
+  timeoutMs?: number;
+}
+
+/** The `tabs` option resolved (`null`: off). */
+export interface ResolvedTabs {
+  name: string;
+  callTimeoutMs: number;
+  heartbeatMs: number;
+  timeoutMs: number;
 }
 
 /** Options with every default filled in. */
@@ -50,6 +82,7 @@ export interface ResolvedOptions {
   collections: string[] | undefined;
   retry: RetryOptions;
   pushDebounceMs: number;
+  tabs: ResolvedTabs | null;
 }
 
 /** Merges the defaults once and checks the numbers, with a message naming the bad option. */
@@ -61,6 +94,7 @@ export function resolveOptions(options: SyncClientOptions<SyncSchema>): Resolved
     collections: options.collections,
     retry: { ...DEFAULT_RETRY, ...options.retry },
     pushDebounceMs: options.pushDebounceMs ?? 50,
+    tabs: resolveTabs(options),
   };
   const positive = (name: string, value: number | undefined) => {
     if (value !== undefined && (!Number.isInteger(value) || value <= 0)) throw new Error(`createSyncClient: ${name} must be a positive integer (got ${value})`);
@@ -70,8 +104,25 @@ export function resolveOptions(options: SyncClientOptions<SyncSchema>): Resolved
   positive('fullLimit', resolved.fullLimit);
   if (resolved.retry.retries < 0 || resolved.retry.baseMs < 0 || resolved.retry.maxMs < 0) throw new Error('createSyncClient: retry values must not be negative');
   if (resolved.pushDebounceMs < 0) throw new Error('createSyncClient: pushDebounceMs must not be negative');
+  if (resolved.tabs) {
+    positive('tabs.callTimeoutMs', resolved.tabs.callTimeoutMs);
+    positive('tabs.heartbeatMs', resolved.tabs.heartbeatMs);
+    positive('tabs.timeoutMs', resolved.tabs.timeoutMs);
+  }
   if (!options.api?.push || !options.api.pull || !options.api.full || !options.api.stream) {
     throw new Error('createSyncClient: api must be the sync router proxy (trpc.sync) with push, pull, full and stream');
   }
   return resolved;
+}
+
+/** `tabs` with its defaults; `null` when off or when the platform cannot coordinate tabs (no BroadcastChannel). */
+function resolveTabs(options: SyncClientOptions<SyncSchema>): ResolvedTabs | null {
+  const given = options.tabs;
+  if (!given || !canCoordinateTabs()) return null;
+  const tabs: TabsOptions = given === true ? {} : given;
+  if (typeof tabs !== 'object') throw new Error('createSyncClient: tabs must be true, false or { name?, callTimeoutMs?, heartbeatMs?, timeoutMs? }');
+  const storeName = (options.store as { name?: unknown } | undefined)?.name;
+  const name = tabs.name ?? (typeof storeName === 'string' && storeName ? storeName : 'default');
+  if (typeof name !== 'string' || name.length === 0) throw new Error('createSyncClient: tabs.name must be a non-empty string');
+  return { name, callTimeoutMs: tabs.callTimeoutMs ?? 30_000, heartbeatMs: tabs.heartbeatMs ?? 1_000, timeoutMs: tabs.timeoutMs ?? 3_000 };
 }

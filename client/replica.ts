@@ -73,7 +73,13 @@ export class Replica {
     if (checked.length === 0) return [];
     return this.exclusive(async () => {
       const current = await this.readDocs(checked);
+      // Read inside the exclusive section: other tabs on the same store take ids from the same counter, so no id is handed out twice.
       let mutationId = (await this.store.getMeta('nextMutationId')) ?? 1;
+      if (this.store.exclusive) {
+        // Another tab may have made later HLCs with the same node id: never stamp below them.
+        const stored = await this.store.getMeta('hlc');
+        if (stored) this.clock.receive(stored);
+      }
       const writes: LocalWrite[] = [];
       const entries: OutboxEntry[] = [];
       const touched = new Touched();

@@ -11,6 +11,8 @@ import { memoryLocalStore } from './memory-local-store.js';
 import { resolveOptions, type SyncClientOptions } from './options.js';
 import { Replica } from './replica.js';
 import { serial } from './serial.js';
+import { TabSync } from './tab-sync.js';
+import type { TabCall } from './tabs.js';
 import { browserConnectivity, StatusTracker, type SyncStatus } from './status.js';
 import { createTokenSource } from './token-source.js';
 import { withRetry } from './retry.js';
@@ -29,7 +31,11 @@ export interface SyncResult {
 export interface SyncClient<S extends SyncSchema> {
   /** The typed collection `name`. */
   collection<K extends keyof S['collections'] & string>(name: K): CollectionOf<S, K>;
-  /** Pushes the outbox, then pulls everything after the checkpoint (rebuilding from `full` when the server asks). */
+  /**
+   * Pushes the outbox, then pulls everything after the checkpoint (rebuilding from `full` when the
+   * server asks). With `tabs`, in a follower tab this and `push` / `pull` / `resync` run in the
+   * leader tab and answer what it did.
+   */
   sync(): Promise<SyncResult>;
   /** Pushes the outbox only; returns how many entries the server answered. */
   push(): Promise<number>;
@@ -37,15 +43,24 @@ export interface SyncClient<S extends SyncSchema> {
   pull(): Promise<number>;
   /** Rebuilds the local store from a full export now. */
   resync(): Promise<number>;
-  /** Live mode: syncs once, then follows the server's stream and pushes local changes as they happen. */
+  /**
+   * Live mode: syncs once, then follows the server's stream and pushes local changes as they
+   * happen. With `tabs`, only the leader tab goes live; a follower goes live if it takes over.
+   */
   start(): Promise<void>;
   /** Leaves live mode (the local store and the outbox stay). */
   stop(): Promise<void>;
   /** True between `start()` and `stop()`. */
   readonly live: boolean;
+  /** True when this client talks to the server: always without `tabs`; with `tabs`, while this tab is the leader. */
+  readonly leader: boolean;
   /** Listens to `change`, `conflict`, `resync`, `error`, `synced`, `progress` or `status`; returns a function that stops listening. */
   on<E extends keyof SyncClientEvents>(event: E, listener: (payload: SyncClientEvents[E]) => void): () => void;
-  /** `online`, `offline`, `syncing`, `error` or `upgrade-required` (see `SyncStatus`); changes are announced by the `status` event. */
+  /**
+   * `online`, `offline`, `syncing`, `error` or `upgrade-required` (see `SyncStatus`); changes are
+   * announced by the `status` event. With `tabs`, a follower tab answers the leader tab's status as
+   * it last announced it (its own — `online`, or `offline` without a network — until then).
+   */
   status(): SyncStatus;
   /** The current bearer token from `tokens` / `getToken` (refreshed before it expires), for the app's links; `null` without one. */
   token(): Promise<string | null>;
@@ -91,7 +106,9 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   let clock = new HlcClock({ node: given ?? 'pending' });
   const replica = new Replica(store, options.schema, clock, events);
   const connectivity = options.connectivity === undefined ? browserConnectivity() : options.connectivity;
-  const status = new StatusTracker(events, connectivity);
+  // The tracker reports to its own emitter: with tabs, a follower shows the leader's status instead.
+  const statusEvents = new Emitter<SyncClientEvents>();
+  const status = new StatusTracker(statusEvents, connectivity);
   const tokens = options.tokens ?? (options.getToken ? createTokenSource(options.getToken) : null);
   const schemaVersion = (options.schema as { version?: unknown }).version;
   const ctx: TransferContext = {
@@ -111,7 +128,8 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
     if (online) live.wake();
   });
 
-  const ready = (async () => {
+  // Under the store's cross-tab lock, so tabs opening together agree on one client id.
+  const ready = replica.exclusive(async () => {
     const stored = await store.getMeta('clientId');
     const clientId = given ?? stored ?? randomClientId();
     if (clientId !== stored) await store.write([{ type: 'setMeta', key: 'clientId', value: clientId }]);
@@ -123,7 +141,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
     if (hlc) clock.receive(hlc); // never hand out an HLC below one made before a restart
     ctx.clientId = clientId;
     return clientId;
-  })();
+  });
   ready.catch(() => undefined); // surfaced by every call that awaits it
 
   events.on('change', (e) => {
@@ -150,41 +168,81 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
       });
     });
 
+  /** Pushes then pulls in this tab (`sync()`, or what a follower tab asks the leader for). */
+  async function syncHere(): Promise<SyncResult> {
+    // One `syncing` span for both halves.
+    status.begin();
+    try {
+      const pushed = await step('push', () => pushOutbox(ctx));
+      const pulled = await step('pull', () => pullChanges(ctx));
+      status.end();
+      events.emit('synced', { pushed, pulled });
+      return { pushed, pulled };
+    } catch (error) {
+      status.end(error);
+      throw error;
+    }
+  }
+  const here: Record<TabCall, () => Promise<unknown>> = {
+    sync: syncHere,
+    push: () => step('push', () => pushOutbox(ctx)),
+    pull: () => step('pull', () => pullChanges(ctx)),
+    resync: () => step('resync', () => resync(ctx)),
+  };
+
+  /** True from `start()` to `stop()`; with tabs, live mode runs only while this tab leads. */
+  let wantLive = false;
+  async function goLive(): Promise<void> {
+    await ready;
+    if (live.active || !wantLive) return;
+    await syncHere().catch(() => undefined); // offline start is fine: reported as `error`, retried by live pushes
+    if (!wantLive || (tabs && !tabs.leader)) return;
+    await live.start();
+    if ((await client.pending()) > 0) live.schedulePush();
+  }
+
+  const tabs = resolved.tabs
+    ? new TabSync(resolved.tabs, {
+        events,
+        run: (what) => here[what](),
+        lead: () => void goLive(),
+        follow: () => void live.stop(),
+        schedulePush: () => live.schedulePush(),
+        ownStatus: () => status.value,
+      })
+    : null;
+  statusEvents.on('status', (e) => (tabs ? tabs.ownStatusChanged(e.status) : events.emit('status', e)));
+  /** A sync step: here, or in the leader tab when this one follows. */
+  const run = <T>(what: TabCall): Promise<T> => (tabs ? tabs.call(what) : here[what]()) as Promise<T>;
+
   const client: SyncClient<S> = {
     collection(name) {
       if (!options.schema.has(name)) throw new Error(`collection "${name}" is not in the schema (${options.schema.names.join(', ')})`);
       return createCollection(name, replica, events, ready) as unknown as CollectionOf<S, typeof name>;
     },
-    async sync() {
-      // One `syncing` span for both halves.
-      status.begin();
-      try {
-        const pushed = await step('push', () => pushOutbox(ctx));
-        const pulled = await step('pull', () => pullChanges(ctx));
-        status.end();
-        events.emit('synced', { pushed, pulled });
-        return { pushed, pulled };
-      } catch (error) {
-        status.end(error);
-        throw error;
-      }
-    },
-    push: () => step('push', () => pushOutbox(ctx)),
-    pull: () => step('pull', () => pullChanges(ctx)),
-    resync: () => step('resync', () => resync(ctx)),
+    sync: () => run<SyncResult>('sync'),
+    push: () => run<number>('push'),
+    pull: () => run<number>('pull'),
+    resync: () => run<number>('resync'),
     async start() {
+      wantLive = true;
       await ready;
-      if (live.active) return;
-      await client.sync().catch(() => undefined); // offline start is fine: reported as `error`, retried by live pushes
-      await live.start();
-      if ((await client.pending()) > 0) live.schedulePush();
+      // A follower tab waits: the leader syncs, and this tab goes live if it takes over.
+      if (tabs && !(await tabs.leads())) return;
+      await goLive();
     },
-    stop: () => live.stop(),
+    stop() {
+      wantLive = false;
+      return live.stop();
+    },
     get live() {
-      return live.active;
+      return tabs ? wantLive : live.active;
+    },
+    get leader() {
+      return tabs ? tabs.leader : true;
     },
     on: (event, listener) => events.on(event, listener),
-    status: () => status.value,
+    status: () => (tabs ? tabs.status() : status.value),
     token: () => (tokens ? tokens.get() : Promise.resolve(null)),
     async pending() {
       await ready;
@@ -205,6 +263,8 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
     },
     async close() {
       stopConnectivity?.();
+      wantLive = false;
+      tabs?.close();
       await live.stop();
       await store.close?.();
     },

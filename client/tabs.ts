@@ -1,7 +1,25 @@
 /** `createTabCoordinator()`: one leader tab per name (Web Locks, BroadcastChannel fallback) and messages between the tabs of one origin. */
+import type { SyncStatus } from './status.js';
 
-/** A message between tabs: a follower wrote to the shared store, or the leader applied server changes. */
-export type TabMessage = { type: 'wrote' } | { type: 'changes'; collection: string; ids: string[] };
+/** A sync step a follower tab asks the leader to run (`client.sync()` and friends in a follower). */
+export type TabCall = 'sync' | 'push' | 'pull' | 'resync';
+
+/**
+ * A message between tabs. `wrote`: a follower wrote to the shared store (the leader pushes soon).
+ * `changes`: documents of the shared store changed (`source` as in `ChangeEvent`, `server` when
+ * absent), so the other tabs emit `change`. `status`: the leader's sync status. `event`: a
+ * `conflict`, `resync` or `synced` event of the leader. `hello`: a tab started (the leader answers
+ * with its status). `call` / `result`: a follower's `sync()` / `push()` / `pull()` / `resync()`
+ * run by the leader.
+ */
+export type TabMessage =
+  | { type: 'wrote' }
+  | { type: 'changes'; collection: string; ids: string[]; source?: 'local' | 'server' }
+  | { type: 'status'; status: SyncStatus }
+  | { type: 'event'; event: 'conflict' | 'resync' | 'synced'; payload: unknown }
+  | { type: 'hello' }
+  | { type: 'call'; id: string; what: TabCall }
+  | { type: 'result'; id: string; value?: unknown; error?: { code: string; message: string } };
 
 /** Options of `createTabCoordinator`. */
 export interface TabCoordinatorOptions {
@@ -9,10 +27,13 @@ export interface TabCoordinatorOptions {
   name: string;
   /** Called once this tab becomes the leader (start syncing here: `client.start()`). */
   onLeader?: () => void;
+  /** Fallback election only: called when this tab stops leading because an older tab is alive (stop syncing here). */
+  onFollower?: () => void;
   /** Called for every message another tab posts. */
   onMessage?: (message: TabMessage) => void;
-  /** Fallback only (no Web Locks): how often the leader says it is alive, and how long followers wait (ms). @default { heartbeatMs: 1000, timeoutMs: 3000 } */
+  /** Fallback only (no Web Locks): how often each tab says it is alive (ms). @default 1000 */
   heartbeatMs?: number;
+  /** Fallback only: how long a silent leader is waited for before another tab leads (ms). @default 3000 */
   timeoutMs?: number;
 }
 
@@ -20,6 +41,11 @@ export interface TabCoordinatorOptions {
 export interface TabCoordinator {
   /** True while this tab is the leader. */
   readonly leader: boolean;
+  /**
+   * Resolves once this tab knows whether it leads at start: `true` at once when no other tab
+   * holds the lock, `false` when another does (this tab then waits its turn).
+   */
+  readonly decided: Promise<boolean>;
   /** Posts to the other tabs. */
   post(message: TabMessage): void;
   /** Gives up leadership (if held) and stops listening. */
@@ -27,13 +53,19 @@ export interface TabCoordinator {
 }
 
 interface Locks {
-  request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown>;
+  request(name: string, options: { signal?: AbortSignal; ifAvailable?: boolean }, callback: (lock: unknown) => Promise<void>): Promise<unknown>;
+}
+
+/** True where tabs can be coordinated at all (a BroadcastChannel exists: browsers, Deno, Node ≥ 18). */
+export function canCoordinateTabs(): boolean {
+  return typeof (globalThis as { BroadcastChannel?: unknown }).BroadcastChannel === 'function';
 }
 
 /**
  * Elects exactly one leader among the tabs using `name`: with Web Locks the leader holds
  * `trpc-offline-sync:leader:<name>` for the tab's life (the browser hands it over when the tab
- * closes); without them, the lowest-id tab that heartbeats on the BroadcastChannel leads.
+ * closes); without them, the oldest tab that heartbeats on the BroadcastChannel leads.
+ * `createSyncClient({ tabs: true })` uses it; call it yourself only to coordinate something else.
  *
  * @example
  * const tabs = createTabCoordinator({ name: 'tasks-app', onLeader: () => void client.start(),
@@ -44,7 +76,10 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
   const abort = new AbortController();
   let leader = false;
   let closed = false;
+  let decide: (leads: boolean) => void = () => undefined;
+  const decided = new Promise<boolean>((resolve) => (decide = resolve));
   const becomeLeader = () => {
+    decide(true);
     if (leader || closed) return;
     leader = true;
     options.onLeader?.();
@@ -59,30 +94,40 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
   let onAlive = (_id: string) => {};
   let timer: ReturnType<typeof setInterval> | undefined;
   if (locks) {
+    const lockName = `trpc-offline-sync:leader:${options.name}`;
+    const hold = () => {
+      becomeLeader();
+      return new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve()));
+    };
+    // First ask without waiting, so this tab knows at once whether another one leads.
     locks
-      .request(`trpc-offline-sync:leader:${options.name}`, { signal: abort.signal }, () => {
-        becomeLeader();
-        return new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve()));
+      .request(lockName, { ifAvailable: true }, async (lock) => {
+        if (lock) return hold();
+        decide(false);
+        if (!closed) void locks.request(lockName, { signal: abort.signal }, hold).catch(() => undefined); // aborted before it was granted
       })
-      .catch(() => undefined); // aborted before it was granted
+      .catch(() => decide(false));
   } else {
-    const id = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const id = `${Date.now().toString(36).padStart(10, '0')}-${Math.random().toString(36).slice(2)}`;
     const heartbeatMs = options.heartbeatMs ?? 1_000;
     const timeoutMs = options.timeoutMs ?? 3_000;
-    let lastOther = 0;
-    let otherId = '';
+    let lastOlder = 0; // when an older tab was last heard (0: never)
     onAlive = (other) => {
-      if (other < id || !otherId || Date.now() - lastOther > timeoutMs) {
-        lastOther = Date.now();
-        otherId = other;
+      if (other >= id) return;
+      lastOlder = Date.now();
+      decide(false);
+      if (leader) {
+        leader = false; // an older tab leads
+        options.onFollower?.();
       }
-      if (leader && other < id) leader = false; // an older tab leads
     };
+    const started = Date.now();
     const tick = () => {
       channel.postMessage({ type: 'alive', id });
-      if (Date.now() - lastOther > timeoutMs || otherId > id) becomeLeader();
+      const since = lastOlder || started;
+      if (Date.now() - since > timeoutMs) becomeLeader();
     };
-    lastOther = Date.now();
+    tick();
     timer = setInterval(tick, heartbeatMs);
   }
 
@@ -90,10 +135,14 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
     get leader() {
       return leader;
     },
-    post: (message) => channel.postMessage(message),
+    decided,
+    post: (message) => {
+      if (!closed) channel.postMessage(message);
+    },
     close() {
       closed = true;
       leader = false;
+      decide(false);
       abort.abort();
       if (timer) clearInterval(timer);
       channel.close();

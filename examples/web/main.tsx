@@ -20,11 +20,8 @@ declare global {
 
 const TOKEN_KEY = 'trpc-offline-sync:token';
 
-/** The IndexedDB store when the client exports one, else memory (data then lives only as long as the tab). */
-function localStore(): LocalStore {
-  const idb = (sync as unknown as { indexedDbLocalStore?: (name: string) => LocalStore }).indexedDbLocalStore;
-  return idb ? idb('tasks-app') : sync.memoryLocalStore();
-}
+/** The IndexedDB store, shared by every tab of this origin. */
+const localStore = (): LocalStore => sync.indexedDbLocalStore('tasks-app');
 
 function connect(token: string): SyncClient<DemoSchema> {
   const ws = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/trpc`;
@@ -38,8 +35,10 @@ function connect(token: string): SyncClient<DemoSchema> {
       }),
     ],
   });
-  const client = sync.createSyncClient({ api: trpc.sync, schema: demoSchema, store: localStore(), retry: { retries: 2, maxMs: 2_000 } });
+  // tabs: the tabs of this origin share the IndexedDB store; one of them syncs, the others write through it and follow.
+  const client = sync.createSyncClient({ api: trpc.sync, schema: demoSchema, store: localStore(), tabs: true, retry: { retries: 2, maxMs: 2_000 } });
   // The stream reconnects by itself; a push that failed offline is retried when the browser says it is back.
+  // Only the leader tab goes live; another tab takes over when it closes.
   void client.start();
   window.__sync = client;
   return client;
