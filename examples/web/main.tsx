@@ -25,7 +25,8 @@ const localStore = (): LocalStore => sync.indexedDbLocalStore('tasks-app');
 
 function connect(token: string): SyncClient<DemoSchema> {
   const ws = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/trpc`;
-  const wsClient = createWSClient({ url: ws, connectionParams: () => ({ token }), retryDelayMs: (n) => Math.min(250 * 2 ** n, 5_000) });
+  // lazy: the socket opens with the first subscription, so follower tabs (which do not stream) hold none.
+  const wsClient = createWSClient({ url: ws, connectionParams: () => ({ token }), retryDelayMs: (n) => Math.min(250 * 2 ** n, 5_000), lazy: { enabled: true, closeMs: 1_000 } });
   const trpc = createTRPCClient<AppRouter>({
     links: [
       splitLink({

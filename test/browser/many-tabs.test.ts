@@ -40,9 +40,13 @@ describe.skipIf(skip !== null)('many tabs of the web app in Chromium', () => {
     return log;
   }
 
+  /** WebSockets each page opened. */
+  const sockets = new Map<Page, number>();
   async function tab(context: BrowserContext): Promise<Page> {
     const page = await context.newPage();
     page.on('pageerror', (e) => console.error('page error:', e.message));
+    sockets.set(page, 0);
+    page.on('websocket', () => sockets.set(page, sockets.get(page)! + 1));
     await page.goto(`${server.url}/`);
     await page.waitForFunction(() => window.__sync !== undefined);
     await until('the tab to show online', async () => (await page.getByTestId('status').textContent()) === 'online');
@@ -103,6 +107,10 @@ describe.skipIf(skip !== null)('many tabs of the web app in Chromium', () => {
     await server.trpc.sync.push.mutate({ clientId: 'other-device', changes: [{ mutationId: 1, collection: 'tasks', id: 'x1', op: 'upsert', data: { title: 'from another device' }, baseVersion: null }] });
     await until('the follower tab to show the other device’s task', async () => (await b.locator('li[data-id="x1"]').count()) === 1);
 
+    // Only the leader streamed: the follower opened no WebSocket (the app's wsLink is lazy).
+    expect(sockets.get(a)).toBeGreaterThan(0);
+    expect(sockets.get(b)).toBe(0);
+
     // The leader closes: the other tab takes the lock, goes live, and its next write reaches the server.
     await a.close();
     await until('tab B to lead', () => isLeader(b));
@@ -115,6 +123,7 @@ describe.skipIf(skip !== null)('many tabs of the web app in Chromium', () => {
     // And B is live: a server-side change shows up without a manual sync.
     await server.trpc.sync.push.mutate({ clientId: 'other-device', changes: [{ mutationId: 2, collection: 'tasks', id: 'x2', op: 'upsert', data: { title: 'after the hand-over' }, baseVersion: null }] });
     await until('tab B to receive it live', async () => (await b.locator('li[data-id="x2"]').count()) === 1);
+    expect(sockets.get(b)).toBeGreaterThan(0);
     await context.close();
   }, 90_000);
 
