@@ -22,7 +22,7 @@ export type { RateLimitOptions, RateLimitedOp } from './engine/rate-limit.js';
 export type { AuthorizeCollection, CollectionOp } from './engine/read-auth.js';
 export type { Store, StoreTx, StoredDoc, OplogEntry, ScopeHead, StoreEvent, DocKey, MutationRecord, ReadOplogOptions, ScanDocsOptions } from './stores/store.js';
 export { memoryStore, type MemoryStore } from './stores/memory.js';
-export { createSyncRouter, createSyncAppRouter, syncErrorFormatter, toTRPCError, type SyncRouterOptions, type SyncRouterRecord, type SyncAppRouter, type SyncContext, type SyncErrorData } from './trpc/index.js';
+export { createSyncRouter, createSyncAppRouter, syncErrorFormatter, syncTransformer, toTRPCError, type SyncRouterOptions, type SyncRouterRecord, type SyncAppRouter, type SyncContext, type SyncErrorData } from './trpc/index.js';
 export { createRestHandler, toNodeHandler, createRestWebSocketServer, createOpenApiDocument, type RestHandler, type RestHandlerOptions, type RestWebSocketServer } from './rest/index.js';
 export { createFastapiCompatHandler, createFastapiCompatWebSocketServer, createFastapiCompatOpenApi, type FastapiCompatHandlerOptions, type FastapiCompatWebSocketOptions, type FastapiCompatWebSocketServer } from './compat/fastapi-offline-sync/index.js';
 export { createSyncHttpServer, type SyncHttpServer, type SyncHttpServerOptions } from './http/index.js';

@@ -1,6 +1,7 @@
 /** Prometheus metrics (prom-client) fed by the engine's `onEvent` hook. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineEvent } from './engine/types.js';
+import type { IpRateLimitedEvent } from './http/ip-rate-limit.js';
 
 /** Options of `createMetrics`. */
 export interface MetricsOptions {
@@ -15,7 +16,8 @@ export interface MetricsOptions {
 /** What `createMetrics` returns: pass `onEvent` to the engine, serve `text()` at `/metrics`. */
 export interface SyncMetrics {
   registry: Registry;
-  onEvent: (event: EngineEvent) => void;
+  /** Takes the engine's events, and the HTTP server's per-IP refusals. */
+  onEvent: (event: EngineEvent | IpRateLimitedEvent) => void;
   /** Content type of `text()` (Prometheus text format). */
   contentType: string;
   text(): Promise<string>;
@@ -50,7 +52,7 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
   const exported = counter('full_docs_total', 'Documents returned by full exports');
   const streams = counter('stream_opened_total', 'Live streams opened');
   const overflows = counter('stream_overflow_total', 'Live streams told to resync because they fell behind');
-  const limited = counter('rate_limited_total', 'Requests refused by the per-actor rate limit', ['op']);
+  const limited = counter('rate_limited_total', 'Requests refused by a rate limit (kind user: per actor, op push/pull/full/stream; kind ip: per client address, op request/upgrade)', ['op', 'kind']);
   const pruned = counter('oplog_pruned_total', 'Oplog entries removed by retention');
   const errors = counter('errors_total', 'Internal errors by place', ['where']);
   const pushMs = histogram('push_duration_seconds', 'Push latency');
@@ -58,7 +60,7 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
   const fullMs = histogram('full_duration_seconds', 'Full-export page latency');
   const live = new Gauge({ name: p + 'stream_connections', help: 'Live streams open now', registers });
 
-  function onEvent(event: EngineEvent): void {
+  function onEvent(event: EngineEvent | IpRateLimitedEvent): void {
     switch (event.type) {
       case 'push':
         pushes.inc();
@@ -90,7 +92,10 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
         overflows.inc();
         break;
       case 'rate_limited':
-        limited.inc({ op: event.op });
+        limited.inc({ op: event.op, kind: 'user' });
+        break;
+      case 'ip_rate_limited':
+        limited.inc({ op: event.op, kind: 'ip' });
         break;
       case 'prune':
         pruned.inc(event.removed);

@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { algorithmsForPublicKey } from '../auth/jwt.js';
 import type { RateLimitOptions } from '../engine/rate-limit.js';
 import { parseLogLevel, type LogLevel } from '../logging.js';
+import type { SyncLimits } from '../engine/types.js';
+import { LIMITS_HELP, parseTrustProxy, readLimitsEnv } from './limits-env.js';
 
 /** An error the CLI prints as one line (`error: …`) before exiting with code 1. */
 export class CliError extends Error {}
@@ -26,6 +28,12 @@ export interface CliConfig {
   logLevel: LogLevel;
   /** Per-user request rate limit (env SYNC_RATE_LIMIT), or null for none. */
   rateLimit: Pick<RateLimitOptions, 'requests' | 'windowMs'> | null;
+  /** Per-IP request limit (env SYNC_RATE_LIMIT_IP), or null for none. */
+  ipRateLimit: Pick<RateLimitOptions, 'requests' | 'windowMs'> | null;
+  /** Proxies whose X-Forwarded-For the per-IP limit trusts (env SYNC_TRUST_PROXY), 0 for none. */
+  trustProxy: number;
+  /** Engine limits set by SYNC_MAX_* / SYNC_*_LIMIT variables (see `LIMIT_ENV`); the rest keep their defaults. */
+  limits: Partial<SyncLimits>;
   /** Oldest client schema version served (env SYNC_MIN_SCHEMA_VERSION), or null for none. */
   minSchemaVersion: number | null;
 }
@@ -114,9 +122,14 @@ Environment:
   SYNC_RATE_LIMIT       per-user request limit as REQUESTS/WINDOW, e.g. 600/1m, 20/1s, 5000/1h
                         (push, pull, full pages and stream openings; over it: 429 + Retry-After).
                         Default: no limit.
+  SYNC_RATE_LIMIT_IP    per-client-address limit, same syntax (e.g. 1200/1m): every HTTP request
+                        and WebSocket upgrade, authenticated or not, before anything is read.
+                        Default: no limit.
+  SYNC_TRUST_PROXY      number of proxies in front of the server (usually 1) whose X-Forwarded-For
+                        names the client for SYNC_RATE_LIMIT_IP. Default 0: the socket's address.
   SYNC_MIN_SCHEMA_VERSION  oldest client schema version served (defineSyncSchema(…, { version }));
                         older clients get 426 UPGRADE_REQUIRED. Default: none.
-`;
+${LIMITS_HELP}`;
 
 function checkLogLevel(value: string | undefined): LogLevel {
   try {
@@ -138,13 +151,13 @@ export function parseMinSchemaVersion(value: string | undefined): number | null 
 const WINDOW_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `600/1m` → 600 requests per 60,000 ms; empty or unset → no limit. */
-export function parseRateLimit(value: string | undefined): CliConfig['rateLimit'] {
+export function parseRateLimit(value: string | undefined, name = 'SYNC_RATE_LIMIT'): CliConfig['rateLimit'] {
   if (value === undefined || value.trim() === '') return null;
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*(ms|s|m|h)\s*$/.exec(value);
   const requests = match ? Number(match[1]) : 0;
   const windowMs = match ? Number(match[2]) * WINDOW_UNITS[match[3]!]! : 0;
   if (!match || requests < 1 || windowMs < 1 || !Number.isSafeInteger(requests) || !Number.isSafeInteger(windowMs)) {
-    throw new CliError(`SYNC_RATE_LIMIT: expected REQUESTS/WINDOW such as 600/1m (units ms, s, m, h; both above 0), got "${value}"`);
+    throw new CliError(`${name}: expected REQUESTS/WINDOW such as 600/1m (units ms, s, m, h; both above 0), got "${value}"`);
   }
   return { requests, windowMs };
 }
@@ -212,6 +225,9 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     metricsToken: env.SYNC_METRICS_TOKEN?.trim() || null,
     logLevel: checkLogLevel(env.SYNC_LOG),
     rateLimit: parseRateLimit(env.SYNC_RATE_LIMIT),
+    ipRateLimit: parseRateLimit(env.SYNC_RATE_LIMIT_IP, 'SYNC_RATE_LIMIT_IP'),
+    trustProxy: parseTrustProxy(env.SYNC_TRUST_PROXY, (m) => new CliError(m)),
+    limits: readLimitsEnv(env, (m) => new CliError(m)),
     minSchemaVersion: parseMinSchemaVersion(env.SYNC_MIN_SCHEMA_VERSION),
   };
 }

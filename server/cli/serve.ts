@@ -22,6 +22,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     store: opened.store,
     schema,
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+    limits: config.limits,
     ...(config.minSchemaVersion ? { minSchemaVersion: config.minSchemaVersion } : {}),
     onEvent: (event) => {
       metrics.onEvent(event);
@@ -52,6 +53,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     }),
     router: createSyncAppRouter(engine),
     onError: ({ requestId, op, error }) => logEvent({ type: 'error', where: op, requestId, error }),
+    ...(config.ipRateLimit ? { ipRateLimit: config.ipRateLimit, trustProxy: config.trustProxy, onEvent: logEvent } : {}),
     metrics,
     metricsToken: config.metricsToken,
     webApp: createWebAppHandler(devToken ? { devToken } : {}),
@@ -76,6 +78,8 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     log(`tokens: ${jwt.jwksUrl ? `JWKS ${jwt.jwksUrl}` : 'PEM public key'}${secret ? ' and HS256' : ''}${checks ? `; ${checks}` : ''}; claims ${jwt.userClaim} → user, ${jwt.scopeClaim} → scope (no dev token: tokens come from your identity provider)`);
   } else if (jwt.userClaim !== 'sub' || jwt.scopeClaim !== 'tenant') log(`tokens: claims ${jwt.userClaim} → user, ${jwt.scopeClaim} → scope`);
   if (config.rateLimit) log(`rate limit: ${config.rateLimit.requests} requests per ${config.rateLimit.windowMs} ms per user`);
+  if (config.ipRateLimit) log(`rate limit: ${config.ipRateLimit.requests} requests per ${config.ipRateLimit.windowMs} ms per client address${config.trustProxy ? ` (from X-Forwarded-For, ${config.trustProxy} trusted prox${config.trustProxy === 1 ? 'y' : 'ies'})` : ''}`);
+  if (Object.keys(config.limits).length > 0) log(`limits: ${Object.entries(config.limits).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   log(`listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`);
   log(`web app: ${url}/${devToken ? ' (signed in with the dev token)' : ' (asks for a token)'}`);
   return { stop };

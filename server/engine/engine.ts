@@ -170,7 +170,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       if (options.authorizeCollection && collections && collections.length > 0) await assertCollections(options.authorizeCollection, actor, op, collections);
     },
 
-    stream(actor, input, signal) {
+    stream(actor, input, signal, watch) {
       // Thrown here, before the first event: the faces answer 401, 426 or 429 instead of opening a stream.
       gate(input);
       assertFresh(actor);
@@ -178,9 +178,11 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       // A stream whose credentials expire ends then with UNAUTHORIZED, so the client refreshes and resumes.
       const expiry = actor.expiresAt !== undefined ? new AbortController() : null;
       const innerSignal = expiry ? (signal ? AbortSignal.any([signal, expiry.signal]) : expiry.signal) : signal;
-      const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow: () => emit({ type: 'stream_overflow', actor }), authorizeCollection: options.authorizeCollection }, actor, input, innerSignal);
+      const face = watch?.face ?? 'other';
+      const onOverflow = () => emit({ type: 'stream_overflow', actor, face, reason: 'queue' });
+      const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow, watch, authorizeCollection: options.authorizeCollection }, actor, input, innerSignal);
       return (async function* () {
-        emit({ type: 'stream_open', actor });
+        emit({ type: 'stream_open', actor, face });
         let timer: ReturnType<typeof setTimeout> | undefined;
         const arm = () => {
           const ms = actor.expiresAt! - nowMs();
@@ -193,9 +195,13 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
           if (expiry?.signal.aborted && !signal?.aborted) throw new SyncError('UNAUTHORIZED', 'token expired');
         } finally {
           clearTimeout(timer);
-          emit({ type: 'stream_close', actor });
+          emit({ type: 'stream_close', actor, face });
         }
       })();
+    },
+
+    slowConsumer(actor, face) {
+      emit({ type: 'stream_overflow', actor, face, reason: 'buffer' });
     },
 
     async write(scope, changes) {

@@ -37,7 +37,7 @@ export class LiveFeed {
    * that head cannot be read (database down), the scope's feed is dropped and this rejects, so the
    * next subscribe starts over instead of joining a feed that never learnt where to start.
    */
-  async subscribe(scope: string): Promise<Subscription> {
+  async subscribe(scope: string, onOverflow?: () => void): Promise<Subscription> {
     this.start();
     let feed = this.scopes.get(scope);
     if (!feed) {
@@ -55,7 +55,7 @@ export class LiveFeed {
       this.scopes.set(scope, created);
       feed = created;
     }
-    const sub = new Subscription(scope, this.options.maxQueue, (s) => this.unsubscribe(s));
+    const sub = new Subscription(scope, this.options.maxQueue, (s) => this.unsubscribe(s), onOverflow);
     feed.subs.add(sub);
     try {
       await feed.ready;

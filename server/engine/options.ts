@@ -14,6 +14,8 @@ export const DEFAULT_LIMITS: SyncLimits = {
   maxBodyBytes: 16 * 1024 * 1024,
   maxDepth: 32,
   maxIdLength: 256,
+  maxUrlLength: 10_000,
+  maxQueryParams: 16,
 };
 
 export const DEFAULT_STREAM: StreamOptions = { heartbeatMs: 15_000, maxQueue: 1000, pollMs: 5000 };
@@ -21,7 +23,8 @@ export const DEFAULT_STREAM: StreamOptions = { heartbeatMs: 15_000, maxQueue: 10
 export const DEFAULT_RETENTION: RetentionOptions = { maxAgeMs: 30 * 24 * 3600 * 1000, pruneIntervalMs: 3_600_000 };
 
 const positiveInt = z.number().int().positive();
-const limitsSchema = z.object({
+/** The range of each limit (also used to check the CLI's `SYNC_MAX_*` variables). */
+export const limitsSchema = z.object({
   maxChangesPerPush: positiveInt,
   maxDocumentBytes: positiveInt,
   pullDefaultLimit: positiveInt,
@@ -31,6 +34,8 @@ const limitsSchema = z.object({
   maxBodyBytes: positiveInt,
   maxDepth: positiveInt.max(1000),
   maxIdLength: positiveInt.max(256),
+  maxUrlLength: positiveInt.min(64),
+  maxQueryParams: positiveInt.max(1000),
 });
 const streamSchema = z.object({ heartbeatMs: positiveInt, maxQueue: positiveInt, pollMs: positiveInt });
 const retentionSchema = z.object({ maxAgeMs: positiveInt, pruneIntervalMs: z.number().int().nonnegative() });

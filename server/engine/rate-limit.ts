@@ -3,7 +3,8 @@
  * holding at most `requests` tokens and refilled at `requests` per `windowMs`. Each push, pull,
  * full page and stream opening takes one token; an empty bucket refuses the request with
  * `TOO_MANY_REQUESTS` and the time until the next token. Buckets live in this process, so with N
- * server processes an actor gets up to N times the limit.
+ * server processes an actor gets up to N times the limit. The same buckets (`createTokenBuckets`)
+ * back the HTTP server's per-IP limit.
  */
 import type { Actor } from '../../shared/protocol.js';
 
@@ -28,11 +29,27 @@ export interface RateLimiter {
 }
 
 export function createRateLimiter(options: RateLimitOptions, now: () => number = Date.now): RateLimiter {
+  const buckets = createTokenBuckets(options, now);
+  const key = options.key ?? ((actor: Actor) => `${actor.scopeId} ${actor.userId}`);
+  return { take: (actor, op) => buckets.take(key(actor, op)) };
+}
+
+/** Token buckets by string key: the arithmetic behind both the per-actor and the per-IP limits. */
+export interface TokenBuckets {
+  /** Takes a token from `key`'s bucket: 0 when allowed, else the milliseconds until one is available. */
+  take(key: string): number;
+}
+
+/**
+ * `requests` tokens per bucket, refilled at `requests` per `windowMs`; a key seen for the first
+ * time starts with a full bucket. Idle (full) buckets are swept once the map grows, so memory
+ * follows the keys active within one window.
+ */
+export function createTokenBuckets(options: { requests: number; windowMs: number }, now: () => number = Date.now): TokenBuckets {
   const { requests, windowMs } = options;
   const perMs = requests / windowMs;
-  const key = options.key ?? ((actor: Actor) => `${actor.scopeId} ${actor.userId}`);
   const buckets = new Map<string, { tokens: number; at: number }>();
-  // The next sweep waits until the map has doubled since the last one, so many busy actors cost
+  // The next sweep waits until the map has doubled since the last one, so many busy keys cost
   // one sweep per doubling rather than one per new key.
   let sweepAt = SWEEP_ABOVE;
 
@@ -42,9 +59,8 @@ export function createRateLimiter(options: RateLimitOptions, now: () => number =
   };
 
   return {
-    take(actor, op) {
+    take(k) {
       const t = now();
-      const k = key(actor, op);
       let bucket = buckets.get(k);
       if (!bucket) {
         if (buckets.size >= sweepAt) sweep(t);

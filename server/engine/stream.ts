@@ -8,7 +8,7 @@ import type { OplogEntry, Store } from '../stores/store.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
 import type { LiveFeed } from './feed.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
-import type { StreamOptions, SyncLimits } from './types.js';
+import type { StreamOptions, StreamWatch, SyncLimits } from './types.js';
 import { checkCollections, parseInput } from './validate.js';
 import type { SyncSchema } from '../../shared/schema.js';
 
@@ -18,7 +18,10 @@ export interface StreamDeps {
   feed: LiveFeed;
   limits: SyncLimits;
   options: StreamOptions;
+  /** Told once, at the moment this subscriber's queue overflows (before the stream yields its `resync_required`). */
   onOverflow: () => void;
+  /** The face's hooks (told of the overflow and of the end of catch-up). */
+  watch?: StreamWatch;
   /** Per-collection read permission (denied collections named → FORBIDDEN, else left out). */
   authorizeCollection?: AuthorizeCollection;
 }
@@ -48,7 +51,10 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
     throw error;
   }
   // Subscribe before catching up, so nothing committed in between is missed (duplicates are skipped by seq).
-  const sub = await deps.feed.subscribe(scope);
+  const sub = await deps.feed.subscribe(scope, () => {
+    deps.onOverflow();
+    deps.watch?.onOverflow?.();
+  });
   try {
     /** Reads whole commits after `pos` until caught up; false when a resync is needed. */
     async function* catchUp(): AsyncGenerator<StreamEvent, boolean> {
@@ -74,6 +80,7 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
     }
 
     if (!(yield* catchUp())) return;
+    deps.watch?.onLive?.();
     while (!signal?.aborted) {
       const item = await sub.next(deps.options.heartbeatMs, signal);
       if (item === 'aborted') return;
@@ -82,7 +89,6 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
         continue;
       }
       if (item === 'overflow') {
-        deps.onOverflow();
         yield { type: 'resync_required', message: `resync required: this subscriber fell more than ${deps.options.maxQueue} commits behind` };
         return;
       }

@@ -43,6 +43,8 @@ export class Subscription {
     readonly scope: string,
     private readonly maxQueue: number,
     private readonly onClose: (sub: Subscription) => void,
+    /** Told once, synchronously, when the queue overflows (the consumer may not be reading). */
+    private readonly onOverflow?: () => void,
   ) {}
 
   /** Called by the feed for every commit of the scope. */
@@ -51,6 +53,7 @@ export class Subscription {
     if (this.queue.length >= this.maxQueue) {
       this.overflowed = true;
       this.queue = [];
+      this.onOverflow?.();
     } else this.queue.push(commit);
     this.settle('wake');
   }

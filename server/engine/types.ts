@@ -57,6 +57,14 @@ export interface SyncLimits {
   maxDepth: number;
   /** Longest document id (UTF-16 units); ids also may not hold control characters or lone surrogates. @default 256 */
   maxIdLength: number;
+  /**
+   * Longest request URL (path and query, characters) the HTTP faces read; longer ones answer 414.
+   * The default fits the largest valid REST request (100 collection names and a cursor) and stays
+   * below Node's own 16 KiB header limit, so a long URL gets a JSON answer. @default 10000
+   */
+  maxUrlLength: number;
+  /** Most query parameters in one REST request (each endpoint knows at most 5); more answer 400. @default 16 */
+  maxQueryParams: number;
 }
 
 export interface StreamOptions {

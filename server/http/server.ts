@@ -11,10 +11,15 @@ import type { Authenticate } from '../auth/authenticate.js';
 import type { SyncEngine } from '../engine/types.js';
 import type { SyncMetrics } from '../metrics.js';
 import { createRestHandler, createRestWebSocketServer, toNodeHandler } from '../rest/index.js';
+import { toErrorResponse } from '../rest/errors.js';
 import { createSyncAppRouter } from '../trpc/app-router.js';
 import { createFastapiCompatHandler, createFastapiCompatWebSocketServer } from '../compat/fastapi-offline-sync/index.js';
+import { compatErrorResponse } from '../compat/fastapi-offline-sync/errors.js';
 import { requestToken } from './context.js';
 import { createOpsHandler } from './ops.js';
+import { createIpRateLimiter, refuseUpgrade, type IpRateLimitedEvent, type IpRateLimitOptions } from './ip-rate-limit.js';
+import { urlLimitResponse } from '../rest/params.js';
+import { syncErrorOf, toTRPCError } from '../trpc/errors.js';
 import { logUnexpectedToStderr, requestIdOf, type UnexpectedError } from '../unexpected.js';
 
 /** Where the fastapi-offline-sync wire face is served. */
@@ -48,6 +53,23 @@ export interface SyncHttpServerOptions {
    * answered; never given the request's token or data. @default one JSON line at level error on stderr
    */
   onError?: (info: UnexpectedError) => void;
+  /**
+   * Per-IP request limit (token bucket per client address, an IPv6 /64 counting as one): every
+   * HTTP request and WebSocket upgrade on every face takes one token before anything is read,
+   * authenticated or not (so token guessing is bounded too). Over it: 429 `TOO_MANY_REQUESTS`
+   * with `Retry-After` (tRPC: the same with `data.sync.retryAfterMs`); refused upgrades get an
+   * HTTP 429 before the handshake. Next to the engine's per-user `rateLimit`. CLI `SYNC_RATE_LIMIT_IP`. @default no limit
+   * @example ipRateLimit: { requests: 1200, windowMs: 60_000 }
+   */
+  ipRateLimit?: IpRateLimitOptions;
+  /**
+   * Proxies in front of this server whose `X-Forwarded-For` is trusted for the per-IP limit
+   * (`true` = 1): the client is the entry that many from the right. Leave it off when clients
+   * reach the server directly, or they can forge the header. CLI `SYNC_TRUST_PROXY`. @default 0 (the socket's address)
+   */
+  trustProxy?: number | boolean;
+  /** Told of every per-IP refusal (for logs); `metrics` counts them as `sync_rate_limited_total{kind="ip"}`. @default none */
+  onEvent?: (event: IpRateLimitedEvent) => void;
 }
 
 /** A running or ready-to-run sync server. */
@@ -76,7 +98,23 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const ops = createOpsHandler({ engine, authenticate, metrics, metricsToken: options.metricsToken });
   const router = options.router ?? createSyncAppRouter(engine);
   const makeContext = options.createContext ?? (({ actor, token }) => ({ actor, token }));
+  const trustProxy = options.trustProxy === true ? 1 : options.trustProxy || 0;
+  if (!Number.isInteger(trustProxy) || trustProxy < 0) throw new Error(`createSyncHttpServer: trustProxy must be a boolean or a non-negative integer, got ${String(options.trustProxy)}`);
+  const ipLimiter = options.ipRateLimit
+    ? createIpRateLimiter({
+        ...options.ipRateLimit,
+        trustProxy,
+        onLimited: (event) => {
+          metrics?.onEvent(event);
+          options.onEvent?.(event);
+        },
+      })
+    : null;
+  /** tRPC HTTP requests refused by the per-IP limit: tRPC itself answers them (createContext throws), in its own error shape. */
+  const ipRefused = new WeakMap<IncomingMessage, number>();
   const context = async (req: IncomingMessage, params: Record<string, string | undefined> | null | undefined) => {
+    const waitMs = ipRefused.get(req);
+    if (waitMs !== undefined) throw toTRPCError(ipLimiter!.error(waitMs));
     const token = requestToken(req, params);
     const actor = await Promise.resolve(authenticate(token)).catch(() => null);
     return makeContext({ req, actor, token }) as any;
@@ -86,7 +124,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const onTrpcError = ({ error, path, type }: { error: { code: string; cause?: unknown }; path?: string; type: string }) => {
     if (error.code === 'INTERNAL_SERVER_ERROR') report({ requestId: requestIdOf(error), op: `trpc ${type} ${path ?? '?'}`, error: error.cause ?? error });
   };
-  const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, info }) => context(req, info.connectionParams), onError: onTrpcError, maxBodySize: engine.limits.maxBodyBytes });
+  const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, info }) => context(req, info.connectionParams), onError: onTrpcError, maxBodySize: engine.limits.maxBodyBytes, responseMeta: retryAfterMeta });
   const rest = toNodeHandler(
     createRestHandler({ engine, authenticate, onError: (error, req, requestId) => report({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }) }),
   );
@@ -104,7 +142,20 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, path: `${COMPAT_BASE}/sync/stream` });
 
   const server = http.createServer((req, res) => {
+    // Before anything else reads the request: the per-IP limit (every request counts), then the URL's size.
+    const waitMs = ipLimiter?.take(req, 'request') ?? 0;
+    const tooLong = urlLimitResponse(req.url ?? '/', engine.limits);
+    if (tooLong && (tooLong.status === 414 || !isTrpcPath(req.url))) return void sendResponse(res, tooLong);
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (waitMs > 0) {
+      if (isTrpcPath(path)) ipRefused.set(req, waitMs);
+      else {
+        const error = ipLimiter!.error(waitMs);
+        // The compat face's clients read FastAPI's `detail` beside the usual `error` object.
+        const answer = path.startsWith(`${COMPAT_BASE}/`) ? compatErrorResponse(error) : Promise.resolve(toErrorResponse(error));
+        return void answer.then((response) => sendResponse(res, response, hasBody(req)));
+      }
+    }
     if (path === '/trpc' || path.startsWith('/trpc/')) return trpc(req, res);
     if (ops(req, res)) return;
     if (path.startsWith(`${COMPAT_BASE}/`)) return void compat(req, res);
@@ -112,6 +163,13 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     void rest(req, res);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const waitMs = ipLimiter?.take(req, 'upgrade') ?? 0;
+    if (waitMs > 0) {
+      const error = ipLimiter!.error(waitMs);
+      return void refuseUpgrade(socket, 429, 'Too Many Requests', { error: { code: error.code, message: error.message, issues: [] } }, { 'retry-after': String(Math.ceil(waitMs / 1000)) });
+    }
+    const tooLong = urlLimitResponse(req.url ?? '/', engine.limits);
+    if (tooLong?.status === 414) return void refuseUpgrade(socket, 414, 'URI Too Long', { error: { code: 'URI_TOO_LONG', message: `request URL over ${engine.limits.maxUrlLength} characters (limits.maxUrlLength)`, issues: [{ path: 'url', message: `at most ${engine.limits.maxUrlLength} characters` }] } });
     if (compatWs.handleUpgrade(req, socket, head)) return;
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const wss = path === '/trpc' || path === '/trpc/' ? trpcWss : path === '/sync/stream' ? restWs.wss : null;
@@ -143,4 +201,23 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
       if (server.listening) await closed;
     },
   };
+}
+
+const isTrpcPath = (target: string | undefined) => /^\/trpc(\/|\?|$)/.test(target ?? '');
+
+/** Whether a request carries a body (then a refusal closes the connection rather than read the rest). */
+const hasBody = (req: IncomingMessage) => req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+
+/** Writes a small, fully built JSON response (errors answered before any face runs). */
+async function sendResponse(res: http.ServerResponse, response: Response, close = false): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  if (close) headers.connection = 'close';
+  res.writeHead(response.status, headers).end(await response.text());
+}
+
+/** tRPC answers carry `Retry-After` when a rate limit (per IP or per user) refused a call. */
+function retryAfterMeta({ errors }: { errors: unknown[] }): { headers?: Record<string, string> } {
+  const waits = errors.map((e) => syncErrorOf(e)?.retryAfterMs).filter((ms): ms is number => ms !== undefined);
+  return waits.length > 0 ? { headers: { 'retry-after': String(Math.max(1, Math.ceil(Math.max(...waits) / 1000))) } } : {};
 }

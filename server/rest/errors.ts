@@ -2,17 +2,17 @@
 import { ERROR_STATUS, SyncError, type SyncErrorCode, type SyncIssue } from '../../shared/errors.js';
 import { requestIdOf } from '../unexpected.js';
 
-/** Error codes of the REST face: the protocol's codes plus 405 for a known path with the wrong method. */
-export type RestErrorCode = SyncErrorCode | 'METHOD_NOT_ALLOWED';
+/** Error codes of the REST face: the protocol's codes plus 405 for a known path with the wrong method and 414 for a URL over `limits.maxUrlLength`. */
+export type RestErrorCode = SyncErrorCode | 'METHOD_NOT_ALLOWED' | 'URI_TOO_LONG';
 
 /** The JSON body of every REST error. */
 export interface RestErrorBody {
   error: { code: RestErrorCode; message: string; issues: SyncIssue[]; requestId?: string };
 }
 
-/** HTTP status of a REST error code (the protocol's table, plus 405). */
+/** HTTP status of a REST error code (the protocol's table, plus 405 and 414). */
 export function statusOf(code: RestErrorCode): number {
-  return code === 'METHOD_NOT_ALLOWED' ? 405 : ERROR_STATUS[code];
+  return code === 'METHOD_NOT_ALLOWED' ? 405 : code === 'URI_TOO_LONG' ? 414 : ERROR_STATUS[code];
 }
 
 /** A JSON response with the given status and extra headers. */

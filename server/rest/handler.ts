@@ -9,6 +9,7 @@ import { handleFull } from './full.js';
 import { createOpenApiDocument } from './openapi.js';
 import { handlePull } from './pull.js';
 import { handlePush } from './push.js';
+import { urlLimitResponse } from './params.js';
 import { requestSchemaVersion } from './schema-version.js';
 import { handleSse } from './sse.js';
 import { logUnexpectedToStderr } from '../unexpected.js';
@@ -72,6 +73,8 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
     const origin = req.headers.get('origin');
     try {
       const url = new URL(req.url);
+      const tooLong = urlLimitResponse(url.pathname + url.search, engine.limits);
+      if (tooLong) return withCors(tooLong, cors, origin);
       const path = url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length).replace(/\/+$/, '') : null;
       const methods = path !== null ? routes[path] : undefined;
       if (!methods) return withCors(errorResponse('NOT_FOUND', `no endpoint at ${url.pathname}`, [{ path: 'url', message: 'unknown path' }]), cors, origin);

@@ -69,11 +69,20 @@ async function writeResponse(response: Response, req: IncomingMessage, res: Serv
   const reader = (response.body as unknown as NodeReadableStream<Uint8Array>).getReader();
   const onAbort = () => void reader.cancel().catch(() => undefined);
   signal.addEventListener('abort', onAbort, { once: true });
+  // A body that errors while the client is not reading (a live stream giving up on a slow
+  // consumer) drops the connection instead of waiting for a drain that may never come.
+  const errored = reader.closed.then(
+    () => new Promise<never>(() => undefined),
+    () => 'errored' as const,
+  );
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done || signal.aborted) break;
-      if (!res.write(value)) await drainOrClose(res);
+      if (!res.write(value) && (await Promise.race([drainOrClose(res), errored])) === 'errored') {
+        res.destroy();
+        break;
+      }
     }
   } catch {
     // The body failed mid-stream: end the response; the client sees a truncated stream.

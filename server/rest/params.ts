@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { collectionName } from '../../shared/protocol.js';
 import type { SyncLimits } from '../engine/types.js';
-import { badParam } from './errors.js';
+import { badParam, errorResponse } from './errors.js';
 
 /** Where an OpenAPI parameter lives. */
 export type ParamLocation = 'query' | 'header';
@@ -96,4 +96,27 @@ function parseValue(spec: ParamSpec, raw: string): string | number | string[] | 
   if (!parsed.success) throw badParam(spec.name, parsed.error.issues[0]?.message ?? 'invalid');
   if (spec.name === 'collections') return raw.split(',').map((c) => collectionName.parse(c));
   return raw;
+}
+
+/**
+ * Checks a request's URL against `limits` before anything else reads it: longer than
+ * `maxUrlLength` characters (path and query) → 414 `URI_TOO_LONG`; more than `maxQueryParams`
+ * query parameters → 400 naming `query`. Answers null when the URL is within both. `target` is
+ * the request target as received (`/sync/pull?since=…`).
+ */
+export function urlLimitResponse(target: string, limits: Pick<SyncLimits, 'maxUrlLength' | 'maxQueryParams'>): Response | null {
+  if (target.length > limits.maxUrlLength) {
+    const message = `request URL is ${target.length} characters, over ${limits.maxUrlLength} (limits.maxUrlLength)`;
+    return errorResponse('URI_TOO_LONG', message, [{ path: 'url', message: `at most ${limits.maxUrlLength} characters` }], { connection: 'close' });
+  }
+  const q = target.indexOf('?');
+  if (q === -1) return null;
+  // Counted on the raw text (every "&" starts one more), so 100,000 parameters are never parsed.
+  let count = 0;
+  for (const part of target.slice(q + 1).split('&', limits.maxQueryParams + 1)) if (part !== '') count++;
+  if (count > limits.maxQueryParams) {
+    const message = `more than ${limits.maxQueryParams} query parameters (limits.maxQueryParams)`;
+    return errorResponse('BAD_REQUEST', `query: ${message}`, [{ path: 'query', message }]);
+  }
+  return null;
 }

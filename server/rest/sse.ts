@@ -2,6 +2,7 @@
 import { SyncError } from '../../shared/errors.js';
 import type { StreamEvent } from '../../shared/protocol.js';
 import type { RestContext } from './context.js';
+import { openLiveStream, type LiveStream, type LiveTransport } from '../live/slow-consumers.js';
 import { frameCache } from './frames.js';
 import { endpointParams, parseQuery } from './params.js';
 import { checkStreamRequest, type StreamRequest } from './stream-input.js';
@@ -18,9 +19,13 @@ export function sseFrame(event: StreamEvent | { type: 'error'; error: unknown })
 const encodedFrame = frameCache((event) => encoder.encode(sseFrame(event)));
 
 /**
- * Opens the engine's stream for the actor and writes each event as it comes. The stream is read
- * only as fast as the client takes bytes; it stops when the client goes away (request signal or
- * body cancelled), after `resync_required`, or after an `error` event.
+ * Opens the engine's stream for the actor and writes each event as it comes into the body, whose
+ * queue holds at most about `stream.maxBufferedBytes` (the adapter writes it out as fast as the
+ * client takes bytes). While catching up the stream waits for a slow client; live, a client whose
+ * queue is past the bound gets `resync_required` and the body ends (or errors after
+ * `stream.slowConsumerGraceMs` if even that is not taken, so the adapter drops the connection).
+ * It also stops when the client goes away (request signal or body cancelled), after
+ * `resync_required`, or after an `error` event.
  */
 export async function handleSse({ engine, actor, req, url, schemaVersion }: RestContext): Promise<Response> {
   const query = parseQuery(url, endpointParams(engine.limits).stream);
@@ -32,51 +37,105 @@ export async function handleSse({ engine, actor, req, url, schemaVersion }: Rest
   };
   checkStreamRequest(engine, input);
   await engine.authorizeRead(actor, 'stream', input.collections);
+  const bound = engine.streamOptions.maxBufferedBytes;
   const abort = new AbortController();
   const stop = () => abort.abort();
   req.signal.addEventListener('abort', stop, { once: true });
-  const events = engine.stream(actor, input, abort.signal)[Symbol.asyncIterator]();
-  let opened = false;
+  let controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  /** Resolves the waiter of `drained()` when the adapter took bytes (the body asked for more). */
+  let pulled: (() => void) | null = null;
+  const transport: LiveTransport = {
+    connection: {},
+    buffered: () => (controller ? bound - (controller.desiredSize ?? bound) : 0),
+    drained: () => new Promise<void>((resolve) => (pulled = resolve)),
+    cut: () => {
+      try {
+        controller?.error(new Error('slow consumer'));
+      } catch {
+        // already closed
+      }
+      void finish();
+    },
+  };
+  let events: LiveStream;
+  try {
+    // Refusals (rate limit, live-connection caps, credentials) answer here, before the 200.
+    events = openLiveStream({ engine, actor, input, signal: abort.signal, face: 'sse', transport });
+  } catch (error) {
+    req.signal.removeEventListener('abort', stop);
+    throw error;
+  }
   let finished = false;
   const finish = async () => {
     if (finished) return;
     finished = true;
     req.signal.removeEventListener('abort', stop);
     abort.abort();
-    await events.return?.().catch(() => undefined);
+    pulled?.();
+    await events.return(undefined).catch(() => undefined);
   };
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (!opened) {
-        opened = true;
-        controller.enqueue(encoder.encode(`retry: 2000\n: stream open\n\n`));
-        return;
-      }
-      try {
+  const end = (c: ReadableStreamDefaultController<Uint8Array>) => {
+    try {
+      c.close();
+    } catch {
+      // cancelled or errored meanwhile
+    }
+  };
+  /** After a slow consumer's resync frame: end once the client took the queue, or error it after the grace time. */
+  const endSlow = async (c: ReadableStreamDefaultController<Uint8Array>) => {
+    const deadline = Date.now() + engine.streamOptions.slowConsumerGraceMs;
+    while (c.desiredSize !== null && c.desiredSize < bound && Date.now() < deadline && !abort.signal.aborted) {
+      await Promise.race([transport.drained(), new Promise((r) => setTimeout(r, Math.max(0, Math.min(250, deadline - Date.now()))))]);
+    }
+    if (c.desiredSize !== null && c.desiredSize < bound && !abort.signal.aborted) transport.cut();
+    else end(c);
+  };
+  const pump = async (c: ReadableStreamDefaultController<Uint8Array>) => {
+    try {
+      for (;;) {
         const next = await events.next();
-        if (next.done || abort.signal.aborted) {
-          await finish();
-          controller.close();
-          return;
-        }
-        controller.enqueue(encodedFrame(next.value));
+        if (next.done || abort.signal.aborted) break;
+        c.enqueue(encodedFrame(next.value));
         if (next.value.type === 'resync_required') {
-          await finish();
-          controller.close();
+          if (events.slow) return await endSlow(c);
+          break;
         }
-      } catch (error) {
-        const body = SyncError.is(error)
-          ? error.toJSON().error
-          : { code: 'INTERNAL', message: 'internal server error', issues: [] };
-        if (!abort.signal.aborted) controller.enqueue(encoder.encode(sseFrame({ type: 'error', error: body })));
-        await finish();
-        controller.close();
       }
-    },
-    async cancel() {
+      end(c);
+    } catch (error) {
+      const body = SyncError.is(error)
+        ? error.toJSON().error
+        : { code: 'INTERNAL', message: 'internal server error', issues: [] };
+      if (!abort.signal.aborted) {
+        try {
+          c.enqueue(encoder.encode(sseFrame({ type: 'error', error: body })));
+        } catch {
+          // cancelled meanwhile
+        }
+      }
+      end(c);
+    } finally {
       await finish();
+    }
+  };
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+        c.enqueue(encoder.encode(`retry: 2000\n: stream open\n\n`));
+        void pump(c);
+      },
+      pull() {
+        const wake = pulled;
+        pulled = null;
+        wake?.();
+      },
+      async cancel() {
+        await finish();
+      },
     },
-  });
+    { highWaterMark: bound, size: (chunk) => chunk.byteLength },
+  );
   return new Response(body, {
     status: 200,
     headers: {

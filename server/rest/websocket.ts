@@ -7,6 +7,8 @@ import { SyncError, issuesFromZod, type SyncIssue } from '../../shared/errors.js
 import { collectionName, schemaVersion } from '../../shared/protocol.js';
 import type { Authenticate } from '../auth/authenticate.js';
 import type { SyncEngine } from '../engine/types.js';
+import { openLiveStream } from '../live/slow-consumers.js';
+import { wsTransport } from '../live/transports.js';
 import { authenticateToken, bearerToken } from './auth.js';
 import { statusOf } from './errors.js';
 import { frameCache } from './frames.js';
@@ -134,14 +136,16 @@ async function serve(socket: WebSocket, text: string | null, fallbackToken: stri
   options.engine.checkSchemaVersion(frame.schemaVersion);
   const input = { since: frame.since, collections: frame.collections, lastEventId: frame.lastEventId, schemaVersion: frame.schemaVersion };
   checkStreamRequest(options.engine, input);
-  for await (const event of options.engine.stream(actor, input, signal)) {
+  const transport = wsTransport(socket);
+  const events = openLiveStream({ engine: options.engine, actor, input, signal, face: 'ws', transport });
+  for await (const event of events) {
     if (socket.readyState !== socket.OPEN) break;
-    // Waiting for each send keeps at most one frame in flight; a slow client backs up into the
-    // engine's bounded queue, which tells it to resync instead of buffering without bound.
-    const payload = wsPayload(event);
-    await new Promise<void>((resolve, reject) => socket.send(payload, textFrame, (err) => (err ? reject(err) : resolve())));
+    // Sent without waiting: the stream itself waits for a slow peer while catching up, and ends
+    // with resync_required once `bufferedAmount` passes `stream.maxBufferedBytes` live.
+    socket.send(wsPayload(event), textFrame);
     if (event.type === 'resync_required') {
-      socket.close(1000, 'resync_required');
+      if (events.slow) transport.closeSlow!(options.engine.streamOptions.slowConsumerGraceMs);
+      else socket.close(1000, 'resync_required');
       return;
     }
   }

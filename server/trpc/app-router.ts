@@ -1,10 +1,10 @@
 /** A ready-made app router holding only `sync`, for servers whose app has no tRPC router of its own. */
 import { initTRPC } from '@trpc/server';
-import superjson from 'superjson';
 import type { Actor } from '../../shared/protocol.js';
 import { syncErrorFormatter } from './errors.js';
 import type { EngineFor } from './inputs.js';
 import { createSyncRouter } from './router.js';
+import { syncTransformer } from './transformer.js';
 
 /** The context the built-in servers give procedures: the authenticated actor (or null) and the raw token. */
 export interface SyncContext {
@@ -13,7 +13,7 @@ export interface SyncContext {
 }
 
 /**
- * `t.router({ sync })` with superjson and `syncErrorFormatter`, over the context `SyncContext`.
+ * `t.router({ sync })` with superjson (`syncTransformer`) and `syncErrorFormatter`, over the context `SyncContext`.
  *
  * @example
  * const appRouter = createSyncAppRouter(engine);
@@ -21,7 +21,7 @@ export interface SyncContext {
  */
 export function createSyncAppRouter<S>(engine: EngineFor<S>) {
   const t = initTRPC.context<SyncContext>().create({
-    transformer: superjson,
+    transformer: syncTransformer, // superjson, keeping own __proto__ keys for the engine to refuse
     errorFormatter: syncErrorFormatter,
     isDev: process.env.NODE_ENV === 'development', // no stack traces to clients unless asked
   });

@@ -3,3 +3,4 @@ export { createSyncRouter, type SyncRouterOptions, type SyncRouterRecord } from 
 export { syncErrorFormatter, toTRPCError, syncErrorOf, TRPC_CODE, type SyncErrorData } from './errors.js';
 export type { EngineFor, PushInputOf, SyncChangeOf, SyncChangeOutOf, SyncFullDocOf, SyncInputs, SyncOutputs } from './inputs.js';
 export { createSyncAppRouter, type SyncAppRouter, type SyncContext } from './app-router.js';
+export { syncTransformer } from './transformer.js';

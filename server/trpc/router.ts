@@ -13,6 +13,8 @@ import type {
 import { encodeCheckpoint } from '../../shared/checkpoint.js';
 import { SyncError } from '../../shared/errors.js';
 import type { Actor, StreamEvent } from '../../shared/protocol.js';
+import { openLiveStream } from '../live/slow-consumers.js';
+import { liveTransportOf } from '../live/transports.js';
 import { toTRPCError } from './errors.js';
 import { passThrough, type EngineFor, type SyncInputs, type SyncOutputs } from './inputs.js';
 
@@ -96,12 +98,21 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides>(
     const actor = await actorOf(ctx);
     const given = (input ?? {}) as { lastEventId?: string | null; since?: string | null };
     let position = given.lastEventId || given.since || null;
+    // The connection the context was marked with (`withLiveConnection`): its buffer is bounded and
+    // the caps count per connection; without one only the engine's queue bound applies.
+    const transport = liveTransportOf(ctx);
     try {
-      for await (const event of engine.stream(actor, input ?? {}, signal)) {
+      const events = openLiveStream({ engine, actor, input: input ?? {}, signal, face: 'trpc', transport });
+      for await (const event of events) {
         // A heartbeat carries the position delivered so far; it moves even when a filter hid commits.
         if (event.type !== 'resync_required' && event.checkpoint) position = event.checkpoint;
         yield tracked(position ?? beginning(), event);
-        if (event.type === 'resync_required') return;
+        if (event.type === 'resync_required') {
+          // A slow WebSocket is closed (4409) once its resync was handed over: every subscription
+          // on it is behind the same full socket. tRPC's SSE ends the response by itself.
+          if (events.slow) transport?.closeSlow?.(engine.streamOptions.slowConsumerGraceMs);
+          return;
+        }
       }
     } catch (error) {
       if (SyncError.is(error) && error.code === 'RESYNC_REQUIRED') {

@@ -81,7 +81,7 @@ describe('rate limit on every face (3 requests per minute per user)', () => {
     expect(data.sync.retryAfterMs).toBeLessThanOrEqual(20_000);
 
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    const count = (op: string) => Number(new RegExp(`^sync_rate_limited_total\\{op="${op}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+    const count = (op: string) => Number(new RegExp(`^sync_rate_limited_total\\{op="${op}",kind="user"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
     expect(count('push')).toBeGreaterThanOrEqual(2); // the REST push above and this one
     expect(count('stream')).toBeGreaterThanOrEqual(2); // SSE and the raw WebSocket
   });

@@ -1,0 +1,67 @@
+/** The engine's limits from `SYNC_MAX_*` / `SYNC_*_LIMIT` environment variables, each checked with one clear line for a bad value. */
+import { DEFAULT_LIMITS, limitsSchema } from '../engine/options.js';
+import type { SyncLimits } from '../engine/types.js';
+
+/** Which environment variable sets which engine limit (docs/limits.md lists the same table). */
+export const LIMIT_ENV = {
+  SYNC_MAX_BODY_BYTES: 'maxBodyBytes',
+  SYNC_MAX_CHANGES_PER_PUSH: 'maxChangesPerPush',
+  SYNC_MAX_DOC_BYTES: 'maxDocumentBytes',
+  SYNC_MAX_DEPTH: 'maxDepth',
+  SYNC_MAX_ID_LENGTH: 'maxIdLength',
+  SYNC_PULL_DEFAULT_LIMIT: 'pullDefaultLimit',
+  SYNC_PULL_MAX_LIMIT: 'pullMaxLimit',
+  SYNC_FULL_DEFAULT_LIMIT: 'fullDefaultLimit',
+  SYNC_FULL_MAX_LIMIT: 'fullMaxLimit',
+  SYNC_MAX_URL_LENGTH: 'maxUrlLength',
+  SYNC_MAX_QUERY_PARAMS: 'maxQueryParams',
+} as const satisfies Record<string, keyof SyncLimits>;
+
+/** Help lines for the limit variables (defaults from `DEFAULT_LIMITS`). */
+export const LIMITS_HELP = `  Limits (positive integers; defaults in parentheses; see docs/limits.md):
+${Object.entries(LIMIT_ENV)
+  .map(([name, key]) => `  ${name.padEnd(26)}${key} (${DEFAULT_LIMITS[key]})`)
+  .join('\n')}
+`;
+
+/**
+ * Reads every `LIMIT_ENV` variable that is set (empty counts as unset). A value that is no
+ * positive integer, is out of the engine's range, or leaves a default page size above its
+ * maximum throws an Error naming the variable; `fail` turns the message into the CLI's error type.
+ */
+export function readLimitsEnv(env: NodeJS.ProcessEnv, fail: (message: string) => Error = (m) => new Error(m)): Partial<SyncLimits> {
+  const limits: Partial<SyncLimits> = {};
+  const nameOf = new Map<string, string>();
+  for (const [name, key] of Object.entries(LIMIT_ENV)) {
+    const raw = env[name]?.trim();
+    if (!raw) continue;
+    // Underscores are allowed as digit separators (16_777_216).
+    if (!/^[0-9][0-9_]{0,15}$/.test(raw) || Number(raw.replace(/_/g, '')) < 1 || !Number.isSafeInteger(Number(raw.replace(/_/g, '')))) {
+      throw fail(`${name}: expected a positive integer (${key}, default ${DEFAULT_LIMITS[key]}), got "${env[name]}"`);
+    }
+    limits[key] = Number(raw.replace(/_/g, ''));
+    nameOf.set(key, name);
+  }
+  const merged = { ...DEFAULT_LIMITS, ...limits };
+  const checked = limitsSchema.safeParse(merged);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const key = String(issue.path[0]);
+    throw fail(`${nameOf.get(key) ?? key}: ${issue.message.replace(/^Too big: expected number to be <=/, 'must be at most ').replace(/^Too small: expected number to be >=?/, 'must be at least ')} (${key})`);
+  }
+  for (const [def, max] of [['pullDefaultLimit', 'pullMaxLimit'], ['fullDefaultLimit', 'fullMaxLimit']] as const) {
+    if (merged[def] > merged[max]) {
+      const culprit = nameOf.get(def) ?? nameOf.get(max)!;
+      throw fail(`${culprit}: ${def} (${merged[def]}) must not exceed ${max} (${merged[max]})`);
+    }
+  }
+  return limits;
+}
+
+/** `SYNC_TRUST_PROXY`: how many proxies' `X-Forwarded-For` to trust (0 or unset: none). */
+export function parseTrustProxy(value: string | undefined, fail: (message: string) => Error = (m) => new Error(m)): number {
+  const raw = value?.trim();
+  if (!raw) return 0;
+  if (!/^[0-9]{1,2}$/.test(raw)) throw fail(`SYNC_TRUST_PROXY: expected the number of proxies in front of the server (0-99, usually 1), got "${value}"`);
+  return Number(raw);
+}
