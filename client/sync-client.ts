@@ -192,14 +192,17 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
 
   /** True from `start()` to `stop()`; with tabs, live mode runs only while this tab leads. */
   let wantLive = false;
-  async function goLive(): Promise<void> {
-    await ready;
-    if (live.active || !wantLive) return;
-    await syncHere().catch(() => undefined); // offline start is fine: reported as `error`, retried by live pushes
-    if (!wantLive || (tabs && !tabs.leader)) return;
-    await live.start();
-    if ((await client.pending()) > 0) live.schedulePush();
-  }
+  let going: Promise<void> | null = null;
+  /** Syncs once, then goes live; one at a time (`start()` and taking the lead may both ask). */
+  const goLive = (): Promise<void> =>
+    (going ??= (async () => {
+      await ready;
+      if (live.active || !wantLive) return;
+      await syncHere().catch(() => undefined); // offline start is fine: reported as `error`, retried by live pushes
+      if (!wantLive || (tabs && !tabs.leader)) return;
+      await live.start();
+      if ((await client.pending()) > 0) live.schedulePush();
+    })().finally(() => (going = null)));
 
   const tabs = resolved.tabs
     ? new TabSync(resolved.tabs, {

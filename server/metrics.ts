@@ -1,7 +1,9 @@
 /** Prometheus metrics (prom-client) fed by the engine's `onEvent` hook. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AuthFailureReason } from './auth/count-failures.js';
 import type { EngineEvent } from './engine/types.js';
 import type { IpRateLimitedEvent } from './http/ip-rate-limit.js';
+import type { OplogStats } from './stores/store.js';
 
 /** Options of `createMetrics`. */
 export interface MetricsOptions {
@@ -11,6 +13,11 @@ export interface MetricsOptions {
   prefix?: string;
   /** Also collect Node process metrics (CPU, memory, event loop). @default true */
   processMetrics?: boolean;
+  /**
+   * The store whose `oplogStats()` feeds `sync_oplog_entries` and `sync_oplog_oldest_age_seconds`,
+   * read on each scrape (at most once a second). @default none (those gauges are not registered)
+   */
+  store?: { oplogStats(): Promise<OplogStats> };
 }
 
 /** What `createMetrics` returns: pass `onEvent` to the engine, serve `text()` at `/metrics`. */
@@ -21,9 +28,13 @@ export interface SyncMetrics {
   /** Content type of `text()` (Prometheus text format). */
   contentType: string;
   text(): Promise<string>;
+  /** Counts a refused credential (`sync_auth_failures_total{reason}`); `createSyncHttpServer` calls it. */
+  authFailure(reason: AuthFailureReason): void;
 }
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Changes per push / pull page (limits: 1000 per push, 1000 per pull page by default). */
+const SIZE_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000];
 
 /**
  * Creates the sync metrics: push/pull/full/conflict/stream counters, latency histograms and a
@@ -41,7 +52,7 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
   const counter = (name: string, help: string, labelNames: string[] = []) =>
     new Counter({ name: p + name, help, labelNames, registers });
-  const histogram = (name: string, help: string) => new Histogram({ name: p + name, help, buckets: BUCKETS, registers });
+  const histogram = (name: string, help: string, buckets = BUCKETS) => new Histogram({ name: p + name, help, buckets, registers });
 
   const pushes = counter('push_total', 'Push requests served');
   const changes = counter('push_changes_total', 'Pushed changes by outcome', ['status']);
@@ -55,9 +66,14 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
   const limited = counter('rate_limited_total', 'Requests refused by a rate limit (kind user: per actor, op push/pull/full/stream; kind ip: per client address, op request/upgrade)', ['op', 'kind']);
   const pruned = counter('oplog_pruned_total', 'Oplog entries removed by retention');
   const errors = counter('errors_total', 'Internal errors by place', ['where']);
+  if (options.store) oplogGauges(options.store, p, registers, () => errors.inc({ where: 'oplog_stats' }));
   const pushMs = histogram('push_duration_seconds', 'Push latency');
   const pullMs = histogram('pull_duration_seconds', 'Pull latency');
   const fullMs = histogram('full_duration_seconds', 'Full-export page latency');
+  const pushSize = histogram('push_batch_size', 'Changes per push request', SIZE_BUCKETS);
+  const pullSize = histogram('pull_page_size', 'Changes returned per pull page', SIZE_BUCKETS);
+  const authFailures = counter('auth_failures_total', 'Requests and connections refused for their credentials, by reason (missing, expired, invalid, error)', ['reason']);
+  for (const reason of ['missing', 'expired', 'invalid', 'error'] as const) authFailures.inc({ reason }, 0);
   const live = new Gauge({ name: p + 'stream_connections', help: 'Live streams open now', registers });
 
   function onEvent(event: EngineEvent | IpRateLimitedEvent): void {
@@ -71,11 +87,13 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
         conflicts.inc(event.conflicts);
         pushMs.observe(event.ms / 1000);
         break;
+        pushSize.observe(event.changes);
       case 'pull':
         pulls.inc();
         pulled.inc(event.changes);
         pullMs.observe(event.ms / 1000);
         break;
+        pullSize.observe(event.changes);
       case 'full':
         fulls.inc();
         exported.inc(event.docs);
@@ -106,5 +124,43 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
     }
   }
 
-  return { registry, onEvent, contentType: registry.contentType, text: () => registry.metrics() };
+  return {
+    registry,
+    onEvent,
+    contentType: registry.contentType,
+    text: () => registry.metrics(),
+    authFailure: (reason) => authFailures.inc({ reason }),
+  };
+}
+
+/**
+ * `sync_oplog_entries` and `sync_oplog_oldest_age_seconds`, read from the store when scraped. Both
+ * gauges share one `oplogStats()` call per second; when the store does not answer they keep their
+ * last value and `sync_errors_total{where="oplog_stats"}` counts it (the scrape itself succeeds).
+ */
+function oplogGauges(store: { oplogStats(): Promise<OplogStats> }, p: string, registers: Registry[], onError: () => void): void {
+  let cached: { at: number; stats: Promise<OplogStats | null> } | null = null;
+  const stats = () => {
+    const now = Date.now();
+    if (!cached || now - cached.at > 1000) cached = { at: now, stats: store.oplogStats().catch(() => (onError(), null)) };
+    return cached.stats;
+  };
+  new Gauge({
+    name: p + 'oplog_entries',
+    help: 'Oplog entries held, all scopes (an estimate on large PostgreSQL tables and on MongoDB)',
+    registers,
+    async collect() {
+      const s = await stats();
+      if (s) this.set(s.entries);
+    },
+  });
+  new Gauge({
+    name: p + 'oplog_oldest_age_seconds',
+    help: 'Age of the oldest oplog entry held (0 when empty): how far back incremental pulls reach',
+    registers,
+    async collect() {
+      const s = await stats();
+      if (s) this.set(s.oldestAt ? Math.max(0, (Date.now() - s.oldestAt.getTime()) / 1000) : 0);
+    },
+  });
 }

@@ -24,6 +24,10 @@ export interface CliConfig {
   jwt: JwtConfig;
   /** Bearer token `/metrics` and `/sync/status` require (env SYNC_METRICS_TOKEN), or null. */
   metricsToken: string | null;
+  /** Port of a separate `/metrics` listener (env SYNC_METRICS_PORT), or null: `/metrics` on the main port. */
+  metricsPort: number | null;
+  /** Interface of that listener (env SYNC_METRICS_HOST, default 127.0.0.1). */
+  metricsHost: string;
   /** Structured log level (env SYNC_LOG). */
   logLevel: LogLevel;
   /** Per-user request rate limit (env SYNC_RATE_LIMIT), or null for none. */
@@ -116,6 +120,9 @@ Environment:
   SYNC_JWT_SCOPE_CLAIM  claim holding the scope/tenant id (default tenant; absent: the user id)
   SYNC_METRICS_TOKEN    bearer token required by /metrics and /sync/status (default: /metrics open,
                         /sync/status needs a valid user token).
+  SYNC_METRICS_PORT     serve /metrics on this port instead of the main one (0 = any free port);
+                        the main port then answers /metrics with 404.
+  SYNC_METRICS_HOST     interface of that port (default 127.0.0.1, so only local scrapers reach it).
   SYNC_LOG              structured JSON log lines on stdout: silent, error, info (default:
                         errors, slow-subscriber resyncs, rate-limit refusals, prunes) or debug
                         (every request).
@@ -175,9 +182,9 @@ function checkUrl(value: string, flag: string, protocols: string[]): string {
   return value;
 }
 
-function checkPort(value: string): number {
+function checkPort(value: string, name = '--port'): number {
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new CliError(`--port: expected a number from 0 to 65535, got "${value}"`);
+  if (!/^\d+$/.test(value) || port > 65535) throw new CliError(`${name}: expected a number from 0 to 65535, got "${value}"`);
   return port;
 }
 
@@ -223,6 +230,8 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     jwtSecret: env.SYNC_JWT_SECRET || null,
     jwt: readJwtConfig(env),
     metricsToken: env.SYNC_METRICS_TOKEN?.trim() || null,
+    metricsPort: env.SYNC_METRICS_PORT?.trim() ? checkPort(env.SYNC_METRICS_PORT.trim(), 'SYNC_METRICS_PORT') : null,
+    metricsHost: env.SYNC_METRICS_HOST?.trim() || '127.0.0.1',
     logLevel: checkLogLevel(env.SYNC_LOG),
     rateLimit: parseRateLimit(env.SYNC_RATE_LIMIT),
     ipRateLimit: parseRateLimit(env.SYNC_RATE_LIMIT_IP, 'SYNC_RATE_LIMIT_IP'),

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { jwtAuthenticator, signDevToken } from '../auth/jwt.js';
 import { createSyncEngine } from '../engine/engine.js';
+import { createMetricsServer } from '../http/metrics-server.js';
 import { createSyncHttpServer } from '../http/server.js';
 import { createWebAppHandler } from '../http/web-app.js';
 import { createEventLogger } from '../logging.js';
@@ -9,6 +10,7 @@ import { createMetrics } from '../metrics.js';
 import { createSyncAppRouter } from '../trpc/app-router.js';
 import { CliError, type CliConfig } from './config.js';
 import { initStore, openStore } from './open-store.js';
+import { releaseMemory } from './release-memory.js';
 import { loadSchema } from './schema-file.js';
 
 /** Starts serving; resolves with a `stop()` that closes server, engine and store (signals call it). */
@@ -16,7 +18,9 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   const schema = await loadSchema(config.schemaFile);
   const opened = await openStore(config, schema.names);
   await initStore(opened);
-  const metrics = createMetrics();
+  // PGlite's first boot leaves a closed initdb instance's memory behind until a full GC (see release-memory.ts).
+  if (opened.store.kind === 'pglite') await releaseMemory();
+  const metrics = createMetrics({ store: opened.store });
   const logEvent = createEventLogger({ level: config.logLevel });
   const engine = createSyncEngine({
     store: opened.store,
@@ -56,9 +60,12 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     ...(config.ipRateLimit ? { ipRateLimit: config.ipRateLimit, trustProxy: config.trustProxy, onEvent: logEvent } : {}),
     metrics,
     metricsToken: config.metricsToken,
+    serveMetrics: config.metricsPort === null,
     webApp: createWebAppHandler(devToken ? { devToken } : {}),
   });
+  const metricsServer = config.metricsPort === null ? null : createMetricsServer({ metrics, metricsToken: config.metricsToken });
   const stop = async () => {
+    await metricsServer?.close();
     await server.close();
     await engine.close();
     await opened.close();
@@ -72,6 +79,16 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     throw new CliError(`cannot listen on ${config.host}:${config.port}: ${e.code ?? e.message}`);
   }
   const { url, host, port } = address;
+  let metricsUrl: string | null = null;
+  if (metricsServer) {
+    try {
+      metricsUrl = (await metricsServer.listen(config.metricsPort!, config.metricsHost)).url;
+    } catch (error) {
+      await stop().catch(() => undefined);
+      const e = error as Error & { code?: string };
+      throw new CliError(`SYNC_METRICS_PORT: cannot listen on ${config.metricsHost}:${config.metricsPort}: ${e.code ?? e.message}`);
+    }
+  }
   log(`store: ${opened.description}; collections: ${schema.names.join(', ')}`);
   if (identityProvider) {
     const checks = [jwt.issuer && `iss ${jwt.issuer}`, jwt.audience && `aud ${jwt.audience.join('|')}`].filter(Boolean).join(', ');
@@ -81,6 +98,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   if (config.ipRateLimit) log(`rate limit: ${config.ipRateLimit.requests} requests per ${config.ipRateLimit.windowMs} ms per client address${config.trustProxy ? ` (from X-Forwarded-For, ${config.trustProxy} trusted prox${config.trustProxy === 1 ? 'y' : 'ies'})` : ''}`);
   if (Object.keys(config.limits).length > 0) log(`limits: ${Object.entries(config.limits).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   log(`listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`);
+  if (metricsUrl) log(`metrics: ${metricsUrl}/metrics${config.metricsToken ? ' (bearer SYNC_METRICS_TOKEN)' : ''}; not served on the main port`);
   log(`web app: ${url}/${devToken ? ' (signed in with the dev token)' : ' (asks for a token)'}`);
   return { stop };
 }

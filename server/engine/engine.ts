@@ -220,6 +220,8 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       return { removed };
     },
 
+    feedStatus: () => feed.status(),
+
     async close() {
       if (pruneTimer) clearInterval(pruneTimer);
       pruneTimer = null;

@@ -17,6 +17,21 @@ interface ScopeFeed {
   running: boolean;
   /** Settles once the head was read (lastSeq set); rejects when it could not be. */
   ready: Promise<void>;
+  /** When the feed first knew of a commit it had not delivered yet (ms); null while caught up. */
+  behindSince: number | null;
+}
+
+/** What `/sync/status` shows of the live feed: its size and how far delivery trails known commits. */
+export interface LiveFeedStatus {
+  /** Scopes with at least one live subscriber. */
+  scopes: number;
+  subscribers: number;
+  /** Commits the feed knows were made (notifications, safety poll) but has not delivered yet, all scopes. */
+  behindCommits: number;
+  /** How long the feed has been behind since it was last caught up (ms, oldest scope); 0 when caught up. */
+  lagMs: number;
+  /** When the feed last delivered a commit, or null. */
+  lastDeliveryAt: Date | null;
 }
 
 const READ_CHUNK = 2000;
@@ -25,6 +40,7 @@ export class LiveFeed {
   private readonly scopes = new Map<string, ScopeFeed>();
   private unlisten: (() => void) | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
+  private lastDeliveryAt: number | null = null;
 
   constructor(
     private readonly store: Store,
@@ -41,7 +57,7 @@ export class LiveFeed {
     this.start();
     let feed = this.scopes.get(scope);
     if (!feed) {
-      const created: ScopeFeed = { subs: new Set(), lastSeq: -1, wanted: -1, running: false, ready: Promise.resolve() };
+      const created: ScopeFeed = { subs: new Set(), lastSeq: -1, wanted: -1, running: false, ready: Promise.resolve(), behindSince: null };
       created.ready = this.store.head(scope).then(
         (head) => {
           if (created.lastSeq < 0) created.lastSeq = head.seq;
@@ -71,6 +87,20 @@ export class LiveFeed {
     let n = 0;
     for (const f of this.scopes.values()) n += f.subs.size;
     return n;
+  }
+
+  /** The feed's size and delivery lag (for `/sync/status`). */
+  status(now = Date.now()): LiveFeedStatus {
+    let subscribers = 0;
+    let behindCommits = 0;
+    let oldest: number | null = null;
+    for (const f of this.scopes.values()) {
+      subscribers += f.subs.size;
+      if (f.lastSeq >= 0 && f.wanted > f.lastSeq) behindCommits += f.wanted - f.lastSeq;
+      if (f.behindSince !== null && (oldest === null || f.behindSince < oldest)) oldest = f.behindSince;
+    }
+    const lastDeliveryAt = this.lastDeliveryAt === null ? null : new Date(this.lastDeliveryAt);
+    return { scopes: this.scopes.size, subscribers, behindCommits, lagMs: oldest === null ? 0 : Math.max(0, now - oldest), lastDeliveryAt };
   }
 
   close(): void {
@@ -121,6 +151,7 @@ export class LiveFeed {
   }
 
   private pump(scope: string, feed: ScopeFeed): void {
+    if (feed.behindSince === null && feed.lastSeq >= 0 && feed.wanted > feed.lastSeq) feed.behindSince = Date.now();
     if (feed.running || feed.lastSeq < 0 || feed.wanted <= feed.lastSeq) return;
     feed.running = true;
     void (async () => {
@@ -144,11 +175,13 @@ export class LiveFeed {
         this.onError(error); // the safety poll retries
       } finally {
         feed.running = false;
+        if (feed.wanted <= feed.lastSeq) feed.behindSince = null;
       }
     })();
   }
 
   private deliver(feed: ScopeFeed, commit: FeedCommit): void {
+    this.lastDeliveryAt = Date.now();
     for (const sub of feed.subs) sub.push(commit);
   }
 }

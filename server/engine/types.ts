@@ -2,6 +2,7 @@
 import type { Actor, ChangeInput, FullPage, PullResponse, PushResponse, StreamEvent } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import type { Store } from '../stores/store.js';
+import type { LiveFeedStatus } from './feed.js';
 import type { RateLimitOptions, RateLimitedOp } from './rate-limit.js';
 import type { AuthorizeCollection } from './read-auth.js';
 
@@ -183,3 +184,5 @@ export type ServerChange<S extends SyncSchema = SyncSchema> = {
   op: 'upsert' | 'patch' | 'delete';
   data?: Record<string, unknown> | null;
 };
+  /** The live feed's subscribers and delivery lag, for `/sync/status`. */
+  feedStatus(): LiveFeedStatus;

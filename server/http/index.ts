@@ -1,3 +1,4 @@
 /** The built-in Node server: tRPC over HTTP, SSE and WebSocket, the REST face and metrics on one port. */
 export { createSyncHttpServer, type SyncHttpServer, type SyncHttpServerOptions } from './server.js';
 export { bearerToken, requestToken } from './context.js';
+export { createMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics-server.js';

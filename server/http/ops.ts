@@ -11,20 +11,28 @@ import { bearerToken } from './context.js';
 export interface OpsOptions {
   engine: SyncEngine<any>;
   authenticate: Authenticate;
+  /** Served at `/metrics`; without it `/metrics` is left to the next handler. */
   metrics?: SyncMetrics;
   /**
    * Bearer token `/metrics` and `/sync/status` require. Without it, `/metrics` is open and
    * `/sync/status` needs any valid user token. @default none
    */
   metricsToken?: string | null;
+  /** How long `/sync/status` waits for the store before answering it unreachable (503). @default 5000 */
+  statusTimeoutMs?: number;
 }
 
 function packageVersion(): string | null {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? null;
-  } catch {
-    return null;
+  // server/http/ops.ts sits two folders below package.json, dist/server/http/ops.js three.
+  for (const path of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'trpc-offline-sync') return pkg.version ?? null;
+    } catch {
+      // not there: try the next
+    }
   }
+  return null;
 }
 const VERSION = packageVersion();
 const started = Date.now();
@@ -42,48 +50,101 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 const unauthorized = { error: { code: 'UNAUTHORIZED', message: 'missing or invalid bearer token', issues: [] } };
 
+/** Whether the request carries the metrics token (constant-time comparison). */
+export function hasMetricsToken(req: IncomingMessage, metricsToken: string): boolean {
+  return sameToken(bearerToken(req.headers.authorization), metricsToken);
+}
+
+/** Answers `GET /metrics`: 401 without the token when one is set, else the Prometheus text. */
+export function answerMetrics(req: IncomingMessage, res: ServerResponse, metrics: SyncMetrics, metricsToken: string | null | undefined): void {
+  if (metricsToken && !hasMetricsToken(req, metricsToken)) return json(res, 401, unauthorized);
+  metrics.text().then(
+    (text) => void res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : text),
+    (error: unknown) => json(res, 500, { error: { code: 'INTERNAL', message: `metrics: ${(error as Error)?.message ?? error}`, issues: [] } }),
+  );
+}
+
+/** Rejects after `ms` (the timer does not keep the process alive). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const ms1 = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
+
+/** The `/sync/status` body and its HTTP status (503 when the store does not answer). */
+export async function syncStatus(engine: SyncEngine<any>, timeoutMs = 5000): Promise<{ status: number; body: Record<string, unknown> }> {
+  const t0 = performance.now();
+  const store = engine.store;
+  const [head, oplog] = await Promise.allSettled([
+    // Any scope works: head() only reads (PostgreSQL text cannot hold NUL, hence \u0001).
+    within(store.head('\u0001status'), timeoutMs, 'store'),
+    within(store.oplogStats(), timeoutMs, 'oplog stats'),
+  ]);
+  const reachable = head.status === 'fulfilled';
+  const storeInfo = reachable
+    ? { kind: store.kind, reachable, ms: ms1(t0), epoch: store.epoch() }
+    : { kind: store.kind, reachable, ms: ms1(t0), error: (head.reason as Error)?.message ?? String(head.reason) };
+  const stats = oplog.status === 'fulfilled' ? oplog.value : null;
+  const feed = engine.feedStatus();
+  return {
+    status: reachable ? 200 : 503,
+    body: {
+      ok: reachable,
+      version: VERSION,
+      uptimeSec: Math.round((Date.now() - started) / 1000),
+      store: storeInfo,
+      schemaVersion: engine.schema.version ?? null,
+      collections: engine.schema.names,
+      oplog: stats
+        ? {
+            entries: stats.entries,
+            estimated: stats.estimated,
+            // The horizon in time: incremental pulls reach back to here; older checkpoints resync.
+            oldestAt: stats.oldestAt?.toISOString() ?? null,
+            newestAt: stats.newestAt?.toISOString() ?? null,
+            oldestAgeSec: stats.oldestAt ? Math.max(0, Math.round((Date.now() - stats.oldestAt.getTime()) / 1000)) : null,
+          }
+        : { error: oplog.status === 'rejected' ? ((oplog.reason as Error)?.message ?? String(oplog.reason)) : 'unknown' },
+      live: {
+        scopes: feed.scopes,
+        subscribers: feed.subscribers,
+        behindCommits: feed.behindCommits,
+        lagMs: feed.lagMs,
+        lastDeliveryAt: feed.lastDeliveryAt?.toISOString() ?? null,
+      },
+      rssMb: Math.round(process.memoryUsage().rss / 1048576),
+    },
+  };
+}
+
 /**
  * Returns a handler that answers `GET /metrics` and `GET /sync/status` and returns true, or returns
  * false for any other request. `/sync/health` stays with the REST face (cheap liveness, no store call).
  */
 export function createOpsHandler(options: OpsOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { engine, metrics, metricsToken } = options;
-  const allowed = async (req: IncomingMessage, userTokenAllowed: boolean) => {
-    const token = bearerToken(req.headers.authorization);
-    if (metricsToken) return sameToken(token, metricsToken);
-    if (!userTokenAllowed) return true;
-    return Boolean(await Promise.resolve(options.authenticate(token)).catch(() => null));
+  const statusAllowed = async (req: IncomingMessage) => {
+    if (metricsToken) return hasMetricsToken(req, metricsToken);
+    return Boolean(await Promise.resolve(options.authenticate(bearerToken(req.headers.authorization))).catch(() => null));
   };
   return (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     if (path === '/metrics' && metrics) {
-      void allowed(req, false).then(async (ok) => {
-        if (!ok) return json(res, 401, unauthorized);
-        res.writeHead(200, { 'content-type': metrics.contentType }).end(await metrics.text());
-      });
+      answerMetrics(req, res, metrics, metricsToken);
       return true;
     }
     if (path === '/sync/status') {
-      void allowed(req, true).then(async (ok) => {
+      void statusAllowed(req).then(async (ok) => {
         if (!ok) return json(res, 401, unauthorized);
-        const t0 = performance.now();
-        let store: { reachable: boolean; ms: number; error?: string; epoch?: string };
-        try {
-          await engine.store.head('\u0000status');
-          store = { reachable: true, ms: Math.round((performance.now() - t0) * 10) / 10, epoch: engine.store.epoch() };
-        } catch (error) {
-          store = { reachable: false, ms: Math.round(performance.now() - t0), error: (error as Error).message };
-        }
-        json(res, store.reachable ? 200 : 503, {
-          ok: store.reachable,
-          version: VERSION,
-          uptimeSec: Math.round((Date.now() - started) / 1000),
-          store,
-          collections: engine.schema.names,
-          rssMb: Math.round(process.memoryUsage().rss / 1048576),
-        });
-      });
+        const { status, body } = await syncStatus(engine, options.statusTimeoutMs);
+        json(res, status, body);
+      }).catch((error: unknown) => json(res, 500, { error: { code: 'INTERNAL', message: `status: ${(error as Error)?.message ?? error}`, issues: [] } }));
       return true;
     }
     return false;

@@ -8,6 +8,7 @@ import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
 import type { Actor } from '../../shared/protocol.js';
 import type { Authenticate } from '../auth/authenticate.js';
+import { countAuthFailures } from '../auth/count-failures.js';
 import type { SyncEngine } from '../engine/types.js';
 import type { SyncMetrics } from '../metrics.js';
 import { createRestHandler, createRestWebSocketServer, toNodeHandler } from '../rest/index.js';
@@ -37,9 +38,14 @@ export interface SyncHttpServerOptions {
    * @default ({ actor, token }) => ({ actor, token })
    */
   createContext?: (opts: { req: IncomingMessage; actor: Actor | null; token: string | null }) => unknown;
-  /** Served at `/metrics`. */
+  /** Served at `/metrics`; also counts refused credentials (`sync_auth_failures_total`). */
   metrics?: SyncMetrics;
   /**
+  /**
+   * Whether this server answers `/metrics` itself. Turn off when `createMetricsServer()` serves it
+   * on a port of its own (CLI `SYNC_METRICS_PORT`). @default true
+   */
+  serveMetrics?: boolean;
    * Bearer token required by `/metrics` and `/sync/status` (env `SYNC_METRICS_TOKEN` in the CLI).
    * Without it `/metrics` is open and `/sync/status` needs a valid user token. @default none
    */
@@ -94,8 +100,10 @@ export interface SyncHttpServer {
  * const { url } = await sync.listen(3000, '127.0.0.1');
  */
 export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpServer {
-  const { engine, authenticate, metrics } = options;
-  const ops = createOpsHandler({ engine, authenticate, metrics, metricsToken: options.metricsToken });
+  const { engine, metrics } = options;
+  // Wrapped once here, so every face (tRPC, REST, WebSocket, compat, /sync/status) counts each refusal once.
+  const authenticate = metrics ? countAuthFailures(options.authenticate, metrics.authFailure) : options.authenticate;
+  const ops = createOpsHandler({ engine, authenticate, metrics: options.serveMetrics === false ? undefined : metrics, metricsToken: options.metricsToken });
   const router = options.router ?? createSyncAppRouter(engine);
   const makeContext = options.createContext ?? (({ actor, token }) => ({ actor, token }));
   const trustProxy = options.trustProxy === true ? 1 : options.trustProxy || 0;

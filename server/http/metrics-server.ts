@@ -1,0 +1,57 @@
+/** `createMetricsServer()`: `/metrics` on a listener of its own (CLI `SYNC_METRICS_PORT`), e.g. bound to 127.0.0.1 for a local scraper. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SyncMetrics } from '../metrics.js';
+import { answerMetrics } from './ops.js';
+
+/** Options of `createMetricsServer`. */
+export interface MetricsServerOptions {
+  metrics: SyncMetrics;
+  /** Bearer token `/metrics` requires (CLI `SYNC_METRICS_TOKEN`). @default none (open) */
+  metricsToken?: string | null;
+}
+
+/** A metrics-only http server. */
+export interface MetricsServer {
+  server: http.Server;
+  /** Starts listening (port 0 picks a free one). @default host '127.0.0.1' */
+  listen(port?: number, host?: string): Promise<{ port: number; host: string; url: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `GET /metrics` (and `HEAD`) and nothing else: every other path is a JSON 404. Pair it with
+ * `createSyncHttpServer({ metrics, serveMetrics: false })` so the public port no longer answers it.
+ *
+ * @example
+ * const ops = createMetricsServer({ metrics });
+ * await ops.listen(9464, '127.0.0.1');
+ */
+export function createMetricsServer(options: MetricsServerOptions): MetricsServer {
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) return answerMetrics(req, res, options.metrics, options.metricsToken);
+    const status = path === '/metrics' ? 405 : 404;
+    const message = status === 405 ? `${req.method} /metrics: only GET and HEAD` : `${path}: this port serves only GET /metrics`;
+    res.writeHead(status, { 'content-type': 'application/json', ...(status === 405 ? { allow: 'GET, HEAD' } : {}) });
+    res.end(JSON.stringify({ error: { code: status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message, issues: [] } }));
+  });
+  return {
+    server,
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          resolve({ port: address.port, host, url: `http://${host}:${address.port}` });
+        });
+      });
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      if (server.listening) await closed;
+    },
+  };
+}
