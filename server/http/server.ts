@@ -15,7 +15,6 @@ import { createRestHandler, createRestWebSocketServer, toNodeHandler } from '../
 import { toErrorResponse } from '../rest/errors.js';
 import { createSyncAppRouter } from '../trpc/app-router.js';
 import { createFastapiCompatHandler, createFastapiCompatWebSocketServer } from '../compat/fastapi-offline-sync/index.js';
-import { compatErrorResponse } from '../compat/fastapi-offline-sync/errors.js';
 import { requestToken } from './context.js';
 import { createOpsHandler } from './ops.js';
 import { createIpRateLimiter, refuseUpgrade, type IpRateLimitedEvent, type IpRateLimitOptions } from './ip-rate-limit.js';
@@ -153,16 +152,13 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     // Before anything else reads the request: the per-IP limit (every request counts), then the URL's size.
     const waitMs = ipLimiter?.take(req, 'request') ?? 0;
     const tooLong = urlLimitResponse(req.url ?? '/', engine.limits);
-    if (tooLong && (tooLong.status === 414 || !isTrpcPath(req.url))) return void sendResponse(res, tooLong);
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    // The compat face's clients read FastAPI's `detail` beside the usual `error` object.
+    const detail = path.startsWith(`${COMPAT_BASE}/`);
+    if (tooLong && (tooLong.status === 414 || !isTrpcPath(req.url))) return void sendResponse(res, tooLong, hasBody(req), detail);
     if (waitMs > 0) {
       if (isTrpcPath(path)) ipRefused.set(req, waitMs);
-      else {
-        const error = ipLimiter!.error(waitMs);
-        // The compat face's clients read FastAPI's `detail` beside the usual `error` object.
-        const answer = path.startsWith(`${COMPAT_BASE}/`) ? compatErrorResponse(error) : Promise.resolve(toErrorResponse(error));
-        return void answer.then((response) => sendResponse(res, response, hasBody(req)));
-      }
+      else return void sendResponse(res, toErrorResponse(ipLimiter!.error(waitMs)), hasBody(req), detail);
     }
     if (path === '/trpc' || path.startsWith('/trpc/')) return trpc(req, res);
     if (ops(req, res)) return;
@@ -216,12 +212,18 @@ const isTrpcPath = (target: string | undefined) => /^\/trpc(\/|\?|$)/.test(targe
 /** Whether a request carries a body (then a refusal closes the connection rather than read the rest). */
 const hasBody = (req: IncomingMessage) => req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
 
-/** Writes a small, fully built JSON response (errors answered before any face runs). */
-async function sendResponse(res: http.ServerResponse, response: Response, close = false): Promise<void> {
+/** Writes a small, fully built JSON error response (answered before any face runs); `detail` adds FastAPI's `detail` string for the compat face. */
+async function sendResponse(res: http.ServerResponse, response: Response, close: boolean, detail: boolean): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
   if (close) headers.connection = 'close';
-  res.writeHead(response.status, headers).end(await response.text());
+  let text = await response.text();
+  if (detail) {
+    const body = JSON.parse(text) as { error: { message: string } };
+    text = JSON.stringify({ detail: body.error.message, ...body });
+  }
+  delete headers['content-length'];
+  res.writeHead(response.status, headers).end(text);
 }
 
 /** tRPC answers carry `Retry-After` when a rate limit (per IP or per user) refused a call. */
