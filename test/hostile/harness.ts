@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
 import { createSyncEngine } from '../../server/engine/engine.js';
 import type { SyncEngine, SyncEngineOptions } from '../../server/engine/types.js';
-import { createSyncHttpServer } from '../../server/http/server.js';
+import { createSyncHttpServer, type SyncHttpServerOptions } from '../../server/http/server.js';
+import { createMetrics, type SyncMetrics } from '../../server/metrics.js';
 import { memoryStore } from '../../server/stores/memory.js';
 import type { Store } from '../../server/stores/store.js';
 import type { UnexpectedError } from '../../server/unexpected.js';
@@ -28,6 +29,8 @@ export interface HostileServer {
   /** Tokens of tenant A (user a1) and tenant B (user b1). */
   tokenA: string;
   tokenB: string;
+  /** The server's metrics (also served at /metrics). */
+  metrics: SyncMetrics;
   /** Unexpected failures the server reported (request id, operation, error). */
   unexpected: UnexpectedError[];
   /** Oplog heads of both tenants, to prove nothing was written. */
@@ -35,8 +38,11 @@ export interface HostileServer {
   close(): Promise<void>;
 }
 
-/** Starts engine + createSyncHttpServer over `store` (memory by default). An `authorize` hook throws for id "boom", to exercise the 500 path. */
-export async function startHostileServer(store?: Store, engine: Partial<SyncEngineOptions> = {}): Promise<HostileServer> {
+/**
+ * Starts engine + createSyncHttpServer over `store` (memory by default). An `authorize` hook throws
+ * for id "boom", to exercise the 500 path. `server` adds server options (e.g. `ipRateLimit`).
+ */
+export async function startHostileServer(store?: Store, engine: Partial<SyncEngineOptions> = {}, server: Partial<SyncHttpServerOptions> = {}): Promise<HostileServer> {
   const s = store ?? memoryStore();
   await s.init();
   const eng = createSyncEngine({
@@ -50,7 +56,8 @@ export async function startHostileServer(store?: Store, engine: Partial<SyncEngi
     ...engine,
   }) as SyncEngine;
   const unexpected: UnexpectedError[] = [];
-  const http = createSyncHttpServer({ engine: eng, authenticate: jwtAuthenticator({ secret: SECRET }), onError: (info) => unexpected.push(info) });
+  const metrics = createMetrics({ processMetrics: false });
+  const http = createSyncHttpServer({ engine: eng, authenticate: jwtAuthenticator({ secret: SECRET }), onError: (info) => unexpected.push(info), metrics, ...server });
   const { url, port } = await http.listen(0, '127.0.0.1');
   const tokenA = await signDevToken(SECRET, { sub: 'a1', tenant: 'tenant-a', expiresIn: '1h' });
   const tokenB = await signDevToken(SECRET, { sub: 'b1', tenant: 'tenant-b', expiresIn: '1h' });
@@ -59,6 +66,7 @@ export async function startHostileServer(store?: Store, engine: Partial<SyncEngi
     port,
     engine: eng,
     store: s,
+    metrics,
     tokenA,
     tokenB,
     unexpected,
@@ -168,4 +176,46 @@ export function withRaw(value: unknown, raw: string, placeholder = '"@RAW@"'): s
 /** One upsert push body. */
 export function upsert(collection: string, id: string, data: unknown, mutationId = 1): { clientId: string; changes: unknown[] } {
   return { clientId: 'hostile-client', changes: [{ mutationId, collection, id, op: 'upsert', data }] };
+}
+
+/**
+ * Sends one raw tRPC WebSocket frame on `WS /trpc?token=…` (no client library, so broken inputs
+ * reach the server) and answers the server's reply to it (`id` 1), or null when none came in `ms`.
+ */
+export async function trpcWs(port: number, token: string | null, frame: string, ms = 2000): Promise<any> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/trpc${token ? `?token=${encodeURIComponent(token)}` : ''}`);
+  try {
+    return await new Promise<any>((resolve, reject) => {
+      const timer = setTimeout(() => resolve(null), ms);
+      ws.on('open', () => ws.send(frame));
+      ws.on('message', (d) => {
+        const msg = JSON.parse(d.toString());
+        if (msg.id === 1 || msg.id === null) {
+          clearTimeout(timer);
+          resolve(msg);
+        }
+      });
+      ws.on('error', reject);
+    });
+  } finally {
+    ws.terminate();
+  }
+}
+
+/** A WebSocket upgrade's outcome: `open`, or the HTTP status and body the server refused it with. */
+export async function upgrade(url: string, headers: Record<string, string> = {}): Promise<{ open: boolean; status: number | null; headers: Record<string, string | string[] | undefined>; body: string }> {
+  const ws = new WebSocket(url, { headers });
+  return new Promise((resolve) => {
+    ws.on('open', () => {
+      ws.terminate();
+      resolve({ open: true, status: 101, headers: {}, body: '' });
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d));
+      res.on('end', () => resolve({ open: false, status: res.statusCode ?? null, headers: res.headers, body }));
+      res.on('error', () => resolve({ open: false, status: res.statusCode ?? null, headers: res.headers, body }));
+    });
+    ws.on('error', () => resolve({ open: false, status: null, headers: {}, body: '' }));
+  });
 }

@@ -1,6 +1,6 @@
 /** Hand-written hostile requests over REST and tRPC against a real server: each answers its 4xx and writes nothing. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deepArray, deepObject, withRaw, rest, startHostileServer, trpc, trpcError, upsert, wsFrames, type Answer, type HostileServer } from './harness.js';
+import { deepArray, deepObject, withRaw, rest, startHostileServer, trpc, trpcError, trpcWs, upgrade, upsert, wsFrames, type Answer, type HostileServer } from './harness.js';
 
 let s: HostileServer;
 let before: [number, number];
@@ -84,15 +84,13 @@ describe('hostile: keys', () => {
   it('tRPC: a $ key deep in a record is BAD_REQUEST naming the path', async () => {
     await refused(await trpcPush(upsert('free', 'k2', { meta: { x: [{ $gt: 1 }] } }, 11)), 400, 'changes.0.data.meta.x.0.$gt');
   });
-  it('tRPC: an own __proto__ key (raw JSON) never becomes a key or a prototype (superjson drops it before the engine)', async () => {
+  it('tRPC: an own __proto__ key (raw JSON) is BAD_REQUEST naming the path (superjson no longer drops it unseen)', async () => {
     const raw = '{"json":{"clientId":"c","changes":[{"mutationId":12,"collection":"loose","id":"k3","op":"upsert","data":{"__proto__":{"admin":true}}}]}}';
     const a = await trpc(s.url, 'push', null, s.tokenA, raw);
-    expect(a.status).toBeLessThan(500);
-    const page = await rest(s.url, '/sync/pull?collections=loose', { token: s.tokenA });
-    const doc = page.json.changes.find((c: { id: string }) => c.id === 'k3');
-    if (doc) expect(Object.keys(doc.data)).not.toContain('__proto__');
+    await refused(a, 400, 'changes.0.data.__proto__');
+    expect(trpcError(a).sync?.code).toBe('BAD_REQUEST');
+    expect(a.json.error.json.message).toContain('changes.0.data.__proto__');
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
-    before = await s.heads();
   });
   it('tRPC: a patch with a dotted key is BAD_REQUEST', async () => {
     await refused(await trpcPush({ clientId: 'c', changes: [{ mutationId: 13, collection: 'free', id: 'a-ok', op: 'patch', data: { meta: { 'x.y': 1 } } }] }), 400, 'changes.0.data.meta');
@@ -153,8 +151,8 @@ describe('hostile: sizes and limits', () => {
   it('REST: a pull limit above the maximum is 400', async () => {
     await refused(await rest(s.url, '/sync/pull?limit=100000', { token: s.tokenA }), 400, 'limit');
   });
-  it('REST: a 10 kB since is 400', async () => {
-    await refused(await rest(s.url, `/sync/pull?since=${'x'.repeat(10_000)}`, { token: s.tokenA }), 400, 'since');
+  it('REST: a 5 kB since is 400', async () => {
+    await refused(await rest(s.url, `/sync/pull?since=${'x'.repeat(5_000)}`, { token: s.tokenA }), 400, 'since');
   });
   it('REST: 200 collections in a filter is 400', async () => {
     await refused(await rest(s.url, `/sync/pull?collections=${Array(200).fill('tasks').join(',')}`, { token: s.tokenA }), 400, 'collections');
@@ -264,6 +262,119 @@ describe('unexpected failures', () => {
     const report = s.unexpected.find((u) => u.requestId === id)!;
     expect(report.op).toBe('trpc mutation sync.push');
     expect((report.error as Error).stack).toContain('store exploded at boom');
+    expect(await s.heads()).toEqual(before);
+  });
+});
+
+/** The key cases over tRPC: raw JSON text inside `{ "json": … }`, so the own keys JSON.parse makes reach the server. */
+const TRPC_KEY_CASES: [string, string, string, string][] = [
+  ['__proto__ at the top of a passthrough document', 'loose', '{"title":"x","__proto__":{"polluted":true}}', 'changes.0.data.__proto__'],
+  ['__proto__ deep in a z.record field', 'free', '{"meta":{"a":{"b":{"__proto__":{"polluted":true}}}}}', 'changes.0.data.meta.a.b.__proto__'],
+  ['__proto__ inside an array item', 'free', '{"tags":[{"ok":1},{"__proto__":{"polluted":true}}]}', 'changes.0.data.tags.1.__proto__'],
+  ['constructor', 'loose', '{"title":"x","constructor":{"prototype":1}}', 'changes.0.data.constructor'],
+  ['prototype deep in an array', 'free', '{"tags":[{"ok":1},{"prototype":2}]}', 'changes.0.data.tags.1.prototype'],
+  ['a $ operator key deep', 'free', '{"meta":{"q":{"$where":"sleep(1000)"}}}', 'changes.0.data.meta.q.$where'],
+  ['a $set key at the top', 'loose', '{"$set":{"title":"x"}}', 'changes.0.data.$set'],
+  ['a _sync_ key deep', 'free', '{"meta":{"nested":{"_sync_version":"x"}}}', 'changes.0.data.meta.nested._sync_version'],
+  ['a dotted key', 'free', '{"meta":{"a.b":1}}', 'changes.0.data.meta.a.b'],
+  ['a NUL in a key', 'loose', '{"ti\\u0000tle":"x"}', 'changes.0.data.ti\\u0000tle'],
+];
+
+const trpcPushText = (collection: string, data: string, mutationId: number, op = 'upsert') =>
+  `{"clientId":"c","changes":[{"mutationId":${mutationId},"collection":"${collection}","id":"tk${mutationId}","op":"${op}","data":${data}}]}`;
+
+describe('hostile: refused keys over tRPC (HTTP and WebSocket)', () => {
+  TRPC_KEY_CASES.forEach(([name, collection, data, path], i) => {
+    it(`tRPC HTTP: ${name} is BAD_REQUEST naming ${path}`, async () => {
+      const a = await trpc(s.url, 'push', null, s.tokenA, `{"json":${trpcPushText(collection, data, 100 + i)}}`);
+      await refused(a, 400, path);
+      expect(trpcError(a).sync?.code).toBe('BAD_REQUEST');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+  });
+  it('tRPC HTTP: a patch with __proto__ is BAD_REQUEST', async () => {
+    await refused(await trpc(s.url, 'push', null, s.tokenA, `{"json":${trpcPushText('free', '{"meta":{"__proto__":{"x":1}}}', 120, 'patch')}}`), 400, 'changes.0.data.meta.__proto__');
+  });
+  it('tRPC HTTP: __proto__ in the second call of a batch refuses that call only, and writes nothing', async () => {
+    const body = `{"0":{"json":${trpcPushText('tasks', '{"title":"fine"}', 121).replace('"changes"', '"atomic":true,"changes"').replace('tk121', 'batch-ok')}},"1":{"json":${trpcPushText('loose', '{"__proto__":{"admin":true}}', 122)}}}`;
+    const res = await fetch(`${s.url}/trpc/sync.push,sync.push?batch=1`, { method: 'POST', headers: { authorization: `Bearer ${s.tokenA}`, 'content-type': 'application/json' }, body });
+    const answers = (await res.json()) as any[];
+    expect(answers[1].error.json.data.sync.issues.map((i: { path: string }) => i.path)).toContain('changes.0.data.__proto__');
+    expect(answers[0].result.data.json.results[0].status).toBe('accepted');
+    before = await s.heads(); // the good call of the batch is its own push
+  });
+  it('tRPC HTTP: __proto__ next to superjson meta (a Date) is still refused', async () => {
+    const raw = JSON.stringify({ json: JSON.parse(trpcPushText('free', '{"meta":{"when":"2026-01-01T00:00:00.000Z"}}', 123)), meta: { values: { 'changes.0.data.meta.when': ['Date'] } } }).replace('"meta":{"when"', '"meta":{"__proto__":{"admin":true},"when"');
+    await refused(await trpc(s.url, 'push', null, s.tokenA, raw), 400, 'changes.0.data.meta.__proto__');
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+  it('tRPC WebSocket: __proto__ in a document is answered BAD_REQUEST naming the path, on its own request id', async () => {
+    const frame = `{"id":1,"method":"mutation","params":{"path":"sync.push","input":{"json":${trpcPushText('loose', '{"title":"x","__proto__":{"admin":true}}', 124)}}}}`;
+    const msg = await trpcWs(s.port, s.tokenA, frame);
+    expect(msg?.id).toBe(1);
+    expect(msg.error.json.data.code).toBe('BAD_REQUEST');
+    expect(msg.error.json.data.sync.issues.map((i: { path: string }) => i.path)).toContain('changes.0.data.__proto__');
+    expect(await s.heads()).toEqual(before);
+  });
+  it('tRPC WebSocket: __proto__ nested in a record is refused', async () => {
+    const frame = `{"id":1,"method":"mutation","params":{"path":"sync.push","input":{"json":${trpcPushText('free', '{"meta":{"deep":[{"__proto__":{"admin":true}}]}}', 125)}}}}`;
+    const msg = await trpcWs(s.port, s.tokenA, frame);
+    expect(msg.error.json.data.sync.issues.map((i: { path: string }) => i.path)).toContain('changes.0.data.meta.deep.0.__proto__');
+    expect(await s.heads()).toEqual(before);
+  });
+  it('tRPC WebSocket: a $ key and a dotted key are refused', async () => {
+    for (const [data, path] of [['{"meta":{"$gt":1}}', 'changes.0.data.meta.$gt'], ['{"meta":{"x.y":1}}', 'changes.0.data.meta.x.y']]) {
+      const msg = await trpcWs(s.port, s.tokenA, `{"id":1,"method":"mutation","params":{"path":"sync.push","input":{"json":${trpcPushText('free', data!, 126)}}}}`);
+      expect(msg.error.json.data.sync.issues.map((i: { path: string }) => i.path)).toContain(path);
+    }
+    expect(await s.heads()).toEqual(before);
+  });
+  it('REST: __proto__ inside an array item is 400 naming the path', async () => {
+    await refused(await restPush(trpcPushText('free', '{"tags":[1,{"__proto__":{"polluted":true}}]}', 127)), 400, 'changes.0.data.tags.1.__proto__');
+  });
+});
+
+describe('hostile: URL and query limits', () => {
+  it('REST: a URL over limits.maxUrlLength (10,000) is 414 URI_TOO_LONG with a JSON error', async () => {
+    const a = await rest(s.url, `/sync/pull?since=${'x'.repeat(10_001)}`, { token: s.tokenA });
+    await refused(a, 414, 'url');
+    expect(a.json.error.code).toBe('URI_TOO_LONG');
+    expect(a.json.error.message).toContain('limits.maxUrlLength');
+  });
+  it('REST: a long URL is refused before authentication (no token needed to get 414)', async () => {
+    await refused(await rest(s.url, `/sync/full?cursor=${'y'.repeat(12_000)}`, { token: null }), 414);
+  });
+  it('REST: more than limits.maxQueryParams (16) query parameters is 400 naming query', async () => {
+    const a = await rest(s.url, `/sync/pull?${Array.from({ length: 17 }, (_, i) => `p${i}=1`).join('&')}`, { token: s.tokenA });
+    await refused(a, 400, 'query');
+    expect(a.json.error.message).toContain('limits.maxQueryParams');
+  });
+  it('REST: 50,000 empty-named parameters in a short-enough URL are 400, not parsed one by one', async () => {
+    await refused(await rest(s.url, `/sync/pull?${'a&'.repeat(4000)}`, { token: s.tokenA }), 400, 'query');
+  });
+  it('compat face: too many query parameters is 400 with FastAPI detail', async () => {
+    const a = await rest(s.url, `/compat/fastapi-offline-sync/sync/pull?${'a=1&'.repeat(20)}`, { token: s.tokenA });
+    await refused(a, 400, 'query');
+    expect(a.json.detail).toContain('query parameters');
+  });
+  it('compat face: a URL over the limit is 414 with FastAPI detail', async () => {
+    const a = await rest(s.url, `/compat/fastapi-offline-sync/sync/pull?since=${'1'.repeat(10_500)}`, { token: s.tokenA });
+    await refused(a, 414);
+    expect(a.json.detail).toContain('limits.maxUrlLength');
+  });
+  it('tRPC: a GET query over the URL limit is 414', async () => {
+    await refused(await trpc(s.url, 'pull', { since: 'z'.repeat(11_000) }, s.tokenA), 414);
+  });
+  it('raw WebSocket: an upgrade URL over the limit is refused with HTTP 414 before the handshake', async () => {
+    const r = await upgrade(`ws://127.0.0.1:${s.port}/sync/stream?since=${'q'.repeat(10_500)}`);
+    expect(r.open).toBe(false);
+    expect(r.status).toBe(414);
+    expect(JSON.parse(r.body).error.code).toBe('URI_TOO_LONG');
+    expect(await s.heads()).toEqual(before);
+  });
+  it('a URL past Node\'s own 16 KiB header limit is 431, not a crash', async () => {
+    const a = await rest(s.url, `/sync/pull?since=${'w'.repeat(20_000)}`, { token: s.tokenA });
+    expect(a.status).toBe(431);
     expect(await s.heads()).toEqual(before);
   });
 });
