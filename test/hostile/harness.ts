@@ -118,8 +118,9 @@ export async function trpc(
   input: unknown,
   token: string | null,
   raw?: string,
+  extraHeaders: Record<string, string> = {},
 ): Promise<Answer> {
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const headers: Record<string, string> = { ...extraHeaders, ...(token ? { authorization: `Bearer ${token}` } : {}) };
   const path = `${url}/trpc/sync.${procedure}`;
   if (procedure === 'push') {
     headers['content-type'] = 'application/json';
