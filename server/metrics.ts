@@ -85,15 +85,15 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
         changes.inc({ status: 'rejected' }, event.rejected);
         changes.inc({ status: 'duplicate' }, event.duplicates);
         conflicts.inc(event.conflicts);
+        pushSize.observe(event.changes);
         pushMs.observe(event.ms / 1000);
         break;
-        pushSize.observe(event.changes);
       case 'pull':
         pulls.inc();
         pulled.inc(event.changes);
+        pullSize.observe(event.changes);
         pullMs.observe(event.ms / 1000);
         break;
-        pullSize.observe(event.changes);
       case 'full':
         fulls.inc();
         exported.inc(event.docs);

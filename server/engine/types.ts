@@ -173,6 +173,8 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema> {
   write(scope: string | Actor, changes: ServerChange<S>[]): Promise<PushResponse>;
   /** Prunes the oplog now (entries older than `before`, default now − retention). */
   prune(options?: { before?: Date }): Promise<{ removed: number }>;
+  /** The live feed's subscribers and delivery lag, for `/sync/status`. */
+  feedStatus(): LiveFeedStatus;
   /** Stops timers and live feeds (the store is closed by its owner). */
   close(): Promise<void>;
 }
@@ -184,5 +186,3 @@ export type ServerChange<S extends SyncSchema = SyncSchema> = {
   op: 'upsert' | 'patch' | 'delete';
   data?: Record<string, unknown> | null;
 };
-  /** The live feed's subscribers and delivery lag, for `/sync/status`. */
-  feedStatus(): LiveFeedStatus;

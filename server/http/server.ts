@@ -40,11 +40,11 @@ export interface SyncHttpServerOptions {
   /** Served at `/metrics`; also counts refused credentials (`sync_auth_failures_total`). */
   metrics?: SyncMetrics;
   /**
-  /**
    * Whether this server answers `/metrics` itself. Turn off when `createMetricsServer()` serves it
    * on a port of its own (CLI `SYNC_METRICS_PORT`). @default true
    */
   serveMetrics?: boolean;
+  /**
    * Bearer token required by `/metrics` and `/sync/status` (env `SYNC_METRICS_TOKEN` in the CLI).
    * Without it `/metrics` is open and `/sync/status` needs a valid user token. @default none
    */
