@@ -143,8 +143,11 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
       const outbox = tx.objectStore('outbox');
       let last = 0;
       if (prepared.some((w) => w.type === 'appendOutbox')) {
+        // Above the newest queued entry and above every id ever handed out (the stored counter), so
+        // a tab that allocated from a stale counter (no cross-tab lock) is refused, not sent twice.
         const top = await outbox.openCursor(null, 'prev');
-        last = top ? (top.key as number) : 0;
+        const next = (await tx.objectStore('meta').get('nextMutationId')) as number | undefined;
+        last = Math.max(top ? (top.key as number) : 0, typeof next === 'number' ? next - 1 : 0);
       }
       for (const w of prepared) {
         if (w.type === 'putDoc') quiet(tx.objectStore('docs').put(toRecord(w.doc, fieldsOf(w.doc.collection)), [w.doc.collection, w.doc.id]));

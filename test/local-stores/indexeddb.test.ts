@@ -4,7 +4,7 @@ import 'fake-indexeddb/auto';
 import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { indexedDbLocalStore, IndexedDbStoreError, type IndexedDbLocalStore, type LocalStore } from '../../client/index.js';
-import { doc, runLocalStoreConformance } from './conformance.js';
+import { doc, entry, runLocalStoreConformance } from './conformance.js';
 
 const factory = new IDBFactory();
 let n = 0;
@@ -38,6 +38,18 @@ describe('indexedDbLocalStore', () => {
     expect((await indexed.queryDocs('tasks', { where: { done: true } })).map((d) => d.id)).toEqual(['a']);
     expect((await indexed.queryDocs('tasks', { where: { done: false, n: 1 } })).map((d) => d.id)).toEqual(['b']);
     await indexed.close();
+  });
+
+  it('refuses a mutation id the stored counter has already handed out, even once its entry was pushed and removed (a tab without the cross-tab lock)', async () => {
+    const store = indexedDbLocalStore('counter', { indexedDB: new IDBFactory(), IDBKeyRange });
+    await store.write([{ type: 'appendOutbox', entry: entry(5) }, { type: 'setMeta', key: 'nextMutationId', value: 6 }]);
+    await store.write([{ type: 'removeOutbox', mutationIds: [5] }]);
+    // A second tab read the counter before the first wrote, and allocated 5 again.
+    await expect(store.write([{ type: 'appendOutbox', entry: entry(5, 'tasks', 'other') }, { type: 'setMeta', key: 'nextMutationId', value: 6 }])).rejects.toThrow(/mutation id 5 is not above 5/);
+    expect(await store.countOutbox()).toBe(0);
+    await store.write([{ type: 'appendOutbox', entry: entry(6) }, { type: 'setMeta', key: 'nextMutationId', value: 7 }]);
+    expect((await store.listOutbox()).map((e) => e.mutationId)).toEqual([6]);
+    await store.close();
   });
 
   it('surfaces a full quota as a clear error, and the batch is not stored', async () => {
