@@ -13,6 +13,7 @@ import { collectGarbage } from './memory.js';
 import { benchPull } from './pull.js';
 import { benchPush } from './push.js';
 import { benchRestFull } from './rest-full.js';
+import { benchServerRss } from './server-rss.js';
 import { formatTable, type BenchResult } from './stats.js';
 
 const results: BenchResult[] = [];
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
   console.log(`trpc-offline-sync bench — node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
   console.log(`full exports use pages of ${FULL_PAGE}; gc ${gc ? 'available (set at run time)' : 'NOT available: RSS numbers include garbage'}; PostgreSQL: ${pgUrl ? 'yes' : 'no (set BENCH_DATABASE_URL)'}\n`);
 
+  await group('server.rss (embedded server as npm start runs it)', () => benchServerRss());
   await storeGroups(openPglite, '');
   await group('client.bundle', () => benchBundle());
   await group('client.local', () => benchClientLocal());
