@@ -66,6 +66,7 @@ export const PGLITE_CONF: string[] = ['shared_buffers = 16MB'];
 export async function pgliteStore(dataDir?: string, options?: PostgresStoreOptions & { postgresqlconf?: string[] }): Promise<PostgresStore<PGlite>> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { postgresqlconf = PGLITE_CONF, ...storeOptions } = options ?? {};
+  resolveOptions(storeOptions); // a bad option throws before a database is opened (and left open)
   const db = new PGlite(dataDir, { postgresqlconf });
   await db.waitReady;
   return postgresStore(db, { closeClient: true, ...storeOptions });
