@@ -61,6 +61,12 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
   /** True while the consumer holds an event and has not asked for the next one. */
   let suspended = false;
   let finished = false;
+  /**
+   * Bytes the last event added to the transport. A frame bigger than the bound does not by itself
+   * make a slow consumer: what counts is what is still held from before it.
+   */
+  let lastFrame = 0;
+  const behind = (t: LiveTransport) => t.buffered() - lastFrame > bound;
   let wake: (() => void) | null = null;
   const watch: StreamWatch = {
     face,
@@ -95,7 +101,7 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
     const onAbort = () => wake?.();
     signal?.addEventListener('abort', onAbort);
     try {
-      while (t.buffered() > bound && !overflowed && !signal?.aborted) {
+      while (behind(t) && !overflowed && !signal?.aborted) {
         await new Promise<void>((resolve) => {
           wake = resolve;
           void t.drained().then(resolve, resolve);
@@ -114,24 +120,34 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
         const next = await inner.next();
         if (next.done) return;
         let event = next.value;
-        if (transport && transport.buffered() > bound) {
+        if (transport && behind(transport)) {
           if (live) {
             slow = true;
+            // Leave the feed now: the resync may wait in the peer's buffers for a while.
+            finished = true;
+            await inner.return?.();
             engine.slowConsumer(actor, face);
             event = { type: 'resync_required', message: `resync required: this subscriber fell behind (more than ${bound} bytes waiting to be sent to it)` };
           } else {
             // Catch-up: nothing is lost by waiting, the peer only reads slower than the database.
             await waitForPeer(transport);
+            if (overflowed) {
+              finished = true;
+              await inner.return?.();
+            }
             if (overflowed) event = { type: 'resync_required', message: `resync required: this subscriber fell more than ${engine.streamOptions.maxQueue} commits behind` };
           }
         }
         if (event.type === 'resync_required' && overflowed) slow = true;
+        const before = transport?.buffered() ?? 0;
         suspended = true;
         try {
           yield event;
         } finally {
           suspended = false;
         }
+        // Eager faces write the event before asking for the next one, so this is its size (or less).
+        lastFrame = Math.max(0, (transport?.buffered() ?? 0) - before);
         if (event.type === 'resync_required' || signal?.aborted) return;
       }
     } finally {

@@ -59,6 +59,12 @@ export function responseTransport(res: ServerResponse): LiveTransport {
     buffered: () => res.writableLength,
     drained: () => (res.destroyed ? Promise.resolve() : firstOf([[res, 'drain'], [res, 'close']])),
     cut: () => void res.destroy(),
+    closeSlow(graceMs) {
+      // The face ends the response after the resync; a peer that does not take it is cut.
+      const timer = setTimeout(() => void (res.writableFinished || res.destroy()), graceMs);
+      timer.unref?.();
+      res.once('close', () => clearTimeout(timer));
+    },
   };
   byConnection.set(res, transport);
   return transport;
