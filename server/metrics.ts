@@ -18,6 +18,11 @@ export interface MetricsOptions {
    * read on each scrape (at most once a second). @default none (those gauges are not registered)
    */
   store?: { oplogStats(): Promise<OplogStats> };
+  /**
+   * The engine's live feed state, read on each scrape for `sync_live_feed_lag_seconds` and
+   * `sync_live_feed_behind_commits`, e.g. `() => engine.feedStatus()`. @default none (not registered)
+   */
+  feed?: () => { behindCommits: number; lagMs: number };
 }
 
 /** What `createMetrics` returns: pass `onEvent` to the engine, serve `text()` at `/metrics`. */
@@ -67,6 +72,7 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
   const pruned = counter('oplog_pruned_total', 'Oplog entries removed by retention');
   const errors = counter('errors_total', 'Internal errors by place', ['where']);
   if (options.store) oplogGauges(options.store, p, registers, () => errors.inc({ where: 'oplog_stats' }));
+  if (options.feed) feedGauges(options.feed, p, registers);
   const pushMs = histogram('push_duration_seconds', 'Push latency');
   const pullMs = histogram('pull_duration_seconds', 'Pull latency');
   const fullMs = histogram('full_duration_seconds', 'Full-export page latency');
@@ -161,6 +167,26 @@ function oplogGauges(store: { oplogStats(): Promise<OplogStats> }, p: string, re
     async collect() {
       const s = await stats();
       if (s) this.set(s.oldestAt ? Math.max(0, (Date.now() - s.oldestAt.getTime()) / 1000) : 0);
+    },
+  });
+}
+
+/** How far this process's live feed trails the commits it knows of (see `/sync/status` `live`). */
+function feedGauges(feed: () => { behindCommits: number; lagMs: number }, p: string, registers: Registry[]): void {
+  new Gauge({
+    name: p + 'live_feed_lag_seconds',
+    help: 'How long the live feed has been behind the commits it knows of (0 when caught up)',
+    registers,
+    collect() {
+      this.set(feed().lagMs / 1000);
+    },
+  });
+  new Gauge({
+    name: p + 'live_feed_behind_commits',
+    help: 'Commits the live feed knows were made but has not delivered yet, all scopes',
+    registers,
+    collect() {
+      this.set(feed().behindCommits);
     },
   });
 }

@@ -20,7 +20,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   await initStore(opened);
   // PGlite's first boot leaves a closed initdb instance's memory behind until a full GC (see release-memory.ts).
   if (opened.store.kind === 'pglite') await releaseMemory();
-  const metrics = createMetrics({ store: opened.store });
+  const metrics = createMetrics({ store: opened.store, feed: () => engine.feedStatus() });
   const logEvent = createEventLogger({ level: config.logLevel });
   const engine = createSyncEngine({
     store: opened.store,

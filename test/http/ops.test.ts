@@ -14,7 +14,7 @@ const SECRET = 'ops-test-secret-ops-test-secret-0123';
 async function start(metricsToken?: string) {
   const store = memoryStore();
   await store.init();
-  const metrics = createMetrics({ processMetrics: false, store });
+  const metrics = createMetrics({ processMetrics: false, store, feed: () => engine.feedStatus() });
   const engine = createSyncEngine({ store, schema: demoSchema, onEvent: metrics.onEvent });
   const srv = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), metrics, metricsToken });
   const { url } = await srv.listen(0, '127.0.0.1');
@@ -124,6 +124,7 @@ describe('/sync/status fields and the ops metrics', () => {
       await expect.poll(() => events.some((e) => (e as { type: string }).type === 'changes'), { timeout: 5000 }).toBe(true);
       const caughtUp = await status();
       expect(caughtUp.live).toMatchObject({ scopes: 1, subscribers: 1, behindCommits: 0, lagMs: 0 });
+      expect(sample(await metricsText(), 'sync_live_feed_lag_seconds')).toBe(0);
       expect(Date.parse(caughtUp.live.lastDeliveryAt)).toBeGreaterThan(Date.now() - 60_000);
 
       // A feed that cannot read (the store's oplog hangs) falls behind, and the status says by how much.
@@ -136,6 +137,9 @@ describe('/sync/status fields and the ops metrics', () => {
         const behind = (await status()).live;
         expect(behind.behindCommits).toBe(2);
         expect(behind.lagMs).toBeGreaterThanOrEqual(100);
+        const text = await metricsText();
+        expect(sample(text, 'sync_live_feed_behind_commits')).toBe(2);
+        expect(sample(text, 'sync_live_feed_lag_seconds')).toBeGreaterThanOrEqual(0.1);
       } finally {
         s.store.readOplog = readOplog;
       }
