@@ -1,14 +1,15 @@
 /**
  * Fuzz: thousands of generated requests (valid-looking and broken shapes, deep and huge values,
- * odd unicode, wrong types) on REST, tRPC over HTTP and the raw WebSocket, against a real server
- * with two tenants. Zero 5xx, no crash, tenant A never reads tenant B, the server healthy afterwards.
+ * odd unicode, wrong types, long and crowded URLs, forged X-Forwarded-For) on REST, the compat face,
+ * tRPC over HTTP and WebSocket and the raw WebSocket, against a real server with two tenants and a
+ * (generous) per-IP limit. Zero 5xx, no crash, tenant A never reads tenant B, the server healthy afterwards.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pgliteStore } from '../../server/stores/postgres/index.js';
 import { memoryStore } from '../../server/stores/memory.js';
 import type { Store } from '../../server/stores/store.js';
-import { deepArray, deepObject, rest, startHostileServer, trpc, wsFrames, type HostileServer } from './harness.js';
+import { deepArray, deepObject, rest, startHostileServer, trpc, trpcWs, wsFrames, type HostileServer } from './harness.js';
 
 const MARK_B = 'TENANT-B-SECRET-7f3a';
 
@@ -54,15 +55,36 @@ const query = fc.record(
   { requiredKeys: [] },
 );
 
+/** Raw query strings: many parameters, long values, broken percent-encoding, odd separators. */
+const rawQuery = fc.oneof(
+  fc.integer({ min: 1, max: 3000 }).map((n) => Array.from({ length: n }, (_, i) => `p${i}=${i}`).join('&')),
+  fc.integer({ min: 1, max: 14_000 }).map((n) => `since=${'s'.repeat(n)}`),
+  fc.integer({ min: 1, max: 5000 }).map((n) => '&'.repeat(n)),
+  fc.constantFrom('since=%', 'since=%zz', 'collections=%00', '__proto__=1&constructor=2', 'limit=1&limit=2', '=&=&=', 'since=%F0%9F', 'a[b]=1', 'since=x#frag'),
+  fc.string({ maxLength: 80 }).map((t) => encodeURI(t)),
+);
+/** X-Forwarded-For values a client might forge (the server trusts one proxy in the fuzz). */
+const forwardedFor = fc.oneof(
+  fc.ipV4(),
+  fc.ipV6(),
+  fc.tuple(fc.ipV4(), fc.ipV6()).map(([a, b]) => `${a}, ${b}`),
+  fc.constantFrom('', 'garbage', '::ffff:1.2.3.4', '[2001:db8::1]:443', '1.2.3.4:80', ','.repeat(500), 'x'.repeat(5000), 'unknown, 10.0.0.1'),
+);
+const urlPath = fc.constantFrom('/sync/pull', '/sync/full', '/compat/fastapi-offline-sync/sync/pull', '/compat/fastapi-offline-sync/sync/full', '/trpc/sync.pull', '/sync/health', '/nowhere');
+
 type Req =
-  | { face: 'rest-push'; body: string; tenant: 'a' | 'b' | 'none'; type: string }
+  | { face: 'url'; path: string; query: string; xff: string }
+  | { face: 'trpcws'; frame: string }
+  | { face: 'rest-push'; body: string; tenant: 'a' | 'b' | 'none'; type: string; xff: string }
   | { face: 'rest-pull' | 'rest-full'; q: Record<string, string> }
   | { face: 'trpc-push'; body: string }
   | { face: 'trpc-pull' | 'trpc-full'; input: string }
   | { face: 'ws'; frames: string[] };
 
 const request: fc.Arbitrary<Req> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ face: fc.constant('rest-push' as const), body: rawText, tenant: fc.constantFrom('a' as const, 'a' as const, 'b' as const, 'none' as const), type: fc.constantFrom('application/json', 'application/json', 'text/plain', 'application/x+json') }) },
+  { weight: 4, arbitrary: fc.record({ face: fc.constant('rest-push' as const), body: rawText, tenant: fc.constantFrom('a' as const, 'a' as const, 'b' as const, 'none' as const), type: fc.constantFrom('application/json', 'application/json', 'text/plain', 'application/x+json'), xff: forwardedFor }) },
+  { weight: 1, arbitrary: fc.record({ face: fc.constant('url' as const), path: urlPath, query: rawQuery, xff: forwardedFor }) },
+  { weight: 1, arbitrary: fc.record({ face: fc.constant('trpcws' as const), frame: fc.oneof(rawText.map((t) => `{"id":1,"method":"mutation","params":{"path":"sync.push","input":{"json":${t}}}}`), rawText, value.map((v) => JSON.stringify({ id: 1, method: 'query', params: { path: 'sync.pull', input: { json: v } } }))) }) },
   { weight: 2, arbitrary: fc.record({ face: fc.constantFrom('rest-pull' as const, 'rest-full' as const), q: query }) },
   { weight: 3, arbitrary: fc.record({ face: fc.constant('trpc-push' as const), body: fc.oneof(rawText.map((t) => `{"json":${t}}`), rawText, value.map((v) => JSON.stringify({ json: v, meta: { values: { clientId: ['Date'] } } }))) }) },
   { weight: 2, arbitrary: fc.record({ face: fc.constantFrom('trpc-pull' as const, 'trpc-full' as const), input: fc.oneof(query.map((q) => JSON.stringify({ json: q })), value.map((v) => JSON.stringify({ json: v })), fc.string({ maxLength: 30 }), fc.integer({ min: 10, max: 1500 }).map((d) => `{"json":{"since":${deepArray(d)}}}`)) }) },
@@ -73,7 +95,16 @@ async function send(s: HostileServer, r: Req): Promise<{ status: number; text: s
   const token = (t: 'a' | 'b' | 'none') => (t === 'a' ? s.tokenA : t === 'b' ? s.tokenB : null);
   switch (r.face) {
     case 'rest-push':
-      return rest(s.url, '/sync/push', { token: token(r.tenant), body: r.body, headers: { 'content-type': r.type } });
+      return rest(s.url, '/sync/push', { token: token(r.tenant), body: r.body, headers: { 'content-type': r.type, 'x-forwarded-for': r.xff } });
+    case 'url':
+      return rest(s.url, `${r.path}?${r.query}`, { token: s.tokenA, headers: { 'x-forwarded-for': r.xff } });
+    case 'trpcws': {
+      const msg = await trpcWs(s.port, s.tokenA, r.frame, 1000);
+      // No reply in time counts as status 0 (listed in the statuses, not a 5xx); PARSE_ERROR replies carry id null.
+      if (msg === null) return { status: 0, text: '' }; // e.g. an empty batch `[]`: nothing to answer
+      const code = (msg.error?.json?.data?.httpStatus as number | undefined) ?? (msg.error ? 400 : 200);
+      return { status: code, text: JSON.stringify(msg) };
+    }
     case 'rest-pull':
     case 'rest-full':
       return rest(s.url, `/sync/${r.face === 'rest-pull' ? 'pull' : 'full'}?${new URLSearchParams(r.q)}`, { token: s.tokenA });
@@ -91,7 +122,8 @@ async function send(s: HostileServer, r: Req): Promise<{ status: number; text: s
 }
 
 async function fuzz(store: Store, count: number, seed: number) {
-  const s = await startHostileServer(store, { limits: { maxBodyBytes: 256 * 1024 } });
+  // A generous per-IP limit with one trusted proxy: every forged X-Forwarded-For is parsed, few requests are refused.
+  const s = await startHostileServer(store, { limits: { maxBodyBytes: 256 * 1024 } }, { ipRateLimit: { requests: 100_000, windowMs: 60_000 }, trustProxy: 1 });
   try {
     const b = await rest(s.url, '/sync/push', { token: s.tokenB, body: { clientId: 'b', changes: [{ mutationId: 1, collection: 'tasks', id: 'secret', op: 'upsert', data: { title: MARK_B } }] } });
     expect(b.status).toBe(200);
@@ -114,7 +146,7 @@ async function fuzz(store: Store, count: number, seed: number) {
           await new Promise((done) => setTimeout(done, 20 * (retry + 1)));
           a = await send(s, r).catch(failed);
         }
-        const key = `${r.face.startsWith('ws') ? 'ws' : r.face.split('-')[0]}:${a.status}`;
+        const key = `${r.face.split('-')[0]}:${a.status}`;
         statuses[key] = (statuses[key] ?? 0) + 1;
         if (a.status >= 500 || a.status === -1) fiveHundreds.push(`${r.face} ${a.status} ${JSON.stringify(r).slice(0, 200)} → ${a.text.slice(0, 200)}`);
         if (!(r.face === 'rest-push' && r.tenant === 'b') && a.text.includes(MARK_B)) crossTenant++;
