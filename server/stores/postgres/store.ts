@@ -260,8 +260,15 @@ export class SqlStore<Raw> implements Store {
       `SELECT min(at) AS oldest, max(at) AS newest${estimated ? '' : ', count(*) AS n'} FROM ${t.oplog}`,
       [],
     );
+    const entries = estimated ? estimate! : num(row!.n);
+    if (tuples < 0 && entries > 0 && entries >= this.#options.exactCountLimit) {
+      // A large table without statistics (PGlite has no autovacuum; PostgreSQL's has not run yet):
+      // gather them once, so the next call estimates instead of counting again. ANALYZE samples
+      // rows and does not block readers or writers; if it is not allowed, counting just goes on.
+      await this.#read(`ANALYZE ${t.oplog}`, []).catch(() => undefined);
+    }
     const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string | Date));
-    return { entries: estimated ? estimate! : num(row!.n), estimated, oldestAt: date(row!.oldest), newestAt: date(row!.newest) };
+    return { entries, estimated, oldestAt: date(row!.oldest), newestAt: date(row!.newest) };
   }
 
   onEvent(listener: (event: StoreEvent) => void): () => void {
