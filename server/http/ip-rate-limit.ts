@@ -80,6 +80,10 @@ function expandIPv6(a: string): string[] {
 export function createIpRateLimiter(
   options: IpRateLimitOptions & { trustProxy?: number; onLimited?: (event: IpRateLimitedEvent) => void; now?: () => number },
 ): IpRateLimiter {
+  for (const name of ['requests', 'windowMs'] as const) {
+    const v = options[name];
+    if (!Number.isSafeInteger(v) || v < 1) throw new Error(`createSyncHttpServer: option ipRateLimit.${name}: expected a positive integer, got ${String(v)}`);
+  }
   const buckets = createTokenBuckets(options, options.now);
   const hops = options.trustProxy ?? 0;
   return {

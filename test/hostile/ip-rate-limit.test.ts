@@ -149,6 +149,14 @@ describe('per-IP rate limit without a trusted proxy', () => {
   });
 });
 
+describe('per-IP rate limit options', () => {
+  it('refuses a bad ipRateLimit or trustProxy at start-up with a clear message', async () => {
+    await expect(startHostileServer(undefined, {}, { ipRateLimit: { requests: 0, windowMs: 1000 } })).rejects.toThrow(/ipRateLimit\.requests: expected a positive integer, got 0/);
+    await expect(startHostileServer(undefined, {}, { ipRateLimit: { requests: 5, windowMs: 1.5 } })).rejects.toThrow(/ipRateLimit\.windowMs/);
+    await expect(startHostileServer(undefined, {}, { trustProxy: -1 })).rejects.toThrow(/trustProxy must be a boolean or a non-negative integer/);
+  });
+});
+
 describe('client addresses', () => {
   const req = (remoteAddress: string, xff?: string) => ({ socket: { remoteAddress }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as unknown as IncomingMessage;
   it('normalizes IPv4, IPv4-mapped IPv6, ports and IPv6 prefixes', () => {
