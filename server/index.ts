@@ -19,6 +19,7 @@ export type {
 } from './engine/types.js';
 export { DEFAULT_LIMITS, DEFAULT_RETENTION, DEFAULT_STREAM } from './engine/options.js';
 export type { RateLimitOptions, RateLimitedOp } from './engine/rate-limit.js';
+export { clientAddress, createIpRateLimiter, type IpRateLimitedEvent, type IpRateLimitOptions } from './http/ip-rate-limit.js';
 export type { AuthorizeCollection, CollectionOp } from './engine/read-auth.js';
 export type { Store, StoreTx, StoredDoc, OplogEntry, ScopeHead, StoreEvent, DocKey, MutationRecord, ReadOplogOptions, ScanDocsOptions } from './stores/store.js';
 export { memoryStore, type MemoryStore } from './stores/memory.js';

@@ -2,3 +2,4 @@
 export { createSyncHttpServer, type SyncHttpServer, type SyncHttpServerOptions } from './server.js';
 export { bearerToken, requestToken } from './context.js';
 export { createMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics-server.js';
+export { clientAddress, createIpRateLimiter, type IpRateLimitedEvent, type IpRateLimitedOp, type IpRateLimiter, type IpRateLimitOptions } from './ip-rate-limit.js';
