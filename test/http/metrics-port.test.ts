@@ -69,8 +69,21 @@ describe('SYNC_METRICS_PORT', () => {
     expect(main.status).toBe(404);
     expect((await fetch(`${s.metricsUrl}/sync/pull`)).status).toBe(404);
     expect((await fetch(`${s.metricsUrl}/metrics`, { method: 'POST' })).status).toBe(405);
-    // /sync/status stays on the main port.
-    expect((await fetch(`${s.url}/sync/status`, { headers: { authorization: 'Bearer scrape-token-0123456789' } })).status).toBe(200);
+    // /sync/status stays on the main port, here over PGlite.
+    const pushed = await fetch(`${s.url}/sync/push`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ clientId: 'c1', changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'x' } }] }),
+    });
+    expect(pushed.status).toBe(200);
+    const status = await fetch(`${s.url}/sync/status`, { headers: { authorization: 'Bearer scrape-token-0123456789' } });
+    expect(status.status).toBe(200);
+    expect(await status.json()).toMatchObject({ ok: true, store: { kind: 'pglite', reachable: true }, oplog: { entries: 1, estimated: false }, live: { subscribers: 0, lagMs: 0 } });
+    // The oplog gauges read the store at most once a second.
+    await new Promise((r) => setTimeout(r, 1100));
+    const after = await (await fetch(`${s.metricsUrl}/metrics`, { headers: { authorization: 'Bearer scrape-token-0123456789' } })).text();
+    expect(after).toMatch(/^sync_oplog_entries 1$/m);
+    expect(after).toMatch(/^sync_live_feed_lag_seconds 0$/m);
   });
 
   it('idles well below PGlite first-boot memory on a fresh data directory (the initdb instance is released)', async () => {
