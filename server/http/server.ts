@@ -157,7 +157,10 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     const detail = path.startsWith(`${COMPAT_BASE}/`);
     if (tooLong && (tooLong.status === 414 || !isTrpcPath(req.url))) return void sendResponse(res, tooLong, hasBody(req), detail);
     if (waitMs > 0) {
-      if (isTrpcPath(path)) ipRefused.set(req, waitMs);
+      if (isTrpcPath(path)) {
+        ipRefused.set(req, waitMs);
+        if (hasBody(req)) res.setHeader('connection', 'close'); // tRPC never reads the body of a refused call
+      }
       else return void sendResponse(res, toErrorResponse(ipLimiter!.error(waitMs)), hasBody(req), detail);
     }
     if (path === '/trpc' || path.startsWith('/trpc/')) return trpc(req, res);

@@ -90,6 +90,7 @@ describe('per-IP rate limit (createSyncHttpServer({ ipRateLimit }), CLI SYNC_RAT
     const json = (await res.json()) as any[];
     expect(res.status).toBe(429);
     expect(json.map((c) => c.error.json.data.sync.code)).toEqual(['TOO_MANY_REQUESTS', 'TOO_MANY_REQUESTS']);
+    expect(res.headers.get('connection')).toBe('close'); // the body was never read
     expect(await s.heads()).toEqual(before);
   });
   it('tRPC over WebSocket: the upgrade over the limit is refused with HTTP 429', async () => {
