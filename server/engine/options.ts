@@ -14,11 +14,13 @@ export const DEFAULT_LIMITS: SyncLimits = {
   maxBodyBytes: 16 * 1024 * 1024,
   maxDepth: 32,
   maxIdLength: 256,
+  maxLiveConnectionsPerActor: 16,
+  maxSubscriptionsPerConnection: 32,
   maxUrlLength: 10_000,
   maxQueryParams: 16,
 };
 
-export const DEFAULT_STREAM: StreamOptions = { heartbeatMs: 15_000, maxQueue: 1000, pollMs: 5000 };
+export const DEFAULT_STREAM: StreamOptions = { heartbeatMs: 15_000, maxQueue: 1000, pollMs: 5000, maxBufferedBytes: 1024 * 1024, slowConsumerGraceMs: 5000 };
 
 export const DEFAULT_RETENTION: RetentionOptions = { maxAgeMs: 30 * 24 * 3600 * 1000, pruneIntervalMs: 3_600_000 };
 
@@ -34,10 +36,18 @@ export const limitsSchema = z.object({
   maxBodyBytes: positiveInt,
   maxDepth: positiveInt.max(1000),
   maxIdLength: positiveInt.max(256),
+  maxLiveConnectionsPerActor: positiveInt,
+  maxSubscriptionsPerConnection: positiveInt,
   maxUrlLength: positiveInt.min(64),
   maxQueryParams: positiveInt.max(1000),
 });
-const streamSchema = z.object({ heartbeatMs: positiveInt, maxQueue: positiveInt, pollMs: positiveInt });
+const streamSchema = z.object({
+  heartbeatMs: positiveInt,
+  maxQueue: positiveInt,
+  pollMs: positiveInt,
+  maxBufferedBytes: positiveInt.min(1024),
+  slowConsumerGraceMs: z.number().int().nonnegative(),
+});
 const retentionSchema = z.object({ maxAgeMs: positiveInt, pruneIntervalMs: z.number().int().nonnegative() });
 const rateLimitSchema = z.object({
   requests: positiveInt,

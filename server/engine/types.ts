@@ -66,6 +66,17 @@ export interface SyncLimits {
   maxUrlLength: number;
   /** Most query parameters in one REST request (each endpoint knows at most 5); more answer 400. @default 16 */
   maxQueryParams: number;
+  /**
+   * Live connections (SSE responses, raw WebSockets, tRPC WebSockets holding a subscription, tRPC
+   * SSE subscriptions) one actor (scope and user) may hold open at once on this process; one more
+   * answers `TOO_MANY_REQUESTS` (429, close 4429). Bounds what one token can pin. @default 16
+   */
+  maxLiveConnectionsPerActor: number;
+  /**
+   * Live subscriptions one connection may multiplex (tRPC over WebSocket; SSE and the raw
+   * WebSocket carry one each); one more answers `TOO_MANY_REQUESTS`. @default 32
+   */
+  maxSubscriptionsPerConnection: number;
 }
 
 export interface StreamOptions {
@@ -75,6 +86,34 @@ export interface StreamOptions {
   maxQueue: number;
   /** Safety poll of subscribed scopes' heads, in case a notification was lost. @default 5000 */
   pollMs: number;
+  /**
+   * Bytes a face may hold for one live connection that the peer has not taken yet (WebSocket
+   * `bufferedAmount`, the SSE body's queue). During catch-up the face waits for the peer below it;
+   * once live, a subscriber past it is a slow consumer: sent `resync_required` (best effort) and
+   * closed (WebSocket close 4409), so a peer that stops reading costs at most about this much. @default 1 MiB
+   */
+  maxBufferedBytes: number;
+  /**
+   * How long a slow consumer's connection is left open to take its final `resync_required`
+   * before it is cut. @default 5000
+   */
+  slowConsumerGraceMs: number;
+}
+
+/**
+ * What a face tells `engine.stream()` about itself and wants to hear back. The engine stays
+ * unaware of transports: it only names the face in its events and reports its own queue.
+ */
+export interface StreamWatch {
+  /** The face's name in events and metrics (`sse`, `ws`, `trpc`). @default 'other' */
+  face?: string;
+  /**
+   * Called once, synchronously, when this subscriber's queue passes `stream.maxQueue`, also while
+   * the face is not reading the stream (e.g. waiting for a peer that stopped reading).
+   */
+  onOverflow?: () => void;
+  /** Called when catch-up is done and the stream starts tailing live commits. */
+  onLive?: () => void;
 }
 
 export interface RetentionOptions {
@@ -89,8 +128,12 @@ export type EngineEvent =
   | { type: 'push'; actor: Actor; changes: number; accepted: number; conflicts: number; rejected: number; duplicates: number; seq: number | null; ms: number }
   | { type: 'pull'; actor: Actor; changes: number; ms: number }
   | { type: 'full'; actor: Actor; docs: number; ms: number }
-  | { type: 'stream_open' | 'stream_close'; actor: Actor }
-  | { type: 'stream_overflow'; actor: Actor }
+  | { type: 'stream_open' | 'stream_close'; actor: Actor; face: string }
+  /**
+   * A slow consumer told to resync: `queue` when it fell more than `stream.maxQueue` commits
+   * behind, `buffer` when its face held more than `stream.maxBufferedBytes` for it (see `slowConsumer`).
+   */
+  | { type: 'stream_overflow'; actor: Actor; face: string; reason: 'queue' | 'buffer' }
   | { type: 'rate_limited'; actor: Actor; op: RateLimitedOp; retryAfterMs: number }
   | { type: 'prune'; removed: number; ms: number }
   | { type: 'error'; where: string; error: unknown; requestId?: string };
@@ -165,7 +208,13 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema> {
    */
   checkSchemaVersion(version: unknown): void;
   /** Catch-up from `lastEventId ?? since`, then live commits; ends on `signal` or after `resync_required`. */
-  stream(actor: Actor, input: unknown, signal?: AbortSignal): AsyncIterable<StreamEvent>;
+  stream(actor: Actor, input: unknown, signal?: AbortSignal, watch?: StreamWatch): AsyncIterable<StreamEvent>;
+  /**
+   * Records that a face closed a live subscriber whose outgoing buffer passed
+   * `stream.maxBufferedBytes` (event `stream_overflow` with reason `buffer`); queue overflows the
+   * engine records itself.
+   */
+  slowConsumer(actor: Actor, face: string): void;
   /**
    * Server-side writes (app mutations, jobs, admin tools) that get versions, oplog entries and
    * live events like client pushes. `scope` is a scope id or an actor.
