@@ -110,7 +110,7 @@ describe.each(cases)('slow consumers on $name', ({ create }) => {
 
   it('tells each peer that stopped reading to resync and closes it, on SSE, raw WebSocket and tRPC (WebSocket and SSE); a fresh subscription from its last checkpoint misses nothing', async () => {
     const bound = 256 * 1024;
-    const f = (fixture = await start(await create(), { maxBufferedBytes: bound, maxQueue: 50, slowConsumerGraceMs: 20_000, heartbeatMs: 60_000 }, { maxLiveConnectionsPerActor: 64 }));
+    const f = (fixture = await start(await create(), { maxBufferedBytes: bound, maxQueue: 50, slowConsumerGraceMs: 120_000, heartbeatMs: 60_000 }, { maxLiveConnectionsPerActor: 64 }));
     const all = new Set<string>();
     await commit(f.engine, 0, 1, 100);
     all.add('c0-0');
@@ -177,8 +177,26 @@ describe.each(cases)('slow consumers on $name', ({ create }) => {
     await until(async () => (await metric(f.metrics, 'sync_live_subscribers')) === 0, 10_000, 'no live subscriber left');
   }, 180_000);
 
+  it('cuts a slow consumer that still does not read after stream.slowConsumerGraceMs: the server holds nothing for it any more', async () => {
+    const f = (fixture = await start(await create(), { maxBufferedBytes: 64 * 1024, maxQueue: 50, slowConsumerGraceMs: 300, heartbeatMs: 60_000 }));
+    await commit(f.engine, 0, 1, 100);
+    const peers = await Promise.all((['sse', 'ws', 'trpc-ws', 'trpc-sse'] as const).map((face) => openPeer(face, { base: f.base, token: f.token })));
+    await until(() => peers.every((p) => idsOf(p).has('c0-0')), 20_000, 'first commit on every peer');
+    for (const p of peers) p.pause();
+    for (let n = 1; n <= 600 && (await metric(f.metrics, 'sync_slow_consumers_total')) < peers.length; n++) {
+      await commit(f.engine, n, 20, 2000);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await until(async () => (await metric(f.metrics, 'sync_slow_consumers_total')) === peers.length, 20_000, 'every slow peer counted');
+    const connections = () => new Promise<number>((resolve, reject) => f.sync.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+    await until(async () => (await connections()) === 0, 10_000, 'every slow connection cut');
+    expect(await metric(f.metrics, 'sync_live_subscribers')).toBe(0);
+    for (const p of peers) p.resume();
+    await Promise.all(peers.map((p) => p.closed));
+  }, 120_000);
+
   it('reported case: 20 SSE peers that never read while 3,000 commits of 2 KB land, default bounds: each is told to resync and closed', async () => {
-    const f = (fixture = await start(await create(), { slowConsumerGraceMs: 20_000, heartbeatMs: 60_000 }, { maxLiveConnectionsPerActor: 32 }));
+    const f = (fixture = await start(await create(), { slowConsumerGraceMs: 180_000, heartbeatMs: 60_000 }, { maxLiveConnectionsPerActor: 32 }));
     const peers = await Promise.all(Array.from({ length: 20 }, () => openPeer('sse', { base: f.base, token: f.token })));
     await until(async () => (await metric(f.metrics, 'sync_live_subscribers', { face: 'sse' })) === 20, 10_000, '20 live SSE peers');
     await commit(f.engine, 0, 1, 2000);
