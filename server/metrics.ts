@@ -81,6 +81,8 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
   const authFailures = counter('auth_failures_total', 'Requests and connections refused for their credentials, by reason (missing, expired, invalid, error)', ['reason']);
   for (const reason of ['missing', 'expired', 'invalid', 'error'] as const) authFailures.inc({ reason }, 0);
   const live = new Gauge({ name: p + 'stream_connections', help: 'Live streams open now', registers });
+  const liveByFace = new Gauge({ name: p + 'live_subscribers', help: 'Live subscribers open now by face (sse, ws, trpc; other: faces that do not name themselves)', labelNames: ['face'], registers });
+  const slowConsumers = counter('slow_consumers_total', 'Live subscribers told to resync and closed because they fell behind (reason queue: stream.maxQueue commits; buffer: stream.maxBufferedBytes bytes)', ['face', 'reason']);
 
   function onEvent(event: EngineEvent | IpRateLimitedEvent): void {
     switch (event.type) {
@@ -108,12 +110,15 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
       case 'stream_open':
         streams.inc();
         live.inc();
+        liveByFace.inc({ face: event.face });
         break;
       case 'stream_close':
         live.dec();
+        liveByFace.dec({ face: event.face });
         break;
       case 'stream_overflow':
         overflows.inc();
+        slowConsumers.inc({ face: event.face, reason: event.reason });
         break;
       case 'rate_limited':
         limited.inc({ op: event.op, kind: 'user' });

@@ -17,6 +17,7 @@ import { createSyncAppRouter } from '../trpc/app-router.js';
 import { createFastapiCompatHandler, createFastapiCompatWebSocketServer } from '../compat/fastapi-offline-sync/index.js';
 import { requestToken } from './context.js';
 import { createOpsHandler } from './ops.js';
+import { withLiveConnection } from '../live/transports.js';
 import { createIpRateLimiter, refuseUpgrade, type IpRateLimitedEvent, type IpRateLimitOptions } from './ip-rate-limit.js';
 import { urlLimitResponse } from '../rest/params.js';
 import { syncErrorOf, toTRPCError } from '../trpc/errors.js';
@@ -119,19 +120,20 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     : null;
   /** tRPC HTTP requests refused by the per-IP limit: tRPC itself answers them (createContext throws), in its own error shape. */
   const ipRefused = new WeakMap<IncomingMessage, number>();
-  const context = async (req: IncomingMessage, params: Record<string, string | undefined> | null | undefined) => {
+  const context = async (req: IncomingMessage, params: Record<string, string | undefined> | null | undefined, res: unknown) => {
     const waitMs = ipRefused.get(req);
     if (waitMs !== undefined) throw toTRPCError(ipLimiter!.error(waitMs));
     const token = requestToken(req, params);
     const actor = await Promise.resolve(authenticate(token)).catch(() => null);
-    return makeContext({ req, actor, token }) as any;
+    // The connection rides along so `sync.stream` can bound what it holds for a slow peer.
+    return withLiveConnection(await makeContext({ req, actor, token }), res) as any;
   };
 
   const report = options.onError ?? logUnexpectedToStderr;
   const onTrpcError = ({ error, path, type }: { error: { code: string; cause?: unknown }; path?: string; type: string }) => {
     if (error.code === 'INTERNAL_SERVER_ERROR') report({ requestId: requestIdOf(error), op: `trpc ${type} ${path ?? '?'}`, error: error.cause ?? error });
   };
-  const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, info }) => context(req, info.connectionParams), onError: onTrpcError, maxBodySize: engine.limits.maxBodyBytes, responseMeta: retryAfterMeta });
+  const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, res, info }) => context(req, info.connectionParams, res), onError: onTrpcError, maxBodySize: engine.limits.maxBodyBytes, responseMeta: retryAfterMeta });
   const rest = toNodeHandler(
     createRestHandler({ engine, authenticate, onError: (error, req, requestId) => report({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }) }),
   );
@@ -139,7 +141,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const wsHandler = applyWSSHandler({
     wss: trpcWss,
     router,
-    createContext: ({ req, info }) => context(req, info.connectionParams),
+    createContext: ({ req, res, info }) => context(req, info.connectionParams, res),
     onError: onTrpcError,
     keepAlive: { enabled: true, pingMs: options.pingMs ?? 30_000, pongWaitMs: 5_000 },
   });
