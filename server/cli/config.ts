@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { algorithmsForPublicKey } from '../auth/jwt.js';
 import type { RateLimitOptions } from '../engine/rate-limit.js';
 import { parseLogLevel, type LogLevel } from '../logging.js';
-import type { SyncLimits } from '../engine/types.js';
-import { LIMITS_HELP, parseTrustProxy, readLimitsEnv } from './limits-env.js';
+import type { StreamOptions, SyncLimits } from '../engine/types.js';
+import { LIMITS_HELP, parseTrustProxy, readLimitsEnv, readStreamEnv } from './limits-env.js';
 
 /** An error the CLI prints as one line (`error: …`) before exiting with code 1. */
 export class CliError extends Error {}
@@ -38,6 +38,8 @@ export interface CliConfig {
   trustProxy: number;
   /** Engine limits set by SYNC_MAX_* / SYNC_*_LIMIT variables (see `LIMIT_ENV`); the rest keep their defaults. */
   limits: Partial<SyncLimits>;
+  /** Live-stream options set by SYNC_STREAM_* variables (see `readStreamEnv`). */
+  stream: Partial<StreamOptions>;
   /** Oldest client schema version served (env SYNC_MIN_SCHEMA_VERSION), or null for none. */
   minSchemaVersion: number | null;
 }
@@ -237,6 +239,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     ipRateLimit: parseRateLimit(env.SYNC_RATE_LIMIT_IP, 'SYNC_RATE_LIMIT_IP'),
     trustProxy: parseTrustProxy(env.SYNC_TRUST_PROXY, (m) => new CliError(m)),
     limits: readLimitsEnv(env, (m) => new CliError(m)),
+    stream: readStreamEnv(env, (m) => new CliError(m)),
     minSchemaVersion: parseMinSchemaVersion(env.SYNC_MIN_SCHEMA_VERSION),
   };
 }

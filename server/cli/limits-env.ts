@@ -1,6 +1,6 @@
 /** The engine's limits from `SYNC_MAX_*` / `SYNC_*_LIMIT` environment variables, each checked with one clear line for a bad value. */
-import { DEFAULT_LIMITS, limitsSchema } from '../engine/options.js';
-import type { SyncLimits } from '../engine/types.js';
+import { DEFAULT_LIMITS, DEFAULT_STREAM, limitsSchema } from '../engine/options.js';
+import type { StreamOptions, SyncLimits } from '../engine/types.js';
 
 /** Which environment variable sets which engine limit (docs/limits.md lists the same table). */
 export const LIMIT_ENV = {
@@ -15,13 +15,16 @@ export const LIMIT_ENV = {
   SYNC_FULL_MAX_LIMIT: 'fullMaxLimit',
   SYNC_MAX_URL_LENGTH: 'maxUrlLength',
   SYNC_MAX_QUERY_PARAMS: 'maxQueryParams',
+  SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR: 'maxLiveConnectionsPerActor',
+  SYNC_MAX_SUBSCRIPTIONS_PER_CONNECTION: 'maxSubscriptionsPerConnection',
 } as const satisfies Record<string, keyof SyncLimits>;
 
 /** Help lines for the limit variables (defaults from `DEFAULT_LIMITS`). */
 export const LIMITS_HELP = `  Limits (positive integers; defaults in parentheses; see docs/limits.md):
 ${Object.entries(LIMIT_ENV)
-  .map(([name, key]) => `  ${name.padEnd(26)}${key} (${DEFAULT_LIMITS[key]})`)
+  .map(([name, key]) => `  ${name.padEnd(38)}${key} (${DEFAULT_LIMITS[key]})`)
   .join('\n')}
+  ${'SYNC_STREAM_MAX_BUFFERED_BYTES'.padEnd(38)}stream.maxBufferedBytes (${DEFAULT_STREAM.maxBufferedBytes}): held for a peer that stops reading
 `;
 
 /**
@@ -56,6 +59,19 @@ export function readLimitsEnv(env: NodeJS.ProcessEnv, fail: (message: string) =>
     }
   }
   return limits;
+}
+
+/**
+ * `SYNC_STREAM_MAX_BUFFERED_BYTES`: bytes one live connection may hold for a peer that does not
+ * read before it is told to resync and closed (engine `stream.maxBufferedBytes`, at least 1024).
+ */
+export function readStreamEnv(env: NodeJS.ProcessEnv, fail: (message: string) => Error = (m) => new Error(m)): Partial<StreamOptions> {
+  const raw = env.SYNC_STREAM_MAX_BUFFERED_BYTES?.trim().replace(/_/g, '');
+  if (!raw) return {};
+  if (!/^[0-9]{1,15}$/.test(raw) || Number(raw) < 1024) {
+    throw fail(`SYNC_STREAM_MAX_BUFFERED_BYTES: expected a whole number of bytes, at least 1024 (stream.maxBufferedBytes, default ${DEFAULT_STREAM.maxBufferedBytes}), got "${env.SYNC_STREAM_MAX_BUFFERED_BYTES}"`);
+  }
+  return { maxBufferedBytes: Number(raw) };
 }
 
 /** `SYNC_TRUST_PROXY`: how many proxies' `X-Forwarded-For` to trust (0 or unset: none). */

@@ -27,6 +27,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     schema,
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     limits: config.limits,
+    stream: config.stream,
     ...(config.minSchemaVersion ? { minSchemaVersion: config.minSchemaVersion } : {}),
     onEvent: (event) => {
       metrics.onEvent(event);

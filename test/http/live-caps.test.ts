@@ -1,6 +1,7 @@
 // Live-connection caps on every face: live connections per actor and subscriptions per connection answer TOO_MANY_REQUESTS past the limit, and free up when a connection closes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
+import { CliError, readConfig } from '../../server/cli/config.js';
 import { createSyncEngine } from '../../server/engine/engine.js';
 import type { SyncEngine } from '../../server/engine/types.js';
 import { createSyncHttpServer } from '../../server/http/server.js';
@@ -110,5 +111,17 @@ describe.each(cases)('live-connection caps on $name', ({ create }) => {
     await until(async () => (await gauge(s.metrics, 'trpc')) === 0, 5000, 'the socket released');
     await s.keep(openPeer('trpc-ws', { base: s.base, token: s.alice }));
     await until(async () => (await gauge(s.metrics, 'trpc')) === 1, 5000, 'a new socket fits');
+  });
+});
+
+describe('CLI: live bounds from the environment', () => {
+  it('reads SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR, SYNC_MAX_SUBSCRIPTIONS_PER_CONNECTION and SYNC_STREAM_MAX_BUFFERED_BYTES, refusing a bad value with one line', () => {
+    const config = readConfig(['serve'], { SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR: '4', SYNC_MAX_SUBSCRIPTIONS_PER_CONNECTION: '8', SYNC_STREAM_MAX_BUFFERED_BYTES: '4_194_304' });
+    expect(config.limits).toEqual({ maxLiveConnectionsPerActor: 4, maxSubscriptionsPerConnection: 8 });
+    expect(config.stream).toEqual({ maxBufferedBytes: 4 * 1024 * 1024 });
+    expect(readConfig(['serve'], {}).stream).toEqual({});
+    expect(() => readConfig(['serve'], { SYNC_STREAM_MAX_BUFFERED_BYTES: '1k' })).toThrow(CliError);
+    expect(() => readConfig(['serve'], { SYNC_STREAM_MAX_BUFFERED_BYTES: '100' })).toThrow(/at least 1024/);
+    expect(() => readConfig(['serve'], { SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR: '0' })).toThrow(/SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR/);
   });
 });
