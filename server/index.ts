@@ -9,6 +9,7 @@ export type {
   SyncEngineOptions,
   SyncLimits,
   StreamOptions,
+  StreamWatch,
   RetentionOptions,
   DeletePolicy,
   Resolver,
@@ -26,6 +27,7 @@ export { memoryStore, type MemoryStore } from './stores/memory.js';
 export { createSyncRouter, createSyncAppRouter, syncErrorFormatter, syncTransformer, toTRPCError, type SyncRouterOptions, type SyncRouterRecord, type SyncAppRouter, type SyncContext, type SyncErrorData } from './trpc/index.js';
 export { createRestHandler, toNodeHandler, createRestWebSocketServer, createOpenApiDocument, type RestHandler, type RestHandlerOptions, type RestWebSocketServer } from './rest/index.js';
 export { createFastapiCompatHandler, createFastapiCompatWebSocketServer, createFastapiCompatOpenApi, type FastapiCompatHandlerOptions, type FastapiCompatWebSocketOptions, type FastapiCompatWebSocketServer } from './compat/fastapi-offline-sync/index.js';
+export { withLiveConnection, openLiveStream, SLOW_CONSUMER_CLOSE_CODE, type LiveStream, type LiveStreamOptions, type LiveTransport } from './live/index.js';
 export { createSyncHttpServer, createMetricsServer, type SyncHttpServer, type SyncHttpServerOptions, type MetricsServer, type MetricsServerOptions } from './http/index.js';
 export type { Authenticate } from './auth/authenticate.js';
 export { countAuthFailures, type AuthFailureReason } from './auth/count-failures.js';

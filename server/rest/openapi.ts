@@ -49,7 +49,7 @@ const ERROR_RESPONSES: Record<string, [string, string, Doc?]> = {
   ResyncRequired: ['409', 'The checkpoint is older than the retained history (RESYNC_REQUIRED): rebuild with /sync/full.'],
   PayloadTooLarge: ['413', 'Body, batch or document too large (PAYLOAD_TOO_LARGE).'],
   UnsupportedMediaType: ['415', 'The body is not application/json (UNSUPPORTED_MEDIA_TYPE).'],
-  TooManyRequests: ['429', 'Over the per-user rate limit (TOO_MANY_REQUESTS); `Retry-After` gives the seconds to wait. Nothing was read or written.', retryAfter],
+  TooManyRequests: ['429', 'Over the per-user rate limit (TOO_MANY_REQUESTS); `Retry-After` gives the seconds to wait. For a live stream also: the user already holds `limits.maxLiveConnectionsPerActor` live connections (no `Retry-After`: close one first). Nothing was read or written.', retryAfter],
   UpgradeRequired: [
     '426',
     'The client\'s schema version (X-Sync-Schema-Version) is older than the server accepts, or absent while required (UPGRADE_REQUIRED). Update the app; retrying cannot succeed. Nothing was read or written.',
@@ -126,7 +126,7 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
       get: {
         operationId: 'stream',
         summary: 'Live changes as Server-Sent Events',
-        description: 'Sends every commit after `since` (catch-up), then each new commit. Events: `changes` (id = checkpoint), `heartbeat`, `resync_required` (then the server closes), `error`. `Last-Event-ID` (or `lastEventId`) resumes without gaps or duplicates. The same path accepts a WebSocket upgrade; see `x-websocket`.',
+        description: 'Sends every commit after `since` (catch-up), then each new commit. Events: `changes` (id = checkpoint), `heartbeat`, `resync_required` (then the server closes), `error`. `Last-Event-ID` (or `lastEventId`) resumes without gaps or duplicates. A client that stops reading is sent `resync_required` once the server holds more than `stream.maxBufferedBytes` for it, and the stream ends (cut after `stream.slowConsumerGraceMs` if even that is not read). More than `limits.maxLiveConnectionsPerActor` live streams of one user answer 429 TOO_MANY_REQUESTS. The same path accepts a WebSocket upgrade; see `x-websocket`.',
         security,
         parameters: [...parameters(params.stream), schemaVersionHeader],
         responses: {
@@ -135,7 +135,7 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
         },
       },
       'x-websocket': {
-        description: 'WS upgrade on this path. First client frame: {"type":"subscribe","since":"…","collections":["…"],"token":"…","schemaVersion":3} (token may instead be given as ?token= or Authorization). Server frames: StreamEvent JSON objects. A bad first frame gets {"type":"error","error":{code,message,issues}} and a close code 4000 + HTTP status (4400, 4401, 4403, 4408 timeout, 4426 schema version too old); after resync_required the server closes with 1000. When the token expires during the stream the server sends {"type":"error","error":{"code":"UNAUTHORIZED",…}} and closes with 4401: reconnect with a fresh token and lastEventId.',
+        description: 'WS upgrade on this path. First client frame: {"type":"subscribe","since":"…","collections":["…"],"token":"…","schemaVersion":3} (token may instead be given as ?token= or Authorization). Server frames: StreamEvent JSON objects. A bad first frame gets {"type":"error","error":{code,message,issues}} and a close code 4000 + HTTP status (4400, 4401, 4403, 4408 timeout, 4426 schema version too old, 4429 rate limit or more than limits.maxLiveConnectionsPerActor live connections); after resync_required the server closes with 1000, or with 4409 when this client fell behind (a slow consumer: more than stream.maxBufferedBytes waiting to be sent; resume from the last checkpoint received). When the token expires during the stream the server sends {"type":"error","error":{"code":"UNAUTHORIZED",…}} and closes with 4401: reconnect with a fresh token and lastEventId.',
         clientFrame: { type: 'object', properties: { type: { const: 'subscribe' }, since: { type: ['string', 'null'] }, collections: { type: 'array', items: { type: 'string' } }, token: { type: 'string' }, lastEventId: { type: ['string', 'null'] }, schemaVersion: { type: ['integer', 'null'], minimum: 1 } }, required: ['type'] },
         serverFrame: ref('StreamEvent'),
         errorFrame: { type: 'object', properties: { type: { const: 'error' }, error: { $ref: '#/components/schemas/ErrorBody/properties/error' } } },

@@ -193,6 +193,21 @@ export async function trpcWsPeer(o: PeerOptions & { subscriptions?: number }): P
   );
 }
 
+/** The fastapi-offline-sync face's WebSocket: its frames mapped back to stream events (one `changes` per change frame). */
+export function compatPeer(o: PeerOptions): Promise<LivePeer> {
+  return wsBase(
+    'ws',
+    `${o.base.replace(/^http/, 'ws')}/compat/fastapi-offline-sync/sync/stream`,
+    (ws) => ws.send(JSON.stringify({ type: 'subscribe', token: o.token, since: o.since ?? null })),
+    (text, b) => {
+      const frame = JSON.parse(text) as { type: string; id?: string; last_seq?: string; error?: unknown };
+      if (frame.type === 'change') b.events.push({ type: 'changes', checkpoint: frame.last_seq!, changes: [{ id: frame.id } as never] });
+      else if (frame.type === 'full_resync_required') b.events.push({ type: 'resync_required' });
+      else if (frame.type === 'error') b.errors.push(frame.error);
+    },
+  );
+}
+
 /** Opens a peer of `face`. */
 export function openPeer(face: PeerFace, o: PeerOptions): Promise<LivePeer> {
   if (face === 'sse') return ssePeer(o);

@@ -12,7 +12,7 @@ import { pgliteStore } from '../../server/stores/postgres/index.js';
 import type { Store } from '../../server/stores/store.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import { SECRET, schema, throwawayPostgresStore } from '../rest/harness.js';
-import { openPeer, until, wsPeer, type LivePeer, type PeerFace } from './live-peers.js';
+import { compatPeer, openPeer, until, wsPeer, type LivePeer, type PeerFace } from './live-peers.js';
 
 const cases: Array<{ name: string; create: () => Promise<Store> }> = [{ name: 'pglite', create: async () => pgliteStore() }];
 if (process.env.TEST_DATABASE_URL) cases.push({ name: 'postgres', create: async () => throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'slow') });
@@ -182,6 +182,9 @@ describe.each(cases)('slow consumers on $name', ({ create }) => {
     await commit(f.engine, 0, 1, 100);
     const peers = await Promise.all((['sse', 'ws', 'trpc-ws', 'trpc-sse'] as const).map((face) => openPeer(face, { base: f.base, token: f.token })));
     await until(() => peers.every((p) => idsOf(p).has('c0-0')), 20_000, 'first commit on every peer');
+    // The fastapi-offline-sync face's WebSocket follows the same bounds.
+    peers.push(await compatPeer({ base: f.base, token: f.token, since: peers[0]!.lastCheckpoint() }));
+    await until(async () => (await metric(f.metrics, 'sync_live_subscribers', { face: 'compat' })) === 1, 10_000, 'compat peer live');
     for (const p of peers) p.pause();
     for (let n = 1; n <= 600 && (await metric(f.metrics, 'sync_slow_consumers_total')) < peers.length; n++) {
       await commit(f.engine, n, 20, 2000);
@@ -189,6 +192,7 @@ describe.each(cases)('slow consumers on $name', ({ create }) => {
     }
     await until(async () => (await metric(f.metrics, 'sync_slow_consumers_total')) === peers.length, 20_000, 'every slow peer counted');
     const connections = () => new Promise<number>((resolve, reject) => f.sync.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+    expect(await metric(f.metrics, 'sync_slow_consumers_total', { face: 'compat' })).toBe(1);
     await until(async () => (await connections()) === 0, 10_000, 'every slow connection cut');
     expect(await metric(f.metrics, 'sync_live_subscribers')).toBe(0);
     for (const p of peers) p.resume();

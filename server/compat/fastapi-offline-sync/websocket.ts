@@ -15,6 +15,8 @@ import { checkCollections } from '../../rest/stream-input.js';
 import { createFrameSocketServer, parseJsonFrame, type RestWebSocketServer } from '../../rest/websocket.js';
 import { resyncAnswer, usableSince } from './pull.js';
 import { toCompatChange } from './wire.js';
+import { openLiveStream } from '../../live/slow-consumers.js';
+import { wsTransport } from '../../live/transports.js';
 
 /** Options of `createFastapiCompatWebSocketServer`. */
 export interface FastapiCompatWebSocketOptions {
@@ -75,12 +77,15 @@ async function serve(socket: WebSocket, text: string | null, fallbackToken: stri
     socket.close(1000, 'full_resync_required');
     return;
   }
-  for await (const event of engine.stream(actor, { since: frame.since, collections }, signal)) {
+  // The same live bounds as the native faces (server/live): caps, and a client that stops reading
+  // is told to resync once `stream.maxBufferedBytes` is held for it, then cut after the grace time.
+  const events = openLiveStream({ engine, actor, input: { since: frame.since, collections }, signal, face: 'compat', transport: wsTransport(socket) });
+  for await (const event of events) {
     if (socket.readyState !== socket.OPEN) break;
-    // One send in flight at a time: a slow client backs up into the engine's bounded queue.
-    for (const out of compatFrames(event, engine, collections)) await send(out);
+    for (const out of compatFrames(event, engine, collections)) socket.send(JSON.stringify(out));
     if (event.type === 'resync_required') {
       socket.close(1000, 'full_resync_required');
+      if (events.slow) setTimeout(() => socket.terminate(), engine.streamOptions.slowConsumerGraceMs).unref();
       return;
     }
   }
