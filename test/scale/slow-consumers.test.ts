@@ -177,6 +177,27 @@ describe.each(cases)('slow consumers on $name', ({ create }) => {
     await until(async () => (await metric(f.metrics, 'sync_live_subscribers')) === 0, 10_000, 'no live subscriber left');
   }, 180_000);
 
+  it('does not trip a reading peer on frames larger than the bound, nor a peer catching up on more history than the bound', async () => {
+    const f = (fixture = await start(await create(), { maxBufferedBytes: 64 * 1024, heartbeatMs: 60_000 }));
+    const reader = readerProcess(f.base, f.token);
+    await until(async () => (await metric(f.metrics, 'sync_live_subscribers', { face: 'ws' })) === 1, 10_000, 'reader live');
+    const all = new Set<string>();
+    // 40 commits of 100 documents of 2 KB: each event (~220 KB) is over three times the bound.
+    for (let n = 0; n < 40; n++) {
+      await commit(f.engine, n, 100, 2000);
+      for (let k = 0; k < 100; k++) all.add(`c${n}-${k}`);
+    }
+    await until(() => [...all].every((id) => reader.ids.has(id)), 30_000, 'reader has every commit');
+    expect(reader.types).not.toContain('resync_required');
+    // Catching up on all of it (~9 MB) from the start, on every face, is paced, never cut.
+    const late = await Promise.all((['sse', 'ws', 'trpc-ws', 'trpc-sse'] as const).map((face) => openPeer(face, { base: f.base, token: f.token })));
+    await until(() => late.every((p) => [...all].every((id) => idsOf(p).has(id))), 60_000, 'every late peer caught up');
+    for (const p of late) expect(p.events.map((e) => e.type), p.face).not.toContain('resync_required');
+    expect(await metric(f.metrics, 'sync_slow_consumers_total')).toBe(0);
+    for (const p of late) p.close();
+    reader.stop();
+  }, 120_000);
+
   it('cuts a slow consumer that still does not read after stream.slowConsumerGraceMs: the server holds nothing for it any more', async () => {
     const f = (fixture = await start(await create(), { maxBufferedBytes: 64 * 1024, maxQueue: 50, slowConsumerGraceMs: 300, heartbeatMs: 60_000 }));
     await commit(f.engine, 0, 1, 100);
