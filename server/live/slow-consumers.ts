@@ -132,10 +132,11 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
             // Catch-up: nothing is lost by waiting, the peer only reads slower than the database.
             await waitForPeer(transport);
             if (overflowed) {
+              // The engine counted it; the event held meanwhile is dropped with the feed.
               finished = true;
               await inner.return?.();
+              event = { type: 'resync_required', message: `resync required: this subscriber fell more than ${engine.streamOptions.maxQueue} commits behind` };
             }
-            if (overflowed) event = { type: 'resync_required', message: `resync required: this subscriber fell more than ${engine.streamOptions.maxQueue} commits behind` };
           }
         }
         if (event.type === 'resync_required' && overflowed) slow = true;
