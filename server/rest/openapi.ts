@@ -49,7 +49,8 @@ const ERROR_RESPONSES: Record<string, [string, string, Doc?]> = {
   ResyncRequired: ['409', 'The checkpoint is older than the retained history (RESYNC_REQUIRED): rebuild with /sync/full.'],
   PayloadTooLarge: ['413', 'Body, batch or document too large (PAYLOAD_TOO_LARGE).'],
   UnsupportedMediaType: ['415', 'The body is not application/json (UNSUPPORTED_MEDIA_TYPE).'],
-  TooManyRequests: ['429', 'Over the per-user rate limit (TOO_MANY_REQUESTS); `Retry-After` gives the seconds to wait. For a live stream also: the user already holds `limits.maxLiveConnectionsPerActor` live connections (no `Retry-After`: close one first). Nothing was read or written.', retryAfter],
+  UriTooLong: ['414', 'The URL is longer than `limits.maxUrlLength` (URI_TOO_LONG). Nothing was read or written.'],
+  TooManyRequests: ['429', 'Over the per-user rate limit, or over the per-IP limit of the HTTP server (`ipRateLimit`, counted before authentication) (TOO_MANY_REQUESTS); `Retry-After` gives the seconds to wait. For a live stream also: the user already holds `limits.maxLiveConnectionsPerActor` live connections (no `Retry-After`: close one first). Nothing was read or written.', retryAfter],
   UpgradeRequired: [
     '426',
     'The client\'s schema version (X-Sync-Schema-Version) is older than the server accepts, or absent while required (UPGRADE_REQUIRED). Update the app; retrying cannot succeed. Nothing was read or written.',
@@ -78,7 +79,7 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const base = options.basePath ?? '';
   const params = endpointParams(limits);
-  const commonErrors = ['Unauthorized', 'Forbidden', 'UpgradeRequired', 'TooManyRequests', 'Internal'];
+  const commonErrors = ['Unauthorized', 'Forbidden', 'UriTooLong', 'UpgradeRequired', 'TooManyRequests', 'Internal'];
   const paths: Record<string, Doc> = {
     [`${base}/sync/push`]: {
       post: {
