@@ -1,8 +1,8 @@
 /** `createMetricsServer()`: `/metrics` on a listener of its own (CLI `SYNC_METRICS_PORT`), e.g. bound to 127.0.0.1 for a local scraper. */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { SyncMetrics } from '../metrics.js';
 import { answerMetrics } from './ops.js';
+import { closeServer, listenOn } from './listen.js';
 
 /** Options of `createMetricsServer`. */
 export interface MetricsServerOptions {
@@ -38,20 +38,7 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
   });
   return {
     server,
-    listen(port = 0, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
-          resolve({ port: address.port, host, url: `http://${host}:${address.port}` });
-        });
-      });
-    },
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      if (server.listening) await closed;
-    },
+    listen: (port?: number, host?: string) => listenOn(server, port, host),
+    close: () => closeServer(server),
   };
 }

@@ -1,6 +1,5 @@
 /** `createSyncHttpServer()`: one Node http server for tRPC (HTTP, SSE, WebSocket), the REST face and `/metrics`. */
 import http, { type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AnyRouter } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
@@ -22,6 +21,7 @@ import { createIpRateLimiter, refuseUpgrade, type IpRateLimitedEvent, type IpRat
 import { urlLimitResponse } from '../rest/params.js';
 import { syncErrorOf, toTRPCError } from '../trpc/errors.js';
 import { logUnexpectedToStderr, requestIdOf, type UnexpectedError } from '../unexpected.js';
+import { closeServer, listenOn } from './listen.js';
 
 /** Where the fastapi-offline-sync wire face is served. */
 const COMPAT_BASE = '/compat/fastapi-offline-sync';
@@ -189,25 +189,14 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   return {
     server,
     trpcWss,
-    listen(port = 0, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
-          resolve({ port: address.port, host, url: `http://${host}:${address.port}` });
-        });
-      });
-    },
+    listen: (port?: number, host?: string) => listenOn(server, port, host),
     broadcastReconnectNotification: () => wsHandler.broadcastReconnectNotification(),
     async close() {
       for (const ws of trpcWss.clients) ws.terminate();
       await new Promise<void>((resolve) => trpcWss.close(() => resolve()));
       await restWs.close();
       await compatWs.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections(); // SSE streams and keep-alive sockets would hold close() open
-      if (server.listening) await closed;
+      await closeServer(server);
     },
   };
 }
