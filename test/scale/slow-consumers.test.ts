@@ -191,12 +191,17 @@ describe.each(cases)('slow consumers on $name', ({ create }) => {
     expect(reader.types).not.toContain('resync_required');
     // Catching up on all of it (~9 MB) from the start, on every face, is paced, never cut.
     const late = await Promise.all((['sse', 'ws', 'trpc-ws', 'trpc-sse'] as const).map((face) => openPeer(face, { base: f.base, token: f.token })));
-    await until(() => late.every((p) => [...all].every((id) => idsOf(p).has(id))), 60_000, 'every late peer caught up');
+    const t0 = Date.now();
+    await until(() => late.every((p) => [...all].every((id) => idsOf(p).has(id))), 90_000, 'every late peer caught up').catch((error) => {
+      const behind = late.map((p) => `${p.face}: ${[...all].filter((id) => !idsOf(p).has(id)).length} missing, last ${p.events.at(-1)?.type ?? 'none'}`);
+      throw new Error(`${(error as Error).message} (${behind.join('; ')})`);
+    });
+    console.log(`slow consumers: 4 late peers caught up on ~9 MB in ${Date.now() - t0} ms`);
     for (const p of late) expect(p.events.map((e) => e.type), p.face).not.toContain('resync_required');
     expect(await metric(f.metrics, 'sync_slow_consumers_total')).toBe(0);
     for (const p of late) p.close();
     reader.stop();
-  }, 120_000);
+  }, 150_000);
 
   it('cuts a slow consumer that still does not read after stream.slowConsumerGraceMs: the server holds nothing for it any more', async () => {
     const f = (fixture = await start(await create(), { maxBufferedBytes: 64 * 1024, maxQueue: 50, slowConsumerGraceMs: 300, heartbeatMs: 60_000 }));
