@@ -1,5 +1,4 @@
 /** Every limit from the environment: readConfig maps each SYNC_MAX_* / SYNC_*_LIMIT / SYNC_RATE_LIMIT_IP variable, refuses bad values with one line, and the real CLI applies them. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../server/auth/jwt.js';
 import { CliError, readConfig } from '../../server/cli/config.js';
 import { LIMIT_ENV } from '../../server/cli/limits-env.js';
+import { listeningPort, spawnCli } from '../cli-process.js';
 
 const SECRET = 'cli-limits-secret-cli-limits-secret!!';
 const dir = mkdtempSync(join(tmpdir(), 'sync-cli-limits-'));
@@ -63,28 +63,11 @@ describe('readConfig: limits from the environment', () => {
   });
 });
 
-function cli(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], {
-    env: { ...process.env, PORT: '0', SYNC_JWT_SECRET: SECRET, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
+const cli = (env: Record<string, string>) => spawnCli(['serve'], SECRET, env);
 
 async function serve(env: Record<string, string>) {
   const run = cli(env);
-  const deadline = Date.now() + 60_000;
-  let port: number | null = null;
-  while (port === null) {
-    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(run.output());
-    if (m) port = Number(m[1]);
-    else if (Date.now() > deadline || run.child.exitCode !== null) throw new Error(`CLI did not start:\n${run.output()}`);
-    else await new Promise((r) => setTimeout(r, 50));
-  }
+  const port = await listeningPort(run);
   return { ...run, url: `http://127.0.0.1:${port}` };
 }
 

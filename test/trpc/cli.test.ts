@@ -1,5 +1,4 @@
 /** The real CLI: serve on a temp PGlite dir, push + pull with a signed token, SIGTERM, restart on the same data; init; bad input. */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,33 +7,17 @@ import superjson from 'superjson';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../server/auth/jwt.js';
 import type { AppRouter } from '../../server/demo/app-router.js';
+import { listeningPort, spawnCli } from '../cli-process.js';
 
 const SECRET = 'cli-test-secret-cli-test-secret-cli!';
 const dir = mkdtempSync(join(tmpdir(), 'sync-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
-    env: { ...process.env, PORT: '0', SYNC_JWT_SECRET: SECRET, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
+const cli = (args: string[], env: Record<string, string> = {}) => spawnCli(args, SECRET, env);
 
 async function serve(dataDir: string, env: Record<string, string> = {}) {
   const run = cli(['serve'], { SYNC_DATA_DIR: dataDir, ...env });
-  const deadline = Date.now() + 60_000;
-  let port: number | null = null;
-  while (port === null) {
-    const m = /listening on http:\/\/127\.0\.0\.1:(\d+) \(trpc: \/trpc, ws: ws:\/\/127\.0\.0\.1:\d+\/trpc, rest: \/sync, openapi: \/openapi\.json\)/.exec(run.output());
-    if (m) port = Number(m[1]);
-    else if (Date.now() > deadline || run.child.exitCode !== null) throw new Error(`CLI did not start:\n${run.output()}`);
-    else await new Promise((r) => setTimeout(r, 50));
-  }
+  const port = await listeningPort(run, /listening on http:\/\/127\.0\.0\.1:(\d+) \(trpc: \/trpc, ws: ws:\/\/127\.0\.0\.1:\d+\/trpc, rest: \/sync, openapi: \/openapi\.json\)/);
   const token = await signDevToken(SECRET, { sub: 'ann', tenant: 'shop', expiresIn: 600 });
   const trpc = createTRPCClient<AppRouter>({
     links: [httpBatchLink({ url: `http://127.0.0.1:${port}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })],
