@@ -4,7 +4,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import type { Browser } from 'playwright-core';
 import superjson from 'superjson';
+import { afterAll, beforeAll } from 'vitest';
 import type { AppRouter } from '../../server/demo/app-router.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -25,6 +27,25 @@ export async function launchChromium() {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** What `startServer` answers. */
+export type TestAppServer = Awaited<ReturnType<typeof startServer>>;
+
+/**
+ * Launches Chromium and the CLI server before the suite's tests (in a `describe`) and stops both
+ * after; read `browser` and `server` from the returned object inside the tests.
+ */
+export function useChromiumAndServer(): { browser: Browser; server: TestAppServer } {
+  const env = {} as { browser: Browser; server: TestAppServer };
+  beforeAll(async () => {
+    [env.browser, env.server] = await Promise.all([launchChromium(), startServer()]);
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }
 
 /** `trpc-offline-sync serve` as a child process with a generated dev secret (so the page is signed in). */

@@ -1,7 +1,7 @@
 /** Many tabs of the task app in Chromium: two tabs of one browser share one IndexedDB store, one syncs, both write at once, every write reaches the server exactly once, and closing the syncing tab hands over. */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserSkipReason, launchChromium, startServer, until } from './harness.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserSkipReason, until, useChromiumAndServer } from './harness.js';
 
 const skip = browserSkipReason();
 
@@ -14,15 +14,7 @@ interface PushLog {
 }
 
 describe.skipIf(skip !== null)('many tabs of the web app in Chromium', () => {
-  let browser: Browser;
-  let server: Awaited<ReturnType<typeof startServer>>;
-  beforeAll(async () => {
-    [browser, server] = await Promise.all([launchChromium(), startServer()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const app = useChromiumAndServer();
 
   /** Watches every push request of the context (all its tabs). */
   function watchPushes(context: BrowserContext): PushLog {
@@ -47,7 +39,7 @@ describe.skipIf(skip !== null)('many tabs of the web app in Chromium', () => {
     page.on('pageerror', (e) => console.error('page error:', e.message));
     sockets.set(page, 0);
     page.on('websocket', () => sockets.set(page, sockets.get(page)! + 1));
-    await page.goto(`${server.url}/`);
+    await page.goto(`${app.server.url}/`);
     await page.waitForFunction(() => window.__sync !== undefined);
     await until('the tab to show online', async () => (await page.getByTestId('status').textContent()) === 'online');
     return page;
@@ -60,7 +52,7 @@ describe.skipIf(skip !== null)('many tabs of the web app in Chromium', () => {
     const out = new Map<string, string>();
     let since: string | null = null;
     for (;;) {
-      const page = await server.trpc.sync.pull.query({ since });
+      const page = await app.server.trpc.sync.pull.query({ since });
       for (const c of page.changes) if (c.op !== 'delete') out.set(c.id, (c.data as { title: string }).title);
       since = page.checkpoint;
       if (!page.hasMore) return out;
@@ -68,7 +60,7 @@ describe.skipIf(skip !== null)('many tabs of the web app in Chromium', () => {
   }
 
   it('two tabs write 20 documents each at once: the server has all 40, each pushed once; the leader closes and the other tab takes over', async () => {
-    const context = await browser.newContext();
+    const context = await app.browser.newContext();
     const log = watchPushes(context);
     const a = await tab(context);
     const b = await tab(context);
@@ -104,7 +96,7 @@ describe.skipIf(skip !== null)('many tabs of the web app in Chromium', () => {
     await until('the follower tab to show no pending dot', async () => (await b.locator('li .dot').count()) === 0);
 
     // A change made on the server (another device) reaches the follower through the leader's stream.
-    await server.trpc.sync.push.mutate({ clientId: 'other-device', changes: [{ mutationId: 1, collection: 'tasks', id: 'x1', op: 'upsert', data: { title: 'from another device' }, baseVersion: null }] });
+    await app.server.trpc.sync.push.mutate({ clientId: 'other-device', changes: [{ mutationId: 1, collection: 'tasks', id: 'x1', op: 'upsert', data: { title: 'from another device' }, baseVersion: null }] });
     await until('the follower tab to show the other device’s task', async () => (await b.locator('li[data-id="x1"]').count()) === 1);
 
     // Only the leader streamed: the follower opened no WebSocket (the app's wsLink is lazy).
@@ -121,14 +113,14 @@ describe.skipIf(skip !== null)('many tabs of the web app in Chromium', () => {
     expect(log.statuses.filter((s) => s !== 'accepted')).toEqual([]);
 
     // And B is live: a server-side change shows up without a manual sync.
-    await server.trpc.sync.push.mutate({ clientId: 'other-device', changes: [{ mutationId: 2, collection: 'tasks', id: 'x2', op: 'upsert', data: { title: 'after the hand-over' }, baseVersion: null }] });
+    await app.server.trpc.sync.push.mutate({ clientId: 'other-device', changes: [{ mutationId: 2, collection: 'tasks', id: 'x2', op: 'upsert', data: { title: 'after the hand-over' }, baseVersion: null }] });
     await until('tab B to receive it live', async () => (await b.locator('li[data-id="x2"]').count()) === 1);
     expect(sockets.get(b)).toBeGreaterThan(0);
     await context.close();
   }, 90_000);
 
   it('a follower tab’s sync() runs in the leader tab and answers what it did', async () => {
-    const context = await browser.newContext();
+    const context = await app.browser.newContext();
     const a = await tab(context);
     const b = await tab(context);
     expect(await isLeader(b)).toBe(false);

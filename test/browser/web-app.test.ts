@@ -1,9 +1,9 @@
 /** The task app at `/` in real Chromium: two devices converge after offline edits (fields merged), a reload offline keeps the outbox, a screenshot. */
 import { mkdirSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import * as clientLib from '../../client/index.js';
-import { browserSkipReason, launchChromium, startServer, until } from './harness.js';
+import { browserSkipReason, until, useChromiumAndServer } from './harness.js';
 
 const skip = browserSkipReason();
 const hasIndexedDb = 'indexedDbLocalStore' in clientLib;
@@ -12,21 +12,13 @@ if (!skip && !hasIndexedDb) console.warn('reload-offline browser test skipped: t
 type Task = { id: string; title: string; done: boolean; pending: boolean };
 
 describe.skipIf(skip !== null)('web app in Chromium', () => {
-  let browser: Browser;
-  let server: Awaited<ReturnType<typeof startServer>>;
-  beforeAll(async () => {
-    [browser, server] = await Promise.all([launchChromium(), startServer()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const app = useChromiumAndServer();
 
   async function device(): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 640, height: 560 } });
+    const context = await app.browser.newContext({ viewport: { width: 640, height: 560 } });
     const page = await context.newPage();
     page.on('pageerror', (e) => console.error('page error:', e.message));
-    await page.goto(`${server.url}/`);
+    await page.goto(`${app.server.url}/`);
     await page.waitForFunction(() => window.__sync !== undefined);
     await until('the app to be online', async () => (await page.getByTestId('status').textContent()) === 'online');
     return { context, page };
@@ -46,9 +38,9 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
   }
 
   it('serves the page with the dev token and the bundle', async () => {
-    const html = await (await fetch(`${server.url}/`)).text();
-    expect(html).toContain(`window.__SYNC_TOKEN__ = "${server.token}"`);
-    const js = await fetch(`${server.url}/app.js`);
+    const html = await (await fetch(`${app.server.url}/`)).text();
+    expect(html).toContain(`window.__SYNC_TOKEN__ = "${app.server.token}"`);
+    const js = await fetch(`${app.server.url}/app.js`);
     expect(js.headers.get('content-type')).toMatch(/javascript/);
     expect((await js.text()).length).toBeGreaterThan(10_000);
   });
@@ -79,7 +71,7 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
       { id: eggs, title: 'Eggs (added offline)', done: false, pending: false },
     ].sort((x, y) => x.title.localeCompare(y.title));
     await until('both devices to converge', async () => JSON.stringify(await tasks(a.page)) === JSON.stringify(expected) && JSON.stringify(await tasks(b.page)) === JSON.stringify(expected), 30_000);
-    const server_ = await server.trpc.sync.full.query({});
+    const server_ = await app.server.trpc.sync.full.query({});
     expect(server_.docs.filter((d) => d.collection === 'tasks' && d.data !== null).map((d) => [d.id, d.data]).sort()).toEqual(expected.map((t) => [t.id, { title: t.title, done: t.done }]).sort());
     // The UI shows it too.
     await until('B to render the merged task', async () => (await row(b.page, milk).getByLabel('title').inputValue()) === 'Buy oat milk');
@@ -94,7 +86,7 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
 
   it.skipIf(!hasIndexedDb)('edits made offline survive a reload (IndexedDB; reloaded with the sync endpoints unreachable) and are pushed later exactly once', async () => {
     const d = await device();
-    const before = await server.trpc.sync.pull.query({});
+    const before = await app.server.trpc.sync.pull.query({});
     await d.context.setOffline(true);
     await until('offline', async () => (await d.page.getByTestId('status').textContent()) === 'offline');
     const ids = [await add(d.page, 'Offline one'), await add(d.page, 'Offline two'), await add(d.page, 'Offline three')];
@@ -120,7 +112,7 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
     await d.context.setOffline(true); // an offline → online flip wakes the client at once
     await d.context.setOffline(false);
     await until('the outbox to drain', async () => (await pending(d.page)) === 0, 30_000);
-    const after = await server.trpc.sync.pull.query({ since: before.checkpoint });
+    const after = await app.server.trpc.sync.pull.query({ since: before.checkpoint });
     const mine = after.changes.filter((c) => ids.includes(c.id));
     expect(mine.map((c) => c.id).sort()).toEqual([...ids].sort()); // each document once
     expect(mine.find((c) => c.id === ids[0])!.data).toEqual({ title: 'Offline one', done: true });
