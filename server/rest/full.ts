@@ -24,19 +24,21 @@ export async function handleFull({ engine, actor, url, req, schemaVersion }: Res
   const query = parseQuery(url, endpointParams(engine.limits).full);
   checkCollections(engine, query.collections as string[] | undefined);
   const page = await engine.full(actor, { collections: query.collections, cursor: query.cursor, limit: query.limit, schemaVersion });
-  const headers = new Headers({
-    'content-type': 'application/x-ndjson; charset=utf-8',
-    'cache-control': 'no-store',
-    vary: 'Accept-Encoding',
-    'x-sync-checkpoint': page.checkpoint,
-  });
-  if (page.cursor) headers.set('x-sync-cursor', page.cursor);
-  let body: ReadableStream<Uint8Array> = ndjsonStream(page.docs);
-  if (acceptsGzip(req.headers.get('accept-encoding'))) {
+  return ndjsonPage(ndjsonStream(page.docs), { 'x-sync-checkpoint': page.checkpoint }, page.cursor, acceptsGzip(req.headers.get('accept-encoding')));
+}
+
+/**
+ * The 200 answer of one export page (both REST faces): the NDJSON `body`, `headers` (the
+ * checkpoint), `X-Sync-Cursor` when there is a next page, gzip when `gzip`.
+ */
+export function ndjsonPage(body: ReadableStream<Uint8Array>, headers: Record<string, string>, cursor: string | null | undefined, gzip: boolean): Response {
+  const all = new Headers({ 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', vary: 'Accept-Encoding', ...headers });
+  if (cursor) all.set('x-sync-cursor', cursor);
+  if (gzip) {
     body = body.pipeThrough(new CompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);
-    headers.set('content-encoding', 'gzip');
+    all.set('content-encoding', 'gzip');
   }
-  return new Response(body, { status: 200, headers });
+  return new Response(body, { status: 200, headers: all });
 }
 
 /** Target size of one body chunk: NDJSON lines are batched up to about this many bytes. */

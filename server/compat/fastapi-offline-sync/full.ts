@@ -1,7 +1,7 @@
 /** `GET /sync/full` of the fastapi-offline-sync face: a page of current state as gzip NDJSON, `X-Sync-Cursor` and `X-Sync-LastSeq`. */
 import type { Actor } from '../../../shared/protocol.js';
 import type { SyncEngine } from '../../engine/types.js';
-import { acceptsGzip, ndjsonStream } from '../../rest/full.js';
+import { acceptsGzip, ndjsonPage, ndjsonStream } from '../../rest/full.js';
 import { endpointParams, parseQuery } from '../../rest/params.js';
 import { checkCollections } from '../../rest/stream-input.js';
 import { toCompatFullLine } from './wire.js';
@@ -15,18 +15,6 @@ export async function handleCompatFull(engine: SyncEngine, actor: Actor, url: UR
   const query = parseQuery(url, endpointParams(engine.limits).full);
   checkCollections(engine, query.collections as string[] | undefined);
   const page = await engine.full(actor, { collections: query.collections, cursor: query.cursor, limit: query.limit });
-  const headers = new Headers({
-    'content-type': 'application/x-ndjson; charset=utf-8',
-    'cache-control': 'no-store',
-    vary: 'Accept-Encoding',
-    'x-sync-lastseq': page.checkpoint,
-  });
-  if (page.cursor) headers.set('x-sync-cursor', page.cursor);
-  let body = ndjsonStream(page.docs, toCompatFullLine);
   const encoding = req.headers.get('accept-encoding');
-  if (encoding === null || acceptsGzip(encoding)) {
-    body = body.pipeThrough(new CompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);
-    headers.set('content-encoding', 'gzip');
-  }
-  return new Response(body, { status: 200, headers });
+  return ndjsonPage(ndjsonStream(page.docs, toCompatFullLine), { 'x-sync-lastseq': page.checkpoint }, page.cursor, encoding === null || acceptsGzip(encoding));
 }
