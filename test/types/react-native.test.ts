@@ -4,13 +4,11 @@
  * hooks and a token source as an Expo app uses them. Its packages live in the sample's own
  * `node_modules` (`.ci/run` installs them); without them the test is skipped outside CI and fails in CI.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ROOT, runTsc } from './tsc.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SAMPLE = path.join(ROOT, 'examples/react-native');
 const installed = existsSync(path.join(SAMPLE, 'node_modules/react-native/package.json')) && existsSync(path.join(SAMPLE, 'node_modules/expo-sqlite/package.json'));
 if (!installed) console.log(`react-native sample typecheck: skipped: run \`npm ci --prefix examples/react-native\` first${process.env.CI ? ' (CI: this fails)' : ''}`);
@@ -18,11 +16,7 @@ if (!installed) console.log(`react-native sample typecheck: skipped: run \`npm c
 describe('React Native sample', () => {
   it.runIf(installed || process.env.CI)('type-checks against react-native, expo-sqlite and React types', async () => {
     expect(installed, 'examples/react-native/node_modules is missing (npm ci --prefix examples/react-native)').toBe(true);
-    const result = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', SAMPLE], { cwd: SAMPLE, timeout: 180_000 }, (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
-      );
-    });
+    const result = await runTsc(SAMPLE);
     expect(result.output).toBe('');
     expect(result.code).toBe(0);
   }, 200_000);
