@@ -7,6 +7,13 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   RESYNC_REQUIRED: 409,
+  /**
+   * The client id's ledger holds other changes under this push's mutation ids (a device copied
+   * from another, e.g. a restored backup), or belongs to another user. Nothing of the push was
+   * applied. The client takes a new client id, renumbers its outbox under it and re-sends; the
+   * error's `recorded` lists the push's mutation ids already recorded as these very changes.
+   */
+  CLIENT_ID_CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
@@ -49,12 +56,17 @@ export class SyncError extends Error {
   readonly retryAfterMs?: number;
   /** For `UPGRADE_REQUIRED`: the oldest schema version the server accepts (REST sends it as `X-Sync-Min-Schema-Version`). */
   readonly minSchemaVersion?: number;
+  /**
+   * For `CLIENT_ID_CONFLICT`: mutation ids of the push that the ledger already holds as these
+   * same changes (applied once; the client settles them and re-sends only the others).
+   */
+  readonly recorded?: number[];
 
   constructor(
     code: SyncErrorCode,
     message: string,
     issues: SyncIssue[] = [],
-    options?: { cause?: unknown; retryAfterMs?: number; minSchemaVersion?: number },
+    options?: { cause?: unknown; retryAfterMs?: number; minSchemaVersion?: number; recorded?: number[] },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SyncError';
@@ -62,6 +74,7 @@ export class SyncError extends Error {
     this.issues = issues;
     if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
     if (options?.minSchemaVersion !== undefined) this.minSchemaVersion = options.minSchemaVersion;
+    if (options?.recorded !== undefined) this.recorded = options.recorded;
   }
 
   /** Works across two copies of this package in one bundle, unlike `instanceof`. */
@@ -76,13 +89,16 @@ export class SyncError extends Error {
 
   /** The wire body: `{ error: { code, message, issues } }`. */
   toJSON(): ErrorBody {
-    return { error: { code: this.code, message: this.message, issues: this.issues } };
+    const error: ErrorBody['error'] = { code: this.code, message: this.message, issues: this.issues };
+    if (this.recorded !== undefined) error.recorded = this.recorded;
+    return { error };
   }
 }
 
 /** The JSON body of every error response on the REST face. */
 export interface ErrorBody {
-  error: { code: SyncErrorCode; message: string; issues: SyncIssue[] };
+  /** `recorded`: only on `CLIENT_ID_CONFLICT` (see `SyncError.recorded`). */
+  error: { code: SyncErrorCode; message: string; issues: SyncIssue[]; recorded?: number[] };
 }
 
 /** Turns zod issues into protocol issues with dotted paths, prefixed by `prefix`. */

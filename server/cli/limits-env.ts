@@ -1,6 +1,7 @@
 /** The engine's limits from `SYNC_MAX_*` / `SYNC_*_LIMIT` environment variables, each checked with one clear line for a bad value. */
 import { DEFAULT_LIMITS, DEFAULT_STREAM, limitsSchema } from '../engine/options.js';
 import type { StreamOptions, SyncLimits } from '../engine/types.js';
+import { DEFAULT_MAX_BATCH_CALLS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_WS_AUTH_TIMEOUT_MS, MIN_WS_MAX_PAYLOAD, type RequestBounds } from '../http/request-bounds.js';
 
 /** Which environment variable sets which engine limit (docs/limits.md lists the same table). */
 export const LIMIT_ENV = {
@@ -15,6 +16,7 @@ export const LIMIT_ENV = {
   SYNC_FULL_MAX_LIMIT: 'fullMaxLimit',
   SYNC_MAX_URL_LENGTH: 'maxUrlLength',
   SYNC_MAX_QUERY_PARAMS: 'maxQueryParams',
+  SYNC_MAX_MUTATION_ID_GAP: 'maxMutationIdGap',
   SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR: 'maxLiveConnectionsPerActor',
   SYNC_MAX_SUBSCRIPTIONS_PER_CONNECTION: 'maxSubscriptionsPerConnection',
 } as const satisfies Record<string, keyof SyncLimits>;
@@ -80,4 +82,38 @@ export function parseTrustProxy(value: string | undefined, fail: (message: strin
   if (!raw) return 0;
   if (!/^[0-9]{1,2}$/.test(raw)) throw fail(`SYNC_TRUST_PROXY: expected the number of proxies in front of the server (0-99, usually 1), got "${value}"`);
   return Number(raw);
+}
+
+/** Which environment variable sets which transport bound of `createSyncHttpServer` (docs/limits.md lists the same table). */
+export const REQUEST_BOUNDS_ENV = {
+  SYNC_MAX_BATCH_CALLS: { key: 'maxBatchCalls', min: 1, fallback: `${DEFAULT_MAX_BATCH_CALLS}`, what: 'calls one tRPC batch (HTTP request or WebSocket frame) may carry' },
+  SYNC_MAX_RESPONSE_BYTES: { key: 'maxResponseBytes', min: 1024, fallback: `${DEFAULT_MAX_RESPONSE_BYTES}`, what: 'bytes of answers one tRPC request may assemble' },
+  SYNC_WS_MAX_PAYLOAD_BYTES: { key: 'wsMaxPayloadBytes', min: MIN_WS_MAX_PAYLOAD, fallback: 'SYNC_MAX_BODY_BYTES', what: 'largest WebSocket frame, refused before it is read (raw stream faces: at most 65536)' },
+  SYNC_WS_AUTH_TIMEOUT_MS: { key: 'wsAuthTimeoutMs', min: 0, fallback: `${DEFAULT_WS_AUTH_TIMEOUT_MS}`, what: 'time a WebSocket has to authenticate, then closed (0: no timeout on tRPC)' },
+} as const satisfies Record<string, { key: keyof RequestBounds; min: number; fallback: string; what: string }>;
+
+/** Help lines for the transport-bound variables. */
+export const REQUEST_BOUNDS_HELP = `  Request and socket bounds (whole numbers; defaults in parentheses; see docs/limits.md):
+${Object.entries(REQUEST_BOUNDS_ENV)
+  .map(([name, b]) => `  ${name.padEnd(38)}${b.key} (${b.fallback}): ${b.what}`)
+  .join('\n')}
+`;
+
+/**
+ * Reads the `REQUEST_BOUNDS_ENV` variables that are set (empty counts as unset); a value that is
+ * no whole number or is below its minimum throws an Error naming the variable.
+ */
+export function readRequestBoundsEnv(env: NodeJS.ProcessEnv, fail: (message: string) => Error = (m) => new Error(m)): RequestBounds {
+  const bounds: RequestBounds = {};
+  for (const [name, b] of Object.entries(REQUEST_BOUNDS_ENV)) {
+    const raw = env[name]?.trim();
+    if (!raw) continue;
+    const value = Number(raw.replace(/_/g, ''));
+    if (!/^[0-9][0-9_]{0,15}$/.test(raw) || !Number.isSafeInteger(value) || value < b.min || (b.key === 'wsAuthTimeoutMs' && value > 2_147_483_647)) {
+      const range = b.min === 0 ? 'a whole number, 0 or more' : `a whole number, at least ${b.min}`;
+      throw fail(`${name}: expected ${range} (${b.key}, default ${b.fallback}), got "${env[name]}"`);
+    }
+    bounds[b.key] = value;
+  }
+  return bounds;
 }

@@ -15,6 +15,8 @@ export interface StampedChange extends ValidChange {
    * its open transaction). `undefined`: not known.
    */
   base?: Record<string, unknown> | null;
+  /** Digest of the change as sent (see `changeDigest`), kept in the ledger; absent for server writes. */
+  digest?: string;
 }
 
 /** What `applyOne` needs from the engine. */
@@ -23,6 +25,8 @@ export interface ApplyContext {
   scope: string;
   actor: Actor;
   maxDocumentBytes: number;
+  /** See `SyncLimits.maxMutationIdGap`. */
+  maxMutationIdGap: number;
   deletePolicy: (collection: string) => DeletePolicy;
   resolvers: Partial<Record<string, Resolver>>;
   authorize?: Authorize;
@@ -35,7 +39,7 @@ export interface Applied {
 }
 
 function publicChange(change: StampedChange) {
-  const { parsed: _parsed, stamp: _stamp, base: _base, ...rest } = change;
+  const { parsed: _parsed, stamp: _stamp, base: _base, digest: _digest, ...rest } = change;
   return rest;
 }
 

@@ -11,7 +11,8 @@ import { resolveOptions } from './options.js';
 import { assertCollections } from './read-auth.js';
 import { pull } from './pull.js';
 import { createRateLimiter, type RateLimitedOp } from './rate-limit.js';
-import { applyBatch, type BatchOutcome } from './push.js';
+import { applyBatch, checkLedger, type BatchOutcome } from './push.js';
+import { changeDigest } from './digest.js';
 import { checkSchemaVersion, resolveSchemaVersionPolicy, schemaVersionOf } from './schema-version.js';
 
 /** Longest delay `setTimeout` takes (2^31 − 1 ms). */
@@ -73,6 +74,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     scope: actor.scopeId,
     actor,
     maxDocumentBytes: limits.maxDocumentBytes,
+    maxMutationIdGap: limits.maxMutationIdGap,
     deletePolicy: resolved.deletePolicy,
     resolvers: (options.resolvers ?? {}) as ApplyContext['resolvers'],
     authorize: options.authorize,
@@ -94,7 +96,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
         value = c.hlc;
       } else value = clock.now();
       lastByDoc.set(key, value);
-      return { ...c, stamp: value };
+      return { ...c, stamp: value, digest: changeDigest(c) };
     });
   };
 
@@ -107,6 +109,8 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     }
     const ctx = contextFor(actor);
     const outcomes: BatchOutcome[] = [];
+    // One change per transaction below: the whole push is checked against the ledger first, so a conflict applies none of it.
+    if (!atomic && clientId !== null) await store.transaction(actor.scopeId, (tx) => checkLedger(ctx, tx, clientId, changes));
     if (atomic) outcomes.push(await store.transaction(actor.scopeId, (tx) => applyBatch(ctx, tx, clientId, changes)));
     else for (const change of changes) outcomes.push(await store.transaction(actor.scopeId, (tx) => applyBatch(ctx, tx, clientId, [change])));
     const results = outcomes.flatMap((o) => o.results);

@@ -18,6 +18,7 @@ export const DEFAULT_LIMITS: SyncLimits = {
   maxSubscriptionsPerConnection: 32,
   maxUrlLength: 10_000,
   maxQueryParams: 16,
+  maxMutationIdGap: 1_000_000_000,
 };
 
 export const DEFAULT_STREAM: StreamOptions = { heartbeatMs: 15_000, maxQueue: 1000, pollMs: 5000, maxBufferedBytes: 1024 * 1024, slowConsumerGraceMs: 5000 };
@@ -40,6 +41,7 @@ export const limitsSchema = z.object({
   maxSubscriptionsPerConnection: positiveInt,
   maxUrlLength: positiveInt.min(64),
   maxQueryParams: positiveInt.max(1000),
+  maxMutationIdGap: positiveInt.max(Number.MAX_SAFE_INTEGER),
 });
 const streamSchema = z.object({
   heartbeatMs: positiveInt,
@@ -78,6 +80,7 @@ export function resolveOptions(options: SyncEngineOptions): ResolvedOptions {
   const limits = check(limitsSchema, { ...DEFAULT_LIMITS, ...options.limits }, 'limits');
   if (limits.pullDefaultLimit > limits.pullMaxLimit) throw new Error('createSyncEngine: limits.pullDefaultLimit must not exceed limits.pullMaxLimit');
   if (limits.fullDefaultLimit > limits.fullMaxLimit) throw new Error('createSyncEngine: limits.fullDefaultLimit must not exceed limits.fullMaxLimit');
+  if (limits.maxMutationIdGap < limits.maxChangesPerPush) throw new Error('createSyncEngine: limits.maxMutationIdGap must be at least limits.maxChangesPerPush');
   const stream = check(streamSchema, { ...DEFAULT_STREAM, ...options.stream }, 'stream');
   const retention = check(retentionSchema, { ...DEFAULT_RETENTION, ...options.retention }, 'retention');
   const policy = options.deletePolicy ?? 'resurrect_on_update';

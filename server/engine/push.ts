@@ -2,8 +2,11 @@
  * Push: applies a batch of changes in one store transaction. The scope's lock is taken first and
  * the commit gets exactly one seq (head + 1), so seq order is commit order and a pull never sees
  * part of a push. Mutation ids make retries idempotent: a change at or below the client's last
- * applied id is answered `duplicate` with its recorded outcome.
+ * recorded id is answered `duplicate` with its recorded outcome — only when the ledger holds the
+ * same change (its digest) and the ledger belongs to the pushing user; anything else refuses the
+ * whole push with CLIENT_ID_CONFLICT, so no answer makes a device drop a write never recorded.
  */
+import { SyncError, badRequest, type SyncIssue } from '../../shared/errors.js';
 import type { PushResult } from '../../shared/protocol.js';
 import type { OplogEntry, RecordedOutcome, StoredDoc, StoreTx } from '../stores/store.js';
 import { applyOne, type ApplyContext, type StampedChange } from './apply.js';
@@ -34,13 +37,67 @@ function duplicateOf(change: StampedChange, original: RecordedOutcome | undefine
   return result;
 }
 
-/** The part of a result a retry is answered with (the retry names its own collection and id). */
-function outcomeOf(result: PushResult): RecordedOutcome {
+/** The part of a result a retry is answered with (the retry names its own collection and id), with the change's digest. */
+function outcomeOf(result: PushResult, digest: string | undefined): RecordedOutcome {
   const outcome: RecordedOutcome = { status: result.status };
+  if (digest !== undefined) outcome.digest = digest;
   if (result.version !== undefined) outcome.version = result.version;
   if (result.doc !== undefined) outcome.doc = result.doc;
   if (result.error !== undefined) outcome.error = result.error;
   return outcome;
+}
+
+/** What the ledger says of a push: the client's last recorded id and the recorded outcomes of its retried changes. */
+export interface LedgerCheck {
+  last: number;
+  originals: Map<number, RecordedOutcome>;
+}
+
+/**
+ * Checks a push against its client id's ledger, before anything is applied: the ledger must be the
+ * pushing user's (or nobody's yet), ids may not jump more than `maxMutationIdGap` past the last
+ * recorded one, and every id at or below it must hold the same change (same digest). Throws
+ * CLIENT_ID_CONFLICT (with the ids that are recorded as these very changes) or BAD_REQUEST.
+ */
+export async function checkLedger(ctx: ApplyContext, tx: StoreTx, clientId: string, changes: readonly StampedChange[]): Promise<LedgerCheck> {
+  const ledger = await tx.clientLedger(clientId);
+  if (ledger.owner !== null && ledger.owner !== ctx.actor.userId) {
+    throw new SyncError(
+      'CLIENT_ID_CONFLICT',
+      `client id "${clientId}" belongs to another user: take a new client id and re-send (nothing was applied)`,
+      [{ path: 'clientId', message: 'in use by another user' }],
+      { recorded: [] },
+    );
+  }
+  const last = ledger.lastMutationId;
+  const gap = ctx.maxMutationIdGap;
+  const tooFar = changes.findIndex((c) => c.mutationId - last > gap);
+  if (tooFar >= 0) {
+    const message = `more than limits.maxMutationIdGap (${gap}) past the last mutation id recorded for this client (${last})`;
+    throw badRequest([{ path: `changes.${tooFar}.mutationId`, message }], 'invalid push request');
+  }
+  const retried = changes.filter((c) => c.mutationId <= last);
+  const originals = retried.length > 0 ? await tx.getResults(clientId, retried.map((c) => c.mutationId)) : new Map<number, RecordedOutcome>();
+  const issues: SyncIssue[] = [];
+  const recorded: number[] = [];
+  changes.forEach((c, i) => {
+    if (c.mutationId > last) return;
+    const original = originals.get(c.mutationId);
+    // No outcome under an id at or below the last one: pruned, or another device's; re-sending under a new id loses nothing.
+    if (original === undefined) issues.push({ path: `changes.${i}.mutationId`, message: `no change is recorded under this id, below the client's last (${last})` });
+    // Outcomes recorded before digests were kept are taken as the same change.
+    else if (original.digest !== undefined && original.digest !== c.digest) issues.push({ path: `changes.${i}.mutationId`, message: 'a different change is recorded under this id' });
+    else recorded.push(c.mutationId);
+  });
+  if (issues.length > 0) {
+    throw new SyncError(
+      'CLIENT_ID_CONFLICT',
+      `client id "${clientId}" has other changes recorded under ${issues.length === 1 ? 'a mutation id' : `${issues.length} mutation ids`} of this push (${issues[0]!.path}: ${issues[0]!.message}): the device's data was copied from another device; take a new client id and re-send (nothing was applied)`,
+      issues,
+      { recorded },
+    );
+  }
+  return { last, originals };
 }
 
 /**
@@ -48,10 +105,8 @@ function outcomeOf(result: PushResult): RecordedOutcome {
  * Re-runnable: it only reads and writes through `tx`, so a store may retry it.
  */
 export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: string | null, changes: StampedChange[]): Promise<BatchOutcome> {
-  const last = clientId === null ? 0 : await tx.lastMutationId(clientId);
+  const { last, originals } = clientId === null ? { last: 0, originals: new Map<number, RecordedOutcome>() } : await checkLedger(ctx, tx, clientId, changes);
   const fresh = clientId === null ? changes : changes.filter((c) => c.mutationId > last);
-  const retried = clientId === null ? [] : changes.filter((c) => c.mutationId <= last);
-  const originals = retried.length > 0 ? await tx.getResults(clientId!, retried.map((c) => c.mutationId)) : new Map<number, RecordedOutcome>();
 
   const keys = new Map<string, { collection: string; id: string }>();
   for (const c of fresh) keys.set(keyOf(c.collection, c.id), { collection: c.collection, id: c.id });
@@ -105,8 +160,8 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
     await tx.setHead(seq);
   }
   if (clientId !== null && fresh.length > 0) {
-    const records = fresh.map((c) => ({ mutationId: c.mutationId, result: outcomeOf(byMutation.get(c.mutationId)!) }));
-    await tx.recordResults(clientId, Math.max(last, ...fresh.map((c) => c.mutationId)), records, at);
+    const records = fresh.map((c) => ({ mutationId: c.mutationId, result: outcomeOf(byMutation.get(c.mutationId)!, c.digest) }));
+    await tx.recordResults(clientId, Math.max(last, ...fresh.map((c) => c.mutationId)), records, at, ctx.actor.userId);
   }
   const results = changes.map((c) => byMutation.get(c.mutationId) ?? duplicateOf(c, originals.get(c.mutationId)));
   return { results, seq };

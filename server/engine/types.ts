@@ -67,6 +67,13 @@ export interface SyncLimits {
   /** Most query parameters in one REST request (each endpoint knows at most 5); more answer 400. @default 16 */
   maxQueryParams: number;
   /**
+   * How far past the last mutation id recorded for a client id (0 for a new one) a push's ids may
+   * reach; beyond it the change is refused (400 naming `changes.<i>.mutationId`), so no push can
+   * burn a ledger's id space (e.g. `2^53 − 1`). Clients count ids by one, so the default is never
+   * reached by a real device. At least `maxChangesPerPush`. @default 1000000000
+   */
+  maxMutationIdGap: number;
+  /**
    * Live connections (SSE responses, raw WebSockets, tRPC WebSockets holding a subscription, tRPC
    * SSE subscriptions) one actor (scope and user) may hold open at once on this process; one more
    * answers `TOO_MANY_REQUESTS` (429, close 4429). Bounds what one token can pin. @default 16

@@ -7,7 +7,7 @@ export type RestErrorCode = SyncErrorCode | 'METHOD_NOT_ALLOWED' | 'URI_TOO_LONG
 
 /** The JSON body of every REST error. */
 export interface RestErrorBody {
-  error: { code: RestErrorCode; message: string; issues: SyncIssue[]; requestId?: string };
+  error: { code: RestErrorCode; message: string; issues: SyncIssue[]; requestId?: string; recorded?: number[] };
 }
 
 /** HTTP status of a REST error code (the protocol's table, plus 405 and 414). */
@@ -46,6 +46,7 @@ export function toErrorResponse(error: unknown, onUnexpected?: (error: unknown, 
     // Retry-After is in whole seconds (RFC 9110), rounded up so a client waiting that long succeeds.
     if (error.retryAfterMs !== undefined) extra['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
     if (error.minSchemaVersion !== undefined) extra['x-sync-min-schema-version'] = String(error.minSchemaVersion);
+    if (error.recorded !== undefined) return jsonResponse(statusOf(error.code), error.toJSON(), extra);
     return errorResponse(error.code, error.message, error.issues, extra);
   }
   const requestId = requestIdOf(error);

@@ -4,13 +4,13 @@
  * scope's transactions run one at a time.
  */
 import { randomBytes } from 'node:crypto';
-import type { DocKey, MutationRecord, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx, RecordedOutcome } from './store.js';
+import type { ClientLedger, DocKey, MutationRecord, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx, RecordedOutcome } from './store.js';
 
 interface ScopeData {
   head: ScopeHead;
   docs: Map<string, StoredDoc>;
   oplog: OplogEntry[];
-  clients: Map<string, number>;
+  clients: Map<string, ClientLedger>;
   mutations: Map<string, { result: RecordedOutcome; at: Date }>;
   /** Tail of the scope's transaction queue (one writer at a time). */
   lock: Promise<void>;
@@ -71,7 +71,7 @@ export function memoryStore(): MemoryStore {
       try {
         const stagedDocs = new Map<string, StoredDoc>();
         const stagedOplog: OplogEntry[] = [];
-        const stagedMutations: { clientId: string; last: number; records: MutationRecord[]; at: Date }[] = [];
+        const stagedMutations: { clientId: string; last: number; records: MutationRecord[]; at: Date; owner: string }[] = [];
         let newHead: number | null = null;
         const tx: StoreTx = {
           head: { ...s.head },
@@ -90,8 +90,12 @@ export function memoryStore(): MemoryStore {
           async setHead(seq) {
             newHead = seq;
           },
-          async lastMutationId(clientId) {
-            return s.clients.get(clientId) ?? 0;
+          async clientLedger(clientId) {
+            for (let i = stagedMutations.length - 1; i >= 0; i--) {
+              const m = stagedMutations[i]!;
+              if (m.clientId === clientId) return { lastMutationId: m.last, owner: m.owner };
+            }
+            return copy(s.clients.get(clientId) ?? { lastMutationId: 0, owner: null });
           },
           async getResults(clientId, ids) {
             const out = new Map<number, RecordedOutcome>();
@@ -101,8 +105,8 @@ export function memoryStore(): MemoryStore {
             }
             return out;
           },
-          async recordResults(clientId, last, records, at) {
-            stagedMutations.push({ clientId, last, records: copy(records), at });
+          async recordResults(clientId, last, records, at, owner) {
+            stagedMutations.push({ clientId, last, records: copy(records), at, owner });
           },
         };
         const result = await fn(tx);
@@ -110,7 +114,7 @@ export function memoryStore(): MemoryStore {
         for (const [k, d] of stagedDocs) s.docs.set(k, d);
         s.oplog.push(...stagedOplog);
         for (const m of stagedMutations) {
-          s.clients.set(m.clientId, m.last);
+          s.clients.set(m.clientId, { lastMutationId: m.last, owner: m.owner });
           for (const r of m.records) s.mutations.set(`${m.clientId}\u0000${r.mutationId}`, { result: r.result, at: m.at });
         }
         if (newHead !== null) {

@@ -56,7 +56,25 @@ export interface OplogEntry extends DocKey {
  * What a retry of a mutation is answered with: its first outcome. The retry carries the
  * collection and id itself, so only the outcome is kept (ledger rows stay small).
  */
-export type RecordedOutcome = Pick<PushResult, 'status' | 'version' | 'doc' | 'error'>;
+export type RecordedOutcome = Pick<PushResult, 'status' | 'version' | 'doc' | 'error'> & {
+  /**
+   * Digest of the change as it was sent (collection, id, op, data, base version, HLC): a retry is
+   * answered `duplicate` only when it carries the same digest. Absent on outcomes recorded before
+   * digests were kept (those are taken as the same change).
+   */
+  digest?: string;
+};
+
+/** A client id's ledger head in one scope. */
+export interface ClientLedger {
+  /** Last mutation id recorded for this client (0 = none). */
+  lastMutationId: number;
+  /**
+   * userId of the user the ledger belongs to (the first to push under this client id); `null`
+   * when none is recorded (a new client id, or a ledger written before owners were kept).
+   */
+  owner: string | null;
+}
 
 /** A recorded push outcome, answered again when the same mutation is retried. */
 export interface MutationRecord {
@@ -82,12 +100,12 @@ export interface StoreTx {
   appendOplog(entries: OplogEntry[]): Promise<void>;
   /** Moves the scope's counter to `seq` (always `head.seq + 1`); listeners hear of it after commit. */
   setHead(seq: number): Promise<void>;
-  /** Last mutation id applied for this client in this scope (0 = none). */
-  lastMutationId(clientId: string): Promise<number>;
+  /** This client id's ledger head in this scope (`{ lastMutationId: 0, owner: null }` = none). */
+  clientLedger(clientId: string): Promise<ClientLedger>;
   /** Recorded outcomes of earlier mutations of this client, by mutation id. */
   getResults(clientId: string, mutationIds: number[]): Promise<Map<number, RecordedOutcome>>;
-  /** Records outcomes and moves the client's last mutation id to `lastMutationId`. */
-  recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date): Promise<void>;
+  /** Records outcomes, moves the client's last mutation id to `lastMutationId` and its owner to `owner`. */
+  recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date, owner: string): Promise<void>;
 }
 
 /** Told after a commit (`commit`), or when notifications may have been missed (`reset`). */

@@ -10,6 +10,7 @@ export const TRPC_CODE: Readonly<Record<SyncErrorCode, TRPC_ERROR_CODE_KEY>> = {
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   RESYNC_REQUIRED: 'CONFLICT',
+  CLIENT_ID_CONFLICT: 'CONFLICT',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
@@ -35,6 +36,8 @@ export interface SyncErrorData {
   minSchemaVersion?: number;
   /** For `INTERNAL`: the id of this failure in the server's error log. */
   requestId?: string;
+  /** For `CLIENT_ID_CONFLICT`: the push's mutation ids already recorded as these same changes. */
+  recorded?: number[];
 }
 
 /** Finds the SyncError behind a TRPCError (its cause), if any. */
@@ -48,6 +51,7 @@ function syncData(error: SyncError): SyncErrorData {
   const data: SyncErrorData = { code: error.code, issues: error.issues };
   if (error.retryAfterMs !== undefined) data.retryAfterMs = error.retryAfterMs;
   if (error.minSchemaVersion !== undefined) data.minSchemaVersion = error.minSchemaVersion;
+  if (error.recorded !== undefined) data.recorded = error.recorded;
   return data;
 }
 

@@ -61,7 +61,8 @@ export function atomicitySuite(ctx: Ctx): void {
 
     it('atomic: false keeps the changes committed before a store failure; the retry answers them as duplicates', async () => {
       const actor = newActor();
-      const engine = makeEngine(failingStore(ctx.store(), (n) => n === 2));
+      // Transaction 1 checks the whole push against the ledger; 2 applies t1, 3 (failing) t2.
+      const engine = makeEngine(failingStore(ctx.store(), (n) => n === 3));
       await expect(engine.push(actor, { clientId: 'd', atomic: false, changes })).rejects.toThrow(/injected store failure/);
       expect((await engine.full(actor, {})).docs.map((d) => d.id)).toEqual(['t1']);
       const retry = await engine.push(actor, { clientId: 'd', atomic: false, changes });

@@ -1,6 +1,6 @@
 /** Conformance: push statuses, exactly-once retries, server clock and server-side writes. */
 import { describe, expect, it } from 'vitest';
-import { newActor, type useStore } from './fixture.js';
+import { expectSyncError, newActor, type useStore } from './fixture.js';
 
 type Ctx = ReturnType<typeof useStore>;
 
@@ -40,24 +40,82 @@ export function pushSuite(ctx: Ctx): void {
       expect(oplog).toHaveLength(2);
     });
 
-    it('answers lower or repeated mutation ids as duplicates without applying them', async () => {
+    it('answers a repeated mutation id duplicate only for the same change; a different change under it is CLIENT_ID_CONFLICT', async () => {
       const actor = newActor();
-      await ctx.engine().push(actor, { clientId: 'd1', changes: [{ mutationId: 10, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'v1' } }] });
-      const res = await ctx.engine().push(actor, {
-        clientId: 'd1',
-        changes: [
-          { mutationId: 5, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'older id' } },
-          { mutationId: 10, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'same id' } },
-          { mutationId: 11, collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'new' } },
-        ],
-      });
-      expect(res.results.map((r) => r.status)).toEqual(['duplicate', 'duplicate', 'accepted']);
-      expect(res.results[0]!.original).toBeUndefined(); // never applied: no recorded outcome
+      const sent = { mutationId: 10, collection: 'tasks', id: 't1', op: 'upsert' as const, data: { title: 'v1' } };
+      await ctx.engine().push(actor, { clientId: 'd1', changes: [sent] });
+      // The same change again (a retry) next to a new one: duplicate, and the new one applies.
+      const retry = await ctx.engine().push(actor, { clientId: 'd1', changes: [sent, { mutationId: 11, collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'new' } }] });
+      expect(retry.results.map((r) => r.status)).toEqual(['duplicate', 'accepted']);
+      const head = await ctx.store().head(actor.scopeId);
+      // A different change under id 10 (a copied device), or under an id never recorded (5): refused whole.
+      for (const changes of [
+        [{ ...sent, data: { title: 'same id, other change' } }, { mutationId: 12, collection: 'tasks', id: 't3', op: 'upsert' as const, data: { title: 'x' } }],
+        [{ mutationId: 5, collection: 'tasks', id: 't1', op: 'upsert' as const, data: { title: 'older id' } }, sent],
+      ]) {
+        const error = await expectSyncError(ctx.engine().push(actor, { clientId: 'd1', changes }), 'CLIENT_ID_CONFLICT');
+        expect(error.status).toBe(409);
+        expect(error.issues[0]!.path).toBe('changes.0.mutationId');
+        // `recorded`: the ids of the push that the ledger holds as these very changes.
+        expect(error.recorded).toEqual(changes[1] === sent ? [10] : []);
+      }
+      expect(await ctx.store().head(actor.scopeId)).toEqual(head);
       const { changes } = await ctx.engine().pull(actor, {});
-      expect(changes.find((c) => c.id === 't1')!.data).toMatchObject({ title: 'v1' });
-      // Another client's ids are its own.
+      expect(changes.map((c) => [c.id, c.data?.title]).sort()).toEqual([['t1', 'v1'], ['t2', 'new']]);
+      // Nothing was recorded: id 12 is still free, and another client's ids are its own.
+      const next = await ctx.engine().push(actor, { clientId: 'd1', changes: [{ mutationId: 12, collection: 'tasks', id: 't4', op: 'upsert', data: { title: 'after' } }] });
+      expect(next.results[0]!.status).toBe('accepted');
       const other = await ctx.engine().push(actor, { clientId: 'd2', changes: [{ mutationId: 1, collection: 'tasks', id: 't3', op: 'upsert', data: { title: 'x' } }] });
       expect(other.results[0]!.status).toBe('accepted');
+    });
+
+    it('records nothing for another user pushing under a client id: refused, and the owner is unaffected', async () => {
+      const owner = newActor();
+      const intruder = { userId: `${owner.userId}-other`, scopeId: owner.scopeId };
+      const first = { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert' as const, data: { title: 'mine' } };
+      await ctx.engine().push(owner, { clientId: 'dev-a', changes: [first] });
+      const head = await ctx.store().head(owner.scopeId);
+      for (const mutationId of [2, Number.MAX_SAFE_INTEGER]) {
+        const error = await expectSyncError(
+          ctx.engine().push(intruder, { clientId: 'dev-a', changes: [{ mutationId, collection: 'tasks', id: 't9', op: 'upsert', data: { title: 'theirs' } }] }),
+          'CLIENT_ID_CONFLICT',
+        );
+        expect(error.issues[0]!.path).toBe('clientId');
+      }
+      expect(await ctx.store().head(owner.scopeId)).toEqual(head);
+      // The owner's next ids still apply, and its retry is still a duplicate.
+      const next = await ctx.engine().push(owner, { clientId: 'dev-a', changes: [first, { mutationId: 2, collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'mine too' } }] });
+      expect(next.results.map((r) => r.status)).toEqual(['duplicate', 'accepted']);
+    });
+
+    it('refuses mutation ids more than limits.maxMutationIdGap past the last recorded one, recording nothing', async () => {
+      const actor = newActor();
+      const error = await expectSyncError(
+        ctx.engine().push(actor, { clientId: 'd1', changes: [{ mutationId: Number.MAX_SAFE_INTEGER, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'x' } }] }),
+        'BAD_REQUEST',
+      );
+      expect(error.issues[0]!.path).toBe('changes.0.mutationId');
+      expect(error.message).toContain('maxMutationIdGap');
+      const res = await ctx.engine().push(actor, { clientId: 'd1', changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'x' } }] });
+      expect(res.results[0]!.status).toBe('accepted');
+      // Measured from the last recorded id, not from 0.
+      const gap = ctx.engine().limits.maxMutationIdGap;
+      const far = await ctx.engine().push(actor, { clientId: 'd1', changes: [{ mutationId: 1 + gap, collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'y' } }] });
+      expect(far.results[0]!.status).toBe('accepted');
+    });
+
+    it('checks a non-atomic push against the ledger first: a conflict applies none of it', async () => {
+      const actor = newActor();
+      await ctx.engine().push(actor, { clientId: 'd1', changes: [{ mutationId: 3, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'v1' } }] });
+      const head = await ctx.store().head(actor.scopeId);
+      await expectSyncError(
+        ctx.engine().push(actor, { clientId: 'd1', atomic: false, changes: [
+          { mutationId: 4, collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'would apply' } },
+          { mutationId: 3, collection: 'tasks', id: 't3', op: 'upsert', data: { title: 'not what 3 was' } },
+        ].reverse() }),
+        'CLIENT_ID_CONFLICT',
+      );
+      expect(await ctx.store().head(actor.scopeId)).toEqual(head);
     });
 
     it('reports conflict_resolved with the stored document when a newer write wins', async () => {

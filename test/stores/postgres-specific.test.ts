@@ -55,32 +55,32 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>) {
     expect(await store.findVersion('s2', { collection: 'tasks', id: 'b' }, v1)).toBeUndefined();
 
     await store.transaction('s1', async (tx) => {
-      expect(await tx.lastMutationId('c1')).toBe(0);
+      expect((await tx.clientLedger('c1')).lastMutationId).toBe(0);
       const result = { mutationId: 7, collection: 'tasks', id: 'b', status: 'accepted' as const, version: v1 };
-      await tx.recordResults('c1', 7, [{ mutationId: 7, result }], new Date());
-      expect(await tx.lastMutationId('c1')).toBe(7);
+      await tx.recordResults('c1', 7, [{ mutationId: 7, result }], new Date(), 'u1');
+      expect(await tx.clientLedger('c1')).toEqual({ lastMutationId: 7, owner: 'u1' });
       expect([...(await tx.getResults('c1', [6, 7]))]).toEqual([[7, result]]);
       const docs = await tx.getDocs([{ collection: 'tasks', id: 'b' }, { collection: 'tasks', id: 'x' }]);
       expect(docs.map((d) => [d.id, d.seq, d.data])).toEqual([['b', 1, { n: 1 }]]);
     });
-    await store.transaction('s2', async (tx) => expect(await tx.lastMutationId('c1')).toBe(0));
+    await store.transaction('s2', async (tx) => expect((await tx.clientLedger('c1')).lastMutationId).toBe(0));
   });
 
   it('keeps one ledger row per push and answers outcomes of any of its mutations', async () => {
     const store = await newStore();
     const result = (mutationId: number, status: 'accepted' | 'rejected' = 'accepted') => ({ mutationId, collection: 'tasks', id: `d${mutationId}`, status, version: `v${mutationId}` });
     const at = new Date();
-    await store.transaction('s', (tx) => tx.recordResults('c', 5, [1, 2, 5].map((id) => ({ mutationId: id, result: result(id) })), at));
-    await store.transaction('s', (tx) => tx.recordResults('c', 9, [6, 9].map((id) => ({ mutationId: id, result: result(id) })), at));
-    await store.transaction('s', (tx) => tx.recordResults('other', 3, [{ mutationId: 3, result: result(3) }], at));
+    await store.transaction('s', (tx) => tx.recordResults('c', 5, [1, 2, 5].map((id) => ({ mutationId: id, result: result(id) })), at, 'u1'));
+    await store.transaction('s', (tx) => tx.recordResults('c', 9, [6, 9].map((id) => ({ mutationId: id, result: result(id) })), at, 'u1'));
+    await store.transaction('s', (tx) => tx.recordResults('other', 3, [{ mutationId: 3, result: result(3) }], at, 'u1'));
     await store.transaction('s', async (tx) => {
-      expect(await tx.lastMutationId('c')).toBe(9);
+      expect((await tx.clientLedger('c')).lastMutationId).toBe(9);
       const got = await tx.getResults('c', [9, 2, 3, 5, 6, 10]);
       expect([...got.keys()].sort((x, y) => x - y)).toEqual([2, 5, 6, 9]);
       expect(got.get(6)).toEqual(result(6));
       expect((await tx.getResults('other', [1, 2, 3])).get(3)).toEqual(result(3));
       // Recorded again (same last id): the newer outcome wins, the others stay.
-      await tx.recordResults('c', 9, [{ mutationId: 9, result: result(9, 'rejected') }], at);
+      await tx.recordResults('c', 9, [{ mutationId: 9, result: result(9, 'rejected') }], at, 'u1');
       const again = await tx.getResults('c', [6, 9]);
       expect(again.get(9)!.status).toBe('rejected');
       expect(again.get(6)!.status).toBe('accepted');
@@ -94,22 +94,22 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>) {
 
   it('answers lastMutationId from what it committed, never from a rolled-back transaction', async () => {
     const store = await newStore();
-    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { status: 'accepted', version: 'v' } }], new Date());
+    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { status: 'accepted', version: 'v' } }], new Date(), 'u1');
     await store.transaction('s', async (tx) => {
-      expect(await tx.lastMutationId('c')).toBe(0);
+      expect((await tx.clientLedger('c')).lastMutationId).toBe(0);
       await record(tx, 3);
-      expect(await tx.lastMutationId('c')).toBe(3);
+      expect((await tx.clientLedger('c')).lastMutationId).toBe(3);
     });
     await expect(
       store.transaction('s', async (tx) => {
-        expect(await tx.lastMutationId('c')).toBe(3);
+        expect((await tx.clientLedger('c')).lastMutationId).toBe(3);
         await record(tx, 8);
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
-    await store.transaction('s', async (tx) => expect(await tx.lastMutationId('c')).toBe(3));
-    await store.transaction('s', async (tx) => expect(await tx.lastMutationId('c')).toBe(3));
-    await store.transaction('other', async (tx) => expect(await tx.lastMutationId('c')).toBe(0));
+    await store.transaction('s', async (tx) => expect((await tx.clientLedger('c')).lastMutationId).toBe(3));
+    await store.transaction('s', async (tx) => expect((await tx.clientLedger('c')).lastMutationId).toBe(3));
+    await store.transaction('other', async (tx) => expect((await tx.clientLedger('c')).lastMutationId).toBe(0));
   });
 
   it('rolls back everything when the function throws', async () => {
@@ -132,7 +132,7 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>) {
     await commit(store, 's', [['tasks', 'a'], ['tasks', 'b']], old);
     await commit(store, 's', [['tasks', 'c']]);
     await commit(store, 'other', [['tasks', 'a']]);
-    await store.transaction('s', (tx) => tx.recordResults('c1', 1, [{ mutationId: 1, result: { status: 'accepted', version: 'v' } }], old));
+    await store.transaction('s', (tx) => tx.recordResults('c1', 1, [{ mutationId: 1, result: { status: 'accepted', version: 'v' } }], old, 'u1'));
     expect(await store.prune(new Date(Date.now() - 1000))).toEqual({ removed: 2 });
     expect(await store.head('s')).toEqual({ seq: 2, horizon: 1 });
     expect(await store.head('other')).toEqual({ seq: 1, horizon: 0 });
@@ -226,6 +226,25 @@ describe('pglite store', () => {
       expect((await tx.getResults('c', [3, 4])).get(4)).toEqual({ mutationId: 4, collection: 'tasks', id: 'a', status: 'accepted', version: 'v4' });
     });
     await store.init(); // idempotent afterwards
+  });
+
+  it('migrates a version 2 database: ledgers keep their last id and get an owner at their next push', async () => {
+    const db = new PGlite();
+    const first = postgresStore(db);
+    await first.init();
+    await first.transaction('s', (tx) => tx.recordResults('c', 4, [{ mutationId: 4, result: { status: 'accepted', version: 'v4' } }], new Date(), 'u1'));
+    // Back to version 2's layout: no owner column.
+    await db.exec(`ALTER TABLE sync_clients DROP COLUMN owner; UPDATE sync_meta SET value = '2' WHERE key = 'schema_version';`);
+    const store = postgresStore(db, { closeClient: true });
+    open.push(store);
+    await store.init();
+    expect((await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+    await store.transaction('s', async (tx) => {
+      expect(await tx.clientLedger('c')).toEqual({ lastMutationId: 4, owner: null });
+      expect((await tx.getResults('c', [4])).get(4)).toEqual({ status: 'accepted', version: 'v4' });
+      await tx.recordResults('c', 5, [{ mutationId: 5, result: { status: 'accepted', version: 'v5' } }], new Date(), 'u2');
+    });
+    await store.transaction('s', async (tx) => expect(await tx.clientLedger('c')).toEqual({ lastMutationId: 5, owner: 'u2' }));
   });
 
   it('exposes live documents as views when collections are named', async () => {
@@ -323,19 +342,19 @@ describe.skipIf(!url)('postgres store', () => {
   it('sees the last mutation id another store moved (its own cached value is then stale)', async () => {
     const schema = freshSchema();
     const [a, b] = [await pgStore(schema), await pgStore(schema)];
-    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { status: 'accepted', version: 'v' } }], new Date());
+    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { status: 'accepted', version: 'v' } }], new Date(), 'u1');
     for (let round = 1; round <= 3; round++) {
       await a.transaction('s', async (tx) => {
-        expect(await tx.lastMutationId('c')).toBe(round === 1 ? 0 : round * 10 - 5);
+        expect((await tx.clientLedger('c')).lastMutationId).toBe(round === 1 ? 0 : round * 10 - 5);
         await record(tx, round * 10);
       });
-      await a.transaction('s', async (tx) => expect(await tx.lastMutationId('c')).toBe(round * 10));
+      await a.transaction('s', async (tx) => expect((await tx.clientLedger('c')).lastMutationId).toBe(round * 10));
       await b.transaction('s', async (tx) => {
-        expect(await tx.lastMutationId('c')).toBe(round * 10);
+        expect((await tx.clientLedger('c')).lastMutationId).toBe(round * 10);
         await record(tx, round * 10 + 5);
       });
     }
-    await a.transaction('s', async (tx) => expect(await tx.lastMutationId('c')).toBe(35));
+    await a.transaction('s', async (tx) => expect((await tx.clientLedger('c')).lastMutationId).toBe(35));
   });
 
   it('takes the lock of a scope whose name has quotes and backslashes (inlined with BEGIN)', async () => {

@@ -39,6 +39,8 @@ export interface ClientDoc {
   scope: string;
   clientId: string;
   lastMutationId: number;
+  /** userId the ledger belongs to; absent on ledgers written before owners were kept (claimed by the next pusher). */
+  owner?: string;
   at: Date;
 }
 

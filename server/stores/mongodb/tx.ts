@@ -1,7 +1,7 @@
 // The StoreTx of the MongoDB store: the reads and writes of one push on one scope, in one session.
 import type { AnyBulkWriteOperation, ClientSession, Db, Document } from 'mongodb';
 import { SyncError } from '../../../shared/errors.js';
-import type { DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx, RecordedOutcome } from '../store.js';
+import type { ClientLedger, DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx, RecordedOutcome } from '../store.js';
 import type { MutationDoc, StoreCollections } from './collections.js';
 import { fromMongoDoc, META, toMongoDoc } from './documents.js';
 
@@ -91,9 +91,9 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
       state.committedSeq = seq;
     },
 
-    async lastMutationId(clientId: string): Promise<number> {
-      const doc = await cols.clients.findOne({ scope, clientId }, { session, projection: { lastMutationId: 1 } });
-      return doc?.lastMutationId ?? 0;
+    async clientLedger(clientId: string): Promise<ClientLedger> {
+      const doc = await cols.clients.findOne({ scope, clientId }, { session, projection: { lastMutationId: 1, owner: 1 } });
+      return { lastMutationId: doc?.lastMutationId ?? 0, owner: doc?.owner ?? null };
     },
 
     async getResults(clientId: string, mutationIds: number[]): Promise<Map<number, RecordedOutcome>> {
@@ -104,7 +104,7 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
       return out;
     },
 
-    async recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date): Promise<void> {
+    async recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date, owner: string): Promise<void> {
       if (records.length > 0) {
         // Upserts rather than inserts: a standalone retry after a partial write must not fail on them.
         const ops: AnyBulkWriteOperation<MutationDoc>[] = records.map((r) => ({
@@ -117,7 +117,7 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
         await cols.mutations.bulkWrite(ops, { session, ordered: true });
       }
       // $max: the last mutation id never moves back.
-      await cols.clients.updateOne({ scope, clientId }, { $max: { lastMutationId }, $set: { at } }, { session, upsert: true });
+      await cols.clients.updateOne({ scope, clientId }, { $max: { lastMutationId }, $set: { at, owner } }, { session, upsert: true });
     },
   };
 }

@@ -1,7 +1,7 @@
 // DDL of the SQL store's tables, indexes and views, and the schema version recorded in `<prefix>meta`.
 
 /** Version of the table layout below; `init()` records it and refuses a newer database. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Quoted, schema-qualified names of the store's tables. */
 export interface Tables {
@@ -91,6 +91,7 @@ export function createStatements(naming: Naming, collections: readonly string[])
       scope ${key},
       client_id ${key},
       last_mutation_id bigint NOT NULL,
+      owner text,
       PRIMARY KEY (scope, client_id))`,
     // One row per recordResults call (one per push): the outcomes keyed by mutation id, in
     // `results` ({"<mutationId>": RecordedOutcome}). first_mid/last_mid bound the ids it holds.

@@ -3,6 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type {
+  ClientLedger,
   DocKey,
   OplogEntry,
   OplogStats,
@@ -56,6 +57,11 @@ async function migrate(q: Queryable, t: Tables, from: number): Promise<void> {
       );
     }
   }
+  if (from < 3) {
+    // Version 3 keeps the user a client id's ledger belongs to (recorded at the next push of
+    // each client: ledgers written before it have none and are claimed by their next pusher).
+    await q.query(`ALTER TABLE ${t.clients} ADD COLUMN IF NOT EXISTS owner text`);
+  }
   await q.query(`UPDATE ${t.meta} SET value = $1 WHERE key = 'schema_version'`, [String(SCHEMA_VERSION)]);
 }
 
@@ -80,7 +86,7 @@ export class SqlStore<Raw> implements Store {
    * takes that lock and bumps the counter), so `lastMutationId` answers from here without a
    * round trip; any other value means another process (or store) wrote, and it reads as usual.
    */
-  readonly #lastIds = new Map<string, { writes: number; clients: ReadonlyMap<string, number> }>();
+  readonly #lastIds = new Map<string, { writes: number; clients: ReadonlyMap<string, ClientLedger> }>();
 
   constructor(raw: Raw, exec: Executor, options: ResolvedOptions, listenClient: ListenClientFactory | null) {
     this.raw = raw;
@@ -297,7 +303,7 @@ export class SqlStore<Raw> implements Store {
    * After a COMMIT: the scope's state as of `writes` — the last mutation ids this transaction
    * read or recorded (under the lock, so current), plus what the cache held if it was valid.
    */
-  #cacheLastIds(scope: string, writes: number, lastIds: ReadonlyMap<string, number> | undefined): void {
+  #cacheLastIds(scope: string, writes: number, lastIds: ReadonlyMap<string, ClientLedger> | undefined): void {
     if (!lastIds || lastIds.size === 0) return;
     const cached = this.#lastIds.get(scope);
     // A transaction of this process that committed later already cached a newer state.

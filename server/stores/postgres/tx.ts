@@ -1,5 +1,5 @@
 // The StoreTx of the SQL store: reads are one statement each; writes are queued and sent as one statement.
-import type { DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx, RecordedOutcome } from '../store.js';
+import type { ClientLedger, DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx, RecordedOutcome } from '../store.js';
 import type { Queryable, Row } from './executor.js';
 import { DOC_COLUMNS, docFromRow, num } from './rows.js';
 import type { Tables } from './schema-sql.js';
@@ -19,7 +19,7 @@ export interface TxContext {
    * store's cache, valid only when no other transaction committed on the scope in between).
    * The transaction adds what it reads and records; the store caches it again after COMMIT.
    */
-  lastIds: Map<string, number>;
+  lastIds: Map<string, ClientLedger>;
 }
 
 /** One transaction on one scope; every statement names `scope = $1`. */
@@ -38,7 +38,7 @@ export class SqlTx implements StoreTx {
   #queued: Array<{ table: string; cte: string; params: unknown[]; notify?: string }> = [];
 
   /** Last mutation ids read or recorded in this transaction (cached by the store after COMMIT). */
-  get lastIds(): ReadonlyMap<string, number> {
+  get lastIds(): ReadonlyMap<string, ClientLedger> {
     return this.#c.lastIds;
   }
 
@@ -173,17 +173,19 @@ export class SqlTx implements StoreTx {
     this.committedSeq = seq;
   }
 
-  async lastMutationId(clientId: string): Promise<number> {
+  async clientLedger(clientId: string): Promise<ClientLedger> {
     const { t, scope, lastIds } = this.#c;
     const known = lastIds.get(clientId);
-    if (known !== undefined) return known;
-    const rows = await this.query(`SELECT last_mutation_id FROM ${t.clients} WHERE scope = $1 AND client_id = $2`, [
+    if (known !== undefined) return { ...known };
+    const rows = await this.query(`SELECT last_mutation_id, owner FROM ${t.clients} WHERE scope = $1 AND client_id = $2`, [
       scope,
       clientId,
     ]);
-    const last = rows.length ? num(rows[0]!.last_mutation_id) : 0;
-    lastIds.set(clientId, last);
-    return last;
+    const ledger: ClientLedger = rows.length
+      ? { lastMutationId: num(rows[0]!.last_mutation_id), owner: (rows[0]!.owner as string | null) ?? null }
+      : { lastMutationId: 0, owner: null };
+    lastIds.set(clientId, ledger);
+    return { ...ledger };
   }
 
   async getResults(clientId: string, mutationIds: number[]): Promise<Map<number, RecordedOutcome>> {
@@ -208,13 +210,13 @@ export class SqlTx implements StoreTx {
     return out;
   }
 
-  async recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date): Promise<void> {
+  async recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date, owner: string): Promise<void> {
     const { t, scope, lastIds } = this.#c;
-    lastIds.set(clientId, lastMutationId);
+    lastIds.set(clientId, { lastMutationId, owner });
     await this.#queue(t.clients, {
-      cte: `INSERT INTO ${t.clients} (scope, client_id, last_mutation_id) VALUES ($1, $2, $3::bigint)
-       ON CONFLICT (scope, client_id) DO UPDATE SET last_mutation_id = EXCLUDED.last_mutation_id`,
-      params: [scope, clientId, String(lastMutationId)],
+      cte: `INSERT INTO ${t.clients} (scope, client_id, last_mutation_id, owner) VALUES ($1, $2, $3::bigint, $4)
+       ON CONFLICT (scope, client_id) DO UPDATE SET last_mutation_id = EXCLUDED.last_mutation_id, owner = EXCLUDED.owner`,
+      params: [scope, clientId, String(lastMutationId), owner],
     });
     if (records.length === 0) return;
     // One ledger row for the whole call (one per push), not one per mutation.
