@@ -4,6 +4,7 @@
  * scope's commit sequence number, so a checkpoint from another database is recognised, not trusted.
  */
 import { SyncError } from './errors.js';
+import { badNameReason } from './text.js';
 
 /** A decoded checkpoint: the store epoch and the last seq the holder has seen. */
 export interface Checkpoint {
@@ -47,12 +48,22 @@ export function encodeCursor(cursor: FullCursor): string {
   return base64url(new TextEncoder().encode(json));
 }
 
-/** Decodes a full-export cursor; a malformed one is a BAD_REQUEST naming `cursor`. */
+/** A cursor's collection is a collection name (as `collectionName` in protocol.ts). */
+const CURSOR_COLLECTION = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+/** A cursor's id is a document id: at most 256 units (the ceiling of `limits.maxIdLength`), no C0 control or DEL, well-formed. */
+const CURSOR_ID_MAX = 256;
+
+/**
+ * Decodes a full-export cursor; a malformed one is a BAD_REQUEST naming `cursor`, and so is one
+ * whose collection is not a collection name or whose id is not a valid document id.
+ */
 export function decodeCursor(value: string | null | undefined): FullCursor | null {
   if (value === undefined || value === null || value === '') return null;
   try {
     const parsed: unknown = JSON.parse(new TextDecoder().decode(fromBase64url(value)));
-    if (Array.isArray(parsed) && parsed.length === 3 && parsed.every((p) => typeof p === 'string')) {
+    // Every key reaches a store query: a forged NUL, lone surrogate or overlong one is refused here,
+    // so no face can pass it to PostgreSQL (which answers an error, a 500).
+    if (Array.isArray(parsed) && parsed.length === 3 && parsed.every((p) => typeof p === 'string') && CURSOR_COLLECTION.test(parsed[1] as string) && badNameReason(parsed[2], CURSOR_ID_MAX, { c1: false }) === null) {
       decodeCheckpoint(parsed[0] as string, 'cursor');
       return { checkpoint: parsed[0] as string, collection: parsed[1] as string, id: parsed[2] as string };
     }

@@ -5,7 +5,8 @@ import { algorithmsForPublicKey } from '../auth/jwt.js';
 import type { RateLimitOptions } from '../engine/rate-limit.js';
 import { parseLogLevel, type LogLevel } from '../logging.js';
 import type { StreamOptions, SyncLimits } from '../engine/types.js';
-import { LIMITS_HELP, parseTrustProxy, readLimitsEnv, readStreamEnv } from './limits-env.js';
+import type { RequestBounds } from '../http/request-bounds.js';
+import { LIMITS_HELP, parseTrustProxy, readLimitsEnv, readRequestBoundsEnv, readStreamEnv, REQUEST_BOUNDS_HELP } from './limits-env.js';
 
 /** An error the CLI prints as one line (`error: …`) before exiting with code 1. */
 export class CliError extends Error {}
@@ -38,6 +39,8 @@ export interface CliConfig {
   trustProxy: number;
   /** Engine limits set by SYNC_MAX_* / SYNC_*_LIMIT variables (see `LIMIT_ENV`); the rest keep their defaults. */
   limits: Partial<SyncLimits>;
+  /** Server request and socket bounds set by SYNC_MAX_BATCH_CALLS, SYNC_MAX_RESPONSE_BYTES, SYNC_WS_* (see `readRequestBoundsEnv`). */
+  requestBounds: RequestBounds;
   /** Live-stream options set by SYNC_STREAM_* variables (see `readStreamEnv`). */
   stream: Partial<StreamOptions>;
   /** Oldest client schema version served (env SYNC_MIN_SCHEMA_VERSION), or null for none. */
@@ -138,7 +141,7 @@ Environment:
                         names the client for SYNC_RATE_LIMIT_IP. Default 0: the socket's address.
   SYNC_MIN_SCHEMA_VERSION  oldest client schema version served (defineSyncSchema(…, { version }));
                         older clients get 426 UPGRADE_REQUIRED. Default: none.
-${LIMITS_HELP}`;
+${LIMITS_HELP}${REQUEST_BOUNDS_HELP}`;
 
 function checkLogLevel(value: string | undefined): LogLevel {
   try {
@@ -240,6 +243,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     trustProxy: parseTrustProxy(env.SYNC_TRUST_PROXY, (m) => new CliError(m)),
     limits: readLimitsEnv(env, (m) => new CliError(m)),
     stream: readStreamEnv(env, (m) => new CliError(m)),
+    requestBounds: readRequestBoundsEnv(env, (m) => new CliError(m)),
     minSchemaVersion: parseMinSchemaVersion(env.SYNC_MIN_SCHEMA_VERSION),
   };
 }

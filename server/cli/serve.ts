@@ -59,6 +59,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     router: createSyncAppRouter(engine),
     onError: ({ requestId, op, error }) => logEvent({ type: 'error', where: op, requestId, error }),
     ...(config.ipRateLimit ? { ipRateLimit: config.ipRateLimit, trustProxy: config.trustProxy, onEvent: logEvent } : {}),
+    ...config.requestBounds,
     metrics,
     metricsToken: config.metricsToken,
     serveMetrics: config.metricsPort === null,
@@ -97,6 +98,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   } else if (jwt.userClaim !== 'sub' || jwt.scopeClaim !== 'tenant') log(`tokens: claims ${jwt.userClaim} → user, ${jwt.scopeClaim} → scope`);
   if (config.rateLimit) log(`rate limit: ${config.rateLimit.requests} requests per ${config.rateLimit.windowMs} ms per user`);
   if (config.ipRateLimit) log(`rate limit: ${config.ipRateLimit.requests} requests per ${config.ipRateLimit.windowMs} ms per client address${config.trustProxy ? ` (from X-Forwarded-For, ${config.trustProxy} trusted prox${config.trustProxy === 1 ? 'y' : 'ies'})` : ''}`);
+  if (Object.keys(config.requestBounds).length > 0) log(`request bounds: ${Object.entries(config.requestBounds).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   if (Object.keys(config.limits).length > 0) log(`limits: ${Object.entries(config.limits).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   log(`listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`);
   if (metricsUrl) log(`metrics: ${metricsUrl}/metrics${config.metricsToken ? ' (bearer SYNC_METRICS_TOKEN)' : ''}; not served on the main port`);

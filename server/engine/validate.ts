@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { SyncError, badRequest, issuesFromZod, type SyncIssue } from '../../shared/errors.js';
 import type { ChangeInput } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
-import { checkJsonShape, checkPushShape } from './shape.js';
+import { checkJsonShape, checkPushShape, jsonSize } from './shape.js';
 import type { SyncLimits } from './types.js';
 
 /** Nesting allowed in pull, full and stream inputs (they hold strings, numbers and one list). */
@@ -58,13 +58,12 @@ export function jsonBytes(value: unknown): number {
 }
 
 /**
- * True when a value's JSON text exceeds `max` UTF-8 bytes. A UTF-8 character takes at most three
- * bytes per UTF-16 unit, so most documents are cleared without encoding them (a hot path).
+ * True when a value's JSON text exceeds `max` UTF-8 bytes. Counted by one walk that stops at
+ * `max` (`jsonSize`), so the cost is linear in what was received and bounded by the limit: no
+ * JSON text of an unbounded value is ever built.
  */
 export function exceedsBytes(value: unknown, max: number): boolean {
-  const text = JSON.stringify(value);
-  if (text.length * 3 <= max) return false;
-  return text.length > max || encoder.encode(text).length > max;
+  return jsonSize(value, max) > max;
 }
 
 /**
@@ -105,7 +104,7 @@ export function validateChanges(
       return;
     }
     if (exceedsBytes(change.data, limits.maxDocumentBytes)) {
-      tooLarge.push({ path: `${at}.data`, message: `document is ${jsonBytes(change.data)} bytes, above limits.maxDocumentBytes (${limits.maxDocumentBytes})` });
+      tooLarge.push({ path: `${at}.data`, message: `document is more than ${limits.maxDocumentBytes} bytes of JSON, above limits.maxDocumentBytes (${limits.maxDocumentBytes})` });
       return;
     }
     const result = change.op === 'upsert' ? schema.parseDocument(change.collection, change.data) : schema.parsePatch(change.collection, change.data);

@@ -2,6 +2,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkActor } from '../auth/actor.js';
 import type { Authenticate } from '../auth/authenticate.js';
 import type { SyncEngine } from '../engine/types.js';
 import type { SyncMetrics } from '../metrics.js';
@@ -130,7 +131,7 @@ export function createOpsHandler(options: OpsOptions): (req: IncomingMessage, re
   const { engine, metrics, metricsToken } = options;
   const statusAllowed = async (req: IncomingMessage) => {
     if (metricsToken) return hasMetricsToken(req, metricsToken);
-    return Boolean(await Promise.resolve(options.authenticate(bearerToken(req.headers.authorization))).catch(() => null));
+    return Boolean(await Promise.resolve(options.authenticate(bearerToken(req.headers.authorization))).then(checkActor).catch(() => null));
   };
   return (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;

@@ -7,6 +7,7 @@ import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
 import type { Actor } from '../../shared/protocol.js';
 import type { Authenticate } from '../auth/authenticate.js';
+import { checkedAuthenticate } from '../auth/actor.js';
 import { countAuthFailures } from '../auth/count-failures.js';
 import type { SyncEngine } from '../engine/types.js';
 import type { SyncMetrics } from '../metrics.js';
@@ -101,8 +102,10 @@ export interface SyncHttpServer {
  */
 export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpServer {
   const { engine, metrics } = options;
-  // Wrapped once here, so every face (tRPC, REST, WebSocket, compat, /sync/status) counts each refusal once.
-  const authenticate = metrics ? countAuthFailures(options.authenticate, metrics.authFailure) : options.authenticate;
+  // Wrapped once here, so every face (tRPC, REST, WebSocket, compat, /sync/status) counts each refusal once
+  // and refuses an actor with malformed claims (checkActor) whatever hook the app gave.
+  const checked = checkedAuthenticate(options.authenticate);
+  const authenticate = metrics ? countAuthFailures(checked, metrics.authFailure) : checked;
   const ops = createOpsHandler({ engine, authenticate, metrics: options.serveMetrics === false ? undefined : metrics, metricsToken: options.metricsToken });
   const router = options.router ?? createSyncAppRouter(engine);
   const makeContext = options.createContext ?? (({ actor, token }) => ({ actor, token }));

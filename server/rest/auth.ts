@@ -1,6 +1,7 @@
 /** Bearer-token authentication for the REST and WebSocket faces, over the shared `authenticate` hook. */
 import { SyncError } from '../../shared/errors.js';
 import type { Actor } from '../../shared/protocol.js';
+import { checkActor } from '../auth/actor.js';
 import type { Authenticate } from '../auth/authenticate.js';
 
 /** The token of an `Authorization: Bearer <token>` header, or null. */
@@ -11,7 +12,8 @@ export function bearerToken(header: string | null): string | null {
 
 /**
  * Runs the hook; a null answer or a thrown non-SyncError is UNAUTHORIZED (a hook may throw its
- * own SyncError, e.g. FORBIDDEN, which is kept).
+ * own SyncError, e.g. FORBIDDEN, which is kept), and so is an actor whose claims are malformed
+ * (`checkActor`: empty, over 256 units, control characters, lone surrogates).
  */
 export async function authenticateToken(authenticate: Authenticate, token: string | null): Promise<Actor> {
   let actor: Actor | null;
@@ -21,6 +23,7 @@ export async function authenticateToken(authenticate: Authenticate, token: strin
     if (SyncError.is(error)) throw error;
     actor = null;
   }
+  actor = checkActor(actor);
   if (!actor || typeof actor.scopeId !== 'string' || typeof actor.userId !== 'string') {
     throw new SyncError('UNAUTHORIZED', token ? 'invalid or expired token' : 'missing bearer token (Authorization: Bearer <token>)');
   }

@@ -20,8 +20,10 @@ export interface RestWebSocketOptions {
   authenticate: Authenticate;
   /** Path `handleUpgrade` accepts (others are left to the caller). @default '/sync/stream' */
   path?: string;
-  /** Time to wait for the subscribe frame. @default 10000 */
+  /** Time to wait for the subscribe frame (`createSyncHttpServer` passes its `wsAuthTimeoutMs`). @default 10000 */
   subscribeTimeoutMs?: number;
+  /** Largest client frame, refused by its header before anything is buffered (close 1009). @default 65536 */
+  maxPayloadBytes?: number;
 }
 
 /** The raw WebSocket face: attach `handleUpgrade` to a server's `upgrade` event. */
@@ -61,6 +63,7 @@ export function createRestWebSocketServer(options: RestWebSocketOptions): RestWe
   return createFrameSocketServer({
     path: options.path ?? '/sync/stream',
     subscribeTimeoutMs: options.subscribeTimeoutMs,
+    maxPayloadBytes: options.maxPayloadBytes,
     serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, options),
   });
 }
@@ -70,6 +73,8 @@ export interface FrameSocketOptions {
   path: string;
   /** @default 10000 */
   subscribeTimeoutMs?: number;
+  /** Largest client frame (`ws` refuses a larger one by its header, close 1009, before buffering it). @default 65536 */
+  maxPayloadBytes?: number;
   /** Serves one connection from its first text frame (`null`: binary); a thrown error is sent as an error frame. */
   serve: (socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal) => Promise<void>;
   /** Extra fields of the error frame (e.g. FastAPI's `detail`). */
@@ -83,7 +88,9 @@ export interface FrameSocketOptions {
  */
 export function createFrameSocketServer(options: FrameSocketOptions): RestWebSocketServer {
   const path = options.path.replace(/\/+$/, '');
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const maxPayload = options.maxPayloadBytes ?? 64 * 1024;
+  if (!Number.isSafeInteger(maxPayload) || maxPayload < 1024) throw new Error(`WebSocket face ${options.path}: maxPayloadBytes must be a whole number of bytes, at least 1024, got ${String(options.maxPayloadBytes)}`);
+  const wss = new WebSocketServer({ noServer: true, maxPayload });
   const stops = new Set<() => void>();
   const fail = (socket: WebSocket, error: unknown, code?: number) => refuse(socket, error, code, options.errorFields);
 

@@ -4,3 +4,4 @@ export { syncErrorFormatter, toTRPCError, syncErrorOf, TRPC_CODE, type SyncError
 export type { EngineFor, PushInputOf, SyncChangeOf, SyncChangeOutOf, SyncFullDocOf, SyncInputs, SyncOutputs } from './inputs.js';
 export { createSyncAppRouter, type SyncAppRouter, type SyncContext } from './app-router.js';
 export { syncTransformer } from './transformer.js';
+export { withResponseBudget } from './response-budget.js';

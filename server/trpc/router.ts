@@ -13,9 +13,11 @@ import type {
 import { encodeCheckpoint } from '../../shared/checkpoint.js';
 import { SyncError } from '../../shared/errors.js';
 import type { Actor, StreamEvent } from '../../shared/protocol.js';
+import { checkActor } from '../auth/actor.js';
 import { openLiveStream } from '../live/slow-consumers.js';
 import { liveTransportOf } from '../live/transports.js';
 import { toTRPCError } from './errors.js';
+import { checkJsonInput } from './json-input.js';
 import { passThrough, type EngineFor, type SyncInputs, type SyncOutputs } from './inputs.js';
 
 type Def<TInput, TOutput, TMeta> = { input: TInput; output: TOutput; meta: TMeta; errorShape: unknown };
@@ -77,14 +79,22 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides>(
     } catch {
       actor = null; // a throwing authenticate refuses, like null
     }
-    if (actor) return actor;
-    const cause = new SyncError('UNAUTHORIZED', 'authentication required: no valid credentials');
+    let cause: SyncError;
+    try {
+      // The app's own context may hold any actor: its claims are checked like ids here (401).
+      actor = checkActor(actor);
+      if (actor) return actor;
+      cause = new SyncError('UNAUTHORIZED', 'authentication required: no valid credentials');
+    } catch (error) {
+      cause = error as SyncError;
+    }
     throw new TRPCError({ code: 'UNAUTHORIZED', message: cause.message, cause });
   }
 
-  async function call<T>(ctx: unknown, fn: (actor: Actor) => Promise<T>): Promise<T> {
+  async function call<T>(ctx: unknown, input: unknown, fn: (actor: Actor) => Promise<T>): Promise<T> {
     const actor = await actorOf(ctx);
     try {
+      checkJsonInput(input);
       return await fn(actor);
     } catch (error) {
       throw toTRPCError(error);
@@ -96,6 +106,11 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides>(
 
   async function* stream({ ctx, input, signal }: { ctx: unknown; input: unknown; signal: AbortSignal | undefined }) {
     const actor = await actorOf(ctx);
+    try {
+      checkJsonInput(input);
+    } catch (error) {
+      throw toTRPCError(error);
+    }
     const given = (input ?? {}) as { lastEventId?: string | null; since?: string | null };
     let position = given.lastEventId || given.since || null;
     // The connection the context was marked with (`withLiveConnection`): its buffer is bounded and
@@ -125,9 +140,9 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides>(
   }
 
   const record = {
-    push: procedure.input(passThrough<SyncInputs<S>['push']>()).mutation(({ ctx, input }) => call(ctx, (a) => engine.push(a, input))),
-    pull: procedure.input(passThrough<SyncInputs<S>['pull']>()).query(({ ctx, input }) => call(ctx, (a) => engine.pull(a, input ?? {}))),
-    full: procedure.input(passThrough<SyncInputs<S>['full']>()).query(({ ctx, input }) => call(ctx, (a) => engine.full(a, input ?? {}))),
+    push: procedure.input(passThrough<SyncInputs<S>['push']>()).mutation(({ ctx, input }) => call(ctx, input, (a) => engine.push(a, input))),
+    pull: procedure.input(passThrough<SyncInputs<S>['pull']>()).query(({ ctx, input }) => call(ctx, input, (a) => engine.pull(a, input ?? {}))),
+    full: procedure.input(passThrough<SyncInputs<S>['full']>()).query(({ ctx, input }) => call(ctx, input, (a) => engine.full(a, input ?? {}))),
     stream: procedure.input(passThrough<SyncInputs<S>['stream']>()).subscription(stream),
   };
   return record as unknown as SyncRouterRecord<S, TMeta>;

@@ -1,5 +1,24 @@
-/** `syncTransformer`: superjson on the wire, but incoming inputs keep the own `__proto__` keys JSON.parse made, so the engine can refuse them. */
+/** `syncTransformer`: superjson on the wire, but incoming inputs keep the own `__proto__` keys JSON.parse made (so the engine can refuse them), and shared references are refused. */
+import { TRPCError } from '@trpc/server';
 import superjson from 'superjson';
+import { SyncError } from '../../shared/errors.js';
+
+/**
+ * Refuses an input whose superjson `meta` makes values share one object (`referentialEqualities`):
+ * JSON cannot say that, our clients never need it, and `data.a`/`data.b` shared at every level is
+ * 2^depth paths from a few KB. Checked before superjson builds anything; the engine's own walk
+ * (`checkJsonShape`) refuses shared objects too, for apps that use plain superjson.
+ */
+function refuseSharedReferences(payload: unknown): void {
+  const meta = (payload as { meta?: { referentialEqualities?: unknown } } | null)?.meta;
+  if (meta === null || typeof meta !== 'object' || meta.referentialEqualities === undefined) return;
+  const equalities = meta.referentialEqualities;
+  const first = Array.isArray(equalities) ? '' : equalities && typeof equalities === 'object' ? (Object.keys(equalities)[0] ?? '') : '';
+  const path = first.length > 200 ? `${first.slice(0, 200)}…` : first;
+  const message = `shared references are not accepted (superjson referentialEqualities${path ? ` at ${path}` : ''}): send each value once, as JSON would`;
+  const cause = new SyncError('BAD_REQUEST', `${path || '(root)'}: ${message}`, [{ path, message }]);
+  throw new TRPCError({ code: 'BAD_REQUEST', message: cause.message, cause });
+}
 
 /**
  * superjson's `deserialize` copies its input with a copy that silently drops own `__proto__`
@@ -16,7 +35,10 @@ import superjson from 'superjson';
 export const syncTransformer = {
   input: {
     serialize: (value: unknown) => superjson.serialize(value),
-    deserialize: (payload: any) => superjson.deserialize(payload, { inPlace: true }),
+    deserialize: (payload: any) => {
+      refuseSharedReferences(payload);
+      return superjson.deserialize(payload, { inPlace: true });
+    },
   },
   output: {
     serialize: (value: unknown) => superjson.serialize(value),

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { SyncError, issuesFromZod, type SyncIssue } from '../../../shared/errors.js';
 import type { Actor, ChangeInput } from '../../../shared/protocol.js';
+import { checkPushShape } from '../../engine/shape.js';
 import type { SyncEngine } from '../../engine/types.js';
 import { readJsonBody } from '../../rest/body.js';
 import { jsonResponse } from '../../rest/errors.js';
@@ -57,6 +58,8 @@ function renamed(error: SyncError): SyncError {
 /** Handles one push: validate the compat body, hand it to `engine.push`, answer `{ results }`. */
 export async function handleCompatPush(engine: SyncEngine, actor: Actor, req: Request): Promise<Response> {
   const raw = await readJsonBody(req, engine.limits.maxBodyBytes);
+  // On the raw body, as every face does: zod's record parse drops an own `__proto__` key unseen.
+  checkPushShape(raw, engine.limits.maxDepth);
   const parsed = compatPushBody.safeParse(raw);
   if (!parsed.success) {
     const issues = issuesFromZod(parsed.error.issues);

@@ -24,8 +24,10 @@ export interface FastapiCompatWebSocketOptions {
   authenticate: Authenticate;
   /** Path `handleUpgrade` accepts. @default '/sync/stream' */
   path?: string;
-  /** Time to wait for the subscribe frame. @default 10000 */
+  /** Time to wait for the subscribe frame (`createSyncHttpServer` passes its `wsAuthTimeoutMs`). @default 10000 */
   subscribeTimeoutMs?: number;
+  /** Largest client frame, refused by its header before anything is buffered (close 1009). @default 65536 */
+  maxPayloadBytes?: number;
 }
 
 /** The compat WebSocket face: attach `handleUpgrade` to a server's `upgrade` event (the same shape as the main raw WebSocket face). */
@@ -60,6 +62,7 @@ export function createFastapiCompatWebSocketServer(options: FastapiCompatWebSock
   return createFrameSocketServer({
     path: options.path ?? '/sync/stream',
     subscribeTimeoutMs: options.subscribeTimeoutMs,
+    maxPayloadBytes: options.maxPayloadBytes,
     serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, options),
     errorFields: (error) => ({ detail: error.message }),
   });
