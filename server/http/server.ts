@@ -23,12 +23,14 @@ import { urlLimitResponse } from '../rest/params.js';
 import { syncErrorOf, toTRPCError } from '../trpc/errors.js';
 import { logUnexpectedToStderr, requestIdOf, type UnexpectedError } from '../unexpected.js';
 import { closeServer, listenOn } from './listen.js';
+import { batchTooLarge, closeUnauthenticated, isWebSocketFrameError, RAW_WS_MAX_PAYLOAD, resolveRequestBounds, type RequestBounds } from './request-bounds.js';
+import { withResponseBudget } from '../trpc/response-budget.js';
 
 /** Where the fastapi-offline-sync wire face is served. */
 const COMPAT_BASE = '/compat/fastapi-offline-sync';
 
 /** Options of `createSyncHttpServer`. */
-export interface SyncHttpServerOptions {
+export interface SyncHttpServerOptions extends RequestBounds {
   engine: SyncEngine<any>;
   /** Turns the caller's token into an actor (see `jwtAuthenticator`). */
   authenticate: Authenticate;
@@ -109,6 +111,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const ops = createOpsHandler({ engine, authenticate, metrics: options.serveMetrics === false ? undefined : metrics, metricsToken: options.metricsToken });
   const router = options.router ?? createSyncAppRouter(engine);
   const makeContext = options.createContext ?? (({ actor, token }) => ({ actor, token }));
+  const bounds = resolveRequestBounds(options, engine.limits, 'createSyncHttpServer');
   const trustProxy = options.trustProxy === true ? 1 : options.trustProxy || 0;
   if (!Number.isInteger(trustProxy) || trustProxy < 0) throw new Error(`createSyncHttpServer: trustProxy must be a boolean or a non-negative integer, got ${String(options.trustProxy)}`);
   const ipLimiter = options.ipRateLimit
@@ -123,35 +126,45 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     : null;
   /** tRPC HTTP requests refused by the per-IP limit: tRPC itself answers them (createContext throws), in its own error shape. */
   const ipRefused = new WeakMap<IncomingMessage, number>();
+  /** tRPC HTTP batches over `maxBatchCalls`: refused the same way, before any call runs. */
+  const batchRefused = new WeakMap<IncomingMessage, NonNullable<ReturnType<typeof batchTooLarge>>>();
   const context = async (req: IncomingMessage, params: Record<string, string | undefined> | null | undefined, res: unknown) => {
     const waitMs = ipRefused.get(req);
     if (waitMs !== undefined) throw toTRPCError(ipLimiter!.error(waitMs));
+    const tooMany = batchRefused.get(req);
+    if (tooMany) throw toTRPCError(tooMany);
     const token = requestToken(req, params);
     const actor = await Promise.resolve(authenticate(token)).catch(() => null);
+    if (actor) sockets.authenticated(res); // a tRPC WebSocket that authenticated keeps its connection
     // The connection rides along so `sync.stream` can bound what it holds for a slow peer.
-    return withLiveConnection(await makeContext({ req, actor, token }), res) as any;
+    // Its answers run within `maxResponseBytes` (per HTTP request, or what a WebSocket still holds).
+    return withResponseBudget(withLiveConnection(await makeContext({ req, actor, token }), res), res, bounds.maxResponseBytes) as any;
   };
 
   const report = options.onError ?? logUnexpectedToStderr;
   const onTrpcError = ({ error, path, type }: { error: { code: string; cause?: unknown }; path?: string; type: string }) => {
-    if (error.code === 'INTERNAL_SERVER_ERROR') report({ requestId: requestIdOf(error), op: `trpc ${type} ${path ?? '?'}`, error: error.cause ?? error });
+    if (error.code === 'INTERNAL_SERVER_ERROR' && !isWebSocketFrameError(error)) report({ requestId: requestIdOf(error), op: `trpc ${type} ${path ?? '?'}`, error: error.cause ?? error });
   };
   const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, res, info }) => context(req, info.connectionParams, res), onError: onTrpcError, maxBodySize: engine.limits.maxBodyBytes, responseMeta: retryAfterMeta });
   const rest = toNodeHandler(
     createRestHandler({ engine, authenticate, onError: (error, req, requestId) => report({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }) }),
   );
-  const trpcWss = new WebSocketServer({ noServer: true });
+  // Frames over the bound are refused by their header (close 1009), before anything is buffered or parsed.
+  const trpcWss = new WebSocketServer({ noServer: true, maxPayload: bounds.wsMaxPayloadBytes });
+  const sockets = closeUnauthenticated(trpcWss, bounds.wsAuthTimeoutMs); // listens before tRPC's handler
   const wsHandler = applyWSSHandler({
     wss: trpcWss,
     router,
     createContext: ({ req, res, info }) => context(req, info.connectionParams, res),
     onError: onTrpcError,
+    maxBatchSize: bounds.maxBatchCalls,
     keepAlive: { enabled: true, pingMs: options.pingMs ?? 30_000, pongWaitMs: 5_000 },
   });
-  const restWs = createRestWebSocketServer({ engine, authenticate });
+  const rawWs = { maxPayloadBytes: Math.min(RAW_WS_MAX_PAYLOAD, bounds.wsMaxPayloadBytes), subscribeTimeoutMs: bounds.wsAuthTimeoutMs || undefined };
+  const restWs = createRestWebSocketServer({ engine, authenticate, ...rawWs });
   // The fastapi-offline-sync wire face, for clients of that package (base URL …/compat/fastapi-offline-sync).
   const compat = toNodeHandler(createFastapiCompatHandler({ engine, authenticate, basePath: COMPAT_BASE }));
-  const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, path: `${COMPAT_BASE}/sync/stream` });
+  const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, ...rawWs, path: `${COMPAT_BASE}/sync/stream` });
 
   const server = http.createServer((req, res) => {
     // Before anything else reads the request: the per-IP limit (every request counts), then the URL's size.
@@ -168,7 +181,14 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
       }
       else return void sendResponse(res, toErrorResponse(ipLimiter!.error(waitMs)), hasBody(req), detail);
     }
-    if (path === '/trpc' || path.startsWith('/trpc/')) return trpc(req, res);
+    if (path === '/trpc' || path.startsWith('/trpc/')) {
+      const tooMany = batchTooLarge(req.url ?? '/', bounds.maxBatchCalls);
+      if (tooMany) {
+        batchRefused.set(req, tooMany);
+        if (hasBody(req)) res.setHeader('connection', 'close'); // tRPC never reads the body of a refused batch
+      }
+      return trpc(req, res);
+    }
     if (ops(req, res)) return;
     if (path.startsWith(`${COMPAT_BASE}/`)) return void compat(req, res);
     if (options.webApp?.(req, res)) return;
