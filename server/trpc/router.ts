@@ -19,6 +19,7 @@ import { liveTransportOf } from '../live/transports.js';
 import { toTRPCError } from './errors.js';
 import { checkJsonInput } from './json-input.js';
 import { passThrough, type EngineFor, type SyncInputs, type SyncOutputs } from './inputs.js';
+import { responseBudgetOf } from './response-budget.js';
 
 type Def<TInput, TOutput, TMeta> = { input: TInput; output: TOutput; meta: TMeta; errorShape: unknown };
 
@@ -93,9 +94,11 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides>(
 
   async function call<T>(ctx: unknown, input: unknown, fn: (actor: Actor) => Promise<T>): Promise<T> {
     const actor = await actorOf(ctx);
+    // Calls of one request (or WebSocket) run one at a time within its answer budget, when it has one.
+    const budget = responseBudgetOf(ctx);
     try {
       checkJsonInput(input);
-      return await fn(actor);
+      return await (budget ? budget.run(() => fn(actor)) : fn(actor));
     } catch (error) {
       throw toTRPCError(error);
     }
