@@ -8,3 +8,8 @@ export function randomClientId(): string {
   else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
   return `c-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
+
+/** A random HLC node id like `n3f9a1c0b7e2d` (12 hex digits); unrelated to the client id, which versions must not reveal. */
+export function randomNodeId(): string {
+  return `n${randomClientId().slice(2, 14)}`;
+}

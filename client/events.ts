@@ -59,6 +59,20 @@ export interface StatusEvent {
   status: 'online' | 'offline' | 'syncing' | 'error' | 'upgrade-required';
 }
 
+/**
+ * The server refused this device's client id (CLIENT_ID_CONFLICT: the local store was copied from
+ * another device, e.g. a restored backup, or the id is another user's). The client took a new id,
+ * renumbered its outbox under it (nothing is lost) and pushes it again.
+ */
+export interface ClientIdEvent {
+  previous: string;
+  clientId: string;
+  /** Outbox entries renumbered under the new id. */
+  renumbered: number;
+  /** Entries the server already held as these very changes (settled, not sent again). */
+  recorded: number;
+}
+
 /** Event name → payload. */
 export interface SyncClientEvents extends Record<string, unknown> {
   change: ChangeEvent;
@@ -68,4 +82,5 @@ export interface SyncClientEvents extends Record<string, unknown> {
   synced: SyncedEvent;
   progress: ProgressEvent;
   status: StatusEvent;
+  clientId: ClientIdEvent;
 }

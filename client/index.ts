@@ -15,8 +15,8 @@ export { memoryLocalStore, type MemoryLocalStore } from './memory-local-store.js
 export { keyValueLocalStore, type KeyValueStorage, type KeyValueLocalStoreOptions } from './key-value/index.js';
 export { indexedDbLocalStore, IndexedDbStoreError, type IndexedDbLocalStore, type IndexedDbLocalStoreOptions, type IndexedDbErrorCode } from './indexeddb/index.js';
 export { sqliteLocalStore, betterSqlite3Driver, expoSqliteDriver, opSqliteDriver, type SqliteLocalStore, type SqliteLocalStoreOptions, type SqliteDriver, type SqliteStatement, type SqliteResult, type SqliteValue, type BetterSqlite3Database, type ExpoSqliteDatabase, type ExpoSqliteTransaction, type ExpoSqliteDriverOptions, type OpSqliteDatabase, type OpSqliteTransaction } from './sqlite/index.js';
-export type { SyncClientEvents, ChangeEvent, ConflictEvent, ResyncEvent, ErrorEvent, SyncedEvent, ProgressEvent, StatusEvent } from './events.js';
-export { isResyncRequired, isRetryable, isUnauthorized, isUpgradeRequired, errorCode, pushRefusal, backoffDelay, retryDelay, type RetryOptions, type PushRefusal } from './retry.js';
+export type { SyncClientEvents, ChangeEvent, ConflictEvent, ResyncEvent, ErrorEvent, SyncedEvent, ProgressEvent, StatusEvent, ClientIdEvent } from './events.js';
+export { isResyncRequired, isRetryable, isUnauthorized, isUpgradeRequired, clientIdConflict, errorCode, pushRefusal, backoffDelay, retryDelay, type RetryOptions, type PushRefusal } from './retry.js';
 export { rebase, mergePatch } from './rebase.js';
 export { createTokenSource, tokenExpiry, type TokenSource, type TokenSourceOptions, type GetToken } from './token-source.js';
 export { browserConnectivity, type SyncStatus, type Connectivity } from './status.js';

@@ -70,6 +70,13 @@ export interface LocalMeta {
   checkpoint: string | null;
   /** This device's id, sent with every push (mutation ids are counted per client id). */
   clientId: string;
+  /**
+   * The app's `clientId` option this store's `clientId` stems from: when the server refused that id
+   * (CLIENT_ID_CONFLICT) the client took a new one, and keeps it although the app still passes the old.
+   */
+  clientIdGiven: string;
+  /** This device's HLC node id: random, apart from the client id, so versions never reveal a client id. */
+  nodeId: string;
   /** The mutation id the next local change gets (strictly increasing). */
   nextMutationId: number;
   /** The last HLC this client made or received, so a restarted clock never goes backwards. */

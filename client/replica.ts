@@ -20,6 +20,9 @@ export type LocalChange = { collection: string; id: string } & ({ op: 'upsert' |
 /** One answered outbox entry, whether from a push result or a refused request. */
 interface Outcome {
   mutationId: number;
+  /** For a push result: the change it answers (an answer naming another document settles nothing). */
+  collection?: string;
+  id?: string;
   /** `unknown`: a duplicate whose original outcome the server no longer has. */
   status: 'accepted' | 'conflict_resolved' | 'rejected' | 'unknown';
   version?: string;
@@ -191,6 +194,8 @@ export class Replica {
       const duplicate = result.status === 'duplicate';
       return {
         mutationId: result.mutationId,
+        collection: result.collection,
+        id: result.id,
         // a duplicate whose outcome the server no longer knows: the server state stays, the next pull settles it
         status: duplicate ? (result.original ?? 'unknown') : (result.status as Outcome['status']),
         ...(result.version !== undefined ? { version: result.version } : {}),
@@ -211,6 +216,34 @@ export class Replica {
   applyRefusal(entry: OutboxEntry, refusal: PushRefusal): Promise<number> {
     const error = { code: refusal.code, message: refusal.message, issues: refusal.issues };
     return this.settleAll([entry], [{ mutationId: entry.mutationId, status: 'rejected', error, duplicate: false, kind: 'request' }], null);
+  }
+
+  /**
+   * After CLIENT_ID_CONFLICT: settles the entries of `sent` the server holds as these very changes
+   * (`recorded`, answered like duplicates), then, in one atomic write, takes a new client id and HLC
+   * node id and renumbers every outbox entry under the new id, in order and above every id handed
+   * out so far. Returns the new id and how many entries were renumbered.
+   */
+  async reidentify(sent: readonly OutboxEntry[], recorded: readonly number[], newIds: { clientId: string; nodeId: string }): Promise<{ renumbered: number; recorded: number }> {
+    const held = new Set(recorded);
+    const done = sent.filter((e) => held.has(e.mutationId));
+    const settled = done.length > 0 ? await this.settleAll(done, done.map((e) => ({ mutationId: e.mutationId, status: 'unknown', duplicate: true, kind: 'result' })), null) : 0;
+    return this.exclusive(async () => {
+      const entries = await this.store.listOutbox();
+      let next = Math.max((await this.store.getMeta('nextMutationId')) ?? 1, ...entries.map((e) => e.mutationId + 1));
+      const writes: LocalWrite[] = [{ type: 'removeOutbox', mutationIds: entries.map((e) => e.mutationId) }];
+      for (const entry of entries) writes.push({ type: 'appendOutbox', entry: { ...entry, mutationId: next++ } });
+      const clock = this.clock.withNode(newIds.nodeId);
+      writes.push(
+        { type: 'setMeta', key: 'nextMutationId', value: next },
+        { type: 'setMeta', key: 'clientId', value: newIds.clientId },
+        { type: 'setMeta', key: 'nodeId', value: newIds.nodeId },
+        { type: 'setMeta', key: 'hlc', value: clock.now() },
+      );
+      await this.store.write(writes);
+      this.clock = clock;
+      return { renumbered: entries.length, recorded: settled };
+    });
   }
 
   /** The recorded rejected changes, oldest first. */
@@ -237,6 +270,8 @@ export class Replica {
       for (const outcome of outcomes) {
         const entry = byId.get(outcome.mutationId);
         if (!entry) continue;
+        // Never drop an outbox entry on an answer that is not about what it holds.
+        if (outcome.collection !== undefined && (outcome.collection !== entry.collection || outcome.id !== entry.id)) continue;
         byId.delete(outcome.mutationId); // answered once, even if the server repeats it
         answered.push({ entry, outcome });
       }

@@ -30,7 +30,7 @@ export function retryDelay(error: unknown, attempt: number, options: RetryOption
 
 interface ErrorLike {
   message?: unknown;
-  data?: { code?: unknown; httpStatus?: unknown; sync?: { code?: unknown; issues?: unknown; retryAfterMs?: unknown } | null } | null;
+  data?: { code?: unknown; httpStatus?: unknown; sync?: { code?: unknown; issues?: unknown; retryAfterMs?: unknown; recorded?: unknown } | null } | null;
 }
 
 /** Why the server refused a whole push request because of what it holds (see `pushRefusal`). */
@@ -52,8 +52,22 @@ export function isResyncRequired(error: unknown): boolean {
   const e = error as ErrorLike | null;
   if (typeof e !== 'object' || e === null) return false;
   if (e.data?.sync?.code === 'RESYNC_REQUIRED') return true;
+  if (e.data?.sync?.code === 'CLIENT_ID_CONFLICT') return false;
   const message = typeof e.message === 'string' ? e.message : '';
   return (e.data?.code === 'CONFLICT' || e.data == null) && /RESYNC_REQUIRED|resync required/i.test(message);
+}
+
+/**
+ * The server's CLIENT_ID_CONFLICT (409): this client id's ledger holds other changes under the
+ * push's mutation ids (the local store was copied from another device) or belongs to another user.
+ * Nothing was applied; `recorded` lists the push's ids the server holds as these very changes.
+ * `null` for any other error.
+ */
+export function clientIdConflict(error: unknown): { recorded: number[] } | null {
+  const sync = (error as ErrorLike | null)?.data?.sync;
+  if (sync?.code !== 'CLIENT_ID_CONFLICT') return null;
+  const recorded = Array.isArray(sync.recorded) ? sync.recorded.filter((id): id is number => Number.isSafeInteger(id)) : [];
+  return { recorded };
 }
 
 /** The error's sync code (`data.sync.code`) or tRPC code (`data.code`), if it has one. */
@@ -82,7 +96,7 @@ export function isUpgradeRequired(error: unknown): boolean {
 export function isRetryable(error: unknown): boolean {
   const data = (error as ErrorLike | null)?.data;
   if (data == null) return true;
-  if (data.sync?.code === 'UPGRADE_REQUIRED') return false;
+  if (data.sync?.code === 'UPGRADE_REQUIRED' || data.sync?.code === 'CLIENT_ID_CONFLICT') return false;
   if (typeof data.code === 'string' && RETRYABLE_CODES.has(data.code)) return true;
   const status = typeof data.httpStatus === 'number' ? data.httpStatus : 0;
   return status === 408 || status === 429 || status >= 500;

@@ -1,12 +1,12 @@
 /** `createSyncClient()`: typed offline collections over a local store, synced through the app's tRPC `sync` router. */
 import { HlcClock } from '../shared/hlc.js';
 import type { SyncSchema } from '../shared/schema.js';
-import { randomClientId } from './client-id.js';
+import { randomClientId, randomNodeId } from './client-id.js';
 import { createCollection, type CollectionOf } from './collection.js';
 import { Emitter } from './emitter.js';
 import type { SyncClientEvents } from './events.js';
 import { LiveSync } from './live.js';
-import type { LocalStore, RejectedChange } from './local-store.js';
+import type { LocalStore, LocalWrite, RejectedChange } from './local-store.js';
 import { memoryLocalStore } from './memory-local-store.js';
 import { resolveOptions, type SyncClientOptions } from './options.js';
 import { Replica } from './replica.js';
@@ -74,7 +74,7 @@ export interface SyncClient<S extends SyncSchema> {
   rejected(): Promise<RejectedChange[]>;
   /** Forgets rejected changes: those with these mutation ids, or all of them. */
   clearRejected(mutationIds?: number[]): Promise<void>;
-  /** This device's client id (resolved once the store is read). */
+  /** This device's client id (resolved once the store is read; a new one after the server refused the old, see the `clientId` event). */
   clientId(): Promise<string>;
   /** The local store (escape hatch for tools and tests). */
   readonly store: LocalStore;
@@ -102,8 +102,8 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   const store = options.store ?? memoryLocalStore();
   const events = new Emitter<SyncClientEvents>();
   const given = options.clientId ?? null;
-  // The clock's node id is the client id; until the store is read we only know it if it was given.
-  let clock = new HlcClock({ node: given ?? 'pending' });
+  // The clock's node id is read from the store (or made) in `ready`; nothing is stamped before.
+  const clock = new HlcClock({ node: 'pending' });
   const replica = new Replica(store, options.schema, clock, events);
   const connectivity = options.connectivity === undefined ? browserConnectivity() : options.connectivity;
   // The tracker reports to its own emitter: with tabs, a follower shows the leader's status instead.
@@ -120,6 +120,13 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
     schemaNames: options.schema.names,
     call: (fn) => withRetry(fn, resolved.retry, undefined, tokens ? () => tokens.refresh() : undefined),
     versioned: (input) => (typeof schemaVersion === 'number' ? { ...input, schemaVersion } : input),
+    async reidentify(sent, recorded) {
+      const previous = ctx.clientId;
+      const clientId = randomClientId();
+      const result = await replica.reidentify(sent, recorded, { clientId, nodeId: randomNodeId() });
+      ctx.clientId = clientId;
+      events.emit('clientId', { previous, clientId, ...result });
+    },
   };
   const net = serial();
   const live = new LiveSync(ctx, net, status, tokens);
@@ -130,15 +137,18 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
 
   // Under the store's cross-tab lock, so tabs opening together agree on one client id.
   const ready = replica.exclusive(async () => {
-    const stored = await store.getMeta('clientId');
-    const clientId = given ?? stored ?? randomClientId();
-    if (clientId !== stored) await store.write([{ type: 'setMeta', key: 'clientId', value: clientId }]);
-    if (clock.node !== clientId) {
-      clock = new HlcClock({ node: clientId });
-      replica.clock = clock;
-    }
+    const [stored, storedGiven, storedNode] = [await store.getMeta('clientId'), await store.getMeta('clientIdGiven'), await store.getMeta('nodeId')];
+    // An app-given id is used unless this store already replaced it after the server refused it (CLIENT_ID_CONFLICT).
+    const clientId = given !== null && !(stored !== null && storedGiven === given) ? given : (stored ?? randomClientId());
+    const nodeId = storedNode ?? randomNodeId();
+    const writes: LocalWrite[] = [];
+    if (clientId !== stored) writes.push({ type: 'setMeta', key: 'clientId', value: clientId });
+    if (given !== null && storedGiven !== given) writes.push({ type: 'setMeta', key: 'clientIdGiven', value: given });
+    if (nodeId !== storedNode) writes.push({ type: 'setMeta', key: 'nodeId', value: nodeId });
+    if (writes.length > 0) await store.write(writes);
+    replica.clock = clock.withNode(nodeId);
     const hlc = await store.getMeta('hlc');
-    if (hlc) clock.receive(hlc); // never hand out an HLC below one made before a restart
+    if (hlc) replica.clock.receive(hlc); // never hand out an HLC below one made before a restart
     ctx.clientId = clientId;
     return clientId;
   });
@@ -259,10 +269,10 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
       await ready;
       await replica.clearRejected(mutationIds);
     },
-    clientId: () => ready,
+    clientId: () => ready.then(() => ctx.clientId),
     store,
     get clock() {
-      return clock;
+      return replica.clock;
     },
     async close() {
       stopConnectivity?.();

@@ -5,7 +5,7 @@ import type { SyncClientEvents } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import type { Replica } from './replica.js';
 import type { OutboxEntry, ResyncState } from './local-store.js';
-import { isResyncRequired, pushRefusal, type PushRefusal } from './retry.js';
+import { clientIdConflict, isResyncRequired, pushRefusal, type PushRefusal } from './retry.js';
 
 /** What the sync steps share. */
 export interface TransferContext {
@@ -20,7 +20,15 @@ export interface TransferContext {
   call<T>(fn: () => Promise<T>): Promise<T>;
   /** Adds the schema's version to a request input (when the schema has one). */
   versioned<I extends object>(input: I): I;
+  /** After CLIENT_ID_CONFLICT: takes a new client id and renumbers the outbox under it (see `Replica.reidentify`). */
+  reidentify(sent: readonly OutboxEntry[], recorded: readonly number[]): Promise<void>;
 }
+
+/** How many times one `pushOutbox` takes a new client id before it reports the refusal instead. */
+const MAX_REIDENTIFY = 3;
+
+/** Thrown through a push's split parts when the client id changed: the parts hold the old ids. */
+class ClientIdChanged extends Error {}
 
 /**
  * Pushes the outbox oldest first, one batch at a time, until it is empty (or holds only entries
@@ -32,11 +40,21 @@ export interface TransferContext {
 export async function pushOutbox(ctx: TransferContext): Promise<number> {
   let pushed = 0;
   let total: number | undefined;
+  let reidentified = 0;
+  // Another tab of this store may have taken a new client id.
+  ctx.clientId = (await ctx.replica.store.getMeta('clientId')) ?? ctx.clientId;
   for (;;) {
     const batch = await ctx.replica.store.listOutbox({ limit: ctx.options.batchSize });
     if (batch.length === 0) return pushed;
     total ??= await ctx.replica.store.countOutbox();
-    const answered = await pushBatch(ctx, batch);
+    let answered: number;
+    try {
+      answered = await pushBatch(ctx, batch, reidentified < MAX_REIDENTIFY);
+    } catch (error) {
+      if (!(error instanceof ClientIdChanged)) throw error;
+      reidentified++;
+      continue; // the outbox now holds the same changes under the new id
+    }
     pushed += answered;
     ctx.events.emit('progress', { phase: 'push', done: pushed, total: Math.max(total, pushed) });
     if (answered === 0) return pushed; // the server answered none of them: stop rather than loop
@@ -51,17 +69,22 @@ export async function pushOutbox(ctx: TransferContext): Promise<number> {
  * server requires both). A single entry refused on its own is taken out of the outbox and
  * recorded as rejected; the entries around it go through as usual.
  */
-async function pushBatch(ctx: TransferContext, batch: readonly OutboxEntry[]): Promise<number> {
+async function pushBatch(ctx: TransferContext, batch: readonly OutboxEntry[], mayReidentify: boolean): Promise<number> {
   let response;
   try {
     response = await ctx.call(() => ctx.api.push.mutate(ctx.versioned({ clientId: ctx.clientId, atomic: true, changes: [...batch] })));
   } catch (error) {
+    const conflict = clientIdConflict(error);
+    if (conflict && mayReidentify) {
+      await ctx.reidentify(batch, conflict.recorded);
+      throw new ClientIdChanged();
+    }
     const refusal = pushRefusal(error);
     if (!refusal) throw error;
     if (batch.length === 1) return ctx.replica.applyRefusal(batch[0]!, refusal);
     let answered = 0;
     for (const part of splitBatch(batch, refusal)) {
-      const done = await pushBatch(ctx, part);
+      const done = await pushBatch(ctx, part, mayReidentify);
       answered += done;
       if (done < part.length) break; // something went unanswered: stop here, so no later id overtakes it
     }

@@ -35,6 +35,8 @@ export interface SyncMetrics {
   text(): Promise<string>;
   /** Counts a refused credential (`sync_auth_failures_total{reason}`); `createSyncHttpServer` calls it. */
   authFailure(reason: AuthFailureReason): void;
+  /** Counts an error that escaped every handler to the process (`sync_uncaught_errors_total{kind}`); the CLI's process-level net calls it. */
+  uncaughtError(kind: 'exception' | 'rejection'): void;
 }
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -82,6 +84,8 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
   for (const reason of ['missing', 'expired', 'invalid', 'error'] as const) authFailures.inc({ reason }, 0);
   const live = new Gauge({ name: p + 'stream_connections', help: 'Live streams open now', registers });
   const liveByFace = new Gauge({ name: p + 'live_subscribers', help: 'Live subscribers open now by face (sse, ws, trpc; other: faces that do not name themselves)', labelNames: ['face'], registers });
+  const uncaught = counter('uncaught_errors_total', 'Errors that escaped every handler to the process (kind exception: uncaughtException, rejection: unhandledRejection); the CLI logs each and keeps serving. Should stay 0.', ['kind']);
+  for (const kind of ['exception', 'rejection'] as const) uncaught.inc({ kind }, 0);
   const slowConsumers = counter('slow_consumers_total', 'Live subscribers told to resync and closed because they fell behind (reason queue: stream.maxQueue commits; buffer: stream.maxBufferedBytes bytes)', ['face', 'reason']);
 
   function onEvent(event: EngineEvent | IpRateLimitedEvent): void {
@@ -141,6 +145,7 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
     contentType: registry.contentType,
     text: () => registry.metrics(),
     authFailure: (reason) => authFailures.inc({ reason }),
+    uncaughtError: (kind) => uncaught.inc({ kind }),
   };
 }
 

@@ -104,6 +104,14 @@ export class HlcClock {
     return formatHlc({ wallMs: this.wall, counter: this.counter, node: this.node });
   }
 
+  /** A clock with another node id that never stamps below anything this one made or received. */
+  withNode(node: string): HlcClock {
+    const next = new HlcClock({ node, now: this.wallNow, maxDriftMs: this.maxDriftMs });
+    next.wall = this.wall;
+    next.counter = this.counter;
+    return next;
+  }
+
   /** True when `remote` is further ahead of the local wall clock than the drift cap allows. */
   isTooFarAhead(remote: string): boolean {
     const parts = parseHlc(remote);

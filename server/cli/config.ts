@@ -7,6 +7,8 @@ import { parseLogLevel, type LogLevel } from '../logging.js';
 import type { StreamOptions, SyncLimits } from '../engine/types.js';
 import type { RequestBounds } from '../http/request-bounds.js';
 import { LIMITS_HELP, parseTrustProxy, readLimitsEnv, readRequestBoundsEnv, readStreamEnv, REQUEST_BOUNDS_HELP } from './limits-env.js';
+import type { TransportTimeouts } from '../http/transport-guard.js';
+import { readTimeoutsEnv, TIMEOUTS_HELP } from './timeouts-env.js';
 
 /** An error the CLI prints as one line (`error: …`) before exiting with code 1. */
 export class CliError extends Error {}
@@ -43,6 +45,8 @@ export interface CliConfig {
   requestBounds: RequestBounds;
   /** Live-stream options set by SYNC_STREAM_* variables (see `readStreamEnv`). */
   stream: Partial<StreamOptions>;
+  /** Listener timeouts set by SYNC_REQUEST_TIMEOUT_MS / SYNC_HEADERS_TIMEOUT_MS (see `readTimeoutsEnv`); main and metrics port. */
+  timeouts: TransportTimeouts;
   /** Oldest client schema version served (env SYNC_MIN_SCHEMA_VERSION), or null for none. */
   minSchemaVersion: number | null;
 }
@@ -141,7 +145,7 @@ Environment:
                         names the client for SYNC_RATE_LIMIT_IP. Default 0: the socket's address.
   SYNC_MIN_SCHEMA_VERSION  oldest client schema version served (defineSyncSchema(…, { version }));
                         older clients get 426 UPGRADE_REQUIRED. Default: none.
-${LIMITS_HELP}${REQUEST_BOUNDS_HELP}`;
+${LIMITS_HELP}${REQUEST_BOUNDS_HELP}${TIMEOUTS_HELP}`;
 
 function checkLogLevel(value: string | undefined): LogLevel {
   try {
@@ -244,6 +248,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     limits: readLimitsEnv(env, (m) => new CliError(m)),
     stream: readStreamEnv(env, (m) => new CliError(m)),
     requestBounds: readRequestBoundsEnv(env, (m) => new CliError(m)),
+    timeouts: readTimeoutsEnv(env, (m) => new CliError(m)),
     minSchemaVersion: parseMinSchemaVersion(env.SYNC_MIN_SCHEMA_VERSION),
   };
 }

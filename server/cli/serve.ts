@@ -12,6 +12,7 @@ import { CliError, type CliConfig } from './config.js';
 import { initStore, openStore } from './open-store.js';
 import { releaseMemory } from './release-memory.js';
 import { loadSchema } from './schema-file.js';
+import { installProcessNet } from './process-net.js';
 
 /** Starts serving; resolves with a `stop()` that closes server, engine and store (signals call it). */
 export async function runServe(config: CliConfig, log: (line: string) => void): Promise<{ stop(): Promise<void> }> {
@@ -21,6 +22,8 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   // PGlite's first boot leaves a closed initdb instance's memory behind until a full GC (see release-memory.ts).
   if (opened.store.kind === 'pglite') await releaseMemory();
   const metrics = createMetrics({ store: opened.store, feed: () => engine.feedStatus() });
+  // Whatever still escapes a handler is logged and counted (sync_uncaught_errors_total), not a dead server.
+  const removeNet = installProcessNet({ count: metrics.uncaughtError });
   const logEvent = createEventLogger({ level: config.logLevel });
   const engine = createSyncEngine({
     store: opened.store,
@@ -60,17 +63,19 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     onError: ({ requestId, op, error }) => logEvent({ type: 'error', where: op, requestId, error }),
     ...(config.ipRateLimit ? { ipRateLimit: config.ipRateLimit, trustProxy: config.trustProxy, onEvent: logEvent } : {}),
     ...config.requestBounds,
+    ...config.timeouts,
     metrics,
     metricsToken: config.metricsToken,
     serveMetrics: config.metricsPort === null,
     webApp: createWebAppHandler(devToken ? { devToken } : {}),
   });
-  const metricsServer = config.metricsPort === null ? null : createMetricsServer({ metrics, metricsToken: config.metricsToken });
+  const metricsServer = config.metricsPort === null ? null : createMetricsServer({ metrics, metricsToken: config.metricsToken, ...config.timeouts });
   const stop = async () => {
     await metricsServer?.close();
     await server.close();
     await engine.close();
     await opened.close();
+    removeNet();
   };
   let address;
   try {

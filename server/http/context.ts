@@ -1,5 +1,6 @@
 /** Where the built-in servers find the caller's token: bearer header, tRPC connection params, or `?token=`. */
 import type { IncomingMessage } from 'node:http';
+import { requestUrl } from './request-target.js';
 
 /** The token of `Authorization: Bearer <token>`, or null. */
 export function bearerToken(header: string | string[] | undefined): string | null {
@@ -17,6 +18,6 @@ export function requestToken(req: IncomingMessage, connectionParams?: Record<str
   if (typeof fromParams === 'string' && fromParams !== '') return fromParams;
   const fromHeader = bearerToken(req.headers.authorization);
   if (fromHeader) return fromHeader;
-  const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
+  const query = requestUrl(req)?.searchParams.get('token');
   return query || null;
 }

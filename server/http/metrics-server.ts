@@ -1,11 +1,13 @@
 /** `createMetricsServer()`: `/metrics` on a listener of its own (CLI `SYNC_METRICS_PORT`), e.g. bound to 127.0.0.1 for a local scraper. */
-import http from 'node:http';
+import type http from 'node:http';
 import type { SyncMetrics } from '../metrics.js';
 import { answerMetrics } from './ops.js';
 import { closeServer, listenOn } from './listen.js';
+import { answerProblem, requestProblem, requestUrl } from './request-target.js';
+import { createGuardedServer, type TransportTimeouts } from './transport-guard.js';
 
-/** Options of `createMetricsServer`. */
-export interface MetricsServerOptions {
+/** Options of `createMetricsServer` (with the transport timeouts `requestTimeoutMs` and `headersTimeoutMs`). */
+export interface MetricsServerOptions extends TransportTimeouts {
   metrics: SyncMetrics;
   /** Bearer token `/metrics` requires (CLI `SYNC_METRICS_TOKEN`). @default none (open) */
   metricsToken?: string | null;
@@ -28,8 +30,10 @@ export interface MetricsServer {
  * await ops.listen(9464, '127.0.0.1');
  */
 export function createMetricsServer(options: MetricsServerOptions): MetricsServer {
-  const server = http.createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const server = createGuardedServer(options, 'createMetricsServer', (req, res) => {
+    const problem = requestProblem(req);
+    if (problem) return answerProblem(res, problem);
+    const path = requestUrl(req)!.pathname;
     if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) return answerMetrics(req, res, options.metrics, options.metricsToken);
     const status = path === '/metrics' ? 405 : 404;
     const message = status === 405 ? `${req.method} /metrics: only GET and HEAD` : `${path}: this port serves only GET /metrics`;

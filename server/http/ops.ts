@@ -7,6 +7,7 @@ import type { Authenticate } from '../auth/authenticate.js';
 import type { SyncEngine } from '../engine/types.js';
 import type { SyncMetrics } from '../metrics.js';
 import { bearerToken } from './context.js';
+import { requestUrl } from './request-target.js';
 
 /** Options of `createOpsHandler`. */
 export interface OpsOptions {
@@ -134,8 +135,8 @@ export function createOpsHandler(options: OpsOptions): (req: IncomingMessage, re
     return Boolean(await Promise.resolve(options.authenticate(bearerToken(req.headers.authorization))).then(checkActor).catch(() => null));
   };
   return (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const path = requestUrl(req)?.pathname;
+    if (path === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
     if (path === '/metrics' && metrics) {
       answerMetrics(req, res, metrics, metricsToken);
       return true;

@@ -25,12 +25,14 @@ import { logUnexpectedToStderr, requestIdOf, type UnexpectedError } from '../une
 import { closeServer, listenOn } from './listen.js';
 import { batchTooLarge, closeUnauthenticated, isWebSocketFrameError, RAW_WS_MAX_PAYLOAD, resolveRequestBounds, type RequestBounds } from './request-bounds.js';
 import { withResponseBudget } from '../trpc/response-budget.js';
+import { answerProblem, refuseUpgradeProblem, requestProblem, requestUrl } from './request-target.js';
+import { createGuardedServer, type TransportTimeouts } from './transport-guard.js';
 
 /** Where the fastapi-offline-sync wire face is served. */
 const COMPAT_BASE = '/compat/fastapi-offline-sync';
 
-/** Options of `createSyncHttpServer`. */
-export interface SyncHttpServerOptions extends RequestBounds {
+/** Options of `createSyncHttpServer` (with the transport timeouts `requestTimeoutMs` and `headersTimeoutMs`). */
+export interface SyncHttpServerOptions extends TransportTimeouts, RequestBounds {
   engine: SyncEngine<any>;
   /** Turns the caller's token into an actor (see `jwtAuthenticator`). */
   authenticate: Authenticate;
@@ -148,6 +150,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, res, info }) => context(req, info.connectionParams, res), onError: onTrpcError, maxBodySize: engine.limits.maxBodyBytes, responseMeta: retryAfterMeta });
   const rest = toNodeHandler(
     createRestHandler({ engine, authenticate, onError: (error, req, requestId) => report({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }) }),
+    { onError: report },
   );
   // Frames over the bound are refused by their header (close 1009), before anything is buffered or parsed.
   const trpcWss = new WebSocketServer({ noServer: true, maxPayload: bounds.wsMaxPayloadBytes });
@@ -163,14 +166,19 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const rawWs = { maxPayloadBytes: Math.min(RAW_WS_MAX_PAYLOAD, bounds.wsMaxPayloadBytes), subscribeTimeoutMs: bounds.wsAuthTimeoutMs || undefined };
   const restWs = createRestWebSocketServer({ engine, authenticate, ...rawWs });
   // The fastapi-offline-sync wire face, for clients of that package (base URL …/compat/fastapi-offline-sync).
-  const compat = toNodeHandler(createFastapiCompatHandler({ engine, authenticate, basePath: COMPAT_BASE }));
+  const compat = toNodeHandler(
+    createFastapiCompatHandler({ engine, authenticate, basePath: COMPAT_BASE, onError: (error, req, requestId) => report({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }) }),
+    { onError: report },
+  );
   const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, ...rawWs, path: `${COMPAT_BASE}/sync/stream` });
 
-  const server = http.createServer((req, res) => {
-    // Before anything else reads the request: the per-IP limit (every request counts), then the URL's size.
+  const server = createGuardedServer(options, 'createSyncHttpServer', (req, res) => {
+    // Before anything else reads the request: the per-IP limit (every request counts), then the target, Host and method, then the URL's size.
     const waitMs = ipLimiter?.take(req, 'request') ?? 0;
+    const problem = requestProblem(req);
+    if (problem) return answerProblem(res, problem);
     const tooLong = urlLimitResponse(req.url ?? '/', engine.limits);
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = requestUrl(req)!.pathname;
     // The compat face's clients read FastAPI's `detail` beside the usual `error` object.
     const detail = path.startsWith(`${COMPAT_BASE}/`);
     if (tooLong && (tooLong.status === 414 || !isTrpcPath(req.url))) return void sendResponse(res, tooLong, hasBody(req), detail);
@@ -200,13 +208,23 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
       const error = ipLimiter!.error(waitMs);
       return void refuseUpgrade(socket, 429, 'Too Many Requests', { error: { code: error.code, message: error.message, issues: [] } }, { 'retry-after': String(Math.ceil(waitMs / 1000)) });
     }
+    const problem = requestProblem(req);
+    if (problem) return refuseUpgradeProblem(socket, problem);
     const tooLong = urlLimitResponse(req.url ?? '/', engine.limits);
     if (tooLong?.status === 414) return void refuseUpgrade(socket, 414, 'URI Too Long', { error: { code: 'URI_TOO_LONG', message: `request URL over ${engine.limits.maxUrlLength} characters (limits.maxUrlLength)`, issues: [{ path: 'url', message: `at most ${engine.limits.maxUrlLength} characters` }] } });
     if (compatWs.handleUpgrade(req, socket, head)) return;
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = requestUrl(req)!.pathname;
     const wss = path === '/trpc' || path === '/trpc/' ? trpcWss : path === '/sync/stream' ? restWs.wss : null;
     if (!wss) return void socket.destroy();
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => undefined); // a broken frame closes this socket (ws answers 1002), never the process
+      try {
+        wss.emit('connection', ws, req);
+      } catch (error) {
+        report({ requestId: requestIdOf(error), op: `ws ${path}`, error });
+        ws.terminate();
+      }
+    });
   });
 
   return {

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { requestUrl } from './request-target.js';
 
 /** Options of `createWebAppHandler`. */
 export interface WebAppOptions {
@@ -74,7 +75,7 @@ export function createWebAppHandler(options: WebAppOptions = {}): WebAppHandler 
   };
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = requestUrl(req)?.pathname;
     if (path !== '/' && path !== '/index.html' && path !== '/app.js') return false;
     page ??= load();
     page.then(

@@ -3,9 +3,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { parseRequestTarget, problemBody, requestProblem } from '../http/request-target.js';
+import { logUnexpectedToStderr, requestIdOf, type UnexpectedError } from '../unexpected.js';
 
 /** A Node `http` request listener. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** Options of `toNodeHandler`. */
+export interface NodeHandlerOptions {
+  /** Told of a failure the handler did not answer itself (answered 500 with a request id). @default one JSON line on stderr */
+  onError?: (info: UnexpectedError) => void;
+}
 
 /**
  * Wraps a web-standard handler for `http.createServer`, Express, Fastify (`reply.raw`) and the
@@ -16,26 +24,36 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise
  * const server = http.createServer(toNodeHandler(createRestHandler({ engine, authenticate })));
  * server.listen(3000, '127.0.0.1');
  */
-export function toNodeHandler(handler: (req: Request) => Promise<Response>): NodeHandler {
+export function toNodeHandler(handler: (req: Request) => Promise<Response>, options: NodeHandlerOptions = {}): NodeHandler {
+  const report = options.onError ?? logUnexpectedToStderr;
   return async function nodeHandler(req, res) {
     const abort = new AbortController();
     res.once('close', () => abort.abort());
+    // A target, Host or method a web Request cannot carry is the client's fault: 4xx, never a throw.
+    const problem = requestProblem(req);
     let response: Response;
-    try {
-      response = await handler(toRequest(req, abort.signal));
-    } catch {
-      response = new Response(JSON.stringify({ error: { code: 'INTERNAL', message: 'internal server error', issues: [] } }), {
-        status: 500,
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-      });
+    if (problem) {
+      response = new Response(JSON.stringify(problemBody(problem)), { status: problem.status, headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close' } });
+    } else {
+      try {
+        response = await handler(toRequest(req, abort.signal));
+      } catch (error) {
+        const requestId = requestIdOf(error);
+        report({ requestId, op: `${req.method} ${parseRequestTarget(req.url)?.pathname ?? '?'}`, error });
+        response = new Response(JSON.stringify({ error: { code: 'INTERNAL', message: `internal server error (request id ${requestId})`, issues: [], requestId } }), {
+          status: 500,
+          headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId },
+        });
+      }
     }
-    await writeResponse(response, req, res, abort.signal);
+    // Never rejects: a response that cannot be written (the client left, a header Node refuses) drops the connection.
+    await writeResponse(response, req, res, abort.signal).catch(() => res.destroy());
   };
 }
 
 function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
-  const host = req.headers.host ?? 'localhost';
-  const url = new URL(req.url ?? '/', `http://${host}`);
+  // `requestProblem` vouched for both; the Host only names the origin the handler sees.
+  const url = parseRequestTarget(req.url, `http://${req.headers.host || 'localhost'}`) ?? parseRequestTarget(req.url)!;
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;

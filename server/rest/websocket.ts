@@ -12,6 +12,7 @@ import { wsTransport } from '../live/transports.js';
 import { authenticateToken, bearerToken } from './auth.js';
 import { statusOf } from './errors.js';
 import { frameCache } from './frames.js';
+import { requestUrl } from '../http/request-target.js';
 import { checkStreamRequest } from './stream-input.js';
 
 /** Options of `createRestWebSocketServer`. */
@@ -95,8 +96,7 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
   const fail = (socket: WebSocket, error: unknown, code?: number) => refuse(socket, error, code, options.errorFields);
 
   wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const fallbackToken = url.searchParams.get('token') ?? bearerToken(req.headers.authorization ?? null);
+    const fallbackToken = requestUrl(req)?.searchParams.get('token') ?? bearerToken(req.headers.authorization ?? null);
     const abort = new AbortController();
     const stop = () => abort.abort();
     stops.add(stop);
@@ -115,7 +115,8 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
   return {
     wss,
     handleUpgrade(req, socket, head) {
-      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
+      // An unparseable target is no path of this server's: the caller refuses the upgrade.
+      const pathname = requestUrl(req)?.pathname.replace(/\/+$/, '');
       if (pathname !== path) return false;
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
       return true;

@@ -6,7 +6,7 @@ import { toErrorResponse } from '../../rest/errors.js';
  * `error` is the same `{ code, message, issues }` object as on the main REST face (with its
  * request id on a 500), and the status and headers (`Retry-After`, `WWW-Authenticate`) are its own.
  */
-export async function compatErrorResponse(error: unknown, onUnexpected?: (error: unknown) => void): Promise<Response> {
+export async function compatErrorResponse(error: unknown, onUnexpected?: (error: unknown, requestId: string) => void): Promise<Response> {
   const base = toErrorResponse(error, onUnexpected);
   const body = (await base.json()) as { error: { message: string } };
   return new Response(JSON.stringify({ detail: body.error.message, ...body }), { status: base.status, headers: base.headers });

@@ -10,6 +10,7 @@ import { createFastapiCompatOpenApi } from './openapi.js';
 import { handleCompatPull } from './pull.js';
 import { handleCompatPush } from './push.js';
 import { SyncError } from '../../../shared/errors.js';
+import { logUnexpectedToStderr } from '../../unexpected.js';
 
 /** Options of `createFastapiCompatHandler`. */
 export interface FastapiCompatHandlerOptions {
@@ -19,8 +20,8 @@ export interface FastapiCompatHandlerOptions {
   authenticate: Authenticate;
   /** Prefix the endpoints live under, without a trailing slash. @default '' */
   basePath?: string;
-  /** Told of unexpected (500) failures, for logs; the client only sees `INTERNAL`. */
-  onError?: (error: unknown, req: Request) => void;
+  /** Told of unexpected (500) failures with the request id the client was answered, for logs; the client only sees `INTERNAL` and that id. @default one JSON line on stderr */
+  onError?: (error: unknown, req: Request, requestId: string) => void;
 }
 
 type Run = (engine: SyncEngine, req: Request, url: URL, authed: () => ReturnType<typeof authenticateToken>) => Promise<Response> | Response;
@@ -39,6 +40,7 @@ export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions)
   const { engine, authenticate } = options;
   const base = (options.basePath ?? '').replace(/\/+$/, '');
   let openapi: string | undefined;
+  const report = options.onError ?? ((error: unknown, req: Request, requestId: string) => logUnexpectedToStderr({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }));
   const routes: Record<string, Record<string, Run>> = {
     '/sync/push': { POST: async (e, req, _url, authed) => handleCompatPush(e, await authed(), req) },
     '/sync/pull': { GET: async (e, _req, url, authed) => handleCompatPull(e, await authed(), url) },
@@ -64,7 +66,7 @@ export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions)
       }
       return await run(engine, req, url, () => authenticateToken(authenticate, bearerToken(req.headers.get('authorization'))));
     } catch (error) {
-      return await compatErrorResponse(error, (e) => options.onError?.(e, req));
+      return await compatErrorResponse(error, (e, requestId) => report(e, req, requestId));
     }
   };
 }

@@ -1,0 +1,193 @@
+/**
+ * A device's identity is its own (issue: cloned stores and hostile tenant members): a copied local
+ * store (a restored phone backup) and another user pushing under a device's client id never make a
+ * write the app saw vanish. Real server on 127.0.0.1 over PGlite and PostgreSQL, real SQLite files.
+ */
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
+import superjson from 'superjson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { betterSqlite3Driver, createSyncClient, sqliteLocalStore, type ClientIdEvent, type SyncClient } from '../../client/index.js';
+import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
+import { createAppRouter, type AppRouter } from '../../server/demo/app-router.js';
+import { demoSchema } from '../../server/demo/schema.js';
+import { createSyncEngine } from '../../server/engine/engine.js';
+import { createSyncHttpServer } from '../../server/http/server.js';
+import { pgliteStore } from '../../server/stores/postgres/index.js';
+import type { Store } from '../../server/stores/store.js';
+import { api, throwawayPostgresStore } from '../rest/harness.js';
+
+const SECRET = 'identity-test-secret-identity-test-secret';
+const TENANT = 'clinic';
+
+const cases: { name: string; create: () => Promise<Store> }[] = [{ name: 'pglite', create: async () => pgliteStore() }];
+if (process.env.TEST_DATABASE_URL) cases.push({ name: 'postgres', create: async () => throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'ident') });
+
+describe.each(cases)('device identity on $name', ({ create }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sync-identity-'));
+  let store: Store;
+  let engine: ReturnType<typeof createSyncEngine<typeof demoSchema>>;
+  let http: ReturnType<typeof createSyncHttpServer>;
+  let url = '';
+  const open: SyncClient<typeof demoSchema>[] = [];
+
+  beforeAll(async () => {
+    store = await create();
+    await store.init();
+    engine = createSyncEngine({ store, schema: demoSchema, retention: { pruneIntervalMs: 0 } });
+    http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), router: createAppRouter(engine) });
+    ({ url } = await http.listen(0, '127.0.0.1'));
+  });
+  afterAll(async () => {
+    for (const client of open) await client.close().catch(() => undefined);
+    await http?.close();
+    await engine?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const tokenOf = (user: string) => signDevToken(SECRET, { sub: user, tenant: TENANT, expiresIn: '1h' });
+  const trpcFor = async (user: string) => {
+    const token = await tokenOf(user);
+    return createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })] });
+  };
+  /** A device: the client library on a SQLite file, signed in as `user`. */
+  const device = async (file: string, user: string) => {
+    const trpc = await trpcFor(user);
+    const client = createSyncClient({ api: trpc.sync, schema: demoSchema, store: sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, file)))), retry: { retries: 2, baseMs: 10, maxMs: 50 } });
+    open.push(client);
+    return client;
+  };
+  const copyStore = (from: string, to: string) => {
+    for (const suffix of ['', '-wal', '-shm']) if (existsSync(join(dir, from + suffix))) copyFileSync(join(dir, from + suffix), join(dir, to + suffix));
+  };
+  /** How many times the server's history holds each document id (every write here is a new document). */
+  const appliedCounts = async (scope: string) => {
+    const counts = new Map<string, number>();
+    for (const e of await store.readOplog(scope, { afterSeq: 0 })) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+    return counts;
+  };
+  const serverTitles = async (user: string) => {
+    const page = await (await trpcFor(user)).sync.full.query({ limit: 1000 });
+    return new Map(page.docs.filter((d) => !d.deleted).map((d) => [d.id, (d.data as { title: string }).title]));
+  };
+
+  it('two devices on one copied SQLite store: every write either device saw accepted is on the server exactly once', async () => {
+    const a = await device('phone.db', 'nurse');
+    const tasksA = a.collection('tasks');
+    await tasksA.put('copy-0', { title: 'written before the backup (A)' });
+    await tasksA.put('copy-1', { title: 'also before the backup (A)' });
+    const idA = await a.clientId();
+    await a.close();
+    open.splice(open.indexOf(a), 1);
+    // The backup is restored onto a second phone: the same client id, outbox and counters.
+    copyStore('phone.db', 'restored.db');
+    const a2 = await device('phone.db', 'nurse');
+    const b = await device('restored.db', 'nurse');
+    expect(await b.clientId()).toBe(idA);
+    const changed: ClientIdEvent[] = [];
+    b.on('clientId', (e) => changed.push(e));
+
+    await a2.sync(); // pushes copy-0 and copy-1 (mutation ids 1, 2)
+    // Both write under the same next mutation ids (3, 4), different changes.
+    await a2.collection('tasks').put('a-1', { title: 'A after restore' });
+    await a2.collection('tasks').put('a-2', { title: 'A again' });
+    await b.collection('tasks').put('b-1', { title: 'B after restore' });
+    await b.collection('tasks').put('b-2', { title: 'B again' });
+    await a2.sync();
+    // B's push holds copy-0/1 (recorded as these very changes) and b-1/2 under ids A used for other changes.
+    await b.sync();
+    expect(changed).toHaveLength(1);
+    expect(changed[0]).toMatchObject({ previous: idA, recorded: 2, renumbered: 2 });
+    expect(await b.clientId()).toBe(changed[0]!.clientId);
+    expect(await b.clientId()).not.toBe(idA);
+    expect(await a2.clientId()).toBe(idA);
+    await a2.sync();
+    expect(await a2.pending()).toBe(0);
+    expect(await b.pending()).toBe(0);
+    expect(await b.rejected()).toEqual([]);
+
+    const expected = new Map([
+      ['copy-0', 'written before the backup (A)'],
+      ['copy-1', 'also before the backup (A)'],
+      ['a-1', 'A after restore'],
+      ['a-2', 'A again'],
+      ['b-1', 'B after restore'],
+      ['b-2', 'B again'],
+    ]);
+    expect(await serverTitles('nurse')).toEqual(expected);
+    const counts = await appliedCounts(TENANT);
+    for (const id of expected.keys()) expect(counts.get(id), id).toBe(1);
+    // Both devices converge to the server's state.
+    for (const client of [a2, b]) {
+      const rows = await client.collection('tasks').query({});
+      expect(new Map(rows.map((r) => [r.id, r.doc.title]))).toEqual(expected);
+    }
+    // Versions carry a node id of the device's own, never its client id.
+    for (const e of await store.readOplog(TENANT, { afterSeq: 0 })) {
+      expect(e.version).not.toContain(idA);
+      expect(e.version).not.toContain(changed[0]!.clientId);
+    }
+  });
+
+  it('a tenant member pushing under another device\'s client id (tRPC, REST, compat) changes nothing for that device', async () => {
+    const victim = await device('victim.db', 'tech-1');
+    const tasks = victim.collection('tasks');
+    await tasks.put('v-0', { title: 'before the attack' });
+    await victim.sync();
+    const victimId = await victim.clientId();
+    const attacker = await trpcFor('tech-2');
+    const attackerToken = await tokenOf('tech-2');
+    const change = (mutationId: number) => ({ mutationId, collection: 'tasks' as const, id: `x-${mutationId}`, op: 'upsert' as const, data: { title: 'attacker' } });
+
+    for (const mutationId of [2 ** 53 - 1, 2, 1]) {
+      const error = await attacker.sync.push.mutate({ clientId: victimId, changes: [change(mutationId)] }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TRPCClientError);
+      expect((error as TRPCClientError<AppRouter>).data?.sync?.code).toBe('CLIENT_ID_CONFLICT');
+      const rest = await api(url, '/sync/push', { token: attackerToken, body: { clientId: victimId, changes: [change(mutationId)] } });
+      expect(rest.status).toBe(409);
+      expect(rest.json.error.code).toBe('CLIENT_ID_CONFLICT');
+    }
+    // The compat face keys its ledger by user: the same client_id from another user is that user's own push.
+    const compat = await api(url, '/compat/fastapi-offline-sync/sync/push', {
+      token: attackerToken,
+      body: { client_id: victimId, changes: [{ collection: 'tasks', operation: 'upsert', doc_id: 'x-compat', data: { title: 'attacker via compat' } }] },
+    });
+    expect(compat.status).toBe(200);
+
+    // The victim keeps writing: every write reaches the server once, nothing is rejected or lost.
+    for (let i = 1; i <= 3; i++) await tasks.put(`v-${i}`, { title: `after the attack ${i}` });
+    await victim.sync();
+    expect(await victim.pending()).toBe(0);
+    expect(await victim.rejected()).toEqual([]);
+    expect(await victim.clientId()).toBe(victimId);
+    const titles = await serverTitles('tech-1');
+    const counts = await appliedCounts(TENANT);
+    for (let i = 0; i <= 3; i++) {
+      expect(titles.get(`v-${i}`)).toBe(i === 0 ? 'before the attack' : `after the attack ${i}`);
+      expect(counts.get(`v-${i}`)).toBe(1);
+    }
+    for (const id of ['x-1', 'x-2', `x-${2 ** 53 - 1}`]) expect(titles.has(id)).toBe(false);
+  });
+
+  it('REST: a second device sending other changes under the same client id and mutation ids gets 409 CLIENT_ID_CONFLICT and nothing applies', async () => {
+    const token = await tokenOf('rest-user');
+    const push = (ids: number[], prefix: string) => ({
+      clientId: 'shared-rest-device',
+      changes: ids.map((mutationId) => ({ mutationId, collection: 'tasks', id: `${prefix}-${mutationId}`, op: 'upsert', data: { title: prefix } })),
+    });
+    expect((await api(url, '/sync/push', { token, body: push([1, 2], 'first') })).status).toBe(200);
+    const before = await store.head(TENANT);
+    const clone = await api(url, '/sync/push', { token, body: { ...push([1, 2, 3], 'first'), changes: [...push([1], 'first').changes, ...push([2, 3], 'clone').changes] } });
+    expect(clone.status).toBe(409);
+    expect(clone.json.error).toMatchObject({ code: 'CLIENT_ID_CONFLICT', recorded: [1] });
+    expect(clone.json.error.issues[0].path).toBe('changes.1.mutationId');
+    expect(await store.head(TENANT)).toEqual(before);
+    // The retry of the first device is still a duplicate of its own changes.
+    const retry = await api(url, '/sync/push', { token, body: push([1, 2], 'first') });
+    expect(retry.json.results.map((r: { status: string }) => r.status)).toEqual(['duplicate', 'duplicate']);
+  });
+});
