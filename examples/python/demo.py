@@ -31,6 +31,13 @@ def main() -> int:
     check("push", [r["status"] for r in first["results"]] == ["accepted"] * 3, "3 accepted")
     check("push retry", [r["status"] for r in retry["results"]] == ["duplicate"] * 3, "3 duplicates")
 
+    # A copy of this client (a restored backup: same client id, same next mutation id) writes other changes.
+    clone = SyncClient(client.base_url, client.token, client.client_id, next_mutation_id=client.next_mutation_id)
+    mine = client.push(client.changes([{"collection": "tasks", "id": f"copied-{run}-orig", "op": "upsert", "data": {"title": "original"}}]))
+    theirs = clone.push(clone.changes([{"collection": "tasks", "id": f"copied-{run}-copy", "op": "upsert", "data": {"title": "copy"}}]))
+    check("copied client", mine["results"][0]["status"] == "accepted" and theirs["results"][0]["status"] == "accepted" and clone.client_id != client.client_id,
+          f"CLIENT_ID_CONFLICT answered, the copy re-sent as {clone.client_id}")
+
     for i in range(3, 12):
         client.push(client.changes([{"collection": "tasks", "id": f"{run}-{i}", "op": "upsert", "data": {"title": f"task {i}"}}]))
     changes, checkpoint, pages = client.pull_all(limit=4)

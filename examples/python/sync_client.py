@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
@@ -22,6 +23,8 @@ class SyncApiError(Exception):
         self.retry_after = retry_after
         self.code = error.get("code", "UNKNOWN")
         self.issues = error.get("issues", [])
+        # On CLIENT_ID_CONFLICT: the pushed mutation ids the server already holds as these very changes.
+        self.recorded = error.get("recorded", [])
         super().__init__(f"HTTP {status} {self.code}: {error.get('message', body)}")
 
 
@@ -96,12 +99,26 @@ class SyncClient:
 
     def push(self, changes: list, atomic: bool = True, retries: int = 3, max_wait: float = 60.0) -> dict:
         """Pushes a batch; on a lost connection it sends the SAME batch again (same mutation ids), which the server answers with duplicates.
-        A 429 (rate limited) is retried after the server's Retry-After, when that is at most `max_wait` seconds."""
+        A 429 (rate limited) is retried after the server's Retry-After, when that is at most `max_wait` seconds.
+        A 409 CLIENT_ID_CONFLICT (this client id's ledger holds other changes under these ids: a copied device, or another
+        user's id) applied nothing: the client takes a new client id, renumbers the changes the server does not already
+        hold and sends them once more; the answer then lists the held ones as `duplicate`."""
         body = {"clientId": self.client_id, "atomic": atomic, "changes": changes}
+        held: list = []
         for attempt in range(retries + 1):
             try:
-                return json.loads(self._request("POST", "/sync/push", body=body)[2])
+                answer = json.loads(self._request("POST", "/sync/push", body=body)[2])
+                answer["results"] = held + answer["results"]
+                return answer
             except SyncApiError as error:
+                if error.code == "CLIENT_ID_CONFLICT" and not held and body["changes"] is changes:
+                    recorded = set(error.recorded)
+                    held = [{"mutationId": c["mutationId"], "collection": c["collection"], "id": c["id"], "status": "duplicate"} for c in changes if c["mutationId"] in recorded]
+                    self.client_id = f"py-{uuid.uuid4().hex[:16]}"
+                    self.next_mutation_id = 1
+                    rest = self.changes([{k: v for k, v in c.items() if k != "mutationId"} for c in changes if c["mutationId"] not in recorded])
+                    body = {"clientId": self.client_id, "atomic": atomic, "changes": rest}
+                    continue
                 if error.status != 429 or attempt == retries or (error.retry_after or 0) > max_wait:
                     raise
                 time.sleep(error.retry_after if error.retry_after is not None else min(2.0, 0.2 * 2 ** attempt))

@@ -17,8 +17,8 @@ describe('examples/python', () => {
       );
     });
     expect(stderr).toBe('');
-    expect(code).toBe(0);
-    for (const step of ['health', 'push', 'push retry', 'pull paging', 'full export', 'stream', 'stream resume', 'error body']) {
+    expect(code, stdout).toBe(0);
+    for (const step of ['health', 'push', 'push retry', 'copied client', 'pull paging', 'full export', 'stream', 'stream resume', 'error body']) {
       expect(stdout).toMatch(new RegExp(`^OK   ${step}`, 'm'));
     }
     expect(stdout).toContain('ALL CHECKS PASSED');
