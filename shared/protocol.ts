@@ -151,6 +151,8 @@ export const errorBody = z.object({
     code: z.string(),
     message: z.string(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })),
+    /** CLIENT_ID_CONFLICT only: the push's mutation ids the server already holds as these very changes. */
+    recorded: z.array(z.number().int()).optional(),
   }),
 });
 

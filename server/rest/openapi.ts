@@ -47,6 +47,10 @@ const ERROR_RESPONSES: Record<string, [string, string, Doc?]> = {
   NotFound: ['404', 'No such endpoint (NOT_FOUND).'],
   MethodNotAllowed: ['405', 'Known path, wrong method (METHOD_NOT_ALLOWED).'],
   ResyncRequired: ['409', 'The checkpoint is older than the retained history (RESYNC_REQUIRED): rebuild with /sync/full.'],
+  ClientIdConflict: [
+    '409',
+    'CLIENT_ID_CONFLICT: this client id\'s ledger holds other changes under mutation ids of this push (the device\'s data was copied from another device, e.g. a restored backup; `issues` name each id), or belongs to another user (`issues` name `clientId`). Nothing was applied. `recorded` lists the push\'s mutation ids already held as these very changes (settle them as done). Take a new client id, renumber the other changes from 1 under it, and send them again.',
+  ],
   PayloadTooLarge: ['413', 'Body, batch or document too large (PAYLOAD_TOO_LARGE).'],
   UnsupportedMediaType: ['415', 'The body is not application/json (UNSUPPORTED_MEDIA_TYPE).'],
   UriTooLong: ['414', 'The URL is longer than `limits.maxUrlLength` (URI_TOO_LONG). Nothing was read or written.'],
@@ -85,11 +89,11 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
       post: {
         operationId: 'push',
         summary: 'Apply a batch of changes',
-        description: `Each change carries a client mutation id; a retried change is answered \`duplicate\` with its original outcome. Body at most ${limits.maxBodyBytes} bytes.`,
+        description: `Each change carries a client mutation id; a retried change (the same change under the same id, from the user the client id belongs to) is answered \`duplicate\` with its original outcome; any other change under a recorded id answers 409 CLIENT_ID_CONFLICT. Mutation ids may reach at most \`limits.maxMutationIdGap\` past the client's last recorded one. Body at most ${limits.maxBodyBytes} bytes.`,
         security,
         parameters: [schemaVersionHeader],
         requestBody: { required: true, content: json(ref('PushInput')) },
-        responses: { '200': { description: 'Outcome of every change', content: json(ref('PushResponse')) }, ...errors('BadRequest', 'PayloadTooLarge', 'UnsupportedMediaType', ...commonErrors) },
+        responses: { '200': { description: 'Outcome of every change', content: json(ref('PushResponse')) }, ...errors('BadRequest', 'ClientIdConflict', 'PayloadTooLarge', 'UnsupportedMediaType', ...commonErrors) },
       },
     },
     [`${base}/sync/pull`]: {

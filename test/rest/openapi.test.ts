@@ -42,7 +42,8 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(doc.paths['/sync/full'].get.responses['200'].content)).toEqual(['application/x-ndjson']);
     expect(Object.keys(doc.paths['/sync/stream'].get.responses['200'].content)).toEqual(['text/event-stream']);
     expect(doc.paths['/sync/stream']['x-websocket'].description).toMatch(/subscribe/);
-    expect(Object.keys(doc.paths['/sync/push'].post.responses).sort()).toEqual(['200', '400', '401', '403', '413', '414', '415', '426', '429', '500']);
+    expect(Object.keys(doc.paths['/sync/push'].post.responses).sort()).toEqual(['200', '400', '401', '403', '409', '413', '414', '415', '426', '429', '500']);
+    expect(doc.paths['/sync/push'].post.responses['409'].$ref).toBe('#/components/responses/ClientIdConflict');
     expect(Object.keys(doc.paths['/sync/pull'].get.responses)).toContain('409');
     expect(doc.components.securitySchemes.bearerAuth).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
     expect(doc.components.schemas.ErrorBody.properties.error.required).toEqual(['code', 'message', 'issues']);
