@@ -8,6 +8,7 @@ import { benchBundle } from './bundle.js';
 import { benchClientFull, benchClientLocal, benchClientSync } from './client.js';
 import { benchFanout } from './fanout.js';
 import { benchFull, FULL_PAGE } from './full.js';
+import { benchHostile } from './hostile.js';
 import { benchRestVsTrpc, benchTrpcLatency } from './http.js';
 import { collectGarbage } from './memory.js';
 import { benchPull } from './pull.js';
@@ -64,13 +65,28 @@ async function serverGroups(url: string | undefined, fn: (server: ServerProcess)
   }
 }
 
+/** Groups that run alone when named (`npm run bench -- hostile`); the results file is then left as it is. */
+const ALONE: Record<string, { title: string; run: () => Promise<BenchResult[]> }> = {
+  hostile: { title: 'hostile (costly requests refused by the CLI server)', run: () => benchHostile() },
+};
+
 async function main(): Promise<void> {
+  const named = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  if (named.length > 0) {
+    const unknown = named.filter((n) => !ALONE[n]);
+    if (unknown.length > 0) throw new Error(`unknown bench group ${unknown.join(', ')} (alone: ${Object.keys(ALONE).join(', ')})`);
+    for (const n of named) await group(ALONE[n]!.title, ALONE[n]!.run);
+    console.log(`\n${formatTable(results)}\n`);
+    if (failures.length > 0) process.exitCode = 1;
+    return;
+  }
   const pgUrl = databaseUrl();
   const gc = collectGarbage();
   console.log(`trpc-offline-sync bench — node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
   console.log(`full exports use pages of ${FULL_PAGE}; gc ${gc ? 'available (set at run time)' : 'NOT available: RSS numbers include garbage'}; PostgreSQL: ${pgUrl ? 'yes' : 'no (set BENCH_DATABASE_URL)'}\n`);
 
   await group('server.rss (embedded server as npm start runs it)', () => benchServerRss());
+  await group(ALONE.hostile!.title, ALONE.hostile!.run);
   await storeGroups(openPglite, '');
   await group('client.bundle', () => benchBundle());
   await group('client.local', () => benchClientLocal());

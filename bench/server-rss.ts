@@ -19,14 +19,14 @@ const BATCH = 50;
 /** How long the server sits idle before its RSS is read. */
 const IDLE_MS = 3000;
 
-interface Cli {
+export interface Cli {
   child: ChildProcess;
   url: string;
   stop(): Promise<void>;
 }
 
 /** `node --import tsx server/cli.ts serve` (what `npm start` runs) on 127.0.0.1, a free port and `dataDir`. */
-async function startCli(dataDir: string): Promise<Cli> {
+export async function startCli(dataDir: string): Promise<Cli> {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', PORT: '0', SYNC_DATA_DIR: dataDir, SYNC_JWT_SECRET: BENCH_SECRET, SYNC_LOG: 'error', NODE_ENV: 'production' };
   for (const name of ['DATABASE_URL', 'MONGODB_URI', 'SYNC_METRICS_PORT', 'SYNC_RATE_LIMIT', 'SYNC_RATE_LIMIT_IP']) delete env[name];
