@@ -27,8 +27,15 @@ export interface JwtAuthenticatorOptions {
   audience?: string | string[] | null;
   /** Claim holding the user id (a top-level claim name, taken literally: `https://x.io/uid` works). @default 'sub' */
   userClaim?: string;
-  /** Claim holding the scope (tenant) id; when absent the scope is the user id. @default 'tenant' */
+  /** Claim holding the scope (tenant) id; when absent the scope is the user id (unless `requireScopeClaim`). @default 'tenant' */
   scopeClaim?: string;
+  /**
+   * Refuse (401) a token without the scope claim, instead of taking the user id as its scope. With
+   * an identity provider, a token minted for another purpose (`{ sub: "acme" }`, no tenant) would
+   * otherwise read and write the scope named like its user. @default true when `jwksUrl` or
+   * `publicKey` is given, false with only the HS256 `secret` (development tokens)
+   */
+  requireScopeClaim?: boolean;
   /** Leeway for `exp`/`nbf`/`iat` checks, in seconds. @default 0 */
   clockToleranceSec?: number;
   /** How long fetched JWKS keys are used before a refetch. @default 600_000 (10 min) */
@@ -78,7 +85,8 @@ function idClaim(payload: JWTPayload, name: string): string | null | undefined {
 /**
  * An `Authenticate` hook for JWTs. HS256 tokens are checked against `secret`; other tokens against
  * the JWKS at `jwksUrl` or the PEM `publicKey`. The user claim (default `sub`) → `userId`, the scope
- * claim (default `tenant`, absent → the user id) → `scopeId`. Missing, malformed, forged, unsigned
+ * claim (default `tenant`; absent → the user id, or 401 with `requireScopeClaim`, the default with a
+ * JWKS or public key) → `scopeId`. Missing, malformed, forged, unsigned
  * (`alg: none`), expired, wrong-issuer, wrong-audience or unknown-key tokens give `null` (401).
  *
  * @example
@@ -118,6 +126,7 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticate
   const allowed = [...(secret ? ['HS256'] : []), ...algorithms];
   const userClaim = options.userClaim ?? 'sub';
   const scopeClaim = options.scopeClaim ?? 'tenant';
+  const requireScopeClaim = options.requireScopeClaim ?? asymmetric !== null;
   const verifyOptions = {
     // Only these are accepted, so `alg: none` and algorithm-confusion tokens (HS256 signed with a public key) fail.
     algorithms: allowed,
@@ -139,7 +148,7 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticate
       const userId = idClaim(payload, userClaim);
       if (!userId) return null;
       const scope = idClaim(payload, scopeClaim);
-      if (scope === null) return null;
+      if (scope === null || (scope === undefined && requireScopeClaim)) return null;
       // expiresAt (the accepted exp, leeway included) lets live streams end when the token does.
       return { userId, scopeId: scope ?? userId, ...(typeof payload.exp === 'number' ? { expiresAt: (payload.exp + (options.clockToleranceSec ?? 0)) * 1000 } : {}) };
     } catch {

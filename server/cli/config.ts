@@ -59,6 +59,8 @@ export interface JwtConfig {
   audience: string[] | null;
   userClaim: string;
   scopeClaim: string;
+  /** SYNC_JWT_REQUIRE_SCOPE_CLAIM; null: the authenticator's default (on with a JWKS or public key, off with only a secret). */
+  requireScopeClaim: boolean | null;
 }
 
 /** SYNC_JWT_* → validated JWT settings (a bad URL, an unreadable key file or a PEM that is no public key fail with one line). */
@@ -89,6 +91,8 @@ export function readJwtConfig(env: NodeJS.ProcessEnv): JwtConfig {
     return v;
   };
   const audience = value('SYNC_JWT_AUDIENCE');
+  const requireScope = value('SYNC_JWT_REQUIRE_SCOPE_CLAIM')?.toLowerCase() ?? null;
+  if (requireScope !== null && requireScope !== 'true' && requireScope !== 'false') throw new CliError(`SYNC_JWT_REQUIRE_SCOPE_CLAIM: true or false, got ${JSON.stringify(env.SYNC_JWT_REQUIRE_SCOPE_CLAIM)}`);
   return {
     jwksUrl,
     publicKey,
@@ -96,6 +100,7 @@ export function readJwtConfig(env: NodeJS.ProcessEnv): JwtConfig {
     audience: audience ? audience.split(',').map((a) => a.trim()).filter(Boolean) : null,
     userClaim: claim('SYNC_JWT_USER_CLAIM', 'sub'),
     scopeClaim: claim('SYNC_JWT_SCOPE_CLAIM', 'tenant'),
+    requireScopeClaim: requireScope === null ? null : requireScope === 'true',
   };
 }
 
@@ -127,6 +132,10 @@ Environment:
   SYNC_JWT_AUDIENCE     required aud claim; comma-separated for several (default: not checked)
   SYNC_JWT_USER_CLAIM   claim holding the user id (default sub)
   SYNC_JWT_SCOPE_CLAIM  claim holding the scope/tenant id (default tenant; absent: the user id)
+  SYNC_JWT_REQUIRE_SCOPE_CLAIM
+                        true: refuse (401) tokens without the scope claim; false: their scope is
+                        the user id (default true with SYNC_JWT_JWKS_URL or SYNC_JWT_PUBLIC_KEY,
+                        false with only SYNC_JWT_SECRET)
   SYNC_METRICS_TOKEN    bearer token required by /metrics and /sync/status (default: /metrics open,
                         /sync/status needs a valid user token).
   SYNC_METRICS_PORT     serve /metrics on this port instead of the main one (0 = any free port);

@@ -58,6 +58,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
       audience: jwt.audience,
       userClaim: jwt.userClaim,
       scopeClaim: jwt.scopeClaim,
+      ...(jwt.requireScopeClaim === null ? {} : { requireScopeClaim: jwt.requireScopeClaim }),
     }),
     router: createSyncAppRouter(engine),
     onError: ({ requestId, op, error }) => logEvent({ type: 'error', where: op, requestId, error }),

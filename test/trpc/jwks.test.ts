@@ -72,7 +72,7 @@ describe('jwtAuthenticator with a JWKS', () => {
     const key = await makeKey('ES256', 'iss-test');
     jwks.set([key]);
     const auth = jwtAuthenticator({ jwksUrl: jwks.url, issuer: ISS, audience: [AUD, 'other'], jwksCooldownMs: 0 });
-    expect(await auth(await sign(key, {}, { sub: 'a', iss: ISS, aud: 'other' }))).toMatchObject({ userId: 'a', scopeId: 'a' });
+    expect(await auth(await sign(key, { tenant: 'a' }, { sub: 'a', iss: ISS, aud: 'other' }))).toMatchObject({ userId: 'a', scopeId: 'a' });
     expect(await auth(await sign(key, {}, { sub: 'a', iss: 'https://evil.test/', aud: AUD }))).toBeNull();
     expect(await auth(await sign(key, {}, { sub: 'a', iss: ISS, aud: 'someone-else' }))).toBeNull();
     expect(await auth(await sign(key, {}, { sub: 'a', iss: ISS }))).toBeNull();
@@ -82,7 +82,7 @@ describe('jwtAuthenticator with a JWKS', () => {
     const [, payload] = (await sign(key, {}, { sub: 'a', iss: ISS, aud: AUD })).split('.');
     expect(await auth(`${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`)).toBeNull();
     // clock tolerance
-    const late = await sign(key, {}, { sub: 'a', iss: ISS, aud: AUD, exp: Math.floor(Date.now() / 1000) - 30 });
+    const late = await sign(key, { tenant: 'a' }, { sub: 'a', iss: ISS, aud: AUD, exp: Math.floor(Date.now() / 1000) - 30 });
     expect(await jwtAuthenticator({ jwksUrl: jwks.url, issuer: ISS, audience: AUD, clockToleranceSec: 120 })(late)).toMatchObject({ userId: 'a', scopeId: 'a' });
   });
 
@@ -91,15 +91,27 @@ describe('jwtAuthenticator with a JWKS', () => {
     const newKey = await makeKey('RS256', 'rot-new');
     jwks.set([oldKey]);
     const auth = jwtAuthenticator({ jwksUrl: jwks.url, jwksCooldownMs: 0 });
-    const oldToken = await sign(oldKey, {}, { sub: 'ann' });
+    const oldToken = await sign(oldKey, { tenant: 'ann' }, { sub: 'ann' });
     expect(await auth(oldToken)).toMatchObject({ userId: 'ann', scopeId: 'ann' });
     const before = jwks.fetches();
     expect(await auth(oldToken)).not.toBeNull();
     expect(jwks.fetches()).toBe(before); // cached
     jwks.set([newKey]); // rotation: the provider publishes the new key and revokes the old one
-    expect(await auth(await sign(newKey, {}, { sub: 'ann' }))).toMatchObject({ userId: 'ann', scopeId: 'ann' });
+    expect(await auth(await sign(newKey, { tenant: 'ann' }, { sub: 'ann' }))).toMatchObject({ userId: 'ann', scopeId: 'ann' });
     expect(jwks.fetches()).toBe(before + 1);
     expect(await auth(oldToken)).toBeNull();
+  });
+
+  it('requireScopeClaim: on by default with a JWKS, a token without the scope claim is refused; false restores scope = user', async () => {
+    const key = await makeKey('ES256', 'scope-claim');
+    jwks.set([key]);
+    const noTenant = await sign(key, {}, { sub: 'acme' });
+    expect(await jwtAuthenticator({ jwksUrl: jwks.url, jwksCooldownMs: 0 })(noTenant)).toBeNull();
+    expect(await jwtAuthenticator({ jwksUrl: jwks.url, jwksCooldownMs: 0, requireScopeClaim: true })(noTenant)).toBeNull();
+    expect(await jwtAuthenticator({ jwksUrl: jwks.url, jwksCooldownMs: 0, requireScopeClaim: false })(noTenant)).toMatchObject({ userId: 'acme', scopeId: 'acme' });
+    // A present scope claim is still taken; an empty one is refused whatever the option.
+    expect(await jwtAuthenticator({ jwksUrl: jwks.url, jwksCooldownMs: 0 })(await sign(key, { tenant: 't1' }, { sub: 'acme' }))).toMatchObject({ userId: 'acme', scopeId: 't1' });
+    expect(await jwtAuthenticator({ jwksUrl: jwks.url, jwksCooldownMs: 0, requireScopeClaim: false })(await sign(key, { tenant: '' }, { sub: 'acme' }))).toBeNull();
   });
 
   it('an unreachable JWKS refuses tokens (401), it does not throw', async () => {
@@ -120,6 +132,15 @@ describe('jwtAuthenticator with a PEM public key', () => {
     expect(await auth(await new SignJWT({}).setProtectedHeader({ alg }).setSubject('u').setAudience(AUD).setExpirationTime('1m').sign(other.privateKey))).toBeNull();
     // algorithm confusion: HS256 signed with the PEM text as the secret
     expect(await auth(await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u').setAudience(AUD).setExpirationTime('1m').sign(new TextEncoder().encode(pem)))).toBeNull();
+  });
+
+  it('requireScopeClaim is on by default with a public key (and with a secret beside it)', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const pem = await exportSPKI(publicKey);
+    const noTenant = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('acme').setExpirationTime('1m').sign(privateKey);
+    expect(await jwtAuthenticator({ publicKey: pem })(noTenant)).toBeNull();
+    expect(await jwtAuthenticator({ publicKey: pem, secret: 'x'.repeat(32) })(noTenant)).toBeNull();
+    expect(await jwtAuthenticator({ publicKey: pem, requireScopeClaim: false })(noTenant)).toMatchObject({ userId: 'acme', scopeId: 'acme' });
   });
 
   it('rejects bad configuration clearly', () => {
@@ -209,10 +230,34 @@ describe('demo server (CLI process) with SYNC_JWT_JWKS_URL', () => {
       expect((await fetch(`${base}/sync/pull`, { headers: { authorization: `Bearer ${wrongAud}` } })).status).toBe(401);
       const unknown = await sign(await makeKey('RS256', 'cli-unknown'), { user_id: 'ann', business_id: 'b1' }, { iss: ISS, aud: AUD });
       expect((await fetch(`${base}/sync/pull`, { headers: { authorization: `Bearer ${unknown}` } })).status).toBe(401);
+      // No business_id: refused by default with a JWKS (it would otherwise read scope "b1" as user "b1").
+      const noScope = await sign(key, { user_id: 'b1' }, { iss: ISS, aud: AUD });
+      expect((await fetch(`${base}/sync/pull`, { headers: { authorization: `Bearer ${noScope}` } })).status).toBe(401);
     } finally {
       run.child.kill('SIGTERM');
       await once(run.child, 'exit');
     }
+  }, 90_000);
+
+  it('SYNC_JWT_REQUIRE_SCOPE_CLAIM=false takes the user id as the scope; a bad value fails with one line', async () => {
+    const key = await makeKey('ES256', 'cli-scope');
+    jwks.set([key]);
+    const run = await serve({ SYNC_JWT_JWKS_URL: jwks.url, SYNC_JWT_REQUIRE_SCOPE_CLAIM: 'false' });
+    try {
+      const noTenant = await sign(key, {}, { sub: 'ann' });
+      const res = await fetch(`http://127.0.0.1:${run.port}/sync/pull`, { headers: { authorization: `Bearer ${noTenant}` } });
+      expect(res.status).toBe(200);
+    } finally {
+      run.child.kill('SIGTERM');
+      await once(run.child, 'exit');
+    }
+    const bad = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], { env: { ...process.env, PORT: '0', SYNC_JWT_REQUIRE_SCOPE_CLAIM: 'yes' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    bad.stderr.on('data', (d) => (err += d));
+    bad.stdout.on('data', (d) => (err += d));
+    const [code] = await once(bad, 'exit');
+    expect(code).toBe(1);
+    expect(err).toMatch(/SYNC_JWT_REQUIRE_SCOPE_CLAIM: true or false, got "yes"/);
   }, 90_000);
 
   it('SYNC_JWT_PUBLIC_KEY as a PEM file path works; a bad key fails with one line', async () => {

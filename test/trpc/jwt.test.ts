@@ -32,6 +32,14 @@ describe('jwtAuthenticator', () => {
     expect(await authenticate(await signDevToken(SECRET, { sub: 'alice', expiresIn: -10 }))).toBeNull();
     expect(await jwtAuthenticator({ secret: SECRET, clockToleranceSec: 60 })(await signDevToken(SECRET, { sub: 'a', expiresIn: -10 }))).not.toBeNull();
   });
+
+  it('requireScopeClaim: off by default with only a secret (dev tokens); true refuses a token without the scope claim', async () => {
+    const noTenant = await signDevToken(SECRET, { sub: 'acme', expiresIn: 60 });
+    expect(await authenticate(noTenant)).toMatchObject({ userId: 'acme', scopeId: 'acme' });
+    const strict = jwtAuthenticator({ secret: SECRET, requireScopeClaim: true });
+    expect(await strict(noTenant)).toBeNull();
+    expect(await strict(await signDevToken(SECRET, { sub: 'acme', tenant: 't1', expiresIn: 60 }))).toMatchObject({ userId: 'acme', scopeId: 't1' });
+  });
 });
 
 describe('JWT over tRPC', () => {
@@ -47,6 +55,11 @@ describe('JWT over tRPC', () => {
     ['forged', async () => signDevToken('wrong-secret-wrong-secret-wrong!', { sub: 'alice', tenant: 'acme', expiresIn: 60 })],
     ['alg none', async () => `${enc({ alg: 'none' })}.${enc({ sub: 'alice', tenant: 'acme', exp: 9e9 })}.`],
     ['expired', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'acme', expiresIn: -5 })],
+    // Signed, but the claims are not ids: a lone surrogate (PostgreSQL would store U+FFFD), NUL, C1, overlong.
+    ['lone-surrogate tenant', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'acme\ud800', expiresIn: 60 })],
+    ['NUL tenant', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'ac\u0000me', expiresIn: 60 })],
+    ['C1 control user', async () => signDevToken(SECRET, { sub: 'ali\u009bce', tenant: 'acme', expiresIn: 60 })],
+    ['overlong tenant', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'a'.repeat(257), expiresIn: 60 })],
   ];
   it.each(tokens)('answers UNAUTHORIZED for a %s token', async (_what, make) => {
     const client = server.client(await make());
