@@ -5,18 +5,24 @@
  * face are bounded before any parse, and sockets that do not authenticate in time are closed.
  * Run on PGlite, and on PostgreSQL when TEST_DATABASE_URL is set.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../shared/protocol.js';
 import { SyncError } from '../../shared/errors.js';
+import { signDevToken } from '../../server/auth/jwt.js';
+import { CliError, HELP, readConfig } from '../../server/cli/config.js';
 import { createSyncHttpServer, type SyncHttpServer } from '../../server/http/server.js';
 import { pgliteStore } from '../../server/stores/postgres/index.js';
 import type { Store } from '../../server/stores/store.js';
 import { createSyncRouter } from '../../server/trpc/router.js';
 import { syncErrorFormatter } from '../../server/trpc/errors.js';
+import { listeningPort, spawnCli } from '../cli-process.js';
 import { throwawayPostgresStore } from '../rest/harness.js';
 import { rest, startHostileServer, trpc, trpcError, type Answer, type HostileServer } from './harness.js';
 
@@ -317,5 +323,55 @@ describe('request cost: the defaults of createSyncHttpServer', () => {
     expect(() => createSyncHttpServer({ ...base, maxResponseBytes: 1.5 })).toThrow(/maxResponseBytes/);
     expect(() => createSyncHttpServer({ ...base, wsMaxPayloadBytes: 10 })).toThrow(/wsMaxPayloadBytes/);
     expect(() => createSyncHttpServer({ ...base, wsAuthTimeoutMs: -1 })).toThrow(/wsAuthTimeoutMs/);
+  });
+});
+
+describe('request cost: the bounds from the CLI environment', () => {
+  const refusal = (env: Record<string, string>): string => {
+    try {
+      readConfig(['serve'], env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(CliError);
+      return (error as Error).message;
+    }
+    throw new Error('expected a CliError');
+  };
+  it('maps SYNC_MAX_BATCH_CALLS, SYNC_MAX_RESPONSE_BYTES, SYNC_WS_MAX_PAYLOAD_BYTES, SYNC_WS_AUTH_TIMEOUT_MS, lists them in --help', () => {
+    const env = { SYNC_MAX_BATCH_CALLS: '8', SYNC_MAX_RESPONSE_BYTES: '4_194_304', SYNC_WS_MAX_PAYLOAD_BYTES: '1048576', SYNC_WS_AUTH_TIMEOUT_MS: '0' };
+    expect(readConfig(['serve'], env).requestBounds).toEqual({ maxBatchCalls: 8, maxResponseBytes: 4_194_304, wsMaxPayloadBytes: 1_048_576, wsAuthTimeoutMs: 0 });
+    expect(readConfig(['serve'], { SYNC_MAX_BATCH_CALLS: '' }).requestBounds).toEqual({});
+    for (const name of Object.keys(env)) expect(HELP).toContain(name);
+  });
+  it('refuses a bad value with one line naming the variable', () => {
+    expect(refusal({ SYNC_MAX_BATCH_CALLS: '0' })).toBe('SYNC_MAX_BATCH_CALLS: expected a whole number, at least 1 (maxBatchCalls, default 16), got "0"');
+    expect(refusal({ SYNC_MAX_RESPONSE_BYTES: '1k' })).toMatch(/^SYNC_MAX_RESPONSE_BYTES: expected a whole number, at least 1024 \(maxResponseBytes/);
+    expect(refusal({ SYNC_WS_MAX_PAYLOAD_BYTES: '100' })).toMatch(/^SYNC_WS_MAX_PAYLOAD_BYTES: expected a whole number, at least 16384/);
+    expect(refusal({ SYNC_WS_AUTH_TIMEOUT_MS: 'soon' })).toBe('SYNC_WS_AUTH_TIMEOUT_MS: expected a whole number, 0 or more (wsAuthTimeoutMs, default 10000), got "soon"');
+  });
+  it('the real serve process applies them', { timeout: 90_000 }, async () => {
+    const secret = 'request-cost-secret-request-cost-secret';
+    const dir = mkdtempSync(join(tmpdir(), 'sync-request-cost-'));
+    const run = spawnCli(['serve'], secret, { SYNC_DATA_DIR: dir, SYNC_LOG: 'error', SYNC_MAX_BATCH_CALLS: '4', SYNC_WS_MAX_PAYLOAD_BYTES: '20000', SYNC_WS_AUTH_TIMEOUT_MS: '200' });
+    try {
+      const port = await listeningPort(run);
+      expect(run.output()).toContain('request bounds: maxBatchCalls=4, wsMaxPayloadBytes=20000, wsAuthTimeoutMs=200');
+      const token = await signDevToken(secret, { sub: 'ann', tenant: 'shop', expiresIn: 600 });
+      const url = `http://127.0.0.1:${port}`;
+      expect((await batch(url, 'pull', 4, token)).status).toBe(200);
+      const five = await batch(url, 'pull', 5, token);
+      expect(five.status).toBe(400);
+      expect(five.text).toContain('at most 4 calls per batch (maxBatchCalls)');
+      expect(await oversizeFrame(port, '/trpc', 32 * 1024)).toBe(1009);
+      expect(await closeOf(`ws://127.0.0.1:${port}/trpc`).closed).toBe(4401);
+    } finally {
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('a malformed bound exits 1 with one line', { timeout: 30_000 }, async () => {
+    const run = spawnCli(['serve'], 'x'.repeat(32), { SYNC_DATA_DIR: join(tmpdir(), 'never-used'), SYNC_MAX_BATCH_CALLS: 'many' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toBe('error: SYNC_MAX_BATCH_CALLS: expected a whole number, at least 1 (maxBatchCalls, default 16), got "many"\n');
   });
 });
