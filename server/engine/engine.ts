@@ -100,7 +100,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     });
   };
 
-  async function run(actor: Actor, clientId: string | null, changes: StampedChange[], atomic: boolean): Promise<PushResponse> {
+  async function run(actor: Actor, clientId: string | null, changes: StampedChange[], atomic: boolean, numbering: 'client' | 'server' = 'client'): Promise<PushResponse> {
     const started = performance.now();
     for (const change of changes) {
       if (change.baseVersion && options.resolvers?.[change.collection as keyof S['collections'] & string]) {
@@ -111,7 +111,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     const outcomes: BatchOutcome[] = [];
     // One change per transaction below: the whole push is checked against the ledger first, so a conflict applies none of it.
     if (!atomic && clientId !== null) await store.transaction(actor.scopeId, (tx) => checkLedger(ctx, tx, clientId, changes));
-    if (atomic) outcomes.push(await store.transaction(actor.scopeId, (tx) => applyBatch(ctx, tx, clientId, changes)));
+    if (atomic) outcomes.push(await store.transaction(actor.scopeId, (tx) => applyBatch(ctx, tx, clientId, changes, numbering)));
     else for (const change of changes) outcomes.push(await store.transaction(actor.scopeId, (tx) => applyBatch(ctx, tx, clientId, [change])));
     const results = outcomes.flatMap((o) => o.results);
     const count = (status: string) => results.filter((r) => r.status === status).length;
@@ -136,14 +136,16 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     limits,
     streamOptions: resolved.stream,
 
-    async push(actor, input) {
+    async push(actor, input, pushOptions) {
       gate(input);
       assertFresh(actor);
       admit(actor, 'push');
       const req = parsePushInput(pushInput, input, 'push', limits);
       const changes = validateChanges(req.changes, schema, limits, true);
       if (options.authorizeCollection) await assertCollections(options.authorizeCollection, actor, 'push', changes.map((c) => c.collection), 'changes');
-      return run(actor, req.clientId, stamp(changes), req.atomic);
+      const numbering = pushOptions?.numbering ?? 'client';
+      if (numbering === 'server' && !req.atomic) throw new SyncError('BAD_REQUEST', 'push: server numbering needs an atomic push', [{ path: 'atomic', message: 'must be true' }]);
+      return run(actor, req.clientId, stamp(changes), req.atomic, numbering);
     },
 
     async pull(actor, input) {

@@ -101,10 +101,27 @@ export async function checkLedger(ctx: ApplyContext, tx: StoreTx, clientId: stri
 }
 
 /**
+ * Server numbering (`PushOptions.numbering`): the changes get the ids after the client's last
+ * recorded one, or, when they are exactly the client's last push again (same digests, in order),
+ * that push's ids, so the ledger answers them as its retry.
+ */
+async function numberChanges(ctx: ApplyContext, tx: StoreTx, clientId: string, changes: StampedChange[]): Promise<StampedChange[]> {
+  const { last } = await checkLedger(ctx, tx, clientId, []);
+  const n = changes.length;
+  let first = last + 1;
+  if (n > 0 && last >= n) {
+    const tail = await tx.getResults(clientId, changes.map((_, i) => last - n + 1 + i));
+    if (changes.every((c, i) => tail.get(last - n + 1 + i)?.digest === c.digest)) first = last - n + 1;
+  }
+  return changes.map((c, i) => ({ ...c, mutationId: first + i }));
+}
+
+/**
  * Runs one batch inside `tx`. `clientId` null (server-side writes) skips the mutation ledger.
  * Re-runnable: it only reads and writes through `tx`, so a store may retry it.
  */
-export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: string | null, changes: StampedChange[]): Promise<BatchOutcome> {
+export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: string | null, changes: StampedChange[], numbering: 'client' | 'server' = 'client'): Promise<BatchOutcome> {
+  if (numbering === 'server' && clientId !== null) changes = await numberChanges(ctx, tx, clientId, changes);
   const { last, originals } = clientId === null ? { last: 0, originals: new Map<number, RecordedOutcome>() } : await checkLedger(ctx, tx, clientId, changes);
   const fresh = clientId === null ? changes : changes.filter((c) => c.mutationId > last);
 

@@ -145,6 +145,18 @@ export type EngineEvent =
   | { type: 'prune'; removed: number; ms: number }
   | { type: 'error'; where: string; error: unknown; requestId?: string };
 
+/** Per-call options of `engine.push` (for faces whose clients send no mutation ids). */
+export interface PushOptions {
+  /**
+   * `client` (default): the changes' mutation ids are the client's. `server`: the client sends none
+   * (its ids are ignored); the engine numbers the changes after the client id's last recorded one,
+   * and a push holding exactly the changes of the client's last push (same digests, same order) is
+   * answered as its retry (`duplicate`). So a retry after a lost answer is applied once, and the
+   * same content sent again after other pushes (ticked, unticked, ticked) is a new write.
+   */
+  numbering?: 'client' | 'server';
+}
+
 export interface SyncEngineOptions<S extends SyncSchema = SyncSchema> {
   store: Store;
   schema: S;
@@ -197,7 +209,7 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema> {
   readonly limits: Readonly<SyncLimits>;
   readonly streamOptions: Readonly<StreamOptions>;
   /** Applies a client's changes (input validated here; throws `SyncError`). */
-  push(actor: Actor, input: unknown): Promise<PushResponse>;
+  push(actor: Actor, input: unknown, options?: PushOptions): Promise<PushResponse>;
   /** Changes after a checkpoint, whole commits only. */
   pull(actor: Actor, input: unknown): Promise<PullResponse>;
   /** One page of the current state (tombstones included). */

@@ -128,6 +128,32 @@ describe.each(compatStores)('fastapi-offline-sync face on $name', ({ create }) =
     expect(next.json.results[0].new_version > after.json.changes[0].version).toBe(true);
   });
 
+  it('the same content sent again after other pushes is a new write (ticked, unticked, ticked stays ticked); only a repeat of the last push is a retry', async () => {
+    const push = (done: boolean) => ({ client_id: 'rn-aba', changes: [{ collection: 'tasks', operation: 'upsert', doc_id: 'aba', data: { title: 'tick', done }, parent_version: null }] });
+    const states: boolean[] = [];
+    for (const done of [true, false, true]) {
+      const res = await call(srv.url, '/sync/push', { token, body: push(done) });
+      expect(res.json.results[0].status).toBe('accepted');
+      const pulled = await call(srv.url, '/sync/pull', { token });
+      states.push(pulled.json.changes.find((c: { doc_id: string }) => c.doc_id === 'aba').data.done);
+    }
+    expect(states).toEqual([true, false, true]);
+    // A retry of that last push (its answer lost) is answered with the first outcome and writes nothing.
+    const before = await call(srv.url, '/sync/pull', { token });
+    const retry = await call(srv.url, '/sync/push', { token, body: push(true) });
+    expect(retry.json.results[0].status).toBe('accepted');
+    const after = await call(srv.url, `/sync/pull?since=${encodeURIComponent(before.json.last_seq)}`, { token });
+    expect(after.json.changes).toHaveLength(0);
+    // Another user's push with the same client_id is that user's own: it never answers for this one.
+    const bob = await srv.token('bob', 'acme');
+    const bobs = await call(srv.url, '/sync/push', { token: bob, body: push(false) });
+    expect(bobs.json.results[0].status).toBe('accepted');
+    const mine = await call(srv.url, '/sync/push', { token, body: push(false) });
+    expect(mine.json.results[0].status).toBe('accepted');
+    const latest = await call(srv.url, `/sync/pull?since=${encodeURIComponent(before.json.last_seq)}`, { token });
+    expect(latest.json.changes.at(-1).data.done).toBe(false);
+  });
+
   it('bad input gets a clear 4xx naming the field, and nothing is written', async () => {
     const cases: [unknown, number, string][] = [
       [{ changes: [] }, 400, 'client_id'],

@@ -1,7 +1,10 @@
 /**
  * `POST /sync/push` of the fastapi-offline-sync face. Its clients send no mutation ids, so the
- * ledger key is derived from the request: the same `client_id` sending the same changes again (a
- * retry after a lost response) is answered with the first outcome and applied once.
+ * engine numbers their changes (`numbering: 'server'`): the same `client_id` sending the same
+ * changes again (a retry after a lost response) is answered with the first outcome and applied
+ * once. Only a repeat
+ * of the client's last push is a retry: the same content after other pushes of the client is a new
+ * write (a task ticked, unticked and ticked again stays ticked).
  */
 import { createHash } from 'node:crypto';
 import { SyncError, issuesFromZod, type SyncIssue } from '../../../shared/errors.js';
@@ -13,19 +16,20 @@ import { jsonResponse } from '../../rest/errors.js';
 import { compatPushBody, toCompatResult, type CompatPushBody } from './wire.js';
 
 /**
- * The ledger client id of a push: a digest of `client_id` and its changes, in order. The engine's
- * ledger then treats a byte-for-byte retry as `duplicate` (mutation ids 1..n of that key).
+ * The ledger client id of a compat client: a digest of the pushing user and `client_id` (which may
+ * be longer than our client ids). The user is in the key, so another user sending the same
+ * `client_id` has a ledger of its own and can never make this one's pushes answer `duplicate`.
  */
-export function ledgerClientId(body: CompatPushBody): string {
+export function ledgerClientId(body: Pick<CompatPushBody, 'client_id'>, userId: string): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify([body.client_id, body.changes.map((c) => [c.collection, c.doc_id, c.operation, c.data ?? null, c.parent_version ?? null])]));
+  hash.update(JSON.stringify([userId, body.client_id]));
   return `fos.${hash.digest('base64url')}`;
 }
 
-/** Our push input for a compat body: `parent_version` becomes `baseVersion`, the batch is atomic. */
-export function toPushInput(body: CompatPushBody): { clientId: string; atomic: true; changes: ChangeInput[] } {
+/** Our push input for a compat body: `parent_version` becomes `baseVersion`, the batch is atomic; the ids are placeholders (the engine numbers the changes). */
+export function toPushInput(body: CompatPushBody, userId: string): { clientId: string; atomic: true; changes: ChangeInput[] } {
   return {
-    clientId: ledgerClientId(body),
+    clientId: ledgerClientId(body, userId),
     atomic: true,
     changes: body.changes.map((c, i) => ({
       mutationId: i + 1,
@@ -71,7 +75,7 @@ export async function handleCompatPush(engine: SyncEngine, actor: Actor, req: Re
     }
   }
   try {
-    const res = await engine.push(actor, toPushInput(parsed.data));
+    const res = await engine.push(actor, toPushInput(parsed.data, actor.userId), { numbering: 'server' });
     return jsonResponse(200, { results: res.results.map(toCompatResult) });
   } catch (error) {
     throw SyncError.is(error) ? renamed(error) : error;
