@@ -173,6 +173,21 @@ describe.each(cases)('device identity on $name', ({ create }) => {
     for (const id of ['x-1', 'x-2', `x-${2 ** 53 - 1}`]) expect(titles.has(id)).toBe(false);
   });
 
+  it('compat: two copies of one fastapi-offline-sync client (same client_id) pushing different changes both apply, each once', async () => {
+    const token = await tokenOf('field-user');
+    const push = (doc: string) => ({ client_id: 'restored-rn-device', changes: [{ collection: 'tasks', operation: 'upsert', doc_id: doc, data: { title: doc } }] });
+    for (const doc of ['compat-orig-1', 'compat-copy-1', 'compat-orig-2', 'compat-copy-2']) {
+      const res = await api(url, '/compat/fastapi-offline-sync/sync/push', { token, body: push(doc) });
+      expect(res.json.results[0].status, doc).toBe('accepted');
+    }
+    const titles = await serverTitles('field-user');
+    const counts = await appliedCounts(TENANT);
+    for (const doc of ['compat-orig-1', 'compat-copy-1', 'compat-orig-2', 'compat-copy-2']) {
+      expect(titles.get(doc)).toBe(doc);
+      expect(counts.get(doc)).toBe(1);
+    }
+  });
+
   it('REST: a second device sending other changes under the same client id and mutation ids gets 409 CLIENT_ID_CONFLICT and nothing applies', async () => {
     const token = await tokenOf('rest-user');
     const push = (ids: number[], prefix: string) => ({
