@@ -419,6 +419,8 @@ export interface RawOutcome {
   closed: boolean;
   /** The deadline passed and the socket was destroyed by us. */
   timedOut: boolean;
+  /** Everything the server sent, as latin1 text. */
+  text: string;
 }
 
 /**
@@ -436,7 +438,8 @@ export function sendRaw(port: number, chunks: Buffer[], deadlineMs: number): Pro
       done = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ statuses: statusesOf(Buffer.concat(received)), closed: !timedOut, timedOut });
+      const data = Buffer.concat(received);
+      resolve({ statuses: statusesOf(data), closed: !timedOut, timedOut, text: data.toString('latin1') });
     };
     const timer = setTimeout(() => finish(true), deadlineMs);
     socket.on('data', (d: Buffer) => received.push(d));
