@@ -1,4 +1,5 @@
 /** Query semantics every local store shares: equality on top-level fields, ordering, paging; and the JS evaluation stores without indexes use. */
+import { compareStrings } from '../shared/order.js';
 import type { DocData, DocQuery, LocalDoc, QueryValue } from './local-store.js';
 
 /** True when `data` has every `where` field equal to its value (`null` also matches a missing field). */
@@ -21,18 +22,22 @@ function rank(value: unknown): number {
   return 4;
 }
 
-/** Compares two field values by the query order (type rank, then value). */
+/** Compares two field values by the query order (type rank, then value; strings in code point order, as `compareIds`). */
 export function compareValues(a: unknown, b: unknown): number {
   const ra = rank(a);
   const rb = rank(b);
   if (ra !== rb) return ra - rb;
   if (ra === 0 || ra === 4) return 0;
-  return (a as number | string) < (b as number | string) ? -1 : (a as number | string) > (b as number | string) ? 1 : 0;
+  if (ra === 3) return compareStrings(a as string, b as string);
+  return (a as number | boolean) < (b as number | boolean) ? -1 : (a as number | boolean) > (b as number | boolean) ? 1 : 0;
 }
 
-/** Compares ids the way every store orders them (UTF-16 code units, as JavaScript's `<`). */
+/**
+ * Compares ids the way every store orders them, client and server: Unicode code point order, which
+ * is UTF-8 byte order (SQLite, PostgreSQL `COLLATE "C"`, MongoDB), not JavaScript's UTF-16 `<`.
+ */
 export function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return compareStrings(a, b);
 }
 
 /** The comparator of a query's order (`orderBy`, then id). */

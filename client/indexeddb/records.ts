@@ -1,9 +1,15 @@
 /** How documents are laid out in IndexedDB: a record per document with its key, live flag and the keys of declared indexes. */
+import { codePointKey } from '../../shared/order.js';
 import type { LocalDoc, QueryValue } from '../local-store.js';
 
-/** A stored document: `k` its key `[collection, id]`, `l` the live-count key, `x` the declared index keys. */
+/** A stored document: `k` its key `[collection, id]`, `o` its order key, `l` the live-count key, `x` the declared index keys. */
 export interface DocRecord {
   k: [string, string];
+  /**
+   * `[collection, codePointKey(id)]`, indexed as `order`: IndexedDB compares keys by UTF-16 code
+   * units, this key sorts them in code point (UTF-8 byte) order, the order of every other store.
+   */
+  o: [string, string];
   /** `[collection, 1]` for a live document, `[collection, 0]` for a tombstone (counted by index). */
   l: [string, number];
   doc: LocalDoc;
@@ -27,7 +33,7 @@ export function whereKey(collection: string, value: QueryValue): [string, string
 
 /** Builds the record of a document, with the keys of the fields declared for its collection. */
 export function toRecord(doc: LocalDoc, fields: readonly string[]): DocRecord {
-  const record: DocRecord = { k: [doc.collection, doc.id], l: [doc.collection, doc.data === null ? 0 : 1], doc };
+  const record: DocRecord = { k: [doc.collection, doc.id], o: [doc.collection, codePointKey(doc.id)], l: [doc.collection, doc.data === null ? 0 : 1], doc };
   if (doc.data !== null) {
     for (const field of fields) {
       const key = indexKey(doc.collection, Object.prototype.hasOwnProperty.call(doc.data, field) ? doc.data[field] : undefined);

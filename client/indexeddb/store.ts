@@ -7,6 +7,7 @@
  */
 import { wrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { DEFAULT_PAGE, type DocQuery, type LocalDoc, type LocalMeta, type LocalStore, type LocalWrite, type OutboxEntry, type OutboxQuery } from '../local-store.js';
+import { codePointKey } from '../../shared/order.js';
 import { runQuery } from '../query.js';
 import { serial } from '../serial.js';
 import { IndexedDbStoreError, storeError } from './errors.js';
@@ -43,6 +44,8 @@ export interface IndexedDbLocalStore extends LocalStore {
 }
 
 const STORES = ['docs', 'outbox', 'meta'] as const;
+/** The index (on `DocRecord.o`) that pages documents in code point order; added to older databases by a version upgrade. */
+const ORDER_INDEX = 'order';
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 /** A request whose failure is reported by its transaction (`tx.done`), not by itself. */
 const quiet = (request: Promise<unknown>): void => void request.catch(() => undefined);
@@ -78,7 +81,10 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
       const docs = tx.objectStore('docs');
       const added = wanted.filter((index) => !docs.indexNames.contains(index));
       for (const index of added) docs.createIndex(index, index);
-      if (added.length > 0) {
+      // Databases made before ids were paged in code point order get the order index (and every record its key) here.
+      const ordered = !docs.indexNames.contains(ORDER_INDEX);
+      if (ordered) docs.createIndex(ORDER_INDEX, 'o');
+      if (added.length > 0 || ordered) {
         // Index keys for documents stored before the index existed.
         void (async () => {
           for (let cursor = await docs.openCursor(); cursor; cursor = await cursor.continue()) {
@@ -98,7 +104,7 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
     try {
       let d = await openDB();
       const docsIndexes = d.objectStoreNames.contains('docs') ? d.transaction('docs').store.indexNames : null;
-      if (!docsIndexes || wanted.some((index) => !docsIndexes.contains(index)) || STORES.some((s) => !d.objectStoreNames.contains(s))) {
+      if (!docsIndexes || !docsIndexes.contains(ORDER_INDEX) || wanted.some((index) => !docsIndexes.contains(index)) || STORES.some((s) => !d.objectStoreNames.contains(s))) {
         const version = d.version + 1;
         d.close();
         d = await openDB(version);
@@ -133,6 +139,8 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
     return k;
   };
   const range = (collection: string, after?: string) => KeyRange().bound(after === undefined ? [collection] : [collection, after], [collection, []], after !== undefined, false);
+  /** A collection's documents after `after` in the `order` index (code point order of ids). */
+  const orderRange = (collection: string, after?: string) => range(collection, after === undefined ? undefined : codePointKey(after));
 
   async function write(writes: LocalWrite[]): Promise<void> {
     // Copy first: a value that is not JSON fails here, before the transaction starts.
@@ -181,7 +189,7 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
         const records = (await Promise.all(ids.map((id) => store.get([collection, id])))) as (DocRecord | undefined)[];
         return records.map((r) => r?.doc ?? null);
       }),
-    listDocs: (collection, page = {}) => read(async (d) => ((await d.getAll('docs', range(collection, page.after), page.limit ?? DEFAULT_PAGE)) as DocRecord[]).map((r) => r.doc)),
+    listDocs: (collection, page = {}) => read(async (d) => ((await d.getAllFromIndex('docs', ORDER_INDEX, orderRange(collection, page.after), page.limit ?? DEFAULT_PAGE)) as DocRecord[]).map((r) => r.doc)),
     countDocs: (collection) => read((d) => d.countFromIndex('docs', 'live', KeyRange().only([collection, 1]))),
     queryDocs: (collection, query: DocQuery) =>
       read(async (d) => {

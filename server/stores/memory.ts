@@ -4,6 +4,7 @@
  * scope's transactions run one at a time.
  */
 import { randomBytes } from 'node:crypto';
+import { compareStrings } from '../../shared/order.js';
 import type { ClientLedger, DocKey, MutationRecord, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx, RecordedOutcome } from './store.js';
 
 interface ScopeData {
@@ -154,8 +155,9 @@ export function memoryStore(): MemoryStore {
       const after = o.after ? [o.after.collection, o.after.id] : null;
       const docs = [...scopeData(scope).docs.values()]
         .filter((d) => !o.collections || o.collections.length === 0 || o.collections.includes(d.collection))
-        .filter((d) => !after || d.collection > after[0]! || (d.collection === after[0] && d.id > after[1]!))
-        .sort((a, b) => (a.collection < b.collection ? -1 : a.collection > b.collection ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        // Code point (UTF-8 byte) order, as PostgreSQL's COLLATE "C" and MongoDB page the same export.
+        .filter((d) => !after || compareStrings(d.collection, after[0]!) > 0 || (d.collection === after[0] && compareStrings(d.id, after[1]!) > 0))
+        .sort((a, b) => compareStrings(a.collection, b.collection) || compareStrings(a.id, b.id));
       return copy(docs.slice(0, o.limit));
     },
 

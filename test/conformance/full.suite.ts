@@ -62,5 +62,14 @@ export function fullSuite(ctx: Ctx): void {
       const notes = await ctx.engine().full(actor, { collections: ['tasks'] });
       expect(notes.docs.map((d) => d.id)).toEqual(['t1']);
     });
+
+    it('pages ids in code point (UTF-8 byte) order, the order of every store: astral ids after U+FF01', async () => {
+      // The same order the client's local stores use (test/local-stores/conformance.ts); JavaScript's `<` would put 😀 before ！.
+      const order = ['A', 'a', 'a\uff01', 'a\u{10000}', 'a😀', 'z', 'é', '\ud7ff', '\ue000', '\uff01', '\uff01!', '😀', '😀!', '\u{10ffff}'];
+      const actor = newActor('order');
+      const shuffled = [...order].reverse();
+      await ctx.engine().push(actor, { clientId: 'order', changes: shuffled.map((id, i) => ({ mutationId: i + 1, collection: 'tasks' as const, id, op: 'upsert' as const, data: { title: id } })) });
+      for (const limit of [1, 3, 100]) expect((await fullExport(ctx.engine(), actor, limit)).docs.map((d) => d.id)).toEqual(order);
+    });
   });
 }

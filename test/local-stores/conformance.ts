@@ -28,6 +28,16 @@ export function entry(mutationId: number, collection = 'tasks', id = `t${mutatio
 }
 
 const put = (d: LocalDoc): LocalWrite => ({ type: 'putDoc', doc: d });
+
+/**
+ * Ids and strings in the one canonical order of every store, client and server: Unicode code point
+ * order, which is UTF-8 byte order (PostgreSQL's COLLATE "C", MongoDB, SQLite's BINARY). It differs
+ * from JavaScript's `<` (UTF-16 code units) where a BMP character above the surrogates (U+FF01 `！`)
+ * meets an astral one (U+1F600 😀, stored as the surrogates D83D DE00): code points put 😀 last.
+ */
+export const CODE_POINT_ORDER = ['A', 'a', 'a\uff01', 'a\uffff', 'a\u{10000}', 'a😀', 'z', 'é', '\ud7ff', '\ue000', '\uff01', '\uff01!', '\uffff', '😀', '😀!', '\u{10ffff}'];
+/** The same strings in JavaScript's UTF-16 order, to show the test can tell the two apart. */
+const UTF16_ORDER = [...CODE_POINT_ORDER].sort();
 const append = (e: OutboxEntry): LocalWrite => ({ type: 'appendOutbox', entry: e });
 
 /** Runs the whole contract against one store. */
@@ -120,6 +130,26 @@ export function runLocalStoreConformance(fixture: LocalStoreFixture): void {
           expect(await s.listDocs('empty')).toEqual([]);
         }));
 
+      test('lists ids in code point (UTF-8 byte) order, astral ids after U+FFFF-range ones, in pages and after any id', () =>
+        withStore(async (s) => {
+          expect(UTF16_ORDER).not.toEqual(CODE_POINT_ORDER);
+          const shuffled = [...CODE_POINT_ORDER].reverse().sort((a, b) => (a.length % 3) - (b.length % 3));
+          await s.write(shuffled.map((id, i) => put(doc('tasks', id, i === 3 ? null : { i }))));
+          const seen: string[] = [];
+          let after: string | undefined;
+          for (;;) {
+            const page = await s.listDocs('tasks', { after, limit: 3 });
+            if (page.length === 0) break;
+            seen.push(...page.map((d) => d.id));
+            after = page[page.length - 1]!.id;
+          }
+          expect(seen).toEqual(CODE_POINT_ORDER);
+          // A range that starts between the two orders' disagreements, and at ids the store does not hold.
+          expect((await s.listDocs('tasks', { after: '\uff01', limit: 100 })).map((d) => d.id)).toEqual(['\uff01!', '\uffff', '😀', '😀!', '\u{10ffff}']);
+          expect((await s.listDocs('tasks', { after: '\ufffe', limit: 2 })).map((d) => d.id)).toEqual(['\uffff', '😀']);
+          expect((await s.listDocs('tasks', { after: '\ud83d\ude00', limit: 1 })).map((d) => d.id)).toEqual(['😀!']);
+        }));
+
       test('counts live documents without tombstones', () =>
         withStore(async (s) => {
           expect(await s.countDocs('tasks')).toBe(0);
@@ -173,6 +203,32 @@ export function runLocalStoreConformance(fixture: LocalStoreFixture): void {
           expect(ids(await s.queryDocs('tasks', { orderBy: { field: 'priority' }, limit: 2, offset: 2 }))).toEqual(['d', 'c']);
           expect(ids(await s.queryDocs('tasks', { offset: 4 }))).toEqual(['f']);
           expect(ids(await s.queryDocs('tasks', { orderBy: { field: 'owner' } }))).toEqual(['c', 'f', 'a', 'd', 'b']);
+        }));
+
+      test('orders strings and breaks ties by id in code point (UTF-8 byte) order, on the indexed and the scanning path', () =>
+        withStore(async (s) => {
+          // `label` is a plain field; `la"bel` cannot be quoted in a SQLite JSON path, so SQLite answers it in JS (its predicate path).
+          const n = CODE_POINT_ORDER.length;
+          await s.write(CODE_POINT_ORDER.map((v, i) => put(doc('tasks', `id-${String((i * 7) % n).padStart(2, '0')}`, { label: v, 'la"bel': v, same: 'x', kind: i % 2 === 0 ? 'even' : 'odd' }))));
+          await s.write(CODE_POINT_ORDER.map((v) => put(doc('ties', v, { same: 'x', 'sa"me': 'x' }))));
+          const labels = (docs: LocalDoc[]) => docs.map((d) => d.data!.label);
+          for (const field of ['label', 'la"bel']) {
+            const asc = await s.queryDocs('tasks', { orderBy: { field } });
+            expect(asc.map((d) => d.data![field])).toEqual(CODE_POINT_ORDER);
+            const desc = await s.queryDocs('tasks', { orderBy: { field, direction: 'desc' } });
+            expect(desc.map((d) => d.data![field])).toEqual([...CODE_POINT_ORDER].reverse());
+            const page = await s.queryDocs('tasks', { orderBy: { field }, offset: 12, limit: 2 });
+            expect(page.map((d) => d.data![field])).toEqual(CODE_POINT_ORDER.slice(12, 14));
+          }
+          expect(labels(await s.queryDocs('tasks', { where: { kind: 'even' }, orderBy: { field: 'label' } }))).toEqual(CODE_POINT_ORDER.filter((_, i) => i % 2 === 0));
+          expect(labels(await s.queryDocs('tasks', { where: { label: '😀' } }))).toEqual(['😀']);
+          expect(labels(await s.queryDocs('tasks', { where: { 'la"bel': '\uff01' } }))).toEqual(['\uff01']);
+          // Equal values: ties by id, ascending in both directions, on both paths.
+          const ids = (docs: LocalDoc[]) => docs.map((d) => d.id);
+          expect(ids(await s.queryDocs('ties', {}))).toEqual(CODE_POINT_ORDER);
+          expect(ids(await s.queryDocs('ties', { orderBy: { field: 'same', direction: 'desc' } }))).toEqual(CODE_POINT_ORDER);
+          expect(ids(await s.queryDocs('ties', { orderBy: { field: 'sa"me' } }))).toEqual(CODE_POINT_ORDER);
+          expect(ids(await s.queryDocs('ties', { where: { 'sa"me': 'x' }, limit: 3, offset: 12 }))).toEqual(CODE_POINT_ORDER.slice(12, 15));
         }));
 
       test('answers the documents whole', () =>

@@ -4,7 +4,7 @@ import 'fake-indexeddb/auto';
 import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { indexedDbLocalStore, IndexedDbStoreError, type IndexedDbLocalStore, type LocalStore } from '../../client/index.js';
-import { doc, entry, runLocalStoreConformance } from './conformance.js';
+import { CODE_POINT_ORDER, doc, entry, runLocalStoreConformance } from './conformance.js';
 
 const factory = new IDBFactory();
 let n = 0;
@@ -84,6 +84,37 @@ describe('indexedDbLocalStore', () => {
     } finally {
       if (saved) (globalThis as { indexedDB?: unknown }).indexedDB = saved;
     }
+  });
+
+  it('upgrades a database made before the order index: existing documents page in code point order', async () => {
+    const f = new IDBFactory();
+    // The layout earlier versions wrote: docs keyed [collection, id] with a `live` index, records { k, l, doc }, no `order` index.
+    await new Promise<void>((resolve, reject) => {
+      const request = f.open('legacy', 1);
+      request.onupgradeneeded = () => {
+        const d = request.result;
+        const docs = d.createObjectStore('docs');
+        docs.createIndex('live', 'l');
+        d.createObjectStore('outbox', { keyPath: 'mutationId' }).createIndex('doc', ['collection', 'id', 'mutationId']);
+        d.createObjectStore('meta');
+        for (const id of [...CODE_POINT_ORDER].reverse()) docs.put({ k: ['tasks', id], l: ['tasks', 1], doc: doc('tasks', id, { id }) }, ['tasks', id]);
+      };
+      request.onsuccess = () => {
+        request.result.close();
+        resolve();
+      };
+      request.onerror = () => reject(request.error);
+    });
+    const store = indexedDbLocalStore('legacy', { indexedDB: f, IDBKeyRange });
+    expect((await store.listDocs('tasks')).map((d) => d.id)).toEqual(CODE_POINT_ORDER);
+    expect((await store.listDocs('tasks', { after: '\uff01', limit: 2 })).map((d) => d.id)).toEqual(['\uff01!', '\uffff']);
+    const db = await store.database();
+    expect(db.version).toBe(2);
+    expect([...db.transaction('docs').store.indexNames]).toContain('order');
+    await store.write([{ type: 'putDoc', doc: doc('tasks', '\u{1f601}', { id: 'new' }) }]);
+    expect((await store.listDocs('tasks', { after: '😀!' })).map((d) => d.id)).toEqual(['\u{1f601}', '\u{10ffff}']);
+    expect(await store.countDocs('tasks')).toBe(CODE_POINT_ORDER.length + 1);
+    await store.close();
   });
 
   it('closes when another tab upgrades the database, and reopens on the next call', async () => {
