@@ -188,6 +188,31 @@ describe.each(cases)('device identity on $name', ({ create }) => {
     }
   });
 
+  it('an answer naming another document (or no answer for an entry) never drops the outbox entry', async () => {
+    const trpc = await trpcFor('checker');
+    let garble = true;
+    const api = {
+      pull: trpc.sync.pull,
+      full: trpc.sync.full,
+      stream: trpc.sync.stream,
+      push: {
+        mutate: async (input: Parameters<typeof trpc.sync.push.mutate>[0]) => {
+          const res = await trpc.sync.push.mutate(input);
+          return garble ? { ...res, results: res.results.map((r) => ({ ...r, id: `${r.id}-not-mine` })) } : res;
+        },
+      },
+    };
+    const client = createSyncClient({ api, schema: demoSchema, store: sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, 'garbled.db')))), retry: { retries: 0, baseMs: 1, maxMs: 1 } });
+    open.push(client);
+    await client.collection('tasks').put('kept-1', { title: 'kept' });
+    await client.push();
+    expect(await client.pending()).toBe(1); // the answer was about another document: the entry stays
+    garble = false;
+    await client.push(); // the same change again: the server holds it, so it is a duplicate and settles
+    expect(await client.pending()).toBe(0);
+    expect((await appliedCounts(TENANT)).get('kept-1')).toBe(1);
+  });
+
   it('REST: a second device sending other changes under the same client id and mutation ids gets 409 CLIENT_ID_CONFLICT and nothing applies', async () => {
     const token = await tokenOf('rest-user');
     const push = (ids: number[], prefix: string) => ({
