@@ -10,7 +10,7 @@ import type { Actor } from '../../shared/protocol.js';
 import { pgliteStore } from '../../server/stores/postgres/index.js';
 import type { Store } from '../../server/stores/store.js';
 import { throwawayPostgresStore } from '../rest/harness.js';
-import { rest, startHostileServer, trpc, trpcError, type Answer, type HostileServer } from './harness.js';
+import { rest, startHostileServer, trpc, trpcError, trpcWs, type Answer, type HostileServer } from './harness.js';
 
 const COMPAT = '/compat/fastapi-offline-sync';
 
@@ -73,8 +73,12 @@ for (const storeCase of stores) {
         expect(compatPull.text).not.toContain('owner only');
         const ws = await wsSubscribe(s.port, surrogate);
         expect(JSON.stringify(ws.frames)).not.toContain('owner only');
-        expect(ws.frames[0]?.error?.code ?? ws.frames[0]?.code ?? ws.code).not.toBe('changes');
         expect(ws.frames.some((f) => f.type === 'changes')).toBe(false);
+        expect(ws.frames[0]?.error?.code).toBe('UNAUTHORIZED');
+        expect(ws.code).toBe(4401);
+        const overTrpcWs = await trpcWs(s.port, surrogate, JSON.stringify({ id: 1, method: 'query', params: { path: 'sync.pull', input: { json: {} } } }));
+        expect(JSON.stringify(overTrpcWs)).not.toContain('owner only');
+        expect(overTrpcWs?.error?.json?.data?.code).toBe('UNAUTHORIZED');
       });
 
       it('a lone-surrogate tenant cannot write into the U+FFFD tenant (REST, tRPC, compat)', async () => {
