@@ -1,5 +1,6 @@
 /** Unexpected (500) failures: one request id per failure, shared by the answer and the error log line. */
 import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 
 const ID = Symbol.for('trpc-offline-sync.requestId');
 
@@ -53,4 +54,21 @@ export function logUnexpectedToStderr(info: UnexpectedError): void {
   process.stderr.write(
     JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', where: info.op, requestId: info.requestId, error: describeError(info.error) }) + '\n',
   );
+}
+
+/**
+ * Answers an unexpected failure on a Node response: reports it (`op`, a request id), then a JSON 500
+ * `{ error: { code: "INTERNAL", message, issues: [], requestId } }` with `X-Request-Id`, never the
+ * error's own message; when the answer had already started, the connection is dropped instead.
+ */
+export function answerUnexpected(res: ServerResponse, op: string, error: unknown, report: (info: UnexpectedError) => void = logUnexpectedToStderr): void {
+  const requestId = requestIdOf(error);
+  try {
+    report({ requestId, op, error });
+  } catch {
+    // a failing log hook does not change the answer
+  }
+  if (res.headersSent) return void res.destroy();
+  const body = { error: { code: 'INTERNAL', message: `internal server error (request id ${requestId})`, issues: [], requestId } };
+  res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-request-id': requestId }).end(JSON.stringify(body));
 }

@@ -13,6 +13,7 @@ import { initStore, openStore } from './open-store.js';
 import { releaseMemory } from './release-memory.js';
 import { loadSchema } from './schema-file.js';
 import { installProcessNet } from './process-net.js';
+import type { UnexpectedError } from '../unexpected.js';
 
 /** Starts serving; resolves with a `stop()` that closes server, engine and store (signals call it). */
 export async function runServe(config: CliConfig, log: (line: string) => void): Promise<{ stop(): Promise<void> }> {
@@ -25,6 +26,8 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   // Whatever still escapes a handler is logged and counted (sync_uncaught_errors_total), not a dead server.
   const removeNet = installProcessNet({ count: metrics.uncaughtError });
   const logEvent = createEventLogger({ level: config.logLevel });
+  // Every unexpected (500) answer on every listener: one log line with its request id.
+  const reportError = ({ requestId, op, error }: UnexpectedError) => logEvent({ type: 'error', where: op, requestId, error });
   const engine = createSyncEngine({
     store: opened.store,
     schema,
@@ -61,16 +64,16 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
       ...(jwt.requireScopeClaim === null ? {} : { requireScopeClaim: jwt.requireScopeClaim }),
     }),
     router: createSyncAppRouter(engine),
-    onError: ({ requestId, op, error }) => logEvent({ type: 'error', where: op, requestId, error }),
+    onError: reportError,
     ...(config.ipRateLimit ? { ipRateLimit: config.ipRateLimit, trustProxy: config.trustProxy, onEvent: logEvent } : {}),
     ...config.requestBounds,
     ...config.timeouts,
     metrics,
     metricsToken: config.metricsToken,
     serveMetrics: config.metricsPort === null,
-    webApp: createWebAppHandler(devToken ? { devToken } : {}),
+    webApp: createWebAppHandler({ ...(devToken ? { devToken } : {}), onError: reportError }),
   });
-  const metricsServer = config.metricsPort === null ? null : createMetricsServer({ metrics, metricsToken: config.metricsToken, ...config.timeouts });
+  const metricsServer = config.metricsPort === null ? null : createMetricsServer({ metrics, metricsToken: config.metricsToken, onError: reportError, ...config.timeouts });
   const stop = async () => {
     await metricsServer?.close();
     await server.close();

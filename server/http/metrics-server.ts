@@ -5,12 +5,15 @@ import { answerMetrics } from './ops.js';
 import { closeServer, listenOn } from './listen.js';
 import { answerProblem, requestProblem, requestUrl } from './request-target.js';
 import { createGuardedServer, type TransportTimeouts } from './transport-guard.js';
+import type { UnexpectedError } from '../unexpected.js';
 
 /** Options of `createMetricsServer` (with the transport timeouts `requestTimeoutMs` and `headersTimeoutMs`). */
 export interface MetricsServerOptions extends TransportTimeouts {
   metrics: SyncMetrics;
   /** Bearer token `/metrics` requires (CLI `SYNC_METRICS_TOKEN`). @default none (open) */
   metricsToken?: string | null;
+  /** Told of an unexpected failure (answered 500 with its request id). @default one JSON line on stderr */
+  onError?: (info: UnexpectedError) => void;
 }
 
 /** A metrics-only http server. */
@@ -34,7 +37,7 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
     const problem = requestProblem(req);
     if (problem) return answerProblem(res, problem);
     const path = requestUrl(req)!.pathname;
-    if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) return answerMetrics(req, res, options.metrics, options.metricsToken);
+    if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) return answerMetrics(req, res, options.metrics, options.metricsToken, options.onError);
     const status = path === '/metrics' ? 405 : 404;
     const message = status === 405 ? `${req.method} /metrics: only GET and HEAD` : `${path}: this port serves only GET /metrics`;
     res.writeHead(status, { 'content-type': 'application/json', ...(status === 405 ? { allow: 'GET, HEAD' } : {}) });

@@ -8,6 +8,7 @@ import type { SyncEngine } from '../engine/types.js';
 import type { SyncMetrics } from '../metrics.js';
 import { bearerToken } from './context.js';
 import { requestUrl } from './request-target.js';
+import { answerUnexpected, type UnexpectedError } from '../unexpected.js';
 
 /** Options of `createOpsHandler`. */
 export interface OpsOptions {
@@ -22,6 +23,8 @@ export interface OpsOptions {
   metricsToken?: string | null;
   /** How long `/sync/status` waits for the store before answering it unreachable (503). @default 5000 */
   statusTimeoutMs?: number;
+  /** Told of an unexpected failure (answered 500 with its request id). @default one JSON line on stderr */
+  onError?: (info: UnexpectedError) => void;
 }
 
 function packageVersion(): string | null {
@@ -57,12 +60,12 @@ export function hasMetricsToken(req: IncomingMessage, metricsToken: string): boo
   return sameToken(bearerToken(req.headers.authorization), metricsToken);
 }
 
-/** Answers `GET /metrics`: 401 without the token when one is set, else the Prometheus text. */
-export function answerMetrics(req: IncomingMessage, res: ServerResponse, metrics: SyncMetrics, metricsToken: string | null | undefined): void {
+/** Answers `GET /metrics`: 401 without the token when one is set, else the Prometheus text (a failing collector: 500 with a request id, told to `onError`). */
+export function answerMetrics(req: IncomingMessage, res: ServerResponse, metrics: SyncMetrics, metricsToken: string | null | undefined, onError?: (info: UnexpectedError) => void): void {
   if (metricsToken && !hasMetricsToken(req, metricsToken)) return json(res, 401, unauthorized);
   metrics.text().then(
     (text) => void res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : text),
-    (error: unknown) => json(res, 500, { error: { code: 'INTERNAL', message: `metrics: ${(error as Error)?.message ?? error}`, issues: [] } }),
+    (error: unknown) => answerUnexpected(res, 'GET /metrics', error, onError),
   );
 }
 
@@ -138,7 +141,7 @@ export function createOpsHandler(options: OpsOptions): (req: IncomingMessage, re
     const path = requestUrl(req)?.pathname;
     if (path === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
     if (path === '/metrics' && metrics) {
-      answerMetrics(req, res, metrics, metricsToken);
+      answerMetrics(req, res, metrics, metricsToken, options.onError);
       return true;
     }
     if (path === '/sync/status') {
@@ -146,7 +149,7 @@ export function createOpsHandler(options: OpsOptions): (req: IncomingMessage, re
         if (!ok) return json(res, 401, unauthorized);
         const { status, body } = await syncStatus(engine, options.statusTimeoutMs);
         json(res, status, body);
-      }).catch((error: unknown) => json(res, 500, { error: { code: 'INTERNAL', message: `status: ${(error as Error)?.message ?? error}`, issues: [] } }));
+      }).catch((error: unknown) => answerUnexpected(res, 'GET /sync/status', error, options.onError));
       return true;
     }
     return false;

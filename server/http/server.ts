@@ -110,7 +110,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   // and refuses an actor with malformed claims (checkActor) whatever hook the app gave.
   const checked = checkedAuthenticate(options.authenticate);
   const authenticate = metrics ? countAuthFailures(checked, metrics.authFailure) : checked;
-  const ops = createOpsHandler({ engine, authenticate, metrics: options.serveMetrics === false ? undefined : metrics, metricsToken: options.metricsToken });
+  const ops = createOpsHandler({ engine, authenticate, metrics: options.serveMetrics === false ? undefined : metrics, metricsToken: options.metricsToken, onError: options.onError });
   const router = options.router ?? createSyncAppRouter(engine);
   const makeContext = options.createContext ?? (({ actor, token }) => ({ actor, token }));
   const bounds = resolveRequestBounds(options, engine.limits, 'createSyncHttpServer');

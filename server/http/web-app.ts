@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { requestUrl } from './request-target.js';
+import { answerUnexpected, type UnexpectedError } from '../unexpected.js';
 
 /** Options of `createWebAppHandler`. */
 export interface WebAppOptions {
@@ -14,6 +15,8 @@ export interface WebAppOptions {
   devToken?: string;
   /** Where the pre-built `index.html` + `app.js` are looked for. @default `dist/web` next to this module */
   builtDir?: string;
+  /** Told when the app cannot be served (answered 500 with a request id). @default one JSON line on stderr */
+  onError?: (info: UnexpectedError) => void;
 }
 
 /** Answers `GET /` and `GET /app.js`; returns false for every other request (the caller serves it). */
@@ -90,7 +93,7 @@ export function createWebAppHandler(options: WebAppOptions = {}): WebAppHandler 
       },
       (error: Error) => {
         page = null; // try again next time
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`web app unavailable: ${error.message}`);
+        answerUnexpected(res, `GET ${path}`, error, options.onError);
       },
     );
     return true;

@@ -108,6 +108,25 @@ describe('the metrics listener answers malformed requests with 4xx and keeps ser
   });
 });
 
+describe('a 500 on the metrics listener carries a request id and is reported', () => {
+  const reported: UnexpectedError[] = [];
+  const metrics = { ...createMetrics({ processMetrics: false }), text: () => Promise.reject(new Error('collector exploded')) };
+  const server = createMetricsServer({ metrics, onError: (info) => reported.push(info) });
+  let port: number;
+  beforeAll(async () => void ({ port } = await server.listen(0, '127.0.0.1')));
+  afterAll(() => server.close());
+
+  it('answers 500 with the id onError was told, never the error message', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(res.status).toBe(500);
+    const id = res.headers.get('x-request-id');
+    const text = await res.text();
+    expect(JSON.parse(text).error.requestId).toBe(id);
+    expect(text).not.toContain('collector exploded');
+    expect(reported.map((r) => [r.requestId, r.op])).toEqual([[id, 'GET /metrics']]);
+  });
+});
+
 describe('toNodeHandler on its own', () => {
   const reported: UnexpectedError[] = [];
   const server = http.createServer(
