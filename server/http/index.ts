@@ -3,3 +3,4 @@ export { createSyncHttpServer, type SyncHttpServer, type SyncHttpServerOptions }
 export { bearerToken, requestToken } from './context.js';
 export { createMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics-server.js';
 export { clientAddress, createIpRateLimiter, type IpRateLimitedEvent, type IpRateLimitedOp, type IpRateLimiter, type IpRateLimitOptions } from './ip-rate-limit.js';
+export type { RequestBounds } from './request-bounds.js';
