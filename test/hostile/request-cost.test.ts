@@ -21,6 +21,8 @@ import { createSyncHttpServer, type SyncHttpServer } from '../../server/http/ser
 import { pgliteStore } from '../../server/stores/postgres/index.js';
 import type { Store } from '../../server/stores/store.js';
 import { createSyncRouter } from '../../server/trpc/router.js';
+import { responseBudget } from '../../server/trpc/response-budget.js';
+import { batchTooLarge } from '../../server/http/request-bounds.js';
 import { syncErrorFormatter } from '../../server/trpc/errors.js';
 import { listeningPort, spawnCli } from '../cli-process.js';
 import { throwawayPostgresStore } from '../rest/harness.js';
@@ -373,5 +375,41 @@ describe('request cost: the bounds from the CLI environment', () => {
     const run = spawnCli(['serve'], 'x'.repeat(32), { SYNC_DATA_DIR: join(tmpdir(), 'never-used'), SYNC_MAX_BATCH_CALLS: 'many' });
     expect(await run.exited).toBe(1);
     expect(run.output()).toBe('error: SYNC_MAX_BATCH_CALLS: expected a whole number, at least 1 (maxBatchCalls, default 16), got "many"\n');
+  });
+});
+
+describe('request cost: the pieces', () => {
+  it('batchTooLarge counts the calls of a batch target, %2C included, and ignores non-batch calls', () => {
+    expect(batchTooLarge('/trpc/sync.pull,sync.pull?batch=1', 2)).toBeNull();
+    expect(batchTooLarge('/trpc/sync.pull,sync.pull,sync.pull?batch=1&input=%7B%7D', 2)?.message).toContain('at most 2 calls per batch (maxBatchCalls), got 3');
+    expect(batchTooLarge('/trpc/sync.pull%2Csync.pull%2csync.pull?batch=1', 2)?.issues[0]?.path).toBe('batch');
+    expect(batchTooLarge('/trpc/sync.pull,sync.pull,sync.pull', 2)).toBeNull(); // not a batch: one (unknown) procedure
+  });
+  it('an HTTP budget runs calls one at a time and refuses those after the answers reach it', async () => {
+    const budget = responseBudget(64 * 1024, {});
+    let running = 0;
+    let most = 0;
+    const page = () => async () => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setImmediate(r));
+      running--;
+      return { docs: ['x'.repeat(30 * 1024)] };
+    };
+    const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => budget.run(page())));
+    expect(most).toBe(1);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    const refused = (outcomes[3] as PromiseRejectedResult).reason as SyncError;
+    expect(refused.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(refused.message).toContain('maxResponseBytes');
+  });
+  it('a WebSocket budget looks at what the socket still holds for its peer', async () => {
+    const socket = { bufferedAmount: 0 };
+    const budget = responseBudget(64 * 1024, socket);
+    expect(await budget.run(async () => 'read')).toBe('read');
+    socket.bufferedAmount = 64 * 1024;
+    const error = await budget.run(async () => 'never').then(() => null, (e: unknown) => e as SyncError);
+    expect(error?.code).toBe('PAYLOAD_TOO_LARGE');
+    socket.bufferedAmount = 0;
+    expect(await budget.run(async () => 'read again')).toBe('read again');
   });
 });
