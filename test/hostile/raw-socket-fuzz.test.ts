@@ -10,6 +10,8 @@ import { generateInputs, inputCounts, newTally, runInputs, summaryLine, type Fuz
 const SECRET = 'raw-socket-fuzz-secret-0123456789abcdef';
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : (Date.now() ^ (process.pid << 8)) >>> 0;
 const total = process.env.FUZZ_RAW_INPUTS ? Number(process.env.FUZZ_RAW_INPUTS) : 5200;
+if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`FUZZ_SEED: expected a non-negative integer, got "${process.env.FUZZ_SEED}"`);
+if (!Number.isSafeInteger(total) || total < 1) throw new Error(`FUZZ_RAW_INPUTS: expected a positive integer, got "${process.env.FUZZ_RAW_INPUTS}"`);
 const dir = mkdtempSync(join(tmpdir(), 'sync-raw-fuzz-'));
 
 interface Served {
@@ -64,7 +66,7 @@ describe('raw-socket fuzz of every listener of the CLI server', () => {
     const token = await signDevToken(SECRET, { sub: 'fuzz', tenant: 'fuzz', expiresIn: '1h' });
     const counts = inputCounts(total);
     const tally: FuzzTally = newTally();
-    console.log(`raw-socket fuzz: seed=${seed} (FUZZ_SEED=${seed} replays this run)`);
+    console.log(`seed ${seed} for the raw-socket fuzz (FUZZ_SEED=${seed} replays this run)`);
     const started = Date.now();
     await runInputs(generateInputs(seed, counts, { mainPort: s.mainPort, metricsPort: s.metricsPort, token }), (l) => (l === 'metrics' ? s.metricsPort : s.mainPort), {
       concurrency: 8,
@@ -77,7 +79,7 @@ describe('raw-socket fuzz of every listener of the CLI server', () => {
     const uncaught = alive ? await uncaughtCount(s.metricsPort) : null;
     const line = summaryLine(seed, tally, alive && health === 200, uncaught);
     console.log(`${line} (${Math.round((Date.now() - started) / 1000)} s)`);
-    console.log(`raw-socket fuzz statuses: ${JSON.stringify(tally.byStatus)}`);
+    console.log(`statuses of the raw-socket fuzz: ${JSON.stringify(tally.byStatus)}`);
     mkdirSync('.tmp', { recursive: true });
     writeFileSync('.tmp/raw-socket-fuzz.txt', line + '\n');
 
@@ -88,9 +90,11 @@ describe('raw-socket fuzz of every listener of the CLI server', () => {
     expect(uncaught, context).toBe(0);
     expect(s.stderr(), context).not.toMatch(/uncaught|unhandled|\n\s+at |"level":"error"/i);
     expect(tally.inputs.main + tally.inputs.upgrade + tally.inputs.metrics).toBe(total);
-    // Every listener was reached and answered (the generators are not just bouncing off the parser).
-    expect(tally.classes['4xx']).toBeGreaterThan(total / 4);
-    expect(tally.classes['1xx']).toBeGreaterThan(0); // WebSocket handshakes went through
-    expect(tally.classes['2xx']).toBeGreaterThan(0);
+    // The inputs reached the faces (not just bouncing off the parser): handshakes and 2xx answers among them.
+    if (total >= 1000) {
+      expect(tally.classes['4xx']).toBeGreaterThan(total / 4);
+      expect(tally.byStatus[101] ?? 0).toBeGreaterThan(0);
+      expect(tally.classes['2xx']).toBeGreaterThan(0);
+    }
   }, 240_000);
 });
