@@ -2,6 +2,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { CliError, readConfig } from '../../server/cli/config.js';
 import { createMetricsServer } from '../../server/http/metrics-server.js';
 import { hostProblem, parseRequestTarget } from '../../server/http/request-target.js';
@@ -187,6 +188,34 @@ describe('slow clients are cut by the listener timeouts', () => {
       socket.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
       expect(await reply).toMatch(/^HTTP\/1\.1 408 /);
     }
+  });
+  it('live streams outlive the timeouts: an SSE stream and a WebSocket each get two heartbeats (1 s apart) after a 300 ms request timeout', async () => {
+    const sse = (async () => {
+      const res = await fetch(`${s.url}/sync/stream`, { headers: { authorization: `Bearer ${s.tokenA}` } });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let text = '';
+      while ((text.match(/event: heartbeat/g) ?? []).length < 2) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`SSE stream ended after: ${text}`);
+        text += Buffer.from(value).toString();
+      }
+      await reader.cancel();
+    })();
+    const ws = new Promise<void>((resolve, reject) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${s.port}/sync/stream`);
+      let beats = 0;
+      socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', token: s.tokenA })));
+      socket.on('message', (d) => {
+        if (JSON.parse(d.toString()).type === 'heartbeat' && ++beats === 2) {
+          socket.close();
+          resolve();
+        }
+      });
+      socket.on('close', (code) => reject(new Error(`WebSocket closed (${code}) after ${beats} heartbeats`)));
+      socket.on('error', reject);
+    });
+    await Promise.all([sse, ws]);
   });
   it('refuses timeouts that are no positive integers, or headers above the request timeout', async () => {
     const { createSyncHttpServer } = await import('../../server/http/server.js');
