@@ -5,7 +5,8 @@ import { expectSyncError, makeEngine, newActor, type useStore } from './fixture.
 
 type Ctx = ReturnType<typeof useStore>;
 
-const ok = { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'fine' } };
+// `data` is a getter, so every `{ ...ok }` gets its own object: the engine refuses one object shared by two changes.
+const ok = { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', get data() { return { title: 'fine' }; } };
 const push = (changes: unknown[], extra: object = {}) => ({ clientId: 'd1', changes, ...extra });
 
 /** [name, operation, input, expected code, path named in issues] */
