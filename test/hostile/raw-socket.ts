@@ -223,7 +223,7 @@ function headersAndBody(rng: Rng, input: { token: string; withBody: boolean; bro
   if (rng.chance(0.7)) lines.push(`Content-Type: ${rng.chance(0.8) ? 'application/json' : rng.pick(['text/plain', 'application/json; charset=latin1', 'multipart/form-data; boundary=x', 'garbage', ''])}`);
   if (rng.chance(0.15)) lines.push(`Accept-Encoding: ${rng.pick(['gzip', 'br', 'gzip;q=0', '*', 'x'.repeat(100)])}`);
   if (rng.chance(0.1)) lines.push(`Content-Encoding: ${rng.pick(['gzip', 'deflate', 'br', 'x'])}`);
-  if (rng.chance(0.1)) lines.push(`X-Forwarded-For: ${rng.pick(['1.2.3.4', 'garbage', '::1, 10.0.0.1', ''])}`);
+  if (rng.chance(0.1)) lines.push(`X-Forwarded-For: ${rng.pick(['1.2.3.4', 'garbage', '::1, 10.0.0.1', '', '[::1]:80', '1.2.3.4:99999', ',,,', 'fe80::1%eth0', '::ffff:1.2.3.4', 'x'.repeat(5000)])}`);
   if (rng.chance(0.1)) lines.push(`Origin: ${rng.pick(['http://evil.example', 'null', '[', ''])}`);
   if (rng.chance(0.1)) lines.push(`X-Sync-Schema-Version: ${rng.pick(['1', '0', '-1', 'x', '99999999999999999999'])}`);
   if (rng.chance(0.05)) lines.push('Expect: 100-continue');
@@ -339,8 +339,8 @@ const WS_TEXTS = [
 ];
 
 /** A WebSocket upgrade (valid or broken handshake) followed by garbage, valid-but-wrong or lying frames. */
-function upgradeRequest(rng: Rng, port: number, token: string): RawInput {
-  const path = rng.pick(UPGRADE_PATHS);
+function upgradeRequest(rng: Rng, port: number, token: string, listener: Listener = 'upgrade', paths: readonly string[] = UPGRADE_PATHS): RawInput {
+  const path = rng.pick(paths);
   const roll = rng.int(10);
   const t = roll < 6 ? path + (rng.chance(0.3) ? `?token=${rng.chance(0.5) ? token : 'garbage'}` : '') : roll < 8 ? rng.pick(ODD_TARGETS) : rng.chance(0.5) ? `http://127.0.0.1:${port}${path}` : path + rng.pick(QUERIES);
   const method = rng.chance(0.85) ? 'GET' : rng.pick(METHODS);
@@ -368,7 +368,7 @@ function upgradeRequest(rng: Rng, port: number, token: string): RawInput {
     else frames.push(rng.bytes(rng.int(40) + 1));
   }
   const bytes = [head, ...frames];
-  return { listener: 'upgrade', label: `upgrade ${JSON.stringify(method)} ${JSON.stringify(t.slice(0, 60))}`, chunks: rng.chance(0.5) ? [Buffer.concat(bytes)] : bytes };
+  return { listener, label: `upgrade ${JSON.stringify(method)} ${JSON.stringify(t.slice(0, 60))}`, chunks: rng.chance(0.5) ? [Buffer.concat(bytes)] : bytes };
 }
 
 /** How many inputs of each listener a run of `total` sends (about 75% main, 15% upgrades, 10% metrics). */
@@ -406,7 +406,9 @@ export function* generateInputs(seed: number, counts: Record<Listener, number>, 
       yield upgradeRequest(rng, target.mainPort, target.token);
     } else {
       left.metrics--;
-      yield httpRequest(rng, 'metrics', target.metricsPort, ['/metrics', '/metrics/', '/', '/sync/health', '/x'], target.token);
+      const paths = ['/metrics', '/metrics/', '/', '/sync/health', '/x'];
+      // The metrics port has no WebSocket face: upgrades to it must be refused like any other request.
+      yield rng.chance(0.15) ? upgradeRequest(rng, target.metricsPort, target.token, 'metrics', paths) : httpRequest(rng, 'metrics', target.metricsPort, paths, target.token);
     }
   }
 }
