@@ -91,6 +91,8 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
   const path = options.path.replace(/\/+$/, '');
   const maxPayload = options.maxPayloadBytes ?? 64 * 1024;
   if (!Number.isSafeInteger(maxPayload) || maxPayload < 1024) throw new Error(`WebSocket face ${options.path}: maxPayloadBytes must be a whole number of bytes, at least 1024, got ${String(options.maxPayloadBytes)}`);
+  const subscribeTimeoutMs = options.subscribeTimeoutMs ?? 10_000;
+  if (!Number.isSafeInteger(subscribeTimeoutMs) || subscribeTimeoutMs < 1 || subscribeTimeoutMs > 2_147_483_647) throw new Error(`WebSocket face ${options.path}: subscribeTimeoutMs must be a whole number of milliseconds from 1 to 2147483647, got ${String(options.subscribeTimeoutMs)}`);
   const wss = new WebSocketServer({ noServer: true, maxPayload });
   const stops = new Set<() => void>();
   const fail = (socket: WebSocket, error: unknown, code?: number) => refuse(socket, error, code, options.errorFields);
@@ -104,7 +106,7 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
       stops.delete(stop);
       abort.abort();
     });
-    const timer = setTimeout(() => fail(socket, new SyncError('BAD_REQUEST', 'no subscribe frame received in time'), 4408), options.subscribeTimeoutMs ?? 10_000);
+    const timer = setTimeout(() => fail(socket, new SyncError('BAD_REQUEST', 'no subscribe frame received in time'), 4408), subscribeTimeoutMs);
     socket.once('message', (data, isBinary) => {
       clearTimeout(timer);
       void options.serve(socket, isBinary ? null : data.toString(), fallbackToken, abort.signal).catch((error: unknown) => fail(socket, error));

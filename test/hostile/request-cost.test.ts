@@ -18,6 +18,8 @@ import { SyncError } from '../../shared/errors.js';
 import { signDevToken } from '../../server/auth/jwt.js';
 import { CliError, HELP, readConfig } from '../../server/cli/config.js';
 import { createSyncHttpServer, type SyncHttpServer } from '../../server/http/server.js';
+import { createRestWebSocketServer } from '../../server/rest/websocket.js';
+import { createFastapiCompatWebSocketServer } from '../../server/compat/fastapi-offline-sync/websocket.js';
 import { pgliteStore } from '../../server/stores/postgres/index.js';
 import type { Store } from '../../server/stores/store.js';
 import { createSyncRouter } from '../../server/trpc/router.js';
@@ -325,6 +327,8 @@ describe('request cost: the defaults of createSyncHttpServer', () => {
     expect(() => createSyncHttpServer({ ...base, maxResponseBytes: 1.5 })).toThrow(/maxResponseBytes/);
     expect(() => createSyncHttpServer({ ...base, wsMaxPayloadBytes: 10 })).toThrow(/wsMaxPayloadBytes/);
     expect(() => createSyncHttpServer({ ...base, wsAuthTimeoutMs: -1 })).toThrow(/wsAuthTimeoutMs/);
+    expect(() => createRestWebSocketServer({ engine: s.engine, authenticate: () => null, maxPayloadBytes: 10 })).toThrow(/maxPayloadBytes/);
+    expect(() => createFastapiCompatWebSocketServer({ engine: s.engine, authenticate: () => null, subscribeTimeoutMs: 0 })).toThrow(/subscribeTimeoutMs/);
   });
 });
 
