@@ -25,13 +25,15 @@ export type { AuthorizeCollection, CollectionOp } from './engine/read-auth.js';
 export type { Store, StoreTx, StoredDoc, OplogEntry, ScopeHead, StoreEvent, DocKey, MutationRecord, ReadOplogOptions, ScanDocsOptions } from './stores/store.js';
 export { memoryStore, type MemoryStore } from './stores/memory.js';
 export { createSyncRouter, createSyncAppRouter, syncErrorFormatter, syncTransformer, toTRPCError, type SyncRouterOptions, type SyncRouterRecord, type SyncAppRouter, type SyncContext, type SyncErrorData } from './trpc/index.js';
-export { createRestHandler, toNodeHandler, createRestWebSocketServer, createOpenApiDocument, type RestHandler, type RestHandlerOptions, type RestWebSocketServer } from './rest/index.js';
+export { createRestHandler, toNodeHandler, createRestWebSocketServer, createOpenApiDocument, type RestHandler, type RestHandlerOptions, type RestWebSocketServer, type NodeHandlerOptions } from './rest/index.js';
 export { createFastapiCompatHandler, createFastapiCompatWebSocketServer, createFastapiCompatOpenApi, type FastapiCompatHandlerOptions, type FastapiCompatWebSocketOptions, type FastapiCompatWebSocketServer } from './compat/fastapi-offline-sync/index.js';
 export { withLiveConnection, openLiveStream, SLOW_CONSUMER_CLOSE_CODE, type LiveStream, type LiveStreamOptions, type LiveTransport } from './live/index.js';
 export { createSyncHttpServer, createMetricsServer, type SyncHttpServer, type SyncHttpServerOptions, type MetricsServer, type MetricsServerOptions } from './http/index.js';
 /** Request and socket bounds of `createSyncHttpServer`, and the per-request answer budget for apps with their own tRPC server (docs/limits.md). */
 export { withResponseBudget } from './trpc/index.js';
 export type { RequestBounds } from './http/index.js';
+/** Malformed requests and slow clients on any listener: the request-target parser, the `clientError` answer and the transport timeouts (docs/limits.md). */
+export { parseRequestTarget, answerClientError, DEFAULT_TIMEOUTS, type TransportTimeouts } from './http/index.js';
 export type { Authenticate } from './auth/authenticate.js';
 export { countAuthFailures, type AuthFailureReason } from './auth/count-failures.js';
 export { jwtAuthenticator, signDevToken, type JwtAuthenticatorOptions, type DevTokenOptions } from './auth/jwt.js';

@@ -4,3 +4,5 @@ export { bearerToken, requestToken } from './context.js';
 export { createMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics-server.js';
 export { clientAddress, createIpRateLimiter, type IpRateLimitedEvent, type IpRateLimitedOp, type IpRateLimiter, type IpRateLimitOptions } from './ip-rate-limit.js';
 export type { RequestBounds } from './request-bounds.js';
+export { parseRequestTarget, requestProblem, type RequestProblem } from './request-target.js';
+export { answerClientError, DEFAULT_TIMEOUTS, type TransportTimeouts } from './transport-guard.js';
