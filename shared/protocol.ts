@@ -95,10 +95,19 @@ export const pullInput = z.object({
 });
 export type PullInput = z.input<typeof pullInput>;
 
+/**
+ * Protocol extension (docs/rest.md): integrity checksums at the answer's checkpoint, by collection
+ * (16 hex digits, see `shared/checksum.ts`), for the synced collections whose sum is exact there.
+ * A client holding exactly the server's documents of a collection has the same sum.
+ */
+export const checksumsField = z.record(z.string(), z.string().regex(/^[0-9a-f]{16}$/)).optional();
+
 export const pullResponse = z.object({
   changes: z.array(changeOut),
   checkpoint: z.string(),
   hasMore: z.boolean(),
+  /** On the last page (`hasMore: false`) only: see `checksumsField`. */
+  checksums: checksumsField,
 });
 export type PullResponse = z.infer<typeof pullResponse>;
 
@@ -140,9 +149,10 @@ export const streamInput = z.object({
 export type StreamInput = z.input<typeof streamInput>;
 
 export const streamEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('changes'), checkpoint: z.string(), changes: z.array(changeOut) }),
+  /** `checksums`: on the last catch-up event only (see `checksumsField`). */
+  z.object({ type: z.literal('changes'), checkpoint: z.string(), changes: z.array(changeOut), checksums: checksumsField }),
   z.object({ type: z.literal('resync_required'), message: z.string().optional() }),
-  z.object({ type: z.literal('heartbeat'), checkpoint: z.string().optional() }),
+  z.object({ type: z.literal('heartbeat'), checkpoint: z.string().optional(), checksums: checksumsField }),
 ]);
 export type StreamEvent = z.infer<typeof streamEvent>;
 

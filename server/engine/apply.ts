@@ -30,6 +30,8 @@ export interface ApplyContext {
   deletePolicy: (collection: string) => DeletePolicy;
   resolvers: Partial<Record<string, Resolver>>;
   authorize?: Authorize;
+  /** False: keep no integrity checksums (`SyncEngineOptions.integrity`). */
+  integrity?: boolean;
 }
 
 /** The outcome of one change: its result and the document state to store. */

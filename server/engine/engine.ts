@@ -13,6 +13,7 @@ import { pull } from './pull.js';
 import { createRateLimiter, type RateLimitedOp } from './rate-limit.js';
 import { applyBatch, checkLedger, type BatchOutcome } from './push.js';
 import { changeDigest } from './digest.js';
+import { verifyChecksums } from './checksums.js';
 import { checkSchemaVersion, resolveSchemaVersionPolicy, schemaVersionOf } from './schema-version.js';
 
 /** Longest delay `setTimeout` takes (2^31 − 1 ms). */
@@ -78,7 +79,9 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     deletePolicy: resolved.deletePolicy,
     resolvers: (options.resolvers ?? {}) as ApplyContext['resolvers'],
     authorize: options.authorize,
+    integrity: options.integrity !== false,
   });
+  const integrity = options.integrity !== false;
 
   /**
    * Stamps each change: the client's HLC unless missing, too far ahead of our clock, or not above
@@ -153,7 +156,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       assertFresh(actor);
       admit(actor, 'pull');
       const started = performance.now();
-      const res = await pull(store, schema, limits, actor, input, options.authorizeCollection);
+      const res = await pull(store, schema, limits, actor, input, options.authorizeCollection, integrity);
       emit({ type: 'pull', actor, changes: res.changes.length, ms: performance.now() - started });
       return res;
     },
@@ -186,7 +189,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       const innerSignal = expiry ? (signal ? AbortSignal.any([signal, expiry.signal]) : expiry.signal) : signal;
       const face = watch?.face ?? 'other';
       const onOverflow = () => emit({ type: 'stream_overflow', actor, face, reason: 'queue' });
-      const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow, watch, authorizeCollection: options.authorizeCollection }, actor, input, innerSignal);
+      const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow, watch, authorizeCollection: options.authorizeCollection, integrity }, actor, input, innerSignal);
       return (async function* () {
         emit({ type: 'stream_open', actor, face });
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -225,6 +228,8 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       emit({ type: 'prune', removed, ms: performance.now() - started });
       return { removed };
     },
+
+    verifyChecksums: (scopeId, opts) => verifyChecksums(store, scopeId, opts),
 
     feedStatus: () => feed.status(),
 

@@ -1,13 +1,18 @@
 /** Pull: the changes after a checkpoint, each document once in its latest state, whole commits only. */
 import { pullInput, type Actor, type PullResponse } from '../../shared/protocol.js';
 import type { Store } from '../stores/store.js';
+import { checksumsAt } from './checksums.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
 import type { SyncLimits } from './types.js';
 import { checkCollections, pageLimit, parseInput } from './validate.js';
 import type { SyncSchema } from '../../shared/schema.js';
 
-export async function pull(store: Store, schema: SyncSchema, limits: SyncLimits, actor: Actor, input: unknown, authorize?: AuthorizeCollection): Promise<PullResponse> {
+/**
+ * One pull page. `integrity`: the last page (`hasMore: false`) carries the checksums exact at its
+ * checkpoint (see `checksumsAt`).
+ */
+export async function pull(store: Store, schema: SyncSchema, limits: SyncLimits, actor: Actor, input: unknown, authorize?: AuthorizeCollection, integrity = true): Promise<PullResponse> {
   const req = parseInput(pullInput, input, 'pull');
   checkCollections(schema, req.collections);
   const limit = pageLimit(req.limit, limits.pullDefaultLimit, limits.pullMaxLimit, 'pullMaxLimit');
@@ -22,5 +27,10 @@ export async function pull(store: Store, schema: SyncSchema, limits: SyncLimits,
   // A prune that ran during the read could have removed entries we expected: never answer partially.
   if (since < head.seq) assertRetained(since, await store.head(scope));
   const through = page.hasMore ? page.lastSeq! : Math.max(head.seq, page.lastSeq ?? 0, since);
-  return { changes: latestChanges(page.entries), checkpoint: checkpointOf(store, through), hasMore: page.hasMore };
+  const res: PullResponse = { changes: latestChanges(page.entries), checkpoint: checkpointOf(store, through), hasMore: page.hasMore };
+  if (integrity && !page.hasMore) {
+    const checksums = await checksumsAt(store, scope, collections ?? schema.names, through);
+    if (checksums) res.checksums = checksums;
+  }
+  return res;
 }

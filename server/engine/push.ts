@@ -10,6 +10,7 @@ import { SyncError, badRequest, type SyncIssue } from '../../shared/errors.js';
 import type { PushResult } from '../../shared/protocol.js';
 import type { OplogEntry, RecordedOutcome, StoredDoc, StoreTx } from '../stores/store.js';
 import { applyOne, type ApplyContext, type StampedChange } from './apply.js';
+import { checksumDeltas } from './checksums.js';
 import { emptyState, sameState, versionOf, type DocState } from './merge.js';
 
 /** The outcome of one committed batch. */
@@ -175,6 +176,8 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
     await tx.putDocs(docs);
     await tx.appendOplog(entries.map((e) => ({ ...e, seq: seq!, at })));
     await tx.setHead(seq);
+    // Integrity checksums: kept in this same transaction, from each document's state before and after.
+    if (ctx.integrity !== false && tx.addChecksums) await tx.addChecksums(checksumDeltas(stored, docs), seq);
   }
   if (clientId !== null && fresh.length > 0) {
     const records = fresh.map((c) => ({ mutationId: c.mutationId, result: outcomeOf(byMutation.get(c.mutationId)!, c.digest) }));

@@ -5,6 +5,7 @@
 import { SyncError } from '../../shared/errors.js';
 import { streamInput, type Actor, type StreamEvent } from '../../shared/protocol.js';
 import type { OplogEntry, Store } from '../stores/store.js';
+import { checksumsAt } from './checksums.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
 import type { LiveFeed } from './feed.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
@@ -24,6 +25,8 @@ export interface StreamDeps {
   watch?: StreamWatch;
   /** Per-collection read permission (denied collections named → FORBIDDEN, else left out). */
   authorizeCollection?: AuthorizeCollection;
+  /** Send integrity checksums (on the last catch-up event and on heartbeats). @default true */
+  integrity?: boolean;
 }
 
 /**
@@ -50,6 +53,12 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
     }
     throw error;
   }
+  /**
+   * Integrity checksums exact at `through`: on the last catch-up event and on heartbeats (one read
+   * per subscriber per heartbeat), not on each live commit, which would cost a read per commit and
+   * subscriber; a live client is checked at least every `heartbeatMs`.
+   */
+  const sums = (through: number) => (deps.integrity === false ? Promise.resolve(undefined) : checksumsAt(store, scope, collections ?? deps.schema.names, through));
   // Subscribe before catching up, so nothing committed in between is missed (duplicates are skipped by seq).
   const sub = await deps.feed.subscribe(scope, () => {
     deps.onOverflow();
@@ -73,7 +82,12 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
           return false;
         }
         const through = page.hasMore ? page.lastSeq! : Math.max(pos, head.seq, page.lastSeq ?? 0);
-        if (page.entries.length > 0) yield { type: 'changes', checkpoint: checkpointOf(store, through), changes: latestChanges(page.entries) };
+        if (page.entries.length > 0) {
+          const event: StreamEvent = { type: 'changes', checkpoint: checkpointOf(store, through), changes: latestChanges(page.entries) };
+          const checksums = page.hasMore ? undefined : await sums(through);
+          if (checksums) event.checksums = checksums;
+          yield event;
+        }
         pos = through;
         if (!page.hasMore) return true;
       }
@@ -85,7 +99,10 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
       const item = await sub.next(deps.options.heartbeatMs, signal);
       if (item === 'aborted') return;
       if (item === 'timeout') {
-        yield { type: 'heartbeat', checkpoint: checkpointOf(store, pos) };
+        const event: StreamEvent = { type: 'heartbeat', checkpoint: checkpointOf(store, pos) };
+        const checksums = await sums(pos);
+        if (checksums) event.checksums = checksums;
+        yield event;
         continue;
       }
       if (item === 'overflow') {

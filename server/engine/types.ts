@@ -1,4 +1,5 @@
 /** Public types of the sync engine: its options, the hooks apps plug in, and the engine itself. */
+import type { ChecksumReport } from './checksums.js';
 import type { Actor, ChangeInput, FullPage, PullResponse, PushResponse, StreamEvent } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import type { Store } from '../stores/store.js';
@@ -196,6 +197,13 @@ export interface SyncEngineOptions<S extends SyncSchema = SyncSchema> {
    * in use sends one. Clients of the fastapi-offline-sync compatibility face never do. @default false
    */
   requireSchemaVersion?: boolean;
+  /**
+   * Integrity checksums (per scope and collection, kept in each push's transaction, sent with the
+   * last pull page and stream heartbeats so clients find and repair drift). `false` keeps and
+   * sends none (e.g. to measure their cost); sums kept before are then stale: run
+   * `verifyChecksums(scope, { reset: true })` after turning them back on. @default true
+   */
+  integrity?: boolean;
   /** Server clock. `node` names this process in HLCs (default: random). */
   clock?: { node?: string; maxDriftMs?: number; now?: () => number };
   /** Called for every push, pull, full, stream and prune (metrics, logs). */
@@ -241,6 +249,13 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema> {
   write(scope: string | Actor, changes: ServerChange<S>[]): Promise<PushResponse>;
   /** Prunes the oplog now (entries older than `before`, default now − retention). */
   prune(options?: { before?: Date }): Promise<{ removed: number }>;
+  /**
+   * Recomputes a scope's integrity checksums from its stored documents and compares them with the
+   * kept ones (a document changed in the database behind the engine shows as a mismatch); with
+   * `reset`, drifted sums are set to the recomputed ones, so clients holding the old documents
+   * find the mismatch and repair. Scans the whole scope: an operator's tool, not a request path.
+   */
+  verifyChecksums(scopeId: string, options?: { reset?: boolean; collections?: readonly string[] }): Promise<ChecksumReport>;
   /** The live feed's subscribers and delivery lag, for `/sync/status`. */
   feedStatus(): LiveFeedStatus;
   /** Stops timers and live feeds (the store is closed by its owner). */

@@ -4,6 +4,7 @@
  * scope's transactions run one at a time.
  */
 import { randomBytes } from 'node:crypto';
+import { addSum } from '../../shared/checksum.js';
 import { compareStrings } from '../../shared/order.js';
 import type { ClientLedger, DocKey, MutationRecord, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx, RecordedOutcome } from './store.js';
 
@@ -13,6 +14,8 @@ interface ScopeData {
   oplog: OplogEntry[];
   clients: Map<string, ClientLedger>;
   mutations: Map<string, { result: RecordedOutcome; at: Date }>;
+  /** Integrity checksums by collection (see `StoreTx.addChecksums`). */
+  checksums: Map<string, { sum: bigint; seq: number }>;
   /** Tail of the scope's transaction queue (one writer at a time). */
   lock: Promise<void>;
 }
@@ -39,7 +42,7 @@ export function memoryStore(): MemoryStore {
   const scopeData = (scope: string): ScopeData => {
     let s = scopes.get(scope);
     if (!s) {
-      s = { head: { seq: 0, horizon: 0 }, docs: new Map(), oplog: [], clients: new Map(), mutations: new Map(), lock: Promise.resolve() };
+      s = { head: { seq: 0, horizon: 0 }, docs: new Map(), oplog: [], clients: new Map(), mutations: new Map(), checksums: new Map(), lock: Promise.resolve() };
       scopes.set(scope, s);
     }
     return s;
@@ -74,6 +77,7 @@ export function memoryStore(): MemoryStore {
         const stagedOplog: OplogEntry[] = [];
         const stagedMutations: { clientId: string; last: number; records: MutationRecord[]; at: Date; owner: string }[] = [];
         let newHead: number | null = null;
+        const stagedSums = new Map<string, { sum: bigint; seq: number }>();
         const tx: StoreTx = {
           head: { ...s.head },
           async getDocs(keys) {
@@ -109,11 +113,18 @@ export function memoryStore(): MemoryStore {
           async recordResults(clientId, last, records, at, owner) {
             stagedMutations.push({ clientId, last, records: copy(records), at, owner });
           },
+          async addChecksums(deltas, seq) {
+            for (const [collection, delta] of deltas) {
+              const sum = stagedSums.get(collection)?.sum ?? s.checksums.get(collection)?.sum ?? 0n;
+              stagedSums.set(collection, { sum: addSum(sum, delta), seq });
+            }
+          },
         };
         const result = await fn(tx);
         // Commit: apply everything staged at once.
         for (const [k, d] of stagedDocs) s.docs.set(k, d);
         s.oplog.push(...stagedOplog);
+        for (const [collection, kept] of stagedSums) s.checksums.set(collection, kept);
         for (const m of stagedMutations) {
           s.clients.set(m.clientId, { lastMutationId: m.last, owner: m.owner });
           for (const r of m.records) s.mutations.set(`${m.clientId}\u0000${r.mutationId}`, { result: r.result, at: m.at });
@@ -159,6 +170,15 @@ export function memoryStore(): MemoryStore {
         .filter((d) => !after || compareStrings(d.collection, after[0]!) > 0 || (d.collection === after[0] && compareStrings(d.id, after[1]!) > 0))
         .sort((a, b) => compareStrings(a.collection, b.collection) || compareStrings(a.id, b.id));
       return copy(docs.slice(0, o.limit));
+    },
+
+    async checksums(scope, collections) {
+      const kept = scopeData(scope).checksums;
+      const names = collections ?? [...kept.keys()];
+      return names.flatMap((collection) => {
+        const row = kept.get(collection);
+        return row ? [{ collection, sum: row.sum, seq: row.seq }] : [];
+      });
     },
 
     async prune(before) {

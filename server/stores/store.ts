@@ -90,6 +90,17 @@ export interface ScopeHead {
   horizon: number;
 }
 
+/**
+ * One collection's integrity checksum in a scope (see `shared/checksum.ts`): the sum mod 2^64 of
+ * its live documents' hashes, and the seq of the last commit that changed it (so a reader knows
+ * whether the sum it read is the one at a given checkpoint).
+ */
+export interface CollectionChecksum {
+  collection: string;
+  sum: bigint;
+  seq: number;
+}
+
 /** Work done inside one transaction on one scope. */
 export interface StoreTx {
   /** The scope's head when the transaction took the scope's lock. */
@@ -106,6 +117,13 @@ export interface StoreTx {
   getResults(clientId: string, mutationIds: number[]): Promise<Map<number, RecordedOutcome>>;
   /** Records outcomes, moves the client's last mutation id to `lastMutationId` and its owner to `owner`. */
   recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date, owner: string): Promise<void>;
+  /**
+   * Integrity checksums: adds each delta (mod 2^64) to its collection's kept sum (a missing sum
+   * counts as 0) and stamps it with `seq`. The engine calls it once per commit with the
+   * collections the commit touched (and `verifyChecksums` to reset drifted sums). Optional: a
+   * store without it (and without `Store.checksums`) keeps none, and the engine sends none.
+   */
+  addChecksums?(deltas: ReadonlyMap<string, bigint>, seq: number): Promise<void>;
 }
 
 /** Told after a commit (`commit`), or when notifications may have been missed (`reset`). */
@@ -171,6 +189,11 @@ export interface Store {
   findVersion(scope: string, key: DocKey, version: string): Promise<Record<string, unknown> | null | undefined>;
   /** Current documents (tombstones included) ordered by (collection, id), one keyset page. */
   scanDocs(scope: string, options: ScanDocsOptions): Promise<StoredDoc[]>;
+  /**
+   * The kept integrity checksums of a scope (all collections, or these), as committed; collections
+   * never written have none. Optional, with `StoreTx.addChecksums`.
+   */
+  checksums?(scope: string, collections?: readonly string[]): Promise<CollectionChecksum[]>;
   /** Removes oplog entries and mutation outcomes committed before `before`; advances horizons. */
   prune(before: Date): Promise<{ removed: number }>;
   /** Size and age span of the oplog; cheap enough to call on every metrics scrape. */

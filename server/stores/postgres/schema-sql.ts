@@ -1,7 +1,7 @@
 // DDL of the SQL store's tables, indexes and views, and the schema version recorded in `<prefix>meta`.
 
 /** Version of the table layout below; `init()` records it and refuses a newer database. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Quoted, schema-qualified names of the store's tables. */
 export interface Tables {
@@ -12,6 +12,8 @@ export interface Tables {
   clients: string;
   /** One row per recorded push: the outcomes of its mutations (since schema version 2). */
   mutationBatches: string;
+  /** Integrity checksums per (scope, collection) (since schema version 4). */
+  checksums: string;
   /** Version 1's one row per mutation; only read by the migration in `init()`. */
   legacyMutations: string;
 }
@@ -38,6 +40,7 @@ export function tables(naming: Naming): Tables {
     oplog: qualified(naming, 'oplog'),
     clients: qualified(naming, 'clients'),
     mutationBatches: qualified(naming, 'mutation_batches'),
+    checksums: qualified(naming, 'checksums'),
     legacyMutations: qualified(naming, 'mutations'),
   };
 }
@@ -104,6 +107,14 @@ export function createStatements(naming: Naming, collections: readonly string[])
       at timestamptz NOT NULL,
       PRIMARY KEY (scope, client_id, last_mid))`,
     `CREATE INDEX IF NOT EXISTS ${index('mutation_batches_at')} ON ${t.mutationBatches} (at)`,
+    // Integrity checksums: per collection, the sum mod 2^64 of its live documents' hashes
+    // (shared/checksum.ts) and the seq of the last commit that changed it.
+    `CREATE TABLE IF NOT EXISTS ${t.checksums} (
+      scope ${key},
+      collection ${key},
+      sum numeric(20, 0) NOT NULL,
+      seq bigint NOT NULL,
+      PRIMARY KEY (scope, collection))`,
   ];
   for (const collection of collections) {
     // Live documents of one collection, for apps that read with their own SQL.

@@ -2,8 +2,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { addSum, docHash } from '../../../shared/checksum.js';
 import type {
   ClientLedger,
+  CollectionChecksum,
   DocKey,
   OplogEntry,
   OplogStats,
@@ -62,7 +64,41 @@ async function migrate(q: Queryable, t: Tables, from: number): Promise<void> {
     // each client: ledgers written before it have none and are claimed by their next pusher).
     await q.query(`ALTER TABLE ${t.clients} ADD COLUMN IF NOT EXISTS owner text`);
   }
+  if (from < 4) await backfillChecksums(q, t);
   await q.query(`UPDATE ${t.meta} SET value = $1 WHERE key = 'schema_version'`, [String(SCHEMA_VERSION)]);
+}
+
+/**
+ * Version 4 keeps integrity checksums: computes them once from the documents already stored (a
+ * keyset scan, bounded memory), each stamped with its scope's current seq.
+ */
+async function backfillChecksums(q: Queryable, t: Tables): Promise<void> {
+  const sums = new Map<string, { scope: string; collection: string; sum: bigint }>();
+  let after: [string, string, string] = ['', '', ''];
+  for (;;) {
+    const rows = await q.query(
+      `SELECT scope, collection, id, data, version FROM ${t.docs}
+       WHERE NOT deleted AND (scope, collection, id) > ($1, $2, $3) ORDER BY scope, collection, id LIMIT 1000`,
+      after,
+    );
+    for (const row of rows) {
+      const key = `${row.scope as string}\u0000${row.collection as string}`;
+      const entry = sums.get(key) ?? { scope: row.scope as string, collection: row.collection as string, sum: 0n };
+      entry.sum = addSum(entry.sum, docHash(row.id as string, row.version as string, (row.data ?? {}) as Record<string, unknown>));
+      sums.set(key, entry);
+    }
+    if (rows.length < 1000) break;
+    const last = rows.at(-1)!;
+    after = [last.scope as string, last.collection as string, last.id as string];
+  }
+  for (const { scope, collection, sum } of sums.values()) {
+    await q.query(
+      `INSERT INTO ${t.checksums} (scope, collection, sum, seq)
+       SELECT $1, $2, $3::numeric, coalesce((SELECT seq FROM ${t.scopes} WHERE scope = $1), 0)
+       ON CONFLICT (scope, collection) DO UPDATE SET sum = EXCLUDED.sum, seq = EXCLUDED.seq`,
+      [scope, collection, sum.toString()],
+    );
+  }
 }
 
 /** The SQL store; build it with `postgresStore()` or `pgliteStore()`. */
@@ -225,6 +261,14 @@ export class SqlStore<Raw> implements Store {
       params,
     );
     return rows.map((row) => docFromRow(scope, row));
+  }
+
+  async checksums(scope: string, collections?: readonly string[]): Promise<CollectionChecksum[]> {
+    const params: unknown[] = [scope];
+    let where = 'scope = $1';
+    if (collections) where += ` AND collection = ANY($${params.push([...collections])}::text[])`;
+    const rows = await this.#read(`SELECT collection, sum::text AS sum, seq FROM ${this.#t.checksums} WHERE ${where}`, params);
+    return rows.map((row) => ({ collection: row.collection as string, sum: BigInt(row.sum as string), seq: num(row.seq) }));
   }
 
   async prune(before: Date): Promise<{ removed: number }> {

@@ -238,6 +238,18 @@ export class SqlTx implements StoreTx {
     });
   }
 
+  async addChecksums(deltas: ReadonlyMap<string, bigint>, seq: number): Promise<void> {
+    if (deltas.size === 0) return;
+    const { t, scope } = this.#c;
+    // numeric, not bigint: the sum is unsigned 64-bit, kept below 2^64 by the mod.
+    await this.#queue(t.checksums, {
+      cte: `INSERT INTO ${t.checksums} AS k (scope, collection, sum, seq)
+       SELECT $1, e->>'c', (e->>'d')::numeric, $3::bigint FROM jsonb_array_elements($2::jsonb) AS e
+       ON CONFLICT (scope, collection) DO UPDATE SET sum = mod(k.sum + EXCLUDED.sum, 18446744073709551616), seq = EXCLUDED.seq`,
+      params: [scope, JSON.stringify([...deltas].map(([c, d]) => ({ c, d: d.toString() }))), String(seq)],
+    });
+  }
+
   /**
    * Queues a write. One statement must not change a row twice (ON CONFLICT refuses it), so a
    * second write to a table already queued sends the queue first.

@@ -1,0 +1,33 @@
+// Integrity checksums of the MongoDB store: kept on the scope document (`checksums.<collection>`), written in the push's session.
+import type { ClientSession, Collection } from 'mongodb';
+import { addSum, checksumHex } from '../../../shared/checksum.js';
+import type { CollectionChecksum } from '../store.js';
+import type { ScopeDoc } from './collections.js';
+
+type Kept = Record<string, { sum: string; seq: number }>;
+
+/**
+ * `StoreTx.addChecksums`: reads the scope's kept sums and writes the new ones, in the transaction's
+ * session (under the scope's lock, so no other writer of the scope runs in between; on a standalone
+ * server, under the scope lease, and not atomic with the documents).
+ */
+export async function addChecksums(scopes: Collection<ScopeDoc>, scope: string, deltas: ReadonlyMap<string, bigint>, seq: number, session?: ClientSession): Promise<void> {
+  if (deltas.size === 0) return;
+  const doc = (await scopes.findOne({ _id: scope }, { session, projection: { checksums: 1 } })) as { checksums?: Kept } | null;
+  const set: Record<string, { sum: string; seq: number }> = {};
+  for (const [collection, delta] of deltas) {
+    const kept = doc?.checksums?.[collection]?.sum;
+    set[`checksums.${collection}`] = { sum: checksumHex(addSum(kept ? BigInt(`0x${kept}`) : 0n, delta)), seq };
+  }
+  await scopes.updateOne({ _id: scope }, { $set: set }, { session, upsert: true });
+}
+
+/** `Store.checksums`: the scope's kept sums (all collections, or these). */
+export async function readChecksums(scopes: Collection<ScopeDoc>, scope: string, collections?: readonly string[]): Promise<CollectionChecksum[]> {
+  const doc = (await scopes.findOne({ _id: scope }, { projection: { checksums: 1 } })) as { checksums?: Kept } | null;
+  const kept = doc?.checksums ?? {};
+  return (collections ?? Object.keys(kept)).flatMap((collection) => {
+    const row = kept[collection];
+    return row ? [{ collection, sum: BigInt(`0x${row.sum}`), seq: row.seq }] : [];
+  });
+}
