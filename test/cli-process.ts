@@ -1,5 +1,6 @@
 /** The real `trpc-offline-sync` CLI as a child process for tests: spawn it, read its output, wait for "listening on". */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { CliError, readConfig } from '../server/cli/config.js';
 
 /** A running (or exited) CLI process. */
 export interface CliRun {
@@ -31,4 +32,15 @@ export async function listeningPort(run: CliRun, pattern = /listening on http:\/
     if (Date.now() > deadline || run.child.exitCode !== null) throw new Error(`CLI did not start:\n${run.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The one-line message `serve` would stop with for `env` (a `CliError` from `readConfig`); fails when the config is accepted. */
+export function cliRefusal(env: Record<string, string>): string {
+  try {
+    readConfig(['serve'], env);
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    return error.message;
+  }
+  throw new Error(`expected serve to refuse ${JSON.stringify(env)} with a CliError`);
 }

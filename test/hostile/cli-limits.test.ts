@@ -4,24 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../server/auth/jwt.js';
-import { CliError, readConfig } from '../../server/cli/config.js';
+import { readConfig } from '../../server/cli/config.js';
 import { LIMIT_ENV } from '../../server/cli/limits-env.js';
-import { listeningPort, spawnCli } from '../cli-process.js';
+import { listeningPort, spawnCli, cliRefusal } from '../cli-process.js';
 
 const SECRET = 'cli-limits-secret-cli-limits-secret!!';
 const dir = mkdtempSync(join(tmpdir(), 'sync-cli-limits-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const config = (env: Record<string, string>) => readConfig(['serve'], env);
-const refusal = (env: Record<string, string>): string => {
-  try {
-    config(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(CliError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a CliError');
-};
+const refusal = cliRefusal;
 
 describe('readConfig: limits from the environment', () => {
   it('maps every documented variable to its engine limit', () => {

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../shared/protocol.js';
 import { SyncError } from '../../shared/errors.js';
 import { signDevToken } from '../../server/auth/jwt.js';
-import { CliError, HELP, readConfig } from '../../server/cli/config.js';
+import { HELP, readConfig } from '../../server/cli/config.js';
 import { createSyncHttpServer, type SyncHttpServer } from '../../server/http/server.js';
 import { createRestWebSocketServer } from '../../server/rest/websocket.js';
 import { createFastapiCompatWebSocketServer } from '../../server/compat/fastapi-offline-sync/websocket.js';
@@ -26,7 +26,7 @@ import { createSyncRouter } from '../../server/trpc/router.js';
 import { responseBudget } from '../../server/trpc/response-budget.js';
 import { batchTooLarge } from '../../server/http/request-bounds.js';
 import { syncErrorFormatter } from '../../server/trpc/errors.js';
-import { listeningPort, spawnCli } from '../cli-process.js';
+import { listeningPort, spawnCli, cliRefusal } from '../cli-process.js';
 import { throwawayPostgresStore } from '../rest/harness.js';
 import { rest, startHostileServer, trpc, trpcError, type Answer, type HostileServer } from './harness.js';
 
@@ -333,15 +333,7 @@ describe('request cost: the defaults of createSyncHttpServer', () => {
 });
 
 describe('request cost: the bounds from the CLI environment', () => {
-  const refusal = (env: Record<string, string>): string => {
-    try {
-      readConfig(['serve'], env);
-    } catch (error) {
-      expect(error).toBeInstanceOf(CliError);
-      return (error as Error).message;
-    }
-    throw new Error('expected a CliError');
-  };
+  const refusal = cliRefusal;
   it('maps SYNC_MAX_BATCH_CALLS, SYNC_MAX_RESPONSE_BYTES, SYNC_WS_MAX_PAYLOAD_BYTES, SYNC_WS_AUTH_TIMEOUT_MS, lists them in --help', () => {
     const env = { SYNC_MAX_BATCH_CALLS: '8', SYNC_MAX_RESPONSE_BYTES: '4_194_304', SYNC_WS_MAX_PAYLOAD_BYTES: '1048576', SYNC_WS_AUTH_TIMEOUT_MS: '0' };
     expect(readConfig(['serve'], env).requestBounds).toEqual({ maxBatchCalls: 8, maxResponseBytes: 4_194_304, wsMaxPayloadBytes: 1_048_576, wsAuthTimeoutMs: 0 });

@@ -3,7 +3,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { CliError, readConfig } from '../../server/cli/config.js';
+import { readConfig } from '../../server/cli/config.js';
+import { cliRefusal } from '../cli-process.js';
 import { createMetricsServer } from '../../server/http/metrics-server.js';
 import { hostProblem, parseRequestTarget } from '../../server/http/request-target.js';
 import { createMetrics } from '../../server/metrics.js';
@@ -227,15 +228,7 @@ describe('slow clients are cut by the listener timeouts', () => {
 });
 
 describe('readConfig: SYNC_REQUEST_TIMEOUT_MS and SYNC_HEADERS_TIMEOUT_MS', () => {
-  const refusal = (env: Record<string, string>): string => {
-    try {
-      readConfig(['serve'], env);
-    } catch (error) {
-      expect(error).toBeInstanceOf(CliError);
-      return (error as Error).message;
-    }
-    throw new Error('expected a CliError');
-  };
+  const refusal = cliRefusal;
   it('maps both variables and leaves unset ones to the defaults', () => {
     expect(readConfig(['serve'], { SYNC_REQUEST_TIMEOUT_MS: '60_000', SYNC_HEADERS_TIMEOUT_MS: '5000' }).timeouts).toEqual({ requestTimeoutMs: 60_000, headersTimeoutMs: 5000 });
     expect(readConfig(['serve'], { SYNC_REQUEST_TIMEOUT_MS: '' }).timeouts).toEqual({});
