@@ -200,6 +200,15 @@ function checkUrl(value: string, flag: string, protocols: string[]): string {
   return value;
 }
 
+/**
+ * The scheme only: `new URL` refuses multi-host URIs (`mongodb://h1:27017,h2:27018/db?replicaSet=rs0`);
+ * the driver's own parser reads the rest when the store is opened (server/stores/mongodb/uri.ts).
+ */
+function checkMongoUri(value: string): string {
+  if (!/^mongodb(\+srv)?:\/\//.test(value)) throw new CliError(`--mongodb-uri: expected a mongodb:// or mongodb+srv:// URI, got ${JSON.stringify(value.split(':')[0])}`);
+  return value;
+}
+
 function checkPort(value: string, name = '--port'): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535) throw new CliError(`${name}: expected a number from 0 to 65535, got "${value}"`);
@@ -243,7 +252,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     port: checkPort(values.port ?? env.PORT ?? '3000'),
     dataDir: values['data-dir'] ?? env.SYNC_DATA_DIR ?? './.sync-data',
     databaseUrl: databaseUrl && checkUrl(databaseUrl, '--database-url', ['postgres:', 'postgresql:']),
-    mongodbUri: mongodbUri && checkUrl(mongodbUri, '--mongodb-uri', ['mongodb:', 'mongodb+srv:']),
+    mongodbUri: mongodbUri && checkMongoUri(mongodbUri),
     schemaFile: values.schema ?? null,
     jwtSecret: env.SYNC_JWT_SECRET || null,
     jwt: readJwtConfig(env),

@@ -42,13 +42,22 @@ export async function openStore(config: CliConfig, collections: readonly string[
   if (config.mongodbUri) {
     const { MongoClient } = await import('mongodb');
     const { mongoStore } = await import('../stores/mongodb/index.js');
-    const client = new MongoClient(config.mongodbUri, { serverSelectionTimeoutMS: 5000 });
+    // The driver's own parser: `new URL` refuses multi-host replica-set URIs.
+    const { parseMongoUri } = await import('../stores/mongodb/uri.js');
+    let uri: { dbName: string | null; where: string };
+    let client: InstanceType<typeof MongoClient>;
+    try {
+      uri = parseMongoUri(config.mongodbUri);
+      client = new MongoClient(config.mongodbUri, { serverSelectionTimeoutMS: 5000 });
+    } catch (error) {
+      throw new CliError(`--mongodb-uri: ${(error as Error).message.split('\n')[0]}`);
+    }
     try {
       await client.connect();
     } catch (error) {
-      throw new CliError(`cannot reach MongoDB at ${where(config.mongodbUri)}: ${(error as Error).message.split('\n')[0]}`);
+      throw new CliError(`cannot reach MongoDB at ${uri.where}: ${(error as Error).message.split('\n')[0]}`);
     }
-    const db = client.db(new URL(config.mongodbUri).pathname.slice(1) || 'trpc_offline_sync');
+    const db = client.db(uri.dbName ?? 'trpc_offline_sync');
     const store = mongoStore(db, { collections });
     const objects = async () => {
       const out: string[] = [];
@@ -58,7 +67,7 @@ export async function openStore(config: CliConfig, collections: readonly string[
       }
       return out.sort();
     };
-    return { store, description: `MongoDB at ${where(config.mongodbUri)} (database ${db.databaseName})`, objects, close: async () => { await store.close(); await client.close(); } };
+    return { store, description: `MongoDB at ${uri.where} (database ${db.databaseName})`, objects, close: async () => { await store.close(); await client.close(); } };
   }
   const { pgliteStore } = await import('../stores/postgres/index.js');
   try {

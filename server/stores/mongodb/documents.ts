@@ -1,5 +1,5 @@
 // How a synced document sits in the app's MongoDB collection: data fields at top level, flat `_sync_*` metadata.
-import type { Document } from 'mongodb';
+import { ObjectId, type Document } from 'mongodb';
 import { SyncError } from '../../../shared/errors.js';
 import type { StoredDoc } from '../store.js';
 
@@ -44,6 +44,20 @@ export function toMongoDoc(doc: StoredDoc): Document {
   return out;
 }
 
+/**
+ * The sync id of a stored document: `_sync_id`, or for a document another program wrote without
+ * it (e.g. a fastapi-offline-sync server), the string form of `_id` (an ObjectId's 24 hex digits).
+ */
+export function syncIdOf(raw: Document): string {
+  const id = raw[META.id];
+  return id === undefined || id === null ? String(raw._id) : String(id);
+}
+
+/** The `_id` values a document stored without `_sync_id` may have for this sync id (the string, and an ObjectId when it is 24 hex digits). */
+export function legacyIdCandidates(id: string): unknown[] {
+  return /^[0-9a-f]{24}$/.test(id) ? [id, new ObjectId(id)] : [id];
+}
+
 /** Reads a stored document back; every field that is not `_id` or `_sync_*` is data. */
 export function fromMongoDoc(collection: string, raw: Document): StoredDoc {
   let data: Record<string, unknown> | null = null;
@@ -55,7 +69,7 @@ export function fromMongoDoc(collection: string, raw: Document): StoredDoc {
   }
   return {
     collection,
-    id: String(raw[META.id]),
+    id: syncIdOf(raw),
     scope: String(raw[META.scope]),
     data,
     fields: (raw[META.fields] ?? {}) as Record<string, string>,

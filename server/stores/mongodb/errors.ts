@@ -10,12 +10,17 @@ export function isDuplicateKey(error: unknown): boolean {
   return codeOf(error) === 11000;
 }
 
-/** 85 IndexOptionsConflict: an index of that name exists with other options (e.g. another TTL). */
-export function isIndexOptionsConflict(error: unknown): boolean {
-  return codeOf(error) === 85;
-}
-
 /** 48 NamespaceExists: `createCollection` lost a race with another process. */
 export function isNamespaceExists(error: unknown): boolean {
   return codeOf(error) === 48;
+}
+
+/** 27 IndexNotFound: `dropIndex` of an index that is not there. */
+export function isIndexNotFound(error: unknown): boolean {
+  return codeOf(error) === 27;
+}
+
+/** 26 NamespaceNotFound: the collection does not exist. */
+export function isNamespaceNotFound(error: unknown): boolean {
+  return codeOf(error) === 26;
 }

@@ -1,23 +1,21 @@
 // Options of the MongoDB store: one type, defaults merged and validated once.
 import { z } from 'zod';
+import { DEFAULT_PREFIX } from './collections.js';
 
 /** Options of `mongoStore()`. */
 export interface MongoStoreOptions {
   /**
    * Whether pushes run in MongoDB transactions. `'auto'` asks the server (`hello`) in `init()`: a
-   * replica set member or a mongos gets transactions; a standalone server gets the best-effort
-   * path (writes applied in order under a scope lease, no atomic batches; see docs/mongodb.md).
-   * `true` on a standalone server makes every push fail, as the server refuses transactions.
+   * replica set member or a mongos gets transactions; a standalone server gets the lease path
+   * (see docs/mongodb.md). `true` on a standalone server makes every push fail, as the server
+   * refuses transactions.
    * @default 'auto'
    */
   transactions?: 'auto' | boolean;
   /**
-   * Expiry of the TTL index on `sync_oplog.at`, in seconds. It is a storage backstop only: the
-   * engine's `prune()` deletes old entries first and advances each scope's horizon, which the TTL
-   * monitor cannot do. Keep it above the engine's `retention.maxAgeMs` plus its prune interval,
-   * otherwise the TTL monitor removes entries before the horizon moves and a client offline for
-   * longer could miss them; the default is the engine's 30 days plus one day of margin.
-   * @default 2_678_400 (31 days)
+   * @deprecated Ignored. Earlier versions put a TTL index on `sync_oplog.at`; the TTL monitor
+   * deleted history without moving horizons, so `init()` now drops that index and only the
+   * engine's `prune()` (which moves the horizon first) deletes oplog entries.
    */
   retentionSeconds?: number;
   /**
@@ -28,29 +26,49 @@ export interface MongoStoreOptions {
   collectionName?: (collection: string) => string;
   /**
    * Synced collections whose index (`{_sync_scope_id, _sync_id}`, unique) `init()` creates up
-   * front. Other collections get it right after their first committed write.
+   * front (with those already listed on scope documents). A collection first written later gets
+   * its index before its first write.
    * @default []
    */
   collections?: readonly string[];
+  /**
+   * Prefix of the store's own collections (`sync_meta`, `sync_scopes`, `sync_oplog`,
+   * `sync_clients`, `sync_mutations`). Change it when another program already uses one of these
+   * names in the database (e.g. a fastapi-offline-sync server's `sync_oplog`).
+   * @default 'sync_'
+   */
+  collectionPrefix?: string;
+  /** `maxCommitTimeMS` of every push transaction: a commit that takes longer fails (and is retried by the driver when its outcome is unknown). @default 10_000 */
+  commitTimeoutMs?: number;
+  /**
+   * How long a push waits for its scope while another writer holds it (a transaction that write-conflicts,
+   * or a standalone lease) before it answers `UNAVAILABLE`. @default 30_000
+   */
+  lockWaitMs?: number;
 }
 
 /** Options after defaults were merged. */
 export interface ResolvedMongoOptions {
   transactions: 'auto' | boolean;
-  retentionSeconds: number;
   collectionName: (collection: string) => string;
   collections: readonly string[];
+  collectionPrefix: string;
+  commitTimeoutMs: number;
+  lockWaitMs: number;
 }
 
-const DEFAULT_RETENTION_SECONDS = 31 * 24 * 60 * 60;
+const positiveInt = z.number().int('must be an integer').positive('must be positive');
 
 const optionsSchema = z.object({
   transactions: z.union([z.literal('auto'), z.boolean()]).default('auto'),
-  retentionSeconds: z.number().int('must be an integer').positive('must be positive').default(DEFAULT_RETENTION_SECONDS),
+  retentionSeconds: positiveInt.optional(),
   collectionName: z
     .custom<(collection: string) => string>((v) => typeof v === 'function', 'must be a function')
     .default(() => (collection: string) => collection),
   collections: z.array(z.string().min(1)).default([]),
+  collectionPrefix: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,40}$/, 'must be letters, digits or _ (at most 41), not starting with a digit').default(DEFAULT_PREFIX),
+  commitTimeoutMs: positiveInt.default(10_000),
+  lockWaitMs: positiveInt.default(30_000),
 });
 
 /** Merges defaults and validates; a bad option throws naming the option. */
@@ -60,5 +78,6 @@ export function resolveOptions(options: MongoStoreOptions = {}): ResolvedMongoOp
     const issue = parsed.error.issues[0]!;
     throw new TypeError(`mongoStore: option ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
-  return parsed.data;
+  const { retentionSeconds: _ignored, ...rest } = parsed.data;
+  return rest;
 }

@@ -1,21 +1,31 @@
 // What `init()` does: asks the server what it is, creates collections and indexes, makes the epoch once.
 import { randomInt } from 'node:crypto';
 import type { Collection, Db, Document, IndexDescription } from 'mongodb';
-import { COLLECTIONS, DOC_INDEX, OPLOG_TTL_INDEX, storeIndexes, type StoreCollections } from './collections.js';
-import { isDuplicateKey, isIndexOptionsConflict, isNamespaceExists } from './errors.js';
+import { DOC_INDEX, LEGACY_DOC_INDEX, LEGACY_LOOKUP_INDEX, LEGACY_TTL_INDEX, storeIndexes, type StoreCollections } from './collections.js';
+import { isDuplicateKey, isIndexNotFound, isNamespaceExists, isNamespaceNotFound } from './errors.js';
 
-/** Whether the server is a replica set member or a mongos: both run transactions and change streams. */
-export async function isClustered(db: Db): Promise<boolean> {
+/** What `hello` says about the deployment. */
+export interface Topology {
+  /** A replica set member or a mongos: transactions and change streams. */
+  clustered: boolean;
+  /** A mongos (sharded cluster). */
+  sharded: boolean;
+}
+
+/** Asks the server what it is. */
+export async function topology(db: Db): Promise<Topology> {
   const hello = await db.command({ hello: 1 });
-  return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+  const sharded = hello.msg === 'isdbgrid';
+  return { clustered: typeof hello.setName === 'string' || sharded, sharded };
 }
 
 /**
- * Creates the store's collections and indexes when missing. Collections are created up front
- * because a transaction's first write should not have to create one (refused before MongoDB 4.4).
+ * Creates the store's collections and indexes when missing, and drops the TTL index of earlier
+ * versions. Collections are created up front because a transaction's first write should not have
+ * to create one (refused before MongoDB 4.4, and in cross-shard transactions).
  */
-export async function ensureStoreCollections(db: Db, cols: StoreCollections, retentionSeconds: number): Promise<void> {
-  const names = Object.values(COLLECTIONS);
+export async function ensureStoreCollections(db: Db, cols: StoreCollections): Promise<void> {
+  const names = [cols.meta, cols.scopes, cols.oplog, cols.clients, cols.mutations].map((c) => c.collectionName);
   const existing = new Set(
     (await db.listCollections({ name: { $in: names } }, { nameOnly: true }).toArray()).map((c) => c.name),
   );
@@ -27,31 +37,34 @@ export async function ensureStoreCollections(db: Db, cols: StoreCollections, ret
       if (!isNamespaceExists(error)) throw error;
     }
   }
-  const indexes = storeIndexes(retentionSeconds);
-  await ensureIndexes(db, cols.oplog, indexes.oplog);
-  await ensureIndexes(db, cols.clients, indexes.clients);
-  await ensureIndexes(db, cols.mutations, indexes.mutations);
+  await dropIndexIfPresent(cols.oplog as unknown as Collection<Document>, LEGACY_TTL_INDEX);
+  const indexes = storeIndexes();
+  await cols.oplog.createIndexes(indexes.oplog);
+  await cols.clients.createIndexes(indexes.clients);
+  await cols.mutations.createIndexes(indexes.mutations);
 }
 
-/** Creates one app collection's `{_sync_scope_id, _sync_id}` index (idempotent). */
+/**
+ * Creates one app collection's indexes (idempotent): the unique `{_sync_scope_id, _sync_id}` and
+ * the lookup of documents stored without `_sync_id`; drops the index of earlier versions that
+ * refused a second such document per scope.
+ */
 export async function ensureDocIndex(db: Db, collection: string): Promise<void> {
-  await db.collection(collection).createIndexes([DOC_INDEX]);
+  const coll = db.collection(collection);
+  await coll.createIndexes([DOC_INDEX, LEGACY_LOOKUP_INDEX]);
+  await dropIndexIfPresent(coll, LEGACY_DOC_INDEX);
 }
 
-async function ensureIndexes<T extends Document>(db: Db, collection: Collection<T>, indexes: IndexDescription[]): Promise<void> {
-  for (const index of indexes) {
-    try {
-      await collection.createIndexes([index]);
-    } catch (error) {
-      // The TTL index exists with another expiry (the option changed): change it in place.
-      if (index.name === OPLOG_TTL_INDEX && isIndexOptionsConflict(error)) {
-        await db.command({ collMod: collection.collectionName, index: { name: index.name, expireAfterSeconds: index.expireAfterSeconds } });
-      } else {
-        throw error;
-      }
-    }
+async function dropIndexIfPresent(collection: Collection<Document>, name: string): Promise<void> {
+  try {
+    await collection.dropIndex(name);
+  } catch (error) {
+    if (!isIndexNotFound(error) && !isNamespaceNotFound(error)) throw error;
   }
 }
+
+/** Indexes passed to createIndexes, for tests and docs. */
+export const APP_COLLECTION_INDEXES: readonly IndexDescription[] = [DOC_INDEX, LEGACY_LOOKUP_INDEX];
 
 const EPOCH_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -63,9 +76,9 @@ export async function ensureEpoch(cols: StoreCollections): Promise<string> {
   } catch (error) {
     if (!isDuplicateKey(error)) throw error; // lost the race: the winner's epoch is read below
   }
-  const doc = await cols.meta.findOne({ _id: 'epoch' });
+  const doc = await cols.meta.findOne({ _id: 'epoch' }, { readPreference: 'primary' });
   if (!doc || !/^[a-z0-9]{1,32}$/.test(doc.value)) {
-    throw new Error(`mongoStore: sync_meta holds no valid epoch (found ${JSON.stringify(doc?.value)})`);
+    throw new Error(`mongoStore: ${cols.meta.collectionName} holds no valid epoch (found ${JSON.stringify(doc?.value)})`);
   }
   return doc.value;
 }

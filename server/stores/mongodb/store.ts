@@ -1,14 +1,20 @@
 // The MongoDB store: documents in the app's collections, oplog and counters in `sync_*` collections.
+import { performance } from 'node:perf_hooks';
 import { WriteConcern, type ClientSession, type Db, type TransactionOptions } from 'mongodb';
+import { SyncError } from '../../../shared/errors.js';
 import type { DocKey, OplogEntry, OplogStats, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from '../store.js';
-import { ChangeFeed } from './change-feed.js';
+import { ChangeFeed, PIPELINE } from './change-feed.js';
 import { storeCollections, type OplogDoc, type ScopeDoc, type StoreCollections } from './collections.js';
-import { fromMongoDoc, META } from './documents.js';
 import { isDuplicateKey } from './errors.js';
-import { acquireLease, releaseLease } from './lease.js';
+import { acquireLease } from './lease.js';
+import { oplogFilter, readBounded, type FetchOplog } from './oplog-read.js';
 import { resolveOptions, type MongoStoreOptions, type ResolvedMongoOptions } from './options.js';
-import { ensureDocIndex, ensureEpoch, ensureStoreCollections, isClustered } from './setup.js';
-import { createTx, type TxContext, type TxState } from './tx.js';
+import { planHorizon } from './prune.js';
+import { ReadPath, type ReadOptions } from './reads.js';
+import { scanCollections, scanPage } from './scan.js';
+import { ensureDocIndex, ensureEpoch, ensureStoreCollections, topology, type Topology } from './setup.js';
+import { planTakeover, recoverScope, visibleSeq } from './standalone.js';
+import { createTx, MissingIndex, type TxContext, type TxState } from './tx.js';
 
 /** A MongoDB store, with the `Db` it was made with as an escape hatch. */
 export type MongoStore = Store & { readonly kind: 'mongodb'; readonly raw: Db };
@@ -21,35 +27,42 @@ const TRANSACTION_OPTIONS: TransactionOptions = {
   readPreference: 'primary',
 };
 
+const MAJORITY = new WriteConcern('majority');
+
 class MongoStoreImpl implements MongoStore {
   readonly kind = 'mongodb' as const;
   readonly #opts: ResolvedMongoOptions;
   readonly #cols: StoreCollections;
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   readonly #feed: ChangeFeed;
-  /** App collections whose `{_sync_scope_id, _sync_id}` index this process has ensured. */
+  readonly #reads: ReadPath;
+  /** App collections whose indexes this process has ensured. */
   readonly #indexed = new Set<string>();
   #epoch: string | null = null;
   #transactions = false;
-  #clustered = false;
+  #topology: Topology = { clustered: false, sharded: false };
 
   constructor(
     readonly raw: Db,
     options: MongoStoreOptions | undefined,
   ) {
     this.#opts = resolveOptions(options);
-    this.#cols = storeCollections(raw);
-    this.#feed = new ChangeFeed(this.#cols.scopes, (event) => this.#emit(event));
+    this.#cols = storeCollections(raw, this.#opts.collectionPrefix);
+    this.#feed = new ChangeFeed((opts) => this.#cols.scopes.watch(PIPELINE, opts), (event) => this.#emit(event));
+    this.#reads = new ReadPath(raw.client, () => this.#topology.clustered);
   }
 
   async init(): Promise<void> {
-    this.#clustered = await isClustered(this.raw);
-    this.#transactions = this.#opts.transactions === 'auto' ? this.#clustered : this.#opts.transactions;
-    await ensureStoreCollections(this.raw, this.#cols, this.#opts.retentionSeconds);
-    for (const collection of this.#opts.collections) await this.#ensureDocIndex(this.#opts.collectionName(collection));
+    this.#topology = await topology(this.raw);
+    this.#transactions = this.#opts.transactions === 'auto' ? this.#topology.clustered : this.#opts.transactions;
+    await ensureStoreCollections(this.raw, this.#cols);
+    // Every app collection the store knows of gets its indexes now, not in the middle of a push.
+    const listed = (await this.#cols.scopes.distinct('collections', {}, { readPreference: 'primary' })) as unknown[];
+    const names = new Set([...this.#opts.collections, ...listed.filter((c): c is string => typeof c === 'string')]);
+    for (const collection of names) await this.#ensureDocIndex(this.#opts.collectionName(collection));
     this.#epoch = await ensureEpoch(this.#cols);
     // A listener registered before init() waited for the topology to be known.
-    if (this.#listeners.size > 0 && this.#clustered) this.#feed.start();
+    if (this.#listeners.size > 0 && this.#topology.clustered) this.#feed.start();
   }
 
   epoch(): string {
@@ -59,41 +72,50 @@ class MongoStoreImpl implements MongoStore {
 
   async transaction<T>(scope: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     this.epoch(); // init() decides between transactions and the standalone path
-    const state: TxState = { committedSeq: null, written: new Set() };
-    const result = this.#transactions
-      ? await this.#inTransaction(scope, fn, state)
-      : await this.#standalone(scope, fn, state);
+    const state: TxState = { committedSeq: null };
+    const result = this.#transactions ? await this.#inTransaction(scope, fn, state) : await this.#standalone(scope, fn, state);
     if (state.committedSeq !== null) this.#emit({ type: 'commit', scope, seq: state.committedSeq });
-    for (const name of state.written) {
-      // After the commit: an index build inside the transaction would wait for the transaction itself.
-      if (!this.#indexed.has(name)) await this.#ensureDocIndex(name).catch(() => undefined); // retried on the next write
-    }
     return result;
   }
 
   async #inTransaction<T>(scope: string, fn: (tx: StoreTx) => Promise<T>, state: TxState): Promise<T> {
+    const started = performance.now();
     for (let attempt = 1; ; attempt++) {
       let locked = false;
       try {
-        return await this.raw.client.withSession((session: ClientSession) =>
-          // withTransaction re-runs the callback on TransientTransactionError and retries the commit on
-          // UnknownTransactionCommitResult; the engine's fn is re-runnable, so only the state is reset.
-          session.withTransaction(async () => {
-            state.committedSeq = null;
-            state.written.clear();
-            // The scope lock: every writer of the scope updates this document first, so concurrent
-            // writers conflict and commit one at a time, and seq order is commit order.
-            const doc = await this.#cols.scopes.findOneAndUpdate(
-              { _id: scope },
-              { $inc: { lock: 1 }, $setOnInsert: { seq: 0, horizon: 0 } },
-              { upsert: true, returnDocument: 'after', session },
-            );
-            locked = true;
-            const tx = createTx(this.#txContext(scope, doc, session), state);
-            return fn(tx);
-          }, TRANSACTION_OPTIONS),
-        );
+        return await this.raw.client.withSession(async (session: ClientSession) => {
+          this.#reads.advance(session);
+          try {
+            // withTransaction re-runs the callback on TransientTransactionError (a write conflict on the scope
+            // lock) and retries the commit on UnknownTransactionCommitResult; the engine's fn is re-runnable.
+            return await session.withTransaction(async () => {
+              if (performance.now() - started > this.#opts.lockWaitMs) {
+                throw new SyncError('UNAVAILABLE', `scope is busy: another writer held it for over ${Math.round(this.#opts.lockWaitMs / 1000)} s; retry the push`);
+              }
+              state.committedSeq = null;
+              // The scope lock: every writer of the scope updates this document first, so concurrent
+              // writers conflict and commit one at a time, and seq order is commit order.
+              const doc = await this.#cols.scopes.findOneAndUpdate(
+                { _id: scope },
+                { $inc: { lock: 1 }, $setOnInsert: { seq: 0, horizon: 0 } },
+                { upsert: true, returnDocument: 'after', session },
+              );
+              locked = true;
+              // Entries above the head belong to no commit (left by a standalone writer before this
+              // database became a replica set): they would collide with this commit's.
+              await this.#cols.oplog.deleteMany({ scope, seq: { $gt: doc?.seq ?? 0 } }, { session });
+              return fn(createTx(this.#txContext(scope, doc, session), state));
+            }, { ...TRANSACTION_OPTIONS, maxCommitTimeMS: this.#opts.commitTimeoutMs });
+          } finally {
+            this.#reads.observe(session);
+          }
+        });
       } catch (error) {
+        // A first write to an app collection: its index is built outside the transaction, then the push re-runs.
+        if (error instanceof MissingIndex && attempt < 5) {
+          await this.#ensureDocIndex(error.collection);
+          continue;
+        }
         // Two first writers of a new scope may both try to insert its document; the loser retries.
         if (!locked && isDuplicateKey(error) && attempt < 3) continue;
         throw error;
@@ -102,13 +124,18 @@ class MongoStoreImpl implements MongoStore {
   }
 
   async #standalone<T>(scope: string, fn: (tx: StoreTx) => Promise<T>, state: TxState): Promise<T> {
-    // No transactions: writes apply one by one, in order, under a scope lease (see docs/mongodb.md).
-    const { owner, doc } = await acquireLease(this.#cols.scopes, scope);
+    // No transactions: one writer per scope under a lease; the head's compare-and-set is the commit point (docs/mongodb.md).
+    const lease = await acquireLease(this.#cols.scopes, scope, this.#opts.lockWaitMs);
     try {
-      return await fn(createTx({ ...this.#txContext(scope, doc), leaseOwner: owner }, state));
+      const plan = planTakeover(lease.doc);
+      await recoverScope(this.raw, this.#cols, this.#opts.collectionName, scope, lease.owner, plan, (name) => this.#ensureDocIndex(name));
+      const doc: ScopeDoc = { ...lease.doc };
+      delete doc.pending;
+      delete doc.pendingWriter;
+      return await fn(createTx({ ...this.#txContext(scope, doc), lease }, state));
     } finally {
       // A failed release must not hide fn's outcome; the lease then simply expires.
-      await releaseLease(this.#cols.scopes, scope, owner).catch(() => undefined);
+      await lease.release().catch(() => undefined);
     }
   }
 
@@ -120,82 +147,107 @@ class MongoStoreImpl implements MongoStore {
       head: { seq: doc?.seq ?? 0, horizon: doc?.horizon ?? 0 },
       knownCollections: doc?.collections ?? [],
       collectionName: this.#opts.collectionName,
+      indexed: (name) => this.#indexed.has(name),
+      ensureIndex: (name) => this.#ensureDocIndex(name),
       session,
     };
   }
 
   async head(scope: string): Promise<ScopeHead> {
-    const doc = await this.#cols.scopes.findOne({ _id: scope }, { projection: { seq: 1, horizon: 1 } });
-    return { seq: doc?.seq ?? 0, horizon: doc?.horizon ?? 0 };
+    return this.#reads.run(async (read) => this.#readHead(scope, read));
+  }
+
+  async #readHead(scope: string, read: ReadOptions): Promise<ScopeHead> {
+    const doc = await this.#cols.scopes.findOne({ _id: scope }, { ...read, projection: { seq: 1, horizon: 1, pending: 1 } });
+    return { seq: visibleSeq(doc), horizon: doc?.horizon ?? 0 };
   }
 
   async readOplog(scope: string, options: ReadOplogOptions): Promise<OplogEntry[]> {
-    const seq: { $gt: number; $lte?: number } = { $gt: options.afterSeq };
-    if (options.uptoSeq !== undefined) seq.$lte = options.uptoSeq;
-    const filter: Record<string, unknown> = { scope, seq };
-    if (options.collections) filter.collection = { $in: [...options.collections] };
-    let cursor = this.#cols.oplog.find(filter).sort({ seq: 1, idx: 1 });
-    if (options.limit !== undefined) cursor = cursor.limit(options.limit);
-    const docs = await cursor.toArray();
-    return docs.map(toOplogEntry);
+    return this.#reads.run(async (read) => {
+      // Bounded by the head read in the same causal session: entries above it belong to no commit yet.
+      const head = await this.#readHead(scope, read);
+      const uptoSeq = Math.min(options.uptoSeq ?? Number.POSITIVE_INFINITY, head.seq);
+      const fetch: FetchOplog = async (after, upto, limit) => {
+        let cursor = this.#cols.oplog
+          .find(oplogFilter(scope, after, upto, options.collections), { ...read, projection: { redo: 0 } })
+          .sort({ seq: 1, idx: 1 });
+        if (limit !== undefined) cursor = cursor.limit(limit);
+        return cursor.toArray();
+      };
+      const wanted = options.collections ? new Set(options.collections) : null;
+      const docs = await readBounded(fetch, { afterSeq: options.afterSeq, uptoSeq, limit: options.limit }, (e) => !wanted || wanted.has(e.collection));
+      return docs.map(toOplogEntry);
+    });
   }
 
   async findVersion(scope: string, key: DocKey, version: string): Promise<Record<string, unknown> | null | undefined> {
-    const doc = await this.#cols.oplog.findOne(
-      { scope, collection: key.collection, id: key.id, version },
-      { projection: { data: 1 } },
+    const doc = await this.#reads.run((read) =>
+      this.#cols.oplog.findOne({ scope, collection: key.collection, id: key.id, version }, { ...read, projection: { data: 1 } }),
     );
     return doc ? doc.data : undefined;
   }
 
   async scanDocs(scope: string, options: ScanDocsOptions): Promise<StoredDoc[]> {
-    // Documents live in one MongoDB collection per synced collection: walk them in name order.
-    // Without a filter, the scope document lists the collections this scope has written to.
-    const listed = options.collections
-      ? options.collections
-      : ((await this.#cols.scopes.findOne({ _id: scope }, { projection: { collections: 1 } }))?.collections ?? []);
-    const names = [...new Set(listed)].sort();
-    const after = options.after ?? null;
-    const out: StoredDoc[] = [];
-    for (const collection of names) {
-      if (out.length >= options.limit) break;
-      if (after && collection < after.collection) continue;
-      const filter: Record<string, unknown> = { [META.scope]: scope };
-      if (after && collection === after.collection) filter[META.id] = { $gt: after.id };
-      const docs = await this.raw
-        .collection(this.#opts.collectionName(collection))
-        .find(filter)
-        .sort({ [META.id]: 1 })
-        .limit(options.limit - out.length)
-        .toArray();
-      for (const raw of docs) out.push(fromMongoDoc(collection, raw));
-    }
-    return out;
+    return this.#reads.run(async (read) => {
+      const listed = options.collections
+        ? undefined
+        : (await this.#cols.scopes.findOne({ _id: scope }, { ...read, projection: { collections: 1 } }))?.collections;
+      const names = scanCollections(listed, this.#opts.collections, options.collections);
+      return scanPage(this.raw, this.#opts.collectionName, scope, names, options, read);
+    });
   }
 
   async prune(before: Date): Promise<{ removed: number }> {
-    // Horizons first: a pull that meets a moved horizon resyncs, never misses the entries removed next.
-    const tops = await this.#cols.oplog
-      .aggregate<{ _id: string; seq: number }>([
-        { $match: { at: { $lt: before } } },
-        { $group: { _id: '$scope', seq: { $max: '$seq' } } },
-      ])
-      .toArray();
-    if (tops.length > 0) {
-      await this.#cols.scopes.bulkWrite(
-        tops.map((t) => ({ updateOne: { filter: { _id: t._id }, update: { $max: { horizon: t.seq } } } })),
-        { ordered: false },
-      );
+    const scopes = await this.#reads.run((read) =>
+      this.#cols.oplog.aggregate<{ _id: string }>([{ $match: { at: { $lt: before } } }, { $group: { _id: '$scope' } }], read).toArray(),
+    );
+    let removed = 0;
+    for (const { _id: scope } of scopes) removed += await this.#pruneScope(scope, before);
+    await this.#cols.mutations.deleteMany({ at: { $lt: before } }, this.#topology.clustered ? { writeConcern: MAJORITY } : {});
+    return { removed };
+  }
+
+  /** Moves one scope's horizon (under its lock on a replica set), then deletes the entries at or below it. */
+  async #pruneScope(scope: string, before: Date): Promise<number> {
+    const maxSeqBefore = async (head: number, session?: ClientSession): Promise<number | null> => {
+      const [top] = await this.#cols.oplog
+        .aggregate<{ seq: number }>([{ $match: { scope, at: { $lt: before }, seq: { $lte: head } } }, { $group: { _id: null, seq: { $max: '$seq' } } }], { session })
+        .toArray();
+      return top?.seq ?? null;
+    };
+    let horizon: number;
+    if (this.#transactions) {
+      horizon = await this.raw.client.withSession(async (session) => {
+        this.#reads.advance(session);
+        try {
+          return await session.withTransaction(async () => {
+            const doc = await this.#cols.scopes.findOneAndUpdate({ _id: scope }, { $inc: { lock: 1 } }, { returnDocument: 'after', session });
+            if (!doc) return 0;
+            const next = planHorizon({ seq: doc.seq, horizon: doc.horizon }, await maxSeqBefore(doc.seq, session));
+            if (next !== doc.horizon) await this.#cols.scopes.updateOne({ _id: scope }, { $set: { horizon: next } }, { session });
+            return next;
+          }, { ...TRANSACTION_OPTIONS, maxCommitTimeMS: this.#opts.commitTimeoutMs });
+        } finally {
+          this.#reads.observe(session);
+        }
+      });
+    } else {
+      const doc = await this.#cols.scopes.findOne({ _id: scope }, { readPreference: 'primary' });
+      if (!doc) return 0;
+      const head: ScopeHead = { seq: visibleSeq(doc), horizon: doc.horizon };
+      horizon = planHorizon(head, await maxSeqBefore(head.seq));
+      await this.#cols.scopes.updateOne({ _id: scope }, { $max: { horizon } });
     }
-    const removed = await this.#cols.oplog.deleteMany({ at: { $lt: before } });
-    await this.#cols.mutations.deleteMany({ at: { $lt: before } });
-    return { removed: removed.deletedCount };
+    if (horizon === 0) return 0;
+    // Only at or below the horizon, which is never above a committed head: an entry committed during the prune is kept.
+    const res = await this.#cols.oplog.deleteMany({ scope, seq: { $lte: horizon } }, this.#topology.clustered ? { writeConcern: MAJORITY } : {});
+    return res.deletedCount;
   }
 
   async oplogStats(): Promise<OplogStats> {
     // estimatedDocumentCount reads the collection's metadata (the `count` command), never the
     // documents; it can be off after an unclean shutdown or with orphaned documents on a sharded
-    // cluster, hence `estimated`. The ends of the `at` (TTL) index give the age span.
+    // cluster, hence `estimated`. The ends of the `at` index give the age span.
     const [entries, oldest, newest] = await Promise.all([
       this.#cols.oplog.estimatedDocumentCount(),
       this.#cols.oplog.find({}, { projection: { _id: 0, at: 1 } }).sort({ at: 1 }).limit(1).next(),
@@ -207,7 +259,7 @@ class MongoStoreImpl implements MongoStore {
   onEvent(listener: (event: StoreEvent) => void): () => void {
     this.#listeners.add(listener);
     // The shared feed opens with the first listener (before init(), init() opens it).
-    if (this.#clustered) this.#feed.start();
+    if (this.#topology.clustered) this.#feed.start();
     return () => {
       this.#listeners.delete(listener);
       if (this.#listeners.size === 0) void this.#feed.stop();
@@ -231,6 +283,7 @@ class MongoStoreImpl implements MongoStore {
   }
 
   async #ensureDocIndex(name: string): Promise<void> {
+    if (this.#indexed.has(name)) return;
     await ensureDocIndex(this.raw, name);
     this.#indexed.add(name);
   }
