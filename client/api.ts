@@ -6,9 +6,19 @@ export interface SyncUnsubscribable {
   unsubscribe(): void;
 }
 
+/** The live connection's state as tRPC's links report it (`wsLink`, `httpSubscriptionLink`): `pending` means connected. */
+export interface StreamConnectionState {
+  type?: 'state';
+  state: 'idle' | 'connecting' | 'pending';
+  /** Why the connection is (re)connecting, when it was lost. */
+  error: unknown;
+}
+
 /** The callbacks the client passes to `stream.subscribe` (a subset of tRPC's observer). */
 export interface StreamObserver {
   onStarted?(opts: { context: Record<string, unknown> | undefined }): void;
+  /** Connection changes (tRPC ≥ 11 calls it for `wsLink` and `httpSubscriptionLink`); the status uses them as reachability signals. */
+  onConnectionStateChange?(state: StreamConnectionState): void;
   /** Every stream event is `tracked()` by the server, so tRPC hands it over as `{ id, data }`. */
   onData?(value: { id: string; data: StreamEvent }): void;
   onError?(error: unknown): void;
@@ -25,7 +35,8 @@ export interface StreamObserver {
  */
 export interface SyncApi {
   push: { mutate(input: PushInput): Promise<PushResponse> };
-  pull: { query(input: PullInput): Promise<PullResponse> };
+  /** `opts.signal` aborts the request (the reachability ping uses it; tRPC's proxies accept it). */
+  pull: { query(input: PullInput, opts?: { signal?: AbortSignal }): Promise<PullResponse> };
   full: { query(input: FullInput): Promise<FullPage> };
   stream: { subscribe(input: StreamInput, observer: StreamObserver): SyncUnsubscribable };
 }

@@ -2,6 +2,8 @@
 import type { SyncIssue } from '../shared/errors.js';
 import type { DocData, OutboxEntry } from './local-store.js';
 
+import type { StatusDetail } from './status.js';
+
 /** Documents of one collection changed in the local store. */
 export interface ChangeEvent {
   collection: string;
@@ -54,10 +56,12 @@ export interface ProgressEvent {
   total?: number;
 }
 
-/** The sync status changed (see `SyncClient.status()`). */
-export interface StatusEvent {
-  status: 'online' | 'offline' | 'syncing' | 'error' | 'upgrade-required';
-}
+/**
+ * The sync status changed, or the code of its reason did (see `SyncClient.status()`): `status`,
+ * `reason` (`{ code, message, since }` for `offline`, `stalled`, `error`, `upgrade-required`), and
+ * the outbox at that moment (`pending`, `oldestPendingAgeMs`).
+ */
+export interface StatusEvent extends StatusDetail {}
 
 /**
  * The server refused this device's client id (CLIENT_ID_CONFLICT: the local store was copied from

@@ -4,10 +4,14 @@
  */
 export { createSyncClient, type SyncClient, type SyncResult } from './sync-client.js';
 export type { SyncClientOptions, TabsOptions } from './options.js';
+export type { SyncDiagnostics, StepOutcome, RecentError, DiagnosticsSubscription } from './diagnostics.js';
+export type { DeadLetterEdit, DeadLetterOptions } from './dead-letters.js';
+export type { PingOptions } from './ping.js';
+export type { Timers } from './timers.js';
 /** One leader tab per name (Web Locks, BroadcastChannel fallback) and messages between tabs; `createSyncClient({ tabs: true })` uses it. */
 export { createTabCoordinator, canCoordinateTabs, type TabCoordinator, type TabCoordinatorOptions, type TabMessage, type TabCall } from './tabs.js';
 export type { SyncCollection, CollectionOf, Row, Filter, QueryOptions } from './collection.js';
-export type { SyncApi, StreamObserver, SyncUnsubscribable } from './api.js';
+export type { SyncApi, StreamObserver, StreamConnectionState, SyncUnsubscribable } from './api.js';
 export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData, RejectedChange, ResyncState, DocPage, DocQuery, QueryValue } from './local-store.js';
 export { DEFAULT_PAGE } from './local-store.js';
 export { runQuery, matchesWhere, docOrder, compareValues, compareIds } from './query.js';
@@ -19,4 +23,4 @@ export type { SyncClientEvents, ChangeEvent, ConflictEvent, ResyncEvent, ErrorEv
 export { isResyncRequired, isRetryable, isUnauthorized, isUpgradeRequired, clientIdConflict, errorCode, pushRefusal, backoffDelay, retryDelay, type RetryOptions, type PushRefusal } from './retry.js';
 export { rebase, mergePatch } from './rebase.js';
 export { createTokenSource, tokenExpiry, type TokenSource, type TokenSourceOptions, type GetToken } from './token-source.js';
-export { browserConnectivity, type SyncStatus, type Connectivity } from './status.js';
+export { browserConnectivity, classifyFailure, type SyncStatus, type Connectivity, type StatusDetail, type StatusReason } from './status.js';

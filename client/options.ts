@@ -2,8 +2,11 @@
 import type { SyncSchema } from '../shared/schema.js';
 import type { SyncApi } from './api.js';
 import type { LocalStore } from './local-store.js';
+import { DEFAULT_DEAD_LETTER, type DeadLetterOptions } from './dead-letters.js';
+import { DEFAULT_PING, type PingOptions } from './ping.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 import type { Connectivity } from './status.js';
+import { realTimers, type Timers } from './timers.js';
 import { canCoordinateTabs } from './tabs.js';
 import type { GetToken, TokenSource } from './token-source.js';
 
@@ -24,8 +27,31 @@ export interface SyncClientOptions<S extends SyncSchema> {
   pullLimit?: number;
   /** Full-export page size during a resync. @default the server's (1000) */
   fullLimit?: number;
-  /** Backoff for network failures. @default { retries: 5, baseMs: 250, maxMs: 30000 } */
+  /**
+   * Backoff for network failures: exponential from `baseMs`, half fixed and half random, capped at
+   * `maxMs`. `retries` bounds the retries inside one explicit `sync()` / `push()` / `pull()`; live
+   * pushes and stream reconnects retry without a bound, each after the next backoff delay.
+   * @default { retries: 5, baseMs: 250, maxMs: 30000 }
+   */
   retry?: Partial<RetryOptions>;
+  /**
+   * Live mode's reachability ping: after `intervalMs` without a sign of life from the server, one
+   * small request (a pull of at most one change, not applied) must be answered within `timeoutMs`,
+   * else the status turns `offline`. So an unreachable server shows `offline` at most
+   * `intervalMs + timeoutMs` (9 s by default) after its last sign of life; a closed connection is
+   * checked at once. `false`: no ping (then only failed requests and connection errors say offline).
+   * @default { intervalMs: 5000, timeoutMs: 4000 }
+   */
+  ping?: Partial<PingOptions> | false;
+  /**
+   * Live mode: with changes pending and none acknowledged for this long while connected, the
+   * status turns `stalled` (reason `OUTBOX_STALLED`) until one is. @default 60000
+   */
+  stallAfterMs?: number;
+  /** When a change that keeps failing is dead-lettered (see `deadLetters()`). @default { afterAttempts: 3 } */
+  deadLetter?: Partial<DeadLetterOptions>;
+  /** The clock and timers of the status machinery (ping, watchdog, ages): tests pass fakes. @default Date.now / setTimeout */
+  timers?: Timers;
   /** Live mode: wait this long after a local change before pushing, so bursts go in one request (ms). @default 50 */
   pushDebounceMs?: number;
   /**
@@ -83,6 +109,10 @@ export interface ResolvedOptions {
   retry: RetryOptions;
   pushDebounceMs: number;
   tabs: ResolvedTabs | null;
+  ping: PingOptions | null;
+  stallAfterMs: number;
+  deadLetter: DeadLetterOptions;
+  timers: Timers;
 }
 
 /** Merges the defaults once and checks the numbers, with a message naming the bad option. */
@@ -95,6 +125,10 @@ export function resolveOptions(options: SyncClientOptions<SyncSchema>): Resolved
     retry: { ...DEFAULT_RETRY, ...options.retry },
     pushDebounceMs: options.pushDebounceMs ?? 50,
     tabs: resolveTabs(options),
+    ping: options.ping === false ? null : { ...DEFAULT_PING, ...options.ping },
+    stallAfterMs: options.stallAfterMs ?? 60_000,
+    deadLetter: { ...DEFAULT_DEAD_LETTER, ...options.deadLetter },
+    timers: options.timers ?? realTimers,
   };
   const positive = (name: string, value: number | undefined) => {
     if (value !== undefined && (!Number.isInteger(value) || value <= 0)) throw new Error(`createSyncClient: ${name} must be a positive integer (got ${value})`);
@@ -104,6 +138,12 @@ export function resolveOptions(options: SyncClientOptions<SyncSchema>): Resolved
   positive('fullLimit', resolved.fullLimit);
   if (resolved.retry.retries < 0 || resolved.retry.baseMs < 0 || resolved.retry.maxMs < 0) throw new Error('createSyncClient: retry values must not be negative');
   if (resolved.pushDebounceMs < 0) throw new Error('createSyncClient: pushDebounceMs must not be negative');
+  if (resolved.ping) {
+    positive('ping.intervalMs', resolved.ping.intervalMs);
+    positive('ping.timeoutMs', resolved.ping.timeoutMs);
+  }
+  positive('stallAfterMs', resolved.stallAfterMs);
+  positive('deadLetter.afterAttempts', resolved.deadLetter.afterAttempts);
   if (resolved.tabs) {
     positive('tabs.callTimeoutMs', resolved.tabs.callTimeoutMs);
     positive('tabs.heartbeatMs', resolved.tabs.heartbeatMs);

@@ -33,9 +33,10 @@ interface ErrorLike {
   data?: { code?: unknown; httpStatus?: unknown; sync?: { code?: unknown; issues?: unknown; retryAfterMs?: unknown; recorded?: unknown } | null } | null;
 }
 
-/** Why the server refused a whole push request because of what it holds (see `pushRefusal`). */
+/** Why the server refused a whole push request because of what it holds (see `pushRefusal`), or why a lone change is dead-lettered after repeated failures. */
 export interface PushRefusal {
-  code: 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE';
+  /** `BAD_REQUEST` / `PAYLOAD_TOO_LARGE` from `pushRefusal`; for a change dead-lettered after repeated failures, the failure's code (`INTERNAL_SERVER_ERROR`, …). */
+  code: string;
   message: string;
   /** The server's field issues (`data.sync.issues`), paths like `changes.2.data.title`. */
   issues: { path: string; message: string }[];
@@ -112,7 +113,7 @@ export function pushRefusal(error: unknown): PushRefusal | null {
   const e = error as ErrorLike | null;
   const data = e?.data;
   if (typeof e !== 'object' || e === null || data == null || isRetryable(error) || isResyncRequired(error)) return null;
-  let code: PushRefusal['code'] | null = null;
+  let code: 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE' | null = null;
   if (data.sync) {
     if (data.sync.code === 'BAD_REQUEST' || data.sync.code === 'PAYLOAD_TOO_LARGE') code = data.sync.code;
   } else if (data.code === 'PAYLOAD_TOO_LARGE' || data.httpStatus === 413) {
@@ -153,11 +154,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * Runs `fn`, retrying retryable failures with backoff; the last error (or a fatal one) is thrown.
  * An UNAUTHORIZED answer is retried once, at once, after `refreshToken` (when given) got a new token.
+ * `guard` runs before every attempt and may throw to stop (the platform went offline: no request).
  */
-export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions, onRetry?: (error: unknown, attempt: number) => void, refreshToken?: () => Promise<unknown>): Promise<T> {
+export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions, onRetry?: (error: unknown, attempt: number) => void, refreshToken?: () => Promise<unknown>, guard?: () => void): Promise<T> {
   let refreshed = false;
   for (let attempt = 0; ; attempt++) {
     try {
+      guard?.();
       return await fn();
     } catch (error) {
       if (refreshToken && !refreshed && isUnauthorized(error)) {
@@ -167,6 +170,7 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions, 
         continue;
       }
       if (!isRetryable(error) || isResyncRequired(error) || attempt >= options.retries) throw error;
+      guard?.(); // gone offline: stop now rather than after the backoff
       onRetry?.(error, attempt);
       await sleep(retryDelay(error, attempt, options));
     }

@@ -9,7 +9,7 @@ import type { Emitter } from './emitter.js';
 import type { SyncClientEvents } from './events.js';
 import type { ResolvedTabs } from './options.js';
 import { errorCode } from './retry.js';
-import type { SyncStatus } from './status.js';
+import type { StatusDetail, SyncStatus } from './status.js';
 import { createTabCoordinator, type TabCall, type TabCoordinator, type TabMessage } from './tabs.js';
 
 /** What a sync client lends its tab link. */
@@ -24,8 +24,8 @@ export interface TabHost {
   follow(): void;
   /** Live mode: push soon (another tab wrote). */
   schedulePush(): void;
-  /** This tab's own status (meaningful while it leads). */
-  ownStatus(): SyncStatus;
+  /** This tab's own status with its reason and outbox (meaningful while it leads). */
+  ownStatus(): StatusDetail;
 }
 
 type Pending = { what: TabCall; resolve: (value: unknown) => void; reject: (error: unknown) => void; timer: ReturnType<typeof setTimeout> };
@@ -37,7 +37,7 @@ export class TabSync {
   /** True while re-emitting another tab's event, so it is not posted back. */
   private relaying = false;
   /** The leader's status as it last said (followers). */
-  private mirrored: SyncStatus | null = null;
+  private mirrored: StatusDetail | null = null;
   private readonly calls = new Map<string, Pending>();
   private readonly offs: (() => void)[] = [];
 
@@ -81,25 +81,33 @@ export class TabSync {
 
   /** The status the app sees: this tab's own while it leads, else the leader's (this tab's own until the leader has said). */
   status(): SyncStatus {
+    return this.detail().status;
+  }
+
+  /** `status()` with its reason and the outbox as the leader last announced them. */
+  detail(): StatusDetail {
     return this.tabs.leader ? this.host.ownStatus() : (this.mirrored ?? this.host.ownStatus());
   }
 
   /** This tab's status tracker changed: announce it where it is the one the app sees. */
-  ownStatusChanged(status: SyncStatus): void {
+  ownStatusChanged(detail: StatusDetail): void {
     if (!this.tabs.leader && this.mirrored !== null) return;
-    this.host.events.emit('status', { status });
-    if (this.tabs.leader) this.tabs.post({ type: 'status', status });
+    this.host.events.emit('status', detail);
+    if (this.tabs.leader) this.tabs.post({ type: 'status', status: detail.status, detail });
   }
 
-  /** Runs a sync step here if this tab leads, else in the leader (rejects with UNAVAILABLE when no leader answers in time). */
-  async call(what: TabCall): Promise<unknown> {
+  /**
+   * Runs a sync step here if this tab leads, else in the leader (rejects with UNAVAILABLE when no
+   * leader answers within `timeoutMs`, by default `callTimeoutMs`).
+   */
+  async call(what: TabCall, timeoutMs = this.options.callTimeoutMs): Promise<unknown> {
     if (await this.leads()) return this.host.run(what);
     return new Promise((resolve, reject) => {
       const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
       const timer = setTimeout(() => {
         this.calls.delete(id);
-        reject(new SyncError('UNAVAILABLE', `${what}(): no syncing tab answered within ${this.options.callTimeoutMs} ms`));
-      }, this.options.callTimeoutMs);
+        reject(new SyncError('UNAVAILABLE', `${what}(): no syncing tab answered within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.calls.set(id, { what, resolve, reject, timer });
       this.tabs.post({ type: 'call', id, what });
     });
@@ -120,8 +128,8 @@ export class TabSync {
     const before = this.status();
     this.mirrored = null;
     const now = this.host.ownStatus();
-    if (now !== before) this.host.events.emit('status', { status: now });
-    this.tabs.post({ type: 'status', status: now });
+    if (now.status !== before) this.host.events.emit('status', now);
+    this.tabs.post({ type: 'status', status: now.status, detail: now });
     // Calls this tab had sent to the old leader run here now (a step run twice is harmless: pushes are exactly-once).
     for (const [id, call] of this.calls) {
       clearTimeout(call.timer);
@@ -150,14 +158,16 @@ export class TabSync {
     } else if (m.type === 'event') {
       this.relay(m.event, m.payload as never);
     } else if (m.type === 'status') {
-      if (leader || m.status === this.status()) {
-        if (!leader) this.mirrored = m.status;
-        return;
-      }
-      this.mirrored = m.status;
-      this.host.events.emit('status', { status: m.status });
+      if (leader) return;
+      const detail: StatusDetail = m.detail ?? { status: m.status, reason: null, pending: 0, oldestPendingAgeMs: null };
+      const before = this.detail();
+      this.mirrored = detail;
+      if (detail.status !== before.status || detail.reason?.code !== before.reason?.code) this.host.events.emit('status', detail);
     } else if (m.type === 'hello') {
-      if (leader) this.tabs.post({ type: 'status', status: this.host.ownStatus() });
+      if (leader) {
+        const detail = this.host.ownStatus();
+        this.tabs.post({ type: 'status', status: detail.status, detail });
+      }
     } else if (m.type === 'call') {
       if (!leader) return;
       this.host.run(m.what).then(

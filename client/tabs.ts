@@ -1,21 +1,22 @@
 /** `createTabCoordinator()`: one leader tab per name (Web Locks, BroadcastChannel fallback) and messages between the tabs of one origin. */
-import type { SyncStatus } from './status.js';
+import type { StatusDetail, SyncStatus } from './status.js';
 
-/** A sync step a follower tab asks the leader to run (`client.sync()` and friends in a follower). */
-export type TabCall = 'sync' | 'push' | 'pull' | 'resync';
+/** What a follower tab asks the leader to run: a sync step (`client.sync()` and friends, `syncNow()`) or its `diagnostics()`. */
+export type TabCall = 'sync' | 'push' | 'pull' | 'resync' | 'syncNow' | 'diagnostics';
 
 /**
  * A message between tabs. `wrote`: a follower wrote to the shared store (the leader pushes soon).
  * `changes`: documents of the shared store changed (`source` as in `ChangeEvent`, `server` when
- * absent), so the other tabs emit `change`. `status`: the leader's sync status. `event`: a
+ * absent), so the other tabs emit `change`. `status`: the leader's sync status (with its reason and
+ * outbox in `detail`). `event`: a
  * `conflict`, `resync` or `synced` event of the leader. `hello`: a tab started (the leader answers
- * with its status). `call` / `result`: a follower's `sync()` / `push()` / `pull()` / `resync()`
- * run by the leader.
+ * with its status). `call` / `result`: a follower's `sync()` / `push()` / `pull()` / `resync()` /
+ * `syncNow()` / `diagnostics()` run by the leader.
  */
 export type TabMessage =
   | { type: 'wrote' }
   | { type: 'changes'; collection: string; ids: string[]; source?: 'local' | 'server' }
-  | { type: 'status'; status: SyncStatus }
+  | { type: 'status'; status: SyncStatus; detail?: StatusDetail }
   | { type: 'event'; event: 'conflict' | 'resync' | 'synced'; payload: unknown }
   | { type: 'hello' }
   | { type: 'call'; id: string; what: TabCall }

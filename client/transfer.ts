@@ -22,6 +22,8 @@ export interface TransferContext {
   versioned<I extends object>(input: I): I;
   /** After CLIENT_ID_CONFLICT: takes a new client id and renumbers the outbox under it (see `Replica.reidentify`). */
   reidentify(sent: readonly OutboxEntry[], recorded: readonly number[]): Promise<void>;
+  /** A push failed without a refusal: split the batch, dead-letter a lone change that keeps failing, or `null` to retry later (see `PoisonTracker`). */
+  poison?(batch: readonly OutboxEntry[], error: unknown): Promise<PushRefusal | null>;
 }
 
 /** How many times one `pushOutbox` takes a new client id before it reports the refusal instead. */
@@ -79,7 +81,7 @@ async function pushBatch(ctx: TransferContext, batch: readonly OutboxEntry[], ma
       await ctx.reidentify(batch, conflict.recorded);
       throw new ClientIdChanged();
     }
-    const refusal = pushRefusal(error);
+    const refusal = pushRefusal(error) ?? (ctx.poison ? await ctx.poison(batch, error) : null);
     if (!refusal) throw error;
     if (batch.length === 1) return ctx.replica.applyRefusal(batch[0]!, refusal);
     let answered = 0;
