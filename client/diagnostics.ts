@@ -1,5 +1,6 @@
 /** `client.diagnostics()`: what the client knows about its sync (status, checkpoint, lag, outbox, last outcomes, live connection, tab role, recent errors). */
 import type { ErrorEvent } from './events.js';
+import type { IntegrityCounters } from './integrity.js';
 import { describeError, type StatusReason, type SyncStatus } from './status.js';
 import type { Timers } from './timers.js';
 
@@ -64,6 +65,8 @@ export interface SyncDiagnostics {
   subscriptions: DiagnosticsSubscription[];
   /** The most recent errors, oldest first (at most `RECENT_ERRORS`). */
   errors: RecentError[];
+  /** Integrity checksums since the client was created (`null`: the `integrity` option is off); see `IntegrityCounters`. */
+  integrity: IntegrityCounters | null;
 }
 
 /** How many recent errors `diagnostics().errors` keeps. */

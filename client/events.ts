@@ -1,7 +1,9 @@
 /** The events a sync client emits: local/server changes, conflicts, resyncs, errors and finished syncs. */
 import type { SyncIssue } from '../shared/errors.js';
+import type { IntegrityEvent } from './integrity.js';
 import type { DocData, OutboxEntry } from './local-store.js';
 
+export type { IntegrityEvent } from './integrity.js';
 import type { StatusDetail } from './status.js';
 
 /** Documents of one collection changed in the local store. */
@@ -87,4 +89,5 @@ export interface SyncClientEvents extends Record<string, unknown> {
   progress: ProgressEvent;
   status: StatusEvent;
   clientId: ClientIdEvent;
+  integrity: IntegrityEvent;
 }

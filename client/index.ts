@@ -20,6 +20,7 @@ export { keyValueLocalStore, type KeyValueStorage, type KeyValueLocalStoreOption
 export { indexedDbLocalStore, IndexedDbStoreError, type IndexedDbLocalStore, type IndexedDbLocalStoreOptions, type IndexedDbErrorCode } from './indexeddb/index.js';
 export { sqliteLocalStore, betterSqlite3Driver, expoSqliteDriver, opSqliteDriver, type SqliteLocalStore, type SqliteLocalStoreOptions, type SqliteDriver, type SqliteStatement, type SqliteResult, type SqliteValue, type BetterSqlite3Database, type ExpoSqliteDatabase, type ExpoSqliteTransaction, type ExpoSqliteDriverOptions, type OpSqliteDatabase, type OpSqliteTransaction } from './sqlite/index.js';
 export type { SyncClientEvents, ChangeEvent, ConflictEvent, ResyncEvent, ErrorEvent, SyncedEvent, ProgressEvent, StatusEvent, ClientIdEvent } from './events.js';
+export type { IntegrityEvent, IntegrityCounters, IntegrityOptions, IntegrityMismatch } from './integrity.js';
 export { isResyncRequired, isRetryable, isUnauthorized, isUpgradeRequired, clientIdConflict, errorCode, pushRefusal, backoffDelay, retryDelay, type RetryOptions, type PushRefusal } from './retry.js';
 export { rebase, mergePatch } from './rebase.js';
 export { createTokenSource, tokenExpiry, type TokenSource, type TokenSourceOptions, type GetToken } from './token-source.js';

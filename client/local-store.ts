@@ -85,6 +85,11 @@ export interface LocalMeta {
   rejected: RejectedChange[];
   /** A full resync that has not finished (see `ResyncState`); `null` or absent when none is under way. */
   resync: ResyncState | null;
+  /**
+   * Integrity checksums of the server state held, by collection (16 hex digits, see
+   * `client/integrity.ts`), kept in the same write as each change to a document's server state.
+   */
+  checksums: Record<string, string>;
 }
 
 /** One write of an atomic `LocalStore.write()` batch. */

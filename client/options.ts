@@ -1,6 +1,7 @@
 /** Options of `createSyncClient`, with their defaults in one place. */
 import type { SyncSchema } from '../shared/schema.js';
 import type { SyncApi } from './api.js';
+import type { IntegrityOptions } from './integrity.js';
 import type { LocalStore } from './local-store.js';
 import { DEFAULT_DEAD_LETTER, type DeadLetterOptions } from './dead-letters.js';
 import { DEFAULT_PING, type PingOptions } from './ping.js';
@@ -52,6 +53,13 @@ export interface SyncClientOptions<S extends SyncSchema> {
   deadLetter?: Partial<DeadLetterOptions>;
   /** The clock and timers of the status machinery (ping, watchdog, ages): tests pass fakes. @default Date.now / setTimeout */
   timers?: Timers;
+  /**
+   * Integrity checksums (see docs/client.md, "Integrity checksums"): the client keeps the server's
+   * per-collection checksum over the documents it holds, compares it at each checkpoint that
+   * carries one and repairs a collection that disagrees (an `integrity` event). `false`: off.
+   * @default { auditIntervalMs: 300000, minRepairIntervalMs: 60000 }
+   */
+  integrity?: IntegrityOptions | false;
   /** Live mode: wait this long after a local change before pushing, so bursts go in one request (ms). @default 50 */
   pushDebounceMs?: number;
   /**

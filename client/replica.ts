@@ -13,6 +13,16 @@ import type { DocData, LocalDoc, LocalStore, LocalWrite, OutboxEntry, RejectedCh
 import { applyChange, docKey, mergePatch, rebase } from './rebase.js';
 import type { PushRefusal } from './retry.js';
 import { serial } from './serial.js';
+import { ChecksumDeltas, localHash, type Integrity } from './integrity.js';
+import { addSum, checksumHex, EMPTY_CHECKSUM } from '../shared/checksum.js';
+
+/** What to compare at the checkpoint of a page of server changes (see `applyServerChanges`). */
+export interface ChecksumCheck {
+  /** The server's checksums at the checkpoint (absent: those the stream noted for it, if any). */
+  expected?: Record<string, string>;
+  /** Recompute the local sums from the documents (an audit) instead of trusting the kept ones. */
+  audit?: boolean;
+}
 
 /** A local write as the app asks for it. */
 export type LocalChange = { collection: string; id: string } & ({ op: 'upsert' | 'patch'; data: DocData } | { op: 'delete' });
@@ -54,6 +64,8 @@ export class Replica {
     /** Replaced once at start-up, when the stored client id (the clock's node id) is known. */
     public clock: HlcClock,
     private readonly events: Emitter<SyncClientEvents>,
+    /** Integrity checksums (`null`: off, none kept or compared). */
+    readonly integrity: Integrity | null = null,
   ) {}
 
   /** Runs store updates one at a time: in this client, and across clients of the same data when the store can (tabs). */
@@ -156,9 +168,12 @@ export class Replica {
   /**
    * Applies one page of pulled, streamed or exported changes as one write (server state wins;
    * pending local changes are re-applied on top) and stores the checkpoint. With an empty outbox
-   * no document is read at all.
+   * and integrity checksums off no document is read at all. With checksums on, the write also
+   * moves the kept sums, and at the checkpoint they are compared with the server's (`check`, or
+   * those the stream noted for this checkpoint). Returns how many documents' server state changed
+   * (counted with checksums on only).
    */
-  applyServerChanges(changes: readonly ChangeOut[], checkpoint: string | null, extra: LocalWrite[] = [], mark: string | null = null): Promise<void> {
+  applyServerChanges(changes: readonly ChangeOut[], checkpoint: string | null, extra: LocalWrite[] = [], mark: string | null = null, check: ChecksumCheck = {}): Promise<number> {
     return this.exclusive(async () => {
       const latest = new Map<string, ChangeOut>();
       for (const change of changes) {
@@ -167,20 +182,86 @@ export class Replica {
         latest.delete(key); // keep page order for the last change of each document
         latest.set(key, change);
       }
-      const current = latest.size > 0 && (await this.store.countOutbox()) > 0 ? await this.readDocs([...latest.values()]) : null;
+      const integrity = this.integrity;
+      const current = latest.size > 0 && (integrity !== null || (await this.store.countOutbox()) > 0) ? await this.readDocs([...latest.values()]) : null;
       const writes: LocalWrite[] = [];
       const touched = new Touched();
+      const deltas = integrity ? new ChecksumDeltas() : null;
+      let changed = 0;
       for (const [key, change] of latest) {
         const server = change.op === 'delete' ? null : (change.data ?? {});
-        const pending = current?.get(key)?.pending ? await this.pendingOf(change.collection, change.id) : [];
-        writes.push({ type: 'putDoc', doc: { collection: change.collection, id: change.id, server, version: change.version, data: rebase(server, pending), pending: pending.length > 0, mark } });
+        const before = current?.get(key) ?? null;
+        const pending = before?.pending ? await this.pendingOf(change.collection, change.id) : [];
+        // A document a repair of its collection has not swept yet keeps the repair's mark.
+        const docMark = mark ?? integrity?.marks.get(change.collection) ?? null;
+        const doc: LocalDoc = { collection: change.collection, id: change.id, server, version: change.version, data: rebase(server, pending), pending: pending.length > 0, mark: docMark };
+        writes.push({ type: 'putDoc', doc });
+        if (deltas && localHash(before) !== localHash(doc)) {
+          deltas.change(change.collection, before, doc);
+          changed++;
+        }
         touched.add(change.collection, change.id);
+      }
+      let sums: Record<string, string> | null = null;
+      if (deltas && deltas.size > 0) {
+        sums = deltas.applyTo(await this.store.getMeta('checksums'));
+        writes.push({ type: 'setMeta', key: 'checksums', value: sums });
       }
       if (checkpoint !== null) writes.push({ type: 'setMeta', key: 'checkpoint', value: checkpoint });
       writes.push(...extra);
-      if (writes.length === 0) return;
-      await this.store.write(writes);
-      touched.emit(this.events, 'server');
+      if (writes.length > 0) {
+        await this.store.write(writes);
+        touched.emit(this.events, 'server');
+      }
+      const expected = integrity && checkpoint !== null ? (check.expected ?? integrity.take(checkpoint)) : undefined;
+      if (integrity && expected && checkpoint !== null) await this.compare(integrity, expected, checkpoint, sums, check.audit === true);
+      return changed;
+    });
+  }
+
+  /**
+   * Compares the local checksums with the server's at `checkpoint` (inside the exclusive section
+   * that stored it, so nothing moved in between), for the collections without pending local
+   * changes; an audit first recomputes them from the documents (and keeps what it found).
+   */
+  private async compare(integrity: Integrity, expected: Record<string, string>, checkpoint: string, known: Record<string, string> | null, audit: boolean): Promise<void> {
+    let sums = known ?? (await this.store.getMeta('checksums')) ?? {};
+    for (const [collection, hex] of Object.entries(expected)) {
+      if (!this.schema.has(collection)) continue;
+      if ((await this.store.listOutbox({ collection, limit: 1 })).length > 0) continue;
+      if (audit) {
+        integrity.counters.audits++;
+        const recomputed = await this.sumOf(collection);
+        if (recomputed !== (sums[collection] ?? EMPTY_CHECKSUM)) {
+          sums = { ...sums, [collection]: recomputed };
+          await this.store.write([{ type: 'setMeta', key: 'checksums', value: sums }]);
+        }
+      }
+      integrity.counters.checks++;
+      const actual = sums[collection] ?? EMPTY_CHECKSUM;
+      if (actual !== hex) integrity.flag({ collection, expected: hex, actual, checkpoint });
+    }
+  }
+
+  /** A collection's checksum recomputed from its documents (one paged scan; call inside `exclusive`). */
+  private async sumOf(collection: string): Promise<string> {
+    let sum = 0n;
+    let after: string | undefined;
+    for (;;) {
+      const docs = await this.store.listDocs(collection, { after, limit: 500 });
+      for (const doc of docs) sum = addSum(sum, localHash(doc));
+      if (docs.length < 500) return checksumHex(sum);
+      after = docs.at(-1)!.id;
+    }
+  }
+
+  /** Recomputes a collection's kept checksum from its documents (after a repair or a full resync); returns it. */
+  recompute(collection: string): Promise<string> {
+    return this.exclusive(async () => {
+      const sum = await this.sumOf(collection);
+      const stored = (await this.store.getMeta('checksums')) ?? {};
+      if (stored[collection] !== sum) await this.store.write([{ type: 'setMeta', key: 'checksums', value: { ...stored, [collection]: sum } }]);
+      return sum;
     });
   }
 
@@ -277,6 +358,8 @@ export class Replica {
       }
       if (answered.length === 0) return 0;
       const docs = await this.readDocs(answered.map((a) => a.entry));
+      // Before `settle` moves them: the checksums follow each document's server state.
+      const before = new Map<string, LocalDoc | null>([...docs].map(([key, doc]) => [key, doc ? { ...doc } : null]));
       const conflicts: ConflictEvent[] = [];
       const rejected: RejectedChange[] = [];
       const at = new Date().toISOString();
@@ -293,12 +376,15 @@ export class Replica {
       const writes: LocalWrite[] = [{ type: 'removeOutbox', mutationIds: [...gone] }, { type: 'setMeta', key: 'hlc', value: this.clock.now() }];
       if (rejected.length > 0) writes.push({ type: 'setMeta', key: 'rejected', value: [...((await this.store.getMeta('rejected')) ?? []), ...rejected] });
       const touched = new Touched();
-      for (const doc of docs.values()) {
+      const deltas = this.integrity ? new ChecksumDeltas() : null;
+      for (const [key, doc] of docs) {
         if (!doc) continue;
         const pending = othersPending ? await this.pendingOf(doc.collection, doc.id, gone) : [];
         writes.push({ type: 'putDoc', doc: { ...doc, data: rebase(doc.server, pending), pending: pending.length > 0 } });
+        deltas?.change(doc.collection, before.get(key), doc);
         touched.add(doc.collection, doc.id);
       }
+      if (deltas && deltas.size > 0) writes.push({ type: 'setMeta', key: 'checksums', value: deltas.applyTo(await this.store.getMeta('checksums')) });
       await this.store.write(writes);
       touched.emit(this.events, 'server');
       for (const conflict of conflicts) this.events.emit('conflict', conflict);
@@ -330,40 +416,25 @@ export class Replica {
     };
   }
 
-  /** Stores one page of a full export and, in the same write, how far the resync got. */
-  applyFullPage(docs: readonly FullDoc[], state: ResyncState): Promise<void> {
+  /**
+   * Stores one page of a full export and, in the same write, how far the resync got (none for a
+   * repair: `state` null). Returns how many documents' server state changed (see `applyServerChanges`).
+   */
+  applyFullPage(docs: readonly FullDoc[], state: ResyncState | null, mark = state?.mark ?? null): Promise<number> {
     const changes = docs.map((d): ChangeOut => ({ collection: d.collection, id: d.id, op: d.deleted ? 'delete' : 'upsert', data: d.deleted ? null : d.data, version: d.version }));
-    return this.applyServerChanges(changes, null, [{ type: 'setMeta', key: 'resync', value: state }], state.mark);
+    return this.applyServerChanges(changes, null, state ? [{ type: 'setMeta', key: 'resync', value: state }] : [], mark);
   }
 
   /**
    * After the last full page: forgets, page by page, documents the export did not hold (keeping
-   * pending local ones), then stores the checkpoint and clears the resync state in one write. A
-   * crash part way leaves the resync state in place, so the next sync finishes the sweep.
+   * pending local ones), recomputes the collections' checksums, then stores the checkpoint and
+   * clears the resync state in one write. A crash part way leaves the resync state in place, so
+   * the next sync finishes the sweep.
    */
   async finishResync(state: ResyncState, collections: readonly string[]): Promise<void> {
-    const page = 500;
     for (const collection of collections) {
-      let after: string | undefined;
-      for (;;) {
-        const done = await this.exclusive(async () => {
-          const docs = await this.store.listDocs(collection, { after, limit: page });
-          const writes: LocalWrite[] = [];
-          const touched = new Touched();
-          for (const doc of docs) {
-            if (doc.mark === state.mark) continue;
-            const mine = doc.pending ? await this.pendingOf(doc.collection, doc.id) : [];
-            if (mine.length > 0) writes.push({ type: 'putDoc', doc: { ...doc, server: null, version: null, data: rebase(null, mine), pending: true, mark: state.mark } });
-            else writes.push({ type: 'deleteDoc', collection: doc.collection, id: doc.id });
-            touched.add(doc.collection, doc.id);
-          }
-          if (writes.length > 0) await this.store.write(writes);
-          touched.emit(this.events, 'server');
-          after = docs.at(-1)?.id;
-          return docs.length < page;
-        });
-        if (done) break;
-      }
+      await this.sweep(collection, state.mark);
+      if (this.integrity) await this.recompute(collection);
     }
     await this.exclusive(() =>
       this.store.write([
@@ -371,5 +442,38 @@ export class Replica {
         { type: 'setMeta', key: 'resync', value: null },
       ]),
     );
+  }
+
+  /**
+   * Forgets, page by page, the documents of `collection` not marked `mark` (those with pending
+   * local changes stay, as documents the server does not hold). Returns how many it changed.
+   */
+  async sweep(collection: string, mark: string): Promise<number> {
+    const page = 500;
+    let after: string | undefined;
+    let swept = 0;
+    for (;;) {
+      const done = await this.exclusive(async () => {
+        const docs = await this.store.listDocs(collection, { after, limit: page });
+        const writes: LocalWrite[] = [];
+        const touched = new Touched();
+        const deltas = this.integrity ? new ChecksumDeltas() : null;
+        for (const doc of docs) {
+          if (doc.mark === mark) continue;
+          const mine = doc.pending ? await this.pendingOf(doc.collection, doc.id) : [];
+          if (mine.length > 0) writes.push({ type: 'putDoc', doc: { ...doc, server: null, version: null, data: rebase(null, mine), pending: true, mark } });
+          else writes.push({ type: 'deleteDoc', collection: doc.collection, id: doc.id });
+          deltas?.change(collection, doc, null);
+          touched.add(doc.collection, doc.id);
+          swept++;
+        }
+        if (deltas && deltas.size > 0) writes.push({ type: 'setMeta', key: 'checksums', value: deltas.applyTo(await this.store.getMeta('checksums')) });
+        if (writes.length > 0) await this.store.write(writes);
+        touched.emit(this.events, 'server');
+        after = docs.at(-1)?.id;
+        return docs.length < page;
+      });
+      if (done) return swept;
+    }
   }
 }

