@@ -30,9 +30,9 @@ export interface ScopeDoc {
   leaseOwner?: string | null;
   leaseUntil?: Date;
   /**
-   * Standalone servers only: set with `seq` by the commit (compare-and-set) and removed once the
-   * commit's documents are written. While set, readers see the head as `seq - 1`, and the next
-   * lease holder finishes writing the documents from the redo images of that commit's entries.
+   * Standalone servers only: the seq of a commit past its commit point (set by the compare-and-set
+   * under the lease) whose documents are being written; `seq` moves to it once they are. Readers
+   * see `seq` only, and the next lease holder finishes a pending commit from its redo images.
    */
   pending?: number;
   /** Standalone servers only: the lease owner that wrote the pending commit. */

@@ -13,7 +13,7 @@ import { planHorizon } from './prune.js';
 import { ReadPath, type ReadOptions } from './reads.js';
 import { scanCollections, scanPage } from './scan.js';
 import { ensureDocIndex, ensureEpoch, ensureStoreCollections, topology, type Topology } from './setup.js';
-import { planTakeover, recoverScope, visibleSeq } from './standalone.js';
+import { recoverScope } from './standalone.js';
 import { createTx, MissingIndex, type TxContext, type TxState } from './tx.js';
 
 /** A MongoDB store, with the `Db` it was made with as an escape hatch. */
@@ -127,9 +127,8 @@ class MongoStoreImpl implements MongoStore {
     // No transactions: one writer per scope under a lease; the head's compare-and-set is the commit point (docs/mongodb.md).
     const lease = await acquireLease(this.#cols.scopes, scope, this.#opts.lockWaitMs);
     try {
-      const plan = planTakeover(lease.doc);
-      await recoverScope(this.raw, this.#cols, this.#opts.collectionName, scope, lease.owner, plan, (name) => this.#ensureDocIndex(name));
-      const doc: ScopeDoc = { ...lease.doc };
+      const seq = await recoverScope(this.raw, this.#cols, this.#opts.collectionName, scope, lease.owner, lease.doc, (name) => this.#ensureDocIndex(name));
+      const doc: ScopeDoc = { ...lease.doc, seq };
       delete doc.pending;
       delete doc.pendingWriter;
       return await fn(createTx({ ...this.#txContext(scope, doc), lease }, state));
@@ -158,8 +157,8 @@ class MongoStoreImpl implements MongoStore {
   }
 
   async #readHead(scope: string, read: ReadOptions): Promise<ScopeHead> {
-    const doc = await this.#cols.scopes.findOne({ _id: scope }, { ...read, projection: { seq: 1, horizon: 1, pending: 1 } });
-    return { seq: visibleSeq(doc), horizon: doc?.horizon ?? 0 };
+    const doc = await this.#cols.scopes.findOne({ _id: scope }, { ...read, projection: { seq: 1, horizon: 1 } });
+    return { seq: doc?.seq ?? 0, horizon: doc?.horizon ?? 0 };
   }
 
   async readOplog(scope: string, options: ReadOplogOptions): Promise<OplogEntry[]> {
@@ -234,7 +233,7 @@ class MongoStoreImpl implements MongoStore {
     } else {
       const doc = await this.#cols.scopes.findOne({ _id: scope }, { readPreference: 'primary' });
       if (!doc) return 0;
-      const head: ScopeHead = { seq: visibleSeq(doc), horizon: doc.horizon };
+      const head: ScopeHead = { seq: doc.seq, horizon: doc.horizon };
       horizon = planHorizon(head, await maxSeqBefore(head.seq));
       await this.#cols.scopes.updateOne({ _id: scope }, { $max: { horizon } });
     }

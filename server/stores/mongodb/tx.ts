@@ -141,16 +141,17 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
         state.committedSeq = seq;
         return;
       }
-      // The commit point: compare-and-set under the lease. A writer whose lease expired cannot move the counter.
+      // The commit point: compare-and-set under the lease. A writer whose lease expired cannot pass it.
       const res = await cols.scopes.updateOne(
         { _id: scope, leaseOwner: lease.owner, seq: seq - 1, pending: { $exists: false } },
-        { $set: { seq, pending: seq, pendingWriter: lease.owner } },
+        { $set: { pending: seq, pendingWriter: lease.owner } },
       );
       if (res.matchedCount === 0) throw new SyncError('UNAVAILABLE', `scope lease lost before commit ${seq}; retry the push`);
       state.committedSeq = seq;
-      // After the commit point: write the documents (a crash here is finished by the next lease holder), then show the head.
+      // After the commit point: write the documents (a crash here is finished by the next lease holder),
+      // then move the head readers see (a no-op when another holder already finished this commit).
       await writeImages(ctx.db, ctx.collectionName, scope, images, ctx.ensureIndex);
-      await cols.scopes.updateOne({ _id: scope, pending: seq, pendingWriter: lease.owner }, { $unset: { pending: '', pendingWriter: '' } });
+      await cols.scopes.updateOne({ _id: scope, pending: seq, pendingWriter: lease.owner }, { $set: { seq }, $unset: { pending: '', pendingWriter: '' } });
       await cols.oplog.updateMany({ scope, seq, writer: lease.owner, redo: { $exists: true } }, { $unset: { redo: '' } }).catch(() => undefined);
       images = [];
     },
