@@ -14,6 +14,7 @@ import { isolationSuite } from './isolation.suite.js';
 import { badInputSuite } from './bad-input.suite.js';
 import { atomicitySuite } from './atomicity.suite.js';
 import { oplogStatsSuite } from './oplog-stats.suite.js';
+import { checksumsSuite } from './checksums.suite.js';
 
 export type { ConformanceOptions } from './fixture.js';
 
@@ -37,5 +38,6 @@ export function runStoreConformance(options: ConformanceOptions): void {
     badInputSuite(ctx);
     atomicitySuite(ctx);
     oplogStatsSuite(ctx);
+    checksumsSuite(ctx);
   });
 }
