@@ -1,41 +1,12 @@
 // Runs the store conformance suite and MongoDB-specific checks against a replica set at MONGODB_URI.
 import { randomBytes } from 'node:crypto';
-import { MongoClient } from 'mongodb';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runStoreConformance } from '../conformance/index.js';
 import { mongoStore, type MongoStore } from '../../server/stores/mongodb/index.js';
-import type { StoredDoc, StoreEvent } from '../../server/stores/store.js';
+import type { StoreEvent } from '../../server/stores/store.js';
+import { commitOne, newClient, newStore, skipReason, uri } from './mongodb-fixture.js';
 
-const uri = process.env.MONGODB_URI;
-const skip = uri ? undefined : 'MONGODB_URI not set';
-
-// One client per test file; every store gets its own database, dropped at the end.
-const clients: MongoClient[] = [];
-const databases: string[] = [];
-
-async function newClient(): Promise<MongoClient> {
-  const client = new MongoClient(uri!);
-  await client.connect();
-  clients.push(client);
-  return client;
-}
-
-let shared: Promise<MongoClient> | null = null;
-async function newStore(options?: Parameters<typeof mongoStore>[1]): Promise<MongoStore> {
-  shared ??= newClient();
-  const name = `tos_test_${randomBytes(6).toString('hex')}`;
-  databases.push(name);
-  const store = mongoStore((await shared).db(name), options);
-  await store.init();
-  return store;
-}
-
-afterAll(async () => {
-  if (!uri) return;
-  const client = await (shared ?? newClient());
-  for (const name of databases) await client.db(name).dropDatabase();
-  for (const c of clients) await c.close();
-}, 60_000);
+const skip = skipReason('MongoDB store conformance and specifics, transactions');
 
 runStoreConformance({
   name: 'mongodb',
@@ -50,32 +21,17 @@ runStoreConformance({
   skip,
 });
 
-function doc(scope: string, id: string, seq: number, data: Record<string, unknown>): StoredDoc {
-  const version = '20260502T120000.000Z-0000-test';
-  return { scope, collection: 'tasks', id, data, fields: Object.fromEntries(Object.keys(data).map((k) => [k, version])), version, seq, deleted: false, actor: 'user-1' };
-}
-
-/** Commits one document the way the engine does: doc, oplog entry, head. */
-async function commitOne(store: MongoStore, scope: string, id: string, data: Record<string, unknown>): Promise<number> {
-  return store.transaction(scope, async (tx) => {
-    const seq = tx.head.seq + 1;
-    const d = doc(scope, id, seq, data);
-    await tx.putDocs([d]);
-    await tx.appendOplog([{ scope, seq, idx: 0, collection: 'tasks', id, op: 'upsert', data, version: d.version, actor: d.actor, clientId: null, mutationId: null, at: new Date() }]);
-    await tx.setHead(seq);
-    return seq;
-  });
-}
-
-describe.skipIf(!uri)('mongoStore (MongoDB specifics)', () => {
-  it('delivers commits made through a second client over the change stream', async () => {
+describe.skipIf(!uri)(`mongoStore (MongoDB specifics)${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('delivers commits made through a second client over the change stream, after a reset on first open', async () => {
     const a = await newStore();
     const other = await newClient();
     const b = mongoStore(other.db(a.raw.databaseName));
     await b.init();
     const scope = `s-${randomBytes(4).toString('hex')}`;
+    const events: StoreEvent[] = [];
     const heard = new Promise<StoreEvent>((resolve) => {
       a.onEvent((event) => {
+        events.push(event);
         if (event.type === 'commit' && event.scope === scope) resolve(event);
       });
     });
@@ -85,6 +41,7 @@ describe.skipIf(!uri)('mongoStore (MongoDB specifics)', () => {
     try {
       const event = await heard;
       expect(event).toMatchObject({ type: 'commit', scope });
+      expect(events[0]).toEqual({ type: 'reset' }); // listeners re-read heads when the stream is first established
     } finally {
       clearInterval(timer);
       await a.close();
@@ -92,13 +49,31 @@ describe.skipIf(!uri)('mongoStore (MongoDB specifics)', () => {
     }
   }, 30_000);
 
-  it('creates the TTL index on sync_oplog.at, and changes its expiry when the option changes', async () => {
-    const store = await newStore({ retentionSeconds: 3600 });
-    const ttl = async () => (await store.raw.collection('sync_oplog').indexes()).find((i) => i.key.at === 1);
-    expect((await ttl())?.expireAfterSeconds).toBe(3600);
-    const again = mongoStore(store.raw, { retentionSeconds: 7200 });
+  it('creates no TTL index on sync_oplog, and drops the one earlier versions made', async () => {
+    const store = await newStore();
+    const oplog = store.raw.collection('sync_oplog');
+    expect((await oplog.indexes()).filter((i) => i.expireAfterSeconds !== undefined)).toEqual([]);
+    await oplog.dropIndex('sync_oplog_at');
+    await oplog.createIndex({ at: 1 }, { name: 'sync_oplog_at_ttl', expireAfterSeconds: 3600 });
+    const again = mongoStore(store.raw, { retentionSeconds: 7200 }); // deprecated, ignored
     await again.init();
-    expect((await ttl())?.expireAfterSeconds).toBe(7200);
+    const names = (await oplog.indexes()).map((i) => i.name);
+    expect(names).not.toContain('sync_oplog_at_ttl');
+    expect(names).toContain('sync_oplog_at');
+    expect((await oplog.indexes()).filter((i) => i.expireAfterSeconds !== undefined)).toEqual([]);
+    await store.close();
+    await again.close();
+  });
+
+  it('builds the app-collection indexes in init() for configured and listed collections, and before the first write to another', async () => {
+    const store = await newStore({ collections: ['tasks'], collectionName: (c) => `app_${c}` });
+    const names = async (c: string) => (await store.raw.collection(c).indexes().catch(() => [])).map((i) => i.name);
+    expect(await names('app_tasks')).toEqual(expect.arrayContaining(['sync_doc_id', 'sync_doc_scope_legacy']));
+    // A scope document listing a collection (written by an earlier process): the next init() indexes it.
+    await store.raw.collection('sync_scopes').insertOne({ _id: 'listed' as never, seq: 0, horizon: 0, collections: ['notes'] });
+    const again = mongoStore(store.raw, { collectionName: (c) => `app_${c}` });
+    await again.init();
+    expect(await names('app_notes')).toEqual(expect.arrayContaining(['sync_doc_id']));
     await store.close();
     await again.close();
   });
@@ -120,7 +95,7 @@ describe.skipIf(!uri)('mongoStore (MongoDB specifics)', () => {
       _sync_fields: { title: '20260502T120000.000Z-0000-test', done: '20260502T120000.000Z-0000-test' },
     });
     const indexes = await store.raw.collection('app_tasks').indexes();
-    expect(indexes.find((i) => i.name === 'sync_scope_id')).toMatchObject({ unique: true, key: { _sync_scope_id: 1, _sync_id: 1 } });
+    expect(indexes.find((i) => i.name === 'sync_doc_id')).toMatchObject({ unique: true, key: { _sync_scope_id: 1, _sync_id: 1 } });
     const [scanned] = await store.scanDocs(scope, { limit: 10 });
     expect(scanned).toMatchObject({ collection: 'tasks', id: 't1', data: { title: 'Buy milk', done: false }, seq: 1 });
     await store.close();
@@ -132,6 +107,15 @@ describe.skipIf(!uri)('mongoStore (MongoDB specifics)', () => {
     await commitOne(store, 'scope-b', 'same', { title: 'b' });
     expect((await store.scanDocs('scope-a', { limit: 10 })).map((d) => d.data)).toEqual([{ title: 'a' }]);
     expect((await store.scanDocs('scope-b', { limit: 10 })).map((d) => d.data)).toEqual([{ title: 'b' }]);
+    await store.close();
+  });
+
+  it('collectionPrefix keeps the store out of collections another program owns', async () => {
+    const store = await newStore({ collectionPrefix: 'tos_' });
+    await commitOne(store, 'p', 't1', { title: 'x' });
+    const names = (await store.raw.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+    expect(names).toEqual(expect.arrayContaining(['tos_meta', 'tos_scopes', 'tos_oplog', 'tos_clients', 'tos_mutations']));
+    expect(names.filter((n) => n.startsWith('sync_'))).toEqual([]);
     await store.close();
   });
 });
