@@ -17,18 +17,9 @@ export const RENEW_EVERY_MS = LEASE_MS / 3;
  */
 export const LEASE_FREE: Document = { $or: [{ $eq: [{ $ifNull: ['$leaseOwner', null] }, null] }, { $lt: ['$leaseUntil', '$$NOW'] }] };
 
-/** The update pipeline that takes a lease for `owner` until the server's now plus LEASE_MS (and creates the scope). */
+/** The update pipeline that takes a lease for `owner` until the server's now plus LEASE_MS. */
 export function takeLeaseUpdate(owner: string): Document[] {
-  return [
-    {
-      $set: {
-        leaseOwner: owner,
-        leaseUntil: { $add: ['$$NOW', LEASE_MS] },
-        seq: { $ifNull: ['$seq', 0] },
-        horizon: { $ifNull: ['$horizon', 0] },
-      },
-    },
-  ];
+  return [{ $set: { leaseOwner: owner, leaseUntil: { $add: ['$$NOW', LEASE_MS] } } }];
 }
 
 /** A held lease. */
@@ -51,18 +42,15 @@ export interface Lease {
 export async function acquireLease(scopes: Collection<ScopeDoc>, scope: string, waitMs: number): Promise<Lease> {
   const owner = randomBytes(12).toString('hex');
   const started = performance.now();
+  // The scope document first: MongoDB refuses `$expr` in the filter of an upsert (error 224).
+  try {
+    await scopes.updateOne({ _id: scope }, { $setOnInsert: { seq: 0, horizon: 0 } }, { upsert: true });
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error; // another writer created it at the same time
+  }
   for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
-    try {
-      const doc = await scopes.findOneAndUpdate({ _id: scope, $expr: LEASE_FREE }, takeLeaseUpdate(owner), {
-        upsert: true,
-        returnDocument: 'after',
-        readPreference: 'primary',
-      });
-      if (doc) return heldLease(scopes, scope, owner, doc);
-    } catch (error) {
-      // Held by another writer: the filter did not match, so the upsert tried to insert a second `_id`.
-      if (!isDuplicateKey(error)) throw error;
-    }
+    const doc = await scopes.findOneAndUpdate({ _id: scope, $expr: LEASE_FREE }, takeLeaseUpdate(owner), { returnDocument: 'after', readPreference: 'primary' });
+    if (doc) return heldLease(scopes, scope, owner, doc);
     if (performance.now() - started > waitMs) {
       throw new SyncError('UNAVAILABLE', `scope is busy: another writer held it for over ${Math.round(waitMs / 1000)} s; retry the push`);
     }

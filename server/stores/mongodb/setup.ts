@@ -51,8 +51,9 @@ export async function ensureStoreCollections(db: Db, cols: StoreCollections): Pr
  */
 export async function ensureDocIndex(db: Db, collection: string): Promise<void> {
   const coll = db.collection(collection);
-  await coll.createIndexes([DOC_INDEX, LEGACY_LOOKUP_INDEX]);
+  // The old index first: it has the same key pattern as the new unique one, which MongoDB may refuse beside it.
   await dropIndexIfPresent(coll, LEGACY_DOC_INDEX);
+  await coll.createIndexes([DOC_INDEX, LEGACY_LOOKUP_INDEX]);
 }
 
 async function dropIndexIfPresent(collection: Collection<Document>, name: string): Promise<void> {
