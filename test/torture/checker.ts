@@ -1,0 +1,348 @@
+/**
+ * The history checker: pure functions over every client's history, the server's oplog and its
+ * `full` state. Acknowledged writes are in the oplog exactly once; nothing appears that no client
+ * wrote; every client converged and drained; per client, reads are monotonic (checkpoints and
+ * document versions never go back), read-your-writes holds and a push is seen whole or not at all.
+ */
+import type { HistoryEvent, SeenDoc, WrittenChange } from './history.js';
+import type { OplogRow } from './server-state.js';
+
+/** The kinds of broken promise the checker knows. */
+export type ViolationKind =
+  | 'lost'
+  | 'duplicated'
+  | 'phantom'
+  | 'rejected-applied'
+  | 'unknown-value'
+  | 'wedged'
+  | 'not-converged'
+  | 'checkpoint-back'
+  | 'version-back'
+  | 'read-your-writes'
+  | 'partial-push'
+  | 'phantom-state'
+  | 'server-version-back';
+
+/** One broken promise, with the few events that show it (a minimal failing history). */
+export interface Violation {
+  kind: ViolationKind;
+  /** The client whose history shows it (absent for server-wide findings). */
+  client?: number;
+  message: string;
+  evidence: unknown[];
+}
+
+/** Everything the checker reads. */
+export interface RunRecord {
+  /** `histories[i]`: client i's events, in the order it wrote them. */
+  histories: HistoryEvent[][];
+  oplog: OplogRow[];
+  /** The server's ledger: first outcome (`accepted`, `conflict_resolved`, `rejected`) per `clientId#mutationId`. */
+  ledger: ReadonlyMap<string, string>;
+  /** The server's live documents (its `full` export) after the run. */
+  full: SeenDoc[];
+}
+
+/** What the checker counted. */
+export interface CheckCounts {
+  writes: number;
+  acked: number;
+  /** Acknowledged writes whose answer the client died before recording (known from its outbox on restart). */
+  ackedInferred: number;
+  rejected: number;
+  /** Acknowledged `conflict_resolved` writes that lost every field to newer writes (in the ledger, not in the oplog). */
+  superseded: number;
+  lost: number;
+  duplicated: number;
+  phantom: number;
+  wedged: number;
+  converged: number;
+  clients: number;
+  observations: number;
+  oplog: number;
+}
+
+/** The checker's answer: `ok` when no violation was found. */
+export interface CheckResult {
+  ok: boolean;
+  counts: CheckCounts;
+  violations: Violation[];
+}
+
+interface WriteInfo {
+  client: number;
+  /** Its mutation id now (a renumbering after CLIENT_ID_CONFLICT changes it). */
+  m: number;
+  change: WrittenChange;
+  write: HistoryEvent;
+  committed: boolean;
+  acked: 'yes' | 'inferred' | null;
+  rejected: boolean;
+  applied: OplogRow[];
+}
+
+/** JSON with object keys sorted, so equal documents compare equal whatever their key order. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** The seq a checkpoint names (the harness may decode what clients must treat as opaque), or null. */
+export function checkpointSeq(cp: string | null): number | null {
+  const m = cp ? /^c1\.[a-z0-9]+\.([0-9a-z]+)$/.exec(cp) : null;
+  return m ? parseInt(m[1]!, 36) : null;
+}
+
+const docKey = (c: string, id: string) => `${c}/${id}`;
+const writeKey = (clientId: string, m: number) => `${clientId}#${m}`;
+
+/** Checks a run; see the module comment for what. */
+export function checkRun(run: RunRecord): CheckResult {
+  const violations: Violation[] = [];
+  const registry = new Map<string, WriteInfo>();
+  const infos: WriteInfo[] = [];
+  /** Field values each document was ever sent, for provenance. */
+  const sentValues = new Map<string, Set<string>>();
+
+  // Oplog indexes: by seq (a push), and by exact state (document, version, data) to the seqs that made it.
+  const bySeq = new Map<number, OplogRow[]>();
+  const byState = new Map<string, number[]>();
+  for (const row of run.oplog) {
+    let push = bySeq.get(row.seq);
+    if (!push) bySeq.set(row.seq, (push = []));
+    push.push(row);
+    const key = `${docKey(row.c, row.id)}@${row.v}@${canonical(row.d)}`;
+    let seqs = byState.get(key);
+    if (!seqs) byState.set(key, (seqs = []));
+    seqs.push(row.seq);
+  }
+
+  let observations = 0;
+  run.histories.forEach((events, client) => {
+    let clientId = '';
+    let lastIntent: WriteInfo[] = [];
+    let lastCp = -1;
+    const lastVersion = new Map<string, { v: string; event: HistoryEvent }>();
+    const floor = new Map<string, { v: string; event: HistoryEvent }>();
+    const seenSeq = new Map<string, number>();
+    const mine = () => infos.filter((i) => i.client === client);
+    for (const e of events) {
+      switch (e.t) {
+        case 'start': {
+          clientId = e.clientId;
+          const inOutbox = new Set(e.outbox);
+          const rejected = new Set(e.rejected);
+          for (const info of mine()) {
+            if (info.acked || info.rejected) continue;
+            const id = info.m;
+            if (inOutbox.has(id)) info.committed = true;
+            else if (rejected.has(id)) info.rejected = true;
+            else if (info.committed) info.acked = 'inferred';
+          }
+          lastIntent = [];
+          break;
+        }
+        case 'write': {
+          lastIntent = e.changes.map((change) => {
+            const info: WriteInfo = { client, m: change.m, change, write: e, committed: false, acked: null, rejected: false, applied: [] };
+            registry.set(writeKey(e.clientId, change.m), info);
+            infos.push(info);
+            const key = docKey(change.c, change.id);
+            let values = sentValues.get(key);
+            if (!values) sentValues.set(key, (values = new Set()));
+            for (const [field, value] of Object.entries(change.data ?? {})) values.add(`${field}=${canonical(value)}`);
+            return info;
+          });
+          break;
+        }
+        case 'committed':
+          for (const info of lastIntent) if (e.ms.includes(info.change.m)) info.committed = true;
+          break;
+        case 'settle': {
+          const rejected = new Set(e.rejected);
+          const ackedDocs = new Set<string>();
+          for (const m of e.removed) {
+            const info = registry.get(writeKey(clientId, m));
+            if (!info) continue;
+            info.committed = true;
+            if (rejected.has(m)) info.rejected = true;
+            else {
+              info.acked = 'yes';
+              ackedDocs.add(docKey(info.change.c, info.change.id));
+            }
+          }
+          // Read-your-writes: once a write is acknowledged, its document never shows an older version.
+          for (const d of e.docs) {
+            const key = docKey(d.c, d.id);
+            if (d.v && ackedDocs.has(key) && (!floor.has(key) || floor.get(key)!.v < d.v)) floor.set(key, { v: d.v, event: e });
+          }
+          break;
+        }
+        case 'renumber':
+          e.from.forEach((m, i) => {
+            const info = registry.get(writeKey(e.previous, m));
+            if (!info) return;
+            info.m = e.to[i]!;
+            registry.set(writeKey(e.clientId, info.m), info);
+          });
+          clientId = e.clientId;
+          break;
+        case 'observe':
+        case 'resynced': {
+          observations++;
+          const cp = checkpointSeq(e.cp);
+          if (cp !== null && !(e.t === 'observe' && e.full)) {
+            if (cp < lastCp) violations.push({ kind: 'checkpoint-back', client, message: `client ${client}: checkpoint went back from seq ${lastCp} to ${cp}`, evidence: [e] });
+            lastCp = Math.max(lastCp, cp);
+          }
+          if (e.t === 'resynced') break;
+          const pushes = new Set<number>();
+          for (const d of e.docs) {
+            if (d.v === null) continue;
+            const key = docKey(d.c, d.id);
+            const before = lastVersion.get(key);
+            if (before && d.v < before.v) violations.push({ kind: 'version-back', client, message: `client ${client}: ${key} went back from version ${before.v} to ${d.v}`, evidence: [before.event, e] });
+            if (!before || before.v < d.v) lastVersion.set(key, { v: d.v, event: e });
+            const mineFloor = floor.get(key);
+            if (mineFloor && d.v < mineFloor.v) violations.push({ kind: 'read-your-writes', client, message: `client ${client}: ${key} shows version ${d.v} after its own write was acknowledged at ${mineFloor.v}`, evidence: [mineFloor.event, e] });
+            const seqs = byState.get(`${key}@${d.v}@${canonical(d.d)}`);
+            if (!seqs) {
+              violations.push({ kind: 'phantom-state', client, message: `client ${client}: observed ${key} at ${d.v} with data the server never had`, evidence: [e] });
+              continue;
+            }
+            const s = Math.max(...seqs);
+            seenSeq.set(key, Math.max(seenSeq.get(key) ?? 0, s));
+            if (seqs.length === 1) pushes.add(s);
+          }
+          if (e.full) break;
+          // A push is seen whole or not at all: every document of a push seen here is at that push or later.
+          for (const s of pushes) {
+            const missing = (bySeq.get(s) ?? []).filter((row) => (seenSeq.get(docKey(row.c, row.id)) ?? 0) < s);
+            if (missing.length > 0) violations.push({ kind: 'partial-push', client, message: `client ${client}: saw part of push seq ${s} (missing ${missing.map((r) => docKey(r.c, r.id)).join(', ')})`, evidence: [e, ...missing] });
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  });
+
+  // The server's own order: a document's version never goes back from one commit to the next.
+  const serverVersion = new Map<string, OplogRow>();
+  for (const row of run.oplog) {
+    const key = docKey(row.c, row.id);
+    const before = serverVersion.get(key);
+    if (before && row.v < before.v) violations.push({ kind: 'server-version-back', message: `oplog: ${key} went from ${before.v} (seq ${before.seq}) back to ${row.v} (seq ${row.seq})`, evidence: [before, row] });
+    serverVersion.set(key, row);
+  }
+
+  // Every oplog entry comes from a client's write, and each write is applied at most once.
+  for (const row of run.oplog) {
+    const info = row.clientId !== null && row.m !== null ? registry.get(writeKey(row.clientId, row.m)) : undefined;
+    // A put that lost to a newer delete is stored as that tombstone (conflict_resolved): only then may the op differ.
+    const opDiffers = info !== undefined && (info.change.op === 'delete') !== (row.op === 'delete') && run.ledger.get(writeKey(row.clientId!, row.m!)) !== 'conflict_resolved';
+    if (!info || info.change.c !== row.c || info.change.id !== row.id || opDiffers) {
+      violations.push({ kind: 'phantom', message: `oplog seq ${row.seq}.${row.idx} (${docKey(row.c, row.id)} by ${row.clientId}#${row.m}) matches no client's write`, evidence: [row, ...(info ? [info.write] : [])] });
+      continue;
+    }
+    info.applied.push(row);
+    if (row.op === 'upsert') {
+      const values = sentValues.get(docKey(row.c, row.id)) ?? new Set();
+      for (const [field, value] of Object.entries(row.d ?? {})) {
+        if (field === 'done') continue; // booleans (and the schema default) carry no provenance
+        if (!values.has(`${field}=${canonical(value)}`)) violations.push({ kind: 'unknown-value', message: `oplog seq ${row.seq}: ${docKey(row.c, row.id)}.${field} = ${canonical(value)} was never written by a client`, evidence: [row] });
+      }
+    }
+  }
+  let lost = 0;
+  let duplicated = 0;
+  let superseded = 0;
+  const ledgerKeys = new Map<WriteInfo, string>();
+  for (const [key, info] of registry) if (run.ledger.has(key)) ledgerKeys.set(info, key);
+  const known = new Set(registry.keys());
+  for (const key of run.ledger.keys()) {
+    if (!known.has(key)) violations.push({ kind: 'phantom', message: `the server's ledger holds ${key}, which no client wrote`, evidence: [{ key, status: run.ledger.get(key) }] });
+  }
+  for (const info of infos) {
+    const key = ledgerKeys.get(info);
+    const outcome = key ? run.ledger.get(key)! : null;
+    if (info.applied.length > 1) {
+      duplicated++;
+      violations.push({ kind: 'duplicated', client: info.client, message: `client ${info.client}: write #${info.change.m} (${docKey(info.change.c, info.change.id)}) applied ${info.applied.length} times`, evidence: [info.write, ...info.applied] });
+    }
+    // Acknowledged: the server recorded it; accepted ones are in the oplog, a conflict_resolved one
+    // is there unless newer writes won every field it set.
+    if (info.acked && !info.rejected && (outcome === null || (outcome === 'accepted' && info.applied.length === 0))) {
+      lost++;
+      violations.push({ kind: 'lost', client: info.client, message: `client ${info.client}: acknowledged write #${info.change.m} (${docKey(info.change.c, info.change.id)}) is ${outcome === null ? "not in the server's ledger" : "accepted but not in the server's oplog"}`, evidence: [info.write] });
+    } else if (info.acked && outcome === 'conflict_resolved' && info.applied.length === 0) superseded++;
+    if (outcome === 'rejected' && info.acked && !info.rejected) violations.push({ kind: 'lost', client: info.client, message: `client ${info.client}: write #${info.change.m} was rejected by the server but the client took it as acknowledged`, evidence: [info.write] });
+    if (info.rejected && info.applied.length > 0) violations.push({ kind: 'rejected-applied', client: info.client, message: `client ${info.client}: write #${info.change.m} was answered rejected but applied`, evidence: [info.write, ...info.applied] });
+  }
+
+  // After the last heal: every client drained its outbox and holds exactly the server's full state.
+  const server = new Map(run.full.map((d) => [docKey(d.c, d.id), d]));
+  let wedged = 0;
+  let converged = 0;
+  run.histories.forEach((events, client) => {
+    const final = [...events].reverse().find((e): e is Extract<HistoryEvent, { t: 'final' }> => e.t === 'final');
+    if (!final) {
+      wedged++;
+      violations.push({ kind: 'wedged', client, message: `client ${client}: no final state (did not finish draining)`, evidence: events.slice(-3) });
+      return;
+    }
+    if (final.pending > 0) {
+      wedged++;
+      violations.push({ kind: 'wedged', client, message: `client ${client}: ${final.pending} changes still in its outbox after the last heal`, evidence: [{ ...final, docs: `${final.docs.length} docs` }] });
+    }
+    const local = new Map(final.docs.map((d) => [docKey(d.c, d.id), d]));
+    const diff: string[] = [];
+    for (const [key, d] of server) {
+      const l = local.get(key);
+      if (!l) diff.push(`${key}: missing (server ${d.v})`);
+      else if (l.v !== d.v || canonical(l.d) !== canonical(d.d)) diff.push(`${key}: ${l.v} ${canonical(l.d)} vs server ${d.v} ${canonical(d.d)}`);
+    }
+    for (const key of local.keys()) if (!server.has(key)) diff.push(`${key}: not on the server`);
+    if (diff.length > 0) violations.push({ kind: 'not-converged', client, message: `client ${client}: ${diff.length} documents differ from the server's full state`, evidence: diff.slice(0, 5) });
+    else if (final.pending === 0) converged++;
+  });
+
+  const counts: CheckCounts = {
+    writes: infos.filter((i) => i.committed).length,
+    acked: infos.filter((i) => i.acked && !i.rejected).length,
+    ackedInferred: infos.filter((i) => i.acked === 'inferred' && !i.rejected).length,
+    rejected: infos.filter((i) => i.rejected).length,
+    superseded,
+    lost,
+    duplicated,
+    phantom: violations.filter((v) => v.kind === 'phantom' || v.kind === 'unknown-value').length,
+    wedged,
+    converged,
+    clients: run.histories.length,
+    observations,
+    oplog: run.oplog.length,
+  };
+  return { ok: violations.length === 0, counts, violations };
+}
+
+/** The seed and the first violations with their events: what to print when a run fails. */
+export function describeFailure(seed: number, result: CheckResult, max = 5): string {
+  const byKind = new Map<string, number>();
+  for (const v of result.violations) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + 1);
+  const lines = [`torture FAILED: seed=${seed} violations=${result.violations.length} (${[...byKind].map(([k, n]) => `${k}=${n}`).join(' ')})`];
+  for (const v of result.violations.slice(0, max)) {
+    lines.push(`- ${v.kind}: ${v.message}`);
+    for (const e of v.evidence) lines.push(`    ${JSON.stringify(e).slice(0, 600)}`);
+  }
+  lines.push(`replay: npm run torture -- --seed ${seed} (with the same size options)`);
+  return lines.join('\n');
+}
