@@ -70,6 +70,7 @@ export class LiveSync {
 
   /** The platform went offline: drop the stream and the push timer (no request until `wake()`). */
   sleep(): void {
+    this.status.retrying(false);
     if (this.pushTimer) clearTimeout(this.pushTimer);
     if (this.streamTimer) clearTimeout(this.streamTimer);
     this.pushTimer = this.streamTimer = null;
@@ -103,9 +104,12 @@ export class LiveSync {
     this.pushTimer = setTimeout(() => {
       this.pushTimer = null;
       this.hooks.pushOnce().then(
-        () => (this.pushFailures = 0),
+        () => {
+          this.pushFailures = 0;
+          this.status.retrying(false);
+        },
         (error: unknown) => {
-          if (isOfflineError(error)) return; // wake() pushes when the network is back
+          if (isOfflineError(error) || !this.running) return this.status.retrying(false); // wake() pushes when the network is back
           this.schedulePush(retryDelay(error, this.pushFailures++, this.ctx.options.retry));
         },
       );

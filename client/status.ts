@@ -128,6 +128,8 @@ export interface StatusFacts {
   stalled: StatusReason | null;
   /** Network steps under way. */
   running: number;
+  /** Live mode is working on the outbox: from a push's first attempt until one works (retries after transient failures included). */
+  retrying?: boolean;
   /** Sticky once the server said UPGRADE_REQUIRED. */
   upgrade: boolean;
 }
@@ -136,8 +138,9 @@ export interface StatusFacts {
  * The status for `facts`, given the `current` one. Hysteresis: a state holds until its own
  * condition changes, never because an attempt starts — `offline` holds while the server is
  * unreachable and, after the platform comes back, until something answers; `stalled` until the
- * outbox moves; `error` until the same kind of request (push, pull, stream) succeeds. So a retry
- * loop never flips `offline` / `error` / `stalled` to `syncing` and back.
+ * outbox moves; `error` until the same kind of request (push, pull, stream) succeeds; `syncing`
+ * while live mode retries a push that failed transiently (429, 500), until one succeeds. So a retry
+ * loop never flips `offline` / `error` / `stalled` / `syncing` to another state and back.
  */
 export function deriveStatus(facts: StatusFacts, current: SyncStatus): SyncStatus {
   if (facts.upgrade) return 'upgrade-required';
@@ -145,7 +148,7 @@ export function deriveStatus(facts: StatusFacts, current: SyncStatus): SyncStatu
   if (facts.server === 'unknown' && current === 'offline') return 'offline';
   if (facts.stalled) return 'stalled';
   if (facts.refusal) return 'error';
-  return facts.running > 0 ? 'syncing' : 'online';
+  return facts.running > 0 || facts.retrying ? 'syncing' : 'online';
 }
 
 /** Where an outcome came from; a refusal is cleared only by a success on its own channel (a heartbeat does not clear a refused push). */
@@ -232,6 +235,11 @@ export class StatusTracker {
   connectivityChanged(online: boolean): void {
     if (online === this.facts.platformOnline) return;
     this.update({ platformOnline: online, server: 'unknown' });
+  }
+
+  /** Live mode started pushing (`true`, held across failed attempts), or a push worked / live mode stopped (`false`). */
+  retrying(on: boolean): void {
+    if (on !== (this.facts.retrying === true)) this.update({ retrying: on });
   }
 
   /** The stall watchdog's verdict (`null`: not stalled). */

@@ -228,12 +228,14 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
 
   const live = new LiveSync(ctx, net, status, tokens, {
     pushOnce: () =>
-      ready.then(() =>
-        inNet('push', 'once', () => pushOutbox(ctx)).catch((error: unknown) => {
+      ready.then(async () => {
+        if ((await store.countOutbox()) === 0) return 0; // nothing to send: no request, no `syncing`
+        status.retrying(true); // from the first attempt until one works: `syncing` holds across failed attempts (live.ts clears it)
+        return inNet('push', 'once', () => pushOutbox(ctx)).catch((error: unknown) => {
           if (!isOfflineError(error)) events.emit('error', { where: 'push', error });
           throw error;
-        }),
-      ),
+        });
+      }),
     online,
     alive: () => pinger.alive(),
     suspect: () => pinger.suspect(),
@@ -254,7 +256,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   status.watch(rearm);
   const stopConnectivity = connectivity?.subscribe((up) => {
     status.connectivityChanged(up);
-    // WAKE REMOVED
+    if (up) live.wake();
     else live.sleep();
     rearm();
   });

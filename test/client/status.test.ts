@@ -6,6 +6,7 @@ import { createSyncClient, createTokenSource, memoryLocalStore, tokenExpiry, typ
 import { signDevToken } from '../../server/auth/jwt.js';
 import type { AppRouter } from '../../server/demo/app-router.js';
 import { demoSchema } from '../../server/demo/schema.js';
+import { countingApi } from './counting-api.js';
 import { eventually, SECRET, startClientServer, type ClientTestServer } from './harness.js';
 
 let server: ClientTestServer;
@@ -45,16 +46,28 @@ describe('status', () => {
     expect(device.client.status()).toBe('online');
   });
 
-  it('follows the platform signal, and pushes at once in live mode when the network comes back', async () => {
+  // Issue 17 found the old version passed without the wake on reconnect (the write made after the
+  // network came back scheduled its own push). Here the write is made while offline, when no push may
+  // be scheduled, and the backoff is 60 s with no ping: only the wake can push it. Checked by
+  // removing `live.wake()` from the connectivity listener in client/sync-client.ts: this test fails.
+  it('follows the platform signal, sends nothing while offline, and pushes at once in live mode when the network comes back', async () => {
     const connectivity = fakeConnectivity(true);
     const { trpc } = await server.device('t-conn', 'x');
-    const client = createSyncClient({ api: trpc.sync, schema: demoSchema, store: memoryLocalStore(), clientId: 'c', connectivity, retry: { retries: 0, baseMs: 60_000, maxMs: 60_000 } });
+    const counted = countingApi(trpc.sync);
+    const client = createSyncClient({ api: counted.api, schema: demoSchema, store: memoryLocalStore(), clientId: 'c', connectivity, retry: { retries: 0, baseMs: 60_000, maxMs: 60_000 }, ping: false });
     await client.start();
     connectivity.set(false);
     expect(client.status()).toBe('offline');
+    expect(client.statusDetail().reason?.code).toBe('PLATFORM_OFFLINE');
+    const sent = counted.total();
+    await client.collection('tasks').put('n1', { title: 'written offline' });
+    expect(await client.pending()).toBe(1);
+    await expect(client.sync()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(client.syncNow()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(counted.total()).toBe(sent);
     connectivity.set(true);
-    await client.collection('tasks').put('n1', { title: 'after reconnect' });
     await eventually(async () => expect(await client.pending()).toBe(0));
+    expect(server.oplogOf('t-conn', 'c').map((e) => e.id)).toEqual(['n1']);
     expect(client.status()).toBe('online');
     await client.close();
   });
