@@ -133,6 +133,8 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
   }
 
   let pruneTimer: ReturnType<typeof setInterval> | null = null;
+  /** The scheduled prune under way, if any: `close()` waits for it, so nothing runs after. */
+  let scheduledPrune: Promise<unknown> | null = null;
   const engine: SyncEngine<S> = {
     schema,
     store,
@@ -236,13 +238,18 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     async close() {
       if (pruneTimer) clearInterval(pruneTimer);
       pruneTimer = null;
+      await scheduledPrune;
       feed.close();
     },
   };
 
   if (retention.pruneIntervalMs > 0) {
     pruneTimer = setInterval(() => {
-      engine.prune().catch((error) => emit({ type: 'error', where: 'prune', error }));
+      // One at a time: a prune slower than the interval is not stacked.
+      scheduledPrune ??= engine
+        .prune()
+        .catch((error) => emit({ type: 'error', where: 'prune', error }))
+        .finally(() => (scheduledPrune = null));
     }, retention.pruneIntervalMs);
     pruneTimer.unref?.();
   }
