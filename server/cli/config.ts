@@ -21,6 +21,8 @@ export interface CliConfig {
   dataDir: string;
   databaseUrl: string | null;
   mongodbUri: string | null;
+  /** Prefix of the MongoDB store's own collections (env SYNC_MONGODB_PREFIX); absent: the store's default `sync_`. */
+  mongodbPrefix?: string;
   schemaFile: string | null;
   jwtSecret: string | null;
   /** Identity provider settings (env SYNC_JWT_JWKS_URL, SYNC_JWT_PUBLIC_KEY, SYNC_JWT_ISSUER, SYNC_JWT_AUDIENCE, SYNC_JWT_USER_CLAIM, SYNC_JWT_SCOPE_CLAIM). */
@@ -136,6 +138,8 @@ Environment:
                         true: refuse (401) tokens without the scope claim; false: their scope is
                         the user id (default true with SYNC_JWT_JWKS_URL or SYNC_JWT_PUBLIC_KEY,
                         false with only SYNC_JWT_SECRET)
+  SYNC_MONGODB_PREFIX   prefix of the MongoDB store's own collections (default sync_), e.g. tos_
+                        beside a fastapi-offline-sync server that owns sync_oplog.
   SYNC_METRICS_TOKEN    bearer token required by /metrics and /sync/status (default: /metrics open,
                         /sync/status needs a valid user token).
   SYNC_METRICS_PORT     serve /metrics on this port instead of the main one (0 = any free port);
@@ -253,6 +257,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     dataDir: values['data-dir'] ?? env.SYNC_DATA_DIR ?? './.sync-data',
     databaseUrl: databaseUrl && checkUrl(databaseUrl, '--database-url', ['postgres:', 'postgresql:']),
     mongodbUri: mongodbUri && checkMongoUri(mongodbUri),
+    ...(env.SYNC_MONGODB_PREFIX ? { mongodbPrefix: env.SYNC_MONGODB_PREFIX } : {}),
     schemaFile: values.schema ?? null,
     jwtSecret: env.SYNC_JWT_SECRET || null,
     jwt: readJwtConfig(env),

@@ -58,7 +58,13 @@ export async function openStore(config: CliConfig, collections: readonly string[
       throw new CliError(`cannot reach MongoDB at ${uri.where}: ${(error as Error).message.split('\n')[0]}`);
     }
     const db = client.db(uri.dbName ?? 'trpc_offline_sync');
-    const store = mongoStore(db, { collections });
+    let store: Store;
+    try {
+      store = mongoStore(db, { collections, ...(config.mongodbPrefix ? { collectionPrefix: config.mongodbPrefix } : {}) });
+    } catch (error) {
+      await client.close();
+      throw new CliError(`SYNC_MONGODB_PREFIX: ${(error as Error).message.replace(/^mongoStore: option collectionPrefix: /, '')}`);
+    }
     const objects = async () => {
       const out: string[] = [];
       for (const c of await db.listCollections({}, { nameOnly: true }).toArray()) {

@@ -178,6 +178,8 @@ describe('MongoDB URIs (the driver\'s parser, no server)', () => {
     const config = readConfig(['serve', '--mongodb-uri', 'mongodb://h1:27017,h2:27018/app?replicaSet=rs0'], {});
     expect(config.mongodbUri).toBe('mongodb://h1:27017,h2:27018/app?replicaSet=rs0');
     expect(() => readConfig(['serve', '--mongodb-uri', 'postgres://h/db'], {})).toThrow(/--mongodb-uri: expected a mongodb:\/\/ or mongodb\+srv:\/\/ URI/);
+    expect(readConfig(['init'], { MONGODB_URI: 'mongodb://h1,h2/app', SYNC_MONGODB_PREFIX: 'tos_' }).mongodbPrefix).toBe('tos_');
+    expect(readConfig(['init'], { MONGODB_URI: 'mongodb://h1,h2/app' })).not.toHaveProperty('mongodbPrefix');
   });
 });
 
