@@ -1,4 +1,5 @@
 /** Benchmark data: a realistic small task document, push batches, engines over the demo schema, bulk seeding. */
+import { addSum, docHash } from '../shared/checksum.js';
 import type { ChangeInput } from '../shared/protocol.js';
 import { demoSchema } from '../server/demo/schema.js';
 import { createSyncEngine } from '../server/engine/engine.js';
@@ -58,6 +59,9 @@ export async function seedDocs(store: Store, scope: string, count: number, chunk
       });
       await tx.putDocs(docs);
       await tx.setHead(seq);
+      // Integrity checksums, as a push keeps them (else clients would find a mismatch and repair).
+      const sum = docs.reduce((total, d) => addSum(total, docHash(d.id, d.version, d.data!)), 0n);
+      await tx.addChecksums?.(new Map([['tasks', sum]]), seq);
     });
   }
 }

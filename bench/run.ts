@@ -9,6 +9,7 @@ import { benchClientFull, benchClientLocal, benchClientSync } from './client.js'
 import { benchFanout } from './fanout.js';
 import { benchFull, FULL_PAGE } from './full.js';
 import { benchHostile } from './hostile.js';
+import { benchIntegrity } from './integrity.js';
 import { benchRestVsTrpc, benchTrpcLatency } from './http.js';
 import { collectGarbage } from './memory.js';
 import { benchPull } from './pull.js';
@@ -49,6 +50,7 @@ async function storeGroups(open: () => Promise<BenchDb>, prefix: string): Promis
     });
     await group(`${prefix}pull.500`, () => benchPull(db, prefix, pushed.scope, 4000));
     collectGarbage();
+    await group(`${prefix}integrity (checksums on vs off)`, async () => (await benchIntegrity(db, 8000)).map((r) => ({ ...r, name: `${prefix}${r.name}` })));
     await group(`${prefix}full.100k`, () => benchFull(db, prefix));
   } finally {
     await db.close();
@@ -65,9 +67,20 @@ async function serverGroups(url: string | undefined, fn: (server: ServerProcess)
   }
 }
 
+/** Runs `fn` on a fresh database, closed after. */
+async function withDb<T>(open: () => Promise<BenchDb>, fn: (db: BenchDb) => Promise<T>): Promise<T> {
+  const db = await open();
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
 /** Groups that run alone when named (`npm run bench -- hostile`); the results file is then left as it is. */
 const ALONE: Record<string, { title: string; run: () => Promise<BenchResult[]> }> = {
   hostile: { title: 'hostile (costly requests refused by the CLI server)', run: () => benchHostile() },
+  integrity: { title: 'integrity (checksums on vs off, PGlite)', run: () => withDb(openPglite, (db) => benchIntegrity(db, 8000)) },
 };
 
 async function main(): Promise<void> {

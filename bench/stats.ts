@@ -22,6 +22,12 @@ interface Target {
 const TARGETS: Record<string, Target> = {
   'push.batch50': { on: 'ratio', op: '>=', bound: 0.3 },
   'pull.500': { on: 'ratio', op: '>=', bound: 0.5 },
+  // Integrity checksums (issue 16): with them vs without, same run.
+  'integrity.push.batch50': { on: 'ratio', op: '>=', bound: 0.9 },
+  'integrity.pull.500': { on: 'ratio', op: '>=', bound: 0.9 },
+  'integrity.client.pull.5k.memory': { on: 'ratio', op: '>=', bound: 0.9 },
+  'integrity.client.pull.5k.sqlite': { on: 'ratio', op: '>=', bound: 0.9 },
+  'integrity.client.put.memory': { on: 'ratio', op: '>=', bound: 0.9 },
   'full.100k': { on: 'ratio', op: '>=', bound: 0.3 },
   'full.100k.rss_growth_mb': { on: 'value', op: '<', bound: 50 },
   'rest.full.100k': { on: 'ratio', op: '>=', bound: 0.3 },

@@ -17,10 +17,16 @@ export function localHash(doc: LocalDoc | null | undefined): bigint {
 export class ChecksumDeltas {
   private readonly deltas = new Map<string, bigint>();
 
-  /** Records one document going from `before` to `after` (either absent). */
-  change(collection: string, before: LocalDoc | null | undefined, after: LocalDoc | null | undefined): void {
-    const delta = subSum(localHash(after), localHash(before));
-    if (delta !== 0n) this.deltas.set(collection, addSum(this.deltas.get(collection) ?? 0n, delta));
+  /** Records one document going from `before` to `after` (either absent); true when its hash changed. */
+  change(collection: string, before: LocalDoc | null | undefined, after: LocalDoc | null | undefined): boolean {
+    return this.add(collection, localHash(before), localHash(after));
+  }
+
+  /** Records one document's hash going from `before` to `after`; true when it changed. */
+  add(collection: string, before: bigint, after: bigint): boolean {
+    if (before === after) return false;
+    this.deltas.set(collection, addSum(this.deltas.get(collection) ?? 0n, subSum(after, before)));
+    return true;
   }
 
   get size(): number {
@@ -112,9 +118,17 @@ export class Integrity {
     this.minRepairIntervalMs = options.minRepairIntervalMs ?? 60_000;
   }
 
-  /** Whether an audit is due now (and, if so, records that it runs). */
-  auditDue(): boolean {
+  /**
+   * Whether an audit is due now (and, if so, records that it runs). `fresh`: the store held nothing
+   * from the server when this pull began, so its sums were all kept here — no audit, and the next
+   * is due an interval from now.
+   */
+  auditDue(fresh = false): boolean {
     const now = this.now();
+    if (fresh) {
+      this.lastAudit = now;
+      return false;
+    }
     if (this.lastAudit !== null && now - this.lastAudit < this.auditIntervalMs) return false;
     this.lastAudit = now;
     return true;

@@ -196,10 +196,7 @@ export class Replica {
         const docMark = mark ?? integrity?.marks.get(change.collection) ?? null;
         const doc: LocalDoc = { collection: change.collection, id: change.id, server, version: change.version, data: rebase(server, pending), pending: pending.length > 0, mark: docMark };
         writes.push({ type: 'putDoc', doc });
-        if (deltas && localHash(before) !== localHash(doc)) {
-          deltas.change(change.collection, before, doc);
-          changed++;
-        }
+        if (deltas?.change(change.collection, before, doc)) changed++;
         touched.add(change.collection, change.id);
       }
       let sums: Record<string, string> | null = null;

@@ -126,6 +126,7 @@ export function splitBatch<T>(batch: readonly T[], refusal: PushRefusal): T[][] 
 /** Pulls every page after the stored checkpoint; on RESYNC_REQUIRED rebuilds from `full`. Returns the number of changes applied. */
 export async function pullChanges(ctx: TransferContext, allowResync = true): Promise<number> {
   let pulled = 0;
+  let fresh: boolean | undefined;
   // A resync that did not finish (the app was closed part way) is finished first.
   if (allowResync && (await ctx.replica.store.getMeta('resync'))) return resync(ctx);
   for (;;) {
@@ -139,7 +140,9 @@ export async function pullChanges(ctx: TransferContext, allowResync = true): Pro
     }
     // The last page's checksums are compared (an audit recomputes the local ones first, when due).
     const integrity = ctx.replica.integrity;
-    const check = page.checksums && integrity ? { expected: page.checksums, audit: integrity.auditDue() } : {};
+    // No audit of a store that held nothing from the server when this pull began: its sums were all kept here.
+    fresh ??= since === null;
+    const check = page.checksums && integrity ? { expected: page.checksums, audit: integrity.auditDue(fresh) } : {};
     await ctx.replica.applyServerChanges(page.changes, page.checkpoint, [], null, check);
     pulled += page.changes.length;
     if (page.changes.length > 0) ctx.events.emit('progress', { phase: 'pull', done: pulled });

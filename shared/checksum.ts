@@ -18,16 +18,67 @@ export const EMPTY_CHECKSUM = '0000000000000000';
  * object members are left out).
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
+  let out: string;
+  if (Array.isArray(value)) {
+    out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const v: unknown = value[i];
+      out += v === undefined || typeof v === 'function' ? 'null' : canonicalJson(v);
+    }
+    return `${out}]`;
+  }
   const record = value as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const key of Object.keys(record).sort()) {
+  const keys = Object.keys(record);
+  if (keys.length > 1) keys.sort();
+  out = '{';
+  let first = true;
+  for (const key of keys) {
     const v = record[key];
     if (v === undefined || typeof v === 'function') continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
+    if (!first) out += ',';
+    first = false;
+    out += `${JSON.stringify(key)}:${canonicalJson(v)}`;
   }
-  return `{${parts.join(',')}}`;
+  return `${out}}`;
+}
+
+/** Scratch buffer for the UTF-8 bytes being hashed (grown as needed; hashing is synchronous). */
+let scratch = new Uint8Array(1024);
+
+/** Writes the UTF-8 encoding of `text` into `scratch`; returns its length. Lone surrogates become U+FFFD, as TextEncoder does. */
+function utf8(text: string): number {
+  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
+  const buf = scratch;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      buf[n++] = c;
+      continue;
+    }
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      }
+    }
+    if (c >= 0xd800 && c < 0xe000) c = 0xfffd;
+    if (c < 0x800) {
+      buf[n++] = 0xc0 | (c >> 6);
+    } else if (c < 0x10000) {
+      buf[n++] = 0xe0 | (c >> 12);
+      buf[n++] = 0x80 | ((c >> 6) & 0x3f);
+    } else {
+      buf[n++] = 0xf0 | (c >> 18);
+      buf[n++] = 0x80 | ((c >> 12) & 0x3f);
+      buf[n++] = 0x80 | ((c >> 6) & 0x3f);
+    }
+    buf[n++] = 0x80 | (c & 0x3f);
+  }
+  return n;
 }
 
 /**
@@ -35,13 +86,15 @@ export function canonicalJson(value: unknown): string {
  * intermediate product below 2^53, so it needs no BigInt in the loop.
  */
 export function fnv1a64(text: string): bigint {
+  const n = utf8(text);
+  const buf = scratch;
   // Offset basis 0xcbf29ce484222325, least significant limb first.
   let v0 = 0x2325;
   let v1 = 0x8422;
   let v2 = 0x9ce4;
   let v3 = 0xcbf2;
-  const step = (byte: number) => {
-    v0 ^= byte;
+  for (let i = 0; i < n; i++) {
+    v0 ^= buf[i]!;
     // Multiply by the prime 2^40 + 0x1b3 (mod 2^64).
     const t0 = v0 * 0x1b3;
     let t1 = v1 * 0x1b3;
@@ -53,35 +106,8 @@ export function fnv1a64(text: string): bigint {
     v1 = t1 & 0xffff;
     v3 = (t3 + (t2 >>> 16)) & 0xffff;
     v2 = t2 & 0xffff;
-  };
-  for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c < 0x80) {
-      step(c);
-      continue;
-    }
-    if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d < 0xe000) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        i++;
-      }
-    }
-    // A lone surrogate is encoded as U+FFFD, as TextEncoder does.
-    if (c >= 0xd800 && c < 0xe000) c = 0xfffd;
-    if (c < 0x800) {
-      step(0xc0 | (c >> 6));
-    } else if (c < 0x10000) {
-      step(0xe0 | (c >> 12));
-      step(0x80 | ((c >> 6) & 0x3f));
-    } else {
-      step(0xf0 | (c >> 18));
-      step(0x80 | ((c >> 12) & 0x3f));
-      step(0x80 | ((c >> 6) & 0x3f));
-    }
-    step(0x80 | (c & 0x3f));
   }
-  return (BigInt((v3 << 16) | v2) & 0xffffffffn) * 0x100000000n + BigInt(((v1 << 16) | v0) >>> 0);
+  return BigInt(((v3 << 16) | v2) >>> 0) * 0x100000000n + BigInt(((v1 << 16) | v0) >>> 0);
 }
 
 /** A live document's contribution to its collection's checksum. */

@@ -4,7 +4,7 @@
  * recomputation from the stored documents that finds drift behind the engine's back.
  */
 import { addSum, checksumHex, docHash, EMPTY_CHECKSUM, subSum } from '../../shared/checksum.js';
-import type { Store, StoredDoc } from '../stores/store.js';
+import type { ScopeHead, Store, StoredDoc } from '../stores/store.js';
 
 /** A stored document's contribution to its collection's checksum (0 for a tombstone). */
 export function storedHash(doc: StoredDoc): bigint {
@@ -35,9 +35,12 @@ export function checksumDeltas(before: readonly StoredDoc[], after: readonly Sto
  * changed by a later commit is left out (the client checks it at its next checkpoint). A
  * collection with no kept sum was never written: empty. `undefined` when the store keeps none.
  */
-export async function checksumsAt(store: Store, scope: string, collections: readonly string[], through: number): Promise<Record<string, string> | undefined> {
+export async function checksumsAt(store: Store, scope: string, collections: readonly string[], through: number, head?: ScopeHead): Promise<Record<string, string> | undefined> {
   if (!store.checksums || collections.length === 0) return undefined;
-  const kept = new Map((await store.checksums(scope, collections)).map((c) => [c.collection, c]));
+  // Read with the head (one snapshot): exact at the head's seq only.
+  if (head?.checksums && through !== head.seq) return undefined;
+  const rows = head?.checksums ?? (await store.checksums(scope, collections));
+  const kept = new Map(rows.map((c) => [c.collection, c]));
   const out: Record<string, string> = {};
   for (const collection of collections) {
     const row = kept.get(collection);

@@ -20,7 +20,9 @@ export async function pull(store: Store, schema: SyncSchema, limits: SyncLimits,
   const collections = await readableCollections(authorize, schema, actor, 'pull', req.collections);
   const since = sinceSeq(store, req.since);
   // Every seq up to head.seq committed before this read, so the oplog read below sees them all.
-  const head = await store.head(scope);
+  const names = collections ?? schema.names;
+  // With integrity checksums, read with the head in one snapshot (exact when the page ends there).
+  const head = await store.head(scope, integrity && store.checksums ? { checksums: names } : undefined);
   assertRetained(since, head);
   // Nothing readable: an empty page whose checkpoint still advances to the head.
   const page = collections?.length === 0 ? { entries: [], lastSeq: null, hasMore: false } : await readCommits(store, scope, since, limit, collections);
@@ -29,7 +31,7 @@ export async function pull(store: Store, schema: SyncSchema, limits: SyncLimits,
   const through = page.hasMore ? page.lastSeq! : Math.max(head.seq, page.lastSeq ?? 0, since);
   const res: PullResponse = { changes: latestChanges(page.entries), checkpoint: checkpointOf(store, through), hasMore: page.hasMore };
   if (integrity && !page.hasMore) {
-    const checksums = await checksumsAt(store, scope, collections ?? schema.names, through);
+    const checksums = await checksumsAt(store, scope, names, through, head);
     if (checksums) res.checksums = checksums;
   }
   return res;

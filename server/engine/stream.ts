@@ -4,7 +4,7 @@
  */
 import { SyncError } from '../../shared/errors.js';
 import { streamInput, type Actor, type StreamEvent } from '../../shared/protocol.js';
-import type { OplogEntry, Store } from '../stores/store.js';
+import type { OplogEntry, ScopeHead, Store } from '../stores/store.js';
 import { checksumsAt } from './checksums.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
 import type { LiveFeed } from './feed.js';
@@ -58,7 +58,8 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
    * per subscriber per heartbeat), not on each live commit, which would cost a read per commit and
    * subscriber; a live client is checked at least every `heartbeatMs`.
    */
-  const sums = (through: number) => (deps.integrity === false ? Promise.resolve(undefined) : checksumsAt(store, scope, collections ?? deps.schema.names, through));
+  const names = collections ?? deps.schema.names;
+  const sums = (through: number, head?: ScopeHead) => (deps.integrity === false ? Promise.resolve(undefined) : checksumsAt(store, scope, names, through, head));
   // Subscribe before catching up, so nothing committed in between is missed (duplicates are skipped by seq).
   const sub = await deps.feed.subscribe(scope, () => {
     deps.onOverflow();
@@ -68,7 +69,7 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
     /** Reads whole commits after `pos` until caught up; false when a resync is needed. */
     async function* catchUp(): AsyncGenerator<StreamEvent, boolean> {
       for (;;) {
-        const head = await store.head(scope);
+        const head = await store.head(scope, deps.integrity !== false && store.checksums ? { checksums: names } : undefined);
         try {
           assertRetained(pos, head);
         } catch (error) {
@@ -84,7 +85,7 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
         const through = page.hasMore ? page.lastSeq! : Math.max(pos, head.seq, page.lastSeq ?? 0);
         if (page.entries.length > 0) {
           const event: StreamEvent = { type: 'changes', checkpoint: checkpointOf(store, through), changes: latestChanges(page.entries) };
-          const checksums = page.hasMore ? undefined : await sums(through);
+          const checksums = page.hasMore ? undefined : await sums(through, head);
           if (checksums) event.checksums = checksums;
           yield event;
         }

@@ -140,8 +140,14 @@ export function memoryStore(): MemoryStore {
       }
     },
 
-    async head(scope) {
-      return { ...scopeData(scope).head };
+    async head(scope, options) {
+      const s = scopeData(scope);
+      if (!options?.checksums) return { ...s.head };
+      const checksums = options.checksums.flatMap((collection) => {
+        const row = s.checksums.get(collection);
+        return row ? [{ collection, sum: row.sum, seq: row.seq }] : [];
+      });
+      return { ...s.head, checksums };
     },
 
     async readOplog(scope, o: ReadOplogOptions) {

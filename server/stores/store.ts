@@ -88,6 +88,11 @@ export interface ScopeHead {
   seq: number;
   /** Highest seq whose oplog entries were pruned: a pull from below it needs a resync. */
   horizon: number;
+  /**
+   * Only when asked (`Store.head(scope, { checksums })`) and the store reads them with the head:
+   * the asked collections' kept checksums as of `seq` (collections never written are left out).
+   */
+  checksums?: CollectionChecksum[];
 }
 
 /**
@@ -182,7 +187,12 @@ export interface Store {
    * back when it throws (stores without transactions document what they guarantee instead).
    */
   transaction<T>(scope: string, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
-  head(scope: string): Promise<ScopeHead>;
+  /**
+   * The scope's head. With `options.checksums` (collection names), a store that can also returns
+   * those collections' kept integrity checksums read in the same snapshot as `seq`
+   * (`ScopeHead.checksums`), saving the engine a second read on pulls.
+   */
+  head(scope: string, options?: { checksums?: readonly string[] }): Promise<ScopeHead>;
   /** Oplog entries of a scope ordered by (seq, idx). */
   readOplog(scope: string, options: ReadOplogOptions): Promise<OplogEntry[]>;
   /** The post-image of a document at a version, when the oplog still holds it (for resolvers). */

@@ -220,9 +220,23 @@ export class SqlStore<Raw> implements Store {
     });
   }
 
-  async head(scope: string): Promise<ScopeHead> {
-    const rows = await this.#read(`SELECT seq, horizon FROM ${this.#t.scopes} WHERE scope = $1`, [scope]);
-    return rows.length ? { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon) } : { seq: 0, horizon: 0 };
+  async head(scope: string, options?: { checksums?: readonly string[] }): Promise<ScopeHead> {
+    if (!options?.checksums) {
+      const rows = await this.#read(`SELECT seq, horizon FROM ${this.#t.scopes} WHERE scope = $1`, [scope]);
+      return rows.length ? { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon) } : { seq: 0, horizon: 0 };
+    }
+    // One statement, so one snapshot: the sums are those of the commits up to `seq`.
+    const [row] = await this.#read(
+      `SELECT (SELECT seq FROM ${this.#t.scopes} WHERE scope = $1) AS seq, (SELECT horizon FROM ${this.#t.scopes} WHERE scope = $1) AS horizon,
+         (SELECT json_agg(json_build_array(collection, sum::text, seq)) FROM ${this.#t.checksums} WHERE scope = $1 AND collection = ANY($2::text[])) AS sums`,
+      [scope, [...options.checksums]],
+    );
+    const sums = (row?.sums ?? []) as [string, string, number | string][];
+    return {
+      seq: row?.seq === null || row?.seq === undefined ? 0 : num(row.seq),
+      horizon: row?.horizon === null || row?.horizon === undefined ? 0 : num(row.horizon),
+      checksums: sums.map(([collection, sum, seq]) => ({ collection, sum: BigInt(sum), seq: num(seq) })),
+    };
   }
 
   async readOplog(scope: string, options: ReadOplogOptions): Promise<OplogEntry[]> {
