@@ -1,5 +1,5 @@
 // Standalone servers only: the commit protocol without transactions (redo images, the pending head, take-over recovery).
-import type { Db, Document } from 'mongodb';
+import type { ClientSession, Db, Document } from 'mongodb';
 import { SyncError } from '../../../shared/errors.js';
 import type { OplogEntry } from '../store.js';
 import type { OplogDoc, RedoImage, ScopeDoc, StoreCollections } from './collections.js';
@@ -59,17 +59,18 @@ export async function writeImages(
   scope: string,
   images: readonly RedoImage[],
   ensureIndex: (name: string) => Promise<void>,
+  session?: ClientSession,
 ): Promise<void> {
   for (const image of images) {
     const coll = db.collection(collectionName(image.collection));
     // The unique index must exist before an upsert, or two writers could insert the same id twice.
     await ensureIndex(coll.collectionName);
     if (image.legacyId !== undefined) {
-      const res = await coll.replaceOne({ _id: image.legacyId as never, [META.scope]: scope, [META.id]: { $exists: false } }, image.doc);
+      const res = await coll.replaceOne({ _id: image.legacyId as never, [META.scope]: scope, [META.id]: { $exists: false } }, image.doc, { session });
       if (res.matchedCount > 0) continue;
     }
     try {
-      await coll.replaceOne(imageFilter(scope, image), image.doc, { upsert: true });
+      await coll.replaceOne(imageFilter(scope, image), image.doc, { upsert: true, session });
     } catch (error) {
       // A document with this id and a later seq exists: a later commit changed it; leave it.
       if (!isDuplicateKey(error)) throw error;
@@ -89,23 +90,25 @@ export async function recoverScope(
   owner: string,
   doc: Pick<ScopeDoc, 'seq' | 'pending' | 'pendingWriter'>,
   ensureIndex: (name: string) => Promise<void>,
+  session?: ClientSession,
 ): Promise<number> {
   const plan = planTakeover(doc);
   let seq = doc.seq;
   if (plan.finish) {
     const entries = await cols.oplog
-      .find({ scope, seq: plan.finish.seq, writer: plan.finish.writer, redo: { $exists: true } }, { projection: { redo: 1 } })
+      .find({ scope, seq: plan.finish.seq, writer: plan.finish.writer, redo: { $exists: true } }, { session, readPreference: 'primary', projection: { redo: 1 } })
       .toArray();
-    await writeImages(db, collectionName, scope, entries.flatMap((e) => e.redo ?? []), ensureIndex);
+    await writeImages(db, collectionName, scope, entries.flatMap((e) => e.redo ?? []), ensureIndex, session);
     const res = await cols.scopes.updateOne(
       { _id: scope, leaseOwner: owner, pending: plan.finish.seq },
       { $set: { seq: plan.finish.seq }, $unset: { pending: '', pendingWriter: '' } },
+      { session },
     );
     if (res.matchedCount === 0) throw new SyncError('UNAVAILABLE', 'scope lease lost while finishing an earlier commit; retry the push');
     seq = plan.finish.seq;
   } else if (doc.pending !== undefined) {
-    await cols.scopes.updateOne({ _id: scope, leaseOwner: owner, pending: doc.pending }, { $unset: { pending: '', pendingWriter: '' } });
+    await cols.scopes.updateOne({ _id: scope, leaseOwner: owner, pending: doc.pending }, { $unset: { pending: '', pendingWriter: '' } }, { session });
   }
-  await cols.oplog.deleteMany({ scope, seq: { $gt: plan.dropAbove } });
+  await cols.oplog.deleteMany({ scope, seq: { $gt: plan.dropAbove } }, { session });
   return seq;
 }

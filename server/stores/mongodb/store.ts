@@ -125,17 +125,30 @@ class MongoStoreImpl implements MongoStore {
 
   async #standalone<T>(scope: string, fn: (tx: StoreTx) => Promise<T>, state: TxState): Promise<T> {
     // No transactions: one writer per scope under a lease; the head's compare-and-set is the commit point (docs/mongodb.md).
-    const lease = await acquireLease(this.#cols.scopes, scope, this.#opts.lockWaitMs);
-    try {
-      const seq = await recoverScope(this.raw, this.#cols, this.#opts.collectionName, scope, lease.owner, lease.doc, (name) => this.#ensureDocIndex(name));
-      const doc: ScopeDoc = { ...lease.doc, seq };
-      delete doc.pending;
-      delete doc.pendingWriter;
-      return await fn(createTx({ ...this.#txContext(scope, doc), lease }, state));
-    } finally {
-      // A failed release must not hide fn's outcome; the lease then simply expires.
-      await lease.release().catch(() => undefined);
-    }
+    const run = async (session?: ClientSession): Promise<T> => {
+      const lease = await acquireLease(this.#cols.scopes, scope, this.#opts.lockWaitMs);
+      try {
+        const ensureIndex = (name: string) => this.#ensureDocIndex(name);
+        const seq = await recoverScope(this.raw, this.#cols, this.#opts.collectionName, scope, lease.owner, lease.doc, ensureIndex, session);
+        const doc: ScopeDoc = { ...lease.doc, seq };
+        delete doc.pending;
+        delete doc.pendingWriter;
+        return await fn(createTx({ ...this.#txContext(scope, doc, session), lease }, state));
+      } finally {
+        // A failed release must not hide fn's outcome; the lease then simply expires.
+        await lease.release().catch(() => undefined);
+      }
+    };
+    if (!this.#topology.clustered) return run();
+    // The lease path on a replica set (transactions: false): a causal session, so this store's later reads see these writes.
+    return this.raw.client.withSession(async (session: ClientSession) => {
+      this.#reads.advance(session);
+      try {
+        return await run(session);
+      } finally {
+        this.#reads.observe(session);
+      }
+    });
   }
 
   #txContext(scope: string, doc: ScopeDoc | null, session?: ClientSession): TxContext {

@@ -34,7 +34,10 @@ export interface TxContext {
   indexed: (name: string) => boolean;
   /** Ensures an app collection's index (outside any transaction). */
   ensureIndex: (name: string) => Promise<void>;
-  /** The transaction's session; absent on a standalone server. */
+  /**
+   * The transaction's session; on the lease path of a replica set, a causal session (no
+   * transaction) so that this store's later reads see these writes; absent on a standalone server.
+   */
   session?: ClientSession;
   /** Standalone only: the lease this writer holds. */
   lease?: Lease;
@@ -123,14 +126,14 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
       const docs = attachRedo(entries, images, lease.owner);
       for (let attempt = 1; ; attempt++) {
         try {
-          await cols.oplog.insertMany(docs.map((d) => ({ ...d })), { ordered: true });
+          await cols.oplog.insertMany(docs.map((d) => ({ ...d })), { session, ordered: true });
           return;
         } catch (error) {
           if (!isDuplicateKey(error) || attempt >= 3) throw error;
           // Entries above the head while we hold the lease belong to no commit (a writer that lost its
           // lease wrote them after we took over, or our own first attempt): clear them and write again.
           await lease.assertHeld();
-          await cols.oplog.deleteMany({ scope, seq: { $gt: ctx.head.seq } });
+          await cols.oplog.deleteMany({ scope, seq: { $gt: ctx.head.seq } }, { session });
         }
       }
     },
@@ -145,14 +148,15 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
       const res = await cols.scopes.updateOne(
         { _id: scope, leaseOwner: lease.owner, seq: seq - 1, pending: { $exists: false } },
         { $set: { pending: seq, pendingWriter: lease.owner } },
+        { session },
       );
       if (res.matchedCount === 0) throw new SyncError('UNAVAILABLE', `scope lease lost before commit ${seq}; retry the push`);
       state.committedSeq = seq;
       // After the commit point: write the documents (a crash here is finished by the next lease holder),
       // then move the head readers see (a no-op when another holder already finished this commit).
-      await writeImages(ctx.db, ctx.collectionName, scope, images, ctx.ensureIndex);
-      await cols.scopes.updateOne({ _id: scope, pending: seq, pendingWriter: lease.owner }, { $set: { seq }, $unset: { pending: '', pendingWriter: '' } });
-      await cols.oplog.updateMany({ scope, seq, writer: lease.owner, redo: { $exists: true } }, { $unset: { redo: '' } }).catch(() => undefined);
+      await writeImages(ctx.db, ctx.collectionName, scope, images, ctx.ensureIndex, session);
+      await cols.scopes.updateOne({ _id: scope, pending: seq, pendingWriter: lease.owner }, { $set: { seq }, $unset: { pending: '', pendingWriter: '' } }, { session });
+      await cols.oplog.updateMany({ scope, seq, writer: lease.owner, redo: { $exists: true } }, { $unset: { redo: '' } }, { session }).catch(() => undefined);
       images = [];
     },
 
