@@ -1,4 +1,4 @@
-/** Client test harness: a real one-port sync server on 127.0.0.1 (memory store) and real tRPC clients with a controllable link. */
+/** Client test harness: a real one-port sync server on 127.0.0.1 (memory store, or any store case) and real tRPC clients with a controllable link. */
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
@@ -13,6 +13,8 @@ import type { RateLimitOptions } from '../../server/engine/rate-limit.js';
 import { defineSyncSchema, type SyncSchema } from '../../shared/schema.js';
 import { z } from 'zod';
 import { memoryStore, type MemoryStore } from '../../server/stores/memory.js';
+import type { Store } from '../../server/stores/store.js';
+import { storeCases, type StoreCase } from '../rest/harness.js';
 import { createSyncClient, memoryLocalStore, type LocalStore, type RetryOptions, type SyncClient } from '../../client/index.js';
 
 export const SECRET = 'client-test-secret-client-test-secret';
@@ -58,7 +60,10 @@ export interface TestDevice<S extends SyncSchema = typeof demoSchema> {
 
 export interface ClientTestServer {
   url: string;
-  store: MemoryStore;
+  /** The server's store (a `MemoryStore` unless `startClientServer` was given another store case). */
+  store: Store;
+  /** The store case's name: memory, pglite or postgres. */
+  storeName: string;
   engine: ReturnType<typeof createSyncEngine<typeof demoSchema>>;
   events: EngineEvent[];
   /** A device of `tenant` with its own memory local store. */
@@ -69,20 +74,42 @@ export interface ClientTestServer {
   stopHttp(): Promise<void>;
   /** Serves again on the same port. */
   restartHttp(): Promise<void>;
-  /** Every oplog entry of `scope` written by `clientId`. */
+  /** Every oplog entry of `scope` written by `clientId` (memory store only: use `oplog` on any store). */
   oplogOf(scope: string, clientId: string): { mutationId: number | null; id: string }[];
+  /** Every oplog entry of `scope` written by `clientId`, read through the Store API (any store). */
+  oplog(scope: string, clientId: string): Promise<{ mutationId: number | null; id: string }[]>;
   close(): Promise<void>;
 }
 
+/** The server stores client suites run on: PGlite, PostgreSQL when TEST_DATABASE_URL is set, and memory when `withMemory`. */
+export async function serverStoreCases(withMemory = false): Promise<StoreCase[]> {
+  return (await storeCases()).filter((c) => withMemory || c.name !== 'memory');
+}
+
 /**
- * Starts engine + one-port server on the memory store (`limits`: engine limits, e.g. a small
- * `maxDocumentBytes`; `rateLimit`: the engine's; `retry`: the devices' client retry options).
+ * Starts engine + one-port server on `store` (a store case; the memory store by default) (`limits`:
+ * engine limits, e.g. a small `maxDocumentBytes`; `rateLimit`: the engine's; `retry`: the devices'
+ * client retry options).
  */
 export async function startClientServer(
-  options: { limits?: Partial<SyncLimits>; rateLimit?: RateLimitOptions; retry?: RetryOptions; newLocalStore?: () => LocalStore | Promise<LocalStore>; serverSchema?: typeof demoSchema; minSchemaVersion?: number } = {},
+  options: {
+    limits?: Partial<SyncLimits>;
+    rateLimit?: RateLimitOptions;
+    retry?: RetryOptions;
+    newLocalStore?: () => LocalStore | Promise<LocalStore>;
+    serverSchema?: typeof demoSchema;
+    minSchemaVersion?: number;
+    store?: StoreCase;
+  } = {},
 ): Promise<ClientTestServer> {
-  const store = memoryStore();
-  await store.init();
+  let memory: MemoryStore | undefined;
+  let store: Store;
+  if (options.store) store = await options.store.create();
+  else {
+    memory = memoryStore();
+    await memory.init();
+    store = memory;
+  }
   const events: EngineEvent[] = [];
   const engine = createSyncEngine({
     store,
@@ -129,6 +156,7 @@ export async function startClientServer(
   return {
     url,
     store,
+    storeName: options.store?.name ?? 'memory',
     engine,
     events,
     device: (tenant, clientId, localStore) => deviceWith(demoSchema, tenant, clientId, localStore),
@@ -141,7 +169,12 @@ export async function startClientServer(
       await http.listen(port, '127.0.0.1');
     },
     oplogOf(scope, clientId) {
-      return (store.raw.get(scope)?.oplog ?? []).filter((e) => e.clientId === clientId).map((e) => ({ mutationId: e.mutationId, id: e.id }));
+      if (!memory) throw new Error(`oplogOf reads the memory store; on ${options.store?.name} use await oplog()`);
+      return (memory.raw.get(scope)?.oplog ?? []).filter((e) => e.clientId === clientId).map((e) => ({ mutationId: e.mutationId, id: e.id }));
+    },
+    async oplog(scope, clientId) {
+      const entries = await store.readOplog(scope, { afterSeq: 0 });
+      return entries.filter((e) => e.clientId === clientId).map((e) => ({ mutationId: e.mutationId, id: e.id }));
     },
     async close() {
       for (const cleanup of cleanups) await cleanup();

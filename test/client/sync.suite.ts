@@ -5,13 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConflictEvent, LocalStore, ResyncEvent } from '../../client/index.js';
+import type { StoreCase } from '../rest/harness.js';
 import { eventually, startClientServer, type ClientTestServer } from './harness.js';
 
-export function runSyncClientSuite(storeName: string, newLocalStore?: () => LocalStore | Promise<LocalStore>): void {
-  describe(`sync client on ${storeName}`, () => {
+/** The suite with `storeName` as the local store, against a server on `serverStore` (the memory store when omitted). */
+export function runSyncClientSuite(storeName: string, newLocalStore?: () => LocalStore | Promise<LocalStore>, serverStore?: StoreCase): void {
+  describe(`sync client on ${storeName}, server on ${serverStore?.name ?? 'memory'}`, () => {
     let server: ClientTestServer;
     beforeAll(async () => {
-      server = await startClientServer(newLocalStore ? { newLocalStore } : {});
+      server = await startClientServer({ ...(newLocalStore ? { newLocalStore } : {}), ...(serverStore ? { store: serverStore } : {}) });
     });
     afterAll(() => server?.close());
 
@@ -21,8 +23,8 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
     }
 
     /** Each of `clientId`'s mutation ids appears in the server's oplog exactly once. */
-    function expectAppliedOnce(scope: string, clientId: string, count: number) {
-      const ids = server.oplogOf(scope, clientId).map((e) => e.mutationId);
+    async function expectAppliedOnce(scope: string, clientId: string, count: number) {
+      const ids = (await server.oplog(scope, clientId)).map((e) => e.mutationId);
       expect(ids).toHaveLength(count);
       expect(new Set(ids).size).toBe(count);
     }
@@ -74,7 +76,7 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         a.control.offline = false;
         expect(await a.client.sync()).toMatchObject({ pushed: 3 });
         expect(await a.client.pending()).toBe(0);
-        expectAppliedOnce('t-offline', 'a', 3);
+        await expectAppliedOnce('t-offline', 'a', 3);
         await b.client.sync();
         expect(await docsOf(b)).toEqual({ o1: { title: 'Count stock', done: true }, o2: { title: 'Order shelves', done: false } });
       });
@@ -93,7 +95,7 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
           await server.restartHttp();
         }
         expect(await a.client.sync()).toMatchObject({ pushed: 2 });
-        expectAppliedOnce('t-restart', 'a', 3);
+        await expectAppliedOnce('t-restart', 'a', 3);
         const full = await (await server.device('t-restart', 'c')).trpc.sync.full.query({});
         expect(full.docs.map((d) => `${d.collection}/${d.id}`).sort()).toEqual(['notes/n1', 'tasks/r0', 'tasks/r1']);
       });
@@ -110,7 +112,7 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
           [2, 0],
           [0, 2],
         ]);
-        expectAppliedOnce('t-lost', 'a', 2);
+        await expectAppliedOnce('t-lost', 'a', 2);
         expect(await a.client.pending()).toBe(0);
         expect(await a.client.collection('tasks').get('l1')).toEqual({ title: 'Once', done: false, priority: 1 });
       });
@@ -122,7 +124,7 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         expect(await a.client.sync()).toMatchObject({ pushed: 1203 });
         const sizes = server.events.slice(before).flatMap((e) => (e.type === 'push' ? [e.changes] : []));
         expect(sizes).toEqual([500, 500, 203]);
-        expectAppliedOnce('t-batch', 'a', 1203);
+        await expectAppliedOnce('t-batch', 'a', 1203);
       });
 
       it('rebuilds from full after the server pruned its history (RESYNC_REQUIRED), then keeps pulling', async () => {
@@ -155,7 +157,9 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         await a.client.collection('tasks').put('c1', { title: 'first' });
         await a.client.sync();
         await a.client.collection('tasks').patch('c1', { title: 'mine (older)' });
-        await new Promise((r) => setTimeout(r, 5));
+        const patchedAt = Date.now();
+        await eventually(() => expect(Date.now()).toBeGreaterThan(patchedAt)); // the server's write gets a later clock
+
         await server.engine.write('t-conflict', [{ collection: 'tasks', id: 'c1', op: 'patch', data: { title: 'server (newer)' } }]);
         const conflicts: ConflictEvent[] = [];
         a.client.on('conflict', (c) => conflicts.push(c));
@@ -166,17 +170,15 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
     });
 
     describe('live mode', () => {
-      it("delivers another client's change within a bounded wait, both ways", async () => {
+      it("delivers another client's change live, both ways", async () => {
         const a = await server.device('t-live', 'a');
         const b = await server.device('t-live', 'b');
         await a.client.start();
         await b.client.start();
         const seen: string[][] = [];
         a.client.collection('tasks').subscribe((e) => seen.push(e.ids));
-        const started = Date.now();
         await b.client.collection('tasks').put('live1', { title: 'from b' });
         await eventually(async () => expect(await a.client.collection('tasks').get('live1')).toEqual({ title: 'from b', done: false }), 3000);
-        expect(Date.now() - started).toBeLessThan(3000);
         expect(seen.flat()).toContain('live1');
         await a.client.collection('tasks').patch('live1', { done: true });
         await eventually(async () => expect(await b.client.collection('tasks').get('live1')).toEqual({ title: 'from b', done: true }), 3000);
@@ -184,8 +186,8 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         await a.client.stop();
         await b.client.stop();
         expect(a.client.live).toBe(false);
-        expectAppliedOnce('t-live', 'a', 1);
-        expectAppliedOnce('t-live', 'b', 1);
+        await expectAppliedOnce('t-live', 'a', 1);
+        await expectAppliedOnce('t-live', 'b', 1);
       });
 
       it('queues writes made while offline in live mode and pushes them when the link is back', async () => {
@@ -195,11 +197,11 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         a.control.offline = true;
         await a.client.start(); // the initial sync fails (reported as an error event), live mode still starts
         await a.client.collection('notes').put('x', { body: 'queued' });
-        await new Promise((r) => setTimeout(r, 100));
+        await expect(a.client.sync()).rejects.toThrow(/network unreachable/); // an attempt while offline keeps it queued
         expect(await a.client.pending()).toBe(1);
         a.control.offline = false;
         await eventually(async () => expect(await b.client.collection('notes').get('x')).toEqual({ body: 'queued' }), 5000);
-        expectAppliedOnce('t-live-off', 'a', 1);
+        await expectAppliedOnce('t-live-off', 'a', 1);
       });
     });
   });

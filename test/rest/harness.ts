@@ -28,8 +28,18 @@ export interface StoreCase {
 
 const MEMORY_MODULE = '../../server/stores/memory.js';
 
-/** memory (when the module exists), PGlite, and PostgreSQL when TEST_DATABASE_URL is set (fresh schema per store). */
+/**
+ * memory (when the module exists), PGlite, and PostgreSQL when TEST_DATABASE_URL is set (fresh schema per store).
+ * `TEST_STORES=memory,pglite` keeps only the named ones (e.g. `npm run mutation` runs on memory only).
+ */
 export async function storeCases(): Promise<StoreCase[]> {
+  const only = process.env.TEST_STORES?.split(',').map((s) => s.trim()).filter(Boolean);
+  const all = await allStoreCases();
+  return only?.length ? all.filter((c) => only.includes(c.name)) : all;
+}
+
+/** Every store this checkout and environment can run. */
+async function allStoreCases(): Promise<StoreCase[]> {
   const cases: StoreCase[] = [];
   try {
     const mod = (await import(/* @vite-ignore */ MEMORY_MODULE)) as { memoryStore: () => Store };
