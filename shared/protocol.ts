@@ -100,7 +100,12 @@ export type PullInput = z.input<typeof pullInput>;
  * (16 hex digits, see `shared/checksum.ts`), for the synced collections whose sum is exact there.
  * A client holding exactly the server's documents of a collection has the same sum.
  */
-export const checksumsField = z.record(z.string(), z.string().regex(/^[0-9a-f]{16}$/)).optional();
+export const checksumsField = z
+  .record(z.string(), z.string().regex(/^[0-9a-f]{16}$/))
+  .describe(
+    'Integrity checksums at this checkpoint, by collection: the sum mod 2^64 of FNV-1a 64 hashes of the canonical JSON of [id, version, data] of every live document, as 16 hex digits (docs/rest.md, "Integrity checksums"). Only where exact at the checkpoint.',
+  )
+  .optional();
 
 export const pullResponse = z.object({
   changes: z.array(changeOut),
