@@ -46,8 +46,13 @@ export class ReadPath {
 
   /** Moves a session (a read's, or a transaction's before it starts) to the latest times this store has seen. */
   advance(session: ClientSession): void {
-    if (this.#clusterTime) session.advanceClusterTime(this.#clusterTime);
     if (this.#operationTime) session.advanceOperationTime(this.#operationTime);
+    try {
+      // The client gossips its own latest cluster time anyway; copying it is belt and braces.
+      if (this.#clusterTime) session.advanceClusterTime(this.#clusterTime);
+    } catch {
+      // A cluster time the driver refuses to copy (no signature): the operation time above is what matters.
+    }
   }
 
   /** Keeps the latest operation and cluster times of a session that read or committed. */
