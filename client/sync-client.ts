@@ -184,7 +184,9 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   /** One small request, not applied: does the server answer? (the ping, and the dead-letter check) */
   const probe = async (signal?: AbortSignal) => {
     const since = await store.getMeta('checkpoint');
-    await options.api.pull.query(ctx.versioned({ since, collections: resolved.collections, limit: 1 }), signal ? { signal } : undefined);
+    const once = { ...resolved.retry, retries: 0 };
+    // One attempt; an expired token is refreshed and the probe retried once, as for any request.
+    await withRetry(() => options.api.pull.query(ctx.versioned({ since, collections: resolved.collections, limit: 1 }), signal ? { signal } : undefined), once, undefined, tokens ? () => tokens.refresh() : undefined);
   };
   const poison = new PoisonTracker(
     resolved.deadLetter,
