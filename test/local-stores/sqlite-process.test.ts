@@ -1,7 +1,8 @@
 /**
  * Durability as real processes: a Node app on `sqliteLocalStore` (better-sqlite3, a file) writes with
  * `putMany` in a loop against a real sync server on 127.0.0.1; killed with SIGKILL mid-loop, or stopped
- * normally while offline, then restarted to `sync()`: every batch it saw complete is on the server exactly once.
+ * normally while offline, then restarted to `sync()`: every batch it saw complete is on the server exactly once
+ * (checked in the server's oplog), on a server on PGlite and on PostgreSQL.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,37 +11,17 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
-import { createAppRouter } from '../../server/demo/app-router.js';
-import { demoSchema } from '../../server/demo/schema.js';
-import { createSyncEngine } from '../../server/engine/engine.js';
-import { createSyncHttpServer, type SyncHttpServer } from '../../server/http/server.js';
-import { memoryStore, type MemoryStore } from '../../server/stores/memory.js';
+import { signDevToken } from '../../server/auth/jwt.js';
+import { SECRET, serverStoreCases, startClientServer, type ClientTestServer } from '../client/harness.js';
 
-const SECRET = 'sqlite-process-test-secret-0123456789';
 const APP = fileURLToPath(new URL('./fixtures/sqlite-app.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sqlite-app-'));
 
-let store: MemoryStore;
-let engine: ReturnType<typeof createSyncEngine<typeof demoSchema>>;
-let http: SyncHttpServer;
-let url: string;
 let token: string;
-
 beforeAll(async () => {
-  store = memoryStore();
-  await store.init();
-  engine = createSyncEngine({ store, schema: demoSchema });
-  http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), router: createAppRouter(engine) });
-  ({ url } = await http.listen(0, '127.0.0.1'));
   token = await signDevToken(SECRET, { sub: 'u-acme', tenant: 'acme', expiresIn: '1h' });
 });
-afterAll(async () => {
-  await http.close();
-  await engine.close();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface AppRun {
   lines: Record<string, unknown>[];
@@ -81,8 +62,6 @@ function runApp(env: Record<string, string>): AppRun {
   };
 }
 
-/** Every oplog entry the app's client id wrote: mutation ids and document ids. */
-const oplogOf = (clientId: string) => (store.raw.get('acme')?.oplog ?? []).filter((e) => e.clientId === clientId);
 const doneIds = (run: AppRun) => run.lines.flatMap((l) => (l.done as string[] | undefined) ?? []);
 const counts = (values: unknown[]) => {
   const m = new Map<unknown, number>();
@@ -90,56 +69,70 @@ const counts = (values: unknown[]) => {
   return m;
 };
 
-describe('sqliteLocalStore in a real Node app process', () => {
-  it('a kill -9 in the middle of a putMany loop loses no completed write, and the restart pushes each exactly once', async () => {
-    const db = join(dir, 'killed.db');
-    const first = runApp({ APP_MODE: 'write', APP_DB: db, APP_URL: url, APP_BATCH: '25' });
-    await first.waitFor((l) => Array.isArray(l.done), 40);
-    first.kill();
-    expect(await first.exit).toBe('SIGKILL');
-    const clientId = first.lines[0]!.clientId as string;
-    const seen = doneIds(first);
-    expect(seen.length).toBeGreaterThanOrEqual(40 * 25);
+for (const storeCase of await serverStoreCases()) {
+describe(`server on ${storeCase.name}`, () => {
+  let server: ClientTestServer;
+  let url: string;
+  beforeAll(async () => {
+    server = await startClientServer({ store: storeCase });
+    url = server.url;
+  });
+  afterAll(() => server?.close());
+  /** Every oplog entry the app's client id wrote: mutation ids and document ids. */
+  const oplogOf = (clientId: string) => server.oplog('acme', clientId);
 
-    const second = runApp({ APP_MODE: 'sync', APP_DB: db, APP_URL: url });
-    await second.waitFor((l) => 'synced' in l);
-    expect(await second.exit).toBe(0);
-    const result = second.lines.find((l) => 'synced' in l)!;
-    expect(result.clientId).toBe(clientId);
-    expect(result.outbox).toBe(0);
+  describe('sqliteLocalStore in a real Node app process', () => {
+    it('a kill -9 in the middle of a putMany loop loses no completed write, and the restart pushes each exactly once', async () => {
+      const db = join(dir, `${storeCase.name}-killed.db`);
+      const first = runApp({ APP_MODE: 'write', APP_DB: db, APP_URL: url, APP_BATCH: '25' });
+      await first.waitFor((l) => Array.isArray(l.done), 40);
+      first.kill();
+      expect(await first.exit).toBe('SIGKILL');
+      const clientId = first.lines[0]!.clientId as string;
+      const seen = doneIds(first);
+      expect(seen.length).toBeGreaterThanOrEqual(40 * 25);
 
-    const oplog = oplogOf(clientId);
-    const perMutation = counts(oplog.map((e) => e.mutationId));
-    expect([...perMutation.values()].every((c) => c === 1)).toBe(true);
-    const perDoc = counts(oplog.map((e) => e.id));
-    for (const id of seen) expect(perDoc.get(id), id).toBe(1);
-    // Each putMany is one transaction: a batch is on the server whole or not at all.
-    const perBatch = counts(oplog.map((e) => e.id.replace(/-r\d+$/, '')));
-    expect([...perBatch.values()].every((c) => c === 25)).toBe(true);
-    // The server's copy of the last completed write is the app's.
-    const last = seen[seen.length - 1]!;
-    const docs = [...store.raw.get('acme')!.docs.values()] as unknown as { id: string; data: Record<string, unknown> | null }[];
-    expect(docs.find((d) => d.id === last)?.data).toMatchObject({ title: `batch ${Number(last.split('-b')[1]!.split('-')[0])} row 24` });
-  }, 60_000);
+      const second = runApp({ APP_MODE: 'sync', APP_DB: db, APP_URL: url });
+      await second.waitFor((l) => 'synced' in l);
+      expect(await second.exit).toBe(0);
+      const result = second.lines.find((l) => 'synced' in l)!;
+      expect(result.clientId).toBe(clientId);
+      expect(result.outbox).toBe(0);
 
-  it('keeps the outbox across a normal restart while offline, and pushes it once back online', async () => {
-    const db = join(dir, 'offline.db');
-    const offline = runApp({ APP_MODE: 'write', APP_DB: db, APP_URL: 'http://127.0.0.1:9', APP_BATCHES: '6', APP_BATCH: '10', APP_SYNC: '0' });
-    expect(await offline.exit).toBe(0);
-    const clientId = offline.lines[0]!.clientId as string;
-    const seen = doneIds(offline);
-    expect(seen).toHaveLength(60);
-    expect(oplogOf(clientId)).toHaveLength(0);
+      const oplog = await oplogOf(clientId);
+      const perMutation = counts(oplog.map((e) => e.mutationId));
+      expect([...perMutation.values()].every((c) => c === 1)).toBe(true);
+      const perDoc = counts(oplog.map((e) => e.id));
+      for (const id of seen) expect(perDoc.get(id), id).toBe(1);
+      // Each putMany is one transaction: a batch is on the server whole or not at all.
+      const perBatch = counts(oplog.map((e) => e.id.replace(/-r\d+$/, '')));
+      expect([...perBatch.values()].every((c) => c === 25)).toBe(true);
+      // The server's copy of the last completed write is the app's.
+      const last = seen[seen.length - 1]!;
+      const docs = await server.store.scanDocs('acme', { collections: ['tasks'], limit: 100_000 });
+      expect(docs.find((d) => d.id === last)?.data).toMatchObject({ title: `batch ${Number(last.split('-b')[1]!.split('-')[0])} row 24` });
+    }, 60_000);
 
-    const again = runApp({ APP_MODE: 'sync', APP_DB: db, APP_URL: url });
-    expect(await again.exit).toBe(0);
-    const result = again.lines.find((l) => 'synced' in l)!;
-    expect(result).toMatchObject({ clientId, outbox: 0, synced: { pushed: 60 } });
-    expect(oplogOf(clientId).map((e) => e.id).sort()).toEqual([...seen].sort());
+    it('keeps the outbox across a normal restart while offline, and pushes it once back online', async () => {
+      const db = join(dir, `${storeCase.name}-offline.db`);
+      const offline = runApp({ APP_MODE: 'write', APP_DB: db, APP_URL: 'http://127.0.0.1:9', APP_BATCHES: '6', APP_BATCH: '10', APP_SYNC: '0' });
+      expect(await offline.exit).toBe(0);
+      const clientId = offline.lines[0]!.clientId as string;
+      const seen = doneIds(offline);
+      expect(seen).toHaveLength(60);
+      expect(await oplogOf(clientId)).toHaveLength(0);
 
-    const third = runApp({ APP_MODE: 'sync', APP_DB: db, APP_URL: url });
-    expect(await third.exit).toBe(0);
-    expect(third.lines.find((l) => 'synced' in l)).toMatchObject({ synced: { pushed: 0 }, outbox: 0 });
-    expect(oplogOf(clientId)).toHaveLength(60);
-  }, 60_000);
+      const again = runApp({ APP_MODE: 'sync', APP_DB: db, APP_URL: url });
+      expect(await again.exit).toBe(0);
+      const result = again.lines.find((l) => 'synced' in l)!;
+      expect(result).toMatchObject({ clientId, outbox: 0, synced: { pushed: 60 } });
+      expect((await oplogOf(clientId)).map((e) => e.id).sort()).toEqual([...seen].sort());
+
+      const third = runApp({ APP_MODE: 'sync', APP_DB: db, APP_URL: url });
+      expect(await third.exit).toBe(0);
+      expect(third.lines.find((l) => 'synced' in l)).toMatchObject({ synced: { pushed: 0 }, outbox: 0 });
+      expect(await oplogOf(clientId)).toHaveLength(60);
+    }, 60_000);
+  });
 });
+}
