@@ -242,4 +242,24 @@ describe('change feed reopening (scripted stream events, no server)', () => {
     expect(opened[2]!.options).toEqual({});
     await feed.stop();
   });
+
+  it('a watch() that throws (no primary yet) is retried with backoff, and the first stream that opens resets', async () => {
+    vi.useFakeTimers();
+    let calls = 0;
+    const events: StoreEvent[] = [];
+    let stream: ScriptedStream | null = null;
+    const feed = new ChangeFeed(() => {
+      calls++;
+      if (calls === 1) throw new Error('server selection timed out');
+      stream = new ScriptedStream();
+      return stream;
+    }, (e) => events.push(e));
+    feed.start();
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls).toBe(2);
+    stream!.emit('resumeTokenChanged', { _data: 't1' });
+    expect(events).toEqual([{ type: 'reset' }]);
+    await feed.stop();
+  });
 });
