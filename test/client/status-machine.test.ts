@@ -5,7 +5,10 @@
  */
 import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
+import { createSyncClient, type SyncApi } from '../../client/index.js';
 import { PoisonTracker } from '../../client/dead-letters.js';
+import { demoSchema } from '../../server/demo/schema.js';
+import { eventually } from './harness.js';
 import { Pinger } from '../../client/ping.js';
 import { backoffDelay, retryDelay, withRetry, type RetryOptions } from '../../client/retry.js';
 import { classifyFailure, deriveStatus, offlineError, StatusTracker, type Connectivity, type StatusDetail, type StatusFacts } from '../../client/status.js';
@@ -225,6 +228,33 @@ describe('hysteresis: a state holds until its condition changes', () => {
     expect(deriveStatus({ ...base, server: 'unknown' }, 'offline')).toBe('offline');
     expect(deriveStatus({ ...base, server: 'unknown' }, 'online')).toBe('online');
     expect(deriveStatus({ ...base, platformOnline: false, upgrade: true }, 'online')).toBe('upgrade-required');
+  });
+});
+
+describe('live mode against a server that does not answer (scripted api)', () => {
+  it('one request per push attempt (no retries nested inside live retries), one transition, growing delays', async () => {
+    const pushes: number[] = [];
+    const api: SyncApi = {
+      push: { mutate: async () => (pushes.push(Date.now()), Promise.reject(noAnswer())) },
+      pull: { query: async () => Promise.reject(noAnswer()) },
+      full: { query: async () => Promise.reject(noAnswer()) },
+      stream: { subscribe: (_input, observer) => (queueMicrotask(() => observer.onError?.(noAnswer())), { unsubscribe() {} }) },
+    };
+    const client = createSyncClient({ api, schema: demoSchema, connectivity: null, ping: false, pushDebounceMs: 0, retry: { retries: 5, baseMs: 4, maxMs: 64 } });
+    const seen: string[] = [];
+    let pushErrors = 0;
+    client.on('status', (e) => seen.push(e.status));
+    client.on('error', (e) => void (e.where === 'push' && pushErrors++));
+    await client.start(); // its first sync() fails: explicit steps keep their own retries (5)
+    const afterStart = pushes.length;
+    await client.collection('tasks').put('a', { title: 'pending' });
+    await eventually(() => expect(pushes.length - afterStart).toBeGreaterThanOrEqual(12));
+    await client.close();
+    expect(afterStart).toBe(0); // nothing was pending at start: no push request
+    await eventually(() => expect(pushes.length).toBe(pushErrors)); // one request per live attempt, each reported once (the last may be settling)
+    expect(seen).toEqual(['syncing', 'offline']); // the start's sync(), then offline held across every retry
+    const gaps = pushes.slice(1).map((t, i) => t - pushes[i]!);
+    expect(Math.max(...gaps.slice(-3))).toBeGreaterThanOrEqual(32); // capped backoff reached (half of 64 at least)
   });
 });
 
