@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-/** The `trpc-offline-sync` command: `serve` and `init`; bad input and unreachable databases end with one line and exit code 1. */
+/** The `trpc-offline-sync` command: `serve`, `init` and `verify`; bad input and unreachable databases end with one line and exit code 1. */
 import { CliError, HELP, readConfig } from './cli/config.js';
 import { runInit } from './cli/init.js';
 import { runServe } from './cli/serve.js';
+import { runVerify } from './cli/verify.js';
 
 const log = (line: string): void => void process.stdout.write(line + '\n');
 const fail = (error: unknown): never => {
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   const config = readConfig(process.argv.slice(2), process.env);
   if (config.command === 'help') return void log(HELP);
   if (config.command === 'init') return runInit(config, log);
+  if (config.command === 'verify') return void (process.exitCode = await runVerify(config, log));
   const { stop } = await runServe(config, log);
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -15,7 +15,11 @@ export class CliError extends Error {}
 
 /** Everything `serve` and `init` need, flags taking precedence over the environment. */
 export interface CliConfig {
-  command: 'serve' | 'init' | 'help';
+  command: 'serve' | 'init' | 'verify' | 'help';
+  /** `verify`: the scope whose integrity checksums are recomputed (--scope). */
+  scope?: string;
+  /** `verify --reset`: set drifted checksums to the recomputed ones. */
+  reset?: boolean;
   host: string;
   port: number;
   dataDir: string;
@@ -111,6 +115,10 @@ export const HELP = `trpc-offline-sync — offline-first sync server (tRPC + RES
 Usage:
   trpc-offline-sync serve [options]   start the server
   trpc-offline-sync init [options]    create the tables/collections and indexes, then exit
+  trpc-offline-sync verify --scope ID [--reset] [options]
+                                      recompute a scope's integrity checksums from its stored
+                                      documents and compare them with the kept ones (exit code 2
+                                      on a mismatch); --reset sets drifted ones to the recomputed
   trpc-offline-sync --help
 
 Options:
@@ -233,6 +241,8 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
         'database-url': { type: 'string' },
         'mongodb-uri': { type: 'string' },
         schema: { type: 'string' },
+        scope: { type: 'string' },
+        reset: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -244,14 +254,18 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   const { values, positionals } = parsed;
   const [command = 'help', ...rest] = positionals;
   if (rest.length > 0) throw new CliError(`unexpected argument "${rest[0]}" (see --help)`);
-  if (!values.help && command !== 'serve' && command !== 'init' && command !== 'help') {
-    throw new CliError(`unknown command "${command}": expected serve or init (see --help)`);
+  if (!values.help && command !== 'serve' && command !== 'init' && command !== 'verify' && command !== 'help') {
+    throw new CliError(`unknown command "${command}": expected serve, init or verify (see --help)`);
   }
+  if (!values.help && command === 'verify' && !values.scope) throw new CliError('verify: --scope is required (the scope id whose checksums to recompute)');
+  if ((values.scope !== undefined || values.reset) && command !== 'verify') throw new CliError('--scope and --reset go with verify (see --help)');
   const databaseUrl = values['database-url'] ?? env.DATABASE_URL ?? null;
   const mongodbUri = values['mongodb-uri'] ?? env.MONGODB_URI ?? null;
   if (databaseUrl && mongodbUri) throw new CliError('give either a PostgreSQL URL or a MongoDB URI, not both');
   return {
     command: values.help ? 'help' : (command as CliConfig['command']),
+    ...(values.scope !== undefined ? { scope: values.scope } : {}),
+    ...(values.reset ? { reset: true } : {}),
     host: values.host ?? env.HOST ?? '127.0.0.1',
     port: checkPort(values.port ?? env.PORT ?? '3000'),
     dataDir: values['data-dir'] ?? env.SYNC_DATA_DIR ?? './.sync-data',
