@@ -2,16 +2,50 @@
  * Fuzz: thousands of generated requests (valid-looking and broken shapes, deep and huge values,
  * odd unicode, wrong types, long and crowded URLs, forged X-Forwarded-For) on REST, the compat face,
  * tRPC over HTTP and WebSocket and the raw WebSocket, against a real server with two tenants and a
- * (generous) per-IP limit. Zero 5xx, no crash, tenant A never reads tenant B, the server healthy afterwards.
+ * (generous) per-IP limit. Zero 5xx, no crash, no hang (every request is answered or its socket closed
+ * with an expected code within a bound), tenant A never reads tenant B, the server healthy afterwards;
+ * on every store (memory, PGlite, PostgreSQL when TEST_DATABASE_URL is set).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pgliteStore } from '../../server/stores/postgres/index.js';
-import { memoryStore } from '../../server/stores/memory.js';
 import type { Store } from '../../server/stores/store.js';
-import { deepArray, deepObject, rest, startHostileServer, trpc, trpcWs, wsFrames, type HostileServer } from './harness.js';
+import { storeCases } from '../rest/harness.js';
+import { deepArray, deepObject, rest, startHostileServer, trpc, wsOutcome, type HostileServer } from './harness.js';
 
 const MARK_B = 'TENANT-B-SECRET-7f3a';
+/** How long a WebSocket may stay silent before the fuzz calls it a hang (generous: PGlite on a loaded 2-core CI box). */
+const ANSWER_BOUND_MS = 5000;
+/** A query sent after each fuzzed tRPC-over-WebSocket frame: its answer proves the connection is served. */
+const PROBE = JSON.stringify({ id: 2, method: 'query', params: { path: 'sync.pull', input: { json: {} } } });
+/**
+ * Close codes the WebSocket faces may answer a bad input with: 1000 (stream ended, resync), 1002/1007
+ * (ws: protocol error, bad UTF-8), 1008 (policy), 1009 (frame too big), 4000 + an HTTP status (stream refusals).
+ * Anything else (1011 internal error, 1006 dropped without a close frame, 1001 shutting down) fails the fuzz.
+ */
+const EXPECTED_CLOSES = new Set([1000, 1002, 1007, 1008, 1009, 4400, 4401, 4403, 4408, 4409, 4413, 4426, 4429]);
+
+/** The tRPC reply to our frame (id 1; id null for a frame it could not parse), if any. */
+function replyTo(messages: string[], ids: (number | null)[]): any {
+  for (const m of messages) {
+    try {
+      const msg = JSON.parse(m);
+      for (const one of Array.isArray(msg) ? msg : [msg]) if (ids.includes(one?.id)) return one;
+    } catch {
+      // not JSON: not a reply
+    }
+  }
+  return undefined;
+}
+
+/** True for a frame tRPC has nothing to answer: an empty JSON batch. */
+function emptyBatch(frame: string): boolean {
+  try {
+    const v = JSON.parse(frame);
+    return Array.isArray(v) && v.length === 0;
+  } catch {
+    return false;
+  }
+}
 
 const oddString = fc.oneof(
   fc.string({ maxLength: 40 }),
@@ -99,11 +133,16 @@ async function send(s: HostileServer, r: Req): Promise<{ status: number; text: s
     case 'url':
       return rest(s.url, `${r.path}?${r.query}`, { token: s.tokenA, headers: { 'x-forwarded-for': r.xff } });
     case 'trpcws': {
-      const msg = await trpcWs(s.port, s.tokenA, r.frame, 1000);
-      // No reply in time counts as status 0 (listed in the statuses, not a 5xx); PARSE_ERROR replies carry id null.
-      if (msg === null) return { status: 0, text: '' }; // e.g. an empty batch `[]`: nothing to answer
-      const code = (msg.error?.json?.data?.httpStatus as number | undefined) ?? (msg.error ? 400 : 200);
-      return { status: code, text: JSON.stringify(msg) };
+      const out = await wsOutcome(s.port, `/trpc?token=${encodeURIComponent(s.tokenA)}`, [r.frame, PROBE], (m) => replyTo(m, [1, null]) !== undefined && replyTo(m, [2]) !== undefined, ANSWER_BOUND_MS);
+      const msg = replyTo(out.messages, [1, null]);
+      if (msg !== undefined) {
+        const code = (msg.error?.json?.data?.httpStatus as number | undefined) ?? (msg.error ? 400 : 200);
+        return { status: code, text: JSON.stringify(msg) };
+      }
+      if (out.closeCode !== null) return closed(out.closeCode, out.messages);
+      // Unanswered: only an empty batch may go without a reply, and the probe after it must be answered.
+      if (emptyBatch(r.frame) && replyTo(out.messages, [2]) !== undefined) return { status: 204, text: '' };
+      return { status: -2, text: `no reply within ${ANSWER_BOUND_MS} ms (probe ${replyTo(out.messages, [2]) ? 'answered' : 'unanswered'})` };
     }
     case 'rest-pull':
     case 'rest-full':
@@ -114,11 +153,18 @@ async function send(s: HostileServer, r: Req): Promise<{ status: number; text: s
     case 'trpc-full':
       return trpc(s.url, r.face === 'trpc-pull' ? 'pull' : 'full', null, s.tokenA, r.input);
     case 'ws': {
-      const res = await wsFrames(s.port, r.frames.map((f) => f.replace('@A@', s.tokenA)), 150);
-      // 1011 is the WebSocket "internal error" close: the 5xx of this face.
-      return { status: res.closeCode === 1011 ? 500 : 200, text: res.messages.join('\n') };
+      // A subscribe is answered by events, a bad one by an error frame and a 44xx close: silence is a hang.
+      const out = await wsOutcome(s.port, '/sync/stream', r.frames.map((f) => f.replace('@A@', s.tokenA)), (m) => m.length > 0, ANSWER_BOUND_MS);
+      if (out.closeCode !== null) return closed(out.closeCode, out.messages);
+      if (out.silent) return { status: -2, text: `no frame and no close within ${ANSWER_BOUND_MS} ms` };
+      return { status: 200, text: out.messages.join('\n') };
     }
   }
+}
+
+/** A WebSocket closed by the server: an expected code counts as its 4xx, anything else as a server error (1011 is the WebSocket 5xx). */
+function closed(code: number, messages: string[]): { status: number; text: string } {
+  return EXPECTED_CLOSES.has(code) ? { status: code >= 4000 ? code - 4000 : 400, text: messages.join('\n') } : { status: 500, text: `close ${code}: ${messages.join('\n')}` };
 }
 
 async function fuzz(store: Store, count: number, seed: number) {
@@ -148,13 +194,13 @@ async function fuzz(store: Store, count: number, seed: number) {
         }
         const key = `${r.face.split('-')[0]}:${a.status}`;
         statuses[key] = (statuses[key] ?? 0) + 1;
-        if (a.status >= 500 || a.status === -1) fiveHundreds.push(`${r.face} ${a.status} ${JSON.stringify(r).slice(0, 200)} → ${a.text.slice(0, 200)}`);
+        if (a.status >= 500 || a.status < 0) fiveHundreds.push(`${r.face} ${a.status} ${JSON.stringify(r).slice(0, 200)} → ${a.text.slice(0, 200)}`);
         if (!(r.face === 'rest-push' && r.tenant === 'b') && a.text.includes(MARK_B)) crossTenant++;
       }
     };
     await Promise.all(Array.from({ length: 12 }, worker));
     const total = Object.values(statuses).reduce((x, y) => x + y, 0);
-    console.log(`fuzz (${store.kind}): ${total} requests, ${fiveHundreds.length} 5xx, ${crossTenant} cross-tenant reads, ${resets} connection resets retried, statuses ${JSON.stringify(Object.fromEntries(Object.entries(statuses).sort()))}`);
+    console.log(`fuzz (${store.kind}): ${total} requests, ${fiveHundreds.length} 5xx, hangs or unexpected closes, ${crossTenant} cross-tenant reads, ${resets} connection resets retried, statuses ${JSON.stringify(Object.fromEntries(Object.entries(statuses).sort()))}`);
     expect(fiveHundreds.slice(0, 5)).toEqual([]);
     expect(crossTenant).toBe(0);
     expect(s.unexpected.map((u) => `${u.op}: ${(u.error as Error)?.message}`).slice(0, 5)).toEqual([]);
@@ -172,11 +218,20 @@ async function fuzz(store: Store, count: number, seed: number) {
   }
 }
 
+/** Requests per store: the memory store takes the long run (fast); PGlite and PostgreSQL a shorter one each. */
+const RUNS: Record<string, { count: number; seed: number }> = {
+  memory: { count: Number(process.env.FUZZ_N ?? 2400), seed: 20261202 },
+  pglite: { count: 400, seed: 42 },
+  postgres: { count: 600, seed: 7 },
+};
+
+const cases = (await storeCases()).filter((c) => RUNS[c.name]);
+
 describe('fuzz', () => {
-  it('2,400 generated requests on the memory store: zero 5xx, no cross-tenant read, healthy after', async () => {
-    await fuzz(memoryStore(), Number(process.env.FUZZ_N ?? 2400), 20261202);
-  }, 90_000);
-  it('400 generated requests on PGlite: zero 5xx, no cross-tenant read, healthy after', async () => {
-    await fuzz(await pgliteStore(), 400, 42);
-  }, 90_000);
+  for (const storeCase of cases) {
+    const { count, seed } = RUNS[storeCase.name]!;
+    it(`${count} generated requests on ${storeCase.name}: zero 5xx, no hang, only expected closes, no cross-tenant read, healthy after`, async () => {
+      await fuzz(await storeCase.create(), count, seed);
+    }, 120_000);
+  }
 });

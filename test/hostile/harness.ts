@@ -203,6 +203,55 @@ export async function trpcWs(port: number, token: string | null, frame: string, 
   }
 }
 
+/** What a raw WebSocket did after our frames: the messages it sent, its close code (null: still open), and whether it did either within the bound. */
+export interface WsOutcome {
+  messages: string[];
+  closeCode: number | null;
+  /** True when the socket neither sent a message nor closed within the bound: a hang. */
+  silent: boolean;
+}
+
+/**
+ * Opens `path` (e.g. `/sync/stream`, `/trpc?token=…`), sends `frames`, and waits up to `ms` for the
+ * server to answer: `done(messages)` true ends the wait, as does a close (then `closeCode` is set).
+ * After the first answer it waits `settleMs` more for a close that may follow (an error frame, then 44xx).
+ */
+export async function wsOutcome(port: number, path: string, frames: (string | Buffer)[], done: (messages: string[]) => boolean, ms = 5000, settleMs = 100): Promise<WsOutcome> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+  const messages: string[] = [];
+  let closeCode: number | null = null;
+  let silent = false;
+  await new Promise<void>((resolve) => {
+    let settle: ReturnType<typeof setTimeout> | undefined;
+    const bound = setTimeout(() => {
+      silent = true;
+      resolve();
+    }, ms);
+    const finish = () => {
+      clearTimeout(bound);
+      clearTimeout(settle);
+      resolve();
+    };
+    ws.on('open', () => {
+      for (const f of frames) ws.send(f);
+    });
+    ws.on('message', (d) => {
+      messages.push(d.toString());
+      if (!settle && done(messages)) {
+        clearTimeout(bound);
+        settle = setTimeout(finish, settleMs);
+      }
+    });
+    ws.on('error', () => undefined);
+    ws.on('close', (code) => {
+      closeCode = code;
+      finish();
+    });
+  });
+  ws.terminate();
+  return { messages, closeCode, silent };
+}
+
 /** A WebSocket upgrade's outcome: `open`, or the HTTP status and body the server refused it with. */
 export async function upgrade(url: string, headers: Record<string, string> = {}): Promise<{ open: boolean; status: number | null; headers: Record<string, string | string[] | undefined>; body: string }> {
   const ws = new WebSocket(url, { headers });
