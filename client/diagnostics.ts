@@ -42,9 +42,10 @@ export interface SyncDiagnostics {
   checkpoint: string | null;
   /**
    * How far the local state is behind the server's head. The server does not send its head, so
-   * this is what the client can know: `changes` is 0 while the live stream is connected (the
-   * server sends each change as it commits) or right after a pull that reached the end, else
-   * `null` (unknown); `seconds` is 0 while the live stream is connected, else the time since the
+   * this is what the client can know: `changes` is 0 while the live stream is connected and caught
+   * up (the head seen since it last reconnected; the server then sends each change as it commits)
+   * or within a second of a pull that reached the end, else `null` (unknown); `seconds` is 0 while
+   * the live stream is connected and caught up, else the time since the
    * local state was last known to equal the server's (`headSeenAt`: the end of a complete pull or
    * a stream heartbeat), `null` if never.
    */
@@ -80,6 +81,8 @@ export class DiagnosticsRecorder {
   connection: SyncDiagnostics['live']['connection'] = 'idle';
   connectionError: string | null = null;
   lastEventAtMs: number | null = null;
+  /** When the live connection was last lost (a state change with an error). */
+  private lostAtMs: number | null = null;
   private readonly ring: RecentError[] = [];
 
   constructor(private readonly timers: Timers) {}
@@ -114,17 +117,25 @@ export class DiagnosticsRecorder {
   connectionState(state: SyncDiagnostics['live']['connection'], error?: unknown): void {
     this.connection = state;
     if (state === 'connected') this.connectionError = null;
-    else if (error !== undefined) this.connectionError = describeError(error).message;
+    else if (error !== undefined) {
+      this.connectionError = describeError(error).message;
+      this.lostAtMs = this.timers.now();
+    }
   }
 
   errors(): RecentError[] {
     return [...this.ring];
   }
 
-  /** The lag as far as it is known (see `SyncDiagnostics.lag`); `liveConnected`: the stream is connected and the server reachable. */
+  /**
+   * The lag as far as it is known (see `SyncDiagnostics.lag`); `liveConnected`: the stream is
+   * connected and the server reachable. Live, it is 0 once the head was seen (a complete pull or a
+   * heartbeat) after the connection was last lost: a resumed stream may still be catching up before.
+   */
   lag(liveConnected: boolean): SyncDiagnostics['lag'] {
     const headSeenAt = this.headSeenAtMs === null ? null : new Date(this.headSeenAtMs).toISOString();
-    if (liveConnected) return { changes: 0, seconds: 0, headSeenAt };
+    const caughtUp = this.headSeenAtMs !== null && (this.lostAtMs === null || this.headSeenAtMs >= this.lostAtMs);
+    if (liveConnected && caughtUp) return { changes: 0, seconds: 0, headSeenAt };
     if (this.headSeenAtMs === null) return { changes: null, seconds: null, headSeenAt };
     const seconds = Math.max(0, (this.timers.now() - this.headSeenAtMs) / 1000);
     const justPulled = this.lastPull?.ok === true && this.timers.now() - Date.parse(this.lastPull.at) < 1000;

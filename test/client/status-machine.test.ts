@@ -7,6 +7,7 @@ import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import { createSyncClient, type SyncApi } from '../../client/index.js';
 import { PoisonTracker } from '../../client/dead-letters.js';
+import { DiagnosticsRecorder, RECENT_ERRORS } from '../../client/diagnostics.js';
 import { demoSchema } from '../../server/demo/schema.js';
 import { eventually } from './harness.js';
 import { Pinger } from '../../client/ping.js';
@@ -378,6 +379,30 @@ describe('reachability ping', () => {
     ping.suspect();
     timers.advance(60_000);
     expect(probes).toHaveLength(0);
+  });
+});
+
+describe('diagnostics recorder', () => {
+  it('keeps the last RECENT_ERRORS errors, and says what it knows of the lag', () => {
+    const timers = new FakeTimers();
+    const diag = new DiagnosticsRecorder(timers);
+    for (let i = 0; i < 50; i++) diag.error('push', answered('INTERNAL_SERVER_ERROR', 500));
+    expect(diag.errors()).toHaveLength(RECENT_ERRORS);
+    expect(diag.lag(false)).toEqual({ changes: null, seconds: null, headSeenAt: null });
+    const started = timers.now();
+    timers.advance(120);
+    diag.step('pull', started, undefined, 3); // a pull to the end: local = head
+    expect(diag.lastPull).toMatchObject({ ok: true, durationMs: 120, count: 3 });
+    expect(diag.lag(false)).toMatchObject({ changes: 0, seconds: 0 });
+    timers.advance(30_000);
+    expect(diag.lag(false)).toMatchObject({ changes: null, seconds: 30 }); // at most 30 s behind, changes unknown
+    expect(diag.lag(true)).toMatchObject({ changes: 0, seconds: 0 }); // live and caught up
+    diag.connectionState('connecting', noAnswer()); // lost: a resumed stream catches up first
+    diag.connectionState('connected');
+    expect(diag.lag(true)).toMatchObject({ changes: null, seconds: 30 });
+    timers.advance(1);
+    diag.streamEvent('heartbeat');
+    expect(diag.lag(true)).toMatchObject({ changes: 0, seconds: 0 });
   });
 });
 
