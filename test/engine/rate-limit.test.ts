@@ -7,8 +7,8 @@ import { createSyncEngine } from '../../server/engine/engine.js';
 import { createRateLimiter } from '../../server/engine/rate-limit.js';
 import type { EngineEvent } from '../../server/engine/types.js';
 import { memoryStore } from '../../server/stores/memory.js';
-import { pgliteStore } from '../../server/stores/postgres/index.js';
 import type { Store } from '../../server/stores/store.js';
+import { storeCases } from '../rest/harness.js';
 
 const schema = defineSyncSchema({ tasks: z.object({ title: z.string() }) });
 const alice = { userId: 'alice', scopeId: 'shop' };
@@ -51,13 +51,9 @@ describe('createRateLimiter', () => {
   });
 });
 
-describe.each([
-  ['memory', async () => memoryStore()],
-  ['pglite', async () => pgliteStore()],
-] as const)('engine rateLimit on %s', (_name, open) => {
+describe.each((await storeCases()).map((c) => [c.name, c.create] as const))('engine rateLimit on %s', (_name, open) => {
   async function setup(events: EngineEvent[]) {
     const store: Store = await open();
-    await store.init();
     let t = 1_800_000_000_000;
     const engine = createSyncEngine({
       store,
