@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { ObjectId } from 'mongodb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChangeFeed, type ChangeStreamLike } from '../../server/stores/mongodb/change-feed.js';
+import { keptChecksums } from '../../server/stores/mongodb/checksums.js';
 import { DOC_INDEX, LEGACY_LOOKUP_INDEX, collectionNames, storeIndexes, type OplogDoc } from '../../server/stores/mongodb/collections.js';
 import { fromMongoDoc, legacyIdCandidates, syncIdOf } from '../../server/stores/mongodb/documents.js';
 import { LEASE_FREE, takeLeaseUpdate } from '../../server/stores/mongodb/lease.js';
@@ -155,6 +156,16 @@ describe('documents another program wrote (no server)', () => {
     expect(resolveOptions({}).collectionPrefix).toBe('sync_');
     expect(() => resolveOptions({ collectionPrefix: 'a.b' })).toThrow(/option collectionPrefix/);
     expect(resolveOptions({}).commitTimeoutMs).toBe(10_000);
+  });
+});
+
+describe('integrity checksums on the scope document (no server)', () => {
+  it('reads the kept sums of the asked collections (all when none asked), leaving out collections never written', () => {
+    const doc = { checksums: { tasks: { sum: '00000000000000ff', seq: 4 }, notes: { sum: 'ffffffffffffffff', seq: 2 } } };
+    expect(keptChecksums(doc, ['tasks', 'items'])).toEqual([{ collection: 'tasks', sum: 255n, seq: 4 }]);
+    expect(keptChecksums(doc).map((c) => c.collection)).toEqual(['tasks', 'notes']);
+    expect(keptChecksums(doc, ['notes'])[0]!.sum).toBe(2n ** 64n - 1n);
+    expect(keptChecksums(null, ['tasks'])).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
 // Integrity checksums of the MongoDB store: kept on the scope document (`checksums.<collection>`), written in the push's session.
-import type { ClientSession, Collection } from 'mongodb';
+import type { ClientSession, Collection, FindOptions } from 'mongodb';
 import { addSum, checksumHex } from '../../../shared/checksum.js';
 import type { CollectionChecksum } from '../store.js';
 import type { ScopeDoc } from './collections.js';
@@ -22,12 +22,17 @@ export async function addChecksums(scopes: Collection<ScopeDoc>, scope: string, 
   await scopes.updateOne({ _id: scope }, { $set: set }, { session, upsert: true });
 }
 
-/** `Store.checksums`: the scope's kept sums (all collections, or these). */
-export async function readChecksums(scopes: Collection<ScopeDoc>, scope: string, collections?: readonly string[]): Promise<CollectionChecksum[]> {
-  const doc = (await scopes.findOne({ _id: scope }, { projection: { checksums: 1 } })) as { checksums?: Kept } | null;
-  const kept = doc?.checksums ?? {};
+/** The kept sums on a scope document (all collections, or these; collections never written are left out). */
+export function keptChecksums(doc: { checksums?: unknown } | null | undefined, collections?: readonly string[]): CollectionChecksum[] {
+  const kept = (doc?.checksums ?? {}) as Kept;
   return (collections ?? Object.keys(kept)).flatMap((collection) => {
     const row = kept[collection];
     return row ? [{ collection, sum: BigInt(`0x${row.sum}`), seq: row.seq }] : [];
   });
+}
+
+/** `Store.checksums`: the scope's kept sums (all collections, or these), read with the store's read options. */
+export async function readChecksums(scopes: Collection<ScopeDoc>, scope: string, collections?: readonly string[], read: FindOptions = {}): Promise<CollectionChecksum[]> {
+  const doc = (await scopes.findOne({ _id: scope }, { ...read, projection: { checksums: 1 } })) as { checksums?: Kept } | null;
+  return keptChecksums(doc, collections);
 }

@@ -2,8 +2,9 @@
 import { performance } from 'node:perf_hooks';
 import { WriteConcern, type ClientSession, type Db, type TransactionOptions } from 'mongodb';
 import { SyncError } from '../../../shared/errors.js';
-import type { DocKey, OplogEntry, OplogStats, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from '../store.js';
+import type { CollectionChecksum, DocKey, OplogEntry, OplogStats, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from '../store.js';
 import { ChangeFeed, PIPELINE } from './change-feed.js';
+import { keptChecksums, readChecksums } from './checksums.js';
 import { storeCollections, type OplogDoc, type ScopeDoc, type StoreCollections } from './collections.js';
 import { isDuplicateKey } from './errors.js';
 import { acquireLease } from './lease.js';
@@ -165,13 +166,21 @@ class MongoStoreImpl implements MongoStore {
     };
   }
 
-  async head(scope: string): Promise<ScopeHead> {
-    return this.#reads.run(async (read) => this.#readHead(scope, read));
+  async head(scope: string, options?: { checksums?: readonly string[] }): Promise<ScopeHead> {
+    return this.#reads.run(async (read) => this.#readHead(scope, read, options?.checksums));
   }
 
-  async #readHead(scope: string, read: ReadOptions): Promise<ScopeHead> {
-    const doc = await this.#cols.scopes.findOne({ _id: scope }, { ...read, projection: { seq: 1, horizon: 1 } });
-    return { seq: doc?.seq ?? 0, horizon: doc?.horizon ?? 0 };
+  /** The head, and with `checksums` those collections' kept sums from the same document read (one snapshot). */
+  async #readHead(scope: string, read: ReadOptions, checksums?: readonly string[]): Promise<ScopeHead> {
+    const projection = checksums ? { seq: 1, horizon: 1, checksums: 1 } : { seq: 1, horizon: 1 };
+    const doc = await this.#cols.scopes.findOne({ _id: scope }, { ...read, projection });
+    const head: ScopeHead = { seq: doc?.seq ?? 0, horizon: doc?.horizon ?? 0 };
+    if (checksums) head.checksums = keptChecksums(doc as { checksums?: unknown } | null, checksums);
+    return head;
+  }
+
+  async checksums(scope: string, collections?: readonly string[]): Promise<CollectionChecksum[]> {
+    return this.#reads.run((read) => readChecksums(this.#cols.scopes, scope, collections, read));
   }
 
   async readOplog(scope: string, options: ReadOplogOptions): Promise<OplogEntry[]> {

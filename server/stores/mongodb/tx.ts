@@ -6,6 +6,7 @@ import type { MutationDoc, RedoImage, StoreCollections } from './collections.js'
 import { fromMongoDoc, legacyIdCandidates, META, toMongoDoc } from './documents.js';
 import { isDuplicateKey } from './errors.js';
 import type { Lease } from './lease.js';
+import { addChecksums } from './checksums.js';
 import { attachRedo, writeImages } from './standalone.js';
 
 /** What one run of a transaction did, read by the store after it committed. */
@@ -158,6 +159,11 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
       await cols.scopes.updateOne({ _id: scope, pending: seq, pendingWriter: lease.owner }, { $set: { seq }, $unset: { pending: '', pendingWriter: '' } }, { session });
       await cols.oplog.updateMany({ scope, seq, writer: lease.owner, redo: { $exists: true } }, { $unset: { redo: '' } }, { session }).catch(() => undefined);
       images = [];
+    },
+
+    async addChecksums(deltas: ReadonlyMap<string, bigint>, seq: number): Promise<void> {
+      // In the transaction, under the scope lock; on the lease path after the commit (not atomic with it).
+      await addChecksums(cols.scopes, scope, deltas, seq, session);
     },
 
     async clientLedger(clientId: string): Promise<ClientLedger> {
