@@ -186,7 +186,7 @@ const writing = (async () => {
     await sleep(rng.int(0, 2 * config.intervalMs));
     if (stopWriting) break;
     if (offline && Date.now() >= offlineUntil) void goOnline();
-    else if (!offline && rng.chance(0.03)) {
+    else if (!offline && rng.chance(0.06)) {
       offlineUntil = Date.now() + rng.int(500, 4000);
       goOffline();
     }

@@ -23,8 +23,8 @@ function before(history: HistoryWriter, clientId: () => string, writes: readonly
   return changes.map((c) => c.m);
 }
 
-/** Records a stored batch. */
-function after(history: HistoryWriter, previousId: string, writes: readonly LocalWrite[], written: number[] | null): void {
+/** Records a stored batch (`last`: the checkpoint recorded last, so heartbeats that do not move it are not recorded). */
+function after(history: HistoryWriter, previousId: string, writes: readonly LocalWrite[], written: number[] | null, last: { cp: string | null }): void {
   const at = Date.now();
   if (written) return history.add({ t: 'committed', at, ms: written });
   const newId = metaOf(writes, 'clientId');
@@ -46,9 +46,11 @@ function after(history: HistoryWriter, previousId: string, writes: readonly Loca
   const seen: SeenDoc[] = docs.map((d) => ({ c: d.collection, id: d.id, v: d.version, d: d.server }));
   // The sweep at the end of a full resync: documents the export did not hold are dropped.
   for (const w of writes) if (w.type === 'deleteDoc') seen.push({ c: w.collection, id: w.id, v: null, d: null });
-  if (seen.length > 0) history.add({ t: 'observe', at, cp: cp ? String(cp.value) : null, full: resync !== undefined && resync.value !== null, docs: seen });
-  if (cp && resync && resync.value === null) history.add({ t: 'resynced', at, cp: String(cp.value) });
-  else if (cp && seen.length === 0) history.add({ t: 'observe', at, cp: String(cp.value), full: false, docs: [] });
+  const checkpoint = cp ? String(cp.value) : null;
+  if (seen.length > 0) history.add({ t: 'observe', at, cp: checkpoint, full: resync !== undefined && resync.value !== null, docs: seen });
+  if (checkpoint && resync && resync.value === null) history.add({ t: 'resynced', at, cp: checkpoint });
+  else if (checkpoint && seen.length === 0 && checkpoint !== last.cp) history.add({ t: 'observe', at, cp: checkpoint, full: false, docs: [] });
+  if (checkpoint) last.cp = checkpoint;
 }
 
 /**
@@ -56,11 +58,12 @@ function after(history: HistoryWriter, previousId: string, writes: readonly Loca
  * now (read from the store's meta by the caller).
  */
 export function recordingStore(store: LocalStore, history: HistoryWriter, clientId: () => string): LocalStore {
+  const last = { cp: null as string | null };
   const write = async (writes: LocalWrite[]): Promise<void> => {
     const previous = clientId();
     const written = before(history, clientId, writes);
     await store.write(writes);
-    after(history, previous, writes, written);
+    after(history, previous, writes, written, last);
   };
   return new Proxy(store, {
     get(target, prop, receiver) {

@@ -141,11 +141,14 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
     const faults = { ...schedule.counts, 'client-offline': histories.reduce((n, h) => n + h.filter((e) => e.t === 'offline').length, 0) };
     const total = Object.entries(faults).reduce((n, [k, v]) => n + (k === 'heal' ? 0 : v), 0);
     const k = check.counts;
+    const byKind = new Map<string, number>();
+    for (const v of check.violations) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + 1);
+    const violations = byKind.size === 0 ? '0' : `${check.violations.length}(${[...byKind].map(([n, v]) => `${n}=${v}`).join(' ')})`;
     const summary =
       `torture: seed=${o.seed} clients=${o.clients} servers=${o.servers} writes=${k.writes} acked=${k.acked} superseded=${k.superseded} faults=${total} ` +
       `(${Object.entries(faults).map(([n, v]) => `${n}=${v}`).join(' ')}) ` +
       `lost=${k.lost} duplicated=${k.duplicated} phantom=${k.phantom} wedged=${k.wedged} converged=${k.converged === k.clients ? 'yes' : `${k.converged}/${k.clients}`} ` +
-      `violations=${check.violations.length} drain=${(drainMs / 1000).toFixed(1)}s time=${Math.round((Date.now() - t0) / 1000)}s`;
+      `violations=${violations} drain=${(drainMs / 1000).toFixed(1)}s time=${Math.round((Date.now() - t0) / 1000)}s`;
     const result: TortureResult = { options: o, check, faults, drainMs, seconds: (Date.now() - t0) / 1000, summary, notes };
     writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...result, check: { ...check, violations: check.violations.slice(0, 200) } }, null, 2));
     if (!check.ok) {
