@@ -49,7 +49,7 @@ export async function acquireLease(scopes: Collection<ScopeDoc>, scope: string, 
     if (!isDuplicateKey(error)) throw error; // another writer created it at the same time
   }
   for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
-    const doc = await scopes.findOneAndUpdate({ _id: scope, $expr: LEASE_FREE }, takeLeaseUpdate(owner), { returnDocument: 'after', readPreference: 'primary' });
+    const doc = await scopes.findOneAndUpdate({ _id: scope, $expr: LEASE_FREE }, takeLeaseUpdate(owner), { returnDocument: 'after' });
     if (doc) return heldLease(scopes, scope, owner, doc);
     if (performance.now() - started > waitMs) {
       throw new SyncError('UNAVAILABLE', `scope is busy: another writer held it for over ${Math.round(waitMs / 1000)} s; retry the push`);

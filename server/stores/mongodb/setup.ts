@@ -1,6 +1,6 @@
 // What `init()` does: asks the server what it is, creates collections and indexes, makes the epoch once.
 import { randomInt } from 'node:crypto';
-import type { Collection, Db, Document, IndexDescription } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import { DOC_INDEX, LEGACY_DOC_INDEX, LEGACY_LOOKUP_INDEX, LEGACY_TTL_INDEX, storeIndexes, type StoreCollections } from './collections.js';
 import { isDuplicateKey, isIndexNotFound, isNamespaceExists, isNamespaceNotFound } from './errors.js';
 
@@ -63,9 +63,6 @@ async function dropIndexIfPresent(collection: Collection<Document>, name: string
     if (!isIndexNotFound(error) && !isNamespaceNotFound(error)) throw error;
   }
 }
-
-/** Indexes passed to createIndexes, for tests and docs. */
-export const APP_COLLECTION_INDEXES: readonly IndexDescription[] = [DOC_INDEX, LEGACY_LOOKUP_INDEX];
 
 const EPOCH_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
