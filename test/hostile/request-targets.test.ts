@@ -11,6 +11,7 @@ import { createMetrics } from '../../server/metrics.js';
 import { toNodeHandler } from '../../server/rest/node.js';
 import type { UnexpectedError } from '../../server/unexpected.js';
 import { startHostileServer, type HostileServer } from './harness.js';
+import { storeCases } from '../rest/harness.js';
 import { sendRaw } from './raw-socket.js';
 
 const BAD_TARGETS = ['http://[/', 'http://x:99999/', 'https://a@[/'];
@@ -54,44 +55,48 @@ describe('parseRequestTarget and hostProblem', () => {
   });
 });
 
-describe('the one-port server answers malformed requests with 4xx and keeps serving', () => {
-  let s: HostileServer;
-  beforeAll(async () => void (s = await startHostileServer()));
-  afterAll(() => s.close());
+for (const storeCase of (await storeCases()).filter((c) => c.name !== 'memory')) {
+describe(`on ${storeCase.name}`, () => {
+  describe('the one-port server answers malformed requests with 4xx and keeps serving', () => {
+    let s: HostileServer;
+    beforeAll(async () => void (s = await startHostileServer(await storeCase.create())));
+    afterAll(() => s.close());
 
-  it.each(BAD_TARGETS)('request listener: GET %s is 400, the server stays up', async (target) => {
-    const a = await raw(s.port, get(target, s.port));
-    expect(a.status).toBe(400);
-    expect(a.text).toContain('"code":"BAD_REQUEST"');
-    expect((await fetch(`${s.url}/sync/health`)).status).toBe(200);
-  });
-  it.each(BAD_TARGETS)('upgrade listener: a WebSocket upgrade to %s is 400, the server stays up', async (target) => {
-    expect((await raw(s.port, upgrade(target, s.port))).status).toBe(400);
-    expect((await fetch(`${s.url}/sync/health`)).status).toBe(200);
-  });
-  it('an absolute target with a good host still reaches its face', async () => {
-    expect((await raw(s.port, get(`http://127.0.0.1:${s.port}/sync/health`, s.port))).status).toBe(200);
-    expect((await raw(s.port, upgrade(`http://127.0.0.1:${s.port}/sync/stream`, s.port))).status).toBe(101);
-  });
-  it.each(['/sync/pull', '/', '/trpc/sync.pull', `${COMPAT}/sync/pull`, '/openapi.json'])('an unauthenticated TRACE %s is 405, not 500', async (path) => {
-    const a = await raw(s.port, `TRACE ${path} HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\n\r\n`);
-    expect(a.status).toBe(405);
-    expect(a.text).toContain('"code":"METHOD_NOT_ALLOWED"');
-  });
-  it.each(['/sync/pull', `${COMPAT}/sync/pull`, '/trpc/sync.pull'])('a malformed Host on %s is 400 (REST, compat, tRPC)', async (path) => {
-    for (const host of ['[', 'a b', 'x:99999', '']) {
-      const a = await raw(s.port, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
-      expect(a.status, host).toBe(400);
-    }
-    const twice = await raw(s.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n`);
-    expect(twice.status).toBe(400);
-    expect(s.unexpected).toEqual([]);
-  });
-  it('a request line the parser refuses is a 400 and a closed connection (clientError)', async () => {
-    const a = await raw(s.port, 'get /sync/pull HTTP/1.1\r\nHost: x\r\n\r\n');
-    expect(a.status).toBe(400);
+    it.each(BAD_TARGETS)('request listener: GET %s is 400, the server stays up', async (target) => {
+      const a = await raw(s.port, get(target, s.port));
+      expect(a.status).toBe(400);
+      expect(a.text).toContain('"code":"BAD_REQUEST"');
+      expect((await fetch(`${s.url}/sync/health`)).status).toBe(200);
+    });
+    it.each(BAD_TARGETS)('upgrade listener: a WebSocket upgrade to %s is 400, the server stays up', async (target) => {
+      expect((await raw(s.port, upgrade(target, s.port))).status).toBe(400);
+      expect((await fetch(`${s.url}/sync/health`)).status).toBe(200);
+    });
+    it('an absolute target with a good host still reaches its face', async () => {
+      expect((await raw(s.port, get(`http://127.0.0.1:${s.port}/sync/health`, s.port))).status).toBe(200);
+      expect((await raw(s.port, upgrade(`http://127.0.0.1:${s.port}/sync/stream`, s.port))).status).toBe(101);
+    });
+    it.each(['/sync/pull', '/', '/trpc/sync.pull', `${COMPAT}/sync/pull`, '/openapi.json'])('an unauthenticated TRACE %s is 405, not 500', async (path) => {
+      const a = await raw(s.port, `TRACE ${path} HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\n\r\n`);
+      expect(a.status).toBe(405);
+      expect(a.text).toContain('"code":"METHOD_NOT_ALLOWED"');
+    });
+    it.each(['/sync/pull', `${COMPAT}/sync/pull`, '/trpc/sync.pull'])('a malformed Host on %s is 400 (REST, compat, tRPC)', async (path) => {
+      for (const host of ['[', 'a b', 'x:99999', '']) {
+        const a = await raw(s.port, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+        expect(a.status, host).toBe(400);
+      }
+      const twice = await raw(s.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n`);
+      expect(twice.status).toBe(400);
+      expect(s.unexpected).toEqual([]);
+    });
+    it('a request line the parser refuses is a 400 and a closed connection (clientError)', async () => {
+      const a = await raw(s.port, 'get /sync/pull HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(a.status).toBe(400);
+    });
   });
 });
+}
 
 describe('the metrics listener answers malformed requests with 4xx and keeps serving', () => {
   const metrics = createMetrics({ processMetrics: false });
@@ -160,72 +165,76 @@ describe('toNodeHandler on its own', () => {
   });
 });
 
-describe('slow clients are cut by the listener timeouts', () => {
-  let s: HostileServer;
-  const metrics = createMetrics({ processMetrics: false });
-  const metricsServer = createMetricsServer({ metrics, requestTimeoutMs: 300, headersTimeoutMs: 200 });
-  let metricsPort: number;
-  beforeAll(async () => {
-    s = await startHostileServer(undefined, {}, { requestTimeoutMs: 300, headersTimeoutMs: 200 });
-    ({ port: metricsPort } = await metricsServer.listen(0, '127.0.0.1'));
-  });
-  afterAll(async () => {
-    await s.close();
-    await metricsServer.close();
-  });
-
-  it('a push whose body stops arriving is answered 408 and closed (requestTimeoutMs)', async () => {
-    const socket = net.connect(s.port, '127.0.0.1');
-    const reply = closed(socket);
-    socket.write(`POST /sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${s.tokenA}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"clientId":`);
-    const text = await reply;
-    expect(text).toMatch(/^HTTP\/1\.1 408 /);
-    expect(await s.heads()).toEqual([0, 0]);
-  });
-  it('headers that stop arriving are answered 408 and closed (headersTimeoutMs), on both listeners', async () => {
-    for (const port of [s.port, metricsPort]) {
-      const socket = net.connect(port, '127.0.0.1');
-      const reply = closed(socket);
-      socket.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
-      expect(await reply).toMatch(/^HTTP\/1\.1 408 /);
-    }
-  });
-  it('live streams outlive the timeouts: an SSE stream and a WebSocket each get two heartbeats (1 s apart) after a 300 ms request timeout', async () => {
-    const sse = (async () => {
-      const res = await fetch(`${s.url}/sync/stream`, { headers: { authorization: `Bearer ${s.tokenA}` } });
-      expect(res.status).toBe(200);
-      const reader = res.body!.getReader();
-      let text = '';
-      while ((text.match(/event: heartbeat/g) ?? []).length < 2) {
-        const { done, value } = await reader.read();
-        if (done) throw new Error(`SSE stream ended after: ${text}`);
-        text += Buffer.from(value).toString();
-      }
-      await reader.cancel();
-    })();
-    const ws = new Promise<void>((resolve, reject) => {
-      const socket = new WebSocket(`ws://127.0.0.1:${s.port}/sync/stream`);
-      let beats = 0;
-      socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', token: s.tokenA })));
-      socket.on('message', (d) => {
-        if (JSON.parse(d.toString()).type === 'heartbeat' && ++beats === 2) {
-          socket.close();
-          resolve();
-        }
-      });
-      socket.on('close', (code) => reject(new Error(`WebSocket closed (${code}) after ${beats} heartbeats`)));
-      socket.on('error', reject);
+for (const storeCase of (await storeCases()).filter((c) => c.name !== 'memory')) {
+describe(`on ${storeCase.name}`, () => {
+  describe('slow clients are cut by the listener timeouts', () => {
+    let s: HostileServer;
+    const metrics = createMetrics({ processMetrics: false });
+    const metricsServer = createMetricsServer({ metrics, requestTimeoutMs: 300, headersTimeoutMs: 200 });
+    let metricsPort: number;
+    beforeAll(async () => {
+      s = await startHostileServer(await storeCase.create(), {}, { requestTimeoutMs: 300, headersTimeoutMs: 200 });
+      ({ port: metricsPort } = await metricsServer.listen(0, '127.0.0.1'));
     });
-    await Promise.all([sse, ws]);
-  });
-  it('refuses timeouts that are no positive integers, or headers above the request timeout', async () => {
-    const { createSyncHttpServer } = await import('../../server/http/server.js');
-    const base = { engine: s.engine, authenticate: () => null };
-    expect(() => createSyncHttpServer({ ...base, requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs must be a whole number/);
-    expect(() => createSyncHttpServer({ ...base, requestTimeoutMs: 1000, headersTimeoutMs: 2000 })).toThrow(/headersTimeoutMs \(2000\) must not exceed requestTimeoutMs \(1000\)/);
-    expect(() => createMetricsServer({ metrics, headersTimeoutMs: 1.5 })).toThrow(/createMetricsServer: headersTimeoutMs/);
+    afterAll(async () => {
+      await s.close();
+      await metricsServer.close();
+    });
+
+    it('a push whose body stops arriving is answered 408 and closed (requestTimeoutMs)', async () => {
+      const socket = net.connect(s.port, '127.0.0.1');
+      const reply = closed(socket);
+      socket.write(`POST /sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${s.tokenA}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"clientId":`);
+      const text = await reply;
+      expect(text).toMatch(/^HTTP\/1\.1 408 /);
+      expect(await s.heads()).toEqual([0, 0]);
+    });
+    it('headers that stop arriving are answered 408 and closed (headersTimeoutMs), on both listeners', async () => {
+      for (const port of [s.port, metricsPort]) {
+        const socket = net.connect(port, '127.0.0.1');
+        const reply = closed(socket);
+        socket.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+        expect(await reply).toMatch(/^HTTP\/1\.1 408 /);
+      }
+    });
+    it('live streams outlive the timeouts: an SSE stream and a WebSocket each get two heartbeats (1 s apart) after a 300 ms request timeout', async () => {
+      const sse = (async () => {
+        const res = await fetch(`${s.url}/sync/stream`, { headers: { authorization: `Bearer ${s.tokenA}` } });
+        expect(res.status).toBe(200);
+        const reader = res.body!.getReader();
+        let text = '';
+        while ((text.match(/event: heartbeat/g) ?? []).length < 2) {
+          const { done, value } = await reader.read();
+          if (done) throw new Error(`SSE stream ended after: ${text}`);
+          text += Buffer.from(value).toString();
+        }
+        await reader.cancel();
+      })();
+      const ws = new Promise<void>((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${s.port}/sync/stream`);
+        let beats = 0;
+        socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', token: s.tokenA })));
+        socket.on('message', (d) => {
+          if (JSON.parse(d.toString()).type === 'heartbeat' && ++beats === 2) {
+            socket.close();
+            resolve();
+          }
+        });
+        socket.on('close', (code) => reject(new Error(`WebSocket closed (${code}) after ${beats} heartbeats`)));
+        socket.on('error', reject);
+      });
+      await Promise.all([sse, ws]);
+    });
+    it('refuses timeouts that are no positive integers, or headers above the request timeout', async () => {
+      const { createSyncHttpServer } = await import('../../server/http/server.js');
+      const base = { engine: s.engine, authenticate: () => null };
+      expect(() => createSyncHttpServer({ ...base, requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs must be a whole number/);
+      expect(() => createSyncHttpServer({ ...base, requestTimeoutMs: 1000, headersTimeoutMs: 2000 })).toThrow(/headersTimeoutMs \(2000\) must not exceed requestTimeoutMs \(1000\)/);
+      expect(() => createMetricsServer({ metrics, headersTimeoutMs: 1.5 })).toThrow(/createMetricsServer: headersTimeoutMs/);
+    });
   });
 });
+}
 
 describe('readConfig: SYNC_REQUEST_TIMEOUT_MS and SYNC_HEADERS_TIMEOUT_MS', () => {
   const refusal = cliRefusal;
