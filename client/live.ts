@@ -39,6 +39,8 @@ export class LiveSync {
   private streamTimer: ReturnType<typeof setTimeout> | null = null;
   private pushFailures = 0;
   private streamFailures = 0;
+  /** UNAUTHORIZED stream closes since the last event: the first refreshes and resubscribes at once, later ones back off. */
+  private unauthorized = 0;
 
   constructor(
     private readonly ctx: TransferContext,
@@ -154,6 +156,7 @@ export class LiveSync {
   private async handle(event: StreamEvent, generation: number): Promise<void> {
     this.status.observe('stream');
     this.hooks.alive();
+    this.unauthorized = 0;
     if (event.type === 'changes') {
       await this.ctx.replica.applyServerChanges(event.changes, event.checkpoint);
       this.streamFailures = 0;
@@ -173,8 +176,10 @@ export class LiveSync {
     this.status.observe('stream', error);
     if (this.status.upgradeRequired) return this.stopStream();
     if (this.tokens && isUnauthorized(error)) {
-      // The token expired (the server closed the stream saying so): get a new one, resume from the checkpoint at once.
+      // The token expired (the server closed the stream saying so): get a new one, resume from the
+      // checkpoint at once — once; a token refused again (a new server secret) waits out the backoff.
       await this.tokens.refresh().catch(() => undefined);
+      if (this.unauthorized++ > 0) return this.resubscribeLater();
       this.generation++;
       this.subscription?.unsubscribe();
       this.subscription = null;

@@ -5,7 +5,7 @@
  */
 import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
-import { createSyncClient, type SyncApi } from '../../client/index.js';
+import { createSyncClient, createTokenSource, type SyncApi } from '../../client/index.js';
 import { PoisonTracker } from '../../client/dead-letters.js';
 import { DiagnosticsRecorder, RECENT_ERRORS } from '../../client/diagnostics.js';
 import { demoSchema } from '../../server/demo/schema.js';
@@ -256,6 +256,30 @@ describe('live mode against a server that does not answer (scripted api)', () =>
     expect(seen).toEqual(['syncing', 'offline']); // the start's sync(), then offline held across every retry
     const gaps = pushes.slice(1).map((t, i) => t - pushes[i]!);
     expect(Math.max(...gaps.slice(-3))).toBeGreaterThanOrEqual(32); // capped backoff reached (half of 64 at least)
+  });
+});
+
+describe('a stream refused as unauthorized again and again (a new server secret)', () => {
+  it('refreshes the token and resubscribes at once the first time, then backs off instead of looping; status error UNAUTHORIZED', async () => {
+    const subscribes: number[] = [];
+    let refreshes = 0;
+    const unauthorized = answered('UNAUTHORIZED', 401);
+    const api: SyncApi = {
+      push: { mutate: async () => ({ results: [], serverTime: '' }) },
+      pull: { query: async () => ({ changes: [], checkpoint: 'c1.e.1', hasMore: false }) },
+      full: { query: async () => Promise.reject(noAnswer()) },
+      stream: { subscribe: (_input, observer) => (subscribes.push(Date.now()), setTimeout(() => observer.onError?.(unauthorized), 0), { unsubscribe() {} }) },
+    };
+    const tokens = createTokenSource(async () => (refreshes++, 'the-same-refused-token'));
+    const client = createSyncClient({ api, schema: demoSchema, connectivity: null, ping: false, tokens, retry: { retries: 0, baseMs: 20, maxMs: 160 } });
+    await client.start();
+    await eventually(() => expect(subscribes.length).toBeGreaterThanOrEqual(6));
+    await client.close();
+    const gaps = subscribes.slice(1).map((t, i) => t - subscribes[i]!);
+    expect(Math.max(...gaps.slice(-3))).toBeGreaterThanOrEqual(80); // backing off toward the cap, not a tight loop
+    expect(refreshes).toBeGreaterThanOrEqual(subscribes.length - 1);
+    expect(client.statusDetail().reason?.code).toBe('UNAUTHORIZED');
+    expect(client.status()).toBe('error');
   });
 });
 
