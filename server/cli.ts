@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-/** The `trpc-offline-sync` command: `serve`, `init` and `verify`; bad input and unreachable databases end with one line and exit code 1. */
+/** The `trpc-offline-sync` command: `serve`, `init`, `verify` and `token`; bad input and unreachable databases end with one line and exit code 1. */
 import { CliError, HELP, readConfig } from './cli/config.js';
 import { runInit } from './cli/init.js';
 import { runServe } from './cli/serve.js';
+import { runToken } from './cli/token.js';
 import { runVerify } from './cli/verify.js';
 
 const log = (line: string): void => void process.stdout.write(line + '\n');
@@ -13,6 +14,8 @@ const fail = (error: unknown): never => {
 };
 
 async function main(): Promise<void> {
+  // `token` has flags of its own (--sub, --tenant, --expires): parsed by its module.
+  if (process.argv[2] === 'token') return runToken(process.argv.slice(3), process.env, log, (line) => void process.stderr.write(line + '\n'));
   const config = readConfig(process.argv.slice(2), process.env);
   if (config.command === 'help') return void log(HELP);
   if (config.command === 'init') return runInit(config, log);

@@ -1,114 +1,94 @@
-/** The task app served by `trpc-offline-sync serve` at `/`: React hooks, an IndexedDB store and live sync over the app's own tRPC client. */
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from '@trpc/client';
-import { StrictMode, useEffect, useState, type FormEvent } from 'react';
+/** The task app served by `trpc-offline-sync serve` at `/`: an installable PWA over React hooks, an IndexedDB store and live sync; sign-in prompt, inspector, undo and notices in words. */
+import { StrictMode, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
-import superjson from 'superjson';
-import * as sync from '../../client/index.js';
-import type { ConflictEvent, LocalStore, RejectedChange, SyncClient } from '../../client/index.js';
+import type { StatusDetail } from '../../client/index.js';
 import { SyncProvider, usePending, useQuery, useSyncClient, useSyncStatus } from '../../react/index.js';
-import type { AppRouter } from '../../server/demo/app-router.js';
-import { demoSchema, type DemoSchema } from '../../server/demo/schema.js';
+import { connect, type Connection, type TasksClient } from './connect.js';
+import { Inspector } from './inspector.js';
+import { Notices } from './notices.js';
+import { applyUpdate, startPwa, usePwa } from './pwa.js';
+import { remember } from './titles.js';
+import { describeToken, initialToken, onTokenFromOtherTab, saveToken } from './token.js';
+import { UndoProvider, useUndo } from './undo.js';
 
-declare global {
-  interface Window {
-    /** Injected by the server only when it generated its own development secret. */
-    __SYNC_TOKEN__?: string;
-    /** The running client, for the browser tests and the console. */
-    __sync?: SyncClient<DemoSchema>;
-  }
+/** The status with its reason, re-rendered on `status` events. */
+function useStatusDetail(): StatusDetail {
+  const client = useSyncClient() as TasksClient;
+  const [detail, setDetail] = useState(() => client.statusDetail());
+  useEffect(() => {
+    setDetail(client.statusDetail());
+    return client.on('status', () => setDetail(client.statusDetail()));
+  }, [client]);
+  return detail;
 }
 
-const TOKEN_KEY = 'trpc-offline-sync:token';
-
-/** The IndexedDB store, shared by every tab of this origin. */
-const localStore = (): LocalStore => sync.indexedDbLocalStore('tasks-app');
-
-function connect(token: string): SyncClient<DemoSchema> {
-  const ws = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/trpc`;
-  // lazy: the socket opens with the first subscription, so follower tabs (which do not stream) hold none.
-  const wsClient = createWSClient({ url: ws, connectionParams: () => ({ token }), retryDelayMs: (n) => Math.min(250 * 2 ** n, 5_000), lazy: { enabled: true, closeMs: 1_000 } });
-  const trpc = createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: wsLink({ client: wsClient, transformer: superjson }),
-        false: httpBatchLink({ url: `${location.origin}/trpc`, transformer: superjson, headers: () => ({ authorization: `Bearer ${token}` }) }),
-      }),
-    ],
-  });
-  // tabs: the tabs of this origin share the IndexedDB store; one of them syncs, the others write through it and follow.
-  const client = sync.createSyncClient({ api: trpc.sync, schema: demoSchema, store: localStore(), tabs: true, retry: { retries: 2, maxMs: 2_000 } });
-  // The stream reconnects by itself; a push that failed offline is retried when the browser says it is back.
-  // Only the leader tab goes live; another tab takes over when it closes.
-  void client.start();
-  window.__sync = client;
-  return client;
+/** What the status means for the person using the app. */
+function statusWords(detail: StatusDetail, pending: number): string {
+  const saved = pending === 0 ? 'all changes saved' : `${pending} pending`;
+  if (detail.status === 'offline') return pending === 0 ? 'all changes saved on this device' : `${pending} pending · kept on this device until the server is back`;
+  if (detail.status === 'stalled') return `${saved} · sync is stuck: ${detail.reason?.message ?? 'no progress'}`;
+  if (detail.status === 'error') return `${saved} · ${detail.reason?.code === 'UNAUTHORIZED' ? 'sign in again to sync' : `sync failed: ${detail.reason?.message ?? 'unknown error'}`}`;
+  if (detail.status === 'upgrade-required') return `${saved} · this app is out of date: reload to update`;
+  return saved;
 }
 
 function StatusBar() {
   const status = useSyncStatus();
+  const detail = useStatusDetail();
   const pending = usePending();
   return (
     <div className="bar">
-      <span className={`status ${status}`} data-testid="status">
+      <span className={`status ${status}`} data-testid="status" title={detail.reason ? `${detail.reason.code}: ${detail.reason.message}` : undefined}>
         {status}
       </span>
-      <span data-testid="pending">{pending === 0 ? 'all changes saved' : `${pending} pending`}</span>
+      <span data-testid="pending" data-words={statusWords(detail, pending)}>
+        {pending === 0 ? 'all changes saved' : `${pending} pending`}
+      </span>
+      {detail.status !== 'online' && detail.status !== 'syncing' ? <span className="why" data-testid="status-words">{statusWords(detail, pending).replace(/^[^·]*· ?/, '') || 'kept on this device'}</span> : null}
     </div>
   );
 }
 
 function TaskRow({ id, title, done, pending }: { id: string; title: string; done: boolean; pending: boolean }) {
   const tasks = useSyncClient().collection('tasks');
+  const { remove } = useUndo();
   const [draft, setDraft] = useState(title);
   useEffect(() => setDraft(title), [title]);
   const save = () => {
     if (draft.trim() && draft !== title) void tasks.patch(id, { title: draft.trim() });
+    else setDraft(title);
   };
   return (
-    <li className={done ? 'done' : ''} data-id={id}>
+    <li className={done ? 'done' : ''} data-id={id} data-title={title}>
       <input type="checkbox" aria-label="done" checked={done} onChange={() => void tasks.patch(id, { done: !done })} />
-      <input className="title" aria-label="title" value={draft} onChange={(e) => setDraft(e.target.value)} onBlur={save} onKeyDown={(e) => e.key === 'Enter' && save()} />
-      {pending ? <span className="dot" title="not yet synced" /> : null}
-      <button className="delete" aria-label="delete" onClick={() => void tasks.delete(id)}>
+      <textarea
+        className="title"
+        aria-label="title"
+        rows={1}
+        value={draft}
+        onChange={(e) => setDraft(e.target.value.replace(/\n/g, ' '))}
+        onBlur={save}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') {
+            e.preventDefault();
+            save();
+          }
+        }}
+      />
+      {pending ? <span className="dot" title="not yet synced" aria-label="not yet synced" /> : null}
+      <button className="delete" aria-label="delete" title={`Delete '${title}'`} onClick={() => remove(id, title)}>
         ×
       </button>
     </li>
   );
 }
 
-function Problems() {
-  const client = useSyncClient() as SyncClient<DemoSchema>;
-  const [conflicts, setConflicts] = useState<ConflictEvent[]>([]);
-  const [rejected, setRejected] = useState<RejectedChange[]>([]);
-  useEffect(() => {
-    const refresh = () => void client.rejected().then(setRejected, () => undefined);
-    refresh();
-    const offConflict = client.on('conflict', (c) => {
-      setConflicts((list) => [c, ...list].slice(0, 5));
-      refresh();
-    });
-    return offConflict;
-  }, [client]);
-  if (conflicts.length === 0 && rejected.length === 0) return null;
-  return (
-    <section className="problems" data-testid="problems">
-      {conflicts.filter((c) => c.status === 'conflict_resolved').map((c) => (
-        <p key={`c${c.mutationId}`}>Conflict on {c.collection}/{c.id}: the server kept {JSON.stringify(c.doc)}</p>
-      ))}
-      {rejected.map((r) => (
-        <p key={`r${r.change.mutationId}`}>
-          Rejected {r.change.collection}/{r.change.id}: {r.error.message || r.error.code}
-        </p>
-      ))}
-      <button onClick={() => void client.clearRejected().then(() => (setConflicts([]), setRejected([])))}>dismiss</button>
-    </section>
-  );
-}
-
 function Tasks() {
   const tasks = useSyncClient().collection('tasks');
-  const rows = useQuery(tasks, undefined, { orderBy: 'title' });
+  const { hidden } = useUndo();
+  const all = useQuery(tasks, undefined, { orderBy: 'title' });
+  for (const r of all) remember(r.id, { title: r.doc.title, done: r.doc.done });
+  const rows = all.filter((r) => !hidden.has(r.id));
   const [title, setTitle] = useState('');
   const add = (e: FormEvent) => {
     e.preventDefault();
@@ -118,10 +98,8 @@ function Tasks() {
   };
   const left = rows.filter((r) => !r.doc.done).length;
   return (
-    <main>
-      <h1>Tasks</h1>
-      <StatusBar />
-      <form onSubmit={add}>
+    <>
+      <form onSubmit={add} className="add">
         <input aria-label="new task" placeholder="What needs doing?" value={title} onChange={(e) => setTitle(e.target.value)} />
         <button type="submit">Add</button>
       </form>
@@ -133,43 +111,120 @@ function Tasks() {
       <p className="count" data-testid="count">
         {rows.length} tasks, {left} open
       </p>
-      <Problems />
-    </main>
+    </>
   );
 }
 
-function TokenForm({ onToken }: { onToken: (token: string) => void }) {
+/** Asks for a token: when there is none, when the server refused the one in use, or when the user wants another. */
+function SignIn({ refused, current, onToken, onCancel }: { refused: string | null; current: string | null; onToken: (token: string) => void; onCancel?: () => void }) {
   const [value, setValue] = useState('');
+  const who = current ? describeToken(current) : null;
   return (
-    <main>
-      <h1>Tasks</h1>
-      <p>This server checks tokens with its configured secret. Paste a token for it:</p>
-      <form onSubmit={(e) => (e.preventDefault(), value.trim() && onToken(value.trim()))}>
-        <input aria-label="token" value={value} onChange={(e) => setValue(e.target.value)} />
-        <button type="submit">Connect</button>
+    <section className="signin" data-testid="signin">
+      {refused ? (
+        <p>
+          <strong>Sign in again to sync.</strong> The server refused your sign-in{who?.sub ? ` (as ${who.sub}${who.tenant ? ` of ${who.tenant}` : ''})` : ''}: {refused}. Your changes are kept on this device and will sync once you sign in.
+        </p>
+      ) : current ? (
+        <p>Sign in with another token{who?.sub ? ` (now: ${who.sub}${who.tenant ? ` of ${who.tenant}` : ''})` : ''}.</p>
+      ) : (
+        <p>This server checks tokens with its configured secret. Paste a token for it (for example from <code>trpc-offline-sync token --sub you</code>):</p>
+      )}
+      <form onSubmit={(e) => (e.preventDefault(), value.trim() && (onToken(value.trim()), setValue('')))}>
+        <input aria-label="token" placeholder="paste a token" value={value} onChange={(e) => setValue(e.target.value)} autoComplete="off" spellCheck={false} />
+        <button type="submit">Sign in</button>
+        {onCancel ? (
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+        ) : null}
       </form>
-    </main>
+    </section>
+  );
+}
+
+function UpdateBanner() {
+  const { updateAvailable } = usePwa();
+  if (!updateAvailable) return null;
+  return (
+    <div className="update" role="status" data-testid="update">
+      <span>A new version of the app is available.</span>
+      <button onClick={applyUpdate}>Reload</button>
+    </div>
+  );
+}
+
+const isInspectorRoute = () => location.hash === '#inspector';
+
+function Page({ token, onToken }: { token: string; onToken: (token: string) => void }) {
+  const detail = useStatusDetail();
+  const [changing, setChanging] = useState(false);
+  const [inspector, setInspector] = useState(isInspectorRoute);
+  useEffect(() => {
+    const on = () => setInspector(isInspectorRoute());
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  const refused = detail.reason?.code === 'UNAUTHORIZED' ? detail.reason.message : null;
+  return (
+    <>
+      <main>
+        <header className="top">
+          <h1>Tasks</h1>
+          <nav>
+            <a href={inspector ? '#' : '#inspector'} data-testid="inspector-toggle">
+              {inspector ? 'Hide inspector' : 'Inspector'}
+            </a>
+            <button className="link" onClick={() => setChanging(true)}>
+              Change token
+            </button>
+          </nav>
+        </header>
+        <UpdateBanner />
+        <StatusBar />
+        {refused || changing ? <SignIn refused={refused} current={token} onToken={(t) => (setChanging(false), onToken(t))} {...(refused ? {} : { onCancel: () => setChanging(false) })} /> : null}
+        <Tasks />
+        <Notices />
+      </main>
+      {inspector ? <Inspector onClose={() => (location.hash = '')} /> : null}
+    </>
   );
 }
 
 // Connected once per page load (outside React, so StrictMode's double render never makes two clients).
-const initialToken = window.__SYNC_TOKEN__ ?? localStorage.getItem(TOKEN_KEY);
-const initialClient = initialToken ? connect(initialToken) : null;
+let current: Connection | null = (() => {
+  const token = initialToken();
+  return token ? connect(token) : null;
+})();
+void startPwa();
 
 function App() {
-  const [client, setClient] = useState<SyncClient<DemoSchema> | null>(initialClient);
-  if (!client)
+  const [conn, setConn] = useState<Connection | null>(current);
+  /** A new token, pasted here or in another tab: a new client with it (the old one is closed, its tab role given up). */
+  const use = useCallback((token: string, announce: boolean) => {
+    if (announce) saveToken(token);
+    if (current?.token === token) return;
+    const old = current;
+    current = null;
+    void (async () => {
+      await old?.close();
+      current = connect(token);
+      setConn(current);
+    })();
+  }, []);
+  useEffect(() => onTokenFromOtherTab((token) => use(token, false)), [use]);
+  if (!conn)
     return (
-      <TokenForm
-        onToken={(token) => {
-          localStorage.setItem(TOKEN_KEY, token);
-          setClient(connect(token));
-        }}
-      />
+      <main>
+        <h1>Tasks</h1>
+        <SignIn refused={null} current={null} onToken={(t) => use(t, true)} />
+      </main>
     );
   return (
-    <SyncProvider client={client}>
-      <Tasks />
+    <SyncProvider client={conn.client} key={conn.token}>
+      <UndoProvider>
+        <Page token={conn.token} onToken={(t) => use(t, true)} />
+      </UndoProvider>
     </SyncProvider>
   );
 }

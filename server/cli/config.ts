@@ -119,6 +119,9 @@ Usage:
                                       recompute a scope's integrity checksums from its stored
                                       documents and compare them with the kept ones (exit code 2
                                       on a mismatch); --reset sets drifted ones to the recomputed
+  trpc-offline-sync token --sub ID [--tenant ID] [--expires 24h]
+                                      print a token signed with SYNC_JWT_SECRET, else with the
+                                      dev secret in the data folder (see token --help)
   trpc-offline-sync --help
 
 Options:
@@ -131,8 +134,9 @@ Options:
   -h, --help            show this help
 
 Environment:
-  SYNC_JWT_SECRET       HS256 secret for bearer tokens; when unset a random one is generated and
-                        printed with a development token valid for 24 hours.
+  SYNC_JWT_SECRET       HS256 secret for bearer tokens; when unset a random one is generated once
+                        into <data dir>/dev-secret (mode 0600, kept across restarts) and a
+                        development token valid for 24 hours is printed.
   SYNC_JWT_JWKS_URL     JWKS of your identity provider (Auth0, Clerk, Cognito, Firebase, Supabase,
                         Keycloak…): RS256/ES256/EdDSA tokens, keys cached, rotation followed.
   SYNC_JWT_PUBLIC_KEY   a PEM public key (the text, or a path to a .pem file) instead of a JWKS.

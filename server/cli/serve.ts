@@ -1,5 +1,4 @@
 /** `trpc-offline-sync serve`: store + engine + one-port server, a dev token when no secret is set, clean shutdown on signals. */
-import { randomBytes } from 'node:crypto';
 import { jwtAuthenticator, signDevToken } from '../auth/jwt.js';
 import { createSyncEngine } from '../engine/engine.js';
 import { createMetricsServer } from '../http/metrics-server.js';
@@ -9,6 +8,7 @@ import { createEventLogger } from '../logging.js';
 import { createMetrics } from '../metrics.js';
 import { createSyncAppRouter } from '../trpc/app-router.js';
 import { CliError, type CliConfig } from './config.js';
+import { loadDevSecret } from './dev-secret.js';
 import { initStore, openStore } from './open-store.js';
 import { releaseMemory } from './release-memory.js';
 import { loadSchema } from './schema-file.js';
@@ -45,9 +45,11 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   const identityProvider = Boolean(jwt.jwksUrl || jwt.publicKey);
   let devToken: string | undefined; // written into the web app's page only for a secret generated here
   if (!secret && !identityProvider) {
-    secret = randomBytes(32).toString('base64url');
+    // Kept in the data folder, so tokens signed with it (the page's, `token` command's) survive restarts.
+    const dev = loadDevSecret(config.dataDir);
+    secret = dev.secret;
     const token = await signDevToken(secret, { sub: 'dev', tenant: 'dev', expiresIn: '24h' });
-    log(`SYNC_JWT_SECRET not set; generated one for this run: ${secret}`);
+    log(`SYNC_JWT_SECRET not set; ${dev.created ? 'generated a development secret' : 'using the development secret'} in ${dev.path} (trpc-offline-sync token --sub NAME signs more tokens with it)`);
     log(`dev token (user "dev", tenant "dev", valid 24 h): ${token}`);
     devToken = token;
   }

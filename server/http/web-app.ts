@@ -1,8 +1,11 @@
-/** The task web app at `/` and `/app.js`: pre-built by `npm run build` into `dist/web/`, else bundled in memory by esbuild on first request. */
+/** The task web app (an installable PWA) at `/`: page, bundle, service worker, manifest and icons; pre-built by `npm run build` into `dist/web/`, else bundled in memory by esbuild on first request. */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { requestUrl } from './request-target.js';
+import { ICON_SVG, iconPng, MANIFEST } from './web-icons.js';
 import { answerUnexpected, type UnexpectedError } from '../unexpected.js';
 
 /** Options of `createWebAppHandler`. */
@@ -13,25 +16,27 @@ export interface WebAppOptions {
    * then asks for a token). @default none
    */
   devToken?: string;
-  /** Where the pre-built `index.html` + `app.js` are looked for. @default `dist/web` next to this module */
+  /** Where the pre-built `index.html` + `app.js` + `sw.js` are looked for. @default `dist/web` next to this module */
   builtDir?: string;
   /** Told when the app cannot be served (answered 500 with a request id). @default one JSON line on stderr */
   onError?: (info: UnexpectedError) => void;
 }
 
-/** Answers `GET /` and `GET /app.js`; returns false for every other request (the caller serves it). */
+/** Answers the app's paths (`/`, `/index.html`, `/app.js`, `/sw.js`, `/manifest.webmanifest`, icons); returns false for every other request (the caller serves it). */
 export type WebAppHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 const here = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 
-/** The page source and entry, from the repository (source checkouts). */
-export const WEB_SOURCE = { html: here('../../examples/web/index.html'), entry: here('../../examples/web/main.tsx') };
+/** The page source and entries, from the repository (source checkouts). */
+export const WEB_SOURCE = { html: here('../../examples/web/index.html'), entry: here('../../examples/web/main.tsx'), sw: here('../../examples/web/sw.ts') };
 
-/** Bundles the web app with esbuild (a dev dependency: loaded only when nothing is pre-built). */
-export async function buildWebApp(): Promise<string> {
-  const esbuild = await import('esbuild');
+/** The placeholder the service worker's bundle carries where the shell's version goes. */
+const VERSION_MARK = '__SHELL_VERSION__';
+
+async function bundle(entry: string, define: Record<string, string> = {}): Promise<string> {
+  const esbuild = await import('esbuild'); // a dev dependency: loaded only when nothing is pre-built
   const out = await esbuild.build({
-    entryPoints: [WEB_SOURCE.entry],
+    entryPoints: [entry],
     bundle: true,
     write: false,
     format: 'esm',
@@ -39,11 +44,17 @@ export async function buildWebApp(): Promise<string> {
     target: 'es2022',
     minify: true,
     jsx: 'automatic',
-    define: { 'process.env.NODE_ENV': '"production"' },
+    define: { 'process.env.NODE_ENV': '"production"', ...define },
     logLevel: 'silent',
   });
   return out.outputFiles[0]!.text;
 }
+
+/** Bundles the web app with esbuild. */
+export const buildWebApp = (): Promise<string> => bundle(WEB_SOURCE.entry);
+
+/** Bundles the service worker (its version left as a placeholder the server fills in). */
+export const buildServiceWorker = (): Promise<string> => bundle(WEB_SOURCE.sw, { [VERSION_MARK]: JSON.stringify(VERSION_MARK) });
 
 async function firstFile(paths: string[]): Promise<string | null> {
   for (const p of paths) {
@@ -59,8 +70,46 @@ async function firstFile(paths: string[]): Promise<string | null> {
 /** JSON for a `<script>`: `<` escaped so a token can never close the tag. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
+interface Asset {
+  type: string;
+  body: Buffer;
+  gzip?: Buffer;
+  headers?: Record<string, string>;
+}
+
+/** The shell's assets; the service worker's version is a hash of what it caches, so a new build (or a new dev token) is a new worker. */
+async function loadAssets(options: WebAppOptions, built: string): Promise<Map<string, Asset>> {
+  const htmlSource = await firstFile([`${built}/index.html`, WEB_SOURCE.html]);
+  if (htmlSource === null) throw new Error('web app: index.html not found (run npm run build)');
+  const js = (await firstFile([`${built}/app.js`])) ?? (await buildWebApp());
+  const swSource = (await firstFile([`${built}/sw.js`])) ?? (await buildServiceWorker());
+  const inject = options.devToken ? `<script>window.__SYNC_TOKEN__ = ${scriptJson(options.devToken)};</script>` : '';
+  const html = htmlSource.replace('<!--TOKEN-->', inject);
+  const version = createHash('sha256').update(html).update(js).update(swSource).digest('hex').slice(0, 12);
+  const sw = swSource.split(VERSION_MARK).join(version);
+  const text = (type: string, body: string, extra?: Record<string, string>): Asset => {
+    const buf = Buffer.from(body);
+    return { type, body: buf, ...(buf.length > 1024 ? { gzip: gzipSync(buf) } : {}), ...(extra ? { headers: extra } : {}) };
+  };
+  const page = text('text/html; charset=utf-8', html);
+  return new Map<string, Asset>([
+    ['/', page],
+    ['/index.html', page],
+    ['/app.js', text('text/javascript; charset=utf-8', js)],
+    // The worker is checked for updates on each visit: never from the HTTP cache; scope `/`.
+    ['/sw.js', text('text/javascript; charset=utf-8', sw, { 'service-worker-allowed': '/', 'x-shell-version': version })],
+    ['/manifest.webmanifest', text('application/manifest+json', JSON.stringify(MANIFEST))],
+    ['/icon.svg', text('image/svg+xml', ICON_SVG)],
+    ['/icon-192.png', { type: 'image/png', body: iconPng(192) }],
+    ['/icon-512.png', { type: 'image/png', body: iconPng(512) }],
+  ]);
+}
+
+const APP_PATHS = new Set(['/', '/index.html', '/app.js', '/sw.js', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png']);
+
 /**
- * Serves the task app. The bundle is built (or read) once and cached.
+ * Serves the task app. The assets are built (or read) once and cached; text assets above 1 KiB
+ * are sent gzipped to clients that accept it.
  *
  * @example
  * const webApp = createWebAppHandler({ devToken });
@@ -68,31 +117,31 @@ const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u0
  */
 export function createWebAppHandler(options: WebAppOptions = {}): WebAppHandler {
   const built = options.builtDir ?? here('../../web');
-  let page: Promise<{ html: string; js: string }> | null = null;
-  const load = async () => {
-    const htmlSource = await firstFile([`${built}/index.html`, WEB_SOURCE.html]);
-    if (htmlSource === null) throw new Error('web app: index.html not found (run npm run build)');
-    const js = (await firstFile([`${built}/app.js`])) ?? (await buildWebApp());
-    const inject = options.devToken ? `<script>window.__SYNC_TOKEN__ = ${scriptJson(options.devToken)};</script>` : '';
-    return { html: htmlSource.replace('<!--TOKEN-->', inject), js };
-  };
+  let assets: Promise<Map<string, Asset>> | null = null;
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const path = requestUrl(req)?.pathname;
-    if (path !== '/' && path !== '/index.html' && path !== '/app.js') return false;
-    page ??= load();
-    page.then(
-      ({ html, js }) => {
-        const body = path === '/app.js' ? js : html;
+    if (path === undefined || !APP_PATHS.has(path)) return false;
+    assets ??= loadAssets(options, built);
+    assets.then(
+      (all) => {
+        const asset = all.get(path)!;
+        const gzip = asset.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) ? asset.gzip : null;
+        const body = gzip ?? asset.body;
         res.writeHead(200, {
-          'content-type': path === '/app.js' ? 'text/javascript; charset=utf-8' : 'text/html; charset=utf-8',
+          'content-type': asset.type,
+          'content-length': String(body.length),
+          // Always revalidated: the service worker, not the HTTP cache, keeps the app for offline starts.
           'cache-control': 'no-cache',
           'x-content-type-options': 'nosniff',
+          ...(asset.gzip ? { vary: 'accept-encoding' } : {}),
+          ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+          ...asset.headers,
         });
         res.end(req.method === 'HEAD' ? undefined : body);
       },
       (error: Error) => {
-        page = null; // try again next time
+        assets = null; // try again next time
         answerUnexpected(res, `GET ${path}`, error, options.onError);
       },
     );

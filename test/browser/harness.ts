@@ -48,10 +48,28 @@ export function useChromiumAndServer(): { browser: Browser; server: TestAppServe
   return env;
 }
 
+/** Where and how `startServer` runs the CLI (a restart passes the previous `dataDir` and `port`: same origin, same data, same dev secret). */
+export interface StartServerOptions {
+  /** @default a new temp dir */
+  dataDir?: string;
+  /** @default 0 (any free port) */
+  port?: number;
+}
+
 /** `trpc-offline-sync serve` as a child process with a generated dev secret (so the page is signed in). */
-export async function startServer(): Promise<{ url: string; token: string; child: ChildProcess; trpc: ReturnType<typeof createTRPCClient<AppRouter>>; stop(): Promise<void> }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sync-browser-'));
-  const env: Record<string, string | undefined> = { ...process.env, PORT: '0', SYNC_DATA_DIR: dataDir, SYNC_LOG: 'silent' };
+export async function startServer(options: StartServerOptions = {}): Promise<{
+  url: string;
+  port: number;
+  dataDir: string;
+  token: string;
+  child: ChildProcess;
+  trpc: ReturnType<typeof createTRPCClient<AppRouter>>;
+  output(): string;
+  /** Stops the server; the data dir is removed unless `keepData` (for a restart). */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+}> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sync-browser-'));
+  const env: Record<string, string | undefined> = { ...process.env, PORT: String(options.port ?? 0), SYNC_DATA_DIR: dataDir, SYNC_LOG: 'silent' };
   delete env.SYNC_JWT_SECRET;
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -59,7 +77,7 @@ export async function startServer(): Promise<{ url: string; token: string; child
   child.stderr!.on('data', (d) => (out += d));
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+    const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out);
     const t = /dev token \([^)]*\): (\S+)/.exec(out);
     if (m && t) {
       const url = m[1]!;
@@ -67,16 +85,19 @@ export async function startServer(): Promise<{ url: string; token: string; child
       const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })] });
       return {
         url,
+        port: Number(m[2]),
+        dataDir,
         token,
         child,
         trpc,
-        async stop() {
+        output: () => out,
+        async stop(opts = {}) {
           if (child.exitCode === null) {
             const exited = new Promise((r) => child.once('exit', r));
             child.kill('SIGTERM');
             await exited;
           }
-          rmSync(dataDir, { recursive: true, force: true });
+          if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
         },
       };
     }

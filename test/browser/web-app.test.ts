@@ -32,7 +32,7 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
   async function add(page: Page, title: string): Promise<string> {
     await page.getByLabel('new task').fill(title);
     await page.getByRole('button', { name: 'Add' }).click();
-    const li = page.locator('li', { has: page.locator(`input[value="${title}"]`) });
+    const li = page.locator(`li[data-title="${title}"]`);
     await li.waitFor();
     return (await li.getAttribute('data-id'))!;
   }
