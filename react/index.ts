@@ -168,7 +168,7 @@ export function useDoc<T = any>(collection: string | SyncCollection<T, any>, id:
 }
 
 /**
- * The client's sync status (`online`, `offline`, `syncing`, `error`, `upgrade-required`), re-rendered on each `status` event.
+ * The client's sync status (`online`, `offline`, `syncing`, `stalled`, `error`, `upgrade-required`; `client.statusDetail()` has the reason), re-rendered on each `status` event.
  *
  * @example
  * const status = useSyncStatus(); // 'syncing'
