@@ -2,7 +2,7 @@
 import { SignJWT, base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
-import { memoryStore } from '../../server/stores/memory.js';
+import { storeCases } from '../rest/harness.js';
 import { SECRET, startServer, type TestServer } from './harness.js';
 
 const authenticate = jwtAuthenticator({ secret: SECRET });
@@ -42,35 +42,39 @@ describe('jwtAuthenticator', () => {
   });
 });
 
-describe('JWT over tRPC', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer(memoryStore());
-  });
-  afterAll(() => server?.close());
+for (const storeCase of (await storeCases()).filter((c) => c.name !== 'memory')) {
+describe(`on ${storeCase.name}`, () => {
+  describe('JWT over tRPC', () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startServer(await storeCase.create());
+    });
+    afterAll(() => server?.close());
 
-  const tokens: [string, () => Promise<string | null>][] = [
-    ['missing', async () => null],
-    ['malformed', async () => 'abc.def'],
-    ['forged', async () => signDevToken('wrong-secret-wrong-secret-wrong!', { sub: 'alice', tenant: 'acme', expiresIn: 60 })],
-    ['alg none', async () => `${enc({ alg: 'none' })}.${enc({ sub: 'alice', tenant: 'acme', exp: 9e9 })}.`],
-    ['expired', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'acme', expiresIn: -5 })],
-    // Signed, but the claims are not ids: a lone surrogate (PostgreSQL would store U+FFFD), NUL, C1, overlong.
-    ['lone-surrogate tenant', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'acme\ud800', expiresIn: 60 })],
-    ['NUL tenant', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'ac\u0000me', expiresIn: 60 })],
-    ['C1 control user', async () => signDevToken(SECRET, { sub: 'ali\u009bce', tenant: 'acme', expiresIn: 60 })],
-    ['overlong tenant', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'a'.repeat(257), expiresIn: 60 })],
-  ];
-  it.each(tokens)('answers UNAUTHORIZED for a %s token', async (_what, make) => {
-    const client = server.client(await make());
-    await expect(client.trpc.sync.pull.query({})).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED', sync: { code: 'UNAUTHORIZED' } } });
-  });
+    const tokens: [string, () => Promise<string | null>][] = [
+      ['missing', async () => null],
+      ['malformed', async () => 'abc.def'],
+      ['forged', async () => signDevToken('wrong-secret-wrong-secret-wrong!', { sub: 'alice', tenant: 'acme', expiresIn: 60 })],
+      ['alg none', async () => `${enc({ alg: 'none' })}.${enc({ sub: 'alice', tenant: 'acme', exp: 9e9 })}.`],
+      ['expired', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'acme', expiresIn: -5 })],
+      // Signed, but the claims are not ids: a lone surrogate (PostgreSQL would store U+FFFD), NUL, C1, overlong.
+      ['lone-surrogate tenant', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'acme\ud800', expiresIn: 60 })],
+      ['NUL tenant', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'ac\u0000me', expiresIn: 60 })],
+      ['C1 control user', async () => signDevToken(SECRET, { sub: 'ali\u009bce', tenant: 'acme', expiresIn: 60 })],
+      ['overlong tenant', async () => signDevToken(SECRET, { sub: 'alice', tenant: 'a'.repeat(257), expiresIn: 60 })],
+    ];
+    it.each(tokens)('answers UNAUTHORIZED for a %s token', async (_what, make) => {
+      const client = server.client(await make());
+      await expect(client.trpc.sync.pull.query({})).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED', sync: { code: 'UNAUTHORIZED' } } });
+    });
 
-  it('accepts a good token and confines it to its tenant', async () => {
-    const acme = server.client(await server.token('alice', 'acme'));
-    await acme.trpc.sync.push.mutate({ clientId: 'c', changes: [{ mutationId: 1, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'hi' } }] });
-    expect((await acme.trpc.sync.pull.query({})).changes).toHaveLength(1);
-    const alone = server.client(await server.token('alice')); // scope defaults to the user
-    expect((await alone.trpc.sync.pull.query({})).changes).toHaveLength(0);
+    it('accepts a good token and confines it to its tenant', async () => {
+      const acme = server.client(await server.token('alice', 'acme'));
+      await acme.trpc.sync.push.mutate({ clientId: 'c', changes: [{ mutationId: 1, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'hi' } }] });
+      expect((await acme.trpc.sync.pull.query({})).changes).toHaveLength(1);
+      const alone = server.client(await server.token('alice')); // scope defaults to the user
+      expect((await alone.trpc.sync.pull.query({})).changes).toHaveLength(0);
+    });
   });
 });
+}

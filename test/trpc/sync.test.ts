@@ -1,8 +1,7 @@
 /** End to end over real HTTP, WebSocket and SSE with real tRPC clients, on the memory store and on PGlite. */
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgliteStore } from '../../server/stores/postgres/index.js';
-import { memoryStore } from '../../server/stores/memory.js';
+import { storeCases } from '../rest/harness.js';
 import type { Store } from '../../server/stores/store.js';
 import type { StreamEvent } from '../../shared/protocol.js';
 import { eventually, startServer, type TestClient, type TestServer } from './harness.js';
@@ -30,10 +29,8 @@ async function codeOf(promise: Promise<unknown>): Promise<{ code: string; sync: 
   throw new Error('expected an error');
 }
 
-const stores: [string, () => Promise<Store>][] = [
-  ['memory', async () => memoryStore()],
-  ['pglite', async () => pgliteStore()],
-];
+/** memory, PGlite and PostgreSQL when TEST_DATABASE_URL is set. */
+const stores: [string, () => Promise<Store>][] = (await storeCases()).map((c) => [c.name, c.create]);
 
 describe.each(stores)('tRPC sync router on %s', (_name, newStore) => {
   let server: TestServer;
