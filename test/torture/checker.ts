@@ -50,7 +50,10 @@ export interface CheckCounts {
   /** Acknowledged writes whose answer the client died before recording (known from its outbox on restart). */
   ackedInferred: number;
   rejected: number;
-  /** Acknowledged `conflict_resolved` writes that lost every field to newer writes (in the ledger, not in the oplog). */
+  /**
+   * Acknowledged writes with no oplog entry of their own because newer writes won: `conflict_resolved`
+   * ones that lost every field, and deletes of a document a newer tombstone had already deleted.
+   */
   superseded: number;
   lost: number;
   duplicated: number;
@@ -73,6 +76,8 @@ interface WriteInfo {
   client: number;
   /** Its mutation id now (a renumbering after CLIENT_ID_CONFLICT changes it). */
   m: number;
+  /** The document version the push answer gave (from the `settle` that acknowledged it). */
+  ackVersion: string | null;
   change: WrittenChange;
   write: HistoryEvent;
   committed: boolean;
@@ -115,7 +120,9 @@ export function checkRun(run: RunRecord): CheckResult {
   // Oplog indexes: by seq (a push), and by exact state (document, version, data) to the seqs that made it.
   const bySeq = new Map<number, OplogRow[]>();
   const byState = new Map<string, number[]>();
+  const tombstones = new Set<string>();
   for (const row of run.oplog) {
+    if (row.op === 'delete') tombstones.add(`${docKey(row.c, row.id)}@${row.v}`);
     let push = bySeq.get(row.seq);
     if (!push) bySeq.set(row.seq, (push = []));
     push.push(row);
@@ -152,7 +159,7 @@ export function checkRun(run: RunRecord): CheckResult {
         }
         case 'write': {
           lastIntent = e.changes.map((change) => {
-            const info: WriteInfo = { client, m: change.m, change, write: e, committed: false, acked: null, rejected: false, applied: [] };
+            const info: WriteInfo = { client, m: change.m, ackVersion: null, change, write: e, committed: false, acked: null, rejected: false, applied: [] };
             registry.set(writeKey(e.clientId, change.m), info);
             infos.push(info);
             const key = docKey(change.c, change.id);
@@ -177,6 +184,7 @@ export function checkRun(run: RunRecord): CheckResult {
             else {
               info.acked = 'yes';
               ackedDocs.add(docKey(info.change.c, info.change.id));
+              info.ackVersion = e.docs.find((d) => d.c === info.change.c && d.id === info.change.id)?.v ?? null;
             }
           }
           // Read-your-writes: once a write is acknowledged, its document never shows an older version.
@@ -281,10 +289,12 @@ export function checkRun(run: RunRecord): CheckResult {
     }
     // Acknowledged: the server recorded it; accepted ones are in the oplog, a conflict_resolved one
     // is there unless newer writes won every field it set.
-    if (info.acked && !info.rejected && (outcome === null || (outcome === 'accepted' && info.applied.length === 0))) {
+    // A delete of a document already deleted by a newer tombstone changes nothing: accepted, answered with that tombstone's version.
+    const absorbed = info.change.op === 'delete' && info.ackVersion !== null && tombstones.has(`${docKey(info.change.c, info.change.id)}@${info.ackVersion}`);
+    if (info.acked && !info.rejected && (outcome === null || (outcome === 'accepted' && info.applied.length === 0 && !absorbed))) {
       lost++;
       violations.push({ kind: 'lost', client: info.client, message: `client ${info.client}: acknowledged write #${info.change.m} (${docKey(info.change.c, info.change.id)}) is ${outcome === null ? "not in the server's ledger" : "accepted but not in the server's oplog"}`, evidence: [info.write] });
-    } else if (info.acked && outcome === 'conflict_resolved' && info.applied.length === 0) superseded++;
+    } else if (info.acked && info.applied.length === 0 && (outcome === 'conflict_resolved' || absorbed)) superseded++;
     if (outcome === 'rejected' && info.acked && !info.rejected) violations.push({ kind: 'lost', client: info.client, message: `client ${info.client}: write #${info.change.m} was rejected by the server but the client took it as acknowledged`, evidence: [info.write] });
     if (info.rejected && info.applied.length > 0) violations.push({ kind: 'rejected-applied', client: info.client, message: `client ${info.client}: write #${info.change.m} was answered rejected but applied`, evidence: [info.write, ...info.applied] });
   }

@@ -150,6 +150,8 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
       `lost=${k.lost} duplicated=${k.duplicated} phantom=${k.phantom} wedged=${k.wedged} converged=${k.converged === k.clients ? 'yes' : `${k.converged}/${k.clients}`} ` +
       `violations=${violations} drain=${(drainMs / 1000).toFixed(1)}s time=${Math.round((Date.now() - t0) / 1000)}s`;
     const result: TortureResult = { options: o, check, faults, drainMs, seconds: (Date.now() - t0) / 1000, summary, notes };
+    // What the server held, so the checker can be run again on this run's histories (checkRun in a REPL or test).
+    writeFileSync(join(dir, 'server.json'), JSON.stringify({ oplog, ledger: [...ledger], full: full.docs }));
     writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...result, check: { ...check, violations: check.violations.slice(0, 200) } }, null, 2));
     if (!check.ok) {
       const failure = describeFailure(o.seed, check);
