@@ -24,6 +24,18 @@ runLocalStoreConformance({
     names.set(again, names.get(store)!);
     return again;
   },
+  /** The second object-store put of the next write throws (as a full disk would), after the first was issued in the same transaction. */
+  failNextWrite() {
+    const realPut = IDBObjectStore.prototype.put;
+    let puts = 0;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<typeof realPut>) {
+      if (++puts === 2) {
+        IDBObjectStore.prototype.put = realPut;
+        throw Object.assign(new Error('disk failure (test)'), { name: 'UnknownError' });
+      }
+      return realPut.apply(this, args);
+    };
+  },
 });
 
 describe('indexedDbLocalStore', () => {
