@@ -120,7 +120,7 @@ function SignIn({ refused, current, onToken, onCancel }: { refused: string | nul
   const [value, setValue] = useState('');
   const who = current ? describeToken(current) : null;
   return (
-    <section className="signin" data-testid="signin">
+    <section className="signin" data-testid="signin" data-token-end={current?.slice(-8) ?? ''}>
       {refused ? (
         <p>
           <strong>Sign in again to sync.</strong> The server refused your sign-in{who?.sub ? ` (as ${who.sub}${who.tenant ? ` of ${who.tenant}` : ''})` : ''}: {refused}. Your changes are kept on this device and will sync once you sign in.

@@ -93,15 +93,16 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
     await row(d.page, ids[0]!).getByLabel('done').click();
     await expect.poll(() => row(d.page, ids[0]!).getByLabel('done').isChecked()).toBe(true);
     await expect.poll(() => pending(d.page)).toBe(4);
-    // The page itself needs the network to load (no service worker), so the reload happens with
-    // the sync endpoints still unreachable (HTTP aborted, WebSocket closed) instead of offline.
+    // The reload happens with the sync endpoints unreachable (HTTP aborted, WebSocket closed) and the
+    // page served by the server; a start with no network at all (service worker) is in pwa.test.ts.
     await d.context.route(/\/trpc/, (route) => route.abort());
     await d.context.routeWebSocket(/\/trpc/, (ws) => ws.close());
     await d.context.setOffline(false);
     await d.page.reload();
     await d.page.waitForFunction(() => window.__sync !== undefined);
     expect(await pending(d.page)).toBe(4);
-    await new Promise((r) => setTimeout(r, 1_000)); // pushes fail meanwhile
+    // A push is tried and fails (endpoints unreachable): the outbox keeps all four.
+    await until('a push to fail', async () => (await d.page.evaluate(() => window.__sync!.diagnostics())).lastPush?.ok === false);
     expect(await pending(d.page)).toBe(4);
     expect((await tasks(d.page)).filter((t) => ids.includes(t.id)).map((t) => [t.title, t.done, t.pending])).toEqual([
       ['Offline one', true, true],
