@@ -9,6 +9,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { SCHEMA_VERSION, pgliteStore, postgresStore, type PostgresStore } from '../../server/stores/postgres/index.js';
 import type { StoreEvent, StoreTx } from '../../server/stores/store.js';
 import { commit, doc, entry, until } from './sql-fixtures.js';
+import { demoSchema } from '../../server/demo/schema.js';
+import { createSyncEngine } from '../../server/engine/engine.js';
 
 const url = process.env.TEST_DATABASE_URL;
 const open: Array<{ close(): Promise<void> }> = [];
@@ -17,8 +19,8 @@ afterEach(async () => {
   for (const store of open.splice(0)) await store.close();
 });
 
-/** Behaviour both drivers must show; run below once per driver. */
-function storeBehaviour(newStore: () => Promise<PostgresStore>) {
+/** Behaviour both drivers must show; run below once per driver (`table`: a table's qualified name in a store). */
+function storeBehaviour(newStore: () => Promise<PostgresStore>, table: (store: PostgresStore, name: string) => string) {
   it('writes and reads documents, the oplog and mutation outcomes', async () => {
     const store = await newStore();
     await commit(store, 's1', [['tasks', 'b'], ['tasks', 'a'], ['notes', 'z']]);
@@ -85,10 +87,8 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>) {
       expect(again.get(9)!.status).toBe('rejected');
       expect(again.get(6)!.status).toBe('accepted');
     });
-    const rows = store.kind === 'pglite'
-      ? (await (store.raw as PGlite).query('SELECT count(*)::int AS n FROM sync_mutation_batches')).rows
-      : null;
-    if (rows) expect(rows).toEqual([{ n: 3 }]);
+    const { rows } = await (store.raw as { query(sql: string): Promise<{ rows: unknown[] }> }).query(`SELECT count(*)::int AS n FROM ${table(store, 'mutation_batches')}`);
+    expect(rows).toEqual([{ n: 3 }]);
     await store.transaction('s2', async (tx) => expect((await tx.getResults('c', [1, 2, 5])).size).toBe(0));
   });
 
@@ -185,7 +185,7 @@ describe('pglite store', () => {
     open.push(store);
     await store.init();
     return store;
-  });
+  }, (_store, name) => `sync_${name}`);
 
   it('keeps documents, heads and epoch across close and reopen of its directory', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sync-pglite-'));
@@ -247,6 +247,35 @@ describe('pglite store', () => {
     await store.transaction('s', async (tx) => expect(await tx.clientLedger('c')).toEqual({ lastMutationId: 5, owner: 'u2' }));
   });
 
+  it('migrates a version 3 database: integrity checksums are computed from the documents already stored', async () => {
+    const db = new PGlite();
+    const first = postgresStore(db);
+    await first.init();
+    const engine = createSyncEngine({ store: first, schema: demoSchema, retention: { pruneIntervalMs: 0 } });
+    await engine.write('s', [
+      { collection: 'tasks', id: 'a', op: 'upsert', data: { title: 'one' } },
+      { collection: 'tasks', id: 'b', op: 'upsert', data: { title: 'two' } },
+      { collection: 'notes', id: 'n', op: 'upsert', data: { body: 'x' } },
+    ]);
+    await engine.write('s', [{ collection: 'tasks', id: 'b', op: 'delete' }]);
+    const expected = (await engine.pull({ userId: 'u', scopeId: 's' }, {})).checksums;
+    await engine.close();
+    // Back to version 3's layout: no checksums.
+    await db.exec(`ALTER TABLE sync_scopes DROP COLUMN checksums; UPDATE sync_meta SET value = '3' WHERE key = 'schema_version';`);
+    const store = postgresStore(db, { closeClient: true });
+    open.push(store);
+    await store.init();
+    expect((await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+    const again = createSyncEngine({ store, schema: demoSchema, retention: { pruneIntervalMs: 0 } });
+    expect((await again.pull({ userId: 'u', scopeId: 's' }, {})).checksums).toEqual(expected);
+    expect(await again.verifyChecksums('s')).toMatchObject({ seq: 2, mismatches: 0 });
+    expect((await store.checksums('s')).map((c) => [c.collection, c.seq]).sort()).toEqual([
+      ['notes', 2],
+      ['tasks', 2],
+    ]);
+    await again.close();
+  });
+
   it('exposes live documents as views when collections are named', async () => {
     const store = await pgliteStore(undefined, { collections: ['tasks'] });
     open.push(store);
@@ -263,6 +292,7 @@ describe('pglite store', () => {
 
 describe.skipIf(!url)('postgres store', () => {
   const schemas: string[] = [];
+  const schemaOf = new WeakMap<PostgresStore, string>();
   const admin = url ? new pg.Pool({ connectionString: url, max: 2 }) : null;
 
   /** A store on its own pool, in `schema` (shared by stores that must see each other). */
@@ -270,6 +300,7 @@ describe.skipIf(!url)('postgres store', () => {
     if (!schemas.includes(schema)) schemas.push(schema);
     const pool = new pg.Pool({ connectionString: url, max: 5 });
     const store = postgresStore(pool, { schema, notifyChannel: schema, closeClient: true, ...options });
+    schemaOf.set(store, schema);
     open.push(store);
     await store.init();
     return store;
@@ -281,7 +312,7 @@ describe.skipIf(!url)('postgres store', () => {
     await admin?.end();
   });
 
-  storeBehaviour(() => pgStore(freshSchema()));
+  storeBehaviour(() => pgStore(freshSchema()), (store, name) => `"${schemaOf.get(store)}".sync_${name}`);
 
   it('gives concurrent writers of one scope on two pools consecutive seqs, committed in seq order', async () => {
     const schema = freshSchema();
