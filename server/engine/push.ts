@@ -175,9 +175,10 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
     }));
     await tx.putDocs(docs);
     await tx.appendOplog(entries.map((e) => ({ ...e, seq: seq!, at })));
-    await tx.setHead(seq);
-    // Integrity checksums: kept in this same transaction, from each document's state before and after.
+    // Integrity checksums: kept in this same transaction, from each document's state before and after
+    // (before setHead, so a store may write them with the head).
     if (ctx.integrity !== false && tx.addChecksums) await tx.addChecksums(checksumDeltas(stored, docs), seq);
+    await tx.setHead(seq);
   }
   if (clientId !== null && fresh.length > 0) {
     const records = fresh.map((c) => ({ mutationId: c.mutationId, result: outcomeOf(byMutation.get(c.mutationId)!, c.digest) }));

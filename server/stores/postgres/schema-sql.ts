@@ -12,8 +12,6 @@ export interface Tables {
   clients: string;
   /** One row per recorded push: the outcomes of its mutations (since schema version 2). */
   mutationBatches: string;
-  /** Integrity checksums per (scope, collection) (since schema version 4). */
-  checksums: string;
   /** Version 1's one row per mutation; only read by the migration in `init()`. */
   legacyMutations: string;
 }
@@ -40,7 +38,6 @@ export function tables(naming: Naming): Tables {
     oplog: qualified(naming, 'oplog'),
     clients: qualified(naming, 'clients'),
     mutationBatches: qualified(naming, 'mutation_batches'),
-    checksums: qualified(naming, 'checksums'),
     legacyMutations: qualified(naming, 'mutations'),
   };
 }
@@ -56,11 +53,14 @@ export function createStatements(naming: Naming, collections: readonly string[])
   const statements = [
     ...(naming.schema ? [`CREATE SCHEMA IF NOT EXISTS ${quote(naming.schema)}`] : []),
     `CREATE TABLE IF NOT EXISTS ${t.meta} (key text PRIMARY KEY, value text NOT NULL)`,
+    // `checksums`: the scope's integrity checksums, { "<collection>": { "sum": "<16 hex>", "seq": n } }
+    // (shared/checksum.ts), moved by each push in the statement that moves `seq` (since version 4).
     `CREATE TABLE IF NOT EXISTS ${t.scopes} (
       scope ${key} PRIMARY KEY,
       seq bigint NOT NULL DEFAULT 0,
       horizon bigint NOT NULL DEFAULT 0,
-      writes bigint NOT NULL DEFAULT 0)`,
+      writes bigint NOT NULL DEFAULT 0,
+      checksums jsonb NOT NULL DEFAULT '{}')`,
     `CREATE TABLE IF NOT EXISTS ${t.docs} (
       scope ${key},
       collection ${key},
@@ -107,14 +107,6 @@ export function createStatements(naming: Naming, collections: readonly string[])
       at timestamptz NOT NULL,
       PRIMARY KEY (scope, client_id, last_mid))`,
     `CREATE INDEX IF NOT EXISTS ${index('mutation_batches_at')} ON ${t.mutationBatches} (at)`,
-    // Integrity checksums: per collection, the sum mod 2^64 of its live documents' hashes
-    // (shared/checksum.ts) and the seq of the last commit that changed it.
-    `CREATE TABLE IF NOT EXISTS ${t.checksums} (
-      scope ${key},
-      collection ${key},
-      sum numeric(20, 0) NOT NULL,
-      seq bigint NOT NULL,
-      PRIMARY KEY (scope, collection))`,
   ];
   for (const collection of collections) {
     // Live documents of one collection, for apps that read with their own SQL.

@@ -2,7 +2,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { addSum, docHash } from '../../../shared/checksum.js';
+import { addSum, checksumHex, docHash } from '../../../shared/checksum.js';
 import type {
   ClientLedger,
   CollectionChecksum,
@@ -69,11 +69,12 @@ async function migrate(q: Queryable, t: Tables, from: number): Promise<void> {
 }
 
 /**
- * Version 4 keeps integrity checksums: computes them once from the documents already stored (a
- * keyset scan, bounded memory), each stamped with its scope's current seq.
+ * Version 4 keeps integrity checksums on the scope row: computes them once from the documents
+ * already stored (a keyset scan, bounded memory), each stamped with its scope's current seq.
  */
 async function backfillChecksums(q: Queryable, t: Tables): Promise<void> {
-  const sums = new Map<string, { scope: string; collection: string; sum: bigint }>();
+  await q.query(`ALTER TABLE ${t.scopes} ADD COLUMN IF NOT EXISTS checksums jsonb NOT NULL DEFAULT '{}'`);
+  const sums = new Map<string, Map<string, bigint>>();
   let after: [string, string, string] = ['', '', ''];
   for (;;) {
     const rows = await q.query(
@@ -82,23 +83,32 @@ async function backfillChecksums(q: Queryable, t: Tables): Promise<void> {
       after,
     );
     for (const row of rows) {
-      const key = `${row.scope as string}\u0000${row.collection as string}`;
-      const entry = sums.get(key) ?? { scope: row.scope as string, collection: row.collection as string, sum: 0n };
-      entry.sum = addSum(entry.sum, docHash(row.id as string, row.version as string, (row.data ?? {}) as Record<string, unknown>));
-      sums.set(key, entry);
+      let scope = sums.get(row.scope as string);
+      if (!scope) sums.set(row.scope as string, (scope = new Map()));
+      const collection = row.collection as string;
+      scope.set(collection, addSum(scope.get(collection) ?? 0n, docHash(row.id as string, row.version as string, (row.data ?? {}) as Record<string, unknown>)));
     }
     if (rows.length < 1000) break;
     const last = rows.at(-1)!;
     after = [last.scope as string, last.collection as string, last.id as string];
   }
-  for (const { scope, collection, sum } of sums.values()) {
+  for (const [scope, collections] of sums) {
+    const kept = Object.fromEntries([...collections].map(([c, sum]) => [c, { sum: checksumHex(sum), seq: 0 }]));
+    // Stamped with the scope's seq, in the statement that reads it.
     await q.query(
-      `INSERT INTO ${t.checksums} (scope, collection, sum, seq)
-       SELECT $1, $2, $3::numeric, coalesce((SELECT seq FROM ${t.scopes} WHERE scope = $1), 0)
-       ON CONFLICT (scope, collection) DO UPDATE SET sum = EXCLUDED.sum, seq = EXCLUDED.seq`,
-      [scope, collection, sum.toString()],
+      `UPDATE ${t.scopes} SET checksums = (SELECT jsonb_object_agg(k, jsonb_set(v, '{seq}', to_jsonb(seq))) FROM jsonb_each($2::jsonb) AS e(k, v)) WHERE scope = $1`,
+      [scope, JSON.stringify(kept)],
     );
   }
+}
+
+/** The kept checksums of a scope row's `checksums` column (all, or these collections). */
+export function checksumsOf(column: unknown, collections?: readonly string[]): CollectionChecksum[] {
+  const kept = (column ?? {}) as Record<string, { sum: string; seq: number | string }>;
+  return (collections ?? Object.keys(kept)).flatMap((collection) => {
+    const row = kept[collection];
+    return row ? [{ collection, sum: BigInt(`0x${row.sum}`), seq: num(row.seq) }] : [];
+  });
 }
 
 /** The SQL store; build it with `postgresStore()` or `pgliteStore()`. */
@@ -179,7 +189,7 @@ export class SqlStore<Raw> implements Store {
       // increment): see #lastIds.
       const lock = {
         sql: `INSERT INTO ${this.#t.scopes} AS s (scope, seq, horizon) VALUES ($1, 0, 0)
-         ON CONFLICT (scope) DO UPDATE SET writes = s.writes + 1 RETURNING seq, horizon, writes`,
+         ON CONFLICT (scope) DO UPDATE SET writes = s.writes + 1 RETURNING seq, horizon, writes, checksums`,
         params: [scope],
       };
       let tx: SqlTx | null = null;
@@ -189,7 +199,8 @@ export class SqlStore<Raw> implements Store {
       try {
         const result = await this.#exec.transaction(async (q, rows) => {
           // `rows`: the scope lock's answer (the transaction's opening statement, below).
-          const head: ScopeHead = { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon) };
+          // The kept checksums come with the lock (read under it): a push moves them without another read.
+          const head: ScopeHead = { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon), checksums: checksumsOf(rows[0]!.checksums) };
           writes = num(rows[0]!.writes);
           const cached = this.#lastIds.get(scope);
           tx = new SqlTx({
@@ -221,22 +232,11 @@ export class SqlStore<Raw> implements Store {
   }
 
   async head(scope: string, options?: { checksums?: readonly string[] }): Promise<ScopeHead> {
-    if (!options?.checksums) {
-      const rows = await this.#read(`SELECT seq, horizon FROM ${this.#t.scopes} WHERE scope = $1`, [scope]);
-      return rows.length ? { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon) } : { seq: 0, horizon: 0 };
-    }
-    // One statement, so one snapshot: the sums are those of the commits up to `seq`.
-    const [row] = await this.#read(
-      `SELECT (SELECT seq FROM ${this.#t.scopes} WHERE scope = $1) AS seq, (SELECT horizon FROM ${this.#t.scopes} WHERE scope = $1) AS horizon,
-         (SELECT json_agg(json_build_array(collection, sum::text, seq)) FROM ${this.#t.checksums} WHERE scope = $1 AND collection = ANY($2::text[])) AS sums`,
-      [scope, [...options.checksums]],
-    );
-    const sums = (row?.sums ?? []) as [string, string, number | string][];
-    return {
-      seq: row?.seq === null || row?.seq === undefined ? 0 : num(row.seq),
-      horizon: row?.horizon === null || row?.horizon === undefined ? 0 : num(row.horizon),
-      checksums: sums.map(([collection, sum, seq]) => ({ collection, sum: BigInt(sum), seq: num(seq) })),
-    };
+    // With checksums: the same row, so the same snapshot as `seq`.
+    const rows = await this.#read(`SELECT seq, horizon${options?.checksums ? ', checksums' : ''} FROM ${this.#t.scopes} WHERE scope = $1`, [scope]);
+    const head: ScopeHead = rows.length ? { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon) } : { seq: 0, horizon: 0 };
+    if (options?.checksums) head.checksums = checksumsOf(rows[0]?.checksums, options.checksums);
+    return head;
   }
 
   async readOplog(scope: string, options: ReadOplogOptions): Promise<OplogEntry[]> {
@@ -278,11 +278,8 @@ export class SqlStore<Raw> implements Store {
   }
 
   async checksums(scope: string, collections?: readonly string[]): Promise<CollectionChecksum[]> {
-    const params: unknown[] = [scope];
-    let where = 'scope = $1';
-    if (collections) where += ` AND collection = ANY($${params.push([...collections])}::text[])`;
-    const rows = await this.#read(`SELECT collection, sum::text AS sum, seq FROM ${this.#t.checksums} WHERE ${where}`, params);
-    return rows.map((row) => ({ collection: row.collection as string, sum: BigInt(row.sum as string), seq: num(row.seq) }));
+    const rows = await this.#read(`SELECT checksums FROM ${this.#t.scopes} WHERE scope = $1`, [scope]);
+    return checksumsOf(rows[0]?.checksums, collections);
   }
 
   async prune(before: Date): Promise<{ removed: number }> {

@@ -1,5 +1,6 @@
 // The StoreTx of the SQL store: reads are one statement each; writes are queued and sent as one statement.
 import type { ClientLedger, DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx, RecordedOutcome } from '../store.js';
+import { addSum, checksumHex } from '../../../shared/checksum.js';
 import type { Queryable, Row } from './executor.js';
 import { DOC_COLUMNS, docFromRow, num } from './rows.js';
 import type { Tables } from './schema-sql.js';
@@ -36,6 +37,8 @@ export class SqlTx implements StoreTx {
   /** Keys getDocs found missing and nothing has written since (see putDocs). */
   readonly #absent = new Set<string>();
   #queued: Array<{ table: string; cte: string; params: unknown[]; notify?: string }> = [];
+  /** Checksums computed by `addChecksums`, written by the next `setHead` (or flush). */
+  #sums: Record<string, { sum: string; seq: number }> | null = null;
 
   /** Last mutation ids read or recorded in this transaction (cached by the store after COMMIT). */
   get lastIds(): ReadonlyMap<string, ClientLedger> {
@@ -55,6 +58,12 @@ export class SqlTx implements StoreTx {
 
   /** Sends the queued writes as one statement (called before every read and before COMMIT). */
   async flush(): Promise<void> {
+    if (this.#sums) {
+      // Checksums set without a new head (a reset): written on their own.
+      const sums = this.#sums;
+      this.#sums = null;
+      await this.#queue(`${this.#c.t.scopes} sums`, { cte: `UPDATE ${this.#c.t.scopes} SET checksums = checksums || $2::jsonb WHERE scope = $1 RETURNING scope`, params: [this.#c.scope, JSON.stringify(sums)] });
+    }
     if (this.#queued.length === 0) return;
     const queued = this.#queued;
     this.#queued = [];
@@ -163,11 +172,14 @@ export class SqlTx implements StoreTx {
 
   async setHead(seq: number): Promise<void> {
     const { t, scope, notifyChannel } = this.#c;
+    // The checksums a push computed go in the same statement (one row, one write).
+    const sums = this.#sums;
+    this.#sums = null;
     // NOTIFY inside the transaction: PostgreSQL delivers it on COMMIT and drops it on ROLLBACK,
     // so other processes only ever hear of committed seqs.
     await this.#queue(t.scopes, {
-      cte: `UPDATE ${t.scopes} SET seq = $2::bigint WHERE scope = $1 RETURNING scope, seq`,
-      params: [scope, String(seq)],
+      cte: `UPDATE ${t.scopes} SET seq = $2::bigint${sums ? ', checksums = checksums || $3::jsonb' : ''} WHERE scope = $1 RETURNING scope, seq`,
+      params: sums ? [scope, String(seq), JSON.stringify(sums)] : [scope, String(seq)],
       ...(notifyChannel === null ? {} : { notify: notifyChannel }),
     });
     this.committedSeq = seq;
@@ -238,16 +250,19 @@ export class SqlTx implements StoreTx {
     });
   }
 
+  /**
+   * Computes the new sums from the ones the scope lock returned (`head.checksums`, current under
+   * the lock) and writes them with `setHead`'s statement when it follows (a push calls this first),
+   * else on their own at the next flush (`verifyChecksums` resetting them).
+   */
   async addChecksums(deltas: ReadonlyMap<string, bigint>, seq: number): Promise<void> {
     if (deltas.size === 0) return;
-    const { t, scope } = this.#c;
-    // numeric, not bigint: the sum is unsigned 64-bit, kept below 2^64 by the mod.
-    await this.#queue(t.checksums, {
-      cte: `INSERT INTO ${t.checksums} AS k (scope, collection, sum, seq)
-       SELECT $1, e->>'c', (e->>'d')::numeric, $3::bigint FROM jsonb_array_elements($2::jsonb) AS e
-       ON CONFLICT (scope, collection) DO UPDATE SET sum = mod(k.sum + EXCLUDED.sum, 18446744073709551616), seq = EXCLUDED.seq`,
-      params: [scope, JSON.stringify([...deltas].map(([c, d]) => ({ c, d: d.toString() }))), String(seq)],
-    });
+    const kept = new Map((this.head.checksums ?? []).map((c) => [c.collection, c.sum]));
+    this.#sums ??= {};
+    for (const [collection, delta] of deltas) {
+      const current = this.#sums[collection] ? BigInt(`0x${this.#sums[collection]!.sum}`) : (kept.get(collection) ?? 0n);
+      this.#sums[collection] = { sum: checksumHex(addSum(current, delta)), seq };
+    }
   }
 
   /**
