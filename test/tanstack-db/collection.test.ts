@@ -53,26 +53,6 @@ describe(`server on ${storeCase.name}`, () => {
       expect(rowsOf(tasks)).toEqual({ i1: { id: 'i1', title: 'one', done: false }, i2: { id: 'i2', title: 'two', done: true } });
     });
 
-    it('types rows from the schema (checked by tsc)', async () => {
-      const a = await server.device('t-tsd-types', 'a');
-      const tasks = createCollection(syncCollectionOptions({ client: a.client, collection: 'tasks' }));
-      const notes = createCollection(syncCollectionOptions({ client: a.client, collection: 'notes' }));
-      const neverCalled = () => {
-        // @ts-expect-error: not a collection of the schema
-        syncCollectionOptions({ client: a.client, collection: 'nope' });
-        // @ts-expect-error: a task's title is a string
-        tasks.insert({ id: 'x', title: 1, done: false });
-        // @ts-expect-error: a note has no title
-        notes.insert({ id: 'n', title: 'x' });
-        const title: string | undefined = tasks.get('x')?.title;
-        return title;
-      };
-      expect(typeof neverCalled).toBe('function');
-      expect(tasks.id).toBe('trpc-offline-sync:tasks');
-      await tasks.cleanup();
-      await notes.cleanup();
-    });
-
     it("follows the other device live: B's live query updates on A's insert, update and delete; A's writes reach the server exactly once", async () => {
       const a = await server.device('t-tsd-live', 'a');
       const b = await server.device('t-tsd-live', 'b');

@@ -1,6 +1,6 @@
 /**
  * The whole project type-checks under `tsc --noEmit` (strict), which is what makes the type tests
- * real: every `@ts-expect-error` in `test/trpc/types.test.ts` must be an error, and the examples
+ * real: every `@ts-expect-error` in `test/types/*.types.ts` (type-only modules, never run) must be an error, and the examples
  * (the README's app router in `examples/embedded-server.ts`) must compile against the public API.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,18 +1,24 @@
-/** Static types of `client.sync.*`: checked by `tsc --noEmit -p .` (`@ts-expect-error` lines must be errors). */
+/**
+ * Static types of `client.sync.*`: checked by `tsc --noEmit -p .` in test/types/typecheck.test.ts
+ * (`@ts-expect-error` lines must be errors). Never run: each check is a function tsc reads.
+ */
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
-import { describe, expectTypeOf, it } from 'vitest';
+import { expectTypeOf } from 'vitest';
 import type { AppRouter } from '../../server/demo/app-router.js';
 import type { DemoSchema } from '../../server/demo/schema.js';
 import { createSyncRouter, syncErrorFormatter, type EngineFor, type SyncErrorData } from '../../server/trpc/index.js';
 import type { FullPage, PullResponse, PushResponse, StreamEvent } from '../../shared/protocol.js';
 
 const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: 'http://127.0.0.1:1/trpc', transformer: superjson })] });
+/** Holds type checks for tsc; never called. */
+function check(_name: string, _fn: () => unknown): void {}
+
 const push = (input: Parameters<typeof trpc.sync.push.mutate>[0]) => input;
 
-describe('sync router types', () => {
-  it('types push input by collection and op', () => {
+check('sync router types', () => {
+  check('types push input by collection and op', () => {
     push({ clientId: 'd', changes: [{ mutationId: 1, collection: 'tasks', id: 't', op: 'upsert', data: { title: 'x', priority: 2, tags: ['a'] } }] });
     push({ clientId: 'd', changes: [{ mutationId: 2, collection: 'tasks', id: 't', op: 'patch', data: { done: true, priority: null } }] });
     push({ clientId: 'd', changes: [{ mutationId: 3, collection: 'notes', id: 'n', op: 'delete' }] });
@@ -26,7 +32,7 @@ describe('sync router types', () => {
     push({ clientId: 'd', changes: [{ mutationId: 1, collection: 'notes', id: 'n', op: 'merge', data: {} }] });
   });
 
-  it('types outputs and stream events', () => {
+  check('types outputs and stream events', () => {
     expectTypeOf(trpc.sync.push.mutate).returns.resolves.toEqualTypeOf<PushResponse>();
     // Answers are the wire shapes, typed by the schema (and still assignable to the untyped ones).
     expectTypeOf(trpc.sync.pull.query).returns.resolves.toMatchTypeOf<PullResponse>();
@@ -34,7 +40,7 @@ describe('sync router types', () => {
     void (() => trpc.sync.stream.subscribe({ since: null }, { onData: (e) => expectTypeOf(e).toMatchTypeOf<{ id: string; data: StreamEvent }>() }));
   });
 
-  it('types pull, full and stream answers by collection: data is that collection\'s document type', async () => {
+  check('types pull, full and stream answers by collection: data is that collection\'s document type', async () => {
     type Task = { title: string; done: boolean; priority?: number | undefined; tags?: string[] | undefined };
     const page = await trpc.sync.pull.query({ schemaVersion: 1 }).catch(() => null);
     for (const change of page?.changes ?? []) {
@@ -68,7 +74,7 @@ describe('sync router types', () => {
     void (() => trpc.sync.pull.query({ since: 5 }));
   });
 
-  it('uses the app procedure and its context', () => {
+  check('uses the app procedure and its context', () => {
     const t = initTRPC.context<{ user: { id: string; org: string } | null }>().create({ errorFormatter: syncErrorFormatter });
     const engine = null as unknown as EngineFor<DemoSchema>;
     const sync = createSyncRouter({
