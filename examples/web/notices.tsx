@@ -42,7 +42,8 @@ interface Notice {
 function conflictNotice(client: TasksClient, c: ConflictEvent, dismiss: () => void): Notice | null {
   if (c.status !== 'conflict_resolved' || c.collection !== 'tasks') return null;
   const tasks = client.collection('tasks');
-  const what = `Your ${attempted(c.change)} ${named(c.id, c.change.data)}`;
+  const renamed = attempted(c.change) === 'new title for';
+  const what = renamed ? `Your new title '${String(c.change.data!.title)}'` : `Your ${attempted(c.change)} ${named(c.id, c.change.data)}`;
   if (c.doc === null || c.doc === undefined) {
     // The default delete policy keeps a deleted task deleted: "keep mine" can only restore it as a new task.
     const mine = { ...knownTask(c.id, c.change.data), ...(c.change.data ?? {}) } as { title?: string; done?: boolean };

@@ -96,4 +96,32 @@ describe.skipIf(skip !== null)('inspector, undo and notices in Chromium', () => 
     await devA.close();
     await devB.close();
   }, 120_000);
+  it('a rename that lost to a newer one says what was kept, and Keep mine makes it the newest on every device', async () => {
+    const devA = await app.browser.newContext({ viewport: { width: 800, height: 600 } });
+    const devB = await app.browser.newContext({ viewport: { width: 800, height: 600 } });
+    const a = await openApp(devA, `${app.server.url}/`);
+    const b = await openApp(devB, `${app.server.url}/`);
+    const id = await addTask(a, 'Fix the door');
+    await until('device B to see it', async () => (await row(b, id).count()) === 1, 20_000);
+    await devB.setOffline(true);
+    await until('B offline', async () => (await statusOf(b)) === 'offline');
+    const mine = row(b, id).getByLabel('title');
+    await mine.fill('Fix the back door');
+    await mine.press('Enter');
+    await until('the rename to wait in the outbox', async () => (await pendingOf(b)) === 1);
+    const theirs = row(a, id).getByLabel('title'); // renamed later on A: the newer change
+    await theirs.fill('Fix the front door');
+    await theirs.press('Enter');
+    await until('A to push', async () => (await pendingOf(a)) === 0 && ((await serverDoc(id))?.data as { title?: string } | null)?.title === 'Fix the front door');
+    await devB.setOffline(false);
+    const notice = b.getByTestId('notice').first();
+    await notice.waitFor({ timeout: 30_000 });
+    expect(await notice.locator('p').textContent()).toBe("Your new title 'Fix the back door' was replaced by a newer change from another device: it is now 'Fix the front door' (open).");
+    console.log('rename conflict:', await screenshot(b, 'conflict-keep-mine'));
+    await notice.getByRole('button', { name: 'Keep mine' }).click();
+    await until('both devices to show mine', async () => (await row(a, id).getAttribute('data-title')) === 'Fix the back door' && (await row(b, id).getAttribute('data-title')) === 'Fix the back door', 30_000);
+    expect(await b.getByTestId('notice').count()).toBe(0);
+    await devA.close();
+    await devB.close();
+  }, 120_000);
 });
