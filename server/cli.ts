@@ -14,8 +14,10 @@ const fail = (error: unknown): never => {
 };
 
 async function main(): Promise<void> {
-  // `token` has flags of its own (--sub, --tenant, --expires): parsed by its module.
-  if (process.argv[2] === 'token') return runToken(process.argv.slice(3), process.env, log, (line) => void process.stderr.write(line + '\n'));
+  // `token` has flags of its own (--sub, --tenant, --expires): parsed by its module. `npm start -- token …`
+  // arrives as `serve token …` (the start script names serve), read as `token …` too.
+  const at = process.argv[2] === 'token' ? 3 : process.argv[2] === 'serve' && process.argv[3] === 'token' ? 4 : 0;
+  if (at) return runToken(process.argv.slice(at), process.env, log, (line) => void process.stderr.write(line + '\n'));
   const config = readConfig(process.argv.slice(2), process.env);
   if (config.command === 'help') return void log(HELP);
   if (config.command === 'init') return runInit(config, log);
