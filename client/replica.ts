@@ -393,7 +393,12 @@ export class Replica {
   /** Moves one document's server state past one answered change; returns the conflict to report, if any. */
   private settle(doc: LocalDoc, entry: OutboxEntry, outcome: Outcome): ConflictEvent | null {
     const { status } = outcome;
-    if (status === 'accepted') {
+    // The server state held is already past this change (a later commit arrived first, e.g. by the
+    // stream): a document's version never decreases, so that state includes the change's effect.
+    const passed = outcome.version !== undefined && doc.version !== null && doc.version > outcome.version;
+    if (passed) {
+      // keep it: re-applying the change on top would move the server state back to an older version
+    } else if (status === 'accepted') {
       doc.server = applyChange(doc.server, entry);
       if (outcome.version) doc.version = outcome.version;
     } else if (status === 'conflict_resolved') {
