@@ -14,7 +14,7 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import pg from 'pg';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { betterSqlite3Driver, createSyncClient, indexedDbLocalStore, sqliteLocalStore, type LocalStore, type SyncClient } from '../../client/index.js';
+import { betterSqlite3Driver, createSyncClient, indexedDbLocalStore, keyValueLocalStore, sqliteLocalStore, type LocalStore, type SyncClient } from '../../client/index.js';
 import type { IntegrityEvent } from '../../client/integrity.js';
 import type { SyncApi } from '../../client/api.js';
 import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
@@ -220,6 +220,28 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
     expect(await localDocs(client.store, 'tasks')).toEqual(await serverDocs(scope, 'tasks'));
     expect(await localDocs(client.store, 'notes')).toEqual(await serverDocs(scope, 'notes'));
     expect((await client.diagnostics()).integrity).toMatchObject({ mismatches: 2, repairs: 2 });
+  });
+
+  it('key-value store (AsyncStorage-like): the stored content of a document edited behind the client is found on the next sync() and repaired', async () => {
+    const scope = tenant();
+    const map = new Map<string, string>();
+    const kv = {
+      getItem: async (k: string) => map.get(k) ?? null,
+      setItem: async (k: string, v: string) => void map.set(k, v),
+      removeItem: async (k: string) => void map.delete(k),
+    };
+    const client = await device(scope, keyValueLocalStore(kv));
+    const seen = events(client);
+    await seed(client);
+    const key = [...map.keys()].find((k) => k.endsWith(':tasks:t3'))!;
+    const stored = JSON.parse(map.get(key)!) as { server: Record<string, unknown>; data: Record<string, unknown> };
+    map.set(key, JSON.stringify({ ...stored, server: { ...stored.server, title: 'edited in storage' }, data: { ...stored.data, title: 'edited in storage' } }));
+    expect((await client.collection('tasks').get('t3'))?.title).toBe('edited in storage');
+
+    await client.sync();
+    expect(seen).toMatchObject([{ collection: 'tasks', repaired: 1 }]);
+    expect((await client.collection('tasks').get('t3'))?.title).toBe('Order gloves');
+    expect(await localDocs(client.store, 'tasks')).toEqual(await serverDocs(scope, 'tasks'));
   });
 
   it('a change the client missed (a pull page that dropped it) is found by the O(1) check and repaired', async () => {
