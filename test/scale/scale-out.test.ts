@@ -1,4 +1,5 @@
 /** Three stateless `serve` processes on one PostgreSQL behave as one: every reader sees every push once and whole, and `kill -9` of one loses no acknowledged push. */
+import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freshDatabase, killAllServers, startServers, tokenFor, type ServerProcess } from './cluster.js';
 import {
@@ -150,6 +151,20 @@ if (!adminUrl) {
       expect(retried.every((b) => b.acked)).toBe(true);
       const final = await fullDocs(survivors[1]!.base, token);
       expect(final.size).toBe(afterKill.size + (unacked.length - committedUnacked.length) * CHANGES);
+      // Exactly once, in the oplog (full answers each document once whatever happened): every change of
+      // every retried batch was applied once, and no (client, mutation id) was ever applied twice.
+      const oplog = new pg.Client({ connectionString: db.url });
+      await oplog.connect();
+      try {
+        const twice = await oplog.query('SELECT client_id, mutation_id, count(*)::int AS n FROM sync_oplog GROUP BY client_id, mutation_id HAVING count(*) > 1');
+        expect(twice.rows).toEqual([]);
+        for (const b of unacked) {
+          const { rows } = await oplog.query('SELECT count(*)::int AS n FROM sync_oplog WHERE id = ANY($1)', [b.ids]);
+          expect(rows[0].n, b.batch).toBe(CHANGES);
+        }
+      } finally {
+        await oplog.end();
+      }
 
       const expected = new Set(final.keys());
       const watching = observers.filter((o) => !o.name.startsWith(victim.name));
