@@ -79,10 +79,11 @@ describe('SYNC_METRICS_PORT', () => {
     const status = await fetch(`${s.url}/sync/status`, { headers: { authorization: 'Bearer scrape-token-0123456789' } });
     expect(status.status).toBe(200);
     expect(await status.json()).toMatchObject({ ok: true, store: { kind: 'pglite', reachable: true }, oplog: { entries: 1, estimated: false }, live: { subscribers: 0, lagMs: 0 } });
-    // The oplog gauges read the store at most once a second.
-    await new Promise((r) => setTimeout(r, 1100));
+    // The oplog gauges read the store at most once a second: the next reads show the write.
+    await expect
+      .poll(async () => (await fetch(`${s.metricsUrl}/metrics`, { headers: { authorization: 'Bearer scrape-token-0123456789' } })).text(), { timeout: 5000, interval: 200 })
+      .toMatch(/^sync_oplog_entries 1$/m);
     const after = await (await fetch(`${s.metricsUrl}/metrics`, { headers: { authorization: 'Bearer scrape-token-0123456789' } })).text();
-    expect(after).toMatch(/^sync_oplog_entries 1$/m);
     expect(after).toMatch(/^sync_live_feed_lag_seconds 0$/m);
   });
 

@@ -134,7 +134,7 @@ describe(`on ${storeCase.name}`, () => {
         try {
           await s.engine.write('lag', [{ collection: 'tasks', id: 'x2', op: 'upsert', data: { title: 'b' } }]);
           await s.engine.write('lag', [{ collection: 'tasks', id: 'x3', op: 'upsert', data: { title: 'c' } }]);
-          await new Promise((r) => setTimeout(r, 120));
+          await expect.poll(async () => (await status()).live.lagMs, { timeout: 5000 }).toBeGreaterThanOrEqual(100);
           const behind = (await status()).live;
           expect(behind.behindCommits).toBe(2);
           expect(behind.lagMs).toBeGreaterThanOrEqual(100);

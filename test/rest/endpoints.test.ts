@@ -170,8 +170,7 @@ describe.each(cases)('REST face on $name', ({ create }) => {
     const untilB = wsMessages(b);
     await new Promise((r) => b.once('open', r));
     const checkpoint = (await api(s.base, '/sync/pull', { token })).json.checkpoint;
-    b.send(JSON.stringify({ type: 'subscribe', since: checkpoint }));
-    await new Promise((r) => setTimeout(r, 200));
+    b.send(JSON.stringify({ type: 'subscribe', since: checkpoint })); // from the checkpoint: t3 arrives whether b is live yet or not
     await pushTasks(s, token, 'dev-1', 3, 1);
     expect(changeIds(await untilA((q) => changeIds(q).length >= 3))).toEqual(['t1', 't2', 't3']);
     expect(changeIds(await untilB((q) => changeIds(q).length >= 1))).toEqual(['t3']);
@@ -193,9 +192,10 @@ describe.each(cases)('REST face on $name', ({ create }) => {
     expect(pulled.json.changes.map((c: any) => c.id)).toEqual(['g1']);
     const full = await api(s.base, '/sync/full', { token: globex });
     expect(full.text.split('\n').filter(Boolean).map((l) => JSON.parse(l).id)).toEqual(['g1']);
-    const got = await collect(globexStream.events, (all) => changeIds(all.map((e) => e.data)).length >= 1);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(changeIds(got.map((e) => e.data))).toEqual(['g1']);
+    // A fence: a second globex write after acme's; once it arrived, anything acme leaked would have too.
+    await api(s.base, '/sync/push', { token: globex, body: { clientId: 'dev-1', changes: taskChanges(2, 1, 'g') } });
+    const got = await collect(globexStream.events, (all) => changeIds(all.map((e) => e.data)).includes('g2'));
+    expect(changeIds(got.map((e) => e.data))).toEqual(['g1', 'g2']);
     abort.abort();
   });
 });

@@ -46,7 +46,8 @@ describe(`on ${storeCase.name}`, () => {
       const abort = new AbortController();
       const sse = await Promise.all([0, 1].map(() => openSse(`${s.base}/sync/stream`, { authorization: `Bearer ${token}` }, abort.signal)));
       const sseEvents = sse.map(({ events }) => collect(events, (got) => got.some((e) => e.event === 'changes'), 5000));
-      await new Promise((r) => setTimeout(r, 200));
+      // Every subscriber is live (four WebSockets, two SSE streams) before the commit.
+      await expect.poll(() => s.engine.feedStatus().subscribers, { timeout: 5000 }).toBe(6);
       const changes = [...taskChanges(1, 1), { mutationId: 2, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'hi' } }];
       expect((await api(s.base, '/sync/push', { token, body: { clientId: 'fan', changes } })).status).toBe(200);
       for (const sub of [...all, notesOnly]) await expect.poll(() => sub.frames.length, { timeout: 5000 }).toBeGreaterThanOrEqual(1);

@@ -39,7 +39,7 @@ describe('live feed after a failed subscribe', () => {
       const abort = new AbortController();
       const events = engine.stream(actor, {}, abort.signal)[Symbol.asyncIterator]();
       const first = events.next(); // subscribes, catches up (nothing), then waits for live commits
-      await new Promise((r) => setTimeout(r, 50));
+      await expect.poll(() => engine.feedStatus().subscribers, { timeout: 5000 }).toBe(1);
       await engine.write('shop', [{ collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'live' } }]);
       const next = await Promise.race([first, new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 2000))]);
       expect(next).not.toBe('stuck');

@@ -150,8 +150,10 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>, table: (store: P
     await commit(store, 's', [['tasks', 'a']]);
     await store.transaction('s', async () => undefined); // no setHead: nothing to announce
     await until(() => events.length >= 1);
-    await new Promise((r) => setTimeout(r, 300)); // room for a duplicate echo to show up
-    expect(events).toEqual([{ type: 'commit', scope: 's', seq: 1 }]);
+    // A fence: a second commit; once its event arrived, a duplicate echo of the first would have too.
+    await commit(store, 'fence', [['tasks', 'f']]);
+    await until(() => events.some((e) => e.type === 'commit' && e.scope === 'fence'));
+    expect(events).toEqual([{ type: 'commit', scope: 's', seq: 1 }, { type: 'commit', scope: 'fence', seq: 1 }]);
     off();
   });
 

@@ -84,8 +84,10 @@ describe.each(stores)('tRPC sync router on %s', (_name, newStore) => {
     const evesStream = subscribe(eve);
     await alice.trpc.sync.push.mutate({ clientId: 'a1', changes: [task('t4', 'secret')] });
     await eventually(() => expect(evesStream.changes().map((c) => c.id)).toEqual(['t1']));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(evesStream.changes().map((c) => c.data)).toEqual([{ title: 'pwned', done: false }]);
+    // A fence: eve's own next write; once it arrived, alice's earlier t4 would have too if it leaked.
+    await eve.trpc.sync.push.mutate({ clientId: 'e1', changes: [{ mutationId: 2, collection: 'tasks', id: 'fence', op: 'upsert', data: { title: 'fence' } }] });
+    await eventually(() => expect(evesStream.changes().map((c) => c.id)).toContain('fence'));
+    expect(evesStream.changes().map((c) => c.data)).toEqual([{ title: 'pwned', done: false }, { title: 'fence', done: false }]);
     evesStream.stop();
   });
 
