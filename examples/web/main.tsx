@@ -109,7 +109,7 @@ function Tasks() {
         ))}
       </ul>
       <p className="count" data-testid="count">
-        {rows.length} tasks, {left} open
+        {rows.length} {rows.length === 1 ? 'task' : 'tasks'}, {left} open
       </p>
     </>
   );

@@ -36,10 +36,10 @@ export type TestAppServer = Awaited<ReturnType<typeof startServer>>;
  * Launches Chromium and the CLI server before the suite's tests (in a `describe`) and stops both
  * after; read `browser` and `server` from the returned object inside the tests.
  */
-export function useChromiumAndServer(): { browser: Browser; server: TestAppServer } {
+export function useChromiumAndServer(options: StartServerOptions = {}): { browser: Browser; server: TestAppServer } {
   const env = {} as { browser: Browser; server: TestAppServer };
   beforeAll(async () => {
-    [env.browser, env.server] = await Promise.all([launchChromium(), startServer()]);
+    [env.browser, env.server] = await Promise.all([launchChromium(), startServer(options)]);
   });
   afterAll(async () => {
     await env.browser?.close();
@@ -54,6 +54,8 @@ export interface StartServerOptions {
   dataDir?: string;
   /** @default 0 (any free port) */
   port?: number;
+  /** More `serve` arguments (e.g. `['--schema', file]`). */
+  args?: string[];
 }
 
 /** `trpc-offline-sync serve` as a child process with a generated dev secret (so the page is signed in). */
@@ -71,7 +73,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<{
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sync-browser-'));
   const env: Record<string, string | undefined> = { ...process.env, PORT: String(options.port ?? 0), SYNC_DATA_DIR: dataDir, SYNC_LOG: 'silent' };
   delete env.SYNC_JWT_SECRET;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve', ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
