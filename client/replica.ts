@@ -430,15 +430,13 @@ export class Replica {
 
   /**
    * After the last full page: forgets, page by page, documents the export did not hold (keeping
-   * pending local ones), recomputes the collections' checksums, then stores the checkpoint and
-   * clears the resync state in one write. A crash part way leaves the resync state in place, so
-   * the next sync finishes the sweep.
+   * pending local ones), then stores the checkpoint and clears the resync state in one write. A
+   * crash part way leaves the resync state in place, so the next sync finishes the sweep. (The
+   * checksums moved with every page and sweep; the pull that follows a resync compares them, and a
+   * store whose rows were changed behind its back is then repaired collection by collection.)
    */
   async finishResync(state: ResyncState, collections: readonly string[]): Promise<void> {
-    for (const collection of collections) {
-      await this.sweep(collection, state.mark);
-      if (this.integrity) await this.recompute(collection);
-    }
+    for (const collection of collections) await this.sweep(collection, state.mark);
     await this.exclusive(() =>
       this.store.write([
         { type: 'setMeta', key: 'checkpoint', value: state.checkpoint },

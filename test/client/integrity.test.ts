@@ -155,9 +155,12 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
     expect(db.prepare(`SELECT id, version, mark FROM sync_docs WHERE collection = 'notes' ORDER BY id`).all()).toEqual(notesVersions);
     expect((await client.diagnostics()).integrity).toMatchObject({ mismatches: 1, repairs: 1 });
 
-    // The next sync agrees: nothing more to repair.
+    // The next sync agrees: nothing more to repair; nor after a full resync (sums kept page by page).
+    await client.sync();
+    await client.resync();
     await client.sync();
     expect(seen).toHaveLength(1);
+    expect((await client.diagnostics()).integrity).toMatchObject({ mismatches: 1, repairs: 1 });
   });
 
   it('SQLite: a pending local change survives a repair (outbox untouched, still pushed once)', async () => {
