@@ -6,7 +6,7 @@ import { SyncProvider, usePending, useQuery, useSyncClient, useSyncStatus } from
 import { connect, type Connection, type TasksClient } from './connect.js';
 import { Inspector } from './inspector.js';
 import { Notices } from './notices.js';
-import { applyUpdate, startPwa, usePwa } from './pwa.js';
+import { applyUpdate, install, startPwa, usePwa } from './pwa.js';
 import { remember } from './titles.js';
 import { describeToken, initialToken, onTokenFromOtherTab, saveToken } from './token.js';
 import { UndoProvider, useUndo } from './undo.js';
@@ -143,6 +143,16 @@ function SignIn({ refused, current, onToken, onCancel }: { refused: string | nul
   );
 }
 
+function InstallButton() {
+  const { installable } = usePwa();
+  if (!installable) return null;
+  return (
+    <button className="link" onClick={() => void install()} data-testid="install">
+      Install app
+    </button>
+  );
+}
+
 function UpdateBanner() {
   const { updateAvailable } = usePwa();
   if (!updateAvailable) return null;
@@ -172,6 +182,7 @@ function Page({ token, onToken }: { token: string; onToken: (token: string) => v
         <header className="top">
           <h1>Tasks</h1>
           <nav>
+            <InstallButton />
             <a href={inspector ? '#' : '#inspector'} data-testid="inspector-toggle">
               {inspector ? 'Hide inspector' : 'Inspector'}
             </a>

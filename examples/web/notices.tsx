@@ -37,6 +37,21 @@ interface Notice {
   key: string;
   text: string;
   actions: { label: string; run: () => Promise<unknown> }[];
+  /** A refused write whose title can be edited and sent again. */
+  edit?: { title: string; retry: (title: string) => Promise<unknown> };
+}
+
+/** "Edit and retry": the refused title in a field, sent again as a new write when saved. */
+function EditRetry({ edit }: { edit: NonNullable<Notice['edit']> }) {
+  const [open, setOpen] = useState(false);
+  const [title, setTitle] = useState(edit.title);
+  if (!open) return <button onClick={() => setOpen(true)}>Edit</button>;
+  return (
+    <form className="edit" onSubmit={(e) => (e.preventDefault(), title.trim() && void edit.retry(title.trim()))}>
+      <input aria-label="edit refused title" value={title} onChange={(e) => setTitle(e.target.value)} />
+      <button type="submit">Save and retry</button>
+    </form>
+  );
 }
 
 function conflictNotice(client: TasksClient, c: ConflictEvent, dismiss: () => void): Notice | null {
@@ -91,6 +106,9 @@ export function Notices() {
       actions: [
         { label: 'Try again', run: () => client.retryDeadLetter(r.change.mutationId).then(() => setRejected((list) => list.filter((x) => x !== r))) },
       ],
+      ...(r.change.op !== 'delete' && typeof r.change.data?.title === 'string'
+        ? { edit: { title: r.change.data.title, retry: (title: string) => client.retryDeadLetter(r.change.mutationId, { data: { ...r.change.data, title } }).then(() => setRejected((list) => list.filter((x) => x !== r))) } }
+        : {}),
     });
   }
   if (notices.length === 0) return null;
@@ -100,6 +118,7 @@ export function Notices() {
         <div className="notice" key={n.key} data-testid="notice">
           <p>{n.text}</p>
           <div className="actions">
+            {n.edit ? <EditRetry edit={n.edit} /> : null}
             {n.actions.map((a) => (
               <button key={a.label} onClick={() => void a.run()}>
                 {a.label}

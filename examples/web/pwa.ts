@@ -9,9 +9,31 @@ export interface PwaState {
   updateAvailable: boolean;
   /** `navigator.storage.persist()`'s answer (`null`: not asked / not supported). */
   persisted: boolean | null;
+  /** The browser offered to install the app (Chromium's `beforeinstallprompt`); `install()` shows its prompt. */
+  installable: boolean;
 }
 
-let state: PwaState = { offlineReady: false, updateAvailable: false, persisted: null };
+let state: PwaState = { offlineReady: false, updateAvailable: false, persisted: null, installable: false };
+/** Chromium's deferred install prompt. */
+let installPrompt: (Event & { prompt(): Promise<unknown> }) | null = null;
+window.addEventListener('beforeinstallprompt', (e) => {
+  e.preventDefault(); // shown from the app's own button instead
+  installPrompt = e as Event & { prompt(): Promise<unknown> };
+  set({ installable: true });
+});
+window.addEventListener('appinstalled', () => {
+  installPrompt = null;
+  set({ installable: false });
+  void askPersistence(); // an installed app is usually granted persistent storage
+});
+
+/** Shows the browser's install prompt (after `installable`). */
+export async function install(): Promise<void> {
+  const p = installPrompt;
+  installPrompt = null;
+  set({ installable: false });
+  await p?.prompt();
+}
 const listeners = new Set<() => void>();
 const set = (patch: Partial<PwaState>) => {
   state = { ...state, ...patch };
