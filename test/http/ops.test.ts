@@ -173,9 +173,8 @@ describe(`on ${storeCase.name}`, () => {
       const head = s.store.head.bind(s.store);
       s.store.head = () => new Promise(() => {});
       try {
-        const t0 = Date.now();
+        // The answer itself proves the 150 ms timeout fired (the store never answers); no wall-clock budget.
         const { status: code, body } = await syncStatus(s.engine, 150);
-        expect(Date.now() - t0).toBeLessThan(2000);
         expect(code).toBe(503);
         expect(body).toMatchObject({ ok: false, store: { reachable: false, error: 'store: no answer within 150 ms' }, oplog: { entries: expect.any(Number) } });
       } finally {

