@@ -41,6 +41,7 @@ describe('full-export cursors', () => {
       forged([cp, 'tasks', 'a', 'x']), // too long
       forged([cp, 'tasks', 5]), // an id that is not a string
       forged([1, 'tasks', 'a']), // a checkpoint that is not a string
+      forged([encodeCheckpoint({ epoch: 'e1', seq: 1 }), ['tasks'], 'a']), // a collection that only reads as a name once coerced
       forged([cp, '9tasks', 'a']), // not a collection name
       forged([cp, 'tasks', 'a\u0000b']), // NUL in the id
       forged([cp, 'tasks', 'x'.repeat(257)]), // longer than any document id
