@@ -1,5 +1,5 @@
 /** The task app served by `trpc-offline-sync serve` at `/`: an installable PWA over React hooks, an IndexedDB store and live sync; sign-in prompt, inspector, undo and notices in words. */
-import { StrictMode, useCallback, useEffect, useState, type FormEvent } from 'react';
+import { StrictMode, useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { StatusDetail } from '../../client/index.js';
 import { SyncProvider, usePending, useQuery, useSyncClient, useSyncStatus } from '../../react/index.js';
@@ -54,6 +54,14 @@ function TaskRow({ id, title, done, pending }: { id: string; title: string; done
   const { remove } = useUndo();
   const [draft, setDraft] = useState(title);
   useEffect(() => setDraft(title), [title]);
+  const area = useRef<HTMLTextAreaElement>(null);
+  useLayoutEffect(() => {
+    // Browsers without CSS field-sizing (Firefox, Safari): grow the text area to its wrapped lines.
+    const el = area.current;
+    if (!el || CSS.supports('field-sizing', 'content')) return;
+    el.style.height = 'auto';
+    el.style.height = `${el.scrollHeight}px`;
+  }, [draft]);
   const save = () => {
     if (draft.trim() && draft !== title) void tasks.patch(id, { title: draft.trim() });
     else setDraft(title);
@@ -62,6 +70,7 @@ function TaskRow({ id, title, done, pending }: { id: string; title: string; done
     <li className={done ? 'done' : ''} data-id={id} data-title={title}>
       <input type="checkbox" aria-label="done" checked={done} onChange={() => void tasks.patch(id, { done: !done })} />
       <textarea
+        ref={area}
         className="title"
         aria-label="title"
         rows={1}
