@@ -75,6 +75,27 @@ export function checksumsSuite(ctx: Ctx): void {
       for (const verdict of report.collections) expect(last.checksums![verdict.collection]).toBe(verdict.kept);
     });
 
+    it('concurrent pushes to one scope (8 writers, overlapping documents) leave kept sums equal to the recomputed ones', async () => {
+      const engine = ctx.engine();
+      const actor = newActor('sums');
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          for (let round = 0; round < 6; round++) {
+            const changes: ChangeInput[] = [0, 1, 2].map((k) => {
+              const id = `d${(w + round + k) % 5}`;
+              const mutationId = round * 3 + k + 1;
+              return k === 2 && round % 2 === 1
+                ? { mutationId, collection: 'tasks', id, op: 'delete' as const }
+                : { mutationId, collection: 'tasks', id, op: 'upsert' as const, data: { title: `w${w} r${round} k${k}` } };
+            });
+            await engine.push(actor, { clientId: `writer-${w}`, changes });
+          }
+        }),
+      );
+      const report = await engine.verifyChecksums(actor.scopeId);
+      expect(report.mismatches, JSON.stringify(report.collections)).toBe(0);
+    });
+
     it('checksums ride only on exact checkpoints: the last pull page, filtered to the asked collections; none on a page with more to come', async () => {
       const engine = ctx.engine();
       const actor = newActor('sums');
