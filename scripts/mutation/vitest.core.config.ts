@@ -1,0 +1,12 @@
+/** Vitest settings for `npm run mutation`, part "core" (shared/, server/engine/): the store conformance suite on memory, the engine and shared unit tests. */
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/shared/**/*.test.ts', 'test/stores/memory.test.ts', 'test/engine/*.test.ts'],
+    exclude: ['node_modules/**', 'dist/**', '.tmp/**'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    typecheck: { enabled: false },
+  },
+});
