@@ -11,6 +11,7 @@ import type { Emitter } from './emitter.js';
 import type { ConflictEvent, SyncClientEvents } from './events.js';
 import type { DocData, LocalDoc, LocalStore, LocalWrite, OutboxEntry, RejectedChange, ResyncState } from './local-store.js';
 import { applyChange, docKey, mergePatch, rebase } from './rebase.js';
+import { isBehind, versionBehind } from './checkpoint-order.js';
 import type { PushRefusal } from './retry.js';
 import { serial } from './serial.js';
 import { ChecksumDeltas, localHash, type Integrity } from './integrity.js';
@@ -175,6 +176,10 @@ export class Replica {
    */
   applyServerChanges(changes: readonly ChangeOut[], checkpoint: string | null, extra: LocalWrite[] = [], mark: string | null = null, check: ChecksumCheck = {}): Promise<number> {
     return this.exclusive(async () => {
+      // Not during a resync pass (`mark`): its pages rebuild the store whatever it held.
+      const ordered = mark === null;
+      // A page or event older than the stored checkpoint (a pull read before a stream event, events out of order) holds nothing new.
+      if (ordered && checkpoint !== null && isBehind(checkpoint, await this.store.getMeta('checkpoint'))) return 0;
       const latest = new Map<string, ChangeOut>();
       for (const change of changes) {
         this.clock.receive(change.version);
@@ -183,14 +188,20 @@ export class Replica {
         latest.set(key, change);
       }
       const integrity = this.integrity;
-      const current = latest.size > 0 && (integrity !== null || (await this.store.countOutbox()) > 0) ? await this.readDocs([...latest.values()]) : null;
+      const current = latest.size > 0 ? await this.readDocs([...latest.values()]) : null;
       const writes: LocalWrite[] = [];
       const touched = new Touched();
       const deltas = integrity ? new ChecksumDeltas() : null;
       let changed = 0;
+      /** Changes older than the copy already held (e.g. this client's acknowledged push is newer): kept as held. */
+      let skipped = 0;
       for (const [key, change] of latest) {
         const server = change.op === 'delete' ? null : (change.data ?? {});
         const before = current?.get(key) ?? null;
+        if (ordered && versionBehind(change.version, before?.version)) {
+          skipped++;
+          continue;
+        }
         const pending = before?.pending ? await this.pendingOf(change.collection, change.id) : [];
         // A document a repair of its collection has not swept yet keeps the repair's mark.
         const docMark = mark ?? integrity?.marks.get(change.collection) ?? null;
@@ -211,7 +222,8 @@ export class Replica {
         touched.emit(this.events, 'server');
       }
       const expected = integrity && checkpoint !== null ? (check.expected ?? integrity.take(checkpoint)) : undefined;
-      if (integrity && expected && checkpoint !== null) await this.compare(integrity, expected, checkpoint, sums, check.audit === true);
+      // With a document newer than the page here, the sums at the page's checkpoint cannot match: compared at a later one.
+      if (integrity && expected && checkpoint !== null && skipped === 0) await this.compare(integrity, expected, checkpoint, sums, check.audit === true);
       return changed;
     });
   }
