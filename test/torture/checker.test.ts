@@ -72,6 +72,33 @@ describe('history checker', () => {
     expect(kinds(run)).toContain('lost');
   });
 
+  it('a page that leaves out a document the client holds newer from its own acknowledged push is not a partial push', () => {
+    const oplog: OplogRow[] = [row(1, 0, 't1', 1, { title: 'a1' }, 'A', 1), row(1, 1, 't2', 2, { title: 'a2' }, 'A', 2), row(2, 0, 't2', 3, { title: 'b2' }, 'B', 1)];
+    const full = [{ c: 'tasks', id: 't1', v: V(1), d: { title: 'a1' } }, { c: 'tasks', id: 't2', v: V(3), d: { title: 'b2' } }];
+    const final: HistoryEvent = { t: 'final', at: 9, pending: 0, checkpoint: CP(2), docs: full, drainedMs: 5 };
+    const a: HistoryEvent[] = [
+      { t: 'start', at: 0, pid: 1, clientId: 'A', outbox: [], rejected: [], checkpoint: null },
+      { t: 'write', at: 1, clientId: 'A', changes: [{ m: 1, c: 'tasks', id: 't1', op: 'upsert', data: { title: 'a1' } }, { m: 2, c: 'tasks', id: 't2', op: 'upsert', data: { title: 'a2' } }] },
+      { t: 'committed', at: 1, ms: [1, 2] },
+      { t: 'settle', at: 2, removed: [1, 2], rejected: [], docs: [{ c: 'tasks', id: 't1', v: V(1) }, { c: 'tasks', id: 't2', v: V(2) }] },
+      { t: 'observe', at: 5, cp: CP(2), full: false, docs: [{ c: 'tasks', id: 't2', v: V(3), d: { title: 'b2' } }] },
+      final,
+    ];
+    const b = (ownPush: boolean): HistoryEvent[] => [
+      { t: 'start', at: 0, pid: 2, clientId: 'B', outbox: [], rejected: [], checkpoint: null },
+      { t: 'write', at: 3, clientId: 'B', changes: [{ m: 1, c: 'tasks', id: 't2', op: 'upsert', data: { title: 'b2' } }] },
+      { t: 'committed', at: 3, ms: [1] },
+      { t: 'settle', at: 4, removed: [1], rejected: [], docs: [{ c: 'tasks', id: 't2', v: ownPush ? V(3) : null }] },
+      // The page of seq 1, read before B's push: t2 is older than what B holds, so the client keeps its own.
+      { t: 'observe', at: 5, cp: CP(1), full: false, docs: [{ c: 'tasks', id: 't1', v: V(1), d: { title: 'a1' } }] },
+      { t: 'observe', at: 6, cp: CP(2), full: false, docs: [] },
+      final,
+    ];
+    const ledger = new Map([['A#1', 'accepted'], ['A#2', 'accepted'], ['B#1', 'accepted']]);
+    expect(kinds({ histories: [a, b(true)], oplog, ledger, full })).toEqual([]);
+    expect(kinds({ histories: [a, b(false)], oplog, ledger, full })).toContain('partial-push');
+  });
+
   it('finds a write applied twice (duplicated)', () => {
     const run = cleanRun();
     run.oplog.push(row(4, 0, 't1', 5, { title: 'a1' }, 'A', 1));

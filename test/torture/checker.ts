@@ -120,8 +120,12 @@ export function checkRun(run: RunRecord): CheckResult {
   // Oplog indexes: by seq (a push), and by exact state (document, version, data) to the seqs that made it.
   const bySeq = new Map<number, OplogRow[]>();
   const byState = new Map<string, number[]>();
+  /** Latest seq at which a document had a version (`collection/id@version`), whatever its data. */
+  const seqOfVersion = new Map<string, number>();
   const tombstones = new Set<string>();
   for (const row of run.oplog) {
+    const at = `${docKey(row.c, row.id)}@${row.v}`;
+    seqOfVersion.set(at, Math.max(seqOfVersion.get(at) ?? 0, row.seq));
     if (row.op === 'delete') tombstones.add(`${docKey(row.c, row.id)}@${row.v}`);
     let push = bySeq.get(row.seq);
     if (!push) bySeq.set(row.seq, (push = []));
@@ -185,6 +189,10 @@ export function checkRun(run: RunRecord): CheckResult {
               info.acked = 'yes';
               ackedDocs.add(docKey(info.change.c, info.change.id));
               info.ackVersion = e.docs.find((d) => d.c === info.change.c && d.id === info.change.id)?.v ?? null;
+              // The client now holds the document as of its own push: a later page may rightly leave older commits of it out.
+              const heldSeq = info.ackVersion ? seqOfVersion.get(`${docKey(info.change.c, info.change.id)}@${info.ackVersion}`) : undefined;
+              const key = docKey(info.change.c, info.change.id);
+              if (heldSeq !== undefined) seenSeq.set(key, Math.max(seenSeq.get(key) ?? 0, heldSeq));
             }
           }
           // Read-your-writes: once a write is acknowledged, its document never shows an older version.
