@@ -25,7 +25,7 @@ function useStatusDetail(): StatusDetail {
 /** What the status means for the person using the app. */
 function statusWords(detail: StatusDetail, pending: number): string {
   const saved = pending === 0 ? 'all changes saved' : `${pending} pending`;
-  if (detail.status === 'offline') return pending === 0 ? 'all changes saved on this device' : `${pending} pending · kept on this device until the server is back`;
+  if (detail.status === 'offline') return pending === 0 ? 'all changes saved on this device' : `${pending} pending · kept on this device until ${detail.reason?.code === 'PLATFORM_OFFLINE' ? 'the network' : 'the server'} is back`;
   if (detail.status === 'stalled') return `${saved} · sync is stuck: ${detail.reason?.message ?? 'no progress'}`;
   if (detail.status === 'error') return `${saved} · ${detail.reason?.code === 'UNAUTHORIZED' ? 'sign in again to sync' : `sync failed: ${detail.reason?.message ?? 'unknown error'}`}`;
   if (detail.status === 'upgrade-required') return `${saved} · this app is out of date: reload to update`;
