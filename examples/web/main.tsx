@@ -203,8 +203,9 @@ function Page({ token, onToken }: { token: string; onToken: (token: string) => v
         <UpdateBanner />
         <StatusBar />
         {refused || changing ? <SignIn refused={refused} current={token} onToken={(t) => (setChanging(false), onToken(t))} {...(refused ? {} : { onCancel: () => setChanging(false) })} /> : null}
-        <Tasks />
+        {/* Notices first: on a phone a refused or overridden change is seen without scrolling past the list. */}
         <Notices />
+        <Tasks />
       </main>
       {inspector ? <Inspector onClose={() => (location.hash = '')} /> : null}
     </>
