@@ -7,53 +7,27 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
-import superjson from 'superjson';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TRPCClientError } from '@trpc/client';
+import { afterAll, describe, expect, it } from 'vitest';
 import { betterSqlite3Driver, createSyncClient, sqliteLocalStore, type ClientIdEvent, type SyncClient } from '../../client/index.js';
-import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
-import { createAppRouter, type AppRouter } from '../../server/demo/app-router.js';
+import type { AppRouter } from '../../server/demo/app-router.js';
 import { demoSchema } from '../../server/demo/schema.js';
-import { createSyncEngine } from '../../server/engine/engine.js';
-import { createSyncHttpServer } from '../../server/http/server.js';
-import { pgliteStore } from '../../server/stores/postgres/index.js';
-import type { Store } from '../../server/stores/store.js';
-import { api, throwawayPostgresStore } from '../rest/harness.js';
+import { api } from '../rest/harness.js';
+import { realStoreCases, useRealServer } from './real-server.js';
 
-const SECRET = 'identity-test-secret-identity-test-secret';
 const TENANT = 'clinic';
 
-const cases: { name: string; create: () => Promise<Store> }[] = [{ name: 'pglite', create: async () => pgliteStore() }];
-if (process.env.TEST_DATABASE_URL) cases.push({ name: 'postgres', create: async () => throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'ident') });
-
-describe.each(cases)('device identity on $name', ({ create }) => {
+describe.each(realStoreCases('ident'))('device identity on $name', (storeCase) => {
   const dir = mkdtempSync(join(tmpdir(), 'sync-identity-'));
-  let store: Store;
-  let engine: ReturnType<typeof createSyncEngine<typeof demoSchema>>;
-  let http: ReturnType<typeof createSyncHttpServer>;
-  let url = '';
+  const server = useRealServer(storeCase);
   const open: SyncClient<typeof demoSchema>[] = [];
-
-  beforeAll(async () => {
-    store = await create();
-    await store.init();
-    engine = createSyncEngine({ store, schema: demoSchema, retention: { pruneIntervalMs: 0 } });
-    http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), router: createAppRouter(engine) });
-    ({ url } = await http.listen(0, '127.0.0.1'));
-  });
   afterAll(async () => {
     for (const client of open) await client.close().catch(() => undefined);
-    await http?.close();
-    await engine?.close();
-    await store?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const tokenOf = (user: string) => signDevToken(SECRET, { sub: user, tenant: TENANT, expiresIn: '1h' });
-  const trpcFor = async (user: string) => {
-    const token = await tokenOf(user);
-    return createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })] });
-  };
+  const tokenOf = (user: string) => server().tokenOf(user, TENANT);
+  const trpcFor = (user: string) => server().trpcFor(user, TENANT);
   /** A device: the client library on a SQLite file, signed in as `user`. */
   const device = async (file: string, user: string) => {
     const trpc = await trpcFor(user);
@@ -67,7 +41,7 @@ describe.each(cases)('device identity on $name', ({ create }) => {
   /** How many times the server's history holds each document id (every write here is a new document). */
   const appliedCounts = async (scope: string) => {
     const counts = new Map<string, number>();
-    for (const e of await store.readOplog(scope, { afterSeq: 0 })) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+    for (const e of await server().store.readOplog(scope, { afterSeq: 0 })) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
     return counts;
   };
   const serverTitles = async (user: string) => {
@@ -127,7 +101,7 @@ describe.each(cases)('device identity on $name', ({ create }) => {
       expect(new Map(rows.map((r) => [r.id, r.doc.title]))).toEqual(expected);
     }
     // Versions carry a node id of the device's own, never its client id.
-    for (const e of await store.readOplog(TENANT, { afterSeq: 0 })) {
+    for (const e of await server().store.readOplog(TENANT, { afterSeq: 0 })) {
       expect(e.version).not.toContain(idA);
       expect(e.version).not.toContain(changed[0]!.clientId);
     }
@@ -147,12 +121,12 @@ describe.each(cases)('device identity on $name', ({ create }) => {
       const error = await attacker.sync.push.mutate({ clientId: victimId, changes: [change(mutationId)] }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TRPCClientError);
       expect((error as TRPCClientError<AppRouter>).data?.sync?.code).toBe('CLIENT_ID_CONFLICT');
-      const rest = await api(url, '/sync/push', { token: attackerToken, body: { clientId: victimId, changes: [change(mutationId)] } });
+      const rest = await api(server().url, '/sync/push', { token: attackerToken, body: { clientId: victimId, changes: [change(mutationId)] } });
       expect(rest.status).toBe(409);
       expect(rest.json.error.code).toBe('CLIENT_ID_CONFLICT');
     }
     // The compat face keys its ledger by user: the same client_id from another user is that user's own push.
-    const compat = await api(url, '/compat/fastapi-offline-sync/sync/push', {
+    const compat = await api(server().url, '/compat/fastapi-offline-sync/sync/push', {
       token: attackerToken,
       body: { client_id: victimId, changes: [{ collection: 'tasks', operation: 'upsert', doc_id: 'x-compat', data: { title: 'attacker via compat' } }] },
     });
@@ -177,7 +151,7 @@ describe.each(cases)('device identity on $name', ({ create }) => {
     const token = await tokenOf('field-user');
     const push = (doc: string) => ({ client_id: 'restored-rn-device', changes: [{ collection: 'tasks', operation: 'upsert', doc_id: doc, data: { title: doc } }] });
     for (const doc of ['compat-orig-1', 'compat-copy-1', 'compat-orig-2', 'compat-copy-2']) {
-      const res = await api(url, '/compat/fastapi-offline-sync/sync/push', { token, body: push(doc) });
+      const res = await api(server().url, '/compat/fastapi-offline-sync/sync/push', { token, body: push(doc) });
       expect(res.json.results[0].status, doc).toBe('accepted');
     }
     const titles = await serverTitles('field-user');
@@ -219,15 +193,15 @@ describe.each(cases)('device identity on $name', ({ create }) => {
       clientId: 'shared-rest-device',
       changes: ids.map((mutationId) => ({ mutationId, collection: 'tasks', id: `${prefix}-${mutationId}`, op: 'upsert', data: { title: prefix } })),
     });
-    expect((await api(url, '/sync/push', { token, body: push([1, 2], 'first') })).status).toBe(200);
-    const before = await store.head(TENANT);
-    const clone = await api(url, '/sync/push', { token, body: { ...push([1, 2, 3], 'first'), changes: [...push([1], 'first').changes, ...push([2, 3], 'clone').changes] } });
+    expect((await api(server().url, '/sync/push', { token, body: push([1, 2], 'first') })).status).toBe(200);
+    const before = await server().store.head(TENANT);
+    const clone = await api(server().url, '/sync/push', { token, body: { ...push([1, 2, 3], 'first'), changes: [...push([1], 'first').changes, ...push([2, 3], 'clone').changes] } });
     expect(clone.status).toBe(409);
     expect(clone.json.error).toMatchObject({ code: 'CLIENT_ID_CONFLICT', recorded: [1] });
     expect(clone.json.error.issues[0].path).toBe('changes.1.mutationId');
-    expect(await store.head(TENANT)).toEqual(before);
+    expect(await server().store.head(TENANT)).toEqual(before);
     // The retry of the first device is still a duplicate of its own changes.
-    const retry = await api(url, '/sync/push', { token, body: push([1, 2], 'first') });
+    const retry = await api(server().url, '/sync/push', { token, body: push([1, 2], 'first') });
     expect(retry.json.results.map((r: { status: string }) => r.status)).toEqual(['duplicate', 'duplicate']);
   });
 });

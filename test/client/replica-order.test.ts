@@ -3,46 +3,22 @@
  * client's acknowledged push, or a page / event older than the stored checkpoint (stream events out
  * of order), leaves the newer local state and checkpoint in place. Real server on PGlite and PostgreSQL.
  */
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
-import superjson from 'superjson';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSyncClient, memoryLocalStore, type SyncApi } from '../../client/index.js';
-import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
-import { createAppRouter, type AppRouter } from '../../server/demo/app-router.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSyncClient, memoryLocalStore, type SyncApi, type SyncClient } from '../../client/index.js';
 import { demoSchema } from '../../server/demo/schema.js';
-import { createSyncEngine } from '../../server/engine/engine.js';
-import { createSyncHttpServer } from '../../server/http/server.js';
-import { pgliteStore } from '../../server/stores/postgres/index.js';
-import type { Store } from '../../server/stores/store.js';
 import type { PullResponse } from '../../shared/protocol.js';
-import { throwawayPostgresStore } from '../rest/harness.js';
+import { realStoreCases, useRealServer } from './real-server.js';
 
-const SECRET = 'replica-order-secret-replica-order-secret';
-const cases: { name: string; create: () => Promise<Store> }[] = [{ name: 'pglite', create: async () => pgliteStore() }];
-if (process.env.TEST_DATABASE_URL) cases.push({ name: 'postgres', create: async () => throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'order') });
-
-describe.each(cases)('replica order on $name', ({ create }) => {
-  let store: Store;
-  let engine: ReturnType<typeof createSyncEngine<typeof demoSchema>>;
-  let http: ReturnType<typeof createSyncHttpServer>;
-  let url = '';
-  beforeAll(async () => {
-    store = await create();
-    await store.init();
-    engine = createSyncEngine({ store, schema: demoSchema, retention: { pruneIntervalMs: 0 } });
-    http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), router: createAppRouter(engine) });
-    ({ url } = await http.listen(0, '127.0.0.1'));
-  });
+describe.each(realStoreCases('order'))('replica order on $name', (storeCase) => {
+  const server = useRealServer(storeCase);
+  const open: SyncClient<typeof demoSchema>[] = [];
   afterAll(async () => {
-    await http?.close();
-    await engine?.close();
-    await store?.close();
+    for (const client of open) await client.close().catch(() => undefined);
   });
 
   /** A device whose next pulls can be answered with an earlier, recorded pull answer (a stale page). */
   const device = async (tenant: string, user: string) => {
-    const token = await signDevToken(SECRET, { sub: user, tenant, expiresIn: '1h' });
-    const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })] });
+    const trpc = await server().trpcFor(user, tenant);
     const answers: PullResponse[] = [];
     let replay: PullResponse | null = null;
     const api: SyncApi = {
@@ -59,6 +35,7 @@ describe.each(cases)('replica order on $name', ({ create }) => {
       },
     };
     const client = createSyncClient({ api, schema: demoSchema, store: memoryLocalStore(), retry: { retries: 0, baseMs: 1, maxMs: 1 } });
+    open.push(client);
     return { client, answers, replayNext: (answer: PullResponse | null) => (replay = answer) };
   };
 
@@ -78,8 +55,6 @@ describe.each(cases)('replica order on $name', ({ create }) => {
     a.replayNext(null);
     await a.client.sync();
     expect((await a.client.collection('tasks').get('t'))?.title).toBe('mine');
-    await a.client.close();
-    await b.client.close();
   });
 
   it('a page older than the stored checkpoint (events out of order) changes nothing and keeps the checkpoint', async () => {
@@ -98,7 +73,5 @@ describe.each(cases)('replica order on $name', ({ create }) => {
     await a.client.pull();
     expect(await a.client.store.getMeta('checkpoint')).toBe(checkpoint);
     expect((await a.client.collection('tasks').get('x'))?.title).toBe('second');
-    await a.client.close();
-    await b.client.close();
   });
 });
