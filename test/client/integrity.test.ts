@@ -14,7 +14,7 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import pg from 'pg';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { betterSqlite3Driver, createSyncClient, indexedDbLocalStore, keyValueLocalStore, sqliteLocalStore, type LocalStore, type SyncClient } from '../../client/index.js';
+import { betterSqlite3Driver, createSyncClient, indexedDbLocalStore, keyValueLocalStore, memoryLocalStore, sqliteLocalStore, type LocalStore, type SyncClient } from '../../client/index.js';
 import type { IntegrityEvent } from '../../client/integrity.js';
 import type { SyncApi } from '../../client/api.js';
 import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
@@ -247,7 +247,10 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
     expect(await localDocs(client.store, 'tasks')).toEqual(await serverDocs(scope, 'tasks'));
   });
 
-  it('a change the client missed (a pull page that dropped it) is found by the O(1) check and repaired', async () => {
+  it.each([
+    { kind: 'SQLite', open: (name: string): LocalStore => sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${name}-reader.db`)))) },
+    { kind: 'memory', open: (): LocalStore => memoryLocalStore() },
+  ])('$kind: a change the client missed (a pull page that dropped it) is found by the O(1) check and repaired', async ({ open: openReader }) => {
     const scope = tenant();
     const writer = await device(scope, sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${scope}-writer.db`)))));
     await seed(writer);
@@ -269,7 +272,7 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
       },
     });
     // Audits only at the first sync: after it, the kept sum alone must find the drift.
-    const reader = await device(scope, sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${scope}-reader.db`)))), buggy, 3_600_000);
+    const reader = await device(scope, openReader(scope), buggy, 3_600_000);
     const seen = events(reader);
     await reader.sync();
     expect(seen).toEqual([]);
