@@ -9,6 +9,7 @@ export default defineConfig({
       'test/client/refusal.test.ts',
       'test/client/local.test.ts',
       'test/client/rate-limit.test.ts',
+      'test/client/replica.test.ts',
       'test/client/retry.test.ts',
       'test/client/transfer.test.ts',
     ],
