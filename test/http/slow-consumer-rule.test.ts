@@ -103,7 +103,7 @@ describe('openLiveStream: the slow-consumer rule', () => {
     e.push(changes(3));
     let got: IteratorResult<StreamEvent> | null = null;
     void live.next().then((r) => (got = r));
-    await new Promise((r) => setTimeout(r, 20));
+    for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r)); // every queued callback ran
     expect(got).toBeNull(); // waiting
     t.drain(0);
     await until(() => got !== null);
@@ -125,7 +125,7 @@ describe('openLiveStream: the slow-consumer rule', () => {
     t.held += 100;
     e.push(changes(3));
     const next = live.next();
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setImmediate(r)); // the consumer is parked on its next event
     e.watch().onOverflow!();
     expect((await next).value?.type).toBe('resync_required');
     expect(live.slow).toBe(true);
