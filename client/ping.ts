@@ -75,7 +75,7 @@ export class Pinger {
     const timedOut = new Promise<never>((_, reject) =>
       timeout.set(() => {
         const error = new Error(`ping: no answer within ${this.options!.timeoutMs} ms`);
-        abort.abort(error);
+        abort.abort(); // no reason argument: React Native's AbortController takes none
         reject(error);
       }, this.options!.timeoutMs),
     );
