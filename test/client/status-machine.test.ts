@@ -12,10 +12,11 @@ import { demoSchema } from '../../server/demo/schema.js';
 import { eventually } from './harness.js';
 import { Pinger } from '../../client/ping.js';
 import { backoffDelay, retryDelay, withRetry, type RetryOptions } from '../../client/retry.js';
-import { classifyFailure, deriveStatus, offlineError, StatusTracker, type Connectivity, type StatusDetail, type StatusFacts } from '../../client/status.js';
+import { classifyFailure, deriveStatus, offlineError, StatusTracker, type StatusDetail, type StatusFacts } from '../../client/status.js';
 import { StallWatchdog } from '../../client/watchdog.js';
 import type { OutboxEntry } from '../../client/local-store.js';
 import { FakeTimers } from './fake-timers.js';
+import { fakeConnectivity } from './fake-connectivity.js';
 
 const RETRY: RetryOptions = { retries: 5, baseMs: 250, maxMs: 30_000 };
 
@@ -27,17 +28,6 @@ const answered = (code: string, httpStatus: number, sync: Record<string, unknown
 /** Lets promise callbacks run (not a sleep: time does not move). */
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function fakeConnectivity(online = true): Connectivity & { set(v: boolean): void } {
-  const listeners = new Set<(online: boolean) => void>();
-  return {
-    online: () => online,
-    subscribe: (l) => (listeners.add(l), () => void listeners.delete(l)),
-    set(v) {
-      online = v;
-      for (const l of listeners) l(v);
-    },
-  };
-}
 
 function tracker(online = true) {
   const timers = new FakeTimers();

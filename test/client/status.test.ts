@@ -2,12 +2,13 @@
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSyncClient, createTokenSource, memoryLocalStore, tokenExpiry, type Connectivity, type SyncApi, type SyncStatus } from '../../client/index.js';
+import { createSyncClient, createTokenSource, memoryLocalStore, tokenExpiry, type SyncApi, type SyncStatus } from '../../client/index.js';
 import { signDevToken } from '../../server/auth/jwt.js';
 import type { AppRouter } from '../../server/demo/app-router.js';
 import { demoSchema } from '../../server/demo/schema.js';
 import { countingApi } from './counting-api.js';
 import { eventually, SECRET, startClientServer, type ClientTestServer } from './harness.js';
+import { fakeConnectivity } from './fake-connectivity.js';
 
 let server: ClientTestServer;
 beforeAll(async () => {
@@ -15,19 +16,6 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-/** A connectivity signal the test flips. */
-function fakeConnectivity(online = true) {
-  const listeners = new Set<(online: boolean) => void>();
-  const c: Connectivity & { set(v: boolean): void } = {
-    online: () => online,
-    subscribe: (l) => (listeners.add(l), () => void listeners.delete(l)),
-    set(v) {
-      online = v;
-      for (const l of listeners) l(v);
-    },
-  };
-  return c;
-}
 
 describe('status', () => {
   it('is syncing during a sync, online after, offline when the server cannot be reached', async () => {

@@ -11,7 +11,7 @@ import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backoffDelay, createSyncClient, memoryLocalStore, type Connectivity, type LocalStore, type StatusEvent, type SyncApi, type SyncClient } from '../../client/index.js';
+import { backoffDelay, createSyncClient, memoryLocalStore, type LocalStore, type StatusEvent, type SyncApi, type SyncClient } from '../../client/index.js';
 import { serial } from '../../client/serial.js';
 import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
 import { demoSchema } from '../../server/demo/schema.js';
@@ -26,6 +26,7 @@ import type { PushInput } from '../../shared/protocol.js';
 import { throwawayPostgresStore } from '../rest/harness.js';
 import { countingApi } from './counting-api.js';
 import { eventually } from './harness.js';
+import { fakeConnectivity } from './fake-connectivity.js';
 
 const SECRET = 'truth-test-secret-truth-test-secret-truth';
 
@@ -46,18 +47,6 @@ function appRouter(engine: ReturnType<typeof createSyncEngine<typeof demoSchema>
 }
 type AppRouter = ReturnType<typeof appRouter>;
 
-/** A connectivity signal the test flips. */
-function fakeConnectivity(online = true): Connectivity & { set(v: boolean): void } {
-  const listeners = new Set<(online: boolean) => void>();
-  return {
-    online: () => online,
-    subscribe: (l) => (listeners.add(l), () => void listeners.delete(l)),
-    set(v) {
-      online = v;
-      for (const l of listeners) l(v);
-    },
-  };
-}
 
 /** A link that, while `blackhole`, answers nothing: requests hang and the stream goes silent (a dead network path, no close). */
 function blackholeLink(control: { blackhole: boolean }): TRPCLink<AppRouter> {
