@@ -85,6 +85,7 @@ check('sync router types', () => {
         return ctx.user && { userId: ctx.user.id, scopeId: ctx.user.org };
       },
     });
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- only its type is checked
     const router = t.router({ sync });
     type Shape = ReturnType<typeof router._def._config.errorFormatter>;
     expectTypeOf<Shape['data']['sync']>().toEqualTypeOf<SyncErrorData | null>();
