@@ -1,5 +1,5 @@
 // Lint rules: eslint's and typescript-eslint's recommended sets, React's hook rules, and the import
-// rules that keep the layers apart (see LAYERS below and docs/architecture.md).
+// rules that keep the layers apart (see LAYERS below; README, Tests).
 import js from '@eslint/js';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
