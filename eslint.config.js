@@ -23,10 +23,10 @@ const browserPackages = {
   ],
   message: 'Client-side code bundles for browsers and React Native: no server packages here.',
 };
-/** Forbids the protocol packages: the engine and the stores know nothing of tRPC or HTTP. */
+/** Forbids the protocol packages: the engine, the stores and the gateway know nothing of tRPC or HTTP. */
 const protocolPackages = {
   group: ['@trpc/*', 'ws', 'node:http', 'node:https', 'node:http2', 'express'],
-  message: 'The engine and the stores know nothing of tRPC, HTTP or WebSocket; that is a face.',
+  message: 'Only faces know tRPC, HTTP or WebSocket; the engine, stores and gateway do not.',
 };
 const anyServer = (who) => ({
   group: ['**/server', '**/server/**'],
@@ -48,6 +48,7 @@ const serverFolders = (names, message) => ({
  * - stores → their interface + shared only, never the engine;
  * - client → shared only, never server/;
  * - shared → nothing of server/ or the client;
+ * - the gateway → the engine, auth, shared and the store interface; never a face or a protocol;
  * - faces → the gateway (server/gateway/). Until every face goes through it, faces may still import
  *   the engine's *types* (`import type`); value imports of the engine are listed in
  *   FACE_ENGINE_EXCEPTIONS. To tighten: empty that list, then set `allowTypeImports: false`.
@@ -99,6 +100,23 @@ const LAYERS = [
     name: 'shared',
     files: ['shared/**'],
     patterns: [anyServer('shared/'), anyClient('shared/'), browserPackages],
+  },
+  {
+    name: 'gateway',
+    files: ['server/gateway/**'],
+    patterns: [
+      serverFolders(
+        [...FACES.map((f) => f.slice('server/'.length)), 'cli', 'demo'],
+        "The gateway is the faces' face-neutral core: faces call it, never the reverse.",
+      ),
+      {
+        group: ['**/stores/**', '!**/stores/store.js'],
+        message:
+          'The gateway sees stores only through the Store interface (server/stores/store.ts).',
+      },
+      anyClient('The gateway'),
+      protocolPackages,
+    ],
   },
   {
     name: 'faces',
