@@ -80,7 +80,7 @@ function asyncStore<T>(initial: T, read: () => Promise<T>, listen: (refresh: () 
 const rowKey = (rows: Row<unknown>[]) => rows.map((r) => `${r.id}\u0000${r.version ?? ''}\u0000${r.pending ? 1 : 0}\u0000${JSON.stringify(r.doc)}`).join('\u0001');
 
 /** A stable string for a filter (functions by identity: keep predicates stable with useCallback). */
-const fnIds = new WeakMap<Function, number>();
+const fnIds = new WeakMap<object, number>();
 let nextFnId = 0;
 function filterKey(filter: unknown): string {
   if (typeof filter === 'function') {
@@ -162,6 +162,8 @@ export function useDoc<T = any>(collection: string | SyncCollection<T, any>, id:
         },
         (doc) => (doc === undefined ? '' : JSON.stringify(doc)),
       ),
+    // `col` is resolved from `client` and its name on every render: the name is its identity.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
     [client, col.name, id],
   );
   return useSyncExternalStore(store.subscribe, store.get, store.get);

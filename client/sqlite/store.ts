@@ -167,8 +167,14 @@ export function sqliteLocalStore(driver: SqliteDriver, options: SqliteLocalStore
       serial(async () => {
         const where = ['mutation_id > ?'];
         const params: SqliteValue[] = [query.afterMutationId ?? 0];
-        if (query.collection !== undefined) where.push('collection = ?'), params.push(query.collection);
-        if (query.collection !== undefined && query.id !== undefined) where.push('id = ?'), params.push(query.id);
+        if (query.collection !== undefined) {
+          where.push('collection = ?');
+          params.push(query.collection);
+          if (query.id !== undefined) {
+            where.push('id = ?');
+            params.push(query.id);
+          }
+        }
         params.push(query.limit ?? -1);
         return (await rows(`SELECT entry FROM ${t.outbox} WHERE ${where.join(' AND ')} ORDER BY mutation_id LIMIT ?`, params)).map((r) => JSON.parse(r.entry as string) as OutboxEntry);
       }),

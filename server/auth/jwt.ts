@@ -58,7 +58,9 @@ export function algorithmsForPublicKey(pem: string): string[] {
   try {
     key = createPublicKey(pem);
   } catch (error) {
-    throw new Error(`jwt: publicKey is not a PEM public key (${(error as Error).message})`);
+    throw new Error(`jwt: publicKey is not a PEM public key (${(error as Error).message})`, {
+      cause: error,
+    });
   }
   const type = key.asymmetricKeyType;
   if (type === 'rsa') return ['RS256', 'RS384', 'RS512'];

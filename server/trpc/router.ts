@@ -74,7 +74,7 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides>(
   const procedure = options.procedure as unknown as AnyProcedureBuilder;
 
   async function actorOf(ctx: unknown): Promise<Actor> {
-    let actor: Actor | null | undefined = null;
+    let actor: Actor | null | undefined;
     try {
       actor = await authenticate(ctx);
     } catch {

@@ -75,7 +75,7 @@ export async function expectSyncError(promise: Promise<unknown>, code: SyncError
 export async function fullExport(engine: SyncEngine, actor: Actor, limit = 1000): Promise<{ docs: FullDoc[]; checkpoint: string }> {
   const docs: FullDoc[] = [];
   let cursor: string | null = null;
-  let checkpoint = '';
+  let checkpoint: string;
   do {
     const page = await engine.full(actor, { cursor, limit });
     docs.push(...page.docs);

@@ -69,7 +69,8 @@ const fetchCurrent = (input: RequestInfo | URL | string, init?: RequestInit) => 
   const timer = setTimeout(() => controller.abort(new Error('request timed out (torture client, 10 s)')), 10_000);
   timer.unref();
   const outer = init?.signal;
-  if (outer) outer.aborted ? controller.abort(outer.reason) : outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+  if (outer?.aborted) controller.abort(outer.reason);
+  else outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
   return fetch(String(input).replace('torture.invalid', base()), { ...init, signal: controller.signal });
 };
 

@@ -52,7 +52,7 @@ export async function readFull(base: string, token: string): Promise<{ docs: See
   const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${base}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })] });
   const docs: SeenDoc[] = [];
   let cursor: string | null = null;
-  let checkpoint = '';
+  let checkpoint: string;
   for (let page = 0; page < 10_000; page++) {
     const answer: { docs: { collection: string; id: string; data: unknown; version: string; deleted: boolean }[]; cursor: string | null; checkpoint: string } = await trpc.sync.full.query(cursor ? { cursor } : undefined);
     checkpoint = answer.checkpoint;

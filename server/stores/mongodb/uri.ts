@@ -19,7 +19,7 @@ export function parseMongoUri(uri: string): MongoUriInfo {
   try {
     cs = new ConnectionString(uri);
   } catch (error) {
-    throw new TypeError((error as Error).message);
+    throw new TypeError((error as Error).message, { cause: error });
   }
   const path = cs.pathname.replace(/^\//, '');
   const dbName = path === '' ? null : decodeURIComponent(path);
