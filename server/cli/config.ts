@@ -9,6 +9,8 @@ import type { RequestBounds } from '../http/request-bounds.js';
 import { LIMITS_HELP, parseTrustProxy, readLimitsEnv, readRequestBoundsEnv, readStreamEnv, REQUEST_BOUNDS_HELP } from './limits-env.js';
 import type { TransportTimeouts } from '../http/transport-guard.js';
 import { readTimeoutsEnv, TIMEOUTS_HELP } from './timeouts-env.js';
+import { parseCorsOrigins } from '../http/cors.js';
+import type { CorsOrigin } from '../rest/cors.js';
 
 /** An error the CLI prints as one line (`error: …`) before exiting with code 1. */
 export class CliError extends Error {}
@@ -55,6 +57,8 @@ export interface CliConfig {
   timeouts: TransportTimeouts;
   /** Oldest client schema version served (env SYNC_MIN_SCHEMA_VERSION), or null for none. */
   minSchemaVersion: number | null;
+  /** Origins whose browser apps may call the server (env SYNC_CORS_ORIGINS: `*` or a comma-separated list); absent: CORS off. */
+  cors?: CorsOrigin;
 }
 
 /** Token verification settings beyond the HS256 secret; `publicKey` is the PEM text (read from a file when a path was given). */
@@ -170,7 +174,14 @@ Environment:
                         names the client for SYNC_RATE_LIMIT_IP. Default 0: the socket's address.
   SYNC_MIN_SCHEMA_VERSION  oldest client schema version served (defineSyncSchema(…, { version }));
                         older clients get 426 UPGRADE_REQUIRED. Default: none.
+  SYNC_CORS_ORIGINS     origins whose browser apps may call the server from another origin (a Vite
+                        dev server, say): * for any, or a comma-separated list such as
+                        http://localhost:5173,https://app.example.com. Preflights are answered on
+                        every path. Default: none (no CORS headers).
 ${LIMITS_HELP}${REQUEST_BOUNDS_HELP}${TIMEOUTS_HELP}`;
+
+/** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes-friendly). */
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]?: V }));
 
 function checkLogLevel(value: string | undefined): LogLevel {
   try {
@@ -291,5 +302,6 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     requestBounds: readRequestBoundsEnv(env, (m) => new CliError(m)),
     timeouts: readTimeoutsEnv(env, (m) => new CliError(m)),
     minSchemaVersion: parseMinSchemaVersion(env.SYNC_MIN_SCHEMA_VERSION),
+    ...optional('cors', parseCorsOrigins(env.SYNC_CORS_ORIGINS, (m) => new CliError(m))),
   };
 }
