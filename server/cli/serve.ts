@@ -74,7 +74,8 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     metrics,
     metricsToken: config.metricsToken,
     serveMetrics: config.metricsPort === null,
-    webApp: createWebAppHandler({ ...(devToken ? { devToken } : {}), onError: reportError }),
+    // An app's own schema gets the collection browser: the task app's collections are not in it.
+    webApp: createWebAppHandler({ ...(devToken ? { devToken } : {}), ...(config.schemaFile ? { schema } : {}), onError: reportError }),
   });
   const metricsServer = config.metricsPort === null ? null : createMetricsServer({ metrics, metricsToken: config.metricsToken, onError: reportError, ...config.timeouts });
   const stop = async () => {
@@ -115,6 +116,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   if (Object.keys(config.limits).length > 0) log(`limits: ${Object.entries(config.limits).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   log(`listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`);
   if (metricsUrl) log(`metrics: ${metricsUrl}/metrics${config.metricsToken ? ' (bearer SYNC_METRICS_TOKEN)' : ''}; not served on the main port`);
-  log(`web app: ${url}/${devToken ? ' (signed in with the dev token)' : ' (asks for a token)'}`);
+  const app = config.schemaFile ? 'collection browser for your schema' : 'task app';
+  log(`web app: ${url}/ (${app}; ${devToken ? 'signed in with the dev token' : 'asks for a token'})`);
   return { stop };
 }
