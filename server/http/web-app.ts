@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import type { SyncSchema } from '../../shared/schema.js';
 import { requestUrl } from './request-target.js';
@@ -92,13 +92,29 @@ interface Asset {
   type: string;
   body: Buffer;
   gzip?: Buffer;
+  br?: Buffer;
   headers?: Record<string, string>;
 }
 
-/** A text asset, gzipped ahead when over 1 KiB. */
+/** Brotli quality for the cached copies: 9 packs the 800 kB bundle to ~190 kB in ~0.25 s once (11 saves 8 % more for 4 s). */
+const BROTLI = { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT } };
+
+/** A text asset, compressed ahead (brotli and gzip, kept with the asset) when over 1 KiB. */
 function textAsset(type: string, body: string, extra?: Record<string, string>): Asset {
   const buf = Buffer.from(body);
-  return { type, body: buf, ...(buf.length > 1024 ? { gzip: gzipSync(buf) } : {}), ...(extra ? { headers: extra } : {}) };
+  const packed = buf.length > 1024 ? { gzip: gzipSync(buf), br: brotliCompressSync(buf, BROTLI) } : {};
+  return { type, body: buf, ...packed, ...(extra ? { headers: extra } : {}) };
+}
+
+/** The encoding to answer with: brotli, else gzip, when the request accepts it (`q=0` refuses). */
+export function pickEncoding(acceptEncoding: string | undefined): 'br' | 'gzip' | null {
+  const accepted = new Set<string>();
+  for (const part of (acceptEncoding ?? '').toLowerCase().split(',')) {
+    const [name, ...params] = part.split(';').map((p) => p.trim());
+    const q = params.find((p) => p.startsWith('q='));
+    if (name && !(q && Number(q.slice(2)) === 0)) accepted.add(name);
+  }
+  return accepted.has('br') ? 'br' : accepted.has('gzip') || accepted.has('*') ? 'gzip' : null;
 }
 
 /** The shell's assets; the service worker's version is a hash of what it caches, so a new build (or a new dev token) is a new worker. */
@@ -173,8 +189,9 @@ async function loadCollectionsAssets(options: WebAppOptions & { schema: SyncSche
 }
 
 /**
- * Serves the task app. The assets are built (or read) once and cached; text assets above 1 KiB
- * are sent gzipped to clients that accept it.
+ * Serves the task app (or, given `schema`, the collection browser). The assets are built (or
+ * read) once and cached; text assets above 1 KiB are kept brotli- and gzip-compressed and sent
+ * so (`Content-Encoding`, `Vary: Accept-Encoding`) to clients that accept it.
  *
  * @example
  * const webApp = createWebAppHandler({ devToken });
@@ -193,8 +210,8 @@ export function createWebAppHandler(options: WebAppOptions = {}): WebAppHandler 
     assets.then(
       (all) => {
         const asset = all.get(path)!;
-        const gzip = asset.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) ? asset.gzip : null;
-        const body = gzip ?? asset.body;
+        const encoding = asset.gzip ? pickEncoding(req.headers['accept-encoding']) : null;
+        const body = (encoding && asset[encoding]) || asset.body;
         res.writeHead(200, {
           'content-type': asset.type,
           'content-length': String(body.length),
@@ -202,7 +219,7 @@ export function createWebAppHandler(options: WebAppOptions = {}): WebAppHandler 
           'cache-control': 'no-cache',
           'x-content-type-options': 'nosniff',
           ...(asset.gzip ? { vary: 'accept-encoding' } : {}),
-          ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+          ...(encoding ? { 'content-encoding': encoding } : {}),
           ...asset.headers,
         });
         res.end(req.method === 'HEAD' ? undefined : body);
