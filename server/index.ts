@@ -32,6 +32,8 @@ export { createSyncHttpServer, createMetricsServer, type SyncHttpServer, type Sy
 /** The one-port server's web app at `/` and its ops endpoints (`/metrics`, `/sync/status`), for apps with their own Node server. */
 export { createWebAppHandler, type WebAppOptions, type WebAppHandler } from './http/web-app.js';
 export { createOpsHandler, type OpsOptions } from './http/ops.js';
+/** The request id a 500 answer carries, for an app's own tRPC `onError` (docs/limits.md). */
+export { requestIdOf } from './unexpected.js';
 /** Request and socket bounds of `createSyncHttpServer`, and the per-request answer budget for apps with their own tRPC server (docs/limits.md). */
 export { withResponseBudget } from './trpc/index.js';
 export type { RequestBounds } from './http/index.js';
