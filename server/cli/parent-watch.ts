@@ -1,4 +1,7 @@
-/** Stops `serve` when the npm process that started it goes away: `kill <npm pid>` ends npm without passing the signal on. */
+/**
+ * Stops `serve` when the npm process that started it goes away: `kill <npm pid>` ends npm without
+ * passing the signal on.
+ */
 
 /** How often the parent is looked at (ms); the check is one syscall. */
 const INTERVAL_MS = 500;

@@ -1,4 +1,7 @@
-/** `npm start` as a user runs it: the server stops when its npm parent is signalled (`kill <npm pid>`), its data closed cleanly. */
+/**
+ * `npm start` as a user runs it: the server stops when its npm parent is signalled (`kill <npm
+ * pid>`), its data closed cleanly.
+ */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,14 +47,24 @@ const descendants = (pid: number): number[] => children(pid).flatMap((c) => [c, 
 describe('npm start', () => {
   it('stops the server when npm itself is killed (SIGTERM to the npm pid)', async () => {
     const child = spawn('npm', ['start'], {
-      env: { ...process.env, PORT: '0', SYNC_DATA_DIR: join(dir, 'data'), SYNC_JWT_SECRET: 'npm-start-secret-npm-start-secret-npm', SYNC_LOG: 'silent' },
+      env: {
+        ...process.env,
+        PORT: '0',
+        SYNC_DATA_DIR: join(dir, 'data'),
+        SYNC_JWT_SECRET: 'npm-start-secret-npm-start-secret-npm',
+        SYNC_LOG: 'silent',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     started.push(child.pid!);
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
-    const run: CliRun = { child, output: () => out, exited: new Promise((r) => child.on('exit', r)) };
+    const run: CliRun = {
+      child,
+      output: () => out,
+      exited: new Promise((r) => child.on('exit', r)),
+    };
     const port = await listeningPort(run);
     const servers = descendants(child.pid!);
     started.push(...servers);
@@ -62,7 +75,8 @@ describe('npm start', () => {
     await run.exited;
     // Every process npm started goes away on its own; the server says why and closes its store.
     const deadline = Date.now() + 30_000;
-    while (servers.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (servers.some(alive) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     expect(servers.filter(alive)).toEqual([]);
     await expect(fetch(`http://127.0.0.1:${port}/sync/health`)).rejects.toThrow();
     expect(out).toContain('npm parent exited: shutting down');

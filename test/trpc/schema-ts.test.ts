@@ -1,4 +1,7 @@
-/** `--schema src/schema.ts` with the CLI as published (plain JavaScript, no loader): loaded through tsx when installed, else one line naming what to install. */
+/**
+ * `--schema src/schema.ts` with the CLI as published (plain JavaScript, no loader): loaded through
+ * tsx when installed, else one line naming what to install.
+ */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +16,10 @@ const repo = resolve('.');
 const dir = mkdtempSync(join(tmpdir(), 'sync-schema-ts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** An app folder holding the CLI bundled to JavaScript and a TypeScript schema; `withTsx` decides whether tsx is installed there. */
+/**
+ * An app folder holding the CLI bundled to JavaScript and a TypeScript schema; `withTsx` decides
+ * whether tsx is installed there.
+ */
 async function app(name: string, withTsx: boolean): Promise<string> {
   const root = join(dir, name);
   mkdirSync(join(root, 'node_modules'), { recursive: true });
@@ -22,9 +28,18 @@ async function app(name: string, withTsx: boolean): Promise<string> {
     symlinkSync(join(repo, 'node_modules', entry), join(root, 'node_modules', entry));
   }
   if (withTsx) symlinkSync(join(repo, 'node_modules', 'tsx'), join(root, 'node_modules', 'tsx'));
-  await build({ entryPoints: [join(repo, 'server/cli.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: join(root, 'cli.mjs'), logLevel: 'silent' });
+  await build({
+    entryPoints: [join(repo, 'server/cli.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile: join(root, 'cli.mjs'),
+    logLevel: 'silent',
+  });
   mkdirSync(join(root, 'src'));
-  // TypeScript only: a type annotation, an interface and `satisfies` (what Node 20 cannot load by itself).
+  // TypeScript only: a type annotation, an interface and `satisfies` (what Node 20 cannot load by
+  // itself).
   writeFileSync(
     join(root, 'src', 'schema.ts'),
     [
@@ -42,7 +57,14 @@ async function app(name: string, withTsx: boolean): Promise<string> {
 function serve(root: string): CliRun {
   const child = spawn(process.execPath, ['cli.mjs', 'serve', '--schema', 'src/schema.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', SYNC_DATA_DIR: join(root, 'data'), SYNC_JWT_SECRET: SECRET, SYNC_LOG: 'silent', NODE_OPTIONS: '' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      SYNC_DATA_DIR: join(root, 'data'),
+      SYNC_JWT_SECRET: SECRET,
+      SYNC_LOG: 'silent',
+      NODE_OPTIONS: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -68,7 +90,10 @@ describe('--schema FILE.ts', () => {
         fetch(`http://127.0.0.1:${port}/sync/push`, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ clientId: 'c1', changes: [{ mutationId, collection, id: 'a', op: 'upsert', data }] }),
+          body: JSON.stringify({
+            clientId: 'c1',
+            changes: [{ mutationId, collection, id: 'a', op: 'upsert', data }],
+          }),
         });
       expect((await push(1, 'inventory', { sku: 'A-1', count: 3 })).status).toBe(200);
       const refused = await push(2, 'tasks', { title: 'x' });
@@ -83,7 +108,12 @@ describe('--schema FILE.ts', () => {
   it('without tsx installed, ends with one line naming what to install', () => {
     let stderr = '';
     try {
-      execFileSync(process.execPath, ['cli.mjs', 'init', '--schema', 'src/schema.ts'], { cwd: withoutTsx, env: { ...process.env, SYNC_DATA_DIR: join(withoutTsx, 'data'), NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+      execFileSync(process.execPath, ['cli.mjs', 'init', '--schema', 'src/schema.ts'], {
+        cwd: withoutTsx,
+        env: { ...process.env, SYNC_DATA_DIR: join(withoutTsx, 'data'), NODE_OPTIONS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        encoding: 'utf8',
+      });
     } catch (error) {
       stderr = (error as { stderr: string; status: number }).stderr;
       expect((error as { status: number }).status).toBe(1);

@@ -1,4 +1,7 @@
-/** One sync client per token for the collection browser: the server's own schema, rebuilt in the page from the JSON Schema it wrote there. */
+/**
+ * One sync client per token for the collection browser: the server's own schema, rebuilt in the
+ * page from the JSON Schema it wrote there.
+ */
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import { z } from 'zod';
@@ -7,7 +10,10 @@ import type { SyncClient } from '../../../client/index.js';
 import { defineSyncSchema, type SyncSchema } from '../../../shared/schema.js';
 import type { SyncAppRouter } from '../../../server/trpc/index.js';
 
-/** What the server writes into the page: each collection's JSON Schema (input side) and the schema version. */
+/**
+ * What the server writes into the page: each collection's JSON Schema (input side) and the schema
+ * version.
+ */
 export interface PageSchema {
   version?: number;
   collections: Record<string, JsonSchema>;
@@ -31,7 +37,10 @@ declare global {
   }
 }
 
-/** Zod validators from the JSON Schemas, so the page refuses what the server would (a loose object where one cannot be rebuilt). */
+/**
+ * Zod validators from the JSON Schemas, so the page refuses what the server would (a loose object
+ * where one cannot be rebuilt).
+ */
 export function schemaFromPage(page: PageSchema): SyncSchema {
   const collections: Record<string, z.ZodObject> = {};
   for (const [name, json] of Object.entries(page.collections)) {
@@ -53,22 +62,40 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-/** Connects to the server that served the page; the local store is named after the collections, so another schema starts clean. */
+/**
+ * Connects to the server that served the page; the local store is named after the collections, so
+ * another schema starts clean.
+ */
 export function connect(token: string, page: PageSchema): Connection {
   const ws = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/trpc`;
-  const wsClient = createWSClient({ url: ws, connectionParams: () => ({ token }), retryDelayMs: (n) => Math.min(250 * 2 ** n, 5_000), lazy: { enabled: true, closeMs: 1_000 } });
+  const wsClient = createWSClient({
+    url: ws,
+    connectionParams: () => ({ token }),
+    retryDelayMs: (n) => Math.min(250 * 2 ** n, 5_000),
+    lazy: { enabled: true, closeMs: 1_000 },
+  });
   const trpc = createTRPCClient<SyncAppRouter<SyncSchema>>({
     links: [
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: wsClient, transformer: superjson }),
-        false: httpBatchLink({ url: `${location.origin}/trpc`, transformer: superjson, headers: () => ({ authorization: `Bearer ${token}` }) }),
+        false: httpBatchLink({
+          url: `${location.origin}/trpc`,
+          transformer: superjson,
+          headers: () => ({ authorization: `Bearer ${token}` }),
+        }),
       }),
     ],
   });
   const schema = schemaFromPage(page);
   const store = sync.indexedDbLocalStore(`collections:${schema.names.join(',')}`);
-  const client = sync.createSyncClient({ api: trpc.sync, schema, store, tabs: true, retry: { retries: 2, maxMs: 2_000 } });
+  const client = sync.createSyncClient({
+    api: trpc.sync,
+    schema,
+    store,
+    tabs: true,
+    retry: { retries: 2, maxMs: 2_000 },
+  });
   void client.start();
   (window as { __sync?: unknown }).__sync = client; // for tests and the console
   return {

@@ -1,4 +1,7 @@
-/** A document editor built from a collection's JSON Schema: a text, number or checkbox input per simple field, JSON for the rest. */
+/**
+ * A document editor built from a collection's JSON Schema: a text, number or checkbox input per
+ * simple field, JSON for the rest.
+ */
 import { useState, type FormEvent } from 'react';
 import type { JsonSchema } from './connect.js';
 
@@ -6,14 +9,25 @@ type Kind = 'string' | 'number' | 'integer' | 'boolean' | 'json';
 
 const kindOf = (field: JsonSchema): Kind => {
   const type = Array.isArray(field.type) ? field.type.find((t) => t !== 'null') : field.type;
-  return type === 'string' || type === 'number' || type === 'integer' || type === 'boolean' ? type : 'json';
+  return type === 'string' || type === 'number' || type === 'integer' || type === 'boolean'
+    ? type
+    : 'json';
 };
 
 /** The form's text for a value (JSON for objects and arrays). */
 const show = (kind: Kind, value: unknown): string | boolean =>
-  kind === 'boolean' ? value === true : value === undefined || value === null ? '' : kind === 'json' ? JSON.stringify(value) : String(value);
+  kind === 'boolean'
+    ? value === true
+    : value === undefined || value === null
+      ? ''
+      : kind === 'json'
+        ? JSON.stringify(value)
+        : String(value);
 
-/** A field's text back to a value; `undefined` leaves an empty optional field out; a string is an error message. */
+/**
+ * A field's text back to a value; `undefined` leaves an empty optional field out; a string is an
+ * error message.
+ */
 function read(kind: Kind, text: string | boolean): { value: unknown } | { error: string } {
   if (kind === 'boolean') return { value: text === true };
   const t = String(text);
@@ -27,7 +41,9 @@ function read(kind: Kind, text: string | boolean): { value: unknown } | { error:
     }
   }
   const n = Number(t);
-  return Number.isFinite(n) && (kind === 'number' || Number.isInteger(n)) ? { value: n } : { error: kind === 'integer' ? 'a whole number' : 'a number' };
+  return Number.isFinite(n) && (kind === 'number' || Number.isInteger(n))
+    ? { value: n }
+    : { error: kind === 'integer' ? 'a whole number' : 'a number' };
 }
 
 /** Props of `DocForm`. */
@@ -46,7 +62,9 @@ export function DocForm({ schema, id, doc, onSave, onCancel }: DocFormProps) {
   const required = new Set(schema.required ?? []);
   const [docId, setDocId] = useState(id ?? '');
   const [values, setValues] = useState<Record<string, string | boolean>>(() =>
-    Object.fromEntries(fields.map(([name, field]) => [name, show(kindOf(field), doc ? doc[name] : field.default)])),
+    Object.fromEntries(
+      fields.map(([name, field]) => [name, show(kindOf(field), doc ? doc[name] : field.default)]),
+    ),
   );
   const [problem, setProblem] = useState<string | null>(null);
   const submit = async (e: FormEvent) => {
@@ -61,15 +79,28 @@ export function DocForm({ schema, id, doc, onSave, onCancel }: DocFormProps) {
     setProblem(issues);
     if (!issues && !id) {
       setDocId('');
-      setValues(Object.fromEntries(fields.map(([name, field]) => [name, show(kindOf(field), field.default)])));
+      setValues(
+        Object.fromEntries(
+          fields.map(([name, field]) => [name, show(kindOf(field), field.default)]),
+        ),
+      );
     }
   };
   return (
-    <form className="doc-form" onSubmit={(e) => void submit(e)} data-testid={id ? 'edit-form' : 'new-form'}>
+    <form
+      className="doc-form"
+      onSubmit={(e) => void submit(e)}
+      data-testid={id ? 'edit-form' : 'new-form'}
+    >
       {id ? null : (
         <label>
           <span>id</span>
-          <input aria-label="id" placeholder="(generated)" value={docId} onChange={(e) => setDocId(e.target.value)} />
+          <input
+            aria-label="id"
+            placeholder="(generated)"
+            value={docId}
+            onChange={(e) => setDocId(e.target.value)}
+          />
         </label>
       )}
       {fields.map(([name, field]) => {
@@ -79,7 +110,12 @@ export function DocForm({ schema, id, doc, onSave, onCancel }: DocFormProps) {
           <label key={name} className={kind === 'boolean' ? 'check' : ''}>
             <span>{label}</span>
             {kind === 'boolean' ? (
-              <input type="checkbox" aria-label={name} checked={values[name] === true} onChange={(e) => setValues({ ...values, [name]: e.target.checked })} />
+              <input
+                type="checkbox"
+                aria-label={name}
+                checked={values[name] === true}
+                onChange={(e) => setValues({ ...values, [name]: e.target.checked })}
+              />
             ) : (
               <input
                 aria-label={name}

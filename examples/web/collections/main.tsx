@@ -1,8 +1,17 @@
-/** The collection browser `trpc-offline-sync serve --schema FILE` serves at `/`: every collection of the app's schema, its documents listed, added, edited and deleted offline, synced live. */
+/**
+ * The collection browser `trpc-offline-sync serve --schema FILE` serves at `/`: every collection of
+ * the app's schema, its documents listed, added, edited and deleted offline, synced live.
+ */
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { ConflictEvent } from '../../../client/index.js';
-import { SyncProvider, usePending, useQuery, useSyncClient, useSyncStatus } from '../../../react/index.js';
+import {
+  SyncProvider,
+  usePending,
+  useQuery,
+  useSyncClient,
+  useSyncStatus,
+} from '../../../react/index.js';
 import { describeToken, initialToken, onTokenFromOtherTab, saveToken } from '../token.js';
 import { connect, type Connection, type PageSchema } from './connect.js';
 import { DocForm } from './form.js';
@@ -13,7 +22,9 @@ const names = Object.keys(page.collections).sort();
 /** A thrown write error in words (a local validation failure names its fields). */
 function explain(error: unknown): string {
   const e = error as { message?: string; issues?: { path: string; message: string }[] };
-  return e.issues?.length ? e.issues.map((i) => `${i.path}: ${i.message}`).join('; ') : (e.message ?? String(error));
+  return e.issues?.length
+    ? e.issues.map((i) => `${i.path}: ${i.message}`).join('; ')
+    : (e.message ?? String(error));
 }
 
 function Status() {
@@ -24,7 +35,9 @@ function Status() {
       <span className={`status ${status}`} data-testid="status">
         {status}
       </span>
-      <span data-testid="pending">{pending === 0 ? 'all changes saved' : `${pending} pending`}</span>
+      <span data-testid="pending">
+        {pending === 0 ? 'all changes saved' : `${pending} pending`}
+      </span>
     </div>
   );
 }
@@ -33,13 +46,18 @@ function Status() {
 function Refusals() {
   const client = useSyncClient();
   const [events, setEvents] = useState<ConflictEvent[]>([]);
-  useEffect(() => client.on('conflict', (e: ConflictEvent) => setEvents((all) => [e, ...all].slice(0, 5))), [client]);
+  useEffect(
+    () => client.on('conflict', (e: ConflictEvent) => setEvents((all) => [e, ...all].slice(0, 5))),
+    [client],
+  );
   if (events.length === 0) return null;
   return (
     <div className="notices" data-testid="refusals">
       {events.map((e) => (
         <div className="notice" key={`${e.collection}/${e.id}/${e.mutationId}`}>
-          {e.status === 'rejected' ? `The server refused ${e.collection}/${e.id}: ${e.error?.message ?? e.error?.code}` : `${e.collection}/${e.id} was changed elsewhere too; the server's version is kept.`}
+          {e.status === 'rejected'
+            ? `The server refused ${e.collection}/${e.id}: ${e.error?.message ?? e.error?.code}`
+            : `${e.collection}/${e.id} was changed elsewhere too; the server's version is kept.`}
           <button className="link" onClick={() => setEvents((all) => all.filter((x) => x !== e))}>
             dismiss
           </button>
@@ -50,7 +68,10 @@ function Refusals() {
 }
 
 /** A document's fields in the schema's order, then any others. */
-function ordered(doc: Record<string, unknown>, schema: { properties?: Record<string, unknown> }): [string, unknown][] {
+function ordered(
+  doc: Record<string, unknown>,
+  schema: { properties?: Record<string, unknown> },
+): [string, unknown][] {
   const order = Object.keys(schema.properties ?? {});
   const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
   return Object.entries(doc).sort(([a], [b]) => rank(a) - rank(b));
@@ -81,15 +102,27 @@ function Collection({ name }: { name: string }) {
         {rows.map((r) => (
           <li key={r.id} data-id={r.id}>
             {editing === r.id ? (
-              <DocForm schema={schema} id={r.id} doc={r.doc} onSave={save} onCancel={() => setEditing(null)} />
+              <DocForm
+                schema={schema}
+                id={r.id}
+                doc={r.doc}
+                onSave={save}
+                onCancel={() => setEditing(null)}
+              />
             ) : (
               <>
                 <div className="doc-head">
                   <code className="id">{r.id}</code>
-                  {r.pending ? <span className="dot" title="not yet synced" aria-label="not yet synced" /> : null}
+                  {r.pending ? (
+                    <span className="dot" title="not yet synced" aria-label="not yet synced" />
+                  ) : null}
                   <span className="grow" />
                   <button onClick={() => setEditing(r.id)}>Edit</button>
-                  <button className="danger" aria-label={`delete ${r.id}`} onClick={() => void collection.delete(r.id)}>
+                  <button
+                    className="danger"
+                    aria-label={`delete ${r.id}`}
+                    onClick={() => void collection.delete(r.id)}
+                  >
                     Delete
                   </button>
                 </div>
@@ -110,17 +143,30 @@ function Collection({ name }: { name: string }) {
   );
 }
 
-function SignIn({ onToken, current }: { onToken: (token: string) => void; current: string | null }) {
+function SignIn({
+  onToken,
+  current,
+}: {
+  onToken: (token: string) => void;
+  current: string | null;
+}) {
   const [value, setValue] = useState('');
   const who = current ? describeToken(current) : null;
   return (
     <section className="signin" data-testid="signin">
       <p>
-        {who?.sub ? `Signed in as ${who.sub}${who.tenant ? ` of ${who.tenant}` : ''}. ` : ''}Paste a token for this server (for example from{' '}
-        <code>trpc-offline-sync token --sub you</code>):
+        {who?.sub ? `Signed in as ${who.sub}${who.tenant ? ` of ${who.tenant}` : ''}. ` : ''}Paste a
+        token for this server (for example from <code>trpc-offline-sync token --sub you</code>):
       </p>
       <form onSubmit={(e) => (e.preventDefault(), value.trim() && onToken(value.trim()))}>
-        <input aria-label="token" placeholder="paste a token" value={value} onChange={(e) => setValue(e.target.value)} autoComplete="off" spellCheck={false} />
+        <input
+          aria-label="token"
+          placeholder="paste a token"
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          autoComplete="off"
+          spellCheck={false}
+        />
         <button type="submit">Sign in</button>
       </form>
     </section>
@@ -128,7 +174,9 @@ function SignIn({ onToken, current }: { onToken: (token: string) => void; curren
 }
 
 function Browser({ token, onToken }: { token: string; onToken: (t: string) => void }) {
-  const [selected, setSelected] = useState(() => (names.includes(location.hash.slice(1)) ? location.hash.slice(1) : names[0]!));
+  const [selected, setSelected] = useState(() =>
+    names.includes(location.hash.slice(1)) ? location.hash.slice(1) : names[0]!,
+  );
   const status = useSyncStatus();
   const [changing, setChanging] = useState(false);
   return (
@@ -140,11 +188,17 @@ function Browser({ token, onToken }: { token: string; onToken: (t: string) => vo
         </button>
       </header>
       <Status />
-      {changing || status === 'error' ? <SignIn current={token} onToken={(t) => (setChanging(false), onToken(t))} /> : null}
+      {changing || status === 'error' ? (
+        <SignIn current={token} onToken={(t) => (setChanging(false), onToken(t))} />
+      ) : null}
       <Refusals />
       <nav className="tabs" aria-label="collections">
         {names.map((n) => (
-          <button key={n} aria-pressed={n === selected} onClick={() => (setSelected(n), (location.hash = n))}>
+          <button
+            key={n}
+            aria-pressed={n === selected}
+            onClick={() => (setSelected(n), (location.hash = n))}
+          >
             {n}
           </button>
         ))}
