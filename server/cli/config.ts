@@ -123,9 +123,10 @@ Usage:
                                       recompute a scope's integrity checksums from its stored
                                       documents and compare them with the kept ones (exit code 2
                                       on a mismatch); --reset sets drifted ones to the recomputed
-  trpc-offline-sync token --sub ID [--tenant ID] [--expires 24h]
+  trpc-offline-sync token --sub ID [--tenant ID] [--ttl 24h]
                                       print a token signed with SYNC_JWT_SECRET, else with the
-                                      dev secret in the data folder (see token --help)
+                                      dev secret in the data folder, with the SYNC_JWT_* claims,
+                                      issuer and audience (see token --help)
   trpc-offline-sync --help
 
 Options:
@@ -134,7 +135,9 @@ Options:
   --data-dir DIR        embedded PGlite data directory (env SYNC_DATA_DIR, default ./.sync-data)
   --database-url URL    PostgreSQL, e.g. postgres://user:pass@host:5432/db (env DATABASE_URL)
   --mongodb-uri URI     MongoDB, e.g. mongodb://host:27017/db (env MONGODB_URI)
-  --schema FILE         module exporting a defineSyncSchema() result (default: demo tasks + notes)
+  --schema FILE         module exporting a defineSyncSchema() result (default: demo tasks + notes);
+                        .ts files load through tsx when it is installed; / then serves a
+                        collection browser for that schema instead of the task app
   -h, --help            show this help
 
 Environment:
