@@ -5,6 +5,7 @@ import { runInit } from './cli/init.js';
 import { runServe } from './cli/serve.js';
 import { runToken } from './cli/token.js';
 import { runVerify } from './cli/verify.js';
+import { watchParent } from './cli/parent-watch.js';
 
 const log = (line: string): void => void process.stdout.write(line + '\n');
 const fail = (error: unknown): never => {
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
+  // `npm start`: npm, when killed, leaves its child running; stop with it.
+  watchParent(() => shutdown('npm parent exited'));
 }
 
 main().catch(fail);

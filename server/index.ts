@@ -29,6 +29,11 @@ export { createRestHandler, toNodeHandler, createRestWebSocketServer, createOpen
 export { createFastapiCompatHandler, createFastapiCompatWebSocketServer, createFastapiCompatOpenApi, type FastapiCompatHandlerOptions, type FastapiCompatWebSocketOptions, type FastapiCompatWebSocketServer } from './compat/fastapi-offline-sync/index.js';
 export { withLiveConnection, openLiveStream, SLOW_CONSUMER_CLOSE_CODE, type LiveStream, type LiveStreamOptions, type LiveTransport } from './live/index.js';
 export { createSyncHttpServer, createMetricsServer, type SyncHttpServer, type SyncHttpServerOptions, type MetricsServer, type MetricsServerOptions } from './http/index.js';
+/** The one-port server's web app at `/` and its ops endpoints (`/metrics`, `/sync/status`), for apps with their own Node server. */
+export { createWebAppHandler, type WebAppOptions, type WebAppHandler } from './http/web-app.js';
+export { createOpsHandler, type OpsOptions } from './http/ops.js';
+/** The request id a 500 answer carries, for an app's own tRPC `onError` (docs/limits.md). */
+export { requestIdOf } from './unexpected.js';
 /** Request and socket bounds of `createSyncHttpServer`, and the per-request answer budget for apps with their own tRPC server (docs/limits.md). */
 export { withResponseBudget } from './trpc/index.js';
 export type { RequestBounds } from './http/index.js';

@@ -9,6 +9,8 @@ import type { RequestBounds } from '../http/request-bounds.js';
 import { LIMITS_HELP, parseTrustProxy, readLimitsEnv, readRequestBoundsEnv, readStreamEnv, REQUEST_BOUNDS_HELP } from './limits-env.js';
 import type { TransportTimeouts } from '../http/transport-guard.js';
 import { readTimeoutsEnv, TIMEOUTS_HELP } from './timeouts-env.js';
+import { parseCorsOrigins } from '../http/cors.js';
+import type { CorsOrigin } from '../rest/cors.js';
 
 /** An error the CLI prints as one line (`error: …`) before exiting with code 1. */
 export class CliError extends Error {}
@@ -55,6 +57,8 @@ export interface CliConfig {
   timeouts: TransportTimeouts;
   /** Oldest client schema version served (env SYNC_MIN_SCHEMA_VERSION), or null for none. */
   minSchemaVersion: number | null;
+  /** Origins whose browser apps may call the server (env SYNC_CORS_ORIGINS: `*` or a comma-separated list); absent: CORS off. */
+  cors?: CorsOrigin;
 }
 
 /** Token verification settings beyond the HS256 secret; `publicKey` is the PEM text (read from a file when a path was given). */
@@ -119,9 +123,10 @@ Usage:
                                       recompute a scope's integrity checksums from its stored
                                       documents and compare them with the kept ones (exit code 2
                                       on a mismatch); --reset sets drifted ones to the recomputed
-  trpc-offline-sync token --sub ID [--tenant ID] [--expires 24h]
+  trpc-offline-sync token --sub ID [--tenant ID] [--ttl 24h]
                                       print a token signed with SYNC_JWT_SECRET, else with the
-                                      dev secret in the data folder (see token --help)
+                                      dev secret in the data folder, with the SYNC_JWT_* claims,
+                                      issuer and audience (see token --help)
   trpc-offline-sync --help
 
 Options:
@@ -130,7 +135,9 @@ Options:
   --data-dir DIR        embedded PGlite data directory (env SYNC_DATA_DIR, default ./.sync-data)
   --database-url URL    PostgreSQL, e.g. postgres://user:pass@host:5432/db (env DATABASE_URL)
   --mongodb-uri URI     MongoDB, e.g. mongodb://host:27017/db (env MONGODB_URI)
-  --schema FILE         module exporting a defineSyncSchema() result (default: demo tasks + notes)
+  --schema FILE         module exporting a defineSyncSchema() result (default: demo tasks + notes);
+                        .ts files load through tsx when it is installed; / then serves a
+                        collection browser for that schema instead of the task app
   -h, --help            show this help
 
 Environment:
@@ -170,7 +177,14 @@ Environment:
                         names the client for SYNC_RATE_LIMIT_IP. Default 0: the socket's address.
   SYNC_MIN_SCHEMA_VERSION  oldest client schema version served (defineSyncSchema(…, { version }));
                         older clients get 426 UPGRADE_REQUIRED. Default: none.
+  SYNC_CORS_ORIGINS     origins whose browser apps may call the server from another origin (a Vite
+                        dev server, say): * for any, or a comma-separated list such as
+                        http://localhost:5173,https://app.example.com. Preflights are answered on
+                        every path. Default: none (no CORS headers).
 ${LIMITS_HELP}${REQUEST_BOUNDS_HELP}${TIMEOUTS_HELP}`;
+
+/** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes-friendly). */
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]?: V }));
 
 function checkLogLevel(value: string | undefined): LogLevel {
   try {
@@ -291,5 +305,6 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     requestBounds: readRequestBoundsEnv(env, (m) => new CliError(m)),
     timeouts: readTimeoutsEnv(env, (m) => new CliError(m)),
     minSchemaVersion: parseMinSchemaVersion(env.SYNC_MIN_SCHEMA_VERSION),
+    ...optional('cors', parseCorsOrigins(env.SYNC_CORS_ORIGINS, (m) => new CliError(m))),
   };
 }

@@ -7,23 +7,32 @@ import { CliError } from './config.js';
 /** The file name inside the data folder. */
 export const DEV_SECRET_FILE = 'dev-secret';
 
+/** Where the dev secret of a data folder is kept. */
+export const devSecretPath = (dataDir: string): string => join(dataDir, DEV_SECRET_FILE);
+
+/** The dev secret kept in `dataDir`, or null when there is none yet (a file too short or unreadable is an error). */
+export function readDevSecret(dataDir: string): string | null {
+  const path = devSecretPath(dataDir);
+  let secret: string;
+  try {
+    secret = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new CliError(`${path}: cannot read the dev secret: ${(error as Error).message}`);
+  }
+  if (secret.length < 32) throw new CliError(`${path}: the dev secret is shorter than 32 characters; delete the file to get a new one`);
+  return secret;
+}
+
 /**
  * Reads the dev secret from `dataDir`, creating it (32 random bytes, base64url, mode 0600) when
  * missing. `created` says whether this call made it. Used only when SYNC_JWT_SECRET is unset and
  * no identity provider is configured.
  */
 export function loadDevSecret(dataDir: string): { secret: string; path: string; created: boolean } {
-  const path = join(dataDir, DEV_SECRET_FILE);
-  try {
-    const secret = readFileSync(path, 'utf8').trim();
-    if (secret.length >= 32) return { secret, path, created: false };
-    throw new CliError(`${path}: the dev secret is shorter than 32 characters; delete the file to get a new one`);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      if (error instanceof CliError) throw error;
-      throw new CliError(`${path}: cannot read the dev secret: ${(error as Error).message}`);
-    }
-  }
+  const path = devSecretPath(dataDir);
+  const kept = readDevSecret(dataDir);
+  if (kept) return { secret: kept, path, created: false };
   const secret = randomBytes(32).toString('base64url');
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });

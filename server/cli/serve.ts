@@ -70,10 +70,12 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     ...(config.ipRateLimit ? { ipRateLimit: config.ipRateLimit, trustProxy: config.trustProxy, onEvent: logEvent } : {}),
     ...config.requestBounds,
     ...config.timeouts,
+    ...(config.cors ? { cors: config.cors } : {}),
     metrics,
     metricsToken: config.metricsToken,
     serveMetrics: config.metricsPort === null,
-    webApp: createWebAppHandler({ ...(devToken ? { devToken } : {}), onError: reportError }),
+    // An app's own schema gets the collection browser: the task app's collections are not in it.
+    webApp: createWebAppHandler({ ...(devToken ? { devToken } : {}), ...(config.schemaFile ? { schema } : {}), onError: reportError }),
   });
   const metricsServer = config.metricsPort === null ? null : createMetricsServer({ metrics, metricsToken: config.metricsToken, onError: reportError, ...config.timeouts });
   const stop = async () => {
@@ -110,9 +112,11 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   if (config.rateLimit) log(`rate limit: ${config.rateLimit.requests} requests per ${config.rateLimit.windowMs} ms per user`);
   if (config.ipRateLimit) log(`rate limit: ${config.ipRateLimit.requests} requests per ${config.ipRateLimit.windowMs} ms per client address${config.trustProxy ? ` (from X-Forwarded-For, ${config.trustProxy} trusted prox${config.trustProxy === 1 ? 'y' : 'ies'})` : ''}`);
   if (Object.keys(config.requestBounds).length > 0) log(`request bounds: ${Object.entries(config.requestBounds).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  if (config.cors) log(`CORS: ${config.cors === true ? 'any origin' : (config.cors as string[]).join(', ')}`);
   if (Object.keys(config.limits).length > 0) log(`limits: ${Object.entries(config.limits).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   log(`listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`);
   if (metricsUrl) log(`metrics: ${metricsUrl}/metrics${config.metricsToken ? ' (bearer SYNC_METRICS_TOKEN)' : ''}; not served on the main port`);
-  log(`web app: ${url}/${devToken ? ' (signed in with the dev token)' : ' (asks for a token)'}`);
+  const app = config.schemaFile ? 'collection browser for your schema' : 'task app';
+  log(`web app: ${url}/ (${app}; ${devToken ? 'signed in with the dev token' : 'asks for a token'})`);
   return { stop };
 }

@@ -27,6 +27,8 @@ import { batchTooLarge, closeUnauthenticated, isWebSocketFrameError, RAW_WS_MAX_
 import { withResponseBudget } from '../trpc/response-budget.js';
 import { answerProblem, refuseUpgradeProblem, requestProblem, requestUrl } from './request-target.js';
 import { createGuardedServer, type TransportTimeouts } from './transport-guard.js';
+import { applyCors } from './cors.js';
+import type { CorsOrigin } from '../rest/cors.js';
 
 /** Where the fastapi-offline-sync wire face is served. */
 const COMPAT_BASE = '/compat/fastapi-offline-sync';
@@ -81,6 +83,12 @@ export interface SyncHttpServerOptions extends TransportTimeouts, RequestBounds 
   trustProxy?: number | boolean;
   /** Told of every per-IP refusal (for logs); `metrics` counts them as `sync_rate_limited_total{kind="ip"}`. @default none */
   onEvent?: (event: IpRateLimitedEvent) => void;
+  /**
+   * CORS for browser apps on other origins, on every path (tRPC, REST, compat, ops): `true` any
+   * origin (`*`), or a list / predicate of origins. Preflights are answered with 204. CLI
+   * `SYNC_CORS_ORIGINS`. @default off (no CORS headers; browsers refuse cross-origin calls)
+   */
+  cors?: CorsOrigin;
 }
 
 /** A running or ready-to-run sync server. */
@@ -177,6 +185,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     const waitMs = ipLimiter?.take(req, 'request') ?? 0;
     const problem = requestProblem(req);
     if (problem) return answerProblem(res, problem);
+    if (applyCors(req, res, options.cors)) return; // a preflight, answered; else the CORS headers are set for any face
     const tooLong = urlLimitResponse(req.url ?? '/', engine.limits);
     const path = requestUrl(req)!.pathname;
     // The compat face's clients read FastAPI's `detail` beside the usual `error` object.

@@ -2,7 +2,21 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createWebAppHandler, type WebAppOptions } from '../../server/http/web-app.js';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { createWebAppHandler, pickEncoding, type WebAppOptions } from '../../server/http/web-app.js';
+
+/** A raw GET (fetch would decompress and hide the encoding): status, headers and the bytes as sent. */
+function get(url: string, headers: Record<string, string>) {
+  return new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+    http
+      .get(url, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
+  });
+}
 
 const servers: http.Server[] = [];
 afterAll(() => servers.forEach((s) => s.close()));
@@ -35,6 +49,24 @@ describe('web app handler', () => {
     const html = await (await fetch(`${await serve({ devToken: '</script><b>' })}/`)).text();
     expect(html).not.toContain('</script><b>');
     expect(html).toContain('\\u003c/script>\\u003cb>');
+  });
+
+  it('sends the bundle compressed as the browser accepts it (brotli, else gzip), the same bytes once decoded', async () => {
+    const url = await serve({});
+    const plain = await get(`${url}/app.js`, {});
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toBe('accept-encoding');
+    expect(plain.body.length).toBeGreaterThan(500_000);
+    const br = await get(`${url}/app.js`, { 'accept-encoding': 'gzip, deflate, br, zstd' }); // what Chromium sends
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(Number(br.headers['content-length'])).toBe(br.body.length);
+    expect(br.body.length).toBeLessThan(plain.body.length / 3);
+    expect(brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
+    const gzip = await get(`${url}/app.js`, { 'accept-encoding': 'gzip, br;q=0' });
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gzip.body).equals(plain.body)).toBe(true);
+    console.log(`app.js: ${plain.body.length} B, brotli ${br.body.length} B, gzip ${gzip.body.length} B`);
+    expect([pickEncoding('identity'), pickEncoding('*'), pickEncoding('BR;q=1.0'), pickEncoding('gzip;q=0, br;q=0')]).toEqual([null, 'gzip', 'br', null]);
   });
 
   it('passes on every other request', async () => {
