@@ -106,4 +106,14 @@ describe.each(cases)('the mutation ledger on $name', ({ create }) => {
     expect(client.results[0]).toMatchObject({ mutationId: 12, status: 'accepted' });
     await engine.close();
   });
+
+  it('history names the client and mutation id of a push, and neither for a server write', async () => {
+    const engine = makeEngine(store);
+    const actor = newActor('ledger');
+    await engine.push(actor, { clientId: 'dev', changes: [task(4, 't', 'from a device')] });
+    await engine.write(actor.scopeId, [{ collection: 'tasks', id: 's', op: 'upsert', data: { title: 'from the server' } }]);
+    const entries = await store.readOplog(actor.scopeId, { afterSeq: 0 });
+    expect(entries.map((e) => [e.id, e.clientId, e.mutationId])).toEqual([['t', 'dev', 4], ['s', null, null]]);
+    await engine.close();
+  });
 });
