@@ -13,6 +13,8 @@ const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v) ?? '', 'utf8')
 function randomValue(next: () => number, depth: number): unknown {
   const pick = Math.floor(next() * (depth > 3 ? 6 : 9));
   const pieces = ['a', 'é', '€', '😀', '"', '\\', '\n', '\t', '\b', '\f', '\r', '\u0001', '\u001f', '\u007f', ' ', '\ud800', '\udc00', 'z'];
+  // Every edge of the UTF-8 widths and of the surrogate ranges.
+  pieces.push('\u0080', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uffff', '\udbff\udfff', '\udbff', '\udfff', '\ud800\udc00');
   const str = () => Array.from({ length: Math.floor(next() * 6) }, () => pieces[Math.floor(next() * pieces.length)]).join('');
   switch (pick) {
     case 0: return null;
@@ -50,6 +52,7 @@ describe('jsonSize', () => {
     const cases: unknown[] = [
       null, true, false, 0, -0, 12.5, -1e21, 1e-7, Number.NaN, Number.NEGATIVE_INFINITY, '', 'plain', 'quote " and \\ back',
       '\b\f\n\r\t', '\u0000\u0001\u001f', '\u007f', 'é', '€', '😀', 'a\ud800', '\udc00b', '\ud800\udc00', '\udbff', [], {}, [1, 'a', null],
+      '\u0080', '\u07ff', '\u0800', '\uffff', '\ue000', '\udbff\udfff', '\udfff', 'x\udbff',
       { a: 1, b: [true, { c: 'd' }] }, { 'k"é': 'v' }, { u: undefined, f: () => 1, s: Symbol('x'), k: 1 }, [undefined, () => 1, Symbol('y')],
       new Date(0), { when: new Date(1_700_000_000_000) }, [new Date(1)], { toJSON: () => ({ swapped: 'yes' }) },
       { nested: { toJSON: (key: string) => `key:${key}` } }, ['x', { toJSON: (key: string) => key }],
@@ -125,6 +128,8 @@ describe('checkJsonShape', () => {
     const list = [1];
     expect(refusal(() => checkJsonShape([list, list], { maxDepth: 10, checkKeys: false, prefix: 'p' })).issues[0]!.path).toBe('p.0');
     expect(() => checkJsonShape({ a: { x: 1 }, b: { x: 1 }, c: [[1], [1]] }, { maxDepth: 10, checkKeys: false })).not.toThrow();
+    // null is a value, not an object met twice.
+    expect(() => checkJsonShape({ a: [null, null], b: null, c: null }, { maxDepth: 10, checkKeys: false })).not.toThrow();
   });
 
   it('with checkKeys: every refused key and string at any depth, with printable paths, at most 20', () => {
@@ -134,6 +139,8 @@ describe('checkJsonShape', () => {
     expect(e.message).toMatch(/^invalid document: d\./);
     // Without checkKeys the same value passes (depth and shared references only).
     expect(() => checkJsonShape(value, { maxDepth: 10, checkKeys: false })).not.toThrow();
+    const edge = 'k'.repeat(79) + '.';
+    expect(refusal(() => checkJsonShape({ [edge]: 1 }, { maxDepth: 5, checkKeys: true })).issues[0]!.path).toBe(edge);
     const long = 'k'.repeat(100) + '.';
     expect(refusal(() => checkJsonShape({ [long]: 1 }, { maxDepth: 5, checkKeys: true })).issues[0]!.path).toBe(`${'k'.repeat(80)}…`);
     const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`$k${i}`, `v\u0000${i}`]));

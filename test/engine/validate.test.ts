@@ -112,6 +112,9 @@ describe('parseInput and parsePushInput', () => {
     expect(e.issues[0]!.path).toBe('since');
     expect(e.message).toMatch(/^invalid pull request/);
   });
+  it('does not check key names of query inputs (only depth): unknown keys are left to the schema', () => {
+    expect(parseInput(input, { since: null, $extra: 'a\u0000' }, 'pull')).toEqual({ since: null });
+  });
   it('bounds the depth before zod runs (default 8 levels for queries)', () => {
     const deep = (n: number): unknown => (n === 0 ? 'x' : { a: deep(n - 1) });
     expect(() => parseInput(z.unknown(), deep(8), 'pull')).not.toThrow();
@@ -126,6 +129,11 @@ describe('parseInput and parsePushInput', () => {
     expect(long.issues).toEqual([{ path: 'clientId', message: 'must be at most 128 characters (limits.maxIdLength)' }]);
     expect(long.message).toMatch(/^invalid push request/);
     expect(refusal(() => parsePushInput(push, { clientId: 'a\u0001', changes: [] }, 'write', limits)).message).toMatch(/^invalid write request/);
+    // Document keys and depth are checked on the raw input, before zod (which would drop an own __proto__).
+    const keys = refusal(() => parsePushInput(push, JSON.parse('{"clientId":"c","changes":[{"data":{"__proto__":1,"$set":2}}]}'), 'push', limits));
+    expect(keys.issues.map((i) => i.path).sort()).toEqual(['changes.0.data.$set', 'changes.0.data.__proto__']);
+    const deep = refusal(() => parsePushInput(push, { clientId: 'c', changes: [{ data: { a: { b: { c: { d: { e: 1 } } } } } }] }, 'push', limits));
+    expect(deep.issues[0]!.message).toMatch(/nested deeper than 4 levels/);
   });
 });
 
