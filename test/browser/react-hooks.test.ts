@@ -34,7 +34,17 @@ describe.skipIf(skip !== null)('React hooks in Chromium', () => {
 
   const text = (sel: string) => page.locator(sel).innerText();
   const renders = () => page.evaluate(() => ({ ...window.__t.renders }));
-  const settle = () => page.evaluate(() => new Promise((r) => setTimeout(r, 150)));
+  /**
+   * Waits until the hooks have handled the last write: the change event issued their re-reads
+   * synchronously, so a read of both collections issued now answers after theirs, and a task turn
+   * after it lets React commit what they announced. No fixed time.
+   */
+  const settle = () =>
+    page.evaluate(async () => {
+      await window.__t.client.collection('tasks').query();
+      await window.__t.client.collection('notes').query();
+      for (let turn = 0; turn < 2; turn++) await new Promise((r) => setTimeout(r, 0));
+    });
 
   it('follows writes and re-renders only the components whose rows changed', async () => {
     await page.evaluate(async () => {

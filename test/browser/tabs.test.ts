@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserSkipReason, launchChromium } from './harness.js';
 
 const skip = browserSkipReason();
-declare const window: { tabs: { leader: boolean; decided: Promise<boolean>; post(m: unknown): void }; leaderCalls: number; followerCalls: number; messages: unknown[]; createTabCoordinator: any };
+declare const window: {
+  tabs: { leader: boolean; decided: Promise<boolean>; post(m: unknown): void };
+  leaderCalls: number;
+  followerCalls: number;
+  messages: unknown[];
+  /** Heartbeats heard on the fallback's channel, by tab id (ids sort by start: the last is this tab's). */
+  alive: Record<string, number>;
+  createTabCoordinator: any;
+};
 
 describe.skipIf(skip !== null)('tab coordinator in Chromium', () => {
   let browser: Browser;
@@ -21,7 +29,8 @@ describe.skipIf(skip !== null)('tab coordinator in Chromium', () => {
       return route.fulfill({
         contentType: 'text/html',
         body: `<script>${noLocks ? "Object.defineProperty(navigator, 'locks', { value: undefined });" : ''}${bundle}
-window.leaderCalls = 0; window.followerCalls = 0; window.messages = [];
+window.leaderCalls = 0; window.followerCalls = 0; window.messages = []; window.alive = {};
+new BroadcastChannel('trpc-offline-sync:tabs:fallback').onmessage = (e) => { if (e.data.type === 'alive') window.alive[e.data.id] = (window.alive[e.data.id] || 0) + 1; };
 window.tabs = createTabCoordinator({ name: ${noLocks ? "'fallback', heartbeatMs: 100, timeoutMs: 500" : "'app'"}, onLeader: () => window.leaderCalls++, onFollower: () => window.followerCalls++, onMessage: (m) => window.messages.push(m) });</script>`,
       });
     });
@@ -34,6 +43,17 @@ window.tabs = createTabCoordinator({ name: ${noLocks ? "'fallback', heartbeatMs:
     return page;
   };
   const isLeader = (p: Page) => p.evaluate(() => window.tabs.leader);
+  /**
+   * Heartbeat fallback: how many times the page's own tab has ticked (each tick posts `alive` and
+   * checks whether the leader was silent for timeoutMs). Waiting for ticks waits for the election
+   * to have looked, not for a guessed time.
+   */
+  const ticks = (p: Page) => p.evaluate(() => window.alive[Object.keys(window.alive).sort().at(-1)!] ?? 0);
+  /** Waits until `p`'s tab has ticked `n` more times (heartbeatMs 100, timeoutMs 500: 7 ticks span a timeout). */
+  const afterTicks = async (p: Page, n: number) => {
+    const from = await ticks(p);
+    await expect.poll(() => ticks(p), { timeout: 10_000 }).toBeGreaterThanOrEqual(from + n);
+  };
 
   it('elects one leader, carries messages, hands over when the leader closes', async () => {
     const a = await open();
@@ -41,7 +61,9 @@ window.tabs = createTabCoordinator({ name: ${noLocks ? "'fallback', heartbeatMs:
     await expect.poll(() => isLeader(a)).toBe(true);
     const b = await open();
     const c = await open();
-    await new Promise((r) => setTimeout(r, 300));
+    // Both have asked for the lock and know another tab holds it.
+    expect(await b.evaluate(() => window.tabs.decided)).toBe(false);
+    expect(await c.evaluate(() => window.tabs.decided)).toBe(false);
     expect([await isLeader(a), await isLeader(b), await isLeader(c)]).toEqual([true, false, false]);
 
     await b.evaluate(() => window.tabs.post({ type: 'wrote' }));
@@ -66,15 +88,18 @@ window.tabs = createTabCoordinator({ name: ${noLocks ? "'fallback', heartbeatMs:
     const c = await open(NO_LOCKS);
     expect(await b.evaluate(() => window.tabs.decided)).toBe(false);
     expect(await c.evaluate(() => window.tabs.decided)).toBe(false);
-    await new Promise((r) => setTimeout(r, 800)); // longer than timeoutMs: the followers keep hearing the leader
+    // c (the youngest) has checked for a silent leader over more than timeoutMs: the followers keep hearing the leader.
+    await afterTicks(c, 7);
     expect([await isLeader(a), await isLeader(b), await isLeader(c)]).toEqual([true, false, false]);
+    expect(await b.evaluate(() => window.leaderCalls)).toBe(0);
     await b.evaluate(() => window.tabs.post({ type: 'wrote' }));
     await expect.poll(() => a.evaluate(() => window.messages)).toEqual([{ type: 'wrote' }]);
 
     await a.close();
     // b is older than c: it leads once a has been silent for timeoutMs; c stays a follower.
     await expect.poll(() => isLeader(b), { timeout: 5_000 }).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
+    // c keeps hearing b over more than timeoutMs of its own checks and stays a follower.
+    await afterTicks(c, 7);
     expect(await isLeader(c)).toBe(false);
     expect(await c.evaluate(() => window.leaderCalls)).toBe(0);
     await b.close();

@@ -305,10 +305,10 @@ for (const storeCase of stores) {
   });
 }
 
-describe('request cost: the defaults of createSyncHttpServer', () => {
+describe.each(stores)('request cost: the defaults of createSyncHttpServer on $name', ({ create }) => {
   let s: HostileServer;
   beforeAll(async () => {
-    s = await startHostileServer();
+    s = await startHostileServer(await create());
   });
   afterAll(() => s?.close());
 

@@ -15,7 +15,7 @@ import type { AppRouter } from '../../server/demo/app-router.js';
 import { demoSchema } from '../../server/demo/schema.js';
 import { createSyncEngine } from '../../server/engine/engine.js';
 import { createSyncHttpServer } from '../../server/http/server.js';
-import { memoryStore } from '../../server/stores/memory.js';
+import { storeCases } from '../rest/harness.js';
 
 type Key = { kid: string; alg: string; privateKey: CryptoKey; jwk: JWK };
 async function makeKey(alg: string, kid: string): Promise<Key> {
@@ -150,12 +150,11 @@ describe('jwtAuthenticator with a PEM public key', () => {
   });
 });
 
-describe('claim mapping on REST and tRPC', () => {
+describe.each(await storeCases())('claim mapping on REST and tRPC on $name', ({ create }) => {
   it('user_id / business_id tokens scope by business', async () => {
     const key = await makeKey('ES256', 'claims');
     jwks.set([key]);
-    const store = memoryStore();
-    await store.init();
+    const store = await create();
     const engine = createSyncEngine({ store, schema: demoSchema });
     const srv = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ jwksUrl: jwks.url, userClaim: 'user_id', scopeClaim: 'business_id' }) });
     const { url } = await srv.listen(0, '127.0.0.1');
