@@ -12,7 +12,7 @@ export type { Timers } from './timers.js';
 export { createTabCoordinator, canCoordinateTabs, type TabCoordinator, type TabCoordinatorOptions, type TabMessage, type TabCall } from './tabs.js';
 export type { SyncCollection, CollectionOf, Row, Filter, QueryOptions } from './collection.js';
 export type { SyncApi, StreamObserver, StreamConnectionState, SyncUnsubscribable } from './api.js';
-export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData, RejectedChange, ResyncState, DocPage, DocQuery, QueryValue } from './local-store.js';
+export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData, RejectedChange, ResyncState, ViewState, DocPage, DocQuery, QueryValue } from './local-store.js';
 export { DEFAULT_PAGE } from './local-store.js';
 export { runQuery, matchesWhere, docOrder, compareValues, compareIds } from './query.js';
 export { memoryLocalStore, type MemoryLocalStore } from './memory-local-store.js';
