@@ -45,7 +45,7 @@ export interface QueryOptions<T> {
  * await tasks.putMany([{ id: 't2', doc: { title: 'Bread' } }, { id: 't3', doc: { title: 'Eggs' } }]);
  * await tasks.patch('t1', { done: true });
  * const open = await tasks.query({ done: false }, { orderBy: 'title', limit: 20 });
- * const off = tasks.subscribe(({ ids }) => render(ids));
+ * const off = tasks.onChange(({ ids }) => render(ids));
  */
 export interface SyncCollection<TDoc, TInput = TDoc> {
   readonly name: string;
@@ -67,7 +67,15 @@ export interface SyncCollection<TDoc, TInput = TDoc> {
   query(filter?: Filter<TDoc>, options?: QueryOptions<TDoc>): Promise<Row<TDoc>[]>;
   /** How many live documents the collection holds (counted by the store, nothing loaded). */
   count(): Promise<number>;
-  /** Calls `listener` whenever documents of this collection change locally (app writes or synced server changes). */
+  /**
+   * Calls `listener` whenever documents of this collection change locally (app writes, synced server
+   * changes, documents leaving a view); returns a function that stops listening.
+   */
+  onChange(listener: (event: ChangeEvent) => void): () => void;
+  /**
+   * @deprecated Renamed `onChange` (so it is not confused with `client.subscribe`, a synced view);
+   * kept as an alias.
+   */
   subscribe(listener: (event: ChangeEvent) => void): () => void;
 }
 
@@ -97,6 +105,11 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
       after = page[page.length - 1]!.id;
     }
   }
+
+  const onChange = (listener: (event: ChangeEvent) => void): (() => void) =>
+    events.on('change', (event) => {
+      if (event.collection === name) listener(event);
+    });
 
   return {
     name,
@@ -151,10 +164,7 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
       await ready;
       return store.countDocs(name);
     },
-    subscribe(listener) {
-      return events.on('change', (event) => {
-        if (event.collection === name) listener(event);
-      });
-    },
+    onChange,
+    subscribe: onChange,
   };
 }

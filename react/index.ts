@@ -117,7 +117,7 @@ export function useQuery<T = any>(collection: string | SyncCollection<T, any>, f
         [],
         () => col.query(args.current.filter as Filter<any>, args.current.options as QueryOptions<any>) as Promise<Row<T>[]>,
         (refresh) => {
-          const offChange = col.subscribe(refresh);
+          const offChange = col.onChange(refresh);
           const offResync = client.on('resync', refresh);
           return () => {
             offChange();
@@ -151,7 +151,7 @@ export function useDoc<T = any>(collection: string | SyncCollection<T, any>, id:
         undefined,
         () => col.get(id) as Promise<T | undefined>,
         (refresh) => {
-          const offChange = col.subscribe((e) => {
+          const offChange = col.onChange((e) => {
             if (e.ids.includes(id)) refresh();
           });
           const offResync = client.on('resync', refresh);

@@ -128,7 +128,7 @@ export function syncCollectionOptions<S extends SyncSchema, K extends keyof S['c
     };
 
     // Listen before the first read, so no change between the read and the subscription is lost.
-    const offChange = source.subscribe((event: ChangeEvent) => void enqueue(event.ids).catch(() => undefined));
+    const offChange = source.onChange((event: ChangeEvent) => void enqueue(event.ids).catch(() => undefined));
     const offResync = client.on('resync', () => void enqueue('all').catch(() => undefined));
     enqueue('all').then(
       () => markReady(),

@@ -309,11 +309,11 @@ export function runLocalStoreConformance(fixture: LocalStoreFixture): void {
     });
 
     describe('subscriptions (views)', () => {
-      const view = (key: string, extra: Partial<ViewState> = {}): ViewState => ({ key, rule: key.split('\u0000')[0]!, params: null, collection: null, checkpoint: null, rebuild: null, ready: false, leaving: false, at: '2026-12-07T10:00:00.000Z', ...extra });
+      const view = (key: string, extra: Partial<ViewState> = {}): ViewState => ({ key, rule: key.split('{')[0]!, params: null, collection: null, checkpoint: null, rebuild: null, ready: false, leaving: false, at: '2026-12-07T10:00:00.000Z', ...extra });
 
       test('stores the views of a document as given, and replaces them on the next put', () =>
         withStore(async (s) => {
-          const d = doc('tasks', 'a', { title: 'x' }, { version: HLC, server: { title: 'x' }, views: { '': '', 'project\u0000{"projectId":"p1"}': 'r9' } });
+          const d = doc('tasks', 'a', { title: 'x' }, { version: HLC, server: { title: 'x' }, views: { '': '', 'project{"projectId":"p1"}': 'r9' } });
           await s.write([put(d), put(doc('tasks', 'b', { title: 'y' }, { views: {} }))]);
           expect(await s.getDoc('tasks', 'a')).toEqual(d);
           expect((await s.getDocs('tasks', ['b']))[0]!.views).toEqual({});
@@ -328,7 +328,7 @@ export function runLocalStoreConformance(fixture: LocalStoreFixture): void {
       test('keeps the subscriptions with their checkpoints and rebuild cursors in metadata', () =>
         withStore(async (s) => {
           expect(await s.getMeta('views')).toBeNull();
-          const views = { mine: view('mine', { checkpoint: 'c1.x.3', ready: true, collection: 'tasks' }), 'project\u0000{"projectId":"p1"}': view('project\u0000{"projectId":"p1"}', { params: { projectId: 'p1' }, rebuild: { mark: 'v1', cursor: 'k9', checkpoint: 'c1.x.2', done: 500 } }) };
+          const views = { mine: view('mine', { checkpoint: 'c1.x.3', ready: true, collection: 'tasks' }), 'project{"projectId":"p1"}': view('project{"projectId":"p1"}', { params: { projectId: 'p1' }, rebuild: { mark: 'v1', cursor: 'k9', checkpoint: 'c1.x.2', done: 500 } }) };
           await s.write([{ type: 'setMeta', key: 'views', value: views }]);
           expect(await s.getMeta('views')).toEqual(views);
         }));
