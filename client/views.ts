@@ -186,9 +186,11 @@ export class Views {
 
   /** The server refused view `key`: its subscription ends (`refused`) and its documents leave like on unsubscribe. */
   async refuse(key: string, error: unknown): Promise<void> {
-    this.handles.get(key)?.end('refused', error);
+    const handle = this.handles.get(key);
     this.handles.delete(key);
-    await this.leave(key);
+    // Its documents leave first, so when `ready` rejects nothing of the view is left.
+    await this.leave(key).catch(() => undefined);
+    handle?.end('refused', error);
   }
 
   private unsubscribe(handle: SubscriptionHandle): Promise<void> {
