@@ -48,8 +48,8 @@ type PullInputOf<A> = A extends { pull: { query: (input: infer I, ...rest: never
 export type ViewsOf<A> = PullInputOf<A> extends { view?: infer V } ? (unknown extends V ? ViewRequestInput : Exclude<V, undefined | null>) : ViewRequestInput;
 
 /** The params argument of `subscribe(rule, …)` for rule `K` of the view union `V`: required when the rule's params are. */
-export type ViewParamsArgs<V, K> =
-  Extract<V, { rule: K }> extends infer E
+export type ViewParamsArgs<V extends ViewRequestInput, K> =
+  (string extends V['rule'] ? V : Extract<V, { rule: K }>) extends infer E
     ? [E] extends [never]
       ? never
       : E extends { params: infer P }
