@@ -33,6 +33,11 @@ export interface QueryOptions<T> {
   limit?: number;
   /** Skip this many rows first. @default 0 */
   offset?: number;
+  /**
+   * Only documents this subscription's view holds (a `Subscription` from `client.subscribe`, or its
+   * key). Without it, every document of the collection, whatever view brought it.
+   */
+  view?: { key: string } | string;
 }
 
 /**
@@ -106,12 +111,26 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
     }
   }
 
+  /** A query narrowed to one view: the store answers the filter, the view and the window are applied here. */
+  async function queryView(filter: Filter<TDoc> | undefined, options: QueryOptions<TDoc>): Promise<Row<TDoc>[]> {
+    const key = typeof options.view === 'string' ? options.view : options.view!.key;
+    const { view: _view, limit, offset = 0, ...rest } = options;
+    const all = await collection.query(filter, rest);
+    const held = new Set<string>();
+    for (let i = 0; i < all.length; i += PAGE) {
+      const ids = all.slice(i, i + PAGE).map((r) => r.id);
+      (await store.getDocs(name, ids)).forEach((d, j) => d?.views && key in d.views && held.add(ids[j]!));
+    }
+    const rows = all.filter((r) => held.has(r.id));
+    return rows.slice(offset, limit === undefined ? undefined : offset + limit);
+  }
+
   const onChange = (listener: (event: ChangeEvent) => void): (() => void) =>
     events.on('change', (event) => {
       if (event.collection === name) listener(event);
     });
 
-  return {
+  const collection: SyncCollection<TDoc, TInput> = {
     name,
     async put(id, doc) {
       await ready;
@@ -144,6 +163,7 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
     },
     async query(filter, options = {}) {
       await ready;
+      if (options.view !== undefined) return queryView(filter, options);
       const orderBy = typeof options.orderBy === 'string' ? { field: options.orderBy } : options.orderBy;
       const query: DocQuery = { ...(orderBy ? { orderBy } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}), ...(options.offset !== undefined ? { offset: options.offset } : {}) };
       if (filter === undefined || isScalarWhere(filter)) {
@@ -167,4 +187,5 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
     onChange,
     subscribe: onChange,
   };
+  return collection;
 }
