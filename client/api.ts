@@ -10,12 +10,20 @@ export interface ViewRequestInput {
   params?: Record<string, unknown>;
 }
 
+/**
+ * `view` as `SyncApi` declares it: any, so that a `trpc.sync` proxy whose server declares rules
+ * (its `view` is the union of those rules and their params, narrower than `ViewRequestInput`) still
+ * fits (tRPC's procedures are function properties, checked contravariantly). The client always
+ * sends a `ViewRequestInput`; `createSyncClient` types `subscribe` from the proxy's own union.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyView = any;
 /** `pull` input with the optional `view` (servers with read rules). */
-export type ViewPullInput = PullInput & { view?: ViewRequestInput };
+export type ViewPullInput = Omit<PullInput, 'view'> & { view?: AnyView };
 /** `full` input with the optional `view`. */
-export type ViewFullInput = FullInput & { view?: ViewRequestInput };
+export type ViewFullInput = Omit<FullInput, 'view'> & { view?: AnyView };
 /** `stream` input with the optional `view`. */
-export type ViewStreamInput = StreamInput & { view?: ViewRequestInput };
+export type ViewStreamInput = Omit<StreamInput, 'view'> & { view?: AnyView };
 
 /** A subscription handle (tRPC's `Unsubscribable`). */
 export interface SyncUnsubscribable {
