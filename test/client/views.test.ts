@@ -6,9 +6,13 @@
  * until pushed, per-view RESYNC_REQUIRED, refusals, offline waiting, one live stream per view.
  * The same behaviour against the real server: views-real-server.test.ts.
  */
-import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createSyncClient, memoryLocalStore, viewKey, type LocalStore, type SyncClient } from '../../client/index.js';
+import { betterSqlite3Driver, createSyncClient, memoryLocalStore, sqliteLocalStore, viewKey, type LocalStore, type SyncClient } from '../../client/index.js';
 import { defineSyncSchema } from '../../shared/schema.js';
 import { fakeConnectivity } from './fake-connectivity.js';
 import { fakeViewServer, type FakeRule } from './fake-view-api.js';
@@ -182,6 +186,39 @@ describe('client.subscribe', () => {
     expect(viewCalls.map((c) => [c.method, c.input.since])).toEqual([['pull', checkpoint]]);
     expect(await localIds(second.client, 'tasks')).toEqual(['a', 'b']);
     await second.client.close();
+  });
+
+  it('keeps subscriptions, document views and a pending document across a restart on SQLite (a real file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'views-sqlite-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'device.db');
+    const first = setup(sqliteLocalStore(betterSqlite3Driver(new Database(file))));
+    const { server } = first;
+    server.write('tasks', 'a', { title: 'A', projectId: 'p1' });
+    server.write('tasks', 'b', { title: 'B', projectId: 'p1' });
+    const sub = first.client.subscribe('project', { projectId: 'p1' });
+    await sub.ready;
+    server.setOffline(true);
+    await first.client.collection('tasks').patch('b', { title: 'B edited' });
+    await sub.unsubscribe(); // local only: works offline
+    await first.client.close();
+    server.setOffline(false);
+    const second = setup(sqliteLocalStore(betterSqlite3Driver(new Database(file))), server);
+    expect(await second.client.subscriptions()).toEqual([]);
+    // `b` left its only view with a pending write: still shown, and gone once the write is pushed.
+    expect(await localIds(second.client, 'tasks')).toEqual(['b']);
+    await second.client.push();
+    expect(await localIds(second.client, 'tasks')).toEqual([]);
+    const again = second.client.subscribe('project', { projectId: 'p1' });
+    await again.ready;
+    await second.client.close();
+    const third = setup(sqliteLocalStore(betterSqlite3Driver(new Database(file))), server);
+    const [restored] = await third.client.subscriptions();
+    expect(restored!.key).toBe(again.key);
+    await restored!.ready;
+    expect(await localIds(third.client, 'tasks')).toEqual(['a', 'b']);
+    expect((await third.client.store.getDoc('tasks', 'a'))!.views).toEqual({ [again.key]: expect.any(String) });
+    await third.client.close();
   });
 
   it('resumes a rebuild cut short from its stored cursor after a restart', async () => {
