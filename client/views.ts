@@ -59,7 +59,8 @@ export class Views {
     const views = (await this.store.getMeta('views')) ?? {};
     for (const view of Object.values(views)) {
       if (view.leaving) {
-        void this.finishLeaving(view.key).catch(() => undefined);
+        // Registered like any unsubscribe, so a new subscribe of the same key waits for it.
+        void this.leave(view.key).catch(() => undefined);
         continue;
       }
       let handle = this.handles.get(view.key);

@@ -221,6 +221,27 @@ describe('client.subscribe', () => {
     await third.client.close();
   });
 
+  it('finishes an unsubscribe cut short (the app closed during its sweep) at the next start', async () => {
+    const store = memoryLocalStore();
+    const first = setup(store);
+    first.server.write('tasks', 'a', { title: 'A', projectId: 'p1' });
+    const sub = first.client.subscribe('project', { projectId: 'p1' });
+    await sub.ready;
+    await first.client.close();
+    // What a crash after `leaving` was stored and before the sweep ended leaves behind.
+    const views = (await store.getMeta('views'))!;
+    await store.write([{ type: 'setMeta', key: 'views', value: { [sub.key]: { ...views[sub.key]!, leaving: true } } }]);
+    const second = setup(store, first.server);
+    expect(await second.client.subscriptions()).toEqual([]);
+    const again = second.client.subscribe('project', { projectId: 'p1' }); // waits for the sweep, then subscribes anew
+    await again.ready;
+    expect(await localIds(second.client, 'tasks')).toEqual(['a']);
+    expect((await store.getMeta('views'))![sub.key]!.leaving).toBe(false);
+    await again.unsubscribe();
+    expect(await localIds(second.client, 'tasks')).toEqual([]);
+    await second.client.close();
+  });
+
   it('resumes a rebuild cut short from its stored cursor after a restart', async () => {
     const store = memoryLocalStore();
     const server = fakeViewServer({ rules });
