@@ -1,6 +1,30 @@
 /** `SyncApi`: the shape of the app's typed tRPC proxy for the sync router, typed structurally (no tRPC server types). */
 import type { FullInput, FullPage, PullInput, PullResponse, PushInput, PushResponse, StreamEvent, StreamInput } from '../shared/protocol.js';
 
+/**
+ * The optional `view` field of `pull`, `full` and `stream` inputs: a rule the server declares and
+ * its params. With it, a request is about exactly that view (its documents, its checkpoint).
+ */
+export interface ViewRequestInput {
+  rule: string;
+  params?: Record<string, unknown>;
+}
+
+/**
+ * `view` as `SyncApi` declares it: any, so that a `trpc.sync` proxy whose server declares rules
+ * (its `view` is the union of those rules and their params, narrower than `ViewRequestInput`) still
+ * fits (tRPC's procedures are function properties, checked contravariantly). The client always
+ * sends a `ViewRequestInput`; `createSyncClient` types `subscribe` from the proxy's own union.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyView = any;
+/** `pull` input with the optional `view` (servers with read rules). */
+export type ViewPullInput = Omit<PullInput, 'view'> & { view?: AnyView };
+/** `full` input with the optional `view`. */
+export type ViewFullInput = Omit<FullInput, 'view'> & { view?: AnyView };
+/** `stream` input with the optional `view`. */
+export type ViewStreamInput = Omit<StreamInput, 'view'> & { view?: AnyView };
+
 /** A subscription handle (tRPC's `Unsubscribable`). */
 export interface SyncUnsubscribable {
   unsubscribe(): void;
@@ -36,7 +60,7 @@ export interface StreamObserver {
 export interface SyncApi {
   push: { mutate(input: PushInput): Promise<PushResponse> };
   /** `opts.signal` aborts the request (the reachability ping uses it; tRPC's proxies accept it). */
-  pull: { query(input: PullInput, opts?: { signal?: AbortSignal }): Promise<PullResponse> };
-  full: { query(input: FullInput): Promise<FullPage> };
-  stream: { subscribe(input: StreamInput, observer: StreamObserver): SyncUnsubscribable };
+  pull: { query(input: ViewPullInput, opts?: { signal?: AbortSignal }): Promise<PullResponse> };
+  full: { query(input: ViewFullInput): Promise<FullPage> };
+  stream: { subscribe(input: ViewStreamInput, observer: StreamObserver): SyncUnsubscribable };
 }

@@ -24,7 +24,7 @@ export interface RecentError {
   message: string;
 }
 
-/** A server-defined subscription (reserved: always empty until subscriptions exist). */
+/** A subscription (`client.subscribe`): its key and the view's checkpoint. */
 export interface DiagnosticsSubscription {
   name: string;
   checkpoint: string | null;
@@ -62,7 +62,7 @@ export interface SyncDiagnostics {
   reachability: { platformOnline: boolean; server: 'reachable' | 'unreachable' | 'unknown' };
   /** `only`: no `tabs` option; `leader`: this tab syncs; `follower`: another tab syncs (its diagnostics are shown, `tab.answered` says whether it answered). */
   tab: { role: 'only' | 'leader' | 'follower'; answered: boolean };
-  /** Server-defined subscriptions (none yet: always empty). */
+  /** The subscriptions (`name`: the subscription key) with their checkpoints. */
   subscriptions: DiagnosticsSubscription[];
   /** The most recent errors, oldest first (at most `RECENT_ERRORS`). */
   errors: RecentError[];
