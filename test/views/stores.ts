@@ -7,8 +7,12 @@ import type { Store } from '../../server/stores/store.js';
 
 export interface StoreKind {
   name: string;
-  /** A fresh, init()-ed store; `drop` removes what it made (PostgreSQL schemas). */
-  open(): Promise<{ store: Store; drop(): Promise<void> }>;
+  /**
+   * A fresh, init()-ed store; `drop` removes what it made (PostgreSQL schemas). `peer` opens a
+   * second store on the same data as another process would (PostgreSQL: its own pool and LISTEN);
+   * stores that live in one process give the same store.
+   */
+  open(): Promise<{ store: Store; drop(): Promise<void>; peer(): Promise<Store> }>;
   skip?: string;
 }
 
@@ -20,7 +24,7 @@ export const storeKinds: StoreKind[] = [
     async open() {
       const store = memoryStore();
       await store.init();
-      return { store, drop: () => store.close() };
+      return { store, drop: () => store.close(), peer: async () => store };
     },
   },
   {
@@ -28,7 +32,7 @@ export const storeKinds: StoreKind[] = [
     async open() {
       const store = await pgliteStore();
       await store.init();
-      return { store, drop: () => store.close() };
+      return { store, drop: () => store.close(), peer: async () => store };
     },
   },
   {
@@ -36,12 +40,23 @@ export const storeKinds: StoreKind[] = [
     skip: url ? undefined : 'TEST_DATABASE_URL not set',
     async open() {
       const schema = `v_${randomBytes(6).toString('hex')}`;
-      const pool = new pg.Pool({ connectionString: url, max: 5 });
-      const store = postgresStore(pool, { schema, notifyChannel: schema, closeClient: true });
-      await store.init();
+      const connect = async () => {
+        const pool = new pg.Pool({ connectionString: url, max: 5 });
+        const opened = postgresStore(pool, { schema, notifyChannel: schema, closeClient: true });
+        await opened.init();
+        return opened;
+      };
+      const store = await connect();
+      const peers: Store[] = [];
       return {
         store,
+        async peer() {
+          const p = await connect();
+          peers.push(p);
+          return p;
+        },
         async drop() {
+          for (const p of peers) await p.close();
           await store.close();
           const admin = new pg.Client({ connectionString: url });
           await admin.connect();

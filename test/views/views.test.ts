@@ -27,10 +27,11 @@ for (const kind of storeKinds) {
   (kind.skip ? describe.skip : describe)(`views on ${kind.name}${kind.skip ? ` (skipped: ${kind.skip})` : ''}`, () => {
     let store: Store;
     let drop: () => Promise<void>;
+    let peer: () => Promise<Store>;
     const members = new Memberships();
     let engine: ReturnType<typeof viewsEngine>;
     beforeAll(async () => {
-      ({ store, drop } = await kind.open());
+      ({ store, drop, peer } = await kind.open());
       engine = viewsEngine(store, members);
     }, 60_000);
     afterAll(async () => {
@@ -185,6 +186,64 @@ for (const kind of storeKinds) {
       expect((await refused(engine.pull(ann, { view: { rule: 'team' }, since: rebuilt.checkpoint }))).code).toBe('RESYNC_REQUIRED');
       expect((await fullAll(engine, ann, { view: { rule: 'team' } })).docs).toEqual([]);
       await bobEvents.close();
+    });
+
+    it('refreshViews reaches a stream served by another engine (another process on the same database)', async () => {
+      const s = scope();
+      const other = viewsEngine(await peer(), members);
+      try {
+        const ann = actor('ann-x', s);
+        await engine.write(s, [{ collection: 'tasks', id: 'x1', op: 'upsert', data: { title: 'x1', assignee: 'ann-x' } }]);
+        const events = reader(other.stream(ann, { view: { rule: 'mine' } }));
+        expect((await events.next()).type).toBe('changes');
+        await engine.write(s, [{ collection: 'tasks', id: 'x2', op: 'upsert', data: { title: 'x2', assignee: 'ann-x' } }]);
+        expect(await events.next()).toMatchObject({ type: 'changes', changes: [{ id: 'x2' }] });
+        await engine.refreshViews({ scopeId: s, userId: 'ann-x' });
+        expect(await events.next()).toMatchObject({ type: 'resync_required' });
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('gap-free per view: opening another view while one is live loses and duplicates nothing of the live one', async () => {
+      const s = scope();
+      const ann = actor('ann-g', s);
+      members.grant('ann-g', 'pg');
+      const start = await engine.pull(ann, { view: { rule: 'mine' } });
+      const live = reader(engine.stream(ann, { view: { rule: 'mine' }, since: start.checkpoint }));
+      const writes = (async () => {
+        for (let i = 0; i < 30; i++) {
+          await engine.write(s, [
+            { collection: 'tasks', id: `g${i % 7}`, op: 'upsert', data: { title: `v${i}`, assignee: i % 3 === 0 ? 'bob' : 'ann-g', projectId: i % 2 ? 'pg' : 'other' } },
+          ]);
+        }
+        await engine.write(s, [{ collection: 'notes', id: 'fence', op: 'upsert', data: { body: 'end' } }]);
+        await engine.write(s, [{ collection: 'tasks', id: 'fence', op: 'upsert', data: { title: 'end', assignee: 'ann-g' } }]);
+      })();
+      // Meanwhile: a second view is built and tailed.
+      const team = await fullAll(engine, ann, { view: { rule: 'team' } }, 2);
+      const teamStream = reader(engine.stream(ann, { view: { rule: 'team' }, since: team.checkpoint }));
+      await writes;
+      const replay = (await pullAll(engine, ann, { view: { rule: 'mine' }, since: start.checkpoint, limit: 1 })).changes;
+      const streamed = new Map<string, ChangeOut>();
+      let events = 0;
+      while (!streamed.has('fence')) {
+        const e = await live.next();
+        if (e.type !== 'changes') continue;
+        events++;
+        for (const c of e.changes) {
+          // Never the same version twice, never an older one: no duplicates.
+          const previous = streamed.get(c.id);
+          if (previous) expect(c.version > previous.version, `${c.id} ${previous.version} → ${c.version}`).toBe(true);
+          streamed.set(c.id, c);
+        }
+      }
+      expect(events).toBeGreaterThan(0);
+      // The live view's end state equals a replay of the same range by pull.
+      const final = (list: Iterable<ChangeOut>) => new Map([...list].map((c) => [c.id, c.op === 'upsert' ? c.data : null]));
+      expect(final(streamed.values())).toEqual(final(replay));
+      await live.close();
+      await teamStream.close();
     });
 
     it('refused views name the problem and read nothing', async () => {
