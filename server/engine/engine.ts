@@ -1,8 +1,9 @@
 /** `createSyncEngine()`: push, pull, full, stream, server-side writes and retention over one store. */
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { SyncError } from '../../shared/errors.js';
 import { HlcClock } from '../../shared/hlc.js';
-import { pushInput, type Actor, type PushResponse, type ChangeInput } from '../../shared/protocol.js';
+import { pushInput, viewRequest, type Actor, type PushResponse, type ChangeInput } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import type { ApplyContext, StampedChange } from './apply.js';
 import { LiveFeed } from './feed.js';
@@ -20,9 +21,9 @@ import { checkSchemaVersion, resolveSchemaVersionPolicy, schemaVersionOf } from 
 const MAX_TIMER_MS = 2_147_483_647;
 import { stream } from './stream.js';
 import { compileRules, type SyncRules } from './rules.js';
-import { defaultViewsResolver, VIEWS_MARKER, type ViewsContext } from './views.js';
+import { defaultViewsResolver, planFor, VIEWS_MARKER, type ViewsContext } from './views.js';
 import type { EngineEvent, ServerChange, SyncEngine, SyncEngineOptions } from './types.js';
-import { parsePushInput, validateChanges, type ValidChange } from './validate.js';
+import { parseInput, parsePushInput, validateChanges, type ValidChange } from './validate.js';
 
 /**
  * Creates a sync engine over a store (call `store.init()` first).
@@ -198,7 +199,11 @@ export function createSyncEngine<S extends SyncSchema, R extends SyncRules = {}>
       checkSchemaVersion(versionPolicy, version);
     },
 
-    async authorizeRead(actor, op, collections) {
+    async authorizeRead(actor, op, collections, view) {
+      if (view !== undefined) {
+        await planFor(views, schema, options.authorizeCollection, actor, op, { collections, view: parseInput(z.object({ view: viewRequest }), { view }, 'view').view });
+        return;
+      }
       if (options.authorizeCollection && collections && collections.length > 0) await assertCollections(options.authorizeCollection, actor, op, collections);
     },
 

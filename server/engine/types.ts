@@ -246,10 +246,12 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema, R extends SyncRul
   /** One page of the current state (tombstones included). */
   full(actor: Actor, input: unknown): Promise<FullPage>;
   /**
-   * Throws `FORBIDDEN` when `authorizeCollection` denies one of the named collections for `op`
-   * (faces that must answer before the first event, such as SSE, call it before opening).
+   * Throws `FORBIDDEN` when `authorizeCollection` denies one of the named collections for `op`,
+   * and, given a `view`, what the view's request would be refused with (400 `view.rule`,
+   * `view.params…`, 403 from `allow`). Faces that must answer before the first event, such as
+   * SSE, call it before opening.
    */
-  authorizeRead(actor: Actor, op: 'pull' | 'full' | 'stream', collections: readonly string[] | undefined): Promise<void>;
+  authorizeRead(actor: Actor, op: 'pull' | 'full' | 'stream', collections: readonly string[] | undefined, view?: { rule: string; params?: unknown }): Promise<void>;
   /**
    * Throws `UPGRADE_REQUIRED` when a client's schema version is refused (`minSchemaVersion`,
    * `requireSchemaVersion`), `BAD_REQUEST` when it is not a positive integer. push/pull/full/stream
