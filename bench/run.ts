@@ -16,6 +16,7 @@ import { benchPull } from './pull.js';
 import { benchPush } from './push.js';
 import { benchRestFull } from './rest-full.js';
 import { benchServerRss } from './server-rss.js';
+import { benchViews } from './views.js';
 import { formatTable, type BenchResult } from './stats.js';
 
 const results: BenchResult[] = [];
@@ -52,6 +53,7 @@ async function storeGroups(open: () => Promise<BenchDb>, prefix: string): Promis
     collectGarbage();
     await group(`${prefix}integrity (checksums on vs off)`, async () => (await benchIntegrity(db, 8000)).map((r) => ({ ...r, name: `${prefix}${r.name}` })));
     await group(`${prefix}full.100k`, () => benchFull(db, prefix));
+    await group(`${prefix}views (read rules)`, () => benchViews(db, prefix));
   } finally {
     await db.close();
   }
@@ -81,6 +83,7 @@ async function withDb<T>(open: () => Promise<BenchDb>, fn: (db: BenchDb) => Prom
 const ALONE: Record<string, { title: string; run: () => Promise<BenchResult[]> }> = {
   hostile: { title: 'hostile (costly requests refused by the CLI server)', run: () => benchHostile() },
   integrity: { title: 'integrity (checksums on vs off, PGlite)', run: () => withDb(openPglite, (db) => benchIntegrity(db, 8000)) },
+  views: { title: 'views (read rules: 1 % of 100k vs an unfiltered 1k tenant, PGlite)', run: () => withDb(openPglite, (db) => benchViews(db, '')) },
 };
 
 async function main(): Promise<void> {

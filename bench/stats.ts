@@ -46,6 +46,9 @@ const TARGETS: Record<string, Target> = {
   'client.sync.pull.10k.sqlite': { on: 'ratio', op: '>=', bound: 0.8 },
   'client.full.100k.rss_growth_mb': { on: 'value', op: '<', bound: 100 },
   'client.bundle.gzip_kb': { on: 'value', op: '<', bound: 25 },
+  // Read rules (issue 19): a user's view of a big tenant against a tenant holding only its documents.
+  'views.first_sync.ratio_vs_unfiltered_1k': { on: 'value', op: '<=', bound: 2 },
+  'views.incremental_pull.ratio_vs_unfiltered_1k': { on: 'value', op: '<=', bound: 2 },
 };
 
 /** The `q`-quantile (0..1) of `values`, nearest-rank on a sorted copy; NaN when empty. */

@@ -22,7 +22,8 @@ export { DEFAULT_LIMITS, DEFAULT_RETENTION, DEFAULT_STREAM } from './engine/opti
 export type { RateLimitOptions, RateLimitedOp } from './engine/rate-limit.js';
 export { clientAddress, createIpRateLimiter, type IpRateLimitedEvent, type IpRateLimitOptions } from './http/ip-rate-limit.js';
 export type { AuthorizeCollection, CollectionOp } from './engine/read-auth.js';
-export type { Store, StoreTx, StoredDoc, OplogEntry, ScopeHead, StoreEvent, DocKey, MutationRecord, ReadOplogOptions, ScanDocsOptions } from './stores/store.js';
+export { defineSyncRules, type SyncRule, type SyncRules, type Filter, type Scalar, type RuleContext, type ViewRequest, type DefaultViews } from './engine/rules.js';
+export type { Store, StoreTx, StoredDoc, OplogEntry, ScopeHead, StoreEvent, DocKey, MutationRecord, ReadOplogOptions, ScanDocsOptions, DocMatch, MatchValue, IndexSpec } from './stores/store.js';
 export { memoryStore, type MemoryStore } from './stores/memory.js';
 export { createSyncRouter, createSyncAppRouter, syncErrorFormatter, syncTransformer, toTRPCError, type SyncRouterOptions, type SyncRouterRecord, type SyncAppRouter, type SyncContext, type SyncErrorData } from './trpc/index.js';
 export { createRestHandler, toNodeHandler, createRestWebSocketServer, createOpenApiDocument, type RestHandler, type RestHandlerOptions, type RestWebSocketServer, type NodeHandlerOptions } from './rest/index.js';

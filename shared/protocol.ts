@@ -81,16 +81,32 @@ export const changeOut = z.object({
   op: z.enum(['upsert', 'delete']),
   data: jsonObject.nullable(),
   version: z.string(),
+  /**
+   * On a `delete` only: the document did not go away, it left the view the request reads (it no
+   * longer matches its rule, docs/protocol.md). Clients remove it locally like a delete.
+   */
+  left: z.boolean().optional(),
 });
 export type ChangeOut = z.infer<typeof changeOut>;
 
 const collectionsFilter = z.array(collectionName).max(100).optional();
+
+/**
+ * A view of a server-declared read rule (docs/authorization.md): the rule's name and its params.
+ * With it, a pull, full or stream reads exactly that view; without it, the actor's default views.
+ */
+export const viewRequest = z.object({
+  rule: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
+  params: z.record(z.string(), z.unknown()).optional(),
+});
+export type ViewRequestInput = z.infer<typeof viewRequest>;
 
 /** `GET /sync/pull` query and tRPC `sync.pull` input. */
 export const pullInput = z.object({
   since: z.string().nullish(),
   collections: collectionsFilter,
   limit: z.number().int('must be an integer').positive('must be a positive integer').optional(),
+  view: viewRequest.optional(),
   schemaVersion: schemaVersion.nullish(),
 });
 export type PullInput = z.input<typeof pullInput>;
@@ -121,6 +137,7 @@ export const fullInput = z.object({
   collections: collectionsFilter,
   cursor: z.string().nullish(),
   limit: z.number().int('must be an integer').positive('must be a positive integer').optional(),
+  view: viewRequest.optional(),
   schemaVersion: schemaVersion.nullish(),
 });
 export type FullInput = z.input<typeof fullInput>;
@@ -149,6 +166,7 @@ export const streamInput = z.object({
   since: z.string().nullish(),
   collections: collectionsFilter,
   lastEventId: z.string().nullish(),
+  view: viewRequest.optional(),
   schemaVersion: schemaVersion.nullish(),
 });
 export type StreamInput = z.input<typeof streamInput>;

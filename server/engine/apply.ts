@@ -32,6 +32,11 @@ export interface ApplyContext {
   authorize?: Authorize;
   /** False: keep no integrity checksums (`SyncEngineOptions.integrity`). */
   integrity?: boolean;
+  /**
+   * Collections with read rules: the fields of each oplog entry's pre-image to keep (`null`: the
+   * whole previous data). Entries of other collections keep none.
+   */
+  preImage?: ReadonlyMap<string, readonly string[] | null>;
 }
 
 /** The outcome of one change: its result and the document state to store. */

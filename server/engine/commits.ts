@@ -32,6 +32,8 @@ export async function readCommits(store: Store, scope: string, afterSeq: number,
 export function latestChanges(entries: OplogEntry[]): ChangeOut[] {
   const latest = new Map<string, OplogEntry>();
   for (const e of entries) {
+    // refreshViews markers are never shown (see `VIEWS_MARKER`).
+    if (e.collection === '_sync_views') continue;
     const key = `${e.collection}\u0000${e.id}`;
     latest.delete(key); // re-insert so Map order follows the latest change
     latest.set(key, e);

@@ -1,8 +1,9 @@
 /** `createSyncEngine()`: push, pull, full, stream, server-side writes and retention over one store. */
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { SyncError } from '../../shared/errors.js';
 import { HlcClock } from '../../shared/hlc.js';
-import { pushInput, type Actor, type PushResponse, type ChangeInput } from '../../shared/protocol.js';
+import { pushInput, viewRequest, type Actor, type PushResponse, type ChangeInput } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import type { ApplyContext, StampedChange } from './apply.js';
 import { LiveFeed } from './feed.js';
@@ -19,8 +20,10 @@ import { checkSchemaVersion, resolveSchemaVersionPolicy, schemaVersionOf } from 
 /** Longest delay `setTimeout` takes (2^31 − 1 ms). */
 const MAX_TIMER_MS = 2_147_483_647;
 import { stream } from './stream.js';
+import { compileRules, type SyncRules } from './rules.js';
+import { defaultViewsResolver, planFor, VIEWS_MARKER, type ViewsContext } from './views.js';
 import type { EngineEvent, ServerChange, SyncEngine, SyncEngineOptions } from './types.js';
-import { parsePushInput, validateChanges, type ValidChange } from './validate.js';
+import { parseInput, parsePushInput, validateChanges, type ValidChange } from './validate.js';
 
 /**
  * Creates a sync engine over a store (call `store.init()` first).
@@ -30,9 +33,9 @@ import { parsePushInput, validateChanges, type ValidChange } from './validate.js
  * const engine = createSyncEngine({ store, schema });
  * await engine.push({ userId: 'u1', scopeId: 'acme' }, { clientId: 'd1', changes: [...] });
  */
-export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOptions<S>): SyncEngine<S> {
+export function createSyncEngine<S extends SyncSchema, R extends SyncRules = {}>(options: SyncEngineOptions<S, R>): SyncEngine<S, R> {
   const { store, schema } = options;
-  const resolved = resolveOptions(options as SyncEngineOptions);
+  const resolved = resolveOptions(options as unknown as SyncEngineOptions);
   const { limits, retention } = resolved;
   const clock = new HlcClock({
     node: options.clock?.node ?? `s${randomBytes(3).toString('hex')}`,
@@ -69,6 +72,23 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
   /** Refuses an outdated client (UPGRADE_REQUIRED) before anything else is checked, read or written. */
   const gate = (input: unknown) => checkSchemaVersion(versionPolicy, schemaVersionOf(input));
   const feed = new LiveFeed(store, resolved.stream, (error) => emit({ type: 'error', where: 'feed', error }));
+  const compiled = options.rules && Object.keys(options.rules).length > 0 ? compileRules(options.rules, schema) : null;
+  const views: ViewsContext | null = compiled
+    ? { compiled, defaults: defaultViewsResolver(compiled, options.defaultViews as Parameters<typeof defaultViewsResolver>[1]) }
+    : null;
+  if (compiled && options.defaultViews && typeof options.defaultViews !== 'function') {
+    for (const name of options.defaultViews) {
+      if (!Object.hasOwn(compiled.rules, name)) throw new Error(`createSyncEngine: defaultViews names unknown rule "${name}"`);
+    }
+  }
+  if (compiled && compiled.unindexed.length > 0) {
+    console.warn(`trpc-offline-sync: rules without declared fields are served unindexed: ${compiled.unindexed.join(', ')}`);
+  }
+  // Indexes for the rules' fields, made once at start-up; a view's full waits for them (and works without on failure).
+  const indexes: Promise<void> | undefined =
+    compiled && store.ensureIndexes && compiled.indexes.length > 0
+      ? store.ensureIndexes(compiled.indexes).catch((error: unknown) => emit({ type: 'error', where: 'indexes', error }))
+      : undefined;
 
   const contextFor = (actor: Actor): ApplyContext => ({
     schema,
@@ -80,6 +100,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     resolvers: (options.resolvers ?? {}) as ApplyContext['resolvers'],
     authorize: options.authorize,
     integrity: options.integrity !== false,
+    preImage: compiled?.preImageFields,
   });
   const integrity = options.integrity !== false;
 
@@ -135,8 +156,9 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
   let pruneTimer: ReturnType<typeof setInterval> | null = null;
   /** The scheduled prune under way, if any: `close()` waits for it, so nothing runs after. */
   let scheduledPrune: Promise<unknown> | null = null;
-  const engine: SyncEngine<S> = {
+  const engine: SyncEngine<S, R> = {
     schema,
+    rules: (options.rules ?? {}) as R,
     store,
     limits,
     streamOptions: resolved.stream,
@@ -158,7 +180,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       assertFresh(actor);
       admit(actor, 'pull');
       const started = performance.now();
-      const res = await pull(store, schema, limits, actor, input, options.authorizeCollection, integrity);
+      const res = await pull(store, schema, limits, actor, input, options.authorizeCollection, integrity, views);
       emit({ type: 'pull', actor, changes: res.changes.length, ms: performance.now() - started });
       return res;
     },
@@ -168,7 +190,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       assertFresh(actor);
       admit(actor, 'full');
       const started = performance.now();
-      const page = await full(store, schema, limits, actor, input, options.authorizeCollection);
+      const page = await full(store, schema, limits, actor, input, options.authorizeCollection, views, indexes);
       emit({ type: 'full', actor, docs: page.docs.length, ms: performance.now() - started });
       return page;
     },
@@ -177,7 +199,11 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       checkSchemaVersion(versionPolicy, version);
     },
 
-    async authorizeRead(actor, op, collections) {
+    async authorizeRead(actor, op, collections, view) {
+      if (view !== undefined) {
+        await planFor(views, schema, options.authorizeCollection, actor, op, { collections, view: parseInput(z.object({ view: viewRequest }), { view }, 'view').view });
+        return;
+      }
       if (options.authorizeCollection && collections && collections.length > 0) await assertCollections(options.authorizeCollection, actor, op, collections);
     },
 
@@ -191,7 +217,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
       const innerSignal = expiry ? (signal ? AbortSignal.any([signal, expiry.signal]) : expiry.signal) : signal;
       const face = watch?.face ?? 'other';
       const onOverflow = () => emit({ type: 'stream_overflow', actor, face, reason: 'queue' });
-      const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow, watch, authorizeCollection: options.authorizeCollection, integrity }, actor, input, innerSignal);
+      const inner = stream({ store, schema, feed, limits, options: resolved.stream, onOverflow, watch, authorizeCollection: options.authorizeCollection, integrity, views }, actor, input, innerSignal);
       return (async function* () {
         emit({ type: 'stream_open', actor, face });
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -209,6 +235,19 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
           emit({ type: 'stream_close', actor, face });
         }
       })();
+    },
+
+    async refreshViews({ scopeId, userId }) {
+      if (typeof scopeId !== 'string' || typeof userId !== 'string') throw new Error('refreshViews: scopeId and userId must be strings');
+      // A marker commit: ordered with the scope's commits and heard by every process's feed.
+      const version = clock.now();
+      await store.transaction(scopeId, async (tx) => {
+        const seq = tx.head.seq + 1;
+        const at = new Date();
+        const entry = { scope: scopeId, seq, idx: 0, collection: VIEWS_MARKER, id: userId, op: 'upsert' as const, data: {}, version, actor: 'server', clientId: null, mutationId: null, at };
+        await tx.appendOplog([entry]);
+        await tx.setHead(seq);
+      });
     },
 
     slowConsumer(actor, face) {

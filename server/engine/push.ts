@@ -117,6 +117,17 @@ async function numberChanges(ctx: ApplyContext, tx: StoreTx, clientId: string, c
   return changes.map((c, i) => ({ ...c, mutationId: first + i }));
 }
 
+/** The pre-image an oplog entry keeps (read rules judge moves by it), or nothing for unruled collections. */
+function preImageOf(ctx: ApplyContext, collection: string, before: DocState): { before?: Record<string, unknown> | null } {
+  if (!ctx.preImage?.has(collection)) return {};
+  if (!before.exists || before.deleted) return { before: null };
+  const fields = ctx.preImage.get(collection);
+  if (!fields) return { before: { ...before.data } };
+  const kept: Record<string, unknown> = {};
+  for (const f of fields) if (Object.hasOwn(before.data, f)) kept[f] = before.data[f];
+  return { before: kept };
+}
+
 /**
  * Runs one batch inside `tx`. `clientId` null (server-side writes) skips the mutation ledger.
  * Re-runnable: it only reads and writes through `tx`, so a store may retry it.
@@ -150,6 +161,7 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
       id: change.id,
       op: after.deleted ? 'delete' : 'upsert',
       data: after.deleted ? null : { ...after.data },
+      ...preImageOf(ctx, change.collection, before),
       version: versionOf(after),
       actor: ctx.actor.userId,
       clientId,

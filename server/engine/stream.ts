@@ -11,6 +11,7 @@ import type { LiveFeed } from './feed.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
 import type { StreamOptions, StreamWatch, SyncLimits } from './types.js';
 import { checkCollections, parseInput } from './validate.js';
+import { oplogCollections, planChanges, planFor, wholeCollections, type ViewsContext } from './views.js';
 import type { SyncSchema } from '../../shared/schema.js';
 
 export interface StreamDeps {
@@ -27,6 +28,8 @@ export interface StreamDeps {
   authorizeCollection?: AuthorizeCollection;
   /** Send integrity checksums (on the last catch-up event and on heartbeats). @default true */
   integrity?: boolean;
+  /** The engine's rules and default views (null or absent: no rules). */
+  views?: ViewsContext | null;
 }
 
 /**
@@ -41,8 +44,11 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
   const { store } = deps;
   const scope = actor.scopeId;
   // Checked before the first event: a denied, named collection fails the subscription (403).
-  const collections = await readableCollections(deps.authorizeCollection, deps.schema, actor, 'stream', req.collections);
+  // With rules: the view's (or default views') plan; a refused view fails here (400/403).
+  const plan = await planFor(deps.views ?? null, deps.schema, deps.authorizeCollection, actor, 'stream', req);
+  const collections = plan ? oplogCollections(plan) : await readableCollections(deps.authorizeCollection, deps.schema, actor, 'stream', req.collections);
   const filter = collections ? new Set(collections) : null;
+  const refreshed = 'resync required: the views of this user were refreshed (refreshViews); rebuild them with full';
   let pos: number;
   try {
     pos = req.lastEventId ? sinceSeq(store, req.lastEventId, 'lastEventId') : sinceSeq(store, req.since);
@@ -58,8 +64,9 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
    * per subscriber per heartbeat), not on each live commit, which would cost a read per commit and
    * subscriber; a live client is checked at least every `heartbeatMs`.
    */
-  const names = collections ?? deps.schema.names;
-  const sums = (through: number, head?: ScopeHead) => (deps.integrity === false ? Promise.resolve(undefined) : checksumsAt(store, scope, names, through, head));
+  const names = plan ? wholeCollections(plan) : (collections ?? deps.schema.names);
+  const sums = (through: number, head?: ScopeHead) =>
+    deps.integrity === false || names.length === 0 ? Promise.resolve(undefined) : checksumsAt(store, scope, names, through, head);
   // Subscribe before catching up, so nothing committed in between is missed (duplicates are skipped by seq).
   const sub = await deps.feed.subscribe(scope, () => {
     deps.onOverflow();
@@ -69,7 +76,7 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
     /** Reads whole commits after `pos` until caught up; false when a resync is needed. */
     async function* catchUp(): AsyncGenerator<StreamEvent, boolean> {
       for (;;) {
-        const head = await store.head(scope, deps.integrity !== false && store.checksums ? { checksums: names } : undefined);
+        const head = await store.head(scope, deps.integrity !== false && store.checksums && names.length > 0 ? { checksums: names } : undefined);
         try {
           assertRetained(pos, head);
         } catch (error) {
@@ -77,14 +84,20 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
           return false;
         }
         // Nothing readable: no read, the position still advances to the head.
-        const page = collections?.length === 0 ? { entries: [], lastSeq: null, hasMore: false } : await readCommits(store, scope, pos, deps.limits.pullMaxLimit, collections);
+        const nothing = plan ? plan.specs.size === 0 : collections?.length === 0;
+        const page = nothing ? { entries: [], lastSeq: null, hasMore: false } : await readCommits(store, scope, pos, deps.limits.pullMaxLimit, collections);
         if (pos < head.seq && pos < (await store.head(scope)).horizon) {
           yield { type: 'resync_required', message: 'resync required: history was pruned during catch-up' };
           return false;
         }
         const through = page.hasMore ? page.lastSeq! : Math.max(pos, head.seq, page.lastSeq ?? 0);
-        if (page.entries.length > 0) {
-          const event: StreamEvent = { type: 'changes', checkpoint: checkpointOf(store, through), changes: latestChanges(page.entries) };
+        const changes = plan ? planChanges(plan, page.entries) : latestChanges(page.entries);
+        if (changes === 'refresh') {
+          yield { type: 'resync_required', message: refreshed };
+          return false;
+        }
+        if (changes.length > 0) {
+          const event: StreamEvent = { type: 'changes', checkpoint: checkpointOf(store, through), changes };
           const checksums = page.hasMore ? undefined : await sums(through, head);
           if (checksums) event.checksums = checksums;
           yield event;
@@ -117,9 +130,19 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
         if (item.seq <= pos) continue;
       }
       pos = item.seq;
+      if (plan) {
+        const changes = planChanges(plan, item.entries);
+        if (changes === 'refresh') {
+          yield { type: 'resync_required', message: refreshed };
+          return;
+        }
+        if (changes.length > 0) yield { type: 'changes', checkpoint: checkpointOf(store, pos), changes };
+        continue;
+      }
       if (!filter) {
         // Every unfiltered subscriber of the scope gets the same event object for this commit.
-        if (item.entries.length > 0) yield (item.event ??= { type: 'changes', checkpoint: checkpointOf(store, pos), changes: latestChanges(item.entries) });
+        const event = (item.event ??= { type: 'changes', checkpoint: checkpointOf(store, pos), changes: latestChanges(item.entries) });
+        if (event.type === 'changes' && event.changes.length > 0) yield event;
         continue;
       }
       const entries: OplogEntry[] = item.entries.filter((e) => filter.has(e.collection));

@@ -6,6 +6,7 @@ import type { Store } from '../stores/store.js';
 import type { LiveFeedStatus } from './feed.js';
 import type { RateLimitOptions, RateLimitedOp } from './rate-limit.js';
 import type { AuthorizeCollection } from './read-auth.js';
+import type { DefaultViews, SyncRules } from './rules.js';
 
 /** What happens when an update meets a deleted document. */
 export type DeletePolicy = 'resurrect_on_update' | 'reject_update' | 'delete_wins';
@@ -158,9 +159,22 @@ export interface PushOptions {
   numbering?: 'client' | 'server';
 }
 
-export interface SyncEngineOptions<S extends SyncSchema = SyncSchema> {
+export interface SyncEngineOptions<S extends SyncSchema = SyncSchema, R extends SyncRules = {}> {
   store: Store;
   schema: S;
+  /**
+   * Read rules (server-defined views, docs/authorization.md): named filters over one collection
+   * each. A collection any rule names is served only through views (`view` on pull, full and
+   * stream, or the actor's `defaultViews`); other collections sync whole. @default no rules
+   * @example rules: { mine: { collection: 'tasks', fields: ['assignee'], where: ({ actor }) => ({ assignee: actor.userId }) } }
+   */
+  rules?: R;
+  /**
+   * The views requests without `view` get (old clients, REST, compat): rule names (rules without
+   * params), or a function of the actor returning view requests. Views `allow` refuses are left
+   * out. @default none (nothing of a ruled collection without `view`)
+   */
+  defaultViews?: DefaultViews<R>;
   /** Custom conflict resolvers by collection (replace field-level LWW there). */
   resolvers?: Partial<Record<keyof S['collections'] & string, Resolver>>;
   /** Delete-versus-update policy, for all collections or per collection. @default 'resurrect_on_update' */
@@ -211,8 +225,17 @@ export interface SyncEngineOptions<S extends SyncSchema = SyncSchema> {
 }
 
 /** A sync engine: push/pull/full/stream over one store, knowing nothing of tRPC or HTTP. */
-export interface SyncEngine<S extends SyncSchema = SyncSchema> {
+export interface SyncEngine<S extends SyncSchema = SyncSchema, R extends SyncRules = {}> {
   readonly schema: S;
+  /** The read rules (`{}` without rules); its type gives typed `view` inputs to the faces. */
+  readonly rules: R;
+  /**
+   * Says that outside state a user's rules read (memberships, roles) changed: that user's views
+   * and default requests whose range holds this call answer `RESYNC_REQUIRED` (pull) or
+   * `resync_required` (stream), so clients rebuild them with `full`. Reaches every process
+   * through the store (a marker commit in the scope's oplog, never shown to readers).
+   */
+  refreshViews(target: { scopeId: string; userId: string }): Promise<void>;
   readonly store: Store;
   readonly limits: Readonly<SyncLimits>;
   readonly streamOptions: Readonly<StreamOptions>;
@@ -223,10 +246,12 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema> {
   /** One page of the current state (tombstones included). */
   full(actor: Actor, input: unknown): Promise<FullPage>;
   /**
-   * Throws `FORBIDDEN` when `authorizeCollection` denies one of the named collections for `op`
-   * (faces that must answer before the first event, such as SSE, call it before opening).
+   * Throws `FORBIDDEN` when `authorizeCollection` denies one of the named collections for `op`,
+   * and, given a `view`, what the view's request would be refused with (400 `view.rule`,
+   * `view.params…`, 403 from `allow`). Faces that must answer before the first event, such as
+   * SSE, call it before opening.
    */
-  authorizeRead(actor: Actor, op: 'pull' | 'full' | 'stream', collections: readonly string[] | undefined): Promise<void>;
+  authorizeRead(actor: Actor, op: 'pull' | 'full' | 'stream', collections: readonly string[] | undefined, view?: { rule: string; params?: unknown }): Promise<void>;
   /**
    * Throws `UPGRADE_REQUIRED` when a client's schema version is refused (`minSchemaVersion`,
    * `requireSchemaVersion`), `BAD_REQUEST` when it is not a positive integer. push/pull/full/stream

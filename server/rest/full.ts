@@ -1,7 +1,7 @@
 /** `GET /sync/full`: one page of the current state as NDJSON, gzip when asked, written in ~64 KiB chunks. */
 import type { FullDoc } from '../../shared/protocol.js';
 import type { RestContext } from './context.js';
-import { endpointParams, parseQuery } from './params.js';
+import { endpointParams, parseQuery, viewOf } from './params.js';
 import { checkCollections } from './stream-input.js';
 
 /** True when `Accept-Encoding` accepts gzip (a `q=0` refuses it). */
@@ -23,7 +23,7 @@ export function acceptsGzip(header: string | null): boolean {
 export async function handleFull({ engine, actor, url, req, schemaVersion }: RestContext): Promise<Response> {
   const query = parseQuery(url, endpointParams(engine.limits).full);
   checkCollections(engine, query.collections as string[] | undefined);
-  const page = await engine.full(actor, { collections: query.collections, cursor: query.cursor, limit: query.limit, schemaVersion });
+  const page = await engine.full(actor, { collections: query.collections, cursor: query.cursor, limit: query.limit, view: viewOf(query), schemaVersion });
   return ndjsonPage(ndjsonStream(page.docs), { 'x-sync-checkpoint': page.checkpoint }, page.cursor, acceptsGzip(req.headers.get('accept-encoding')));
 }
 

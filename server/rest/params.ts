@@ -26,6 +26,44 @@ const collectionsParam = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_]{0,62}(,[A-Za-z][A-Za-z0-9_]{0,62}){0,99}$/, 'must be comma-separated collection names');
 
+/** `view` and `params`: a read rule's view (docs/protocol.md, "Views"); without them, the actor's default views. */
+const viewParams: ParamSpec[] = [
+  {
+    name: 'view',
+    in: 'query',
+    description: 'A read rule\'s name: read exactly that view (docs/protocol.md, "Views"). Omitted: unruled collections whole and the actor\'s default views.',
+    schema: z.string().min(1).max(128),
+  },
+  {
+    name: 'params',
+    in: 'query',
+    description: 'The view\'s params as a JSON object (with `view` only), e.g. {"projectId":"p1"}.',
+    schema: z.string().max(2000),
+  },
+];
+
+/**
+ * The view a REST request names (`view`, `params` as JSON), or undefined. `params` without `view`,
+ * or not a JSON object, is a BAD_REQUEST naming it.
+ */
+export function viewOf(query: Record<string, unknown>): { rule: string; params?: Record<string, unknown> } | undefined {
+  const rule = query.view as string | undefined;
+  const raw = query.params as string | undefined;
+  if (rule === undefined) {
+    if (raw !== undefined) throw badParam('params', 'needs view');
+    return undefined;
+  }
+  if (raw === undefined) return { rule };
+  let params: unknown;
+  try {
+    params = JSON.parse(raw);
+  } catch {
+    throw badParam('params', 'must be a JSON object');
+  }
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw badParam('params', 'must be a JSON object');
+  return { rule, params: params as Record<string, unknown> };
+}
+
 /** The parameters of each endpoint, by operation. `limits` gives the documented bounds. */
 export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pullMaxLimit' | 'fullDefaultLimit' | 'fullMaxLimit'>) {
   const collections: ParamSpec = {
@@ -44,6 +82,7 @@ export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pu
         description: `Most changes to return (whole commits only). Default ${limits.pullDefaultLimit}.`,
         schema: z.int().min(1).max(limits.pullMaxLimit),
       },
+      ...viewParams,
       schemaVersionParam,
     ],
     full: [
@@ -55,6 +94,7 @@ export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pu
         description: `Most documents in this page. Default ${limits.fullDefaultLimit}.`,
         schema: z.int().min(1).max(limits.fullMaxLimit),
       },
+      ...viewParams,
       schemaVersionParam,
     ],
     stream: [
@@ -62,6 +102,7 @@ export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pu
       collections,
       { name: 'lastEventId', in: 'query', description: 'Resume point for clients that cannot set the Last-Event-ID header.', schema: checkpointParam },
       { name: 'Last-Event-ID', in: 'header', description: 'The last event id received (a checkpoint); resumes after it.', schema: checkpointParam },
+      ...viewParams,
       schemaVersionParam,
     ],
   } satisfies Record<string, ParamSpec[]>;

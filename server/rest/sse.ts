@@ -4,7 +4,7 @@ import type { StreamEvent } from '../../shared/protocol.js';
 import type { RestContext } from './context.js';
 import { openLiveStream, type LiveStream, type LiveTransport } from '../live/slow-consumers.js';
 import { frameCache } from './frames.js';
-import { endpointParams, parseQuery } from './params.js';
+import { endpointParams, parseQuery, viewOf } from './params.js';
 import { checkStreamRequest, type StreamRequest } from './stream-input.js';
 
 const encoder = new TextEncoder();
@@ -33,10 +33,12 @@ export async function handleSse({ engine, actor, req, url, schemaVersion }: Rest
     since: query.since as string | undefined,
     collections: query.collections as string[] | undefined,
     lastEventId: req.headers.get('last-event-id') || (query.lastEventId as string | undefined),
+    view: viewOf(query),
     schemaVersion,
   };
   checkStreamRequest(engine, input);
-  await engine.authorizeRead(actor, 'stream', input.collections);
+  // A refused view (400/403) answers here, before the stream opens.
+  await engine.authorizeRead(actor, 'stream', input.collections, input.view);
   const bound = engine.streamOptions.maxBufferedBytes;
   const abort = new AbortController();
   const stop = () => abort.abort();

@@ -7,6 +7,8 @@ import type { SyncEngine } from '../engine/types.js';
 export interface StreamRequest {
   since?: string | null;
   collections?: string[];
+  /** A read rule's view (see `SyncEngine.authorizeRead`). */
+  view?: { rule: string; params?: Record<string, unknown> };
   lastEventId?: string | null;
   /** The client's schema version (see the engine's `minSchemaVersion`). */
   schemaVersion?: number | null;

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { SyncError, issuesFromZod, type SyncIssue } from '../../shared/errors.js';
-import { collectionName, schemaVersion } from '../../shared/protocol.js';
+import { collectionName, schemaVersion, viewRequest } from '../../shared/protocol.js';
 import type { Authenticate } from '../auth/authenticate.js';
 import type { SyncEngine } from '../engine/types.js';
 import { openLiveStream } from '../live/slow-consumers.js';
@@ -44,6 +44,8 @@ const subscribeFrame = z.object({
   token: z.string().max(8192).optional(),
   lastEventId: z.string().max(200).nullish(),
   schemaVersion: schemaVersion.nullish(),
+  /** A read rule's view (docs/protocol.md, "Views"); omitted: the actor's default views. */
+  view: viewRequest.optional(),
 });
 
 /** Close code for a refused subscription: 4000 + the HTTP status (4400, 4401, 4403, 4408, 4500…). */
@@ -144,8 +146,10 @@ async function serve(socket: WebSocket, text: string | null, fallbackToken: stri
   const actor = await authenticateToken(options.authenticate, frame.token ?? fallbackToken);
   // An outdated client hears 4426 before any other check of its frame (see handler.ts).
   options.engine.checkSchemaVersion(frame.schemaVersion);
-  const input = { since: frame.since, collections: frame.collections, lastEventId: frame.lastEventId, schemaVersion: frame.schemaVersion };
+  const input = { since: frame.since, collections: frame.collections, lastEventId: frame.lastEventId, view: frame.view, schemaVersion: frame.schemaVersion };
   checkStreamRequest(options.engine, input);
+  // A refused view closes with its code (4400, 4403) before any event.
+  if (input.view) await options.engine.authorizeRead(actor, 'stream', input.collections, input.view);
   const transport = wsTransport(socket);
   const events = openLiveStream({ engine: options.engine, actor, input, signal, face: 'ws', transport });
   for await (const event of events) {

@@ -44,6 +44,12 @@ export interface OplogEntry extends DocKey {
   op: 'upsert' | 'delete';
   /** Post-image of the document (`null` for a delete). */
   data: Record<string, unknown> | null;
+  /**
+   * Pre-image, for collections with read rules: the document's data before this entry (only the
+   * fields the rules use, or all of it), `null` when it did not exist or was deleted. `undefined`
+   * when not kept. Stores keep it as given and give it back as written (null and undefined apart).
+   */
+  before?: Record<string, unknown> | null;
   version: string;
   actor: string;
   clientId: string | null;
@@ -164,8 +170,28 @@ export interface OplogStats {
   newestAt: Date | null;
 }
 
+/** A filter value a store compares with a top-level field (a missing field counts as `null`). */
+export type MatchValue = string | number | boolean | null;
+
+/**
+ * A document filter for `scanDocs`: every field equals one of its values (AND over fields, OR
+ * over values). Fields are plain identifiers; values compare as JSON (1 = 1.0, "1" ≠ 1).
+ */
+export type DocMatch = Record<string, readonly MatchValue[]>;
+
+/** Fields of a collection that view filters use (indexed by `Store.ensureIndexes`). */
+export interface IndexSpec {
+  collection: string;
+  fields: readonly string[];
+}
+
 export interface ScanDocsOptions {
   collections?: readonly string[];
+  /**
+   * Only live documents (no tombstones) matching any of these filters. Stores answer it through
+   * the indexes `ensureIndexes` made, not by scanning the scope.
+   */
+  match?: readonly DocMatch[];
   /** Keyset position: documents after this (collection, id), in that order. */
   after?: DocKey | null;
   limit: number;
@@ -204,6 +230,11 @@ export interface Store {
    * never written have none. Optional, with `StoreTx.addChecksums`.
    */
   checksums?(scope: string, collections?: readonly string[]): Promise<CollectionChecksum[]>;
+  /**
+   * Creates indexes on these collections' fields (idempotent), so `scanDocs` with `match` is an
+   * index read. Optional: a store without it scans.
+   */
+  ensureIndexes?(specs: readonly IndexSpec[]): Promise<void>;
   /** Removes oplog entries and mutation outcomes committed before `before`; advances horizons. */
   prune(before: Date): Promise<{ removed: number }>;
   /** Size and age span of the oplog; cheap enough to call on every metrics scrape. */

@@ -19,7 +19,7 @@ export interface SyncContext {
  * const appRouter = createSyncAppRouter(engine);
  * export type AppRouter = typeof appRouter;
  */
-export function createSyncAppRouter<S>(engine: EngineFor<S>) {
+export function createSyncAppRouter<S, R = {}>(engine: EngineFor<S, R>) {
   const t = initTRPC.context<SyncContext>().create({
     transformer: syncTransformer, // superjson, keeping own __proto__ keys for the engine to refuse
     errorFormatter: syncErrorFormatter,
@@ -28,5 +28,5 @@ export function createSyncAppRouter<S>(engine: EngineFor<S>) {
   return t.router({ sync: createSyncRouter({ engine, procedure: t.procedure }) });
 }
 
-/** The type of a `createSyncAppRouter` router for schema `S`. */
-export type SyncAppRouter<S> = ReturnType<typeof createSyncAppRouter<S>>;
+/** The type of a `createSyncAppRouter` router for schema `S` and rules `R`. */
+export type SyncAppRouter<S, R = {}> = ReturnType<typeof createSyncAppRouter<S, R>>;

@@ -1,8 +1,9 @@
 /** Pass-through input parsers and the static input types tRPC clients see; the engine does the validating. */
 import type { z } from 'zod';
-import type { FullInput, PullInput, PushResponse, StreamInput } from '../../shared/protocol.js';
+import type { FullInput, PullInput, PushResponse, StreamInput, ViewRequestInput } from '../../shared/protocol.js';
 import type { PatchOf } from '../../shared/schema.js';
 import type { SyncEngine } from '../engine/types.js';
+import type { ViewRequest } from '../engine/rules.js';
 
 /**
  * A tRPC input parser that accepts anything at run time and claims the type `T`. The engine
@@ -12,8 +13,11 @@ export function passThrough<T>(): (input: unknown) => T {
   return (input) => input as T;
 }
 
-/** An engine whose schema type is `S` (what `createSyncRouter` reads the document types from). */
-export type EngineFor<S> = SyncEngine<any> & { readonly schema: S };
+/**
+ * An engine whose schema type is `S` and rules type `R` (what `createSyncRouter` reads the
+ * document types and the typed `view` inputs from).
+ */
+export type EngineFor<S, R = {}> = SyncEngine<any, any> & { readonly schema: S; readonly rules: R };
 
 type CollectionsOf<S> = S extends { readonly collections: infer C } ? C : never;
 type InputOf<T> = T extends z.ZodType ? z.input<T> : never;
@@ -40,12 +44,18 @@ export interface PushInputOf<S> {
   schemaVersion?: number | null;
 }
 
+/**
+ * The `view` field of read inputs under rules `R`: one declared rule with its typed params. An
+ * engine typed without rules keeps the untyped wire shape (the server answers 400 `view.rule`).
+ */
+export type ViewField<R> = [keyof R] extends [never] ? { view?: ViewRequestInput } : { view?: ViewRequest<R> };
+
 /** The input types the `sync` procedures declare to tRPC clients. */
-export interface SyncInputs<S> {
+export interface SyncInputs<S, R = {}> {
   push: PushInputOf<S>;
-  pull: PullInput | void;
-  full: FullInput | void;
-  stream: StreamInput | void;
+  pull: (Omit<PullInput, 'view'> & ViewField<R>) | void;
+  full: (Omit<FullInput, 'view'> & ViewField<R>) | void;
+  stream: (Omit<StreamInput, 'view'> & ViewField<R>) | void;
 }
 
 type OutputOf<T> = T extends z.ZodType ? z.output<T> : never;
@@ -53,7 +63,10 @@ type ChangeOutMeta = { id: string; version: string };
 
 /** One change of a pull answer or stream event of schema `S`: `collection` decides the type of `data` (`null` for a delete). */
 export type SyncChangeOutOf<S> = {
-  [K in keyof CollectionsOf<S> & string]: ChangeOutMeta & { collection: K } & ({ op: 'upsert'; data: OutputOf<CollectionsOf<S>[K]> } | { op: 'delete'; data: null });
+  [K in keyof CollectionsOf<S> & string]: ChangeOutMeta & { collection: K } & (
+    | { op: 'upsert'; data: OutputOf<CollectionsOf<S>[K]> }
+    | { op: 'delete'; data: null; left?: boolean }
+  );
 }[keyof CollectionsOf<S> & string];
 
 /** One document of a full-export page of schema `S` (tombstones: `deleted: true`, `data: null`). */

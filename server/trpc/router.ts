@@ -24,13 +24,13 @@ import { responseBudgetOf } from './response-budget.js';
 type Def<TInput, TOutput, TMeta> = { input: TInput; output: TOutput; meta: TMeta; errorShape: unknown };
 
 /** The procedures `createSyncRouter` returns; merge them into the app router as `sync`. */
-export type SyncRouterRecord<S, TMeta = unknown> = {
+export type SyncRouterRecord<S, TMeta = unknown, R = {}> = {
   /** Applies a batch of changes (exactly once per mutation id). */
   push: MutationProcedure<Def<SyncInputs<S>['push'], SyncOutputs<S>['push'], TMeta>>;
   /** Changes after a checkpoint, whole commits only. */
-  pull: QueryProcedure<Def<SyncInputs<S>['pull'], SyncOutputs<S>['pull'], TMeta>>;
+  pull: QueryProcedure<Def<SyncInputs<S, R>['pull'], SyncOutputs<S>['pull'], TMeta>>;
   /** One page of the current state, tombstones included. */
-  full: QueryProcedure<Def<SyncInputs<S>['full'], SyncOutputs<S>['full'], TMeta>>;
+  full: QueryProcedure<Def<SyncInputs<S, R>['full'], SyncOutputs<S>['full'], TMeta>>;
   /**
    * Catch-up, then live commits. Every event is `tracked()`: `changes` by its checkpoint,
    * heartbeats and `resync_required` by the last position delivered, so clients see
@@ -40,9 +40,9 @@ export type SyncRouterRecord<S, TMeta = unknown> = {
 };
 
 /** Options of `createSyncRouter`. */
-export interface SyncRouterOptions<S, TContext, TMeta, TContextOverrides> {
-  /** The engine; its `schema` type gives the procedures their document types. */
-  engine: EngineFor<S>;
+export interface SyncRouterOptions<S, TContext, TMeta, TContextOverrides, R = {}> {
+  /** The engine; its `schema` type gives the procedures their document types, its `rules` their `view` inputs. */
+  engine: EngineFor<S, R>;
   /**
    * The app's procedure builder (`t.procedure`, or one carrying the app's auth middleware), so the
    * app's context and middleware apply to every sync procedure.
@@ -66,9 +66,9 @@ const defaultAuthenticate = (ctx: unknown): Actor | null => (ctx as { actor?: Ac
  * export const appRouter = t.router({ sync: createSyncRouter({ engine, procedure: t.procedure }) });
  * // client: await trpc.sync.push.mutate({ clientId, changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'Milk' } }] });
  */
-export function createSyncRouter<S, TContext, TMeta, TContextOverrides>(
-  options: SyncRouterOptions<S, TContext, TMeta, TContextOverrides>,
-): SyncRouterRecord<S, TMeta> {
+export function createSyncRouter<S, TContext, TMeta, TContextOverrides, R = {}>(
+  options: SyncRouterOptions<S, TContext, TMeta, TContextOverrides, R>,
+): SyncRouterRecord<S, TMeta, R> {
   const { engine } = options;
   const authenticate = (options.authenticate ?? defaultAuthenticate) as (ctx: unknown) => Actor | null | undefined | Promise<Actor | null | undefined>;
   const procedure = options.procedure as unknown as AnyProcedureBuilder;
@@ -144,9 +144,9 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides>(
 
   const record = {
     push: procedure.input(passThrough<SyncInputs<S>['push']>()).mutation(({ ctx, input }) => call(ctx, input, (a) => engine.push(a, input))),
-    pull: procedure.input(passThrough<SyncInputs<S>['pull']>()).query(({ ctx, input }) => call(ctx, input, (a) => engine.pull(a, input ?? {}))),
-    full: procedure.input(passThrough<SyncInputs<S>['full']>()).query(({ ctx, input }) => call(ctx, input, (a) => engine.full(a, input ?? {}))),
-    stream: procedure.input(passThrough<SyncInputs<S>['stream']>()).subscription(stream),
+    pull: procedure.input(passThrough<SyncInputs<S, R>['pull']>()).query(({ ctx, input }) => call(ctx, input, (a) => engine.pull(a, input ?? {}))),
+    full: procedure.input(passThrough<SyncInputs<S, R>['full']>()).query(({ ctx, input }) => call(ctx, input, (a) => engine.full(a, input ?? {}))),
+    stream: procedure.input(passThrough<SyncInputs<S, R>['stream']>()).subscription(stream),
   };
-  return record as unknown as SyncRouterRecord<S, TMeta>;
+  return record as unknown as SyncRouterRecord<S, TMeta, R>;
 }

@@ -15,6 +15,7 @@ import { badInputSuite } from './bad-input.suite.js';
 import { atomicitySuite } from './atomicity.suite.js';
 import { oplogStatsSuite } from './oplog-stats.suite.js';
 import { checksumsSuite } from './checksums.suite.js';
+import { viewsSuite } from './views.suite.js';
 
 export type { ConformanceOptions } from './fixture.js';
 
@@ -39,5 +40,6 @@ export function runStoreConformance(options: ConformanceOptions): void {
     atomicitySuite(ctx);
     oplogStatsSuite(ctx);
     checksumsSuite(ctx);
+    viewsSuite(ctx);
   });
 }

@@ -34,9 +34,9 @@ describe(`on ${storeCase.name}`, () => {
     it('describes every endpoint, parameter, header, status and the bearer scheme', () => {
       expect(Object.keys(doc.paths).sort()).toEqual(['/openapi.json', '/sync/full', '/sync/health', '/sync/pull', '/sync/push', '/sync/stream']);
       const names = (op: any) => op.parameters.map((p: any) => p.name).sort();
-      expect(names(doc.paths['/sync/pull'].get)).toEqual(['X-Sync-Schema-Version', 'collections', 'limit', 'schemaVersion', 'since']);
-      expect(names(doc.paths['/sync/full'].get)).toEqual(['Accept-Encoding', 'X-Sync-Schema-Version', 'collections', 'cursor', 'limit', 'schemaVersion']);
-      expect(names(doc.paths['/sync/stream'].get)).toEqual(['Last-Event-ID', 'X-Sync-Schema-Version', 'collections', 'lastEventId', 'schemaVersion', 'since']);
+      expect(names(doc.paths['/sync/pull'].get)).toEqual(['X-Sync-Schema-Version', 'collections', 'limit', 'params', 'schemaVersion', 'since', 'view']);
+      expect(names(doc.paths['/sync/full'].get)).toEqual(['Accept-Encoding', 'X-Sync-Schema-Version', 'collections', 'cursor', 'limit', 'params', 'schemaVersion', 'view']);
+      expect(names(doc.paths['/sync/stream'].get)).toEqual(['Last-Event-ID', 'X-Sync-Schema-Version', 'collections', 'lastEventId', 'params', 'schemaVersion', 'since', 'view']);
       expect(doc.paths['/sync/pull'].get.parameters.find((p: any) => p.name === 'limit').schema).toMatchObject({ type: 'integer', minimum: 1, maximum: s.engine.limits.pullMaxLimit });
       const fullHeaders = doc.paths['/sync/full'].get.responses['200'].headers;
       expect(Object.keys(fullHeaders)).toEqual(expect.arrayContaining(['X-Sync-Checkpoint', 'X-Sync-Cursor']));

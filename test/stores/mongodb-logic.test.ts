@@ -10,7 +10,7 @@ import { LEASE_FREE, takeLeaseUpdate } from '../../server/stores/mongodb/lease.j
 import { CommitFilter, oplogFilter, readBounded, type FetchOplog } from '../../server/stores/mongodb/oplog-read.js';
 import { resolveOptions } from '../../server/stores/mongodb/options.js';
 import { planHorizon } from '../../server/stores/mongodb/prune.js';
-import { mergeById, scanCollections } from '../../server/stores/mongodb/scan.js';
+import { matchFilter, mergeById, scanCollections } from '../../server/stores/mongodb/scan.js';
 import { attachRedo, imageFilter, planTakeover } from '../../server/stores/mongodb/standalone.js';
 import { parseMongoUri } from '../../server/stores/mongodb/uri.js';
 import { readConfig } from '../../server/cli/config.js';
@@ -272,5 +272,15 @@ describe('change feed reopening (scripted stream events, no server)', () => {
     stream!.emit('resumeTokenChanged', { _data: 't1' });
     expect(events).toEqual([{ type: 'reset' }]);
     await feed.stop();
+  });
+});
+
+describe('matchFilter (view reads)', () => {
+  it('live documents, any alternative, each field one of its values, arrays excluded; no alternative matches nothing', () => {
+    expect(matchFilter([{ owner: ['ann', null] }, { n: [1] }])).toEqual({
+      _sync_deleted: { $ne: true },
+      $or: [{ owner: { $in: ['ann', null], $not: { $type: 'array' } } }, { n: { $in: [1], $not: { $type: 'array' } } }],
+    });
+    expect(matchFilter([])).toEqual({ _sync_deleted: { $ne: true }, _id: { $in: [] } });
   });
 });

@@ -278,6 +278,29 @@ describe('pglite store', () => {
     await again.close();
   });
 
+  it('migrates a version 4 database: oplog entries get a pre-image column; older entries read as having none', async () => {
+    const db = new PGlite();
+    const first = postgresStore(db);
+    await first.init();
+    await commit(first, 's', [['tasks', 'a', { title: 'before the upgrade' }]]);
+    // Back to version 4's layout: no pre-images.
+    await db.exec(`ALTER TABLE sync_oplog DROP COLUMN before; UPDATE sync_meta SET value = '4' WHERE key = 'schema_version';`);
+    const store = postgresStore(db, { closeClient: true });
+    open.push(store);
+    await store.init();
+    expect((await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+    const engine = createSyncEngine({
+      store,
+      schema: demoSchema,
+      retention: { pruneIntervalMs: 0 },
+      rules: { all: { collection: 'tasks', fields: ['title'] } },
+    });
+    await engine.write('s', [{ collection: 'tasks', id: 'a', op: 'upsert', data: { title: 'after' } }]);
+    const entries = await store.readOplog('s', { afterSeq: 0 });
+    expect(entries.map((e) => e.before)).toEqual([undefined, { title: 'before the upgrade' }]);
+    await engine.close();
+  });
+
   it('exposes live documents as views when collections are named', async () => {
     const store = await pgliteStore(undefined, { collections: ['tasks'] });
     open.push(store);

@@ -1,7 +1,7 @@
 // scanDocs: a scope's documents in (collection, id) order, including documents stored without `_sync_id`.
 import type { Db, Document } from 'mongodb';
 import { compareStrings } from '../../../shared/order.js';
-import type { ScanDocsOptions, StoredDoc } from '../store.js';
+import type { DocMatch, ScanDocsOptions, StoredDoc } from '../store.js';
 import { fromMongoDoc, META } from './documents.js';
 import type { ReadOptions } from './reads.js';
 
@@ -30,6 +30,21 @@ export function mergeById<T extends { id: string }>(a: readonly T[], b: readonly
 const LEGACY_KEY = '__sync_legacy_key';
 
 /**
+ * The query of `ScanDocsOptions.match`: live documents whose top-level fields equal one of the
+ * values. `$in` with null also matches a missing field (as the engine's filter does); arrays are
+ * excluded, since MongoDB would match an array holding the value.
+ */
+export function matchFilter(match: readonly DocMatch[]): Document {
+  const alternatives = match.map((m) => {
+    const clause: Document = {};
+    for (const [field, values] of Object.entries(m)) clause[field] = { $in: [...values], $not: { $type: 'array' } };
+    return clause;
+  });
+  // An empty $or is refused by MongoDB: no alternative matches nothing.
+  return { [META.deleted]: { $ne: true }, ...(alternatives.length > 0 ? { $or: alternatives } : { _id: { $in: [] } }) };
+}
+
+/**
  * One keyset page of a scope's documents. Per collection, two index-backed reads merged by id:
  * documents with `_sync_id` (ordered by it), and documents another program wrote without it (their
  * id is the string form of `_id`; sorted on it server-side with the page's limit, so memory stays
@@ -53,9 +68,10 @@ export async function scanPage(
     const limit = options.limit - out.length;
     const coll = db.collection(collectionName(collection));
     const idRange: Document = from === null ? { $exists: true } : { $exists: true, $gt: from };
-    const synced = await coll.find({ [META.scope]: scope, [META.id]: idRange }, read).sort({ [META.id]: 1 }).limit(limit).toArray();
+    const matched = options.match ? matchFilter(options.match) : {};
+    const synced = await coll.find({ [META.scope]: scope, [META.id]: idRange, ...matched }, read).sort({ [META.id]: 1 }).limit(limit).toArray();
     const pipeline: Document[] = [
-      { $match: { [META.scope]: scope, [META.id]: { $exists: false } } },
+      { $match: { [META.scope]: scope, [META.id]: { $exists: false }, ...matched } },
       { $addFields: { [LEGACY_KEY]: { $toString: '$_id' } } },
       ...(from === null ? [] : [{ $match: { [LEGACY_KEY]: { $gt: from } } }]),
       { $sort: { [LEGACY_KEY]: 1 } },

@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { WriteConcern, type ClientSession, type Db, type TransactionOptions } from 'mongodb';
 import { SyncError } from '../../../shared/errors.js';
-import type { CollectionChecksum, DocKey, OplogEntry, OplogStats, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from '../store.js';
+import type { CollectionChecksum, DocKey, IndexSpec, OplogEntry, OplogStats, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from '../store.js';
 import { ChangeFeed, PIPELINE } from './change-feed.js';
 import { keptChecksums, readChecksums } from './checksums.js';
 import { storeCollections, type OplogDoc, type ScopeDoc, type StoreCollections } from './collections.js';
@@ -13,6 +13,7 @@ import { resolveOptions, type MongoStoreOptions, type ResolvedMongoOptions } fro
 import { planHorizon } from './prune.js';
 import { ReadPath, type ReadOptions } from './reads.js';
 import { scanCollections, scanPage } from './scan.js';
+import { META } from './documents.js';
 import { ensureDocIndex, ensureEpoch, ensureStoreCollections, topology, type Topology } from './setup.js';
 import { recoverScope } from './standalone.js';
 import { createTx, MissingIndex, type TxContext, type TxState } from './tx.js';
@@ -218,6 +219,18 @@ class MongoStoreImpl implements MongoStore {
     });
   }
 
+  /**
+   * One index per ruled collection and field, `{ _sync_scope_id, <field>, _sync_id }`, so a view's
+   * full export (`scanDocs` with `match`) reads by index (createIndexes is idempotent).
+   */
+  async ensureIndexes(specs: readonly IndexSpec[]): Promise<void> {
+    for (const spec of specs) {
+      const coll = this.raw.collection(this.#opts.collectionName(spec.collection));
+      const indexes = spec.fields.map((field) => ({ key: { [META.scope]: 1, [field]: 1, [META.id]: 1 }, name: `sync_rule_${field}` }));
+      if (indexes.length > 0) await coll.createIndexes(indexes);
+    }
+  }
+
   async prune(before: Date): Promise<{ removed: number }> {
     const scopes = await this.#reads.run((read) =>
       this.#cols.oplog.aggregate<{ _id: string }>([{ $match: { at: { $lt: before } } }, { $group: { _id: '$scope' } }], read).toArray(),
@@ -319,6 +332,8 @@ function toOplogEntry(doc: OplogDoc): OplogEntry {
     id: doc.id,
     op: doc.op,
     data: doc.data ?? null,
+    // Absent: no pre-image kept; null: the document did not exist before the entry.
+    ...(doc.before === undefined ? {} : { before: doc.before ?? null }),
     version: doc.version,
     actor: doc.actor,
     clientId: doc.clientId ?? null,

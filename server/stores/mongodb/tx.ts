@@ -120,11 +120,11 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
       for (const e of entries) sameScope(scope, e.scope);
       if (!lease) {
         // Copies: insertMany adds `_id` to what it is given, and the entries are the engine's.
-        await cols.oplog.insertMany(entries.map((e) => ({ ...e })), { session, ordered: true });
+        await cols.oplog.insertMany(entries.map(oplogDocOf), { session, ordered: true });
         return;
       }
       await lease.assertHeld();
-      const docs = attachRedo(entries, images, lease.owner);
+      const docs = attachRedo(entries.map(oplogDocOf), images, lease.owner);
       for (let attempt = 1; ; attempt++) {
         try {
           await cols.oplog.insertMany(docs.map((d) => ({ ...d })), { session, ordered: true });
@@ -217,4 +217,15 @@ function groupBy<T, V>(items: readonly T[], key: (item: T) => string, value: (it
     else out.set(k, [value(item)]);
   }
   return out;
+}
+
+/**
+ * An oplog entry as inserted: a copy (insertMany adds `_id` to what it is given), without a
+ * `before` key when no pre-image is kept (the driver would write `undefined` as null, which
+ * means "did not exist before").
+ */
+function oplogDocOf(entry: OplogEntry): OplogEntry {
+  const doc = { ...entry };
+  if (doc.before === undefined) delete doc.before;
+  return doc;
 }

@@ -6,7 +6,8 @@ import type { Row } from './executor.js';
 export const DOC_COLUMNS = 'collection, id, data, fields, version, seq, deleted, actor';
 
 /** Columns selected for an oplog entry. */
-export const OPLOG_COLUMNS = 'seq, idx, collection, id, op, data, version, actor, client_id, mutation_id, at';
+export const OPLOG_COLUMNS =
+  'seq, idx, collection, id, op, data, before, (before IS NULL) AS no_before, version, actor, client_id, mutation_id, at';
 
 /** A bigint column as a JS number (pg gives strings, PGlite numbers); seqs stay far below 2^53. */
 export function num(value: unknown): number {
@@ -36,6 +37,8 @@ export function oplogFromRow(scope: string, row: Row): OplogEntry {
     id: row.id as string,
     op: row.op as OplogEntry['op'],
     data: (row.data ?? null) as Record<string, unknown> | null,
+    // SQL NULL: no pre-image kept; JSON null: the document did not exist before the entry.
+    ...(row.no_before === true ? {} : { before: (row.before ?? null) as Record<string, unknown> | null }),
     version: row.version as string,
     actor: row.actor as string,
     clientId: (row.client_id ?? null) as string | null,

@@ -1,7 +1,7 @@
 // DDL of the SQL store's tables, indexes and views, and the schema version recorded in `<prefix>meta`.
 
 /** Version of the table layout below; `init()` records it and refuses a newer database. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Quoted, schema-qualified names of the store's tables. */
 export interface Tables {
@@ -27,6 +27,17 @@ const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 /** A quoted, schema-qualified name of a table or view. */
 export function qualified(naming: Naming, name: string): string {
   return naming.schema ? `${quote(naming.schema)}.${quote(naming.prefix + name)}` : quote(naming.prefix + name);
+}
+
+/**
+ * An index per field that read rules filter on (`Store.ensureIndexes`): the JSON value of
+ * `data->'field'` after scope and collection, so a view's full export reads the index.
+ * One index per field name serves every collection that uses it.
+ */
+export function ruleIndexStatement(naming: Naming, field: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(field)) throw new Error(`sql store: "${field}" is not a plain field name`);
+  const name = quote(`${naming.prefix}docs_rule_${field}`.slice(0, 63));
+  return `CREATE INDEX IF NOT EXISTS ${name} ON ${qualified(naming, 'docs')} (scope, collection, (data->'${field}'), id)`;
 }
 
 /** The table names for one naming. */
@@ -82,6 +93,7 @@ export function createStatements(naming: Naming, collections: readonly string[])
       id ${key},
       op text NOT NULL CHECK (op IN ('upsert', 'delete')),
       data jsonb,
+      before jsonb,
       version text NOT NULL,
       actor text NOT NULL,
       client_id text,

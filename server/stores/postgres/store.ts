@@ -7,6 +7,8 @@ import type {
   ClientLedger,
   CollectionChecksum,
   DocKey,
+  DocMatch,
+  IndexSpec,
   OplogEntry,
   OplogStats,
   ReadOplogOptions,
@@ -23,7 +25,7 @@ import { ListenFeed } from './listen.js';
 import type { ResolvedOptions } from './options.js';
 import { withRetry } from './retry.js';
 import { DOC_COLUMNS, OPLOG_COLUMNS, docFromRow, num, oplogFromRow } from './rows.js';
-import { SCHEMA_VERSION, createStatements, tables, type Tables } from './schema-sql.js';
+import { SCHEMA_VERSION, createStatements, ruleIndexStatement, tables, type Tables } from './schema-sql.js';
 import { SqlTx } from './tx.js';
 
 /** Bounds of the last-mutation-id cache (scopes, and clients per scope). */
@@ -65,6 +67,8 @@ async function migrate(q: Queryable, t: Tables, from: number): Promise<void> {
     await q.query(`ALTER TABLE ${t.clients} ADD COLUMN IF NOT EXISTS owner text`);
   }
   if (from < 4) await backfillChecksums(q, t);
+  // Version 5 keeps each oplog entry's pre-image for collections with read rules (NULL before it).
+  if (from < 5) await q.query(`ALTER TABLE ${t.oplog} ADD COLUMN IF NOT EXISTS before jsonb`);
   await q.query(`UPDATE ${t.meta} SET value = $1 WHERE key = 'schema_version'`, [String(SCHEMA_VERSION)]);
 }
 
@@ -109,6 +113,29 @@ export function checksumsOf(column: unknown, collections?: readonly string[]): C
     const row = kept[collection];
     return row ? [{ collection, sum: BigInt(`0x${row.sum}`), seq: num(row.seq) }] : [];
   });
+}
+
+/**
+ * SQL for `ScanDocsOptions.match` (params appended to `params`): each field's JSON value is one of
+ * the wanted ones, `null` also matching a missing field. Reads the `ruleIndexStatement` indexes.
+ */
+function matchSql(match: readonly DocMatch[], params: unknown[]): string {
+  if (match.length === 0) return 'false';
+  return match
+    .map((m) => {
+      const parts = Object.entries(m).map(([field, values]) => {
+        if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(field)) throw new Error(`sql store: "${field}" is not a plain field name`);
+        const expr = `data->'${field}'`;
+        const wanted = values.filter((v) => v !== null).map((v) => JSON.stringify(v));
+        const alts: string[] = [];
+        if (wanted.length === 1) alts.push(`${expr} = $${params.push(wanted[0])}::jsonb`);
+        else if (wanted.length > 1) alts.push(`${expr} = ANY($${params.push(wanted)}::text[]::jsonb[])`);
+        if (values.includes(null)) alts.push(`${expr} IS NULL`, `${expr} = 'null'::jsonb`);
+        return alts.length === 0 ? 'false' : `(${alts.join(' OR ')})`;
+      });
+      return parts.length === 0 ? 'true' : `(${parts.join(' AND ')})`;
+    })
+    .join(' OR ');
 }
 
 /** The SQL store; build it with `postgresStore()` or `pgliteStore()`. */
@@ -265,6 +292,7 @@ export class SqlStore<Raw> implements Store {
     const params: unknown[] = [scope];
     let where = 'scope = $1';
     if (options.collections) where += ` AND collection = ANY($${params.push([...options.collections])}::text[])`;
+    if (options.match) where += ` AND NOT deleted AND (${matchSql(options.match, params)})`;
     if (options.after) {
       const a = params.push(options.after.collection);
       const b = params.push(options.after.id);
@@ -275,6 +303,20 @@ export class SqlStore<Raw> implements Store {
       params,
     );
     return rows.map((row) => docFromRow(scope, row));
+  }
+
+  async ensureIndexes(specs: readonly IndexSpec[]): Promise<void> {
+    this.#assertOpen();
+    const naming = { schema: this.#options.schema, prefix: this.#options.tablePrefix };
+    const fields = [...new Set(specs.flatMap((s) => s.fields))].sort();
+    if (fields.length === 0) return;
+    await this.#retry(() =>
+      this.#exec.transaction(async (q) => {
+        // The same lock as init(): two processes starting at once take turns.
+        await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`trpc-offline-sync:init:${this.#t.meta}`]);
+        for (const field of fields) await q.query(ruleIndexStatement(naming, field));
+      }),
+    );
   }
 
   async checksums(scope: string, collections?: readonly string[]): Promise<CollectionChecksum[]> {

@@ -145,8 +145,8 @@ export class SqlTx implements StoreTx {
     const { t, scope } = this.#c;
     for (const entry of entries) this.#sameScope(entry.scope);
     await this.#queue(t.oplog, {
-      cte: `INSERT INTO ${t.oplog} (scope, seq, idx, collection, id, op, data, version, actor, client_id, mutation_id, at)
-       SELECT $1, (e->>'s')::bigint, (e->>'n')::integer, e->>'c', e->>'i', e->>'o', e->'d', e->>'v', e->>'a',
+      cte: `INSERT INTO ${t.oplog} (scope, seq, idx, collection, id, op, data, before, version, actor, client_id, mutation_id, at)
+       SELECT $1, (e->>'s')::bigint, (e->>'n')::integer, e->>'c', e->>'i', e->>'o', e->'d', e->'b', e->>'v', e->>'a',
          e->>'cl', (e->>'m')::bigint, (e->>'t')::timestamptz
        FROM jsonb_array_elements($2::jsonb) AS e`,
       params: [
@@ -159,6 +159,8 @@ export class SqlTx implements StoreTx {
             i: e.id,
             o: e.op,
             d: e.data ?? undefined,
+            // Absent: no pre-image (SQL NULL); null: stored as JSON null.
+            b: e.before,
             v: e.version,
             a: e.actor,
             cl: e.clientId,

@@ -1,0 +1,200 @@
+/**
+ * Read rules (server-defined views): their declaration, checked once at start-up, and the filters
+ * they give. A rule names one collection and a filter over its documents' top-level fields; a
+ * collection any rule names is served only through views.
+ */
+import type { z } from 'zod';
+import { SyncError, issuesFromZod } from '../../shared/errors.js';
+import type { Actor } from '../../shared/protocol.js';
+import type { SyncSchema } from '../../shared/schema.js';
+
+/** A filter value: a JSON scalar. */
+export type Scalar = string | number | boolean | null;
+
+/**
+ * A filter over top-level fields: each field equals the scalar, or is one of `{ in: [...] }`.
+ * All fields must match (AND); `{}` matches every document. A missing field counts as `null`.
+ */
+export type Filter = Record<string, Scalar | { in: readonly Scalar[] }>;
+
+/** What a rule's `where` and `allow` are given. */
+export interface RuleContext<P> {
+  actor: Actor;
+  /** The view's parameters, parsed by the rule's `params` schema (`{}` for a rule without one). */
+  params: P;
+}
+
+/** One read rule (see `SyncEngineOptions.rules`). */
+export interface SyncRule<P extends z.ZodType = z.ZodType> {
+  /** The collection the rule reads. */
+  collection: string;
+  /**
+   * The top-level fields its filter may use: stores index them at start-up, and a filter naming
+   * another field is refused. Without it the rule works, unindexed (a warning is logged once).
+   */
+  fields?: readonly string[];
+  /** Zod schema (an object) of the view's parameters; a rule without one takes none. */
+  params?: P;
+  /** The filter; may be async and read outside state (then call `engine.refreshViews` when it changes). @default whole collection */
+  where?: (ctx: RuleContext<z.output<P>>) => Filter | Promise<Filter>;
+  /** Whether the actor may open this view; `false` answers FORBIDDEN. @default allowed */
+  allow?: (ctx: RuleContext<z.output<P>>) => boolean | Promise<boolean>;
+}
+
+/** Rules by name. */
+export type SyncRules = Record<string, SyncRule<any>>;
+
+/** A view request of rules `R`: one rule's name and its parameters (typed by the rule's `params`). */
+export type ViewRequest<R> = {
+  [K in keyof R & string]: R[K] extends { params: infer P extends z.ZodType }
+    ? { rule: K; params: z.input<P> }
+    : { rule: K; params?: Record<string, never> };
+}[keyof R & string];
+
+/** The views an actor gets by default (requests without `view`): names, or a function of the actor. */
+export type DefaultViews<R> =
+  | readonly (keyof R & string)[]
+  | ((actor: Actor) => readonly ViewRequest<R>[] | Promise<readonly ViewRequest<R>[]>);
+
+/**
+ * Identity helper that types a rules object (so `createSyncEngine` infers each rule's params).
+ *
+ * @example
+ * const rules = defineSyncRules({ mine: { collection: 'tasks', fields: ['assignee'], where: ({ actor }) => ({ assignee: actor.userId }) } });
+ */
+export function defineSyncRules<R extends SyncRules>(rules: R): R {
+  return rules;
+}
+
+/** Field names a rule may declare: plain identifiers (safe in index names and queries). */
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+
+/** The rules of an engine, checked against its schema. */
+export interface CompiledRules {
+  readonly rules: SyncRules;
+  /** Collections some rule names (served only through views). */
+  readonly ruled: ReadonlySet<string>;
+  /**
+   * Per ruled collection, the fields whose pre-image the oplog keeps (`null`: the whole previous
+   * data, because some rule of it declares no fields).
+   */
+  readonly preImageFields: ReadonlyMap<string, readonly string[] | null>;
+  /** Declared fields by collection, for the stores' indexes. */
+  readonly indexes: { collection: string; fields: string[] }[];
+  /** Rules that declare no fields (warned about once at start-up). */
+  readonly unindexed: string[];
+}
+
+/** Checks rules at start-up (unknown collections, bad field names): a throw names the rule. */
+export function compileRules(rules: SyncRules, schema: SyncSchema): CompiledRules {
+  const ruled = new Set<string>();
+  const pre = new Map<string, string[] | null>();
+  const unindexed: string[] = [];
+  for (const [name, rule] of Object.entries(rules)) {
+    if (!rule || typeof rule !== 'object') throw new Error(`createSyncEngine: rules.${name} must be an object`);
+    if (!schema.has(rule.collection)) {
+      throw new Error(`createSyncEngine: rules.${name} names unknown collection "${rule.collection}"`);
+    }
+    for (const field of rule.fields ?? []) {
+      if (!FIELD_NAME.test(field) || field.startsWith('_sync_')) {
+        throw new Error(`createSyncEngine: rules.${name}.fields: "${field}" is not a plain field name`);
+      }
+    }
+    ruled.add(rule.collection);
+    if (!rule.fields) {
+      unindexed.push(name);
+      pre.set(rule.collection, null);
+    } else if (pre.get(rule.collection) !== null) {
+      pre.set(rule.collection, [...new Set([...(pre.get(rule.collection) ?? []), ...rule.fields])]);
+    }
+  }
+  const indexes = [...pre].flatMap(([collection, fields]) => {
+    const declared = new Set<string>();
+    for (const rule of Object.values(rules)) {
+      if (rule.collection === collection) for (const f of rule.fields ?? []) declared.add(f);
+    }
+    return declared.size > 0 ? [{ collection, fields: [...declared].sort() }] : [];
+  });
+  return { rules, ruled, preImageFields: pre, indexes, unindexed };
+}
+
+/** A resolved view: the rule's collection and the filter it gave for this actor and params. */
+export interface ResolvedView {
+  rule: string;
+  collection: string;
+  filter: Filter;
+}
+
+/**
+ * Resolves a view request: the rule must be declared (else 400 `view.rule`), its params valid
+ * (400 `view.params.<path>`), `allow` true (403), and its filter well formed and on declared
+ * fields (a server error naming rule and field otherwise, since the rule is the server's code).
+ */
+export async function resolveView(compiled: CompiledRules, actor: Actor, view: { rule: string; params?: unknown }): Promise<ResolvedView> {
+  const name = view.rule;
+  const rule = Object.hasOwn(compiled.rules, name) ? compiled.rules[name] : undefined;
+  if (!rule) {
+    throw new SyncError('BAD_REQUEST', `unknown view rule "${name}"`, [{ path: 'view.rule', message: `no rule named "${name}" is declared` }]);
+  }
+  let params: unknown = view.params ?? {};
+  if (rule.params) {
+    const parsed = rule.params.safeParse(params);
+    if (!parsed.success) {
+      const issues = issuesFromZod(parsed.error.issues, ['view', 'params']);
+      throw new SyncError('BAD_REQUEST', `invalid params for view "${name}": ${issues[0]?.path}: ${issues[0]?.message}`, issues);
+    }
+    params = parsed.data;
+  } else if (typeof params !== 'object' || params === null || Object.keys(params).length > 0) {
+    throw new SyncError('BAD_REQUEST', `view "${name}" takes no params`, [{ path: 'view.params', message: 'this rule takes no params' }]);
+  }
+  const ctx = { actor, params };
+  if (rule.allow && (await rule.allow(ctx)) !== true) {
+    throw new SyncError('FORBIDDEN', `view "${name}" is not allowed for this user`, [{ path: 'view.rule', message: 'not allowed' }]);
+  }
+  const filter = rule.where ? await rule.where(ctx) : {};
+  checkFilter(name, rule, filter);
+  return { rule: name, collection: rule.collection, filter };
+}
+
+/** A filter a rule returned must be a plain object of scalars or `{ in }` on its declared fields. */
+export function checkFilter(name: string, rule: SyncRule, filter: unknown): asserts filter is Filter {
+  const refuse = (message: string) => new SyncError('INTERNAL', `rule "${name}": ${message}`, [{ path: 'view.rule', message }]);
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    throw refuse('where must return an object');
+  }
+  for (const [field, value] of Object.entries(filter)) {
+    if (rule.fields && !rule.fields.includes(field)) {
+      throw refuse(`filter on undeclared field "${field}" (declare it in fields)`);
+    }
+    if (!FIELD_NAME.test(field)) throw refuse(`"${field}" is not a plain field name`);
+    const ok = isScalar(value) || (typeof value === 'object' && value !== null && Array.isArray((value as { in?: unknown }).in) && Object.keys(value).length === 1 && (value as { in: unknown[] }).in.every(isScalar));
+    if (!ok) throw refuse(`filter value of "${field}" must be a scalar or { in: scalar[] }`);
+  }
+}
+
+function isScalar(v: unknown): v is Scalar {
+  return v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/** Whether one field value equals a filter scalar (a missing field counts as null). */
+function same(value: unknown, want: Scalar): boolean {
+  if (want === null) return value === null || value === undefined;
+  return value === want;
+}
+
+/** Whether a document's data matches a filter (all fields; `{ in }` any of its values). */
+export function matches(filter: Filter, data: Record<string, unknown> | null | undefined): boolean {
+  if (!data) return false;
+  for (const [field, want] of Object.entries(filter)) {
+    const value = Object.hasOwn(data, field) ? data[field] : undefined;
+    if (want !== null && typeof want === 'object') {
+      if (!want.in.some((w) => same(value, w))) return false;
+    } else if (!same(value, want)) return false;
+  }
+  return true;
+}
+
+/** Whether a document matches any of the filters. */
+export function matchesAny(filters: readonly Filter[], data: Record<string, unknown> | null | undefined): boolean {
+  return filters.some((f) => matches(f, data));
+}

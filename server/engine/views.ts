@@ -1,0 +1,180 @@
+/**
+ * Read plans: what one pull, full or stream may show when the engine has rules. A plan says, per
+ * collection, whether it is read whole or through filters (a view's, or the actor's default
+ * views'), and turns oplog entries into changes: an entry's document is shown when it matches
+ * after the entry, sent as a `left` removal when it matched only before (the entry's pre-image),
+ * and never otherwise. Old versions in the oplog are judged the same way, so nothing outside the
+ * plan is ever sent.
+ */
+import { SyncError } from '../../shared/errors.js';
+import type { Actor, ChangeOut } from '../../shared/protocol.js';
+import type { SyncSchema } from '../../shared/schema.js';
+import type { OplogEntry } from '../stores/store.js';
+import { readableCollections, assertCollections, type AuthorizeCollection, type CollectionOp } from './read-auth.js';
+import { matchesAny, resolveView, type CompiledRules, type Filter, type ResolvedView } from './rules.js';
+
+/**
+ * The reserved oplog collection of `refreshViews` markers (one entry per refresh, id = userId).
+ * No schema can name it (collection names start with a letter), and no reader is ever shown it.
+ */
+export const VIEWS_MARKER = '_sync_views';
+
+/** How a collection is read: whole, or only documents matching any of the filters. */
+export type CollectionSpec = 'all' | readonly Filter[];
+
+/** What one read may show. */
+export interface ReadPlan {
+  specs: ReadonlyMap<string, CollectionSpec>;
+  /** The view asked for (`null`: a default request). */
+  view: ResolvedView | null;
+  /** Whether a `refreshViews` marker for this user in the read range means the answer is stale. */
+  watchRefresh: boolean;
+  userId: string;
+}
+
+/** The views an actor gets without asking, resolved. */
+export type DefaultViewsResolver = (actor: Actor) => Promise<ResolvedView[]>;
+
+/** The inputs of a read that a plan depends on. */
+export interface PlanRequest {
+  collections?: readonly string[] | undefined;
+  view?: { rule: string; params?: unknown } | undefined;
+}
+
+/** Builds the plan of a read; throws 400/403 for a refused view before anything is read. */
+export async function planRead(
+  compiled: CompiledRules,
+  defaults: DefaultViewsResolver,
+  schema: SyncSchema,
+  authorize: AuthorizeCollection | undefined,
+  actor: Actor,
+  op: CollectionOp,
+  req: PlanRequest,
+): Promise<ReadPlan> {
+  if (req.view) {
+    const view = await resolveView(compiled, actor, req.view);
+    const named = req.collections && req.collections.length > 0 ? req.collections : undefined;
+    if (named && (named.length !== 1 || named[0] !== view.collection)) {
+      throw new SyncError('BAD_REQUEST', `a view of rule "${view.rule}" reads only collection "${view.collection}"`, [
+        { path: 'collections', message: `must be absent or ["${view.collection}"] with this view` },
+      ]);
+    }
+    if (authorize) await assertCollections(authorize, actor, op, [view.collection]);
+    return { specs: new Map([[view.collection, [view.filter]]]), view, watchRefresh: true, userId: actor.userId };
+  }
+  const allowed = (await readableCollections(authorize, schema, actor, op, req.collections)) ?? schema.names;
+  const byCollection = new Map<string, Filter[]>();
+  if (allowed.some((c) => compiled.ruled.has(c))) {
+    for (const v of await defaults(actor)) {
+      const list = byCollection.get(v.collection) ?? [];
+      list.push(v.filter);
+      byCollection.set(v.collection, list);
+    }
+  }
+  const specs = new Map<string, CollectionSpec>();
+  for (const name of allowed) {
+    if (!compiled.ruled.has(name)) specs.set(name, 'all');
+    else if (byCollection.has(name)) specs.set(name, byCollection.get(name)!);
+  }
+  const watchRefresh = [...specs.values()].some((s) => s !== 'all');
+  return { specs, view: null, watchRefresh, userId: actor.userId };
+}
+
+/** Resolves an engine's `defaultViews` option for an actor (views `allow` refuses are left out). */
+export function defaultViewsResolver(
+  compiled: CompiledRules,
+  option: readonly string[] | ((actor: Actor) => readonly { rule: string; params?: unknown }[] | Promise<readonly { rule: string; params?: unknown }[]>) | undefined,
+): DefaultViewsResolver {
+  return async (actor) => {
+    const list = option === undefined ? [] : typeof option === 'function' ? await option(actor) : option.map((rule) => ({ rule }));
+    const out: ResolvedView[] = [];
+    for (const v of list) {
+      try {
+        out.push(await resolveView(compiled, actor, v));
+      } catch (error) {
+        if (SyncError.is(error) && error.code === 'FORBIDDEN') continue;
+        throw error;
+      }
+    }
+    return out;
+  };
+}
+
+/** The collections a plan reads from the oplog (its markers' collection included when watched). */
+export function oplogCollections(plan: ReadPlan): string[] {
+  const names = [...plan.specs.keys()];
+  if (plan.watchRefresh) names.push(VIEWS_MARKER);
+  return names;
+}
+
+/** The collections read whole (integrity checksums are sent only for them). */
+export function wholeCollections(plan: ReadPlan): string[] {
+  return [...plan.specs].filter(([, s]) => s === 'all').map(([c]) => c);
+}
+
+/** What a range of oplog entries shows under a plan: its changes, or `refresh` (resync needed). */
+export function planChanges(plan: ReadPlan, entries: readonly OplogEntry[]): ChangeOut[] | 'refresh' {
+  const latest = new Map<string, ChangeOut>();
+  for (const e of entries) {
+    if (e.collection === VIEWS_MARKER) {
+      if (plan.watchRefresh && e.id === plan.userId) return 'refresh';
+      continue;
+    }
+    const spec = plan.specs.get(e.collection);
+    if (!spec) continue;
+    const change = shown(spec, e);
+    if (!change) continue;
+    const key = `${e.collection}\u0000${e.id}`;
+    latest.delete(key); // re-insert so Map order follows the latest change
+    latest.set(key, change);
+  }
+  return [...latest.values()];
+}
+
+/** One entry under a collection's spec: the change to send, or null when it shows nothing. */
+function shown(spec: CollectionSpec, e: OplogEntry): ChangeOut | null {
+  if (spec === 'all') return { collection: e.collection, id: e.id, op: e.op, data: e.op === 'delete' ? null : e.data, version: e.version };
+  if (e.op === 'upsert' && matchesAny(spec, e.data)) return { collection: e.collection, id: e.id, op: 'upsert', data: e.data, version: e.version };
+  // An entry without a kept pre-image (written before the collection had rules) may have matched: removed to be safe.
+  const before = e.before === undefined ? true : matchesAny(spec, e.before);
+  if (!before) return null;
+  const change: ChangeOut = { collection: e.collection, id: e.id, op: 'delete', data: null, version: e.version };
+  if (e.op === 'upsert') change.left = true;
+  return change;
+}
+
+/** An engine's rules and default views (null: the engine has no rules). */
+export interface ViewsContext {
+  compiled: CompiledRules;
+  defaults: DefaultViewsResolver;
+}
+
+/**
+ * The plan of a read, or null when the engine has no rules (every collection read whole, as
+ * before rules existed). A `view` asked of an engine without rules is refused (400 `view.rule`).
+ */
+export async function planFor(
+  views: ViewsContext | null,
+  schema: SyncSchema,
+  authorize: AuthorizeCollection | undefined,
+  actor: Actor,
+  op: CollectionOp,
+  req: PlanRequest,
+): Promise<ReadPlan | null> {
+  if (!views) {
+    if (req.view) {
+      throw new SyncError('BAD_REQUEST', `unknown view rule "${req.view.rule}": this server declares no rules`, [
+        { path: 'view.rule', message: 'no rules are declared' },
+      ]);
+    }
+    return null;
+  }
+  return planRead(views.compiled, views.defaults, schema, authorize, actor, op, req);
+}
+
+/** A filter as the stores' `DocMatch` (each field's allowed values). */
+export function toMatch(filter: Filter): Record<string, readonly (string | number | boolean | null)[]> {
+  const out: Record<string, readonly (string | number | boolean | null)[]> = {};
+  for (const [field, want] of Object.entries(filter)) out[field] = want !== null && typeof want === 'object' ? want.in : [want];
+  return out;
+}

@@ -1,0 +1,84 @@
+/**
+ * Conformance: what read rules need of a store — oplog pre-images kept exactly as written (an
+ * object, `null`, or none), filtered document reads (`scanDocs` with `match`) answered like the
+ * engine's own filter, and `ensureIndexes` idempotent.
+ */
+import { describe, expect, it } from 'vitest';
+import type { OplogEntry, StoredDoc } from '../../server/stores/store.js';
+import { newActor, type useStore } from './fixture.js';
+
+type Ctx = ReturnType<typeof useStore>;
+
+const doc = (scope: string, id: string, data: Record<string, unknown>, seq: number, deleted = false): StoredDoc => ({
+  scope,
+  collection: 'tasks',
+  id,
+  data,
+  fields: {},
+  version: `20260101T000000.000Z-000${seq}-test`,
+  seq,
+  deleted,
+  actor: 'u',
+});
+
+export function viewsSuite(ctx: Ctx): void {
+  describe('read rules (pre-images, filtered reads)', () => {
+    it('keeps each oplog entry\'s pre-image as written: an object, null, or none', async () => {
+      const { scopeId: scope } = newActor('pre');
+      const at = new Date();
+      const base = { scope, seq: 1, collection: 'tasks', op: 'upsert' as const, version: '20260101T000000.000Z-0001-test', actor: 'u', clientId: null, mutationId: null, at };
+      const entries: OplogEntry[] = [
+        { ...base, idx: 0, id: 'a', data: { owner: 'ann' }, before: { owner: 'bob', n: 1 } },
+        { ...base, idx: 1, id: 'b', data: { owner: 'ann' }, before: null },
+        { ...base, idx: 2, id: 'c', data: { owner: 'ann' } },
+      ];
+      await ctx.store().transaction(scope, async (tx) => {
+        await tx.appendOplog(entries);
+        await tx.setHead(1);
+      });
+      const read = await ctx.store().readOplog(scope, { afterSeq: 0 });
+      expect(read.map((e) => [e.id, e.before])).toEqual([
+        ['a', { owner: 'bob', n: 1 }],
+        ['b', null],
+        ['c', undefined],
+      ]);
+      expect('before' in read[2]!).toBe(false);
+    });
+
+    it('scanDocs with match: live documents whose fields equal one of the values (missing = null), keyset pages', async () => {
+      const { scopeId: scope } = newActor('match');
+      const docs = [
+        doc(scope, 'd1', { owner: 'ann', n: 1 }, 1),
+        doc(scope, 'd2', { owner: 'bob', n: 1.0 }, 1),
+        doc(scope, 'd3', { owner: 'ann', n: '1' }, 1),
+        doc(scope, 'd4', { n: 2 }, 1),
+        doc(scope, 'd5', { owner: null, n: 2 }, 1),
+        doc(scope, 'd6', { owner: 'ann', n: 1 }, 1, true),
+        doc(scope, 'd7', { owner: 'ann', n: true }, 1),
+        doc(scope, 'd8', { owner: ['ann'], n: 1 }, 1),
+      ];
+      await ctx.store().transaction(scope, async (tx) => {
+        await tx.putDocs(docs);
+        await tx.setHead(1);
+      });
+      await ctx.store().ensureIndexes?.([{ collection: 'tasks', fields: ['n', 'owner'] }]);
+      await ctx.store().ensureIndexes?.([{ collection: 'tasks', fields: ['owner'] }]);
+      const ids = async (match: Record<string, readonly (string | number | boolean | null)[]>[], after: string | null = null, limit = 100) =>
+        (await ctx.store().scanDocs(scope, { collections: ['tasks'], match, after: after ? { collection: 'tasks', id: after } : null, limit })).map((d) => d.id);
+      expect(await ids([{ owner: ['ann'] }])).toEqual(['d1', 'd3', 'd7']);
+      expect(await ids([{ owner: ['ann'], n: [1] }])).toEqual(['d1']);
+      expect(await ids([{ n: [1] }])).toEqual(['d1', 'd2', 'd8']);
+      expect(await ids([{ owner: ['ann', 'bob'] }])).toEqual(['d1', 'd2', 'd3', 'd7']);
+      expect(await ids([{ owner: [null] }])).toEqual(['d4', 'd5']);
+      expect(await ids([{ owner: ['bob'] }, { n: [2] }])).toEqual(['d2', 'd4', 'd5']);
+      expect(await ids([{ n: [true] }])).toEqual(['d7']);
+      expect(await ids([{ owner: [] }])).toEqual([]);
+      expect(await ids([])).toEqual([]);
+      expect(await ids([{}])).toEqual(['d1', 'd2', 'd3', 'd4', 'd5', 'd7', 'd8']);
+      expect(await ids([{ owner: ['ann', 'bob'] }], 'd1', 2)).toEqual(['d2', 'd3']);
+      expect(await ids([{ owner: ['ann'] }], 'd3')).toEqual(['d7']);
+      // Another scope sees none of them.
+      expect((await ctx.store().scanDocs(newActor('other').scopeId, { collections: ['tasks'], match: [{}], limit: 10 })).length).toBe(0);
+    });
+  });
+}
