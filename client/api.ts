@@ -1,6 +1,22 @@
 /** `SyncApi`: the shape of the app's typed tRPC proxy for the sync router, typed structurally (no tRPC server types). */
 import type { FullInput, FullPage, PullInput, PullResponse, PushInput, PushResponse, StreamEvent, StreamInput } from '../shared/protocol.js';
 
+/**
+ * The optional `view` field of `pull`, `full` and `stream` inputs: a rule the server declares and
+ * its params. With it, a request is about exactly that view (its documents, its checkpoint).
+ */
+export interface ViewRequestInput {
+  rule: string;
+  params?: Record<string, unknown>;
+}
+
+/** `pull` input with the optional `view` (servers with read rules). */
+export type ViewPullInput = PullInput & { view?: ViewRequestInput };
+/** `full` input with the optional `view`. */
+export type ViewFullInput = FullInput & { view?: ViewRequestInput };
+/** `stream` input with the optional `view`. */
+export type ViewStreamInput = StreamInput & { view?: ViewRequestInput };
+
 /** A subscription handle (tRPC's `Unsubscribable`). */
 export interface SyncUnsubscribable {
   unsubscribe(): void;
@@ -36,7 +52,7 @@ export interface StreamObserver {
 export interface SyncApi {
   push: { mutate(input: PushInput): Promise<PushResponse> };
   /** `opts.signal` aborts the request (the reachability ping uses it; tRPC's proxies accept it). */
-  pull: { query(input: PullInput, opts?: { signal?: AbortSignal }): Promise<PullResponse> };
-  full: { query(input: FullInput): Promise<FullPage> };
-  stream: { subscribe(input: StreamInput, observer: StreamObserver): SyncUnsubscribable };
+  pull: { query(input: ViewPullInput, opts?: { signal?: AbortSignal }): Promise<PullResponse> };
+  full: { query(input: ViewFullInput): Promise<FullPage> };
+  stream: { subscribe(input: ViewStreamInput, observer: StreamObserver): SyncUnsubscribable };
 }

@@ -33,6 +33,11 @@ export interface QueryOptions<T> {
   limit?: number;
   /** Skip this many rows first. @default 0 */
   offset?: number;
+  /**
+   * Only documents this subscription's view holds (a `Subscription` from `client.subscribe`, or its
+   * key). Without it, every document of the collection, whatever view brought it.
+   */
+  view?: { key: string } | string;
 }
 
 /**
@@ -45,7 +50,7 @@ export interface QueryOptions<T> {
  * await tasks.putMany([{ id: 't2', doc: { title: 'Bread' } }, { id: 't3', doc: { title: 'Eggs' } }]);
  * await tasks.patch('t1', { done: true });
  * const open = await tasks.query({ done: false }, { orderBy: 'title', limit: 20 });
- * const off = tasks.subscribe(({ ids }) => render(ids));
+ * const off = tasks.onChange(({ ids }) => render(ids));
  */
 export interface SyncCollection<TDoc, TInput = TDoc> {
   readonly name: string;
@@ -67,7 +72,15 @@ export interface SyncCollection<TDoc, TInput = TDoc> {
   query(filter?: Filter<TDoc>, options?: QueryOptions<TDoc>): Promise<Row<TDoc>[]>;
   /** How many live documents the collection holds (counted by the store, nothing loaded). */
   count(): Promise<number>;
-  /** Calls `listener` whenever documents of this collection change locally (app writes or synced server changes). */
+  /**
+   * Calls `listener` whenever documents of this collection change locally (app writes, synced server
+   * changes, documents leaving a view); returns a function that stops listening.
+   */
+  onChange(listener: (event: ChangeEvent) => void): () => void;
+  /**
+   * @deprecated Renamed `onChange` (so it is not confused with `client.subscribe`, a synced view);
+   * kept as an alias.
+   */
   subscribe(listener: (event: ChangeEvent) => void): () => void;
 }
 
@@ -98,7 +111,26 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
     }
   }
 
-  return {
+  /** A query narrowed to one view: the store answers the filter, the view and the window are applied here. */
+  async function queryView(filter: Filter<TDoc> | undefined, options: QueryOptions<TDoc>): Promise<Row<TDoc>[]> {
+    const key = typeof options.view === 'string' ? options.view : options.view!.key;
+    const { view: _view, limit, offset = 0, ...rest } = options;
+    const all = await collection.query(filter, rest);
+    const held = new Set<string>();
+    for (let i = 0; i < all.length; i += PAGE) {
+      const ids = all.slice(i, i + PAGE).map((r) => r.id);
+      (await store.getDocs(name, ids)).forEach((d, j) => d?.views && key in d.views && held.add(ids[j]!));
+    }
+    const rows = all.filter((r) => held.has(r.id));
+    return rows.slice(offset, limit === undefined ? undefined : offset + limit);
+  }
+
+  const onChange = (listener: (event: ChangeEvent) => void): (() => void) =>
+    events.on('change', (event) => {
+      if (event.collection === name) listener(event);
+    });
+
+  const collection: SyncCollection<TDoc, TInput> = {
     name,
     async put(id, doc) {
       await ready;
@@ -131,6 +163,7 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
     },
     async query(filter, options = {}) {
       await ready;
+      if (options.view !== undefined) return queryView(filter, options);
       const orderBy = typeof options.orderBy === 'string' ? { field: options.orderBy } : options.orderBy;
       const query: DocQuery = { ...(orderBy ? { orderBy } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}), ...(options.offset !== undefined ? { offset: options.offset } : {}) };
       if (filter === undefined || isScalarWhere(filter)) {
@@ -151,10 +184,8 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
       await ready;
       return store.countDocs(name);
     },
-    subscribe(listener) {
-      return events.on('change', (event) => {
-        if (event.collection === name) listener(event);
-      });
-    },
+    onChange,
+    subscribe: onChange,
   };
+  return collection;
 }

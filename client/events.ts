@@ -41,7 +41,7 @@ export interface ResyncEvent {
 
 /** Something failed; sync keeps the outbox and tries again later. */
 export interface ErrorEvent {
-  where: 'push' | 'pull' | 'resync' | 'stream';
+  where: 'push' | 'pull' | 'resync' | 'stream' | 'view';
   error: unknown;
 }
 
@@ -56,6 +56,8 @@ export interface ProgressEvent {
   phase: 'push' | 'pull' | 'full';
   done: number;
   total?: number;
+  /** The subscription key of the view this pull or rebuild is about (absent: the default request, or a push). */
+  view?: string;
 }
 
 /**

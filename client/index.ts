@@ -2,7 +2,9 @@
  * `trpc-offline-sync/client`: offline collections, an outbox and live sync over the app's own tRPC
  * client. Browser and React Native safe: nothing here imports Node, a database driver or the server.
  */
-export { createSyncClient, type SyncClient, type SyncResult } from './sync-client.js';
+export { createSyncClient, type SyncClient, type SyncResult, type ViewsOf, type ViewParamsArgs } from './sync-client.js';
+export type { Subscription, SubscriptionStatus, SubscriptionEvents } from './subscription.js';
+export { viewKey } from './view-tags.js';
 export type { SyncClientOptions, TabsOptions } from './options.js';
 export type { SyncDiagnostics, StepOutcome, RecentError, DiagnosticsSubscription } from './diagnostics.js';
 export type { DeadLetterEdit, DeadLetterOptions } from './dead-letters.js';
@@ -11,8 +13,8 @@ export type { Timers } from './timers.js';
 /** One leader tab per name (Web Locks, BroadcastChannel fallback) and messages between tabs; `createSyncClient({ tabs: true })` uses it. */
 export { createTabCoordinator, canCoordinateTabs, type TabCoordinator, type TabCoordinatorOptions, type TabMessage, type TabCall } from './tabs.js';
 export type { SyncCollection, CollectionOf, Row, Filter, QueryOptions } from './collection.js';
-export type { SyncApi, StreamObserver, StreamConnectionState, SyncUnsubscribable } from './api.js';
-export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData, RejectedChange, ResyncState, DocPage, DocQuery, QueryValue } from './local-store.js';
+export type { SyncApi, StreamObserver, StreamConnectionState, SyncUnsubscribable, ViewRequestInput, ViewPullInput, ViewFullInput, ViewStreamInput } from './api.js';
+export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData, RejectedChange, ResyncState, ViewState, DocPage, DocQuery, QueryValue } from './local-store.js';
 export { DEFAULT_PAGE } from './local-store.js';
 export { runQuery, matchesWhere, docOrder, compareValues, compareIds } from './query.js';
 export { memoryLocalStore, type MemoryLocalStore } from './memory-local-store.js';

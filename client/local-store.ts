@@ -28,6 +28,13 @@ export interface LocalDoc {
   pending?: boolean;
   /** The full-resync pass that last wrote this document (kept by the client, stored as is). */
   mark?: string | null;
+  /**
+   * The views (subscription keys; `''` for the default request) that delivered this document, each
+   * with the rebuild pass that last confirmed it (`''` outside a rebuild). Kept by the client,
+   * stored as is. Absent: a document no view has delivered (created here, or stored before views);
+   * `{}`: it left every view while it had pending writes, and leaves the device once they are pushed.
+   */
+  views?: Record<string, string> | null;
 }
 
 /** A local change waiting to be pushed: exactly the wire change, so retries resend the same bytes. */
@@ -64,6 +71,30 @@ export interface ResyncState {
   done: number;
 }
 
+/**
+ * One subscription (`client.subscribe(rule, params)`) as the local store keeps it, with the view's own
+ * checkpoint and, while one runs, its rebuild from `full({ view })`.
+ */
+export interface ViewState {
+  /** The subscription key: the rule name and the canonical JSON of its params (see `viewKey`). */
+  key: string;
+  rule: string;
+  /** The params as given (`null`: none). */
+  params: Record<string, unknown> | null;
+  /** The collection the view's documents belong to, once one has arrived (what its sweeps scan). */
+  collection: string | null;
+  /** Where the view's next pull starts (`null`: its first full has not completed). */
+  checkpoint: string | null;
+  /** A rebuild of this view under way (first sync, or after RESYNC_REQUIRED); `null` when none. */
+  rebuild: ResyncState | null;
+  /** True once the view's first full is local. */
+  ready: boolean;
+  /** True once `unsubscribe()` began: its sweep is finished before anything else is done with it. */
+  leaving: boolean;
+  /** When it was subscribed (ISO time). */
+  at: string;
+}
+
 /** Key-value metadata a client keeps next to its documents. */
 export interface LocalMeta {
   /** Where the next pull starts (`null`: from the beginning). */
@@ -90,6 +121,8 @@ export interface LocalMeta {
    * `client/integrity.ts`), kept in the same write as each change to a document's server state.
    */
   checksums: Record<string, string>;
+  /** The subscriptions, by key (see `ViewState`): they survive restarts with their checkpoints and rebuild cursors. */
+  views: Record<string, ViewState>;
 }
 
 /** One write of an atomic `LocalStore.write()` batch. */

@@ -9,7 +9,8 @@ import type { ChangeOut, FullDoc, PushResponse } from '../shared/protocol.js';
 import type { SyncSchema } from '../shared/schema.js';
 import type { Emitter } from './emitter.js';
 import type { ConflictEvent, SyncClientEvents } from './events.js';
-import type { DocData, LocalDoc, LocalStore, LocalWrite, OutboxEntry, RejectedChange, ResyncState } from './local-store.js';
+import type { DocData, LocalDoc, LocalStore, LocalWrite, OutboxEntry, RejectedChange, ResyncState, ViewState } from './local-store.js';
+import { DEFAULT_VIEW, leftEveryView, withoutView, withView, type ViewTarget } from './view-tags.js';
 import { applyChange, docKey, mergePatch, rebase } from './rebase.js';
 import { isBehind, versionBehind } from './checkpoint-order.js';
 import type { PushRefusal } from './retry.js';
@@ -114,7 +115,7 @@ export class Replica {
         }
         hlc = this.clock.now();
         const entry: OutboxEntry = { mutationId: mutationId++, collection: change.collection, id: change.id, op: change.op, data: sent, baseVersion: existing?.version ?? null, hlc };
-        const doc: LocalDoc = { collection: change.collection, id: change.id, data, version: existing?.version ?? null, server: existing?.server ?? null, pending: true, mark: existing?.mark ?? null };
+        const doc: LocalDoc = { collection: change.collection, id: change.id, data, version: existing?.version ?? null, server: existing?.server ?? null, pending: true, mark: existing?.mark ?? null, ...(existing?.views != null ? { views: existing.views } : {}) };
         current.set(key, doc);
         writes.push({ type: 'putDoc', doc }, { type: 'appendOutbox', entry });
         entries.push(entry);
@@ -174,12 +175,22 @@ export class Replica {
    * those the stream noted for this checkpoint). Returns how many documents' server state changed
    * (counted with checksums on only).
    */
-  applyServerChanges(changes: readonly ChangeOut[], checkpoint: string | null, extra: LocalWrite[] = [], mark: string | null = null, check: ChecksumCheck = {}): Promise<number> {
+  applyServerChanges(changes: readonly ChangeOut[], checkpoint: string | null, extra: LocalWrite[] = [], mark: string | null = null, check: ChecksumCheck = {}, target: ViewTarget = { key: DEFAULT_VIEW, pass: '' }): Promise<number> {
     return this.exclusive(async () => {
-      // Not during a resync pass (`mark`): its pages rebuild the store whatever it held.
-      const ordered = mark === null;
+      const isView = target.key !== DEFAULT_VIEW;
+      // Not during a resync pass (`mark`) or a view's rebuild: their pages rebuild whatever was held.
+      const ordered = mark === null && target.pass === '';
+      let views: Record<string, ViewState> | null = null;
+      let view: ViewState | undefined;
+      if (isView) {
+        views = (await this.store.getMeta('views')) ?? {};
+        view = views[target.key];
+        // A page of a view unsubscribed meanwhile (or leaving) is dropped: it must not bring documents back.
+        if (!view || view.leaving) return 0;
+      }
+      const held = isView ? view!.checkpoint : await this.store.getMeta('checkpoint');
       // A page or event older than the stored checkpoint (a pull read before a stream event, events out of order) holds nothing new.
-      if (ordered && checkpoint !== null && isBehind(checkpoint, await this.store.getMeta('checkpoint'))) return 0;
+      if (ordered && checkpoint !== null && isBehind(checkpoint, held)) return 0;
       const latest = new Map<string, ChangeOut>();
       for (const change of changes) {
         this.clock.receive(change.version);
@@ -195,17 +206,37 @@ export class Replica {
       let changed = 0;
       /** Changes older than the copy already held (e.g. this client's acknowledged push is newer): kept as held. */
       let skipped = 0;
+      let collection: string | null = view?.collection ?? null;
       for (const [key, change] of latest) {
+        collection ??= change.collection;
         const server = change.op === 'delete' ? null : (change.data ?? {});
         const before = current?.get(key) ?? null;
-        if (ordered && versionBehind(change.version, before?.version)) {
-          skipped++;
+        if ((change as ChangeOut & { left?: boolean }).left === true) {
+          // Left this view: a local removal once no other view holds it and nothing of it is pending (never pushed).
+          const rest = before ? withoutView(before.views, target.key) : null;
+          if (!before || (rest === null && before.views != null)) continue;
+          const remaining = rest ?? {};
+          if (Object.keys(remaining).length > 0 || before.pending) writes.push({ type: 'putDoc', doc: { ...before, views: remaining } });
+          else {
+            writes.push({ type: 'deleteDoc', collection: change.collection, id: change.id });
+            if (deltas?.change(change.collection, before, null)) changed++;
+          }
+          touched.add(change.collection, change.id);
+          continue;
+        }
+        const tags = withView(before?.views, target.key, target.pass);
+        // A view's pages never move a document back (another view may have brought a newer copy during its rebuild).
+        if ((ordered || isView) && versionBehind(change.version, before?.version)) {
+          // The copy held is newer: it stays, but this view now covers it too.
+          if (before && before.views?.[target.key] !== target.pass) writes.push({ type: 'putDoc', doc: { ...before, views: tags } });
+          if (!isView) skipped++;
           continue;
         }
         const pending = before?.pending ? await this.pendingOf(change.collection, change.id) : [];
-        // A document a repair of its collection has not swept yet keeps the repair's mark.
-        const docMark = mark ?? integrity?.marks.get(change.collection) ?? null;
-        const doc: LocalDoc = { collection: change.collection, id: change.id, server, version: change.version, data: rebase(server, pending), pending: pending.length > 0, mark: docMark };
+        // A document a repair of its collection has not swept yet keeps the repair's mark; a view's
+        // delivery keeps the default resync's mark (that pass sweeps only what the default request sent).
+        const docMark = isView ? (before?.mark ?? null) : (mark ?? integrity?.marks.get(change.collection) ?? null);
+        const doc: LocalDoc = { collection: change.collection, id: change.id, server, version: change.version, data: rebase(server, pending), pending: pending.length > 0, mark: docMark, views: tags };
         writes.push({ type: 'putDoc', doc });
         if (deltas?.change(change.collection, before, doc)) changed++;
         touched.add(change.collection, change.id);
@@ -215,13 +246,17 @@ export class Replica {
         sums = deltas.applyTo(await this.store.getMeta('checksums'));
         writes.push({ type: 'setMeta', key: 'checksums', value: sums });
       }
-      if (checkpoint !== null) writes.push({ type: 'setMeta', key: 'checkpoint', value: checkpoint });
+      if (isView) {
+        const next: ViewState = { ...view!, collection, ...(checkpoint !== null ? { checkpoint } : {}), ...(target.rebuild !== undefined ? { rebuild: target.rebuild } : {}) };
+        if (JSON.stringify(next) !== JSON.stringify(view)) writes.push({ type: 'setMeta', key: 'views', value: { ...views, [target.key]: next } });
+      } else if (checkpoint !== null) writes.push({ type: 'setMeta', key: 'checkpoint', value: checkpoint });
       writes.push(...extra);
       if (writes.length > 0) {
         await this.store.write(writes);
         touched.emit(this.events, 'server');
       }
-      const expected = integrity && checkpoint !== null ? (check.expected ?? integrity.take(checkpoint)) : undefined;
+      // Integrity checksums are the default request's: a view's pages are not compared (views have none yet).
+      const expected = integrity && checkpoint !== null && !isView ? (check.expected ?? integrity.take(checkpoint)) : undefined;
       // With a document newer than the page here, the sums at the page's checkpoint cannot match: compared at a later one.
       if (integrity && expected && checkpoint !== null && skipped === 0) await this.compare(integrity, expected, checkpoint, sums, check.audit === true);
       return changed;
@@ -235,8 +270,10 @@ export class Replica {
    */
   private async compare(integrity: Integrity, expected: Record<string, string>, checkpoint: string, known: Record<string, string> | null, audit: boolean): Promise<void> {
     let sums = known ?? (await this.store.getMeta('checksums')) ?? {};
+    // A collection some subscription delivers is ruled on the server: its sums cover views, not the default request.
+    const viewed = new Set(Object.values((await this.store.getMeta('views')) ?? {}).map((v) => v.collection));
     for (const [collection, hex] of Object.entries(expected)) {
-      if (!this.schema.has(collection)) continue;
+      if (!this.schema.has(collection) || viewed.has(collection)) continue;
       // Pending local changes of it, or its repair under way: checked at a later checkpoint.
       if (integrity.marks.has(collection) || (await this.store.listOutbox({ collection, limit: 1 })).length > 0) continue;
       if (audit) {
@@ -390,9 +427,15 @@ export class Replica {
       for (const [key, doc] of docs) {
         if (!doc) continue;
         const pending = othersPending ? await this.pendingOf(doc.collection, doc.id, gone) : [];
+        touched.add(doc.collection, doc.id);
+        if (pending.length === 0 && leftEveryView(doc)) {
+          // It left every view while these writes waited: now that they are answered, it leaves the device.
+          writes.push({ type: 'deleteDoc', collection: doc.collection, id: doc.id });
+          deltas?.change(doc.collection, before.get(key), null);
+          continue;
+        }
         writes.push({ type: 'putDoc', doc: { ...doc, data: rebase(doc.server, pending), pending: pending.length > 0 } });
         deltas?.change(doc.collection, before.get(key), doc);
-        touched.add(doc.collection, doc.id);
       }
       if (deltas && deltas.size > 0) writes.push({ type: 'setMeta', key: 'checksums', value: deltas.applyTo(await this.store.getMeta('checksums')) });
       await this.store.write(writes);
@@ -429,6 +472,25 @@ export class Replica {
       ...(outcome.error ? { error: outcome.error } : {}),
       duplicate: outcome.duplicate,
     };
+  }
+
+  /**
+   * Stores a view sweep's writes (call inside `exclusive`): `gone` are the documents it deletes,
+   * whose server state leaves the kept checksums; a `change` event names every document written.
+   */
+  async writeRemovals(writes: LocalWrite[], gone: readonly LocalDoc[]): Promise<void> {
+    const touched = new Touched();
+    for (const w of writes) {
+      if (w.type === 'putDoc') touched.add(w.doc.collection, w.doc.id);
+      else if (w.type === 'deleteDoc') touched.add(w.collection, w.id);
+    }
+    if (this.integrity && gone.length > 0) {
+      const deltas = new ChecksumDeltas();
+      for (const doc of gone) deltas.change(doc.collection, doc, null);
+      if (deltas.size > 0) writes = [...writes, { type: 'setMeta', key: 'checksums', value: deltas.applyTo(await this.store.getMeta('checksums')) }];
+    }
+    await this.store.write(writes);
+    touched.emit(this.events, 'server');
   }
 
   /**
@@ -473,6 +535,12 @@ export class Replica {
         const deltas = this.integrity ? new ChecksumDeltas() : null;
         for (const doc of docs) {
           if (doc.mark === mark) continue;
+          const rest = withoutView(doc.views, DEFAULT_VIEW) ?? doc.views ?? {};
+          if (Object.keys(rest).length > 0) {
+            // Other views deliver it: only the default request's claim goes.
+            if (rest !== doc.views) writes.push({ type: 'putDoc', doc: { ...doc, views: rest, mark } });
+            continue;
+          }
           const mine = doc.pending ? await this.pendingOf(doc.collection, doc.id) : [];
           if (mine.length > 0) writes.push({ type: 'putDoc', doc: { ...doc, server: null, version: null, data: rebase(null, mine), pending: true, mark } });
           else writes.push({ type: 'deleteDoc', collection: doc.collection, id: doc.id });

@@ -25,6 +25,10 @@ import { PoisonTracker, retryDeadLetter, type DeadLetterEdit } from './dead-lett
 import { OutboxGauge } from './outbox-gauge.js';
 import { Pinger } from './ping.js';
 import { StallWatchdog } from './watchdog.js';
+import type { SyncApi, ViewRequestInput } from './api.js';
+import type { Subscription } from './subscription.js';
+import { ViewStreams } from './view-live.js';
+import { Views } from './views.js';
 
 /** What one `sync()` did. */
 export interface SyncResult {
@@ -34,10 +38,46 @@ export interface SyncResult {
   pulled: number;
 }
 
-/** A sync client; see `createSyncClient`. */
-export interface SyncClient<S extends SyncSchema> {
+/** The `pull` input type of a typed `api` (the app's `trpc.sync` proxy). */
+type PullInputOf<A> = A extends { pull: { query: (input: infer I, ...rest: never[]) => unknown } } ? I : never;
+
+/**
+ * The views (`{ rule, params }` union) a typed `api` accepts, read from its `pull` input's `view`
+ * field; any rule name and params for an `api` typed only as `SyncApi` (or a server without rules).
+ */
+export type ViewsOf<A> = PullInputOf<A> extends { view?: infer V } ? (unknown extends V ? ViewRequestInput : Exclude<V, undefined | null>) : ViewRequestInput;
+
+/** The params argument of `subscribe(rule, …)` for rule `K` of the view union `V`: required when the rule's params are. */
+export type ViewParamsArgs<V extends ViewRequestInput, K> =
+  (string extends V['rule'] ? V : Extract<V, { rule: K }>) extends infer E
+    ? [E] extends [never]
+      ? never
+      : E extends { params: infer P }
+        ? undefined extends P
+          ? [params?: P]
+          : [params: P]
+        : E extends { params?: infer P }
+          ? [params?: P]
+          : []
+    : never;
+
+/** A sync client; see `createSyncClient`. `V` is the union of the views the server declares (see `ViewsOf`). */
+export interface SyncClient<S extends SyncSchema, V extends ViewRequestInput = ViewRequestInput> {
   /** The typed collection `name`. */
   collection<K extends keyof S['collections'] & string>(name: K): CollectionOf<S, K>;
+  /**
+   * Subscribes to the server's view `rule` with `params` (only declared rules and their params
+   * type-check): its documents are fetched at once (`ready`), pulled by `sync()` with the view's own
+   * checkpoint and streamed in live mode. The same rule and params answer the same subscription;
+   * subscriptions are kept in the local store across restarts until `unsubscribe()`.
+   *
+   * @example
+   * const sub = client.subscribe('project', { projectId: 'p1' });
+   * await sub.ready;
+   */
+  subscribe<K extends V['rule']>(rule: K, ...params: ViewParamsArgs<V, K>): Subscription<K, ViewParamsArgs<V, K>[0]>;
+  /** The subscriptions this client holds (those stored by earlier runs included). */
+  subscriptions(): Promise<Subscription[]>;
   /**
    * Pushes the outbox, then pulls everything after the checkpoint (rebuilding from `full` when the
    * server asks). With `tabs`, in a follower tab this and `push` / `pull` / `resync` run in the
@@ -140,7 +180,7 @@ export interface SyncClient<S extends SyncSchema> {
  * await client.sync();   // or: await client.start() for live mode
  * client.on('conflict', (c) => console.warn('server kept', c.doc));
  */
-export function createSyncClient<S extends SyncSchema>(options: SyncClientOptions<S>): SyncClient<S> {
+export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncApi>(options: SyncClientOptions<S> & { api: A }): SyncClient<S, ViewsOf<A>> {
   const resolved = resolveOptions(options as SyncClientOptions<SyncSchema>);
   const store = options.store ?? memoryLocalStore();
   const events = new Emitter<SyncClientEvents>();
@@ -258,8 +298,14 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   status.watch(rearm);
   const stopConnectivity = connectivity?.subscribe((up) => {
     status.connectivityChanged(up);
-    if (up) live.wake();
-    else live.sleep();
+    if (up) {
+      live.wake();
+      views.wake();
+      streams.wake();
+    } else {
+      live.sleep();
+      streams.sleep();
+    }
     rearm();
   });
   events.on('error', ({ where, error }) => diag.error(where, error));
@@ -307,13 +353,18 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   // A checksum mismatch found at a live stream checkpoint: repair it as a network step (pull() and sync() repair inline).
   if (integrity) integrity.onMismatch = () => void (live.active ? step('pull', () => repairMismatches(ctx)).catch(() => undefined) : undefined);
 
+  const streams = new ViewStreams(ctx, net, { online, refused: (key, error) => void views.refuse(key, error).catch(() => undefined) });
+  const views = new Views({ ctx, replica, events, ready, online, step: (task) => step('pull', task), streams });
+  /** The default request, then every subscription with its own checkpoint. */
+  const pullAll = async () => (await pullChanges(ctx)) + (await views.pullAll());
+
   /** Pushes then pulls in this tab (`sync()`, or what a follower tab asks the leader for). */
   async function syncHere(): Promise<SyncResult> {
     // One `syncing` span for both halves; each half reports its own outcome.
     status.begin();
     try {
       const pushed = await step('push', () => pushOutbox(ctx));
-      const pulled = await step('pull', () => pullChanges(ctx));
+      const pulled = await step('pull', pullAll);
       status.end(null);
       events.emit('synced', { pushed, pulled });
       return { pushed, pulled };
@@ -369,7 +420,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
       live: { active: live.active, connection: live.active ? diag.connection : 'idle', connectionError: diag.connectionError, lastEventAt: diag.lastEventAtMs === null ? null : new Date(diag.lastEventAtMs).toISOString(), pings: pinger.sent },
       reachability: { platformOnline: online(), server: status.server },
       tab: { role: tabs ? (tabs.leader ? 'leader' : 'follower') : 'only', answered: true },
-      subscriptions: [],
+      subscriptions: await views.diagnostics(),
       errors: diag.errors(),
       integrity: integrity ? { ...integrity.counters } : null,
     };
@@ -378,7 +429,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   const here: Record<TabCall, () => Promise<unknown>> = {
     sync: syncHere,
     push: () => step('push', () => pushOutbox(ctx)),
-    pull: () => step('pull', () => pullChanges(ctx)),
+    pull: () => step('pull', pullAll),
     resync: () => step('resync', () => resync(ctx)),
     syncNow: syncNowHere,
     diagnostics: diagnosticsHere,
@@ -395,6 +446,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
       await syncHere().catch(() => undefined); // offline start is fine: reported as `error`, retried by live pushes
       if (!wantLive || (tabs && !tabs.leader)) return;
       await live.start();
+      streams.start(await views.readyKeys());
       rearm();
       if ((await client.pending()) > 0) live.schedulePush();
     })().finally(() => (going = null)));
@@ -404,7 +456,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
         events,
         run: (what) => here[what](),
         lead: () => void goLive(),
-        follow: () => void live.stop().then(rearm),
+        follow: () => void Promise.all([live.stop(), streams.stop()]).then(rearm),
         schedulePush: () => live.schedulePush(),
         ownStatus: () => status.detail(),
       })
@@ -413,11 +465,13 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
   /** A sync step: here, or in the leader tab when this one follows. */
   const run = <T>(what: TabCall): Promise<T> => (tabs ? tabs.call(what) : here[what]()) as Promise<T>;
 
-  const client: SyncClient<S> = {
+  const client: SyncClient<S, ViewsOf<A>> = {
     collection(name) {
       if (!options.schema.has(name)) throw new Error(`collection "${name}" is not in the schema (${options.schema.names.join(', ')})`);
       return createCollection(name, replica, events, ready) as unknown as CollectionOf<S, typeof name>;
     },
+    subscribe: ((rule: string, params?: Record<string, unknown>) => views.subscribe(rule, params)) as SyncClient<S, ViewsOf<A>>['subscribe'],
+    subscriptions: () => views.list(),
     sync: () => run<SyncResult>('sync'),
     push: () => run<number>('push'),
     pull: () => run<number>('pull'),
@@ -445,7 +499,7 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
     },
     async stop() {
       wantLive = false;
-      await live.stop();
+      await Promise.all([live.stop(), streams.stop()]);
       rearm();
     },
     get live() {
@@ -491,7 +545,8 @@ export function createSyncClient<S extends SyncSchema>(options: SyncClientOption
       stopConnectivity?.();
       wantLive = false;
       tabs?.close();
-      await live.stop();
+      views.close();
+      await Promise.all([live.stop(), streams.stop()]);
       rearm();
       await store.close?.();
     },

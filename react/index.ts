@@ -1,9 +1,9 @@
-/** `trpc-offline-sync/react`: `SyncProvider` and hooks (`useQuery`, `useDoc`, `useSyncStatus`, `usePending`) on `useSyncExternalStore`. */
-import { createContext, createElement, useContext, useMemo, useRef, useSyncExternalStore, type ReactNode } from 'react';
-import type { Filter, QueryOptions, Row, SyncClient, SyncCollection } from '../client/index.js';
+/** `trpc-offline-sync/react`: `SyncProvider` and hooks (`useQuery`, `useDoc`, `useSubscription`, `useSyncStatus`, `usePending`) on `useSyncExternalStore`. */
+import { createContext, createElement, useContext, useEffect, useMemo, useRef, useSyncExternalStore, type ReactNode } from 'react';
+import type { Filter, QueryOptions, Row, Subscription, SubscriptionStatus, SyncClient, SyncCollection } from '../client/index.js';
 import type { SyncStatus } from '../client/index.js';
 
-type AnyClient = SyncClient<any>;
+type AnyClient = SyncClient<any, any>;
 type AnyCollection = SyncCollection<any, any>;
 
 const SyncContext = createContext<AnyClient | null>(null);
@@ -108,7 +108,10 @@ export function useQuery<T = any>(collection: string, filter?: Filter<NoInfer<T>
 export function useQuery<T = any>(collection: string | SyncCollection<T, any>, filter?: Filter<T>, options?: QueryOptions<T>): Row<T>[] {
   const client = useSyncClient();
   const col = resolveCollection(client, collection as string | AnyCollection);
-  const deps = `${col.name}\u0000${filterKey(filter)}\u0000${JSON.stringify(options ?? null)}`;
+  // A view is keyed by its subscription key (the Subscription object itself is not JSON).
+  const { view, ...window } = options ?? {};
+  const viewOf = view === undefined ? '' : typeof view === 'string' ? view : view.key;
+  const deps = `${col.name}\u0000${filterKey(filter)}\u0000${JSON.stringify(window)}\u0000${viewOf}`;
   const args = useRef({ filter, options });
   args.current = { filter, options };
   const store = useMemo(
@@ -117,7 +120,7 @@ export function useQuery<T = any>(collection: string | SyncCollection<T, any>, f
         [],
         () => col.query(args.current.filter as Filter<any>, args.current.options as QueryOptions<any>) as Promise<Row<T>[]>,
         (refresh) => {
-          const offChange = col.subscribe(refresh);
+          const offChange = col.onChange(refresh);
           const offResync = client.on('resync', refresh);
           return () => {
             offChange();
@@ -130,6 +133,47 @@ export function useQuery<T = any>(collection: string | SyncCollection<T, any>, f
     [client, deps],
   );
   return useSyncExternalStore(store.subscribe, store.get, store.get);
+}
+
+/** What `useSubscription` answers. */
+export interface SubscriptionState {
+  /** The subscription (the same object for the same rule and params); pass it to `useQuery(…, { view })`. */
+  subscription: Subscription;
+  /** `pending` until its first sync is local, then `ready`; `refused` when the server refused it. */
+  status: SubscriptionStatus;
+  /** The server's refusal, when `refused`. */
+  error: unknown;
+}
+
+/** Options of `useSubscription`. */
+export interface UseSubscriptionOptions {
+  /**
+   * Unsubscribe when the component unmounts (its documents leave the device unless another view
+   * holds them). Subscriptions are kept across restarts, so by default they stay. @default false
+   */
+  unsubscribeOnUnmount?: boolean;
+}
+
+/**
+ * Subscribes to the server's view `rule` with `params` (see `SyncClient.subscribe`) and re-renders
+ * when its status changes. Pair it with `useQuery(collection, filter, { view: subscription })` for
+ * the view's documents.
+ *
+ * @example
+ * const { subscription, status } = useSubscription('project', { projectId });
+ * const rows = useQuery('tasks', undefined, { view: subscription });
+ * if (status === 'pending') return <Spinner />;
+ */
+export function useSubscription(rule: string, params?: Record<string, unknown>, options: UseSubscriptionOptions = {}): SubscriptionState {
+  const client = useSyncClient();
+  const paramsKey = JSON.stringify(params ?? null);
+  const subscription = useMemo(() => (client.subscribe as (rule: string, params?: Record<string, unknown>) => Subscription)(rule, params), [client, rule, paramsKey]);
+  const subscribe = useMemo(() => (notify: () => void) => subscription.on('status', notify), [subscription]);
+  const get = () => subscription.status;
+  const status = useSyncExternalStore(subscribe, get, get);
+  const unsubscribeOnUnmount = options.unsubscribeOnUnmount === true;
+  useEffect(() => (unsubscribeOnUnmount ? () => void subscription.unsubscribe().catch(() => undefined) : undefined), [subscription, unsubscribeOnUnmount]);
+  return { subscription, status, error: subscription.error };
 }
 
 /**
@@ -151,7 +195,7 @@ export function useDoc<T = any>(collection: string | SyncCollection<T, any>, id:
         undefined,
         () => col.get(id) as Promise<T | undefined>,
         (refresh) => {
-          const offChange = col.subscribe((e) => {
+          const offChange = col.onChange((e) => {
             if (e.ids.includes(id)) refresh();
           });
           const offResync = client.on('resync', refresh);
@@ -204,5 +248,5 @@ export function usePending(): number {
   return useSyncExternalStore(store.subscribe, store.get, store.get);
 }
 
-export type { Row, Filter, QueryOptions } from '../client/index.js';
+export type { Row, Filter, QueryOptions, Subscription, SubscriptionStatus } from '../client/index.js';
 export type { SyncStatus } from '../client/index.js';

@@ -5,7 +5,7 @@
 import type { CollectionConfig, SyncConfig, UtilsRecord } from '@tanstack/db';
 import type { z } from 'zod';
 import type { SyncSchema } from '../shared/schema.js';
-import type { ChangeEvent, RejectedChange, SyncClient } from '../client/index.js';
+import type { ChangeEvent, RejectedChange, Subscription, SyncClient } from '../client/index.js';
 
 /** A row of the TanStack collection: the document (after schema defaults) plus its `id`. */
 export type SyncRow<S extends SyncSchema, K extends keyof S['collections']> = z.output<S['collections'][K]> & { id: string };
@@ -13,7 +13,13 @@ export type SyncRow<S extends SyncSchema, K extends keyof S['collections']> = z.
 /** Options of `syncCollectionOptions`. */
 export interface SyncCollectionOptionsConfig<S extends SyncSchema, K extends keyof S['collections'] & string> {
   /** The sync client whose local store, outbox and sync back the collection. */
-  client: SyncClient<S>;
+  client: SyncClient<S, any>;
+  /**
+   * Only the documents this subscription's view holds (from `client.subscribe`; its rule must be on
+   * `collection`): rows arrive and leave with the view, and the collection is marked ready once the
+   * view's first sync is local (it fails if the server refuses the view). @default every document
+   */
+  subscription?: Subscription;
   /** The schema collection to expose. */
   collection: K;
   /** TanStack collection id. @default `trpc-offline-sync:<collection>` */
@@ -93,15 +99,27 @@ export function syncCollectionOptions<S extends SyncSchema, K extends keyof S['c
     return run;
   }
 
+  const view = config.subscription;
+  /** The documents of `ids` the view holds (`undefined` for the others: they leave the collection). */
+  async function viewDocs(ids: string[]): Promise<(readonly [string, unknown])[]> {
+    const stored = await client.store.getDocs(name, ids);
+    return ids.map((id, i) => {
+      const doc = stored[i];
+      return [id, doc && doc.data !== null && doc.views && view!.key in doc.views ? doc.data : undefined] as const;
+    });
+  }
+
   const sync: SyncConfig<T, string>['sync'] = ({ begin, write, commit, markReady, markError, truncate }) => {
     /** Keys present in TanStack's synced state (so a change is written as insert, update or delete). */
     const known = new Set<string>();
     let stopped = false;
 
+    /** With a view: nothing is written before its first sync is local (TanStack marks a collection ready at its first commit). */
+    let started = !view;
     apply = async (ids) => {
-      if (stopped) return;
+      if (stopped || !started) return;
       if (ids === 'all') {
-        const rows = await source.query();
+        const rows = await source.query(undefined, view ? { view } : {});
         if (stopped) return;
         begin();
         truncate();
@@ -113,7 +131,7 @@ export function syncCollectionOptions<S extends SyncSchema, K extends keyof S['c
         commit();
         return;
       }
-      const docs = await Promise.all(ids.map(async (id) => [id, await source.get(id)] as const));
+      const docs = view ? await viewDocs(ids) : await Promise.all(ids.map(async (id) => [id, await source.get(id)] as const));
       if (stopped) return;
       begin();
       for (const [id, doc] of docs) {
@@ -128,9 +146,15 @@ export function syncCollectionOptions<S extends SyncSchema, K extends keyof S['c
     };
 
     // Listen before the first read, so no change between the read and the subscription is lost.
-    const offChange = source.subscribe((event: ChangeEvent) => void enqueue(event.ids).catch(() => undefined));
+    const offChange = source.onChange((event: ChangeEvent) => void enqueue(event.ids).catch(() => undefined));
     const offResync = client.on('resync', () => void enqueue('all').catch(() => undefined));
-    enqueue('all').then(
+    // With a view: ready once its first sync is local (a refusal fails the collection).
+    (view ? view.ready : Promise.resolve())
+      .then(() => {
+        started = true;
+        return enqueue('all');
+      })
+      .then(
       () => markReady(),
       (error: unknown) => markError(error),
     );
@@ -152,7 +176,7 @@ export function syncCollectionOptions<S extends SyncSchema, K extends keyof S['c
   };
 
   return {
-    id: config.id ?? `trpc-offline-sync:${name}`,
+    id: config.id ?? `trpc-offline-sync:${name}${view ? `:${view.key}` : ''}`,
     getKey: (row: T) => row.id,
     ...(config.gcTime !== undefined ? { gcTime: config.gcTime } : {}),
     startSync: config.startSync ?? true,

@@ -1,7 +1,13 @@
 /** The SQLite local store's tables, indexes and schema version (kept in `PRAGMA user_version`). */
 
 /** The schema version this code writes; a database with a higher `user_version` is refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/** Statements that bring a database of schema version `from` up to `SCHEMA_VERSION` (after `schemaStatements`). */
+export function migrationStatements(t: SqliteTables, from: number): string[] {
+  // Version 2: `views`, the subscriptions that delivered each document.
+  return from === 1 ? [`ALTER TABLE ${t.docs} ADD COLUMN views TEXT`] : [];
+}
 
 /** Table names for one prefix. */
 export interface SqliteTables {
@@ -24,7 +30,7 @@ export function tableNames(prefix: string): SqliteTables {
  */
 export function schemaStatements(t: SqliteTables): string[] {
   return [
-    `CREATE TABLE IF NOT EXISTS ${t.docs} (collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT, version TEXT, server TEXT, pending INTEGER, mark TEXT, live INTEGER NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID`,
+    `CREATE TABLE IF NOT EXISTS ${t.docs} (collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT, version TEXT, server TEXT, pending INTEGER, mark TEXT, views TEXT, live INTEGER NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID`,
     `CREATE INDEX IF NOT EXISTS ${t.docs}_live ON ${t.docs} (collection, live)`,
     `CREATE TABLE IF NOT EXISTS ${t.outbox} (mutation_id INTEGER PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL, entry TEXT NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS ${t.outbox}_doc ON ${t.outbox} (collection, id, mutation_id)`,

@@ -3,7 +3,7 @@ import { DEFAULT_PAGE, type DocQuery, type LocalDoc, type LocalMeta, type LocalS
 import { checkQuery, runQuery } from '../query.js';
 import { runTransaction, type SqliteDriver, type SqliteStatement, type SqliteValue } from './driver.js';
 import { querySql, sqlCanAnswer } from './query-sql.js';
-import { SCHEMA_VERSION, schemaStatements, tableNames } from './schema.js';
+import { migrationStatements, SCHEMA_VERSION, schemaStatements, tableNames } from './schema.js';
 
 /** Options of `sqliteLocalStore`. */
 export interface SqliteLocalStoreOptions {
@@ -49,6 +49,7 @@ function toDoc(row: Record<string, unknown>): LocalDoc {
   const doc: LocalDoc = { collection: row.collection as string, id: row.id as string, data: parse(row.data), version: (row.version as string | null) ?? null, server: parse(row.server) };
   if (row.pending !== null && row.pending !== undefined) doc.pending = row.pending === 1 || row.pending === 1n;
   if (row.mark !== null && row.mark !== undefined) doc.mark = parse(row.mark);
+  if (row.views !== null && row.views !== undefined) doc.views = parse(row.views);
   return doc;
 }
 
@@ -75,7 +76,7 @@ export function sqliteLocalStore(driver: SqliteDriver, options: SqliteLocalStore
     await driver.execute(`PRAGMA synchronous=${synchronous}`);
     const version = Number((await driver.execute('PRAGMA user_version')).rows[0]?.user_version ?? 0);
     if (version > SCHEMA_VERSION) throw new Error(`sqliteLocalStore: the database has schema version ${version}, newer than this library's ${SCHEMA_VERSION}; upgrade trpc-offline-sync`);
-    await runTransaction(driver, schemaStatements(t).map((sql) => ({ sql, params: [] })));
+    await runTransaction(driver, [...schemaStatements(t), ...(version > 0 ? migrationStatements(t, version) : [])].map((sql) => ({ sql, params: [] })));
     if (version < SCHEMA_VERSION) await driver.execute(`PRAGMA user_version=${SCHEMA_VERSION}`);
   }
 
@@ -98,8 +99,8 @@ export function sqliteLocalStore(driver: SqliteDriver, options: SqliteLocalStore
       if (w.type === 'putDoc') {
         const d = w.doc;
         out.push({
-          sql: `INSERT OR REPLACE INTO ${t.docs} (collection, id, data, version, server, pending, mark, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          params: [d.collection, d.id, d.data === null ? null : json(d.data), d.version ?? null, d.server === null ? null : json(d.server), d.pending === undefined ? null : d.pending ? 1 : 0, d.mark === undefined ? null : json(d.mark), d.data === null ? 0 : 1],
+          sql: `INSERT OR REPLACE INTO ${t.docs} (collection, id, data, version, server, pending, mark, views, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          params: [d.collection, d.id, d.data === null ? null : json(d.data), d.version ?? null, d.server === null ? null : json(d.server), d.pending === undefined ? null : d.pending ? 1 : 0, d.mark === undefined ? null : json(d.mark), d.views === undefined || d.views === null ? null : json(d.views), d.data === null ? 0 : 1],
         });
       } else if (w.type === 'deleteDoc') {
         out.push({ sql: `DELETE FROM ${t.docs} WHERE collection = ? AND id = ?`, params: [w.collection, w.id] });

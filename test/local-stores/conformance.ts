@@ -3,7 +3,7 @@
  * local store (memory, IndexedDB, SQLite, key-value). Each store's test file only opens a store and calls it.
  */
 import { describe, expect, it } from 'vitest';
-import type { LocalDoc, LocalStore, LocalWrite, OutboxEntry } from '../../client/index.js';
+import type { LocalDoc, LocalStore, LocalWrite, OutboxEntry, ViewState } from '../../client/index.js';
 
 export interface LocalStoreFixture {
   name: string;
@@ -306,6 +306,45 @@ export function runLocalStoreConformance(fixture: LocalStoreFixture): void {
           await s.write([{ type: 'setMeta', key: 'rejected', value: rejected }]);
           expect(await s.getMeta('rejected')).toEqual(rejected);
         }));
+    });
+
+    describe('subscriptions (views)', () => {
+      const view = (key: string, extra: Partial<ViewState> = {}): ViewState => ({ key, rule: key.split('{')[0]!, params: null, collection: null, checkpoint: null, rebuild: null, ready: false, leaving: false, at: '2026-12-07T10:00:00.000Z', ...extra });
+
+      test('stores the views of a document as given, and replaces them on the next put', () =>
+        withStore(async (s) => {
+          const d = doc('tasks', 'a', { title: 'x' }, { version: HLC, server: { title: 'x' }, views: { '': '', 'project{"projectId":"p1"}': 'r9' } });
+          await s.write([put(d), put(doc('tasks', 'b', { title: 'y' }, { views: {} }))]);
+          expect(await s.getDoc('tasks', 'a')).toEqual(d);
+          expect((await s.getDocs('tasks', ['b']))[0]!.views).toEqual({});
+          expect((await s.listDocs('tasks')).map((x) => x.views)).toEqual([d.views, {}]);
+          expect((await s.queryDocs('tasks', { where: { title: 'x' } }))[0]!.views).toEqual(d.views);
+          await s.write([put({ ...d, views: { '': '' } })]);
+          expect((await s.getDoc('tasks', 'a'))!.views).toEqual({ '': '' });
+          await s.write([put(doc('tasks', 'a', { title: 'x' }))]);
+          expect((await s.getDoc('tasks', 'a'))!.views ?? undefined).toBeUndefined();
+        }));
+
+      test('keeps the subscriptions with their checkpoints and rebuild cursors in metadata', () =>
+        withStore(async (s) => {
+          expect(await s.getMeta('views')).toBeNull();
+          const views = { mine: view('mine', { checkpoint: 'c1.x.3', ready: true, collection: 'tasks' }), 'project{"projectId":"p1"}': view('project{"projectId":"p1"}', { params: { projectId: 'p1' }, rebuild: { mark: 'v1', cursor: 'k9', checkpoint: 'c1.x.2', done: 500 } }) };
+          await s.write([{ type: 'setMeta', key: 'views', value: views }]);
+          expect(await s.getMeta('views')).toEqual(views);
+        }));
+
+      test('keeps subscriptions and document views across a close and reopen', async () => {
+        let s = await fixture.open();
+        const views = { mine: view('mine', { checkpoint: 'c1.x.3', ready: true, rebuild: { mark: 'v2', cursor: 'k', checkpoint: 'c1.x.3', done: 2 } }) };
+        await s.write([put(doc('tasks', 'a', { v: 1 }, { views: { mine: 'v2' } })), { type: 'setMeta', key: 'views', value: views }]);
+        s = await fixture.reopen!(s);
+        try {
+          expect((await s.getDoc('tasks', 'a'))!.views).toEqual({ mine: 'v2' });
+          expect(await s.getMeta('views')).toEqual(views);
+        } finally {
+          await s.close?.();
+        }
+      }, 'reopen');
     });
 
     describe('atomic batches', () => {

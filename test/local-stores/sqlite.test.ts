@@ -67,12 +67,27 @@ describe('sqliteLocalStore specifics', () => {
     await store.countOutbox();
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
     await store.close();
     const other = open({ synchronous: 'NORMAL' });
     await other.store.countOutbox();
     expect(other.db.pragma('synchronous', { simple: true })).toBe(1);
     await other.store.close();
+  });
+
+  it('upgrades a version 1 database in place: its documents stay and gain the views column', async () => {
+    const file = join(dir, `v1-${++n}.db`);
+    const db = new Database(file);
+    db.exec(`CREATE TABLE sync_docs (collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT, version TEXT, server TEXT, pending INTEGER, mark TEXT, live INTEGER NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID`);
+    db.exec(`INSERT INTO sync_docs VALUES ('tasks', 'a', '{"x":1}', NULL, '{"x":1}', NULL, NULL, 1)`);
+    db.pragma('user_version = 1');
+    db.close();
+    const { db: reopened, store } = open({}, file);
+    expect(await store.getDoc('tasks', 'a')).toEqual({ collection: 'tasks', id: 'a', data: { x: 1 }, version: null, server: { x: 1 } });
+    await store.write([{ type: 'putDoc', doc: { collection: 'tasks', id: 'a', data: { x: 1 }, version: null, server: { x: 1 }, views: { mine: '' } } }]);
+    expect((await store.getDoc('tasks', 'a'))!.views).toEqual({ mine: '' });
+    expect(reopened.pragma('user_version', { simple: true })).toBe(2);
+    await store.close();
   });
 
   it('refuses a database written by a newer schema, with a clear error', async () => {

@@ -1,0 +1,241 @@
+/**
+ * Subscriptions (views) end to end: the real engine with read rules behind the real tRPC router
+ * (HTTP batch and WebSocket) on PGlite, and PostgreSQL when TEST_DATABASE_URL is set; devices are
+ * real clients. Written against the views contract; each test is reported skipped (with the
+ * reason) until the server answers the `view` field (the server part of issue 19).
+ */
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from '@trpc/client';
+import superjson from 'superjson';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { z } from 'zod';
+import { createSyncClient, memoryLocalStore, type LocalStore, type SyncApi, type SyncClient } from '../../client/index.js';
+import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
+import { createAppRouter, type AppRouter } from '../../server/demo/app-router.js';
+import { createSyncEngine } from '../../server/engine/engine.js';
+import { createSyncHttpServer } from '../../server/http/server.js';
+import { defineSyncSchema } from '../../shared/schema.js';
+import { realStoreCases } from './real-server.js';
+
+const SECRET = 'views-real-server-secret-views-real-server!';
+const schema = defineSyncSchema({
+  tasks: z.object({ title: z.string(), assignee: z.string().optional(), projectId: z.string().optional() }),
+  parts: z.object({ name: z.string() }),
+  notes: z.object({ body: z.string() }),
+});
+type Schema = typeof schema;
+
+/** Outside state a rule reads: which projects each user is a member of (changed, then `refreshViews`). */
+const memberships = new Map<string, string[]>();
+const rules = {
+  mine: { collection: 'tasks', fields: ['assignee'], where: ({ actor }: { actor: { userId: string } }) => ({ assignee: actor.userId }) },
+  project: {
+    collection: 'tasks',
+    fields: ['projectId'],
+    params: z.object({ projectId: z.string() }),
+    where: ({ params }: { params: { projectId: string } }) => ({ projectId: params.projectId }),
+    allow: ({ params }: { params: { projectId: string } }) => params.projectId !== 'secret',
+  },
+  teams: { collection: 'tasks', fields: ['projectId'], where: ({ actor }: { actor: { userId: string } }) => ({ projectId: { in: memberships.get(actor.userId) ?? [] } }) },
+  catalogue: { collection: 'parts' },
+};
+
+for (const storeCase of realStoreCases('views_client')) {
+  describe(`subscriptions against the real server on ${storeCase.name}`, () => {
+    let url = '';
+    let port = 0;
+    let engine: { refreshViews?(who: { scopeId: string; userId: string }): Promise<void>; close(): Promise<void> };
+    let close: () => Promise<void> = async () => undefined;
+    /** Why the tests skip: the server does not answer `view` yet (null once it does). */
+    let unsupported: string | null = 'not probed';
+    const cleanups: (() => Promise<void>)[] = [];
+
+    beforeAll(async () => {
+      const store = await storeCase.create();
+      await store.init();
+      // Cast: the engine's `rules` / `defaultViews` options come with the server part of the contract.
+      const created = createSyncEngine({ store, schema, rules, defaultViews: ['mine'], retention: { pruneIntervalMs: 0 }, stream: { heartbeatMs: 300, pollMs: 200 } } as never) as never as typeof engine & Parameters<typeof createAppRouter>[0];
+      engine = created;
+      const http = createSyncHttpServer({ engine: created, authenticate: jwtAuthenticator({ secret: SECRET }), router: createAppRouter(created) });
+      ({ url, port } = await http.listen(0, '127.0.0.1'));
+      close = async () => {
+        for (const c of cleanups) await c();
+        await http.close();
+        await engine.close();
+        await store.close();
+      };
+      const probe = await trpcOf('probe', 'probe');
+      try {
+        await probe.sync.pull.query({ since: null, view: { rule: 'no-such-rule' } } as never);
+        unsupported = 'the server ignores the `view` field (server part of issue 19 not merged yet)';
+      } catch (error) {
+        const message = String((error as Error).message);
+        unsupported = /view/.test(message) ? null : `unexpected probe answer: ${message}`;
+      }
+      if (unsupported) console.log(`views-real-server: skipped: ${unsupported}`);
+    }, 120_000);
+    afterAll(() => close());
+
+    async function trpcOf(user: string, tenant: string) {
+      const token = await signDevToken(SECRET, { sub: user, tenant, expiresIn: '1h' });
+      const ws = createWSClient({ url: `ws://127.0.0.1:${port}/trpc`, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, connectionParams: async () => ({ token }), retryDelayMs: () => 50, lazy: { enabled: true, closeMs: 0 } });
+      cleanups.push(() => ws.close());
+      return createTRPCClient<AppRouter>({
+        links: [splitLink({ condition: (op) => op.type === 'subscription', true: wsLink({ client: ws, transformer: superjson }), false: httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } }) })],
+      });
+    }
+
+    /** A device of `user` in `tenant` (its own memory local store unless given). */
+    async function device(user: string, tenant: string, store: LocalStore = memoryLocalStore()): Promise<SyncClient<Schema>> {
+      const trpc = await trpcOf(user, tenant);
+      const client = createSyncClient({ api: trpc.sync as unknown as SyncApi, schema, store, connectivity: null, ping: false, retry: { retries: 3, baseMs: 10, maxMs: 100 } });
+      cleanups.push(() => client.close());
+      return client;
+    }
+    const ids = async (client: SyncClient<Schema>, collection: 'tasks' | 'parts' | 'notes') => (await client.collection(collection).query()).map((r) => r.id).sort();
+    const needsViews = (ctx: TestContext) => {
+      if (unsupported) ctx.skip(unsupported);
+    };
+    /** Resolves when `check` holds, re-checked on every change event of `client` (no timers). */
+    const until = (client: SyncClient<Schema>, check: () => Promise<boolean>) =>
+      new Promise<void>((resolve, reject) => {
+        let done = false;
+        const test = () =>
+          void check().then((ok) => {
+            if (ok && !done) {
+              done = true;
+              off();
+              resolve();
+            }
+          }, reject);
+        const off = client.on('change', test);
+        test();
+      });
+
+    it('fetches a view at once with exactly its documents; the default request brings unruled collections and the default views only', async (ctx) => {
+      needsViews(ctx);
+      const admin = await device('admin', 't-first');
+      await admin.collection('tasks').putMany([
+        { id: 'a', doc: { title: 'A', projectId: 'p1', assignee: 'ann' } },
+        { id: 'b', doc: { title: 'B', projectId: 'p2', assignee: 'bob' } },
+        { id: 'c', doc: { title: 'C', projectId: 'p1', assignee: 'bob' } },
+      ]);
+      await admin.collection('notes').put('n', { body: 'for everyone' });
+      await admin.collection('parts').put('p', { name: 'bolt' });
+      await admin.sync();
+      const ann = await device('ann', 't-first');
+      await ann.sync();
+      expect(await ids(ann, 'tasks')).toEqual(['a']); // default view `mine`
+      expect(await ids(ann, 'notes')).toEqual(['n']);
+      expect(await ids(ann, 'parts')).toEqual([]); // ruled, in no default view
+      const sub = ann.subscribe('project', { projectId: 'p1' });
+      await sub.ready;
+      expect(await ids(ann, 'tasks')).toEqual(['a', 'c']);
+      await ann.subscribe('catalogue').ready;
+      expect(await ids(ann, 'parts')).toEqual(['p']);
+      expect((await ann.collection('tasks').query(undefined, { view: sub })).map((r) => r.id)).toEqual(['a', 'c']);
+    });
+
+    it('moves: a reassigned document leaves as a local removal (nothing pushed), one entering arrives whole; unsubscribe keeps what another view holds', async (ctx) => {
+      needsViews(ctx);
+      const admin = await device('admin', 't-moves');
+      await admin.collection('tasks').putMany([
+        { id: 'a', doc: { title: 'A', projectId: 'p1', assignee: 'ann' } },
+        { id: 'c', doc: { title: 'C', projectId: 'p1', assignee: 'bob' } },
+      ]);
+      await admin.sync();
+      const ann = await device('ann', 't-moves');
+      const p1 = ann.subscribe('project', { projectId: 'p1' });
+      await p1.ready;
+      await ann.sync();
+      await admin.collection('tasks').patch('c', { projectId: 'p2' });
+      await admin.collection('tasks').put('d', { title: 'D', projectId: 'p1' });
+      await admin.sync();
+      await ann.sync();
+      expect(await ids(ann, 'tasks')).toEqual(['a', 'd']);
+      expect(await ann.collection('tasks').get('d')).toEqual({ title: 'D', projectId: 'p1' });
+      expect(await ann.pending()).toBe(0);
+      await p1.unsubscribe();
+      expect(await ids(ann, 'tasks')).toEqual(['a']); // still hers through the default view `mine`
+    });
+
+    it('keeps a document with pending writes that left the view until they are pushed, then it leaves', async (ctx) => {
+      needsViews(ctx);
+      const admin = await device('admin', 't-pending');
+      await admin.collection('tasks').put('a', { title: 'A', projectId: 'p1' });
+      await admin.sync();
+      const ann = await device('ann', 't-pending');
+      await ann.subscribe('project', { projectId: 'p1' }).ready;
+      await ann.collection('tasks').patch('a', { title: 'A by ann' });
+      await admin.collection('tasks').patch('a', { projectId: 'p2' });
+      await admin.sync();
+      await ann.pull();
+      expect(await ann.collection('tasks').get('a')).toMatchObject({ title: 'A by ann' });
+      await ann.push();
+      await ann.pull();
+      expect(await ann.store.getDoc('tasks', 'a')).toBeNull();
+      await admin.pull();
+      expect(await admin.collection('tasks').get('a')).toEqual({ title: 'A by ann', projectId: 'p2' });
+    });
+
+    it('refreshViews rebuilds only the affected view: a revoked membership removes, a granted one brings', async (ctx) => {
+      needsViews(ctx);
+      memberships.set('ann', ['p1']);
+      const admin = await device('admin', 't-refresh');
+      await admin.collection('tasks').putMany([
+        { id: 'a', doc: { title: 'A', projectId: 'p1' } },
+        { id: 'b', doc: { title: 'B', projectId: 'p2' } },
+      ]);
+      await admin.collection('parts').put('p', { name: 'bolt' });
+      await admin.sync();
+      const ann = await device('ann', 't-refresh');
+      const teams = ann.subscribe('teams');
+      await Promise.all([teams.ready, ann.subscribe('catalogue').ready]);
+      expect(await ids(ann, 'tasks')).toEqual(['a']);
+      const phases: string[] = [];
+      teams.on('progress', (p) => phases.push(p.phase));
+      memberships.set('ann', ['p2']);
+      await engine.refreshViews!({ scopeId: 't-refresh', userId: 'ann' });
+      await ann.sync();
+      expect(await ids(ann, 'tasks')).toEqual(['b']);
+      expect(await ids(ann, 'parts')).toEqual(['p']);
+      expect(phases).toContain('full');
+    });
+
+    it('refuses an undeclared rule (400), bad params (400) and a forbidden view (403): ready rejects, nothing is kept', async (ctx) => {
+      needsViews(ctx);
+      const ann = await device('ann', 't-refuse');
+      const unknown = ann.subscribe('nope' as 'mine');
+      const bad = ann.subscribe('project', { projectId: 7 as unknown as string });
+      const forbidden = ann.subscribe('project', { projectId: 'secret' });
+      await expect(unknown.ready).rejects.toThrow(/view\.rule|nope/);
+      await expect(bad.ready).rejects.toThrow(/view\.params/);
+      await expect(forbidden.ready).rejects.toMatchObject({ data: { code: 'FORBIDDEN' } });
+      expect(await ann.subscriptions()).toEqual([]);
+      expect(await ann.store.getMeta('views')).toEqual({});
+    });
+
+    it('keeps subscriptions across a restart and streams each view live, a move included', async (ctx) => {
+      needsViews(ctx);
+      const admin = await device('admin', 't-live');
+      await admin.collection('tasks').put('a', { title: 'A', projectId: 'p1' });
+      await admin.sync();
+      const store = memoryLocalStore();
+      const first = await device('ann', 't-live', store);
+      await first.subscribe('project', { projectId: 'p1' }).ready;
+      await first.stop();
+      const ann = await device('ann', 't-live', store);
+      const [restored] = await ann.subscriptions();
+      expect(restored!.key).toBe('project{"projectId":"p1"}');
+      await restored!.ready;
+      await ann.start();
+      await admin.collection('tasks').put('b', { title: 'B', projectId: 'p1' });
+      await admin.sync();
+      await until(ann, async () => (await ids(ann, 'tasks')).join() === 'a,b');
+      await admin.collection('tasks').patch('a', { projectId: 'p9' });
+      await admin.sync();
+      await until(ann, async () => (await ids(ann, 'tasks')).join() === 'b');
+      await ann.stop();
+    });
+  });
+}
