@@ -43,7 +43,9 @@ export interface StreamObserver {
 
 /**
  * What the client needs from the sync router: pass `trpc.sync` of the app's `createTRPCClient`
- * proxy. Methods are declared as methods (checked bivariantly), so the typed proxy of any schema fits.
+ * proxy. Methods are declared as methods (checked bivariantly), so the typed proxy of any schema fits;
+ * inputs take `void` too, as tRPC types an optional input (so a proxy whose `view` is typed by the
+ * server's rules fits).
  *
  * @example
  * const trpc = createTRPCClient<AppRouter>({ links: [...] });
@@ -52,7 +54,7 @@ export interface StreamObserver {
 export interface SyncApi {
   push: { mutate(input: PushInput): Promise<PushResponse> };
   /** `opts.signal` aborts the request (the reachability ping uses it; tRPC's proxies accept it). */
-  pull: { query(input: ViewPullInput, opts?: { signal?: AbortSignal }): Promise<PullResponse> };
-  full: { query(input: ViewFullInput): Promise<FullPage> };
-  stream: { subscribe(input: ViewStreamInput, observer: StreamObserver): SyncUnsubscribable };
+  pull: { query(input: ViewPullInput | void, opts?: { signal?: AbortSignal }): Promise<PullResponse> };
+  full: { query(input: ViewFullInput | void): Promise<FullPage> };
+  stream: { subscribe(input: ViewStreamInput | void, observer: StreamObserver): SyncUnsubscribable };
 }

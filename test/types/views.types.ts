@@ -12,7 +12,7 @@ type Declared = { rule: 'mine'; params?: undefined } | { rule: 'project'; params
 
 /** The shape of a tRPC proxy's `sync` (properties, not methods; an options argument), with `view` typed by the server. */
 type TypedApi = Omit<SyncApi, 'pull' | 'full'> & {
-  pull: { query: (input: PullInput & { view?: Declared }, opts?: { signal?: AbortSignal; context?: Record<string, unknown> }) => Promise<PullResponse> };
+  pull: { query: (input: Omit<PullInput, 'view'> & { view?: Declared }, opts?: { signal?: AbortSignal; context?: Record<string, unknown> }) => Promise<PullResponse> };
   full: { query: (input: { view?: Declared; cursor?: string | null }) => Promise<FullPage> };
 };
 
