@@ -43,9 +43,8 @@ export interface StreamObserver {
 
 /**
  * What the client needs from the sync router: pass `trpc.sync` of the app's `createTRPCClient`
- * proxy. Methods are declared as methods (checked bivariantly), so the typed proxy of any schema fits;
- * inputs take `void` too, as tRPC types an optional input (so a proxy whose `view` is typed by the
- * server's rules fits).
+ * proxy. Methods are declared as methods (checked bivariantly), so the typed proxy of any schema fits
+ * (the proxy of a server with read rules is a `TypedSyncApi`, which `createSyncClient` takes too).
  *
  * @example
  * const trpc = createTRPCClient<AppRouter>({ links: [...] });
@@ -54,6 +53,18 @@ export interface StreamObserver {
 export interface SyncApi {
   push: { mutate(input: PushInput): Promise<PushResponse> };
   /** `opts.signal` aborts the request (the reachability ping uses it; tRPC's proxies accept it). */
+  pull: { query(input: ViewPullInput, opts?: { signal?: AbortSignal }): Promise<PullResponse> };
+  full: { query(input: ViewFullInput): Promise<FullPage> };
+  stream: { subscribe(input: ViewStreamInput, observer: StreamObserver): SyncUnsubscribable };
+}
+
+/**
+ * The typed tRPC proxy of a server with read rules: tRPC types an optional input as `… | void` and
+ * the `view` field takes only the declared rules, so neither direction of `SyncApi`'s (bivariant)
+ * input check holds; this shape accepts it. `createSyncClient` takes a `SyncApi` or this.
+ */
+export interface TypedSyncApi {
+  push: { mutate(input: PushInput): Promise<PushResponse> };
   pull: { query(input: ViewPullInput | void, opts?: { signal?: AbortSignal }): Promise<PullResponse> };
   full: { query(input: ViewFullInput | void): Promise<FullPage> };
   stream: { subscribe(input: ViewStreamInput | void, observer: StreamObserver): SyncUnsubscribable };

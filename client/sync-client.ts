@@ -25,7 +25,7 @@ import { PoisonTracker, retryDeadLetter, type DeadLetterEdit } from './dead-lett
 import { OutboxGauge } from './outbox-gauge.js';
 import { Pinger } from './ping.js';
 import { StallWatchdog } from './watchdog.js';
-import type { SyncApi, ViewRequestInput } from './api.js';
+import type { SyncApi, TypedSyncApi, ViewRequestInput } from './api.js';
 import type { Subscription } from './subscription.js';
 import { ViewStreams } from './view-live.js';
 import { Views } from './views.js';
@@ -182,6 +182,9 @@ export interface SyncClient<S extends SyncSchema, V extends ViewRequestInput = V
  * await client.sync();   // or: await client.start() for live mode
  * client.on('conflict', (c) => console.warn('server kept', c.doc));
  */
+export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncApi>(options: SyncClientOptions<S> & { api: A }): SyncClient<S, ViewsOf<A>>;
+/** The typed proxy of a server with read rules (`view` typed by its rules): `subscribe` takes only those. */
+export function createSyncClient<S extends SyncSchema, A extends TypedSyncApi>(options: Omit<SyncClientOptions<S>, 'api'> & { api: A }): SyncClient<S, ViewsOf<A>>;
 export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncApi>(options: SyncClientOptions<S> & { api: A }): SyncClient<S, ViewsOf<A>> {
   const resolved = resolveOptions(options as SyncClientOptions<SyncSchema>);
   const store = options.store ?? memoryLocalStore();

@@ -41,7 +41,7 @@ check('sync router types', () => {
   });
 
   check('types pull, full and stream answers by collection: data is that collection\'s document type', async () => {
-    type Task = { title: string; done: boolean; priority?: number | undefined; tags?: string[] | undefined };
+    type Task = { title: string; done: boolean; priority?: number | undefined; tags?: string[] | undefined; assignee?: string | undefined };
     const page = await trpc.sync.pull.query({ schemaVersion: 1 }).catch(() => null);
     for (const change of page?.changes ?? []) {
       expectTypeOf(change.collection).toEqualTypeOf<'tasks' | 'notes'>();
