@@ -10,12 +10,19 @@ export interface ViewRequestInput {
   params?: Record<string, unknown>;
 }
 
+/**
+ * The `view` of `SyncApi`'s inputs: any rule and params (`any`, not `string`), so the proxy of a
+ * server whose rules type `view` (only its rule names) is a `SyncApi` too. `subscribe` reads the
+ * declared names from the proxy's own type (see `ViewsOf`).
+ */
+type AnyView = { rule: any; params?: any };
+
 /** `pull` input with the optional `view` (servers with read rules). */
-export type ViewPullInput = PullInput & { view?: ViewRequestInput };
+export type ViewPullInput = PullInput & { view?: AnyView };
 /** `full` input with the optional `view`. */
-export type ViewFullInput = FullInput & { view?: ViewRequestInput };
+export type ViewFullInput = FullInput & { view?: AnyView };
 /** `stream` input with the optional `view`. */
-export type ViewStreamInput = StreamInput & { view?: ViewRequestInput };
+export type ViewStreamInput = StreamInput & { view?: AnyView };
 
 /** A subscription handle (tRPC's `Unsubscribable`). */
 export interface SyncUnsubscribable {
@@ -43,8 +50,8 @@ export interface StreamObserver {
 
 /**
  * What the client needs from the sync router: pass `trpc.sync` of the app's `createTRPCClient`
- * proxy. Methods are declared as methods (checked bivariantly), so the typed proxy of any schema fits
- * (the proxy of a server with read rules is a `TypedSyncApi`, which `createSyncClient` takes too).
+ * proxy. Methods are declared as methods (checked bivariantly), so the typed proxy of any schema
+ * and rules fits.
  *
  * @example
  * const trpc = createTRPCClient<AppRouter>({ links: [...] });
@@ -58,14 +65,3 @@ export interface SyncApi {
   stream: { subscribe(input: ViewStreamInput, observer: StreamObserver): SyncUnsubscribable };
 }
 
-/**
- * The typed tRPC proxy of a server with read rules: tRPC types an optional input as `… | void` and
- * the `view` field takes only the declared rules, so neither direction of `SyncApi`'s (bivariant)
- * input check holds; this shape accepts it. `createSyncClient` takes a `SyncApi` or this.
- */
-export interface TypedSyncApi {
-  push: { mutate(input: PushInput): Promise<PushResponse> };
-  pull: { query(input: ViewPullInput | void, opts?: { signal?: AbortSignal }): Promise<PullResponse> };
-  full: { query(input: ViewFullInput | void): Promise<FullPage> };
-  stream: { subscribe(input: ViewStreamInput | void, observer: StreamObserver): SyncUnsubscribable };
-}

@@ -13,7 +13,7 @@ export type { Timers } from './timers.js';
 /** One leader tab per name (Web Locks, BroadcastChannel fallback) and messages between tabs; `createSyncClient({ tabs: true })` uses it. */
 export { createTabCoordinator, canCoordinateTabs, type TabCoordinator, type TabCoordinatorOptions, type TabMessage, type TabCall } from './tabs.js';
 export type { SyncCollection, CollectionOf, Row, Filter, QueryOptions } from './collection.js';
-export type { SyncApi, TypedSyncApi, StreamObserver, StreamConnectionState, SyncUnsubscribable, ViewRequestInput, ViewPullInput, ViewFullInput, ViewStreamInput } from './api.js';
+export type { SyncApi, StreamObserver, StreamConnectionState, SyncUnsubscribable, ViewRequestInput, ViewPullInput, ViewFullInput, ViewStreamInput } from './api.js';
 export type { LocalStore, LocalDoc, LocalMeta, LocalWrite, OutboxEntry, OutboxQuery, DocData, RejectedChange, ResyncState, ViewState, DocPage, DocQuery, QueryValue } from './local-store.js';
 export { DEFAULT_PAGE } from './local-store.js';
 export { runQuery, matchesWhere, docOrder, compareValues, compareIds } from './query.js';

@@ -25,7 +25,7 @@ import { PoisonTracker, retryDeadLetter, type DeadLetterEdit } from './dead-lett
 import { OutboxGauge } from './outbox-gauge.js';
 import { Pinger } from './ping.js';
 import { StallWatchdog } from './watchdog.js';
-import type { SyncApi, TypedSyncApi, ViewRequestInput } from './api.js';
+import type { SyncApi, ViewRequestInput } from './api.js';
 import type { Subscription } from './subscription.js';
 import { ViewStreams } from './view-live.js';
 import { Views } from './views.js';
@@ -47,7 +47,20 @@ type PullInputOf<A> = A extends { pull: { query: (input: infer I, ...rest: never
  * The views (`{ rule, params }` union) a typed `api` accepts, read from its `pull` input's `view`
  * field; any rule name and params for an `api` typed only as `SyncApi` (or a server without rules).
  */
-export type ViewsOf<A> = PullInputOf<A> extends { view?: infer V } ? (unknown extends V ? ViewRequestInput : Exclude<V, undefined | null>) : ViewRequestInput;
+export type ViewsOf<A> = PullInputOf<A> extends { view?: infer V }
+  ? unknown extends V
+    ? ViewRequestInput
+    : DeclaredViews<Exclude<V, undefined | null>>
+  : ViewRequestInput;
+
+/** The declared views of a `view` type; any rule (`ViewRequestInput`) when its `rule` is not literal. */
+type DeclaredViews<V> = [V] extends [never]
+  ? ViewRequestInput
+  : V extends { rule: infer R }
+    ? string extends R
+      ? ViewRequestInput
+      : V
+    : ViewRequestInput;
 
 /** The params argument of `subscribe(rule, …)` for rule `K` of the view union `V`: required when the rule's params are. */
 export type ViewParamsArgs<V extends ViewRequestInput, K> =
@@ -182,9 +195,6 @@ export interface SyncClient<S extends SyncSchema, V extends ViewRequestInput = V
  * await client.sync();   // or: await client.start() for live mode
  * client.on('conflict', (c) => console.warn('server kept', c.doc));
  */
-export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncApi>(options: SyncClientOptions<S> & { api: A }): SyncClient<S, ViewsOf<A>>;
-/** The typed proxy of a server with read rules (`view` typed by its rules): `subscribe` takes only those. */
-export function createSyncClient<S extends SyncSchema, A extends TypedSyncApi>(options: Omit<SyncClientOptions<S>, 'api'> & { api: A }): SyncClient<S, ViewsOf<A>>;
 export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncApi>(options: SyncClientOptions<S> & { api: A }): SyncClient<S, ViewsOf<A>> {
   const resolved = resolveOptions(options as SyncClientOptions<SyncSchema>);
   const store = options.store ?? memoryLocalStore();

@@ -62,7 +62,7 @@ function Assignee({ id, assignee }: { id: string; assignee: string }) {
     <input
       className="assignee"
       aria-label="assignee"
-      placeholder="unassigned"
+      placeholder="nobody"
       list="people"
       value={draft}
       onChange={(e) => setDraft(e.target.value)}
