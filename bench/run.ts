@@ -16,6 +16,7 @@ import { benchPull } from './pull.js';
 import { benchPush } from './push.js';
 import { benchRestFull } from './rest-full.js';
 import { benchServerRss } from './server-rss.js';
+import { benchViews } from './views.js';
 import { formatTable, type BenchResult } from './stats.js';
 
 const results: BenchResult[] = [];
@@ -81,7 +82,14 @@ async function withDb<T>(open: () => Promise<BenchDb>, fn: (db: BenchDb) => Prom
 const ALONE: Record<string, { title: string; run: () => Promise<BenchResult[]> }> = {
   hostile: { title: 'hostile (costly requests refused by the CLI server)', run: () => benchHostile() },
   integrity: { title: 'integrity (checksums on vs off, PGlite)', run: () => withDb(openPglite, (db) => benchIntegrity(db, 8000)) },
+  views: { title: 'views (read rules: 100k tasks, 1,000 users seeing 1 % each)', run: () => runViews() },
 };
+
+/** The views group: on PostgreSQL when TEST_DATABASE_URL (or BENCH_DATABASE_URL) is set, else PGlite. */
+function runViews(): Promise<BenchResult[]> {
+  const url = process.env.TEST_DATABASE_URL || databaseUrl();
+  return url ? withDb(() => openPostgres(url), (db) => benchViews(db, 'pg.')) : withDb(openPglite, (db) => benchViews(db, 'pglite.'));
+}
 
 async function main(): Promise<void> {
   const named = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -101,6 +109,7 @@ async function main(): Promise<void> {
   await group('server.rss (embedded server as npm start runs it)', () => benchServerRss());
   await group(ALONE.hostile!.title, ALONE.hostile!.run);
   await storeGroups(openPglite, '');
+  await group(ALONE.views!.title, ALONE.views!.run);
   await group('client.bundle', () => benchBundle());
   await group('client.local', () => benchClientLocal());
   collectGarbage();
