@@ -11,6 +11,7 @@
  * Seeding goes through the engine's normal commit path (`engine.write`, batches of 1,000); its
  * time is reported on its own line.
  */
+import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { createSyncEngine } from '../server/engine/engine.js';
 import type { SyncEngine } from '../server/engine/types.js';
@@ -128,6 +129,7 @@ export async function benchViews(db: BenchDb, prefix: string, sizes: ViewsBenchS
   const plain = createSyncEngine({ store: db.store, schema, retention });
   const results: BenchResult[] = [];
   const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // one signal ends the 1,010 streams
   const listeners: Listener[] = [];
   try {
     // Seeding, through the normal commit path.
