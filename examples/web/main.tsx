@@ -116,7 +116,7 @@ function TaskRow({ id, title, done, pending, assignee }: { id: string; title: st
   );
 }
 
-/** The task list of the picked view (see views.tsx); new tasks are assigned to the signed-in user. */
+/** The task list of the picked view (see views.tsx); in "Mine", new tasks are assigned to the signed-in user. */
 function Tasks({ me }: { me: string | null }) {
   return <WithView>{(view, state) => <TaskList me={me} view={view} state={state} />}</WithView>;
 }
@@ -128,15 +128,16 @@ function TaskList({ me, view, state }: { me: string | null; view: Subscription |
   for (const r of all) remember(r.id, { title: r.doc.title, done: r.doc.done });
   const rows = all.filter((r) => !hidden.has(r.id));
   const [title, setTitle] = useState('');
+  const { view: picked } = useChosenView();
   const add = (e: FormEvent) => {
     e.preventDefault();
     if (!title.trim()) return;
-    void tasks.put(crypto.randomUUID(), { title: title.trim(), ...(me ? { assignee: me } : {}) });
+    // In "Mine", a new task is the user's (else it would not show in the list); elsewhere unassigned.
+    void tasks.put(crypto.randomUUID(), { title: title.trim(), ...(me && picked === 'mine' ? { assignee: me } : {}) });
     setTitle('');
   };
   const left = rows.filter((r) => !r.doc.done).length;
   const people = [...new Set([me, ...all.map((r) => r.doc.assignee)].filter((p): p is string => !!p))].sort();
-  const { view: picked } = useChosenView();
   return (
     <>
       <form onSubmit={add} className="add">
