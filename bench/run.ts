@@ -53,7 +53,6 @@ async function storeGroups(open: () => Promise<BenchDb>, prefix: string): Promis
     collectGarbage();
     await group(`${prefix}integrity (checksums on vs off)`, async () => (await benchIntegrity(db, 8000)).map((r) => ({ ...r, name: `${prefix}${r.name}` })));
     await group(`${prefix}full.100k`, () => benchFull(db, prefix));
-    await group(`${prefix}views (read rules)`, () => benchViews(db, prefix));
   } finally {
     await db.close();
   }
@@ -83,8 +82,14 @@ async function withDb<T>(open: () => Promise<BenchDb>, fn: (db: BenchDb) => Prom
 const ALONE: Record<string, { title: string; run: () => Promise<BenchResult[]> }> = {
   hostile: { title: 'hostile (costly requests refused by the CLI server)', run: () => benchHostile() },
   integrity: { title: 'integrity (checksums on vs off, PGlite)', run: () => withDb(openPglite, (db) => benchIntegrity(db, 8000)) },
-  views: { title: 'views (read rules: 1 % of 100k vs an unfiltered 1k tenant, PGlite)', run: () => withDb(openPglite, (db) => benchViews(db, '')) },
+  views: { title: 'views (read rules: 100k tasks, 1,000 users seeing 1 % each)', run: () => runViews() },
 };
+
+/** The views group: on PostgreSQL when TEST_DATABASE_URL (or BENCH_DATABASE_URL) is set, else PGlite. */
+function runViews(): Promise<BenchResult[]> {
+  const url = process.env.TEST_DATABASE_URL || databaseUrl();
+  return url ? withDb(() => openPostgres(url), (db) => benchViews(db, 'pg.')) : withDb(openPglite, (db) => benchViews(db, 'pglite.'));
+}
 
 async function main(): Promise<void> {
   const named = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
   await group('server.rss (embedded server as npm start runs it)', () => benchServerRss());
   await group(ALONE.hostile!.title, ALONE.hostile!.run);
   await storeGroups(openPglite, '');
+  await group(ALONE.views!.title, ALONE.views!.run);
   await group('client.bundle', () => benchBundle());
   await group('client.local', () => benchClientLocal());
   collectGarbage();

@@ -1,7 +1,7 @@
 /** The task app served by `trpc-offline-sync serve` at `/`: an installable PWA over React hooks, an IndexedDB store and live sync; sign-in prompt, inspector, undo and notices in words. */
 import { StrictMode, useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
-import type { StatusDetail } from '../../client/index.js';
+import type { StatusDetail, Subscription } from '../../client/index.js';
 import { SyncProvider, usePending, useQuery, useSyncClient, useSyncStatus } from '../../react/index.js';
 import { connect, type Connection, type TasksClient } from './connect.js';
 import { Inspector } from './inspector.js';
@@ -10,6 +10,7 @@ import { applyUpdate, install, startPwa, usePwa } from './pwa.js';
 import { remember } from './titles.js';
 import { describeToken, initialToken, onTokenFromOtherTab, saveToken } from './token.js';
 import { UndoProvider, useUndo } from './undo.js';
+import { useChosenView, ViewProvider, ViewSwitch, WithView } from './views.js';
 
 /** The status with its reason, re-rendered on `status` events. */
 function useStatusDetail(): StatusDetail {
@@ -49,7 +50,29 @@ function StatusBar() {
   );
 }
 
-function TaskRow({ id, title, done, pending }: { id: string; title: string; done: boolean; pending: boolean }) {
+/** Who the task is assigned to: a user id, typed in; Enter or leaving the field assigns it. */
+function Assignee({ id, assignee }: { id: string; assignee: string }) {
+  const tasks = useSyncClient().collection('tasks');
+  const [draft, setDraft] = useState(assignee);
+  useEffect(() => setDraft(assignee), [assignee]);
+  const save = () => {
+    if (draft.trim() !== assignee) void tasks.patch(id, { assignee: draft.trim() });
+  };
+  return (
+    <input
+      className="assignee"
+      aria-label="assignee"
+      placeholder="nobody"
+      list="people"
+      value={draft}
+      onChange={(e) => setDraft(e.target.value)}
+      onBlur={save}
+      onKeyDown={(e) => e.key === 'Enter' && (e.preventDefault(), save())}
+    />
+  );
+}
+
+function TaskRow({ id, title, done, pending, assignee }: { id: string; title: string; done: boolean; pending: boolean; assignee: string }) {
   const tasks = useSyncClient().collection('tasks');
   const { remove } = useUndo();
   const [draft, setDraft] = useState(title);
@@ -67,7 +90,7 @@ function TaskRow({ id, title, done, pending }: { id: string; title: string; done
     else setDraft(title);
   };
   return (
-    <li className={done ? 'done' : ''} data-id={id} data-title={title}>
+    <li className={done ? 'done' : ''} data-id={id} data-title={title} data-assignee={assignee}>
       <input type="checkbox" aria-label="done" checked={done} onChange={() => void tasks.patch(id, { done: !done })} />
       <textarea
         ref={area}
@@ -84,6 +107,7 @@ function TaskRow({ id, title, done, pending }: { id: string; title: string; done
           }
         }}
       />
+      <Assignee id={id} assignee={assignee} />
       {pending ? <span className="dot" title="not yet synced" aria-label="not yet synced" /> : null}
       <button className="delete" aria-label="delete" title={`Delete '${title}'`} onClick={() => remove(id, title)}>
         ×
@@ -92,33 +116,48 @@ function TaskRow({ id, title, done, pending }: { id: string; title: string; done
   );
 }
 
-function Tasks() {
+/** The task list of the picked view (see views.tsx); in "Mine", new tasks are assigned to the signed-in user. */
+function Tasks({ me }: { me: string | null }) {
+  return <WithView>{(view, state) => <TaskList me={me} view={view} state={state} />}</WithView>;
+}
+
+function TaskList({ me, view, state }: { me: string | null; view: Subscription | null; state: string }) {
   const tasks = useSyncClient().collection('tasks');
   const { hidden } = useUndo();
-  const all = useQuery(tasks, undefined, { orderBy: 'title' });
+  const all = useQuery(tasks, undefined, { orderBy: 'title', ...(view ? { view } : {}) });
   for (const r of all) remember(r.id, { title: r.doc.title, done: r.doc.done });
   const rows = all.filter((r) => !hidden.has(r.id));
   const [title, setTitle] = useState('');
+  const { view: picked } = useChosenView();
   const add = (e: FormEvent) => {
     e.preventDefault();
     if (!title.trim()) return;
-    void tasks.put(crypto.randomUUID(), { title: title.trim() });
+    // In "Mine", a new task is the user's (else it would not show in the list); elsewhere unassigned.
+    void tasks.put(crypto.randomUUID(), { title: title.trim(), ...(me && picked === 'mine' ? { assignee: me } : {}) });
     setTitle('');
   };
   const left = rows.filter((r) => !r.doc.done).length;
+  const people = [...new Set([me, ...all.map((r) => r.doc.assignee)].filter((p): p is string => !!p))].sort();
   return (
     <>
       <form onSubmit={add} className="add">
         <input aria-label="new task" placeholder="What needs doing?" value={title} onChange={(e) => setTitle(e.target.value)} />
         <button type="submit">Add</button>
       </form>
-      <ul data-testid="tasks">
+      <datalist id="people">
+        {people.map((p) => (
+          <option key={p} value={p} />
+        ))}
+      </datalist>
+      <ul data-testid="tasks" data-view={view?.rule ?? ''} data-view-status={state}>
         {rows.map((r) => (
-          <TaskRow key={r.id} id={r.id} title={r.doc.title} done={r.doc.done} pending={r.pending} />
+          <TaskRow key={r.id} id={r.id} title={r.doc.title} done={r.doc.done} pending={r.pending} assignee={r.doc.assignee ?? ''} />
         ))}
       </ul>
       <p className="count" data-testid="count">
         {rows.length} {rows.length === 1 ? 'task' : 'tasks'}, {left} open
+        {picked === 'mine' ? ` · assigned to ${me ?? 'you'}` : ''}
+        {state === 'pending' ? ' · loading this view…' : state === 'refused' ? ' · the server refused this view' : ''}
       </p>
     </>
   );
@@ -185,6 +224,7 @@ function Page({ token, onToken }: { token: string; onToken: (token: string) => v
     return () => window.removeEventListener('hashchange', on);
   }, []);
   const refused = detail.reason?.code === 'UNAUTHORIZED' ? detail.reason.message : null;
+  const me = describeToken(token)?.sub ?? null;
   return (
     <>
       <main>
@@ -202,10 +242,18 @@ function Page({ token, onToken }: { token: string; onToken: (token: string) => v
         </header>
         <UpdateBanner />
         <StatusBar />
+        <div className="who">
+          <ViewSwitch me={me} />
+          {me ? (
+            <span data-testid="me">
+              signed in as <strong>{me}</strong>
+            </span>
+          ) : null}
+        </div>
         {refused || changing ? <SignIn refused={refused} current={token} onToken={(t) => (setChanging(false), onToken(t))} {...(refused ? {} : { onCancel: () => setChanging(false) })} /> : null}
         {/* Notices first: on a phone a refused or overridden change is seen without scrolling past the list. */}
         <Notices />
-        <Tasks />
+        <Tasks me={me} />
       </main>
       {inspector ? <Inspector onClose={() => (location.hash = '')} /> : null}
     </>
@@ -244,7 +292,9 @@ function App() {
   return (
     <SyncProvider client={conn.client} key={conn.token}>
       <UndoProvider>
-        <Page token={conn.token} onToken={(t) => use(t, true)} />
+        <ViewProvider>
+          <Page token={conn.token} onToken={(t) => use(t, true)} />
+        </ViewProvider>
       </UndoProvider>
     </SyncProvider>
   );

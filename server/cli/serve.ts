@@ -12,6 +12,8 @@ import { loadDevSecret } from './dev-secret.js';
 import { initStore, openStore } from './open-store.js';
 import { releaseMemory } from './release-memory.js';
 import { loadSchema } from './schema-file.js';
+import { demoDefaultViews, demoRules } from '../demo/rules.js';
+import { demoSchema } from '../demo/schema.js';
 import { installProcessNet } from './process-net.js';
 import type { UnexpectedError } from '../unexpected.js';
 
@@ -31,6 +33,8 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   const engine = createSyncEngine({
     store: opened.store,
     schema,
+    // The demo schema comes with its views (`mine`, `all`; `all` by default, so nothing changes for clients that do not subscribe).
+    ...(schema === demoSchema ? { rules: demoRules, defaultViews: demoDefaultViews } : {}),
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     limits: config.limits,
     stream: config.stream,

@@ -5,6 +5,7 @@ import type { SyncContext } from '../trpc/app-router.js';
 import type { EngineFor } from '../trpc/inputs.js';
 import { syncErrorFormatter } from '../trpc/errors.js';
 import { createSyncRouter } from '../trpc/router.js';
+import type { DemoRules } from './rules.js';
 import type { DemoSchema } from './schema.js';
 
 const t = initTRPC.context<SyncContext>().create({
@@ -14,15 +15,18 @@ const t = initTRPC.context<SyncContext>().create({
   });
 
 /**
- * Builds the demo app router over an engine on the demo schema.
+ * Builds the demo app router over an engine on the demo schema (with or without the demo rules).
  *
  * @example
- * const appRouter = createAppRouter(createSyncEngine({ store, schema: demoSchema }));
+ * const appRouter = createAppRouter(createSyncEngine({ store, schema: demoSchema, rules: demoRules, defaultViews: demoDefaultViews }));
  * const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url, transformer: superjson })] });
  */
-export function createAppRouter(engine: EngineFor<DemoSchema>) {
+export function createAppRouter<R = {}>(engine: EngineFor<DemoSchema, R>) {
   return t.router({ sync: createSyncRouter({ engine, procedure: t.procedure }) });
 }
 
-/** The demo router's type, for `createTRPCClient<AppRouter>`. */
-export type AppRouter = ReturnType<typeof createAppRouter>;
+/**
+ * The demo router's type, for `createTRPCClient<AppRouter>`: typed with the demo rules (`mine`,
+ * `all`), which `trpc-offline-sync serve` declares with the demo schema.
+ */
+export type AppRouter = ReturnType<typeof createAppRouter<DemoRules>>;

@@ -1,4 +1,4 @@
-/** The demo app's synced collections: `tasks` and `notes`. */
+/** The demo app's synced collections: `tasks` (with an optional `assignee`, a user id) and `notes`. */
 import { z } from 'zod';
 import { defineSyncSchema } from '../../shared/schema.js';
 
@@ -14,6 +14,8 @@ export const demoSchema = defineSyncSchema({
     done: z.boolean().default(false),
     priority: z.number().int().optional(),
     tags: z.array(z.string()).optional(),
+    /** The user the task is assigned to (the demo's `mine` view: `assignee` = the signed-in user). */
+    assignee: z.string().optional(),
   }),
   notes: z.object({ body: z.string() }),
 });

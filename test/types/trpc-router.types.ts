@@ -100,6 +100,7 @@ check('sync router types', () => {
         done: boolean;
         priority?: number | undefined;
         tags?: string[] | undefined;
+        assignee?: string | undefined;
       };
       const page = await trpc.sync.pull.query({ schemaVersion: 1 }).catch(() => null);
       for (const change of page?.changes ?? []) {
