@@ -137,7 +137,8 @@ Options:
   --mongodb-uri URI     MongoDB, e.g. mongodb://host:27017/db (env MONGODB_URI)
   --schema FILE         module exporting a defineSyncSchema() result (default: demo tasks + notes);
                         .ts files load through tsx when it is installed; / then serves a
-                        collection browser for that schema instead of the task app
+                        collection browser for that schema instead of the task app; its
+                        \`rules\` and \`defaultViews\` exports, if any, are the read rules
   -h, --help            show this help
 
 Environment:

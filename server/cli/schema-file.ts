@@ -69,3 +69,27 @@ export async function loadSchema(file: string | null): Promise<SyncSchema> {
     throw new CliError(`--schema: ${file} exports no defineSyncSchema() result`);
   return candidates[0]!;
 }
+
+/** The read rules a `--schema` module declares next to its schema (exports `rules`, `defaultViews`). */
+export interface SchemaModuleRules {
+  rules?: Record<string, unknown>;
+  defaultViews?: unknown;
+}
+
+/**
+ * The `rules` (a `defineSyncRules()` result) and `defaultViews` the `--schema` module exports, if
+ * any: the engine then serves those collections through views (docs/authorization.md). `{}` for a
+ * module without rules or without `--schema`.
+ */
+export async function loadRules(file: string | null): Promise<SchemaModuleRules> {
+  if (!file) return {};
+  const mod = await importModule(resolve(file), file);
+  const rules = mod.rules;
+  if (rules === undefined) return {};
+  if (typeof rules !== 'object' || rules === null || Array.isArray(rules))
+    throw new CliError(`--schema: ${file} exports \`rules\` that is not a defineSyncRules() object`);
+  return {
+    rules: rules as Record<string, unknown>,
+    ...(mod.defaultViews !== undefined ? { defaultViews: mod.defaultViews } : {}),
+  };
+}

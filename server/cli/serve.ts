@@ -11,7 +11,7 @@ import { CliError, type CliConfig } from './config.js';
 import { loadDevSecret } from './dev-secret.js';
 import { initStore, openStore } from './open-store.js';
 import { releaseMemory } from './release-memory.js';
-import { loadSchema } from './schema-file.js';
+import { loadRules, loadSchema } from './schema-file.js';
 import { demoDefaultViews, demoRules } from '../demo/rules.js';
 import { demoSchema } from '../demo/schema.js';
 import { installProcessNet } from './process-net.js';
@@ -20,6 +20,11 @@ import type { UnexpectedError } from '../unexpected.js';
 /** Starts serving; resolves with a `stop()` that closes server, engine and store (signals call it). */
 export async function runServe(config: CliConfig, log: (line: string) => void): Promise<{ stop(): Promise<void> }> {
   const schema = await loadSchema(config.schemaFile);
+  // Read rules: the demo's with the demo schema, else those the --schema module exports (if any).
+  const ruled =
+    schema === demoSchema
+      ? { rules: demoRules, defaultViews: demoDefaultViews }
+      : await loadRules(config.schemaFile);
   const opened = await openStore(config, schema.names);
   await initStore(opened);
   // PGlite's first boot leaves a closed initdb instance's memory behind until a full GC (see release-memory.ts).
@@ -34,7 +39,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     store: opened.store,
     schema,
     // The demo schema comes with its views (`mine`, `all`; `all` by default, so nothing changes for clients that do not subscribe).
-    ...(schema === demoSchema ? { rules: demoRules, defaultViews: demoDefaultViews } : {}),
+    ...(ruled as Pick<Parameters<typeof createSyncEngine>[0], 'rules' | 'defaultViews'>),
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     limits: config.limits,
     stream: config.stream,

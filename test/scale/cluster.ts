@@ -72,10 +72,11 @@ const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+) /;
 
 /**
  * Spawns `node --import tsx server/cli.ts serve` on 127.0.0.1 with PORT=0 against `databaseUrl`
- * and resolves once it prints its `listening on` line (rejects with its output otherwise).
+ * (plus `args`, e.g. `--schema FILE`) and resolves once it prints its `listening on` line (rejects
+ * with its output otherwise).
  */
-export async function startServer(name: string, databaseUrl: string, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], {
+export async function startServer(name: string, databaseUrl: string, timeoutMs = 60_000, args: readonly string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve', ...args], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', DATABASE_URL: databaseUrl, SYNC_JWT_SECRET: SECRET, MONGODB_URI: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

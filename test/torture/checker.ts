@@ -21,7 +21,8 @@ export type ViolationKind =
   | 'read-your-writes'
   | 'partial-push'
   | 'phantom-state'
-  | 'server-version-back';
+  | 'server-version-back'
+  | 'view-mismatch';
 
 /** One broken promise, with the few events that show it (a minimal failing history). */
 export interface Violation {
@@ -41,6 +42,13 @@ export interface RunRecord {
   ledger: ReadonlyMap<string, string>;
   /** The server's live documents (its `full` export) after the run. */
   full: SeenDoc[];
+  /** Collections served only through views: left out of `full`'s comparison, checked against `views`. */
+  ruled?: ReadonlySet<string>;
+  /**
+   * Per client (index), the server's own answer for its final subscriptions: the union of `full({ view })`
+   * over the views its final state lists. Its ruled documents must be exactly these.
+   */
+  views?: ReadonlyMap<number, SeenDoc[]>;
 }
 
 /** What the checker counted. */
@@ -63,6 +71,13 @@ export interface CheckCounts {
   clients: number;
   observations: number;
   oplog: number;
+  /** Subscribes and unsubscribes the clients made. */
+  subscribes: number;
+  unsubscribes: number;
+  /** Committed writes that moved a ruled document (a patch of a field a rule filters on). */
+  moves: number;
+  /** Ruled documents the clients held at the end (all clients together), each checked against its views. */
+  viewDocs: number;
 }
 
 /** The checker's answer: `ok` when no violation was found. */
@@ -112,6 +127,7 @@ const writeKey = (clientId: string, m: number) => `${clientId}#${m}`;
 /** Checks a run; see the module comment for what. */
 export function checkRun(run: RunRecord): CheckResult {
   const violations: Violation[] = [];
+  const ruled = run.ruled ?? new Set<string>();
   const registry = new Map<string, WriteInfo>();
   const infos: WriteInfo[] = [];
   /** Field values each document was ever sent, for provenance. */
@@ -236,12 +252,13 @@ export function checkRun(run: RunRecord): CheckResult {
             }
             const s = Math.max(...seqs);
             seenSeq.set(key, Math.max(seenSeq.get(key) ?? 0, s));
-            if (seqs.length === 1) pushes.add(s);
+            if (seqs.length === 1 && !ruled.has(d.c)) pushes.add(s);
           }
           if (e.full) break;
           // A push is seen whole or not at all: every document of a push seen here is at that push or later.
           for (const s of pushes) {
-            const missing = (bySeq.get(s) ?? []).filter((row) => (seenSeq.get(docKey(row.c, row.id)) ?? 0) < s);
+            // Documents of ruled collections are seen only while a view holds them: not part of this check.
+            const missing = (bySeq.get(s) ?? []).filter((row) => !ruled.has(row.c) && (seenSeq.get(docKey(row.c, row.id)) ?? 0) < s);
             if (missing.length > 0) violations.push({ kind: 'partial-push', client, message: `client ${client}: saw part of push seq ${s} (missing ${missing.map((r) => docKey(r.c, r.id)).join(', ')})`, evidence: [e, ...missing] });
           }
           break;
@@ -308,7 +325,8 @@ export function checkRun(run: RunRecord): CheckResult {
   }
 
   // After the last heal: every client drained its outbox and holds exactly the server's full state.
-  const server = new Map(run.full.map((d) => [docKey(d.c, d.id), d]));
+  const server = new Map(run.full.filter((d) => !ruled.has(d.c)).map((d) => [docKey(d.c, d.id), d]));
+  let viewDocs = 0;
   let wedged = 0;
   let converged = 0;
   run.histories.forEach((events, client) => {
@@ -322,7 +340,7 @@ export function checkRun(run: RunRecord): CheckResult {
       wedged++;
       violations.push({ kind: 'wedged', client, message: `client ${client}: ${final.pending} changes still in its outbox after the last heal`, evidence: [{ ...final, docs: `${final.docs.length} docs` }] });
     }
-    const local = new Map(final.docs.map((d) => [docKey(d.c, d.id), d]));
+    const local = new Map(final.docs.filter((d) => !ruled.has(d.c)).map((d) => [docKey(d.c, d.id), d]));
     const diff: string[] = [];
     for (const [key, d] of server) {
       const l = local.get(key);
@@ -330,9 +348,19 @@ export function checkRun(run: RunRecord): CheckResult {
       else if (l.v !== d.v || canonical(l.d) !== canonical(d.d)) diff.push(`${key}: ${l.v} ${canonical(l.d)} vs server ${d.v} ${canonical(d.d)}`);
     }
     for (const key of local.keys()) if (!server.has(key)) diff.push(`${key}: not on the server`);
+    // Ruled collections: exactly the union of the client's views, as the server's own query of its rules returns them.
+    const viewDiff = ruled.size > 0 ? compareViews(final, run.views?.get(client) ?? [], ruled) : [];
+    viewDocs += final.docs.filter((d) => ruled.has(d.c)).length;
+    if (viewDiff.length > 0) violations.push({ kind: 'view-mismatch', client, message: `client ${client}: ${viewDiff.length} ruled documents differ from the union of its views (${(final.views ?? []).map((v) => v.key).join(', ') || 'none'})`, evidence: viewDiff.slice(0, 5) });
     if (diff.length > 0) violations.push({ kind: 'not-converged', client, message: `client ${client}: ${diff.length} documents differ from the server's full state`, evidence: diff.slice(0, 5) });
-    else if (final.pending === 0) converged++;
+    else if (final.pending === 0 && viewDiff.length === 0) converged++;
   });
+  let subscribes = 0;
+  let unsubscribes = 0;
+  for (const events of run.histories) {
+    for (const e of events) if (e.t === 'view') e.op === 'subscribe' ? subscribes++ : unsubscribes++;
+  }
+  const moved = (i: WriteInfo) => ruled.has(i.change.c) && i.change.op === 'patch' && i.change.data !== null && ('assignee' in i.change.data || 'team' in i.change.data);
 
   const counts: CheckCounts = {
     writes: infos.filter((i) => i.committed).length,
@@ -348,8 +376,30 @@ export function checkRun(run: RunRecord): CheckResult {
     clients: run.histories.length,
     observations,
     oplog: run.oplog.length,
+    subscribes,
+    unsubscribes,
+    moves: infos.filter((i) => i.committed && moved(i)).length,
+    viewDocs,
   };
   return { ok: violations.length === 0, counts, violations };
+}
+
+/**
+ * A client's final ruled documents against `expected` (the server's documents of its views): every
+ * difference, as `collection/id: …` lines; also a view not synced to the end (status not `ready`).
+ */
+export function compareViews(final: Extract<HistoryEvent, { t: 'final' }>, expected: readonly SeenDoc[], ruled: ReadonlySet<string>): string[] {
+  const diff: string[] = [];
+  for (const v of final.views ?? []) if (v.status !== 'ready') diff.push(`view ${v.key}: ${v.status} at the end`);
+  const want = new Map(expected.map((d) => [docKey(d.c, d.id), d]));
+  const have = new Map(final.docs.filter((d) => ruled.has(d.c)).map((d) => [docKey(d.c, d.id), d]));
+  for (const [key, d] of want) {
+    const l = have.get(key);
+    if (!l) diff.push(`${key}: missing (in its views at ${d.v})`);
+    else if (l.v !== d.v || canonical(l.d) !== canonical(d.d)) diff.push(`${key}: ${l.v} ${canonical(l.d)} vs its views ${d.v} ${canonical(d.d)}`);
+  }
+  for (const [key, l] of have) if (!want.has(key)) diff.push(`${key}: outside its views (held at ${l.v} ${canonical(l.d)})`);
+  return diff;
 }
 
 /** The seed and the first violations with their events: what to print when a run fails. */

@@ -9,12 +9,12 @@ import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientE
 import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 import WebSocket from 'ws';
-import { betterSqlite3Driver, createSyncClient, sqliteLocalStore, type LocalDoc } from '../../client/index.js';
+import { betterSqlite3Driver, createSyncClient, sqliteLocalStore, type LocalDoc, type SyncApi } from '../../client/index.js';
 import type { AppRouter } from '../../server/demo/app-router.js';
-import { demoSchema } from '../../server/demo/schema.js';
 import { HistoryWriter, readHistory, type SeenDoc } from './history.js';
 import { recordingStore } from './recorder.js';
 import { Rng } from './rng.js';
+import { schema as tortureSchema, TEAMS } from './schema.js';
 
 /** What the harness tells a client process. */
 export interface ClientConfig {
@@ -29,8 +29,10 @@ export interface ClientConfig {
   writes: number;
   /** Mean pause between two writes (ms). */
   intervalMs: number;
-  /** Shared document ids: `t0` … `t<docs-1>`. */
+  /** Shared document ids: `t0` … `t<docs-1>` (tasks), `j0` … (jobs). */
   docs: number;
+  /** Users of the run (`u0` … `u<users-1>`): the assignees of jobs. */
+  users: number;
 }
 
 /** Messages a client process sends to the harness. */
@@ -96,8 +98,9 @@ const db = new Database(config.dbPath);
 const inner = sqliteLocalStore(betterSqlite3Driver(db));
 let clientId = (await inner.getMeta('clientId')) ?? '';
 const client = createSyncClient({
-  api: trpc.sync,
-  schema: demoSchema,
+  // Typed as any rules: the torture server's rules (test/torture/schema.ts), not the demo router's.
+  api: trpc.sync as unknown as SyncApi,
+  schema: tortureSchema,
   store: recordingStore(inner, history, () => clientId),
   connectivity: null,
   retry: { retries: 4, baseMs: 100, maxMs: 2000 },
@@ -134,8 +137,53 @@ const tag = () => `c${config.index}.${life}.${++n}`;
 const uniq = () => config.index * 10_000_000 + life * 100_000 + n;
 const docId = () => `t${rng.int(0, config.docs - 1)}`;
 
+const jobs = client.collection('jobs');
+const user = () => `u${rng.int(0, config.users - 1)}`;
+const team = () => TEAMS[rng.int(0, TEAMS.length - 1)]!;
+/** Jobs: half as many ids as tasks. */
+const jobId = () => `j${rng.int(0, Math.max(1, Math.floor(config.docs / 2)) - 1)}`;
+
+/** One random write to a job: a new job, a reassignment, a team move, a priority change or a delete. */
+async function writeJob(): Promise<number> {
+  const id = jobId();
+  const kind = rng.next();
+  if (kind < 0.1) {
+    await jobs.delete(id);
+    return 1;
+  }
+  if (kind < 0.35 || (await jobs.get(id)) === undefined) {
+    await jobs.put(id, { title: tag(), assignee: user(), team: team(), priority: uniq() });
+    return 1;
+  }
+  // A move: the job leaves the views of its old assignee or team and enters the new one's.
+  if (kind < 0.6) await jobs.patch(id, { assignee: user() });
+  else if (kind < 0.8) await jobs.patch(id, { team: team() });
+  else await jobs.patch(id, { priority: (tag(), uniq()) });
+  return 1;
+}
+
+/** Subscribes to a random view or leaves one (at random, while writing); recorded in the history. */
+async function changeViews(): Promise<void> {
+  const held = await client.subscriptions();
+  if (held.length > 0 && rng.chance(0.4)) {
+    const sub = held[rng.int(0, held.length - 1)]!;
+    history.add({ t: 'view', at: Date.now(), op: 'unsubscribe', key: sub.key });
+    await sub.unsubscribe().catch(() => undefined);
+    return;
+  }
+  const sub = rng.chance(0.4) ? client.subscribe('mine') : client.subscribe('team', { team: team() });
+  history.add({ t: 'view', at: Date.now(), op: 'subscribe', key: sub.key });
+}
+
 /** One random write; answers how many changes it made (0 when it could not). */
 async function writeOnce(): Promise<number> {
+  if (rng.chance(0.3)) {
+    try {
+      return await writeJob();
+    } catch {
+      return 0;
+    }
+  }
   const kind = rng.next();
   const id = docId();
   try {
@@ -192,6 +240,7 @@ const writing = (async () => {
       goOffline();
     }
     if (rng.chance(0.02)) current = rng.int(0, config.ports.length - 1);
+    if (rng.chance(0.05)) await changeViews().catch(() => undefined);
     if (written < config.writes) {
       written += await writeOnce();
       if (written >= config.writes) send({ type: 'wrote', changes: written });
@@ -241,8 +290,19 @@ process.on('message', (msg: { type: 'drain' | 'final'; ms: number }) => {
       await liveChain;
       await client.stop();
       const pending = await drain(begun + msg.ms);
-      const docs = [...(await dump('tasks')), ...(await dump('notes'))];
-      history.add({ t: 'final', at: Date.now(), pending, checkpoint: await inner.getMeta('checkpoint'), docs, drainedMs: Date.now() - begun });
+      // Every subscription's first sync is local (a rebuild cut short by a fault finishes here).
+      const views = await client.subscriptions();
+      await Promise.all(views.map((v) => Promise.race([v.ready, sleep(msg.ms)]).catch(() => undefined)));
+      const docs = [...(await dump('tasks')), ...(await dump('notes')), ...(await dump('jobs'))];
+      history.add({
+        t: 'final',
+        at: Date.now(),
+        pending,
+        checkpoint: await inner.getMeta('checkpoint'),
+        docs,
+        drainedMs: Date.now() - begun,
+        views: views.map((v) => ({ key: v.key, rule: v.rule, params: v.params ?? null, status: v.status })),
+      });
       send({ type: 'final', pending });
     }
   })();

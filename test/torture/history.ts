@@ -38,8 +38,18 @@ export type HistoryEvent =
   | { t: 'error'; at: number; where: string; message: string }
   /** The client went offline (its link fails every call, live mode stopped) or online again. */
   | { t: 'offline' | 'online'; at: number }
-  /** The client's final state after the last heal: live documents, outbox size and checkpoint. */
-  | { t: 'final'; at: number; pending: number; checkpoint: string | null; docs: SeenDoc[]; drainedMs: number };
+  /** The client subscribed to a view or left one (`key`: rule and canonical params). */
+  | { t: 'view'; at: number; op: 'subscribe' | 'unsubscribe'; key: string }
+  /** The client's final state after the last heal: live documents, outbox size, checkpoint and the views it holds. */
+  | { t: 'final'; at: number; pending: number; checkpoint: string | null; docs: SeenDoc[]; drainedMs: number; views?: FinalView[] };
+
+/** A subscription the client holds at the end of a run. */
+export interface FinalView {
+  key: string;
+  rule: string;
+  params: Record<string, unknown> | null;
+  status: string;
+}
 
 /** Appends events to a history file; each append is one write(2), so a kill -9 loses at most the event being made. */
 export class HistoryWriter {

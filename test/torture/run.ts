@@ -14,7 +14,13 @@ import { readHistory, type HistoryEvent } from './history.js';
 import { describeOptions, type TortureOptions } from './options.js';
 import { FaultProxy } from './proxy.js';
 import { Rng } from './rng.js';
+import { RULED } from './schema.js';
 import { readFull, readLedger, readOplog } from './server-state.js';
+import type { SeenDoc } from './history.js';
+
+/** Every server serves the torture schema and its read rules (`jobs` only through views). */
+const SERVE_ARGS = ['--schema', 'test/torture/schema.ts'];
+const serve = (name: string, url: string) => startServer(name, url, 60_000, SERVE_ARGS);
 
 /** The scope every client writes to. */
 export const TENANT = 'torture';
@@ -59,7 +65,7 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
   const clients: ClientHandle[] = [];
   const proxy = new FaultProxy(o.clients, o.servers, (s) => servers[s]?.port ?? null, rng);
   try {
-    servers.push(...(await Promise.all(Array.from({ length: o.servers }, (_, s) => startServer(`s${s}`, db.url)))));
+    servers.push(...(await Promise.all(Array.from({ length: o.servers }, (_, s) => serve(`s${s}`, db.url)))));
     await proxy.start();
     const changesPerOp = 1.35; // a putMany writes 2–4 documents
     const intervalMs = Math.max(20, Math.round((o.duration * 1000 * o.clients * changesPerOp) / Math.max(1, o.writes)));
@@ -76,6 +82,7 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
           writes: share,
           intervalMs,
           docs: o.docs,
+          users: o.clients,
         }),
       );
     }
@@ -91,7 +98,7 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
           await servers[s]!.kill9();
           servers[s] = null;
           await sleep(downMs);
-          servers[s] = await startServer(`s${s}`, db.url);
+          servers[s] = await serve(`s${s}`, db.url);
         },
         async killClient(c, downMs) {
           await clients[c]!.kill9();
@@ -121,7 +128,7 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
 
     // The last heal: nothing held, no latency, every server and client process up.
     proxy.healAll();
-    for (let s = 0; s < o.servers; s++) if (!servers[s] || servers[s]!.child.exitCode !== null) servers[s] = await startServer(`s${s}`, db.url);
+    for (let s = 0; s < o.servers; s++) if (!servers[s] || servers[s]!.child.exitCode !== null) servers[s] = await serve(`s${s}`, db.url);
     for (const c of clients) if (!c.running) await c.start();
     log(`torture: last heal after ${((Date.now() - t0) / 1000).toFixed(1)} s, faults ${JSON.stringify(schedule.counts)}; draining`);
     const healedAt = Date.now();
@@ -137,7 +144,19 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
     const oplog = await readOplog(db.url, TENANT);
     const ledger = await readLedger(db.url, TENANT);
     const histories: HistoryEvent[][] = clients.map((c) => readHistory(c.config.historyPath));
-    const check = checkRun({ histories, oplog, ledger, full: full.docs });
+    // Each client's views as the server answers them, with the client's own token (its actor).
+    const views = new Map<number, SeenDoc[]>();
+    for (const [c, events] of histories.entries()) {
+      const final = events.findLast((e) => e.t === 'final');
+      if (!final || final.t !== 'final') continue;
+      const union = new Map<string, SeenDoc>();
+      for (const v of final.views ?? []) {
+        const answer = await readFull(servers[0]!.base, clients[c]!.config.token, { rule: v.rule, ...(v.params ? { params: v.params } : {}) });
+        for (const d of answer.docs) union.set(`${d.c}/${d.id}`, d);
+      }
+      views.set(c, [...union.values()]);
+    }
+    const check = checkRun({ histories, oplog, ledger, full: full.docs, ruled: RULED, views });
     const faults = { ...schedule.counts, 'client-offline': histories.reduce((n, h) => n + h.filter((e) => e.t === 'offline').length, 0) };
     const total = Object.entries(faults).reduce((n, [k, v]) => n + (k === 'heal' ? 0 : v), 0);
     const k = check.counts;
@@ -148,6 +167,7 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
       `torture: seed=${o.seed} clients=${o.clients} servers=${o.servers} writes=${k.writes} acked=${k.acked} superseded=${k.superseded} faults=${total} ` +
       `(${Object.entries(faults).map(([n, v]) => `${n}=${v}`).join(' ')}) ` +
       `lost=${k.lost} duplicated=${k.duplicated} phantom=${k.phantom} wedged=${k.wedged} converged=${k.converged === k.clients ? 'yes' : `${k.converged}/${k.clients}`} ` +
+      `subscribes=${k.subscribes} unsubscribes=${k.unsubscribes} moves=${k.moves} view-docs=${k.viewDocs} ` +
       `violations=${violations} drain=${(drainMs / 1000).toFixed(1)}s time=${Math.round((Date.now() - t0) / 1000)}s`;
     const result: TortureResult = { options: o, check, faults, drainMs, seconds: (Date.now() - t0) / 1000, summary, notes };
     // What the server held, so the checker can be run again on this run's histories (checkRun in a REPL or test).
