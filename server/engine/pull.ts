@@ -2,6 +2,7 @@
 import { pullInput, type Actor, type PullResponse } from '../../shared/protocol.js';
 import type { Store } from '../stores/store.js';
 import { checksumsAt } from './checksums.js';
+import { viewChecksumsAt } from './view-checksums.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, resyncRequired, sinceSeq } from './commits.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
 import type { SyncLimits } from './types.js';
@@ -48,6 +49,11 @@ export async function pull(
   const res: PullResponse = { changes, checkpoint: checkpointOf(store, through), hasMore: page.hasMore };
   if (integrity && !page.hasMore && names.length > 0) {
     const checksums = await checksumsAt(store, scope, names, through, head);
+    if (checksums) res.checksums = checksums;
+  }
+  // A view's checksum, computed on demand at its last page (view-checksums.ts).
+  if (integrity && !page.hasMore && plan?.view) {
+    const checksums = await viewChecksumsAt(store, scope, plan, through);
     if (checksums) res.checksums = checksums;
   }
   return res;

@@ -6,6 +6,7 @@ import { SyncError } from '../../shared/errors.js';
 import { streamInput, type Actor, type StreamEvent } from '../../shared/protocol.js';
 import type { OplogEntry, ScopeHead, Store } from '../stores/store.js';
 import { checksumsAt } from './checksums.js';
+import { viewChecksumsAt } from './view-checksums.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
 import type { LiveFeed } from './feed.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
@@ -98,7 +99,14 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
         }
         if (changes.length > 0) {
           const event: StreamEvent = { type: 'changes', checkpoint: checkpointOf(store, through), changes };
-          const checksums = page.hasMore ? undefined : await sums(through, head);
+          // A view's checksum is computed on demand (one scan): on the last catch-up event only, not on heartbeats.
+          const checksums = page.hasMore
+            ? undefined
+            : plan?.view
+              ? deps.integrity === false
+                ? undefined
+                : await viewChecksumsAt(store, scope, plan, through)
+              : await sums(through, head);
           if (checksums) event.checksums = checksums;
           yield event;
         }
