@@ -49,6 +49,8 @@ export interface IntegrityMismatch {
   /** The client's (kept, or recomputed from its documents by an audit). */
   actual: string;
   checkpoint: string;
+  /** The subscription key when the sums were a view's (its repair rebuilds that view alone). */
+  view?: string;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Replica } from './replica.js';
 import { errorCode, isResyncRequired } from './retry.js';
 import type { TransferContext } from './transfer.js';
 import { withoutView } from './view-tags.js';
+import { checkView } from './view-integrity.js';
 
 /** The wire `view` field of a subscription. */
 export const viewInput = (view: Pick<ViewState, 'rule' | 'params'>) => (view.params === null ? { rule: view.rule } : { rule: view.rule, params: view.params });
@@ -58,7 +59,8 @@ export async function pullView(ctx: TransferContext, key: string, allowRebuild =
     await ctx.replica.applyServerChanges(page.changes, page.checkpoint, [], null, {}, { key, pass: '' });
     pulled += page.changes.length;
     if (page.changes.length > 0) ctx.events.emit('progress', { phase: 'pull', done: pulled, view: key });
-    if (!page.hasMore) return pulled;
+    // The view's checksum at its last page: a mismatch rebuilds this view (not after a rebuild's own pull).
+    if (!page.hasMore) return pulled + (allowRebuild ? await checkView(ctx, key, page.checkpoint, page.checksums) : 0);
   }
 }
 
