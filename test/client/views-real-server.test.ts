@@ -238,5 +238,43 @@ for (const storeCase of realStoreCases('views_client')) {
       await until(ann, async () => (await ids(ann, 'tasks')).join() === 'b');
       await ann.stop();
     });
+
+    it('view checksums: a view document changed or dropped behind the client is found at the next sync and that view alone is rebuilt', async (ctx) => {
+      needsViews(ctx);
+      const admin = await device('admin', 't-sums');
+      await admin.collection('tasks').putMany([
+        { id: 'a', doc: { title: 'A', projectId: 'p1' } },
+        { id: 'c', doc: { title: 'C', projectId: 'p1' } },
+        { id: 'm', doc: { title: 'M', projectId: 'p2', assignee: 'ann' } },
+      ]);
+      await admin.sync();
+      const local = memoryLocalStore();
+      const ann = await device('ann', 't-sums', local);
+      const events: { collection: string; view?: string; repaired: number | null }[] = [];
+      ann.on('integrity', (e) => events.push(e));
+      const sub = ann.subscribe('project', { projectId: 'p1' });
+      await sub.ready;
+      await ann.sync();
+      expect(events).toEqual([]); // in agreement: nothing repaired
+      const before = (await ann.diagnostics()).integrity!;
+      expect(before.checks).toBeGreaterThan(0);
+
+      // Behind the client's back: one document's content changed (version untouched), another dropped.
+      const a = (await local.getDocs('tasks', ['a']))[0]!;
+      await local.write([
+        { type: 'putDoc', doc: { ...a, server: { ...a.server!, title: 'tampered' }, data: { ...a.data!, title: 'tampered' } } },
+        { type: 'deleteDoc', collection: 'tasks', id: 'c' },
+      ]);
+      expect(await ids(ann, 'tasks')).toEqual(['a', 'm']);
+      await ann.sync();
+      expect(events).toEqual([expect.objectContaining({ collection: 'tasks', view: sub.key, repaired: expect.any(Number) })]);
+      expect(await ids(ann, 'tasks')).toEqual(['a', 'c', 'm']);
+      expect((await ann.collection('tasks').get('a'))?.title).toBe('A');
+      const after = (await ann.diagnostics()).integrity!;
+      expect([after.mismatches - before.mismatches, after.repairs - before.repairs]).toEqual([1, 1]);
+      // Repaired: the next sync agrees again.
+      await ann.sync();
+      expect(events).toHaveLength(1);
+    });
   });
 }

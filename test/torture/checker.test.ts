@@ -58,6 +58,27 @@ function cleanRun(): RunRecord {
 const kinds = (run: RunRecord) => checkRun(run).violations.map((v) => v.kind);
 
 describe('history checker', () => {
+  it('ruled collections: each client holds exactly the union of its views; documents outside or missing are found, its own writes kept outside apart', () => {
+    const run = cleanRun();
+    const all = run.full;
+    // The clean run with tasks ruled and each client's views holding all of them: no violation.
+    expect(checkRun({ ...run, ruled: new Set(['tasks']), views: new Map([[0, all], [1, all]]) }).violations).toEqual([]);
+    // Client 1's views hold only t1: t2 and t3 (written by client 0) are outside them.
+    // Client 0's views hold nothing: t1 (client 1's version) is outside; t2, t3 are its own writes kept.
+    const result = checkRun({ ...run, ruled: new Set(['tasks']), views: new Map([[0, []], [1, all.slice(0, 1)]]) });
+    expect(result.violations.map((v) => [v.kind, v.client])).toEqual([
+      ['kept-own-write', 0],
+      ['view-mismatch', 0],
+      ['view-mismatch', 1],
+    ]);
+    expect(result.violations[1]!.evidence).toEqual([expect.stringContaining('tasks/t1: outside its views')]);
+    expect(result.violations[2]!.evidence).toHaveLength(2);
+    // A document of its views the client does not hold is missing.
+    const missing = checkRun({ ...run, ruled: new Set(['tasks']), views: new Map([[0, all], [1, [...all, { c: 'tasks', id: 't9', v: V(9), d: { title: 'x' } }]]]) });
+    expect(missing.violations.map((v) => v.evidence)).toEqual([[expect.stringContaining('tasks/t9: missing')]]);
+    expect(missing.counts.viewDocs).toBe(6);
+  });
+
   it('passes a clean history and counts it', () => {
     const result = checkRun(cleanRun());
     expect(result.violations).toEqual([]);

@@ -22,7 +22,8 @@ export type ViolationKind =
   | 'partial-push'
   | 'phantom-state'
   | 'server-version-back'
-  | 'view-mismatch';
+  | 'view-mismatch'
+  | 'kept-own-write';
 
 /** One broken promise, with the few events that show it (a minimal failing history). */
 export interface Violation {
@@ -349,7 +350,10 @@ export function checkRun(run: RunRecord): CheckResult {
     }
     for (const key of local.keys()) if (!server.has(key)) diff.push(`${key}: not on the server`);
     // Ruled collections: exactly the union of the client's views, as the server's own query of its rules returns them.
-    const viewDiff = ruled.size > 0 ? compareViews(final, run.views?.get(client) ?? [], ruled) : [];
+    // Versions this client's own acknowledged writes gave (a document it wrote that no view holds: `kept-own-write`).
+    const own = new Set(infos.filter((i) => i.client === client && i.acked && i.ackVersion).map((i) => `${docKey(i.change.c, i.change.id)}@${i.ackVersion}`));
+    const { diff: viewDiff, kept } = ruled.size > 0 ? compareViews(final, run.views?.get(client) ?? [], ruled, own) : { diff: [], kept: [] };
+    if (kept.length > 0) violations.push({ kind: 'kept-own-write', client, message: `client ${client}: ${kept.length} documents it wrote itself stay outside its views after the push`, evidence: kept.slice(0, 5) });
     viewDocs += final.docs.filter((d) => ruled.has(d.c)).length;
     if (viewDiff.length > 0) violations.push({ kind: 'view-mismatch', client, message: `client ${client}: ${viewDiff.length} ruled documents differ from the union of its views (${(final.views ?? []).map((v) => v.key).join(', ') || 'none'})`, evidence: viewDiff.slice(0, 5) });
     if (diff.length > 0) violations.push({ kind: 'not-converged', client, message: `client ${client}: ${diff.length} documents differ from the server's full state`, evidence: diff.slice(0, 5) });
@@ -386,10 +390,18 @@ export function checkRun(run: RunRecord): CheckResult {
 
 /**
  * A client's final ruled documents against `expected` (the server's documents of its views): every
- * difference, as `collection/id: …` lines; also a view not synced to the end (status not `ready`).
+ * difference, as `collection/id: …` lines (`diff`; also a view not synced to the end), and apart
+ * (`kept`) the documents outside its views that it holds at a version its own write gave them
+ * (`own`: `collection/id@version`).
  */
-export function compareViews(final: Extract<HistoryEvent, { t: 'final' }>, expected: readonly SeenDoc[], ruled: ReadonlySet<string>): string[] {
+export function compareViews(
+  final: Extract<HistoryEvent, { t: 'final' }>,
+  expected: readonly SeenDoc[],
+  ruled: ReadonlySet<string>,
+  own: ReadonlySet<string> = new Set(),
+): { diff: string[]; kept: string[] } {
   const diff: string[] = [];
+  const kept: string[] = [];
   for (const v of final.views ?? []) if (v.status !== 'ready') diff.push(`view ${v.key}: ${v.status} at the end`);
   const want = new Map(expected.map((d) => [docKey(d.c, d.id), d]));
   const have = new Map(final.docs.filter((d) => ruled.has(d.c)).map((d) => [docKey(d.c, d.id), d]));
@@ -398,8 +410,13 @@ export function compareViews(final: Extract<HistoryEvent, { t: 'final' }>, expec
     if (!l) diff.push(`${key}: missing (in its views at ${d.v})`);
     else if (l.v !== d.v || canonical(l.d) !== canonical(d.d)) diff.push(`${key}: ${l.v} ${canonical(l.d)} vs its views ${d.v} ${canonical(d.d)}`);
   }
-  for (const [key, l] of have) if (!want.has(key)) diff.push(`${key}: outside its views (held at ${l.v} ${canonical(l.d)})`);
-  return diff;
+  for (const [key, l] of have) {
+    if (want.has(key)) continue;
+    const line = `${key}: outside its views (held at ${l.v} ${canonical(l.d)})`;
+    if (own.has(`${key}@${l.v}`)) kept.push(line);
+    else diff.push(line);
+  }
+  return { diff, kept };
 }
 
 /** The seed and the first violations with their events: what to print when a run fails. */

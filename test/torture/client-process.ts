@@ -228,6 +228,9 @@ function goOnline(): Promise<void> {
   return liveChain;
 }
 
+// Every client starts with one view (later ones come and go at random).
+if (life === 0) await changeViews().catch(() => undefined);
+
 let stopWriting = false;
 let offlineUntil = 0;
 const writing = (async () => {
@@ -240,7 +243,7 @@ const writing = (async () => {
       goOffline();
     }
     if (rng.chance(0.02)) current = rng.int(0, config.ports.length - 1);
-    if (rng.chance(0.05)) await changeViews().catch(() => undefined);
+    if (rng.chance(0.08)) await changeViews().catch(() => undefined);
     if (written < config.writes) {
       written += await writeOnce();
       if (written >= config.writes) send({ type: 'wrote', changes: written });
