@@ -184,7 +184,9 @@ export function noteStreamChecksums(api: SyncApi, integrity: Integrity): SyncApi
           ...observer,
           onData(value) {
             const event = value.data;
-            if (event.type !== 'resync_required' && event.checkpoint && event.checksums) integrity.note(event.checkpoint, event.checksums);
+            // A view stream's sums are its view's, not the collection's: not noted for the default replica.
+            const fromView = (input as { view?: unknown }).view !== undefined;
+            if (!fromView && event.type !== 'resync_required' && event.checkpoint && event.checksums) integrity.note(event.checkpoint, event.checksums);
             observer.onData?.(value);
           },
         });
