@@ -140,6 +140,7 @@ export function createSyncEngine<S extends SyncSchema>(options: SyncEngineOption
     store,
     limits,
     streamOptions: resolved.stream,
+    transportLimits: resolved.transport,
 
     async push(actor, input, pushOptions) {
       gate(input);
