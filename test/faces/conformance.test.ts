@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgliteStore } from '../../server/stores/postgres/index.js';
 import type { Store } from '../../server/stores/store.js';
 import { throwawayPostgresStore } from '../rest/harness.js';
-import { drivers, type Attempt, type FaceDriver } from './drivers.js';
+import { drivers, type Attempt, type CaseKey, type FaceDriver } from './drivers.js';
 import { startFaceServer, type FaceServer } from './server.js';
 
 interface Case {
   name: string;
-  key?: '413' | '426';
+  /** The key a face's `skip` names it by. */
+  key: CaseKey;
   attempt: Attempt;
   code: string;
   status: number;
@@ -24,16 +25,16 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: '401: no token', attempt: { token: null }, code: 'UNAUTHORIZED', status: 401 },
-  { name: '401: bad token', attempt: { token: 'bad' }, code: 'UNAUTHORIZED', status: 401 },
-  { name: '401: authenticate throws (sync), reported once', attempt: { token: 'throw' }, code: 'UNAUTHORIZED', status: 401, reports: 'authenticate' },
-  { name: '401: authenticate rejects (async), reported once', attempt: { token: 'throw-async' }, code: 'UNAUTHORIZED', status: 401, reports: 'authenticate' },
-  { name: '403: authenticate throws FORBIDDEN', attempt: { token: 'forbidden' }, code: 'FORBIDDEN', status: 403 },
+  { name: '401: no token', key: '401-none', attempt: { token: null }, code: 'UNAUTHORIZED', status: 401 },
+  { name: '401: bad token', key: '401-bad', attempt: { token: 'bad' }, code: 'UNAUTHORIZED', status: 401 },
+  { name: '401: authenticate throws (sync), reported once', key: '401-throw', attempt: { token: 'throw' }, code: 'UNAUTHORIZED', status: 401, reports: 'authenticate' },
+  { name: '401: authenticate rejects (async), reported once', key: '401-reject', attempt: { token: 'throw-async' }, code: 'UNAUTHORIZED', status: 401, reports: 'authenticate' },
+  { name: '403: authenticate throws FORBIDDEN', key: '403', attempt: { token: 'forbidden' }, code: 'FORBIDDEN', status: 403 },
   { name: '413: body over maxBodyBytes', key: '413', attempt: { token: 'good', variant: 'big-body' }, code: 'PAYLOAD_TOO_LARGE', status: 413 },
-  { name: '414: URL over maxUrlLength', attempt: { token: 'good', variant: 'long-url' }, code: 'URI_TOO_LONG', status: 414 },
+  { name: '414: URL over maxUrlLength', key: '414', attempt: { token: 'good', variant: 'long-url' }, code: 'URI_TOO_LONG', status: 414 },
   { name: '426: schema version under minSchemaVersion', key: '426', attempt: { token: 'good', variant: 'old-schema' }, code: 'UPGRADE_REQUIRED', status: 426 },
-  { name: '429: over the rate limit', attempt: { token: 'limited' }, code: 'TOO_MANY_REQUESTS', status: 429, prime: true },
-  { name: '5xx: an unexpected failure has a request id, reported exactly once', attempt: { token: 'boom' }, code: 'INTERNAL', status: 500, reports: 'failure' },
+  { name: '429: over the rate limit', key: '429', attempt: { token: 'limited' }, code: 'TOO_MANY_REQUESTS', status: 429, prime: true },
+  { name: '5xx: an unexpected failure has a request id, reported exactly once', key: '5xx', attempt: { token: 'boom' }, code: 'INTERNAL', status: 500, reports: 'failure' },
 ];
 
 const stores: { name: string; create: () => Promise<Store> }[] = [
@@ -46,7 +47,7 @@ const stores: { name: string; create: () => Promise<Store> }[] = [
 function runFace(driver: FaceDriver, server: () => FaceServer) {
   describe(driver.name, () => {
     for (const c of cases) {
-      const reason = c.key ? driver.skip?.[c.key] : undefined;
+      const reason = driver.skip?.[c.key];
       if (reason) {
         it.skip(`${c.name} (skipped: ${reason})`, () => undefined);
         continue;

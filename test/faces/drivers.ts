@@ -14,10 +14,13 @@ export interface Outcome {
   requestId?: string;
 }
 
+/** The cases, by key. */
+export type CaseKey = '401-none' | '401-bad' | '401-throw' | '401-reject' | '403' | '413' | '414' | '426' | '429' | '5xx';
+
 export interface FaceDriver {
   name: string;
   /** Cases this face cannot express, each with its reason. */
-  skip?: Partial<Record<'413' | '426', string>>;
+  skip?: Partial<Record<CaseKey, string>>;
   /** The status this face answers for a code where its protocol differs (tRPC has no 426). */
   statusFor?: Partial<Record<string, number>>;
   run(base: { url: string; port: number }, attempt: Attempt): Promise<Outcome>;
@@ -184,5 +187,15 @@ export const drivers: FaceDriver[] = [
       const res = await fetch(`${url}/trpc/sync.stream?input=${input}${pad}`, { headers: auth(a.token) });
       return res.headers.get('content-type')?.startsWith('text/event-stream') ? sseError(res) : fromHttp(res);
     },
+  },
+  {
+    name: 'one-port server: GET /sync/status',
+    skip: {
+      '413': 'no body',
+      '426': 'no schema version: an operator endpoint',
+      '429': 'not rate limited: an operator endpoint',
+      '5xx': 'reads only the store head and feed state; no hook of the test can fail it',
+    },
+    run: async ({ url }, a) => fromHttp(await fetch(`${url}/sync/status${query(a)}`, { headers: auth(a.token) })),
   },
 ];

@@ -53,11 +53,10 @@ export async function startFaceServer(store: Store): Promise<FaceServer> {
     // Only `limited` shares one bucket of one request; everyone else gets a fresh one each time.
     rateLimit: { requests: 1, windowMs: 3_600_000, key: (a) => (a.userId === 'limited' ? 'limited' : `k${n++}`) },
   }) as SyncEngine;
-  const failing = new Error('database connection lost (secret detail)');
   const push = engine.push.bind(engine);
   const stream = engine.stream.bind(engine);
   Object.assign(engine, {
-    push: (actor: Actor, input: unknown) => (actor.userId === 'boom' ? Promise.reject(failing) : push(actor, input as never)),
+    push: (actor: Actor, input: unknown) => (actor.userId === 'boom' ? Promise.reject(new Error('database connection lost (secret detail)')) : push(actor, input as never)),
     stream: (actor: Actor, ...rest: Parameters<SyncEngine['stream']> extends [unknown, ...infer R] ? R : never) =>
       actor.userId === 'boom'
         ? (async function* () {
