@@ -1,20 +1,18 @@
-/** The one `onError` shape, and the adapter that keeps the REST and compat faces' older signature working. */
-import type { OnUnexpectedError } from './request-id.js';
+/** The one `onError` shape of the Fetch-API faces, which also keeps their older signature working. */
+import type { UnexpectedError } from './request-id.js';
 
 /**
- * The signature the REST and compat faces took before the gateway: `(error, req, requestId)`.
- * @deprecated give `onError: (info: UnexpectedError) => void`, the one shape of every face
+ * `onError` of the REST and compat handlers: the one shape `(info) => void`, `info` being
+ * `{ requestId, op, error }`; the request it is about comes second. A function declaring three
+ * parameters is taken as the older `(error, req, requestId)` form and called that way.
  */
-export type LegacyRequestOnError = (error: unknown, req: Request, requestId: string) => void;
+export type RequestOnError = (info: UnexpectedError, req: Request, requestId: string) => void;
 
-/** Either `onError` shape a Fetch-API face accepts. */
-export type RequestOnError = OnUnexpectedError | LegacyRequestOnError;
-
-/**
- * The report for one request in the one shape. A function declaring two or more parameters is
- * the older `(error, req, requestId)` form and is told `req`.
- */
-export function reportFor(onError: RequestOnError, req: Request): OnUnexpectedError {
-  if (onError.length < 2) return onError as OnUnexpectedError;
-  return (info) => (onError as LegacyRequestOnError)(info.error, req, info.requestId);
+/** The report for one request, calling `onError` in the shape it was written for. */
+export function reportFor(onError: RequestOnError, req: Request): (info: UnexpectedError) => void {
+  if (onError.length >= 3) {
+    const legacy = onError as unknown as (error: unknown, req: Request, requestId: string) => void;
+    return (info) => legacy(info.error, req, info.requestId);
+  }
+  return (info) => onError(info, req, info.requestId);
 }

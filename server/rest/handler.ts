@@ -37,7 +37,8 @@ export interface RestHandlerOptions {
   /**
    * Told of unexpected (500) failures once, with the request id the client was answered
    * (`error.requestId`, `X-Request-Id`); the client only sees `INTERNAL`. Takes the one shape
-   * `(info: UnexpectedError) => void`; the older `(error, req, requestId)` still works.
+   * `(info: UnexpectedError, req) => void`; a function declaring three parameters is taken as the
+   * older `(error, req, requestId)` form.
    * @default the gateway's (one JSON line on stderr)
    */
   onError?: RequestOnError;

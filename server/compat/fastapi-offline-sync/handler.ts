@@ -29,7 +29,7 @@ export interface FastapiCompatHandlerOptions {
   /**
    * Told of unexpected (500) failures once, with the request id the client was answered; the
    * client only sees `INTERNAL` and that id. The one shape `(info: UnexpectedError) => void`; the
-   * older `(error, req, requestId)` still works. @default the gateway's (one JSON line on stderr)
+   * older `(error, req, requestId)` (three declared parameters) still works. @default the gateway's (one JSON line on stderr)
    */
   onError?: RequestOnError;
 }
