@@ -54,7 +54,8 @@ export interface SyncLimits {
    * Largest request body the HTTP faces read (bytes). @default 16 MiB
    *
    * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
-   * docs/server.md. Still accepted here and forwarded to them as their default; the engine never reads it.
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
   maxBodyBytes?: number;
   /**
@@ -70,14 +71,16 @@ export interface SyncLimits {
    * below Node's own 16 KiB header limit, so a long URL gets a JSON answer. @default 10000
    *
    * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
-   * docs/server.md. Still accepted here and forwarded to them as their default; the engine never reads it.
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
   maxUrlLength?: number;
   /**
    * Most query parameters in one REST request (each endpoint knows at most 5); more answer 400. @default 16
    *
    * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
-   * docs/server.md. Still accepted here and forwarded to them as their default; the engine never reads it.
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
   maxQueryParams?: number;
   /**
@@ -93,7 +96,8 @@ export interface SyncLimits {
    * answers `TOO_MANY_REQUESTS` (429, close 4429). Bounds what one token can pin. @default 16
    *
    * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
-   * docs/server.md. Still accepted here and forwarded to them as their default; the engine never reads it.
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
   maxLiveConnectionsPerActor?: number;
   /**
@@ -101,7 +105,8 @@ export interface SyncLimits {
    * WebSocket carry one each); one more answers `TOO_MANY_REQUESTS`. @default 32
    *
    * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
-   * docs/server.md. Still accepted here and forwarded to them as their default; the engine never reads it.
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
   maxSubscriptionsPerConnection?: number;
 }
@@ -134,7 +139,8 @@ export interface StreamOptions {
    * closed (WebSocket close 4409), so a peer that stops reading costs at most about this much. @default 1 MiB
    *
    * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
-   * docs/server.md. Still accepted here and forwarded to them as their default; the engine never reads it.
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
   maxBufferedBytes?: number;
   /**
@@ -142,7 +148,8 @@ export interface StreamOptions {
    * before it is cut. @default 5000
    *
    * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
-   * docs/server.md. Still accepted here and forwarded to them as their default; the engine never reads it.
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
   slowConsumerGraceMs?: number;
 }

@@ -1,4 +1,7 @@
-/** The token → actor rule of every face, written once: the same answer whether the hook is sync or async. */
+/**
+ * The token → actor rule of every face, written once: the same answer whether the hook is sync or
+ * async.
+ */
 import { SyncError } from '../../shared/errors.js';
 import type { Actor } from '../../shared/protocol.js';
 import { checkActor } from '../auth/actor.js';

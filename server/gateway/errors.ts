@@ -6,10 +6,15 @@
 import { ERROR_STATUS, SyncError, type SyncErrorCode, type SyncIssue } from '../../shared/errors.js';
 import { reportOnce, type OnUnexpectedError } from './request-id.js';
 
-/** Error codes a face answers: the protocol's, plus 405 (known path, wrong method) and 414 (URL too long). */
+/**
+ * Error codes a face answers: the protocol's, plus 405 (known path, wrong method) and 414 (URL too
+ * long).
+ */
 export type GatewayErrorCode = SyncErrorCode | 'METHOD_NOT_ALLOWED' | 'URI_TOO_LONG';
 
-/** The JSON body of every error answer on every HTTP face (the compat face adds FastAPI's `detail`). */
+/**
+ * The JSON body of every error answer on every HTTP face (the compat face adds FastAPI's `detail`).
+ */
 export interface ErrorBody {
   error: {
     code: GatewayErrorCode;
@@ -36,7 +41,9 @@ export function statusOf(code: GatewayErrorCode): number {
   return code === 'METHOD_NOT_ALLOWED' ? 405 : code === 'URI_TOO_LONG' ? 414 : ERROR_STATUS[code];
 }
 
-/** Close code of a refused WebSocket subscription: 4000 + the HTTP status (4401, 4403, 4429, 4500…). */
+/**
+ * Close code of a refused WebSocket subscription: 4000 + the HTTP status (4401, 4403, 4429, 4500…).
+ */
 export function closeCodeFor(status: number): number {
   return 4000 + status;
 }
@@ -51,7 +58,10 @@ export function errorAnswer(
   return { status: statusOf(code), body: { error: { code, message, issues } }, headers };
 }
 
-/** The headers a `SyncError` carries to HTTP: `WWW-Authenticate`, `Retry-After`, and the schema floor. */
+/**
+ * The headers a `SyncError` carries to HTTP: `WWW-Authenticate`, `Retry-After`, and the schema
+ * floor.
+ */
 function headersOf(error: SyncError): Record<string, string> {
   const headers: Record<string, string> = {};
   if (error.code === 'UNAUTHORIZED') headers['www-authenticate'] = 'Bearer';
@@ -95,7 +105,10 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
   });
 }
 
-/** An `ErrorAnswer` as a Fetch-API `Response`; `extra` adds fields beside `error` (FastAPI's `detail`). */
+/**
+ * An `ErrorAnswer` as a Fetch-API `Response`; `extra` adds fields beside `error` (FastAPI's
+ * `detail`).
+ */
 export function answerResponse(answer: ErrorAnswer, extra?: (body: ErrorBody) => object): Response {
   return jsonResponse(answer.status, extra ? { ...extra(answer.body), ...answer.body } : answer.body, answer.headers);
 }

@@ -19,7 +19,10 @@ export interface SyncGatewayOptions {
   engine: SyncEngine<any>;
   /** Turns the caller's token into an actor; `null` (or a throw) refuses with 401. */
   authenticate: Authenticate;
-  /** Told of every unexpected failure once, with the request id the client was answered. @default one JSON line on stderr */
+  /**
+   * Told of every unexpected failure once, with the request id the client was answered. @default
+   * one JSON line on stderr
+   */
   onError?: OnUnexpectedError;
   /**
    * Transport limits (body, URL, query, live caps, slow-consumer bounds). Each one not given falls
@@ -44,7 +47,10 @@ export interface SyncGateway {
   actor(token: string | null): Promise<Actor>;
   /** Like `actor`, but a 401 refusal answers null (a context that also serves public calls). */
   optionalActor(token: string | null): Promise<Actor | null>;
-  /** The schema-version gate: throws UPGRADE_REQUIRED (426) for a client older than the engine accepts. */
+  /**
+   * The schema-version gate: throws UPGRADE_REQUIRED (426) for a client older than the engine
+   * accepts.
+   */
   checkSchemaVersion(version: unknown): void;
   /** The one error table: status, body and headers; an unexpected failure is reported once. */
   answer(error: unknown, op: string): ErrorAnswer;
@@ -75,7 +81,8 @@ export function uriTooLong(length: number, limit: number): ErrorAnswer {
  * gateway to several faces (as `createSyncHttpServer` does) so they share live caps.
  *
  * @example
- * const gateway = createSyncGateway({ engine, authenticate: jwtAuthenticator({ secret }), onError: log });
+ * const gateway = createSyncGateway({ engine, authenticate: jwtAuthenticator({ secret }), onError:
+ * log });
  * const rest = createRestHandler({ gateway });
  */
 export function createSyncGateway(options: SyncGatewayOptions): SyncGateway {
@@ -99,7 +106,8 @@ export function createSyncGateway(options: SyncGatewayOptions): SyncGateway {
       if (target.length > limits.maxUrlLength) return uriTooLong(target.length, limits.maxUrlLength);
       const q = target.indexOf('?');
       if (q === -1) return null;
-      // Counted on the raw text (every "&" starts one more), so 100,000 parameters are never parsed.
+      // Counted on the raw text (every "&" starts one more), so 100,000 parameters are never
+      // parsed.
       let count = 0;
       for (const part of target.slice(q + 1).split('&', limits.maxQueryParams + 1)) if (part !== '') count++;
       if (count <= limits.maxQueryParams) return null;

@@ -7,28 +7,42 @@ import { z } from 'zod';
 
 /** Limits every face applies before or around an engine call (each with its CLI variable). */
 export interface TransportLimits {
-  /** Largest request body the HTTP faces read (bytes); larger answers 413. CLI `SYNC_MAX_BODY_BYTES`. @default 16 MiB */
+  /**
+   * Largest request body the HTTP faces read (bytes); larger answers 413. CLI
+   * `SYNC_MAX_BODY_BYTES`. @default 16 MiB
+   */
   maxBodyBytes: number;
   /**
    * Longest request URL (path and query, characters); longer answers 414. The default fits the
-   * largest valid REST request and stays below Node's 16 KiB header limit. CLI `SYNC_MAX_URL_LENGTH`. @default 10000
+   * largest valid REST request and stays below Node's 16 KiB header limit. CLI
+   * `SYNC_MAX_URL_LENGTH`. @default 10000
    */
   maxUrlLength: number;
-  /** Most query parameters in one request; more answer 400 naming `query`. CLI `SYNC_MAX_QUERY_PARAMS`. @default 16 */
+  /**
+   * Most query parameters in one request; more answer 400 naming `query`. CLI
+   * `SYNC_MAX_QUERY_PARAMS`. @default 16
+   */
   maxQueryParams: number;
   /**
    * Live connections (SSE, raw WebSocket, tRPC WebSocket or SSE subscription) one actor may hold
-   * on this gateway; one more answers 429 (close 4429). CLI `SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR`. @default 16
+   * on this gateway; one more answers 429 (close 4429). CLI `SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR`.
+   * @default 16
    */
   maxLiveConnectionsPerActor: number;
-  /** Live subscriptions one connection may multiplex (tRPC over WebSocket); one more answers 429. @default 32 */
+  /**
+   * Live subscriptions one connection may multiplex (tRPC over WebSocket); one more answers 429.
+   * @default 32
+   */
   maxSubscriptionsPerConnection: number;
   /**
    * Bytes held for one live connection the peer has not taken yet; past it, live, the subscriber is
    * told to resync and closed (4409). CLI `SYNC_STREAM_MAX_BUFFERED_BYTES`. @default 1 MiB
    */
   maxBufferedBytes: number;
-  /** How long a slow consumer's connection stays open to take its final `resync_required`. @default 5000 */
+  /**
+   * How long a slow consumer's connection stays open to take its final `resync_required`. @default
+   * 5000
+   */
   slowConsumerGraceMs: number;
 }
 

@@ -1,4 +1,7 @@
-/** Live-connection caps of one gateway: connections per actor and subscriptions per connection, shared by its faces. */
+/**
+ * Live-connection caps of one gateway: connections per actor and subscriptions per connection,
+ * shared by its faces.
+ */
 import { SyncError } from '../../shared/errors.js';
 import type { Actor } from '../../shared/protocol.js';
 
@@ -24,7 +27,10 @@ const keyOf = (actor: Actor) => `${actor.scopeId} ${actor.userId}`;
 
 /** A fresh, empty registry; the gateway holds one, so every face it serves counts against it. */
 export function createLiveConnections(limits: () => LiveCapLimits): LiveConnections {
-  /** actor key → connection → its live subscriptions; a connection with none is not live and not counted. */
+  /**
+   * actor key → connection → its live subscriptions; a connection with none is not live and not
+   * counted.
+   */
   const actors = new Map<string, Map<object, number>>();
   return {
     acquire(actor, connection) {

@@ -1,4 +1,6 @@
-/** The one `onError` shape of the Fetch-API faces, which also keeps their older signature working. */
+/**
+ * The one `onError` shape of the Fetch-API faces, which also keeps their older signature working.
+ */
 import type { UnexpectedError } from './request-id.js';
 
 /**

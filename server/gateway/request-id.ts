@@ -1,11 +1,16 @@
-/** Request ids and the one report of an unexpected failure: no `node:` import, so any runtime can use it. */
+/**
+ * Request ids and the one report of an unexpected failure: no `node:` import, so any runtime can
+ * use it.
+ */
 
 const ID = Symbol.for('trpc-offline-sync.requestId');
 const REPORTED = Symbol.for('trpc-offline-sync.reported');
 
 /** What every face reports about an unexpected failure, in one shape (`onError`). */
 export interface UnexpectedError {
-  /** Sent to the client (`error.requestId`, `X-Request-Id`, tRPC `data.sync.requestId`) and logged. */
+  /**
+   * Sent to the client (`error.requestId`, `X-Request-Id`, tRPC `data.sync.requestId`) and logged.
+   */
   requestId: string;
   /** The operation that failed, e.g. `POST /sync/push`, `trpc sync.push`, `ws /sync/stream`. */
   op: string;
@@ -85,7 +90,9 @@ export function describeError(error: unknown): { message: string; name?: string;
   return out;
 }
 
-/** The default report: one JSON line at level `error` on stderr (the console where there is none). */
+/**
+ * The default report: one JSON line at level `error` on stderr (the console where there is none).
+ */
 export function logUnexpectedToStderr(info: UnexpectedError): void {
   const line = JSON.stringify({
     time: new Date().toISOString(),

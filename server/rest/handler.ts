@@ -1,4 +1,7 @@
-/** `createRestHandler`: the REST face as one web-standard `(Request) => Promise<Response>`, over the gateway. */
+/**
+ * `createRestHandler`: the REST face as one web-standard `(Request) => Promise<Response>`, over the
+ * gateway.
+ */
 import type { Authenticate } from '../auth/authenticate.js';
 import type { SyncEngine } from '../engine/types.js';
 import { authenticateToken, bearerToken } from '../gateway/auth.js';
@@ -21,14 +24,21 @@ import { handleSse } from './sse.js';
 export interface RestHandlerOptions {
   /** The sync engine the endpoints call. */
   engine: SyncEngine;
-  /** Turns the bearer token into an actor; `null` answers 401 (see the gateway's token → actor rule). */
+  /**
+   * Turns the bearer token into an actor; `null` answers 401 (see the gateway's token → actor
+   * rule).
+   */
   authenticate: Authenticate;
   /**
    * The gateway to run over (shared live caps and reporting with other faces). When given, its
-   * limits and `onError` apply. @default a gateway of its own from `engine`, `authenticate`, `limits`, `onError`
+   * limits and `onError` apply. @default a gateway of its own from `engine`, `authenticate`,
+   * `limits`, `onError`
    */
   gateway?: SyncGateway;
-  /** Transport limits (body, URL, query, live caps, slow-consumer bounds). @default the engine's forwarded values, then the defaults */
+  /**
+   * Transport limits (body, URL, query, live caps, slow-consumer bounds). @default the engine's
+   * forwarded values, then the defaults
+   */
   limits?: Partial<TransportLimits>;
   /** Prefix the endpoints live under (e.g. `/api`), without a trailing slash. @default '' */
   basePath?: string;
@@ -90,7 +100,8 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
   return async function restHandler(req: Request): Promise<Response> {
     const origin = req.headers.get('origin');
     let op = `${req.method} ?`;
-    // Every unexpected failure of this request, a throwing `authenticate` included, is told here once.
+    // Every unexpected failure of this request, a throwing `authenticate` included, is told here
+    // once.
     const report = options.onError ? reportFor(options.onError, req) : gateway.onError;
     try {
       const url = new URL(req.url);
@@ -110,7 +121,8 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
       const actor = endpoint.auth
         ? await authenticateToken(gateway.authenticate, bearerToken(req.headers.get('authorization')), report)
         : { userId: '', scopeId: '' };
-      // Before any other check of the request: an outdated client must learn it needs an upgrade (426),
+      // Before any other check of the request: an outdated client must learn it needs an upgrade
+      // (426),
       // not get a 400 for a collection or field its old schema still names.
       const schemaVersion = endpoint.auth ? requestSchemaVersion(req, url) : undefined;
       if (endpoint.auth) gateway.checkSchemaVersion(schemaVersion);

@@ -1,4 +1,7 @@
-/** Which gateway a tRPC call runs under: the one the server marked its context with, so all its faces share caps. */
+/**
+ * Which gateway a tRPC call runs under: the one the server marked its context with, so all its
+ * faces share caps.
+ */
 import type { SyncGateway } from '../gateway/gateway.js';
 
 const GATEWAY = Symbol.for('trpc-offline-sync.gateway');

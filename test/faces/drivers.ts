@@ -1,4 +1,7 @@
-/** One driver per face: each turns a conformance case into that face's request and reads its answer back. */
+/**
+ * One driver per face: each turns a conformance case into that face's request and reads its answer
+ * back.
+ */
 import WebSocket from 'ws';
 
 /** What a case varies: the token, and one thing wrong with the request (or nothing). */
@@ -7,7 +10,10 @@ export interface Attempt {
   variant?: 'big-body' | 'long-url' | 'old-schema';
 }
 
-/** A face's answer, whatever its transport: the error code, the HTTP status (or 4000 + close code) and the request id. */
+/**
+ * A face's answer, whatever its transport: the error code, the HTTP status (or 4000 + close code)
+ * and the request id.
+ */
 export interface Outcome {
   code: string;
   status: number;

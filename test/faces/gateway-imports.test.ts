@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 
 const NODE_ONLY = new Set(['ws', 'pg', 'mongodb', '@electric-sql/pglite', 'prom-client']);
 
-/** Every value import reachable from `entry` through relative imports (type-only imports are erased). */
+/**
+ * Every value import reachable from `entry` through relative imports (type-only imports are
+ * erased).
+ */
 function nodeImportsOf(entry: string): string[] {
   const seen = new Set<string>();
   const found: string[] = [];

@@ -1,5 +1,6 @@
 /**
- * The server every face case runs on: `createSyncHttpServer` (tRPC, REST, SSE, raw WebSocket and the
+ * The server every face case runs on: `createSyncHttpServer` (tRPC, REST, SSE, raw WebSocket and
+ * the
  * compat face on one port) over a real store, with an `authenticate` hook whose tokens name what
  * it does, and an engine whose calls fail unexpectedly for the user `boom`.
  */
@@ -41,7 +42,9 @@ export interface FaceServer {
   close(): Promise<void>;
 }
 
-/** Starts the server on `store` with `minSchemaVersion: 2` and a one-request budget for `limited`. */
+/**
+ * Starts the server on `store` with `minSchemaVersion: 2` and a one-request budget for `limited`.
+ */
 export async function startFaceServer(store: Store): Promise<FaceServer> {
   await store.init();
   let n = 0;

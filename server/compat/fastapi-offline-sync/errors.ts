@@ -1,4 +1,7 @@
-/** Errors of the fastapi-offline-sync face: the gateway's answer, with FastAPI's `detail` beside `error`. */
+/**
+ * Errors of the fastapi-offline-sync face: the gateway's answer, with FastAPI's `detail` beside
+ * `error`.
+ */
 import { answerError, answerResponse, type ErrorBody } from '../../gateway/errors.js';
 import { logUnexpectedToStderr } from '../../gateway/request-id.js';
 
