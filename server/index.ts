@@ -31,6 +31,8 @@ export { withLiveConnection, openLiveStream, SLOW_CONSUMER_CLOSE_CODE, type Live
 export { createSyncHttpServer, createMetricsServer, type SyncHttpServer, type SyncHttpServerOptions, type MetricsServer, type MetricsServerOptions } from './http/index.js';
 /** Request and socket bounds of `createSyncHttpServer`, and the per-request answer budget for apps with their own tRPC server (docs/limits.md). */
 export { withResponseBudget } from './trpc/index.js';
+/** Marks an app's own tRPC context with a gateway, so `sync.stream` shares its live caps and `onError` (docs/server.md). */
+export { withGateway } from './trpc/index.js';
 export type { RequestBounds } from './http/index.js';
 /** Malformed requests and slow clients on any listener: the request-target parser, the `clientError` answer and the transport timeouts (docs/limits.md). */
 export { parseRequestTarget, answerClientError, DEFAULT_TIMEOUTS, type TransportTimeouts } from './http/index.js';
