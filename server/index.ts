@@ -37,9 +37,22 @@ export { createOpsHandler, type OpsOptions } from './http/ops.js';
 export { requestIdOf } from './unexpected.js';
 /** Request and socket bounds of `createSyncHttpServer`, and the per-request answer budget for apps with their own tRPC server (docs/limits.md). */
 export { withResponseBudget } from './trpc/index.js';
+/** Marks an app's own tRPC context with a gateway, so `sync.stream` shares its live caps and `onError` (docs/server.md). */
+export { withGateway } from './trpc/index.js';
 export type { RequestBounds } from './http/index.js';
 /** Malformed requests and slow clients on any listener: the request-target parser, the `clientError` answer and the transport timeouts (docs/limits.md). */
 export { parseRequestTarget, answerClientError, DEFAULT_TIMEOUTS, type TransportTimeouts } from './http/index.js';
+export {
+  createSyncGateway,
+  DEFAULT_TRANSPORT_LIMITS,
+  type ErrorBody,
+  type GatewayErrorCode,
+  type OnUnexpectedError,
+  type SyncGateway,
+  type SyncGatewayOptions,
+  type TransportLimits,
+  type UnexpectedError,
+} from './gateway/index.js';
 export type { Authenticate } from './auth/authenticate.js';
 export { countAuthFailures, type AuthFailureReason } from './auth/count-failures.js';
 export { jwtAuthenticator, signDevToken, type JwtAuthenticatorOptions, type DevTokenOptions } from './auth/jwt.js';

@@ -5,3 +5,4 @@ export type { EngineFor, PushInputOf, SyncChangeOf, SyncChangeOutOf, SyncFullDoc
 export { createSyncAppRouter, type SyncAppRouter, type SyncContext } from './app-router.js';
 export { syncTransformer } from './transformer.js';
 export { withResponseBudget } from './response-budget.js';
+export { withGateway } from './gateway-context.js';
