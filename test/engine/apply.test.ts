@@ -179,6 +179,20 @@ describe.each(cases)('applying changes on $name', ({ create }) => {
       await engine.close();
     });
 
+    it('a changed field gets the change\'s HLC: the version moves, and a resurrection outranks an older delete', async () => {
+      const { engine, one, doc } = setup({ resolvers: { tasks: ({ incoming }) => incoming } });
+      const first = await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'a' }, hlc: hlc(100) });
+      const second = await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'b' }, hlc: hlc(150) });
+      expect(second.version).toBe(hlc(150));
+      expect(second.version! > first.version!).toBe(true);
+      await one({ collection: 'tasks', id: 't', op: 'delete', hlc: hlc(200) });
+      // Brought back at 400; a delete stamped 300 (older than the resurrection) loses to it.
+      expect((await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'back' }, hlc: hlc(400) })).status).toBe('accepted');
+      await one({ collection: 'tasks', id: 't', op: 'delete', hlc: hlc(300, 'n2') });
+      expect(await doc('t')).toEqual({ title: 'back', done: false });
+      await engine.close();
+    });
+
     it('an answer that changes a field the patch did not name is conflict_resolved', async () => {
       // The resolver counts every write in `priority`.
       const { engine, one } = setup({ resolvers: { tasks: ({ incoming }) => ({ ...incoming, priority: ((incoming.priority as number | undefined) ?? 0) + 1 }) } });
