@@ -1,5 +1,4 @@
 /** Unexpected (500) failures: one request id per failure, shared by the answer and the error log line. */
-import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 
 const ID = Symbol.for('trpc-offline-sync.requestId');
@@ -15,7 +14,9 @@ export interface UnexpectedError {
 
 /** A new request id: 16 hex digits, unique enough to grep for in logs. */
 export function newRequestId(): string {
-  return randomBytes(8).toString('hex');
+  // Web Crypto (global on Node 20, browsers, Deno, Bun, workers): no `node:` import on the REST path.
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /**

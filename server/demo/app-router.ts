@@ -1,28 +1,21 @@
-/** The demo app router: `t.router({ sync })` over the demo schema, with superjson and the sync error formatter. */
-import { initTRPC } from '@trpc/server';
-import superjson from 'superjson';
-import type { SyncContext } from '../trpc/app-router.js';
+/**
+ * The demo app router: the shipped `createSyncAppRouter` (with `syncTransformer` and
+ * `syncErrorFormatter`) over the demo schema, so what the tests and samples run is what ships.
+ */
+import { createSyncAppRouter, type SyncAppRouter } from '../trpc/app-router.js';
 import type { EngineFor } from '../trpc/inputs.js';
-import { syncErrorFormatter } from '../trpc/errors.js';
-import { createSyncRouter } from '../trpc/router.js';
 import type { DemoSchema } from './schema.js';
 
-const t = initTRPC.context<SyncContext>().create({
-  transformer: superjson,
-  errorFormatter: syncErrorFormatter,
-  isDev: process.env.NODE_ENV === 'development', // no stack traces to clients unless asked
-  });
-
 /**
- * Builds the demo app router over an engine on the demo schema.
+ * Builds the demo app router over an engine on the demo schema: `createSyncAppRouter(engine)`.
  *
  * @example
  * const appRouter = createAppRouter(createSyncEngine({ store, schema: demoSchema }));
  * const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url, transformer: superjson })] });
  */
-export function createAppRouter(engine: EngineFor<DemoSchema>) {
-  return t.router({ sync: createSyncRouter({ engine, procedure: t.procedure }) });
+export function createAppRouter(engine: EngineFor<DemoSchema>): AppRouter {
+  return createSyncAppRouter(engine);
 }
 
-/** The demo router's type, for `createTRPCClient<AppRouter>`. */
-export type AppRouter = ReturnType<typeof createAppRouter>;
+/** The demo router's type, for `createTRPCClient<AppRouter>`: `SyncAppRouter<DemoSchema>`. */
+export type AppRouter = SyncAppRouter<DemoSchema>;

@@ -1,0 +1,24 @@
+/**
+ * `trpc-offline-sync/trpc`: the tRPC face: the sync router factory, the ready app router, the
+ * shipped transformer and the error formatter. Runs wherever `@trpc/server` runs.
+ */
+export {
+  createSyncRouter,
+  createSyncAppRouter,
+  syncErrorFormatter,
+  syncTransformer,
+  toTRPCError,
+  withResponseBudget,
+  type SyncRouterOptions,
+  type SyncRouterRecord,
+  type SyncAppRouter,
+  type SyncContext,
+  type SyncErrorData,
+  type EngineFor,
+  type PushInputOf,
+  type SyncChangeOf,
+  type SyncChangeOutOf,
+  type SyncFullDocOf,
+  type SyncInputs,
+  type SyncOutputs,
+} from '../trpc/index.js';
