@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { WsServer, WsSocket } from '../ws-types.js';
 import { z } from 'zod';
 import { SyncError, issuesFromZod, type SyncIssue } from '../../shared/errors.js';
 import { collectionName, schemaVersion } from '../../shared/protocol.js';
@@ -30,7 +31,7 @@ export interface RestWebSocketOptions {
 /** The raw WebSocket face: attach `handleUpgrade` to a server's `upgrade` event. */
 export interface RestWebSocketServer {
   /** The underlying `ws` server (`noServer: true`). */
-  wss: WebSocketServer;
+  wss: WsServer;
   /** Takes over the upgrade when the path matches and returns true; otherwise returns false and leaves the socket alone. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Closes every connection and stops their streams. */
@@ -77,7 +78,7 @@ export interface FrameSocketOptions {
   /** Largest client frame (`ws` refuses a larger one by its header, close 1009, before buffering it). @default 65536 */
   maxPayloadBytes?: number;
   /** Serves one connection from its first text frame (`null`: binary); a thrown error is sent as an error frame. */
-  serve: (socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal) => Promise<void>;
+  serve: (socket: WsSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal) => Promise<void>;
   /** Extra fields of the error frame (e.g. FastAPI's `detail`). */
   errorFields?: (error: { code: string; message: string }) => Record<string, unknown>;
 }
@@ -95,7 +96,7 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
   if (!Number.isSafeInteger(subscribeTimeoutMs) || subscribeTimeoutMs < 1 || subscribeTimeoutMs > 2_147_483_647) throw new Error(`WebSocket face ${options.path}: subscribeTimeoutMs must be a whole number of milliseconds from 1 to 2147483647, got ${String(options.subscribeTimeoutMs)}`);
   const wss = new WebSocketServer({ noServer: true, maxPayload });
   const stops = new Set<() => void>();
-  const fail = (socket: WebSocket, error: unknown, code?: number) => refuse(socket, error, code, options.errorFields);
+  const fail = (socket: WsSocket, error: unknown, code?: number) => refuse(socket, error, code, options.errorFields);
 
   wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
     const fallbackToken = requestUrl(req)?.searchParams.get('token') ?? bearerToken(req.headers.authorization ?? null);
@@ -139,7 +140,7 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
 const wsPayload = frameCache((event) => Buffer.from(JSON.stringify(event), 'utf8'));
 const textFrame = { binary: false, compress: false, fin: true } as const;
 
-async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, options: RestWebSocketOptions): Promise<void> {
+async function serve(socket: WsSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, options: RestWebSocketOptions): Promise<void> {
   const frame = parseJsonFrame(text, subscribeFrame);
   const actor = await authenticateToken(options.authenticate, frame.token ?? fallbackToken);
   // An outdated client hears 4426 before any other check of its frame (see handler.ts).
@@ -179,7 +180,7 @@ export function parseJsonFrame<T>(text: string | null, schema: z.ZodType<T>): T 
   return parsed.data;
 }
 
-function refuse(socket: WebSocket, error: unknown, code?: number, extra?: FrameSocketOptions['errorFields']): void {
+function refuse(socket: WsSocket, error: unknown, code?: number, extra?: FrameSocketOptions['errorFields']): void {
   if (socket.readyState !== socket.OPEN) return;
   const body = SyncError.is(error) ? error.toJSON().error : { code: 'INTERNAL', message: 'internal server error', issues: [] };
   const status = SyncError.is(error) ? statusOf(error.code) : 500;

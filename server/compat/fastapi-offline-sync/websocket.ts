@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { WsSocket as WebSocket } from '../../ws-types.js';
 import { z } from 'zod';
 import { collectionName, type StreamEvent } from '../../../shared/protocol.js';
 import type { Authenticate } from '../../auth/authenticate.js';
