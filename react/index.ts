@@ -3,7 +3,8 @@ import { createContext, createElement, useContext, useMemo, useRef, useSyncExter
 import type { Filter, QueryOptions, Row, SyncClient, SyncCollection } from '../client/index.js';
 import type { SyncStatus } from '../client/index.js';
 
-type AnyClient = SyncClient<any>;
+/** A sync client of any schema, as the provider holds it. */
+export type AnyClient = SyncClient<any>;
 type AnyCollection = SyncCollection<any, any>;
 
 const SyncContext = createContext<AnyClient | null>(null);

@@ -36,8 +36,11 @@ export type {
   MutationRecord,
   ReadOplogOptions,
   ScanDocsOptions,
+  ClientLedger,
+  CollectionChecksum,
 } from '../stores/store.js';
-export { memoryStore, type MemoryStore } from '../stores/memory.js';
+export type { ChecksumReport, ChecksumVerdict } from '../engine/checksums.js';
+export { memoryStore, type MemoryStore, type ScopeData } from '../stores/memory.js';
 export type { Authenticate } from '../auth/authenticate.js';
 export type { UnexpectedError } from '../unexpected.js';
 export { SyncError } from '../../shared/errors.js';

@@ -45,4 +45,5 @@ export {
   type JwtAuthenticatorOptions,
   type DevTokenOptions,
 } from '../auth/jwt.js';
+export type { WsServer, WsSocket } from '../ws-types.js';
 export { createEventLogger, parseLogLevel, type LogLevel } from '../logging.js';

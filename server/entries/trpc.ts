@@ -21,4 +21,9 @@ export {
   type SyncFullDocOf,
   type SyncInputs,
   type SyncOutputs,
+  type SyncProcedureDef,
+  type ChangeOutMeta,
+  type CollectionsOf,
+  type InputOf,
+  type OutputOf,
 } from '../trpc/index.js';
