@@ -94,6 +94,14 @@ wait_line() {
   return 1
 }
 
+echo "== missing optional peers (the client-only app has none)"
+# A server part used without its optional peer names the package and the command that installs it.
+OUT=$(cd "$WORK/client" && node -e "import('trpc-offline-sync/postgres').then((m) => m.pgliteStore()).catch((e) => console.log(e.message))" 2>&1)
+echo "$OUT" | grep -q 'npm install @electric-sql/pglite' && echo "pgliteStore without PGlite: $OUT" || fail "pgliteStore without PGlite said: $OUT"
+OUT=$(cd "$WORK/client" && ./node_modules/.bin/trpc-offline-sync serve 2>&1 </dev/null)
+echo "$OUT" | grep -qE '^error: the optional peer dependency (ws|jose|prom-client|@electric-sql/pglite) is not installed; .*: npm install ' \
+  && echo "trpc-offline-sync serve without its peers: $OUT" || fail "trpc-offline-sync serve without its peers said: $OUT"
+
 echo "== sync"
 sync_through() { # name url token
   local id="t-$1-$RANDOM"
