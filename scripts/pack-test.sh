@@ -60,8 +60,8 @@ UNPACKED_KB=$(mkdir -p "$WORK/unpacked" && tar -xzf "$TARBALL" -C "$WORK/unpacke
 echo "tarball: $(basename "$TARBALL") $TAR_KB kB packed, $(mb "$UNPACKED_KB") unpacked, $(tar -tzf "$TARBALL" | wc -l | tr -d ' ') files"
 
 echo "== publint, @arethetypeswrong/cli --profile esm-only"
-(cd "$WORK/unpacked/package" && npx --yes --prefer-offline publint --strict >"$WORK/publint.log" 2>&1) && echo "publint: clean" || { cat "$WORK/publint.log"; fail "publint"; }
-npx --yes --prefer-offline @arethetypeswrong/cli --profile esm-only --pack "$TARBALL" >"$WORK/attw.log" 2>&1 && echo "attw (esm-only): clean" || { cat "$WORK/attw.log"; fail "@arethetypeswrong/cli"; }
+(cd "$WORK/unpacked/package" && "$ROOT/node_modules/.bin/publint" --strict >"$WORK/publint.log" 2>&1) && echo "publint: clean" || { cat "$WORK/publint.log"; fail "publint"; }
+"$ROOT/node_modules/.bin/attw" --profile esm-only "$TARBALL" >"$WORK/attw.log" 2>&1 && echo "attw (esm-only): clean" || { cat "$WORK/attw.log"; fail "@arethetypeswrong/cli"; }
 
 echo "== installs"
 app base "@trpc/client@$TRPC" "superjson@$SUPERJSON" "zod@$ZOD"
