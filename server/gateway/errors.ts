@@ -3,29 +3,12 @@
  * code). A `SyncError` keeps its code; anything else is an unexpected failure, answered `INTERNAL`
  * with a request id and reported once. No `node:` import: the Fetch-API REST face uses it as is.
  */
-import { ERROR_STATUS, SyncError, type SyncErrorCode, type SyncIssue } from '../../shared/errors.js';
+import { ERROR_STATUS, SyncError, type ErrorAnswerCode, type ErrorBody, type SyncErrorCode, type SyncIssue } from '../../shared/errors.js';
 import { reportOnce, type OnUnexpectedError } from './request-id.js';
 
-/**
- * Error codes a face answers: the protocol's, plus 405 (known path, wrong method) and 414 (URL too
- * long).
- */
-export type GatewayErrorCode = SyncErrorCode | 'METHOD_NOT_ALLOWED' | 'URI_TOO_LONG';
-
-/**
- * The JSON body of every error answer on every HTTP face (the compat face adds FastAPI's `detail`).
- */
-export interface ErrorBody {
-  error: {
-    code: GatewayErrorCode;
-    message: string;
-    issues: SyncIssue[];
-    /** On `INTERNAL`: the id the failure was reported under (also `X-Request-Id`). */
-    requestId?: string;
-    /** On `CLIENT_ID_CONFLICT`: the push's mutation ids already recorded as these same changes. */
-    recorded?: number[];
-  };
-}
+/** Error codes a face answers (see `ErrorAnswerCode`). */
+export type GatewayErrorCode = ErrorAnswerCode;
+export type { ErrorBody };
 
 /** A face-neutral answer to an error: each face writes it its own way. */
 export interface ErrorAnswer {

@@ -4,7 +4,8 @@
  * and the time a WebSocket has to authenticate. Defaults merged and checked once here.
  */
 import type { IncomingMessage } from 'node:http';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import type { WsServer } from '../ws-types.js';
 import { SyncError } from '../../shared/errors.js';
 
 /** The frame bound of the raw stream faces (`WS /sync/stream`, compat): their only client frame is a subscribe frame. */
@@ -92,7 +93,7 @@ export function batchTooLarge(target: string, max: number): SyncError | null {
  * Closes tRPC WebSockets that do not authenticate within `timeoutMs` (4401). Listen before tRPC's
  * handler, so the timer exists before the context is built; `authenticated(res)` clears it.
  */
-export function closeUnauthenticated(wss: WebSocketServer, timeoutMs: number): { authenticated(res: unknown): void } {
+export function closeUnauthenticated(wss: WsServer, timeoutMs: number): { authenticated(res: unknown): void } {
   const timers = new WeakMap<object, ReturnType<typeof setTimeout>>();
   if (timeoutMs > 0) {
     wss.on('connection', (socket: WebSocket, _req: IncomingMessage) => {

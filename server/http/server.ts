@@ -5,6 +5,7 @@ import type { AnyRouter } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
+import type { WsServer } from '../ws-types.js';
 import type { Actor } from '../../shared/protocol.js';
 import type { Authenticate } from '../auth/authenticate.js';
 import { checkedAuthenticate } from '../auth/actor.js';
@@ -104,7 +105,7 @@ export interface SyncHttpServerOptions extends TransportTimeouts, RequestBounds 
 export interface SyncHttpServer {
   server: http.Server;
   /** The tRPC WebSocket server (`noServer`; upgrades of `/trpc` are routed to it). */
-  trpcWss: WebSocketServer;
+  trpcWss: WsServer;
   /** Starts listening (port 0 picks a free one) and answers with the real address. */
   listen(port?: number, host?: string): Promise<{ port: number; host: string; url: string }>;
   /** The gateway under every face of this server (its limits, live caps and error reporting). */

@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { WsServer, WsSocket } from '../ws-types.js';
 import { z } from 'zod';
 import { SyncError, issuesFromZod, type SyncIssue } from '../../shared/errors.js';
 import { collectionName, schemaVersion, viewRequest } from '../../shared/protocol.js';
@@ -39,7 +40,7 @@ export interface RestWebSocketOptions {
 /** The raw WebSocket face: attach `handleUpgrade` to a server's `upgrade` event. */
 export interface RestWebSocketServer {
   /** The underlying `ws` server (`noServer: true`). */
-  wss: WebSocketServer;
+  wss: WsServer;
   /** Takes over the upgrade when the path matches and returns true; otherwise returns false and leaves the socket alone. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Closes every connection and stops their streams. */
@@ -95,7 +96,7 @@ export interface FrameSocketOptions {
   /** Largest client frame (`ws` refuses a larger one by its header, close 1009, before buffering it). @default 65536 */
   maxPayloadBytes?: number;
   /** Serves one connection from its first text frame (`null`: binary); a thrown error is sent as an error frame. */
-  serve: (socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal) => Promise<void>;
+  serve: (socket: WsSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal) => Promise<void>;
   /** Told of an unexpected failure once; its error frame carries the request id. */
   report: OnUnexpectedError;
   /** Extra fields of the error frame (e.g. FastAPI's `detail`). */
@@ -115,7 +116,7 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
   if (!Number.isSafeInteger(subscribeTimeoutMs) || subscribeTimeoutMs < 1 || subscribeTimeoutMs > 2_147_483_647) throw new Error(`WebSocket face ${options.path}: subscribeTimeoutMs must be a whole number of milliseconds from 1 to 2147483647, got ${String(options.subscribeTimeoutMs)}`);
   const wss = new WebSocketServer({ noServer: true, maxPayload });
   const stops = new Set<() => void>();
-  const fail = (socket: WebSocket, error: unknown, code?: number) =>
+  const fail = (socket: WsSocket, error: unknown, code?: number) =>
     refuse(socket, answerError(error, `ws ${path}`, options.report), code, options.errorFields);
 
   wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
@@ -160,7 +161,7 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
 const wsPayload = frameCache((event) => Buffer.from(JSON.stringify(event), 'utf8'));
 const textFrame = { binary: false, compress: false, fin: true } as const;
 
-async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, gateway: SyncGateway): Promise<void> {
+async function serve(socket: WsSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, gateway: SyncGateway): Promise<void> {
   const { engine } = gateway;
   const frame = parseJsonFrame(text, subscribeFrame);
   const actor = await gateway.actor(frame.token ?? fallbackToken);
@@ -204,7 +205,7 @@ export function parseJsonFrame<T>(text: string | null, schema: z.ZodType<T>): T 
 }
 
 /** Sends the gateway's answer as an error frame, then closes with 4000 + its status (or `code`). */
-function refuse(socket: WebSocket, answer: ErrorAnswer, code?: number, extra?: FrameSocketOptions['errorFields']): void {
+function refuse(socket: WsSocket, answer: ErrorAnswer, code?: number, extra?: FrameSocketOptions['errorFields']): void {
   if (socket.readyState !== socket.OPEN) return;
   const body = answer.body.error;
   socket.send(JSON.stringify({ type: 'error', ...extra?.(body), error: body }), () => socket.close(code ?? closeCodeFor(answer.status), body.code));

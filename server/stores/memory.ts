@@ -8,7 +8,8 @@ import { addSum } from '../../shared/checksum.js';
 import { compareStrings } from '../../shared/order.js';
 import type { ClientLedger, DocKey, DocMatch, MutationRecord, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx, RecordedOutcome } from './store.js';
 
-interface ScopeData {
+/** What the memory store keeps for one scope (its `raw` map's values). */
+export interface ScopeData {
   head: ScopeHead;
   docs: Map<string, StoredDoc>;
   oplog: OplogEntry[];

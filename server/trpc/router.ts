@@ -24,22 +24,23 @@ import { checkJsonInput } from './json-input.js';
 import { passThrough, type EngineFor, type SyncInputs, type SyncOutputs } from './inputs.js';
 import { responseBudgetOf } from './response-budget.js';
 
-type Def<TInput, TOutput, TMeta> = { input: TInput; output: TOutput; meta: TMeta; errorShape: unknown };
+/** The procedure definition tRPC's router types take: input, output and meta of one sync procedure. */
+export type SyncProcedureDef<TInput, TOutput, TMeta> = { input: TInput; output: TOutput; meta: TMeta; errorShape: unknown };
 
 /** The procedures `createSyncRouter` returns; merge them into the app router as `sync`. */
 export type SyncRouterRecord<S, TMeta = unknown, R = {}> = {
   /** Applies a batch of changes (exactly once per mutation id). */
-  push: MutationProcedure<Def<SyncInputs<S>['push'], SyncOutputs<S>['push'], TMeta>>;
+  push: MutationProcedure<SyncProcedureDef<SyncInputs<S>['push'], SyncOutputs<S>['push'], TMeta>>;
   /** Changes after a checkpoint, whole commits only. */
-  pull: QueryProcedure<Def<SyncInputs<S, R>['pull'], SyncOutputs<S>['pull'], TMeta>>;
+  pull: QueryProcedure<SyncProcedureDef<SyncInputs<S, R>['pull'], SyncOutputs<S>['pull'], TMeta>>;
   /** One page of the current state, tombstones included. */
-  full: QueryProcedure<Def<SyncInputs<S, R>['full'], SyncOutputs<S>['full'], TMeta>>;
+  full: QueryProcedure<SyncProcedureDef<SyncInputs<S, R>['full'], SyncOutputs<S>['full'], TMeta>>;
   /**
    * Catch-up, then live commits. Every event is `tracked()`: `changes` by its checkpoint,
    * heartbeats and `resync_required` by the last position delivered, so clients see
    * `{ id, data }` and a reconnecting client resumes from `id` by itself.
    */
-  stream: SubscriptionProcedure<Def<SyncInputs<S, R>['stream'], AsyncIterable<TrackedData<SyncOutputs<S>['stream']>, void, any>, TMeta>>;
+  stream: SubscriptionProcedure<SyncProcedureDef<SyncInputs<S, R>['stream'], AsyncIterable<TrackedData<SyncOutputs<S>['stream']>, void, any>, TMeta>>;
 };
 
 /** Options of `createSyncRouter`. */

@@ -3,7 +3,7 @@
  * (`{ type: "subscribe", since, collections, token? }`, or the token as `?token=`), then one frame
  * per change, heartbeats, and `{ type: "full_resync_required", collections }` followed by a close.
  */
-import type { WebSocket } from 'ws';
+import type { WsSocket as WebSocket } from '../../ws-types.js';
 import { z } from 'zod';
 import { collectionName, type StreamEvent } from '../../../shared/protocol.js';
 import type { Authenticate } from '../../auth/authenticate.js';

@@ -1,7 +1,7 @@
 // The SQL Store: one implementation for PostgreSQL (through a pg Pool) and PGlite (embedded).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import type pg from 'pg';
+import type { PgClient } from './driver-types.js';
 import { addSum, checksumHex, docHash } from '../../../shared/checksum.js';
 import type {
   ClientLedger,
@@ -33,7 +33,7 @@ const MAX_CACHED_SCOPES = 10_000;
 const MAX_CACHED_CLIENTS = 64;
 
 /** Makes the dedicated LISTEN connection (PostgreSQL only). */
-export type ListenClientFactory = () => pg.Client | Promise<pg.Client>;
+export type ListenClientFactory = () => PgClient | Promise<PgClient>;
 
 /** A fresh epoch: 10 characters of [a-z0-9], the alphabet checkpoints accept. */
 function newEpoch(): string {
