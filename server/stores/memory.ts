@@ -168,6 +168,8 @@ export function memoryStore(): MemoryStore {
         const e = oplog[i]!;
         if (o.uptoSeq !== undefined && e.seq > o.uptoSeq) break;
         if (o.collections && o.collections.length > 0 && !o.collections.includes(e.collection)) continue;
+        const match = o.match?.get(e.collection);
+        if (match && e.before !== undefined && !match.some((m) => docMatches(m, e.data) || docMatches(m, e.before ?? null))) continue;
         out.push(copy(e));
         if (o.limit !== undefined && out.length >= o.limit) break;
       }
