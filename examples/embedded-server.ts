@@ -5,9 +5,9 @@
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { z } from 'zod';
-import { defineSyncSchema } from '../index.js';
-import { createSyncEngine, createSyncHttpServer, createSyncRouter, jwtAuthenticator, signDevToken, syncErrorFormatter, type Actor } from '../server/index.js';
-import { pgliteStore } from '../server/stores/postgres/index.js';
+import { defineSyncSchema } from 'trpc-offline-sync';
+import { createSyncEngine, createSyncHttpServer, createSyncRouter, jwtAuthenticator, signDevToken, syncErrorFormatter, type Actor } from 'trpc-offline-sync/server';
+import { pgliteStore } from 'trpc-offline-sync/postgres';
 
 const schema = defineSyncSchema({ tasks: z.object({ title: z.string(), done: z.boolean().default(false) }) });
 const store = await pgliteStore(process.env.SYNC_DATA_DIR ?? './.sync-data-example');

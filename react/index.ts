@@ -3,7 +3,8 @@ import { createContext, createElement, useContext, useEffect, useMemo, useRef, u
 import type { Filter, QueryOptions, Row, Subscription, SubscriptionStatus, SyncClient, SyncCollection } from '../client/index.js';
 import type { SyncStatus } from '../client/index.js';
 
-type AnyClient = SyncClient<any, any>;
+/** A sync client of any schema, as the provider holds it. */
+export type AnyClient = SyncClient<any, any>;
 type AnyCollection = SyncCollection<any, any>;
 
 const SyncContext = createContext<AnyClient | null>(null);

@@ -5,10 +5,21 @@ import type { EngineEvent } from './engine/types.js';
 import type { IpRateLimitedEvent } from './http/ip-rate-limit.js';
 import type { OplogStats } from './stores/store.js';
 
+/**
+ * The part of a prom-client `Registry` the metrics expose, declared here so that importing the
+ * server's types needs no prom-client (a prom-client `Registry` is one). Pass your own registry
+ * in `MetricsOptions.registry` to keep its full type.
+ */
+export interface MetricsRegistry {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+  getSingleMetric(name: string): { get(): Promise<{ values: { value: number; labels: Record<string, string | number | undefined> }[] }> } | undefined;
+}
+
 /** Options of `createMetrics`. */
 export interface MetricsOptions {
   /** Registry to register in. @default a new registry (so several servers in one process do not collide) */
-  registry?: Registry;
+  registry?: MetricsRegistry;
   /** Prefix of every metric name. @default 'sync_' */
   prefix?: string;
   /** Also collect Node process metrics (CPU, memory, event loop). @default true */
@@ -27,7 +38,7 @@ export interface MetricsOptions {
 
 /** What `createMetrics` returns: pass `onEvent` to the engine, serve `text()` at `/metrics`. */
 export interface SyncMetrics {
-  registry: Registry;
+  registry: MetricsRegistry;
   /** Takes the engine's events, and the HTTP server's per-IP refusals. */
   onEvent: (event: EngineEvent | IpRateLimitedEvent) => void;
   /** Content type of `text()` (Prometheus text format). */
@@ -53,7 +64,8 @@ const SIZE_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000];
  * // GET /metrics → await metrics.text()
  */
 export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
-  const registry = options.registry ?? new Registry();
+  // A caller's registry is a prom-client Registry (the structural type only keeps prom-client out of the .d.ts files).
+  const registry = (options.registry as Registry | undefined) ?? new Registry();
   const p = options.prefix ?? 'sync_';
   const registers = [registry];
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });

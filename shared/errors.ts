@@ -95,10 +95,26 @@ export class SyncError extends Error {
   }
 }
 
-/** The JSON body of every error response on the REST face. */
+/**
+ * Codes an error answer may carry: the protocol's, plus 405 (known path, wrong method) and 414
+ * (URL too long), which only the HTTP faces answer.
+ */
+export type ErrorAnswerCode = SyncErrorCode | 'METHOD_NOT_ALLOWED' | 'URI_TOO_LONG';
+
+/**
+ * The JSON body of every error answer on every HTTP face (the compat face adds FastAPI's `detail`).
+ * The one definition: the gateway builds it, `SyncError.toJSON()` gives it.
+ */
 export interface ErrorBody {
-  /** `recorded`: only on `CLIENT_ID_CONFLICT` (see `SyncError.recorded`). */
-  error: { code: SyncErrorCode; message: string; issues: SyncIssue[]; recorded?: number[] };
+  error: {
+    code: ErrorAnswerCode;
+    message: string;
+    issues: SyncIssue[];
+    /** On `INTERNAL`: the id the failure was reported under (also `X-Request-Id`). */
+    requestId?: string;
+    /** On `CLIENT_ID_CONFLICT`: the push's mutation ids already recorded as these same changes. */
+    recorded?: number[];
+  };
 }
 
 /** Turns zod issues into protocol issues with dotted paths, prefixed by `prefix`. */

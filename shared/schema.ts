@@ -42,7 +42,8 @@ export type DocOf<S extends SyncSchema, K extends keyof S['collections']> = z.ou
 /** A JSON merge patch of a document type: any subset of fields, `null` removes one. */
 export type PatchOf<T> = { [F in keyof T]?: T[F] | null };
 
-type ChangeMeta = { mutationId: number; id: string; baseVersion?: string | null; hlc?: string | null };
+/** The fields every change carries besides its collection, op and data. */
+export type ChangeMeta = { mutationId: number; id: string; baseVersion?: string | null; hlc?: string | null };
 
 /** One typed change: the collection name decides the shape of `data`. */
 export type TypedChange<S extends SyncSchema> = {

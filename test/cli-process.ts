@@ -23,9 +23,9 @@ export function spawnCli(args: string[], secret: string, env: Record<string, str
   return { child, output: () => out, exited };
 }
 
-/** Waits until `run` prints its listening line (matched by `pattern`, port in group 1); throws with its output if it exits or takes 60 s. */
-export async function listeningPort(run: CliRun, pattern = /listening on http:\/\/127\.0\.0\.1:(\d+)/): Promise<number> {
-  const deadline = Date.now() + 60_000;
+/** Waits until `run` prints its listening line (matched by `pattern`, port in group 1); throws with its output if it exits or takes `timeoutMs`. */
+export async function listeningPort(run: CliRun, pattern = /listening on http:\/\/127\.0\.0\.1:(\d+)/, timeoutMs = 60_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = pattern.exec(run.output());
     if (m) return Number(m[1]);

@@ -17,21 +17,23 @@ import { toRecord, whereKey, type DocRecord } from './records.js';
  * The IndexedDB globals this store uses, typed structurally: not every app's tsconfig has the DOM
  * lib (React Native's does not), and this module must type-check there too.
  */
-type KeyRangeClass = {
+/** The `IDBKeyRange` class the store builds key ranges with (the global one, or fake-indexeddb's). */
+export type IdbKeyRangeClass = {
   bound(lower: unknown, upper: unknown, lowerOpen?: boolean, upperOpen?: boolean): any;
   only(value: unknown): any;
   lowerBound(lower: unknown, open?: boolean): any;
 };
-type Factory = { open(name: string, version?: number): any };
+/** An `indexedDB` factory (the global one, or fake-indexeddb's). */
+export type IdbFactory = { open(name: string, version?: number): any };
 
 /** Options of `indexedDbLocalStore`. */
 export interface IndexedDbLocalStoreOptions {
   /** Fields to index per collection, so equality queries on them read only the matching documents. @default none */
   indexes?: Record<string, readonly string[]>;
   /** The IndexedDB factory. @default globalThis.indexedDB (tests pass fake-indexeddb's) */
-  indexedDB?: Factory;
+  indexedDB?: IdbFactory;
   /** The key range class that goes with `indexedDB`. @default globalThis.IDBKeyRange */
-  IDBKeyRange?: KeyRangeClass;
+  IDBKeyRange?: IdbKeyRangeClass;
   /** Called when another tab's newer version of this database waits for this one to close (it is closed at once). */
   onVersionChange?: () => void;
 }
@@ -63,7 +65,7 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
   const local = serial();
 
   async function open(): Promise<IDBPDatabase> {
-    const factory = options.indexedDB ?? (globalThis as { indexedDB?: Factory }).indexedDB;
+    const factory = options.indexedDB ?? (globalThis as { indexedDB?: IdbFactory }).indexedDB;
     if (!factory) throw new IndexedDbStoreError('INDEXEDDB_UNAVAILABLE', `IndexedDB "${name}": this environment has no indexedDB (pass options.indexedDB)`);
     const handlers = (d: IDBPDatabase) => {
       // Another tab upgrades the database: step aside (the next call reopens at the new version).
@@ -133,8 +135,8 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
     }
   }
 
-  const KeyRange = (): KeyRangeClass => {
-    const k = options.IDBKeyRange ?? (globalThis as { IDBKeyRange?: KeyRangeClass }).IDBKeyRange;
+  const KeyRange = (): IdbKeyRangeClass => {
+    const k = options.IDBKeyRange ?? (globalThis as { IDBKeyRange?: IdbKeyRangeClass }).IDBKeyRange;
     if (!k) throw new IndexedDbStoreError('INDEXEDDB_UNAVAILABLE', `IndexedDB "${name}": this environment has no IDBKeyRange (pass options.IDBKeyRange)`);
     return k;
   };

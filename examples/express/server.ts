@@ -5,12 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
 import { z } from 'zod';
-import { defineSyncSchema } from '../../shared/schema.js';
-import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
-import { createSyncEngine } from '../../server/engine/engine.js';
-import { createRestHandler, createRestWebSocketServer, toNodeHandler } from '../../server/rest/index.js';
-import { pgliteStore } from '../../server/stores/postgres/index.js';
-import type { Store } from '../../server/stores/store.js';
+import { defineSyncSchema } from 'trpc-offline-sync';
+import { createSyncEngine, type Store } from 'trpc-offline-sync/engine';
+import { createRestWebSocketServer, jwtAuthenticator, signDevToken, toNodeHandler } from 'trpc-offline-sync/node';
+import { pgliteStore } from 'trpc-offline-sync/postgres';
+import { createRestHandler } from 'trpc-offline-sync/rest';
 
 /** The app's synced collections. */
 export const schema = defineSyncSchema({

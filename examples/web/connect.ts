@@ -1,10 +1,10 @@
 /** One sync client per token: the app's tRPC links (WebSocket for the stream, HTTP batch for the rest) carrying the token, over the IndexedDB store shared by the tabs. */
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from '@trpc/client';
 import superjson from 'superjson';
-import * as sync from '../../client/index.js';
-import type { SyncClient } from '../../client/index.js';
-import type { AppRouter } from '../../server/demo/app-router.js';
-import { demoSchema, type DemoSchema } from '../../server/demo/schema.js';
+import * as sync from 'trpc-offline-sync/client';
+import type { SyncClient } from 'trpc-offline-sync/client';
+import { indexedDbLocalStore } from 'trpc-offline-sync/client/indexeddb';
+import { demoSchema, type AppRouter, type DemoSchema } from 'trpc-offline-sync/demo';
 
 declare global {
   interface Window {
@@ -36,7 +36,7 @@ export function connect(token: string): Connection {
     ],
   });
   // tabs: the tabs of this origin share the IndexedDB store; one of them syncs, the others write through it and follow.
-  const client = sync.createSyncClient({ api: trpc.sync, schema: demoSchema, store: sync.indexedDbLocalStore('tasks-app'), tabs: true, retry: { retries: 2, maxMs: 2_000 } });
+  const client = sync.createSyncClient({ api: trpc.sync, schema: demoSchema, store: indexedDbLocalStore('tasks-app'), tabs: true, retry: { retries: 2, maxMs: 2_000 } });
   void client.start(); // only the leader tab goes live; another tab takes over when it closes
   window.__sync = client;
   return {

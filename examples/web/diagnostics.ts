@@ -1,5 +1,5 @@
 /** The inspector's one door into the client: `client.diagnostics()` when the client has it, else a smaller snapshot built from `status()` and `pending()`. */
-import type { SyncDiagnostics } from '../../client/index.js';
+import type { SyncDiagnostics } from 'trpc-offline-sync/client';
 import type { TasksClient } from './connect.js';
 
 /** What the inspector shows; the fields the fallback cannot know are `null`. */

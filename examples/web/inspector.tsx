@@ -1,6 +1,6 @@
 /** The inspector (`/#inspector`): the client's diagnostics, refreshed live — status and reason, outbox, checkpoint and lag, last push and pull, live connection, tab role, dead letters, storage, recent errors. */
 import { useEffect, useState } from 'react';
-import { useSyncClient } from '../../react/index.js';
+import { useSyncClient } from 'trpc-offline-sync/react';
 import type { TasksClient } from './connect.js';
 import { readDiagnostics, type InspectorSnapshot } from './diagnostics.js';
 import { usePwa } from './pwa.js';

@@ -1,8 +1,8 @@
 /** The task app served by `trpc-offline-sync serve` at `/`: an installable PWA over React hooks, an IndexedDB store and live sync; sign-in prompt, inspector, undo and notices in words. */
 import { StrictMode, useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
-import type { StatusDetail, Subscription } from '../../client/index.js';
-import { SyncProvider, usePending, useQuery, useSyncClient, useSyncStatus } from '../../react/index.js';
+import type { StatusDetail, Subscription } from 'trpc-offline-sync/client';
+import { SyncProvider, usePending, useQuery, useSyncClient, useSyncStatus } from 'trpc-offline-sync/react';
 import { connect, type Connection, type TasksClient } from './connect.js';
 import { Inspector } from './inspector.js';
 import { Notices } from './notices.js';

@@ -1,7 +1,7 @@
 /** Conflict and rejection notices in words for people: which task (by title), what was kept, and what can be done (keep mine, restore, try again, discard). */
 import { useEffect, useState } from 'react';
-import type { ConflictEvent, RejectedChange } from '../../client/index.js';
-import { useSyncClient } from '../../react/index.js';
+import type { ConflictEvent, RejectedChange } from 'trpc-offline-sync/client';
+import { useSyncClient } from 'trpc-offline-sync/react';
 import type { TasksClient } from './connect.js';
 import { knownTask, named } from './titles.js';
 

@@ -1,5 +1,5 @@
 /** The last title (and done flag) seen for each task id, so a notice can name a task after the server deleted it. */
-import type { DocData } from '../../client/index.js';
+import type { DocData } from 'trpc-offline-sync/client';
 
 export interface KnownTask {
   title: string;

@@ -1,6 +1,6 @@
 /** Delete with undo: the task disappears at once and a toast offers Undo for a few seconds; the delete is written when the toast closes (or the page is hidden), so an undone delete never reaches the server. */
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
-import { useSyncClient } from '../../react/index.js';
+import { useSyncClient } from 'trpc-offline-sync/react';
 import type { TasksClient } from './connect.js';
 
 /** How long Undo is offered (ms). */

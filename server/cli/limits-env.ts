@@ -1,6 +1,7 @@
 /** The engine's limits from `SYNC_MAX_*` / `SYNC_*_LIMIT` environment variables, each checked with one clear line for a bad value. */
 import { DEFAULT_LIMITS, DEFAULT_STREAM, limitsSchema } from '../engine/options.js';
 import type { StreamOptions, SyncLimits } from '../engine/types.js';
+import { pickTransportLimits, TRANSPORT_LIMIT_NAMES, type TransportLimits } from '../gateway/limits.js';
 import { DEFAULT_MAX_BATCH_CALLS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_WS_AUTH_TIMEOUT_MS, MIN_WS_MAX_PAYLOAD, type RequestBounds } from '../http/request-bounds.js';
 
 /** Which environment variable sets which engine limit (docs/limits.md lists the same table). */
@@ -116,4 +117,18 @@ export function readRequestBoundsEnv(env: NodeJS.ProcessEnv, fail: (message: str
     bounds[b.key] = value;
   }
   return bounds;
+}
+
+/**
+ * Splits what the `SYNC_MAX_*` / `SYNC_STREAM_*` table read into the engine's options and the
+ * gateway's transport limits (body, URL, query, live caps, slow-consumer bounds), so one env
+ * table fills both and the engine is given only what it reads.
+ */
+export function splitLimits(
+  limits: Partial<SyncLimits>,
+  stream: Partial<StreamOptions>,
+): { limits: Partial<SyncLimits>; stream: Partial<StreamOptions>; transport: Partial<TransportLimits> } {
+  const own = <T extends object>(o: T): Partial<T> =>
+    Object.fromEntries(Object.entries(o).filter(([k]) => !(TRANSPORT_LIMIT_NAMES as string[]).includes(k))) as Partial<T>;
+  return { limits: own(limits), stream: own(stream), transport: pickTransportLimits({ ...limits, ...stream }) };
 }

@@ -1,6 +1,7 @@
 /** Opens the store the config names (PostgreSQL, MongoDB or embedded PGlite) and lists what it holds, for `init`. */
 import { mkdirSync } from 'node:fs';
 import type { Store } from '../stores/store.js';
+import { importPeer } from '../peers.js';
 import { CliError, type CliConfig } from './config.js';
 
 /** An opened store, a description for logs, what to close after it, and a snapshot of its tables or collections. */
@@ -33,14 +34,14 @@ function where(url: string): string {
 /** Opens (but does not init) the configured store; `collections` become SQL views of live documents. */
 export async function openStore(config: CliConfig, collections: readonly string[]): Promise<OpenedStore> {
   if (config.databaseUrl) {
-    const { default: pg } = await import('pg');
+    const { default: pg } = await importPeer('pg', () => import('pg'));
     const { postgresStore } = await import('../stores/postgres/index.js');
     const pool = new pg.Pool({ connectionString: config.databaseUrl, connectionTimeoutMillis: 5000 });
     const store = postgresStore(pool, { collections: [...collections] });
     return { store, description: `PostgreSQL at ${where(config.databaseUrl)}`, objects: () => sqlObjects(pool), close: async () => { await store.close(); await pool.end(); } };
   }
   if (config.mongodbUri) {
-    const { MongoClient } = await import('mongodb');
+    const { MongoClient } = await importPeer('mongodb', () => import('mongodb'));
     const { mongoStore } = await import('../stores/mongodb/index.js');
     // The driver's own parser: `new URL` refuses multi-host replica-set URIs.
     const { parseMongoUri } = await import('../stores/mongodb/uri.js');

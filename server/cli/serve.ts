@@ -16,6 +16,7 @@ import { demoDefaultViews, demoRules } from '../demo/rules.js';
 import { demoSchema } from '../demo/schema.js';
 import { installProcessNet } from './process-net.js';
 import type { UnexpectedError } from '../unexpected.js';
+import { splitLimits } from './limits-env.js';
 
 /** Starts serving; resolves with a `stop()` that closes server, engine and store (signals call it). */
 export async function runServe(config: CliConfig, log: (line: string) => void): Promise<{ stop(): Promise<void> }> {
@@ -35,14 +36,16 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   const logEvent = createEventLogger({ level: config.logLevel });
   // Every unexpected (500) answer on every listener: one log line with its request id.
   const reportError = ({ requestId, op, error }: UnexpectedError) => logEvent({ type: 'error', where: op, requestId, error });
+  // One env table fills both: engine limits for the engine, transport limits for the server's gateway.
+  const split = splitLimits(config.limits, config.stream);
   const engine = createSyncEngine({
     store: opened.store,
     schema,
     // The demo schema comes with its views (`mine`, `all`; `all` by default, so nothing changes for clients that do not subscribe).
     ...(ruled as Pick<Parameters<typeof createSyncEngine>[0], 'rules' | 'defaultViews'>),
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
-    limits: config.limits,
-    stream: config.stream,
+    limits: split.limits,
+    stream: split.stream,
     ...(config.minSchemaVersion ? { minSchemaVersion: config.minSchemaVersion } : {}),
     onEvent: (event) => {
       metrics.onEvent(event);
@@ -64,6 +67,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   }
   const server = createSyncHttpServer({
     engine,
+    limits: split.transport,
     authenticate: jwtAuthenticator({
       secret,
       jwksUrl: jwt.jwksUrl,

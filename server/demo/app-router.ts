@@ -1,32 +1,26 @@
-/** The demo app router: `t.router({ sync })` over the demo schema, with superjson and the sync error formatter. */
-import { initTRPC } from '@trpc/server';
-import superjson from 'superjson';
-import type { SyncContext } from '../trpc/app-router.js';
+/**
+ * The demo app router: the shipped `createSyncAppRouter` (with `syncTransformer` and
+ * `syncErrorFormatter`) over the demo schema, so what the tests and samples run is what ships.
+ */
+import { createSyncAppRouter, type SyncAppRouter } from '../trpc/app-router.js';
 import type { EngineFor } from '../trpc/inputs.js';
-import { syncErrorFormatter } from '../trpc/errors.js';
-import { createSyncRouter } from '../trpc/router.js';
 import type { DemoRules } from './rules.js';
 import type { DemoSchema } from './schema.js';
 
-const t = initTRPC.context<SyncContext>().create({
-  transformer: superjson,
-  errorFormatter: syncErrorFormatter,
-  isDev: process.env.NODE_ENV === 'development', // no stack traces to clients unless asked
-  });
-
 /**
- * Builds the demo app router over an engine on the demo schema (with or without the demo rules).
+ * Builds the demo app router over an engine on the demo schema (with or without the demo rules):
+ * `createSyncAppRouter(engine)`, what ships.
  *
  * @example
  * const appRouter = createAppRouter(createSyncEngine({ store, schema: demoSchema, rules: demoRules, defaultViews: demoDefaultViews }));
  * const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url, transformer: superjson })] });
  */
-export function createAppRouter<R = {}>(engine: EngineFor<DemoSchema, R>) {
-  return t.router({ sync: createSyncRouter({ engine, procedure: t.procedure }) });
+export function createAppRouter<R = {}>(engine: EngineFor<DemoSchema, R>): SyncAppRouter<DemoSchema, R> {
+  return createSyncAppRouter(engine);
 }
 
 /**
  * The demo router's type, for `createTRPCClient<AppRouter>`: typed with the demo rules (`mine`,
  * `all`), which `trpc-offline-sync serve` declares with the demo schema.
  */
-export type AppRouter = ReturnType<typeof createAppRouter<DemoRules>>;
+export type AppRouter = SyncAppRouter<DemoSchema, DemoRules>;

@@ -5,7 +5,7 @@
 import { SyncError } from '../../shared/errors.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../shared/checkpoint.js';
 import type { ChangeOut } from '../../shared/protocol.js';
-import type { OplogEntry, ScopeHead, Store } from '../stores/store.js';
+import type { OplogEntry, ReadOplogOptions, ScopeHead, Store } from '../stores/store.js';
 
 /** Whole commits read after a seq. */
 export interface CommitPage {
@@ -16,15 +16,22 @@ export interface CommitPage {
 }
 
 /** Reads at least `limit` entries (fewer only at the end), completing the last commit. */
-export async function readCommits(store: Store, scope: string, afterSeq: number, limit: number, collections?: readonly string[]): Promise<CommitPage> {
-  const first = await store.readOplog(scope, { afterSeq, limit: limit + 1, collections });
+export async function readCommits(
+  store: Store,
+  scope: string,
+  afterSeq: number,
+  limit: number,
+  collections?: readonly string[],
+  match?: ReadOplogOptions['match'],
+): Promise<CommitPage> {
+  const first = await store.readOplog(scope, { afterSeq, limit: limit + 1, collections, match });
   if (first.length <= limit) return { entries: first, lastSeq: first.at(-1)?.seq ?? null, hasMore: false };
   const cut = first[limit - 1]!.seq;
   if (first[limit]!.seq > cut) return { entries: first.slice(0, limit), lastSeq: cut, hasMore: true };
   // The (limit+1)th entry belongs to the same commit: read that commit whole.
-  const rest = await store.readOplog(scope, { afterSeq: cut - 1, uptoSeq: cut, collections });
+  const rest = await store.readOplog(scope, { afterSeq: cut - 1, uptoSeq: cut, collections, match });
   const entries = first.filter((e) => e.seq < cut).concat(rest);
-  const probe = await store.readOplog(scope, { afterSeq: cut, limit: 1, collections });
+  const probe = await store.readOplog(scope, { afterSeq: cut, limit: 1, collections, match });
   return { entries, lastSeq: cut, hasMore: probe.length > 0 };
 }
 

@@ -162,6 +162,7 @@ export function createSyncEngine<S extends SyncSchema, R extends SyncRules = {}>
     store,
     limits,
     streamOptions: resolved.stream,
+    transportLimits: resolved.transport,
 
     async push(actor, input, pushOptions) {
       gate(input);

@@ -1,7 +1,14 @@
 /** Engine option defaults, merged and validated once at start-up. */
 import { z } from 'zod';
 import type { RateLimitOptions } from './rate-limit.js';
-import type { RetentionOptions, StreamOptions, SyncLimits, SyncEngineOptions, DeletePolicy } from './types.js';
+import type {
+  DeletePolicy,
+  ForwardedTransportLimits,
+  RetentionOptions,
+  StreamOptions,
+  SyncEngineOptions,
+  SyncLimits,
+} from './types.js';
 
 /** Every limit's default (see `SyncLimits` for why each exists). */
 export const DEFAULT_LIMITS: SyncLimits = {
@@ -58,10 +65,47 @@ const rateLimitSchema = z.object({
 });
 const policySchema = z.enum(['resurrect_on_update', 'reject_update', 'delete_wins']);
 
+/**
+ * The transport limits the engine's options still accept under their old names: the engine neither
+ * checks nor reads them, it only hands them to the faces (the gateway checks them once).
+ */
+const TRANSPORT_NAMES = [
+  'maxBodyBytes',
+  'maxUrlLength',
+  'maxQueryParams',
+  'maxLiveConnectionsPerActor',
+  'maxSubscriptionsPerConnection',
+  'maxBufferedBytes',
+  'slowConsumerGraceMs',
+] as const;
+
+/** Splits the transport names off `given` (engine options left, forwarded values right). */
+function splitTransport<T extends object>(given: T | undefined): [Partial<T>, ForwardedTransportLimits] {
+  const own: Record<string, unknown> = {};
+  const forwarded: Record<string, number> = {};
+  for (const [name, value] of Object.entries(given ?? {})) {
+    if ((TRANSPORT_NAMES as readonly string[]).includes(name)) {
+      if (value !== undefined) forwarded[name] = value as number;
+    } else own[name] = value;
+  }
+  return [own as Partial<T>, forwarded];
+}
+
+const engineLimitsSchema = limitsSchema.omit({
+  maxBodyBytes: true,
+  maxUrlLength: true,
+  maxQueryParams: true,
+  maxLiveConnectionsPerActor: true,
+  maxSubscriptionsPerConnection: true,
+});
+const engineStreamSchema = streamSchema.omit({ maxBufferedBytes: true, slowConsumerGraceMs: true });
+
 /** Resolved options: defaults merged, checked, with a clear message for a bad one. */
 export interface ResolvedOptions {
   limits: SyncLimits;
   stream: StreamOptions;
+  /** Transport limits given under their old names, forwarded to the faces (unchecked here). */
+  transport: ForwardedTransportLimits;
   retention: RetentionOptions;
   deletePolicy: (collection: string) => DeletePolicy;
   rateLimit: RateLimitOptions | null;
@@ -77,11 +121,16 @@ function check<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
 }
 
 export function resolveOptions(options: SyncEngineOptions): ResolvedOptions {
-  const limits = check(limitsSchema, { ...DEFAULT_LIMITS, ...options.limits }, 'limits');
+  const [ownLimits, fromLimits] = splitTransport(options.limits);
+  const [ownStream, fromStream] = splitTransport(options.stream);
+  const { maxBodyBytes: _b, maxUrlLength: _u, maxQueryParams: _q, ...engineDefaults } = DEFAULT_LIMITS;
+  const { maxLiveConnectionsPerActor: _c, maxSubscriptionsPerConnection: _s, ...engineLimits } = engineDefaults;
+  const limits: SyncLimits = check(engineLimitsSchema, { ...engineLimits, ...ownLimits }, 'limits');
   if (limits.pullDefaultLimit > limits.pullMaxLimit) throw new Error('createSyncEngine: limits.pullDefaultLimit must not exceed limits.pullMaxLimit');
   if (limits.fullDefaultLimit > limits.fullMaxLimit) throw new Error('createSyncEngine: limits.fullDefaultLimit must not exceed limits.fullMaxLimit');
   if (limits.maxMutationIdGap < limits.maxChangesPerPush) throw new Error('createSyncEngine: limits.maxMutationIdGap must be at least limits.maxChangesPerPush');
-  const stream = check(streamSchema, { ...DEFAULT_STREAM, ...options.stream }, 'stream');
+  const { maxBufferedBytes: _m, slowConsumerGraceMs: _g, ...streamDefaults } = DEFAULT_STREAM;
+  const stream: StreamOptions = check(engineStreamSchema, { ...streamDefaults, ...ownStream }, 'stream');
   const retention = check(retentionSchema, { ...DEFAULT_RETENTION, ...options.retention }, 'retention');
   const policy = options.deletePolicy ?? 'resurrect_on_update';
   let deletePolicy: (collection: string) => DeletePolicy;
@@ -99,5 +148,5 @@ export function resolveOptions(options: SyncEngineOptions): ResolvedOptions {
     if (!options.schema.has(name)) throw new Error(`createSyncEngine: resolvers names unknown collection "${name}"`);
   }
   const rateLimit = options.rateLimit === undefined ? null : (check(rateLimitSchema, options.rateLimit, 'rateLimit') as RateLimitOptions);
-  return { limits, stream, retention, deletePolicy, rateLimit };
+  return { limits, stream, retention, deletePolicy, rateLimit, transport: { ...fromLimits, ...fromStream } };
 }

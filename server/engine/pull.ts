@@ -8,7 +8,7 @@ import { readableCollections, type AuthorizeCollection } from './read-auth.js';
 import type { SyncLimits } from './types.js';
 import { checkCollections, pageLimit, parseInput } from './validate.js';
 import type { SyncSchema } from '../../shared/schema.js';
-import { oplogCollections, planChanges, planFor, wholeCollections, type ViewsContext } from './views.js';
+import { oplogCollections, oplogMatch, planChanges, planFor, wholeCollections, type ViewsContext } from './views.js';
 
 /**
  * One pull page. `integrity`: the last page (`hasMore: false`) carries the checksums exact at its
@@ -40,7 +40,7 @@ export async function pull(
   assertRetained(since, head);
   // Nothing readable: an empty page whose checkpoint still advances to the head.
   const nothing = plan ? plan.specs.size === 0 : collections?.length === 0;
-  const page = nothing ? { entries: [], lastSeq: null, hasMore: false } : await readCommits(store, scope, since, limit, collections);
+  const page = nothing ? { entries: [], lastSeq: null, hasMore: false } : await readCommits(store, scope, since, limit, collections, oplogMatch(plan));
   // A prune that ran during the read could have removed entries we expected: never answer partially.
   if (since < head.seq) assertRetained(since, await store.head(scope));
   const through = page.hasMore ? page.lastSeq! : Math.max(head.seq, page.lastSeq ?? 0, since);

@@ -12,7 +12,7 @@ import type { LiveFeed } from './feed.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
 import type { StreamOptions, StreamWatch, SyncLimits } from './types.js';
 import { checkCollections, parseInput } from './validate.js';
-import { oplogCollections, planChanges, planFor, wholeCollections, type ViewsContext } from './views.js';
+import { oplogCollections, oplogMatch, planChanges, planFor, wholeCollections, type ViewsContext } from './views.js';
 import type { SyncSchema } from '../../shared/schema.js';
 
 export interface StreamDeps {
@@ -49,6 +49,7 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
   const plan = await planFor(deps.views ?? null, deps.schema, deps.authorizeCollection, actor, 'stream', req);
   const collections = plan ? oplogCollections(plan) : await readableCollections(deps.authorizeCollection, deps.schema, actor, 'stream', req.collections);
   const filter = collections ? new Set(collections) : null;
+  const match = oplogMatch(plan);
   const refreshed = 'resync required: the views of this user were refreshed (refreshViews); rebuild them with full';
   let pos: number;
   try {
@@ -86,7 +87,7 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
         }
         // Nothing readable: no read, the position still advances to the head.
         const nothing = plan ? plan.specs.size === 0 : collections?.length === 0;
-        const page = nothing ? { entries: [], lastSeq: null, hasMore: false } : await readCommits(store, scope, pos, deps.limits.pullMaxLimit, collections);
+        const page = nothing ? { entries: [], lastSeq: null, hasMore: false } : await readCommits(store, scope, pos, deps.limits.pullMaxLimit, collections, match);
         if (pos < head.seq && pos < (await store.head(scope)).horizon) {
           yield { type: 'resync_required', message: 'resync required: history was pruned during catch-up' };
           return false;

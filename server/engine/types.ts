@@ -51,8 +51,14 @@ export interface SyncLimits {
   fullDefaultLimit: number;
   /** Largest full-export `limit` accepted. @default 10000 */
   fullMaxLimit: number;
-  /** Largest request body the HTTP faces read (bytes). @default 16 MiB */
-  maxBodyBytes: number;
+  /**
+   * Largest request body the HTTP faces read (bytes). @default 16 MiB
+   *
+   * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
+   */
+  maxBodyBytes?: number;
   /**
    * Deepest nesting of a document or patch (the data object is level 1), checked iteratively
    * before anything recursive runs, so a hostile `[[[[…]]]]` is a 400, not a stack overflow. @default 32
@@ -64,10 +70,20 @@ export interface SyncLimits {
    * Longest request URL (path and query, characters) the HTTP faces read; longer ones answer 414.
    * The default fits the largest valid REST request (100 collection names and a cursor) and stays
    * below Node's own 16 KiB header limit, so a long URL gets a JSON answer. @default 10000
+   *
+   * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
-  maxUrlLength: number;
-  /** Most query parameters in one REST request (each endpoint knows at most 5); more answer 400. @default 16 */
-  maxQueryParams: number;
+  maxUrlLength?: number;
+  /**
+   * Most query parameters in one REST request (each endpoint knows at most 5); more answer 400. @default 16
+   *
+   * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
+   */
+  maxQueryParams?: number;
   /**
    * How far past the last mutation id recorded for a client id (0 for a new one) a push's ids may
    * reach; beyond it the change is refused (400 naming `changes.<i>.mutationId`), so no push can
@@ -79,14 +95,36 @@ export interface SyncLimits {
    * Live connections (SSE responses, raw WebSockets, tRPC WebSockets holding a subscription, tRPC
    * SSE subscriptions) one actor (scope and user) may hold open at once on this process; one more
    * answers `TOO_MANY_REQUESTS` (429, close 4429). Bounds what one token can pin. @default 16
+   *
+   * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
-  maxLiveConnectionsPerActor: number;
+  maxLiveConnectionsPerActor?: number;
   /**
    * Live subscriptions one connection may multiplex (tRPC over WebSocket; SSE and the raw
    * WebSocket carry one each); one more answers `TOO_MANY_REQUESTS`. @default 32
+   *
+   * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
-  maxSubscriptionsPerConnection: number;
+  maxSubscriptionsPerConnection?: number;
 }
+
+/** The transport limits the engine's options still accept (by their old names) and forward to the faces. */
+export type ForwardedTransportLimits = Partial<
+  Record<
+    | 'maxBodyBytes'
+    | 'maxUrlLength'
+    | 'maxQueryParams'
+    | 'maxLiveConnectionsPerActor'
+    | 'maxSubscriptionsPerConnection'
+    | 'maxBufferedBytes'
+    | 'slowConsumerGraceMs',
+    number
+  >
+>;
 
 export interface StreamOptions {
   /** Idle time after which a heartbeat event is sent. @default 15000 */
@@ -100,13 +138,21 @@ export interface StreamOptions {
    * `bufferedAmount`, the SSE body's queue). During catch-up the face waits for the peer below it;
    * once live, a subscriber past it is a slow consumer: sent `resync_required` (best effort) and
    * closed (WebSocket close 4409), so a peer that stops reading costs at most about this much. @default 1 MiB
+   *
+   * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
-  maxBufferedBytes: number;
+  maxBufferedBytes?: number;
   /**
    * How long a slow consumer's connection is left open to take its final `resync_required`
    * before it is cut. @default 5000
+   *
+   * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see
+   * docs/server.md. Still accepted here and forwarded to them as their default; the engine
+   * never reads it.
    */
-  slowConsumerGraceMs: number;
+  slowConsumerGraceMs?: number;
 }
 
 /**
@@ -239,6 +285,12 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema, R extends SyncRul
   readonly store: Store;
   readonly limits: Readonly<SyncLimits>;
   readonly streamOptions: Readonly<StreamOptions>;
+  /**
+   * The transport limits given under the engine's old option names (`limits.maxBodyBytes`,
+   * `stream.maxBufferedBytes`, …), unchecked and unread by the engine: faces built over it take
+   * them as defaults. @deprecated pass them to the faces or the server instead
+   */
+  readonly transportLimits?: Readonly<ForwardedTransportLimits>;
   /** Applies a client's changes (input validated here; throws `SyncError`). */
   push(actor: Actor, input: unknown, options?: PushOptions): Promise<PushResponse>;
   /** Changes after a checkpoint, whole commits only. */

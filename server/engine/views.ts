@@ -178,3 +178,11 @@ export function toMatch(filter: Filter): Record<string, readonly (string | numbe
   for (const [field, want] of Object.entries(filter)) out[field] = want !== null && typeof want === 'object' ? want.in : [want];
   return out;
 }
+
+/** The store-side oplog filter of a plan: its filtered collections' filters (see `ReadOplogOptions.match`). */
+export function oplogMatch(plan: ReadPlan | null): Map<string, Record<string, readonly (string | number | boolean | null)[]>[]> | undefined {
+  if (!plan) return undefined;
+  const out = new Map<string, Record<string, readonly (string | number | boolean | null)[]>[]>();
+  for (const [collection, spec] of plan.specs) if (spec !== 'all') out.set(collection, spec.map(toMatch));
+  return out.size > 0 ? out : undefined;
+}

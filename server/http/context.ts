@@ -1,13 +1,9 @@
 /** Where the built-in servers find the caller's token: bearer header, tRPC connection params, or `?token=`. */
 import type { IncomingMessage } from 'node:http';
+import { bearerToken } from '../gateway/auth.js';
 import { requestUrl } from './request-target.js';
 
-/** The token of `Authorization: Bearer <token>`, or null. */
-export function bearerToken(header: string | string[] | undefined): string | null {
-  const value = Array.isArray(header) ? header[0] : header;
-  const m = value ? /^Bearer\s+(\S+)\s*$/i.exec(value) : null;
-  return m ? m[1]! : null;
-}
+export { bearerToken };
 
 /**
  * The caller's token: `connectionParams.token` (WebSocket and SSE links), else the bearer

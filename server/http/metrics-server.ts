@@ -1,4 +1,5 @@
 /** `createMetricsServer()`: `/metrics` on a listener of its own (CLI `SYNC_METRICS_PORT`), e.g. bound to 127.0.0.1 for a local scraper. */
+import { errorAnswer } from '../gateway/errors.js';
 import type http from 'node:http';
 import type { SyncMetrics } from '../metrics.js';
 import { answerMetrics } from './ops.js';
@@ -41,7 +42,7 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
     const status = path === '/metrics' ? 405 : 404;
     const message = status === 405 ? `${req.method} /metrics: only GET and HEAD` : `${path}: this port serves only GET /metrics`;
     res.writeHead(status, { 'content-type': 'application/json', ...(status === 405 ? { allow: 'GET, HEAD' } : {}) });
-    res.end(JSON.stringify({ error: { code: status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message, issues: [] } }));
+    res.end(JSON.stringify(errorAnswer(status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message).body));
   });
   return {
     server,

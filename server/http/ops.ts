@@ -2,13 +2,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkActor } from '../auth/actor.js';
 import type { Authenticate } from '../auth/authenticate.js';
 import type { SyncEngine } from '../engine/types.js';
 import type { SyncMetrics } from '../metrics.js';
 import { bearerToken } from './context.js';
 import { requestUrl } from './request-target.js';
-import { answerUnexpected, type UnexpectedError } from '../unexpected.js';
+import { answerUnexpected, logUnexpectedToStderr, type UnexpectedError } from '../unexpected.js';
+import { authenticateToken } from '../gateway/auth.js';
+import { errorAnswer } from '../gateway/errors.js';
+import { SyncError } from '../../shared/errors.js';
 
 /** Options of `createOpsHandler`. */
 export interface OpsOptions {
@@ -53,7 +55,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
-const unauthorized = { error: { code: 'UNAUTHORIZED', message: 'missing or invalid bearer token', issues: [] } };
+const unauthorized = errorAnswer('UNAUTHORIZED', 'missing or invalid bearer token').body;
 
 /** Whether the request carries the metrics token (constant-time comparison). */
 export function hasMetricsToken(req: IncomingMessage, metricsToken: string): boolean {
@@ -133,9 +135,13 @@ export async function syncStatus(engine: SyncEngine<any>, timeoutMs = 5000): Pro
  */
 export function createOpsHandler(options: OpsOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { engine, metrics, metricsToken } = options;
-  const statusAllowed = async (req: IncomingMessage) => {
-    if (metricsToken) return hasMetricsToken(req, metricsToken);
-    return Boolean(await Promise.resolve(options.authenticate(bearerToken(req.headers.authorization))).then(checkActor).catch(() => null));
+  /** The gateway's token → actor rule (401, a hook's own SyncError status, a failed hook reported once), or the metrics token. */
+  const checkStatusCaller = async (req: IncomingMessage): Promise<void> => {
+    if (!metricsToken) {
+      await authenticateToken(options.authenticate, bearerToken(req.headers.authorization), options.onError ?? logUnexpectedToStderr);
+    } else if (!hasMetricsToken(req, metricsToken)) {
+      throw new SyncError('UNAUTHORIZED', unauthorized.error.message);
+    }
   };
   return (req, res) => {
     const path = requestUrl(req)?.pathname;
@@ -145,8 +151,7 @@ export function createOpsHandler(options: OpsOptions): (req: IncomingMessage, re
       return true;
     }
     if (path === '/sync/status') {
-      void statusAllowed(req).then(async (ok) => {
-        if (!ok) return json(res, 401, unauthorized);
+      void checkStatusCaller(req).then(async () => {
         const { status, body } = await syncStatus(engine, options.statusTimeoutMs);
         json(res, status, body);
       }).catch((error: unknown) => answerUnexpected(res, 'GET /sync/status', error, options.onError));

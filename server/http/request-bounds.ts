@@ -4,9 +4,9 @@
  * and the time a WebSocket has to authenticate. Defaults merged and checked once here.
  */
 import type { IncomingMessage } from 'node:http';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import type { WsServer } from '../ws-types.js';
 import { SyncError } from '../../shared/errors.js';
-import type { SyncLimits } from '../engine/types.js';
 
 /** The frame bound of the raw stream faces (`WS /sync/stream`, compat): their only client frame is a subscribe frame. */
 export const RAW_WS_MAX_PAYLOAD = 64 * 1024;
@@ -35,7 +35,7 @@ export interface RequestBounds {
   /**
    * Largest WebSocket frame (message) accepted on the tRPC WebSocket, refused by its header before
    * anything is buffered or parsed (close 1009). The raw stream faces keep their 64 KiB frames
-   * (lowered by this option when it is smaller). CLI `SYNC_WS_MAX_PAYLOAD_BYTES`. @default `engine.limits.maxBodyBytes`
+   * (lowered by this option when it is smaller). CLI `SYNC_WS_MAX_PAYLOAD_BYTES`. @default `limits.maxBodyBytes`
    */
   wsMaxPayloadBytes?: number;
   /**
@@ -58,7 +58,7 @@ export const DEFAULT_WS_AUTH_TIMEOUT_MS = 10_000;
 export const MIN_WS_MAX_PAYLOAD = 16 * 1024;
 
 /** Merges the defaults and checks each bound; a bad one throws naming it (`who`: the factory). */
-export function resolveRequestBounds(options: RequestBounds, limits: Pick<SyncLimits, 'maxBodyBytes'>, who: string): ResolvedRequestBounds {
+export function resolveRequestBounds(options: RequestBounds, limits: { maxBodyBytes: number }, who: string): ResolvedRequestBounds {
   const bounds = {
     maxBatchCalls: options.maxBatchCalls ?? DEFAULT_MAX_BATCH_CALLS,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
@@ -93,7 +93,7 @@ export function batchTooLarge(target: string, max: number): SyncError | null {
  * Closes tRPC WebSockets that do not authenticate within `timeoutMs` (4401). Listen before tRPC's
  * handler, so the timer exists before the context is built; `authenticated(res)` clears it.
  */
-export function closeUnauthenticated(wss: WebSocketServer, timeoutMs: number): { authenticated(res: unknown): void } {
+export function closeUnauthenticated(wss: WsServer, timeoutMs: number): { authenticated(res: unknown): void } {
   const timers = new WeakMap<object, ReturnType<typeof setTimeout>>();
   if (timeoutMs > 0) {
     wss.on('connection', (socket: WebSocket, _req: IncomingMessage) => {

@@ -5,6 +5,7 @@ import type { AnyRouter } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
+import type { WsServer } from '../ws-types.js';
 import type { Actor } from '../../shared/protocol.js';
 import type { Authenticate } from '../auth/authenticate.js';
 import { checkedAuthenticate } from '../auth/actor.js';
@@ -12,7 +13,10 @@ import { countAuthFailures } from '../auth/count-failures.js';
 import type { SyncEngine } from '../engine/types.js';
 import type { SyncMetrics } from '../metrics.js';
 import { createRestHandler, createRestWebSocketServer, toNodeHandler } from '../rest/index.js';
-import { toErrorResponse } from '../rest/errors.js';
+import { answerResponse } from '../gateway/errors.js';
+import { createSyncGateway, type SyncGateway } from '../gateway/gateway.js';
+import type { TransportLimits } from '../gateway/limits.js';
+import { withGateway } from '../trpc/gateway-context.js';
 import { createSyncAppRouter } from '../trpc/app-router.js';
 import { createFastapiCompatHandler, createFastapiCompatWebSocketServer } from '../compat/fastapi-offline-sync/index.js';
 import { requestToken } from './context.js';
@@ -21,7 +25,7 @@ import { withLiveConnection } from '../live/transports.js';
 import { createIpRateLimiter, refuseUpgrade, type IpRateLimitedEvent, type IpRateLimitOptions } from './ip-rate-limit.js';
 import { urlLimitResponse } from '../rest/params.js';
 import { syncErrorOf, toTRPCError } from '../trpc/errors.js';
-import { logUnexpectedToStderr, requestIdOf, type UnexpectedError } from '../unexpected.js';
+import type { UnexpectedError } from '../unexpected.js';
 import { closeServer, listenOn } from './listen.js';
 import { batchTooLarge, closeUnauthenticated, isWebSocketFrameError, RAW_WS_MAX_PAYLOAD, resolveRequestBounds, type RequestBounds } from './request-bounds.js';
 import { withResponseBudget } from '../trpc/response-budget.js';
@@ -89,15 +93,23 @@ export interface SyncHttpServerOptions extends TransportTimeouts, RequestBounds 
    * `SYNC_CORS_ORIGINS`. @default off (no CORS headers; browsers refuse cross-origin calls)
    */
   cors?: CorsOrigin;
+  /**
+   * Transport limits of every face this server hosts (body, URL, query, live caps, slow-consumer
+   * bounds; docs/limits.md). Each one not given falls back to the value the engine was given under
+   * its old option name, then to its default. CLI `SYNC_MAX_*`. @default `DEFAULT_TRANSPORT_LIMITS`
+   */
+  limits?: Partial<TransportLimits>;
 }
 
 /** A running or ready-to-run sync server. */
 export interface SyncHttpServer {
   server: http.Server;
   /** The tRPC WebSocket server (`noServer`; upgrades of `/trpc` are routed to it). */
-  trpcWss: WebSocketServer;
+  trpcWss: WsServer;
   /** Starts listening (port 0 picks a free one) and answers with the real address. */
   listen(port?: number, host?: string): Promise<{ port: number; host: string; url: string }>;
+  /** The gateway under every face of this server (its limits, live caps and error reporting). */
+  gateway: SyncGateway;
   /** Tells tRPC WebSocket clients to reconnect (before a restart). */
   broadcastReconnectNotification(): void;
   /** Closes every connection and the server (the engine and store stay open: their owner closes them). */
@@ -118,10 +130,12 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   // and refuses an actor with malformed claims (checkActor) whatever hook the app gave.
   const checked = checkedAuthenticate(options.authenticate);
   const authenticate = metrics ? countAuthFailures(checked, metrics.authFailure) : checked;
+  const report = options.onError;
+  const gateway = createSyncGateway({ engine, authenticate, onError: report, limits: options.limits, who: 'createSyncHttpServer' });
   const ops = createOpsHandler({ engine, authenticate, metrics: options.serveMetrics === false ? undefined : metrics, metricsToken: options.metricsToken, onError: options.onError });
   const router = options.router ?? createSyncAppRouter(engine);
   const makeContext = options.createContext ?? (({ actor, token }) => ({ actor, token }));
-  const bounds = resolveRequestBounds(options, engine.limits, 'createSyncHttpServer');
+  const bounds = resolveRequestBounds(options, gateway.limits, 'createSyncHttpServer');
   const trustProxy = options.trustProxy === true ? 1 : options.trustProxy || 0;
   if (!Number.isInteger(trustProxy) || trustProxy < 0) throw new Error(`createSyncHttpServer: trustProxy must be a boolean or a non-negative integer, got ${String(options.trustProxy)}`);
   const ipLimiter = options.ipRateLimit
@@ -144,22 +158,27 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     const tooMany = batchRefused.get(req);
     if (tooMany) throw toTRPCError(tooMany);
     const token = requestToken(req, params);
-    const actor = await Promise.resolve(authenticate(token)).catch(() => null);
+    // The gateway's rule: a refusal leaves no actor (sync calls answer 401); a hook's own
+    // SyncError (e.g. FORBIDDEN) answers with its status, as on every other face.
+    let actor: Actor | null;
+    try {
+      actor = await gateway.optionalActor(token);
+    } catch (error) {
+      throw toTRPCError(error);
+    }
     if (actor) sockets.authenticated(res); // a tRPC WebSocket that authenticated keeps its connection
-    // The connection rides along so `sync.stream` can bound what it holds for a slow peer.
-    // Its answers run within `maxResponseBytes` (per HTTP request, or what a WebSocket still holds).
-    return withResponseBudget(withLiveConnection(await makeContext({ req, actor, token }), res), res, bounds.maxResponseBytes) as any;
+    // The connection rides along so `sync.stream` can bound what it holds for a slow peer, and the
+    // gateway so every face counts the same live caps. Its answers run within `maxResponseBytes`.
+    const ctx = withGateway(withLiveConnection(await makeContext({ req, actor, token }), res), gateway);
+    return withResponseBudget(ctx, res, bounds.maxResponseBytes) as any;
   };
 
-  const report = options.onError ?? logUnexpectedToStderr;
   const onTrpcError = ({ error, path, type }: { error: { code: string; cause?: unknown }; path?: string; type: string }) => {
-    if (error.code === 'INTERNAL_SERVER_ERROR' && !isWebSocketFrameError(error)) report({ requestId: requestIdOf(error), op: `trpc ${type} ${path ?? '?'}`, error: error.cause ?? error });
+    // The id is the TRPCError's (the one `syncErrorFormatter` answers); the report names its cause.
+    if (error.code === 'INTERNAL_SERVER_ERROR' && !isWebSocketFrameError(error)) gateway.report(`trpc ${type} ${path ?? '?'}`, error, error.cause ?? error);
   };
-  const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, res, info }) => context(req, info.connectionParams, res), onError: onTrpcError, maxBodySize: engine.limits.maxBodyBytes, responseMeta: retryAfterMeta });
-  const rest = toNodeHandler(
-    createRestHandler({ engine, authenticate, onError: (error, req, requestId) => report({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }) }),
-    { onError: report },
-  );
+  const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, res, info }) => context(req, info.connectionParams, res), onError: onTrpcError, maxBodySize: gateway.limits.maxBodyBytes, responseMeta: retryAfterMeta });
+  const rest = toNodeHandler(createRestHandler({ engine, authenticate, gateway }), { onError: gateway.onError });
   // Frames over the bound are refused by their header (close 1009), before anything is buffered or parsed.
   const trpcWss = new WebSocketServer({ noServer: true, maxPayload: bounds.wsMaxPayloadBytes });
   const sockets = closeUnauthenticated(trpcWss, bounds.wsAuthTimeoutMs); // listens before tRPC's handler
@@ -172,13 +191,12 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     keepAlive: { enabled: true, pingMs: options.pingMs ?? 30_000, pongWaitMs: 5_000 },
   });
   const rawWs = { maxPayloadBytes: Math.min(RAW_WS_MAX_PAYLOAD, bounds.wsMaxPayloadBytes), subscribeTimeoutMs: bounds.wsAuthTimeoutMs || undefined };
-  const restWs = createRestWebSocketServer({ engine, authenticate, ...rawWs });
+  const restWs = createRestWebSocketServer({ engine, authenticate, gateway, ...rawWs });
   // The fastapi-offline-sync wire face, for clients of that package (base URL …/compat/fastapi-offline-sync).
-  const compat = toNodeHandler(
-    createFastapiCompatHandler({ engine, authenticate, basePath: COMPAT_BASE, onError: (error, req, requestId) => report({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }) }),
-    { onError: report },
-  );
-  const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, ...rawWs, path: `${COMPAT_BASE}/sync/stream` });
+  const compat = toNodeHandler(createFastapiCompatHandler({ engine, authenticate, gateway, basePath: COMPAT_BASE }), {
+    onError: gateway.onError,
+  });
+  const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, gateway, ...rawWs, path: `${COMPAT_BASE}/sync/stream` });
 
   const server = createGuardedServer(options, 'createSyncHttpServer', (req, res) => {
     // Before anything else reads the request: the per-IP limit (every request counts), then the target, Host and method, then the URL's size.
@@ -186,7 +204,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     const problem = requestProblem(req);
     if (problem) return answerProblem(res, problem);
     if (applyCors(req, res, options.cors)) return; // a preflight, answered; else the CORS headers are set for any face
-    const tooLong = urlLimitResponse(req.url ?? '/', engine.limits);
+    const tooLong = urlLimitResponse(req.url ?? '/', gateway);
     const path = requestUrl(req)!.pathname;
     // The compat face's clients read FastAPI's `detail` beside the usual `error` object.
     const detail = path.startsWith(`${COMPAT_BASE}/`);
@@ -196,7 +214,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
         ipRefused.set(req, waitMs);
         if (hasBody(req)) res.setHeader('connection', 'close'); // tRPC never reads the body of a refused call
       }
-      else return void sendResponse(res, toErrorResponse(ipLimiter!.error(waitMs)), hasBody(req), detail);
+      else return void sendResponse(res, answerResponse(gateway.answer(ipLimiter!.error(waitMs), path)), hasBody(req), detail);
     }
     if (path === '/trpc' || path.startsWith('/trpc/')) {
       const tooMany = batchTooLarge(req.url ?? '/', bounds.maxBatchCalls);
@@ -214,13 +232,13 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const waitMs = ipLimiter?.take(req, 'upgrade') ?? 0;
     if (waitMs > 0) {
-      const error = ipLimiter!.error(waitMs);
-      return void refuseUpgrade(socket, 429, 'Too Many Requests', { error: { code: error.code, message: error.message, issues: [] } }, { 'retry-after': String(Math.ceil(waitMs / 1000)) });
+      const answer = gateway.answer(ipLimiter!.error(waitMs), 'upgrade');
+      return void refuseUpgrade(socket, 429, 'Too Many Requests', answer.body, { 'retry-after': String(Math.ceil(waitMs / 1000)) });
     }
     const problem = requestProblem(req);
     if (problem) return refuseUpgradeProblem(socket, problem);
-    const tooLong = urlLimitResponse(req.url ?? '/', engine.limits);
-    if (tooLong?.status === 414) return void refuseUpgrade(socket, 414, 'URI Too Long', { error: { code: 'URI_TOO_LONG', message: `request URL over ${engine.limits.maxUrlLength} characters (limits.maxUrlLength)`, issues: [{ path: 'url', message: `at most ${engine.limits.maxUrlLength} characters` }] } });
+    const tooLong = gateway.checkTarget(req.url ?? '/');
+    if (tooLong?.status === 414) return void refuseUpgrade(socket, 414, 'URI Too Long', tooLong.body);
     if (compatWs.handleUpgrade(req, socket, head)) return;
     const path = requestUrl(req)!.pathname;
     const wss = path === '/trpc' || path === '/trpc/' ? trpcWss : path === '/sync/stream' ? restWs.wss : null;
@@ -230,7 +248,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
       try {
         wss.emit('connection', ws, req);
       } catch (error) {
-        report({ requestId: requestIdOf(error), op: `ws ${path}`, error });
+        gateway.report(`ws ${path}`, error);
         ws.terminate();
       }
     });
@@ -239,6 +257,7 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   return {
     server,
     trpcWss,
+    gateway,
     listen: (port?: number, host?: string) => listenOn(server, port, host),
     broadcastReconnectNotification: () => wsHandler.broadcastReconnectNotification(),
     async close() {

@@ -1,61 +1,31 @@
-/** Live-connection caps: connections per actor and subscriptions per connection, shared by every face of one engine. */
-import { SyncError } from '../../shared/errors.js';
-import type { Actor } from '../../shared/protocol.js';
+/**
+ * Live-connection caps. Each gateway holds its own registry (`server/gateway/live-caps.ts`), so
+ * the faces of one server count against the same caps. `liveConnections(engine)` is the fallback
+ * for `openLiveStream` callers that give no gateway: one default gateway per engine.
+ */
 import type { SyncEngine } from '../engine/types.js';
+import { createSyncGateway, type SyncGateway } from '../gateway/gateway.js';
+import type { LiveConnections } from '../gateway/live-caps.js';
 
-/** Counts the live connections of one engine's actors (on this process). */
-export interface LiveConnections {
-  /**
-   * Counts one more subscription on `connection` (any object naming it: the WebSocket, or a fresh
-   * object for an SSE response) for `actor`; returns its release (idempotent). Throws
-   * `TOO_MANY_REQUESTS` past `limits.maxLiveConnectionsPerActor` or `limits.maxSubscriptionsPerConnection`.
-   */
-  acquire(actor: Actor, connection: object): () => void;
-  /** Live connections of `actor` now. */
-  connectionsOf(actor: Actor): number;
-}
+export type { LiveConnections } from '../gateway/live-caps.js';
 
-const registries = new WeakMap<object, LiveConnections>();
+const defaults = new WeakMap<object, SyncGateway>();
 
-/** The one registry of `engine`, so SSE, raw WebSocket and tRPC count against the same caps. */
-export function liveConnections(engine: SyncEngine<any>): LiveConnections {
-  let registry = registries.get(engine);
-  if (!registry) {
-    registry = createLiveConnections(() => engine.limits);
-    registries.set(engine, registry);
+/**
+ * The gateway of a live stream opened without one: created once per engine with the engine's
+ * forwarded limits and no authentication (the caller already has the actor).
+ * @deprecated give `openLiveStream` the face's `gateway`
+ */
+export function defaultGateway(engine: SyncEngine<any>): SyncGateway {
+  let gateway = defaults.get(engine);
+  if (!gateway) {
+    gateway = createSyncGateway({ engine, authenticate: () => null, who: 'openLiveStream' });
+    defaults.set(engine, gateway);
   }
-  return registry;
+  return gateway;
 }
 
-const keyOf = (actor: Actor) => `${actor.scopeId} ${actor.userId}`;
-
-function createLiveConnections(limits: () => { maxLiveConnectionsPerActor: number; maxSubscriptionsPerConnection: number }): LiveConnections {
-  /** actor key → connection → its live subscriptions; a connection with none is not live and not counted. */
-  const actors = new Map<string, Map<object, number>>();
-  return {
-    acquire(actor, connection) {
-      const { maxLiveConnectionsPerActor, maxSubscriptionsPerConnection } = limits();
-      const key = keyOf(actor);
-      const connections = actors.get(key) ?? new Map<object, number>();
-      const subscriptions = connections.get(connection) ?? 0;
-      if (subscriptions === 0 && connections.size >= maxLiveConnectionsPerActor) {
-        throw new SyncError('TOO_MANY_REQUESTS', `too many live connections: this user already holds ${connections.size} (limits.maxLiveConnectionsPerActor = ${maxLiveConnectionsPerActor}); close one first`);
-      }
-      if (subscriptions >= maxSubscriptionsPerConnection) {
-        throw new SyncError('TOO_MANY_REQUESTS', `too many subscriptions on this connection: ${subscriptions} already (limits.maxSubscriptionsPerConnection = ${maxSubscriptionsPerConnection})`);
-      }
-      connections.set(connection, subscriptions + 1);
-      actors.set(key, connections);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = (connections.get(connection) ?? 1) - 1;
-        if (left > 0) connections.set(connection, left);
-        else connections.delete(connection);
-        if (connections.size === 0 && actors.get(key) === connections) actors.delete(key);
-      };
-    },
-    connectionsOf: (actor) => actors.get(keyOf(actor))?.size ?? 0,
-  };
+/** The caps of `engine`'s default gateway. @deprecated use `gateway.live` */
+export function liveConnections(engine: SyncEngine<any>): LiveConnections {
+  return defaultGateway(engine).live;
 }

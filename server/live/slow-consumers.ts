@@ -5,7 +5,8 @@
  */
 import type { Actor, StreamEvent } from '../../shared/protocol.js';
 import type { StreamWatch, SyncEngine } from '../engine/types.js';
-import { liveConnections } from './connections.js';
+import type { SyncGateway } from '../gateway/gateway.js';
+import { defaultGateway } from './connections.js';
 
 /** What the rule needs to know of one connection; see `wsTransport` and `responseTransport`. */
 export interface LiveTransport {
@@ -34,6 +35,11 @@ export interface LiveStreamOptions {
   face: 'sse' | 'ws' | 'trpc' | (string & {});
   /** The connection, or null when the face cannot see it (only the engine's queue bound applies). */
   transport: LiveTransport | null;
+  /**
+   * The gateway whose live caps and `maxBufferedBytes` apply (every face passes its own).
+   * @default one default gateway per engine, with the engine's forwarded limits
+   */
+  gateway?: SyncGateway;
 }
 
 /** The engine's stream with the rule applied; iterate it once. */
@@ -54,7 +60,8 @@ export interface LiveStream extends AsyncIterableIterator<StreamEvent> {
  */
 export function openLiveStream(options: LiveStreamOptions): LiveStream {
   const { engine, actor, transport, signal, face } = options;
-  const bound = engine.streamOptions.maxBufferedBytes;
+  const gateway = options.gateway ?? defaultGateway(engine);
+  const bound = gateway.limits.maxBufferedBytes;
   let live = false;
   let overflowed = false;
   let slow = false;
@@ -90,7 +97,7 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
   const inner = engine.stream(actor, options.input, signal, watch)[Symbol.asyncIterator]();
   let release: () => void;
   try {
-    release = liveConnections(engine).acquire(actor, transport?.connection ?? {});
+    release = gateway.live.acquire(actor, transport?.connection ?? {});
   } catch (error) {
     void inner.return?.();
     throw error;

@@ -1,6 +1,6 @@
 /** `LiveTransport`s for the connections the live faces run on: a `ws` WebSocket and a Node `http` response. */
 import type { ServerResponse } from 'node:http';
-import type { WebSocket } from 'ws';
+import type { WsSocket as WebSocket } from '../ws-types.js';
 import type { LiveTransport } from './slow-consumers.js';
 
 /** How long `drained()` waits before the caller looks again (a missed event costs at most this). */

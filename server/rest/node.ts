@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { parseRequestTarget, problemBody, requestProblem } from '../http/request-target.js';
-import { logUnexpectedToStderr, requestIdOf, type UnexpectedError } from '../unexpected.js';
+import { answerError, answerResponse } from '../gateway/errors.js';
+import { logUnexpectedToStderr, type UnexpectedError } from '../unexpected.js';
 
 /** A Node `http` request listener. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -38,12 +39,8 @@ export function toNodeHandler(handler: (req: Request) => Promise<Response>, opti
       try {
         response = await handler(toRequest(req, abort.signal));
       } catch (error) {
-        const requestId = requestIdOf(error);
-        report({ requestId, op: `${req.method} ${parseRequestTarget(req.url)?.pathname ?? '?'}`, error });
-        response = new Response(JSON.stringify({ error: { code: 'INTERNAL', message: `internal server error (request id ${requestId})`, issues: [], requestId } }), {
-          status: 500,
-          headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId },
-        });
+        // The gateway's table: reported once (not again when the face already did), with an id.
+        response = answerResponse(answerError(error, `${req.method} ${parseRequestTarget(req.url)?.pathname ?? '?'}`, report));
       }
     }
     // Never rejects: a response that cannot be written (the client left, a header Node refuses) drops the connection.

@@ -19,7 +19,9 @@ export interface OpenApiOptions {
 
 const DEFAULT_LIMITS = { pullDefaultLimit: 500, pullMaxLimit: 1000, fullDefaultLimit: 1000, fullMaxLimit: 10000, maxBodyBytes: 16 * 1024 * 1024 };
 
-type Doc = Record<string, unknown>;
+/** An OpenAPI 3.1 document, as JSON. */
+export type OpenApiDocument = Record<string, unknown>;
+type Doc = OpenApiDocument;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Doc) => ({ 'application/json': { schema } });
 const errorRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
@@ -79,7 +81,7 @@ function parameters(specs: ParamSpec[]): Doc[] {
  * const doc = createOpenApiDocument({ limits: engine.limits, basePath: '/api' });
  * await SwaggerParser.validate(doc);
  */
-export function createOpenApiDocument(options: OpenApiOptions = {}): Doc {
+export function createOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const base = options.basePath ?? '';
   const params = endpointParams(limits);

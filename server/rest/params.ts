@@ -1,4 +1,6 @@
 /** Query parameters of the REST endpoints: one zod schema each, used to parse requests and to write the OpenAPI document. */
+import type { SyncGateway } from '../gateway/gateway.js';
+import { answerResponse } from '../gateway/errors.js';
 import { z } from 'zod';
 import { collectionName } from '../../shared/protocol.js';
 import type { SyncLimits } from '../engine/types.js';
@@ -145,19 +147,7 @@ function parseValue(spec: ParamSpec, raw: string): string | number | string[] | 
  * query parameters → 400 naming `query`. Answers null when the URL is within both. `target` is
  * the request target as received (`/sync/pull?since=…`).
  */
-export function urlLimitResponse(target: string, limits: Pick<SyncLimits, 'maxUrlLength' | 'maxQueryParams'>): Response | null {
-  if (target.length > limits.maxUrlLength) {
-    const message = `request URL is ${target.length} characters, over ${limits.maxUrlLength} (limits.maxUrlLength)`;
-    return errorResponse('URI_TOO_LONG', message, [{ path: 'url', message: `at most ${limits.maxUrlLength} characters` }], { connection: 'close' });
-  }
-  const q = target.indexOf('?');
-  if (q === -1) return null;
-  // Counted on the raw text (every "&" starts one more), so 100,000 parameters are never parsed.
-  let count = 0;
-  for (const part of target.slice(q + 1).split('&', limits.maxQueryParams + 1)) if (part !== '') count++;
-  if (count > limits.maxQueryParams) {
-    const message = `more than ${limits.maxQueryParams} query parameters (limits.maxQueryParams)`;
-    return errorResponse('BAD_REQUEST', `query: ${message}`, [{ path: 'query', message }]);
-  }
-  return null;
+export function urlLimitResponse(target: string, gateway: Pick<SyncGateway, 'checkTarget'>): Response | null {
+  const answer = gateway.checkTarget(target);
+  return answer ? answerResponse(answer) : null;
 }

@@ -1,5 +1,5 @@
 /** `GET /sync/stream` as Server-Sent Events: catch-up then live commits, ids are checkpoints, `Last-Event-ID` resumes. */
-import { SyncError } from '../../shared/errors.js';
+import { answerError } from '../gateway/errors.js';
 import type { StreamEvent } from '../../shared/protocol.js';
 import type { RestContext } from './context.js';
 import { openLiveStream, type LiveStream, type LiveTransport } from '../live/slow-consumers.js';
@@ -27,7 +27,7 @@ const encodedFrame = frameCache((event) => encoder.encode(sseFrame(event)));
  * It also stops when the client goes away (request signal or body cancelled), after
  * `resync_required`, or after an `error` event.
  */
-export async function handleSse({ engine, actor, req, url, schemaVersion }: RestContext): Promise<Response> {
+export async function handleSse({ engine, gateway, report, actor, req, url, schemaVersion }: RestContext): Promise<Response> {
   const query = parseQuery(url, endpointParams(engine.limits).stream);
   const input: StreamRequest = {
     since: query.since as string | undefined,
@@ -39,7 +39,7 @@ export async function handleSse({ engine, actor, req, url, schemaVersion }: Rest
   checkStreamRequest(engine, input);
   // A refused view (400/403) answers here, before the stream opens.
   await engine.authorizeRead(actor, 'stream', input.collections, input.view);
-  const bound = engine.streamOptions.maxBufferedBytes;
+  const bound = gateway.limits.maxBufferedBytes;
   const abort = new AbortController();
   const stop = () => abort.abort();
   req.signal.addEventListener('abort', stop, { once: true });
@@ -62,7 +62,7 @@ export async function handleSse({ engine, actor, req, url, schemaVersion }: Rest
   let events: LiveStream;
   try {
     // Refusals (rate limit, live-connection caps, credentials) answer here, before the 200.
-    events = openLiveStream({ engine, actor, input, signal: abort.signal, face: 'sse', transport });
+    events = openLiveStream({ engine, actor, input, signal: abort.signal, face: 'sse', transport, gateway });
   } catch (error) {
     req.signal.removeEventListener('abort', stop);
     throw error;
@@ -85,7 +85,7 @@ export async function handleSse({ engine, actor, req, url, schemaVersion }: Rest
   };
   /** After a slow consumer's resync frame: end once the client took the queue, or error it after the grace time. */
   const endSlow = async (c: ReadableStreamDefaultController<Uint8Array>) => {
-    const deadline = Date.now() + engine.streamOptions.slowConsumerGraceMs;
+    const deadline = Date.now() + gateway.limits.slowConsumerGraceMs;
     while (c.desiredSize !== null && c.desiredSize < bound && Date.now() < deadline && !abort.signal.aborted) {
       await Promise.race([transport.drained(), new Promise((r) => setTimeout(r, Math.max(0, Math.min(250, deadline - Date.now()))))]);
     }
@@ -105,9 +105,9 @@ export async function handleSse({ engine, actor, req, url, schemaVersion }: Rest
       }
       end(c);
     } catch (error) {
-      const body = SyncError.is(error)
-        ? error.toJSON().error
-        : { code: 'INTERNAL', message: 'internal server error', issues: [] };
+      // The gateway's table: a SyncError keeps its code; anything else is INTERNAL with a request
+      // id, reported once (the 200 is long gone, so the id travels in the error event).
+      const body = answerError(error, `GET ${url.pathname}`, report).body.error;
       if (!abort.signal.aborted) {
         try {
           c.enqueue(encoder.encode(sseFrame({ type: 'error', error: body })));

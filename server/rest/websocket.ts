@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { WsServer, WsSocket } from '../ws-types.js';
 import { z } from 'zod';
 import { SyncError, issuesFromZod, type SyncIssue } from '../../shared/errors.js';
 import { collectionName, schemaVersion, viewRequest } from '../../shared/protocol.js';
@@ -9,8 +10,11 @@ import type { Authenticate } from '../auth/authenticate.js';
 import type { SyncEngine } from '../engine/types.js';
 import { openLiveStream } from '../live/slow-consumers.js';
 import { wsTransport } from '../live/transports.js';
-import { authenticateToken, bearerToken } from './auth.js';
-import { statusOf } from './errors.js';
+import { bearerToken } from '../gateway/auth.js';
+import { answerError, closeCodeFor, type ErrorAnswer } from '../gateway/errors.js';
+import { createSyncGateway, type SyncGateway } from '../gateway/gateway.js';
+import type { TransportLimits } from '../gateway/limits.js';
+import type { OnUnexpectedError } from '../gateway/request-id.js';
 import { frameCache } from './frames.js';
 import { requestUrl } from '../http/request-target.js';
 import { checkStreamRequest } from './stream-input.js';
@@ -19,6 +23,12 @@ import { checkStreamRequest } from './stream-input.js';
 export interface RestWebSocketOptions {
   engine: SyncEngine;
   authenticate: Authenticate;
+  /** The gateway to run over (shared live caps and reporting). @default one of its own from these options */
+  gateway?: SyncGateway;
+  /** Transport limits (live caps, slow-consumer bounds) of its own gateway. @default the engine's forwarded values, then the defaults */
+  limits?: Partial<TransportLimits>;
+  /** Told of each unexpected failure once (answered with an `INTERNAL` error frame carrying its request id). @default one JSON line on stderr */
+  onError?: OnUnexpectedError;
   /** Path `handleUpgrade` accepts (others are left to the caller). @default '/sync/stream' */
   path?: string;
   /** Time to wait for the subscribe frame (`createSyncHttpServer` passes its `wsAuthTimeoutMs`). @default 10000 */
@@ -30,7 +40,7 @@ export interface RestWebSocketOptions {
 /** The raw WebSocket face: attach `handleUpgrade` to a server's `upgrade` event. */
 export interface RestWebSocketServer {
   /** The underlying `ws` server (`noServer: true`). */
-  wss: WebSocketServer;
+  wss: WsServer;
   /** Takes over the upgrade when the path matches and returns true; otherwise returns false and leaves the socket alone. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Closes every connection and stops their streams. */
@@ -48,9 +58,14 @@ const subscribeFrame = z.object({
   view: viewRequest.optional(),
 });
 
-/** Close code for a refused subscription: 4000 + the HTTP status (4400, 4401, 4403, 4408, 4500…). */
-export function closeCodeFor(status: number): number {
-  return 4000 + status;
+export { closeCodeFor };
+
+/** The gateway a raw WebSocket face runs over: the given one, or one of its own. */
+export function socketGateway(options: RestWebSocketOptions, who: string): SyncGateway {
+  return (
+    options.gateway ??
+    createSyncGateway({ engine: options.engine, authenticate: options.authenticate, limits: options.limits, onError: options.onError, who })
+  );
 }
 
 /**
@@ -63,11 +78,13 @@ export function closeCodeFor(status: number): number {
  * server.on('upgrade', (req, socket, head) => { if (!ws.handleUpgrade(req, socket, head)) socket.destroy(); });
  */
 export function createRestWebSocketServer(options: RestWebSocketOptions): RestWebSocketServer {
+  const gateway = socketGateway(options, 'createRestWebSocketServer');
   return createFrameSocketServer({
+    report: gateway.onError,
     path: options.path ?? '/sync/stream',
     subscribeTimeoutMs: options.subscribeTimeoutMs,
     maxPayloadBytes: options.maxPayloadBytes,
-    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, options),
+    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, gateway),
   });
 }
 
@@ -79,7 +96,9 @@ export interface FrameSocketOptions {
   /** Largest client frame (`ws` refuses a larger one by its header, close 1009, before buffering it). @default 65536 */
   maxPayloadBytes?: number;
   /** Serves one connection from its first text frame (`null`: binary); a thrown error is sent as an error frame. */
-  serve: (socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal) => Promise<void>;
+  serve: (socket: WsSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal) => Promise<void>;
+  /** Told of an unexpected failure once; its error frame carries the request id. */
+  report: OnUnexpectedError;
   /** Extra fields of the error frame (e.g. FastAPI's `detail`). */
   errorFields?: (error: { code: string; message: string }) => Record<string, unknown>;
 }
@@ -97,7 +116,8 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
   if (!Number.isSafeInteger(subscribeTimeoutMs) || subscribeTimeoutMs < 1 || subscribeTimeoutMs > 2_147_483_647) throw new Error(`WebSocket face ${options.path}: subscribeTimeoutMs must be a whole number of milliseconds from 1 to 2147483647, got ${String(options.subscribeTimeoutMs)}`);
   const wss = new WebSocketServer({ noServer: true, maxPayload });
   const stops = new Set<() => void>();
-  const fail = (socket: WebSocket, error: unknown, code?: number) => refuse(socket, error, code, options.errorFields);
+  const fail = (socket: WsSocket, error: unknown, code?: number) =>
+    refuse(socket, answerError(error, `ws ${path}`, options.report), code, options.errorFields);
 
   wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
     const fallbackToken = requestUrl(req)?.searchParams.get('token') ?? bearerToken(req.headers.authorization ?? null);
@@ -141,24 +161,25 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
 const wsPayload = frameCache((event) => Buffer.from(JSON.stringify(event), 'utf8'));
 const textFrame = { binary: false, compress: false, fin: true } as const;
 
-async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, options: RestWebSocketOptions): Promise<void> {
+async function serve(socket: WsSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, gateway: SyncGateway): Promise<void> {
+  const { engine } = gateway;
   const frame = parseJsonFrame(text, subscribeFrame);
-  const actor = await authenticateToken(options.authenticate, frame.token ?? fallbackToken);
+  const actor = await gateway.actor(frame.token ?? fallbackToken);
   // An outdated client hears 4426 before any other check of its frame (see handler.ts).
-  options.engine.checkSchemaVersion(frame.schemaVersion);
+  gateway.checkSchemaVersion(frame.schemaVersion);
   const input = { since: frame.since, collections: frame.collections, lastEventId: frame.lastEventId, view: frame.view, schemaVersion: frame.schemaVersion };
-  checkStreamRequest(options.engine, input);
+  checkStreamRequest(engine, input);
   // A refused view closes with its code (4400, 4403) before any event.
-  if (input.view) await options.engine.authorizeRead(actor, 'stream', input.collections, input.view);
+  if (input.view) await engine.authorizeRead(actor, 'stream', input.collections, input.view);
   const transport = wsTransport(socket);
-  const events = openLiveStream({ engine: options.engine, actor, input, signal, face: 'ws', transport });
+  const events = openLiveStream({ engine, actor, input, signal, face: 'ws', transport, gateway });
   for await (const event of events) {
     if (socket.readyState !== socket.OPEN) break;
     // Sent without waiting: the stream itself waits for a slow peer while catching up, and ends
     // with resync_required once `bufferedAmount` passes `stream.maxBufferedBytes` live.
     socket.send(wsPayload(event), textFrame);
     if (event.type === 'resync_required') {
-      if (events.slow) transport.closeSlow!(options.engine.streamOptions.slowConsumerGraceMs);
+      if (events.slow) transport.closeSlow!(gateway.limits.slowConsumerGraceMs);
       else socket.close(1000, 'resync_required');
       return;
     }
@@ -183,9 +204,9 @@ export function parseJsonFrame<T>(text: string | null, schema: z.ZodType<T>): T 
   return parsed.data;
 }
 
-function refuse(socket: WebSocket, error: unknown, code?: number, extra?: FrameSocketOptions['errorFields']): void {
+/** Sends the gateway's answer as an error frame, then closes with 4000 + its status (or `code`). */
+function refuse(socket: WsSocket, answer: ErrorAnswer, code?: number, extra?: FrameSocketOptions['errorFields']): void {
   if (socket.readyState !== socket.OPEN) return;
-  const body = SyncError.is(error) ? error.toJSON().error : { code: 'INTERNAL', message: 'internal server error', issues: [] };
-  const status = SyncError.is(error) ? statusOf(error.code) : 500;
-  socket.send(JSON.stringify({ type: 'error', ...extra?.(body), error: body }), () => socket.close(code ?? closeCodeFor(status), body.code));
+  const body = answer.body.error;
+  socket.send(JSON.stringify({ type: 'error', ...extra?.(body), error: body }), () => socket.close(code ?? closeCodeFor(answer.status), body.code));
 }

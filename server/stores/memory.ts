@@ -8,7 +8,8 @@ import { addSum } from '../../shared/checksum.js';
 import { compareStrings } from '../../shared/order.js';
 import type { ClientLedger, DocKey, DocMatch, MutationRecord, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx, RecordedOutcome } from './store.js';
 
-interface ScopeData {
+/** What the memory store keeps for one scope (its `raw` map's values). */
+export interface ScopeData {
   head: ScopeHead;
   docs: Map<string, StoredDoc>;
   oplog: OplogEntry[];
@@ -167,6 +168,8 @@ export function memoryStore(): MemoryStore {
         const e = oplog[i]!;
         if (o.uptoSeq !== undefined && e.seq > o.uptoSeq) break;
         if (o.collections && o.collections.length > 0 && !o.collections.includes(e.collection)) continue;
+        const match = o.match?.get(e.collection);
+        if (match && e.before !== undefined && !match.some((m) => docMatches(m, e.data) || docMatches(m, e.before ?? null))) continue;
         out.push(copy(e));
         if (o.limit !== undefined && out.length >= o.limit) break;
       }

@@ -149,6 +149,13 @@ export interface ReadOplogOptions {
   limit?: number;
   /** Only these collections. */
   collections?: readonly string[];
+  /**
+   * For these collections, only entries whose post-image (`data`) or pre-image (`before`)
+   * matches any of the filters, or that keep no pre-image: the entries a view can show. A store
+   * may return more (the engine judges each entry); it must not return fewer. Other collections
+   * of `collections` are read whole.
+   */
+  match?: ReadonlyMap<string, readonly DocMatch[]>;
 }
 
 /** How much history the oplog holds (all scopes), for `sync_oplog_entries` and `/sync/status`. */

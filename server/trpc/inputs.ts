@@ -4,6 +4,7 @@ import type { FullInput, PullInput, PushResponse, StreamInput, ViewRequestInput 
 import type { PatchOf } from '../../shared/schema.js';
 import type { SyncEngine } from '../engine/types.js';
 import type { ViewRequest } from '../engine/rules.js';
+import type { ChangeMeta } from '../../shared/schema.js';
 
 /**
  * A tRPC input parser that accepts anything at run time and claims the type `T`. The engine
@@ -19,9 +20,10 @@ export function passThrough<T>(): (input: unknown) => T {
  */
 export type EngineFor<S, R = {}> = SyncEngine<any, any> & { readonly schema: S; readonly rules: R };
 
-type CollectionsOf<S> = S extends { readonly collections: infer C } ? C : never;
-type InputOf<T> = T extends z.ZodType ? z.input<T> : never;
-type ChangeMeta = { mutationId: number; id: string; baseVersion?: string | null; hlc?: string | null };
+/** The collections of schema `S`. */
+export type CollectionsOf<S> = S extends { readonly collections: infer C } ? C : never;
+/** What a collection's zod schema accepts (its input type). */
+export type InputOf<T> = T extends z.ZodType ? z.input<T> : never;
 
 /**
  * One typed change of schema `S`: the collection name decides the shape of `data`. (Keyed on the
@@ -58,8 +60,10 @@ export interface SyncInputs<S, R = {}> {
   stream: (Omit<StreamInput, 'view'> & ViewField<R>) | void;
 }
 
-type OutputOf<T> = T extends z.ZodType ? z.output<T> : never;
-type ChangeOutMeta = { id: string; version: string };
+/** What a collection's zod schema gives (its output type). */
+export type OutputOf<T> = T extends z.ZodType ? z.output<T> : never;
+/** The fields every change out carries besides its collection, op and data. */
+export type ChangeOutMeta = { id: string; version: string };
 
 /** One change of a pull answer or stream event of schema `S`: `collection` decides the type of `data` (`null` for a delete). */
 export type SyncChangeOutOf<S> = {

@@ -13,7 +13,10 @@ import type {
 import { encodeCheckpoint } from '../../shared/checkpoint.js';
 import { SyncError } from '../../shared/errors.js';
 import type { Actor, StreamEvent } from '../../shared/protocol.js';
-import { checkActor } from '../auth/actor.js';
+import { authenticateToken } from '../gateway/auth.js';
+import { createSyncGateway, type SyncGateway } from '../gateway/gateway.js';
+import type { OnUnexpectedError } from '../gateway/request-id.js';
+import { gatewayOf } from './gateway-context.js';
 import { openLiveStream } from '../live/slow-consumers.js';
 import { liveTransportOf } from '../live/transports.js';
 import { toTRPCError } from './errors.js';
@@ -21,22 +24,23 @@ import { checkJsonInput } from './json-input.js';
 import { passThrough, type EngineFor, type SyncInputs, type SyncOutputs } from './inputs.js';
 import { responseBudgetOf } from './response-budget.js';
 
-type Def<TInput, TOutput, TMeta> = { input: TInput; output: TOutput; meta: TMeta; errorShape: unknown };
+/** The procedure definition tRPC's router types take: input, output and meta of one sync procedure. */
+export type SyncProcedureDef<TInput, TOutput, TMeta> = { input: TInput; output: TOutput; meta: TMeta; errorShape: unknown };
 
 /** The procedures `createSyncRouter` returns; merge them into the app router as `sync`. */
 export type SyncRouterRecord<S, TMeta = unknown, R = {}> = {
   /** Applies a batch of changes (exactly once per mutation id). */
-  push: MutationProcedure<Def<SyncInputs<S>['push'], SyncOutputs<S>['push'], TMeta>>;
+  push: MutationProcedure<SyncProcedureDef<SyncInputs<S>['push'], SyncOutputs<S>['push'], TMeta>>;
   /** Changes after a checkpoint, whole commits only. */
-  pull: QueryProcedure<Def<SyncInputs<S, R>['pull'], SyncOutputs<S>['pull'], TMeta>>;
+  pull: QueryProcedure<SyncProcedureDef<SyncInputs<S, R>['pull'], SyncOutputs<S>['pull'], TMeta>>;
   /** One page of the current state, tombstones included. */
-  full: QueryProcedure<Def<SyncInputs<S, R>['full'], SyncOutputs<S>['full'], TMeta>>;
+  full: QueryProcedure<SyncProcedureDef<SyncInputs<S, R>['full'], SyncOutputs<S>['full'], TMeta>>;
   /**
    * Catch-up, then live commits. Every event is `tracked()`: `changes` by its checkpoint,
    * heartbeats and `resync_required` by the last position delivered, so clients see
    * `{ id, data }` and a reconnecting client resumes from `id` by itself.
    */
-  stream: SubscriptionProcedure<Def<SyncInputs<S>['stream'], AsyncIterable<TrackedData<SyncOutputs<S>['stream']>, void, any>, TMeta>>;
+  stream: SubscriptionProcedure<SyncProcedureDef<SyncInputs<S, R>['stream'], AsyncIterable<TrackedData<SyncOutputs<S>['stream']>, void, any>, TMeta>>;
 };
 
 /** Options of `createSyncRouter`. */
@@ -53,6 +57,14 @@ export interface SyncRouterOptions<S, TContext, TMeta, TContextOverrides, R = {}
    * @default (ctx) => ctx.actor
    */
   authenticate?: (ctx: Overwrite<TContext, TContextOverrides>) => Actor | null | undefined | Promise<Actor | null | undefined>;
+  /**
+   * The gateway whose live caps, transport limits and `onError` apply. A context marked by the
+   * server (`withGateway`, as `createSyncHttpServer` does) wins, so its faces share caps.
+   * @default one of its own over `engine`
+   */
+  gateway?: SyncGateway;
+  /** Told of each unexpected failure once (the router's own gateway). @default one JSON line on stderr */
+  onError?: OnUnexpectedError;
 }
 
 const defaultAuthenticate = (ctx: unknown): Actor | null => (ctx as { actor?: Actor | null } | null)?.actor ?? null;
@@ -72,24 +84,28 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides, R = {}>(
   const { engine } = options;
   const authenticate = (options.authenticate ?? defaultAuthenticate) as (ctx: unknown) => Actor | null | undefined | Promise<Actor | null | undefined>;
   const procedure = options.procedure as unknown as AnyProcedureBuilder;
+  let own: SyncGateway | undefined;
+  /** The gateway of a call: the server's mark on the context, the given one, or the router's own. */
+  const gatewayFor = (ctx: unknown): SyncGateway =>
+    gatewayOf(ctx) ??
+    options.gateway ??
+    (own ??= createSyncGateway({ engine, authenticate: () => null, onError: options.onError, who: 'createSyncRouter' }));
 
+  /**
+   * The gateway's token → actor rule, applied to the context: null → 401; a thrown SyncError
+   * keeps its code (FORBIDDEN → 403); any other throw → 401, reported once.
+   */
   async function actorOf(ctx: unknown): Promise<Actor> {
-    let actor: Actor | null | undefined;
+    const gateway = gatewayFor(ctx);
     try {
-      actor = await authenticate(ctx);
-    } catch {
-      actor = null; // a throwing authenticate refuses, like null
-    }
-    let cause: SyncError;
-    try {
-      // The app's own context may hold any actor: its claims are checked like ids here (401).
-      actor = checkActor(actor);
-      if (actor) return actor;
-      cause = new SyncError('UNAUTHORIZED', 'authentication required: no valid credentials');
+      return await authenticateToken(async () => (await authenticate(ctx)) ?? null, 'context', gateway.onError);
     } catch (error) {
-      cause = error as SyncError;
+      if (SyncError.is(error) && error.code === 'UNAUTHORIZED') {
+        const message = error.message === 'invalid or expired token' ? 'authentication required: no valid credentials' : error.message;
+        throw new TRPCError({ code: 'UNAUTHORIZED', message, cause: error });
+      }
+      throw toTRPCError(error);
     }
-    throw new TRPCError({ code: 'UNAUTHORIZED', message: cause.message, cause });
   }
 
   async function call<T>(ctx: unknown, input: unknown, fn: (actor: Actor) => Promise<T>): Promise<T> {
@@ -119,8 +135,9 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides, R = {}>(
     // The connection the context was marked with (`withLiveConnection`): its buffer is bounded and
     // the caps count per connection; without one only the engine's queue bound applies.
     const transport = liveTransportOf(ctx);
+    const gateway = gatewayFor(ctx);
     try {
-      const events = openLiveStream({ engine, actor, input: input ?? {}, signal, face: 'trpc', transport });
+      const events = openLiveStream({ engine, actor, input: input ?? {}, signal, face: 'trpc', transport, gateway });
       for await (const event of events) {
         // A heartbeat carries the position delivered so far; it moves even when a filter hid commits.
         if (event.type !== 'resync_required' && event.checkpoint) position = event.checkpoint;
@@ -128,7 +145,7 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides, R = {}>(
         if (event.type === 'resync_required') {
           // A slow WebSocket is closed (4409) once its resync was handed over: every subscription
           // on it is behind the same full socket. tRPC's SSE ends the response by itself.
-          if (events.slow) transport?.closeSlow?.(engine.streamOptions.slowConsumerGraceMs);
+          if (events.slow) transport?.closeSlow?.(gateway.limits.slowConsumerGraceMs);
           return;
         }
       }

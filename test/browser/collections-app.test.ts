@@ -28,7 +28,7 @@ writeFileSync(
 );
 
 describe.skipIf(skip !== null)('collection browser for an app schema', () => {
-  const env = useChromiumAndServer({ args: ['--schema', schemaFile] });
+  const env = useChromiumAndServer({ args: ['--schema', schemaFile], startTimeoutMs: 110_000 });
   type Full = {
     docs: { collection: string; id: string; data: Record<string, unknown>; deleted?: boolean }[];
   };

@@ -56,6 +56,8 @@ export interface StartServerOptions {
   port?: number;
   /** More `serve` arguments (e.g. `['--schema', file]`). */
   args?: string[];
+  /** How long the server may take to start (PGlite's first boot is slow on a busy machine). @default 60000 */
+  startTimeoutMs?: number;
 }
 
 /** `trpc-offline-sync serve` as a child process with a generated dev secret (so the page is signed in). */
@@ -77,7 +79,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<{
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   for (;;) {
     const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out);
     const t = /dev token \([^)]*\): (\S+)/.exec(out);

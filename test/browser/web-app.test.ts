@@ -2,12 +2,9 @@
 import { mkdirSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import * as clientLib from '../../client/index.js';
 import { browserSkipReason, until, useChromiumAndServer } from './harness.js';
 
 const skip = browserSkipReason();
-const hasIndexedDb = 'indexedDbLocalStore' in clientLib;
-if (!skip && !hasIndexedDb) console.warn('reload-offline browser test skipped: trpc-offline-sync/client does not export indexedDbLocalStore yet (the app uses a memory store)');
 
 type Task = { id: string; title: string; done: boolean; pending: boolean };
 
@@ -84,7 +81,7 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
     await b.context.close();
   }, 90_000);
 
-  it.skipIf(!hasIndexedDb)('edits made offline survive a reload (IndexedDB; reloaded with the sync endpoints unreachable) and are pushed later exactly once', async () => {
+  it('edits made offline survive a reload (IndexedDB; reloaded with the sync endpoints unreachable) and are pushed later exactly once', async () => {
     const d = await device();
     const before = await app.server.trpc.sync.pull.query({});
     await d.context.setOffline(true);

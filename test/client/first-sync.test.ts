@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as clientLib from '../../client/index.js';
-import { betterSqlite3Driver, createSyncClient, sqliteLocalStore, type LocalStore, type SyncApi } from '../../client/index.js';
+import { createSyncClient, type LocalStore, type SyncApi } from '../../client/index.js';
+import { betterSqlite3Driver, sqliteLocalStore } from '../../client/sqlite/index.js';
 import { demoSchema } from '../../server/demo/schema.js';
 import { serverStoreCases, startClientServer, type ClientTestServer } from './harness.js';
 

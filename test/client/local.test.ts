@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { defineSyncSchema } from '../../shared/schema.js';
 import { compareHlc } from '../../shared/hlc.js';
 import type { ChangeOut, PushInput, PushResponse } from '../../shared/protocol.js';
-import { backoffDelay, retryDelay, createSyncClient, isResyncRequired, isRetryable, memoryLocalStore, type ChangeEvent, type SyncApi } from '../../client/index.js';
+import { backoffDelay, createSyncClient, isResyncRequired, isRetryable, memoryLocalStore, type ChangeEvent, type SyncApi } from '../../client/index.js';
+import { retryDelay } from '../../client/retry.js';
 
 const schema = defineSyncSchema({
   tasks: z.object({ title: z.string(), done: z.boolean().default(false), note: z.string().optional() }),

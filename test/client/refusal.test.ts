@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineSyncSchema } from '../../shared/schema.js';
 import type { PushInput } from '../../shared/protocol.js';
-import { createSyncClient, pushRefusal, type ConflictEvent, type SyncApi } from '../../client/index.js';
+import { createSyncClient, type ConflictEvent, type SyncApi } from '../../client/index.js';
+import { pushRefusal } from '../../client/retry.js';
 import { splitBatch } from '../../client/transfer.js';
 import { eventually, looseSchema, serverStoreCases, startClientServer, type ClientTestServer } from './harness.js';
 

@@ -2,7 +2,8 @@
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSyncClient, createTokenSource, memoryLocalStore, tokenExpiry, type SyncApi, type SyncStatus } from '../../client/index.js';
+import { createSyncClient, createTokenSource, memoryLocalStore, type SyncApi, type SyncStatus } from '../../client/index.js';
+import { tokenExpiry } from '../../client/token-source.js';
 import { signDevToken } from '../../server/auth/jwt.js';
 import type { AppRouter } from '../../server/demo/app-router.js';
 import { demoSchema } from '../../server/demo/schema.js';

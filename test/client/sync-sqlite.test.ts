@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { betterSqlite3Driver, sqliteLocalStore } from '../../client/index.js';
+import { betterSqlite3Driver, sqliteLocalStore } from '../../client/sqlite/index.js';
 import { serverStoreCases } from './harness.js';
 import { runSyncClientSuite } from './sync.suite.js';
 

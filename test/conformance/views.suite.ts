@@ -45,6 +45,29 @@ export function viewsSuite(ctx: Ctx): void {
       expect('before' in read[2]!).toBe(false);
     });
 
+    it('readOplog with match: entries of a filtered collection only when before or after matches, or no pre-image is kept; others whole', async () => {
+      const { scopeId: scope } = newActor('opmatch');
+      const at = new Date();
+      const base = { scope, seq: 1, op: 'upsert' as const, version: '20260101T000000.000Z-0001-test', actor: 'u', clientId: null, mutationId: null, at };
+      const entries: OplogEntry[] = [
+        { ...base, idx: 0, collection: 'tasks', id: 'in', data: { owner: 'ann' }, before: null },
+        { ...base, idx: 1, collection: 'tasks', id: 'left', data: { owner: 'bob' }, before: { owner: 'ann' } },
+        { ...base, idx: 2, collection: 'tasks', id: 'never', data: { owner: 'bob' }, before: { owner: 'carl' } },
+        { ...base, idx: 3, collection: 'tasks', id: 'unknown', data: { owner: 'bob' } },
+        { ...base, idx: 4, collection: 'tasks', id: 'deleted', op: 'delete', data: null, before: { owner: 'ann' } },
+        { ...base, idx: 5, collection: 'tasks', id: 'gone', op: 'delete', data: null, before: { owner: 'bob' } },
+        { ...base, idx: 6, collection: 'notes', id: 'n', data: { body: 'x' } },
+      ];
+      await ctx.store().transaction(scope, async (tx) => {
+        await tx.appendOplog(entries);
+        await tx.setHead(1);
+      });
+      const read = await ctx.store().readOplog(scope, { afterSeq: 0, collections: ['tasks', 'notes'], match: new Map([['tasks', [{ owner: ['ann'] }]]]) });
+      expect(read.map((e) => e.id)).toEqual(['in', 'left', 'unknown', 'deleted', 'n']);
+      const limited = await ctx.store().readOplog(scope, { afterSeq: 0, limit: 2, match: new Map([['tasks', [{ owner: ['ann'] }]]]) });
+      expect(limited.map((e) => e.id)).toEqual(['in', 'left']);
+    });
+
     it('scanDocs with match: live documents whose fields equal one of the values (missing = null), keyset pages', async () => {
       const { scopeId: scope } = newActor('match');
       const docs = [

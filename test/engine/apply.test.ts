@@ -14,7 +14,8 @@ import { storeCases } from '../rest/harness.js';
 const cases = await storeCases();
 
 /** A past HLC at `ms` after 2025-01-01 (older than the server clock, so it is kept as sent). */
-const hlc = (ms: number, node = 'n1') => `20250101T000000.${String(ms).padStart(3, '0')}Z-0000-${node}`;
+const hlc = (ms: number, node = 'n1') =>
+  `20250101T000000.${String(ms).padStart(3, '0')}Z-0000-${node}`;
 
 describe.each(cases)('applying changes on $name', ({ create }) => {
   let store: Store;
@@ -29,9 +30,15 @@ describe.each(cases)('applying changes on $name', ({ create }) => {
     const actor: Actor = newActor('apply');
     let next = 0;
     const push = async (...changes: Omit<ChangeInput, 'mutationId'>[]): Promise<PushResult[]> =>
-      (await engine.push(actor, { clientId: 'dev', changes: changes.map((c) => ({ ...c, mutationId: ++next }) as ChangeInput) })).results;
+      (
+        await engine.push(actor, {
+          clientId: 'dev',
+          changes: changes.map((c) => ({ ...c, mutationId: ++next }) as ChangeInput),
+        })
+      ).results;
     const one = async (change: Omit<ChangeInput, 'mutationId'>) => (await push(change))[0]!;
-    const doc = async (id: string) => (await engine.full(actor, {})).docs.find((d) => d.id === id)?.data;
+    const doc = async (id: string) =>
+      (await engine.full(actor, {})).docs.find((d) => d.id === id)?.data;
     const seq = async () => (await store.head(actor.scopeId)).seq;
     return { engine, actor, push, one, doc, seq };
   }
@@ -48,7 +55,12 @@ describe.each(cases)('applying changes on $name', ({ create }) => {
 
   it('fills schema defaults into a document a patch creates, as writes of that change', async () => {
     const { engine, one, doc } = setup();
-    const res = await one({ collection: 'tasks', id: 'p', op: 'patch', data: { title: 'made by a patch' } });
+    const res = await one({
+      collection: 'tasks',
+      id: 'p',
+      op: 'patch',
+      data: { title: 'made by a patch' },
+    });
     expect(res.status).toBe('accepted');
     expect(await doc('p')).toEqual({ title: 'made by a patch', done: false });
     // The default is the change's write: a later patch of another field keeps it.
@@ -59,11 +71,26 @@ describe.each(cases)('applying changes on $name', ({ create }) => {
 
   it('refuses a merged document above maxDocumentBytes; an upsert replaces, a patch merges', async () => {
     const { engine, one, doc } = setup({ limits: { maxDocumentBytes: 80 } });
-    await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'x'.repeat(40), priority: 1 } });
-    const grown = await one({ collection: 'tasks', id: 't', op: 'patch', data: { tags: ['y'.repeat(20)] } });
+    await one({
+      collection: 'tasks',
+      id: 't',
+      op: 'upsert',
+      data: { title: 'x'.repeat(40), priority: 1 },
+    });
+    const grown = await one({
+      collection: 'tasks',
+      id: 't',
+      op: 'patch',
+      data: { tags: ['y'.repeat(20)] },
+    });
     expect(grown).toMatchObject({ status: 'rejected', error: { code: 'INVALID_DOCUMENT' } });
     expect(grown.error!.message).toContain('limits.maxDocumentBytes (80)');
-    const replaced = await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'short' } });
+    const replaced = await one({
+      collection: 'tasks',
+      id: 't',
+      op: 'upsert',
+      data: { title: 'short' },
+    });
     expect(replaced).toMatchObject({ status: 'accepted' });
     expect(replaced).not.toHaveProperty('doc');
     expect(await doc('t')).toEqual({ title: 'short', done: false });
@@ -72,23 +99,48 @@ describe.each(cases)('applying changes on $name', ({ create }) => {
     expect(await doc('t')).toEqual({ title: 'short', priority: 3, done: false });
     // Removing a field with a default: the default is filled in again, so the patch did not get its way.
     const cleared = await one({ collection: 'tasks', id: 't', op: 'patch', data: { done: null } });
-    expect(cleared).toMatchObject({ status: 'conflict_resolved', doc: { title: 'short', priority: 3, done: false } });
+    expect(cleared).toMatchObject({
+      status: 'conflict_resolved',
+      doc: { title: 'short', priority: 3, done: false },
+    });
     await engine.close();
   });
 
   it('commits nothing for a write that loses on every field, and nothing for a rejected one', async () => {
     const { engine, one, doc, seq } = setup({ authorize: ({ change }) => change.id !== 'no' });
-    await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'new', done: true }, hlc: hlc(500) });
+    await one({
+      collection: 'tasks',
+      id: 't',
+      op: 'upsert',
+      data: { title: 'new', done: true },
+      hlc: hlc(500),
+    });
     expect(await seq()).toBe(1);
-    const older = await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'old', done: false }, hlc: hlc(100, 'n2') });
+    const older = await one({
+      collection: 'tasks',
+      id: 't',
+      op: 'upsert',
+      data: { title: 'old', done: false },
+      hlc: hlc(100, 'n2'),
+    });
     expect(older).toMatchObject({ status: 'conflict_resolved', doc: { title: 'new', done: true } });
     expect(await seq()).toBe(1);
     expect(await doc('t')).toEqual({ title: 'new', done: true });
-    const refused = await one({ collection: 'tasks', id: 'no', op: 'upsert', data: { title: 'x' } });
-    expect(refused).toMatchObject({ status: 'rejected', error: { code: 'FORBIDDEN', message: 'not allowed to change this document' } });
+    const refused = await one({
+      collection: 'tasks',
+      id: 'no',
+      op: 'upsert',
+      data: { title: 'x' },
+    });
+    expect(refused).toMatchObject({
+      status: 'rejected',
+      error: { code: 'FORBIDDEN', message: 'not allowed to change this document' },
+    });
     expect(await seq()).toBe(1);
     // A write that changes something does commit.
-    expect((await one({ collection: 'tasks', id: 't', op: 'patch', data: { title: 'newer' } })).status).toBe('accepted');
+    expect(
+      (await one({ collection: 'tasks', id: 't', op: 'patch', data: { title: 'newer' } })).status,
+    ).toBe('accepted');
     expect(await seq()).toBe(2);
     await engine.close();
   });
@@ -98,15 +150,35 @@ describe.each(cases)('applying changes on $name', ({ create }) => {
     await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'x' }, hlc: hlc(0) });
     await one({ collection: 'tasks', id: 't', op: 'patch', data: { priority: 5 }, hlc: hlc(200) });
     // Newer than the title, older than the priority: the title and done are taken, priority stays.
-    const up = await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'b' }, hlc: hlc(100, 'n2') });
+    const up = await one({
+      collection: 'tasks',
+      id: 't',
+      op: 'upsert',
+      data: { title: 'b' },
+      hlc: hlc(100, 'n2'),
+    });
     expect(await doc('t')).toEqual({ title: 'b', done: false, priority: 5 });
-    expect(up).toMatchObject({ status: 'conflict_resolved', doc: { title: 'b', done: false, priority: 5 } });
+    expect(up).toMatchObject({
+      status: 'conflict_resolved',
+      doc: { title: 'b', done: false, priority: 5 },
+    });
     // A patch one of whose fields loses to a newer write is conflict_resolved too.
-    const patch = await one({ collection: 'tasks', id: 't', op: 'patch', data: { title: 'c', priority: 9 }, hlc: hlc(150, 'n2') });
+    const patch = await one({
+      collection: 'tasks',
+      id: 't',
+      op: 'patch',
+      data: { title: 'c', priority: 9 },
+      hlc: hlc(150, 'n2'),
+    });
     expect(patch.status).toBe('conflict_resolved');
     expect(await doc('t')).toEqual({ title: 'c', done: false, priority: 5 });
     // A patch that removes a field (null) gets what it asked for.
-    const removal = await one({ collection: 'tasks', id: 't', op: 'patch', data: { priority: null } });
+    const removal = await one({
+      collection: 'tasks',
+      id: 't',
+      op: 'patch',
+      data: { priority: null },
+    });
     expect(removal.status).toBe('accepted');
     expect(removal).not.toHaveProperty('doc');
     expect(await doc('t')).toEqual({ title: 'c', done: false });
@@ -118,7 +190,9 @@ describe.each(cases)('applying changes on $name', ({ create }) => {
     await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'a' } });
     expect((await one({ collection: 'tasks', id: 't', op: 'delete' })).status).toBe('accepted');
     expect((await one({ collection: 'tasks', id: 't', op: 'delete' })).status).toBe('accepted');
-    expect(await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'b' } })).toMatchObject({ status: 'conflict_resolved', doc: null });
+    expect(
+      await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'b' } }),
+    ).toMatchObject({ status: 'conflict_resolved', doc: null });
     await engine.close();
   });
 
@@ -134,7 +208,9 @@ describe.each(cases)('applying changes on $name', ({ create }) => {
     await one({ collection: 'tasks', id: 't', op: 'delete' });
     await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'back' } });
     expect(seen).toEqual([null, { title: 'a', done: false }, null]);
-    expect(await one({ collection: 'tasks', id: 'deny', op: 'upsert', data: { title: 'x' } })).toMatchObject({ status: 'rejected', error: { code: 'FORBIDDEN', message: 'only admins' } });
+    expect(
+      await one({ collection: 'tasks', id: 'deny', op: 'upsert', data: { title: 'x' } }),
+    ).toMatchObject({ status: 'rejected', error: { code: 'FORBIDDEN', message: 'only admins' } });
     await engine.close();
   });
 
@@ -150,9 +226,17 @@ describe.each(cases)('applying changes on $name', ({ create }) => {
         },
       });
       await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'a', priority: 1 } });
-      const patched = await one({ collection: 'tasks', id: 't', op: 'patch', data: { priority: null, done: true } });
+      const patched = await one({
+        collection: 'tasks',
+        id: 't',
+        op: 'patch',
+        data: { priority: null, done: true },
+      });
       expect(patched.status).toBe('accepted');
-      expect(calls[1]).toEqual({ current: { title: 'a', done: false, priority: 1 }, incoming: { title: 'a', done: true } });
+      expect(calls[1]).toEqual({
+        current: { title: 'a', done: false, priority: 1 },
+        incoming: { title: 'a', done: true },
+      });
       expect(await doc('t')).toEqual({ title: 'a', done: true });
       await one({ collection: 'tasks', id: 't', op: 'delete' });
       await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'again' } });
@@ -162,16 +246,39 @@ describe.each(cases)('applying changes on $name', ({ create }) => {
     });
 
     it('an answer equal to the stored document commits nothing; one that drops a field gets a new version', async () => {
-      let answer: ((current: Record<string, unknown> | null, incoming: Record<string, unknown>) => Record<string, unknown>) = (_c, i) => i;
-      const { engine, one, doc, seq } = setup({ resolvers: { tasks: ({ current, incoming }) => answer(current, incoming) } });
-      const first = await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'a', priority: 1 } });
+      let answer: (
+        current: Record<string, unknown> | null,
+        incoming: Record<string, unknown>,
+      ) => Record<string, unknown> = (_c, i) => i;
+      const { engine, one, doc, seq } = setup({
+        resolvers: { tasks: ({ current, incoming }) => answer(current, incoming) },
+      });
+      const first = await one({
+        collection: 'tasks',
+        id: 't',
+        op: 'upsert',
+        data: { title: 'a', priority: 1 },
+      });
       expect(await seq()).toBe(1);
       answer = (current) => ({ ...current! });
-      const same = await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'ignored' } });
-      expect(same).toMatchObject({ status: 'conflict_resolved', doc: { title: 'a', done: false, priority: 1 } });
+      const same = await one({
+        collection: 'tasks',
+        id: 't',
+        op: 'upsert',
+        data: { title: 'ignored' },
+      });
+      expect(same).toMatchObject({
+        status: 'conflict_resolved',
+        doc: { title: 'a', done: false, priority: 1 },
+      });
       expect(await seq()).toBe(1);
       answer = (current) => ({ title: current!.title as string, done: false });
-      const dropped = await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'a', done: false } });
+      const dropped = await one({
+        collection: 'tasks',
+        id: 't',
+        op: 'upsert',
+        data: { title: 'a', done: false },
+      });
       expect(dropped.status).toBe('accepted');
       expect(await seq()).toBe(2);
       expect(await doc('t')).toEqual({ title: 'a', done: false });
@@ -179,18 +286,67 @@ describe.each(cases)('applying changes on $name', ({ create }) => {
       await engine.close();
     });
 
+    it("a changed field gets the change's HLC: the version moves, and a resurrection outranks an older delete", async () => {
+      const { engine, one, doc } = setup({ resolvers: { tasks: ({ incoming }) => incoming } });
+      const first = await one({
+        collection: 'tasks',
+        id: 't',
+        op: 'upsert',
+        data: { title: 'a' },
+        hlc: hlc(100),
+      });
+      const second = await one({
+        collection: 'tasks',
+        id: 't',
+        op: 'upsert',
+        data: { title: 'b' },
+        hlc: hlc(150),
+      });
+      expect(second.version).toBe(hlc(150));
+      expect(second.version! > first.version!).toBe(true);
+      await one({ collection: 'tasks', id: 't', op: 'delete', hlc: hlc(200) });
+      // Brought back at 400; a delete stamped 300 (older than the resurrection) loses to it.
+      expect(
+        (
+          await one({
+            collection: 'tasks',
+            id: 't',
+            op: 'upsert',
+            data: { title: 'back' },
+            hlc: hlc(400),
+          })
+        ).status,
+      ).toBe('accepted');
+      await one({ collection: 'tasks', id: 't', op: 'delete', hlc: hlc(300, 'n2') });
+      expect(await doc('t')).toEqual({ title: 'back', done: false });
+      await engine.close();
+    });
+
     it('an answer that changes a field the patch did not name is conflict_resolved', async () => {
       // The resolver counts every write in `priority`.
-      const { engine, one } = setup({ resolvers: { tasks: ({ incoming }) => ({ ...incoming, priority: ((incoming.priority as number | undefined) ?? 0) + 1 }) } });
+      const { engine, one } = setup({
+        resolvers: {
+          tasks: ({ incoming }) => ({
+            ...incoming,
+            priority: ((incoming.priority as number | undefined) ?? 0) + 1,
+          }),
+        },
+      });
       await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'a' } });
       const res = await one({ collection: 'tasks', id: 't', op: 'patch', data: { title: 'b' } });
-      expect(res).toMatchObject({ status: 'conflict_resolved', doc: { title: 'b', done: false, priority: 2 } });
+      expect(res).toMatchObject({
+        status: 'conflict_resolved',
+        doc: { title: 'b', done: false, priority: 2 },
+      });
       await engine.close();
     });
 
     it('an invalid or oversized answer is rejected, naming the field (or the root)', async () => {
       let answer: unknown = { title: 5 };
-      const { engine, one, seq } = setup({ limits: { maxDocumentBytes: 60 }, resolvers: { tasks: () => answer as Record<string, unknown> } });
+      const { engine, one, seq } = setup({
+        limits: { maxDocumentBytes: 60 },
+        resolvers: { tasks: () => answer as Record<string, unknown> },
+      });
       const bad = await one({ collection: 'tasks', id: 't', op: 'upsert', data: { title: 'a' } });
       expect(bad).toMatchObject({ status: 'rejected', error: { code: 'INVALID_DOCUMENT' } });
       expect(bad.error!.message).toMatch(/^resolver returned an invalid document: title: /);

@@ -9,13 +9,28 @@ import type { ChangeInput } from '../../shared/protocol.js';
 import { defineSyncSchema } from '../../shared/schema.js';
 import { DEFAULT_LIMITS } from '../../server/engine/options.js';
 import type { SyncLimits } from '../../server/engine/types.js';
-import { badIdReason, checkCollections, exceedsBytes, jsonBytes, pageLimit, parseInput, parsePushInput, validateChanges } from '../../server/engine/validate.js';
+import {
+  badIdReason,
+  checkCollections,
+  exceedsBytes,
+  jsonBytes,
+  pageLimit,
+  parseInput,
+  parsePushInput,
+  validateChanges,
+} from '../../server/engine/validate.js';
 
 const schema = defineSyncSchema({
   tasks: z.object({ title: z.string(), done: z.boolean().default(false) }),
   notes: z.object({ body: z.string() }),
 });
-const limits: SyncLimits = { ...DEFAULT_LIMITS, maxChangesPerPush: 3, maxDocumentBytes: 40, maxIdLength: 5, maxDepth: 4 };
+const limits: SyncLimits = {
+  ...DEFAULT_LIMITS,
+  maxChangesPerPush: 3,
+  maxDocumentBytes: 40,
+  maxIdLength: 5,
+  maxDepth: 4,
+};
 
 const refusal = (fn: () => unknown): SyncError => {
   try {
@@ -26,13 +41,20 @@ const refusal = (fn: () => unknown): SyncError => {
   }
   throw new Error('expected a refusal');
 };
-const up = (mutationId: number, id: string, data: unknown, collection = 'tasks'): ChangeInput => ({ mutationId, collection, id, op: 'upsert', data } as ChangeInput);
+const up = (mutationId: number, id: string, data: unknown, collection = 'tasks'): ChangeInput =>
+  ({ mutationId, collection, id, op: 'upsert', data }) as ChangeInput;
 
 describe('validateChanges', () => {
   it('takes maxChangesPerPush changes and refuses one more with PAYLOAD_TOO_LARGE', () => {
-    const three = [up(1, 'a', { title: 'x' }), up(2, 'b', { title: 'x' }), up(3, 'c', { title: 'x' })];
+    const three = [
+      up(1, 'a', { title: 'x' }),
+      up(2, 'b', { title: 'x' }),
+      up(3, 'c', { title: 'x' }),
+    ];
     expect(validateChanges(three, schema, limits, true)).toHaveLength(3);
-    const e = refusal(() => validateChanges([...three, up(4, 'd', { title: 'x' })], schema, limits, true));
+    const e = refusal(() =>
+      validateChanges([...three, up(4, 'd', { title: 'x' })], schema, limits, true),
+    );
     expect(e.code).toBe('PAYLOAD_TOO_LARGE');
     expect(e.issues).toEqual([{ path: 'changes', message: 'at most 3 changes per push' }]);
     expect(e.message).toContain('got 4');
@@ -40,7 +62,11 @@ describe('validateChanges', () => {
 
   it('hands on parsed data: defaults filled for an upsert, the patch as sent, null for a delete', () => {
     const out = validateChanges(
-      [up(1, 'a', { title: 'x' }), { mutationId: 2, collection: 'tasks', id: 'a', op: 'patch', data: { done: true } }, { mutationId: 3, collection: 'notes', id: 'n', op: 'delete' }],
+      [
+        up(1, 'a', { title: 'x' }),
+        { mutationId: 2, collection: 'tasks', id: 'a', op: 'patch', data: { done: true } },
+        { mutationId: 3, collection: 'notes', id: 'n', op: 'delete' },
+      ],
       schema,
       limits,
       true,
@@ -50,7 +76,11 @@ describe('validateChanges', () => {
   });
 
   it('requires strictly increasing mutation ids only when asked', () => {
-    const same = [up(2, 'a', { title: 'x' }), up(2, 'b', { title: 'x' }), up(1, 'c', { title: 'x' })];
+    const same = [
+      up(2, 'a', { title: 'x' }),
+      up(2, 'b', { title: 'x' }),
+      up(1, 'c', { title: 'x' }),
+    ];
     const e = refusal(() => validateChanges(same, schema, limits, true));
     expect(e.code).toBe('BAD_REQUEST');
     expect(e.issues.map((i) => i.path)).toEqual(['changes.1.mutationId', 'changes.2.mutationId']);
@@ -60,16 +90,34 @@ describe('validateChanges', () => {
   it('names every bad field of every change in one answer', () => {
     const e = refusal(() =>
       validateChanges(
-        [up(1, 'toolong', { title: 'x' }), up(2, 'b', { title: 1 }), up(3, 'c', { title: 'x' }, 'nope')],
+        [
+          up(1, 'toolong', { title: 'x' }),
+          up(2, 'b', { title: 1 }),
+          up(3, 'c', { title: 'x' }, 'nope'),
+        ],
         schema,
         limits,
         true,
       ),
     );
     expect(e.code).toBe('BAD_REQUEST');
-    expect(e.issues.map((i) => i.path)).toEqual(['changes.0.id', 'changes.1.data.title', 'changes.2.collection']);
+    expect(e.issues.map((i) => i.path)).toEqual([
+      'changes.0.id',
+      'changes.1.data.title',
+      'changes.2.collection',
+    ]);
     expect(e.issues[2]!.message).toBe('unknown collection "nope" (known: notes, tasks)');
-    const missing = refusal(() => validateChanges([{ mutationId: 1, collection: 'tasks', id: 'a', op: 'patch' } as ChangeInput, { ...up(2, 'b', null) }], schema, limits, true));
+    const missing = refusal(() =>
+      validateChanges(
+        [
+          { mutationId: 1, collection: 'tasks', id: 'a', op: 'patch' } as ChangeInput,
+          { ...up(2, 'b', null) },
+        ],
+        schema,
+        limits,
+        true,
+      ),
+    );
     expect(missing.issues).toEqual([
       { path: 'changes.0.data', message: 'patch needs a data object' },
       { path: 'changes.1.data', message: 'upsert needs a data object' },
@@ -84,7 +132,9 @@ describe('validateChanges', () => {
     expect(jsonBytes(at)).toBe(40);
     expect(validateChanges([up(1, 'a', at)], schema, limits, true)).toHaveLength(1);
     const over = { title: `${at.title}y` };
-    const e = refusal(() => validateChanges([up(1, 'toolong', { title: 1 }), up(2, 'b', over)], schema, limits, true));
+    const e = refusal(() =>
+      validateChanges([up(1, 'toolong', { title: 1 }), up(2, 'b', over)], schema, limits, true),
+    );
     expect(e.code).toBe('PAYLOAD_TOO_LARGE');
     expect(e.issues.map((i) => i.path)).toEqual(['changes.1.data']);
     expect(e.message).toMatch(/^changes\.1\.data: document is more than 40 bytes/);
@@ -96,7 +146,8 @@ describe('badIdReason', () => {
     expect(badIdReason('abcde', 5)).toBeNull();
     expect(badIdReason('😀😀a', 5)).toBeNull();
     expect(badIdReason('abcdef', 5)).toBe('must be at most 5 characters (limits.maxIdLength)');
-    for (const c of ['\u0000', '\u001f', '\u007f', '\n']) expect(badIdReason(`a${c}`, 5)).toBe('must not contain control characters');
+    for (const c of ['\u0000', '\u001f', '\u007f', '\n'])
+      expect(badIdReason(`a${c}`, 5)).toBe('must not contain control characters');
     expect(badIdReason('a\ud800', 5)).toMatch(/lone surrogates/);
     expect(badIdReason('\udc00', 5)).toMatch(/lone surrogates/);
     expect(badIdReason('\u0080é ', 5)).toBeNull();
@@ -118,21 +169,49 @@ describe('parseInput and parsePushInput', () => {
   it('bounds the depth before zod runs (default 8 levels for queries)', () => {
     const deep = (n: number): unknown => (n === 0 ? 'x' : { a: deep(n - 1) });
     expect(() => parseInput(z.unknown(), deep(8), 'pull')).not.toThrow();
-    expect(refusal(() => parseInput(z.unknown(), deep(9), 'pull')).issues[0]!.message).toMatch(/nested deeper than 8 levels/);
+    expect(refusal(() => parseInput(z.unknown(), deep(9), 'pull')).issues[0]!.message).toMatch(
+      /nested deeper than 8 levels/,
+    );
     expect(() => parseInput(z.unknown(), deep(3), 'pull', 3)).not.toThrow();
     expect(() => parseInput(z.unknown(), deep(4), 'pull', 3)).toThrow(SyncError);
   });
   it('refuses a bad client id on a push, naming clientId', () => {
     const push = z.object({ clientId: z.string(), changes: z.array(z.unknown()) });
-    expect(parsePushInput(push, { clientId: 'c'.repeat(128), changes: [] }, 'push', limits)).toEqual({ clientId: 'c'.repeat(128), changes: [] });
-    const long = refusal(() => parsePushInput(push, { clientId: 'c'.repeat(129), changes: [] }, 'push', limits));
-    expect(long.issues).toEqual([{ path: 'clientId', message: 'must be at most 128 characters (limits.maxIdLength)' }]);
+    expect(
+      parsePushInput(push, { clientId: 'c'.repeat(128), changes: [] }, 'push', limits),
+    ).toEqual({ clientId: 'c'.repeat(128), changes: [] });
+    const long = refusal(() =>
+      parsePushInput(push, { clientId: 'c'.repeat(129), changes: [] }, 'push', limits),
+    );
+    expect(long.issues).toEqual([
+      { path: 'clientId', message: 'must be at most 128 characters (limits.maxIdLength)' },
+    ]);
     expect(long.message).toMatch(/^invalid push request/);
-    expect(refusal(() => parsePushInput(push, { clientId: 'a\u0001', changes: [] }, 'write', limits)).message).toMatch(/^invalid write request/);
+    expect(
+      refusal(() => parsePushInput(push, { clientId: 'a\u0001', changes: [] }, 'write', limits))
+        .message,
+    ).toMatch(/^invalid write request/);
     // Document keys and depth are checked on the raw input, before zod (which would drop an own __proto__).
-    const keys = refusal(() => parsePushInput(push, JSON.parse('{"clientId":"c","changes":[{"data":{"__proto__":1,"$set":2}}]}'), 'push', limits));
-    expect(keys.issues.map((i) => i.path).sort()).toEqual(['changes.0.data.$set', 'changes.0.data.__proto__']);
-    const deep = refusal(() => parsePushInput(push, { clientId: 'c', changes: [{ data: { a: { b: { c: { d: { e: 1 } } } } } }] }, 'push', limits));
+    const keys = refusal(() =>
+      parsePushInput(
+        push,
+        JSON.parse('{"clientId":"c","changes":[{"data":{"__proto__":1,"$set":2}}]}'),
+        'push',
+        limits,
+      ),
+    );
+    expect(keys.issues.map((i) => i.path).sort()).toEqual([
+      'changes.0.data.$set',
+      'changes.0.data.__proto__',
+    ]);
+    const deep = refusal(() =>
+      parsePushInput(
+        push,
+        { clientId: 'c', changes: [{ data: { a: { b: { c: { d: { e: 1 } } } } } }] },
+        'push',
+        limits,
+      ),
+    );
     expect(deep.issues[0]!.message).toMatch(/nested deeper than 4 levels/);
   });
 });

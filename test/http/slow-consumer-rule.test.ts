@@ -18,8 +18,10 @@ function fakeEngine(limits = { maxLiveConnectionsPerActor: 16, maxSubscriptionsP
   const slow: string[] = [];
   let ended = false;
   const engine = {
-    limits,
-    streamOptions: { maxBufferedBytes: BOUND, maxQueue: 5, slowConsumerGraceMs: 10, heartbeatMs: 1000, pollMs: 1000 },
+    limits: {},
+    streamOptions: { maxQueue: 5, heartbeatMs: 1000, pollMs: 1000 },
+    // Transport limits given under the engine's old option names reach the faces' gateway.
+    transportLimits: { ...limits, maxBufferedBytes: BOUND, slowConsumerGraceMs: 10 },
     stream(_actor: Actor, _input: unknown, _signal: AbortSignal | undefined, w?: StreamWatch) {
       watch = w;
       return (async function* () {

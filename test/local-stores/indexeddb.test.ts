@@ -3,7 +3,8 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
-import { indexedDbLocalStore, IndexedDbStoreError, type IndexedDbLocalStore, type LocalStore } from '../../client/index.js';
+import { type LocalStore } from '../../client/index.js';
+import { indexedDbLocalStore, IndexedDbStoreError, type IndexedDbLocalStore } from '../../client/indexeddb/index.js';
 import { CODE_POINT_ORDER, doc, entry, runLocalStoreConformance } from './conformance.js';
 
 const factory = new IDBFactory();

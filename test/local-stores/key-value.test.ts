@@ -1,6 +1,7 @@
 /** The client-store conformance suite on `keyValueLocalStore` over a Map (with and without multi* methods), crash replay and write cost. */
 import { describe, expect, it } from 'vitest';
-import { keyValueLocalStore, type KeyValueStorage, type LocalStore } from '../../client/index.js';
+import { type LocalStore } from '../../client/index.js';
+import { keyValueLocalStore, type KeyValueStorage } from '../../client/key-value/index.js';
 import { doc, entry, runLocalStoreConformance } from './conformance.js';
 
 /** An AsyncStorage-like storage over a Map, counting the keys written and able to fail the Nth write from now. */

@@ -1,6 +1,6 @@
 /** Fakes of expo-sqlite's and op-sqlite's documented async APIs backed by a real better-sqlite3 database, so the drivers' SQL really runs. */
 import type Database from 'better-sqlite3';
-import type { ExpoSqliteDatabase, OpSqliteDatabase, SqliteValue } from '../../client/index.js';
+import type { ExpoSqliteDatabase, OpSqliteDatabase, SqliteValue } from '../../client/sqlite/index.js';
 
 type Db = Database.Database;
 

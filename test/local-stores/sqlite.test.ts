@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { betterSqlite3Driver, expoSqliteDriver, opSqliteDriver, sqliteLocalStore, type LocalStore, type SqliteDriver, type SqliteLocalStore } from '../../client/index.js';
+import { type LocalStore } from '../../client/index.js';
+import { betterSqlite3Driver, expoSqliteDriver, opSqliteDriver, sqliteLocalStore, type SqliteDriver, type SqliteLocalStore } from '../../client/sqlite/index.js';
 import { runLocalStoreConformance } from './conformance.js';
 import { fakeExpoDatabase, fakeOpSqliteDatabase } from './sqlite-fakes.js';
 

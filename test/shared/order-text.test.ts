@@ -10,11 +10,34 @@ import { badNameReason, MAX_CLAIM_LENGTH } from '../../shared/text.js';
 function strings(seed: number, count: number): string[] {
   let s = seed >>> 0;
   const next = () => ((s = (s * 1664525 + 1013904223) >>> 0), s / 2 ** 32);
-  const chars = ['a', 'b', 'z', '\u0000', '\u007f', 'é', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uff01', '\uffff', '😀', '\u{10000}', '\u{10ffff}', '中'];
-  return Array.from({ length: count }, () => Array.from({ length: Math.floor(next() * 5) }, () => chars[Math.floor(next() * chars.length)]).join(''));
+  const chars = [
+    'a',
+    'b',
+    'z',
+    '\u0000',
+    '\u007f',
+    'é',
+    '\u07ff',
+    '\u0800',
+    '\ud7ff',
+    '\ue000',
+    '\uff01',
+    '\uffff',
+    '😀',
+    '\u{10000}',
+    '\u{10ffff}',
+    '中',
+  ];
+  return Array.from({ length: count }, () =>
+    Array.from(
+      { length: Math.floor(next() * 5) },
+      () => chars[Math.floor(next() * chars.length)],
+    ).join(''),
+  );
 }
 const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
-const utf8 = (a: string, b: string) => sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+const utf8 = (a: string, b: string) =>
+  sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
 
 describe('compareStrings and codePointKey', () => {
   it('order every pair as UTF-8 bytes do, and codePointKey keeps that order under plain < and stays one-to-one', () => {
@@ -23,10 +46,15 @@ describe('compareStrings and codePointKey', () => {
     for (const a of list) {
       for (const b of list) {
         const expected = utf8(a, b);
-        expect(sign(compareStrings(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(expected);
+        expect(sign(compareStrings(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(
+          expected,
+        );
         const ka = codePointKey(a);
         const kb = codePointKey(b);
-        expect(ka < kb ? -1 : ka > kb ? 1 : 0, `keys of ${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(expected);
+        expect(
+          ka < kb ? -1 : ka > kb ? 1 : 0,
+          `keys of ${JSON.stringify(a)} vs ${JSON.stringify(b)}`,
+        ).toBe(expected);
       }
       const key = codePointKey(a);
       if (keys.has(key)) expect(keys.get(key)).toBe(a);
@@ -34,7 +62,7 @@ describe('compareStrings and codePointKey', () => {
     }
   });
 
-  it('puts an astral character after U+E000–U+FFFF, where JavaScript\'s sort does not', () => {
+  it("puts an astral character after U+E000–U+FFFF, where JavaScript's sort does not", () => {
     expect(['😀', '\uff01', 'a'].sort(compareStrings)).toEqual(['a', '\uff01', '😀']);
     expect(compareStrings('\ue000', '\ud7ff')).toBe(1);
     expect(compareStrings('a', 'ab')).toBe(-1);
@@ -54,7 +82,8 @@ describe('badNameReason', () => {
     expect(badNameReason('', 10)).toBe('must not be empty');
     expect(badNameReason('x'.repeat(10), 10)).toBeNull();
     expect(badNameReason('x'.repeat(11), 10)).toBe('must be at most 10 characters');
-    for (const c of ['\u0000', '\u001f', '\u007f', '\u0080', '\u009f']) expect(badNameReason(`a${c}`, 10), c).toBe('must not contain control characters');
+    for (const c of ['\u0000', '\u001f', '\u007f', '\u0080', '\u009f'])
+      expect(badNameReason(`a${c}`, 10), c).toBe('must not contain control characters');
     expect(badNameReason('a\u00a0', 10)).toBeNull();
     expect(badNameReason('a\ud800', 10)).toBe('must be well-formed Unicode (no lone surrogates)');
     expect(badNameReason('\udc00a', 10)).toBe('must be well-formed Unicode (no lone surrogates)');

@@ -9,7 +9,8 @@ import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientE
 import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 import WebSocket from 'ws';
-import { betterSqlite3Driver, createSyncClient, sqliteLocalStore, type LocalDoc, type SyncApi } from '../../client/index.js';
+import { createSyncClient, type LocalDoc, type SyncApi } from '../../client/index.js';
+import { betterSqlite3Driver, sqliteLocalStore } from '../../client/sqlite/index.js';
 import type { AppRouter } from '../../server/demo/app-router.js';
 import { HistoryWriter, readHistory, type SeenDoc } from './history.js';
 import { recordingStore } from './recorder.js';

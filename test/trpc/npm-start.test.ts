@@ -65,7 +65,7 @@ describe('npm start', () => {
       output: () => out,
       exited: new Promise((r) => child.on('exit', r)),
     };
-    const port = await listeningPort(run);
+    const port = await listeningPort(run, undefined, 150_000);
     const servers = descendants(child.pid!);
     started.push(...servers);
     expect(servers.length).toBeGreaterThan(0);
@@ -80,5 +80,5 @@ describe('npm start', () => {
     expect(servers.filter(alive)).toEqual([]);
     await expect(fetch(`http://127.0.0.1:${port}/sync/health`)).rejects.toThrow();
     expect(out).toContain('npm parent exited: shutting down');
-  });
+  }, 240_000); // npm, tsx and a PGlite start: slow on a busy machine
 });

@@ -103,7 +103,7 @@ describe('--schema FILE.ts', () => {
       run.child.kill('SIGTERM');
       await run.exited;
     }
-  });
+  }, 180_000); // a PGlite server start and CLI runs: slow on a busy machine
 
   it('without tsx installed, ends with one line naming what to install', () => {
     let stderr = '';

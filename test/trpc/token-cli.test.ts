@@ -128,5 +128,5 @@ describe('a token printed by the command, used on a running server', () => {
       run.child.kill('SIGTERM');
       await run.exited;
     }
-  });
+  }, 180_000); // a PGlite server start and CLI runs: slow on a busy machine
 });

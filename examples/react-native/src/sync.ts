@@ -6,10 +6,14 @@ import NetInfo from '@react-native-community/netinfo';
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from '@trpc/client';
 import { openDatabaseAsync } from 'expo-sqlite';
 import superjson from 'superjson';
-import { createSyncClient, createTokenSource, expoSqliteDriver, sqliteLocalStore, type Connectivity } from 'trpc-offline-sync/client';
+import { createSyncClient, createTokenSource, type Connectivity } from 'trpc-offline-sync/client';
+import { expoSqliteDriver, sqliteLocalStore } from 'trpc-offline-sync/client/sqlite';
 // The server's router type, for end-to-end types (a type-only import: no server code reaches the app bundle).
-import type { AppRouter } from '../../../server/demo/app-router';
+import type { SyncAppRouter } from 'trpc-offline-sync/trpc';
 import { schema } from './schema';
+
+/** The router of a server started with this schema (`trpc-offline-sync serve --schema`, or the demo server). */
+type AppRouter = SyncAppRouter<typeof schema>;
 
 /** Where the sync server runs (a device reaches the dev machine by its LAN address, not localhost). */
 export const SERVER = 'http://192.0.2.10:3000';

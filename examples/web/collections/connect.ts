@@ -5,10 +5,11 @@
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import { z } from 'zod';
-import * as sync from '../../../client/index.js';
-import type { SyncClient } from '../../../client/index.js';
-import { defineSyncSchema, type SyncSchema } from '../../../shared/schema.js';
-import type { SyncAppRouter } from '../../../server/trpc/index.js';
+import * as sync from 'trpc-offline-sync/client';
+import type { SyncClient } from 'trpc-offline-sync/client';
+import { indexedDbLocalStore } from 'trpc-offline-sync/client/indexeddb';
+import { defineSyncSchema, type SyncSchema } from 'trpc-offline-sync';
+import type { SyncAppRouter } from 'trpc-offline-sync/trpc';
 
 /**
  * What the server writes into the page: each collection's JSON Schema (input side) and the schema
@@ -88,7 +89,7 @@ export function connect(token: string, page: PageSchema): Connection {
     ],
   });
   const schema = schemaFromPage(page);
-  const store = sync.indexedDbLocalStore(`collections:${schema.names.join(',')}`);
+  const store = indexedDbLocalStore(`collections:${schema.names.join(',')}`);
   const client = sync.createSyncClient({
     api: trpc.sync,
     schema,

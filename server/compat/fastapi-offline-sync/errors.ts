@@ -1,13 +1,25 @@
-/** Errors of the fastapi-offline-sync face: the main face's status, headers and `error` body, with FastAPI's `detail` beside it. */
-import { toErrorResponse } from '../../rest/errors.js';
+/**
+ * Errors of the fastapi-offline-sync face: the gateway's answer, with FastAPI's `detail` beside
+ * `error`.
+ */
+import { answerError, answerResponse, type ErrorBody } from '../../gateway/errors.js';
+import { logUnexpectedToStderr } from '../../gateway/request-id.js';
+
+/** FastAPI's `detail` (a string) for an error body: clients written for FastAPI read it. */
+export function withDetail(body: ErrorBody): { detail: string } {
+  return { detail: body.error.message };
+}
 
 /**
- * Turns anything thrown into a response. Clients written for FastAPI read `detail` (a string);
- * `error` is the same `{ code, message, issues }` object as on the main REST face (with its
- * request id on a 500), and the status and headers (`Retry-After`, `WWW-Authenticate`) are its own.
+ * Turns anything thrown into a response: the main face's status, headers and `error` object (with
+ * its request id on a 500), plus `detail`. @deprecated the handler answers through the gateway
  */
-export async function compatErrorResponse(error: unknown, onUnexpected?: (error: unknown, requestId: string) => void): Promise<Response> {
-  const base = toErrorResponse(error, onUnexpected);
-  const body = (await base.json()) as { error: { message: string } };
-  return new Response(JSON.stringify({ detail: body.error.message, ...body }), { status: base.status, headers: base.headers });
+export async function compatErrorResponse(
+  error: unknown,
+  onUnexpected?: (error: unknown, requestId: string) => void,
+): Promise<Response> {
+  const report = onUnexpected
+    ? (info: { error: unknown; requestId: string }) => onUnexpected(info.error, info.requestId)
+    : logUnexpectedToStderr;
+  return answerResponse(answerError(error, 'compat request', report), withDetail);
 }

@@ -1,16 +1,18 @@
 /** `createFastapiCompatHandler`: the fastapi-offline-sync wire face as one web-standard `(Request) => Promise<Response>`. */
 import type { Authenticate } from '../../auth/authenticate.js';
 import type { SyncEngine } from '../../engine/types.js';
-import { authenticateToken, bearerToken } from '../../rest/auth.js';
-import { jsonResponse } from '../../rest/errors.js';
+import { authenticateToken, bearerToken } from '../../gateway/auth.js';
+import { answerError, answerResponse, jsonResponse } from '../../gateway/errors.js';
+import { createSyncGateway, type SyncGateway } from '../../gateway/gateway.js';
+import type { TransportLimits } from '../../gateway/limits.js';
+import { reportFor, type RequestOnError } from '../../gateway/on-error.js';
 import type { RestHandler } from '../../rest/handler.js';
-import { compatErrorResponse } from './errors.js';
+import { withDetail } from './errors.js';
 import { handleCompatFull } from './full.js';
 import { createFastapiCompatOpenApi } from './openapi.js';
 import { handleCompatPull } from './pull.js';
 import { handleCompatPush } from './push.js';
 import { SyncError } from '../../../shared/errors.js';
-import { logUnexpectedToStderr } from '../../unexpected.js';
 
 /** Options of `createFastapiCompatHandler`. */
 export interface FastapiCompatHandlerOptions {
@@ -20,8 +22,16 @@ export interface FastapiCompatHandlerOptions {
   authenticate: Authenticate;
   /** Prefix the endpoints live under, without a trailing slash. @default '' */
   basePath?: string;
-  /** Told of unexpected (500) failures with the request id the client was answered, for logs; the client only sees `INTERNAL` and that id. @default one JSON line on stderr */
-  onError?: (error: unknown, req: Request, requestId: string) => void;
+  /** The gateway to run over (shared live caps and reporting with other faces). @default one of its own */
+  gateway?: SyncGateway;
+  /** Transport limits of its own gateway (`maxBodyBytes`, URL and query bounds). @default the engine's forwarded values, then the defaults */
+  limits?: Partial<TransportLimits>;
+  /**
+   * Told of unexpected (500) failures once, with the request id the client was answered; the
+   * client only sees `INTERNAL` and that id. The one shape `(info: UnexpectedError) => void`; the
+   * older `(error, req, requestId)` (three declared parameters) still works. @default the gateway's (one JSON line on stderr)
+   */
+  onError?: RequestOnError;
 }
 
 type Run = (engine: SyncEngine, req: Request, url: URL, authed: () => ReturnType<typeof authenticateToken>) => Promise<Response> | Response;
@@ -37,24 +47,31 @@ type Run = (engine: SyncEngine, req: Request, url: URL, authed: () => ReturnType
  * http.createServer(toNodeHandler(compat)).listen(3000, '127.0.0.1');
  */
 export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions): RestHandler {
-  const { engine, authenticate } = options;
+  const { engine } = options;
+  const gateway =
+    options.gateway ??
+    createSyncGateway({ engine, authenticate: options.authenticate, limits: options.limits, who: 'createFastapiCompatHandler' });
   const base = (options.basePath ?? '').replace(/\/+$/, '');
   let openapi: string | undefined;
-  const report = options.onError ?? ((error: unknown, req: Request, requestId: string) => logUnexpectedToStderr({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }));
   const routes: Record<string, Record<string, Run>> = {
-    '/sync/push': { POST: async (e, req, _url, authed) => handleCompatPush(e, await authed(), req) },
+    '/sync/push': { POST: async (e, req, _url, authed) => handleCompatPush(e, await authed(), req, gateway.limits.maxBodyBytes) },
     '/sync/pull': { GET: async (e, _req, url, authed) => handleCompatPull(e, await authed(), url) },
     '/sync/full': { GET: async (e, req, url, authed) => handleCompatFull(e, await authed(), url, req) },
     '/openapi.json': {
       GET: () => {
-        openapi ??= JSON.stringify(createFastapiCompatOpenApi({ limits: engine.limits, basePath: base }));
+        openapi ??= JSON.stringify(createFastapiCompatOpenApi({ limits: { ...engine.limits, ...gateway.limits }, basePath: base }));
         return new Response(openapi, { headers: { 'content-type': 'application/json; charset=utf-8' } });
       },
     },
   };
   return async function fastapiCompatHandler(req: Request): Promise<Response> {
+    let op = `${req.method} ?`;
+    const report = options.onError ? reportFor(options.onError, req) : gateway.onError;
     try {
       const url = new URL(req.url);
+      op = `${req.method} ${url.pathname}`;
+      const tooLong = gateway.checkTarget(url.pathname + url.search);
+      if (tooLong) return answerResponse(tooLong, withDetail);
       const path = url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length).replace(/\/+$/, '') : null;
       const methods = path !== null ? routes[path] : undefined;
       if (!methods) throw new SyncError('NOT_FOUND', `no endpoint at ${url.pathname}`, [{ path: 'url', message: 'unknown path' }]);
@@ -64,9 +81,10 @@ export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions)
         const res = jsonResponse(405, { detail: `${req.method} is not allowed on ${url.pathname} (use ${allow})`, error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not allowed (use ${allow})`, issues: [{ path: 'method', message: `expected ${allow}` }] } }, { allow });
         return res;
       }
-      return await run(engine, req, url, () => authenticateToken(authenticate, bearerToken(req.headers.get('authorization'))));
+      const token = bearerToken(req.headers.get('authorization'));
+      return await run(engine, req, url, () => authenticateToken(gateway.authenticate, token, report));
     } catch (error) {
-      return await compatErrorResponse(error, (e, requestId) => report(e, req, requestId));
+      return answerResponse(answerError(error, op, report), withDetail);
     }
   };
 }

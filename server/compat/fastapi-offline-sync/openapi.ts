@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS } from '../../engine/options.js';
 import { endpointParams, type ParamSpec } from '../../rest/params.js';
 import { paramSchema } from '../../rest/schemas.js';
 import { compatPushBody } from './wire.js';
+import type { OpenApiDocument } from '../../rest/openapi.js';
 
 /** Options of `createFastapiCompatOpenApi`. */
 export interface FastapiCompatOpenApiOptions {
@@ -41,7 +42,7 @@ const pullResponse = z.union([
 const fullLine = z.object({ collection: z.string(), doc_id: z.string(), data: z.record(z.string(), z.unknown()), deleted: z.boolean().optional(), version: z.string() });
 const compatError = z.object({ detail: z.string() }).extend(errorBody.shape);
 
-type Doc = Record<string, unknown>;
+type Doc = OpenApiDocument;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Doc) => ({ 'application/json': { schema } });
 const err = (description: string) => ({ description, content: json(ref('ErrorBody')) });
@@ -72,7 +73,7 @@ function parameters(specs: ParamSpec[]): Doc[] {
  * @example
  * await SwaggerParser.validate(createFastapiCompatOpenApi({ basePath: '/compat/fastapi-offline-sync' }));
  */
-export function createFastapiCompatOpenApi(options: FastapiCompatOpenApiOptions = {}): Doc {
+export function createFastapiCompatOpenApi(options: FastapiCompatOpenApiOptions = {}): OpenApiDocument {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const base = options.basePath ?? '';
   const params = endpointParams(limits);

@@ -60,8 +60,13 @@ function renamed(error: SyncError): SyncError {
 }
 
 /** Handles one push: validate the compat body, hand it to `engine.push`, answer `{ results }`. */
-export async function handleCompatPush(engine: SyncEngine, actor: Actor, req: Request): Promise<Response> {
-  const raw = await readJsonBody(req, engine.limits.maxBodyBytes);
+export async function handleCompatPush(
+  engine: SyncEngine,
+  actor: Actor,
+  req: Request,
+  maxBodyBytes: number,
+): Promise<Response> {
+  const raw = await readJsonBody(req, maxBodyBytes);
   // On the raw body, as every face does: zod's record parse drops an own `__proto__` key unseen.
   checkPushShape(raw, engine.limits.maxDepth);
   const parsed = compatPushBody.safeParse(raw);

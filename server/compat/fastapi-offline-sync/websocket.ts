@@ -3,14 +3,21 @@
  * (`{ type: "subscribe", since, collections, token? }`, or the token as `?token=`), then one frame
  * per change, heartbeats, and `{ type: "full_resync_required", collections }` followed by a close.
  */
-import type { WebSocket } from 'ws';
+import type { WsSocket as WebSocket } from '../../ws-types.js';
 import { z } from 'zod';
 import { collectionName, type StreamEvent } from '../../../shared/protocol.js';
 import type { Authenticate } from '../../auth/authenticate.js';
 import type { SyncEngine } from '../../engine/types.js';
-import { authenticateToken } from '../../rest/auth.js';
+import type { SyncGateway } from '../../gateway/gateway.js';
+import type { TransportLimits } from '../../gateway/limits.js';
+import type { OnUnexpectedError } from '../../gateway/request-id.js';
 import { checkCollections } from '../../rest/stream-input.js';
-import { createFrameSocketServer, parseJsonFrame, type RestWebSocketServer } from '../../rest/websocket.js';
+import {
+  createFrameSocketServer,
+  parseJsonFrame,
+  socketGateway,
+  type RestWebSocketServer,
+} from '../../rest/websocket.js';
 import { resyncAnswer, usableSince } from './pull.js';
 import { toCompatChange } from './wire.js';
 import { openLiveStream } from '../../live/slow-consumers.js';
@@ -26,6 +33,12 @@ export interface FastapiCompatWebSocketOptions {
   subscribeTimeoutMs?: number;
   /** Largest client frame, refused by its header before anything is buffered (close 1009). @default 65536 */
   maxPayloadBytes?: number;
+  /** The gateway to run over (shared live caps and reporting). @default one of its own from these options */
+  gateway?: SyncGateway;
+  /** Transport limits (live caps, slow-consumer bounds) of its own gateway. @default the engine's forwarded values, then the defaults */
+  limits?: Partial<TransportLimits>;
+  /** Told of each unexpected failure once (its error frame carries the request id). @default one JSON line on stderr */
+  onError?: OnUnexpectedError;
 }
 
 /** The compat WebSocket face: attach `handleUpgrade` to a server's `upgrade` event (the same shape as the main raw WebSocket face). */
@@ -57,19 +70,21 @@ export function compatFrames(event: StreamEvent, engine: SyncEngine, collections
  * server.on('upgrade', (req, socket, head) => { if (!ws.handleUpgrade(req, socket, head)) socket.destroy(); });
  */
 export function createFastapiCompatWebSocketServer(options: FastapiCompatWebSocketOptions): FastapiCompatWebSocketServer {
+  const gateway = socketGateway(options, 'createFastapiCompatWebSocketServer');
   return createFrameSocketServer({
+    report: gateway.onError,
     path: options.path ?? '/sync/stream',
     subscribeTimeoutMs: options.subscribeTimeoutMs,
     maxPayloadBytes: options.maxPayloadBytes,
-    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, options),
+    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, gateway),
     errorFields: (error) => ({ detail: error.message }),
   });
 }
 
-async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, options: FastapiCompatWebSocketOptions): Promise<void> {
-  const { engine } = options;
+async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, gateway: SyncGateway): Promise<void> {
+  const { engine } = gateway;
   const frame = parseJsonFrame(text, subscribeFrame);
-  const actor = await authenticateToken(options.authenticate, frame.token ?? fallbackToken);
+  const actor = await gateway.actor(frame.token ?? fallbackToken);
   const collections = frame.collections ?? undefined;
   checkCollections(engine, collections);
   const send = (value: unknown) => new Promise<void>((resolve, reject) => socket.send(JSON.stringify(value), (err) => (err ? reject(err) : resolve())));
@@ -80,13 +95,13 @@ async function serve(socket: WebSocket, text: string | null, fallbackToken: stri
   }
   // The same live bounds as the native faces (server/live): caps, and a client that stops reading
   // is told to resync once `stream.maxBufferedBytes` is held for it, then cut after the grace time.
-  const events = openLiveStream({ engine, actor, input: { since: frame.since, collections }, signal, face: 'compat', transport: wsTransport(socket) });
+  const events = openLiveStream({ engine, actor, input: { since: frame.since, collections }, signal, face: 'compat', transport: wsTransport(socket), gateway });
   for await (const event of events) {
     if (socket.readyState !== socket.OPEN) break;
     for (const out of compatFrames(event, engine, collections)) socket.send(JSON.stringify(out));
     if (event.type === 'resync_required') {
       socket.close(1000, 'full_resync_required');
-      if (events.slow) setTimeout(() => socket.terminate(), engine.streamOptions.slowConsumerGraceMs).unref();
+      if (events.slow) setTimeout(() => socket.terminate(), gateway.limits.slowConsumerGraceMs).unref();
       return;
     }
   }

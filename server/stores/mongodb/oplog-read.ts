@@ -1,5 +1,6 @@
 // Reading the oplog: bounded by the head, one writer per commit, pages that keep their promised length.
 import type { Document } from 'mongodb';
+import type { DocMatch } from '../store.js';
 import type { OplogDoc } from './collections.js';
 
 /** A position in the oplog: after (seq, idx); `idx: Infinity` = after the whole commit. */
@@ -64,15 +65,26 @@ export async function readBounded(
 }
 
 /** The MongoDB filter of one fetch: the scope, the range, and (with a collection filter) every commit's entry 0 as well. */
-export function oplogFilter(scope: string, after: OplogPosition, uptoSeq: number, collections?: readonly string[]): Document {
+export function oplogFilter(
+  scope: string,
+  after: OplogPosition,
+  uptoSeq: number,
+  collections?: readonly string[],
+  match?: ReadonlyMap<string, readonly DocMatch[]>,
+): Document {
   const range: Document =
     after.idx === Number.POSITIVE_INFINITY
       ? { seq: { $gt: after.seq, $lte: uptoSeq } }
       : { $or: [{ seq: after.seq, idx: { $gt: after.idx } }, { seq: { $gt: after.seq, $lte: uptoSeq } }] };
   const filter: Document = { scope, ...range };
-  if (collections) {
-    const byCollection: Document = { $or: [{ collection: { $in: [...collections] } }, { idx: 0 }] };
-    return { $and: [filter, byCollection] };
+  const and: Document[] = [filter];
+  if (collections) and.push({ $or: [{ collection: { $in: [...collections] } }, { idx: 0 }] });
+  if (match && match.size > 0) {
+    // Entries of a filtered collection: only those a view can show (matching before or after, or without a pre-image).
+    const side = (prefix: string, m: readonly DocMatch[]) =>
+      m.map((one) => Object.fromEntries(Object.entries(one).map(([f, values]) => [`${prefix}.${f}`, { $in: [...values], $not: { $type: 'array' } }])));
+    const shown = [...match].map(([collection, m]) => ({ collection, $or: [{ before: { $exists: false } }, ...side('data', m), ...side('before', m)] }));
+    and.push({ $or: [{ collection: { $nin: [...match.keys()] } }, { idx: 0 }, ...shown] });
   }
-  return filter;
+  return and.length === 1 ? filter : { $and: and };
 }

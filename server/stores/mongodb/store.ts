@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { WriteConcern, type ClientSession, type Db, type TransactionOptions } from 'mongodb';
 import { SyncError } from '../../../shared/errors.js';
-import type { CollectionChecksum, DocKey, IndexSpec, OplogEntry, OplogStats, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from '../store.js';
+import type { CollectionChecksum, DocKey, DocMatch, IndexSpec, OplogEntry, OplogStats, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from '../store.js';
 import { ChangeFeed, PIPELINE } from './change-feed.js';
 import { keptChecksums, readChecksums } from './checksums.js';
 import { storeCollections, type OplogDoc, type ScopeDoc, type StoreCollections } from './collections.js';
@@ -191,13 +191,18 @@ class MongoStoreImpl implements MongoStore {
       const uptoSeq = Math.min(options.uptoSeq ?? Number.POSITIVE_INFINITY, head.seq);
       const fetch: FetchOplog = async (after, upto, limit) => {
         let cursor = this.#cols.oplog
-          .find(oplogFilter(scope, after, upto, options.collections), { ...read, projection: { redo: 0 } })
+          .find(oplogFilter(scope, after, upto, options.collections, options.match), { ...read, projection: { redo: 0 } })
           .sort({ seq: 1, idx: 1 });
         if (limit !== undefined) cursor = cursor.limit(limit);
         return cursor.toArray();
       };
       const wanted = options.collections ? new Set(options.collections) : null;
-      const docs = await readBounded(fetch, { afterSeq: options.afterSeq, uptoSeq, limit: options.limit }, (e) => !wanted || wanted.has(e.collection));
+      // Entry 0 of each commit is fetched to learn its writer; the filters apply to what is kept.
+      const shows = (e: OplogDoc) => {
+        const m = options.match?.get(e.collection);
+        return !m || e.before === undefined || m.some((one) => docMatchesFilter(one, e.data) || docMatchesFilter(one, e.before ?? null));
+      };
+      const docs = await readBounded(fetch, { afterSeq: options.afterSeq, uptoSeq, limit: options.limit }, (e) => (!wanted || wanted.has(e.collection)) && shows(e));
       return docs.map(toOplogEntry);
     });
   }
@@ -321,6 +326,15 @@ class MongoStoreImpl implements MongoStore {
     await ensureDocIndex(this.raw, name);
     this.#indexed.add(name);
   }
+}
+
+/** Whether data matches a `DocMatch` as the query does (a missing field counts as null, arrays never match). */
+function docMatchesFilter(match: DocMatch, data: Record<string, unknown> | null): boolean {
+  if (!data) return false;
+  return Object.entries(match).every(([field, values]) => {
+    const v = Object.hasOwn(data, field) ? data[field] : null;
+    return !Array.isArray(v) && values.some((w) => (w === null ? v === null || v === undefined : v === w));
+  });
 }
 
 function toOplogEntry(doc: OplogDoc): OplogEntry {

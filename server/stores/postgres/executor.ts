@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
+import type { PGliteDb, PgPool } from './driver-types.js';
 
 /** A result row as the driver gives it (bigint columns may come back as strings). */
 export type Row = Record<string, unknown>;
@@ -30,7 +31,8 @@ export interface Executor extends Queryable {
 }
 
 /** PGlite: one embedded session; its own mutex already runs one transaction at a time. */
-export function pgliteExecutor(db: PGlite): Executor {
+export function pgliteExecutor(given: PGliteDb): Executor {
+  const db = given as unknown as PGlite;
   return {
     kind: 'pglite',
     async query<R extends Row>(sql: string, params?: unknown[]) {
@@ -96,7 +98,8 @@ function checkout(pool: pg.Pool): Promise<Checkout> {
  * With `prepare`, statements are named so each connection parses and plans them once (several
  * times faster for the bulk unnest statements).
  */
-export function poolExecutor(pool: pg.Pool, prepare: boolean): Executor {
+export function poolExecutor(given: PgPool, prepare: boolean): Executor {
+  const pool = given as unknown as pg.Pool;
   return {
     kind: 'postgres',
     async query<R extends Row>(sql: string, params?: unknown[]) {

@@ -1,24 +1,25 @@
 // Public entry of the SQL store: `postgresStore()` for a pg Pool or PGlite, `pgliteStore()` for the embedded default.
-import type { PGlite } from '@electric-sql/pglite';
-import type pg from 'pg';
+import type { PGliteDb, PgPool } from './driver-types.js';
+import { importPeer } from '../../peers.js';
 import { pgliteExecutor, poolExecutor } from './executor.js';
 import { resolveOptions, type PostgresStoreOptions } from './options.js';
 import { SqlStore, type ListenClientFactory } from './store.js';
 
 export type { PostgresStoreOptions } from './options.js';
+export type { PGliteDb, PgClient, PgPool } from './driver-types.js';
 export { SCHEMA_VERSION } from './schema-sql.js';
 export type { SqlStore } from './store.js';
 
 /** The SQL store with its client exposed as `raw` (for the app's own queries). */
-export type PostgresStore<Raw extends pg.Pool | PGlite = pg.Pool | PGlite> = SqlStore<Raw>;
+export type PostgresStore<Raw extends PgPool | PGliteDb = PgPool | PGliteDb> = SqlStore<Raw>;
 
-function isPGlite(client: unknown): client is PGlite {
+function isPGlite(client: unknown): client is PGliteDb {
   // Duck-typed rather than instanceof: two copies of a driver in one app break instanceof.
   return typeof client === 'object' && client !== null && 'waitReady' in client && 'dumpDataDir' in client;
 }
 
-function isPool(client: unknown): client is pg.Pool {
-  return typeof client === 'object' && client !== null && 'totalCount' in client && typeof (client as pg.Pool).connect === 'function';
+function isPool(client: unknown): client is PgPool {
+  return typeof client === 'object' && client !== null && 'totalCount' in client && typeof (client as PgPool).connect === 'function';
 }
 
 /**
@@ -31,7 +32,7 @@ function isPool(client: unknown): client is pg.Pool {
  * await store.init();
  * const engine = createSyncEngine({ store, schema });
  */
-export function postgresStore<Raw extends pg.Pool | PGlite>(client: Raw, options?: PostgresStoreOptions): PostgresStore<Raw> {
+export function postgresStore<Raw extends PgPool | PGliteDb>(client: Raw, options?: PostgresStoreOptions): PostgresStore<Raw> {
   const resolved = resolveOptions(options);
   if (isPGlite(client)) return new SqlStore(client, pgliteExecutor(client), resolved, null);
   if (!isPool(client)) throw new TypeError('postgresStore: expected a pg.Pool or a PGlite instance');
@@ -42,8 +43,8 @@ export function postgresStore<Raw extends pg.Pool | PGlite>(client: Raw, options
   const listenClient: ListenClientFactory =
     resolved.listenClient ??
     (async () => {
-      const { default: pgModule } = await import('pg');
-      return new pgModule.Client({ ...pool.options, application_name: 'trpc-offline-sync listen' });
+      const { default: pgModule } = await importPeer('pg', () => import('pg'));
+      return new pgModule.Client({ ...(pool as unknown as { options: object }).options, application_name: 'trpc-offline-sync listen' });
     });
   return new SqlStore(client, poolExecutor(pool, resolved.preparedStatements), resolved, listenClient);
 }
@@ -63,11 +64,11 @@ export const PGLITE_CONF: string[] = ['shared_buffers = 16MB'];
  * const store = await pgliteStore('./data/sync');
  * await store.init();
  */
-export async function pgliteStore(dataDir?: string, options?: PostgresStoreOptions & { postgresqlconf?: string[] }): Promise<PostgresStore<PGlite>> {
-  const { PGlite } = await import('@electric-sql/pglite');
+export async function pgliteStore(dataDir?: string, options?: PostgresStoreOptions & { postgresqlconf?: string[] }): Promise<PostgresStore<PGliteDb>> {
+  const { PGlite } = await importPeer('@electric-sql/pglite', () => import('@electric-sql/pglite'));
   const { postgresqlconf = PGLITE_CONF, ...storeOptions } = options ?? {};
   resolveOptions(storeOptions); // a bad option throws before a database is opened (and left open)
-  const db = new PGlite(dataDir, { postgresqlconf });
+  const db: PGliteDb = new PGlite(dataDir, { postgresqlconf });
   await db.waitReady;
   return postgresStore(db, { closeClient: true, ...storeOptions });
 }

@@ -1,5 +1,6 @@
 // LISTEN/NOTIFY feed: one dedicated pg connection per store, reconnected with backoff after a loss.
 import type pg from 'pg';
+import type { PgClient } from './driver-types.js';
 
 /** What the feed reports to the store. */
 export interface ListenFeedHandlers {
@@ -24,8 +25,8 @@ export class ListenFeed {
   #timer: NodeJS.Timeout | null = null;
   #connecting: Promise<void> | null = null;
 
-  constructor(makeClient: () => pg.Client | Promise<pg.Client>, channel: string, handlers: ListenFeedHandlers) {
-    this.#makeClient = makeClient;
+  constructor(makeClient: () => PgClient | Promise<PgClient>, channel: string, handlers: ListenFeedHandlers) {
+    this.#makeClient = makeClient as unknown as () => pg.Client | Promise<pg.Client>; // a PgClient is a pg.Client
     this.#channel = channel;
     this.#handlers = handlers;
   }

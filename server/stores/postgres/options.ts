@@ -1,5 +1,5 @@
 // Options of the SQL store (PostgreSQL through `pg`, or PGlite): one type, defaults merged and validated once.
-import type pg from 'pg';
+import type { PgClient } from './driver-types.js';
 import { z } from 'zod';
 
 /** Options of `postgresStore()` and `pgliteStore()`. */
@@ -53,7 +53,7 @@ export interface PostgresStoreOptions {
    * (PgBouncer), where LISTEN does not work, so LISTEN connects to the server directly.
    * @default undefined
    */
-  listenClient?: () => pg.Client;
+  listenClient?: () => PgClient;
   /**
    * `oplogStats()` (the `sync_oplog_entries` gauge, `/sync/status`) counts oplog rows exactly while
    * the planner's statistics put the table below this many rows, and above it scales the
@@ -76,7 +76,7 @@ const optionsSchema = z.object({
   // View names are quoted, so any name fits that leaves room for the prefix in 63 bytes.
   collections: z.array(z.string().min(1).max(48)).default([]),
   exactCountLimit: z.number().int().min(0).default(100_000),
-  listenClient: z.custom<() => pg.Client>((v) => v === undefined || typeof v === 'function', 'must be a function').optional(),
+  listenClient: z.custom<() => PgClient>((v) => v === undefined || typeof v === 'function', 'must be a function').optional(),
 });
 
 /** Options after defaults were merged. */

@@ -1,7 +1,7 @@
 // The SQL Store: one implementation for PostgreSQL (through a pg Pool) and PGlite (embedded).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import type pg from 'pg';
+import type { PgClient } from './driver-types.js';
 import { addSum, checksumHex, docHash } from '../../../shared/checksum.js';
 import type {
   ClientLedger,
@@ -33,7 +33,7 @@ const MAX_CACHED_SCOPES = 10_000;
 const MAX_CACHED_CLIENTS = 64;
 
 /** Makes the dedicated LISTEN connection (PostgreSQL only). */
-export type ListenClientFactory = () => pg.Client | Promise<pg.Client>;
+export type ListenClientFactory = () => PgClient | Promise<PgClient>;
 
 /** A fresh epoch: 10 characters of [a-z0-9], the alphabet checkpoints accept. */
 function newEpoch(): string {
@@ -119,13 +119,13 @@ export function checksumsOf(column: unknown, collections?: readonly string[]): C
  * SQL for `ScanDocsOptions.match` (params appended to `params`): each field's JSON value is one of
  * the wanted ones, `null` also matching a missing field. Reads the `ruleIndexStatement` indexes.
  */
-function matchSql(match: readonly DocMatch[], params: unknown[]): string {
+function matchSql(match: readonly DocMatch[], params: unknown[], column = 'data'): string {
   if (match.length === 0) return 'false';
-  return match
+  const alternatives = match
     .map((m) => {
       const parts = Object.entries(m).map(([field, values]) => {
         if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(field)) throw new Error(`sql store: "${field}" is not a plain field name`);
-        const expr = `data->'${field}'`;
+        const expr = `${column}->'${field}'`;
         const wanted = values.filter((v) => v !== null).map((v) => JSON.stringify(v));
         const alts: string[] = [];
         if (wanted.length === 1) alts.push(`${expr} = $${params.push(wanted[0])}::jsonb`);
@@ -136,6 +136,7 @@ function matchSql(match: readonly DocMatch[], params: unknown[]): string {
       return parts.length === 0 ? 'true' : `(${parts.join(' AND ')})`;
     })
     .join(' OR ');
+  return `(${alternatives})`;
 }
 
 /** The SQL store; build it with `postgresStore()` or `pgliteStore()`. */
@@ -271,6 +272,14 @@ export class SqlStore<Raw> implements Store {
     let where = 'scope = $1 AND seq > $2::bigint';
     if (options.uptoSeq !== undefined) where += ` AND seq <= $${params.push(String(options.uptoSeq))}::bigint`;
     if (options.collections) where += ` AND collection = ANY($${params.push([...options.collections])}::text[])`;
+    if (options.match && options.match.size > 0) {
+      // Entries of a filtered collection: only those a view can show (matching before or after, or without a pre-image).
+      const filtered = [...options.match].map(([collection, match]) => {
+        const c = `$${params.push(collection)}::text`;
+        return `(collection = ${c} AND (before IS NULL OR ${matchSql(match, params, 'data')} OR ${matchSql(match, params, 'before')}))`;
+      });
+      where += ` AND (collection <> ALL($${params.push([...options.match.keys()])}::text[]) OR ${filtered.join(' OR ')})`;
+    }
     const limit = options.limit !== undefined ? ` LIMIT $${params.push(options.limit)}` : '';
     const rows = await this.#read(
       `SELECT ${OPLOG_COLUMNS} FROM ${this.#t.oplog} WHERE ${where} ORDER BY seq, idx${limit}`,
