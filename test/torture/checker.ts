@@ -79,6 +79,8 @@ export interface CheckCounts {
   moves: number;
   /** Ruled documents the clients held at the end (all clients together), each checked against its views. */
   viewDocs: number;
+  /** Integrity mismatches the clients found (collections and views): nothing edits their stores here, so ideally 0. */
+  integrity: number;
 }
 
 /** The checker's answer: `ok` when no violation was found. */
@@ -364,6 +366,7 @@ export function checkRun(run: RunRecord): CheckResult {
   for (const events of run.histories) {
     for (const e of events) if (e.t === 'view') e.op === 'subscribe' ? subscribes++ : unsubscribes++;
   }
+  const integrity = run.histories.reduce((n, events) => n + events.filter((e) => e.t === 'integrity').length, 0);
   const moved = (i: WriteInfo) => ruled.has(i.change.c) && i.change.op === 'patch' && i.change.data !== null && ('assignee' in i.change.data || 'team' in i.change.data);
 
   const counts: CheckCounts = {
@@ -384,6 +387,7 @@ export function checkRun(run: RunRecord): CheckResult {
     unsubscribes,
     moves: infos.filter((i) => i.committed && moved(i)).length,
     viewDocs,
+    integrity,
   };
   return { ok: violations.length === 0, counts, violations };
 }

@@ -109,6 +109,8 @@ const client = createSyncClient({
 clientId = await client.clientId();
 client.on('clientId', (e) => (clientId = e.clientId));
 let errorsLogged = 0;
+// Integrity mismatches (nothing edits a store behind a client's back here: each one is a finding).
+client.on('integrity', (e) => history.add({ t: 'integrity', at: Date.now(), collection: e.collection, view: e.view ?? null, expected: e.expected, actual: e.actual, checkpoint: e.checkpoint, repaired: e.repaired }));
 client.on('error', (e) => {
   if (errorsLogged++ < 200) history.add({ t: 'error', at: Date.now(), where: e.where, message: String((e.error as Error)?.message ?? e.error).slice(0, 200) });
   if (rng.chance(0.5)) current = rng.int(0, config.ports.length - 1); // fail over, as a load balancer would

@@ -38,6 +38,8 @@ export type HistoryEvent =
   | { t: 'error'; at: number; where: string; message: string }
   /** The client went offline (its link fails every call, live mode stopped) or online again. */
   | { t: 'offline' | 'online'; at: number }
+  /** An integrity mismatch the client found (`view`: the subscription key when it was a view's), and what its repair changed. */
+  | { t: 'integrity'; at: number; collection: string; view: string | null; expected: string; actual: string; checkpoint: string; repaired: number | null }
   /** The client subscribed to a view or left one (`key`: rule and canonical params). */
   | { t: 'view'; at: number; op: 'subscribe' | 'unsubscribe'; key: string }
   /** The client's final state after the last heal: live documents, outbox size, checkpoint and the views it holds. */

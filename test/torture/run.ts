@@ -167,7 +167,7 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
       `torture: seed=${o.seed} clients=${o.clients} servers=${o.servers} writes=${k.writes} acked=${k.acked} superseded=${k.superseded} faults=${total} ` +
       `(${Object.entries(faults).map(([n, v]) => `${n}=${v}`).join(' ')}) ` +
       `lost=${k.lost} duplicated=${k.duplicated} phantom=${k.phantom} wedged=${k.wedged} converged=${k.converged === k.clients ? 'yes' : `${k.converged}/${k.clients}`} ` +
-      `subscribes=${k.subscribes} unsubscribes=${k.unsubscribes} moves=${k.moves} view-docs=${k.viewDocs} ` +
+      `subscribes=${k.subscribes} unsubscribes=${k.unsubscribes} moves=${k.moves} view-docs=${k.viewDocs} integrity=${k.integrity} ` +
       `violations=${violations} drain=${(drainMs / 1000).toFixed(1)}s time=${Math.round((Date.now() - t0) / 1000)}s`;
     const result: TortureResult = { options: o, check, faults, drainMs, seconds: (Date.now() - t0) / 1000, summary, notes };
     // What the server held, so the checker can be run again on this run's histories (checkRun in a REPL or test).
