@@ -112,6 +112,8 @@ export class Integrity {
   private readonly noted = new Map<string, Record<string, string>>();
   /** Marks of repairs under way by collection: documents the stream writes meanwhile get them (so the sweep keeps them). */
   readonly marks = new Map<string, string>();
+  /** Push answers taken so far: a view pull that saw some arrive meanwhile is not compared (see `checkView`). */
+  settles = 0;
   /** Told when a mismatch is found (the client schedules the repair). */
   onMismatch: (() => void) | null = null;
 

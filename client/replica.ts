@@ -318,6 +318,7 @@ export class Replica {
    * rejected changes and reports conflicts.
    */
   applyPushResults(sent: readonly OutboxEntry[], response: PushResponse): Promise<number> {
+    if (this.integrity) this.integrity.settles++; // a view's sums taken meanwhile may predate these answers
     const outcomes = response.results.map((result): Outcome => {
       const duplicate = result.status === 'duplicate';
       return {

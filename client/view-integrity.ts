@@ -15,17 +15,20 @@ import { rebuildView } from './view-sync.js';
  * Compares view `key`'s local checksum with the server's `checksums` at `checkpoint` and repairs
  * the view on a mismatch; returns the number of documents the repair applied (0 when none ran).
  * Not compared (checked at a later checkpoint): a view that moved on or is being rebuilt, pending
- * local writes in its collection, or another view or the default request holding a newer
- * checkpoint (one of them may have brought a newer copy of a document of this view).
+ * local writes in its collection, another view or the default request holding a newer checkpoint
+ * (one of them may have brought a newer copy of a document of this view), or push answers taken
+ * since the page was asked for (`settles`: `Integrity.settles` then; they may have, too).
  */
 export async function checkView(
   ctx: TransferContext,
   key: string,
   checkpoint: string,
   checksums: Record<string, string> | undefined,
+  settles: number,
 ): Promise<number> {
   const integrity = ctx.replica.integrity;
-  if (!integrity || !checksums) return 0;
+  // A push answered while the page was read may have moved a document of the view past the page's checkpoint.
+  if (!integrity || !checksums || integrity.settles !== settles) return 0;
   const { replica } = ctx;
   const mismatch = await replica.exclusive(async (): Promise<IntegrityMismatch | null> => {
     const views = (await replica.store.getMeta('views')) ?? {};

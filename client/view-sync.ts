@@ -50,6 +50,7 @@ export async function pullView(ctx: TransferContext, key: string, allowRebuild =
     if (!view || view.leaving) return pulled;
     if (allowRebuild && (view.checkpoint === null || view.rebuild)) return pulled + (await rebuildView(ctx, key));
     let page;
+    const settles = ctx.replica.integrity?.settles ?? 0;
     try {
       page = await ctx.call(() => ctx.api.pull.query(ctx.versioned({ view: viewInput(view), since: view.checkpoint, limit: ctx.options.pullLimit })));
     } catch (error) {
@@ -60,7 +61,7 @@ export async function pullView(ctx: TransferContext, key: string, allowRebuild =
     pulled += page.changes.length;
     if (page.changes.length > 0) ctx.events.emit('progress', { phase: 'pull', done: pulled, view: key });
     // The view's checksum at its last page: a mismatch rebuilds this view (not after a rebuild's own pull).
-    if (!page.hasMore) return pulled + (allowRebuild ? await checkView(ctx, key, page.checkpoint, page.checksums) : 0);
+    if (!page.hasMore) return pulled + (allowRebuild ? await checkView(ctx, key, page.checkpoint, page.checksums, settles) : 0);
   }
 }
 
