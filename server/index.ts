@@ -10,6 +10,7 @@ export type {
   SyncLimits,
   StreamOptions,
   StreamWatch,
+  ReadOptions,
   RetentionOptions,
   DeletePolicy,
   Resolver,
@@ -22,12 +23,12 @@ export { DEFAULT_LIMITS, DEFAULT_RETENTION, DEFAULT_STREAM } from './engine/opti
 export type { RateLimitOptions, RateLimitedOp } from './engine/rate-limit.js';
 export { clientAddress, createIpRateLimiter, type IpRateLimitedEvent, type IpRateLimitOptions } from './http/ip-rate-limit.js';
 export type { AuthorizeCollection, CollectionOp } from './engine/read-auth.js';
-export { defineSyncRules, type SyncRule, type SyncRules, type Filter, type Scalar, type RuleContext, type ViewRequest, type DefaultViews } from './engine/rules.js';
+export { defineSyncRules, writerRules, WRITER_FIELD, type SyncRule, type SyncRules, type Filter, type Scalar, type RuleContext, type ViewRequest, type DefaultViews } from './engine/rules.js';
 export type { Store, StoreTx, StoredDoc, OplogEntry, ScopeHead, StoreEvent, DocKey, MutationRecord, ReadOplogOptions, ScanDocsOptions, DocMatch, MatchValue, IndexSpec } from './stores/store.js';
 export { memoryStore, type MemoryStore } from './stores/memory.js';
 export { createSyncRouter, createSyncAppRouter, syncErrorFormatter, syncTransformer, toTRPCError, type SyncRouterOptions, type SyncRouterRecord, type SyncAppRouter, type SyncContext, type SyncErrorData } from './trpc/index.js';
 export { createRestHandler, toNodeHandler, createRestWebSocketServer, createOpenApiDocument, type RestHandler, type RestHandlerOptions, type RestWebSocketServer, type NodeHandlerOptions } from './rest/index.js';
-export { createFastapiCompatHandler, createFastapiCompatWebSocketServer, createFastapiCompatOpenApi, type FastapiCompatHandlerOptions, type FastapiCompatWebSocketOptions, type FastapiCompatWebSocketServer } from './compat/fastapi-offline-sync/index.js';
+export { createFastapiCompatHandler, createFastapiCompatWebSocketServer, createFastapiCompatOpenApi, type FastapiCompatHandlerOptions, type FastapiCompatWebSocketOptions, type FastapiCompatWebSocketServer, type CompatVisibility } from './compat/fastapi-offline-sync/index.js';
 export { withLiveConnection, openLiveStream, SLOW_CONSUMER_CLOSE_CODE, type LiveStream, type LiveStreamOptions, type LiveTransport } from './live/index.js';
 export { createSyncHttpServer, createMetricsServer, type SyncHttpServer, type SyncHttpServerOptions, type MetricsServer, type MetricsServerOptions } from './http/index.js';
 /** The one-port server's web app at `/` and its ops endpoints (`/metrics`, `/sync/status`), for apps with their own Node server. */

@@ -14,7 +14,7 @@ import type { SyncMetrics } from '../metrics.js';
 import { createRestHandler, createRestWebSocketServer, toNodeHandler } from '../rest/index.js';
 import { toErrorResponse } from '../rest/errors.js';
 import { createSyncAppRouter } from '../trpc/app-router.js';
-import { createFastapiCompatHandler, createFastapiCompatWebSocketServer } from '../compat/fastapi-offline-sync/index.js';
+import { createFastapiCompatHandler, createFastapiCompatWebSocketServer, type CompatVisibility } from '../compat/fastapi-offline-sync/index.js';
 import { requestToken } from './context.js';
 import { createOpsHandler } from './ops.js';
 import { withLiveConnection } from '../live/transports.js';
@@ -89,6 +89,12 @@ export interface SyncHttpServerOptions extends TransportTimeouts, RequestBounds 
    * `SYNC_CORS_ORIGINS`. @default off (no CORS headers; browsers refuse cross-origin calls)
    */
   cors?: CorsOrigin;
+  /**
+   * What each user sees on the fastapi-offline-sync face: `user` serves only the documents the user
+   * last wrote, through the engine's `writer` rules (`writerRules(schema)`). CLI
+   * `SYNC_COMPAT_VISIBILITY`. @default 'all'
+   */
+  compatVisibility?: CompatVisibility;
 }
 
 /** A running or ready-to-run sync server. */
@@ -175,10 +181,10 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const restWs = createRestWebSocketServer({ engine, authenticate, ...rawWs });
   // The fastapi-offline-sync wire face, for clients of that package (base URL …/compat/fastapi-offline-sync).
   const compat = toNodeHandler(
-    createFastapiCompatHandler({ engine, authenticate, basePath: COMPAT_BASE, onError: (error, req, requestId) => report({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }) }),
+    createFastapiCompatHandler({ engine, authenticate, basePath: COMPAT_BASE, visibility: options.compatVisibility, onError: (error, req, requestId) => report({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }) }),
     { onError: report },
   );
-  const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, ...rawWs, path: `${COMPAT_BASE}/sync/stream` });
+  const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, ...rawWs, path: `${COMPAT_BASE}/sync/stream`, visibility: options.compatVisibility });
 
   const server = createGuardedServer(options, 'createSyncHttpServer', (req, res) => {
     // Before anything else reads the request: the per-IP limit (every request counts), then the target, Host and method, then the URL's size.

@@ -34,6 +34,8 @@ export interface LiveStreamOptions {
   face: 'sse' | 'ws' | 'trpc' | (string & {});
   /** The connection, or null when the face cannot see it (only the engine's queue bound applies). */
   transport: LiveTransport | null;
+  /** The face's own default views (`StreamWatch.defaultViews`). @default the engine's */
+  defaultViews?: StreamWatch['defaultViews'];
 }
 
 /** The engine's stream with the rule applied; iterate it once. */
@@ -70,6 +72,7 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
   let wake: (() => void) | null = null;
   const watch: StreamWatch = {
     face,
+    ...(options.defaultViews ? { defaultViews: options.defaultViews } : {}),
     onLive: () => {
       live = true;
     },

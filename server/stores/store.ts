@@ -174,8 +174,16 @@ export interface OplogStats {
 export type MatchValue = string | number | boolean | null;
 
 /**
+ * The pseudo-field of a document's last writer (`StoredDoc.actor`) in a `DocMatch` and an
+ * `IndexSpec`: stores answer it from their writer column (PostgreSQL/PGlite `docs.actor`, MongoDB
+ * `_sync_actor_id`), never from the document's data.
+ */
+export const WRITER_FIELD = '$writer';
+
+/**
  * A document filter for `scanDocs`: every field equals one of its values (AND over fields, OR
- * over values). Fields are plain identifiers; values compare as JSON (1 = 1.0, "1" ≠ 1).
+ * over values). Fields are plain identifiers, or `WRITER_FIELD` (the last writer's userId);
+ * values compare as JSON (1 = 1.0, "1" ≠ 1).
  */
 export type DocMatch = Record<string, readonly MatchValue[]>;
 

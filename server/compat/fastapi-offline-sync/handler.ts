@@ -9,6 +9,7 @@ import { handleCompatFull } from './full.js';
 import { createFastapiCompatOpenApi } from './openapi.js';
 import { handleCompatPull } from './pull.js';
 import { handleCompatPush } from './push.js';
+import { compatDefaultViews, type CompatVisibility } from './visibility.js';
 import { SyncError } from '../../../shared/errors.js';
 import { logUnexpectedToStderr } from '../../unexpected.js';
 
@@ -20,6 +21,13 @@ export interface FastapiCompatHandlerOptions {
   authenticate: Authenticate;
   /** Prefix the endpoints live under, without a trailing slash. @default '' */
   basePath?: string;
+  /**
+   * What each user sees: `all` (every document of the scope the engine's default views allow), or
+   * `user`, fastapi-offline-sync's per-user visibility: only the documents the user last wrote,
+   * served through the engine's `writer` rules (one per collection, e.g. `writerRules(schema)`); a
+   * document another user overwrites leaves the view (a `delete` on the wire). @default 'all'
+   */
+  visibility?: CompatVisibility;
   /** Told of unexpected (500) failures with the request id the client was answered, for logs; the client only sees `INTERNAL` and that id. @default one JSON line on stderr */
   onError?: (error: unknown, req: Request, requestId: string) => void;
 }
@@ -38,13 +46,14 @@ type Run = (engine: SyncEngine, req: Request, url: URL, authed: () => ReturnType
  */
 export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions): RestHandler {
   const { engine, authenticate } = options;
+  const defaultViews = compatDefaultViews(engine, options.visibility);
   const base = (options.basePath ?? '').replace(/\/+$/, '');
   let openapi: string | undefined;
   const report = options.onError ?? ((error: unknown, req: Request, requestId: string) => logUnexpectedToStderr({ requestId, op: `${req.method} ${new URL(req.url).pathname}`, error }));
   const routes: Record<string, Record<string, Run>> = {
-    '/sync/push': { POST: async (e, req, _url, authed) => handleCompatPush(e, await authed(), req) },
-    '/sync/pull': { GET: async (e, _req, url, authed) => handleCompatPull(e, await authed(), url) },
-    '/sync/full': { GET: async (e, req, url, authed) => handleCompatFull(e, await authed(), url, req) },
+    '/sync/push': { POST: async (e, req, _url, authed) => handleCompatPush(e, await authed(), req, defaultViews !== undefined) },
+    '/sync/pull': { GET: async (e, _req, url, authed) => handleCompatPull(e, await authed(), url, defaultViews) },
+    '/sync/full': { GET: async (e, req, url, authed) => handleCompatFull(e, await authed(), url, req, defaultViews) },
     '/openapi.json': {
       GET: () => {
         openapi ??= JSON.stringify(createFastapiCompatOpenApi({ limits: engine.limits, basePath: base }));

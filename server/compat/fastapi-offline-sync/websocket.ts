@@ -12,6 +12,7 @@ import { authenticateToken } from '../../rest/auth.js';
 import { checkCollections } from '../../rest/stream-input.js';
 import { createFrameSocketServer, parseJsonFrame, type RestWebSocketServer } from '../../rest/websocket.js';
 import { resyncAnswer, usableSince } from './pull.js';
+import { compatDefaultViews, type CompatVisibility } from './visibility.js';
 import { toCompatChange } from './wire.js';
 import { openLiveStream } from '../../live/slow-consumers.js';
 import { wsTransport } from '../../live/transports.js';
@@ -26,6 +27,8 @@ export interface FastapiCompatWebSocketOptions {
   subscribeTimeoutMs?: number;
   /** Largest client frame, refused by its header before anything is buffered (close 1009). @default 65536 */
   maxPayloadBytes?: number;
+  /** What each user sees (as `FastapiCompatHandlerOptions.visibility`). @default 'all' */
+  visibility?: CompatVisibility;
 }
 
 /** The compat WebSocket face: attach `handleUpgrade` to a server's `upgrade` event (the same shape as the main raw WebSocket face). */
@@ -57,16 +60,24 @@ export function compatFrames(event: StreamEvent, engine: SyncEngine, collections
  * server.on('upgrade', (req, socket, head) => { if (!ws.handleUpgrade(req, socket, head)) socket.destroy(); });
  */
 export function createFastapiCompatWebSocketServer(options: FastapiCompatWebSocketOptions): FastapiCompatWebSocketServer {
+  const defaultViews = compatDefaultViews(options.engine, options.visibility);
   return createFrameSocketServer({
     path: options.path ?? '/sync/stream',
     subscribeTimeoutMs: options.subscribeTimeoutMs,
     maxPayloadBytes: options.maxPayloadBytes,
-    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, options),
+    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, options, defaultViews),
     errorFields: (error) => ({ detail: error.message }),
   });
 }
 
-async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, options: FastapiCompatWebSocketOptions): Promise<void> {
+async function serve(
+  socket: WebSocket,
+  text: string | null,
+  fallbackToken: string | null,
+  signal: AbortSignal,
+  options: FastapiCompatWebSocketOptions,
+  defaultViews: { rule: string }[] | undefined,
+): Promise<void> {
   const { engine } = options;
   const frame = parseJsonFrame(text, subscribeFrame);
   const actor = await authenticateToken(options.authenticate, frame.token ?? fallbackToken);
@@ -80,7 +91,8 @@ async function serve(socket: WebSocket, text: string | null, fallbackToken: stri
   }
   // The same live bounds as the native faces (server/live): caps, and a client that stops reading
   // is told to resync once `stream.maxBufferedBytes` is held for it, then cut after the grace time.
-  const events = openLiveStream({ engine, actor, input: { since: frame.since, collections }, signal, face: 'compat', transport: wsTransport(socket) });
+  const input = { since: frame.since, collections };
+  const events = openLiveStream({ engine, actor, input, signal, face: 'compat', transport: wsTransport(socket), defaultViews });
   for await (const event of events) {
     if (socket.readyState !== socket.OPEN) break;
     for (const out of compatFrames(event, engine, collections)) socket.send(JSON.stringify(out));
