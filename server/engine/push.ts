@@ -164,6 +164,7 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
     const { result, after } = await applyOne(ctx, change, before);
     byMutation.set(change.mutationId, result);
     if (result.status === 'rejected' || sameState(before, after)) continue;
+    const previousWriter = writers.get(key);
     states.set(key, after);
     writers.set(key, ctx.actor.userId);
     changed.set(key, { collection: change.collection, id: change.id, state: after });
@@ -174,7 +175,7 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
       id: change.id,
       op: after.deleted ? 'delete' : 'upsert',
       data: after.deleted ? null : { ...after.data },
-      ...preImageOf(ctx, change.collection, before, writers.get(key)),
+      ...preImageOf(ctx, change.collection, before, previousWriter),
       version: versionOf(after),
       actor: ctx.actor.userId,
       clientId,
