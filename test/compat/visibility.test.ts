@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
+import { CliError, readConfig } from '../../server/cli/config.js';
 import { createFastapiCompatHandler } from '../../server/compat/fastapi-offline-sync/index.js';
 import { createSyncEngine } from '../../server/engine/engine.js';
 import { writerRules } from '../../server/engine/rules.js';
@@ -165,5 +166,12 @@ describe('compat visibility user: configuration', () => {
     expect(() => createFastapiCompatHandler({ engine, authenticate, visibility: 'bogus' as never })).toThrow(/'all' or 'user'/);
     expect(() => createFastapiCompatHandler({ engine, authenticate })).not.toThrow();
     await engine.close();
+  });
+
+  it('SYNC_COMPAT_VISIBILITY: all (default) or user; anything else stops the CLI naming it', () => {
+    expect(readConfig(['serve'], {}).compatVisibility).toBe('all');
+    expect(readConfig(['serve'], { SYNC_COMPAT_VISIBILITY: 'user' }).compatVisibility).toBe('user');
+    expect(() => readConfig(['serve'], { SYNC_COMPAT_VISIBILITY: 'mine' })).toThrow(CliError);
+    expect(() => readConfig(['serve'], { SYNC_COMPAT_VISIBILITY: 'mine' })).toThrow(/SYNC_COMPAT_VISIBILITY/);
   });
 });
