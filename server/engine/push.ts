@@ -9,7 +9,7 @@
 import { SyncError, badRequest, type SyncIssue } from '../../shared/errors.js';
 import type { PushResult } from '../../shared/protocol.js';
 import type { OplogEntry, RecordedOutcome, StoredDoc, StoreTx } from '../stores/store.js';
-import { WRITER_FIELD } from '../stores/store.js';
+import { BEFORE_WRITER_KEY, WRITER_FIELD } from '../stores/store.js';
 import { applyOne, type ApplyContext, type StampedChange } from './apply.js';
 import { checksumDeltas } from './checksums.js';
 import { emptyState, sameState, versionOf, type DocState } from './merge.js';
@@ -120,18 +120,18 @@ async function numberChanges(ctx: ApplyContext, tx: StoreTx, clientId: string, c
 
 /**
  * The pre-image an oplog entry keeps (read rules judge moves by it), or nothing for unruled
- * collections. `$writer` in it is the previous writer (`writer`): always kept with a whole
- * pre-image, and when a rule declares it.
+ * collections. `_sync_writer` in it is the previous writer (`writer`): always kept with a whole
+ * pre-image, and when a rule declares `$writer`.
  */
 function preImageOf(ctx: ApplyContext, collection: string, before: DocState, writer: string | undefined): { before?: Record<string, unknown> | null } {
   if (!ctx.preImage?.has(collection)) return {};
   if (!before.exists || before.deleted) return { before: null };
   const fields = ctx.preImage.get(collection);
-  if (!fields) return { before: writer === undefined ? { ...before.data } : { ...before.data, [WRITER_FIELD]: writer } };
+  if (!fields) return { before: writer === undefined ? { ...before.data } : { ...before.data, [BEFORE_WRITER_KEY]: writer } };
   const kept: Record<string, unknown> = {};
   for (const f of fields) {
     if (f === WRITER_FIELD) {
-      if (writer !== undefined) kept[f] = writer;
+      if (writer !== undefined) kept[BEFORE_WRITER_KEY] = writer;
     } else if (Object.hasOwn(before.data, f)) kept[f] = before.data[f];
   }
   return { before: kept };

@@ -133,7 +133,7 @@ export function compileRules(rules: SyncRules, schema: SyncSchema): CompiledRule
       pre.set(rule.collection, [...new Set([...(pre.get(rule.collection) ?? []), ...fields])]);
     }
   }
-  const indexes = [...pre].flatMap(([collection, fields]) => {
+  const indexes = [...pre].flatMap(([collection]) => {
     const declared = new Set<string>();
     for (const rule of Object.values(rules)) {
       if (rule.collection === collection) for (const f of ruleFields(rule) ?? []) declared.add(f);

@@ -9,7 +9,7 @@
 import { SyncError } from '../../shared/errors.js';
 import type { Actor, ChangeOut } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
-import type { OplogEntry } from '../stores/store.js';
+import { BEFORE_WRITER_KEY, type OplogEntry } from '../stores/store.js';
 import { readableCollections, assertCollections, type AuthorizeCollection, type CollectionOp } from './read-auth.js';
 import { matchesAny, resolveView, WRITER_FIELD, type CompiledRules, type Filter, type ResolvedView } from './rules.js';
 
@@ -151,10 +151,10 @@ function shown(spec: CollectionSpec, e: OplogEntry): ChangeOut | null {
   return change;
 }
 
-/** Whether a pre-image matched; its `$writer` key is the previous writer (unknown: matched). */
+/** Whether a pre-image matched; its `_sync_writer` key is the previous writer (unknown: matched). */
 function matchesBefore(spec: readonly Filter[], before: Record<string, unknown> | null): boolean {
   if (before === null) return false;
-  const writer = before[WRITER_FIELD];
+  const writer = before[BEFORE_WRITER_KEY];
   if (typeof writer !== 'string' && spec.some((f) => Object.hasOwn(f, WRITER_FIELD))) return true;
   return matchesAny(spec, before, typeof writer === 'string' ? writer : undefined);
 }

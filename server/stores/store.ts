@@ -181,6 +181,12 @@ export type MatchValue = string | number | boolean | null;
 export const WRITER_FIELD = '$writer';
 
 /**
+ * The key of an oplog pre-image (`OplogEntry.before`) holding the previous writer's userId. In the
+ * reserved `_sync_` prefix, so no data field can hold it (and MongoDB stores it in any version).
+ */
+export const BEFORE_WRITER_KEY = '_sync_writer';
+
+/**
  * A document filter for `scanDocs`: every field equals one of its values (AND over fields, OR
  * over values). Fields are plain identifiers, or `WRITER_FIELD` (the last writer's userId);
  * values compare as JSON (1 = 1.0, "1" ≠ 1).
