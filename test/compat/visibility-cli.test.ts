@@ -16,7 +16,11 @@ let run: CliRun;
 let base = '';
 
 beforeAll(async () => {
-  run = spawnCli(['serve'], SECRET, { SYNC_DATA_DIR: join(dir, 'data'), SYNC_COMPAT_VISIBILITY: 'user', SYNC_LOG: 'silent' });
+  run = spawnCli(['serve'], SECRET, {
+    SYNC_DATA_DIR: join(dir, 'data'),
+    SYNC_COMPAT_VISIBILITY: 'user',
+    SYNC_LOG: 'silent',
+  });
   base = `http://127.0.0.1:${await listeningPort(run)}`;
 }, 90_000);
 afterAll(async () => {
@@ -29,15 +33,41 @@ it('each user pulls only what they last wrote; an overwritten task leaves the fi
   const ann = await signDevToken(SECRET, { sub: 'ann', tenant: 'shop', expiresIn: 600 });
   const bob = await signDevToken(SECRET, { sub: 'bob', tenant: 'shop', expiresIn: 600 });
   const push = (token: string, doc_id: string, title: string) =>
-    call(base, '/sync/push', { token, body: { client_id: 'phone', changes: [{ collection: 'tasks', operation: 'upsert', doc_id, data: { title }, parent_version: null }] } });
+    call(base, '/sync/push', {
+      token,
+      body: {
+        client_id: 'phone',
+        changes: [
+          {
+            collection: 'tasks',
+            operation: 'upsert',
+            doc_id,
+            data: { title },
+            parent_version: null,
+          },
+        ],
+      },
+    });
   expect((await push(ann, 'a1', 'ann task')).status).toBe(200);
   expect((await push(bob, 'b1', 'bob task')).status).toBe(200);
 
   const first = await call(base, '/sync/pull', { token: ann });
   expect(first.json.changes.map((c: { doc_id: string }) => c.doc_id)).toEqual(['a1']);
-  expect((await call(base, '/sync/pull', { token: bob })).json.changes.map((c: { doc_id: string }) => c.doc_id)).toEqual(['b1']);
+  expect(
+    (await call(base, '/sync/pull', { token: bob })).json.changes.map(
+      (c: { doc_id: string }) => c.doc_id,
+    ),
+  ).toEqual(['b1']);
 
   await push(bob, 'a1', 'bob took it');
-  const next = await call(base, `/sync/pull?since=${encodeURIComponent(first.json.last_seq)}`, { token: ann });
-  expect(next.json.changes.map((c: { doc_id: string; operation: string; data: unknown }) => [c.doc_id, c.operation, c.data])).toEqual([['a1', 'delete', null]]);
+  const next = await call(base, `/sync/pull?since=${encodeURIComponent(first.json.last_seq)}`, {
+    token: ann,
+  });
+  expect(
+    next.json.changes.map((c: { doc_id: string; operation: string; data: unknown }) => [
+      c.doc_id,
+      c.operation,
+      c.data,
+    ]),
+  ).toEqual([['a1', 'delete', null]]);
 });

@@ -25,7 +25,12 @@ const schema = defineSyncSchema({
   notes: z.object({ body: z.string() }),
 });
 
-type Line = { collection: string; doc_id: string; operation?: string; data: Record<string, unknown> | null };
+type Line = {
+  collection: string;
+  doc_id: string;
+  operation?: string;
+  data: Record<string, unknown> | null;
+};
 
 describe.each(compatStores)('compat face, visibility user, on $name', ({ create }) => {
   let store: Store;
@@ -49,7 +54,11 @@ describe.each(compatStores)('compat face, visibility user, on $name', ({ create 
       retention: { pruneIntervalMs: 0 },
       stream: { heartbeatMs: 60_000, pollMs: 100 },
     });
-    http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), compatVisibility: 'user' });
+    http = createSyncHttpServer({
+      engine,
+      authenticate: jwtAuthenticator({ secret: SECRET }),
+      compatVisibility: 'user',
+    });
     ({ url, port } = await http.listen(0, '127.0.0.1'));
     ann = await signDevToken(SECRET, { sub: 'ann', tenant: TENANT, expiresIn: '1h' });
     bob = await signDevToken(SECRET, { sub: 'bob', tenant: TENANT, expiresIn: '1h' });
@@ -65,9 +74,17 @@ describe.each(compatStores)('compat face, visibility user, on $name', ({ create 
     expect(res.status, res.text).toBe(200);
     return res.json.results as { doc_id: string; status: string; data?: unknown }[];
   };
-  const upsert = (collection: string, doc_id: string, data: Record<string, unknown>) => ({ collection, operation: 'upsert', doc_id, data, parent_version: null });
+  const upsert = (collection: string, doc_id: string, data: Record<string, unknown>) => ({
+    collection,
+    operation: 'upsert',
+    doc_id,
+    data,
+    parent_version: null,
+  });
   const pull = async (token: string, since?: string) => {
-    const res = await call(url, `/sync/pull${since ? `?since=${encodeURIComponent(since)}` : ''}`, { token });
+    const res = await call(url, `/sync/pull${since ? `?since=${encodeURIComponent(since)}` : ''}`, {
+      token,
+    });
     expect(res.status, res.text).toBe(200);
     return res.json as { changes: Line[]; last_seq: string; has_more: boolean };
   };
@@ -75,8 +92,14 @@ describe.each(compatStores)('compat face, visibility user, on $name', ({ create 
   const noneOfBobs = (lines: Line[]) => expect(JSON.stringify(lines)).not.toContain('bob-secret');
 
   it('pull and full show each user only the documents they last wrote', async () => {
-    await push(ann, [upsert('tasks', 'a1', { title: 'ann task' }), upsert('notes', 'an', { body: 'ann note' })]);
-    await push(bob, [upsert('tasks', 'b1', { title: 'bob-secret task' }), upsert('notes', 'bn', { body: 'bob-secret note' })]);
+    await push(ann, [
+      upsert('tasks', 'a1', { title: 'ann task' }),
+      upsert('notes', 'an', { body: 'ann note' }),
+    ]);
+    await push(bob, [
+      upsert('tasks', 'b1', { title: 'bob-secret task' }),
+      upsert('notes', 'bn', { body: 'bob-secret note' }),
+    ]);
 
     const annPull = await pull(ann);
     noneOfBobs(annPull.changes);
@@ -86,16 +109,22 @@ describe.each(compatStores)('compat face, visibility user, on $name', ({ create 
 
     const annFull = await readFull(url, ann, 1);
     noneOfBobs(annFull.lines);
-    expect(annFull.lines.map((l: Line) => `${l.collection}/${l.doc_id}`)).toEqual(['notes/an', 'tasks/a1']);
+    expect(annFull.lines.map((l: Line) => `${l.collection}/${l.doc_id}`)).toEqual([
+      'notes/an',
+      'tasks/a1',
+    ]);
     const bobFull = await readFull(url, bob, 1);
-    expect(bobFull.lines.map((l: Line) => `${l.collection}/${l.doc_id}`)).toEqual(['notes/bn', 'tasks/b1']);
+    expect(bobFull.lines.map((l: Line) => `${l.collection}/${l.doc_id}`)).toEqual([
+      'notes/bn',
+      'tasks/b1',
+    ]);
 
     // A collection named in the query is filtered the same way.
     const named = await call(url, '/sync/pull?collections=tasks', { token: ann });
     expect(named.json.changes.map((c: Line) => c.doc_id)).toEqual(['a1']);
   });
 
-  it('a document Bob overwrites leaves Ann\'s view as a delete (pull, full, old versions) and arrives whole for Bob', async () => {
+  it("a document Bob overwrites leaves Ann's view as a delete (pull, full, old versions) and arrives whole for Bob", async () => {
     await push(ann, [upsert('tasks', 'a1', { title: 'ann task' })]);
     const before = await pull(ann);
     expect(before.changes.map((c) => c.doc_id)).toEqual(['a1']);
@@ -104,7 +133,15 @@ describe.each(compatStores)('compat face, visibility user, on $name', ({ create 
 
     await push(bob, [upsert('tasks', 'a1', { title: 'bob-secret now' })]);
     const after = await pull(ann, before.last_seq);
-    expect(after.changes).toEqual([{ version: expect.any(String), collection: 'tasks', doc_id: 'a1', operation: 'delete', data: null }]);
+    expect(after.changes).toEqual([
+      {
+        version: expect.any(String),
+        collection: 'tasks',
+        doc_id: 'a1',
+        operation: 'delete',
+        data: null,
+      },
+    ]);
     // From the beginning: Ann's own old version is superseded by the removal; Bob's data never shows.
     const fromStart = await pull(ann);
     noneOfBobs(fromStart.changes);
@@ -112,12 +149,18 @@ describe.each(compatStores)('compat face, visibility user, on $name', ({ create 
     expect((await readFull(url, ann)).lines).toEqual([]);
 
     const bobAfter = await pull(bob, bobStart.last_seq);
-    expect(bobAfter.changes.map((c) => [c.doc_id, c.operation, c.data])).toEqual([['a1', 'upsert', { title: 'bob-secret now' }]]);
+    expect(bobAfter.changes.map((c) => [c.doc_id, c.operation, c.data])).toEqual([
+      ['a1', 'upsert', { title: 'bob-secret now' }],
+    ]);
 
     // Ann writes it back: it returns to her view whole, and leaves Bob's.
     await push(ann, [upsert('tasks', 'a1', { title: 'ann again' })]);
-    expect((await pull(ann, after.last_seq)).changes.map((c) => [c.doc_id, c.operation, c.data])).toEqual([['a1', 'upsert', { title: 'ann again' }]]);
-    expect((await pull(bob, bobAfter.last_seq)).changes.map((c) => [c.doc_id, c.operation])).toEqual([['a1', 'delete']]);
+    expect(
+      (await pull(ann, after.last_seq)).changes.map((c) => [c.doc_id, c.operation, c.data]),
+    ).toEqual([['a1', 'upsert', { title: 'ann again' }]]);
+    expect(
+      (await pull(bob, bobAfter.last_seq)).changes.map((c) => [c.doc_id, c.operation]),
+    ).toEqual([['a1', 'delete']]);
   });
 
   it('the WebSocket stream sends Ann only her writes, and a delete when Bob overwrites one', async () => {
@@ -127,14 +170,21 @@ describe.each(compatStores)('compat face, visibility user, on $name', ({ create 
     await stream.opened;
     stream.send({ type: 'subscribe', since: null });
     // Catch-up: only Ann's document.
-    await eventually(() => expect(stream.frames.some((f) => f.type === 'change' && f.doc_id === 'a1')).toBe(true));
+    await eventually(() =>
+      expect(stream.frames.some((f) => f.type === 'change' && f.doc_id === 'a1')).toBe(true),
+    );
 
-    await push(bob, [upsert('tasks', 'b1', { title: 'bob-secret live' }), upsert('notes', 'bn', { body: 'bob-secret note' })]);
+    await push(bob, [
+      upsert('tasks', 'b1', { title: 'bob-secret live' }),
+      upsert('notes', 'bn', { body: 'bob-secret note' }),
+    ]);
     await push(ann, [upsert('notes', 'an', { body: 'ann note' })]);
     // Frames come in commit order: once Ann's later write is here, Bob's earlier one was skipped.
     await eventually(() => expect(stream.frames.some((f) => f.doc_id === 'an')).toBe(true));
     await push(bob, [upsert('tasks', 'a1', { title: 'bob-secret overwrite' })]);
-    await eventually(() => expect(stream.frames.some((f) => f.doc_id === 'a1' && f.operation === 'delete')).toBe(true));
+    await eventually(() =>
+      expect(stream.frames.some((f) => f.doc_id === 'a1' && f.operation === 'delete')).toBe(true),
+    );
 
     const changes = stream.frames.filter((f) => f.type === 'change');
     noneOfBobs(changes);
@@ -148,11 +198,13 @@ describe.each(compatStores)('compat face, visibility user, on $name', ({ create 
     await stream.closed;
   });
 
-  it('a conflict answer never carries the stored document (it may be another user\'s)', async () => {
+  it("a conflict answer never carries the stored document (it may be another user's)", async () => {
     await push(bob, [upsert('notes', 'bn', { body: 'bob-secret note' })]);
     // The resolver keeps Bob's note: conflict_resolved, and the stored note stays Bob's.
     const results = await push(ann, [upsert('notes', 'bn', { body: 'ann tries' })]);
-    expect(results).toEqual([{ doc_id: 'bn', status: 'conflict_resolved', new_version: expect.any(String) }]);
+    expect(results).toEqual([
+      { doc_id: 'bn', status: 'conflict_resolved', new_version: expect.any(String) },
+    ]);
     noneOfBobs((await pull(ann)).changes);
     expect((await pull(ann)).changes).toEqual([]);
   });
@@ -160,10 +212,19 @@ describe.each(compatStores)('compat face, visibility user, on $name', ({ create 
 
 describe('compat visibility user: configuration', () => {
   it('refuses an engine without a writer rule for every collection, naming them', async () => {
-    const engine = createSyncEngine({ store: (await compatStores[0]!.create()) as Store, schema, rules: { own: { collection: 'tasks', writer: true } }, retention: { pruneIntervalMs: 0 } });
+    const engine = createSyncEngine({
+      store: (await compatStores[0]!.create()) as Store,
+      schema,
+      rules: { own: { collection: 'tasks', writer: true } },
+      retention: { pruneIntervalMs: 0 },
+    });
     const authenticate = jwtAuthenticator({ secret: SECRET });
-    expect(() => createFastapiCompatHandler({ engine, authenticate, visibility: 'user' })).toThrow(/missing: notes/);
-    expect(() => createFastapiCompatHandler({ engine, authenticate, visibility: 'bogus' as never })).toThrow(/'all' or 'user'/);
+    expect(() => createFastapiCompatHandler({ engine, authenticate, visibility: 'user' })).toThrow(
+      /missing: notes/,
+    );
+    expect(() =>
+      createFastapiCompatHandler({ engine, authenticate, visibility: 'bogus' as never }),
+    ).toThrow(/'all' or 'user'/);
     expect(() => createFastapiCompatHandler({ engine, authenticate })).not.toThrow();
     await engine.close();
   });
@@ -172,6 +233,8 @@ describe('compat visibility user: configuration', () => {
     expect(readConfig(['serve'], {}).compatVisibility).toBe('all');
     expect(readConfig(['serve'], { SYNC_COMPAT_VISIBILITY: 'user' }).compatVisibility).toBe('user');
     expect(() => readConfig(['serve'], { SYNC_COMPAT_VISIBILITY: 'mine' })).toThrow(CliError);
-    expect(() => readConfig(['serve'], { SYNC_COMPAT_VISIBILITY: 'mine' })).toThrow(/SYNC_COMPAT_VISIBILITY/);
+    expect(() => readConfig(['serve'], { SYNC_COMPAT_VISIBILITY: 'mine' })).toThrow(
+      /SYNC_COMPAT_VISIBILITY/,
+    );
   });
 });

@@ -35,15 +35,24 @@ describe.each(storeKinds)('writer rules on $name', (kind) => {
   beforeEach(async (ctx) => {
     if (kind.skip) return ctx.skip(kind.skip);
     ({ store, drop } = await kind.open());
-    engine = createSyncEngine({ store, schema: viewsSchema, rules, retention: { pruneIntervalMs: 0 } });
+    engine = createSyncEngine({
+      store,
+      schema: viewsSchema,
+      rules,
+      retention: { pruneIntervalMs: 0 },
+    });
   });
   afterEach(async () => {
     await engine?.close();
     await drop?.();
   });
 
-  const write = (who: typeof ann, collection: 'tasks' | 'notes', id: string, data: Record<string, unknown>) =>
-    engine.write(who, [{ collection, id, op: 'upsert', data }]);
+  const write = (
+    who: typeof ann,
+    collection: 'tasks' | 'notes',
+    id: string,
+    data: Record<string, unknown>,
+  ) => engine.write(who, [{ collection, id, op: 'upsert', data }]);
 
   it('writer: true and a field filter: full through the index, moves on overwrite and on field change', async () => {
     const view = { rule: 'ownInProject', params: { projectId: 'p1' } } as const;
@@ -76,7 +85,16 @@ describe.each(storeKinds)('writer rules on $name', (kind) => {
     await write(bob, 'notes', 'n2', { body: 'bob again' });
     await write(bob, 'notes', 'n1', { body: 'bob over ann' });
     const next = await pullAll(engine, ann, { view, since: start.checkpoint });
-    expect(next.changes).toEqual([{ collection: 'notes', id: 'n1', op: 'delete', data: null, version: expect.any(String), left: true }]);
+    expect(next.changes).toEqual([
+      {
+        collection: 'notes',
+        id: 'n1',
+        op: 'delete',
+        data: null,
+        version: expect.any(String),
+        left: true,
+      },
+    ]);
     expect((await fullAll(engine, bob, { view })).docs.map((d) => d.id)).toEqual(['n1', 'n2']);
   });
 });

@@ -17,10 +17,21 @@ type ViewRef = { rule: string };
  * `user`, every collection of the schema needs a `writer` rule; a missing one throws at start-up
  * naming the collections (serving them whole would show other users' documents).
  */
-export function compatDefaultViews(engine: SyncEngine<any, any>, visibility: CompatVisibility | undefined): ViewRef[] | undefined {
+export function compatDefaultViews(
+  engine: SyncEngine<any, any>,
+  visibility: CompatVisibility | undefined,
+): ViewRef[] | undefined {
   if (visibility === undefined || visibility === 'all') return undefined;
-  if (visibility !== 'user') throw new Error(`fastapi-offline-sync face: visibility must be 'all' or 'user', not ${JSON.stringify(visibility)}`);
-  const rules = Object.entries((engine.rules ?? {}) as Record<string, { collection: string; writer?: boolean; params?: unknown }>);
+  if (visibility !== 'user')
+    throw new Error(
+      `fastapi-offline-sync face: visibility must be 'all' or 'user', not ${JSON.stringify(visibility)}`,
+    );
+  const rules = Object.entries(
+    (engine.rules ?? {}) as Record<
+      string,
+      { collection: string; writer?: boolean; params?: unknown }
+    >,
+  );
   const views = rules.filter(([, r]) => r.writer === true && r.params === undefined);
   const covered = new Set(views.map(([, r]) => r.collection));
   const missing = engine.schema.names.filter((c: string) => !covered.has(c));
