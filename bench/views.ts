@@ -211,7 +211,7 @@ export async function benchViews(db: BenchDb, prefix: string, sizes: ViewsBenchS
       const before = listeners.map((l) => l.changeEvents);
       commitAt.set(BIG, []);
       await views.write(BIG, upserts('d', next++, 1, teams, team));
-      await until('the matching view subscribers', () => matching.every((l, i) => l.changeEvents > before[listeners.indexOf(l)]!));
+      await until('the matching view subscribers', () => matching.every((l) => l.changeEvents > before[listeners.indexOf(l)]!));
       const at = commitAt.get(BIG)![0]!;
       for (const l of matching) fanView.push(l.arrivals.at(-1)! - at);
 

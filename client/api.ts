@@ -16,7 +16,6 @@ export interface ViewRequestInput {
  * fits (tRPC's procedures are function properties, checked contravariantly). The client always
  * sends a `ViewRequestInput`; `createSyncClient` types `subscribe` from the proxy's own union.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyView = any;
 /** `pull` input with the optional `view` (servers with read rules). */
 export type ViewPullInput = Omit<PullInput, 'view'> & { view?: AnyView };

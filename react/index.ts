@@ -168,7 +168,9 @@ export interface UseSubscriptionOptions {
 export function useSubscription(rule: string, params?: Record<string, unknown>, options: UseSubscriptionOptions = {}): SubscriptionState {
   const client = useSyncClient();
   const paramsKey = JSON.stringify(params ?? null);
-  const subscription = useMemo(() => (client.subscribe as (rule: string, params?: Record<string, unknown>) => Subscription)(rule, params), [client, rule, paramsKey]);
+  const subscription = useMemo(() => (client.subscribe as (rule: string, params?: Record<string, unknown>) => Subscription)(rule, params),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- params by value (paramsKey), not by identity
+    [client, rule, paramsKey]);
   const subscribe = useMemo(() => (notify: () => void) => subscription.on('status', notify), [subscription]);
   const get = () => subscription.status;
   const status = useSyncExternalStore(subscribe, get, get);

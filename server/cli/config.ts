@@ -59,6 +59,8 @@ export interface CliConfig {
   minSchemaVersion: number | null;
   /** Origins whose browser apps may call the server (env SYNC_CORS_ORIGINS: `*` or a comma-separated list); absent: CORS off. */
   cors?: CorsOrigin;
+  /** Per-user visibility (env SYNC_COMPAT_VISIBILITY=user): each user sees the documents they last wrote. @default 'all' */
+  compatVisibility?: 'all' | 'user';
 }
 
 /** Token verification settings beyond the HS256 secret; `publicKey` is the PEM text (read from a file when a path was given). */
@@ -182,6 +184,9 @@ Environment:
                         dev server, say): * for any, or a comma-separated list such as
                         http://localhost:5173,https://app.example.com. Preflights are answered on
                         every path. Default: none (no CORS headers).
+  SYNC_COMPAT_VISIBILITY  all (default) or user: fastapi-offline-sync's per-user visibility, each
+                        user sees only the documents they last wrote (a writer rule per
+                        collection, the default view of every face that does not subscribe).
 ${LIMITS_HELP}${REQUEST_BOUNDS_HELP}${TIMEOUTS_HELP}`;
 
 /** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes-friendly). */
@@ -307,5 +312,14 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     timeouts: readTimeoutsEnv(env, (m) => new CliError(m)),
     minSchemaVersion: parseMinSchemaVersion(env.SYNC_MIN_SCHEMA_VERSION),
     ...optional('cors', parseCorsOrigins(env.SYNC_CORS_ORIGINS, (m) => new CliError(m))),
+    compatVisibility: parseCompatVisibility(env.SYNC_COMPAT_VISIBILITY),
   };
+}
+
+/** SYNC_COMPAT_VISIBILITY: `all` (default) or `user`. */
+function parseCompatVisibility(value: string | undefined): 'all' | 'user' {
+  const v = value?.trim();
+  if (!v || v === 'all') return 'all';
+  if (v === 'user') return 'user';
+  throw new CliError(`SYNC_COMPAT_VISIBILITY must be "all" or "user", not "${v}"`);
 }

@@ -1,6 +1,7 @@
 /** `trpc-offline-sync serve`: store + engine + one-port server, a dev token when no secret is set, clean shutdown on signals. */
 import { jwtAuthenticator, signDevToken } from '../auth/jwt.js';
 import { createSyncEngine } from '../engine/engine.js';
+import { writerRules, type SyncRules } from '../engine/rules.js';
 import { createMetricsServer } from '../http/metrics-server.js';
 import { createSyncHttpServer } from '../http/server.js';
 import { createWebAppHandler } from '../http/web-app.js';
@@ -38,11 +39,16 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   const reportError = ({ requestId, op, error }: UnexpectedError) => logEvent({ type: 'error', where: op, requestId, error });
   // One env table fills both: engine limits for the engine, transport limits for the server's gateway.
   const split = splitLimits(config.limits, config.stream);
-  const engine = createSyncEngine({
+  // SYNC_COMPAT_VISIBILITY=user: a writer rule per collection, the default view of every face.
+  const writers = config.compatVisibility === 'user' ? writerRules(schema) : null;
+  const engine = createSyncEngine<typeof schema, SyncRules>({
     store: opened.store,
     schema,
     // The demo schema comes with its views (`mine`, `all`; `all` by default, so nothing changes for clients that do not subscribe).
-    ...(ruled as Pick<Parameters<typeof createSyncEngine>[0], 'rules' | 'defaultViews'>),
+    // With compat per-user visibility, the writer rules join them and are the default views.
+    ...((writers
+      ? { rules: { ...(ruled.rules ?? {}), ...writers }, defaultViews: Object.keys(writers) }
+      : ruled) as Pick<Parameters<typeof createSyncEngine>[0], 'rules' | 'defaultViews'>),
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     limits: split.limits,
     stream: split.stream,
@@ -84,6 +90,7 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     ...config.requestBounds,
     ...config.timeouts,
     ...(config.cors ? { cors: config.cors } : {}),
+    compatVisibility: config.compatVisibility,
     metrics,
     metricsToken: config.metricsToken,
     serveMetrics: config.metricsPort === null,

@@ -176,22 +176,22 @@ export function createSyncEngine<S extends SyncSchema, R extends SyncRules = {}>
       return run(actor, req.clientId, stamp(changes), req.atomic, numbering);
     },
 
-    async pull(actor, input) {
+    async pull(actor, input, readOptions) {
       gate(input);
       assertFresh(actor);
       admit(actor, 'pull');
       const started = performance.now();
-      const res = await pull(store, schema, limits, actor, input, options.authorizeCollection, integrity, views);
+      const res = await pull(store, schema, limits, actor, input, options.authorizeCollection, integrity, views, readOptions?.defaultViews);
       emit({ type: 'pull', actor, changes: res.changes.length, ms: performance.now() - started });
       return res;
     },
 
-    async full(actor, input) {
+    async full(actor, input, readOptions) {
       gate(input);
       assertFresh(actor);
       admit(actor, 'full');
       const started = performance.now();
-      const page = await full(store, schema, limits, actor, input, options.authorizeCollection, views, indexes);
+      const page = await full(store, schema, limits, actor, input, options.authorizeCollection, views, indexes, readOptions?.defaultViews);
       emit({ type: 'full', actor, docs: page.docs.length, ms: performance.now() - started });
       return page;
     },

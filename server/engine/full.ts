@@ -9,7 +9,7 @@ import { compareStrings } from '../../shared/order.js';
 import type { DocKey, Store, StoredDoc } from '../stores/store.js';
 import { checkpointOf, sinceSeq } from './commits.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
-import type { SyncLimits } from './types.js';
+import type { ReadOptions, SyncLimits } from './types.js';
 import { checkCollections, pageLimit, parseInput } from './validate.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import { planFor, toMatch, type ReadPlan, type ViewsContext } from './views.js';
@@ -23,10 +23,11 @@ export async function full(
   authorize?: AuthorizeCollection,
   views: ViewsContext | null = null,
   indexes?: Promise<void>,
+  defaultViews?: ReadOptions['defaultViews'],
 ): Promise<FullPage> {
   const req = parseInput(fullInput, input, 'full');
   checkCollections(schema, req.collections);
-  const plan = await planFor(views, schema, authorize, actor, 'full', req);
+  const plan = await planFor(views, schema, authorize, actor, 'full', { ...req, defaultViews });
   const collections = plan ? null : await readableCollections(authorize, schema, actor, 'full', req.collections);
   const limit = pageLimit(req.limit, limits.fullDefaultLimit, limits.fullMaxLimit, 'fullMaxLimit');
   const scope = actor.scopeId;

@@ -5,7 +5,7 @@ import { checksumsAt } from './checksums.js';
 import { viewChecksumsAt } from './view-checksums.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, resyncRequired, sinceSeq } from './commits.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
-import type { SyncLimits } from './types.js';
+import type { ReadOptions, SyncLimits } from './types.js';
 import { checkCollections, pageLimit, parseInput } from './validate.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import { oplogCollections, oplogMatch, planChanges, planFor, wholeCollections, type ViewsContext } from './views.js';
@@ -25,12 +25,13 @@ export async function pull(
   authorize?: AuthorizeCollection,
   integrity = true,
   views: ViewsContext | null = null,
+  defaultViews?: ReadOptions['defaultViews'],
 ): Promise<PullResponse> {
   const req = parseInput(pullInput, input, 'pull');
   checkCollections(schema, req.collections);
   const limit = pageLimit(req.limit, limits.pullDefaultLimit, limits.pullMaxLimit, 'pullMaxLimit');
   const scope = actor.scopeId;
-  const plan = await planFor(views, schema, authorize, actor, 'pull', req);
+  const plan = await planFor(views, schema, authorize, actor, 'pull', { ...req, defaultViews });
   const collections = plan ? oplogCollections(plan) : await readableCollections(authorize, schema, actor, 'pull', req.collections);
   const since = sinceSeq(store, req.since);
   // Every seq up to head.seq committed before this read, so the oplog read below sees them all.

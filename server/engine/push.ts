@@ -9,6 +9,7 @@
 import { SyncError, badRequest, type SyncIssue } from '../../shared/errors.js';
 import type { PushResult } from '../../shared/protocol.js';
 import type { OplogEntry, RecordedOutcome, StoredDoc, StoreTx } from '../stores/store.js';
+import { BEFORE_WRITER_KEY, WRITER_FIELD } from '../stores/store.js';
 import { applyOne, type ApplyContext, type StampedChange } from './apply.js';
 import { checksumDeltas } from './checksums.js';
 import { emptyState, sameState, versionOf, type DocState } from './merge.js';
@@ -117,14 +118,22 @@ async function numberChanges(ctx: ApplyContext, tx: StoreTx, clientId: string, c
   return changes.map((c, i) => ({ ...c, mutationId: first + i }));
 }
 
-/** The pre-image an oplog entry keeps (read rules judge moves by it), or nothing for unruled collections. */
-function preImageOf(ctx: ApplyContext, collection: string, before: DocState): { before?: Record<string, unknown> | null } {
+/**
+ * The pre-image an oplog entry keeps (read rules judge moves by it), or nothing for unruled
+ * collections. `_sync_writer` in it is the previous writer (`writer`): always kept with a whole
+ * pre-image, and when a rule declares `$writer`.
+ */
+function preImageOf(ctx: ApplyContext, collection: string, before: DocState, writer: string | undefined): { before?: Record<string, unknown> | null } {
   if (!ctx.preImage?.has(collection)) return {};
   if (!before.exists || before.deleted) return { before: null };
   const fields = ctx.preImage.get(collection);
-  if (!fields) return { before: { ...before.data } };
+  if (!fields) return { before: writer === undefined ? { ...before.data } : { ...before.data, [BEFORE_WRITER_KEY]: writer } };
   const kept: Record<string, unknown> = {};
-  for (const f of fields) if (Object.hasOwn(before.data, f)) kept[f] = before.data[f];
+  for (const f of fields) {
+    if (f === WRITER_FIELD) {
+      if (writer !== undefined) kept[BEFORE_WRITER_KEY] = writer;
+    } else if (Object.hasOwn(before.data, f)) kept[f] = before.data[f];
+  }
   return { before: kept };
 }
 
@@ -142,6 +151,9 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
   const stored = keys.size > 0 ? await tx.getDocs([...keys.values()]) : [];
   const states = new Map<string, DocState>();
   for (const doc of stored) states.set(keyOf(doc.collection, doc.id), toState(doc));
+  // The last writer of each document, for pre-images (`$writer`).
+  const writers = new Map<string, string>();
+  for (const doc of stored) writers.set(keyOf(doc.collection, doc.id), doc.actor);
 
   const byMutation = new Map<number, PushResult>();
   const changed = new Map<string, { collection: string; id: string; state: DocState }>();
@@ -152,7 +164,9 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
     const { result, after } = await applyOne(ctx, change, before);
     byMutation.set(change.mutationId, result);
     if (result.status === 'rejected' || sameState(before, after)) continue;
+    const previousWriter = writers.get(key);
     states.set(key, after);
+    writers.set(key, ctx.actor.userId);
     changed.set(key, { collection: change.collection, id: change.id, state: after });
     entries.push({
       scope: ctx.scope,
@@ -161,7 +175,7 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
       id: change.id,
       op: after.deleted ? 'delete' : 'upsert',
       data: after.deleted ? null : { ...after.data },
-      ...preImageOf(ctx, change.collection, before),
+      ...preImageOf(ctx, change.collection, before, previousWriter),
       version: versionOf(after),
       actor: ctx.actor.userId,
       clientId,

@@ -7,6 +7,9 @@ import type { z } from 'zod';
 import { SyncError, issuesFromZod } from '../../shared/errors.js';
 import type { Actor } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
+import { WRITER_FIELD } from '../stores/store.js';
+
+export { WRITER_FIELD };
 
 /** A filter value: a JSON scalar. */
 export type Scalar = string | number | boolean | null;
@@ -14,6 +17,8 @@ export type Scalar = string | number | boolean | null;
 /**
  * A filter over top-level fields: each field equals the scalar, or is one of `{ in: [...] }`.
  * All fields must match (AND); `{}` matches every document. A missing field counts as `null`.
+ * The pseudo-field `$writer` (`WRITER_FIELD`) is the userId of the document's last writer (kept
+ * by every store with the document and with each oplog entry), not a data field.
  */
 export type Filter = Record<string, Scalar | { in: readonly Scalar[] }>;
 
@@ -39,6 +44,14 @@ export interface SyncRule<P extends z.ZodType = z.ZodType> {
   where?: (ctx: RuleContext<z.output<P>>) => Filter | Promise<Filter>;
   /** Whether the actor may open this view; `false` answers FORBIDDEN. @default allowed */
   allow?: (ctx: RuleContext<z.output<P>>) => boolean | Promise<boolean>;
+  /**
+   * Only documents the actor wrote last: `{ $writer: actor.userId }` is added to `where`'s filter
+   * (and `$writer` to `fields`, so stores index the writer). A document another user overwrites
+   * leaves the view. The per-user visibility of fastapi-offline-sync (its oplog filtered by the
+   * writing user); the compat face's `visibility: 'user'` serves through these rules. @default false
+   * @example ownTasks: { collection: 'tasks', writer: true }
+   */
+  writer?: boolean;
 }
 
 /** Rules by name. */
@@ -66,8 +79,18 @@ export function defineSyncRules<R extends SyncRules>(rules: R): R {
   return rules;
 }
 
-/** Field names a rule may declare: plain identifiers (safe in index names and queries). */
+/** Field names a rule may declare: plain identifiers (safe in index names and queries), or `$writer`. */
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const fieldName = (field: string) => field === WRITER_FIELD || (FIELD_NAME.test(field) && !field.startsWith('_sync_'));
+
+/**
+ * The fields a rule's filter may use: its `fields`, plus `$writer` for a `writer` rule; a
+ * `writer` rule without `where` and `fields` uses `$writer` alone. `undefined`: any (unindexed).
+ */
+export function ruleFields(rule: SyncRule): readonly string[] | undefined {
+  if (rule.fields) return rule.writer && !rule.fields.includes(WRITER_FIELD) ? [...rule.fields, WRITER_FIELD] : rule.fields;
+  return rule.writer && !rule.where ? [WRITER_FIELD] : undefined;
+}
 
 /** The rules of an engine, checked against its schema. */
 export interface CompiledRules {
@@ -95,23 +118,25 @@ export function compileRules(rules: SyncRules, schema: SyncSchema): CompiledRule
     if (!schema.has(rule.collection)) {
       throw new Error(`createSyncEngine: rules.${name} names unknown collection "${rule.collection}"`);
     }
+    if (rule.writer !== undefined && typeof rule.writer !== 'boolean') throw new Error(`createSyncEngine: rules.${name}.writer must be a boolean`);
     for (const field of rule.fields ?? []) {
-      if (!FIELD_NAME.test(field) || field.startsWith('_sync_')) {
+      if (!fieldName(field)) {
         throw new Error(`createSyncEngine: rules.${name}.fields: "${field}" is not a plain field name`);
       }
     }
     ruled.add(rule.collection);
-    if (!rule.fields) {
+    const fields = ruleFields(rule);
+    if (!fields) {
       unindexed.push(name);
       pre.set(rule.collection, null);
     } else if (pre.get(rule.collection) !== null) {
-      pre.set(rule.collection, [...new Set([...(pre.get(rule.collection) ?? []), ...rule.fields])]);
+      pre.set(rule.collection, [...new Set([...(pre.get(rule.collection) ?? []), ...fields])]);
     }
   }
-  const indexes = [...pre].flatMap(([collection, fields]) => {
+  const indexes = [...pre].flatMap(([collection]) => {
     const declared = new Set<string>();
     for (const rule of Object.values(rules)) {
-      if (rule.collection === collection) for (const f of rule.fields ?? []) declared.add(f);
+      if (rule.collection === collection) for (const f of ruleFields(rule) ?? []) declared.add(f);
     }
     return declared.size > 0 ? [{ collection, fields: [...declared].sort() }] : [];
   });
@@ -153,7 +178,7 @@ export async function resolveView(compiled: CompiledRules, actor: Actor, view: {
   }
   const filter = rule.where ? await rule.where(ctx) : {};
   checkFilter(name, rule, filter);
-  return { rule: name, collection: rule.collection, filter };
+  return { rule: name, collection: rule.collection, filter: rule.writer ? { ...filter, [WRITER_FIELD]: actor.userId } : filter };
 }
 
 /** A filter a rule returned must be a plain object of scalars or `{ in }` on its declared fields. */
@@ -162,11 +187,12 @@ export function checkFilter(name: string, rule: SyncRule, filter: unknown): asse
   if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
     throw refuse('where must return an object');
   }
+  const fields = ruleFields(rule);
   for (const [field, value] of Object.entries(filter)) {
-    if (rule.fields && !rule.fields.includes(field)) {
+    if (fields && !fields.includes(field)) {
       throw refuse(`filter on undeclared field "${field}" (declare it in fields)`);
     }
-    if (!FIELD_NAME.test(field)) throw refuse(`"${field}" is not a plain field name`);
+    if (field !== WRITER_FIELD && !FIELD_NAME.test(field)) throw refuse(`"${field}" is not a plain field name`);
     const ok = isScalar(value) || (typeof value === 'object' && value !== null && Array.isArray((value as { in?: unknown }).in) && Object.keys(value).length === 1 && (value as { in: unknown[] }).in.every(isScalar));
     if (!ok) throw refuse(`filter value of "${field}" must be a scalar or { in: scalar[] }`);
   }
@@ -182,11 +208,14 @@ function same(value: unknown, want: Scalar): boolean {
   return value === want;
 }
 
-/** Whether a document's data matches a filter (all fields; `{ in }` any of its values). */
-export function matches(filter: Filter, data: Record<string, unknown> | null | undefined): boolean {
+/**
+ * Whether a document's data matches a filter (all fields; `{ in }` any of its values). `writer`:
+ * the document's last writer, for `$writer` (`undefined`: not known, which never matches).
+ */
+export function matches(filter: Filter, data: Record<string, unknown> | null | undefined, writer?: string): boolean {
   if (!data) return false;
   for (const [field, want] of Object.entries(filter)) {
-    const value = Object.hasOwn(data, field) ? data[field] : undefined;
+    const value = field === WRITER_FIELD ? writer : Object.hasOwn(data, field) ? data[field] : undefined;
     if (want !== null && typeof want === 'object') {
       if (!want.in.some((w) => same(value, w))) return false;
     } else if (!same(value, want)) return false;
@@ -195,6 +224,22 @@ export function matches(filter: Filter, data: Record<string, unknown> | null | u
 }
 
 /** Whether a document matches any of the filters. */
-export function matchesAny(filters: readonly Filter[], data: Record<string, unknown> | null | undefined): boolean {
-  return filters.some((f) => matches(f, data));
+export function matchesAny(filters: readonly Filter[], data: Record<string, unknown> | null | undefined, writer?: string): boolean {
+  return filters.some((f) => matches(f, data, writer));
+}
+
+/**
+ * One `writer` rule per collection of a schema (named `writer:<collection>`): each user sees only
+ * the documents they last wrote, fastapi-offline-sync's per-user visibility. Spread it into
+ * `rules` (with other rules if any) and name its rules in `defaultViews` for every face, or give
+ * the compat face `visibility: 'user'` for that face alone.
+ *
+ * @example
+ * const rules = writerRules(schema);
+ * createSyncEngine({ store, schema, rules, defaultViews: Object.keys(rules) });
+ */
+export function writerRules<S extends SyncSchema>(schema: S): Record<`writer:${string}`, SyncRule> {
+  const rules: Record<`writer:${string}`, SyncRule> = {};
+  for (const collection of schema.names) rules[`writer:${collection}`] = { collection, writer: true };
+  return rules;
 }

@@ -46,7 +46,7 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
   const scope = actor.scopeId;
   // Checked before the first event: a denied, named collection fails the subscription (403).
   // With rules: the view's (or default views') plan; a refused view fails here (400/403).
-  const plan = await planFor(deps.views ?? null, deps.schema, deps.authorizeCollection, actor, 'stream', req);
+  const plan = await planFor(deps.views ?? null, deps.schema, deps.authorizeCollection, actor, 'stream', { ...req, defaultViews: deps.watch?.defaultViews });
   const collections = plan ? oplogCollections(plan) : await readableCollections(deps.authorizeCollection, deps.schema, actor, 'stream', req.collections);
   const filter = collections ? new Set(collections) : null;
   const match = oplogMatch(plan);

@@ -169,6 +169,19 @@ export interface StreamWatch {
   onOverflow?: () => void;
   /** Called when catch-up is done and the stream starts tailing live commits. */
   onLive?: () => void;
+  /** The face's own default views for this stream (see `ReadOptions.defaultViews`). */
+  defaultViews?: ReadOptions['defaultViews'];
+}
+
+/** Per-call options of `engine.pull` and `engine.full` (for faces with their own default views). */
+export interface ReadOptions {
+  /**
+   * The views a request without `view` gets, in place of the engine's `defaultViews` (views
+   * `allow` refuses are left out). A face whose clients cannot subscribe serves its own visibility
+   * through the engine's rules this way (the fastapi-offline-sync face's `visibility: 'user'`).
+   * Given to an engine without rules, the read fails (`INTERNAL`). @default the engine's `defaultViews`
+   */
+  defaultViews?: readonly { rule: string; params?: unknown }[];
 }
 
 export interface RetentionOptions {
@@ -294,9 +307,9 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema, R extends SyncRul
   /** Applies a client's changes (input validated here; throws `SyncError`). */
   push(actor: Actor, input: unknown, options?: PushOptions): Promise<PushResponse>;
   /** Changes after a checkpoint, whole commits only. */
-  pull(actor: Actor, input: unknown): Promise<PullResponse>;
+  pull(actor: Actor, input: unknown, options?: ReadOptions): Promise<PullResponse>;
   /** One page of the current state (tombstones included). */
-  full(actor: Actor, input: unknown): Promise<FullPage>;
+  full(actor: Actor, input: unknown, options?: ReadOptions): Promise<FullPage>;
   /**
    * Throws `FORBIDDEN` when `authorizeCollection` denies one of the named collections for `op`,
    * and, given a `view`, what the view's request would be refused with (400 `view.rule`,

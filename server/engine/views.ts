@@ -9,9 +9,9 @@
 import { SyncError } from '../../shared/errors.js';
 import type { Actor, ChangeOut } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
-import type { OplogEntry } from '../stores/store.js';
+import { BEFORE_WRITER_KEY, type OplogEntry } from '../stores/store.js';
 import { readableCollections, assertCollections, type AuthorizeCollection, type CollectionOp } from './read-auth.js';
-import { matchesAny, resolveView, type CompiledRules, type Filter, type ResolvedView } from './rules.js';
+import { matchesAny, resolveView, WRITER_FIELD, type CompiledRules, type Filter, type ResolvedView } from './rules.js';
 
 /**
  * The reserved oplog collection of `refreshViews` markers (one entry per refresh, id = userId).
@@ -39,6 +39,8 @@ export type DefaultViewsResolver = (actor: Actor) => Promise<ResolvedView[]>;
 export interface PlanRequest {
   collections?: readonly string[] | undefined;
   view?: { rule: string; params?: unknown } | undefined;
+  /** A face's own default views for this request (see `ReadOptions.defaultViews`), in place of the engine's. */
+  defaultViews?: readonly { rule: string; params?: unknown }[] | undefined;
 }
 
 /** Builds the plan of a read; throws 400/403 for a refused view before anything is read. */
@@ -65,7 +67,7 @@ export async function planRead(
   const allowed = (await readableCollections(authorize, schema, actor, op, req.collections)) ?? schema.names;
   const byCollection = new Map<string, Filter[]>();
   if (allowed.some((c) => compiled.ruled.has(c))) {
-    for (const v of await defaults(actor)) {
+    for (const v of req.defaultViews ? await resolveDefaults(compiled, actor, req.defaultViews) : await defaults(actor)) {
       const list = byCollection.get(v.collection) ?? [];
       list.push(v.filter);
       byCollection.set(v.collection, list);
@@ -87,17 +89,22 @@ export function defaultViewsResolver(
 ): DefaultViewsResolver {
   return async (actor) => {
     const list = option === undefined ? [] : typeof option === 'function' ? await option(actor) : option.map((rule) => ({ rule }));
-    const out: ResolvedView[] = [];
-    for (const v of list) {
-      try {
-        out.push(await resolveView(compiled, actor, v));
-      } catch (error) {
-        if (SyncError.is(error) && error.code === 'FORBIDDEN') continue;
-        throw error;
-      }
-    }
-    return out;
+    return resolveDefaults(compiled, actor, list);
   };
+}
+
+/** Resolves default view requests for an actor (views `allow` refuses are left out). */
+async function resolveDefaults(compiled: CompiledRules, actor: Actor, list: readonly { rule: string; params?: unknown }[]): Promise<ResolvedView[]> {
+  const out: ResolvedView[] = [];
+  for (const v of list) {
+    try {
+      out.push(await resolveView(compiled, actor, v));
+    } catch (error) {
+      if (SyncError.is(error) && error.code === 'FORBIDDEN') continue;
+      throw error;
+    }
+  }
+  return out;
 }
 
 /** The collections a plan reads from the oplog (its markers' collection included when watched). */
@@ -134,13 +141,22 @@ export function planChanges(plan: ReadPlan, entries: readonly OplogEntry[]): Cha
 /** One entry under a collection's spec: the change to send, or null when it shows nothing. */
 function shown(spec: CollectionSpec, e: OplogEntry): ChangeOut | null {
   if (spec === 'all') return { collection: e.collection, id: e.id, op: e.op, data: e.op === 'delete' ? null : e.data, version: e.version };
-  if (e.op === 'upsert' && matchesAny(spec, e.data)) return { collection: e.collection, id: e.id, op: 'upsert', data: e.data, version: e.version };
-  // An entry without a kept pre-image (written before the collection had rules) may have matched: removed to be safe.
-  const before = e.before === undefined ? true : matchesAny(spec, e.before);
+  if (e.op === 'upsert' && matchesAny(spec, e.data, e.actor)) return { collection: e.collection, id: e.id, op: 'upsert', data: e.data, version: e.version };
+  // An entry without a kept pre-image (written before the collection had rules), or without the
+  // previous writer a `$writer` filter needs, may have matched: removed to be safe.
+  const before = e.before === undefined ? true : matchesBefore(spec, e.before);
   if (!before) return null;
   const change: ChangeOut = { collection: e.collection, id: e.id, op: 'delete', data: null, version: e.version };
   if (e.op === 'upsert') change.left = true;
   return change;
+}
+
+/** Whether a pre-image matched; its `_sync_writer` key is the previous writer (unknown: matched). */
+function matchesBefore(spec: readonly Filter[], before: Record<string, unknown> | null): boolean {
+  if (before === null) return false;
+  const writer = before[BEFORE_WRITER_KEY];
+  if (typeof writer !== 'string' && spec.some((f) => Object.hasOwn(f, WRITER_FIELD))) return true;
+  return matchesAny(spec, before, typeof writer === 'string' ? writer : undefined);
 }
 
 /** An engine's rules and default views (null: the engine has no rules). */
@@ -162,6 +178,9 @@ export async function planFor(
   req: PlanRequest,
 ): Promise<ReadPlan | null> {
   if (!views) {
+    if (req.defaultViews && req.defaultViews.length > 0) {
+      throw new SyncError('INTERNAL', 'default views were given for a read, but this server declares no rules');
+    }
     if (req.view) {
       throw new SyncError('BAD_REQUEST', `unknown view rule "${req.view.rule}": this server declares no rules`, [
         { path: 'view.rule', message: 'no rules are declared' },
@@ -183,6 +202,13 @@ export function toMatch(filter: Filter): Record<string, readonly (string | numbe
 export function oplogMatch(plan: ReadPlan | null): Map<string, Record<string, readonly (string | number | boolean | null)[]>[]> | undefined {
   if (!plan) return undefined;
   const out = new Map<string, Record<string, readonly (string | number | boolean | null)[]>[]>();
-  for (const [collection, spec] of plan.specs) if (spec !== 'all') out.set(collection, spec.map(toMatch));
+  for (const [collection, spec] of plan.specs) {
+    if (spec === 'all') continue;
+    const matches = spec.map(toMatch);
+    // A filter on the writer is left to the engine: an entry's previous writer lives in its
+    // pre-image (`_sync_writer`), not in the column the stores match the writer on.
+    if (matches.some((m) => Object.hasOwn(m, WRITER_FIELD))) continue;
+    out.set(collection, matches);
+  }
   return out.size > 0 ? out : undefined;
 }

@@ -9,5 +9,6 @@ export {
   type FastapiCompatHandlerOptions,
   type FastapiCompatWebSocketOptions,
   type FastapiCompatWebSocketServer,
+  type CompatVisibility,
   type FastapiCompatOpenApiOptions,
 } from '../compat/fastapi-offline-sync/index.js';

@@ -17,6 +17,7 @@ export type {
   Authorize,
   EngineEvent,
   PushOptions,
+  ReadOptions,
   ServerChange,
 } from '../engine/types.js';
 export type { LiveFeedStatus } from '../engine/feed.js';
@@ -48,6 +49,8 @@ export type { Actor } from '../../shared/protocol.js';
 /** Read rules and views (docs/authorization.md). */
 export {
   defineSyncRules,
+  writerRules,
+  WRITER_FIELD,
   type SyncRule,
   type SyncRules,
   type Filter,

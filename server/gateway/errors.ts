@@ -3,7 +3,7 @@
  * code). A `SyncError` keeps its code; anything else is an unexpected failure, answered `INTERNAL`
  * with a request id and reported once. No `node:` import: the Fetch-API REST face uses it as is.
  */
-import { ERROR_STATUS, SyncError, type ErrorAnswerCode, type ErrorBody, type SyncErrorCode, type SyncIssue } from '../../shared/errors.js';
+import { ERROR_STATUS, SyncError, type ErrorAnswerCode, type ErrorBody, type SyncIssue } from '../../shared/errors.js';
 import { reportOnce, type OnUnexpectedError } from './request-id.js';
 
 /** Error codes a face answers (see `ErrorAnswerCode`). */

@@ -18,7 +18,7 @@ import { createSyncGateway, type SyncGateway } from '../gateway/gateway.js';
 import type { TransportLimits } from '../gateway/limits.js';
 import { withGateway } from '../trpc/gateway-context.js';
 import { createSyncAppRouter } from '../trpc/app-router.js';
-import { createFastapiCompatHandler, createFastapiCompatWebSocketServer } from '../compat/fastapi-offline-sync/index.js';
+import { createFastapiCompatHandler, createFastapiCompatWebSocketServer, type CompatVisibility } from '../compat/fastapi-offline-sync/index.js';
 import { requestToken } from './context.js';
 import { createOpsHandler } from './ops.js';
 import { withLiveConnection } from '../live/transports.js';
@@ -99,6 +99,12 @@ export interface SyncHttpServerOptions extends TransportTimeouts, RequestBounds 
    * its old option name, then to its default. CLI `SYNC_MAX_*`. @default `DEFAULT_TRANSPORT_LIMITS`
    */
   limits?: Partial<TransportLimits>;
+  /**
+   * What each user sees on the fastapi-offline-sync face: `user` serves only the documents the user
+   * last wrote, through the engine's `writer` rules (`writerRules(schema)`). CLI
+   * `SYNC_COMPAT_VISIBILITY`. @default 'all'
+   */
+  compatVisibility?: CompatVisibility;
 }
 
 /** A running or ready-to-run sync server. */
@@ -193,10 +199,10 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const rawWs = { maxPayloadBytes: Math.min(RAW_WS_MAX_PAYLOAD, bounds.wsMaxPayloadBytes), subscribeTimeoutMs: bounds.wsAuthTimeoutMs || undefined };
   const restWs = createRestWebSocketServer({ engine, authenticate, gateway, ...rawWs });
   // The fastapi-offline-sync wire face, for clients of that package (base URL …/compat/fastapi-offline-sync).
-  const compat = toNodeHandler(createFastapiCompatHandler({ engine, authenticate, gateway, basePath: COMPAT_BASE }), {
+  const compat = toNodeHandler(createFastapiCompatHandler({ engine, authenticate, gateway, basePath: COMPAT_BASE, visibility: options.compatVisibility }), {
     onError: gateway.onError,
   });
-  const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, gateway, ...rawWs, path: `${COMPAT_BASE}/sync/stream` });
+  const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, gateway, ...rawWs, path: `${COMPAT_BASE}/sync/stream`, visibility: options.compatVisibility });
 
   const server = createGuardedServer(options, 'createSyncHttpServer', (req, res) => {
     // Before anything else reads the request: the per-IP limit (every request counts), then the target, Host and method, then the URL's size.

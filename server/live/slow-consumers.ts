@@ -40,6 +40,8 @@ export interface LiveStreamOptions {
    * @default one default gateway per engine, with the engine's forwarded limits
    */
   gateway?: SyncGateway;
+  /** The face's own default views (`StreamWatch.defaultViews`). @default the engine's */
+  defaultViews?: StreamWatch['defaultViews'];
 }
 
 /** The engine's stream with the rule applied; iterate it once. */
@@ -77,6 +79,7 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
   let wake: (() => void) | null = null;
   const watch: StreamWatch = {
     face,
+    ...(options.defaultViews ? { defaultViews: options.defaultViews } : {}),
     onLive: () => {
       live = true;
     },

@@ -4,7 +4,7 @@ import { answerResponse } from '../gateway/errors.js';
 import { z } from 'zod';
 import { collectionName } from '../../shared/protocol.js';
 import type { SyncLimits } from '../engine/types.js';
-import { badParam, errorResponse } from './errors.js';
+import { badParam } from './errors.js';
 
 /** Where an OpenAPI parameter lives. */
 export type ParamLocation = 'query' | 'header';

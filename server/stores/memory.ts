@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { addSum } from '../../shared/checksum.js';
 import { compareStrings } from '../../shared/order.js';
+import { WRITER_FIELD } from './store.js';
 import type { ClientLedger, DocKey, DocMatch, MutationRecord, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx, RecordedOutcome } from './store.js';
 
 /** What the memory store keeps for one scope (its `raw` map's values). */
@@ -22,10 +23,10 @@ export interface ScopeData {
 }
 
 /** Whether data matches a `DocMatch` (a missing field counts as null). */
-function docMatches(match: DocMatch, data: Record<string, unknown> | null): boolean {
+function docMatches(match: DocMatch, data: Record<string, unknown> | null, writer: string): boolean {
   if (!data) return false;
   for (const [field, values] of Object.entries(match)) {
-    const v = Object.hasOwn(data, field) ? data[field] : null;
+    const v = field === WRITER_FIELD ? writer : Object.hasOwn(data, field) ? data[field] : null;
     if (!values.some((w) => (w === null ? v === null || v === undefined : v === w))) return false;
   }
   return true;
@@ -169,7 +170,7 @@ export function memoryStore(): MemoryStore {
         if (o.uptoSeq !== undefined && e.seq > o.uptoSeq) break;
         if (o.collections && o.collections.length > 0 && !o.collections.includes(e.collection)) continue;
         const match = o.match?.get(e.collection);
-        if (match && e.before !== undefined && !match.some((m) => docMatches(m, e.data) || docMatches(m, e.before ?? null))) continue;
+        if (match && e.before !== undefined && !match.some((m) => docMatches(m, e.data, e.actor) || docMatches(m, e.before ?? null, e.actor))) continue;
         out.push(copy(e));
         if (o.limit !== undefined && out.length >= o.limit) break;
       }
@@ -185,7 +186,7 @@ export function memoryStore(): MemoryStore {
       const after = o.after ? [o.after.collection, o.after.id] : null;
       const docs = [...scopeData(scope).docs.values()]
         .filter((d) => !o.collections || o.collections.length === 0 || o.collections.includes(d.collection))
-        .filter((d) => !o.match || (!d.deleted && o.match.some((m) => docMatches(m, d.data))))
+        .filter((d) => !o.match || (!d.deleted && o.match.some((m) => docMatches(m, d.data, d.actor))))
         // Code point (UTF-8 byte) order, as PostgreSQL's COLLATE "C" and MongoDB page the same export.
         .filter((d) => !after || compareStrings(d.collection, after[0]!) > 0 || (d.collection === after[0] && compareStrings(d.id, after[1]!) > 0))
         .sort((a, b) => compareStrings(a.collection, b.collection) || compareStrings(a.id, b.id));

@@ -181,8 +181,22 @@ export interface OplogStats {
 export type MatchValue = string | number | boolean | null;
 
 /**
+ * The pseudo-field of a document's last writer (`StoredDoc.actor`) in a `DocMatch` and an
+ * `IndexSpec`: stores answer it from their writer column (PostgreSQL/PGlite `docs.actor`, MongoDB
+ * `_sync_actor_id`), never from the document's data.
+ */
+export const WRITER_FIELD = '$writer';
+
+/**
+ * The key of an oplog pre-image (`OplogEntry.before`) holding the previous writer's userId. In the
+ * reserved `_sync_` prefix, so no data field can hold it (and MongoDB stores it in any version).
+ */
+export const BEFORE_WRITER_KEY = '_sync_writer';
+
+/**
  * A document filter for `scanDocs`: every field equals one of its values (AND over fields, OR
- * over values). Fields are plain identifiers; values compare as JSON (1 = 1.0, "1" ≠ 1).
+ * over values). Fields are plain identifiers, or `WRITER_FIELD` (the last writer's userId);
+ * values compare as JSON (1 = 1.0, "1" ≠ 1).
  */
 export type DocMatch = Record<string, readonly MatchValue[]>;
 

@@ -103,5 +103,29 @@ export function viewsSuite(ctx: Ctx): void {
       // Another scope sees none of them.
       expect((await ctx.store().scanDocs(newActor('other').scopeId, { collections: ['tasks'], match: [{}], limit: 10 })).length).toBe(0);
     });
+
+    it('scanDocs with match on $writer: the last writer kept with the document, not a data field, indexed', async () => {
+      const { scopeId: scope } = newActor('writer');
+      const docs = [
+        { ...doc(scope, 'w1', { owner: 'ann' }, 1), actor: 'ann' },
+        { ...doc(scope, 'w2', { owner: 'ann', $writer: 'ann' }, 1), actor: 'bob' },
+        { ...doc(scope, 'w3', { owner: 'bob' }, 1), actor: 'ann' },
+        { ...doc(scope, 'w4', { owner: 'ann' }, 1, true), actor: 'ann' },
+      ];
+      await ctx.store().transaction(scope, async (tx) => {
+        // A data key named `$writer` is refused by MongoDB; the others keep it as data.
+        await tx.putDocs(ctx.store().kind === 'mongodb' ? docs.filter((d) => d.id !== 'w2') : docs);
+        await tx.setHead(1);
+      });
+      await ctx.store().ensureIndexes?.([{ collection: 'tasks', fields: ['$writer', 'owner'] }]);
+      await ctx.store().ensureIndexes?.([{ collection: 'tasks', fields: ['$writer'] }]);
+      const ids = async (match: Record<string, readonly (string | number | boolean | null)[]>[]) =>
+        (await ctx.store().scanDocs(scope, { collections: ['tasks'], match, limit: 100 })).map((d) => d.id);
+      expect(await ids([{ $writer: ['ann'] }])).toEqual(['w1', 'w3']);
+      expect(await ids([{ $writer: ['ann'], owner: ['ann'] }])).toEqual(['w1']);
+      expect(await ids([{ $writer: ['bob'] }])).toEqual(ctx.store().kind === 'mongodb' ? [] : ['w2']);
+      expect(await ids([{ $writer: ['ann', 'bob'] }, { owner: ['bob'] }])).toEqual(ctx.store().kind === 'mongodb' ? ['w1', 'w3'] : ['w1', 'w2', 'w3']);
+      expect(await ids([{ $writer: [] }])).toEqual([]);
+    });
   });
 }

@@ -12,7 +12,7 @@ import { listeningPort, type CliRun } from '../cli-process.js';
 const dir = mkdtempSync(join(tmpdir(), 'sync-npm-start-'));
 const started: number[] = [];
 afterAll(() => {
-  for (const pid of started) alive(pid) && process.kill(pid, 'SIGKILL');
+  for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 

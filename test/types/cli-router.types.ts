@@ -9,11 +9,11 @@ import { z } from 'zod';
 import type { SyncAppRouter } from '../../server/index.js';
 import { defineSyncSchema } from '../../shared/schema.js';
 
-const schema = defineSyncSchema({
+const _schema = defineSyncSchema({
   inventory: z.object({ sku: z.string(), count: z.number().int() }),
 });
 
-const trpc = createTRPCClient<SyncAppRouter<typeof schema>>({
+const trpc = createTRPCClient<SyncAppRouter<typeof _schema>>({
   links: [
     httpBatchLink({
       url: 'http://127.0.0.1:3000/trpc',

@@ -36,8 +36,8 @@ const engine = createSyncEngine({
   },
   defaultViews: ['mine'],
 });
-const appRouter = createSyncAppRouter(engine);
-type AppRouter = typeof appRouter;
+const _appRouter = createSyncAppRouter(engine);
+type AppRouter = typeof _appRouter;
 
 /** Never called: tsc checks its body. */
 export function endToEnd(): Subscription[] {

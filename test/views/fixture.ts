@@ -81,7 +81,7 @@ export async function pullAll(engine: { pull(a: Actor, i: unknown): Promise<{ ch
 export async function fullAll(engine: { full(a: Actor, i: unknown): Promise<{ docs: { collection: string; id: string; data: Record<string, unknown> | null; deleted: boolean }[]; cursor: string | null; checkpoint: string }> }, who: Actor, input: Record<string, unknown>, limit = 1000) {
   const docs: { collection: string; id: string; data: Record<string, unknown> | null; deleted: boolean }[] = [];
   let cursor: string | null = null;
-  let checkpoint = '';
+  let checkpoint: string;
   do {
     const page = await engine.full(who, { ...input, cursor, limit });
     docs.push(...page.docs);

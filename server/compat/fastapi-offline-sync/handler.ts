@@ -12,6 +12,7 @@ import { handleCompatFull } from './full.js';
 import { createFastapiCompatOpenApi } from './openapi.js';
 import { handleCompatPull } from './pull.js';
 import { handleCompatPush } from './push.js';
+import { compatDefaultViews, type CompatVisibility } from './visibility.js';
 import { SyncError } from '../../../shared/errors.js';
 
 /** Options of `createFastapiCompatHandler`. */
@@ -32,6 +33,13 @@ export interface FastapiCompatHandlerOptions {
    * older `(error, req, requestId)` (three declared parameters) still works. @default the gateway's (one JSON line on stderr)
    */
   onError?: RequestOnError;
+  /**
+   * What each user sees: `all` (every document of the scope the engine's default views allow), or
+   * `user`, fastapi-offline-sync's per-user visibility: only the documents the user last wrote,
+   * served through the engine's `writer` rules (one per collection, e.g. `writerRules(schema)`); a
+   * document another user overwrites leaves the view (a `delete` on the wire). @default 'all'
+   */
+  visibility?: CompatVisibility;
 }
 
 type Run = (engine: SyncEngine, req: Request, url: URL, authed: () => ReturnType<typeof authenticateToken>) => Promise<Response> | Response;
@@ -51,12 +59,13 @@ export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions)
   const gateway =
     options.gateway ??
     createSyncGateway({ engine, authenticate: options.authenticate, limits: options.limits, who: 'createFastapiCompatHandler' });
+  const defaultViews = compatDefaultViews(engine, options.visibility);
   const base = (options.basePath ?? '').replace(/\/+$/, '');
   let openapi: string | undefined;
   const routes: Record<string, Record<string, Run>> = {
-    '/sync/push': { POST: async (e, req, _url, authed) => handleCompatPush(e, await authed(), req, gateway.limits.maxBodyBytes) },
-    '/sync/pull': { GET: async (e, _req, url, authed) => handleCompatPull(e, await authed(), url) },
-    '/sync/full': { GET: async (e, req, url, authed) => handleCompatFull(e, await authed(), url, req) },
+    '/sync/push': { POST: async (e, req, _url, authed) => handleCompatPush(e, await authed(), req, gateway.limits.maxBodyBytes, defaultViews !== undefined) },
+    '/sync/pull': { GET: async (e, _req, url, authed) => handleCompatPull(e, await authed(), url, defaultViews) },
+    '/sync/full': { GET: async (e, req, url, authed) => handleCompatFull(e, await authed(), url, req, defaultViews) },
     '/openapi.json': {
       GET: () => {
         openapi ??= JSON.stringify(createFastapiCompatOpenApi({ limits: { ...engine.limits, ...gateway.limits }, basePath: base }));

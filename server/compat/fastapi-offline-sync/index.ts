@@ -2,3 +2,4 @@
 export { createFastapiCompatHandler, type FastapiCompatHandlerOptions } from './handler.js';
 export { createFastapiCompatWebSocketServer, type FastapiCompatWebSocketOptions, type FastapiCompatWebSocketServer } from './websocket.js';
 export { createFastapiCompatOpenApi, type FastapiCompatOpenApiOptions } from './openapi.js';
+export type { CompatVisibility } from './visibility.js';

@@ -6,7 +6,7 @@
 import { decodeCheckpoint } from '../../../shared/checkpoint.js';
 import { SyncError } from '../../../shared/errors.js';
 import type { Actor } from '../../../shared/protocol.js';
-import type { SyncEngine } from '../../engine/types.js';
+import type { ReadOptions, SyncEngine } from '../../engine/types.js';
 import { jsonResponse } from '../../rest/errors.js';
 import { endpointParams, parseQuery } from '../../rest/params.js';
 import { checkCollections } from '../../rest/stream-input.js';
@@ -32,15 +32,15 @@ function pullParams(engine: SyncEngine) {
   return endpointParams(engine.limits).pull.map((p) => (p.name === 'since' ? { ...p, description: 'Our `last_seq`; anything else answers full_resync_required.' } : p));
 }
 
-/** Handles one pull. */
-export async function handleCompatPull(engine: SyncEngine, actor: Actor, url: URL): Promise<Response> {
+/** Handles one pull; `defaultViews`: the face's visibility (see `compatDefaultViews`). */
+export async function handleCompatPull(engine: SyncEngine, actor: Actor, url: URL, defaultViews?: ReadOptions['defaultViews']): Promise<Response> {
   const query = parseQuery(url, pullParams(engine));
   const collections = query.collections as string[] | undefined;
   checkCollections(engine, collections);
   const since = query.since as string | undefined;
   if (!usableSince(since)) return jsonResponse(200, resyncAnswer(engine, collections));
   try {
-    const page = await engine.pull(actor, { since, collections, limit: query.limit });
+    const page = await engine.pull(actor, { since, collections, limit: query.limit }, defaultViews ? { defaultViews } : undefined);
     return jsonResponse(200, { changes: page.changes.map(toCompatChange), last_seq: page.checkpoint, has_more: page.hasMore });
   } catch (error) {
     if (SyncError.is(error) && error.code === 'RESYNC_REQUIRED') return jsonResponse(200, resyncAnswer(engine, collections));

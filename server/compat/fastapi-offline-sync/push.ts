@@ -59,12 +59,17 @@ function renamed(error: SyncError): SyncError {
   return new SyncError(error.code, message, issues, error.retryAfterMs === undefined ? undefined : { retryAfterMs: error.retryAfterMs });
 }
 
-/** Handles one push: validate the compat body, hand it to `engine.push`, answer `{ results }`. */
+/**
+ * Handles one push: validate the compat body, hand it to `engine.push`, answer `{ results }`.
+ * `hideData` (per-user visibility): conflict answers carry no `data`, since the stored document
+ * may still be another user's; the client gets it on its next pull if it is its own.
+ */
 export async function handleCompatPush(
   engine: SyncEngine,
   actor: Actor,
   req: Request,
   maxBodyBytes: number,
+  hideData = false,
 ): Promise<Response> {
   const raw = await readJsonBody(req, maxBodyBytes);
   // On the raw body, as every face does: zod's record parse drops an own `__proto__` key unseen.
@@ -81,7 +86,9 @@ export async function handleCompatPush(
   }
   try {
     const res = await engine.push(actor, toPushInput(parsed.data, actor.userId), { numbering: 'server' });
-    return jsonResponse(200, { results: res.results.map(toCompatResult) });
+    const results = res.results.map(toCompatResult);
+    if (hideData) for (const r of results) delete r.data;
+    return jsonResponse(200, { results });
   } catch (error) {
     throw SyncError.is(error) ? renamed(error) : error;
   }

@@ -19,6 +19,7 @@ import {
   type RestWebSocketServer,
 } from '../../rest/websocket.js';
 import { resyncAnswer, usableSince } from './pull.js';
+import { compatDefaultViews, type CompatVisibility } from './visibility.js';
 import { toCompatChange } from './wire.js';
 import { openLiveStream } from '../../live/slow-consumers.js';
 import { wsTransport } from '../../live/transports.js';
@@ -39,6 +40,8 @@ export interface FastapiCompatWebSocketOptions {
   limits?: Partial<TransportLimits>;
   /** Told of each unexpected failure once (its error frame carries the request id). @default one JSON line on stderr */
   onError?: OnUnexpectedError;
+  /** What each user sees (as `FastapiCompatHandlerOptions.visibility`). @default 'all' */
+  visibility?: CompatVisibility;
 }
 
 /** The compat WebSocket face: attach `handleUpgrade` to a server's `upgrade` event (the same shape as the main raw WebSocket face). */
@@ -71,17 +74,25 @@ export function compatFrames(event: StreamEvent, engine: SyncEngine, collections
  */
 export function createFastapiCompatWebSocketServer(options: FastapiCompatWebSocketOptions): FastapiCompatWebSocketServer {
   const gateway = socketGateway(options, 'createFastapiCompatWebSocketServer');
+  const defaultViews = compatDefaultViews(options.engine, options.visibility);
   return createFrameSocketServer({
     report: gateway.onError,
     path: options.path ?? '/sync/stream',
     subscribeTimeoutMs: options.subscribeTimeoutMs,
     maxPayloadBytes: options.maxPayloadBytes,
-    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, gateway),
+    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, gateway, defaultViews),
     errorFields: (error) => ({ detail: error.message }),
   });
 }
 
-async function serve(socket: WebSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, gateway: SyncGateway): Promise<void> {
+async function serve(
+  socket: WebSocket,
+  text: string | null,
+  fallbackToken: string | null,
+  signal: AbortSignal,
+  gateway: SyncGateway,
+  defaultViews: { rule: string }[] | undefined,
+): Promise<void> {
   const { engine } = gateway;
   const frame = parseJsonFrame(text, subscribeFrame);
   const actor = await gateway.actor(frame.token ?? fallbackToken);
@@ -95,7 +106,7 @@ async function serve(socket: WebSocket, text: string | null, fallbackToken: stri
   }
   // The same live bounds as the native faces (server/live): caps, and a client that stops reading
   // is told to resync once `stream.maxBufferedBytes` is held for it, then cut after the grace time.
-  const events = openLiveStream({ engine, actor, input: { since: frame.since, collections }, signal, face: 'compat', transport: wsTransport(socket), gateway });
+  const events = openLiveStream({ engine, actor, input: { since: frame.since, collections }, signal, face: 'compat', transport: wsTransport(socket), gateway, defaultViews });
   for await (const event of events) {
     if (socket.readyState !== socket.OPEN) break;
     for (const out of compatFrames(event, engine, collections)) socket.send(JSON.stringify(out));

@@ -1,7 +1,7 @@
 // scanDocs: a scope's documents in (collection, id) order, including documents stored without `_sync_id`.
 import type { Db, Document } from 'mongodb';
 import { compareStrings } from '../../../shared/order.js';
-import type { DocMatch, ScanDocsOptions, StoredDoc } from '../store.js';
+import { WRITER_FIELD, type DocMatch, type ScanDocsOptions, type StoredDoc } from '../store.js';
 import { fromMongoDoc, META } from './documents.js';
 import type { ReadOptions } from './reads.js';
 
@@ -37,7 +37,11 @@ const LEGACY_KEY = '__sync_legacy_key';
 export function matchFilter(match: readonly DocMatch[]): Document {
   const alternatives = match.map((m) => {
     const clause: Document = {};
-    for (const [field, values] of Object.entries(m)) clause[field] = { $in: [...values], $not: { $type: 'array' } };
+    for (const [field, values] of Object.entries(m)) {
+      // The last writer is the `_sync_actor_id` metadata field (a string), not a data field.
+      if (field === WRITER_FIELD) clause[META.actor] = { $in: values.filter((v) => typeof v === 'string') };
+      else clause[field] = { $in: [...values], $not: { $type: 'array' } };
+    }
     return clause;
   });
   // An empty $or is refused by MongoDB: no alternative matches nothing.

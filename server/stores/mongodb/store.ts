@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { WriteConcern, type ClientSession, type Db, type TransactionOptions } from 'mongodb';
 import { SyncError } from '../../../shared/errors.js';
 import type { CollectionChecksum, DocKey, DocMatch, IndexSpec, OplogEntry, OplogStats, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from '../store.js';
+import { WRITER_FIELD } from '../store.js';
 import { ChangeFeed, PIPELINE } from './change-feed.js';
 import { keptChecksums, readChecksums } from './checksums.js';
 import { storeCollections, type OplogDoc, type ScopeDoc, type StoreCollections } from './collections.js';
@@ -231,7 +232,12 @@ class MongoStoreImpl implements MongoStore {
   async ensureIndexes(specs: readonly IndexSpec[]): Promise<void> {
     for (const spec of specs) {
       const coll = this.raw.collection(this.#opts.collectionName(spec.collection));
-      const indexes = spec.fields.map((field) => ({ key: { [META.scope]: 1, [field]: 1, [META.id]: 1 }, name: `sync_rule_${field}` }));
+      // `$writer` (the last writer) is the `_sync_actor_id` metadata field.
+      const indexes = spec.fields.map((field) =>
+        field === WRITER_FIELD
+          ? { key: { [META.scope]: 1, [META.actor]: 1, [META.id]: 1 }, name: 'sync_rule_writer' }
+          : { key: { [META.scope]: 1, [field]: 1, [META.id]: 1 }, name: `sync_rule_${field}` },
+      );
       if (indexes.length > 0) await coll.createIndexes(indexes);
     }
   }

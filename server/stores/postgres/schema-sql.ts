@@ -32,9 +32,15 @@ export function qualified(naming: Naming, name: string): string {
 /**
  * An index per field that read rules filter on (`Store.ensureIndexes`): the JSON value of
  * `data->'field'` after scope and collection, so a view's full export reads the index.
- * One index per field name serves every collection that uses it.
+ * One index per field name serves every collection that uses it. `$writer` (the last writer)
+ * indexes the `actor` column instead.
  */
 export function ruleIndexStatement(naming: Naming, field: string): string {
+  if (field === '$writer') {
+    // The last writer (`WRITER_FIELD`): the actor column.
+    const writer = quote(`${naming.prefix}docs_rule_writer`.slice(0, 63));
+    return `CREATE INDEX IF NOT EXISTS ${writer} ON ${qualified(naming, 'docs')} (scope, collection, actor, id)`;
+  }
   if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(field)) throw new Error(`sql store: "${field}" is not a plain field name`);
   const name = quote(`${naming.prefix}docs_rule_${field}`.slice(0, 63));
   return `CREATE INDEX IF NOT EXISTS ${name} ON ${qualified(naming, 'docs')} (scope, collection, (data->'${field}'), id)`;

@@ -19,6 +19,7 @@ import type {
   StoredDoc,
   StoreTx,
 } from '../store.js';
+import { WRITER_FIELD } from '../store.js';
 import { CommitEvents } from './events.js';
 import type { Executor, Queryable } from './executor.js';
 import { ListenFeed } from './listen.js';
@@ -124,6 +125,11 @@ function matchSql(match: readonly DocMatch[], params: unknown[], column = 'data'
   const alternatives = match
     .map((m) => {
       const parts = Object.entries(m).map(([field, values]) => {
+        if (field === WRITER_FIELD) {
+          // The last writer, from the actor column (indexed by ensureIndexes); never null.
+          const writers = values.filter((v): v is string => typeof v === 'string');
+          return writers.length === 0 ? 'false' : `actor = ANY($${params.push(writers)}::text[])`;
+        }
         if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(field)) throw new Error(`sql store: "${field}" is not a plain field name`);
         const expr = `${column}->'${field}'`;
         const wanted = values.filter((v) => v !== null).map((v) => JSON.stringify(v));
