@@ -4,7 +4,7 @@
  */
 export { defineSyncSchema, RESERVED_PREFIX, type SyncSchema, type SyncSchemaOptions, type ChangeMeta, type CollectionSchemas, type DocOf, type PatchOf, type TypedChange, type TypedPushInput } from './shared/schema.js';
 export { HlcClock, compareHlc, formatHlc, isHlc, parseHlc, type HlcClockOptions, type HlcParts } from './shared/hlc.js';
-export { SyncError, ERROR_STATUS, REJECTION_CODES, type SyncErrorCode, type RejectionCode, type SyncIssue, type ErrorBody } from './shared/errors.js';
+export { SyncError, ERROR_STATUS, REJECTION_CODES, type SyncErrorCode, type ErrorAnswerCode, type RejectionCode, type SyncIssue, type ErrorBody } from './shared/errors.js';
 export {
   pushInput,
   pushResponse,
@@ -27,6 +27,8 @@ export {
   type FullInput,
   type FullPage,
   type PullInput,
+  viewRequest,
+  type ViewRequestInput,
   type PullResponse,
   type PushInput,
   type PushResponse,

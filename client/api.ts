@@ -5,10 +5,7 @@ import type { FullInput, FullPage, PullInput, PullResponse, PushInput, PushRespo
  * The optional `view` field of `pull`, `full` and `stream` inputs: a rule the server declares and
  * its params. With it, a request is about exactly that view (its documents, its checkpoint).
  */
-export interface ViewRequestInput {
-  rule: string;
-  params?: Record<string, unknown>;
-}
+export type { ViewRequestInput } from '../shared/protocol.js';
 
 /**
  * `view` as `SyncApi` declares it: any, so that a `trpc.sync` proxy whose server declares rules
@@ -16,13 +13,13 @@ export interface ViewRequestInput {
  * fits (tRPC's procedures are function properties, checked contravariantly). The client always
  * sends a `ViewRequestInput`; `createSyncClient` types `subscribe` from the proxy's own union.
  */
-type AnyView = any;
+export type AnyViewRequest = any;
 /** `pull` input with the optional `view` (servers with read rules). */
-export type ViewPullInput = Omit<PullInput, 'view'> & { view?: AnyView };
+export type ViewPullInput = Omit<PullInput, 'view'> & { view?: AnyViewRequest };
 /** `full` input with the optional `view`. */
-export type ViewFullInput = Omit<FullInput, 'view'> & { view?: AnyView };
+export type ViewFullInput = Omit<FullInput, 'view'> & { view?: AnyViewRequest };
 /** `stream` input with the optional `view`. */
-export type ViewStreamInput = Omit<StreamInput, 'view'> & { view?: AnyView };
+export type ViewStreamInput = Omit<StreamInput, 'view'> & { view?: AnyViewRequest };
 
 /** A subscription handle (tRPC's `Unsubscribable`). */
 export interface SyncUnsubscribable {

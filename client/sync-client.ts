@@ -39,7 +39,8 @@ export interface SyncResult {
 }
 
 /** The `pull` input type of a typed `api` (the app's `trpc.sync` proxy). */
-type PullInputOf<A> = A extends { pull: { query: (input: infer I, ...rest: never[]) => unknown } } ? Exclude<I, void | undefined> : never;
+/** The `pull` input type of a typed `api` (what `ViewsOf` reads the declared views from). */
+export type PullInputOf<A> = A extends { pull: { query: (input: infer I, ...rest: never[]) => unknown } } ? Exclude<I, void | undefined> : never;
 
 /**
  * The views (`{ rule, params }` union) a typed `api` accepts, read from its `pull` input's `view`

@@ -15,15 +15,15 @@ const FILES = [
 /**
  * Our public entry points (package.json `exports`) and the libraries the docs call alongside them.
  */
-const ENTRIES = [
-  '../index.ts',
-  '../server/index.ts',
-  '../client/index.ts',
-  '../react/index.ts',
-  '../tanstack-db/index.ts',
-  '../server/stores/postgres/index.ts',
-  '../server/stores/mongodb/index.ts',
-];
+/** Every public entry point of the package (package.json `exports`), as its source file. */
+const ENTRIES = Object.values(
+  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    exports: Record<string, string | { import?: string }>;
+  }).exports,
+)
+  .map((target) => (typeof target === 'string' ? target : target.import))
+  .filter((path): path is string => !!path && path.startsWith('./dist/') && path.endsWith('.js'))
+  .map((path) => `../${path.slice('./dist/'.length, -'.js'.length)}.ts`);
 const LIBRARIES = [
   '@trpc/client',
   '@trpc/server',

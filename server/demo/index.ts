@@ -6,3 +6,4 @@
  */
 export { demoSchema, type DemoSchema } from './schema.js';
 export type { AppRouter } from './app-router.js';
+export type { DemoRules } from './rules.js';

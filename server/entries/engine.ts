@@ -17,6 +17,7 @@ export type {
   Authorize,
   EngineEvent,
   PushOptions,
+  ForwardedTransportLimits,
   ReadOptions,
   ServerChange,
 } from '../engine/types.js';
@@ -53,7 +54,7 @@ export {
   WRITER_FIELD,
   type SyncRule,
   type SyncRules,
-  type Filter,
+  type Filter as RuleFilter,
   type Scalar,
   type RuleContext,
   type ViewRequest,

@@ -7,6 +7,8 @@ export {
   createSyncGateway,
   DEFAULT_TRANSPORT_LIMITS,
   type ErrorBody,
+  type ErrorAnswer,
+  type LiveConnections,
   type GatewayErrorCode,
   type OnUnexpectedError,
   type SyncGateway,
@@ -14,5 +16,7 @@ export {
   type TransportLimits,
   type UnexpectedError,
 } from '../gateway/index.js';
+/** The `onError` of the Fetch-API faces (REST, compat): `(info, req)`; see docs/server.md. */
+export type { RequestOnError } from '../gateway/on-error.js';
 /** The request id a 500 answer carries, for an app's own tRPC `onError` (docs/limits.md). */
 export { requestIdOf } from '../gateway/request-id.js';

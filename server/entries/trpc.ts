@@ -20,6 +20,7 @@ export {
   type SyncChangeOutOf,
   type SyncFullDocOf,
   type SyncInputs,
+  type ViewField,
   type SyncOutputs,
   type SyncProcedureDef,
   type ChangeOutMeta,
