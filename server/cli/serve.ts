@@ -94,8 +94,8 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     metrics,
     metricsToken: config.metricsToken,
     serveMetrics: config.metricsPort === null,
-    // An app's own schema gets the collection browser: the task app's collections are not in it.
-    webApp: createWebAppHandler({ ...(devToken ? { devToken } : {}), ...(config.schemaFile ? { schema } : {}), onError: reportError }),
+    // An app's own schema gets the collection browser, unless it has the task app's collections (`tasks`, `notes`).
+    webApp: createWebAppHandler({ ...(devToken ? { devToken } : {}), ...(config.schemaFile && !fitsTaskApp(schema) ? { schema } : {}), onError: reportError }),
   });
   const metricsServer = config.metricsPort === null ? null : createMetricsServer({ metrics, metricsToken: config.metricsToken, onError: reportError, ...config.timeouts });
   const stop = async () => {
@@ -136,7 +136,12 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   if (Object.keys(config.limits).length > 0) log(`limits: ${Object.entries(config.limits).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   log(`listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`);
   if (metricsUrl) log(`metrics: ${metricsUrl}/metrics${config.metricsToken ? ' (bearer SYNC_METRICS_TOKEN)' : ''}; not served on the main port`);
-  const app = config.schemaFile ? 'collection browser for your schema' : 'task app';
+  const app = config.schemaFile && !fitsTaskApp(schema) ? 'collection browser for your schema' : 'task app';
   log(`web app: ${url}/ (${app}; ${devToken ? 'signed in with the dev token' : 'asks for a token'})`);
   return { stop };
+}
+
+/** Whether a schema has the task app's collections (`tasks`, `notes`), so `/` can serve the task app for it. */
+function fitsTaskApp(schema: { collections: Record<string, unknown> }): boolean {
+  return Object.hasOwn(schema.collections, 'tasks') && Object.hasOwn(schema.collections, 'notes');
 }
