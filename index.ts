@@ -2,9 +2,37 @@
  * `trpc-offline-sync`: the shared protocol, imported by servers and clients alike. Nothing here
  * touches Node, a database or tRPC.
  */
-export { defineSyncSchema, RESERVED_PREFIX, type SyncSchema, type SyncSchemaOptions, type ChangeMeta, type CollectionSchemas, type DocOf, type PatchOf, type TypedChange, type TypedPushInput } from './shared/schema.js';
-export { HlcClock, compareHlc, formatHlc, isHlc, parseHlc, type HlcClockOptions, type HlcParts } from './shared/hlc.js';
-export { SyncError, ERROR_STATUS, REJECTION_CODES, type SyncErrorCode, type ErrorAnswerCode, type RejectionCode, type SyncIssue, type ErrorBody } from './shared/errors.js';
+export {
+  defineSyncSchema,
+  RESERVED_PREFIX,
+  type SyncSchema,
+  type SyncSchemaOptions,
+  type ChangeMeta,
+  type CollectionSchemas,
+  type DocOf,
+  type PatchOf,
+  type TypedChange,
+  type TypedPushInput,
+} from './shared/schema.js';
+export {
+  HlcClock,
+  compareHlc,
+  formatHlc,
+  isHlc,
+  parseHlc,
+  type HlcClockOptions,
+  type HlcParts,
+} from './shared/hlc.js';
+export {
+  SyncError,
+  ERROR_STATUS,
+  REJECTION_CODES,
+  type SyncErrorCode,
+  type ErrorAnswerCode,
+  type RejectionCode,
+  type SyncIssue,
+  type ErrorBody,
+} from './shared/errors.js';
 export {
   pushInput,
   pushResponse,

@@ -16,7 +16,10 @@ const alias = Object.entries(manifest.exports).flatMap(([subpath, target]) =>
         {
           find: new RegExp(`^${manifest.name}${subpath.slice(1)}$`),
           replacement: fileURLToPath(
-            new URL(target.import.replace(/^\.\/dist\//, './').replace(/\.js$/, '.ts'), import.meta.url),
+            new URL(
+              target.import.replace(/^\.\/dist\//, './').replace(/\.js$/, '.ts'),
+              import.meta.url,
+            ),
           ),
         },
       ],

@@ -30,14 +30,26 @@ async function sizeOf(contents: string): Promise<{ min: number; gz: number }> {
 export async function benchBundle(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   const lib = (await import('../client/index.js')) as Record<string, unknown>;
-  if (typeof lib.indexedDbLocalStore !== 'function') throw new Error('client.bundle: indexedDbLocalStore is not exported from client/index.ts');
-  const client = await sizeOf(`export { createSyncClient, indexedDbLocalStore } from './client/index.ts';`);
-  detail(`client + indexedDbLocalStore: ${client.min.toFixed(1)} kB minified, ${client.gz.toFixed(1)} kB gzipped (externals: ${EXTERNAL.join(', ')})`);
-  out.push(measure('client.bundle.gzip_kb', client.gz, 'kB'), measure('client.bundle.min_kb', client.min, 'kB'));
+  if (typeof lib.indexedDbLocalStore !== 'function')
+    throw new Error('client.bundle: indexedDbLocalStore is not exported from client/index.ts');
+  const client = await sizeOf(
+    `export { createSyncClient, indexedDbLocalStore } from './client/index.ts';`,
+  );
+  detail(
+    `client + indexedDbLocalStore: ${client.min.toFixed(1)} kB minified, ${client.gz.toFixed(1)} kB gzipped (externals: ${EXTERNAL.join(', ')})`,
+  );
+  out.push(
+    measure('client.bundle.gzip_kb', client.gz, 'kB'),
+    measure('client.bundle.min_kb', client.min, 'kB'),
+  );
   if (existsSync(`${root}react/index.ts`)) {
     const react = await sizeOf(`export * from './react/index.ts';`);
-    const both = await sizeOf(`export * from './react/index.ts'; export { createSyncClient, indexedDbLocalStore } from './client/index.ts';`);
-    detail(`react hooks alone: ${react.gz.toFixed(1)} kB gzipped (with the client they add ${(both.gz - client.gz).toFixed(1)} kB)`);
+    const both = await sizeOf(
+      `export * from './react/index.ts'; export { createSyncClient, indexedDbLocalStore } from './client/index.ts';`,
+    );
+    detail(
+      `react hooks alone: ${react.gz.toFixed(1)} kB gzipped (with the client they add ${(both.gz - client.gz).toFixed(1)} kB)`,
+    );
     out.push(measure('react.bundle.gzip_kb', react.gz, 'kB'));
   }
   return out;

@@ -10,7 +10,12 @@ import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import Database from 'better-sqlite3';
 import superjson from 'superjson';
 import * as clientLib from '../client/index.js';
-import { createSyncClient, memoryLocalStore, type LocalStore, type SyncApi } from '../client/index.js';
+import {
+  createSyncClient,
+  memoryLocalStore,
+  type LocalStore,
+  type SyncApi,
+} from '../client/index.js';
 import { jwtAuthenticator, signDevToken } from '../server/auth/jwt.js';
 import { createAppRouter, type AppRouter } from '../server/demo/app-router.js';
 import { demoSchema } from '../server/demo/schema.js';
@@ -35,14 +40,18 @@ const offlineApi: SyncApi = {
 function sqliteStore(dir: string, name: string): LocalStore | null {
   const lib = clientLib as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
   if (!lib.sqliteLocalStore || !lib.betterSqlite3Driver) return null;
-  return lib.sqliteLocalStore(lib.betterSqlite3Driver(new Database(path.join(dir, `${name}.db`)))) as LocalStore;
+  return lib.sqliteLocalStore(
+    lib.betterSqlite3Driver(new Database(path.join(dir, `${name}.db`))),
+  ) as LocalStore;
 }
 
 /** Raw SQLite doing the same inserts in one transaction (one row per document, as the store keeps them). */
 function rawSqliteInserts(dir: string, n: number): number {
   const db = new Database(path.join(dir, `raw-${n}.db`));
   db.pragma('journal_mode = WAL');
-  db.exec('CREATE TABLE docs (collection TEXT, id TEXT, data TEXT, PRIMARY KEY (collection, id)) WITHOUT ROWID; CREATE TABLE outbox (m INTEGER PRIMARY KEY, collection TEXT, id TEXT, entry TEXT)');
+  db.exec(
+    'CREATE TABLE docs (collection TEXT, id TEXT, data TEXT, PRIMARY KEY (collection, id)) WITHOUT ROWID; CREATE TABLE outbox (m INTEGER PRIMARY KEY, collection TEXT, id TEXT, entry TEXT)',
+  );
   const insDoc = db.prepare('INSERT INTO docs VALUES (?, ?, ?)');
   const insOut = db.prepare('INSERT INTO outbox VALUES (?, ?, ?, ?)');
   const t = performance.now();
@@ -72,7 +81,12 @@ function rawMapInserts(n: number): number {
 }
 
 async function putOneByOne(store: LocalStore, n: number): Promise<number> {
-  const client = createSyncClient({ api: offlineApi, schema: demoSchema, store, clientId: 'bench' });
+  const client = createSyncClient({
+    api: offlineApi,
+    schema: demoSchema,
+    store,
+    clientId: 'bench',
+  });
   const tasks = client.collection('tasks');
   await tasks.put('warm', task(0) as never);
   const t = performance.now();
@@ -83,7 +97,12 @@ async function putOneByOne(store: LocalStore, n: number): Promise<number> {
 }
 
 async function putMany(store: LocalStore, n: number): Promise<number> {
-  const client = createSyncClient({ api: offlineApi, schema: demoSchema, store, clientId: 'bench' });
+  const client = createSyncClient({
+    api: offlineApi,
+    schema: demoSchema,
+    store,
+    clientId: 'bench',
+  });
   const rows = Array.from({ length: n }, (_, i) => ({ id: `k${i}`, doc: task(i) as never }));
   const t = performance.now();
   await client.collection('tasks').putMany(rows);
@@ -97,7 +116,11 @@ export async function benchClientLocal(): Promise<BenchResult[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tos-bench-'));
   const out: BenchResult[] = [];
   try {
-    const kinds: { name: string; open: (n: string) => LocalStore | null; raw: (n: number) => number }[] = [
+    const kinds: {
+      name: string;
+      open: (n: string) => LocalStore | null;
+      raw: (n: number) => number;
+    }[] = [
       { name: 'memory', open: () => memoryLocalStore(), raw: rawMapInserts },
       { name: 'sqlite', open: (n) => sqliteStore(dir, n), raw: (n) => rawSqliteInserts(dir, n) },
     ];
@@ -128,12 +151,28 @@ export async function benchClientLocal(): Promise<BenchResult[]> {
 /** An in-process embedded server (the bench's PGlite store) and tRPC clients over HTTP to it. */
 async function embeddedServer(db: BenchDb) {
   const secret = 'bench-client-secret-bench-client-secret';
-  const engine = createSyncEngine({ store: db.store, schema: demoSchema, retention: { pruneIntervalMs: 0 } });
-  const http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret }), router: createAppRouter(engine) });
+  const engine = createSyncEngine({
+    store: db.store,
+    schema: demoSchema,
+    retention: { pruneIntervalMs: 0 },
+  });
+  const http = createSyncHttpServer({
+    engine,
+    authenticate: jwtAuthenticator({ secret }),
+    router: createAppRouter(engine),
+  });
   const { url } = await http.listen(0, '127.0.0.1');
   const api = async (tenant: string) => {
     const token = await signDevToken(secret, { sub: `u-${tenant}`, tenant, expiresIn: '1h' });
-    const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })] });
+    const trpc = createTRPCClient<AppRouter>({
+      links: [
+        httpBatchLink({
+          url: `${url}/trpc`,
+          transformer: superjson,
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      ],
+    });
     return trpc.sync as unknown as SyncApi;
   };
   return { engine, api, close: async () => (await http.close(), await engine.close()) };
@@ -150,7 +189,11 @@ export async function benchClientSync(db: BenchDb): Promise<BenchResult[]> {
     // Baseline: the same batches of 500 pushed and pages of 500 pulled straight on the engine.
     const actor = { userId: 'bench', scopeId: 'engine-sync' };
     let t = performance.now();
-    for (let first = 0; first < SYNC_DOCS; first += 500) await server.engine.push(actor, { clientId: 'raw', changes: upserts('e', first, 500, first + 1) });
+    for (let first = 0; first < SYNC_DOCS; first += 500)
+      await server.engine.push(actor, {
+        clientId: 'raw',
+        changes: upserts('e', first, 500, first + 1),
+      });
     const enginePush = SYNC_DOCS / ((performance.now() - t) / 1000);
     t = performance.now();
     let since: string | null = null;
@@ -165,7 +208,8 @@ export async function benchClientSync(db: BenchDb): Promise<BenchResult[]> {
     // The same calls over tRPC HTTP without the client library: what the transport alone costs.
     const wire = await server.api('trpc-sync');
     t = performance.now();
-    for (let first = 0; first < SYNC_DOCS; first += 500) await wire.push.mutate({ clientId: 'raw', changes: upserts('w', first, 500, first + 1) });
+    for (let first = 0; first < SYNC_DOCS; first += 500)
+      await wire.push.mutate({ clientId: 'raw', changes: upserts('w', first, 500, first + 1) });
     const wirePush = SYNC_DOCS / ((performance.now() - t) / 1000);
     t = performance.now();
     since = null;
@@ -175,7 +219,9 @@ export async function benchClientSync(db: BenchDb): Promise<BenchResult[]> {
       if (!page.hasMore) break;
     }
     const wirePull = SYNC_DOCS / ((performance.now() - t) / 1000);
-    detail(`engine straight: push ${enginePush.toFixed(0)} docs/s, pull ${enginePull.toFixed(0)} docs/s; tRPC HTTP without the client: push ${wirePush.toFixed(0)}, pull ${wirePull.toFixed(0)}`);
+    detail(
+      `engine straight: push ${enginePush.toFixed(0)} docs/s, pull ${enginePull.toFixed(0)} docs/s; tRPC HTTP without the client: push ${wirePush.toFixed(0)}, pull ${wirePull.toFixed(0)}`,
+    );
 
     const stores: { name: string; open: (n: string) => LocalStore | null }[] = [
       { name: 'memory', open: () => memoryLocalStore() },
@@ -184,22 +230,63 @@ export async function benchClientSync(db: BenchDb): Promise<BenchResult[]> {
     for (const kind of stores) {
       if (!kind.open('probe')) continue;
       const scope = `client-sync-${kind.name}`;
-      const a = createSyncClient({ api: await server.api(scope), schema: demoSchema, store: kind.open('a')!, clientId: 'a' });
-      await a.collection('tasks').putMany(Array.from({ length: SYNC_DOCS }, (_, i) => ({ id: `d${i}`, doc: task(i) as never })));
+      const a = createSyncClient({
+        api: await server.api(scope),
+        schema: demoSchema,
+        store: kind.open('a')!,
+        clientId: 'a',
+      });
+      await a
+        .collection('tasks')
+        .putMany(
+          Array.from({ length: SYNC_DOCS }, (_, i) => ({ id: `d${i}`, doc: task(i) as never })),
+        );
       t = performance.now();
       const pushed = await a.push();
       const pushMs = performance.now() - t;
-      const b = createSyncClient({ api: await server.api(scope), schema: demoSchema, store: kind.open('b')!, clientId: 'b' });
+      const b = createSyncClient({
+        api: await server.api(scope),
+        schema: demoSchema,
+        store: kind.open('b')!,
+        clientId: 'b',
+      });
       t = performance.now();
       const got = await b.pull();
       const pullMs = performance.now() - t;
-      if (pushed !== SYNC_DOCS || got !== SYNC_DOCS || (await b.collection('tasks').count()) !== SYNC_DOCS) throw new Error(`client sync on ${kind.name}: pushed ${pushed}, pulled ${got}`);
-      detail(`client sync on ${kind.name}: push ${(pushMs / 1000).toFixed(2)}s, pull ${(pullMs / 1000).toFixed(2)}s for ${SYNC_DOCS} documents (device → server → device ${((pushMs + pullMs) / 1000).toFixed(2)}s)`);
+      if (
+        pushed !== SYNC_DOCS ||
+        got !== SYNC_DOCS ||
+        (await b.collection('tasks').count()) !== SYNC_DOCS
+      )
+        throw new Error(`client sync on ${kind.name}: pushed ${pushed}, pulled ${got}`);
+      detail(
+        `client sync on ${kind.name}: push ${(pushMs / 1000).toFixed(2)}s, pull ${(pullMs / 1000).toFixed(2)}s for ${SYNC_DOCS} documents (device → server → device ${((pushMs + pullMs) / 1000).toFixed(2)}s)`,
+      );
       out.push(
-        throughput(`client.sync.push.10k.${kind.name}`, SYNC_DOCS / (pushMs / 1000), 'docs/s', enginePush),
-        throughput(`client.sync.pull.10k.${kind.name}`, SYNC_DOCS / (pullMs / 1000), 'docs/s', enginePull),
-        throughput(`client.sync.push.10k_vs_trpc.${kind.name}`, SYNC_DOCS / (pushMs / 1000), 'docs/s', wirePush),
-        throughput(`client.sync.pull.10k_vs_trpc.${kind.name}`, SYNC_DOCS / (pullMs / 1000), 'docs/s', wirePull),
+        throughput(
+          `client.sync.push.10k.${kind.name}`,
+          SYNC_DOCS / (pushMs / 1000),
+          'docs/s',
+          enginePush,
+        ),
+        throughput(
+          `client.sync.pull.10k.${kind.name}`,
+          SYNC_DOCS / (pullMs / 1000),
+          'docs/s',
+          enginePull,
+        ),
+        throughput(
+          `client.sync.push.10k_vs_trpc.${kind.name}`,
+          SYNC_DOCS / (pushMs / 1000),
+          'docs/s',
+          wirePush,
+        ),
+        throughput(
+          `client.sync.pull.10k_vs_trpc.${kind.name}`,
+          SYNC_DOCS / (pullMs / 1000),
+          'docs/s',
+          wirePull,
+        ),
         measure(`client.sync.device_to_device.10k.${kind.name}`, (pushMs + pullMs) / 1000, 's'),
       );
       await a.close();
@@ -225,17 +312,32 @@ export async function benchClientFull(db: BenchDb): Promise<BenchResult[]> {
   await seedDocs(db.store, scope, FULL_DOCS);
   const server = await embeddedServer(db);
   try {
-    const client = createSyncClient({ api: await server.api(scope), schema: demoSchema, store: sqliteStore(dir, 'full')!, clientId: 'f', fullLimit: 1000 });
+    const client = createSyncClient({
+      api: await server.api(scope),
+      schema: demoSchema,
+      store: sqliteStore(dir, 'full')!,
+      clientId: 'f',
+      fullLimit: 1000,
+    });
     collectGarbage();
     const rss = new RssSampler(undefined, 10);
     const t = performance.now();
     const n = await client.resync();
     const ms = performance.now() - t;
     const growth = rss.stop();
-    if ((await client.collection('tasks').count()) + (await client.collection('notes').count()) !== FULL_DOCS) throw new Error(`client.full.100k: ${n} documents applied`);
-    detail(`client full 100k into SQLite: ${(ms / 1000).toFixed(1)}s, RSS ${mb(rss.start)} → peak ${mb(rss.peak)} MB (this process also runs the server and PGlite)`);
+    if (
+      (await client.collection('tasks').count()) + (await client.collection('notes').count()) !==
+      FULL_DOCS
+    )
+      throw new Error(`client.full.100k: ${n} documents applied`);
+    detail(
+      `client full 100k into SQLite: ${(ms / 1000).toFixed(1)}s, RSS ${mb(rss.start)} → peak ${mb(rss.peak)} MB (this process also runs the server and PGlite)`,
+    );
     await client.close();
-    return [measure('client.full.100k.sqlite', FULL_DOCS / (ms / 1000), 'docs/s'), measure('client.full.100k.rss_growth_mb', growth, 'MB')];
+    return [
+      measure('client.full.100k.sqlite', FULL_DOCS / (ms / 1000), 'docs/s'),
+      measure('client.full.100k.rss_growth_mb', growth, 'MB'),
+    ];
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,20 @@ import { createSyncEngine } from '../server/engine/engine.js';
 import type { SyncEngine } from '../server/engine/types.js';
 import type { Store, StoredDoc } from '../server/stores/store.js';
 
-const WORDS = ['call', 'supplier', 'invoice', 'review', 'stock', 'order', 'visit', 'clinic', 'update', 'shelf', 'price', 'follow-up'];
+const WORDS = [
+  'call',
+  'supplier',
+  'invoice',
+  'review',
+  'stock',
+  'order',
+  'visit',
+  'clinic',
+  'update',
+  'shelf',
+  'price',
+  'follow-up',
+];
 const TAGS = ['urgent', 'field', 'sales', 'inventory', 'q3', 'customer'];
 
 /** A demo `tasks` document of about 120 bytes of JSON, varied by `i`. */
@@ -21,7 +34,12 @@ export function task(i: number): Record<string, unknown> {
 }
 
 /** `size` upserts of new documents `${prefix}-${first + k}`, mutation ids from `firstMutation`. */
-export function upserts(prefix: string, first: number, size: number, firstMutation: number): ChangeInput[] {
+export function upserts(
+  prefix: string,
+  first: number,
+  size: number,
+  firstMutation: number,
+): ChangeInput[] {
   return Array.from({ length: size }, (_, k) => ({
     mutationId: firstMutation + k,
     collection: 'tasks',
@@ -37,7 +55,12 @@ export function upserts(prefix: string, first: number, size: number, firstMutati
  * (default 16) is raised here.
  */
 export function benchEngine(store: Store): SyncEngine {
-  return createSyncEngine({ store, schema: demoSchema, retention: { pruneIntervalMs: 0 }, limits: { maxLiveConnectionsPerActor: 5000 } }) as unknown as SyncEngine;
+  return createSyncEngine({
+    store,
+    schema: demoSchema,
+    retention: { pruneIntervalMs: 0 },
+    limits: { maxLiveConnectionsPerActor: 5000 },
+  }) as unknown as SyncEngine;
 }
 
 const HLC = '20260502T120000.000Z-0000-bench';
@@ -47,7 +70,12 @@ const HLC = '20260502T120000.000Z-0000-bench';
  * transaction, one commit seq each) — far faster than pushing them, and the state `full` reads
  * is the same: documents with per-field HLCs and a version. The oplog is left empty.
  */
-export async function seedDocs(store: Store, scope: string, count: number, chunk = 5000): Promise<void> {
+export async function seedDocs(
+  store: Store,
+  scope: string,
+  count: number,
+  chunk = 5000,
+): Promise<void> {
   for (let first = 0; first < count; first += chunk) {
     const n = Math.min(chunk, count - first);
     await store.transaction(scope, async (tx) => {
@@ -55,7 +83,17 @@ export async function seedDocs(store: Store, scope: string, count: number, chunk
       const docs: StoredDoc[] = Array.from({ length: n }, (_, k) => {
         const data = task(first + k);
         const fields = Object.fromEntries(Object.keys(data).map((f) => [f, HLC]));
-        return { scope, collection: 'tasks', id: `doc-${String(first + k).padStart(7, '0')}`, data, fields, version: HLC, seq, deleted: false, actor: 'seed' };
+        return {
+          scope,
+          collection: 'tasks',
+          id: `doc-${String(first + k).padStart(7, '0')}`,
+          data,
+          fields,
+          version: HLC,
+          seq,
+          deleted: false,
+          actor: 'seed',
+        };
       });
       await tx.putDocs(docs);
       await tx.setHead(seq);
@@ -67,7 +105,11 @@ export async function seedDocs(store: Store, scope: string, count: number, chunk
 }
 
 /** Runs `fn` repeatedly until `budgetMs` of measured time or `maxRuns`; returns summed ms and runs. */
-export async function timed(budgetMs: number, maxRuns: number, fn: (run: number) => Promise<number>): Promise<{ ms: number; runs: number; units: number }> {
+export async function timed(
+  budgetMs: number,
+  maxRuns: number,
+  fn: (run: number) => Promise<number>,
+): Promise<{ ms: number; runs: number; units: number }> {
   let ms = 0;
   let runs = 0;
   let units = 0;

@@ -8,7 +8,9 @@ import { pgliteStore, postgresStore, type PostgresStore } from '../server/stores
 export interface RawSql {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
   /** BEGIN, `fn`, COMMIT on one connection. */
-  transaction(fn: (q: (sql: string, params?: unknown[]) => Promise<unknown>) => Promise<void>): Promise<void>;
+  transaction(
+    fn: (q: (sql: string, params?: unknown[]) => Promise<unknown>) => Promise<void>,
+  ): Promise<void>;
 }
 
 /** A store under test and raw access to the same database. */
@@ -49,11 +51,18 @@ export async function openPglite(): Promise<BenchDb> {
 
 /** Named (prepared once per connection) like the store's own statements, so raw and store plan alike. */
 function prepared(sql: string, params?: unknown[]): pg.QueryConfig {
-  return { name: `bench_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`, text: sql, values: params };
+  return {
+    name: `bench_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`,
+    text: sql,
+    values: params,
+  };
 }
 
 /** PostgreSQL through a pg Pool, in a fresh schema dropped again by `close()`. */
-export async function openPostgres(url: string, schema = `bench_${process.pid}_${Date.now().toString(36)}`): Promise<BenchDb> {
+export async function openPostgres(
+  url: string,
+  schema = `bench_${process.pid}_${Date.now().toString(36)}`,
+): Promise<BenchDb> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   const store = postgresStore(pool, { schema });
   await store.init();

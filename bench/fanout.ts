@@ -31,7 +31,8 @@ async function connect(url: string, subscribe: boolean): Promise<Subscriber> {
 /** `count` sockets opened 100 at a time. */
 async function connectMany(count: number, open: () => Promise<Subscriber>): Promise<Subscriber[]> {
   const subs: Subscriber[] = [];
-  for (let i = 0; i < count; i += 100) subs.push(...(await Promise.all(Array.from({ length: Math.min(100, count - i) }, open))));
+  for (let i = 0; i < count; i += 100)
+    subs.push(...(await Promise.all(Array.from({ length: Math.min(100, count - i) }, open))));
   return subs;
 }
 
@@ -50,7 +51,12 @@ async function until(predicate: () => boolean, timeoutMs: number): Promise<boole
  * latency. Commit time is taken in the server process right after COMMIT (the store's commit
  * event); arrival time in this process; both on the same machine's clock.
  */
-export async function fanoutLatencies(server: ServerProcess, scope: string, count: number, commits: number): Promise<{ delivered: number[]; sent: number[]; frameBytes: number }> {
+export async function fanoutLatencies(
+  server: ServerProcess,
+  scope: string,
+  count: number,
+  commits: number,
+): Promise<{ delivered: number[]; sent: number[]; frameBytes: number }> {
   const token = await benchToken(scope);
   const push = async (i: number) => {
     const res = await fetch(`${server.url}/sync/push`, {
@@ -65,7 +71,8 @@ export async function fanoutLatencies(server: ServerProcess, scope: string, coun
   const subs = await connectMany(count, () => connect(url, true));
   // Warm-up commit: every subscriber has it (live or by catch-up) once it is registered.
   await push(0);
-  if (!(await until(() => subs.every((s) => s.frames.length >= 1), 30_000))) throw new Error('fan-out: subscribers did not all receive the warm-up commit');
+  if (!(await until(() => subs.every((s) => s.frames.length >= 1), 30_000)))
+    throw new Error('fan-out: subscribers did not all receive the warm-up commit');
   const skip = subs.map((s) => s.frames.length);
   for (let k = 1; k <= commits; k++) {
     await push(k);
@@ -88,7 +95,8 @@ export async function fanoutLatencies(server: ServerProcess, scope: string, coun
       if (t !== undefined) latencies.push(at - t);
     }
   });
-  if (latencies.length < count * commits * 0.99) throw new Error(`fan-out: only ${latencies.length} of ${count * commits} deliveries measured`);
+  if (latencies.length < count * commits * 0.99)
+    throw new Error(`fan-out: only ${latencies.length} of ${count * commits} deliveries measured`);
   const sizes = subs[0]!.frames.slice(skip[0]).map(([, text]) => Buffer.byteLength(text));
   return { delivered: latencies, sent, frameBytes: percentile(sizes, 0.5) };
 }
@@ -98,14 +106,20 @@ export async function fanoutLatencies(server: ServerProcess, scope: string, coun
  * the bench server process, and `rounds` broadcasts of one pre-encoded frame of `bytes` bytes sent
  * to all of them in a plain loop. Returns send → arrival latencies, taken as the fan-out's are.
  */
-export async function rawBroadcastLatencies(server: ServerProcess, count: number, rounds: number, bytes: number): Promise<number[]> {
+export async function rawBroadcastLatencies(
+  server: ServerProcess,
+  count: number,
+  rounds: number,
+  bytes: number,
+): Promise<number[]> {
   const port = await server.call<number>({ op: 'rawWsPort' });
   const subs = await connectMany(count, () => connect(`ws://127.0.0.1:${port}`, false));
   const latencies: number[] = [];
   // Round 0 warms up; like the fan-out's warm-up commit, it is not measured.
   for (let k = 0; k <= rounds; k++) {
     const { t0 } = await server.call<{ t0: number }>({ op: 'rawBroadcast', bytes, k });
-    if (!(await until(() => subs.every((s) => s.frames.length > k), 5000))) throw new Error('raw broadcast: not every socket received the frame');
+    if (!(await until(() => subs.every((s) => s.frames.length > k), 5000)))
+      throw new Error('raw broadcast: not every socket received the frame');
     if (k > 0) for (const s of subs) latencies.push(s.frames[k]![0] - t0);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -119,11 +133,18 @@ export async function rawBroadcastLatencies(server: ServerProcess, count: number
  * path adds over the transport itself, and `raw_ws.1000.p95_ratio` is how the transport alone
  * scales from 1 to 1,000 sockets on this machine (the floor under `p95_ratio`).
  */
-export async function benchFanout(server: ServerProcess, prefix: string, subscribers = 1000): Promise<BenchResult[]> {
+export async function benchFanout(
+  server: ServerProcess,
+  prefix: string,
+  subscribers = 1000,
+): Promise<BenchResult[]> {
   const single = await fanoutLatencies(server, 'fanout-1', 1, 60);
   const many = await fanoutLatencies(server, `fanout-${subscribers}`, subscribers, 40);
   const rawOne = percentile(await rawBroadcastLatencies(server, 1, 60, many.frameBytes), 0.95);
-  const rawMany = percentile(await rawBroadcastLatencies(server, subscribers, 40, many.frameBytes), 0.95);
+  const rawMany = percentile(
+    await rawBroadcastLatencies(server, subscribers, 40, many.frameBytes),
+    0.95,
+  );
   const p95one = percentile(single.delivered, 0.95);
   const p95many = percentile(many.delivered, 0.95);
   const sentOne = percentile(single.sent, 0.95);

@@ -51,7 +51,8 @@ export async function benchFull(db: BenchDb, prefix: string): Promise<BenchResul
   const time = async (fn: () => Promise<number>) => {
     const started = performance.now();
     const n = await fn();
-    if (n !== FULL_DOCS) throw new Error(`full export returned ${n} documents, expected ${FULL_DOCS}`);
+    if (n !== FULL_DOCS)
+      throw new Error(`full export returned ${n} documents, expected ${FULL_DOCS}`);
     return performance.now() - started;
   };
 
@@ -67,14 +68,23 @@ export async function benchFull(db: BenchDb, prefix: string): Promise<BenchResul
     engineMs.push(await time(exportAll));
     if (rss) {
       growth = rss.stop();
-      detail(`RSS during the export: ${mb(rss.start)} MB at start, ${mb(rss.peak)} MB peak (this process: engine + PGlite/pg client)`);
+      detail(
+        `RSS during the export: ${mb(rss.start)} MB at start, ${mb(rss.peak)} MB peak (this process: engine + PGlite/pg client)`,
+      );
     }
   }
   await engine.close();
   t = Math.min(...engineMs);
-  detail(`export ${(t / 1000).toFixed(2)}s (pages of ${FULL_PAGE}), raw scan ${(Math.min(...rawMs) / 1000).toFixed(2)}s`);
+  detail(
+    `export ${(t / 1000).toFixed(2)}s (pages of ${FULL_PAGE}), raw scan ${(Math.min(...rawMs) / 1000).toFixed(2)}s`,
+  );
   return [
-    throughput(`${prefix}full.100k`, FULL_DOCS / (t / 1000), 'docs/s', FULL_DOCS / (Math.min(...rawMs) / 1000)),
+    throughput(
+      `${prefix}full.100k`,
+      FULL_DOCS / (t / 1000),
+      'docs/s',
+      FULL_DOCS / (Math.min(...rawMs) / 1000),
+    ),
     measure(`${prefix}full.100k.rss_growth_mb`, growth, 'MB'),
   ];
 }

@@ -38,15 +38,36 @@ function dagBody(depth: number): string {
     equalities[`${at}.a`] = [`${at}.b`];
     if (k > 0) inner = { a: inner, b: null };
   }
-  const json = { clientId: 'dag', changes: [{ mutationId: 1, collection: 'tasks', id: 'dag', op: 'upsert', data: { title: 'dag', x: inner } }] };
+  const json = {
+    clientId: 'dag',
+    changes: [
+      {
+        mutationId: 1,
+        collection: 'tasks',
+        id: 'dag',
+        op: 'upsert',
+        data: { title: 'dag', x: inner },
+      },
+    ],
+  };
   return JSON.stringify({ json, meta: { referentialEqualities: equalities } });
 }
 
 /** Seeds `SEED_DOCS` tasks of about 4.5 KB each over REST. */
 async function seed(url: string, token: string): Promise<void> {
   for (let first = 0; first < SEED_DOCS; first += 200) {
-    const changes = Array.from({ length: 200 }, (_, k) => ({ mutationId: first + k + 1, collection: 'tasks', id: `big-${first + k}`, op: 'upsert', data: { title: `${'field notes '.repeat(380)}${first + k}` } }));
-    const res = await fetch(`${url}/sync/push`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ clientId: 'seed', changes }) });
+    const changes = Array.from({ length: 200 }, (_, k) => ({
+      mutationId: first + k + 1,
+      collection: 'tasks',
+      id: `big-${first + k}`,
+      op: 'upsert',
+      data: { title: `${'field notes '.repeat(380)}${first + k}` },
+    }));
+    const res = await fetch(`${url}/sync/push`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ clientId: 'seed', changes }),
+    });
     if (!res.ok) throw new Error(`seed: ${res.status} ${await res.text()}`);
   }
 }
@@ -56,7 +77,10 @@ async function seed(url: string, token: string): Promise<void> {
  * so 1 MiB of spaces is reused for every chunk), honouring backpressure; resolves with the close
  * code the server sent (null: none) and the payload bytes it took before closing.
  */
-function sendFrame(port: number, bytes: number): Promise<{ code: number | null; sent: number; ms: number }> {
+function sendFrame(
+  port: number,
+  bytes: number,
+): Promise<{ code: number | null; sent: number; ms: number }> {
   const chunk = Buffer.alloc(1024 * 1024, 0x20);
   const started = performance.now();
   return new Promise((resolve) => {
@@ -72,7 +96,9 @@ function sendFrame(port: number, bytes: number): Promise<{ code: number | null; 
       resolve({ code, sent, ms: performance.now() - started });
     });
     socket.on('connect', () => {
-      socket.write(`GET /trpc HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      socket.write(
+        `GET /trpc HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
     });
     socket.on('data', async (data: Buffer) => {
       buffer = Buffer.concat([buffer, data]);
@@ -115,7 +141,11 @@ export async function benchHostile(): Promise<BenchResult[]> {
     const token = await benchToken('hostile');
     await seed(cli.url, token);
     const results: BenchResult[] = [];
-    const scenario = async (name: string, runs: number, once: () => Promise<string>): Promise<void> => {
+    const scenario = async (
+      name: string,
+      runs: number,
+      once: () => Promise<string>,
+    ): Promise<void> => {
       const sampler = new RssSampler(pid, 10);
       const times: number[] = [];
       let last = '';
@@ -125,20 +155,32 @@ export async function benchHostile(): Promise<BenchResult[]> {
         times.push(performance.now() - t);
       }
       const growth = sampler.stop();
-      detail(`${name}: ${runs} × ${last}; median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms each; server RSS ${mb(sampler.start)} MB before, +${growth.toFixed(1)} MB at peak`);
-      results.push(measure(`hostile.${name}.ms`, median(times), 'ms'), measure(`hostile.${name}.rss_growth_mb`, growth, 'MB'));
+      detail(
+        `${name}: ${runs} × ${last}; median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms each; server RSS ${mb(sampler.start)} MB before, +${growth.toFixed(1)} MB at peak`,
+      );
+      results.push(
+        measure(`hostile.${name}.ms`, median(times), 'ms'),
+        measure(`hostile.${name}.rss_growth_mb`, growth, 'MB'),
+      );
     };
 
     const dag = dagBody(DAG_DEPTH);
     await scenario(`dag_push_depth${DAG_DEPTH}`, DAG_PUSHES, async () => {
-      const res = await fetch(`${cli.url}/trpc/sync.push`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: dag });
+      const res = await fetch(`${cli.url}/trpc/sync.push`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: dag,
+      });
       await res.text();
       return `${(dag.length / 1024).toFixed(1)} KB push answered ${res.status}`;
     });
 
-    const batchUrl = (calls: number) => `${cli.url}/trpc/${Array.from({ length: calls }, () => 'sync.full').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify({}))}`;
+    const batchUrl = (calls: number) =>
+      `${cli.url}/trpc/${Array.from({ length: calls }, () => 'sync.full').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify({}))}`;
     await scenario(`batch_${BATCH_CALLS}_full`, BATCHES, async () => {
-      const res = await fetch(batchUrl(BATCH_CALLS), { headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(batchUrl(BATCH_CALLS), {
+        headers: { authorization: `Bearer ${token}` },
+      });
       const text = await res.text();
       return `${BATCH_CALLS}-call sync.full batch answered ${res.status} (${(text.length / 1024).toFixed(0)} KB)`;
     });
@@ -150,7 +192,9 @@ export async function benchHostile(): Promise<BenchResult[]> {
     });
 
     await scenario(`ws_${FRAMES}x95MiB_frames`, 1, async () => {
-      const outcomes = await Promise.all(Array.from({ length: FRAMES }, () => sendFrame(port, FRAME_BYTES)));
+      const outcomes = await Promise.all(
+        Array.from({ length: FRAMES }, () => sendFrame(port, FRAME_BYTES)),
+      );
       const codes = [...new Set(outcomes.map((o) => o.code ?? 'no close frame'))].join('/');
       const sent = outcomes.reduce((n, o) => n + o.sent, 0);
       return `${FRAMES} unauthenticated frames at once closed with ${codes} after ${mb(sent)} MB sent in all (slowest ${Math.max(...outcomes.map((o) => o.ms)).toFixed(0)} ms)`;

@@ -20,7 +20,13 @@ interface Face {
 async function trpcFace(server: ServerProcess, scope: string): Promise<Face> {
   const authorization = `Bearer ${await benchToken(scope)}`;
   const trpc = createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson, headers: () => ({ authorization }) })],
+    links: [
+      httpBatchLink({
+        url: `${server.url}/trpc`,
+        transformer: superjson,
+        headers: () => ({ authorization }),
+      }),
+    ],
   });
   return {
     push: (input) => trpc.sync.push.mutate(input as Parameters<typeof trpc.sync.push.mutate>[0]),
@@ -36,17 +42,28 @@ async function restFace(server: ServerProcess, scope: string): Promise<Face> {
   };
   return {
     push: async (input) =>
-      ok(await fetch(`${server.url}/sync/push`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(input) })),
+      ok(
+        await fetch(`${server.url}/sync/push`, {
+          method: 'POST',
+          headers: { authorization, 'content-type': 'application/json' },
+          body: JSON.stringify(input),
+        }),
+      ),
     pull: async (since) => {
       const query = new URLSearchParams({ limit: String(PULL_PAGE) });
       if (since) query.set('since', since);
-      return (await ok(await fetch(`${server.url}/sync/pull?${query}`, { headers: { authorization } }))) as PullResponse;
+      return (await ok(
+        await fetch(`${server.url}/sync/pull?${query}`, { headers: { authorization } }),
+      )) as PullResponse;
     },
   };
 }
 
 /** p50/p95 of single-change pushes over tRPC (httpBatchLink + superjson), one at a time. */
-export async function benchTrpcLatency(server: ServerProcess, count: number): Promise<BenchResult[]> {
+export async function benchTrpcLatency(
+  server: ServerProcess,
+  count: number,
+): Promise<BenchResult[]> {
   const face = await trpcFace(server, 'latency');
   const samples: number[] = [];
   for (let i = 0; i < count + 20; i++) {
@@ -55,15 +72,24 @@ export async function benchTrpcLatency(server: ServerProcess, count: number): Pr
     await face.push({ clientId: 'latency-client', changes });
     if (i >= 20) samples.push(performance.now() - started); // the first 20 warm up
   }
-  return [measure('trpc.push.latency.p50', percentile(samples, 0.5), 'ms'), measure('trpc.push.latency.p95', percentile(samples, 0.95), 'ms')];
+  return [
+    measure('trpc.push.latency.p50', percentile(samples, 0.5), 'ms'),
+    measure('trpc.push.latency.p95', percentile(samples, 0.95), 'ms'),
+  ];
 }
 
 /**
  * Pushes the same 50-change batches through REST and tRPC (own scope each, interleaved rounds),
  * then pulls one scope's whole history in pages of 500 through both. Ratio = REST ÷ tRPC.
  */
-export async function benchRestVsTrpc(server: ServerProcess, batches: number): Promise<BenchResult[]> {
-  const faces = { rest: await restFace(server, 'rest-push'), trpc: await trpcFace(server, 'trpc-push') };
+export async function benchRestVsTrpc(
+  server: ServerProcess,
+  batches: number,
+): Promise<BenchResult[]> {
+  const faces = {
+    rest: await restFace(server, 'rest-push'),
+    trpc: await trpcFace(server, 'trpc-push'),
+  };
   const pushMs = { rest: 0, trpc: 0 };
   const sent = { rest: 0, trpc: 0 };
   const pushBatch = async (name: 'rest' | 'trpc') => {
@@ -76,7 +102,8 @@ export async function benchRestVsTrpc(server: ServerProcess, batches: number): P
   for (let i = 0; i < 3; i++) for (const name of ['rest', 'trpc'] as const) await pushBatch(name); // warm-up
   const rounds = 6;
   for (let r = 0; r < rounds; r++) {
-    for (const name of ['rest', 'trpc'] as const) for (let i = 0; i < batches / rounds; i++) pushMs[name] += await pushBatch(name);
+    for (const name of ['rest', 'trpc'] as const)
+      for (let i = 0; i < batches / rounds; i++) pushMs[name] += await pushBatch(name);
   }
   const measured = Math.ceil(batches / rounds) * rounds;
 
@@ -106,7 +133,17 @@ export async function benchRestVsTrpc(server: ServerProcess, batches: number): P
   }
   const rate = (n: number, ms: number) => n / (ms / 1000);
   return [
-    throughput('rest.push.throughput', rate(measured * BATCH, pushMs.rest), 'docs/s', rate(measured * BATCH, pushMs.trpc)),
-    throughput('rest.pull.throughput', rate(pulled.rest.n, pulled.rest.ms), 'changes/s', rate(pulled.trpc.n, pulled.trpc.ms)),
+    throughput(
+      'rest.push.throughput',
+      rate(measured * BATCH, pushMs.rest),
+      'docs/s',
+      rate(measured * BATCH, pushMs.trpc),
+    ),
+    throughput(
+      'rest.pull.throughput',
+      rate(pulled.rest.n, pulled.rest.ms),
+      'changes/s',
+      rate(pulled.trpc.n, pulled.trpc.ms),
+    ),
   ];
 }

@@ -9,7 +9,12 @@ const PAGE = 500;
  * Reads the whole history of `scope` (written by the push benchmark) page by page, from the
  * beginning, again and again: through `engine.pull` and as a raw keyset SELECT on the oplog.
  */
-export async function benchPull(db: BenchDb, prefix: string, scope: string, budgetMs: number): Promise<BenchResult[]> {
+export async function benchPull(
+  db: BenchDb,
+  prefix: string,
+  scope: string,
+  budgetMs: number,
+): Promise<BenchResult[]> {
   const engine = benchEngine(db.store);
   const actor = { userId: 'bench', scopeId: scope };
   const select = `SELECT seq, idx, collection, id, op, data, version FROM ${db.table('sync_oplog')}
@@ -30,7 +35,11 @@ export async function benchPull(db: BenchDb, prefix: string, scope: string, budg
     let idx = -1;
     let n = 0;
     for (;;) {
-      const rows = await db.raw.query<{ seq: number | string; idx: number }>(select, [scope, String(seq), idx]);
+      const rows = await db.raw.query<{ seq: number | string; idx: number }>(select, [
+        scope,
+        String(seq),
+        idx,
+      ]);
       JSON.stringify(rows);
       n += rows.length;
       if (rows.length < PAGE) return n;
@@ -56,5 +65,12 @@ export async function benchPull(db: BenchDb, prefix: string, scope: string, budg
     rawChanges += w.units;
   }
   await engine.close();
-  return [throughput(`${prefix}pull.500`, engineChanges / (engineMs / 1000), 'changes/s', rawChanges / (rawMs / 1000))];
+  return [
+    throughput(
+      `${prefix}pull.500`,
+      engineChanges / (engineMs / 1000),
+      'changes/s',
+      rawChanges / (rawMs / 1000),
+    ),
+  ];
 }

@@ -23,20 +23,39 @@ export async function createRawDocsTable(db: BenchDb): Promise<string> {
  * Pushes batches of 50 new documents (engine) and inserts the same rows raw, in interleaved rounds
  * so both see the same table sizes and machine state. Returns the result and the scope pushed to.
  */
-export async function benchPush(db: BenchDb, prefix: string, budgetMs: number): Promise<{ results: BenchResult[]; scope: string; docs: number }> {
+export async function benchPush(
+  db: BenchDb,
+  prefix: string,
+  budgetMs: number,
+): Promise<{ results: BenchResult[]; scope: string; docs: number }> {
   const engine = benchEngine(db.store);
   const actor = { userId: 'bench', scopeId: 'push' };
   const table = await createRawDocsTable(db);
-  const values = Array.from({ length: BATCH }, (_, k) => `($1, 'tasks', $${k * 4 + 2}, $${k * 4 + 3}::jsonb, $${k * 4 + 4}, $${k * 4 + 5}::bigint)`).join(', ');
+  const values = Array.from(
+    { length: BATCH },
+    (_, k) =>
+      `($1, 'tasks', $${k * 4 + 2}, $${k * 4 + 3}::jsonb, $${k * 4 + 4}, $${k * 4 + 5}::bigint)`,
+  ).join(', ');
   const insert = `INSERT INTO ${table} (scope, collection, id, data, version, seq) VALUES ${values}`;
   // Copies of the store's own tables, indexes included: the same rows, written with plain SQL.
   const copy = async (name: string) => {
     const target = db.table(`bench_same_${name}`);
-    await db.raw.query(`CREATE TABLE IF NOT EXISTS ${target} (LIKE ${db.table(`sync_${name}`)} INCLUDING ALL)`);
+    await db.raw.query(
+      `CREATE TABLE IF NOT EXISTS ${target} (LIKE ${db.table(`sync_${name}`)} INCLUDING ALL)`,
+    );
     return target;
   };
-  const [sameDocs, sameOplog, sameLedger] = [await copy('docs'), await copy('oplog'), await copy('mutation_batches')];
-  const rows = (width: number, offset = 0) => Array.from({ length: BATCH }, (_, k) => `(${Array.from({ length: width }, (_, c) => `$${offset + k * width + c + 1}`).join(', ')})`).join(', ');
+  const [sameDocs, sameOplog, sameLedger] = [
+    await copy('docs'),
+    await copy('oplog'),
+    await copy('mutation_batches'),
+  ];
+  const rows = (width: number, offset = 0) =>
+    Array.from(
+      { length: BATCH },
+      (_, k) =>
+        `(${Array.from({ length: width }, (_, c) => `$${offset + k * width + c + 1}`).join(', ')})`,
+    ).join(', ');
   const insertDocs = `INSERT INTO ${sameDocs} (scope, collection, id, data, fields, version, seq, deleted, actor) VALUES ${rows(9)}`;
   const insertOplog = `INSERT INTO ${sameOplog} (scope, seq, idx, collection, id, op, data, version, actor, client_id, mutation_id, at) VALUES ${rows(12)}`;
   const insertLedger = `INSERT INTO ${sameLedger} (scope, client_id, first_mid, last_mid, results, at) VALUES ($1, $2, $3, $4, $5, $6)`;
@@ -46,7 +65,14 @@ export async function benchPush(db: BenchDb, prefix: string, budgetMs: number): 
     const first = batch * BATCH;
     const at = new Date().toISOString();
     const version = '20260502T120000.000Z-0000-bench';
-    const fields = JSON.stringify({ title: version, done: version, priority: version, tags: version, _sync_cleared: version, _sync_deleted: version });
+    const fields = JSON.stringify({
+      title: version,
+      done: version,
+      priority: version,
+      tags: version,
+      _sync_cleared: version,
+      _sync_deleted: version,
+    });
     const docParams: unknown[] = [];
     const oplogParams: unknown[] = [];
     const results: Record<string, unknown> = {};
@@ -54,13 +80,33 @@ export async function benchPush(db: BenchDb, prefix: string, budgetMs: number): 
       const id = `t-${String(first + k).padStart(7, '0')}`;
       const data = JSON.stringify(task(first + k));
       docParams.push('push', 'tasks', id, data, fields, version, String(batch + 1), false, 'bench');
-      oplogParams.push('push', String(batch + 1), k, 'tasks', id, 'upsert', data, version, 'bench', 'bench-client', String(first + k + 1), at);
+      oplogParams.push(
+        'push',
+        String(batch + 1),
+        k,
+        'tasks',
+        id,
+        'upsert',
+        data,
+        version,
+        'bench',
+        'bench-client',
+        String(first + k + 1),
+        at,
+      );
       results[String(first + k + 1)] = { status: 'accepted', version };
     }
     await db.raw.transaction(async (q) => {
       await q(insertDocs, docParams);
       await q(insertOplog, oplogParams);
-      await q(insertLedger, ['push', 'bench-client', String(first + 1), String(first + BATCH), JSON.stringify(results), at]);
+      await q(insertLedger, [
+        'push',
+        'bench-client',
+        String(first + 1),
+        String(first + BATCH),
+        JSON.stringify(results),
+        at,
+      ]);
     });
     return BATCH;
   };
@@ -68,14 +114,22 @@ export async function benchPush(db: BenchDb, prefix: string, budgetMs: number): 
   let rawBatches = 0;
   const pushOne = async () => {
     const first = engineBatches++ * BATCH;
-    await engine.push(actor, { clientId: 'bench-client', changes: upserts('t', first, BATCH, first + 1) });
+    await engine.push(actor, {
+      clientId: 'bench-client',
+      changes: upserts('t', first, BATCH, first + 1),
+    });
     return BATCH;
   };
   const insertOne = async () => {
     const first = rawBatches++ * BATCH;
     const params: unknown[] = ['push'];
     for (let k = 0; k < BATCH; k++) {
-      params.push(`t-${String(first + k).padStart(7, '0')}`, JSON.stringify(task(first + k)), '20260502T120000.000Z-0000-bench', String(rawBatches));
+      params.push(
+        `t-${String(first + k).padStart(7, '0')}`,
+        JSON.stringify(task(first + k)),
+        '20260502T120000.000Z-0000-bench',
+        String(rawBatches),
+      );
     }
     await db.raw.transaction(async (q) => {
       await q(insert, params);
@@ -111,7 +165,10 @@ export async function benchPush(db: BenchDb, prefix: string, budgetMs: number): 
   const same = sameDocsCount / (sameMs / 1000);
   const raw = rawDocs / (rawMs / 1000);
   return {
-    results: [throughput(`${prefix}push.batch50`, ours, 'docs/s', same), throughput(`${prefix}push.batch50.vs_docs_only`, ours, 'docs/s', raw)],
+    results: [
+      throughput(`${prefix}push.batch50`, ours, 'docs/s', same),
+      throughput(`${prefix}push.batch50.vs_docs_only`, ours, 'docs/s', raw),
+    ],
     scope: actor.scopeId,
     docs: engineBatches * BATCH,
   };

@@ -7,8 +7,14 @@ import { measure, throughput, type BenchResult } from './stats.js';
 import { benchToken } from './tokens.js';
 
 /** Reads every page (`limit` = FULL_PAGE, identity encoding), counting NDJSON lines; times the first byte. */
-async function exportOverRest(server: ServerProcess, scope: string): Promise<{ docs: number; ms: number; ttfbMs: number }> {
-  const headers = { authorization: `Bearer ${await benchToken(scope)}`, 'accept-encoding': 'identity' };
+async function exportOverRest(
+  server: ServerProcess,
+  scope: string,
+): Promise<{ docs: number; ms: number; ttfbMs: number }> {
+  const headers = {
+    authorization: `Bearer ${await benchToken(scope)}`,
+    'accept-encoding': 'identity',
+  };
   const started = performance.now();
   let ttfbMs = Number.NaN;
   let cursor: string | null = null;
@@ -36,8 +42,11 @@ export async function benchRestFull(server: ServerProcess): Promise<BenchResult[
   const rss = new RssSampler(server.pid, 10);
   const run = await exportOverRest(server, scope);
   const growth = rss.stop();
-  detail(`server RSS (child process ${server.pid}, /proc VmRSS): ${mb(rss.start)} MB at start, ${mb(rss.peak)} MB peak; raw scan in the server ${(raw.ms / 1000).toFixed(2)}s, REST export ${(run.ms / 1000).toFixed(2)}s`);
-  if (run.docs !== FULL_DOCS) throw new Error(`REST full export returned ${run.docs} documents, expected ${FULL_DOCS}`);
+  detail(
+    `server RSS (child process ${server.pid}, /proc VmRSS): ${mb(rss.start)} MB at start, ${mb(rss.peak)} MB peak; raw scan in the server ${(raw.ms / 1000).toFixed(2)}s, REST export ${(run.ms / 1000).toFixed(2)}s`,
+  );
+  if (run.docs !== FULL_DOCS)
+    throw new Error(`REST full export returned ${run.docs} documents, expected ${FULL_DOCS}`);
   return [
     measure('rest.full.100k.ttfb', run.ttfbMs, 'ms'),
     throughput('rest.full.100k', FULL_DOCS / (run.ms / 1000), 'docs/s', raw.docs / (raw.ms / 1000)),

@@ -32,7 +32,9 @@ async function group(name: string, fn: () => Promise<BenchResult[]>): Promise<vo
   try {
     const out = await fn();
     results.push(...out);
-    console.log(`    ${((performance.now() - t) / 1000).toFixed(1)}s: ${out.map((r) => `${r.name}=${r.value}${r.ratio === null ? '' : ` (x${r.ratio})`}`).join(', ')}`);
+    console.log(
+      `    ${((performance.now() - t) / 1000).toFixed(1)}s: ${out.map((r) => `${r.name}=${r.value}${r.ratio === null ? '' : ` (x${r.ratio})`}`).join(', ')}`,
+    );
   } catch (error) {
     failures.push(name);
     console.log(`    FAILED: ${(error as Error)?.stack ?? error}`);
@@ -51,7 +53,9 @@ async function storeGroups(open: () => Promise<BenchDb>, prefix: string): Promis
     });
     await group(`${prefix}pull.500`, () => benchPull(db, prefix, pushed.scope, 4000));
     collectGarbage();
-    await group(`${prefix}integrity (checksums on vs off)`, async () => (await benchIntegrity(db, 8000)).map((r) => ({ ...r, name: `${prefix}${r.name}` })));
+    await group(`${prefix}integrity (checksums on vs off)`, async () =>
+      (await benchIntegrity(db, 8000)).map((r) => ({ ...r, name: `${prefix}${r.name}` })),
+    );
     await group(`${prefix}full.100k`, () => benchFull(db, prefix));
   } finally {
     await db.close();
@@ -59,7 +63,10 @@ async function storeGroups(open: () => Promise<BenchDb>, prefix: string): Promis
 }
 
 /** Groups against the server process (tRPC, REST, WebSocket). */
-async function serverGroups(url: string | undefined, fn: (server: ServerProcess) => Promise<void>): Promise<void> {
+async function serverGroups(
+  url: string | undefined,
+  fn: (server: ServerProcess) => Promise<void>,
+): Promise<void> {
   const server = await startServer(url);
   try {
     await fn(server);
@@ -69,7 +76,10 @@ async function serverGroups(url: string | undefined, fn: (server: ServerProcess)
 }
 
 /** Runs `fn` on a fresh database, closed after. */
-async function withDb<T>(open: () => Promise<BenchDb>, fn: (db: BenchDb) => Promise<T>): Promise<T> {
+async function withDb<T>(
+  open: () => Promise<BenchDb>,
+  fn: (db: BenchDb) => Promise<T>,
+): Promise<T> {
   const db = await open();
   try {
     return await fn(db);
@@ -80,22 +90,39 @@ async function withDb<T>(open: () => Promise<BenchDb>, fn: (db: BenchDb) => Prom
 
 /** Groups that run alone when named (`npm run bench -- hostile`); the results file is then left as it is. */
 const ALONE: Record<string, { title: string; run: () => Promise<BenchResult[]> }> = {
-  hostile: { title: 'hostile (costly requests refused by the CLI server)', run: () => benchHostile() },
-  integrity: { title: 'integrity (checksums on vs off, PGlite)', run: () => withDb(openPglite, (db) => benchIntegrity(db, 8000)) },
-  views: { title: 'views (read rules: 100k tasks, 1,000 users seeing 1 % each)', run: () => runViews() },
+  hostile: {
+    title: 'hostile (costly requests refused by the CLI server)',
+    run: () => benchHostile(),
+  },
+  integrity: {
+    title: 'integrity (checksums on vs off, PGlite)',
+    run: () => withDb(openPglite, (db) => benchIntegrity(db, 8000)),
+  },
+  views: {
+    title: 'views (read rules: 100k tasks, 1,000 users seeing 1 % each)',
+    run: () => runViews(),
+  },
 };
 
 /** The views group: on PostgreSQL when TEST_DATABASE_URL (or BENCH_DATABASE_URL) is set, else PGlite. */
 function runViews(): Promise<BenchResult[]> {
   const url = process.env.TEST_DATABASE_URL || databaseUrl();
-  return url ? withDb(() => openPostgres(url), (db) => benchViews(db, 'pg.')) : withDb(openPglite, (db) => benchViews(db, 'pglite.'));
+  return url
+    ? withDb(
+        () => openPostgres(url),
+        (db) => benchViews(db, 'pg.'),
+      )
+    : withDb(openPglite, (db) => benchViews(db, 'pglite.'));
 }
 
 async function main(): Promise<void> {
   const named = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   if (named.length > 0) {
     const unknown = named.filter((n) => !ALONE[n]);
-    if (unknown.length > 0) throw new Error(`unknown bench group ${unknown.join(', ')} (alone: ${Object.keys(ALONE).join(', ')})`);
+    if (unknown.length > 0)
+      throw new Error(
+        `unknown bench group ${unknown.join(', ')} (alone: ${Object.keys(ALONE).join(', ')})`,
+      );
     for (const n of named) await group(ALONE[n]!.title, ALONE[n]!.run);
     console.log(`\n${formatTable(results)}\n`);
     if (failures.length > 0) process.exitCode = 1;
@@ -103,8 +130,12 @@ async function main(): Promise<void> {
   }
   const pgUrl = databaseUrl();
   const gc = collectGarbage();
-  console.log(`trpc-offline-sync bench — node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
-  console.log(`full exports use pages of ${FULL_PAGE}; gc ${gc ? 'available (set at run time)' : 'NOT available: RSS numbers include garbage'}; PostgreSQL: ${pgUrl ? 'yes' : 'no (set BENCH_DATABASE_URL)'}\n`);
+  console.log(
+    `trpc-offline-sync bench — node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`,
+  );
+  console.log(
+    `full exports use pages of ${FULL_PAGE}; gc ${gc ? 'available (set at run time)' : 'NOT available: RSS numbers include garbage'}; PostgreSQL: ${pgUrl ? 'yes' : 'no (set BENCH_DATABASE_URL)'}\n`,
+  );
 
   await group('server.rss (embedded server as npm start runs it)', () => benchServerRss());
   await group(ALONE.hostile!.title, ALONE.hostile!.run);

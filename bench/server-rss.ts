@@ -28,9 +28,28 @@ export interface Cli {
 /** `node --import tsx server/cli.ts serve` (what `npm start` runs) on 127.0.0.1, a free port and `dataDir`. */
 export async function startCli(dataDir: string): Promise<Cli> {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', PORT: '0', SYNC_DATA_DIR: dataDir, SYNC_JWT_SECRET: BENCH_SECRET, SYNC_LOG: 'error', NODE_ENV: 'production' };
-  for (const name of ['DATABASE_URL', 'MONGODB_URI', 'SYNC_METRICS_PORT', 'SYNC_RATE_LIMIT', 'SYNC_RATE_LIMIT_IP']) delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    SYNC_DATA_DIR: dataDir,
+    SYNC_JWT_SECRET: BENCH_SECRET,
+    SYNC_LOG: 'error',
+    NODE_ENV: 'production',
+  };
+  for (const name of [
+    'DATABASE_URL',
+    'MONGODB_URI',
+    'SYNC_METRICS_PORT',
+    'SYNC_RATE_LIMIT',
+    'SYNC_RATE_LIMIT_IP',
+  ])
+    delete env[name];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -40,7 +59,8 @@ export async function startCli(dataDir: string): Promise<Cli> {
   while (!url) {
     url = /listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(out)?.[1] ?? null;
     if (url) break;
-    if (child.exitCode !== null || performance.now() > deadline) throw new Error(`server did not start:\n${out}`);
+    if (child.exitCode !== null || performance.now() > deadline)
+      throw new Error(`server did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
@@ -58,13 +78,22 @@ export async function startCli(dataDir: string): Promise<Cli> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function request(url: string, token: string, init: RequestInit = {}): Promise<Response> {
-  const res = await fetch(url, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  const res = await fetch(url, {
+    ...init,
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      ...(init.headers ?? {}),
+    },
+  });
   if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url}: ${res.status} ${await res.text()}`);
   return res;
 }
 
 /** Subscribers on every scope, concurrent writers, then pulls from the start and a full export of each scope. */
-async function load(url: string): Promise<{ pushed: number; pulled: number; exported: number; delivered: number }> {
+async function load(
+  url: string,
+): Promise<{ pushed: number; pulled: number; exported: number; delivered: number }> {
   const scopes = Array.from({ length: SCOPES }, (_, i) => `rss-${i}`);
   const tokens = await Promise.all(scopes.map((s) => benchToken(s)));
   /** Live changes received, all sockets (each document is new, so a socket ends with PUSHES × BATCH). */
@@ -72,12 +101,16 @@ async function load(url: string): Promise<{ pushed: number; pulled: number; expo
   const sockets = await Promise.all(
     scopes.flatMap((_, i) =>
       Array.from({ length: SUBSCRIBERS_PER_SCOPE }, async () => {
-        const ws = new WebSocket(`${url.replace('http', 'ws')}/sync/stream?token=${encodeURIComponent(tokens[i]!)}`);
+        const ws = new WebSocket(
+          `${url.replace('http', 'ws')}/sync/stream?token=${encodeURIComponent(tokens[i]!)}`,
+        );
         ws.on('message', (data) => {
           const frame = JSON.parse(String(data)) as { type?: string; changes?: unknown[] };
           if (frame.type === 'changes') delivered += frame.changes?.length ?? 0;
         });
-        await new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)));
+        await new Promise<void>(
+          (resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)),
+        );
         ws.send(JSON.stringify({ type: 'subscribe' }));
         return ws;
       }),
@@ -86,7 +119,10 @@ async function load(url: string): Promise<{ pushed: number; pulled: number; expo
   await Promise.all(
     scopes.map(async (_, i) => {
       for (let k = 0; k < PUSHES_PER_SCOPE; k++) {
-        const body = JSON.stringify({ clientId: 'rss', changes: upserts('r', k * BATCH, BATCH, k * BATCH + 1) });
+        const body = JSON.stringify({
+          clientId: 'rss',
+          changes: upserts('r', k * BATCH, BATCH, k * BATCH + 1),
+        });
         await request(`${url}/sync/push`, tokens[i]!, { method: 'POST', body });
       }
     }),
@@ -98,7 +134,11 @@ async function load(url: string): Promise<{ pushed: number; pulled: number; expo
       let since: string | null = null;
       for (;;) {
         const query = new URLSearchParams({ limit: '500', ...(since ? { since } : {}) });
-        const page = (await (await request(`${url}/sync/pull?${query}`, tokens[i]!)).json()) as { changes: unknown[]; checkpoint: string; hasMore: boolean };
+        const page = (await (await request(`${url}/sync/pull?${query}`, tokens[i]!)).json()) as {
+          changes: unknown[];
+          checkpoint: string;
+          hasMore: boolean;
+        };
         pulled += page.changes.length;
         since = page.checkpoint;
         if (!page.hasMore) break;
@@ -106,7 +146,9 @@ async function load(url: string): Promise<{ pushed: number; pulled: number; expo
       let cursor: string | null = null;
       do {
         const query = new URLSearchParams({ limit: '1000', ...(cursor ? { cursor } : {}) });
-        const res = await request(`${url}/sync/full?${query}`, tokens[i]!, { headers: { 'accept-encoding': 'identity' } });
+        const res = await request(`${url}/sync/full?${query}`, tokens[i]!, {
+          headers: { 'accept-encoding': 'identity' },
+        });
         cursor = res.headers.get('x-sync-cursor');
         exported += (await res.text()).split('\n').filter(Boolean).length;
       } while (cursor);
@@ -114,7 +156,7 @@ async function load(url: string): Promise<{ pushed: number; pulled: number; expo
   );
   // Until the live frames stop coming (a subscriber starts at the head it finds, so not every one sees every change).
   const deadline = performance.now() + 20_000;
-  for (let last = -1; delivered !== last && performance.now() < deadline; ) {
+  for (let last = -1; delivered !== last && performance.now() < deadline;) {
     last = delivered;
     await sleep(500);
   }
@@ -159,7 +201,9 @@ export async function benchServerRss(): Promise<BenchResult[]> {
     } finally {
       await second.stop();
     }
-    detail(`fresh data directory: ready in ${(startMs / 1000).toFixed(1)} s, ${mb(idle)} MB idle; load (${SCOPES} scopes × ${SUBSCRIBERS_PER_SCOPE} WS subscribers, ${done.pushed} docs pushed in batches of ${BATCH}, ${done.pulled} pulled, ${done.exported} exported, ${done.delivered} changes delivered live): peak ${mb(peak)} MB, ${mb(settled)} MB ${IDLE_MS / 1000} s after; reopened: ${mb(reopened)} MB idle`);
+    detail(
+      `fresh data directory: ready in ${(startMs / 1000).toFixed(1)} s, ${mb(idle)} MB idle; load (${SCOPES} scopes × ${SUBSCRIBERS_PER_SCOPE} WS subscribers, ${done.pushed} docs pushed in batches of ${BATCH}, ${done.pulled} pulled, ${done.exported} exported, ${done.delivered} changes delivered live): peak ${mb(peak)} MB, ${mb(settled)} MB ${IDLE_MS / 1000} s after; reopened: ${mb(reopened)} MB idle`,
+    );
     return [
       measure('server.rss.idle_mb', idle / 1048576, 'MB'),
       measure('server.rss.load_mb', peak / 1048576, 'MB'),

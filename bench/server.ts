@@ -97,7 +97,8 @@ async function main(): Promise<void> {
         sends.clear();
         recordingSends = true;
         unlisten = db.store.onEvent((event) => {
-          if (event.type === 'commit' && event.scope === req.scope) commits.set(event.seq, performance.timeOrigin + performance.now());
+          if (event.type === 'commit' && event.scope === req.scope)
+            commits.set(event.seq, performance.timeOrigin + performance.now());
         });
         return null;
       case 'commitTimes':
@@ -126,9 +127,13 @@ async function main(): Promise<void> {
       }
       case 'rawBroadcast': {
         const head = `{"type":"raw","k":${req.k},"pad":"`;
-        const payload = Buffer.from(`${head}${'x'.repeat(Math.max(0, req.bytes - head.length - 2))}"}`, 'utf8');
+        const payload = Buffer.from(
+          `${head}${'x'.repeat(Math.max(0, req.bytes - head.length - 2))}"}`,
+          'utf8',
+        );
         const t0 = performance.timeOrigin + performance.now();
-        for (const client of raw?.clients ?? []) client.send(payload, { binary: false, compress: false, fin: true });
+        for (const client of raw?.clients ?? [])
+          client.send(payload, { binary: false, compress: false, fin: true });
         return { t0 };
       }
       case 'close':
@@ -147,7 +152,12 @@ async function main(): Promise<void> {
   process.on('message', (message: { id: number; req: ServerRequest }) => {
     handle(message.req).then(
       (value) => process.send!({ id: message.id, ok: true, value }),
-      (error: unknown) => process.send!({ id: message.id, ok: false, error: String((error as Error)?.stack ?? error) }),
+      (error: unknown) =>
+        process.send!({
+          id: message.id,
+          ok: false,
+          error: String((error as Error)?.stack ?? error),
+        }),
     );
   });
   process.on('disconnect', () => process.exit(0));

@@ -72,14 +72,36 @@ export function round(value: number, digits = 3): number {
 }
 
 /** A throughput entry with its raw baseline and ratio (both rounded). */
-export function throughput(name: string, value: number, unit: string, baseline: number | null): BenchResult {
+export function throughput(
+  name: string,
+  value: number,
+  unit: string,
+  baseline: number | null,
+): BenchResult {
   const ratio = baseline && baseline > 0 ? value / baseline : null;
-  return { name, value: round(value), unit, baseline: baseline === null ? null : round(baseline), ratio: ratio === null ? null : round(ratio) };
+  return {
+    name,
+    value: round(value),
+    unit,
+    baseline: baseline === null ? null : round(baseline),
+    ratio: ratio === null ? null : round(ratio),
+  };
 }
 
 /** An entry without a ratio (latency, memory, time to first byte). */
-export function measure(name: string, value: number, unit: string, baseline: number | null = null): BenchResult {
-  return { name, value: round(value), unit, baseline: baseline === null ? null : round(baseline), ratio: null };
+export function measure(
+  name: string,
+  value: number,
+  unit: string,
+  baseline: number | null = null,
+): BenchResult {
+  return {
+    name,
+    value: round(value),
+    unit,
+    baseline: baseline === null ? null : round(baseline),
+    ratio: null,
+  };
 }
 
 /** PASS / BELOW against the issue's target, or '' when the entry has none. */
@@ -89,7 +111,12 @@ export function verdict(result: BenchResult): { target: string; verdict: string 
   const subject = target.on === 'ratio' ? result.ratio : result.value;
   const label = `${target.on === 'ratio' ? 'ratio' : 'value'} ${target.op} ${target.bound}`;
   if (subject === null || !Number.isFinite(subject)) return { target: label, verdict: 'n/a' };
-  const ok = target.op === '>=' ? subject >= target.bound : target.op === '<' ? subject < target.bound : subject <= target.bound;
+  const ok =
+    target.op === '>='
+      ? subject >= target.bound
+      : target.op === '<'
+        ? subject < target.bound
+        : subject <= target.bound;
   return { target: label, verdict: ok ? 'PASS' : 'BELOW' };
 }
 
@@ -98,10 +125,22 @@ export function formatTable(results: readonly BenchResult[]): string {
   const header = ['name', 'value', 'unit', 'baseline', 'ratio', 'target', ''];
   const rows = results.map((r) => {
     const v = verdict(r);
-    return [r.name, String(r.value), r.unit, r.baseline === null ? '-' : String(r.baseline), r.ratio === null ? '-' : r.ratio.toFixed(2), v.target, v.verdict];
+    return [
+      r.name,
+      String(r.value),
+      r.unit,
+      r.baseline === null ? '-' : String(r.baseline),
+      r.ratio === null ? '-' : r.ratio.toFixed(2),
+      v.target,
+      v.verdict,
+    ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const numeric = new Set([1, 3, 4]);
-  const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

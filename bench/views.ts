@@ -33,7 +33,13 @@ export interface ViewsBenchSizes {
   commits: number;
 }
 
-export const VIEWS_SIZES: ViewsBenchSizes = { docs: 100_000, users: 1_000, perTeam: 10, rounds: 5, commits: 40 };
+export const VIEWS_SIZES: ViewsBenchSizes = {
+  docs: 100_000,
+  users: 1_000,
+  perTeam: 10,
+  rounds: 5,
+  commits: 40,
+};
 
 const schema = defineSyncSchema({
   tasks: z.object({ title: z.string(), team: z.string(), done: z.boolean(), notes: z.string() }),
@@ -48,20 +54,40 @@ const median = (values: number[]) => percentile(values, 0.5);
 const userId = (u: number) => `u${String(u).padStart(4, '0')}`;
 
 function doc(i: number, team: number): Record<string, unknown> {
-  return { title: `task ${i} of team ${team}`, team: `t${team}`, done: i % 3 === 0, notes: 'call the supplier about the invoice and the shelf price' };
+  return {
+    title: `task ${i} of team ${team}`,
+    team: `t${team}`,
+    done: i % 3 === 0,
+    notes: 'call the supplier about the invoice and the shelf price',
+  };
 }
 
 /** `count` upserts from document `first`, round-robin over `teams` teams (or all in `team`). */
-function upserts(prefix: string, first: number, count: number, teams: number, team?: number): ServerChange[] {
+function upserts(
+  prefix: string,
+  first: number,
+  count: number,
+  teams: number,
+  team?: number,
+): ServerChange[] {
   return Array.from({ length: count }, (_, k) => {
     const i = first + k;
     const t = team ?? i % teams;
-    return { collection: 'tasks' as const, id: `${prefix}-${String(i).padStart(7, '0')}`, op: 'upsert' as const, data: doc(i, t) };
+    return {
+      collection: 'tasks' as const,
+      id: `${prefix}-${String(i).padStart(7, '0')}`,
+      op: 'upsert' as const,
+      data: doc(i, t),
+    };
   });
 }
 
 /** Every page of a full export; answers its documents and checkpoint. */
-async function fullyRead(engine: SyncEngine<any, any>, actor: Actor, input: Record<string, unknown>): Promise<{ docs: number; checkpoint: string }> {
+async function fullyRead(
+  engine: SyncEngine<any, any>,
+  actor: Actor,
+  input: Record<string, unknown>,
+): Promise<{ docs: number; checkpoint: string }> {
   let cursor: string | null = null;
   let docs = 0;
   for (;;) {
@@ -73,7 +99,12 @@ async function fullyRead(engine: SyncEngine<any, any>, actor: Actor, input: Reco
 }
 
 /** Pulls until `hasMore` is false; answers the changes seen and the last checkpoint. */
-async function pulledAll(engine: SyncEngine<any, any>, actor: Actor, input: Record<string, unknown>, since: string): Promise<{ changes: number; checkpoint: string }> {
+async function pulledAll(
+  engine: SyncEngine<any, any>,
+  actor: Actor,
+  input: Record<string, unknown>,
+  since: string,
+): Promise<{ changes: number; checkpoint: string }> {
   let changes = 0;
   for (;;) {
     const page: PullResponse = await engine.pull(actor, { ...input, since, limit: 1000 });
@@ -92,8 +123,19 @@ interface Listener {
   ended: Promise<void>;
 }
 
-function listen(engine: SyncEngine<any, any>, actor: Actor, input: Record<string, unknown>, signal: AbortSignal): Listener {
-  const l: Listener = { user: actor.userId, arrivals: [], changeEvents: 0, resync: false, ended: Promise.resolve() };
+function listen(
+  engine: SyncEngine<any, any>,
+  actor: Actor,
+  input: Record<string, unknown>,
+  signal: AbortSignal,
+): Listener {
+  const l: Listener = {
+    user: actor.userId,
+    arrivals: [],
+    changeEvents: 0,
+    resync: false,
+    ended: Promise.resolve(),
+  };
   l.ended = (async () => {
     try {
       for await (const event of engine.stream(actor, input, signal) as AsyncIterable<StreamEvent>) {
@@ -118,14 +160,28 @@ async function until(what: string, check: () => boolean, timeoutMs = 30_000): Pr
 }
 
 /** The views group on `db` (names prefixed by `prefix`). */
-export async function benchViews(db: BenchDb, prefix: string, sizes: ViewsBenchSizes = VIEWS_SIZES): Promise<BenchResult[]> {
+export async function benchViews(
+  db: BenchDb,
+  prefix: string,
+  sizes: ViewsBenchSizes = VIEWS_SIZES,
+): Promise<BenchResult[]> {
   const teams = sizes.users / sizes.perTeam;
   const teamOf = (user: string) => Number(user.slice(1)) % teams;
   const rules = {
-    team: { collection: 'tasks', fields: ['team'], where: ({ actor }: { actor: Actor }) => ({ team: `t${teamOf(actor.userId)}` }) },
+    team: {
+      collection: 'tasks',
+      fields: ['team'],
+      where: ({ actor }: { actor: Actor }) => ({ team: `t${teamOf(actor.userId)}` }),
+    },
   };
   const retention = { pruneIntervalMs: 0 };
-  const views = createSyncEngine({ store: db.store, schema, rules, defaultViews: ['team'], retention });
+  const views = createSyncEngine({
+    store: db.store,
+    schema,
+    rules,
+    defaultViews: ['team'],
+    retention,
+  });
   const plain = createSyncEngine({ store: db.store, schema, retention });
   const results: BenchResult[] = [];
   const abort = new AbortController();
@@ -134,11 +190,13 @@ export async function benchViews(db: BenchDb, prefix: string, sizes: ViewsBenchS
   try {
     // Seeding, through the normal commit path.
     let t = now();
-    for (let i = 0; i < sizes.docs; i += BATCH) await views.write(BIG, upserts('d', i, Math.min(BATCH, sizes.docs - i), teams));
+    for (let i = 0; i < sizes.docs; i += BATCH)
+      await views.write(BIG, upserts('d', i, Math.min(BATCH, sizes.docs - i), teams));
     results.push(measure(`${prefix}views.seed.${sizes.docs / 1000}k`, (now() - t) / 1000, 's'));
     // The small unfiltered tenant: exactly one user's share (team 0's documents).
     const share = sizes.docs / teams;
-    for (let i = 0; i < share; i += BATCH) await plain.write(SMALL, upserts('s', i, Math.min(BATCH, share - i), teams, 0));
+    for (let i = 0; i < share; i += BATCH)
+      await plain.write(SMALL, upserts('s', i, Math.min(BATCH, share - i), teams, 0));
 
     // First sync: a different user of a different team each round (and one warm-up of each).
     const view = { view: { rule: 'team' } };
@@ -156,11 +214,20 @@ export async function benchViews(db: BenchDb, prefix: string, sizes: ViewsBenchS
       t = now();
       const got = await fullyRead(plain, small, {});
       firstPlain.push(now() - t);
-      if (got.docs !== share || viewDocs !== share) throw new Error(`views bench: first sync read ${viewDocs} (view) / ${got.docs} (plain), expected ${share}`);
+      if (got.docs !== share || viewDocs !== share)
+        throw new Error(
+          `views bench: first sync read ${viewDocs} (view) / ${got.docs} (plain), expected ${share}`,
+        );
     }
     const fv = median(firstView);
     const fp = median(firstPlain);
-    results.push({ name: `${prefix}views.first_sync`, value: round(fv), unit: 'ms', baseline: round(fp), ratio: round(fv / fp) });
+    results.push({
+      name: `${prefix}views.first_sync`,
+      value: round(fv),
+      unit: 'ms',
+      baseline: round(fp),
+      ratio: round(fv / fp),
+    });
 
     // Incremental pull: 1,000 commits to the big tenant (10 of them the user's team) vs. 10 to the small one.
     const pullView: number[] = [];
@@ -174,19 +241,30 @@ export async function benchViews(db: BenchDb, prefix: string, sizes: ViewsBenchS
       const sinceSmall = (await plain.full(small, { limit: 1 })).checkpoint;
       // 1,000 changes in 100 commits of 10 (1,000 single-change commits would take most of the run
       // on PGlite); round-robin over the teams, so 10 of them are the reader's.
-      for (let k = 0; k < teams; k++, next += 10) await views.write(BIG, upserts('d', next, 10, teams));
-      for (let k = 0; k < 10; k++, nextSmall++) await plain.write(SMALL, upserts('s', nextSmall, 1, teams, 0));
+      for (let k = 0; k < teams; k++, next += 10)
+        await views.write(BIG, upserts('d', next, 10, teams));
+      for (let k = 0; k < 10; k++, nextSmall++)
+        await plain.write(SMALL, upserts('s', nextSmall, 1, teams, 0));
       t = now();
       seen = (await pulledAll(views, reader, view, since)).changes;
       pullView.push(now() - t);
       t = now();
       const got = (await pulledAll(plain, small, {}, sinceSmall)).changes;
       pullPlain.push(now() - t);
-      if (seen !== 10 || got !== 10) throw new Error(`views bench: incremental pull saw ${seen} (view) / ${got} (plain) changes, expected 10`);
+      if (seen !== 10 || got !== 10)
+        throw new Error(
+          `views bench: incremental pull saw ${seen} (view) / ${got} (plain) changes, expected 10`,
+        );
     }
     const pv = median(pullView);
     const pp = median(pullPlain);
-    results.push({ name: `${prefix}views.pull.incremental`, value: round(pv), unit: 'ms', baseline: round(pp), ratio: round(pv / pp) });
+    results.push({
+      name: `${prefix}views.pull.incremental`,
+      value: round(pv),
+      unit: 'ms',
+      baseline: round(pp),
+      ratio: round(pv / pp),
+    });
 
     // Fan-out: 1,000 live view subscribers (one per user), 10 of them match each commit.
     const commitAt = new Map<string, number[]>();
@@ -200,7 +278,15 @@ export async function benchViews(db: BenchDb, prefix: string, sizes: ViewsBenchS
     }
     const plainListeners: Listener[] = [];
     const sinceSmall = (await plain.full(small, { limit: 1 })).checkpoint;
-    for (let u = 0; u < sizes.perTeam; u++) plainListeners.push(listen(plain, { userId: userId(u * teams), scopeId: SMALL }, { since: sinceSmall }, abort.signal));
+    for (let u = 0; u < sizes.perTeam; u++)
+      plainListeners.push(
+        listen(
+          plain,
+          { userId: userId(u * teams), scopeId: SMALL },
+          { since: sinceSmall },
+          abort.signal,
+        ),
+      );
     await new Promise((r) => setTimeout(r, 200)); // let every stream finish its (empty) catch-up
     const fanView: number[] = [];
     const fanPlain: number[] = [];
@@ -211,14 +297,18 @@ export async function benchViews(db: BenchDb, prefix: string, sizes: ViewsBenchS
       const before = listeners.map((l) => l.changeEvents);
       commitAt.set(BIG, []);
       await views.write(BIG, upserts('d', next++, 1, teams, team));
-      await until('the matching view subscribers', () => matching.every((l) => l.changeEvents > before[listeners.indexOf(l)]!));
+      await until('the matching view subscribers', () =>
+        matching.every((l) => l.changeEvents > before[listeners.indexOf(l)]!),
+      );
       const at = commitAt.get(BIG)![0]!;
       for (const l of matching) fanView.push(l.arrivals.at(-1)! - at);
 
       const beforePlain = plainListeners.map((l) => l.changeEvents);
       commitAt.set(SMALL, []);
       await plain.write(SMALL, upserts('s', nextSmall++, 1, teams, 0));
-      await until('the unfiltered subscribers', () => plainListeners.every((l, i) => l.changeEvents > beforePlain[i]!));
+      await until('the unfiltered subscribers', () =>
+        plainListeners.every((l, i) => l.changeEvents > beforePlain[i]!),
+      );
       const atSmall = commitAt.get(SMALL)![0]!;
       for (const l of plainListeners) fanPlain.push(l.arrivals.at(-1)! - atSmall);
     }
@@ -227,29 +317,57 @@ export async function benchViews(db: BenchDb, prefix: string, sizes: ViewsBenchS
     const told = listeners.reduce((n, l) => n + l.changeEvents, 0) - heardBefore;
     const p95v = percentile(fanView, 0.95);
     const p95p = percentile(fanPlain, 0.95);
-    results.push({ name: `${prefix}views.fanout.p95`, value: round(p95v), unit: 'ms', baseline: round(p95p), ratio: round(p95v / p95p) });
-    results.push(measure(`${prefix}views.fanout.subscribers_told_per_commit`, told / sizes.commits, 'streams', sizes.perTeam));
+    results.push({
+      name: `${prefix}views.fanout.p95`,
+      value: round(p95v),
+      unit: 'ms',
+      baseline: round(p95p),
+      ratio: round(p95v / p95p),
+    });
+    results.push(
+      measure(
+        `${prefix}views.fanout.subscribers_told_per_commit`,
+        told / sizes.commits,
+        'streams',
+        sizes.perTeam,
+      ),
+    );
 
     // refreshViews for one user: only that user's stream is told to resync.
     const target = userId(42);
     const pullers = [target, ...Array.from({ length: 9 }, (_, k) => userId(100 + k * 37))];
-    const checkpoints = await Promise.all(pullers.map(async (u) => (await views.full({ userId: u, scopeId: BIG }, { ...view, limit: 1 })).checkpoint));
+    const checkpoints = await Promise.all(
+      pullers.map(
+        async (u) =>
+          (await views.full({ userId: u, scopeId: BIG }, { ...view, limit: 1 })).checkpoint,
+      ),
+    );
     await views.refreshViews({ scopeId: BIG, userId: target });
-    await until('the refreshed user to be told', () => listeners.find((l) => l.user === target)!.resync);
+    await until(
+      'the refreshed user to be told',
+      () => listeners.find((l) => l.user === target)!.resync,
+    );
     // A commit touching every team afterwards: once every other stream has it, the marker is behind them all.
     const before = listeners.map((l) => l.changeEvents);
-    await views.write(BIG, Array.from({ length: teams }, (_, k) => upserts('d', next + k, 1, teams, k)[0]!));
+    await views.write(
+      BIG,
+      Array.from({ length: teams }, (_, k) => upserts('d', next + k, 1, teams, k)[0]!),
+    );
     next += teams;
-    await until('every other stream to pass the refresh', () => listeners.every((l, i) => l.user === target || l.changeEvents > before[i]!));
+    await until('every other stream to pass the refresh', () =>
+      listeners.every((l, i) => l.user === target || l.changeEvents > before[i]!),
+    );
     const resynced = listeners.filter((l) => l.resync).length;
     results.push(measure(`${prefix}views.refresh.streams_told_to_resync`, resynced, 'streams', 1));
     // Pulls from before the refresh: the refreshed user's view answers RESYNC_REQUIRED, the others do not.
     let refused = 0;
     for (const [k, u] of pullers.entries()) {
-      await views.pull({ userId: u, scopeId: BIG }, { ...view, since: checkpoints[k] }).catch((error: { code?: string; message?: string }) => {
-        if (!/RESYNC/.test(`${error.code} ${error.message}`)) throw error;
-        refused++;
-      });
+      await views
+        .pull({ userId: u, scopeId: BIG }, { ...view, since: checkpoints[k] })
+        .catch((error: { code?: string; message?: string }) => {
+          if (!/RESYNC/.test(`${error.code} ${error.message}`)) throw error;
+          refused++;
+        });
     }
     results.push(measure(`${prefix}views.refresh.pulls_told_to_resync_of_10`, refused, 'pulls', 1));
     return results;

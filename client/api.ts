@@ -1,5 +1,14 @@
 /** `SyncApi`: the shape of the app's typed tRPC proxy for the sync router, typed structurally (no tRPC server types). */
-import type { FullInput, FullPage, PullInput, PullResponse, PushInput, PushResponse, StreamEvent, StreamInput } from '../shared/protocol.js';
+import type {
+  FullInput,
+  FullPage,
+  PullInput,
+  PullResponse,
+  PushInput,
+  PushResponse,
+  StreamEvent,
+  StreamInput,
+} from '../shared/protocol.js';
 
 /**
  * The optional `view` field of `pull`, `full` and `stream` inputs: a rule the server declares and

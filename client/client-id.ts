@@ -3,7 +3,8 @@
 /** A random id like `c-3f9a1c0b7e2d4a61` (16 hex digits), safe as an HLC node id. */
 export function randomClientId(): string {
   const bytes = new Uint8Array(8);
-  const crypto = (globalThis as { crypto?: { getRandomValues?: (a: Uint8Array) => Uint8Array } }).crypto;
+  const crypto = (globalThis as { crypto?: { getRandomValues?: (a: Uint8Array) => Uint8Array } })
+    .crypto;
   if (crypto?.getRandomValues) crypto.getRandomValues(bytes);
   else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
   return `c-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;

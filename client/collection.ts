@@ -85,7 +85,10 @@ export interface SyncCollection<TDoc, TInput = TDoc> {
 }
 
 /** The typed collection `K` of schema `S`. */
-export type CollectionOf<S extends SyncSchema, K extends keyof S['collections']> = SyncCollection<z.output<S['collections'][K]>, z.input<S['collections'][K]>>;
+export type CollectionOf<S extends SyncSchema, K extends keyof S['collections']> = SyncCollection<
+  z.output<S['collections'][K]>,
+  z.input<S['collections'][K]>
+>;
 
 const PAGE = 500;
 
@@ -93,10 +96,20 @@ function jsonEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-const toRow = <T>(d: LocalDoc): Row<T> => ({ id: d.id, doc: d.data as T, version: d.version, pending: d.pending === true });
+const toRow = <T>(d: LocalDoc): Row<T> => ({
+  id: d.id,
+  doc: d.data as T,
+  version: d.version,
+  pending: d.pending === true,
+});
 
 /** Builds the collection object (called by `SyncClient.collection`). */
-export function createCollection<TDoc, TInput>(name: string, replica: Replica, events: Emitter<SyncClientEvents>, ready: Promise<unknown>): SyncCollection<TDoc, TInput> {
+export function createCollection<TDoc, TInput>(
+  name: string,
+  replica: Replica,
+  events: Emitter<SyncClientEvents>,
+  ready: Promise<unknown>,
+): SyncCollection<TDoc, TInput> {
   const store = replica.store;
 
   /** Every live document passing `keep`, read page by page (only the hits are held). */
@@ -112,14 +125,19 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
   }
 
   /** A query narrowed to one view: the store answers the filter, the view and the window are applied here. */
-  async function queryView(filter: Filter<TDoc> | undefined, options: QueryOptions<TDoc>): Promise<Row<TDoc>[]> {
+  async function queryView(
+    filter: Filter<TDoc> | undefined,
+    options: QueryOptions<TDoc>,
+  ): Promise<Row<TDoc>[]> {
     const key = typeof options.view === 'string' ? options.view : options.view!.key;
     const { view: _view, limit, offset = 0, ...rest } = options;
     const all = await collection.query(filter, rest);
     const held = new Set<string>();
     for (let i = 0; i < all.length; i += PAGE) {
       const ids = all.slice(i, i + PAGE).map((r) => r.id);
-      (await store.getDocs(name, ids)).forEach((d, j) => d?.views && key in d.views && held.add(ids[j]!));
+      (await store.getDocs(name, ids)).forEach(
+        (d, j) => d?.views && key in d.views && held.add(ids[j]!),
+      );
     }
     const rows = all.filter((r) => held.has(r.id));
     return rows.slice(offset, limit === undefined ? undefined : offset + limit);
@@ -146,11 +164,25 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
     },
     async putMany(rows) {
       await ready;
-      await replica.writeMany(rows.map((r) => ({ collection: name, id: r.id, op: 'upsert' as const, data: r.doc as DocData })));
+      await replica.writeMany(
+        rows.map((r) => ({
+          collection: name,
+          id: r.id,
+          op: 'upsert' as const,
+          data: r.doc as DocData,
+        })),
+      );
     },
     async patchMany(rows) {
       await ready;
-      await replica.writeMany(rows.map((r) => ({ collection: name, id: r.id, op: 'patch' as const, data: r.patch as DocData })));
+      await replica.writeMany(
+        rows.map((r) => ({
+          collection: name,
+          id: r.id,
+          op: 'patch' as const,
+          data: r.patch as DocData,
+        })),
+      );
     },
     async deleteMany(ids) {
       await ready;
@@ -164,21 +196,33 @@ export function createCollection<TDoc, TInput>(name: string, replica: Replica, e
     async query(filter, options = {}) {
       await ready;
       if (options.view !== undefined) return queryView(filter, options);
-      const orderBy = typeof options.orderBy === 'string' ? { field: options.orderBy } : options.orderBy;
-      const query: DocQuery = { ...(orderBy ? { orderBy } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}), ...(options.offset !== undefined ? { offset: options.offset } : {}) };
+      const orderBy =
+        typeof options.orderBy === 'string' ? { field: options.orderBy } : options.orderBy;
+      const query: DocQuery = {
+        ...(orderBy ? { orderBy } : {}),
+        ...(options.limit !== undefined ? { limit: options.limit } : {}),
+        ...(options.offset !== undefined ? { offset: options.offset } : {}),
+      };
       if (filter === undefined || isScalarWhere(filter)) {
         const where = filter as DocQuery['where'];
         checkQuery({ ...query, ...(where ? { where } : {}) });
-        return (await store.queryDocs(name, where ? { ...query, where } : query)).map((d) => toRow<TDoc>(d));
+        return (await store.queryDocs(name, where ? { ...query, where } : query)).map((d) =>
+          toRow<TDoc>(d),
+        );
       }
       checkQuery(query);
       const keep =
         typeof filter === 'function'
           ? (d: LocalDoc) => filter(d.data as TDoc, d.id)
-          : (d: LocalDoc) => Object.entries(filter as Record<string, unknown>).every(([field, value]) => jsonEqual(d.data![field], value));
+          : (d: LocalDoc) =>
+              Object.entries(filter as Record<string, unknown>).every(([field, value]) =>
+                jsonEqual(d.data![field], value),
+              );
       const hits = (await scan(keep)).sort(docOrder(orderBy));
       const offset = query.offset ?? 0;
-      return hits.slice(offset, query.limit === undefined ? undefined : offset + query.limit).map((d) => toRow<TDoc>(d));
+      return hits
+        .slice(offset, query.limit === undefined ? undefined : offset + query.limit)
+        .map((d) => toRow<TDoc>(d));
     },
     async count() {
       await ready;

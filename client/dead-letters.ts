@@ -56,7 +56,11 @@ export class PoisonTracker {
     this.failures.set(id, n);
     if (n < this.options.afterAttempts || !(await this.healthy())) return null;
     this.failures.delete(id);
-    return { code, message: `failed ${n} times in a row, pushed alone, while the server answered other requests: ${message}`, issues: [] };
+    return {
+      code,
+      message: `failed ${n} times in a row, pushed alone, while the server answered other requests: ${message}`,
+      issues: [],
+    };
   }
 }
 
@@ -65,13 +69,25 @@ export class PoisonTracker {
  * current server version), with `edit.data` when given (validated like any write), then removes it
  * from the list. Throws NOT_FOUND when there is no such dead letter, or the write's own error.
  */
-export async function retryDeadLetter(replica: Replica, mutationId: number, edit?: DeadLetterEdit): Promise<OutboxEntry> {
+export async function retryDeadLetter(
+  replica: Replica,
+  mutationId: number,
+  edit?: DeadLetterEdit,
+): Promise<OutboxEntry> {
   const dead = (await replica.rejected()).find((r) => r.change.mutationId === mutationId);
-  if (!dead) throw new SyncError('NOT_FOUND', `retryDeadLetter(${mutationId}): no dead letter with this mutation id`);
+  if (!dead)
+    throw new SyncError(
+      'NOT_FOUND',
+      `retryDeadLetter(${mutationId}): no dead letter with this mutation id`,
+    );
   const { collection, id, op } = dead.change;
   let change: LocalChange;
   if (edit) change = { collection, id, op: op === 'delete' ? 'upsert' : op, data: edit.data };
-  else change = op === 'delete' ? { collection, id, op } : { collection, id, op, data: dead.change.data ?? {} };
+  else
+    change =
+      op === 'delete'
+        ? { collection, id, op }
+        : { collection, id, op, data: dead.change.data ?? {} };
   const entry = await replica.write(change);
   await replica.clearRejected([mutationId]);
   return entry;

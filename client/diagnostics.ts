@@ -57,7 +57,13 @@ export interface SyncDiagnostics {
   lastPush: StepOutcome | null;
   lastPull: StepOutcome | null;
   /** Live mode: whether it runs here, the connection's state as the link reports it, the last stream event and the reachability pings sent. */
-  live: { active: boolean; connection: 'idle' | 'connecting' | 'connected'; connectionError: string | null; lastEventAt: string | null; pings: number };
+  live: {
+    active: boolean;
+    connection: 'idle' | 'connecting' | 'connected';
+    connectionError: string | null;
+    lastEventAt: string | null;
+    pings: number;
+  };
   /** The platform's signal and the last reachability signal. */
   reachability: { platformOnline: boolean; server: 'reachable' | 'unreachable' | 'unknown' };
   /** `only`: no `tabs` option; `leader`: this tab syncs; `follower`: another tab syncs (its diagnostics are shown, `tab.answered` says whether it answered). */
@@ -90,7 +96,11 @@ export class DiagnosticsRecorder {
   /** A push or pull (resync counts as a pull) ended; `startedAt` from `timers.now()`. */
   step(where: 'push' | 'pull', startedAt: number, error?: unknown, count?: number): void {
     const now = this.timers.now();
-    const outcome: StepOutcome = { at: new Date(now).toISOString(), ok: error === undefined, durationMs: now - startedAt };
+    const outcome: StepOutcome = {
+      at: new Date(now).toISOString(),
+      ok: error === undefined,
+      durationMs: now - startedAt,
+    };
     if (typeof count === 'number') outcome.count = count;
     if (error !== undefined) outcome.error = describeError(error);
     if (where === 'push') this.lastPush = outcome;
@@ -102,7 +112,11 @@ export class DiagnosticsRecorder {
 
   /** An `error` event (or a failed ping). */
   error(where: RecentError['where'], error: unknown): void {
-    this.ring.push({ at: new Date(this.timers.now()).toISOString(), where, ...describeError(error) });
+    this.ring.push({
+      at: new Date(this.timers.now()).toISOString(),
+      where,
+      ...describeError(error),
+    });
     if (this.ring.length > RECENT_ERRORS) this.ring.shift();
   }
 
@@ -133,12 +147,15 @@ export class DiagnosticsRecorder {
    * heartbeat) after the connection was last lost: a resumed stream may still be catching up before.
    */
   lag(liveConnected: boolean): SyncDiagnostics['lag'] {
-    const headSeenAt = this.headSeenAtMs === null ? null : new Date(this.headSeenAtMs).toISOString();
-    const caughtUp = this.headSeenAtMs !== null && (this.lostAtMs === null || this.headSeenAtMs >= this.lostAtMs);
+    const headSeenAt =
+      this.headSeenAtMs === null ? null : new Date(this.headSeenAtMs).toISOString();
+    const caughtUp =
+      this.headSeenAtMs !== null && (this.lostAtMs === null || this.headSeenAtMs >= this.lostAtMs);
     if (liveConnected && caughtUp) return { changes: 0, seconds: 0, headSeenAt };
     if (this.headSeenAtMs === null) return { changes: null, seconds: null, headSeenAt };
     const seconds = Math.max(0, (this.timers.now() - this.headSeenAtMs) / 1000);
-    const justPulled = this.lastPull?.ok === true && this.timers.now() - Date.parse(this.lastPull.at) < 1000;
+    const justPulled =
+      this.lastPull?.ok === true && this.timers.now() - Date.parse(this.lastPull.at) < 1000;
     return { changes: justPulled ? 0 : null, seconds: Math.round(seconds * 10) / 10, headSeenAt };
   }
 }

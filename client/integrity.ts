@@ -4,13 +4,22 @@
  * edits), kept in the same `LocalStore.write()` as each change to it; the comparison at a
  * checkpoint; and the counters `diagnostics()` reports.
  */
-import { addSum, checksumHex, docHash, EMPTY_CHECKSUM, parseChecksum, subSum } from '../shared/checksum.js';
+import {
+  addSum,
+  checksumHex,
+  docHash,
+  EMPTY_CHECKSUM,
+  parseChecksum,
+  subSum,
+} from '../shared/checksum.js';
 import type { SyncApi } from './api.js';
 import type { LocalDoc } from './local-store.js';
 
 /** A document's contribution to its collection's checksum: its server state, if the server holds it. */
 export function localHash(doc: LocalDoc | null | undefined): bigint {
-  return doc && doc.server !== null && doc.version !== null ? docHash(doc.id, doc.version, doc.server) : 0n;
+  return doc && doc.server !== null && doc.version !== null
+    ? docHash(doc.id, doc.version, doc.server)
+    : 0n;
 }
 
 /** What one local write changes in the checksums, by collection. */
@@ -18,7 +27,11 @@ export class ChecksumDeltas {
   private readonly deltas = new Map<string, bigint>();
 
   /** Records one document going from `before` to `after` (either absent); true when its hash changed. */
-  change(collection: string, before: LocalDoc | null | undefined, after: LocalDoc | null | undefined): boolean {
+  change(
+    collection: string,
+    before: LocalDoc | null | undefined,
+    after: LocalDoc | null | undefined,
+  ): boolean {
     return this.add(collection, localHash(before), localHash(after));
   }
 
@@ -36,7 +49,10 @@ export class ChecksumDeltas {
   /** The stored checksums with these deltas added (a new object). */
   applyTo(stored: Readonly<Record<string, string>> | null): Record<string, string> {
     const out: Record<string, string> = { ...(stored ?? {}) };
-    for (const [collection, delta] of this.deltas) out[collection] = checksumHex(addSum(parseChecksum(out[collection] ?? EMPTY_CHECKSUM) ?? 0n, delta));
+    for (const [collection, delta] of this.deltas)
+      out[collection] = checksumHex(
+        addSum(parseChecksum(out[collection] ?? EMPTY_CHECKSUM) ?? 0n, delta),
+      );
     return out;
   }
 }
@@ -117,7 +133,10 @@ export class Integrity {
   /** Told when a mismatch is found (the client schedules the repair). */
   onMismatch: (() => void) | null = null;
 
-  constructor(options: IntegrityOptions = {}, private readonly now: () => number = Date.now) {
+  constructor(
+    options: IntegrityOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {
     this.auditIntervalMs = options.auditIntervalMs ?? 300_000;
     this.minRepairIntervalMs = options.minRepairIntervalMs ?? 60_000;
   }
@@ -188,7 +207,13 @@ export function noteStreamChecksums(api: SyncApi, integrity: Integrity): SyncApi
             const event = value.data;
             // A view stream's sums are its view's, not the collection's: not noted for the default replica.
             const fromView = (input as { view?: unknown }).view !== undefined;
-            if (!fromView && event.type !== 'resync_required' && event.checkpoint && event.checksums) integrity.note(event.checkpoint, event.checksums);
+            if (
+              !fromView &&
+              event.type !== 'resync_required' &&
+              event.checkpoint &&
+              event.checksums
+            )
+              integrity.note(event.checkpoint, event.checksums);
             observer.onData?.(value);
           },
         });

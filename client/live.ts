@@ -102,7 +102,8 @@ export class LiveSync {
 
   /** Pushes soon (debounced); a failed push is tried again with backoff while live, never while offline. */
   schedulePush(delay = this.ctx.options.pushDebounceMs): void {
-    if (!this.running || this.pushTimer || this.status.upgradeRequired || !this.hooks.online()) return;
+    if (!this.running || this.pushTimer || this.status.upgradeRequired || !this.hooks.online())
+      return;
     this.pushTimer = setTimeout(() => {
       this.pushTimer = null;
       this.hooks.pushOnce().then(
@@ -127,30 +128,36 @@ export class LiveSync {
     if (!this.running || generation !== this.generation || !this.hooks.online()) return;
     const current = () => generation === this.generation;
     this.hooks.connection('connecting');
-    this.subscription = this.ctx.api.stream.subscribe(this.ctx.versioned({ since, collections: this.ctx.options.collections }), {
-      onStarted: () => {
-        if (!current()) return;
-        this.hooks.connection('connected');
-        this.hooks.alive();
-      },
-      onConnectionStateChange: (state: StreamConnectionState) => {
-        if (!current()) return;
-        if (state.state === 'pending') {
+    this.subscription = this.ctx.api.stream.subscribe(
+      this.ctx.versioned({ since, collections: this.ctx.options.collections }),
+      {
+        onStarted: () => {
+          if (!current()) return;
           this.hooks.connection('connected');
-          this.status.reachable();
           this.hooks.alive();
-        } else if (state.state === 'connecting') {
-          this.hooks.connection('connecting', state.error ?? undefined);
-          if (state.error) this.hooks.suspect();
-        } else {
-          this.hooks.connection('idle');
-        }
+        },
+        onConnectionStateChange: (state: StreamConnectionState) => {
+          if (!current()) return;
+          if (state.state === 'pending') {
+            this.hooks.connection('connected');
+            this.status.reachable();
+            this.hooks.alive();
+          } else if (state.state === 'connecting') {
+            this.hooks.connection('connecting', state.error ?? undefined);
+            if (state.error) this.hooks.suspect();
+          } else {
+            this.hooks.connection('idle');
+          }
+        },
+        onData: ({ data }) =>
+          void this.apply(() => (current() ? this.handle(data, generation) : Promise.resolve())),
+        onError: (error) =>
+          void this.apply(() => (current() ? this.failed(error) : Promise.resolve())),
+        // The server ended the stream (it does after resync_required, which bumped the generation): resume from the checkpoint.
+        onComplete: () =>
+          void this.apply(async () => (current() ? this.resubscribeLater() : undefined)),
       },
-      onData: ({ data }) => void this.apply(() => (current() ? this.handle(data, generation) : Promise.resolve())),
-      onError: (error) => void this.apply(() => (current() ? this.failed(error) : Promise.resolve())),
-      // The server ended the stream (it does after resync_required, which bumped the generation): resume from the checkpoint.
-      onComplete: () => void this.apply(async () => (current() ? this.resubscribeLater() : undefined)),
-    });
+    );
   }
 
   private async handle(event: StreamEvent, generation: number): Promise<void> {
@@ -214,12 +221,15 @@ export class LiveSync {
     this.subscription?.unsubscribe();
     this.subscription = null;
     if (!this.running || this.streamTimer || !this.hooks.online()) return;
-    this.streamTimer = setTimeout(() => {
-      this.streamTimer = null;
-      void this.subscribe().catch((error) => {
-        this.ctx.events.emit('error', { where: 'stream', error });
-        this.resubscribeLater();
-      });
-    }, backoffDelay(this.streamFailures++, this.ctx.options.retry));
+    this.streamTimer = setTimeout(
+      () => {
+        this.streamTimer = null;
+        void this.subscribe().catch((error) => {
+          this.ctx.events.emit('error', { where: 'stream', error });
+          this.resubscribeLater();
+        });
+      },
+      backoffDelay(this.streamFailures++, this.ctx.options.retry),
+    );
   }
 }

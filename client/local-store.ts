@@ -38,7 +38,11 @@ export interface LocalDoc {
 }
 
 /** A local change waiting to be pushed: exactly the wire change, so retries resend the same bytes. */
-export type OutboxEntry = ChangeInput & { data: DocData | null; baseVersion: string | null; hlc: string };
+export type OutboxEntry = ChangeInput & {
+  data: DocData | null;
+  baseVersion: string | null;
+  hlc: string;
+};
 
 /**
  * A local change the server refused: taken out of the outbox (so later writes are not stuck behind

@@ -1,10 +1,19 @@
 /** `memoryLocalStore()`: a `LocalStore` in plain maps, for tests, demos and server-side rendering; every operation costs what it touches. */
-import { DEFAULT_PAGE, type LocalDoc, type LocalMeta, type LocalStore, type LocalWrite, type OutboxEntry, type OutboxQuery } from './local-store.js';
+import {
+  DEFAULT_PAGE,
+  type LocalDoc,
+  type LocalMeta,
+  type LocalStore,
+  type LocalWrite,
+  type OutboxEntry,
+  type OutboxQuery,
+} from './local-store.js';
 import { compareIds, runQuery } from './query.js';
 import { docKey } from './rebase.js';
 
 /** Documents are JSON, so a JSON round trip isolates callers from the store (and runs on Hermes, which lacks structuredClone). */
-const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
+const clone = <T>(value: T): T =>
+  value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 
 /** A `LocalStore` in memory; `snapshot()` exposes its contents for tests. */
 export interface MemoryLocalStore extends LocalStore {
@@ -70,13 +79,22 @@ export function memoryLocalStore(): MemoryLocalStore {
 
   /** Checks and copies the batch first, so a bad write leaves nothing half done; then applies it. */
   function apply(writes: LocalWrite[]): void {
-    const prepared = writes.map((w): LocalWrite => (w.type === 'putDoc' ? { type: 'putDoc', doc: clone(w.doc) } : w.type === 'appendOutbox' ? { type: 'appendOutbox', entry: clone(w.entry) } : w.type === 'setMeta' ? ({ ...w, value: clone(w.value) } as LocalWrite) : w));
+    const prepared = writes.map((w): LocalWrite =>
+      w.type === 'putDoc'
+        ? { type: 'putDoc', doc: clone(w.doc) }
+        : w.type === 'appendOutbox'
+          ? { type: 'appendOutbox', entry: clone(w.entry) }
+          : w.type === 'setMeta'
+            ? ({ ...w, value: clone(w.value) } as LocalWrite)
+            : w,
+    );
     let last = lastMutationId;
     const removed = new Set<number>();
     for (const w of prepared) {
       if (w.type === 'removeOutbox') for (const m of w.mutationIds) removed.add(m);
       if (w.type !== 'appendOutbox') continue;
-      if (w.entry.mutationId <= last) throw new Error(`outbox: mutation id ${w.entry.mutationId} is not above ${last}`);
+      if (w.entry.mutationId <= last)
+        throw new Error(`outbox: mutation id ${w.entry.mutationId} is not above ${last}`);
       last = w.entry.mutationId;
     }
     for (const w of prepared) {
@@ -105,10 +123,12 @@ export function memoryLocalStore(): MemoryLocalStore {
 
   function* outboxEntries(query: OutboxQuery): Iterable<OutboxEntry> {
     if (query.collection !== undefined && query.id !== undefined) {
-      for (const m of outboxByDoc.get(docKey(query.collection, query.id)) ?? []) yield outbox.get(m)!;
+      for (const m of outboxByDoc.get(docKey(query.collection, query.id)) ?? [])
+        yield outbox.get(m)!;
       return;
     }
-    for (const entry of outbox.values()) if (query.collection === undefined || entry.collection === query.collection) yield entry;
+    for (const entry of outbox.values())
+      if (query.collection === undefined || entry.collection === query.collection) yield entry;
   }
 
   return {
@@ -122,8 +142,11 @@ export function memoryLocalStore(): MemoryLocalStore {
     async listDocs(collection, page = {}) {
       const t = tables.get(collection);
       if (!t) return [];
-      const start = page.after === undefined ? 0 : t.lowerBound(page.after) + (t.byId.has(page.after) ? 1 : 0);
-      return t.ids.slice(start, start + (page.limit ?? DEFAULT_PAGE)).map((id) => clone(t.byId.get(id)!));
+      const start =
+        page.after === undefined ? 0 : t.lowerBound(page.after) + (t.byId.has(page.after) ? 1 : 0);
+      return t.ids
+        .slice(start, start + (page.limit ?? DEFAULT_PAGE))
+        .map((id) => clone(t.byId.get(id)!));
     },
     async countDocs(collection) {
       return tables.get(collection)?.live ?? 0;
@@ -137,7 +160,8 @@ export function memoryLocalStore(): MemoryLocalStore {
       const limit = query.limit ?? Infinity;
       for (const entry of outboxEntries(query)) {
         if (out.length >= limit) break;
-        if (query.afterMutationId === undefined || entry.mutationId > query.afterMutationId) out.push(clone(entry));
+        if (query.afterMutationId === undefined || entry.mutationId > query.afterMutationId)
+          out.push(clone(entry));
       }
       return out;
     },

@@ -139,13 +139,16 @@ export function resolveOptions(options: SyncClientOptions<SyncSchema>): Resolved
     timers: options.timers ?? realTimers,
   };
   const positive = (name: string, value: number | undefined) => {
-    if (value !== undefined && (!Number.isInteger(value) || value <= 0)) throw new Error(`createSyncClient: ${name} must be a positive integer (got ${value})`);
+    if (value !== undefined && (!Number.isInteger(value) || value <= 0))
+      throw new Error(`createSyncClient: ${name} must be a positive integer (got ${value})`);
   };
   positive('batchSize', resolved.batchSize);
   positive('pullLimit', resolved.pullLimit);
   positive('fullLimit', resolved.fullLimit);
-  if (resolved.retry.retries < 0 || resolved.retry.baseMs < 0 || resolved.retry.maxMs < 0) throw new Error('createSyncClient: retry values must not be negative');
-  if (resolved.pushDebounceMs < 0) throw new Error('createSyncClient: pushDebounceMs must not be negative');
+  if (resolved.retry.retries < 0 || resolved.retry.baseMs < 0 || resolved.retry.maxMs < 0)
+    throw new Error('createSyncClient: retry values must not be negative');
+  if (resolved.pushDebounceMs < 0)
+    throw new Error('createSyncClient: pushDebounceMs must not be negative');
   if (resolved.ping) {
     positive('ping.intervalMs', resolved.ping.intervalMs);
     positive('ping.timeoutMs', resolved.ping.timeoutMs);
@@ -158,7 +161,9 @@ export function resolveOptions(options: SyncClientOptions<SyncSchema>): Resolved
     positive('tabs.timeoutMs', resolved.tabs.timeoutMs);
   }
   if (!options.api?.push || !options.api.pull || !options.api.full || !options.api.stream) {
-    throw new Error('createSyncClient: api must be the sync router proxy (trpc.sync) with push, pull, full and stream');
+    throw new Error(
+      'createSyncClient: api must be the sync router proxy (trpc.sync) with push, pull, full and stream',
+    );
   }
   return resolved;
 }
@@ -168,9 +173,18 @@ function resolveTabs(options: SyncClientOptions<SyncSchema>): ResolvedTabs | nul
   const given = options.tabs;
   if (!given || !canCoordinateTabs()) return null;
   const tabs: TabsOptions = given === true ? {} : given;
-  if (typeof tabs !== 'object') throw new Error('createSyncClient: tabs must be true, false or { name?, callTimeoutMs?, heartbeatMs?, timeoutMs? }');
+  if (typeof tabs !== 'object')
+    throw new Error(
+      'createSyncClient: tabs must be true, false or { name?, callTimeoutMs?, heartbeatMs?, timeoutMs? }',
+    );
   const storeName = (options.store as { name?: unknown } | undefined)?.name;
   const name = tabs.name ?? (typeof storeName === 'string' && storeName ? storeName : 'default');
-  if (typeof name !== 'string' || name.length === 0) throw new Error('createSyncClient: tabs.name must be a non-empty string');
-  return { name, callTimeoutMs: tabs.callTimeoutMs ?? 30_000, heartbeatMs: tabs.heartbeatMs ?? 1_000, timeoutMs: tabs.timeoutMs ?? 3_000 };
+  if (typeof name !== 'string' || name.length === 0)
+    throw new Error('createSyncClient: tabs.name must be a non-empty string');
+  return {
+    name,
+    callTimeoutMs: tabs.callTimeoutMs ?? 30_000,
+    heartbeatMs: tabs.heartbeatMs ?? 1_000,
+    timeoutMs: tabs.timeoutMs ?? 3_000,
+  };
 }

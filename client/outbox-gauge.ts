@@ -32,9 +32,16 @@ export class OutboxGauge {
       do {
         this.again = false;
         try {
-          const [count, first] = await Promise.all([this.store.countOutbox(), this.store.listOutbox({ limit: 1 })]);
+          const [count, first] = await Promise.all([
+            this.store.countOutbox(),
+            this.store.listOutbox({ limit: 1 }),
+          ]);
           const oldest = first[0] ?? null;
-          this.stats = { count, oldestId: oldest?.mutationId ?? null, oldestAtMs: oldest ? (parseHlc(oldest.hlc)?.wallMs ?? null) : null };
+          this.stats = {
+            count,
+            oldestId: oldest?.mutationId ?? null,
+            oldestAtMs: oldest ? (parseHlc(oldest.hlc)?.wallMs ?? null) : null,
+          };
           this.onUpdate(this.stats);
         } catch {
           // the store closed or failed: keep the last count

@@ -91,7 +91,11 @@ export class Pinger {
       if (!this.armed) return;
       this.onFailure(error);
       this.status.observe('ping', error);
-      this.schedule(this.status.server === 'unreachable' ? backoffDelay(this.failures++, this.retry, this.random) : this.options.intervalMs);
+      this.schedule(
+        this.status.server === 'unreachable'
+          ? backoffDelay(this.failures++, this.retry, this.random)
+          : this.options.intervalMs,
+      );
     }
   }
 }

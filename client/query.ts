@@ -29,7 +29,11 @@ export function compareValues(a: unknown, b: unknown): number {
   if (ra !== rb) return ra - rb;
   if (ra === 0 || ra === 4) return 0;
   if (ra === 3) return compareStrings(a as string, b as string);
-  return (a as number | boolean) < (b as number | boolean) ? -1 : (a as number | boolean) > (b as number | boolean) ? 1 : 0;
+  return (a as number | boolean) < (b as number | boolean)
+    ? -1
+    : (a as number | boolean) > (b as number | boolean)
+      ? 1
+      : 0;
 }
 
 /**
@@ -51,7 +55,8 @@ export function docOrder(orderBy: DocQuery['orderBy']): (a: LocalDoc, b: LocalDo
 /** Answers a query over documents given in any order (live ones are kept, then sorted and sliced). */
 export function runQuery(docs: Iterable<LocalDoc>, query: DocQuery): LocalDoc[] {
   const hits: LocalDoc[] = [];
-  for (const doc of docs) if (doc.data !== null && matchesWhere(doc.data, query.where)) hits.push(doc);
+  for (const doc of docs)
+    if (doc.data !== null && matchesWhere(doc.data, query.where)) hits.push(doc);
   hits.sort(docOrder(query.orderBy));
   const offset = query.offset ?? 0;
   return hits.slice(offset, query.limit === undefined ? undefined : offset + query.limit);
@@ -60,15 +65,21 @@ export function runQuery(docs: Iterable<LocalDoc>, query: DocQuery): LocalDoc[] 
 /** Checks a query's shape once, with a message naming the bad part. */
 export function checkQuery(query: DocQuery): void {
   for (const [field, value] of Object.entries(query.where ?? {})) {
-    if (value !== null && !['string', 'number', 'boolean'].includes(typeof value)) throw new Error(`query: where.${field} must be a string, number, boolean or null`);
+    if (value !== null && !['string', 'number', 'boolean'].includes(typeof value))
+      throw new Error(`query: where.${field} must be a string, number, boolean or null`);
   }
-  if (query.orderBy && (typeof query.orderBy.field !== 'string' || query.orderBy.field === '')) throw new Error('query: orderBy.field must be a field name');
-  if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) throw new Error('query: limit must be a non-negative integer');
-  if (query.offset !== undefined && (!Number.isInteger(query.offset) || query.offset < 0)) throw new Error('query: offset must be a non-negative integer');
+  if (query.orderBy && (typeof query.orderBy.field !== 'string' || query.orderBy.field === ''))
+    throw new Error('query: orderBy.field must be a field name');
+  if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0))
+    throw new Error('query: limit must be a non-negative integer');
+  if (query.offset !== undefined && (!Number.isInteger(query.offset) || query.offset < 0))
+    throw new Error('query: offset must be a non-negative integer');
 }
 
 /** True when every `where` value is a scalar the stores can match by index or SQL. */
 export function isScalarWhere(filter: unknown): filter is Record<string, QueryValue> {
   if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) return false;
-  return Object.values(filter).every((v) => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean');
+  return Object.values(filter).every(
+    (v) => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean',
+  );
 }

@@ -12,7 +12,10 @@ export function mergePatch(current: DocData, patch: DocData): DocData {
 }
 
 /** The data after one change (`null`: deleted). A patch on a missing document patches `{}`, as the server does. */
-export function applyChange(current: DocData | null, change: Pick<OutboxEntry, 'op' | 'data'>): DocData | null {
+export function applyChange(
+  current: DocData | null,
+  change: Pick<OutboxEntry, 'op' | 'data'>,
+): DocData | null {
   if (change.op === 'delete') return null;
   if (change.op === 'upsert') return { ...(change.data ?? {}) };
   return mergePatch(current ?? {}, change.data ?? {});

@@ -50,7 +50,11 @@ export async function repairCollection(ctx: TransferContext, collection: string)
     let cursor: string | null = null;
     do {
       const after: string | null = cursor;
-      const page: FullPage = await ctx.call(() => ctx.api.full.query(ctx.versioned({ collections: [collection], cursor: after, limit: ctx.options.fullLimit })));
+      const page: FullPage = await ctx.call(() =>
+        ctx.api.full.query(
+          ctx.versioned({ collections: [collection], cursor: after, limit: ctx.options.fullLimit }),
+        ),
+      );
       changed += await replica.applyFullPage(page.docs, null, mark);
       cursor = page.cursor;
     } while (cursor);

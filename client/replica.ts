@@ -9,8 +9,23 @@ import type { ChangeOut, FullDoc, PushResponse } from '../shared/protocol.js';
 import type { SyncSchema } from '../shared/schema.js';
 import type { Emitter } from './emitter.js';
 import type { ConflictEvent, SyncClientEvents } from './events.js';
-import type { DocData, LocalDoc, LocalStore, LocalWrite, OutboxEntry, RejectedChange, ResyncState, ViewState } from './local-store.js';
-import { DEFAULT_VIEW, leftEveryView, withoutView, withView, type ViewTarget } from './view-tags.js';
+import type {
+  DocData,
+  LocalDoc,
+  LocalStore,
+  LocalWrite,
+  OutboxEntry,
+  RejectedChange,
+  ResyncState,
+  ViewState,
+} from './local-store.js';
+import {
+  DEFAULT_VIEW,
+  leftEveryView,
+  withoutView,
+  withView,
+  type ViewTarget,
+} from './view-tags.js';
 import { applyChange, docKey, mergePatch, rebase } from './rebase.js';
 import { isBehind, versionBehind } from './checkpoint-order.js';
 import type { PushRefusal } from './retry.js';
@@ -27,7 +42,9 @@ export interface ChecksumCheck {
 }
 
 /** A local write as the app asks for it. */
-export type LocalChange = { collection: string; id: string } & ({ op: 'upsert' | 'patch'; data: DocData } | { op: 'delete' });
+export type LocalChange = { collection: string; id: string } & (
+  { op: 'upsert' | 'patch'; data: DocData } | { op: 'delete' }
+);
 
 /** One answered outbox entry, whether from a push result or a refused request. */
 interface Outcome {
@@ -53,7 +70,8 @@ class Touched {
     ids.add(id);
   }
   emit(events: Emitter<SyncClientEvents>, source: 'local' | 'server'): void {
-    for (const [collection, ids] of this.byCollection) events.emit('change', { collection, ids: [...ids], source });
+    for (const [collection, ids] of this.byCollection)
+      events.emit('change', { collection, ids: [...ids], source });
   }
 }
 
@@ -86,7 +104,9 @@ export class Replica {
    * one local transaction with consecutive mutation ids.
    */
   async writeMany(changes: readonly LocalChange[]): Promise<OutboxEntry[]> {
-    const checked = changes.map((change, i) => this.check(change, changes.length > 1 ? `[${i}] ` : ''));
+    const checked = changes.map((change, i) =>
+      this.check(change, changes.length > 1 ? `[${i}] ` : ''),
+    );
     if (checked.length === 0) return [];
     return this.exclusive(async () => {
       const current = await this.readDocs(checked);
@@ -109,19 +129,46 @@ export class Replica {
         let sent: DocData | null = null;
         if (change.op === 'upsert') sent = data = change.data;
         else if (change.op === 'patch') {
-          if (!existing?.data) throw new SyncError('NOT_FOUND', `${where}: no such document here (put it first, or sync)`);
+          if (!existing?.data)
+            throw new SyncError(
+              'NOT_FOUND',
+              `${where}: no such document here (put it first, or sync)`,
+            );
           sent = change.data;
-          data = this.parsed(this.schema.parseDocument(change.collection, mergePatch(existing.data, sent)), where);
+          data = this.parsed(
+            this.schema.parseDocument(change.collection, mergePatch(existing.data, sent)),
+            where,
+          );
         }
         hlc = this.clock.now();
-        const entry: OutboxEntry = { mutationId: mutationId++, collection: change.collection, id: change.id, op: change.op, data: sent, baseVersion: existing?.version ?? null, hlc };
-        const doc: LocalDoc = { collection: change.collection, id: change.id, data, version: existing?.version ?? null, server: existing?.server ?? null, pending: true, mark: existing?.mark ?? null, ...(existing?.views != null ? { views: existing.views } : {}) };
+        const entry: OutboxEntry = {
+          mutationId: mutationId++,
+          collection: change.collection,
+          id: change.id,
+          op: change.op,
+          data: sent,
+          baseVersion: existing?.version ?? null,
+          hlc,
+        };
+        const doc: LocalDoc = {
+          collection: change.collection,
+          id: change.id,
+          data,
+          version: existing?.version ?? null,
+          server: existing?.server ?? null,
+          pending: true,
+          mark: existing?.mark ?? null,
+          ...(existing?.views != null ? { views: existing.views } : {}),
+        };
         current.set(key, doc);
         writes.push({ type: 'putDoc', doc }, { type: 'appendOutbox', entry });
         entries.push(entry);
         touched.add(change.collection, change.id);
       });
-      writes.push({ type: 'setMeta', key: 'nextMutationId', value: mutationId }, { type: 'setMeta', key: 'hlc', value: hlc });
+      writes.push(
+        { type: 'setMeta', key: 'nextMutationId', value: mutationId },
+        { type: 'setMeta', key: 'hlc', value: hlc },
+      );
       await this.store.write(writes);
       touched.emit(this.events, 'local');
       return entries;
@@ -131,21 +178,47 @@ export class Replica {
   /** Checks collection, id and (for puts and patches) the data against the schema, before any store access. */
   private check(change: LocalChange, prefix: string): LocalChange {
     const { collection, id } = change;
-    if (!this.schema.has(collection)) throw new SyncError('BAD_REQUEST', `${prefix}unknown collection "${collection}"`, [{ path: 'collection', message: 'unknown collection' }]);
-    if (typeof id !== 'string' || id.length === 0 || id.length > 256) throw new SyncError('BAD_REQUEST', `${prefix}id: must be a string of 1 to 256 characters`, [{ path: 'id', message: 'must be a string of 1 to 256 characters' }]);
-    if (change.op === 'upsert') return { ...change, data: this.parsed(this.schema.parseDocument(collection, change.data), `${prefix}put ${collection}/${id}`) };
-    if (change.op === 'patch') return { ...change, data: this.parsed(this.schema.parsePatch(collection, change.data), `${prefix}patch ${collection}/${id}`) };
+    if (!this.schema.has(collection))
+      throw new SyncError('BAD_REQUEST', `${prefix}unknown collection "${collection}"`, [
+        { path: 'collection', message: 'unknown collection' },
+      ]);
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256)
+      throw new SyncError('BAD_REQUEST', `${prefix}id: must be a string of 1 to 256 characters`, [
+        { path: 'id', message: 'must be a string of 1 to 256 characters' },
+      ]);
+    if (change.op === 'upsert')
+      return {
+        ...change,
+        data: this.parsed(
+          this.schema.parseDocument(collection, change.data),
+          `${prefix}put ${collection}/${id}`,
+        ),
+      };
+    if (change.op === 'patch')
+      return {
+        ...change,
+        data: this.parsed(
+          this.schema.parsePatch(collection, change.data),
+          `${prefix}patch ${collection}/${id}`,
+        ),
+      };
     return change;
   }
 
   private parsed(result: ReturnType<SyncSchema['parseDocument']>, what: string): DocData {
     if (result.ok) return result.data;
     const first = result.issues[0];
-    throw new SyncError('BAD_REQUEST', `${what}: ${first ? `${first.path || '(root)'}: ${first.message}` : 'invalid'}`, result.issues);
+    throw new SyncError(
+      'BAD_REQUEST',
+      `${what}: ${first ? `${first.path || '(root)'}: ${first.message}` : 'invalid'}`,
+      result.issues,
+    );
   }
 
   /** The stored documents of these keys, one `getDocs` per collection. */
-  private async readDocs(keys: readonly { collection: string; id: string }[]): Promise<Map<string, LocalDoc | null>> {
+  private async readDocs(
+    keys: readonly { collection: string; id: string }[],
+  ): Promise<Map<string, LocalDoc | null>> {
     const byCollection = new Map<string, Set<string>>();
     for (const { collection, id } of keys) {
       let ids = byCollection.get(collection);
@@ -162,7 +235,11 @@ export class Replica {
   }
 
   /** A document's changes still in the outbox (after dropping `gone`). */
-  private async pendingOf(collection: string, id: string, gone?: ReadonlySet<number>): Promise<OutboxEntry[]> {
+  private async pendingOf(
+    collection: string,
+    id: string,
+    gone?: ReadonlySet<number>,
+  ): Promise<OutboxEntry[]> {
     const entries = await this.store.listOutbox({ collection, id });
     return gone ? entries.filter((e) => !gone.has(e.mutationId)) : entries;
   }
@@ -175,7 +252,14 @@ export class Replica {
    * those the stream noted for this checkpoint). Returns how many documents' server state changed
    * (counted with checksums on only).
    */
-  applyServerChanges(changes: readonly ChangeOut[], checkpoint: string | null, extra: LocalWrite[] = [], mark: string | null = null, check: ChecksumCheck = {}, target: ViewTarget = { key: DEFAULT_VIEW, pass: '' }): Promise<number> {
+  applyServerChanges(
+    changes: readonly ChangeOut[],
+    checkpoint: string | null,
+    extra: LocalWrite[] = [],
+    mark: string | null = null,
+    check: ChecksumCheck = {},
+    target: ViewTarget = { key: DEFAULT_VIEW, pass: '' },
+  ): Promise<number> {
     return this.exclusive(async () => {
       const isView = target.key !== DEFAULT_VIEW;
       // Not during a resync pass (`mark`) or a view's rebuild: their pages rebuild whatever was held.
@@ -216,7 +300,8 @@ export class Replica {
           const rest = before ? withoutView(before.views, target.key) : null;
           if (!before || (rest === null && before.views != null)) continue;
           const remaining = rest ?? {};
-          if (Object.keys(remaining).length > 0 || before.pending) writes.push({ type: 'putDoc', doc: { ...before, views: remaining } });
+          if (Object.keys(remaining).length > 0 || before.pending)
+            writes.push({ type: 'putDoc', doc: { ...before, views: remaining } });
           else {
             writes.push({ type: 'deleteDoc', collection: change.collection, id: change.id });
             if (deltas?.change(change.collection, before, null)) changed++;
@@ -228,15 +313,27 @@ export class Replica {
         // A view's pages never move a document back (another view may have brought a newer copy during its rebuild).
         if ((ordered || isView) && versionBehind(change.version, before?.version)) {
           // The copy held is newer: it stays, but this view now covers it too.
-          if (before && before.views?.[target.key] !== target.pass) writes.push({ type: 'putDoc', doc: { ...before, views: tags } });
+          if (before && before.views?.[target.key] !== target.pass)
+            writes.push({ type: 'putDoc', doc: { ...before, views: tags } });
           if (!isView) skipped++;
           continue;
         }
         const pending = before?.pending ? await this.pendingOf(change.collection, change.id) : [];
         // A document a repair of its collection has not swept yet keeps the repair's mark; a view's
         // delivery keeps the default resync's mark (that pass sweeps only what the default request sent).
-        const docMark = isView ? (before?.mark ?? null) : (mark ?? integrity?.marks.get(change.collection) ?? null);
-        const doc: LocalDoc = { collection: change.collection, id: change.id, server, version: change.version, data: rebase(server, pending), pending: pending.length > 0, mark: docMark, views: tags };
+        const docMark = isView
+          ? (before?.mark ?? null)
+          : (mark ?? integrity?.marks.get(change.collection) ?? null);
+        const doc: LocalDoc = {
+          collection: change.collection,
+          id: change.id,
+          server,
+          version: change.version,
+          data: rebase(server, pending),
+          pending: pending.length > 0,
+          mark: docMark,
+          views: tags,
+        };
         writes.push({ type: 'putDoc', doc });
         if (deltas?.change(change.collection, before, doc)) changed++;
         touched.add(change.collection, change.id);
@@ -247,18 +344,29 @@ export class Replica {
         writes.push({ type: 'setMeta', key: 'checksums', value: sums });
       }
       if (isView) {
-        const next: ViewState = { ...view!, collection, ...(checkpoint !== null ? { checkpoint } : {}), ...(target.rebuild !== undefined ? { rebuild: target.rebuild } : {}) };
-        if (JSON.stringify(next) !== JSON.stringify(view)) writes.push({ type: 'setMeta', key: 'views', value: { ...views, [target.key]: next } });
-      } else if (checkpoint !== null) writes.push({ type: 'setMeta', key: 'checkpoint', value: checkpoint });
+        const next: ViewState = {
+          ...view!,
+          collection,
+          ...(checkpoint !== null ? { checkpoint } : {}),
+          ...(target.rebuild !== undefined ? { rebuild: target.rebuild } : {}),
+        };
+        if (JSON.stringify(next) !== JSON.stringify(view))
+          writes.push({ type: 'setMeta', key: 'views', value: { ...views, [target.key]: next } });
+      } else if (checkpoint !== null)
+        writes.push({ type: 'setMeta', key: 'checkpoint', value: checkpoint });
       writes.push(...extra);
       if (writes.length > 0) {
         await this.store.write(writes);
         touched.emit(this.events, 'server');
       }
       // Integrity checksums are the default request's: a view's pages are not compared (views have none yet).
-      const expected = integrity && checkpoint !== null && !isView ? (check.expected ?? integrity.take(checkpoint)) : undefined;
+      const expected =
+        integrity && checkpoint !== null && !isView
+          ? (check.expected ?? integrity.take(checkpoint))
+          : undefined;
       // With a document newer than the page here, the sums at the page's checkpoint cannot match: compared at a later one.
-      if (integrity && expected && checkpoint !== null && skipped === 0) await this.compare(integrity, expected, checkpoint, sums, check.audit === true);
+      if (integrity && expected && checkpoint !== null && skipped === 0)
+        await this.compare(integrity, expected, checkpoint, sums, check.audit === true);
       return changed;
     });
   }
@@ -268,14 +376,26 @@ export class Replica {
    * that stored it, so nothing moved in between), for the collections without pending local
    * changes; an audit first recomputes them from the documents (and keeps what it found).
    */
-  private async compare(integrity: Integrity, expected: Record<string, string>, checkpoint: string, known: Record<string, string> | null, audit: boolean): Promise<void> {
+  private async compare(
+    integrity: Integrity,
+    expected: Record<string, string>,
+    checkpoint: string,
+    known: Record<string, string> | null,
+    audit: boolean,
+  ): Promise<void> {
     let sums = known ?? (await this.store.getMeta('checksums')) ?? {};
     // A collection some subscription delivers is ruled on the server: its sums cover views, not the default request.
-    const viewed = new Set(Object.values((await this.store.getMeta('views')) ?? {}).map((v) => v.collection));
+    const viewed = new Set(
+      Object.values((await this.store.getMeta('views')) ?? {}).map((v) => v.collection),
+    );
     for (const [collection, hex] of Object.entries(expected)) {
       if (!this.schema.has(collection) || viewed.has(collection)) continue;
       // Pending local changes of it, or its repair under way: checked at a later checkpoint.
-      if (integrity.marks.has(collection) || (await this.store.listOutbox({ collection, limit: 1 })).length > 0) continue;
+      if (
+        integrity.marks.has(collection) ||
+        (await this.store.listOutbox({ collection, limit: 1 })).length > 0
+      )
+        continue;
       if (audit) {
         integrity.counters.audits++;
         const recomputed = await this.sumOf(collection);
@@ -307,7 +427,10 @@ export class Replica {
     return this.exclusive(async () => {
       const sum = await this.sumOf(collection);
       const stored = (await this.store.getMeta('checksums')) ?? {};
-      if (stored[collection] !== sum) await this.store.write([{ type: 'setMeta', key: 'checksums', value: { ...stored, [collection]: sum } }]);
+      if (stored[collection] !== sum)
+        await this.store.write([
+          { type: 'setMeta', key: 'checksums', value: { ...stored, [collection]: sum } },
+        ]);
       return sum;
     });
   }
@@ -329,7 +452,9 @@ export class Replica {
         status: duplicate ? (result.original ?? 'unknown') : (result.status as Outcome['status']),
         ...(result.version !== undefined ? { version: result.version } : {}),
         ...(result.doc !== undefined ? { doc: result.doc } : {}),
-        ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
+        ...(result.error
+          ? { error: { code: result.error.code, message: result.error.message } }
+          : {}),
         duplicate,
         kind: 'result',
       };
@@ -344,7 +469,19 @@ export class Replica {
    */
   applyRefusal(entry: OutboxEntry, refusal: PushRefusal): Promise<number> {
     const error = { code: refusal.code, message: refusal.message, issues: refusal.issues };
-    return this.settleAll([entry], [{ mutationId: entry.mutationId, status: 'rejected', error, duplicate: false, kind: 'request' }], null);
+    return this.settleAll(
+      [entry],
+      [
+        {
+          mutationId: entry.mutationId,
+          status: 'rejected',
+          error,
+          duplicate: false,
+          kind: 'request',
+        },
+      ],
+      null,
+    );
   }
 
   /**
@@ -353,15 +490,37 @@ export class Replica {
    * node id and renumbers every outbox entry under the new id, in order and above every id handed
    * out so far. Returns the new id and how many entries were renumbered.
    */
-  async reidentify(sent: readonly OutboxEntry[], recorded: readonly number[], newIds: { clientId: string; nodeId: string }): Promise<{ renumbered: number; recorded: number }> {
+  async reidentify(
+    sent: readonly OutboxEntry[],
+    recorded: readonly number[],
+    newIds: { clientId: string; nodeId: string },
+  ): Promise<{ renumbered: number; recorded: number }> {
     const held = new Set(recorded);
     const done = sent.filter((e) => held.has(e.mutationId));
-    const settled = done.length > 0 ? await this.settleAll(done, done.map((e) => ({ mutationId: e.mutationId, status: 'unknown', duplicate: true, kind: 'result' })), null) : 0;
+    const settled =
+      done.length > 0
+        ? await this.settleAll(
+            done,
+            done.map((e) => ({
+              mutationId: e.mutationId,
+              status: 'unknown',
+              duplicate: true,
+              kind: 'result',
+            })),
+            null,
+          )
+        : 0;
     return this.exclusive(async () => {
       const entries = await this.store.listOutbox();
-      let next = Math.max((await this.store.getMeta('nextMutationId')) ?? 1, ...entries.map((e) => e.mutationId + 1));
-      const writes: LocalWrite[] = [{ type: 'removeOutbox', mutationIds: entries.map((e) => e.mutationId) }];
-      for (const entry of entries) writes.push({ type: 'appendOutbox', entry: { ...entry, mutationId: next++ } });
+      let next = Math.max(
+        (await this.store.getMeta('nextMutationId')) ?? 1,
+        ...entries.map((e) => e.mutationId + 1),
+      );
+      const writes: LocalWrite[] = [
+        { type: 'removeOutbox', mutationIds: entries.map((e) => e.mutationId) },
+      ];
+      for (const entry of entries)
+        writes.push({ type: 'appendOutbox', entry: { ...entry, mutationId: next++ } });
       const clock = this.clock.withNode(newIds.nodeId);
       writes.push(
         { type: 'setMeta', key: 'nextMutationId', value: next },
@@ -386,12 +545,17 @@ export class Replica {
       const current = (await this.store.getMeta('rejected')) ?? [];
       const drop = mutationIds ? new Set(mutationIds) : null;
       const kept = drop ? current.filter((r) => !drop.has(r.change.mutationId)) : [];
-      if (kept.length !== current.length) await this.store.write([{ type: 'setMeta', key: 'rejected', value: kept }]);
+      if (kept.length !== current.length)
+        await this.store.write([{ type: 'setMeta', key: 'rejected', value: kept }]);
     });
   }
 
   /** Settles answered outbox entries in one atomic write; events go out once it is stored. */
-  private settleAll(sent: readonly OutboxEntry[], outcomes: readonly Outcome[], serverTime: string | null): Promise<number> {
+  private settleAll(
+    sent: readonly OutboxEntry[],
+    outcomes: readonly Outcome[],
+    serverTime: string | null,
+  ): Promise<number> {
     return this.exclusive(async () => {
       if (serverTime) this.clock.receive(serverTime);
       const byId = new Map(sent.map((e) => [e.mutationId, e]));
@@ -400,29 +564,55 @@ export class Replica {
         const entry = byId.get(outcome.mutationId);
         if (!entry) continue;
         // Never drop an outbox entry on an answer that is not about what it holds.
-        if (outcome.collection !== undefined && (outcome.collection !== entry.collection || outcome.id !== entry.id)) continue;
+        if (
+          outcome.collection !== undefined &&
+          (outcome.collection !== entry.collection || outcome.id !== entry.id)
+        )
+          continue;
         byId.delete(outcome.mutationId); // answered once, even if the server repeats it
         answered.push({ entry, outcome });
       }
       if (answered.length === 0) return 0;
       const docs = await this.readDocs(answered.map((a) => a.entry));
       // Before `settle` moves them: the checksums follow each document's server state.
-      const before = new Map<string, LocalDoc | null>([...docs].map(([key, doc]) => [key, doc ? { ...doc } : null]));
+      const before = new Map<string, LocalDoc | null>(
+        [...docs].map(([key, doc]) => [key, doc ? { ...doc } : null]),
+      );
       const conflicts: ConflictEvent[] = [];
       const rejected: RejectedChange[] = [];
       const at = new Date().toISOString();
       for (const { entry, outcome } of answered) {
         const key = docKey(entry.collection, entry.id);
-        const doc = docs.get(key) ?? { collection: entry.collection, id: entry.id, data: null, version: null, server: null };
+        const doc = docs.get(key) ?? {
+          collection: entry.collection,
+          id: entry.id,
+          data: null,
+          version: null,
+          server: null,
+        };
         docs.set(key, doc);
         const conflict = this.settle(doc, entry, outcome);
         if (conflict) conflicts.push(conflict);
-        if (outcome.status === 'rejected') rejected.push({ change: entry, error: outcome.error ?? { code: 'REJECTED', message: 'rejected by the server' }, kind: outcome.kind, at });
+        if (outcome.status === 'rejected')
+          rejected.push({
+            change: entry,
+            error: outcome.error ?? { code: 'REJECTED', message: 'rejected by the server' },
+            kind: outcome.kind,
+            at,
+          });
       }
       const gone = new Set(answered.map((a) => a.entry.mutationId));
       const othersPending = (await this.store.countOutbox()) > gone.size;
-      const writes: LocalWrite[] = [{ type: 'removeOutbox', mutationIds: [...gone] }, { type: 'setMeta', key: 'hlc', value: this.clock.now() }];
-      if (rejected.length > 0) writes.push({ type: 'setMeta', key: 'rejected', value: [...((await this.store.getMeta('rejected')) ?? []), ...rejected] });
+      const writes: LocalWrite[] = [
+        { type: 'removeOutbox', mutationIds: [...gone] },
+        { type: 'setMeta', key: 'hlc', value: this.clock.now() },
+      ];
+      if (rejected.length > 0)
+        writes.push({
+          type: 'setMeta',
+          key: 'rejected',
+          value: [...((await this.store.getMeta('rejected')) ?? []), ...rejected],
+        });
       const touched = new Touched();
       const deltas = this.integrity ? new ChecksumDeltas() : null;
       for (const [key, doc] of docs) {
@@ -435,10 +625,18 @@ export class Replica {
           deltas?.change(doc.collection, before.get(key), null);
           continue;
         }
-        writes.push({ type: 'putDoc', doc: { ...doc, data: rebase(doc.server, pending), pending: pending.length > 0 } });
+        writes.push({
+          type: 'putDoc',
+          doc: { ...doc, data: rebase(doc.server, pending), pending: pending.length > 0 },
+        });
         deltas?.change(doc.collection, before.get(key), doc);
       }
-      if (deltas && deltas.size > 0) writes.push({ type: 'setMeta', key: 'checksums', value: deltas.applyTo(await this.store.getMeta('checksums')) });
+      if (deltas && deltas.size > 0)
+        writes.push({
+          type: 'setMeta',
+          key: 'checksums',
+          value: deltas.applyTo(await this.store.getMeta('checksums')),
+        });
       await this.store.write(writes);
       touched.emit(this.events, 'server');
       for (const conflict of conflicts) this.events.emit('conflict', conflict);
@@ -451,7 +649,8 @@ export class Replica {
     const { status } = outcome;
     // The server state held is already past this change (a later commit arrived first, e.g. by the
     // stream): a document's version never decreases, so that state includes the change's effect.
-    const passed = outcome.version !== undefined && doc.version !== null && doc.version > outcome.version;
+    const passed =
+      outcome.version !== undefined && doc.version !== null && doc.version > outcome.version;
     if (passed) {
       // keep it: re-applying the change on top would move the server state back to an older version
     } else if (status === 'accepted') {
@@ -488,7 +687,15 @@ export class Replica {
     if (this.integrity && gone.length > 0) {
       const deltas = new ChecksumDeltas();
       for (const doc of gone) deltas.change(doc.collection, doc, null);
-      if (deltas.size > 0) writes = [...writes, { type: 'setMeta', key: 'checksums', value: deltas.applyTo(await this.store.getMeta('checksums')) }];
+      if (deltas.size > 0)
+        writes = [
+          ...writes,
+          {
+            type: 'setMeta',
+            key: 'checksums',
+            value: deltas.applyTo(await this.store.getMeta('checksums')),
+          },
+        ];
     }
     await this.store.write(writes);
     touched.emit(this.events, 'server');
@@ -498,9 +705,24 @@ export class Replica {
    * Stores one page of a full export and, in the same write, how far the resync got (none for a
    * repair: `state` null). Returns how many documents' server state changed (see `applyServerChanges`).
    */
-  applyFullPage(docs: readonly FullDoc[], state: ResyncState | null, mark = state?.mark ?? null): Promise<number> {
-    const changes = docs.map((d): ChangeOut => ({ collection: d.collection, id: d.id, op: d.deleted ? 'delete' : 'upsert', data: d.deleted ? null : d.data, version: d.version }));
-    return this.applyServerChanges(changes, null, state ? [{ type: 'setMeta', key: 'resync', value: state }] : [], mark);
+  applyFullPage(
+    docs: readonly FullDoc[],
+    state: ResyncState | null,
+    mark = state?.mark ?? null,
+  ): Promise<number> {
+    const changes = docs.map((d): ChangeOut => ({
+      collection: d.collection,
+      id: d.id,
+      op: d.deleted ? 'delete' : 'upsert',
+      data: d.deleted ? null : d.data,
+      version: d.version,
+    }));
+    return this.applyServerChanges(
+      changes,
+      null,
+      state ? [{ type: 'setMeta', key: 'resync', value: state }] : [],
+      mark,
+    );
   }
 
   /**
@@ -539,17 +761,34 @@ export class Replica {
           const rest = withoutView(doc.views, DEFAULT_VIEW) ?? doc.views ?? {};
           if (Object.keys(rest).length > 0) {
             // Other views deliver it: only the default request's claim goes.
-            if (rest !== doc.views) writes.push({ type: 'putDoc', doc: { ...doc, views: rest, mark } });
+            if (rest !== doc.views)
+              writes.push({ type: 'putDoc', doc: { ...doc, views: rest, mark } });
             continue;
           }
           const mine = doc.pending ? await this.pendingOf(doc.collection, doc.id) : [];
-          if (mine.length > 0) writes.push({ type: 'putDoc', doc: { ...doc, server: null, version: null, data: rebase(null, mine), pending: true, mark } });
+          if (mine.length > 0)
+            writes.push({
+              type: 'putDoc',
+              doc: {
+                ...doc,
+                server: null,
+                version: null,
+                data: rebase(null, mine),
+                pending: true,
+                mark,
+              },
+            });
           else writes.push({ type: 'deleteDoc', collection: doc.collection, id: doc.id });
           deltas?.change(collection, doc, null);
           touched.add(doc.collection, doc.id);
           swept++;
         }
-        if (deltas && deltas.size > 0) writes.push({ type: 'setMeta', key: 'checksums', value: deltas.applyTo(await this.store.getMeta('checksums')) });
+        if (deltas && deltas.size > 0)
+          writes.push({
+            type: 'setMeta',
+            key: 'checksums',
+            value: deltas.applyTo(await this.store.getMeta('checksums')),
+          });
         if (writes.length > 0) await this.store.write(writes);
         touched.emit(this.events, 'server');
         after = docs.at(-1)?.id;

@@ -13,7 +13,11 @@ export interface RetryOptions {
 export const DEFAULT_RETRY: RetryOptions = { retries: 5, baseMs: 250, maxMs: 30_000 };
 
 /** The delay before retry number `attempt` (0-based): exponential, capped, with "equal jitter" (half fixed, half random). */
-export function backoffDelay(attempt: number, options: RetryOptions, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: RetryOptions,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.min(attempt, 30));
   return ceiling / 2 + random() * (ceiling / 2);
 }
@@ -22,7 +26,12 @@ export function backoffDelay(attempt: number, options: RetryOptions, random: () 
  * The delay before retry number `attempt` after `error`: the backoff, or longer when the server
  * said when to come back (`TOO_MANY_REQUESTS` with `data.sync.retryAfterMs`), never above `maxMs`.
  */
-export function retryDelay(error: unknown, attempt: number, options: RetryOptions, random: () => number = Math.random): number {
+export function retryDelay(
+  error: unknown,
+  attempt: number,
+  options: RetryOptions,
+  random: () => number = Math.random,
+): number {
   const backoff = backoffDelay(attempt, options, random);
   const after = (error as ErrorLike | null)?.data?.sync?.retryAfterMs;
   return typeof after === 'number' && after > backoff ? Math.min(after, options.maxMs) : backoff;
@@ -30,7 +39,11 @@ export function retryDelay(error: unknown, attempt: number, options: RetryOption
 
 interface ErrorLike {
   message?: unknown;
-  data?: { code?: unknown; httpStatus?: unknown; sync?: { code?: unknown; issues?: unknown; retryAfterMs?: unknown; recorded?: unknown } | null } | null;
+  data?: {
+    code?: unknown;
+    httpStatus?: unknown;
+    sync?: { code?: unknown; issues?: unknown; retryAfterMs?: unknown; recorded?: unknown } | null;
+  } | null;
 }
 
 /** Why the server refused a whole push request because of what it holds (see `pushRefusal`), or why a lone change is dead-lettered after repeated failures. */
@@ -43,7 +56,15 @@ export interface PushRefusal {
 }
 
 /** tRPC error codes and HTTP statuses that say "try again later" rather than "this request is wrong". */
-const RETRYABLE_CODES = new Set(['TIMEOUT', 'TOO_MANY_REQUESTS', 'CLIENT_CLOSED_REQUEST', 'INTERNAL_SERVER_ERROR', 'BAD_GATEWAY', 'SERVICE_UNAVAILABLE', 'GATEWAY_TIMEOUT']);
+const RETRYABLE_CODES = new Set([
+  'TIMEOUT',
+  'TOO_MANY_REQUESTS',
+  'CLIENT_CLOSED_REQUEST',
+  'INTERNAL_SERVER_ERROR',
+  'BAD_GATEWAY',
+  'SERVICE_UNAVAILABLE',
+  'GATEWAY_TIMEOUT',
+]);
 
 /**
  * True when the server answered "your checkpoint is older than the retained history":
@@ -55,7 +76,10 @@ export function isResyncRequired(error: unknown): boolean {
   if (e.data?.sync?.code === 'RESYNC_REQUIRED') return true;
   if (e.data?.sync?.code === 'CLIENT_ID_CONFLICT') return false;
   const message = typeof e.message === 'string' ? e.message : '';
-  return (e.data?.code === 'CONFLICT' || e.data == null) && /RESYNC_REQUIRED|resync required/i.test(message);
+  return (
+    (e.data?.code === 'CONFLICT' || e.data == null) &&
+    /RESYNC_REQUIRED|resync required/i.test(message)
+  );
 }
 
 /**
@@ -67,7 +91,9 @@ export function isResyncRequired(error: unknown): boolean {
 export function clientIdConflict(error: unknown): { recorded: number[] } | null {
   const sync = (error as ErrorLike | null)?.data?.sync;
   if (sync?.code !== 'CLIENT_ID_CONFLICT') return null;
-  const recorded = Array.isArray(sync.recorded) ? sync.recorded.filter((id): id is number => Number.isSafeInteger(id)) : [];
+  const recorded = Array.isArray(sync.recorded)
+    ? sync.recorded.filter((id): id is number => Number.isSafeInteger(id))
+    : [];
   return { recorded };
 }
 
@@ -81,7 +107,9 @@ export function errorCode(error: unknown): string | null {
 /** True when the server refused the caller's token (tRPC `UNAUTHORIZED`, HTTP 401). */
 export function isUnauthorized(error: unknown): boolean {
   const data = (error as ErrorLike | null)?.data;
-  return data?.code === 'UNAUTHORIZED' || data?.sync?.code === 'UNAUTHORIZED' || data?.httpStatus === 401;
+  return (
+    data?.code === 'UNAUTHORIZED' || data?.sync?.code === 'UNAUTHORIZED' || data?.httpStatus === 401
+  );
 }
 
 /** True when the server needs a newer client schema version (`UPGRADE_REQUIRED`, HTTP 426). */
@@ -97,7 +125,8 @@ export function isUpgradeRequired(error: unknown): boolean {
 export function isRetryable(error: unknown): boolean {
   const data = (error as ErrorLike | null)?.data;
   if (data == null) return true;
-  if (data.sync?.code === 'UPGRADE_REQUIRED' || data.sync?.code === 'CLIENT_ID_CONFLICT') return false;
+  if (data.sync?.code === 'UPGRADE_REQUIRED' || data.sync?.code === 'CLIENT_ID_CONFLICT')
+    return false;
   if (typeof data.code === 'string' && RETRYABLE_CODES.has(data.code)) return true;
   const status = typeof data.httpStatus === 'number' ? data.httpStatus : 0;
   return status === 408 || status === 429 || status >= 500;
@@ -112,10 +141,18 @@ export function isRetryable(error: unknown): boolean {
 export function pushRefusal(error: unknown): PushRefusal | null {
   const e = error as ErrorLike | null;
   const data = e?.data;
-  if (typeof e !== 'object' || e === null || data == null || isRetryable(error) || isResyncRequired(error)) return null;
+  if (
+    typeof e !== 'object' ||
+    e === null ||
+    data == null ||
+    isRetryable(error) ||
+    isResyncRequired(error)
+  )
+    return null;
   let code: 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE' | null = null;
   if (data.sync) {
-    if (data.sync.code === 'BAD_REQUEST' || data.sync.code === 'PAYLOAD_TOO_LARGE') code = data.sync.code;
+    if (data.sync.code === 'BAD_REQUEST' || data.sync.code === 'PAYLOAD_TOO_LARGE')
+      code = data.sync.code;
   } else if (data.code === 'PAYLOAD_TOO_LARGE' || data.httpStatus === 413) {
     code = 'PAYLOAD_TOO_LARGE'; // a body limit of tRPC or a proxy: still about how much the request holds
   } else if (data.code === 'BAD_REQUEST' && data.sync === undefined) {
@@ -125,15 +162,23 @@ export function pushRefusal(error: unknown): PushRefusal | null {
   const raw = Array.isArray(data.sync?.issues) ? (data.sync.issues as unknown[]) : [];
   const issues = raw.flatMap((i) => {
     const issue = i as { path?: unknown; message?: unknown } | null;
-    return issue && typeof issue.path === 'string' ? [{ path: issue.path, message: typeof issue.message === 'string' ? issue.message : '' }] : [];
+    return issue && typeof issue.path === 'string'
+      ? [{ path: issue.path, message: typeof issue.message === 'string' ? issue.message : '' }]
+      : [];
   });
   // A request-level BAD_REQUEST (bad clientId, malformed request): isolating changes would refuse every one of them.
-  if (code === 'BAD_REQUEST' && issues.length > 0 && !issues.some((i) => i.path === 'changes' || i.path.startsWith('changes.'))) return null;
+  if (
+    code === 'BAD_REQUEST' &&
+    issues.length > 0 &&
+    !issues.some((i) => i.path === 'changes' || i.path.startsWith('changes.'))
+  )
+    return null;
   return { code, message: typeof e.message === 'string' ? e.message : code, issues };
 }
 
 /** An aborted signal's reason (typed loosely: React Native's AbortSignal type has no `reason`). */
-const reasonOf = (signal: AbortSignal): unknown => (signal as { reason?: unknown }).reason ?? new Error('aborted');
+const reasonOf = (signal: AbortSignal): unknown =>
+  (signal as { reason?: unknown }).reason ?? new Error('aborted');
 
 /** Resolves after `ms`, or rejects early when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -156,7 +201,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * An UNAUTHORIZED answer is retried once, at once, after `refreshToken` (when given) got a new token.
  * `guard` runs before every attempt and may throw to stop (the platform went offline: no request).
  */
-export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions, onRetry?: (error: unknown, attempt: number) => void, refreshToken?: () => Promise<unknown>, guard?: () => void): Promise<T> {
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  options: RetryOptions,
+  onRetry?: (error: unknown, attempt: number) => void,
+  refreshToken?: () => Promise<unknown>,
+  guard?: () => void,
+): Promise<T> {
   let refreshed = false;
   for (let attempt = 0; ; attempt++) {
     try {

@@ -12,7 +12,8 @@ import type { Timers } from './timers.js';
  * - `error`: the server refused a request for a reason retrying will not fix (see the reason);
  * - `upgrade-required`: the server needs a newer schema version; the client stops syncing and keeps its outbox.
  */
-export type SyncStatus = 'online' | 'offline' | 'syncing' | 'stalled' | 'error' | 'upgrade-required';
+export type SyncStatus =
+  'online' | 'offline' | 'syncing' | 'stalled' | 'error' | 'upgrade-required';
 
 /** Why the status is `offline`, `stalled`, `error` or `upgrade-required`. */
 export interface StatusReason {
@@ -49,8 +50,13 @@ export interface Connectivity {
 
 /** The browser's `navigator.onLine` and `online` / `offline` events, or `null` where there are none (Node, some RN setups). */
 export function browserConnectivity(): Connectivity | null {
-  const g = globalThis as { navigator?: { onLine?: boolean }; addEventListener?: (t: string, l: () => void) => void; removeEventListener?: (t: string, l: () => void) => void };
-  if (typeof g.navigator?.onLine !== 'boolean' || typeof g.addEventListener !== 'function') return null;
+  const g = globalThis as {
+    navigator?: { onLine?: boolean };
+    addEventListener?: (t: string, l: () => void) => void;
+    removeEventListener?: (t: string, l: () => void) => void;
+  };
+  if (typeof g.navigator?.onLine !== 'boolean' || typeof g.addEventListener !== 'function')
+    return null;
   return {
     online: () => g.navigator!.onLine !== false,
     subscribe(listener) {
@@ -70,7 +76,10 @@ const OFFLINE_ERRORS = new WeakSet<object>();
 
 /** The error a step rejects with, at once and without a request, while the platform says the device is offline (`SyncError` `UNAVAILABLE`). */
 export function offlineError(what: string): SyncError {
-  const error = new SyncError('UNAVAILABLE', `${what}: offline (the device has no network); nothing was sent`);
+  const error = new SyncError(
+    'UNAVAILABLE',
+    `${what}: offline (the device has no network); nothing was sent`,
+  );
   OFFLINE_ERRORS.add(error);
   return error;
 }
@@ -94,17 +103,23 @@ const UNREACHABLE_CODES = new Set(['BAD_GATEWAY', 'SERVICE_UNAVAILABLE', 'GATEWA
  * - `refusal`: the server answered with a refusal retrying will not fix (401 after the token
  *   refresh, 403, a request-level 400, CLIENT_ID_CONFLICT, …), or a local error (`SyncError`).
  */
-export function classifyFailure(error: unknown): 'upgrade' | 'unreachable' | 'transient' | 'refusal' {
+export function classifyFailure(
+  error: unknown,
+): 'upgrade' | 'unreachable' | 'transient' | 'refusal' {
   if (isUpgradeRequired(error)) return 'upgrade';
   if (error instanceof SyncError) return error.code === 'UNAVAILABLE' ? 'unreachable' : 'refusal';
-  const e = error as { data?: { code?: unknown; httpStatus?: unknown } | null; cause?: unknown } | null;
+  const e = error as {
+    data?: { code?: unknown; httpStatus?: unknown } | null;
+    cause?: unknown;
+  } | null;
   const data = e?.data;
   if (data == null) {
     // An answer that could not be read (a proxy's HTML page) is still an answer.
     const cause = e?.cause as { name?: unknown } | undefined;
     return cause?.name === 'SyntaxError' ? 'transient' : 'unreachable';
   }
-  if (typeof data.httpStatus === 'number' && UNREACHABLE_STATUS.has(data.httpStatus)) return 'unreachable';
+  if (typeof data.httpStatus === 'number' && UNREACHABLE_STATUS.has(data.httpStatus))
+    return 'unreachable';
   if (typeof data.code === 'string' && UNREACHABLE_CODES.has(data.code)) return 'unreachable';
   return isRetryable(error) ? 'transient' : 'refusal';
 }
@@ -112,7 +127,12 @@ export function classifyFailure(error: unknown): 'upgrade' | 'unreachable' | 'tr
 /** A failure's code and message for a reason or a diagnostics entry. */
 export function describeError(error: unknown): { code: string; message: string } {
   const code = error instanceof SyncError ? error.code : (errorCode(error) ?? 'ERROR');
-  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+  const message =
+    error instanceof Error
+      ? error.message
+      : typeof error === 'string'
+        ? error
+        : (JSON.stringify(error) ?? String(error));
   return { code, message };
 }
 
@@ -169,7 +189,14 @@ export class StatusTracker {
     connectivity: Connectivity | null,
     private readonly timers: Timers,
   ) {
-    this.facts = { platformOnline: connectivity ? connectivity.online() : true, server: 'unknown', refusal: null, stalled: null, running: 0, upgrade: false };
+    this.facts = {
+      platformOnline: connectivity ? connectivity.online() : true,
+      server: 'unknown',
+      refusal: null,
+      stalled: null,
+      running: 0,
+      upgrade: false,
+    };
     this.current = this.facts.platformOnline ? 'online' : 'offline';
     this.reasonNow = this.reasonFor(this.current);
   }
@@ -201,7 +228,13 @@ export class StatusTracker {
   /** The status, its reason and the outbox as last counted. */
   detail(): StatusDetail {
     const { count, oldestAtMs } = this.outboxStats;
-    return { status: this.current, reason: this.reasonNow, pending: count, oldestPendingAgeMs: count > 0 && oldestAtMs !== null ? Math.max(0, this.timers.now() - oldestAtMs) : null };
+    return {
+      status: this.current,
+      reason: this.reasonNow,
+      pending: count,
+      oldestPendingAgeMs:
+        count > 0 && oldestAtMs !== null ? Math.max(0, this.timers.now() - oldestAtMs) : null,
+    };
   }
 
   /** Calls `fn` after every fact change (the watchdog and the ping re-arm on it); returns a function that stops. */
@@ -244,7 +277,11 @@ export class StatusTracker {
 
   /** The stall watchdog's verdict (`null`: not stalled). */
   stalled(reason: StatusReason | null): void {
-    if (reason?.code !== this.facts.stalled?.code || reason?.message !== this.facts.stalled?.message) this.update({ stalled: reason });
+    if (
+      reason?.code !== this.facts.stalled?.code ||
+      reason?.message !== this.facts.stalled?.message
+    )
+      this.update({ stalled: reason });
   }
 
   /** The outbox as last counted (carried by the next `status` event and `detail()`; emits nothing by itself). */
@@ -266,27 +303,48 @@ export class StatusTracker {
       return { upgrade: true, server: 'reachable', refusal: this.latestRefusal() };
     }
     if (kind === 'unreachable') {
-      if (this.facts.server !== 'unreachable' || !this.unreachableReason) this.unreachableReason = { code: 'SERVER_UNREACHABLE', message: `the server cannot be reached: ${message}`, since };
+      if (this.facts.server !== 'unreachable' || !this.unreachableReason)
+        this.unreachableReason = {
+          code: 'SERVER_UNREACHABLE',
+          message: `the server cannot be reached: ${message}`,
+          since,
+        };
       return { server: 'unreachable' };
     }
     if (kind === 'transient') return { server: 'reachable' };
     const held = this.refusals.get(channel);
-    if (!held || held.code !== code || held.message !== message) this.refusals.set(channel, { code, message, since });
+    if (!held || held.code !== code || held.message !== message)
+      this.refusals.set(channel, { code, message, since });
     return { server: 'reachable', refusal: this.latestRefusal() };
   }
 
   private latestRefusal(): StatusReason | null {
     let latest: StatusReason | null = null;
-    for (const reason of this.refusals.values()) if (!latest || reason.since >= latest.since) latest = reason;
+    for (const reason of this.refusals.values())
+      if (!latest || reason.since >= latest.since) latest = reason;
     return latest;
   }
 
   private reasonFor(status: SyncStatus): StatusReason | null {
     const since = new Date(this.timers.now()).toISOString();
-    if (status === 'upgrade-required') return this.facts.refusal?.code === 'UPGRADE_REQUIRED' ? this.facts.refusal : { code: 'UPGRADE_REQUIRED', message: 'the server needs a newer schema version', since };
+    if (status === 'upgrade-required')
+      return this.facts.refusal?.code === 'UPGRADE_REQUIRED'
+        ? this.facts.refusal
+        : { code: 'UPGRADE_REQUIRED', message: 'the server needs a newer schema version', since };
     if (status === 'offline') {
-      if (!this.facts.platformOnline) return { code: 'PLATFORM_OFFLINE', message: 'the device has no network (platform signal)', since };
-      return this.unreachableReason ?? { code: 'SERVER_UNREACHABLE', message: 'nothing has answered since the network came back', since };
+      if (!this.facts.platformOnline)
+        return {
+          code: 'PLATFORM_OFFLINE',
+          message: 'the device has no network (platform signal)',
+          since,
+        };
+      return (
+        this.unreachableReason ?? {
+          code: 'SERVER_UNREACHABLE',
+          message: 'nothing has answered since the network came back',
+          since,
+        }
+      );
     }
     if (status === 'stalled') return this.facts.stalled;
     if (status === 'error') return this.facts.refusal;
@@ -295,13 +353,19 @@ export class StatusTracker {
 
   private update(change: Partial<StatusFacts>): void {
     const before = this.facts.server;
-    this.facts = { ...this.facts, ...change, upgrade: this.facts.upgrade || change.upgrade === true };
-    if (this.facts.server !== 'unreachable' && before === 'unreachable') this.unreachableReason = null;
+    this.facts = {
+      ...this.facts,
+      ...change,
+      upgrade: this.facts.upgrade || change.upgrade === true,
+    };
+    if (this.facts.server !== 'unreachable' && before === 'unreachable')
+      this.unreachableReason = null;
     const next = deriveStatus(this.facts, this.current);
     const previous = this.reasonNow;
     let reason = this.reasonFor(next);
     // Keep the reason (and its `since`) while the status and the reason's code hold.
-    if (reason && previous && next === this.current && reason.code === previous.code) reason = { ...reason, since: previous.since };
+    if (reason && previous && next === this.current && reason.code === previous.code)
+      reason = { ...reason, since: previous.since };
     const changed = next !== this.current || reason?.code !== previous?.code;
     this.current = next;
     this.reasonNow = reason;

@@ -28,7 +28,10 @@ export interface SubscriptionEvents extends Record<string, unknown> {
  * await sub.ready;          // its first full is local
  * await sub.unsubscribe();  // its documents leave, unless another view holds them
  */
-export interface Subscription<Rule extends string = string, Params = Record<string, unknown> | undefined> {
+export interface Subscription<
+  Rule extends string = string,
+  Params = Record<string, unknown> | undefined,
+> {
   /** The rule name followed by the canonical JSON of the params (`project{"projectId":"p1"}`; the name alone without params). */
   readonly key: string;
   readonly rule: Rule;
@@ -42,7 +45,10 @@ export interface Subscription<Rule extends string = string, Params = Record<stri
   /** Stops syncing the view and removes its documents that no other view holds (those with pending writes leave once pushed). */
   unsubscribe(): Promise<void>;
   /** Listens to `progress` or `status`; returns a function that stops listening. */
-  on<E extends keyof SubscriptionEvents>(event: E, listener: (payload: SubscriptionEvents[E]) => void): () => void;
+  on<E extends keyof SubscriptionEvents>(
+    event: E,
+    listener: (payload: SubscriptionEvents[E]) => void,
+  ): () => void;
 }
 
 /** The client's side of a subscription: settles `ready` and moves the status. */
@@ -67,7 +73,10 @@ export class SubscriptionHandle implements Subscription {
     return this.leave(this);
   }
 
-  on<E extends keyof SubscriptionEvents>(event: E, listener: (payload: SubscriptionEvents[E]) => void): () => void {
+  on<E extends keyof SubscriptionEvents>(
+    event: E,
+    listener: (payload: SubscriptionEvents[E]) => void,
+  ): () => void {
     return this.events.on(event, listener);
   }
 
@@ -84,7 +93,9 @@ export class SubscriptionHandle implements Subscription {
     if (this.status === 'refused' || this.status === 'unsubscribed') return;
     this.status = status;
     this.error = error;
-    this.settle.reject(error ?? new Error(`subscription ${this.key} was unsubscribed before it was ready`));
+    this.settle.reject(
+      error ?? new Error(`subscription ${this.key} was unsubscribed before it was ready`),
+    );
     this.events.emit('status', status === 'refused' ? { status, error } : { status });
   }
 }

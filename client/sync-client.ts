@@ -13,7 +13,16 @@ import { Replica } from './replica.js';
 import { serial } from './serial.js';
 import { TabSync } from './tab-sync.js';
 import type { TabCall } from './tabs.js';
-import { browserConnectivity, classifyFailure, describeError, isOfflineError, offlineError, StatusTracker, type StatusDetail, type SyncStatus } from './status.js';
+import {
+  browserConnectivity,
+  classifyFailure,
+  describeError,
+  isOfflineError,
+  offlineError,
+  StatusTracker,
+  type StatusDetail,
+  type SyncStatus,
+} from './status.js';
 import { createTokenSource } from './token-source.js';
 import { withRetry } from './retry.js';
 import { SyncError } from '../shared/errors.js';
@@ -40,27 +49,37 @@ export interface SyncResult {
 
 /** The `pull` input type of a typed `api` (the app's `trpc.sync` proxy). */
 /** The `pull` input type of a typed `api` (what `ViewsOf` reads the declared views from). */
-export type PullInputOf<A> = A extends { pull: { query: (input: infer I, ...rest: never[]) => unknown } } ? Exclude<I, void | undefined> : never;
+export type PullInputOf<A> = A extends {
+  pull: { query: (input: infer I, ...rest: never[]) => unknown };
+}
+  ? Exclude<I, void | undefined>
+  : never;
 
 /**
  * The views (`{ rule, params }` union) a typed `api` accepts, read from its `pull` input's `view`
  * field; any rule name and params for an `api` typed only as `SyncApi` (or a server without rules).
  */
-export type ViewsOf<A> = PullInputOf<A> extends { view?: infer V } ? (unknown extends V ? ViewRequestInput : Exclude<V, undefined | null>) : ViewRequestInput;
+export type ViewsOf<A> =
+  PullInputOf<A> extends { view?: infer V }
+    ? unknown extends V
+      ? ViewRequestInput
+      : Exclude<V, undefined | null>
+    : ViewRequestInput;
 
 /** The params argument of `subscribe(rule, …)` for rule `K` of the view union `V`: required when the rule's params are. */
-export type ViewParamsArgs<V extends ViewRequestInput, K> =
-  (string extends V['rule'] ? V : Extract<V, { rule: K }>) extends infer E
-    ? [E] extends [never]
-      ? never
-      : E extends { params: infer P }
-        ? undefined extends P
-          ? [params?: P]
-          : [params: P]
-        : E extends { params?: infer P }
-          ? [params?: P]
-          : []
-    : never;
+export type ViewParamsArgs<V extends ViewRequestInput, K> = (
+  string extends V['rule'] ? V : Extract<V, { rule: K }>
+) extends infer E
+  ? [E] extends [never]
+    ? never
+    : E extends { params: infer P }
+      ? undefined extends P
+        ? [params?: P]
+        : [params: P]
+      : E extends { params?: infer P }
+        ? [params?: P]
+        : []
+  : never;
 
 /** A sync client; see `createSyncClient`. `V` is the union of the views the server declares (see `ViewsOf`). */
 export interface SyncClient<S extends SyncSchema, V extends ViewRequestInput = ViewRequestInput> {
@@ -76,7 +95,10 @@ export interface SyncClient<S extends SyncSchema, V extends ViewRequestInput = V
    * const sub = client.subscribe('project', { projectId: 'p1' });
    * await sub.ready;
    */
-  subscribe<K extends V['rule']>(rule: K, ...params: ViewParamsArgs<V, K>): Subscription<K, ViewParamsArgs<V, K>[0]>;
+  subscribe<K extends V['rule']>(
+    rule: K,
+    ...params: ViewParamsArgs<V, K>
+  ): Subscription<K, ViewParamsArgs<V, K>[0]>;
   /** The subscriptions this client holds (those stored by earlier runs included). */
   subscriptions(): Promise<Subscription[]>;
   /**
@@ -103,7 +125,10 @@ export interface SyncClient<S extends SyncSchema, V extends ViewRequestInput = V
   /** True when this client talks to the server: always without `tabs`; with `tabs`, while this tab is the leader. */
   readonly leader: boolean;
   /** Listens to `change`, `conflict`, `resync`, `error`, `synced`, `progress`, `status` or `clientId`; returns a function that stops listening. */
-  on<E extends keyof SyncClientEvents>(event: E, listener: (payload: SyncClientEvents[E]) => void): () => void;
+  on<E extends keyof SyncClientEvents>(
+    event: E,
+    listener: (payload: SyncClientEvents[E]) => void,
+  ): () => void;
   /**
    * `online`, `offline`, `syncing`, `stalled`, `error` or `upgrade-required` (see `SyncStatus` and
    * docs/client.md for each condition and bound); changes are announced by the `status` event,
@@ -181,7 +206,9 @@ export interface SyncClient<S extends SyncSchema, V extends ViewRequestInput = V
  * await client.sync();   // or: await client.start() for live mode
  * client.on('conflict', (c) => console.warn('server kept', c.doc));
  */
-export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncApi>(options: SyncClientOptions<S> & { api: A }): SyncClient<S, ViewsOf<A>> {
+export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncApi>(
+  options: SyncClientOptions<S> & { api: A },
+): SyncClient<S, ViewsOf<A>> {
   const resolved = resolveOptions(options as SyncClientOptions<SyncSchema>);
   const store = options.store ?? memoryLocalStore();
   const events = new Emitter<SyncClientEvents>();
@@ -190,11 +217,16 @@ export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncA
   const clock = new HlcClock({ node: 'pending' });
   const integrity = options.integrity === false ? null : new Integrity(options.integrity);
   const replica = new Replica(store, options.schema, clock, events, integrity);
-  const connectivity = options.connectivity === undefined ? browserConnectivity() : options.connectivity;
+  const connectivity =
+    options.connectivity === undefined ? browserConnectivity() : options.connectivity;
   const timers = resolved.timers;
   // The tracker reports to its own emitter: with tabs, a follower shows the leader's status instead.
   const statusEvents = new Emitter<SyncClientEvents>();
-  const status = new StatusTracker((detail) => statusEvents.emit('status', detail), connectivity, timers);
+  const status = new StatusTracker(
+    (detail) => statusEvents.emit('status', detail),
+    connectivity,
+    timers,
+  );
   const diag = new DiagnosticsRecorder(timers);
   const tokens = options.tokens ?? (options.getToken ? createTokenSource(options.getToken) : null);
   const schemaVersion = (options.schema as { version?: unknown }).version;
@@ -210,9 +242,15 @@ export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncA
     clientId: given ?? '',
     schemaNames: options.schema.names,
     call: (fn) =>
-      withRetry(fn, attempts === 'once' ? { ...resolved.retry, retries: 0 } : resolved.retry, undefined, tokens ? () => tokens.refresh() : undefined, () => {
-        if (!online()) throw offlineError('request');
-      }),
+      withRetry(
+        fn,
+        attempts === 'once' ? { ...resolved.retry, retries: 0 } : resolved.retry,
+        undefined,
+        tokens ? () => tokens.refresh() : undefined,
+        () => {
+          if (!online()) throw offlineError('request');
+        },
+      ),
     versioned: (input) => (typeof schemaVersion === 'number' ? { ...input, schemaVersion } : input),
     async reidentify(sent, recorded) {
       const previous = ctx.clientId;
@@ -227,24 +265,45 @@ export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncA
     const since = await store.getMeta('checkpoint');
     const once = { ...resolved.retry, retries: 0 };
     // One attempt; an expired token is refreshed and the probe retried once, as for any request.
-    await withRetry(() => options.api.pull.query(ctx.versioned({ since, collections: resolved.collections, limit: 1 }), signal ? { signal } : undefined), once, undefined, tokens ? () => tokens.refresh() : undefined);
+    await withRetry(
+      () =>
+        options.api.pull.query(
+          ctx.versioned({ since, collections: resolved.collections, limit: 1 }),
+          signal ? { signal } : undefined,
+        ),
+      once,
+      undefined,
+      tokens ? () => tokens.refresh() : undefined,
+    );
   };
   const poison = new PoisonTracker(
     resolved.deadLetter,
-    () => probe().then(() => true, () => false),
+    () =>
+      probe().then(
+        () => true,
+        () => false,
+      ),
     () => (attempts = 'once'),
   );
   ctx.poison = (batch, error) => poison.judge(batch, error);
   const net = serial();
-  const pinger = new Pinger(timers, resolved.ping, resolved.retry, probe, status, (error) => diag.error('ping', error));
-  const watchdog = new StallWatchdog(timers, resolved.stallAfterMs, (reason) => status.stalled(reason));
+  const pinger = new Pinger(timers, resolved.ping, resolved.retry, probe, status, (error) =>
+    diag.error('ping', error),
+  );
+  const watchdog = new StallWatchdog(timers, resolved.stallAfterMs, (reason) =>
+    status.stalled(reason),
+  );
   const gauge = new OutboxGauge(store, (stats) => {
     status.outbox(stats.count, stats.oldestAtMs);
     watchdog.outbox(stats.count, stats.oldestId);
   });
 
   /** Runs `task` in the network queue as one step: status, diagnostics; `channel` names its outcome. */
-  const inNet = <T>(where: 'push' | 'pull' | 'resync', mode: 'retry' | 'once', task: () => Promise<T>): Promise<T> =>
+  const inNet = <T>(
+    where: 'push' | 'pull' | 'resync',
+    mode: 'retry' | 'once',
+    task: () => Promise<T>,
+  ): Promise<T> =>
     net(async () => {
       attempts = mode;
       status.begin();
@@ -313,13 +372,21 @@ export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncA
 
   // Under the store's cross-tab lock, so tabs opening together agree on one client id.
   const ready = replica.exclusive(async () => {
-    const [stored, storedGiven, storedNode] = [await store.getMeta('clientId'), await store.getMeta('clientIdGiven'), await store.getMeta('nodeId')];
+    const [stored, storedGiven, storedNode] = [
+      await store.getMeta('clientId'),
+      await store.getMeta('clientIdGiven'),
+      await store.getMeta('nodeId'),
+    ];
     // An app-given id is used unless this store already replaced it after the server refused it (CLIENT_ID_CONFLICT).
-    const clientId = given !== null && !(stored !== null && storedGiven === given) ? given : (stored ?? randomClientId());
+    const clientId =
+      given !== null && !(stored !== null && storedGiven === given)
+        ? given
+        : (stored ?? randomClientId());
     const nodeId = storedNode ?? randomNodeId();
     const writes: LocalWrite[] = [];
     if (clientId !== stored) writes.push({ type: 'setMeta', key: 'clientId', value: clientId });
-    if (given !== null && storedGiven !== given) writes.push({ type: 'setMeta', key: 'clientIdGiven', value: given });
+    if (given !== null && storedGiven !== given)
+      writes.push({ type: 'setMeta', key: 'clientIdGiven', value: given });
     if (nodeId !== storedNode) writes.push({ type: 'setMeta', key: 'nodeId', value: nodeId });
     if (writes.length > 0) await store.write(writes);
     replica.clock = clock.withNode(nodeId);
@@ -329,14 +396,21 @@ export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncA
     return clientId;
   });
   ready.catch(() => undefined); // surfaced by every call that awaits it
-  void ready.then(() => gauge.refresh(), () => undefined);
+  void ready.then(
+    () => gauge.refresh(),
+    () => undefined,
+  );
 
   events.on('change', (e) => {
     if (e.source === 'local') live.schedulePush();
     void gauge.refresh();
   });
 
-  const upgradeError = () => new SyncError('UPGRADE_REQUIRED', 'the server needs a newer schema version: update the app (the outbox is kept)');
+  const upgradeError = () =>
+    new SyncError(
+      'UPGRADE_REQUIRED',
+      'the server needs a newer schema version: update the app (the outbox is kept)',
+    );
 
   /**
    * Runs a network step after init, one at a time, reporting failures as `error` events. While the
@@ -352,10 +426,25 @@ export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncA
       });
     });
   // A checksum mismatch found at a live stream checkpoint: repair it as a network step (pull() and sync() repair inline).
-  if (integrity) integrity.onMismatch = () => void (live.active ? step('pull', () => repairMismatches(ctx)).catch(() => undefined) : undefined);
+  if (integrity)
+    integrity.onMismatch = () =>
+      void (live.active
+        ? step('pull', () => repairMismatches(ctx)).catch(() => undefined)
+        : undefined);
 
-  const streams = new ViewStreams(ctx, net, { online, refused: (key, error) => void views.refuse(key, error).catch(() => undefined) });
-  const views = new Views({ ctx, replica, events, ready, online, step: (task) => step('pull', task), streams });
+  const streams = new ViewStreams(ctx, net, {
+    online,
+    refused: (key, error) => void views.refuse(key, error).catch(() => undefined),
+  });
+  const views = new Views({
+    ctx,
+    replica,
+    events,
+    ready,
+    online,
+    step: (task) => step('pull', task),
+    streams,
+  });
   /** The default request, then every subscription with its own checkpoint. */
   const pullAll = async () => (await pullChanges(ctx)) + (await views.pullAll());
 
@@ -381,19 +470,35 @@ export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncA
     if (status.upgradeRequired) throw upgradeError();
     if (!online()) throw offlineError('syncNow()');
     if (live.active && status.server === 'unreachable') {
-      throw new SyncError('UNAVAILABLE', `syncNow(): offline (the server cannot be reached${status.reason ? `: ${status.reason.message}` : ''}); nothing was sent`);
+      throw new SyncError(
+        'UNAVAILABLE',
+        `syncNow(): offline (the server cannot be reached${status.reason ? `: ${status.reason.message}` : ''}); nothing was sent`,
+      );
     }
     const before = ((await store.getMeta('nextMutationId')) ?? 1) - 1; // the last mutation id handed out before the call
     let result: SyncResult;
     try {
       result = await syncHere();
     } catch (error) {
-      if (isOfflineError(error) || classifyFailure(error) !== 'unreachable' || error instanceof SyncError) throw error;
-      throw new SyncError('UNAVAILABLE', `syncNow(): the server cannot be reached: ${describeError(error).message}`, [], { cause: error });
+      if (
+        isOfflineError(error) ||
+        classifyFailure(error) !== 'unreachable' ||
+        error instanceof SyncError
+      )
+        throw error;
+      throw new SyncError(
+        'UNAVAILABLE',
+        `syncNow(): the server cannot be reached: ${describeError(error).message}`,
+        [],
+        { cause: error },
+      );
     }
     const left = (await store.listOutbox({ limit: 1 }))[0];
     if (left && left.mutationId <= before) {
-      throw new SyncError('UNAVAILABLE', `syncNow(): write ${left.collection}/${left.id} (mutation ${left.mutationId}), made before the call, was not answered by the server; it stays in the outbox`);
+      throw new SyncError(
+        'UNAVAILABLE',
+        `syncNow(): write ${left.collection}/${left.id} (mutation ${left.mutationId}), made before the call, was not answered by the server; it stays in the outbox`,
+      );
     }
     return result;
   }
@@ -406,7 +511,8 @@ export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncA
     const { count, oldestAtMs } = gauge.stats;
     const now = timers.now();
     const detail = status.detail();
-    const liveConnected = live.active && diag.connection === 'connected' && status.server !== 'unreachable' && online();
+    const liveConnected =
+      live.active && diag.connection === 'connected' && status.server !== 'unreachable' && online();
     return {
       at: new Date(now).toISOString(),
       status: detail.status,
@@ -414,11 +520,22 @@ export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncA
       clientId: ctx.clientId,
       checkpoint,
       lag: diag.lag(liveConnected),
-      outbox: { size: count, oldestAt: count > 0 && oldestAtMs !== null ? new Date(oldestAtMs).toISOString() : null, oldestAgeMs: count > 0 && oldestAtMs !== null ? Math.max(0, now - oldestAtMs) : null },
+      outbox: {
+        size: count,
+        oldestAt: count > 0 && oldestAtMs !== null ? new Date(oldestAtMs).toISOString() : null,
+        oldestAgeMs: count > 0 && oldestAtMs !== null ? Math.max(0, now - oldestAtMs) : null,
+      },
       deadLetters: rejected.length,
       lastPush: diag.lastPush,
       lastPull: diag.lastPull,
-      live: { active: live.active, connection: live.active ? diag.connection : 'idle', connectionError: diag.connectionError, lastEventAt: diag.lastEventAtMs === null ? null : new Date(diag.lastEventAtMs).toISOString(), pings: pinger.sent },
+      live: {
+        active: live.active,
+        connection: live.active ? diag.connection : 'idle',
+        connectionError: diag.connectionError,
+        lastEventAt:
+          diag.lastEventAtMs === null ? null : new Date(diag.lastEventAtMs).toISOString(),
+        pings: pinger.sent,
+      },
       reachability: { platformOnline: online(), server: status.server },
       tab: { role: tabs ? (tabs.leader ? 'leader' : 'follower') : 'only', answered: true },
       subscriptions: await views.diagnostics(),
@@ -464,14 +581,22 @@ export function createSyncClient<S extends SyncSchema, A extends SyncApi = SyncA
     : null;
   statusEvents.on('status', (e) => (tabs ? tabs.ownStatusChanged(e) : events.emit('status', e)));
   /** A sync step: here, or in the leader tab when this one follows. */
-  const run = <T>(what: TabCall): Promise<T> => (tabs ? tabs.call(what) : here[what]()) as Promise<T>;
+  const run = <T>(what: TabCall): Promise<T> =>
+    (tabs ? tabs.call(what) : here[what]()) as Promise<T>;
 
   const client: SyncClient<S, ViewsOf<A>> = {
     collection(name) {
-      if (!options.schema.has(name)) throw new Error(`collection "${name}" is not in the schema (${options.schema.names.join(', ')})`);
-      return createCollection(name, replica, events, ready) as unknown as CollectionOf<S, typeof name>;
+      if (!options.schema.has(name))
+        throw new Error(
+          `collection "${name}" is not in the schema (${options.schema.names.join(', ')})`,
+        );
+      return createCollection(name, replica, events, ready) as unknown as CollectionOf<
+        S,
+        typeof name
+      >;
     },
-    subscribe: ((rule: string, params?: Record<string, unknown>) => views.subscribe(rule, params)) as SyncClient<S, ViewsOf<A>>['subscribe'],
+    subscribe: ((rule: string, params?: Record<string, unknown>) =>
+      views.subscribe(rule, params)) as SyncClient<S, ViewsOf<A>>['subscribe'],
     subscriptions: () => views.list(),
     sync: () => run<SyncResult>('sync'),
     push: () => run<number>('push'),

@@ -10,7 +10,12 @@ import type { SyncClientEvents } from './events.js';
 import type { ResolvedTabs } from './options.js';
 import { errorCode } from './retry.js';
 import type { StatusDetail, SyncStatus } from './status.js';
-import { createTabCoordinator, type TabCall, type TabCoordinator, type TabMessage } from './tabs.js';
+import {
+  createTabCoordinator,
+  type TabCall,
+  type TabCoordinator,
+  type TabMessage,
+} from './tabs.js';
 
 /** What a sync client lends its tab link. */
 export interface TabHost {
@@ -28,7 +33,12 @@ export interface TabHost {
   ownStatus(): StatusDetail;
 }
 
-type Pending = { what: TabCall; resolve: (value: unknown) => void; reject: (error: unknown) => void; timer: ReturnType<typeof setTimeout> };
+type Pending = {
+  what: TabCall;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  timer: ReturnType<typeof setTimeout>;
+};
 
 const RELAYED = ['conflict', 'resync', 'synced'] as const;
 
@@ -106,7 +116,9 @@ export class TabSync {
       const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
       const timer = setTimeout(() => {
         this.calls.delete(id);
-        reject(new SyncError('UNAVAILABLE', `${what}(): no syncing tab answered within ${timeoutMs} ms`));
+        reject(
+          new SyncError('UNAVAILABLE', `${what}(): no syncing tab answered within ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       this.calls.set(id, { what, resolve, reject, timer });
       this.tabs.post({ type: 'call', id, what });
@@ -159,10 +171,16 @@ export class TabSync {
       this.relay(m.event, m.payload as never);
     } else if (m.type === 'status') {
       if (leader) return;
-      const detail: StatusDetail = m.detail ?? { status: m.status, reason: null, pending: 0, oldestPendingAgeMs: null };
+      const detail: StatusDetail = m.detail ?? {
+        status: m.status,
+        reason: null,
+        pending: 0,
+        oldestPendingAgeMs: null,
+      };
       const before = this.detail();
       this.mirrored = detail;
-      if (detail.status !== before.status || detail.reason?.code !== before.reason?.code) this.host.events.emit('status', detail);
+      if (detail.status !== before.status || detail.reason?.code !== before.reason?.code)
+        this.host.events.emit('status', detail);
     } else if (m.type === 'hello') {
       if (leader) {
         const detail = this.host.ownStatus();
@@ -173,8 +191,13 @@ export class TabSync {
       this.host.run(m.what).then(
         (value) => this.tabs.post({ type: 'result', id: m.id, value }),
         (error: unknown) => {
-          const code = error instanceof SyncError ? error.code : (errorCode(error) ?? 'UNAVAILABLE');
-          this.tabs.post({ type: 'result', id: m.id, error: { code, message: error instanceof Error ? error.message : String(error) } });
+          const code =
+            error instanceof SyncError ? error.code : (errorCode(error) ?? 'UNAVAILABLE');
+          this.tabs.post({
+            type: 'result',
+            id: m.id,
+            error: { code, message: error instanceof Error ? error.message : String(error) },
+          });
         },
       );
     } else if (m.type === 'result') {

@@ -54,7 +54,11 @@ export interface TabCoordinator {
 }
 
 interface Locks {
-  request(name: string, options: { signal?: AbortSignal; ifAvailable?: boolean }, callback: (lock: unknown) => Promise<void>): Promise<unknown>;
+  request(
+    name: string,
+    options: { signal?: AbortSignal; ifAvailable?: boolean },
+    callback: (lock: unknown) => Promise<void>,
+  ): Promise<unknown>;
 }
 
 /** True where tabs can be coordinated at all (a BroadcastChannel exists: browsers, Deno, Node ≥ 18). */
@@ -98,14 +102,17 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
     const lockName = `trpc-offline-sync:leader:${options.name}`;
     const hold = () => {
       becomeLeader();
-      return new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve()));
+      return new Promise<void>((resolve) =>
+        abort.signal.addEventListener('abort', () => resolve()),
+      );
     };
     // First ask without waiting, so this tab knows at once whether another one leads.
     locks
       .request(lockName, { ifAvailable: true }, async (lock) => {
         if (lock) return hold();
         decide(false);
-        if (!closed) void locks.request(lockName, { signal: abort.signal }, hold).catch(() => undefined); // aborted before it was granted
+        if (!closed)
+          void locks.request(lockName, { signal: abort.signal }, hold).catch(() => undefined); // aborted before it was granted
       })
       .catch(() => decide(false));
   } else {

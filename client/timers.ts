@@ -31,10 +31,13 @@ export class TimerSlot {
   /** Replaces any pending callback with `fn` after `ms`. */
   set(fn: () => void, ms: number): void {
     this.clear();
-    this.handle = this.timers.set(() => {
-      this.handle = null;
-      fn();
-    }, Math.max(0, ms));
+    this.handle = this.timers.set(
+      () => {
+        this.handle = null;
+        fn();
+      },
+      Math.max(0, ms),
+    );
   }
 
   /** Cancels the pending callback, if any. */

@@ -1,7 +1,9 @@
 /** Tokens that expire: one cached bearer token, refreshed before it expires and on demand after an UNAUTHORIZED answer. */
 
 /** Fetches a token from the app's auth layer; `refresh: true` asks for a new one (the old was refused or is about to expire). */
-export type GetToken = (options: { refresh: boolean }) => Promise<string | null | undefined> | string | null | undefined;
+export type GetToken = (options: {
+  refresh: boolean;
+}) => Promise<string | null | undefined> | string | null | undefined;
 
 /** Options of `createTokenSource`. */
 export interface TokenSourceOptions {
@@ -24,8 +26,13 @@ export function tokenExpiry(token: string): number | null {
   const part = token.split('.')[1];
   if (!part) return null;
   try {
-    const base64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
-    const json = JSON.parse((globalThis as unknown as { atob(data: string): string }).atob(base64)) as { exp?: unknown };
+    const base64 = part
+      .replace(/-/g, '+')
+      .replace(/_/g, '/')
+      .padEnd(Math.ceil(part.length / 4) * 4, '=');
+    const json = JSON.parse(
+      (globalThis as unknown as { atob(data: string): string }).atob(base64),
+    ) as { exp?: unknown };
     return typeof json.exp === 'number' ? json.exp * 1000 : null;
   } catch {
     return null;
@@ -42,7 +49,10 @@ export function tokenExpiry(token: string): number | null {
  * const http = httpBatchLink({ url, transformer: superjson, headers: async () => ({ authorization: `Bearer ${await tokens.get()}` }) });
  * const client = createSyncClient({ api: trpc.sync, schema, store, tokens });
  */
-export function createTokenSource(getToken: GetToken, options: TokenSourceOptions = {}): TokenSource {
+export function createTokenSource(
+  getToken: GetToken,
+  options: TokenSourceOptions = {},
+): TokenSource {
   const before = options.refreshBeforeMs ?? 30_000;
   const now = options.now ?? Date.now;
   let token: string | null = null;

@@ -72,10 +72,18 @@ export async function pushOutbox(ctx: TransferContext): Promise<number> {
  * server requires both). A single entry refused on its own is taken out of the outbox and
  * recorded as rejected; the entries around it go through as usual.
  */
-async function pushBatch(ctx: TransferContext, batch: readonly OutboxEntry[], mayReidentify: boolean): Promise<number> {
+async function pushBatch(
+  ctx: TransferContext,
+  batch: readonly OutboxEntry[],
+  mayReidentify: boolean,
+): Promise<number> {
   let response;
   try {
-    response = await ctx.call(() => ctx.api.push.mutate(ctx.versioned({ clientId: ctx.clientId, atomic: true, changes: [...batch] })));
+    response = await ctx.call(() =>
+      ctx.api.push.mutate(
+        ctx.versioned({ clientId: ctx.clientId, atomic: true, changes: [...batch] }),
+      ),
+    );
   } catch (error) {
     const conflict = clientIdConflict(error);
     if (conflict && mayReidentify) {
@@ -133,7 +141,15 @@ export async function pullChanges(ctx: TransferContext, allowResync = true): Pro
     const since = await ctx.replica.store.getMeta('checkpoint');
     let page;
     try {
-      page = await ctx.call(() => ctx.api.pull.query(ctx.versioned({ since, collections: ctx.options.collections, limit: ctx.options.pullLimit })));
+      page = await ctx.call(() =>
+        ctx.api.pull.query(
+          ctx.versioned({
+            since,
+            collections: ctx.options.collections,
+            limit: ctx.options.pullLimit,
+          }),
+        ),
+      );
     } catch (error) {
       if (!allowResync || !isResyncRequired(error)) throw error;
       return pulled + (await resync(ctx));
@@ -142,7 +158,10 @@ export async function pullChanges(ctx: TransferContext, allowResync = true): Pro
     const integrity = ctx.replica.integrity;
     // No audit of a store that held nothing from the server when this pull began: its sums were all kept here.
     fresh ??= since === null;
-    const check = page.checksums && integrity ? { expected: page.checksums, audit: integrity.auditDue(fresh) } : {};
+    const check =
+      page.checksums && integrity
+        ? { expected: page.checksums, audit: integrity.auditDue(fresh) }
+        : {};
     await ctx.replica.applyServerChanges(page.changes, page.checkpoint, [], null, check);
     pulled += page.changes.length;
     if (page.changes.length > 0) ctx.events.emit('progress', { phase: 'pull', done: pulled });
@@ -160,21 +179,39 @@ export async function pullChanges(ctx: TransferContext, allowResync = true): Pro
  */
 export async function resync(ctx: TransferContext): Promise<number> {
   const stored = await ctx.replica.store.getMeta('resync');
-  let state: ResyncState = stored ?? { mark: `r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`, cursor: null, checkpoint: null, done: 0 };
+  let state: ResyncState = stored ?? {
+    mark: `r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+    cursor: null,
+    checkpoint: null,
+    done: 0,
+  };
   const pagesDone = state.checkpoint !== null && state.cursor === null;
   if (!pagesDone) {
     for (;;) {
       let page;
       try {
         const cursor = state.cursor;
-        page = await ctx.call(() => ctx.api.full.query(ctx.versioned({ collections: ctx.options.collections, cursor, limit: ctx.options.fullLimit })));
+        page = await ctx.call(() =>
+          ctx.api.full.query(
+            ctx.versioned({
+              collections: ctx.options.collections,
+              cursor,
+              limit: ctx.options.fullLimit,
+            }),
+          ),
+        );
       } catch (error) {
         // A resumed export whose checkpoint the server no longer keeps: start over.
         if (state.cursor === null || !isResyncRequired(error)) throw error;
         state = { ...state, cursor: null, checkpoint: null };
         continue;
       }
-      state = { mark: state.mark, cursor: page.cursor, checkpoint: page.checkpoint, done: state.done + page.docs.length };
+      state = {
+        mark: state.mark,
+        cursor: page.cursor,
+        checkpoint: page.checkpoint,
+        done: state.done + page.docs.length,
+      };
       await ctx.replica.applyFullPage(page.docs, state);
       ctx.events.emit('progress', { phase: 'full', done: state.done });
       if (!state.cursor) break;

@@ -73,8 +73,10 @@ class ViewStream {
     const current = () => generation === this.generation;
     const input = this.ctx.versioned({ view: viewInput(view), since: view.checkpoint });
     this.subscription = this.ctx.api.stream.subscribe(input, {
-      onData: ({ data }) => void this.apply(() => (current() ? this.handle(data) : Promise.resolve())),
-      onError: (error) => void this.apply(() => (current() ? this.failed(error) : Promise.resolve())),
+      onData: ({ data }) =>
+        void this.apply(() => (current() ? this.handle(data) : Promise.resolve())),
+      onError: (error) =>
+        void this.apply(() => (current() ? this.failed(error) : Promise.resolve())),
       onComplete: () => void this.apply(async () => (current() ? this.later() : undefined)),
     });
   }
@@ -82,10 +84,18 @@ class ViewStream {
   private async handle(event: StreamEvent): Promise<void> {
     const target = { key: this.key, pass: '' };
     if (event.type === 'changes') {
-      await this.ctx.replica.applyServerChanges(event.changes, event.checkpoint, [], null, {}, target);
+      await this.ctx.replica.applyServerChanges(
+        event.changes,
+        event.checkpoint,
+        [],
+        null,
+        {},
+        target,
+      );
       this.failures = 0;
     } else if (event.type === 'heartbeat') {
-      if (event.checkpoint) await this.ctx.replica.applyServerChanges([], event.checkpoint, [], null, {}, target);
+      if (event.checkpoint)
+        await this.ctx.replica.applyServerChanges([], event.checkpoint, [], null, {}, target);
     } else await this.rebuild();
   }
 
@@ -120,13 +130,16 @@ class ViewStream {
   private later(): void {
     this.sleep();
     if (!this.running || !this.hooks.online()) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.subscribe().catch((error: unknown) => {
-        this.ctx.events.emit('error', { where: 'view', error });
-        this.later();
-      });
-    }, backoffDelay(this.failures++, this.ctx.options.retry));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        void this.subscribe().catch((error: unknown) => {
+          this.ctx.events.emit('error', { where: 'view', error });
+          this.later();
+        });
+      },
+      backoffDelay(this.failures++, this.ctx.options.retry),
+    );
   }
 }
 
@@ -151,7 +164,8 @@ export class ViewStreams {
   add(key: string): void {
     if (!this.live) return;
     let stream = this.streams.get(key);
-    if (!stream) this.streams.set(key, (stream = new ViewStream(key, this.ctx, this.net, this.hooks)));
+    if (!stream)
+      this.streams.set(key, (stream = new ViewStream(key, this.ctx, this.net, this.hooks)));
     stream.start();
   }
 

@@ -10,13 +10,20 @@ import { withoutView } from './view-tags.js';
 import { checkView } from './view-integrity.js';
 
 /** The wire `view` field of a subscription. */
-export const viewInput = (view: Pick<ViewState, 'rule' | 'params'>) => (view.params === null ? { rule: view.rule } : { rule: view.rule, params: view.params });
+export const viewInput = (view: Pick<ViewState, 'rule' | 'params'>) =>
+  view.params === null ? { rule: view.rule } : { rule: view.rule, params: view.params };
 
 /** True when the server refused the view itself (undeclared rule, bad params, `allow` false): retrying cannot help. */
 export function isViewRefusal(error: unknown): boolean {
   const code = errorCode(error);
   const status = (error as { data?: { httpStatus?: unknown } } | null)?.data?.httpStatus;
-  return code === 'BAD_REQUEST' || code === 'FORBIDDEN' || code === 'NOT_FOUND' || status === 400 || status === 403;
+  return (
+    code === 'BAD_REQUEST' ||
+    code === 'FORBIDDEN' ||
+    code === 'NOT_FOUND' ||
+    status === 400 ||
+    status === 403
+  );
 }
 
 /** The stored state of view `key` (`null`: not subscribed). */
@@ -25,7 +32,12 @@ export async function viewState(replica: Replica, key: string): Promise<ViewStat
 }
 
 /** Changes the stored state of view `key` (inside the replica's exclusive section); nothing when it is gone. */
-export function updateView(replica: Replica, key: string, change: (view: ViewState) => ViewState | null, extra: LocalWrite[] = []): Promise<void> {
+export function updateView(
+  replica: Replica,
+  key: string,
+  change: (view: ViewState) => ViewState | null,
+  extra: LocalWrite[] = [],
+): Promise<void> {
   return replica.exclusive(async () => {
     const views = (await replica.store.getMeta('views')) ?? {};
     const view = views[key];
@@ -43,25 +55,50 @@ export function updateView(replica: Replica, key: string, change: (view: ViewSta
  * or a rebuild did not finish, and when the server answers RESYNC_REQUIRED for it). Returns the
  * number of changes (and rebuilt documents) applied.
  */
-export async function pullView(ctx: TransferContext, key: string, allowRebuild = true): Promise<number> {
+export async function pullView(
+  ctx: TransferContext,
+  key: string,
+  allowRebuild = true,
+): Promise<number> {
   let pulled = 0;
   for (;;) {
     const view = await viewState(ctx.replica, key);
     if (!view || view.leaving) return pulled;
-    if (allowRebuild && (view.checkpoint === null || view.rebuild)) return pulled + (await rebuildView(ctx, key));
+    if (allowRebuild && (view.checkpoint === null || view.rebuild))
+      return pulled + (await rebuildView(ctx, key));
     let page;
     const settles = ctx.replica.integrity?.settles ?? 0;
     try {
-      page = await ctx.call(() => ctx.api.pull.query(ctx.versioned({ view: viewInput(view), since: view.checkpoint, limit: ctx.options.pullLimit })));
+      page = await ctx.call(() =>
+        ctx.api.pull.query(
+          ctx.versioned({
+            view: viewInput(view),
+            since: view.checkpoint,
+            limit: ctx.options.pullLimit,
+          }),
+        ),
+      );
     } catch (error) {
       if (!allowRebuild || !isResyncRequired(error)) throw error;
       return pulled + (await rebuildView(ctx, key));
     }
-    await ctx.replica.applyServerChanges(page.changes, page.checkpoint, [], null, {}, { key, pass: '' });
+    await ctx.replica.applyServerChanges(
+      page.changes,
+      page.checkpoint,
+      [],
+      null,
+      {},
+      { key, pass: '' },
+    );
     pulled += page.changes.length;
-    if (page.changes.length > 0) ctx.events.emit('progress', { phase: 'pull', done: pulled, view: key });
+    if (page.changes.length > 0)
+      ctx.events.emit('progress', { phase: 'pull', done: pulled, view: key });
     // The view's checksum at its last page: a mismatch rebuilds this view (not after a rebuild's own pull).
-    if (!page.hasMore) return pulled + (allowRebuild ? await checkView(ctx, key, page.checkpoint, page.checksums, settles) : 0);
+    if (!page.hasMore)
+      return (
+        pulled +
+        (allowRebuild ? await checkView(ctx, key, page.checkpoint, page.checksums, settles) : 0)
+      );
   }
 }
 
@@ -74,29 +111,61 @@ export async function pullView(ctx: TransferContext, key: string, allowRebuild =
 export async function rebuildView(ctx: TransferContext, key: string): Promise<number> {
   const first = await viewState(ctx.replica, key);
   if (!first || first.leaving) return 0;
-  let state: ResyncState = first.rebuild ?? { mark: `v${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`, cursor: null, checkpoint: null, done: 0 };
+  let state: ResyncState = first.rebuild ?? {
+    mark: `v${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+    cursor: null,
+    checkpoint: null,
+    done: 0,
+  };
   const pagesDone = state.checkpoint !== null && state.cursor === null;
   if (!pagesDone) {
     for (;;) {
       let page;
       try {
         const cursor = state.cursor;
-        page = await ctx.call(() => ctx.api.full.query(ctx.versioned({ view: viewInput(first), cursor, limit: ctx.options.fullLimit })));
+        page = await ctx.call(() =>
+          ctx.api.full.query(
+            ctx.versioned({ view: viewInput(first), cursor, limit: ctx.options.fullLimit }),
+          ),
+        );
       } catch (error) {
         if (state.cursor === null || !isResyncRequired(error)) throw error;
         state = { ...state, cursor: null, checkpoint: null }; // the resumed export's checkpoint is gone: start over
         continue;
       }
-      state = { mark: state.mark, cursor: page.cursor, checkpoint: page.checkpoint, done: state.done + page.docs.length };
-      const changes = page.docs.map((d) => ({ collection: d.collection, id: d.id, op: d.deleted ? ('delete' as const) : ('upsert' as const), data: d.deleted ? null : d.data, version: d.version }));
-      const applied = await ctx.replica.applyServerChanges(changes, null, [], null, {}, { key, pass: state.mark, rebuild: state });
+      state = {
+        mark: state.mark,
+        cursor: page.cursor,
+        checkpoint: page.checkpoint,
+        done: state.done + page.docs.length,
+      };
+      const changes = page.docs.map((d) => ({
+        collection: d.collection,
+        id: d.id,
+        op: d.deleted ? ('delete' as const) : ('upsert' as const),
+        data: d.deleted ? null : d.data,
+        version: d.version,
+      }));
+      const applied = await ctx.replica.applyServerChanges(
+        changes,
+        null,
+        [],
+        null,
+        {},
+        { key, pass: state.mark, rebuild: state },
+      );
       if ((await viewState(ctx.replica, key)) === null) return applied; // unsubscribed meanwhile
       ctx.events.emit('progress', { phase: 'full', done: state.done, view: key });
       if (!state.cursor) break;
     }
   }
   await sweepView(ctx.replica, key, state.mark);
-  await updateView(ctx.replica, key, (view) => ({ ...view, checkpoint: state.checkpoint, rebuild: null, ready: true }));
+  await updateView(ctx.replica, key, (view) => ({
+    ...view,
+    checkpoint: state.checkpoint,
+    rebuild: null,
+    ready: true,
+  }));
   return state.done + (await pullView(ctx, key, false));
 }
 
@@ -106,7 +175,11 @@ export async function rebuildView(ctx: TransferContext, key: string): Promise<nu
  * leaves the device — never while it has pending writes: it stays, marked as held by no view
  * (`views: {}`), and leaves once they are pushed. Removals are local: nothing is pushed.
  */
-export async function sweepView(replica: Replica, key: string, pass: string | null): Promise<number> {
+export async function sweepView(
+  replica: Replica,
+  key: string,
+  pass: string | null,
+): Promise<number> {
   const view = await viewState(replica, key);
   const collection = view?.collection;
   if (!collection) return 0; // it never delivered a document: none carries it
@@ -123,8 +196,13 @@ export async function sweepView(replica: Replica, key: string, pass: string | nu
         const rest = withoutView(doc.views, key);
         if (rest === null) continue;
         swept++;
-        if (Object.keys(rest).length > 0) writes.push({ type: 'putDoc', doc: { ...doc, views: rest } });
-        else if (doc.pending && (await replica.store.listOutbox({ collection, id: doc.id, limit: 1 })).length > 0) writes.push({ type: 'putDoc', doc: { ...doc, views: {} } });
+        if (Object.keys(rest).length > 0)
+          writes.push({ type: 'putDoc', doc: { ...doc, views: rest } });
+        else if (
+          doc.pending &&
+          (await replica.store.listOutbox({ collection, id: doc.id, limit: 1 })).length > 0
+        )
+          writes.push({ type: 'putDoc', doc: { ...doc, views: {} } });
         else {
           writes.push({ type: 'deleteDoc', collection, id: doc.id });
           gone.push(doc);

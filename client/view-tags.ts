@@ -30,7 +30,11 @@ export function viewKey(rule: string, params: Record<string, unknown> | null | u
 }
 
 /** The document's views with `key` added (confirmed by `pass`). */
-export function withView(views: LocalDoc['views'], key: string, pass: string): Record<string, string> {
+export function withView(
+  views: LocalDoc['views'],
+  key: string,
+  pass: string,
+): Record<string, string> {
   return { ...(views ?? {}), [key]: pass };
 }
 

@@ -29,13 +29,17 @@ export interface ViewsDeps {
   streams: ViewStreams;
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export class Views {
   private readonly handles = new Map<string, SubscriptionHandle>();
   /** Views whose first sync waits for the network. */
   private readonly waiting = new Set<string>();
-  private readonly retries = new Map<string, { timer: ReturnType<typeof setTimeout> | null; failures: number }>();
+  private readonly retries = new Map<
+    string,
+    { timer: ReturnType<typeof setTimeout> | null; failures: number }
+  >();
   /** Unsubscribe sweeps under way, by key (a new subscribe of the same key waits for it). */
   private readonly leaving = new Map<string, Promise<void>>();
   /** Resolves once the stored subscriptions are loaded. */
@@ -64,20 +68,34 @@ export class Views {
         continue;
       }
       let handle = this.handles.get(view.key);
-      if (!handle) this.handles.set(view.key, (handle = this.handle(view.key, view.rule, view.params ?? undefined)));
+      if (!handle)
+        this.handles.set(
+          view.key,
+          (handle = this.handle(view.key, view.rule, view.params ?? undefined)),
+        );
       if (view.ready) this.readied(handle);
       else this.fetch(handle);
     }
   }
 
-  private handle(key: string, rule: string, params: Record<string, unknown> | undefined): SubscriptionHandle {
+  private handle(
+    key: string,
+    rule: string,
+    params: Record<string, unknown> | undefined,
+  ): SubscriptionHandle {
     return new SubscriptionHandle(key, rule, params, (h) => this.unsubscribe(h));
   }
 
   /** `client.subscribe(rule, params)`: the same object for the same rule and params. */
   subscribe(rule: string, params?: Record<string, unknown>): SubscriptionHandle {
-    if (typeof rule !== 'string' || rule.length === 0) throw new SyncError('BAD_REQUEST', 'subscribe(): the rule name must be a non-empty string', [{ path: 'view.rule', message: 'must be a non-empty string' }]);
-    if (params !== undefined && params !== null && !isPlainObject(params)) throw new SyncError('BAD_REQUEST', `subscribe('${rule}'): params must be an object`, [{ path: 'view.params', message: 'must be an object' }]);
+    if (typeof rule !== 'string' || rule.length === 0)
+      throw new SyncError('BAD_REQUEST', 'subscribe(): the rule name must be a non-empty string', [
+        { path: 'view.rule', message: 'must be a non-empty string' },
+      ]);
+    if (params !== undefined && params !== null && !isPlainObject(params))
+      throw new SyncError('BAD_REQUEST', `subscribe('${rule}'): params must be an object`, [
+        { path: 'view.params', message: 'must be an object' },
+      ]);
     const given = params ?? undefined;
     const key = viewKey(rule, given);
     const existing = this.handles.get(key);
@@ -101,8 +119,20 @@ export class Views {
       const views = (await this.store.getMeta('views')) ?? {};
       const held = views[handle.key];
       if (held && !held.leaving) return held;
-      const view: ViewState = { key: handle.key, rule: handle.rule, params: handle.params ?? null, collection: null, checkpoint: null, rebuild: null, ready: false, leaving: false, at: new Date().toISOString() };
-      await this.store.write([{ type: 'setMeta', key: 'views', value: { ...views, [handle.key]: view } }]);
+      const view: ViewState = {
+        key: handle.key,
+        rule: handle.rule,
+        params: handle.params ?? null,
+        collection: null,
+        checkpoint: null,
+        rebuild: null,
+        ready: false,
+        leaving: false,
+        at: new Date().toISOString(),
+      };
+      await this.store.write([
+        { type: 'setMeta', key: 'views', value: { ...views, [handle.key]: view } },
+      ]);
       return view;
     });
   }
@@ -115,27 +145,34 @@ export class Views {
 
   /** Fetches a view's first sync now (a network step), or once the network is back. */
   private fetch(handle: SubscriptionHandle): void {
-    if (this.closed || handle.status !== 'pending' || this.handles.get(handle.key) !== handle) return;
+    if (this.closed || handle.status !== 'pending' || this.handles.get(handle.key) !== handle)
+      return;
     if (!this.deps.online()) return void this.waiting.add(handle.key);
     this.waiting.delete(handle.key);
-    this.deps.step(() => pullView(this.deps.ctx, handle.key)).then(
-      async () => {
-        this.retries.delete(handle.key);
-        if ((await viewState(this.deps.replica, handle.key))?.ready) this.readied(handle);
-      },
-      (error: unknown) => {
-        if (isViewRefusal(error)) return void this.refuse(handle.key, error);
-        if (isOfflineError(error) || !this.deps.online()) return void this.waiting.add(handle.key);
-        this.deps.events.emit('error', { where: 'view', error });
-        const retry = this.retries.get(handle.key) ?? { timer: null, failures: 0 };
-        this.retries.set(handle.key, retry);
-        if (retry.timer) return;
-        retry.timer = setTimeout(() => {
-          retry.timer = null;
-          this.fetch(handle);
-        }, retryDelay(error, retry.failures++, this.deps.ctx.options.retry));
-      },
-    );
+    this.deps
+      .step(() => pullView(this.deps.ctx, handle.key))
+      .then(
+        async () => {
+          this.retries.delete(handle.key);
+          if ((await viewState(this.deps.replica, handle.key))?.ready) this.readied(handle);
+        },
+        (error: unknown) => {
+          if (isViewRefusal(error)) return void this.refuse(handle.key, error);
+          if (isOfflineError(error) || !this.deps.online())
+            return void this.waiting.add(handle.key);
+          this.deps.events.emit('error', { where: 'view', error });
+          const retry = this.retries.get(handle.key) ?? { timer: null, failures: 0 };
+          this.retries.set(handle.key, retry);
+          if (retry.timer) return;
+          retry.timer = setTimeout(
+            () => {
+              retry.timer = null;
+              this.fetch(handle);
+            },
+            retryDelay(error, retry.failures++, this.deps.ctx.options.retry),
+          );
+        },
+      );
   }
 
   /** A view's first sync is local: `ready` resolves, and live mode streams it. */
@@ -180,7 +217,8 @@ export class Views {
         continue;
       }
       const handle = this.handles.get(view.key);
-      if (handle?.status === 'pending' && (await viewState(this.deps.replica, view.key))?.ready) this.readied(handle);
+      if (handle?.status === 'pending' && (await viewState(this.deps.replica, view.key))?.ready)
+        this.readied(handle);
     }
     return pulled;
   }
@@ -196,7 +234,8 @@ export class Views {
 
   private unsubscribe(handle: SubscriptionHandle): Promise<void> {
     handle.end('unsubscribed');
-    if (this.handles.get(handle.key) !== handle) return this.leaving.get(handle.key) ?? Promise.resolve();
+    if (this.handles.get(handle.key) !== handle)
+      return this.leaving.get(handle.key) ?? Promise.resolve();
     this.handles.delete(handle.key);
     return this.leave(handle.key);
   }
@@ -227,7 +266,10 @@ export class Views {
 
   /** The subscriptions for diagnostics: key and checkpoint. */
   async diagnostics(): Promise<{ name: string; checkpoint: string | null }[]> {
-    return Object.values((await this.store.getMeta('views')) ?? {}).map((v) => ({ name: v.key, checkpoint: v.checkpoint }));
+    return Object.values((await this.store.getMeta('views')) ?? {}).map((v) => ({
+      name: v.key,
+      checkpoint: v.checkpoint,
+    }));
   }
 
   close(): void {

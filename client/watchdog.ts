@@ -40,7 +40,7 @@ export class StallWatchdog {
     const started = this.count === 0 && count > 0;
     this.count = count;
     this.oldestId = oldestId;
-    if (count === 0) return this.clear(), undefined;
+    if (count === 0) return (this.clear(), undefined);
     if (progress || started) this.restart();
   }
 
@@ -59,9 +59,12 @@ export class StallWatchdog {
   private check(): void {
     if (!this.armed || this.count === 0) return;
     const waited = this.timers.now() - this.since;
-    if (waited < this.stallAfterMs) return this.timer.set(() => this.check(), this.stallAfterMs - waited);
+    if (waited < this.stallAfterMs)
+      return this.timer.set(() => this.check(), this.stallAfterMs - waited);
     this.stalled = true;
-    const last = this.lastPushError ? `; last push: ${this.lastPushError.code}: ${this.lastPushError.message}` : '';
+    const last = this.lastPushError
+      ? `; last push: ${this.lastPushError.code}: ${this.lastPushError.message}`
+      : '';
     this.verdict({
       code: 'OUTBOX_STALLED',
       message: `${this.count} pending change${this.count === 1 ? '' : 's'}, none acknowledged for ${Math.round(waited / 1000)} s while connected${last}`,

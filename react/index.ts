@@ -1,6 +1,23 @@
 /** `trpc-offline-sync/react`: `SyncProvider` and hooks (`useQuery`, `useDoc`, `useSubscription`, `useSyncStatus`, `usePending`) on `useSyncExternalStore`. */
-import { createContext, createElement, useContext, useEffect, useMemo, useRef, useSyncExternalStore, type ReactNode } from 'react';
-import type { Filter, QueryOptions, Row, Subscription, SubscriptionStatus, SyncClient, SyncCollection } from '../client/index.js';
+import {
+  createContext,
+  createElement,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useSyncExternalStore,
+  type ReactNode,
+} from 'react';
+import type {
+  Filter,
+  QueryOptions,
+  Row,
+  Subscription,
+  SubscriptionStatus,
+  SyncClient,
+  SyncCollection,
+} from '../client/index.js';
 import type { SyncStatus } from '../client/index.js';
 
 /** A sync client of any schema, as the provider holds it. */
@@ -29,7 +46,8 @@ export function SyncProvider({ client, children }: SyncProviderProps) {
 /** The client given to the nearest `SyncProvider` (throws outside one). */
 export function useSyncClient(): AnyClient {
   const client = useContext(SyncContext);
-  if (!client) throw new Error('trpc-offline-sync/react: hooks must be used inside <SyncProvider client={…}>');
+  if (!client)
+    throw new Error('trpc-offline-sync/react: hooks must be used inside <SyncProvider client={…}>');
   return client;
 }
 
@@ -39,7 +57,12 @@ interface AsyncStore<T> {
   get(): T;
 }
 
-function asyncStore<T>(initial: T, read: () => Promise<T>, listen: (refresh: () => void) => () => void, key: (value: T) => string): AsyncStore<T> {
+function asyncStore<T>(
+  initial: T,
+  read: () => Promise<T>,
+  listen: (refresh: () => void) => () => void,
+  key: (value: T) => string,
+): AsyncStore<T> {
   let value = initial;
   let current = key(initial);
   let run = 0;
@@ -78,7 +101,13 @@ function asyncStore<T>(initial: T, read: () => Promise<T>, listen: (refresh: () 
   };
 }
 
-const rowKey = (rows: Row<unknown>[]) => rows.map((r) => `${r.id}\u0000${r.version ?? ''}\u0000${r.pending ? 1 : 0}\u0000${JSON.stringify(r.doc)}`).join('\u0001');
+const rowKey = (rows: Row<unknown>[]) =>
+  rows
+    .map(
+      (r) =>
+        `${r.id}\u0000${r.version ?? ''}\u0000${r.pending ? 1 : 0}\u0000${JSON.stringify(r.doc)}`,
+    )
+    .join('\u0001');
 
 /** A stable string for a filter (functions by identity: keep predicates stable with useCallback). */
 const fnIds = new WeakMap<object, number>();
@@ -103,10 +132,22 @@ function resolveCollection(client: AnyClient, collection: string | AnyCollection
  * @example
  * const open = useQuery('tasks', { done: false }, { orderBy: 'title' });
  */
-export function useQuery<T>(collection: SyncCollection<T, any>, filter?: Filter<T>, options?: QueryOptions<T>): Row<T>[];
+export function useQuery<T>(
+  collection: SyncCollection<T, any>,
+  filter?: Filter<T>,
+  options?: QueryOptions<T>,
+): Row<T>[];
 /** By collection name: rows typed `T` (give it, e.g. `useQuery<Task>('tasks')`), `any` otherwise. */
-export function useQuery<T = any>(collection: string, filter?: Filter<NoInfer<T>>, options?: QueryOptions<NoInfer<T>>): Row<T>[];
-export function useQuery<T = any>(collection: string | SyncCollection<T, any>, filter?: Filter<T>, options?: QueryOptions<T>): Row<T>[] {
+export function useQuery<T = any>(
+  collection: string,
+  filter?: Filter<NoInfer<T>>,
+  options?: QueryOptions<NoInfer<T>>,
+): Row<T>[];
+export function useQuery<T = any>(
+  collection: string | SyncCollection<T, any>,
+  filter?: Filter<T>,
+  options?: QueryOptions<T>,
+): Row<T>[] {
   const client = useSyncClient();
   const col = resolveCollection(client, collection as string | AnyCollection);
   // A view is keyed by its subscription key (the Subscription object itself is not JSON).
@@ -119,7 +160,11 @@ export function useQuery<T = any>(collection: string | SyncCollection<T, any>, f
     () =>
       asyncStore<Row<T>[]>(
         [],
-        () => col.query(args.current.filter as Filter<any>, args.current.options as QueryOptions<any>) as Promise<Row<T>[]>,
+        () =>
+          col.query(
+            args.current.filter as Filter<any>,
+            args.current.options as QueryOptions<any>,
+          ) as Promise<Row<T>[]>,
         (refresh) => {
           const offChange = col.onChange(refresh);
           const offResync = client.on('resync', refresh);
@@ -165,17 +210,36 @@ export interface UseSubscriptionOptions {
  * const rows = useQuery('tasks', undefined, { view: subscription });
  * if (status === 'pending') return <Spinner />;
  */
-export function useSubscription(rule: string, params?: Record<string, unknown>, options: UseSubscriptionOptions = {}): SubscriptionState {
+export function useSubscription(
+  rule: string,
+  params?: Record<string, unknown>,
+  options: UseSubscriptionOptions = {},
+): SubscriptionState {
   const client = useSyncClient();
   const paramsKey = JSON.stringify(params ?? null);
-  const subscription = useMemo(() => (client.subscribe as (rule: string, params?: Record<string, unknown>) => Subscription)(rule, params),
+  const subscription = useMemo(
+    () =>
+      (client.subscribe as (rule: string, params?: Record<string, unknown>) => Subscription)(
+        rule,
+        params,
+      ),
     // eslint-disable-next-line react-hooks/exhaustive-deps -- params by value (paramsKey), not by identity
-    [client, rule, paramsKey]);
-  const subscribe = useMemo(() => (notify: () => void) => subscription.on('status', notify), [subscription]);
+    [client, rule, paramsKey],
+  );
+  const subscribe = useMemo(
+    () => (notify: () => void) => subscription.on('status', notify),
+    [subscription],
+  );
   const get = () => subscription.status;
   const status = useSyncExternalStore(subscribe, get, get);
   const unsubscribeOnUnmount = options.unsubscribeOnUnmount === true;
-  useEffect(() => (unsubscribeOnUnmount ? () => void subscription.unsubscribe().catch(() => undefined) : undefined), [subscription, unsubscribeOnUnmount]);
+  useEffect(
+    () =>
+      unsubscribeOnUnmount
+        ? () => void subscription.unsubscribe().catch(() => undefined)
+        : undefined,
+    [subscription, unsubscribeOnUnmount],
+  );
   return { subscription, status, error: subscription.error };
 }
 
@@ -189,7 +253,10 @@ export function useSubscription(rule: string, params?: Record<string, unknown>, 
 export function useDoc<T>(collection: SyncCollection<T, any>, id: string): T | undefined;
 /** By collection name: the document typed `T` (give it), `any` otherwise. */
 export function useDoc<T = any>(collection: string, id: string): T | undefined;
-export function useDoc<T = any>(collection: string | SyncCollection<T, any>, id: string): T | undefined {
+export function useDoc<T = any>(
+  collection: string | SyncCollection<T, any>,
+  id: string,
+): T | undefined {
   const client = useSyncClient();
   const col = resolveCollection(client, collection as string | AnyCollection);
   const store = useMemo(
@@ -243,7 +310,13 @@ export function usePending(): number {
         0,
         () => client.pending(),
         (refresh) => {
-          const offs = [client.on('change', refresh), client.on('synced', refresh), client.on('conflict', refresh), client.on('resync', refresh), client.on('status', refresh)];
+          const offs = [
+            client.on('change', refresh),
+            client.on('synced', refresh),
+            client.on('conflict', refresh),
+            client.on('resync', refresh),
+            client.on('status', refresh),
+          ];
           return () => offs.forEach((off) => off());
         },
         String,
@@ -253,5 +326,11 @@ export function usePending(): number {
   return useSyncExternalStore(store.subscribe, store.get, store.get);
 }
 
-export type { Row, Filter, QueryOptions, Subscription, SubscriptionStatus } from '../client/index.js';
+export type {
+  Row,
+  Filter,
+  QueryOptions,
+  Subscription,
+  SubscriptionStatus,
+} from '../client/index.js';
 export type { SyncStatus } from '../client/index.js';

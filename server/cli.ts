@@ -9,7 +9,10 @@ import { watchParent } from './cli/parent-watch.js';
 
 const log = (line: string): void => void process.stdout.write(line + '\n');
 const fail = (error: unknown): never => {
-  const message = error instanceof CliError ? error.message : `${(error as Error)?.message ?? String(error)}`.split('\n')[0];
+  const message =
+    error instanceof CliError
+      ? error.message
+      : `${(error as Error)?.message ?? String(error)}`.split('\n')[0];
   process.stderr.write(`error: ${message}\n`);
   process.exit(1);
 };
@@ -17,8 +20,19 @@ const fail = (error: unknown): never => {
 async function main(): Promise<void> {
   // `token` has flags of its own (--sub, --tenant, --expires): parsed by its module. `npm start -- token …`
   // arrives as `serve token …` (the start script names serve), read as `token …` too.
-  const at = process.argv[2] === 'token' ? 3 : process.argv[2] === 'serve' && process.argv[3] === 'token' ? 4 : 0;
-  if (at) return runToken(process.argv.slice(at), process.env, log, (line) => void process.stderr.write(line + '\n'));
+  const at =
+    process.argv[2] === 'token'
+      ? 3
+      : process.argv[2] === 'serve' && process.argv[3] === 'token'
+        ? 4
+        : 0;
+  if (at)
+    return runToken(
+      process.argv.slice(at),
+      process.env,
+      log,
+      (line) => void process.stderr.write(line + '\n'),
+    );
   const config = readConfig(process.argv.slice(2), process.env);
   if (config.command === 'help') return void log(HELP);
   if (config.command === 'init') return runInit(config, log);

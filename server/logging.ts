@@ -10,10 +10,15 @@ const RANK: Record<LogLevel, number> = { silent: 0, error: 1, info: 2, debug: 3 
 
 function levelOf(event: EngineEvent | IpRateLimitedEvent): Exclude<LogLevel, 'silent'> {
   if (event.type === 'error') return 'error';
-  if (event.type === 'stream_overflow' || event.type === 'rate_limited' || event.type === 'ip_rate_limited' || event.type === 'prune') return 'info';
+  if (
+    event.type === 'stream_overflow' ||
+    event.type === 'rate_limited' ||
+    event.type === 'ip_rate_limited' ||
+    event.type === 'prune'
+  )
+    return 'info';
   return 'debug';
 }
-
 
 /**
  * An engine `onEvent` hook that writes JSON lines (`{ time, level, event, ... }`).
@@ -22,7 +27,9 @@ function levelOf(event: EngineEvent | IpRateLimitedEvent): Exclude<LogLevel, 'si
  * const log = createEventLogger({ level: 'info' });
  * const engine = createSyncEngine({ store, schema, onEvent: log });
  */
-export function createEventLogger(options: { level?: LogLevel; write?: (line: string) => void } = {}): (event: EngineEvent | IpRateLimitedEvent) => void {
+export function createEventLogger(
+  options: { level?: LogLevel; write?: (line: string) => void } = {},
+): (event: EngineEvent | IpRateLimitedEvent) => void {
   const threshold = RANK[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
   return (event) => {

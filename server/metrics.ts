@@ -13,7 +13,13 @@ import type { OplogStats } from './stores/store.js';
 export interface MetricsRegistry {
   readonly contentType: string;
   metrics(): Promise<string>;
-  getSingleMetric(name: string): { get(): Promise<{ values: { value: number; labels: Record<string, string | number | undefined> }[] }> } | undefined;
+  getSingleMetric(name: string):
+    | {
+        get(): Promise<{
+          values: { value: number; labels: Record<string, string | number | undefined> }[];
+        }>;
+      }
+    | undefined;
 }
 
 /** Options of `createMetrics`. */
@@ -71,7 +77,8 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
   const counter = (name: string, help: string, labelNames: string[] = []) =>
     new Counter({ name: p + name, help, labelNames, registers });
-  const histogram = (name: string, help: string, buckets = BUCKETS) => new Histogram({ name: p + name, help, buckets, registers });
+  const histogram = (name: string, help: string, buckets = BUCKETS) =>
+    new Histogram({ name: p + name, help, buckets, registers });
 
   const pushes = counter('push_total', 'Push requests served');
   const changes = counter('push_changes_total', 'Pushed changes by outcome', ['status']);
@@ -81,24 +88,54 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
   const fulls = counter('full_total', 'Full-export pages served');
   const exported = counter('full_docs_total', 'Documents returned by full exports');
   const streams = counter('stream_opened_total', 'Live streams opened');
-  const overflows = counter('stream_overflow_total', 'Live streams told to resync because they fell behind');
-  const limited = counter('rate_limited_total', 'Requests refused by a rate limit (kind user: per actor, op push/pull/full/stream; kind ip: per client address, op request/upgrade)', ['op', 'kind']);
+  const overflows = counter(
+    'stream_overflow_total',
+    'Live streams told to resync because they fell behind',
+  );
+  const limited = counter(
+    'rate_limited_total',
+    'Requests refused by a rate limit (kind user: per actor, op push/pull/full/stream; kind ip: per client address, op request/upgrade)',
+    ['op', 'kind'],
+  );
   const pruned = counter('oplog_pruned_total', 'Oplog entries removed by retention');
   const errors = counter('errors_total', 'Internal errors by place', ['where']);
-  if (options.store) oplogGauges(options.store, p, registers, () => errors.inc({ where: 'oplog_stats' }));
+  if (options.store)
+    oplogGauges(options.store, p, registers, () => errors.inc({ where: 'oplog_stats' }));
   if (options.feed) feedGauges(options.feed, p, registers);
   const pushMs = histogram('push_duration_seconds', 'Push latency');
   const pullMs = histogram('pull_duration_seconds', 'Pull latency');
   const fullMs = histogram('full_duration_seconds', 'Full-export page latency');
   const pushSize = histogram('push_batch_size', 'Changes per push request', SIZE_BUCKETS);
   const pullSize = histogram('pull_page_size', 'Changes returned per pull page', SIZE_BUCKETS);
-  const authFailures = counter('auth_failures_total', 'Requests and connections refused for their credentials, by reason (missing, expired, invalid, error)', ['reason']);
-  for (const reason of ['missing', 'expired', 'invalid', 'error'] as const) authFailures.inc({ reason }, 0);
-  const live = new Gauge({ name: p + 'stream_connections', help: 'Live streams open now', registers });
-  const liveByFace = new Gauge({ name: p + 'live_subscribers', help: 'Live subscribers open now by face (sse, ws, trpc; other: faces that do not name themselves)', labelNames: ['face'], registers });
-  const uncaught = counter('uncaught_errors_total', 'Errors that escaped every handler to the process (kind exception: uncaughtException, rejection: unhandledRejection); the CLI logs each and keeps serving. Should stay 0.', ['kind']);
+  const authFailures = counter(
+    'auth_failures_total',
+    'Requests and connections refused for their credentials, by reason (missing, expired, invalid, error)',
+    ['reason'],
+  );
+  for (const reason of ['missing', 'expired', 'invalid', 'error'] as const)
+    authFailures.inc({ reason }, 0);
+  const live = new Gauge({
+    name: p + 'stream_connections',
+    help: 'Live streams open now',
+    registers,
+  });
+  const liveByFace = new Gauge({
+    name: p + 'live_subscribers',
+    help: 'Live subscribers open now by face (sse, ws, trpc; other: faces that do not name themselves)',
+    labelNames: ['face'],
+    registers,
+  });
+  const uncaught = counter(
+    'uncaught_errors_total',
+    'Errors that escaped every handler to the process (kind exception: uncaughtException, rejection: unhandledRejection); the CLI logs each and keeps serving. Should stay 0.',
+    ['kind'],
+  );
   for (const kind of ['exception', 'rejection'] as const) uncaught.inc({ kind }, 0);
-  const slowConsumers = counter('slow_consumers_total', 'Live subscribers told to resync and closed because they fell behind (reason queue: stream.maxQueue commits; buffer: stream.maxBufferedBytes bytes)', ['face', 'reason']);
+  const slowConsumers = counter(
+    'slow_consumers_total',
+    'Live subscribers told to resync and closed because they fell behind (reason queue: stream.maxQueue commits; buffer: stream.maxBufferedBytes bytes)',
+    ['face', 'reason'],
+  );
 
   function onEvent(event: EngineEvent | IpRateLimitedEvent): void {
     switch (event.type) {
@@ -166,11 +203,17 @@ export function createMetrics(options: MetricsOptions = {}): SyncMetrics {
  * gauges share one `oplogStats()` call per second; when the store does not answer they keep their
  * last value and `sync_errors_total{where="oplog_stats"}` counts it (the scrape itself succeeds).
  */
-function oplogGauges(store: { oplogStats(): Promise<OplogStats> }, p: string, registers: Registry[], onError: () => void): void {
+function oplogGauges(
+  store: { oplogStats(): Promise<OplogStats> },
+  p: string,
+  registers: Registry[],
+  onError: () => void,
+): void {
   let cached: { at: number; stats: Promise<OplogStats | null> } | null = null;
   const stats = () => {
     const now = Date.now();
-    if (!cached || now - cached.at > 1000) cached = { at: now, stats: store.oplogStats().catch(() => (onError(), null)) };
+    if (!cached || now - cached.at > 1000)
+      cached = { at: now, stats: store.oplogStats().catch(() => (onError(), null)) };
     return cached.stats;
   };
   new Gauge({
@@ -194,7 +237,11 @@ function oplogGauges(store: { oplogStats(): Promise<OplogStats> }, p: string, re
 }
 
 /** How far this process's live feed trails the commits it knows of (see `/sync/status` `live`). */
-function feedGauges(feed: () => { behindCommits: number; lagMs: number }, p: string, registers: Registry[]): void {
+function feedGauges(
+  feed: () => { behindCommits: number; lagMs: number },
+  p: string,
+  registers: Registry[],
+): void {
   new Gauge({
     name: p + 'live_feed_lag_seconds',
     help: 'How long the live feed has been behind the commits it knows of (0 when caught up)',

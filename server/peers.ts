@@ -5,7 +5,8 @@
 
 /** Each optional peer and what needs it. */
 export const OPTIONAL_PEERS: Readonly<Record<string, string>> = {
-  '@electric-sql/pglite': 'the embedded PGlite store (pgliteStore, `trpc-offline-sync serve` without a database URL)',
+  '@electric-sql/pglite':
+    'the embedded PGlite store (pgliteStore, `trpc-offline-sync serve` without a database URL)',
   pg: 'the PostgreSQL store on a database URL',
   mongodb: 'the MongoDB store',
   'mongodb-connection-string-url': 'the MongoDB store',

@@ -12,7 +12,11 @@ export interface WsSocket {
   /** Bytes queued by `send` and not yet handed to the network. */
   readonly bufferedAmount: number;
   send(data: string | Uint8Array, cb?: (error?: Error) => void): void;
-  send(data: string | Uint8Array, options: { binary?: boolean; compress?: boolean }, cb?: (error?: Error) => void): void;
+  send(
+    data: string | Uint8Array,
+    options: { binary?: boolean; compress?: boolean },
+    cb?: (error?: Error) => void,
+  ): void;
   close(code?: number, reason?: string): void;
   terminate(): void;
   on(event: string, listener: (...args: any[]) => void): this;
@@ -23,7 +27,12 @@ export interface WsSocket {
 /** A `noServer` WebSocket server (`ws`'s `WebSocketServer`). */
 export interface WsServer {
   readonly clients: Set<WsSocket>;
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (socket: WsSocket, req: IncomingMessage) => void): void;
+  handleUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    callback: (socket: WsSocket, req: IncomingMessage) => void,
+  ): void;
   close(callback?: (error?: Error) => void): void;
   on(event: string, listener: (...args: any[]) => void): this;
   emit(event: string, ...args: any[]): boolean;

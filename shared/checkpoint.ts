@@ -23,7 +23,10 @@ export function encodeCheckpoint(cp: Checkpoint): string {
  * Decodes a checkpoint; `undefined`, `null` or `''` mean "from the beginning" (null result).
  * A malformed value is a BAD_REQUEST naming `field`.
  */
-export function decodeCheckpoint(value: string | null | undefined, field = 'since'): Checkpoint | null {
+export function decodeCheckpoint(
+  value: string | null | undefined,
+  field = 'since',
+): Checkpoint | null {
   if (value === undefined || value === null || value === '') return null;
   const m = CHECKPOINT_PATTERN.exec(value);
   const seq = m ? parseInt(m[2]!, 36) : NaN;
@@ -63,9 +66,19 @@ export function decodeCursor(value: string | null | undefined): FullCursor | nul
     const parsed: unknown = JSON.parse(new TextDecoder().decode(fromBase64url(value)));
     // Every key reaches a store query: a forged NUL, lone surrogate or overlong one is refused here,
     // so no face can pass it to PostgreSQL (which answers an error, a 500).
-    if (Array.isArray(parsed) && parsed.length === 3 && parsed.every((p) => typeof p === 'string') && CURSOR_COLLECTION.test(parsed[1] as string) && badNameReason(parsed[2], CURSOR_ID_MAX, { c1: false }) === null) {
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 3 &&
+      parsed.every((p) => typeof p === 'string') &&
+      CURSOR_COLLECTION.test(parsed[1] as string) &&
+      badNameReason(parsed[2], CURSOR_ID_MAX, { c1: false }) === null
+    ) {
       decodeCheckpoint(parsed[0] as string, 'cursor');
-      return { checkpoint: parsed[0] as string, collection: parsed[1] as string, id: parsed[2] as string };
+      return {
+        checkpoint: parsed[0] as string,
+        collection: parsed[1] as string,
+        id: parsed[2] as string,
+      };
     }
   } catch {
     // fall through to the error below
@@ -82,7 +95,7 @@ function base64url(bytes: Uint8Array): string {
   for (let i = 0; i < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
     const chars = [n >> 18, (n >> 12) & 63, (n >> 6) & 63, n & 63].map((c) => ALPHABET[c]);
-    out += chars.slice(0, Math.ceil(((Math.min(3, bytes.length - i)) * 8) / 6)).join('');
+    out += chars.slice(0, Math.ceil((Math.min(3, bytes.length - i) * 8) / 6)).join('');
   }
   return out;
 }

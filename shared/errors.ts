@@ -66,7 +66,12 @@ export class SyncError extends Error {
     code: SyncErrorCode,
     message: string,
     issues: SyncIssue[] = [],
-    options?: { cause?: unknown; retryAfterMs?: number; minSchemaVersion?: number; recorded?: number[] },
+    options?: {
+      cause?: unknown;
+      retryAfterMs?: number;
+      minSchemaVersion?: number;
+      recorded?: number[];
+    },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SyncError';
@@ -79,7 +84,11 @@ export class SyncError extends Error {
 
   /** Works across two copies of this package in one bundle, unlike `instanceof`. */
   static is(value: unknown): value is SyncError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[BRAND] === true
+    );
   }
 
   /** HTTP status for this error's code. */
@@ -89,7 +98,11 @@ export class SyncError extends Error {
 
   /** The wire body: `{ error: { code, message, issues } }`. */
   toJSON(): ErrorBody {
-    const error: ErrorBody['error'] = { code: this.code, message: this.message, issues: this.issues };
+    const error: ErrorBody['error'] = {
+      code: this.code,
+      message: this.message,
+      issues: this.issues,
+    };
     if (this.recorded !== undefined) error.recorded = this.recorded;
     return { error };
   }

@@ -20,7 +20,8 @@ function formatWall(ms: number): string {
   // 2026-05-02T12:00:00.000Z -> 20260502T120000.000Z
   const iso = new Date(ms).toISOString();
   lastWallMs = ms;
-  lastWall = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 13) + iso.slice(14, 16) + iso.slice(17);
+  lastWall =
+    iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 13) + iso.slice(14, 16) + iso.slice(17);
   return lastWall;
 }
 

@@ -6,13 +6,21 @@ import { REJECTION_CODES } from './errors.js';
 /** Collection names: identifiers safe for tables, paths and queries. */
 export const collectionName = z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, 'must start with a letter and hold only letters, digits and _ (at most 63)');
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_]{0,62}$/,
+    'must start with a letter and hold only letters, digits and _ (at most 63)',
+  );
 
 /** Document ids: any non-empty string up to 256 characters. */
-export const documentId = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+export const documentId = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(256, 'must be at most 256 characters');
 
 /** An HLC version string such as `20260502T120000.000Z-0001-a1b2`. */
-export const hlcString = z.string().refine(isHlc, 'must be an HLC like 20260502T120000.000Z-0001-a1b2');
+export const hlcString = z
+  .string()
+  .refine(isHlc, 'must be an HLC like 20260502T120000.000Z-0001-a1b2');
 
 /** A JSON object (document data or a merge patch). */
 export const jsonObject = z.record(z.string(), z.unknown());
@@ -21,14 +29,22 @@ export const jsonObject = z.record(z.string(), z.unknown());
  * The client's schema version (`defineSyncSchema(…, { version })`), optional in every request so
  * unversioned clients keep working; an engine with `minSchemaVersion` refuses older ones (`UPGRADE_REQUIRED`).
  */
-export const schemaVersion = z.number().int('must be an integer').positive('must be a positive integer').max(2_147_483_647);
+export const schemaVersion = z
+  .number()
+  .int('must be an integer')
+  .positive('must be a positive integer')
+  .max(2_147_483_647);
 
 export const changeOp = z.enum(['upsert', 'patch', 'delete']);
 export type ChangeOp = z.infer<typeof changeOp>;
 
 /** One change in a push. */
 export const changeInput = z.object({
-  mutationId: z.number().int('must be an integer').positive('must be a positive integer').max(Number.MAX_SAFE_INTEGER),
+  mutationId: z
+    .number()
+    .int('must be an integer')
+    .positive('must be a positive integer')
+    .max(Number.MAX_SAFE_INTEGER),
   collection: collectionName,
   id: documentId,
   op: changeOp,
@@ -173,9 +189,18 @@ export type StreamInput = z.input<typeof streamInput>;
 
 export const streamEvent = z.discriminatedUnion('type', [
   /** `checksums`: on the last catch-up event only (see `checksumsField`). */
-  z.object({ type: z.literal('changes'), checkpoint: z.string(), changes: z.array(changeOut), checksums: checksumsField }),
+  z.object({
+    type: z.literal('changes'),
+    checkpoint: z.string(),
+    changes: z.array(changeOut),
+    checksums: checksumsField,
+  }),
   z.object({ type: z.literal('resync_required'), message: z.string().optional() }),
-  z.object({ type: z.literal('heartbeat'), checkpoint: z.string().optional(), checksums: checksumsField }),
+  z.object({
+    type: z.literal('heartbeat'),
+    checkpoint: z.string().optional(),
+    checksums: checksumsField,
+  }),
 ]);
 export type StreamEvent = z.infer<typeof streamEvent>;
 

@@ -22,9 +22,15 @@ export interface SyncSchema<C extends CollectionSchemas = CollectionSchemas> {
   /** True when `name` is a collection of this schema. */
   has(name: string): boolean;
   /** Validates whole-document data; returns the parsed document (defaults applied) or issues. */
-  parseDocument(collection: string, data: unknown): { ok: true; data: Record<string, unknown> } | { ok: false; issues: SyncIssue[] };
+  parseDocument(
+    collection: string,
+    data: unknown,
+  ): { ok: true; data: Record<string, unknown> } | { ok: false; issues: SyncIssue[] };
   /** Validates a JSON merge patch (`null` removes an optional field). */
-  parsePatch(collection: string, patch: Record<string, unknown>): { ok: true; data: Record<string, unknown> } | { ok: false; issues: SyncIssue[] };
+  parsePatch(
+    collection: string,
+    patch: Record<string, unknown>,
+  ): { ok: true; data: Record<string, unknown> } | { ok: false; issues: SyncIssue[] };
 }
 
 /** Options of `defineSyncSchema`. */
@@ -37,21 +43,28 @@ export interface SyncSchemaOptions {
 }
 
 /** Document type of a collection (after defaults). */
-export type DocOf<S extends SyncSchema, K extends keyof S['collections']> = z.output<S['collections'][K]>;
+export type DocOf<S extends SyncSchema, K extends keyof S['collections']> = z.output<
+  S['collections'][K]
+>;
 
 /** A JSON merge patch of a document type: any subset of fields, `null` removes one. */
 export type PatchOf<T> = { [F in keyof T]?: T[F] | null };
 
 /** The fields every change carries besides its collection, op and data. */
-export type ChangeMeta = { mutationId: number; id: string; baseVersion?: string | null; hlc?: string | null };
+export type ChangeMeta = {
+  mutationId: number;
+  id: string;
+  baseVersion?: string | null;
+  hlc?: string | null;
+};
 
 /** One typed change: the collection name decides the shape of `data`. */
 export type TypedChange<S extends SyncSchema> = {
   [K in keyof S['collections'] & string]: ChangeMeta & { collection: K } & (
-    | { op: 'upsert'; data: z.input<S['collections'][K]> }
-    | { op: 'patch'; data: PatchOf<z.input<S['collections'][K]>> }
-    | { op: 'delete'; data?: null }
-  );
+      | { op: 'upsert'; data: z.input<S['collections'][K]> }
+      | { op: 'patch'; data: PatchOf<z.input<S['collections'][K]>> }
+      | { op: 'delete'; data?: null }
+    );
 }[keyof S['collections'] & string];
 
 /** The typed push input of a schema. */
@@ -64,13 +77,19 @@ export interface TypedPushInput<S extends SyncSchema> {
 }
 
 function zodIssues(error: z.ZodError, prefix: string[] = []): SyncIssue[] {
-  return error.issues.map((i) => ({ path: [...prefix, ...i.path.map(String)].join('.'), message: i.message }));
+  return error.issues.map((i) => ({
+    path: [...prefix, ...i.path.map(String)].join('.'),
+    message: i.message,
+  }));
 }
 
 function reservedIssues(data: Record<string, unknown>): SyncIssue[] {
   return Object.keys(data)
     .filter((k) => k.startsWith(RESERVED_PREFIX))
-    .map((k) => ({ path: k, message: `field names starting with ${RESERVED_PREFIX} are reserved` }));
+    .map((k) => ({
+      path: k,
+      message: `field names starting with ${RESERVED_PREFIX} are reserved`,
+    }));
 }
 
 /**
@@ -82,15 +101,22 @@ function reservedIssues(data: Record<string, unknown>): SyncIssue[] {
  *   notes: z.object({ body: z.string() }),
  * }, { version: 2 });
  */
-export function defineSyncSchema<C extends CollectionSchemas>(collections: C, options: SyncSchemaOptions = {}): SyncSchema<C> {
+export function defineSyncSchema<C extends CollectionSchemas>(
+  collections: C,
+  options: SyncSchemaOptions = {},
+): SyncSchema<C> {
   const { version } = options;
   if (version !== undefined && !(Number.isSafeInteger(version) && version > 0)) {
     throw new Error(`defineSyncSchema: version must be a positive integer, got ${String(version)}`);
   }
   for (const name of Object.keys(collections)) {
     const check = collectionName.safeParse(name);
-    if (!check.success) throw new Error(`defineSyncSchema: collection name "${name}" ${check.error.issues[0]?.message}`);
-    if (!(collections[name] instanceof z.ZodObject)) throw new Error(`defineSyncSchema: collection "${name}" must be a z.object(...)`);
+    if (!check.success)
+      throw new Error(
+        `defineSyncSchema: collection name "${name}" ${check.error.issues[0]?.message}`,
+      );
+    if (!(collections[name] instanceof z.ZodObject))
+      throw new Error(`defineSyncSchema: collection "${name}" must be a z.object(...)`);
   }
   const names = Object.keys(collections).sort();
   const partials = new Map<string, z.ZodObject>();
@@ -98,7 +124,10 @@ export function defineSyncSchema<C extends CollectionSchemas>(collections: C, op
   for (const name of names) {
     const obj = collections[name]!;
     partials.set(name, obj.partial());
-    optional.set(name, new Set(Object.keys(obj.shape).filter((k) => obj.shape[k]!.safeParse(undefined).success)));
+    optional.set(
+      name,
+      new Set(Object.keys(obj.shape).filter((k) => obj.shape[k]!.safeParse(undefined).success)),
+    );
   }
   return {
     collections,
@@ -108,10 +137,15 @@ export function defineSyncSchema<C extends CollectionSchemas>(collections: C, op
       return Object.prototype.hasOwnProperty.call(collections, name);
     },
     parseDocument(collection, data) {
-      const reserved = typeof data === 'object' && data !== null ? reservedIssues(data as Record<string, unknown>) : [];
+      const reserved =
+        typeof data === 'object' && data !== null
+          ? reservedIssues(data as Record<string, unknown>)
+          : [];
       if (reserved.length > 0) return { ok: false, issues: reserved };
       const result = collections[collection]!.safeParse(data);
-      return result.success ? { ok: true, data: result.data as Record<string, unknown> } : { ok: false, issues: zodIssues(result.error) };
+      return result.success
+        ? { ok: true, data: result.data as Record<string, unknown> }
+        : { ok: false, issues: zodIssues(result.error) };
     },
     parsePatch(collection, patch) {
       const reserved = reservedIssues(patch);

@@ -18,11 +18,16 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * control character (C0, DEL, C1; `c1: false` allows C1, as document ids do), or not well-formed
  * UTF-16 (a lone surrogate).
  */
-export function badNameReason(value: unknown, max: number, options: { c1?: boolean } = {}): string | null {
+export function badNameReason(
+  value: unknown,
+  max: number,
+  options: { c1?: boolean } = {},
+): string | null {
   if (typeof value !== 'string') return 'must be a string';
   if (value === '') return 'must not be empty';
   if (value.length > max) return `must be at most ${max} characters`;
-  if ((options.c1 === false ? CONTROL_C0 : CONTROL).test(value)) return 'must not contain control characters';
+  if ((options.c1 === false ? CONTROL_C0 : CONTROL).test(value))
+    return 'must not contain control characters';
   if (LONE_SURROGATE.test(value)) return 'must be well-formed Unicode (no lone surrogates)';
   return null;
 }

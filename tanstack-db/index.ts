@@ -8,10 +8,15 @@ import type { SyncSchema } from '../shared/schema.js';
 import type { ChangeEvent, RejectedChange, Subscription, SyncClient } from '../client/index.js';
 
 /** A row of the TanStack collection: the document (after schema defaults) plus its `id`. */
-export type SyncRow<S extends SyncSchema, K extends keyof S['collections']> = z.output<S['collections'][K]> & { id: string };
+export type SyncRow<S extends SyncSchema, K extends keyof S['collections']> = z.output<
+  S['collections'][K]
+> & { id: string };
 
 /** Options of `syncCollectionOptions`. */
-export interface SyncCollectionOptionsConfig<S extends SyncSchema, K extends keyof S['collections'] & string> {
+export interface SyncCollectionOptionsConfig<
+  S extends SyncSchema,
+  K extends keyof S['collections'] & string,
+> {
   /** The sync client whose local store, outbox and sync back the collection. */
   client: SyncClient<S, any>;
   /**
@@ -41,7 +46,10 @@ export interface SyncCollectionUtils extends UtilsRecord {
 }
 
 /** What `syncCollectionOptions` returns: a config for `createCollection` keyed by `id`. */
-export type SyncCollectionConfig<S extends SyncSchema, K extends keyof S['collections'] & string> = CollectionConfig<SyncRow<S, K>, string, never, SyncCollectionUtils> & {
+export type SyncCollectionConfig<
+  S extends SyncSchema,
+  K extends keyof S['collections'] & string,
+> = CollectionConfig<SyncRow<S, K>, string, never, SyncCollectionUtils> & {
   utils: SyncCollectionUtils;
 };
 
@@ -60,10 +68,20 @@ function docOf(row: Data): Data {
 function mergePatchOf(before: Data, after: Data): Data {
   const patch: Data = {};
   for (const [field, value] of Object.entries(after)) {
-    if (isDocField(field) && value !== undefined && JSON.stringify(value) !== JSON.stringify(before[field])) patch[field] = value;
+    if (
+      isDocField(field) &&
+      value !== undefined &&
+      JSON.stringify(value) !== JSON.stringify(before[field])
+    )
+      patch[field] = value;
   }
   for (const field of Object.keys(before)) {
-    if (isDocField(field) && before[field] !== undefined && (!(field in after) || after[field] === undefined)) patch[field] = null;
+    if (
+      isDocField(field) &&
+      before[field] !== undefined &&
+      (!(field in after) || after[field] === undefined)
+    )
+      patch[field] = null;
   }
   return patch;
 }
@@ -83,7 +101,10 @@ function mergePatchOf(before: Data, after: Data): Data {
  * const open = createLiveQueryCollection((q) => q.from({ t: tasks }).where(({ t }) => eq(t.done, false)));
  * tasks.insert({ id: 't1', title: 'Buy milk', done: false });
  */
-export function syncCollectionOptions<S extends SyncSchema, K extends keyof S['collections'] & string>(config: SyncCollectionOptionsConfig<S, K>): SyncCollectionConfig<S, K> {
+export function syncCollectionOptions<
+  S extends SyncSchema,
+  K extends keyof S['collections'] & string,
+>(config: SyncCollectionOptionsConfig<S, K>): SyncCollectionConfig<S, K> {
   type T = SyncRow<S, K>;
   const { client } = config;
   const name = config.collection;
@@ -105,11 +126,21 @@ export function syncCollectionOptions<S extends SyncSchema, K extends keyof S['c
     const stored = await client.store.getDocs(name, ids);
     return ids.map((id, i) => {
       const doc = stored[i];
-      return [id, doc && doc.data !== null && doc.views && view!.key in doc.views ? doc.data : undefined] as const;
+      return [
+        id,
+        doc && doc.data !== null && doc.views && view!.key in doc.views ? doc.data : undefined,
+      ] as const;
     });
   }
 
-  const sync: SyncConfig<T, string>['sync'] = ({ begin, write, commit, markReady, markError, truncate }) => {
+  const sync: SyncConfig<T, string>['sync'] = ({
+    begin,
+    write,
+    commit,
+    markReady,
+    markError,
+    truncate,
+  }) => {
     /** Keys present in TanStack's synced state (so a change is written as insert, update or delete). */
     const known = new Set<string>();
     let stopped = false;
@@ -131,14 +162,19 @@ export function syncCollectionOptions<S extends SyncSchema, K extends keyof S['c
         commit();
         return;
       }
-      const docs = view ? await viewDocs(ids) : await Promise.all(ids.map(async (id) => [id, await source.get(id)] as const));
+      const docs = view
+        ? await viewDocs(ids)
+        : await Promise.all(ids.map(async (id) => [id, await source.get(id)] as const));
       if (stopped) return;
       begin();
       for (const [id, doc] of docs) {
         if (doc === undefined) {
           if (known.delete(id)) write({ type: 'delete', key: id });
         } else {
-          write({ type: known.has(id) ? 'update' : 'insert', value: { ...(doc as Data), id } as T });
+          write({
+            type: known.has(id) ? 'update' : 'insert',
+            value: { ...(doc as Data), id } as T,
+          });
           known.add(id);
         }
       }
@@ -146,7 +182,9 @@ export function syncCollectionOptions<S extends SyncSchema, K extends keyof S['c
     };
 
     // Listen before the first read, so no change between the read and the subscription is lost.
-    const offChange = source.onChange((event: ChangeEvent) => void enqueue(event.ids).catch(() => undefined));
+    const offChange = source.onChange(
+      (event: ChangeEvent) => void enqueue(event.ids).catch(() => undefined),
+    );
     const offResync = client.on('resync', () => void enqueue('all').catch(() => undefined));
     // With a view: ready once its first sync is local (a refusal fails the collection).
     (view ? view.ready : Promise.resolve())
@@ -155,9 +193,9 @@ export function syncCollectionOptions<S extends SyncSchema, K extends keyof S['c
         return enqueue('all');
       })
       .then(
-      () => markReady(),
-      (error: unknown) => markError(error),
-    );
+        () => markReady(),
+        (error: unknown) => markError(error),
+      );
 
     return () => {
       stopped = true;
@@ -183,13 +221,19 @@ export function syncCollectionOptions<S extends SyncSchema, K extends keyof S['c
     sync: { sync, rowUpdateMode: 'full' },
     utils,
     onInsert: async ({ transaction }) => {
-      const rows = transaction.mutations.map((m) => ({ id: String(m.key), doc: docOf(m.modified as Data) }));
+      const rows = transaction.mutations.map((m) => ({
+        id: String(m.key),
+        doc: docOf(m.modified as Data),
+      }));
       await source.putMany(rows as never);
       await queue; // the write's change event is in TanStack's synced state before its optimistic state goes
     },
     onUpdate: async ({ transaction }) => {
       const rows = transaction.mutations
-        .map((m) => ({ id: String(m.key), patch: mergePatchOf(m.original as Data, m.modified as Data) }))
+        .map((m) => ({
+          id: String(m.key),
+          patch: mergePatchOf(m.original as Data, m.modified as Data),
+        }))
         .filter((r) => Object.keys(r.patch).length > 0);
       if (rows.length > 0) await source.patchMany(rows as never);
       await queue;

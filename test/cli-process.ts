@@ -24,12 +24,17 @@ export function spawnCli(args: string[], secret: string, env: Record<string, str
 }
 
 /** Waits until `run` prints its listening line (matched by `pattern`, port in group 1); throws with its output if it exits or takes `timeoutMs`. */
-export async function listeningPort(run: CliRun, pattern = /listening on http:\/\/127\.0\.0\.1:(\d+)/, timeoutMs = 60_000): Promise<number> {
+export async function listeningPort(
+  run: CliRun,
+  pattern = /listening on http:\/\/127\.0\.0\.1:(\d+)/,
+  timeoutMs = 60_000,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = pattern.exec(run.output());
     if (m) return Number(m[1]);
-    if (Date.now() > deadline || run.child.exitCode !== null) throw new Error(`CLI did not start:\n${run.output()}`);
+    if (Date.now() > deadline || run.child.exitCode !== null)
+      throw new Error(`CLI did not start:\n${run.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -17,9 +17,11 @@ const FILES = [
  */
 /** Every public entry point of the package (package.json `exports`), as its source file. */
 const ENTRIES = Object.values(
-  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    exports: Record<string, string | { import?: string }>;
-  }).exports,
+  (
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      exports: Record<string, string | { import?: string }>;
+    }
+  ).exports,
 )
   .map((target) => (typeof target === 'string' ? target : target.import))
   .filter((path): path is string => !!path && path.startsWith('./dist/') && path.endsWith('.js'))

@@ -18,7 +18,10 @@ export interface DocRecord {
 }
 
 /** The index key of a field value; `null` and missing share one key, as queries match them alike. */
-export function indexKey(collection: string, value: unknown): [string, string, string | number] | null {
+export function indexKey(
+  collection: string,
+  value: unknown,
+): [string, string, string | number] | null {
   if (value === undefined || value === null) return [collection, 'z', 0];
   if (typeof value === 'boolean') return [collection, 'b', value ? 1 : 0];
   if (typeof value === 'number') return Number.isFinite(value) ? [collection, 'n', value] : null;
@@ -27,16 +30,27 @@ export function indexKey(collection: string, value: unknown): [string, string, s
 }
 
 /** The key a `where` value is looked up by. */
-export function whereKey(collection: string, value: QueryValue): [string, string, string | number] | null {
+export function whereKey(
+  collection: string,
+  value: QueryValue,
+): [string, string, string | number] | null {
   return indexKey(collection, value);
 }
 
 /** Builds the record of a document, with the keys of the fields declared for its collection. */
 export function toRecord(doc: LocalDoc, fields: readonly string[]): DocRecord {
-  const record: DocRecord = { k: [doc.collection, doc.id], o: [doc.collection, codePointKey(doc.id)], l: [doc.collection, doc.data === null ? 0 : 1], doc };
+  const record: DocRecord = {
+    k: [doc.collection, doc.id],
+    o: [doc.collection, codePointKey(doc.id)],
+    l: [doc.collection, doc.data === null ? 0 : 1],
+    doc,
+  };
   if (doc.data !== null) {
     for (const field of fields) {
-      const key = indexKey(doc.collection, Object.prototype.hasOwnProperty.call(doc.data, field) ? doc.data[field] : undefined);
+      const key = indexKey(
+        doc.collection,
+        Object.prototype.hasOwnProperty.call(doc.data, field) ? doc.data[field] : undefined,
+      );
       if (key) record[`x_${field}`] = key;
     }
   }

@@ -6,7 +6,16 @@
  * takes a Web Lock, so two tabs never hand out the same mutation id.
  */
 import { wrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import { DEFAULT_PAGE, type DocQuery, type LocalDoc, type LocalMeta, type LocalStore, type LocalWrite, type OutboxEntry, type OutboxQuery } from '../local-store.js';
+import {
+  DEFAULT_PAGE,
+  type DocQuery,
+  type LocalDoc,
+  type LocalMeta,
+  type LocalStore,
+  type LocalWrite,
+  type OutboxEntry,
+  type OutboxQuery,
+} from '../local-store.js';
 import { codePointKey } from '../../shared/order.js';
 import { runQuery } from '../query.js';
 import { serial } from '../serial.js';
@@ -58,7 +67,10 @@ const quiet = (request: Promise<unknown>): void => void request.catch(() => unde
  * @example
  * const client = createSyncClient({ api: trpc.sync, schema, store: indexedDbLocalStore('tasks-app', { indexes: { tasks: ['done'] } }) });
  */
-export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOptions = {}): IndexedDbLocalStore {
+export function indexedDbLocalStore(
+  name: string,
+  options: IndexedDbLocalStoreOptions = {},
+): IndexedDbLocalStore {
   const fieldsOf = (collection: string): readonly string[] => options.indexes?.[collection] ?? [];
   const wanted = [...new Set(Object.values(options.indexes ?? {}).flat())].map((f) => `x_${f}`);
   let db: Promise<IDBPDatabase> | null = null;
@@ -66,7 +78,11 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
 
   async function open(): Promise<IDBPDatabase> {
     const factory = options.indexedDB ?? (globalThis as { indexedDB?: IdbFactory }).indexedDB;
-    if (!factory) throw new IndexedDbStoreError('INDEXEDDB_UNAVAILABLE', `IndexedDB "${name}": this environment has no indexedDB (pass options.indexedDB)`);
+    if (!factory)
+      throw new IndexedDbStoreError(
+        'INDEXEDDB_UNAVAILABLE',
+        `IndexedDB "${name}": this environment has no indexedDB (pass options.indexedDB)`,
+      );
     const handlers = (d: IDBPDatabase) => {
       // Another tab upgrades the database: step aside (the next call reopens at the new version).
       d.addEventListener('versionchange', () => {
@@ -77,8 +93,14 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
       return d;
     };
     const upgrade = (d: IDBPDatabase, tx: IDBPTransaction<unknown, string[], 'versionchange'>) => {
-      if (!d.objectStoreNames.contains('docs')) d.createObjectStore('docs').createIndex('live', 'l');
-      if (!d.objectStoreNames.contains('outbox')) d.createObjectStore('outbox', { keyPath: 'mutationId' }).createIndex('doc', ['collection', 'id', 'mutationId']);
+      if (!d.objectStoreNames.contains('docs'))
+        d.createObjectStore('docs').createIndex('live', 'l');
+      if (!d.objectStoreNames.contains('outbox'))
+        d.createObjectStore('outbox', { keyPath: 'mutationId' }).createIndex('doc', [
+          'collection',
+          'id',
+          'mutationId',
+        ]);
       if (!d.objectStoreNames.contains('meta')) d.createObjectStore('meta');
       const docs = tx.objectStore('docs');
       const added = wanted.filter((index) => !docs.indexNames.contains(index));
@@ -99,14 +121,29 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
     /** idb's openDB, on the given factory: upgrade in the versionchange transaction, `blocked` reported. */
     const openDB = (version?: number): Promise<IDBPDatabase> => {
       const request = version === undefined ? factory.open(name) : factory.open(name, version);
-      request.onupgradeneeded = () => upgrade(wrap(request.result), wrap(request.transaction!) as unknown as IDBPTransaction<unknown, string[], 'versionchange'>);
+      request.onupgradeneeded = () =>
+        upgrade(
+          wrap(request.result),
+          wrap(request.transaction!) as unknown as IDBPTransaction<
+            unknown,
+            string[],
+            'versionchange'
+          >,
+        );
       request.onblocked = () => options.onVersionChange?.();
       return wrap(request) as unknown as Promise<IDBPDatabase>;
     };
     try {
       let d = await openDB();
-      const docsIndexes = d.objectStoreNames.contains('docs') ? d.transaction('docs').store.indexNames : null;
-      if (!docsIndexes || !docsIndexes.contains(ORDER_INDEX) || wanted.some((index) => !docsIndexes.contains(index)) || STORES.some((s) => !d.objectStoreNames.contains(s))) {
+      const docsIndexes = d.objectStoreNames.contains('docs')
+        ? d.transaction('docs').store.indexNames
+        : null;
+      if (
+        !docsIndexes ||
+        !docsIndexes.contains(ORDER_INDEX) ||
+        wanted.some((index) => !docsIndexes.contains(index)) ||
+        STORES.some((s) => !d.objectStoreNames.contains(s))
+      ) {
         const version = d.version + 1;
         d.close();
         d = await openDB(version);
@@ -137,16 +174,35 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
 
   const KeyRange = (): IdbKeyRangeClass => {
     const k = options.IDBKeyRange ?? (globalThis as { IDBKeyRange?: IdbKeyRangeClass }).IDBKeyRange;
-    if (!k) throw new IndexedDbStoreError('INDEXEDDB_UNAVAILABLE', `IndexedDB "${name}": this environment has no IDBKeyRange (pass options.IDBKeyRange)`);
+    if (!k)
+      throw new IndexedDbStoreError(
+        'INDEXEDDB_UNAVAILABLE',
+        `IndexedDB "${name}": this environment has no IDBKeyRange (pass options.IDBKeyRange)`,
+      );
     return k;
   };
-  const range = (collection: string, after?: string) => KeyRange().bound(after === undefined ? [collection] : [collection, after], [collection, []], after !== undefined, false);
+  const range = (collection: string, after?: string) =>
+    KeyRange().bound(
+      after === undefined ? [collection] : [collection, after],
+      [collection, []],
+      after !== undefined,
+      false,
+    );
   /** A collection's documents after `after` in the `order` index (code point order of ids). */
-  const orderRange = (collection: string, after?: string) => range(collection, after === undefined ? undefined : codePointKey(after));
+  const orderRange = (collection: string, after?: string) =>
+    range(collection, after === undefined ? undefined : codePointKey(after));
 
   async function write(writes: LocalWrite[]): Promise<void> {
     // Copy first: a value that is not JSON fails here, before the transaction starts.
-    const prepared = writes.map((w) => (w.type === 'putDoc' ? { ...w, doc: clone(w.doc) } : w.type === 'appendOutbox' ? { ...w, entry: clone(w.entry) } : w.type === 'setMeta' ? { ...w, value: clone(w.value ?? null) } : w)) as LocalWrite[];
+    const prepared = writes.map((w) =>
+      w.type === 'putDoc'
+        ? { ...w, doc: clone(w.doc) }
+        : w.type === 'appendOutbox'
+          ? { ...w, entry: clone(w.entry) }
+          : w.type === 'setMeta'
+            ? { ...w, value: clone(w.value ?? null) }
+            : w,
+    ) as LocalWrite[];
     const d = await database();
     const tx = d.transaction(STORES, 'readwrite');
     try {
@@ -160,13 +216,23 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
         last = Math.max(top ? (top.key as number) : 0, typeof next === 'number' ? next - 1 : 0);
       }
       for (const w of prepared) {
-        if (w.type === 'putDoc') quiet(tx.objectStore('docs').put(toRecord(w.doc, fieldsOf(w.doc.collection)), [w.doc.collection, w.doc.id]));
+        if (w.type === 'putDoc')
+          quiet(
+            tx
+              .objectStore('docs')
+              .put(toRecord(w.doc, fieldsOf(w.doc.collection)), [w.doc.collection, w.doc.id]),
+          );
         else if (w.type === 'deleteDoc') quiet(tx.objectStore('docs').delete([w.collection, w.id]));
         else if (w.type === 'appendOutbox') {
-          if (w.entry.mutationId <= last) throw new IndexedDbStoreError('WRITE_FAILED', `outbox: mutation id ${w.entry.mutationId} is not above ${last}`);
+          if (w.entry.mutationId <= last)
+            throw new IndexedDbStoreError(
+              'WRITE_FAILED',
+              `outbox: mutation id ${w.entry.mutationId} is not above ${last}`,
+            );
           last = w.entry.mutationId;
           quiet(outbox.add(w.entry));
-        } else if (w.type === 'removeOutbox') for (const m of w.mutationIds) quiet(outbox.delete(m));
+        } else if (w.type === 'removeOutbox')
+          for (const m of w.mutationIds) quiet(outbox.delete(m));
         else quiet(tx.objectStore('meta').put(w.value, w.key));
       }
       await tx.done;
@@ -184,20 +250,43 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
   return {
     name,
     database,
-    getDoc: (collection, id) => read(async (d) => ((await d.get('docs', [collection, id])) as DocRecord | undefined)?.doc ?? null),
+    getDoc: (collection, id) =>
+      read(
+        async (d) =>
+          ((await d.get('docs', [collection, id])) as DocRecord | undefined)?.doc ?? null,
+      ),
     getDocs: (collection, ids) =>
       read(async (d) => {
         const store = d.transaction('docs').store;
-        const records = (await Promise.all(ids.map((id) => store.get([collection, id])))) as (DocRecord | undefined)[];
+        const records = (await Promise.all(ids.map((id) => store.get([collection, id])))) as (
+          DocRecord | undefined
+        )[];
         return records.map((r) => r?.doc ?? null);
       }),
-    listDocs: (collection, page = {}) => read(async (d) => ((await d.getAllFromIndex('docs', ORDER_INDEX, orderRange(collection, page.after), page.limit ?? DEFAULT_PAGE)) as DocRecord[]).map((r) => r.doc)),
-    countDocs: (collection) => read((d) => d.countFromIndex('docs', 'live', KeyRange().only([collection, 1]))),
+    listDocs: (collection, page = {}) =>
+      read(async (d) =>
+        (
+          (await d.getAllFromIndex(
+            'docs',
+            ORDER_INDEX,
+            orderRange(collection, page.after),
+            page.limit ?? DEFAULT_PAGE,
+          )) as DocRecord[]
+        ).map((r) => r.doc),
+      ),
+    countDocs: (collection) =>
+      read((d) => d.countFromIndex('docs', 'live', KeyRange().only([collection, 1]))),
     queryDocs: (collection, query: DocQuery) =>
       read(async (d) => {
-        const indexed = Object.entries(query.where ?? {}).find(([field]) => fieldsOf(collection).includes(field));
+        const indexed = Object.entries(query.where ?? {}).find(([field]) =>
+          fieldsOf(collection).includes(field),
+        );
         const key = indexed ? whereKey(collection, indexed[1]) : null;
-        const records = (indexed && key ? await d.getAllFromIndex('docs', `x_${indexed[0]}`, KeyRange().only(key)) : await d.getAll('docs', range(collection))) as DocRecord[];
+        const records = (
+          indexed && key
+            ? await d.getAllFromIndex('docs', `x_${indexed[0]}`, KeyRange().only(key))
+            : await d.getAll('docs', range(collection))
+        ) as DocRecord[];
         return runQuery(
           records.map((r) => r.doc),
           query,
@@ -208,22 +297,46 @@ export function indexedDbLocalStore(name: string, options: IndexedDbLocalStoreOp
         const limit = query.limit ?? Infinity;
         const after = query.afterMutationId ?? 0;
         if (query.collection !== undefined && query.id !== undefined) {
-          const entries = (await d.getAllFromIndex('outbox', 'doc', KeyRange().bound([query.collection, query.id, after], [query.collection, query.id, Infinity], true, false))) as OutboxEntry[];
+          const entries = (await d.getAllFromIndex(
+            'outbox',
+            'doc',
+            KeyRange().bound(
+              [query.collection, query.id, after],
+              [query.collection, query.id, Infinity],
+              true,
+              false,
+            ),
+          )) as OutboxEntry[];
           return entries.slice(0, limit);
         }
         const keys = KeyRange().lowerBound(after, true);
-        if (query.collection === undefined) return (await d.getAll('outbox', keys, Number.isFinite(limit) ? limit : undefined)) as OutboxEntry[];
+        if (query.collection === undefined)
+          return (await d.getAll(
+            'outbox',
+            keys,
+            Number.isFinite(limit) ? limit : undefined,
+          )) as OutboxEntry[];
         const out: OutboxEntry[] = [];
-        for (let cursor = await d.transaction('outbox').store.openCursor(keys); cursor && out.length < limit; cursor = await cursor.continue()) {
-          if ((cursor.value as OutboxEntry).collection === query.collection) out.push(cursor.value as OutboxEntry);
+        for (
+          let cursor = await d.transaction('outbox').store.openCursor(keys);
+          cursor && out.length < limit;
+          cursor = await cursor.continue()
+        ) {
+          if ((cursor.value as OutboxEntry).collection === query.collection)
+            out.push(cursor.value as OutboxEntry);
         }
         return out;
       }),
     countOutbox: () => read((d) => d.count('outbox')),
-    getMeta: <K extends keyof LocalMeta>(key: K) => read(async (d) => ((await d.get('meta', key)) ?? null) as LocalMeta[K] | null),
+    getMeta: <K extends keyof LocalMeta>(key: K) =>
+      read(async (d) => ((await d.get('meta', key)) ?? null) as LocalMeta[K] | null),
     write: (writes) => local(() => write(writes)),
     exclusive<T>(task: () => Promise<T>): Promise<T> {
-      const locks = (globalThis as { navigator?: { locks?: { request(name: string, cb: () => Promise<T>): Promise<T> } } }).navigator?.locks;
+      const locks = (
+        globalThis as {
+          navigator?: { locks?: { request(name: string, cb: () => Promise<T>): Promise<T> } };
+        }
+      ).navigator?.locks;
       return locks ? locks.request(`trpc-offline-sync:${name}`, task) : task();
     },
     async close() {

@@ -1,2 +1,6 @@
 /** The key-value local store (AsyncStorage-like APIs). */
-export { keyValueLocalStore, type KeyValueStorage, type KeyValueLocalStoreOptions } from './store.js';
+export {
+  keyValueLocalStore,
+  type KeyValueStorage,
+  type KeyValueLocalStoreOptions,
+} from './store.js';

@@ -5,7 +5,15 @@
  * `wal` key first, then applied, then the `wal` key is removed; opening the store replays a `wal`
  * key left by a crash (it holds final values, so replaying twice is harmless).
  */
-import { DEFAULT_PAGE, type LocalDoc, type LocalMeta, type LocalStore, type LocalWrite, type OutboxEntry, type OutboxQuery } from '../local-store.js';
+import {
+  DEFAULT_PAGE,
+  type LocalDoc,
+  type LocalMeta,
+  type LocalStore,
+  type LocalWrite,
+  type OutboxEntry,
+  type OutboxQuery,
+} from '../local-store.js';
 import { compareIds, runQuery } from '../query.js';
 import { docKey } from '../rebase.js';
 import { serial } from '../serial.js';
@@ -55,7 +63,10 @@ function insertSorted(list: string[], id: string): void {
  * import AsyncStorage from '@react-native-async-storage/async-storage';
  * const store = keyValueLocalStore(AsyncStorage);
  */
-export function keyValueLocalStore(kv: KeyValueStorage, options: KeyValueLocalStoreOptions = {}): LocalStore {
+export function keyValueLocalStore(
+  kv: KeyValueStorage,
+  options: KeyValueLocalStoreOptions = {},
+): LocalStore {
   const p = options.prefix ?? 'tos:';
   const bucketCount = options.buckets ?? 64;
   const K = {
@@ -110,7 +121,9 @@ export function keyValueLocalStore(kv: KeyValueStorage, options: KeyValueLocalSt
       await apply(JSON.parse(wal) as [string, string | null][]);
       await kv.removeItem(K.wal);
     }
-    const collections = new Set<string>(JSON.parse((await kv.getItem(K.collections)) ?? '[]') as string[]);
+    const collections = new Set<string>(
+      JSON.parse((await kv.getItem(K.collections)) ?? '[]') as string[],
+    );
     const ids = new Map<string, string[]>();
     const live = new Map<string, number>();
     for (const c of collections) {
@@ -119,9 +132,13 @@ export function keyValueLocalStore(kv: KeyValueStorage, options: KeyValueLocalSt
       ids.set(c, all.sort(compareIds));
       live.set(c, Number((await kv.getItem(K.live(c))) ?? 0));
     }
-    const outboxBuckets = new Set<number>(JSON.parse((await kv.getItem(K.outboxBuckets)) ?? '[]') as number[]);
+    const outboxBuckets = new Set<number>(
+      JSON.parse((await kv.getItem(K.outboxBuckets)) ?? '[]') as number[],
+    );
     const raws = await getMany([...outboxBuckets].map((b) => K.outboxBucket(b)));
-    const outbox = raws.flatMap((raw) => (raw ? (JSON.parse(raw) as number[]) : [])).sort((a, b) => a - b);
+    const outbox = raws
+      .flatMap((raw) => (raw ? (JSON.parse(raw) as number[]) : []))
+      .sort((a, b) => a - b);
     const entries = await getMany(outbox.map((m) => K.entry(m)));
     const byDoc = new Map<string, number[]>();
     entries.forEach((raw, i) => {
@@ -140,7 +157,8 @@ export function keyValueLocalStore(kv: KeyValueStorage, options: KeyValueLocalSt
     return state;
   };
 
-  const parseDoc = (raw: string | null): LocalDoc | null => (raw ? (JSON.parse(raw) as LocalDoc) : null);
+  const parseDoc = (raw: string | null): LocalDoc | null =>
+    raw ? (JSON.parse(raw) as LocalDoc) : null;
 
   async function write(writes: LocalWrite[]): Promise<void> {
     const s = await ready();
@@ -191,7 +209,8 @@ export function keyValueLocalStore(kv: KeyValueStorage, options: KeyValueLocalSt
         present.set(docKey(c, id), after);
         changes.set(K.doc(c, id), after ? JSON.stringify(after) : null);
       } else if (w.type === 'appendOutbox') {
-        if (w.entry.mutationId <= last) throw new Error(`outbox: mutation id ${w.entry.mutationId} is not above ${last}`);
+        if (w.entry.mutationId <= last)
+          throw new Error(`outbox: mutation id ${w.entry.mutationId} is not above ${last}`);
         last = w.entry.mutationId;
         if (outbox === s.outbox) outbox = [...s.outbox];
         outbox.push(w.entry.mutationId);
@@ -224,8 +243,11 @@ export function keyValueLocalStore(kv: KeyValueStorage, options: KeyValueLocalSt
         changes.set(K.ids(c, b), members.length > 0 ? JSON.stringify(members) : null);
       }
     }
-    for (const c of collections) if ((live.get(c) ?? 0) !== (s.live.get(c) ?? 0)) changes.set(K.live(c), String(live.get(c) ?? 0));
-    if (collections.size !== s.collections.size) changes.set(K.collections, JSON.stringify([...collections]));
+    for (const c of collections)
+      if ((live.get(c) ?? 0) !== (s.live.get(c) ?? 0))
+        changes.set(K.live(c), String(live.get(c) ?? 0));
+    if (collections.size !== s.collections.size)
+      changes.set(K.collections, JSON.stringify([...collections]));
     for (const b of touchedOutbox) {
       const members = outbox.filter((m) => Math.floor(m / OUTBOX_BUCKET) === b);
       changes.set(K.outboxBucket(b), members.length > 0 ? JSON.stringify(members) : null);
@@ -288,7 +310,9 @@ export function keyValueLocalStore(kv: KeyValueStorage, options: KeyValueLocalSt
         start = lo;
       }
       const ids = list.slice(start, start + (page.limit ?? DEFAULT_PAGE));
-      return (await getMany(ids.map((id) => K.doc(collection, id)))).map(parseDoc).filter((d): d is LocalDoc => d !== null);
+      return (await getMany(ids.map((id) => K.doc(collection, id))))
+        .map(parseDoc)
+        .filter((d): d is LocalDoc => d !== null);
     },
     async countDocs(collection) {
       return (await ready()).live.get(collection) ?? 0;
@@ -296,12 +320,17 @@ export function keyValueLocalStore(kv: KeyValueStorage, options: KeyValueLocalSt
     async queryDocs(collection, query) {
       const s = await ready();
       const ids = s.ids.get(collection) ?? [];
-      const docs = (await getMany(ids.map((id) => K.doc(collection, id)))).map(parseDoc).filter((d): d is LocalDoc => d !== null);
+      const docs = (await getMany(ids.map((id) => K.doc(collection, id))))
+        .map(parseDoc)
+        .filter((d): d is LocalDoc => d !== null);
       return runQuery(docs, query);
     },
     async listOutbox(query: OutboxQuery = {}) {
       const s = await ready();
-      let ids = query.collection !== undefined && query.id !== undefined ? (s.byDoc.get(docKey(query.collection, query.id)) ?? []) : s.outbox;
+      let ids =
+        query.collection !== undefined && query.id !== undefined
+          ? (s.byDoc.get(docKey(query.collection, query.id)) ?? [])
+          : s.outbox;
       if (query.afterMutationId !== undefined) ids = ids.filter((m) => m > query.afterMutationId!);
       const out: OutboxEntry[] = [];
       const limit = query.limit ?? Infinity;

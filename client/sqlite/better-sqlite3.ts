@@ -3,7 +3,11 @@ import type { SqliteDriver, SqliteValue } from './driver.js';
 
 /** The part of a better-sqlite3 `Database` the driver uses (typed structurally: the client does not depend on better-sqlite3). */
 export interface BetterSqlite3Database {
-  prepare(sql: string): { readonly reader: boolean; all(...params: unknown[]): unknown[]; run(...params: unknown[]): unknown };
+  prepare(sql: string): {
+    readonly reader: boolean;
+    all(...params: unknown[]): unknown[];
+    run(...params: unknown[]): unknown;
+  };
   exec(sql: string): unknown;
   readonly inTransaction: boolean;
   close(): unknown;

@@ -39,7 +39,10 @@ export interface SqliteDriver {
 }
 
 /** Runs `statements` as one transaction on a driver that has only `execute`. */
-export async function runTransaction(driver: SqliteDriver, statements: readonly SqliteStatement[]): Promise<void> {
+export async function runTransaction(
+  driver: SqliteDriver,
+  statements: readonly SqliteStatement[],
+): Promise<void> {
   if (driver.transaction) return driver.transaction(statements);
   await driver.execute('BEGIN IMMEDIATE');
   try {

@@ -34,7 +34,10 @@ export interface ExpoSqliteDriverOptions {
  * import * as SQLite from 'expo-sqlite';
  * const store = sqliteLocalStore(expoSqliteDriver(await SQLite.openDatabaseAsync('sync.db')));
  */
-export function expoSqliteDriver(db: ExpoSqliteDatabase, options: ExpoSqliteDriverOptions = {}): SqliteDriver {
+export function expoSqliteDriver(
+  db: ExpoSqliteDatabase,
+  options: ExpoSqliteDriverOptions = {},
+): SqliteDriver {
   return {
     async execute(sql, params = []) {
       return { rows: await db.getAllAsync<Record<string, unknown>>(sql, [...params]) };

@@ -9,7 +9,10 @@ export function fieldPath(field: string): string | null {
 
 /** True when SQL can answer every field the query names. */
 export function sqlCanAnswer(query: DocQuery): boolean {
-  return Object.keys(query.where ?? {}).every((f) => fieldPath(f) !== null) && (!query.orderBy || fieldPath(query.orderBy.field) !== null);
+  return (
+    Object.keys(query.where ?? {}).every((f) => fieldPath(f) !== null) &&
+    (!query.orderBy || fieldPath(query.orderBy.field) !== null)
+  );
 }
 
 /** `json_type` → the rank of client/query.ts (missing/null 0, booleans 1, numbers 2, strings 3, anything else 4). */

@@ -18,7 +18,10 @@ export interface SqliteTables {
 
 /** The names of the store's tables under `prefix` (checked to be a plain identifier). */
 export function tableNames(prefix: string): SqliteTables {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix)) throw new Error(`sqliteLocalStore: tablePrefix must be letters, digits and _ (not starting with a digit), got ${JSON.stringify(prefix)}`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix))
+    throw new Error(
+      `sqliteLocalStore: tablePrefix must be letters, digits and _ (not starting with a digit), got ${JSON.stringify(prefix)}`,
+    );
   return { docs: `${prefix}docs`, outbox: `${prefix}outbox`, meta: `${prefix}meta` };
 }
 

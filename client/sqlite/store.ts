@@ -1,7 +1,21 @@
 /** `sqliteLocalStore(driver, options?)`: a durable `LocalStore` in three SQLite tables (documents, outbox, meta), one transaction per `write()`. */
-import { DEFAULT_PAGE, type DocQuery, type LocalDoc, type LocalMeta, type LocalStore, type LocalWrite, type OutboxEntry, type OutboxQuery } from '../local-store.js';
+import {
+  DEFAULT_PAGE,
+  type DocQuery,
+  type LocalDoc,
+  type LocalMeta,
+  type LocalStore,
+  type LocalWrite,
+  type OutboxEntry,
+  type OutboxQuery,
+} from '../local-store.js';
 import { checkQuery, runQuery } from '../query.js';
-import { runTransaction, type SqliteDriver, type SqliteStatement, type SqliteValue } from './driver.js';
+import {
+  runTransaction,
+  type SqliteDriver,
+  type SqliteStatement,
+  type SqliteValue,
+} from './driver.js';
 import { querySql, sqlCanAnswer } from './query-sql.js';
 import { migrationStatements, SCHEMA_VERSION, schemaStatements, tableNames } from './schema.js';
 
@@ -34,10 +48,12 @@ const CHUNK = 500;
 
 const json = (value: unknown): string => {
   const text = JSON.stringify(value);
-  if (text === undefined) throw new Error(`sqliteLocalStore: value cannot be stored as JSON: ${String(value)}`);
+  if (text === undefined)
+    throw new Error(`sqliteLocalStore: value cannot be stored as JSON: ${String(value)}`);
   return text;
 };
-const parse = (text: unknown): never => (text === null || text === undefined ? null : JSON.parse(text as string)) as never;
+const parse = (text: unknown): never =>
+  (text === null || text === undefined ? null : JSON.parse(text as string)) as never;
 
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
@@ -46,8 +62,15 @@ function chunks<T>(items: readonly T[]): T[][] {
 }
 
 function toDoc(row: Record<string, unknown>): LocalDoc {
-  const doc: LocalDoc = { collection: row.collection as string, id: row.id as string, data: parse(row.data), version: (row.version as string | null) ?? null, server: parse(row.server) };
-  if (row.pending !== null && row.pending !== undefined) doc.pending = row.pending === 1 || row.pending === 1n;
+  const doc: LocalDoc = {
+    collection: row.collection as string,
+    id: row.id as string,
+    data: parse(row.data),
+    version: (row.version as string | null) ?? null,
+    server: parse(row.server),
+  };
+  if (row.pending !== null && row.pending !== undefined)
+    doc.pending = row.pending === 1 || row.pending === 1n;
   if (row.mark !== null && row.mark !== undefined) doc.mark = parse(row.mark);
   if (row.views !== null && row.views !== undefined) doc.views = parse(row.views);
   return doc;
@@ -63,20 +86,37 @@ function toDoc(row: Record<string, unknown>): LocalDoc {
  * const store = sqliteLocalStore(betterSqlite3Driver(new Database('app-sync.db')));
  * const client = createSyncClient({ api: trpc.sync, schema, store });
  */
-export function sqliteLocalStore(driver: SqliteDriver, options: SqliteLocalStoreOptions = {}): SqliteLocalStore {
+export function sqliteLocalStore(
+  driver: SqliteDriver,
+  options: SqliteLocalStoreOptions = {},
+): SqliteLocalStore {
   const t = tableNames(options.tablePrefix ?? 'sync_');
   const synchronous = options.synchronous ?? 'FULL';
-  if (synchronous !== 'FULL' && synchronous !== 'NORMAL') throw new Error(`sqliteLocalStore: synchronous must be 'FULL' or 'NORMAL', got ${JSON.stringify(synchronous)}`);
+  if (synchronous !== 'FULL' && synchronous !== 'NORMAL')
+    throw new Error(
+      `sqliteLocalStore: synchronous must be 'FULL' or 'NORMAL', got ${JSON.stringify(synchronous)}`,
+    );
   const ready = open();
   let queue: Promise<unknown> = ready.catch(() => undefined);
   let closed = false;
 
   async function open(): Promise<void> {
-    if (options.wal !== false && driver.wal !== false) await driver.execute('PRAGMA journal_mode=WAL');
+    if (options.wal !== false && driver.wal !== false)
+      await driver.execute('PRAGMA journal_mode=WAL');
     await driver.execute(`PRAGMA synchronous=${synchronous}`);
-    const version = Number((await driver.execute('PRAGMA user_version')).rows[0]?.user_version ?? 0);
-    if (version > SCHEMA_VERSION) throw new Error(`sqliteLocalStore: the database has schema version ${version}, newer than this library's ${SCHEMA_VERSION}; upgrade trpc-offline-sync`);
-    await runTransaction(driver, [...schemaStatements(t), ...(version > 0 ? migrationStatements(t, version) : [])].map((sql) => ({ sql, params: [] })));
+    const version = Number(
+      (await driver.execute('PRAGMA user_version')).rows[0]?.user_version ?? 0,
+    );
+    if (version > SCHEMA_VERSION)
+      throw new Error(
+        `sqliteLocalStore: the database has schema version ${version}, newer than this library's ${SCHEMA_VERSION}; upgrade trpc-offline-sync`,
+      );
+    await runTransaction(
+      driver,
+      [...schemaStatements(t), ...(version > 0 ? migrationStatements(t, version) : [])].map(
+        (sql) => ({ sql, params: [] }),
+      ),
+    );
     if (version < SCHEMA_VERSION) await driver.execute(`PRAGMA user_version=${SCHEMA_VERSION}`);
   }
 
@@ -90,7 +130,8 @@ export function sqliteLocalStore(driver: SqliteDriver, options: SqliteLocalStore
     queue = run.catch(() => undefined);
     return run;
   }
-  const rows = async (sql: string, params: SqliteValue[]) => (await driver.execute(sql, params)).rows;
+  const rows = async (sql: string, params: SqliteValue[]) =>
+    (await driver.execute(sql, params)).rows;
 
   /** The statements of one batch, all built (and every value serialized) before any runs. */
   function statements(writes: LocalWrite[]): SqliteStatement[] {
@@ -100,18 +141,42 @@ export function sqliteLocalStore(driver: SqliteDriver, options: SqliteLocalStore
         const d = w.doc;
         out.push({
           sql: `INSERT OR REPLACE INTO ${t.docs} (collection, id, data, version, server, pending, mark, views, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          params: [d.collection, d.id, d.data === null ? null : json(d.data), d.version ?? null, d.server === null ? null : json(d.server), d.pending === undefined ? null : d.pending ? 1 : 0, d.mark === undefined ? null : json(d.mark), d.views === undefined || d.views === null ? null : json(d.views), d.data === null ? 0 : 1],
+          params: [
+            d.collection,
+            d.id,
+            d.data === null ? null : json(d.data),
+            d.version ?? null,
+            d.server === null ? null : json(d.server),
+            d.pending === undefined ? null : d.pending ? 1 : 0,
+            d.mark === undefined ? null : json(d.mark),
+            d.views === undefined || d.views === null ? null : json(d.views),
+            d.data === null ? 0 : 1,
+          ],
         });
       } else if (w.type === 'deleteDoc') {
-        out.push({ sql: `DELETE FROM ${t.docs} WHERE collection = ? AND id = ?`, params: [w.collection, w.id] });
+        out.push({
+          sql: `DELETE FROM ${t.docs} WHERE collection = ? AND id = ?`,
+          params: [w.collection, w.id],
+        });
       } else if (w.type === 'appendOutbox') {
         const e = w.entry;
-        if (!Number.isSafeInteger(e.mutationId) || e.mutationId < 1) throw new Error(`outbox: mutation id must be a positive integer, got ${e.mutationId}`);
-        out.push({ sql: `INSERT INTO ${t.outbox} (mutation_id, collection, id, entry) VALUES (?, ?, ?, ?)`, params: [e.mutationId, e.collection, e.id, json(e)] });
+        if (!Number.isSafeInteger(e.mutationId) || e.mutationId < 1)
+          throw new Error(`outbox: mutation id must be a positive integer, got ${e.mutationId}`);
+        out.push({
+          sql: `INSERT INTO ${t.outbox} (mutation_id, collection, id, entry) VALUES (?, ?, ?, ?)`,
+          params: [e.mutationId, e.collection, e.id, json(e)],
+        });
       } else if (w.type === 'removeOutbox') {
-        for (const part of chunks(w.mutationIds)) out.push({ sql: `DELETE FROM ${t.outbox} WHERE mutation_id IN (${part.map(() => '?').join(', ')})`, params: part });
+        for (const part of chunks(w.mutationIds))
+          out.push({
+            sql: `DELETE FROM ${t.outbox} WHERE mutation_id IN (${part.map(() => '?').join(', ')})`,
+            params: part,
+          });
       } else {
-        out.push({ sql: `INSERT OR REPLACE INTO ${t.meta} (key, value) VALUES (?, ?)`, params: [w.key, json(w.value ?? null)] });
+        out.push({
+          sql: `INSERT OR REPLACE INTO ${t.meta} (key, value) VALUES (?, ?)`,
+          params: [w.key, json(w.value ?? null)],
+        });
       }
     }
     return out;
@@ -127,7 +192,12 @@ export function sqliteLocalStore(driver: SqliteDriver, options: SqliteLocalStore
     const all: LocalDoc[] = [];
     let after: string | null = null;
     for (;;) {
-      const page: LocalDoc[] = (await rows(`SELECT * FROM ${t.docs} WHERE collection = ? AND live = 1 AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?`, [collection, after, after, DEFAULT_PAGE])).map(toDoc);
+      const page: LocalDoc[] = (
+        await rows(
+          `SELECT * FROM ${t.docs} WHERE collection = ? AND live = 1 AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?`,
+          [collection, after, after, DEFAULT_PAGE],
+        )
+      ).map(toDoc);
       all.push(...page);
       if (page.length < DEFAULT_PAGE) break;
       after = page[page.length - 1]!.id;
@@ -139,30 +209,57 @@ export function sqliteLocalStore(driver: SqliteDriver, options: SqliteLocalStore
     driver,
     getDoc: (collection, id) =>
       serial(async () => {
-        const [row] = await rows(`SELECT * FROM ${t.docs} WHERE collection = ? AND id = ?`, [collection, id]);
+        const [row] = await rows(`SELECT * FROM ${t.docs} WHERE collection = ? AND id = ?`, [
+          collection,
+          id,
+        ]);
         return row ? toDoc(row) : null;
       }),
     getDocs: (collection, ids) =>
       serial(async () => {
         const found = new Map<string, LocalDoc>();
         for (const part of chunks([...new Set(ids)])) {
-          for (const row of await rows(`SELECT * FROM ${t.docs} WHERE collection = ? AND id IN (${part.map(() => '?').join(', ')})`, [collection, ...part])) found.set(row.id as string, toDoc(row));
+          for (const row of await rows(
+            `SELECT * FROM ${t.docs} WHERE collection = ? AND id IN (${part.map(() => '?').join(', ')})`,
+            [collection, ...part],
+          ))
+            found.set(row.id as string, toDoc(row));
         }
         const given = new Set<string>();
         return ids.map((id) => {
           const doc = found.get(id);
           if (!doc) return null;
-          if (!given.has(id)) return given.add(id), doc;
+          if (!given.has(id)) return (given.add(id), doc);
           return JSON.parse(JSON.stringify(doc)) as LocalDoc;
         });
       }),
     listDocs: (collection, page = {}) =>
       serial(async () => {
         const limit = page.limit ?? DEFAULT_PAGE;
-        if (page.after === undefined) return (await rows(`SELECT * FROM ${t.docs} WHERE collection = ? ORDER BY id LIMIT ?`, [collection, limit])).map(toDoc);
-        return (await rows(`SELECT * FROM ${t.docs} WHERE collection = ? AND id > ? ORDER BY id LIMIT ?`, [collection, page.after, limit])).map(toDoc);
+        if (page.after === undefined)
+          return (
+            await rows(`SELECT * FROM ${t.docs} WHERE collection = ? ORDER BY id LIMIT ?`, [
+              collection,
+              limit,
+            ])
+          ).map(toDoc);
+        return (
+          await rows(
+            `SELECT * FROM ${t.docs} WHERE collection = ? AND id > ? ORDER BY id LIMIT ?`,
+            [collection, page.after, limit],
+          )
+        ).map(toDoc);
       }),
-    countDocs: (collection) => serial(async () => Number((await rows(`SELECT count(*) AS n FROM ${t.docs} WHERE collection = ? AND live = 1`, [collection]))[0]!.n)),
+    countDocs: (collection) =>
+      serial(async () =>
+        Number(
+          (
+            await rows(`SELECT count(*) AS n FROM ${t.docs} WHERE collection = ? AND live = 1`, [
+              collection,
+            ])
+          )[0]!.n,
+        ),
+      ),
     queryDocs: (collection, query) => serial(() => queryDocs(collection, query)),
     listOutbox: (query: OutboxQuery = {}) =>
       serial(async () => {
@@ -177,9 +274,15 @@ export function sqliteLocalStore(driver: SqliteDriver, options: SqliteLocalStore
           }
         }
         params.push(query.limit ?? -1);
-        return (await rows(`SELECT entry FROM ${t.outbox} WHERE ${where.join(' AND ')} ORDER BY mutation_id LIMIT ?`, params)).map((r) => JSON.parse(r.entry as string) as OutboxEntry);
+        return (
+          await rows(
+            `SELECT entry FROM ${t.outbox} WHERE ${where.join(' AND ')} ORDER BY mutation_id LIMIT ?`,
+            params,
+          )
+        ).map((r) => JSON.parse(r.entry as string) as OutboxEntry);
       }),
-    countOutbox: () => serial(async () => Number((await rows(`SELECT count(*) AS n FROM ${t.outbox}`, []))[0]!.n)),
+    countOutbox: () =>
+      serial(async () => Number((await rows(`SELECT count(*) AS n FROM ${t.outbox}`, []))[0]!.n)),
     getMeta: <K extends keyof LocalMeta>(key: K) =>
       serial(async () => {
         const [row] = await rows(`SELECT value FROM ${t.meta} WHERE key = ?`, [key]);

@@ -7,7 +7,12 @@ import express from 'express';
 import { z } from 'zod';
 import { defineSyncSchema } from 'trpc-offline-sync';
 import { createSyncEngine, type Store } from 'trpc-offline-sync/engine';
-import { createRestWebSocketServer, jwtAuthenticator, signDevToken, toNodeHandler } from 'trpc-offline-sync/node';
+import {
+  createRestWebSocketServer,
+  jwtAuthenticator,
+  signDevToken,
+  toNodeHandler,
+} from 'trpc-offline-sync/node';
 import { pgliteStore } from 'trpc-offline-sync/postgres';
 import { createRestHandler } from 'trpc-offline-sync/rest';
 
@@ -33,7 +38,9 @@ export interface ExpressExampleOptions {
  * @example
  * const { url, close } = await startExpressServer({ secret: process.env.SYNC_JWT_SECRET!, port: 3000 });
  */
-export async function startExpressServer(options: ExpressExampleOptions): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+export async function startExpressServer(
+  options: ExpressExampleOptions,
+): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const store = options.store ?? (await pgliteStore());
   await store.init();
   const engine = createSyncEngine({ store, schema });

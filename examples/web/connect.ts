@@ -25,18 +25,33 @@ export interface Connection {
 export function connect(token: string): Connection {
   const ws = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/trpc`;
   // lazy: the socket opens with the first subscription, so follower tabs (which do not stream) hold none.
-  const wsClient = createWSClient({ url: ws, connectionParams: () => ({ token }), retryDelayMs: (n) => Math.min(250 * 2 ** n, 5_000), lazy: { enabled: true, closeMs: 1_000 } });
+  const wsClient = createWSClient({
+    url: ws,
+    connectionParams: () => ({ token }),
+    retryDelayMs: (n) => Math.min(250 * 2 ** n, 5_000),
+    lazy: { enabled: true, closeMs: 1_000 },
+  });
   const trpc = createTRPCClient<AppRouter>({
     links: [
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: wsClient, transformer: superjson }),
-        false: httpBatchLink({ url: `${location.origin}/trpc`, transformer: superjson, headers: () => ({ authorization: `Bearer ${token}` }) }),
+        false: httpBatchLink({
+          url: `${location.origin}/trpc`,
+          transformer: superjson,
+          headers: () => ({ authorization: `Bearer ${token}` }),
+        }),
       }),
     ],
   });
   // tabs: the tabs of this origin share the IndexedDB store; one of them syncs, the others write through it and follow.
-  const client = sync.createSyncClient({ api: trpc.sync, schema: demoSchema, store: indexedDbLocalStore('tasks-app'), tabs: true, retry: { retries: 2, maxMs: 2_000 } });
+  const client = sync.createSyncClient({
+    api: trpc.sync,
+    schema: demoSchema,
+    store: indexedDbLocalStore('tasks-app'),
+    tabs: true,
+    retry: { retries: 2, maxMs: 2_000 },
+  });
   void client.start(); // only the leader tab goes live; another tab takes over when it closes
   window.__sync = client;
   return {

@@ -1,8 +1,22 @@
 /** The task app served by `trpc-offline-sync serve` at `/`: an installable PWA over React hooks, an IndexedDB store and live sync; sign-in prompt, inspector, undo and notices in words. */
-import { StrictMode, useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
+import {
+  StrictMode,
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useRef,
+  useState,
+  type FormEvent,
+} from 'react';
 import { createRoot } from 'react-dom/client';
 import type { StatusDetail, Subscription } from 'trpc-offline-sync/client';
-import { SyncProvider, usePending, useQuery, useSyncClient, useSyncStatus } from 'trpc-offline-sync/react';
+import {
+  SyncProvider,
+  usePending,
+  useQuery,
+  useSyncClient,
+  useSyncStatus,
+} from 'trpc-offline-sync/react';
 import { connect, type Connection, type TasksClient } from './connect.js';
 import { Inspector } from './inspector.js';
 import { Notices } from './notices.js';
@@ -26,10 +40,16 @@ function useStatusDetail(): StatusDetail {
 /** What the status means for the person using the app. */
 function statusWords(detail: StatusDetail, pending: number): string {
   const saved = pending === 0 ? 'all changes saved' : `${pending} pending`;
-  if (detail.status === 'offline') return pending === 0 ? 'all changes saved on this device' : `${pending} pending · kept on this device until ${detail.reason?.code === 'PLATFORM_OFFLINE' ? 'the network' : 'the server'} is back`;
-  if (detail.status === 'stalled') return `${saved} · sync is stuck: ${detail.reason?.message ?? 'no progress'}`;
-  if (detail.status === 'error') return `${saved} · ${detail.reason?.code === 'UNAUTHORIZED' ? 'sign in again to sync' : `sync failed: ${detail.reason?.message ?? 'unknown error'}`}`;
-  if (detail.status === 'upgrade-required') return `${saved} · this app is out of date: reload to update`;
+  if (detail.status === 'offline')
+    return pending === 0
+      ? 'all changes saved on this device'
+      : `${pending} pending · kept on this device until ${detail.reason?.code === 'PLATFORM_OFFLINE' ? 'the network' : 'the server'} is back`;
+  if (detail.status === 'stalled')
+    return `${saved} · sync is stuck: ${detail.reason?.message ?? 'no progress'}`;
+  if (detail.status === 'error')
+    return `${saved} · ${detail.reason?.code === 'UNAUTHORIZED' ? 'sign in again to sync' : `sync failed: ${detail.reason?.message ?? 'unknown error'}`}`;
+  if (detail.status === 'upgrade-required')
+    return `${saved} · this app is out of date: reload to update`;
   return saved;
 }
 
@@ -39,13 +59,21 @@ function StatusBar() {
   const pending = usePending();
   return (
     <div className="bar">
-      <span className={`status ${status}`} data-testid="status" title={detail.reason ? `${detail.reason.code}: ${detail.reason.message}` : undefined}>
+      <span
+        className={`status ${status}`}
+        data-testid="status"
+        title={detail.reason ? `${detail.reason.code}: ${detail.reason.message}` : undefined}
+      >
         {status}
       </span>
       <span data-testid="pending" data-words={statusWords(detail, pending)}>
         {pending === 0 ? 'all changes saved' : `${pending} pending`}
       </span>
-      {detail.status !== 'online' && detail.status !== 'syncing' ? <span className="why" data-testid="status-words">{statusWords(detail, pending).replace(/^[^·]*· ?/, '') || 'kept on this device'}</span> : null}
+      {detail.status !== 'online' && detail.status !== 'syncing' ? (
+        <span className="why" data-testid="status-words">
+          {statusWords(detail, pending).replace(/^[^·]*· ?/, '') || 'kept on this device'}
+        </span>
+      ) : null}
     </div>
   );
 }
@@ -72,7 +100,19 @@ function Assignee({ id, assignee }: { id: string; assignee: string }) {
   );
 }
 
-function TaskRow({ id, title, done, pending, assignee }: { id: string; title: string; done: boolean; pending: boolean; assignee: string }) {
+function TaskRow({
+  id,
+  title,
+  done,
+  pending,
+  assignee,
+}: {
+  id: string;
+  title: string;
+  done: boolean;
+  pending: boolean;
+  assignee: string;
+}) {
   const tasks = useSyncClient().collection('tasks');
   const { remove } = useUndo();
   const [draft, setDraft] = useState(title);
@@ -91,7 +131,12 @@ function TaskRow({ id, title, done, pending, assignee }: { id: string; title: st
   };
   return (
     <li className={done ? 'done' : ''} data-id={id} data-title={title} data-assignee={assignee}>
-      <input type="checkbox" aria-label="done" checked={done} onChange={() => void tasks.patch(id, { done: !done })} />
+      <input
+        type="checkbox"
+        aria-label="done"
+        checked={done}
+        onChange={() => void tasks.patch(id, { done: !done })}
+      />
       <textarea
         ref={area}
         className="title"
@@ -109,7 +154,12 @@ function TaskRow({ id, title, done, pending, assignee }: { id: string; title: st
       />
       <Assignee id={id} assignee={assignee} />
       {pending ? <span className="dot" title="not yet synced" aria-label="not yet synced" /> : null}
-      <button className="delete" aria-label="delete" title={`Delete '${title}'`} onClick={() => remove(id, title)}>
+      <button
+        className="delete"
+        aria-label="delete"
+        title={`Delete '${title}'`}
+        onClick={() => remove(id, title)}
+      >
         ×
       </button>
     </li>
@@ -121,7 +171,15 @@ function Tasks({ me }: { me: string | null }) {
   return <WithView>{(view, state) => <TaskList me={me} view={view} state={state} />}</WithView>;
 }
 
-function TaskList({ me, view, state }: { me: string | null; view: Subscription | null; state: string }) {
+function TaskList({
+  me,
+  view,
+  state,
+}: {
+  me: string | null;
+  view: Subscription | null;
+  state: string;
+}) {
   const tasks = useSyncClient().collection('tasks');
   const { hidden } = useUndo();
   const all = useQuery(tasks, undefined, { orderBy: 'title', ...(view ? { view } : {}) });
@@ -133,15 +191,25 @@ function TaskList({ me, view, state }: { me: string | null; view: Subscription |
     e.preventDefault();
     if (!title.trim()) return;
     // In "Mine", a new task is the user's (else it would not show in the list); elsewhere unassigned.
-    void tasks.put(crypto.randomUUID(), { title: title.trim(), ...(me && picked === 'mine' ? { assignee: me } : {}) });
+    void tasks.put(crypto.randomUUID(), {
+      title: title.trim(),
+      ...(me && picked === 'mine' ? { assignee: me } : {}),
+    });
     setTitle('');
   };
   const left = rows.filter((r) => !r.doc.done).length;
-  const people = [...new Set([me, ...all.map((r) => r.doc.assignee)].filter((p): p is string => !!p))].sort();
+  const people = [
+    ...new Set([me, ...all.map((r) => r.doc.assignee)].filter((p): p is string => !!p)),
+  ].sort();
   return (
     <>
       <form onSubmit={add} className="add">
-        <input aria-label="new task" placeholder="What needs doing?" value={title} onChange={(e) => setTitle(e.target.value)} />
+        <input
+          aria-label="new task"
+          placeholder="What needs doing?"
+          value={title}
+          onChange={(e) => setTitle(e.target.value)}
+        />
         <button type="submit">Add</button>
       </form>
       <datalist id="people">
@@ -151,35 +219,76 @@ function TaskList({ me, view, state }: { me: string | null; view: Subscription |
       </datalist>
       <ul data-testid="tasks" data-view={view?.rule ?? ''} data-view-status={state}>
         {rows.map((r) => (
-          <TaskRow key={r.id} id={r.id} title={r.doc.title} done={r.doc.done} pending={r.pending} assignee={r.doc.assignee ?? ''} />
+          <TaskRow
+            key={r.id}
+            id={r.id}
+            title={r.doc.title}
+            done={r.doc.done}
+            pending={r.pending}
+            assignee={r.doc.assignee ?? ''}
+          />
         ))}
       </ul>
       <p className="count" data-testid="count">
         {rows.length} {rows.length === 1 ? 'task' : 'tasks'}, {left} open
         {picked === 'mine' ? ` · assigned to ${me ?? 'you'}` : ''}
-        {state === 'pending' ? ' · loading this view…' : state === 'refused' ? ' · the server refused this view' : ''}
+        {state === 'pending'
+          ? ' · loading this view…'
+          : state === 'refused'
+            ? ' · the server refused this view'
+            : ''}
       </p>
     </>
   );
 }
 
 /** Asks for a token: when there is none, when the server refused the one in use, or when the user wants another. */
-function SignIn({ refused, current, onToken, onCancel }: { refused: string | null; current: string | null; onToken: (token: string) => void; onCancel?: () => void }) {
+function SignIn({
+  refused,
+  current,
+  onToken,
+  onCancel,
+}: {
+  refused: string | null;
+  current: string | null;
+  onToken: (token: string) => void;
+  onCancel?: () => void;
+}) {
   const [value, setValue] = useState('');
   const who = current ? describeToken(current) : null;
   return (
     <section className="signin" data-testid="signin" data-token-end={current?.slice(-8) ?? ''}>
       {refused ? (
         <p>
-          <strong>Sign in again to sync.</strong> The server refused your sign-in{who?.sub ? ` (as ${who.sub}${who.tenant ? ` of ${who.tenant}` : ''})` : ''}: {refused}. Your changes are kept on this device and will sync once you sign in.
+          <strong>Sign in again to sync.</strong> The server refused your sign-in
+          {who?.sub ? ` (as ${who.sub}${who.tenant ? ` of ${who.tenant}` : ''})` : ''}: {refused}.
+          Your changes are kept on this device and will sync once you sign in.
         </p>
       ) : current ? (
-        <p>Sign in with another token{who?.sub ? ` (now: ${who.sub}${who.tenant ? ` of ${who.tenant}` : ''})` : ''}.</p>
+        <p>
+          Sign in with another token
+          {who?.sub ? ` (now: ${who.sub}${who.tenant ? ` of ${who.tenant}` : ''})` : ''}.
+        </p>
       ) : (
-        <p>This server checks tokens with its configured secret. Paste a token for it (for example from <code>trpc-offline-sync token --sub you</code>):</p>
+        <p>
+          This server checks tokens with its configured secret. Paste a token for it (for example
+          from <code>trpc-offline-sync token --sub you</code>):
+        </p>
       )}
-      <form onSubmit={(e) => (e.preventDefault(), value.trim() && (onToken(value.trim()), setValue('')))}>
-        <input aria-label="token" placeholder="paste a token" value={value} onChange={(e) => setValue(e.target.value)} autoComplete="off" spellCheck={false} />
+      <form
+        onSubmit={(e) => (
+          e.preventDefault(),
+          value.trim() && (onToken(value.trim()), setValue(''))
+        )}
+      >
+        <input
+          aria-label="token"
+          placeholder="paste a token"
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          autoComplete="off"
+          spellCheck={false}
+        />
         <button type="submit">Sign in</button>
         {onCancel ? (
           <button type="button" onClick={onCancel}>
@@ -250,7 +359,14 @@ function Page({ token, onToken }: { token: string; onToken: (token: string) => v
             </span>
           ) : null}
         </div>
-        {refused || changing ? <SignIn refused={refused} current={token} onToken={(t) => (setChanging(false), onToken(t))} {...(refused ? {} : { onCancel: () => setChanging(false) })} /> : null}
+        {refused || changing ? (
+          <SignIn
+            refused={refused}
+            current={token}
+            onToken={(t) => (setChanging(false), onToken(t))}
+            {...(refused ? {} : { onCancel: () => setChanging(false) })}
+          />
+        ) : null}
         {/* Notices first: on a phone a refused or overridden change is seen without scrolling past the list. */}
         <Notices />
         <Tasks me={me} />

@@ -9,7 +9,8 @@ import { knownTask, named } from './titles.js';
 function attempted(change: ConflictEvent['change']): string {
   if (change.op === 'delete') return 'deletion of';
   const fields = Object.keys(change.data ?? {});
-  if (fields.length === 1 && fields[0] === 'done') return change.data!.done ? 'tick on' : 'untick on';
+  if (fields.length === 1 && fields[0] === 'done')
+    return change.data!.done ? 'tick on' : 'untick on';
   if (fields.length === 1 && fields[0] === 'title') return 'new title for';
   return 'change to';
 }
@@ -47,8 +48,15 @@ function EditRetry({ edit }: { edit: NonNullable<Notice['edit']> }) {
   const [title, setTitle] = useState(edit.title);
   if (!open) return <button onClick={() => setOpen(true)}>Edit</button>;
   return (
-    <form className="edit" onSubmit={(e) => (e.preventDefault(), title.trim() && void edit.retry(title.trim()))}>
-      <input aria-label="edit refused title" value={title} onChange={(e) => setTitle(e.target.value)} />
+    <form
+      className="edit"
+      onSubmit={(e) => (e.preventDefault(), title.trim() && void edit.retry(title.trim()))}
+    >
+      <input
+        aria-label="edit refused title"
+        value={title}
+        onChange={(e) => setTitle(e.target.value)}
+      />
       <button type="submit">Save and retry</button>
     </form>
   );
@@ -58,23 +66,51 @@ function conflictNotice(client: TasksClient, c: ConflictEvent, dismiss: () => vo
   if (c.status !== 'conflict_resolved' || c.collection !== 'tasks') return null;
   const tasks = client.collection('tasks');
   const renamed = attempted(c.change) === 'new title for';
-  const what = renamed ? `Your new title '${String(c.change.data!.title)}'` : `Your ${attempted(c.change)} ${named(c.id, c.change.data)}`;
+  const what = renamed
+    ? `Your new title '${String(c.change.data!.title)}'`
+    : `Your ${attempted(c.change)} ${named(c.id, c.change.data)}`;
   if (c.doc === null || c.doc === undefined) {
     // The default delete policy keeps a deleted task deleted: "keep mine" can only restore it as a new task.
-    const mine = { ...knownTask(c.id, c.change.data), ...(c.change.data ?? {}) } as { title?: string; done?: boolean };
+    const mine = { ...knownTask(c.id, c.change.data), ...(c.change.data ?? {}) } as {
+      title?: string;
+      done?: boolean;
+    };
     return {
       key: `c${c.mutationId}`,
       text: `${what} was not kept: the task was deleted on another device.`,
-      actions: mine.title ? [{ label: 'Restore it', run: () => tasks.put(crypto.randomUUID(), { title: mine.title!, done: mine.done ?? false }).then(dismiss) }] : [],
+      actions: mine.title
+        ? [
+            {
+              label: 'Restore it',
+              run: () =>
+                tasks
+                  .put(crypto.randomUUID(), { title: mine.title!, done: mine.done ?? false })
+                  .then(dismiss),
+            },
+          ]
+        : [],
     };
   }
   const kept = c.doc as { title?: string; done?: boolean };
-  const keptWords = [kept.title !== undefined ? `'${kept.title}'` : null, kept.done ? '(done)' : kept.done === false ? '(open)' : null].filter(Boolean).join(' ');
+  const keptWords = [
+    kept.title !== undefined ? `'${kept.title}'` : null,
+    kept.done ? '(done)' : kept.done === false ? '(open)' : null,
+  ]
+    .filter(Boolean)
+    .join(' ');
   return {
     key: `c${c.mutationId}`,
     text: `${what} was replaced by a newer change from another device: it is now ${keptWords}.`,
     // Fields merge last-writer-wins: writing mine again makes it the newest.
-    actions: c.change.op === 'delete' ? [{ label: 'Delete it anyway', run: () => tasks.delete(c.id).then(dismiss) }] : [{ label: 'Keep mine', run: () => tasks.patch(c.id, c.change.data as never).then(dismiss) }],
+    actions:
+      c.change.op === 'delete'
+        ? [{ label: 'Delete it anyway', run: () => tasks.delete(c.id).then(dismiss) }]
+        : [
+            {
+              label: 'Keep mine',
+              run: () => tasks.patch(c.id, c.change.data as never).then(dismiss),
+            },
+          ],
   };
 }
 
@@ -87,7 +123,10 @@ export function Notices() {
     const refresh = () => void client.deadLetters().then(setRejected, () => undefined);
     refresh();
     const offConflict = client.on('conflict', (c) => {
-      if (c.status === 'conflict_resolved') setConflicts((list) => [c, ...list.filter((x) => x.mutationId !== c.mutationId)].slice(0, 5));
+      if (c.status === 'conflict_resolved')
+        setConflicts((list) =>
+          [c, ...list.filter((x) => x.mutationId !== c.mutationId)].slice(0, 5),
+        );
       refresh();
     });
     const offSynced = client.on('synced', refresh);
@@ -104,10 +143,24 @@ export function Notices() {
       key: `r${r.change.mutationId}`,
       text: `Your ${attempted(r.change)} ${named(r.change.id, r.change.data)} was not saved: ${refusal(r.error)}.`,
       actions: [
-        { label: 'Try again', run: () => client.retryDeadLetter(r.change.mutationId).then(() => setRejected((list) => list.filter((x) => x !== r))) },
+        {
+          label: 'Try again',
+          run: () =>
+            client
+              .retryDeadLetter(r.change.mutationId)
+              .then(() => setRejected((list) => list.filter((x) => x !== r))),
+        },
       ],
       ...(r.change.op !== 'delete' && typeof r.change.data?.title === 'string'
-        ? { edit: { title: r.change.data.title, retry: (title: string) => client.retryDeadLetter(r.change.mutationId, { data: { ...r.change.data, title } }).then(() => setRejected((list) => list.filter((x) => x !== r))) } }
+        ? {
+            edit: {
+              title: r.change.data.title,
+              retry: (title: string) =>
+                client
+                  .retryDeadLetter(r.change.mutationId, { data: { ...r.change.data, title } })
+                  .then(() => setRejected((list) => list.filter((x) => x !== r))),
+            },
+          }
         : {}),
     });
   }
@@ -126,8 +179,16 @@ export function Notices() {
             ))}
             <button
               onClick={() => {
-                if (n.key.startsWith('c')) setConflicts((list) => list.filter((x) => `c${x.mutationId}` !== n.key));
-                else void client.discardDeadLetter(Number(n.key.slice(1))).then(() => setRejected((list) => list.filter((x) => `r${x.change.mutationId}` !== n.key)));
+                if (n.key.startsWith('c'))
+                  setConflicts((list) => list.filter((x) => `c${x.mutationId}` !== n.key));
+                else
+                  void client
+                    .discardDeadLetter(Number(n.key.slice(1)))
+                    .then(() =>
+                      setRejected((list) =>
+                        list.filter((x) => `r${x.change.mutationId}` !== n.key),
+                      ),
+                    );
               }}
             >
               {n.key.startsWith('c') ? 'OK' : 'Discard'}

@@ -13,7 +13,12 @@ export interface PwaState {
   installable: boolean;
 }
 
-let state: PwaState = { offlineReady: false, updateAvailable: false, persisted: null, installable: false };
+let state: PwaState = {
+  offlineReady: false,
+  updateAvailable: false,
+  persisted: null,
+  installable: false,
+};
 /** Chromium's deferred install prompt. */
 let installPrompt: (Event & { prompt(): Promise<unknown> }) | null = null;
 window.addEventListener('beforeinstallprompt', (e) => {
@@ -56,7 +61,8 @@ export async function startPwa(): Promise<void> {
     if (!worker) return;
     const check = () => {
       // `installed` with a controller: a new version waits; without one, this is the first install.
-      if (worker.state === 'installed' && navigator.serviceWorker.controller) set({ updateAvailable: true });
+      if (worker.state === 'installed' && navigator.serviceWorker.controller)
+        set({ updateAvailable: true });
     };
     check();
     worker.addEventListener('statechange', check);
@@ -67,7 +73,10 @@ export async function startPwa(): Promise<void> {
   void navigator.serviceWorker.ready.then(() => set({ offlineReady: true }));
   const checkForUpdate = () => void reg.update().catch(() => undefined); // offline: nothing to check
   setInterval(checkForUpdate, 60_000);
-  document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && checkForUpdate());
+  document.addEventListener(
+    'visibilitychange',
+    () => document.visibilityState === 'visible' && checkForUpdate(),
+  );
   window.addEventListener('online', checkForUpdate);
 }
 
@@ -80,7 +89,9 @@ export async function checkForUpdate(): Promise<void> {
 export function applyUpdate(): void {
   const waiting = registration?.waiting;
   if (!waiting) return location.reload();
-  navigator.serviceWorker.addEventListener('controllerchange', () => location.reload(), { once: true });
+  navigator.serviceWorker.addEventListener('controllerchange', () => location.reload(), {
+    once: true,
+  });
   waiting.postMessage({ type: 'SKIP_WAITING' });
 }
 

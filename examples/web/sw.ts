@@ -23,18 +23,30 @@ const sw = self as unknown as SwScope;
 const VERSION = __SHELL_VERSION__;
 const CACHE = `tasks-shell-${VERSION}`;
 /** The app shell: everything the page needs to start with no network. */
-const SHELL = ['/', '/app.js', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png'];
+const SHELL = [
+  '/',
+  '/app.js',
+  '/manifest.webmanifest',
+  '/icon.svg',
+  '/icon-192.png',
+  '/icon-512.png',
+];
 
 sw.addEventListener('install', (event) => {
   // cache: 'reload' skips the HTTP cache, so the shell is the one the server serves now.
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })))));
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })))),
+  );
   // No skipWaiting here: a new version waits until the page says the user wants it (update flow).
 });
 
 sw.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
-      for (const key of await caches.keys()) if (key.startsWith('tasks-shell-') && key !== CACHE) await caches.delete(key);
+      for (const key of await caches.keys())
+        if (key.startsWith('tasks-shell-') && key !== CACHE) await caches.delete(key);
       await sw.clients.claim();
     })(),
   );
@@ -43,7 +55,11 @@ sw.addEventListener('activate', (event) => {
 sw.addEventListener('message', (event) => {
   const data = event.data as { type?: string } | null;
   if (data?.type === 'SKIP_WAITING') void sw.skipWaiting();
-  if (data?.type === 'VERSION') (event.ports[0] ?? (event.source as MessagePort | null))?.postMessage({ type: 'VERSION', version: VERSION });
+  if (data?.type === 'VERSION')
+    (event.ports[0] ?? (event.source as MessagePort | null))?.postMessage({
+      type: 'VERSION',
+      version: VERSION,
+    });
 });
 
 sw.addEventListener('fetch', (event) => {
@@ -52,7 +68,8 @@ sw.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (url.origin !== sw.location.origin) return;
   // Navigations (any path the app is opened at, `/#inspector` included) get the cached page.
-  const key = request.mode === 'navigate' ? '/' : SHELL.includes(url.pathname) ? url.pathname : null;
+  const key =
+    request.mode === 'navigate' ? '/' : SHELL.includes(url.pathname) ? url.pathname : null;
   if (key === null) return; // /trpc, /sync, …: the network, untouched
   event.respondWith(
     (async () => {

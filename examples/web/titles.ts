@@ -11,7 +11,8 @@ const known = new Map<string, KnownTask>();
 /** Records what the list shows now. */
 export function remember(id: string, task: { title?: unknown; done?: unknown }): void {
   // A pending patch over a document deleted on the server shows only the patched fields: keep the title seen before.
-  if (typeof task.title === 'string') known.set(id, { title: task.title, done: task.done === true });
+  if (typeof task.title === 'string')
+    known.set(id, { title: task.title, done: task.done === true });
 }
 
 /** The task as last seen, or what a change says about it. */

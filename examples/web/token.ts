@@ -52,10 +52,16 @@ export function onTokenFromOtherTab(listener: (token: string) => void): () => vo
 }
 
 /** Who a JWT is for (`sub`, `tenant`) and when it expires, for the prompt; `null` when it is not a readable JWT. */
-export function describeToken(token: string): { sub?: string; tenant?: string; exp?: number } | null {
+export function describeToken(
+  token: string,
+): { sub?: string; tenant?: string; exp?: number } | null {
   try {
     const part = token.split('.')[1]!;
-    return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: string; tenant?: string; exp?: number };
+    return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as {
+      sub?: string;
+      tenant?: string;
+      exp?: number;
+    };
   } catch {
     return null;
   }

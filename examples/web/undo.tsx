@@ -1,5 +1,13 @@
 /** Delete with undo: the task disappears at once and a toast offers Undo for a few seconds; the delete is written when the toast closes (or the page is hidden), so an undone delete never reaches the server. */
-import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useRef,
+  useState,
+  type ReactNode,
+} from 'react';
 import { useSyncClient } from 'trpc-offline-sync/react';
 import type { TasksClient } from './connect.js';
 
@@ -58,7 +66,10 @@ export function UndoProvider({ children }: { children: ReactNode }) {
     const onHidden = () => document.visibilityState === 'hidden' && flush();
     document.addEventListener('visibilitychange', onHidden);
     window.addEventListener('pagehide', flush);
-    return () => (document.removeEventListener('visibilitychange', onHidden), window.removeEventListener('pagehide', flush));
+    return () => (
+      document.removeEventListener('visibilitychange', onHidden),
+      window.removeEventListener('pagehide', flush)
+    );
   }, [commit]);
 
   const hidden = new Set(pending.map((p) => p.id));

@@ -65,13 +65,27 @@ export function ViewSwitch({ me }: { me: string | null }) {
  * the list reads whatever the device holds). Subscriptions stay when the user switches (they are
  * kept across restarts), so going back is instant.
  */
-export function WithView({ children }: { children: (view: Subscription | null, state: string) => ReactNode }) {
+export function WithView({
+  children,
+}: {
+  children: (view: Subscription | null, state: string) => ReactNode;
+}) {
   const { view } = useChosenView();
   if (view === null) return <>{children(null, 'default')}</>;
-  return <Subscribed key={view} rule={view}>{children}</Subscribed>;
+  return (
+    <Subscribed key={view} rule={view}>
+      {children}
+    </Subscribed>
+  );
 }
 
-function Subscribed({ rule, children }: { rule: ViewName; children: (view: Subscription, state: string) => ReactNode }) {
+function Subscribed({
+  rule,
+  children,
+}: {
+  rule: ViewName;
+  children: (view: Subscription, state: string) => ReactNode;
+}) {
   const { subscription, status } = useSubscription(rule);
   useEffect(() => void subscription.ready.catch(() => undefined), [subscription]);
   return <>{children(subscription, status)}</>;

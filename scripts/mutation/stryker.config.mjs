@@ -25,6 +25,11 @@ export default {
   reporters: ['clear-text', 'progress-append-only', 'json', 'html'],
   jsonReporter: { fileName: `.tmp/mutation/mutation-${part}.json` },
   htmlReporter: { fileName: `.tmp/mutation/mutation-${part}.html` },
-  clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
+  clearTextReporter: {
+    allowColor: false,
+    logTests: false,
+    reportMutants: true,
+    reportScoreTable: true,
+  },
   cleanTempDir: 'always',
 };

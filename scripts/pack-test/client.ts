@@ -12,9 +12,19 @@ declare const process: { argv: string[]; exitCode: number | undefined };
 
 const [mode, url, token, id] = process.argv.slice(2) as [string, string, string, string];
 const trpc = createTRPCClient<AppRouter>({
-  links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })],
+  links: [
+    httpBatchLink({
+      url: `${url}/trpc`,
+      transformer: superjson,
+      headers: { authorization: `Bearer ${token}` },
+    }),
+  ],
 });
-const client: SyncClient<DemoSchema> = createSyncClient({ api: trpc.sync, schema: demoSchema, store: memoryLocalStore() });
+const client: SyncClient<DemoSchema> = createSyncClient({
+  api: trpc.sync,
+  schema: demoSchema,
+  store: memoryLocalStore(),
+});
 if (mode === 'push') {
   await client.collection('tasks').put(id, { title: `packed ${id}`, done: false });
   await client.syncNow();

@@ -16,10 +16,15 @@ export { MAX_CLAIM_LENGTH };
  */
 export function checkActor(actor: Actor | null | undefined): Actor | null {
   if (actor === null || actor === undefined) return null;
-  if (typeof actor !== 'object') throw new SyncError('UNAUTHORIZED', 'invalid credentials: the authenticate hook answered no actor');
+  if (typeof actor !== 'object')
+    throw new SyncError(
+      'UNAUTHORIZED',
+      'invalid credentials: the authenticate hook answered no actor',
+    );
   for (const claim of ['userId', 'scopeId'] as const) {
     const why = badNameReason(actor[claim], MAX_CLAIM_LENGTH);
-    if (why !== null) throw new SyncError('UNAUTHORIZED', `invalid credentials: the ${claim} claim ${why}`);
+    if (why !== null)
+      throw new SyncError('UNAUTHORIZED', `invalid credentials: the ${claim} claim ${why}`);
   }
   return actor;
 }

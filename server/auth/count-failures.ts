@@ -29,7 +29,10 @@ function refusalReason(token: string): AuthFailureReason {
  * @example
  * const authenticate = countAuthFailures(jwtAuthenticator({ secret }), metrics.authFailure);
  */
-export function countAuthFailures(authenticate: Authenticate, onFailure: (reason: AuthFailureReason) => void): Authenticate {
+export function countAuthFailures(
+  authenticate: Authenticate,
+  onFailure: (reason: AuthFailureReason) => void,
+): Authenticate {
   const report = (reason: AuthFailureReason) => {
     try {
       onFailure(reason);

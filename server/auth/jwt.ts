@@ -1,11 +1,30 @@
 /** JWT authentication on `jose`: HS256 secrets, JWKS URLs and PEM public keys (RS/PS/ES/EdDSA), iss/aud checks, claim mapping. */
 import { createPublicKey } from 'node:crypto';
-import { SignJWT, createRemoteJWKSet, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  SignJWT,
+  createRemoteJWKSet,
+  importSPKI,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { Actor } from '../../shared/protocol.js';
 import type { Authenticate } from './authenticate.js';
 
 /** Algorithms accepted from a JWKS when `algorithms` is not given (never HMAC: a JWKS holds public keys). */
-export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export const JWKS_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
 
 /** Options of `jwtAuthenticator`. Give at least one of `secret`, `jwksUrl`, `publicKey`. */
 export interface JwtAuthenticatorOptions {
@@ -68,7 +87,14 @@ export function algorithmsForPublicKey(pem: string): string[] {
   if (type === 'ed25519') return ['EdDSA', 'Ed25519'];
   if (type === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
-    const alg = curve === 'prime256v1' ? 'ES256' : curve === 'secp384r1' ? 'ES384' : curve === 'secp521r1' ? 'ES512' : null;
+    const alg =
+      curve === 'prime256v1'
+        ? 'ES256'
+        : curve === 'secp384r1'
+          ? 'ES384'
+          : curve === 'secp521r1'
+            ? 'ES512'
+            : null;
     if (alg) return [alg];
     throw new Error(`jwt: unsupported EC curve ${curve ?? '?'} (expected P-256, P-384 or P-521)`);
   }
@@ -98,12 +124,14 @@ function idClaim(payload: JWTPayload, name: string): string | null | undefined {
  */
 export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticate {
   const secret = options.secret ? keyOf(options.secret) : null;
-  if (options.jwksUrl && options.publicKey) throw new Error('jwt: give either jwksUrl or publicKey, not both');
+  if (options.jwksUrl && options.publicKey)
+    throw new Error('jwt: give either jwksUrl or publicKey, not both');
   let asymmetric: JWTVerifyGetKey | null = null;
   let algorithms: string[] = [];
   if (options.jwksUrl) {
     const url = new URL(options.jwksUrl);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`jwt: jwksUrl must be an http(s) URL, got ${url.protocol}//`);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new Error(`jwt: jwksUrl must be an http(s) URL, got ${url.protocol}//`);
     asymmetric = createRemoteJWKSet(url, {
       cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
       cooldownDuration: options.jwksCooldownMs ?? 30_000,
@@ -124,7 +152,8 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticate
     };
   }
   if (!secret && !asymmetric) throw new Error('jwt: give a secret, a jwksUrl or a publicKey');
-  if (algorithms.includes('HS256') || algorithms.some((a) => a.startsWith('HS'))) throw new Error('jwt: HMAC algorithms are only accepted with `secret`');
+  if (algorithms.includes('HS256') || algorithms.some((a) => a.startsWith('HS')))
+    throw new Error('jwt: HMAC algorithms are only accepted with `secret`');
   const allowed = [...(secret ? ['HS256'] : []), ...algorithms];
   const userClaim = options.userClaim ?? 'sub';
   const scopeClaim = options.scopeClaim ?? 'tenant';
@@ -152,7 +181,13 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticate
       const scope = idClaim(payload, scopeClaim);
       if (scope === null || (scope === undefined && requireScopeClaim)) return null;
       // expiresAt (the accepted exp, leeway included) lets live streams end when the token does.
-      return { userId, scopeId: scope ?? userId, ...(typeof payload.exp === 'number' ? { expiresAt: (payload.exp + (options.clockToleranceSec ?? 0)) * 1000 } : {}) };
+      return {
+        userId,
+        scopeId: scope ?? userId,
+        ...(typeof payload.exp === 'number'
+          ? { expiresAt: (payload.exp + (options.clockToleranceSec ?? 0)) * 1000 }
+          : {}),
+      };
     } catch {
       return null;
     }
@@ -174,15 +209,20 @@ export interface DevTokenOptions {
  * @example
  * const token = await signDevToken(secret, { sub: 'alice', tenant: 'acme', expiresIn: '24h' });
  */
-export async function signDevToken(secret: string | Uint8Array, options: DevTokenOptions): Promise<string> {
+export async function signDevToken(
+  secret: string | Uint8Array,
+  options: DevTokenOptions,
+): Promise<string> {
   const expiresIn = options.expiresIn ?? '24h';
   const now = Math.floor(Date.now() / 1000);
   const claims = options.tenant === undefined ? {} : { tenant: options.tenant };
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(options.sub)
-    .setIssuedAt(now)
-    // jose reads a number as an absolute time, so a lifetime in seconds is added to now.
-    .setExpirationTime(typeof expiresIn === 'number' ? now + expiresIn : expiresIn)
-    .sign(keyOf(secret));
+  return (
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(options.sub)
+      .setIssuedAt(now)
+      // jose reads a number as an absolute time, so a lifetime in seconds is added to now.
+      .setExpirationTime(typeof expiresIn === 'number' ? now + expiresIn : expiresIn)
+      .sign(keyOf(secret))
+  );
 }

@@ -6,7 +6,14 @@ import type { RateLimitOptions } from '../engine/rate-limit.js';
 import { parseLogLevel, type LogLevel } from '../logging.js';
 import type { StreamOptions, SyncLimits } from '../engine/types.js';
 import type { RequestBounds } from '../http/request-bounds.js';
-import { LIMITS_HELP, parseTrustProxy, readLimitsEnv, readRequestBoundsEnv, readStreamEnv, REQUEST_BOUNDS_HELP } from './limits-env.js';
+import {
+  LIMITS_HELP,
+  parseTrustProxy,
+  readLimitsEnv,
+  readRequestBoundsEnv,
+  readStreamEnv,
+  REQUEST_BOUNDS_HELP,
+} from './limits-env.js';
 import type { TransportTimeouts } from '../http/transport-guard.js';
 import { readTimeoutsEnv, TIMEOUTS_HELP } from './timeouts-env.js';
 import { parseCorsOrigins } from '../http/cors.js';
@@ -81,12 +88,15 @@ export function readJwtConfig(env: NodeJS.ProcessEnv): JwtConfig {
   const jwksUrl = value('SYNC_JWT_JWKS_URL');
   if (jwksUrl) checkUrl(jwksUrl, 'SYNC_JWT_JWKS_URL', ['https:', 'http:']);
   let publicKey = value('SYNC_JWT_PUBLIC_KEY');
-  if (jwksUrl && publicKey) throw new CliError('give either SYNC_JWT_JWKS_URL or SYNC_JWT_PUBLIC_KEY, not both');
+  if (jwksUrl && publicKey)
+    throw new CliError('give either SYNC_JWT_JWKS_URL or SYNC_JWT_PUBLIC_KEY, not both');
   if (publicKey && !publicKey.includes('-----BEGIN')) {
     try {
       publicKey = readFileSync(publicKey, 'utf8');
     } catch (error) {
-      throw new CliError(`SYNC_JWT_PUBLIC_KEY: neither PEM text nor a readable file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new CliError(
+        `SYNC_JWT_PUBLIC_KEY: neither PEM text nor a readable file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
     }
   }
   if (publicKey) {
@@ -104,12 +114,20 @@ export function readJwtConfig(env: NodeJS.ProcessEnv): JwtConfig {
   };
   const audience = value('SYNC_JWT_AUDIENCE');
   const requireScope = value('SYNC_JWT_REQUIRE_SCOPE_CLAIM')?.toLowerCase() ?? null;
-  if (requireScope !== null && requireScope !== 'true' && requireScope !== 'false') throw new CliError(`SYNC_JWT_REQUIRE_SCOPE_CLAIM: true or false, got ${JSON.stringify(env.SYNC_JWT_REQUIRE_SCOPE_CLAIM)}`);
+  if (requireScope !== null && requireScope !== 'true' && requireScope !== 'false')
+    throw new CliError(
+      `SYNC_JWT_REQUIRE_SCOPE_CLAIM: true or false, got ${JSON.stringify(env.SYNC_JWT_REQUIRE_SCOPE_CLAIM)}`,
+    );
   return {
     jwksUrl,
     publicKey,
     issuer: value('SYNC_JWT_ISSUER'),
-    audience: audience ? audience.split(',').map((a) => a.trim()).filter(Boolean) : null,
+    audience: audience
+      ? audience
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean)
+      : null,
     userClaim: claim('SYNC_JWT_USER_CLAIM', 'sub'),
     scopeClaim: claim('SYNC_JWT_SCOPE_CLAIM', 'tenant'),
     requireScopeClaim: requireScope === null ? null : requireScope === 'true',
@@ -190,7 +208,8 @@ Environment:
 ${LIMITS_HELP}${REQUEST_BOUNDS_HELP}${TIMEOUTS_HELP}`;
 
 /** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes-friendly). */
-const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]?: V }));
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
 
 function checkLogLevel(value: string | undefined): LogLevel {
   try {
@@ -204,7 +223,9 @@ function checkLogLevel(value: string | undefined): LogLevel {
 export function parseMinSchemaVersion(value: string | undefined): number | null {
   if (value === undefined || value.trim() === '') return null;
   if (!/^\s*[1-9][0-9]{0,9}\s*$/.test(value) || Number(value) > 2_147_483_647) {
-    throw new CliError(`SYNC_MIN_SCHEMA_VERSION: expected a positive integer (the oldest client schema version served), got "${value}"`);
+    throw new CliError(
+      `SYNC_MIN_SCHEMA_VERSION: expected a positive integer (the oldest client schema version served), got "${value}"`,
+    );
   }
   return Number(value);
 }
@@ -212,13 +233,24 @@ export function parseMinSchemaVersion(value: string | undefined): number | null 
 const WINDOW_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `600/1m` → 600 requests per 60,000 ms; empty or unset → no limit. */
-export function parseRateLimit(value: string | undefined, name = 'SYNC_RATE_LIMIT'): CliConfig['rateLimit'] {
+export function parseRateLimit(
+  value: string | undefined,
+  name = 'SYNC_RATE_LIMIT',
+): CliConfig['rateLimit'] {
   if (value === undefined || value.trim() === '') return null;
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*(ms|s|m|h)\s*$/.exec(value);
   const requests = match ? Number(match[1]) : 0;
   const windowMs = match ? Number(match[2]) * WINDOW_UNITS[match[3]!]! : 0;
-  if (!match || requests < 1 || windowMs < 1 || !Number.isSafeInteger(requests) || !Number.isSafeInteger(windowMs)) {
-    throw new CliError(`${name}: expected REQUESTS/WINDOW such as 600/1m (units ms, s, m, h; both above 0), got "${value}"`);
+  if (
+    !match ||
+    requests < 1 ||
+    windowMs < 1 ||
+    !Number.isSafeInteger(requests) ||
+    !Number.isSafeInteger(windowMs)
+  ) {
+    throw new CliError(
+      `${name}: expected REQUESTS/WINDOW such as 600/1m (units ms, s, m, h; both above 0), got "${value}"`,
+    );
   }
   return { requests, windowMs };
 }
@@ -231,7 +263,9 @@ function checkUrl(value: string, flag: string, protocols: string[]): string {
     throw new CliError(`${flag}: not a valid URL: ${value}`);
   }
   if (!protocols.includes(url.protocol)) {
-    throw new CliError(`${flag}: expected a ${protocols.map((p) => p + '//').join(' or ')} URL, got ${url.protocol}//`);
+    throw new CliError(
+      `${flag}: expected a ${protocols.map((p) => p + '//').join(' or ')} URL, got ${url.protocol}//`,
+    );
   }
   return value;
 }
@@ -241,13 +275,17 @@ function checkUrl(value: string, flag: string, protocols: string[]): string {
  * the driver's own parser reads the rest when the store is opened (server/stores/mongodb/uri.ts).
  */
 function checkMongoUri(value: string): string {
-  if (!/^mongodb(\+srv)?:\/\//.test(value)) throw new CliError(`--mongodb-uri: expected a mongodb:// or mongodb+srv:// URI, got ${JSON.stringify(value.split(':')[0])}`);
+  if (!/^mongodb(\+srv)?:\/\//.test(value))
+    throw new CliError(
+      `--mongodb-uri: expected a mongodb:// or mongodb+srv:// URI, got ${JSON.stringify(value.split(':')[0])}`,
+    );
   return value;
 }
 
 function checkPort(value: string, name = '--port'): number {
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new CliError(`${name}: expected a number from 0 to 65535, got "${value}"`);
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new CliError(`${name}: expected a number from 0 to 65535, got "${value}"`);
   return port;
 }
 
@@ -273,19 +311,30 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   } catch (error) {
     const message = (error as Error).message;
     const unknown = /Unknown option '([^']+)'/.exec(message);
-    throw new CliError(`${unknown ? `unknown option ${unknown[1]}` : message.split('\n')[0]} (see --help)`);
+    throw new CliError(
+      `${unknown ? `unknown option ${unknown[1]}` : message.split('\n')[0]} (see --help)`,
+    );
   }
   const { values, positionals } = parsed;
   const [command = 'help', ...rest] = positionals;
   if (rest.length > 0) throw new CliError(`unexpected argument "${rest[0]}" (see --help)`);
-  if (!values.help && command !== 'serve' && command !== 'init' && command !== 'verify' && command !== 'help') {
+  if (
+    !values.help &&
+    command !== 'serve' &&
+    command !== 'init' &&
+    command !== 'verify' &&
+    command !== 'help'
+  ) {
     throw new CliError(`unknown command "${command}": expected serve, init or verify (see --help)`);
   }
-  if (!values.help && command === 'verify' && !values.scope) throw new CliError('verify: --scope is required (the scope id whose checksums to recompute)');
-  if ((values.scope !== undefined || values.reset) && command !== 'verify') throw new CliError('--scope and --reset go with verify (see --help)');
+  if (!values.help && command === 'verify' && !values.scope)
+    throw new CliError('verify: --scope is required (the scope id whose checksums to recompute)');
+  if ((values.scope !== undefined || values.reset) && command !== 'verify')
+    throw new CliError('--scope and --reset go with verify (see --help)');
   const databaseUrl = values['database-url'] ?? env.DATABASE_URL ?? null;
   const mongodbUri = values['mongodb-uri'] ?? env.MONGODB_URI ?? null;
-  if (databaseUrl && mongodbUri) throw new CliError('give either a PostgreSQL URL or a MongoDB URI, not both');
+  if (databaseUrl && mongodbUri)
+    throw new CliError('give either a PostgreSQL URL or a MongoDB URI, not both');
   return {
     command: values.help ? 'help' : (command as CliConfig['command']),
     ...(values.scope !== undefined ? { scope: values.scope } : {}),
@@ -293,14 +342,17 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     host: values.host ?? env.HOST ?? '127.0.0.1',
     port: checkPort(values.port ?? env.PORT ?? '3000'),
     dataDir: values['data-dir'] ?? env.SYNC_DATA_DIR ?? './.sync-data',
-    databaseUrl: databaseUrl && checkUrl(databaseUrl, '--database-url', ['postgres:', 'postgresql:']),
+    databaseUrl:
+      databaseUrl && checkUrl(databaseUrl, '--database-url', ['postgres:', 'postgresql:']),
     mongodbUri: mongodbUri && checkMongoUri(mongodbUri),
     ...(env.SYNC_MONGODB_PREFIX ? { mongodbPrefix: env.SYNC_MONGODB_PREFIX } : {}),
     schemaFile: values.schema ?? null,
     jwtSecret: env.SYNC_JWT_SECRET || null,
     jwt: readJwtConfig(env),
     metricsToken: env.SYNC_METRICS_TOKEN?.trim() || null,
-    metricsPort: env.SYNC_METRICS_PORT?.trim() ? checkPort(env.SYNC_METRICS_PORT.trim(), 'SYNC_METRICS_PORT') : null,
+    metricsPort: env.SYNC_METRICS_PORT?.trim()
+      ? checkPort(env.SYNC_METRICS_PORT.trim(), 'SYNC_METRICS_PORT')
+      : null,
     metricsHost: env.SYNC_METRICS_HOST?.trim() || '127.0.0.1',
     logLevel: checkLogLevel(env.SYNC_LOG),
     rateLimit: parseRateLimit(env.SYNC_RATE_LIMIT),
@@ -311,7 +363,10 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     requestBounds: readRequestBoundsEnv(env, (m) => new CliError(m)),
     timeouts: readTimeoutsEnv(env, (m) => new CliError(m)),
     minSchemaVersion: parseMinSchemaVersion(env.SYNC_MIN_SCHEMA_VERSION),
-    ...optional('cors', parseCorsOrigins(env.SYNC_CORS_ORIGINS, (m) => new CliError(m))),
+    ...optional(
+      'cors',
+      parseCorsOrigins(env.SYNC_CORS_ORIGINS, (m) => new CliError(m)),
+    ),
     compatVisibility: parseCompatVisibility(env.SYNC_COMPAT_VISIBILITY),
   };
 }

@@ -20,7 +20,10 @@ export function readDevSecret(dataDir: string): string | null {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new CliError(`${path}: cannot read the dev secret: ${(error as Error).message}`);
   }
-  if (secret.length < 32) throw new CliError(`${path}: the dev secret is shorter than 32 characters; delete the file to get a new one`);
+  if (secret.length < 32)
+    throw new CliError(
+      `${path}: the dev secret is shorter than 32 characters; delete the file to get a new one`,
+    );
   return secret;
 }
 

@@ -12,8 +12,11 @@ export async function runInit(config: CliConfig, log: (line: string) => void): P
   try {
     const after = await opened.objects();
     const created = after.filter((o) => !before.has(o));
-    log(`initialized ${opened.description} (epoch ${opened.store.epoch()}, collections: ${schema.names.join(', ')})`);
-    if (created.length === 0) log(`nothing to create: all ${after.length} tables, collections and indexes already exist`);
+    log(
+      `initialized ${opened.description} (epoch ${opened.store.epoch()}, collections: ${schema.names.join(', ')})`,
+    );
+    if (created.length === 0)
+      log(`nothing to create: all ${after.length} tables, collections and indexes already exist`);
     for (const object of created) log(`created ${object}`);
   } finally {
     await opened.close();

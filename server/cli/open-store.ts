@@ -32,13 +32,27 @@ function where(url: string): string {
 }
 
 /** Opens (but does not init) the configured store; `collections` become SQL views of live documents. */
-export async function openStore(config: CliConfig, collections: readonly string[]): Promise<OpenedStore> {
+export async function openStore(
+  config: CliConfig,
+  collections: readonly string[],
+): Promise<OpenedStore> {
   if (config.databaseUrl) {
     const { default: pg } = await importPeer('pg', () => import('pg'));
     const { postgresStore } = await import('../stores/postgres/index.js');
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, connectionTimeoutMillis: 5000 });
+    const pool = new pg.Pool({
+      connectionString: config.databaseUrl,
+      connectionTimeoutMillis: 5000,
+    });
     const store = postgresStore(pool, { collections: [...collections] });
-    return { store, description: `PostgreSQL at ${where(config.databaseUrl)}`, objects: () => sqlObjects(pool), close: async () => { await store.close(); await pool.end(); } };
+    return {
+      store,
+      description: `PostgreSQL at ${where(config.databaseUrl)}`,
+      objects: () => sqlObjects(pool),
+      close: async () => {
+        await store.close();
+        await pool.end();
+      },
+    };
   }
   if (config.mongodbUri) {
     const { MongoClient } = await importPeer('mongodb', () => import('mongodb'));
@@ -56,25 +70,41 @@ export async function openStore(config: CliConfig, collections: readonly string[
     try {
       await client.connect();
     } catch (error) {
-      throw new CliError(`cannot reach MongoDB at ${uri.where}: ${(error as Error).message.split('\n')[0]}`);
+      throw new CliError(
+        `cannot reach MongoDB at ${uri.where}: ${(error as Error).message.split('\n')[0]}`,
+      );
     }
     const db = client.db(uri.dbName ?? 'trpc_offline_sync');
     let store: Store;
     try {
-      store = mongoStore(db, { collections, ...(config.mongodbPrefix ? { collectionPrefix: config.mongodbPrefix } : {}) });
+      store = mongoStore(db, {
+        collections,
+        ...(config.mongodbPrefix ? { collectionPrefix: config.mongodbPrefix } : {}),
+      });
     } catch (error) {
       await client.close();
-      throw new CliError(`SYNC_MONGODB_PREFIX: ${(error as Error).message.replace(/^mongoStore: option collectionPrefix: /, '')}`);
+      throw new CliError(
+        `SYNC_MONGODB_PREFIX: ${(error as Error).message.replace(/^mongoStore: option collectionPrefix: /, '')}`,
+      );
     }
     const objects = async () => {
       const out: string[] = [];
       for (const c of await db.listCollections({}, { nameOnly: true }).toArray()) {
         out.push(`collection ${c.name}`);
-        for (const i of await db.collection(c.name).indexes()) out.push(`index ${c.name}.${i.name}`);
+        for (const i of await db.collection(c.name).indexes())
+          out.push(`index ${c.name}.${i.name}`);
       }
       return out.sort();
     };
-    return { store, description: `MongoDB at ${uri.where} (database ${db.databaseName})`, objects, close: async () => { await store.close(); await client.close(); } };
+    return {
+      store,
+      description: `MongoDB at ${uri.where} (database ${db.databaseName})`,
+      objects,
+      close: async () => {
+        await store.close();
+        await client.close();
+      },
+    };
   }
   const { pgliteStore } = await import('../stores/postgres/index.js');
   try {
@@ -83,7 +113,12 @@ export async function openStore(config: CliConfig, collections: readonly string[
     throw new CliError(`--data-dir: cannot create ${config.dataDir}: ${(error as Error).message}`);
   }
   const store = await pgliteStore(config.dataDir, { collections: [...collections] });
-  return { store, description: `embedded PGlite in ${config.dataDir}`, objects: () => sqlObjects(store.raw), close: () => store.close() };
+  return {
+    store,
+    description: `embedded PGlite in ${config.dataDir}`,
+    objects: () => sqlObjects(store.raw),
+    close: () => store.close(),
+  };
 }
 
 /** Runs `store.init()`, turning a connection failure into a one-line CLI error. */

@@ -19,7 +19,15 @@ export function installProcessNet(options: ProcessNetOptions): () => void {
   const report = (kind: 'exception' | 'rejection', error: unknown) => {
     try {
       options.count(kind);
-      write(JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'uncaught', kind, error: describeError(error) }));
+      write(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: 'error',
+          event: 'uncaught',
+          kind,
+          error: describeError(error),
+        }),
+      );
     } catch {
       // the net itself never throws
     }

@@ -87,7 +87,9 @@ export async function loadRules(file: string | null): Promise<SchemaModuleRules>
   const rules = mod.rules;
   if (rules === undefined) return {};
   if (typeof rules !== 'object' || rules === null || Array.isArray(rules))
-    throw new CliError(`--schema: ${file} exports \`rules\` that is not a defineSyncRules() object`);
+    throw new CliError(
+      `--schema: ${file} exports \`rules\` that is not a defineSyncRules() object`,
+    );
   return {
     rules: rules as Record<string, unknown>,
     ...(mod.defaultViews !== undefined ? { defaultViews: mod.defaultViews } : {}),

@@ -20,7 +20,10 @@ import type { UnexpectedError } from '../unexpected.js';
 import { splitLimits } from './limits-env.js';
 
 /** Starts serving; resolves with a `stop()` that closes server, engine and store (signals call it). */
-export async function runServe(config: CliConfig, log: (line: string) => void): Promise<{ stop(): Promise<void> }> {
+export async function runServe(
+  config: CliConfig,
+  log: (line: string) => void,
+): Promise<{ stop(): Promise<void> }> {
   const schema = await loadSchema(config.schemaFile);
   // Read rules: the demo's with the demo schema, else those the --schema module exports (if any).
   const ruled =
@@ -36,7 +39,8 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
   const removeNet = installProcessNet({ count: metrics.uncaughtError });
   const logEvent = createEventLogger({ level: config.logLevel });
   // Every unexpected (500) answer on every listener: one log line with its request id.
-  const reportError = ({ requestId, op, error }: UnexpectedError) => logEvent({ type: 'error', where: op, requestId, error });
+  const reportError = ({ requestId, op, error }: UnexpectedError) =>
+    logEvent({ type: 'error', where: op, requestId, error });
   // One env table fills both: engine limits for the engine, transport limits for the server's gateway.
   const split = splitLimits(config.limits, config.stream);
   // SYNC_COMPAT_VISIBILITY=user: a writer rule per collection, the default view of every face.
@@ -67,7 +71,9 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     const dev = loadDevSecret(config.dataDir);
     secret = dev.secret;
     const token = await signDevToken(secret, { sub: 'dev', tenant: 'dev', expiresIn: '24h' });
-    log(`SYNC_JWT_SECRET not set; ${dev.created ? 'generated a development secret' : 'using the development secret'} in ${dev.path} (trpc-offline-sync token --sub NAME signs more tokens with it)`);
+    log(
+      `SYNC_JWT_SECRET not set; ${dev.created ? 'generated a development secret' : 'using the development secret'} in ${dev.path} (trpc-offline-sync token --sub NAME signs more tokens with it)`,
+    );
     log(`dev token (user "dev", tenant "dev", valid 24 h): ${token}`);
     devToken = token;
   }
@@ -86,7 +92,9 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     }),
     router: createSyncAppRouter(engine),
     onError: reportError,
-    ...(config.ipRateLimit ? { ipRateLimit: config.ipRateLimit, trustProxy: config.trustProxy, onEvent: logEvent } : {}),
+    ...(config.ipRateLimit
+      ? { ipRateLimit: config.ipRateLimit, trustProxy: config.trustProxy, onEvent: logEvent }
+      : {}),
     ...config.requestBounds,
     ...config.timeouts,
     ...(config.cors ? { cors: config.cors } : {}),
@@ -95,9 +103,21 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     metricsToken: config.metricsToken,
     serveMetrics: config.metricsPort === null,
     // An app's own schema gets the collection browser, unless it has the task app's collections (`tasks`, `notes`).
-    webApp: createWebAppHandler({ ...(devToken ? { devToken } : {}), ...(config.schemaFile && !fitsTaskApp(schema) ? { schema } : {}), onError: reportError }),
+    webApp: createWebAppHandler({
+      ...(devToken ? { devToken } : {}),
+      ...(config.schemaFile && !fitsTaskApp(schema) ? { schema } : {}),
+      onError: reportError,
+    }),
   });
-  const metricsServer = config.metricsPort === null ? null : createMetricsServer({ metrics, metricsToken: config.metricsToken, onError: reportError, ...config.timeouts });
+  const metricsServer =
+    config.metricsPort === null
+      ? null
+      : createMetricsServer({
+          metrics,
+          metricsToken: config.metricsToken,
+          onError: reportError,
+          ...config.timeouts,
+        });
   const stop = async () => {
     await metricsServer?.close();
     await server.close();
@@ -121,23 +141,58 @@ export async function runServe(config: CliConfig, log: (line: string) => void): 
     } catch (error) {
       await stop().catch(() => undefined);
       const e = error as Error & { code?: string };
-      throw new CliError(`SYNC_METRICS_PORT: cannot listen on ${config.metricsHost}:${config.metricsPort}: ${e.code ?? e.message}`);
+      throw new CliError(
+        `SYNC_METRICS_PORT: cannot listen on ${config.metricsHost}:${config.metricsPort}: ${e.code ?? e.message}`,
+      );
     }
   }
   log(`store: ${opened.description}; collections: ${schema.names.join(', ')}`);
   if (identityProvider) {
-    const checks = [jwt.issuer && `iss ${jwt.issuer}`, jwt.audience && `aud ${jwt.audience.join('|')}`].filter(Boolean).join(', ');
-    log(`tokens: ${jwt.jwksUrl ? `JWKS ${jwt.jwksUrl}` : 'PEM public key'}${secret ? ' and HS256' : ''}${checks ? `; ${checks}` : ''}; claims ${jwt.userClaim} → user, ${jwt.scopeClaim} → scope (no dev token: tokens come from your identity provider)`);
-  } else if (jwt.userClaim !== 'sub' || jwt.scopeClaim !== 'tenant') log(`tokens: claims ${jwt.userClaim} → user, ${jwt.scopeClaim} → scope`);
-  if (config.rateLimit) log(`rate limit: ${config.rateLimit.requests} requests per ${config.rateLimit.windowMs} ms per user`);
-  if (config.ipRateLimit) log(`rate limit: ${config.ipRateLimit.requests} requests per ${config.ipRateLimit.windowMs} ms per client address${config.trustProxy ? ` (from X-Forwarded-For, ${config.trustProxy} trusted prox${config.trustProxy === 1 ? 'y' : 'ies'})` : ''}`);
-  if (Object.keys(config.requestBounds).length > 0) log(`request bounds: ${Object.entries(config.requestBounds).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  if (config.cors) log(`CORS: ${config.cors === true ? 'any origin' : (config.cors as string[]).join(', ')}`);
-  if (Object.keys(config.limits).length > 0) log(`limits: ${Object.entries(config.limits).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  log(`listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`);
-  if (metricsUrl) log(`metrics: ${metricsUrl}/metrics${config.metricsToken ? ' (bearer SYNC_METRICS_TOKEN)' : ''}; not served on the main port`);
-  const app = config.schemaFile && !fitsTaskApp(schema) ? 'collection browser for your schema' : 'task app';
-  log(`web app: ${url}/ (${app}; ${devToken ? 'signed in with the dev token' : 'asks for a token'})`);
+    const checks = [
+      jwt.issuer && `iss ${jwt.issuer}`,
+      jwt.audience && `aud ${jwt.audience.join('|')}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    log(
+      `tokens: ${jwt.jwksUrl ? `JWKS ${jwt.jwksUrl}` : 'PEM public key'}${secret ? ' and HS256' : ''}${checks ? `; ${checks}` : ''}; claims ${jwt.userClaim} → user, ${jwt.scopeClaim} → scope (no dev token: tokens come from your identity provider)`,
+    );
+  } else if (jwt.userClaim !== 'sub' || jwt.scopeClaim !== 'tenant')
+    log(`tokens: claims ${jwt.userClaim} → user, ${jwt.scopeClaim} → scope`);
+  if (config.rateLimit)
+    log(
+      `rate limit: ${config.rateLimit.requests} requests per ${config.rateLimit.windowMs} ms per user`,
+    );
+  if (config.ipRateLimit)
+    log(
+      `rate limit: ${config.ipRateLimit.requests} requests per ${config.ipRateLimit.windowMs} ms per client address${config.trustProxy ? ` (from X-Forwarded-For, ${config.trustProxy} trusted prox${config.trustProxy === 1 ? 'y' : 'ies'})` : ''}`,
+    );
+  if (Object.keys(config.requestBounds).length > 0)
+    log(
+      `request bounds: ${Object.entries(config.requestBounds)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
+    );
+  if (config.cors)
+    log(`CORS: ${config.cors === true ? 'any origin' : (config.cors as string[]).join(', ')}`);
+  if (Object.keys(config.limits).length > 0)
+    log(
+      `limits: ${Object.entries(config.limits)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
+    );
+  log(
+    `listening on ${url} (trpc: /trpc, ws: ws://${host}:${port}/trpc, rest: /sync, openapi: /openapi.json)`,
+  );
+  if (metricsUrl)
+    log(
+      `metrics: ${metricsUrl}/metrics${config.metricsToken ? ' (bearer SYNC_METRICS_TOKEN)' : ''}; not served on the main port`,
+    );
+  const app =
+    config.schemaFile && !fitsTaskApp(schema) ? 'collection browser for your schema' : 'task app';
+  log(
+    `web app: ${url}/ (${app}; ${devToken ? 'signed in with the dev token' : 'asks for a token'})`,
+  );
   return { stop };
 }
 

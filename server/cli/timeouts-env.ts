@@ -18,20 +18,28 @@ export const TIMEOUTS_HELP = `  Transport timeouts (milliseconds, both ports; de
  * positive integer of milliseconds, or a headers timeout above the request timeout, throws an
  * Error naming the variable; `fail` turns the message into the CLI's error type.
  */
-export function readTimeoutsEnv(env: NodeJS.ProcessEnv, fail: (message: string) => Error = (m) => new Error(m)): TransportTimeouts {
+export function readTimeoutsEnv(
+  env: NodeJS.ProcessEnv,
+  fail: (message: string) => Error = (m) => new Error(m),
+): TransportTimeouts {
   const timeouts: TransportTimeouts = {};
   for (const [name, key] of Object.entries(TIMEOUT_ENV)) {
     const raw = env[name]?.trim();
     if (!raw) continue;
     const value = Number(raw.replace(/_/g, ''));
     if (!/^[0-9][0-9_]{0,12}$/.test(raw) || value < 1 || value > 2_147_483_647) {
-      throw fail(`${name}: expected a positive integer of milliseconds, at most 2147483647 (${key}, default ${DEFAULT_TIMEOUTS[key]}), got "${env[name]}"`);
+      throw fail(
+        `${name}: expected a positive integer of milliseconds, at most 2147483647 (${key}, default ${DEFAULT_TIMEOUTS[key]}), got "${env[name]}"`,
+      );
     }
     timeouts[key] = value;
   }
   const request = timeouts.requestTimeoutMs ?? DEFAULT_TIMEOUTS.requestTimeoutMs;
   const headers = timeouts.headersTimeoutMs ?? Math.min(DEFAULT_TIMEOUTS.headersTimeoutMs, request);
   // An unset headers timeout follows a smaller request timeout down, so only a set one can exceed it.
-  if (headers > request) throw fail(`SYNC_HEADERS_TIMEOUT_MS: headersTimeoutMs (${headers}) must not exceed requestTimeoutMs (${request})`);
+  if (headers > request)
+    throw fail(
+      `SYNC_HEADERS_TIMEOUT_MS: headersTimeoutMs (${headers}) must not exceed requestTimeoutMs (${request})`,
+    );
   return timeouts;
 }

@@ -13,9 +13,17 @@ export async function runVerify(config: CliConfig, log: (line: string) => void):
   const opened = await openStore(config, schema.names);
   await initStore(opened);
   try {
-    const report = await verifyChecksums(opened.store, config.scope!, { reset: config.reset === true });
-    for (const c of report.collections) log(`${c.ok ? 'ok      ' : 'MISMATCH'} ${c.collection}: kept ${c.kept}, recomputed ${c.computed} (${c.docs} live documents)`);
-    const what = report.mismatches === 0 ? 'all checksums agree' : `${report.mismatches} collection(s) drifted${report.reset ? ': kept checksums reset to the recomputed ones (clients repair at their next checkpoint)' : ' (run again with --reset to re-base them)'}`;
+    const report = await verifyChecksums(opened.store, config.scope!, {
+      reset: config.reset === true,
+    });
+    for (const c of report.collections)
+      log(
+        `${c.ok ? 'ok      ' : 'MISMATCH'} ${c.collection}: kept ${c.kept}, recomputed ${c.computed} (${c.docs} live documents)`,
+      );
+    const what =
+      report.mismatches === 0
+        ? 'all checksums agree'
+        : `${report.mismatches} collection(s) drifted${report.reset ? ': kept checksums reset to the recomputed ones (clients repair at their next checkpoint)' : ' (run again with --reset to re-base them)'}`;
     log(`scope ${report.scope} at seq ${report.seq} on ${opened.description}: ${what}`);
     return report.mismatches > 0 && !report.reset ? 2 : 0;
   } finally {

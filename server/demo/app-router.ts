@@ -15,7 +15,9 @@ import type { DemoSchema } from './schema.js';
  * const appRouter = createAppRouter(createSyncEngine({ store, schema: demoSchema, rules: demoRules, defaultViews: demoDefaultViews }));
  * const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url, transformer: superjson })] });
  */
-export function createAppRouter<R = {}>(engine: EngineFor<DemoSchema, R>): SyncAppRouter<DemoSchema, R> {
+export function createAppRouter<R = {}>(
+  engine: EngineFor<DemoSchema, R>,
+): SyncAppRouter<DemoSchema, R> {
   return createSyncAppRouter(engine);
 }
 

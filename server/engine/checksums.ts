@@ -16,7 +16,10 @@ export function storedHash(doc: StoredDoc): bigint {
  * ones. `before` holds the documents as read at the start of the commit (absent: new), `after`
  * every document the commit writes (each once).
  */
-export function checksumDeltas(before: readonly StoredDoc[], after: readonly StoredDoc[]): Map<string, bigint> {
+export function checksumDeltas(
+  before: readonly StoredDoc[],
+  after: readonly StoredDoc[],
+): Map<string, bigint> {
   const old = new Map<string, StoredDoc>();
   for (const doc of before) old.set(`${doc.collection}\u0000${doc.id}`, doc);
   const deltas = new Map<string, bigint>();
@@ -35,7 +38,13 @@ export function checksumDeltas(before: readonly StoredDoc[], after: readonly Sto
  * changed by a later commit is left out (the client checks it at its next checkpoint). A
  * collection with no kept sum was never written: empty. `undefined` when the store keeps none.
  */
-export async function checksumsAt(store: Store, scope: string, collections: readonly string[], through: number, head?: ScopeHead): Promise<Record<string, string> | undefined> {
+export async function checksumsAt(
+  store: Store,
+  scope: string,
+  collections: readonly string[],
+  through: number,
+  head?: ScopeHead,
+): Promise<Record<string, string> | undefined> {
   if (!store.checksums || collections.length === 0) return undefined;
   // Read with the head (one snapshot): exact at the head's seq only.
   if (head?.checksums && through !== head.seq) return undefined;
@@ -83,7 +92,11 @@ const SCAN_PAGE = 1000;
  * set to the recomputed ones in a transaction that first checks nothing committed since — clients
  * holding documents changed behind the engine then find the mismatch and repair.
  */
-export async function verifyChecksums(store: Store, scope: string, options: { reset?: boolean; collections?: readonly string[]; attempts?: number } = {}): Promise<ChecksumReport> {
+export async function verifyChecksums(
+  store: Store,
+  scope: string,
+  options: { reset?: boolean; collections?: readonly string[]; attempts?: number } = {},
+): Promise<ChecksumReport> {
   if (!store.checksums) throw new Error(`${store.kind} store: keeps no integrity checksums`);
   const attempts = options.attempts ?? 5;
   for (let attempt = 0; attempt < attempts; attempt++) {
@@ -91,7 +104,11 @@ export async function verifyChecksums(store: Store, scope: string, options: { re
     const computed = new Map<string, { sum: bigint; docs: number }>();
     let after: StoredDoc | null = null;
     for (;;) {
-      const page: StoredDoc[] = await store.scanDocs(scope, { collections: options.collections, after, limit: SCAN_PAGE });
+      const page: StoredDoc[] = await store.scanDocs(scope, {
+        collections: options.collections,
+        after,
+        limit: SCAN_PAGE,
+      });
       for (const doc of page) {
         const entry = computed.get(doc.collection) ?? { sum: 0n, docs: 0 };
         if (!doc.deleted) {
@@ -103,23 +120,39 @@ export async function verifyChecksums(store: Store, scope: string, options: { re
       if (page.length < SCAN_PAGE) break;
       after = page.at(-1)!;
     }
-    const kept = new Map((await store.checksums(scope, options.collections)).map((c) => [c.collection, c.sum]));
+    const kept = new Map(
+      (await store.checksums(scope, options.collections)).map((c) => [c.collection, c.sum]),
+    );
     if ((await store.head(scope)).seq !== seq) continue; // a commit landed: the two sides may differ in time
     const names = [...new Set([...computed.keys(), ...kept.keys()])].sort();
     const collections = names.map((collection): ChecksumVerdict => {
       const k = kept.get(collection) ?? 0n;
       const c = computed.get(collection) ?? { sum: 0n, docs: 0 };
-      return { collection, kept: checksumHex(k), computed: checksumHex(c.sum), docs: c.docs, ok: k === c.sum };
+      return {
+        collection,
+        kept: checksumHex(k),
+        computed: checksumHex(c.sum),
+        docs: c.docs,
+        ok: k === c.sum,
+      };
     });
     const drifted = collections.filter((c) => !c.ok);
-    if (!options.reset || drifted.length === 0) return { scope, seq, collections, mismatches: drifted.length, reset: false };
+    if (!options.reset || drifted.length === 0)
+      return { scope, seq, collections, mismatches: drifted.length, reset: false };
     const done = await store.transaction(scope, async (tx) => {
       if (tx.head.seq !== seq || !tx.addChecksums) return false;
-      const deltas = new Map(drifted.map((c) => [c.collection, subSum(BigInt(`0x${c.computed}`), BigInt(`0x${c.kept}`))]));
+      const deltas = new Map(
+        drifted.map((c) => [
+          c.collection,
+          subSum(BigInt(`0x${c.computed}`), BigInt(`0x${c.kept}`)),
+        ]),
+      );
       await tx.addChecksums(deltas, seq);
       return true;
     });
     if (done) return { scope, seq, collections, mismatches: drifted.length, reset: true };
   }
-  throw new Error(`verifyChecksums: scope "${scope}" kept changing during ${attempts} attempts; retry when it is quieter`);
+  throw new Error(
+    `verifyChecksums: scope "${scope}" kept changing during ${attempts} attempts; retry when it is quieter`,
+  );
 }

@@ -25,11 +25,18 @@ export async function readCommits(
   match?: ReadOplogOptions['match'],
 ): Promise<CommitPage> {
   const first = await store.readOplog(scope, { afterSeq, limit: limit + 1, collections, match });
-  if (first.length <= limit) return { entries: first, lastSeq: first.at(-1)?.seq ?? null, hasMore: false };
+  if (first.length <= limit)
+    return { entries: first, lastSeq: first.at(-1)?.seq ?? null, hasMore: false };
   const cut = first[limit - 1]!.seq;
-  if (first[limit]!.seq > cut) return { entries: first.slice(0, limit), lastSeq: cut, hasMore: true };
+  if (first[limit]!.seq > cut)
+    return { entries: first.slice(0, limit), lastSeq: cut, hasMore: true };
   // The (limit+1)th entry belongs to the same commit: read that commit whole.
-  const rest = await store.readOplog(scope, { afterSeq: cut - 1, uptoSeq: cut, collections, match });
+  const rest = await store.readOplog(scope, {
+    afterSeq: cut - 1,
+    uptoSeq: cut,
+    collections,
+    match,
+  });
   const entries = first.filter((e) => e.seq < cut).concat(rest);
   const probe = await store.readOplog(scope, { afterSeq: cut, limit: 1, collections, match });
   return { entries, lastSeq: cut, hasMore: probe.length > 0 };
@@ -45,21 +52,32 @@ export function latestChanges(entries: OplogEntry[]): ChangeOut[] {
     latest.delete(key); // re-insert so Map order follows the latest change
     latest.set(key, e);
   }
-  return [...latest.values()].map((e) => ({ collection: e.collection, id: e.id, op: e.op, data: e.op === 'delete' ? null : e.data, version: e.version }));
+  return [...latest.values()].map((e) => ({
+    collection: e.collection,
+    id: e.id,
+    op: e.op,
+    data: e.op === 'delete' ? null : e.data,
+    version: e.version,
+  }));
 }
 
 /** Resolves a client checkpoint to a seq (0 = from the beginning); a foreign epoch needs a resync. */
 export function sinceSeq(store: Store, since: string | null | undefined, field = 'since'): number {
   const cp = decodeCheckpoint(since, field);
   if (!cp) return 0;
-  if (cp.epoch !== store.epoch()) throw resyncRequired('the checkpoint was issued by another database (epoch changed)');
+  if (cp.epoch !== store.epoch())
+    throw resyncRequired('the checkpoint was issued by another database (epoch changed)');
   return cp.seq;
 }
 
 /** Throws RESYNC_REQUIRED when history after `seq` is no longer complete. */
 export function assertRetained(seq: number, head: ScopeHead): void {
-  if (seq < head.horizon) throw resyncRequired(`the checkpoint is older than the retained history (horizon ${head.horizon}); rebuild with full`);
-  if (seq > head.seq) throw resyncRequired('the checkpoint is ahead of this scope\'s history; rebuild with full');
+  if (seq < head.horizon)
+    throw resyncRequired(
+      `the checkpoint is older than the retained history (horizon ${head.horizon}); rebuild with full`,
+    );
+  if (seq > head.seq)
+    throw resyncRequired("the checkpoint is ahead of this scope's history; rebuild with full");
 }
 
 export function resyncRequired(message: string): SyncError {

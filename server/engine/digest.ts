@@ -21,7 +21,16 @@ function canonicalJson(value: unknown): string {
  * @example
  * changeDigest({ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'a' } }); // 'kq3…'
  */
-export function changeDigest(change: Pick<ChangeInput, 'collection' | 'id' | 'op' | 'data' | 'baseVersion' | 'hlc'>): string {
-  const text = canonicalJson([change.collection, change.id, change.op, change.data ?? null, change.baseVersion ?? null, change.hlc ?? null]);
+export function changeDigest(
+  change: Pick<ChangeInput, 'collection' | 'id' | 'op' | 'data' | 'baseVersion' | 'hlc'>,
+): string {
+  const text = canonicalJson([
+    change.collection,
+    change.id,
+    change.op,
+    change.data ?? null,
+    change.baseVersion ?? null,
+    change.hlc ?? null,
+  ]);
   return createHash('sha256').update(text).digest('base64url').slice(0, 22);
 }

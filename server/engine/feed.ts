@@ -57,7 +57,14 @@ export class LiveFeed {
     this.start();
     let feed = this.scopes.get(scope);
     if (!feed) {
-      const created: ScopeFeed = { subs: new Set(), lastSeq: -1, wanted: -1, running: false, ready: Promise.resolve(), behindSince: null };
+      const created: ScopeFeed = {
+        subs: new Set(),
+        lastSeq: -1,
+        wanted: -1,
+        running: false,
+        ready: Promise.resolve(),
+        behindSince: null,
+      };
       created.ready = this.store.head(scope).then(
         (head) => {
           if (created.lastSeq < 0) created.lastSeq = head.seq;
@@ -71,7 +78,12 @@ export class LiveFeed {
       this.scopes.set(scope, created);
       feed = created;
     }
-    const sub = new Subscription(scope, this.options.maxQueue, (s) => this.unsubscribe(s), onOverflow);
+    const sub = new Subscription(
+      scope,
+      this.options.maxQueue,
+      (s) => this.unsubscribe(s),
+      onOverflow,
+    );
     feed.subs.add(sub);
     try {
       await feed.ready;
@@ -97,10 +109,17 @@ export class LiveFeed {
     for (const f of this.scopes.values()) {
       subscribers += f.subs.size;
       if (f.lastSeq >= 0 && f.wanted > f.lastSeq) behindCommits += f.wanted - f.lastSeq;
-      if (f.behindSince !== null && (oldest === null || f.behindSince < oldest)) oldest = f.behindSince;
+      if (f.behindSince !== null && (oldest === null || f.behindSince < oldest))
+        oldest = f.behindSince;
     }
     const lastDeliveryAt = this.lastDeliveryAt === null ? null : new Date(this.lastDeliveryAt);
-    return { scopes: this.scopes.size, subscribers, behindCommits, lagMs: oldest === null ? 0 : Math.max(0, now - oldest), lastDeliveryAt };
+    return {
+      scopes: this.scopes.size,
+      subscribers,
+      behindCommits,
+      lagMs: oldest === null ? 0 : Math.max(0, now - oldest),
+      lastDeliveryAt,
+    };
   }
 
   close(): void {
@@ -151,7 +170,8 @@ export class LiveFeed {
   }
 
   private pump(scope: string, feed: ScopeFeed): void {
-    if (feed.behindSince === null && feed.lastSeq >= 0 && feed.wanted > feed.lastSeq) feed.behindSince = Date.now();
+    if (feed.behindSince === null && feed.lastSeq >= 0 && feed.wanted > feed.lastSeq)
+      feed.behindSince = Date.now();
     if (feed.running || feed.lastSeq < 0 || feed.wanted <= feed.lastSeq) return;
     feed.running = true;
     void (async () => {

@@ -28,7 +28,9 @@ export async function full(
   const req = parseInput(fullInput, input, 'full');
   checkCollections(schema, req.collections);
   const plan = await planFor(views, schema, authorize, actor, 'full', { ...req, defaultViews });
-  const collections = plan ? null : await readableCollections(authorize, schema, actor, 'full', req.collections);
+  const collections = plan
+    ? null
+    : await readableCollections(authorize, schema, actor, 'full', req.collections);
   const limit = pageLimit(req.limit, limits.fullDefaultLimit, limits.fullMaxLimit, 'fullMaxLimit');
   const scope = actor.scopeId;
   const cursor = decodeCursor(req.cursor);
@@ -44,13 +46,29 @@ export async function full(
     await indexes;
     docs = await planDocs(store, scope, plan, cursor, limit + 1);
   } else {
-    docs = collections?.length === 0 ? [] : await store.scanDocs(scope, { collections: collections ?? undefined, after: cursor, limit: limit + 1 });
+    docs =
+      collections?.length === 0
+        ? []
+        : await store.scanDocs(scope, {
+            collections: collections ?? undefined,
+            after: cursor,
+            limit: limit + 1,
+          });
   }
   const page = docs.slice(0, limit);
   const last = page.at(-1);
   return {
-    docs: page.map((d) => ({ collection: d.collection, id: d.id, data: d.deleted ? null : d.data, version: d.version, deleted: d.deleted })),
-    cursor: docs.length > limit && last ? encodeCursor({ checkpoint, collection: last.collection, id: last.id }) : null,
+    docs: page.map((d) => ({
+      collection: d.collection,
+      id: d.id,
+      data: d.deleted ? null : d.data,
+      version: d.version,
+      deleted: d.deleted,
+    })),
+    cursor:
+      docs.length > limit && last
+        ? encodeCursor({ checkpoint, collection: last.collection, id: last.id })
+        : null,
     checkpoint,
   };
 }
@@ -60,15 +78,28 @@ export async function full(
  * whole in one scan (tombstones included), each filtered collection through the store's filtered
  * (indexed) read of its live matching documents.
  */
-async function planDocs(store: Store, scope: string, plan: ReadPlan, after: DocKey | null, want: number): Promise<StoredDoc[]> {
-  const names = [...plan.specs.keys()].sort(compareStrings).filter((c) => !after || compareStrings(c, after.collection) >= 0);
+async function planDocs(
+  store: Store,
+  scope: string,
+  plan: ReadPlan,
+  after: DocKey | null,
+  want: number,
+): Promise<StoredDoc[]> {
+  const names = [...plan.specs.keys()]
+    .sort(compareStrings)
+    .filter((c) => !after || compareStrings(c, after.collection) >= 0);
   const out: StoredDoc[] = [];
   for (const collection of names) {
     if (out.length >= want) break;
     const spec = plan.specs.get(collection)!;
     const from = after && after.collection === collection ? after : null;
     const options = { collections: [collection], after: from, limit: want - out.length };
-    out.push(...(await store.scanDocs(scope, spec === 'all' ? options : { ...options, match: spec.map(toMatch) })));
+    out.push(
+      ...(await store.scanDocs(
+        scope,
+        spec === 'all' ? options : { ...options, match: spec.map(toMatch) },
+      )),
+    );
   }
   return out;
 }

@@ -29,14 +29,24 @@ function valueKey(value: unknown): string {
 }
 
 /** True when the write (hlc, value) beats the register (current hlc, current value). */
-function wins(hlc: string, value: unknown, currentHlc: string | undefined, currentValue: unknown): boolean {
+function wins(
+  hlc: string,
+  value: unknown,
+  currentHlc: string | undefined,
+  currentValue: unknown,
+): boolean {
   if (currentHlc === undefined) return true;
   const c = compareHlc(hlc, currentHlc);
   return c > 0 || (c === 0 && valueKey(value) > valueKey(currentValue));
 }
 
 function clone(state: DocState): DocState {
-  return { data: { ...state.data }, fields: { ...state.fields }, deleted: state.deleted, exists: state.exists };
+  return {
+    data: { ...state.data },
+    fields: { ...state.fields },
+    deleted: state.deleted,
+    exists: state.exists,
+  };
 }
 
 /** Writes one field (undefined value = remove) at `hlc` if it beats the field and the watermark. */
@@ -57,7 +67,11 @@ function writeDeleted(state: DocState, deleted: boolean, hlc: string): void {
 }
 
 /** Whole-document write: sets every given field, removes the others as of `hlc`. */
-export function applyUpsert(current: DocState, data: Record<string, unknown>, hlc: string): DocState {
+export function applyUpsert(
+  current: DocState,
+  data: Record<string, unknown>,
+  hlc: string,
+): DocState {
   const next = clone(current);
   next.exists = true;
   const cleared = next.fields[CLEARED_KEY];
@@ -80,10 +94,15 @@ export function applyUpsert(current: DocState, data: Record<string, unknown>, hl
 }
 
 /** JSON merge patch: given fields change, `null` removes a field. */
-export function applyPatch(current: DocState, patch: Record<string, unknown>, hlc: string): DocState {
+export function applyPatch(
+  current: DocState,
+  patch: Record<string, unknown>,
+  hlc: string,
+): DocState {
   const next = clone(current);
   next.exists = true;
-  for (const [field, value] of Object.entries(patch)) writeField(next, field, value === null ? undefined : value, hlc);
+  for (const [field, value] of Object.entries(patch))
+    writeField(next, field, value === null ? undefined : value, hlc);
   writeDeleted(next, false, hlc);
   return next;
 }
@@ -119,10 +138,22 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   }
   const ka = Object.keys(a);
   const kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return (
+    ka.length === kb.length &&
+    ka.every(
+      (k) =>
+        Object.prototype.hasOwnProperty.call(b, k) &&
+        jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    )
+  );
 }
 
 /** True when two states are identical (no write needed). */
 export function sameState(a: DocState, b: DocState): boolean {
-  return a.exists === b.exists && a.deleted === b.deleted && jsonEqual(a.fields, b.fields) && jsonEqual(a.data, b.data);
+  return (
+    a.exists === b.exists &&
+    a.deleted === b.deleted &&
+    jsonEqual(a.fields, b.fields) &&
+    jsonEqual(a.data, b.data)
+  );
 }

@@ -28,9 +28,18 @@ export const DEFAULT_LIMITS: SyncLimits = {
   maxMutationIdGap: 1_000_000_000,
 };
 
-export const DEFAULT_STREAM: StreamOptions = { heartbeatMs: 15_000, maxQueue: 1000, pollMs: 5000, maxBufferedBytes: 1024 * 1024, slowConsumerGraceMs: 5000 };
+export const DEFAULT_STREAM: StreamOptions = {
+  heartbeatMs: 15_000,
+  maxQueue: 1000,
+  pollMs: 5000,
+  maxBufferedBytes: 1024 * 1024,
+  slowConsumerGraceMs: 5000,
+};
 
-export const DEFAULT_RETENTION: RetentionOptions = { maxAgeMs: 30 * 24 * 3600 * 1000, pruneIntervalMs: 3_600_000 };
+export const DEFAULT_RETENTION: RetentionOptions = {
+  maxAgeMs: 30 * 24 * 3600 * 1000,
+  pruneIntervalMs: 3_600_000,
+};
 
 const positiveInt = z.number().int().positive();
 /** The range of each limit (also used to check the CLI's `SYNC_MAX_*` variables). */
@@ -57,11 +66,19 @@ const streamSchema = z.object({
   maxBufferedBytes: positiveInt.min(1024),
   slowConsumerGraceMs: z.number().int().nonnegative(),
 });
-const retentionSchema = z.object({ maxAgeMs: positiveInt, pruneIntervalMs: z.number().int().nonnegative() });
+const retentionSchema = z.object({
+  maxAgeMs: positiveInt,
+  pruneIntervalMs: z.number().int().nonnegative(),
+});
 const rateLimitSchema = z.object({
   requests: positiveInt,
   windowMs: positiveInt,
-  key: z.custom<RateLimitOptions['key']>((v) => v === undefined || typeof v === 'function', 'expected a function').optional(),
+  key: z
+    .custom<RateLimitOptions['key']>(
+      (v) => v === undefined || typeof v === 'function',
+      'expected a function',
+    )
+    .optional(),
 });
 const policySchema = z.enum(['resurrect_on_update', 'reject_update', 'delete_wins']);
 
@@ -80,7 +97,9 @@ const TRANSPORT_NAMES = [
 ] as const;
 
 /** Splits the transport names off `given` (engine options left, forwarded values right). */
-function splitTransport<T extends object>(given: T | undefined): [Partial<T>, ForwardedTransportLimits] {
+function splitTransport<T extends object>(
+  given: T | undefined,
+): [Partial<T>, ForwardedTransportLimits] {
   const own: Record<string, unknown> = {};
   const forwarded: Record<string, number> = {};
   for (const [name, value] of Object.entries(given ?? {})) {
@@ -123,15 +142,41 @@ function check<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
 export function resolveOptions(options: SyncEngineOptions): ResolvedOptions {
   const [ownLimits, fromLimits] = splitTransport(options.limits);
   const [ownStream, fromStream] = splitTransport(options.stream);
-  const { maxBodyBytes: _b, maxUrlLength: _u, maxQueryParams: _q, ...engineDefaults } = DEFAULT_LIMITS;
-  const { maxLiveConnectionsPerActor: _c, maxSubscriptionsPerConnection: _s, ...engineLimits } = engineDefaults;
+  const {
+    maxBodyBytes: _b,
+    maxUrlLength: _u,
+    maxQueryParams: _q,
+    ...engineDefaults
+  } = DEFAULT_LIMITS;
+  const {
+    maxLiveConnectionsPerActor: _c,
+    maxSubscriptionsPerConnection: _s,
+    ...engineLimits
+  } = engineDefaults;
   const limits: SyncLimits = check(engineLimitsSchema, { ...engineLimits, ...ownLimits }, 'limits');
-  if (limits.pullDefaultLimit > limits.pullMaxLimit) throw new Error('createSyncEngine: limits.pullDefaultLimit must not exceed limits.pullMaxLimit');
-  if (limits.fullDefaultLimit > limits.fullMaxLimit) throw new Error('createSyncEngine: limits.fullDefaultLimit must not exceed limits.fullMaxLimit');
-  if (limits.maxMutationIdGap < limits.maxChangesPerPush) throw new Error('createSyncEngine: limits.maxMutationIdGap must be at least limits.maxChangesPerPush');
+  if (limits.pullDefaultLimit > limits.pullMaxLimit)
+    throw new Error(
+      'createSyncEngine: limits.pullDefaultLimit must not exceed limits.pullMaxLimit',
+    );
+  if (limits.fullDefaultLimit > limits.fullMaxLimit)
+    throw new Error(
+      'createSyncEngine: limits.fullDefaultLimit must not exceed limits.fullMaxLimit',
+    );
+  if (limits.maxMutationIdGap < limits.maxChangesPerPush)
+    throw new Error(
+      'createSyncEngine: limits.maxMutationIdGap must be at least limits.maxChangesPerPush',
+    );
   const { maxBufferedBytes: _m, slowConsumerGraceMs: _g, ...streamDefaults } = DEFAULT_STREAM;
-  const stream: StreamOptions = check(engineStreamSchema, { ...streamDefaults, ...ownStream }, 'stream');
-  const retention = check(retentionSchema, { ...DEFAULT_RETENTION, ...options.retention }, 'retention');
+  const stream: StreamOptions = check(
+    engineStreamSchema,
+    { ...streamDefaults, ...ownStream },
+    'stream',
+  );
+  const retention = check(
+    retentionSchema,
+    { ...DEFAULT_RETENTION, ...options.retention },
+    'retention',
+  );
   const policy = options.deletePolicy ?? 'resurrect_on_update';
   let deletePolicy: (collection: string) => DeletePolicy;
   if (typeof policy === 'string') {
@@ -140,13 +185,25 @@ export function resolveOptions(options: SyncEngineOptions): ResolvedOptions {
   } else {
     const map = check(z.record(z.string(), policySchema), policy, 'deletePolicy');
     for (const name of Object.keys(map)) {
-      if (!options.schema.has(name)) throw new Error(`createSyncEngine: deletePolicy names unknown collection "${name}"`);
+      if (!options.schema.has(name))
+        throw new Error(`createSyncEngine: deletePolicy names unknown collection "${name}"`);
     }
     deletePolicy = (collection) => map[collection] ?? 'resurrect_on_update';
   }
   for (const name of Object.keys(options.resolvers ?? {})) {
-    if (!options.schema.has(name)) throw new Error(`createSyncEngine: resolvers names unknown collection "${name}"`);
+    if (!options.schema.has(name))
+      throw new Error(`createSyncEngine: resolvers names unknown collection "${name}"`);
   }
-  const rateLimit = options.rateLimit === undefined ? null : (check(rateLimitSchema, options.rateLimit, 'rateLimit') as RateLimitOptions);
-  return { limits, stream, retention, deletePolicy, rateLimit, transport: { ...fromLimits, ...fromStream } };
+  const rateLimit =
+    options.rateLimit === undefined
+      ? null
+      : (check(rateLimitSchema, options.rateLimit, 'rateLimit') as RateLimitOptions);
+  return {
+    limits,
+    stream,
+    retention,
+    deletePolicy,
+    rateLimit,
+    transport: { ...fromLimits, ...fromStream },
+  };
 }

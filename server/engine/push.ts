@@ -25,11 +25,21 @@ const keyOf = (collection: string, id: string) => `${collection}\u0000${id}`;
 
 function toState(doc: StoredDoc | undefined): DocState {
   if (!doc) return emptyState();
-  return { data: { ...(doc.data ?? {}) }, fields: { ...doc.fields }, deleted: doc.deleted, exists: true };
+  return {
+    data: { ...(doc.data ?? {}) },
+    fields: { ...doc.fields },
+    deleted: doc.deleted,
+    exists: true,
+  };
 }
 
 function duplicateOf(change: StampedChange, original: RecordedOutcome | undefined): PushResult {
-  const result: PushResult = { mutationId: change.mutationId, collection: change.collection, id: change.id, status: 'duplicate' };
+  const result: PushResult = {
+    mutationId: change.mutationId,
+    collection: change.collection,
+    id: change.id,
+    status: 'duplicate',
+  };
   if (original && original.status !== 'duplicate') {
     result.original = original.status;
     if (original.version !== undefined) result.version = original.version;
@@ -61,7 +71,12 @@ export interface LedgerCheck {
  * recorded one, and every id at or below it must hold the same change (same digest). Throws
  * CLIENT_ID_CONFLICT (with the ids that are recorded as these very changes) or BAD_REQUEST.
  */
-export async function checkLedger(ctx: ApplyContext, tx: StoreTx, clientId: string, changes: readonly StampedChange[]): Promise<LedgerCheck> {
+export async function checkLedger(
+  ctx: ApplyContext,
+  tx: StoreTx,
+  clientId: string,
+  changes: readonly StampedChange[],
+): Promise<LedgerCheck> {
   const ledger = await tx.clientLedger(clientId);
   if (ledger.owner !== null && ledger.owner !== ctx.actor.userId) {
     throw new SyncError(
@@ -79,16 +94,30 @@ export async function checkLedger(ctx: ApplyContext, tx: StoreTx, clientId: stri
     throw badRequest([{ path: `changes.${tooFar}.mutationId`, message }], 'invalid push request');
   }
   const retried = changes.filter((c) => c.mutationId <= last);
-  const originals = retried.length > 0 ? await tx.getResults(clientId, retried.map((c) => c.mutationId)) : new Map<number, RecordedOutcome>();
+  const originals =
+    retried.length > 0
+      ? await tx.getResults(
+          clientId,
+          retried.map((c) => c.mutationId),
+        )
+      : new Map<number, RecordedOutcome>();
   const issues: SyncIssue[] = [];
   const recorded: number[] = [];
   changes.forEach((c, i) => {
     if (c.mutationId > last) return;
     const original = originals.get(c.mutationId);
     // No outcome under an id at or below the last one: pruned, or another device's; re-sending under a new id loses nothing.
-    if (original === undefined) issues.push({ path: `changes.${i}.mutationId`, message: `no change is recorded under this id, below the client's last (${last})` });
+    if (original === undefined)
+      issues.push({
+        path: `changes.${i}.mutationId`,
+        message: `no change is recorded under this id, below the client's last (${last})`,
+      });
     // Outcomes recorded before digests were kept are taken as the same change.
-    else if (original.digest !== undefined && original.digest !== c.digest) issues.push({ path: `changes.${i}.mutationId`, message: 'a different change is recorded under this id' });
+    else if (original.digest !== undefined && original.digest !== c.digest)
+      issues.push({
+        path: `changes.${i}.mutationId`,
+        message: 'a different change is recorded under this id',
+      });
     else recorded.push(c.mutationId);
   });
   if (issues.length > 0) {
@@ -107,13 +136,22 @@ export async function checkLedger(ctx: ApplyContext, tx: StoreTx, clientId: stri
  * recorded one, or, when they are exactly the client's last push again (same digests, in order),
  * that push's ids, so the ledger answers them as its retry.
  */
-async function numberChanges(ctx: ApplyContext, tx: StoreTx, clientId: string, changes: StampedChange[]): Promise<StampedChange[]> {
+async function numberChanges(
+  ctx: ApplyContext,
+  tx: StoreTx,
+  clientId: string,
+  changes: StampedChange[],
+): Promise<StampedChange[]> {
   const { last } = await checkLedger(ctx, tx, clientId, []);
   const n = changes.length;
   let first = last + 1;
   if (n > 0 && last >= n) {
-    const tail = await tx.getResults(clientId, changes.map((_, i) => last - n + 1 + i));
-    if (changes.every((c, i) => tail.get(last - n + 1 + i)?.digest === c.digest)) first = last - n + 1;
+    const tail = await tx.getResults(
+      clientId,
+      changes.map((_, i) => last - n + 1 + i),
+    );
+    if (changes.every((c, i) => tail.get(last - n + 1 + i)?.digest === c.digest))
+      first = last - n + 1;
   }
   return changes.map((c, i) => ({ ...c, mutationId: first + i }));
 }
@@ -123,11 +161,20 @@ async function numberChanges(ctx: ApplyContext, tx: StoreTx, clientId: string, c
  * collections. `_sync_writer` in it is the previous writer (`writer`): always kept with a whole
  * pre-image, and when a rule declares `$writer`.
  */
-function preImageOf(ctx: ApplyContext, collection: string, before: DocState, writer: string | undefined): { before?: Record<string, unknown> | null } {
+function preImageOf(
+  ctx: ApplyContext,
+  collection: string,
+  before: DocState,
+  writer: string | undefined,
+): { before?: Record<string, unknown> | null } {
   if (!ctx.preImage?.has(collection)) return {};
   if (!before.exists || before.deleted) return { before: null };
   const fields = ctx.preImage.get(collection);
-  if (!fields) return { before: writer === undefined ? { ...before.data } : { ...before.data, [BEFORE_WRITER_KEY]: writer } };
+  if (!fields)
+    return {
+      before:
+        writer === undefined ? { ...before.data } : { ...before.data, [BEFORE_WRITER_KEY]: writer },
+    };
   const kept: Record<string, unknown> = {};
   for (const f of fields) {
     if (f === WRITER_FIELD) {
@@ -141,13 +188,24 @@ function preImageOf(ctx: ApplyContext, collection: string, before: DocState, wri
  * Runs one batch inside `tx`. `clientId` null (server-side writes) skips the mutation ledger.
  * Re-runnable: it only reads and writes through `tx`, so a store may retry it.
  */
-export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: string | null, changes: StampedChange[], numbering: 'client' | 'server' = 'client'): Promise<BatchOutcome> {
-  if (numbering === 'server' && clientId !== null) changes = await numberChanges(ctx, tx, clientId, changes);
-  const { last, originals } = clientId === null ? { last: 0, originals: new Map<number, RecordedOutcome>() } : await checkLedger(ctx, tx, clientId, changes);
+export async function applyBatch(
+  ctx: ApplyContext,
+  tx: StoreTx,
+  clientId: string | null,
+  changes: StampedChange[],
+  numbering: 'client' | 'server' = 'client',
+): Promise<BatchOutcome> {
+  if (numbering === 'server' && clientId !== null)
+    changes = await numberChanges(ctx, tx, clientId, changes);
+  const { last, originals } =
+    clientId === null
+      ? { last: 0, originals: new Map<number, RecordedOutcome>() }
+      : await checkLedger(ctx, tx, clientId, changes);
   const fresh = clientId === null ? changes : changes.filter((c) => c.mutationId > last);
 
   const keys = new Map<string, { collection: string; id: string }>();
-  for (const c of fresh) keys.set(keyOf(c.collection, c.id), { collection: c.collection, id: c.id });
+  for (const c of fresh)
+    keys.set(keyOf(c.collection, c.id), { collection: c.collection, id: c.id });
   const stored = keys.size > 0 ? await tx.getDocs([...keys.values()]) : [];
   const states = new Map<string, DocState>();
   for (const doc of stored) states.set(keyOf(doc.collection, doc.id), toState(doc));
@@ -203,13 +261,25 @@ export async function applyBatch(ctx: ApplyContext, tx: StoreTx, clientId: strin
     await tx.appendOplog(entries.map((e) => ({ ...e, seq: seq!, at })));
     // Integrity checksums: kept in this same transaction, from each document's state before and after
     // (before setHead, so a store may write them with the head).
-    if (ctx.integrity !== false && tx.addChecksums) await tx.addChecksums(checksumDeltas(stored, docs), seq);
+    if (ctx.integrity !== false && tx.addChecksums)
+      await tx.addChecksums(checksumDeltas(stored, docs), seq);
     await tx.setHead(seq);
   }
   if (clientId !== null && fresh.length > 0) {
-    const records = fresh.map((c) => ({ mutationId: c.mutationId, result: outcomeOf(byMutation.get(c.mutationId)!, c.digest) }));
-    await tx.recordResults(clientId, Math.max(last, ...fresh.map((c) => c.mutationId)), records, at, ctx.actor.userId);
+    const records = fresh.map((c) => ({
+      mutationId: c.mutationId,
+      result: outcomeOf(byMutation.get(c.mutationId)!, c.digest),
+    }));
+    await tx.recordResults(
+      clientId,
+      Math.max(last, ...fresh.map((c) => c.mutationId)),
+      records,
+      at,
+      ctx.actor.userId,
+    );
   }
-  const results = changes.map((c) => byMutation.get(c.mutationId) ?? duplicateOf(c, originals.get(c.mutationId)));
+  const results = changes.map(
+    (c) => byMutation.get(c.mutationId) ?? duplicateOf(c, originals.get(c.mutationId)),
+  );
   return { results, seq };
 }

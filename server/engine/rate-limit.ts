@@ -28,7 +28,10 @@ export interface RateLimiter {
   take(actor: Actor, op: RateLimitedOp): number;
 }
 
-export function createRateLimiter(options: RateLimitOptions, now: () => number = Date.now): RateLimiter {
+export function createRateLimiter(
+  options: RateLimitOptions,
+  now: () => number = Date.now,
+): RateLimiter {
   const buckets = createTokenBuckets(options, now);
   const key = options.key ?? ((actor: Actor) => `${actor.scopeId} ${actor.userId}`);
   return { take: (actor, op) => buckets.take(key(actor, op)) };
@@ -45,7 +48,10 @@ export interface TokenBuckets {
  * time starts with a full bucket. Idle (full) buckets are swept once the map grows, so memory
  * follows the keys active within one window.
  */
-export function createTokenBuckets(options: { requests: number; windowMs: number }, now: () => number = Date.now): TokenBuckets {
+export function createTokenBuckets(
+  options: { requests: number; windowMs: number },
+  now: () => number = Date.now,
+): TokenBuckets {
   const { requests, windowMs } = options;
   const perMs = requests / windowMs;
   const buckets = new Map<string, { tokens: number; at: number }>();

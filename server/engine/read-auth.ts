@@ -11,7 +11,11 @@ export type CollectionOp = 'push' | 'pull' | 'full' | 'stream';
  * collection answers `FORBIDDEN` (403) when the request names it, and is left out silently when
  * the request names no collections (pull, full and stream alike).
  */
-export type AuthorizeCollection = (args: { actor: Actor; collection: string; op: CollectionOp }) => boolean | Promise<boolean>;
+export type AuthorizeCollection = (args: {
+  actor: Actor;
+  collection: string;
+  op: CollectionOp;
+}) => boolean | Promise<boolean>;
 
 /**
  * The collections a read may touch: `undefined` = every collection (no hook, or nothing denied),
@@ -31,17 +35,37 @@ export async function readableCollections(
     return named;
   }
   const allowed: string[] = [];
-  for (const name of schema.names) if ((await hook({ actor, collection: name, op })) === true) allowed.push(name);
+  for (const name of schema.names)
+    if ((await hook({ actor, collection: name, op })) === true) allowed.push(name);
   return allowed.length === schema.names.length ? undefined : allowed;
 }
 
 /** Throws `FORBIDDEN` naming every denied collection of `names` (with its index as the path). */
-export async function assertCollections(hook: AuthorizeCollection, actor: Actor, op: CollectionOp, names: readonly string[], path = 'collections'): Promise<void> {
+export async function assertCollections(
+  hook: AuthorizeCollection,
+  actor: Actor,
+  op: CollectionOp,
+  names: readonly string[],
+  path = 'collections',
+): Promise<void> {
   const verdicts = new Map<string, boolean>();
   const issues = [];
   for (const [i, name] of names.entries()) {
-    if (!verdicts.has(name)) verdicts.set(name, (await hook({ actor, collection: name, op })) === true);
-    if (!verdicts.get(name)) issues.push({ path: `${path}.${i}`, message: `${op} of collection "${name}" is not allowed` });
+    if (!verdicts.has(name))
+      verdicts.set(name, (await hook({ actor, collection: name, op })) === true);
+    if (!verdicts.get(name))
+      issues.push({
+        path: `${path}.${i}`,
+        message: `${op} of collection "${name}" is not allowed`,
+      });
   }
-  if (issues.length > 0) throw new SyncError('FORBIDDEN', `${op} not allowed for collection ${issues.map((i) => i.message.match(/"[^"]*"/)![0]).filter((v, i, a) => a.indexOf(v) === i).join(', ')}`, issues);
+  if (issues.length > 0)
+    throw new SyncError(
+      'FORBIDDEN',
+      `${op} not allowed for collection ${issues
+        .map((i) => i.message.match(/"[^"]*"/)![0])
+        .filter((v, i, a) => a.indexOf(v) === i)
+        .join(', ')}`,
+      issues,
+    );
 }

@@ -81,14 +81,18 @@ export function defineSyncRules<R extends SyncRules>(rules: R): R {
 
 /** Field names a rule may declare: plain identifiers (safe in index names and queries), or `$writer`. */
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
-const fieldName = (field: string) => field === WRITER_FIELD || (FIELD_NAME.test(field) && !field.startsWith('_sync_'));
+const fieldName = (field: string) =>
+  field === WRITER_FIELD || (FIELD_NAME.test(field) && !field.startsWith('_sync_'));
 
 /**
  * The fields a rule's filter may use: its `fields`, plus `$writer` for a `writer` rule; a
  * `writer` rule without `where` and `fields` uses `$writer` alone. `undefined`: any (unindexed).
  */
 export function ruleFields(rule: SyncRule): readonly string[] | undefined {
-  if (rule.fields) return rule.writer && !rule.fields.includes(WRITER_FIELD) ? [...rule.fields, WRITER_FIELD] : rule.fields;
+  if (rule.fields)
+    return rule.writer && !rule.fields.includes(WRITER_FIELD)
+      ? [...rule.fields, WRITER_FIELD]
+      : rule.fields;
   return rule.writer && !rule.where ? [WRITER_FIELD] : undefined;
 }
 
@@ -114,14 +118,20 @@ export function compileRules(rules: SyncRules, schema: SyncSchema): CompiledRule
   const pre = new Map<string, string[] | null>();
   const unindexed: string[] = [];
   for (const [name, rule] of Object.entries(rules)) {
-    if (!rule || typeof rule !== 'object') throw new Error(`createSyncEngine: rules.${name} must be an object`);
+    if (!rule || typeof rule !== 'object')
+      throw new Error(`createSyncEngine: rules.${name} must be an object`);
     if (!schema.has(rule.collection)) {
-      throw new Error(`createSyncEngine: rules.${name} names unknown collection "${rule.collection}"`);
+      throw new Error(
+        `createSyncEngine: rules.${name} names unknown collection "${rule.collection}"`,
+      );
     }
-    if (rule.writer !== undefined && typeof rule.writer !== 'boolean') throw new Error(`createSyncEngine: rules.${name}.writer must be a boolean`);
+    if (rule.writer !== undefined && typeof rule.writer !== 'boolean')
+      throw new Error(`createSyncEngine: rules.${name}.writer must be a boolean`);
     for (const field of rule.fields ?? []) {
       if (!fieldName(field)) {
-        throw new Error(`createSyncEngine: rules.${name}.fields: "${field}" is not a plain field name`);
+        throw new Error(
+          `createSyncEngine: rules.${name}.fields: "${field}" is not a plain field name`,
+        );
       }
     }
     ruled.add(rule.collection);
@@ -155,35 +165,58 @@ export interface ResolvedView {
  * (400 `view.params.<path>`), `allow` true (403), and its filter well formed and on declared
  * fields (a server error naming rule and field otherwise, since the rule is the server's code).
  */
-export async function resolveView(compiled: CompiledRules, actor: Actor, view: { rule: string; params?: unknown }): Promise<ResolvedView> {
+export async function resolveView(
+  compiled: CompiledRules,
+  actor: Actor,
+  view: { rule: string; params?: unknown },
+): Promise<ResolvedView> {
   const name = view.rule;
   const rule = Object.hasOwn(compiled.rules, name) ? compiled.rules[name] : undefined;
   if (!rule) {
-    throw new SyncError('BAD_REQUEST', `unknown view rule "${name}"`, [{ path: 'view.rule', message: `no rule named "${name}" is declared` }]);
+    throw new SyncError('BAD_REQUEST', `unknown view rule "${name}"`, [
+      { path: 'view.rule', message: `no rule named "${name}" is declared` },
+    ]);
   }
   let params: unknown = view.params ?? {};
   if (rule.params) {
     const parsed = rule.params.safeParse(params);
     if (!parsed.success) {
       const issues = issuesFromZod(parsed.error.issues, ['view', 'params']);
-      throw new SyncError('BAD_REQUEST', `invalid params for view "${name}": ${issues[0]?.path}: ${issues[0]?.message}`, issues);
+      throw new SyncError(
+        'BAD_REQUEST',
+        `invalid params for view "${name}": ${issues[0]?.path}: ${issues[0]?.message}`,
+        issues,
+      );
     }
     params = parsed.data;
   } else if (typeof params !== 'object' || params === null || Object.keys(params).length > 0) {
-    throw new SyncError('BAD_REQUEST', `view "${name}" takes no params`, [{ path: 'view.params', message: 'this rule takes no params' }]);
+    throw new SyncError('BAD_REQUEST', `view "${name}" takes no params`, [
+      { path: 'view.params', message: 'this rule takes no params' },
+    ]);
   }
   const ctx = { actor, params };
   if (rule.allow && (await rule.allow(ctx)) !== true) {
-    throw new SyncError('FORBIDDEN', `view "${name}" is not allowed for this user`, [{ path: 'view.rule', message: 'not allowed' }]);
+    throw new SyncError('FORBIDDEN', `view "${name}" is not allowed for this user`, [
+      { path: 'view.rule', message: 'not allowed' },
+    ]);
   }
   const filter = rule.where ? await rule.where(ctx) : {};
   checkFilter(name, rule, filter);
-  return { rule: name, collection: rule.collection, filter: rule.writer ? { ...filter, [WRITER_FIELD]: actor.userId } : filter };
+  return {
+    rule: name,
+    collection: rule.collection,
+    filter: rule.writer ? { ...filter, [WRITER_FIELD]: actor.userId } : filter,
+  };
 }
 
 /** A filter a rule returned must be a plain object of scalars or `{ in }` on its declared fields. */
-export function checkFilter(name: string, rule: SyncRule, filter: unknown): asserts filter is Filter {
-  const refuse = (message: string) => new SyncError('INTERNAL', `rule "${name}": ${message}`, [{ path: 'view.rule', message }]);
+export function checkFilter(
+  name: string,
+  rule: SyncRule,
+  filter: unknown,
+): asserts filter is Filter {
+  const refuse = (message: string) =>
+    new SyncError('INTERNAL', `rule "${name}": ${message}`, [{ path: 'view.rule', message }]);
   if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
     throw refuse('where must return an object');
   }
@@ -192,14 +225,26 @@ export function checkFilter(name: string, rule: SyncRule, filter: unknown): asse
     if (fields && !fields.includes(field)) {
       throw refuse(`filter on undeclared field "${field}" (declare it in fields)`);
     }
-    if (field !== WRITER_FIELD && !FIELD_NAME.test(field)) throw refuse(`"${field}" is not a plain field name`);
-    const ok = isScalar(value) || (typeof value === 'object' && value !== null && Array.isArray((value as { in?: unknown }).in) && Object.keys(value).length === 1 && (value as { in: unknown[] }).in.every(isScalar));
+    if (field !== WRITER_FIELD && !FIELD_NAME.test(field))
+      throw refuse(`"${field}" is not a plain field name`);
+    const ok =
+      isScalar(value) ||
+      (typeof value === 'object' &&
+        value !== null &&
+        Array.isArray((value as { in?: unknown }).in) &&
+        Object.keys(value).length === 1 &&
+        (value as { in: unknown[] }).in.every(isScalar));
     if (!ok) throw refuse(`filter value of "${field}" must be a scalar or { in: scalar[] }`);
   }
 }
 
 function isScalar(v: unknown): v is Scalar {
-  return v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+  return (
+    v === null ||
+    typeof v === 'string' ||
+    typeof v === 'boolean' ||
+    (typeof v === 'number' && Number.isFinite(v))
+  );
 }
 
 /** Whether one field value equals a filter scalar (a missing field counts as null). */
@@ -212,10 +257,15 @@ function same(value: unknown, want: Scalar): boolean {
  * Whether a document's data matches a filter (all fields; `{ in }` any of its values). `writer`:
  * the document's last writer, for `$writer` (`undefined`: not known, which never matches).
  */
-export function matches(filter: Filter, data: Record<string, unknown> | null | undefined, writer?: string): boolean {
+export function matches(
+  filter: Filter,
+  data: Record<string, unknown> | null | undefined,
+  writer?: string,
+): boolean {
   if (!data) return false;
   for (const [field, want] of Object.entries(filter)) {
-    const value = field === WRITER_FIELD ? writer : Object.hasOwn(data, field) ? data[field] : undefined;
+    const value =
+      field === WRITER_FIELD ? writer : Object.hasOwn(data, field) ? data[field] : undefined;
     if (want !== null && typeof want === 'object') {
       if (!want.in.some((w) => same(value, w))) return false;
     } else if (!same(value, want)) return false;
@@ -224,7 +274,11 @@ export function matches(filter: Filter, data: Record<string, unknown> | null | u
 }
 
 /** Whether a document matches any of the filters. */
-export function matchesAny(filters: readonly Filter[], data: Record<string, unknown> | null | undefined, writer?: string): boolean {
+export function matchesAny(
+  filters: readonly Filter[],
+  data: Record<string, unknown> | null | undefined,
+  writer?: string,
+): boolean {
   return filters.some((f) => matches(f, data, writer));
 }
 
@@ -240,6 +294,7 @@ export function matchesAny(filters: readonly Filter[], data: Record<string, unkn
  */
 export function writerRules<S extends SyncSchema>(schema: S): Record<`writer:${string}`, SyncRule> {
   const rules: Record<`writer:${string}`, SyncRule> = {};
-  for (const collection of schema.names) rules[`writer:${collection}`] = { collection, writer: true };
+  for (const collection of schema.names)
+    rules[`writer:${collection}`] = { collection, writer: true };
   return rules;
 }

@@ -11,21 +11,31 @@ export interface SchemaVersionPolicy {
 }
 
 /** Checks and resolves `minSchemaVersion` / `requireSchemaVersion` (a bad option throws at start-up). */
-export function resolveSchemaVersionPolicy(options: { minSchemaVersion?: number; requireSchemaVersion?: boolean }, schemaVersion: number | undefined): SchemaVersionPolicy {
+export function resolveSchemaVersionPolicy(
+  options: { minSchemaVersion?: number; requireSchemaVersion?: boolean },
+  schemaVersion: number | undefined,
+): SchemaVersionPolicy {
   const { minSchemaVersion: min, requireSchemaVersion: require = false } = options;
   if (min !== undefined && !schemaVersionField.safeParse(min).success) {
-    throw new Error(`createSyncEngine: option minSchemaVersion must be a positive integer, got ${String(min)}`);
+    throw new Error(
+      `createSyncEngine: option minSchemaVersion must be a positive integer, got ${String(min)}`,
+    );
   }
   if (min !== undefined && schemaVersion !== undefined && min > schemaVersion) {
-    throw new Error(`createSyncEngine: option minSchemaVersion (${min}) is above the schema's own version (${schemaVersion}): no client could sync`);
+    throw new Error(
+      `createSyncEngine: option minSchemaVersion (${min}) is above the schema's own version (${schemaVersion}): no client could sync`,
+    );
   }
-  if (typeof require !== 'boolean') throw new Error('createSyncEngine: option requireSchemaVersion must be a boolean');
+  if (typeof require !== 'boolean')
+    throw new Error('createSyncEngine: option requireSchemaVersion must be a boolean');
   return { min: min ?? null, require };
 }
 
 /** The `schemaVersion` field of an input object, if any (not yet validated). */
 export function schemaVersionOf(input: unknown): unknown {
-  return typeof input === 'object' && input !== null ? (input as { schemaVersion?: unknown }).schemaVersion : undefined;
+  return typeof input === 'object' && input !== null
+    ? (input as { schemaVersion?: unknown }).schemaVersion
+    : undefined;
 }
 
 /**
@@ -45,7 +55,9 @@ export function checkSchemaVersion(policy: SchemaVersionPolicy, version: unknown
   const parsed = schemaVersionField.safeParse(version);
   if (!parsed.success) {
     const message = parsed.error.issues[0]?.message ?? 'must be a positive integer';
-    throw new SyncError('BAD_REQUEST', `schemaVersion: ${message}`, [{ path: 'schemaVersion', message }]);
+    throw new SyncError('BAD_REQUEST', `schemaVersion: ${message}`, [
+      { path: 'schemaVersion', message },
+    ]);
   }
   if (policy.min !== null && parsed.data < policy.min) {
     throw new SyncError(

@@ -8,8 +8,10 @@ import { SyncError, type SyncIssue } from '../../shared/errors.js';
 
 /** Why a key is refused in document data, or null when it is allowed. */
 export function forbiddenKey(key: string): string | null {
-  if (key === '__proto__' || key === 'constructor' || key === 'prototype') return `the key "${key}" is not allowed`;
-  if (key.startsWith('$')) return 'keys starting with $ are not allowed (reserved for database operators)';
+  if (key === '__proto__' || key === 'constructor' || key === 'prototype')
+    return `the key "${key}" is not allowed`;
+  if (key.startsWith('$'))
+    return 'keys starting with $ are not allowed (reserved for database operators)';
   if (key.startsWith('_sync_')) return 'keys starting with _sync_ are reserved for sync metadata';
   if (key.includes('.')) return 'keys containing "." are not allowed (read as paths by databases)';
   if (key.includes('\u0000')) return 'keys containing NUL are not allowed';
@@ -50,7 +52,10 @@ function pathOf(nodes: Node[], index: number, prefix: string): string {
  * `checkKeys`, every object key refused by `forbiddenKey` (own keys, so JSON's own `__proto__`
  * is seen) and every string refused by `forbiddenString`. `prefix` is prepended to reported paths.
  */
-export function checkJsonShape(value: unknown, options: { maxDepth: number; checkKeys: boolean; prefix?: string; shownLimit?: number }): void {
+export function checkJsonShape(
+  value: unknown,
+  options: { maxDepth: number; checkKeys: boolean; prefix?: string; shownLimit?: number },
+): void {
   const prefix = options.prefix ?? '';
   const shown = options.shownLimit ?? options.maxDepth;
   const nodes: Node[] = [{ value, depth: 0, parent: -1, key: '' }];
@@ -63,7 +68,8 @@ export function checkJsonShape(value: unknown, options: { maxDepth: number; chec
   const visit = (child: object, key: string) => {
     const first = seen.get(child);
     nodes.push({ value: child, depth: nodes[index]!.depth + 1, parent: index, key });
-    if (first !== undefined) throw sharedReference(pathOf(nodes, nodes.length - 1, prefix), pathOf(nodes, first, prefix));
+    if (first !== undefined)
+      throw sharedReference(pathOf(nodes, nodes.length - 1, prefix), pathOf(nodes, first, prefix));
     seen.set(child, nodes.length - 1);
     stack.push(nodes.length - 1);
   };
@@ -80,9 +86,11 @@ export function checkJsonShape(value: unknown, options: { maxDepth: number; chec
     if (typeof v !== 'object' || v === null) continue;
     if (node.depth >= options.maxDepth) {
       const path = pathOf(nodes, index, prefix);
-      throw new SyncError('BAD_REQUEST', `${path || '(root)'}: nested deeper than ${shown} levels (limits.maxDepth)`, [
-        { path, message: `nested deeper than ${shown} levels (limits.maxDepth)` },
-      ]);
+      throw new SyncError(
+        'BAD_REQUEST',
+        `${path || '(root)'}: nested deeper than ${shown} levels (limits.maxDepth)`,
+        [{ path, message: `nested deeper than ${shown} levels (limits.maxDepth)` }],
+      );
     }
     if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) {
@@ -99,7 +107,8 @@ export function checkJsonShape(value: unknown, options: { maxDepth: number; chec
         const why = forbiddenKey(key);
         if (why !== null) {
           nodes.push({ value: null, depth: node.depth + 1, parent: index, key: printable(key) });
-          if (issues.length < 20) issues.push({ path: pathOf(nodes, nodes.length - 1, prefix), message: why });
+          if (issues.length < 20)
+            issues.push({ path: pathOf(nodes, nodes.length - 1, prefix), message: why });
           continue;
         }
       }
@@ -108,7 +117,12 @@ export function checkJsonShape(value: unknown, options: { maxDepth: number; chec
       if (typeof child === 'object' && child !== null) visit(child, key);
     }
   }
-  if (issues.length > 0) throw new SyncError('BAD_REQUEST', `invalid document: ${issues[0]!.path}: ${issues[0]!.message}`, issues);
+  if (issues.length > 0)
+    throw new SyncError(
+      'BAD_REQUEST',
+      `invalid document: ${issues[0]!.path}: ${issues[0]!.message}`,
+      issues,
+    );
 }
 
 /** BAD_REQUEST for an object or array met twice (`path` the second meeting, `first` the first). */
@@ -144,7 +158,12 @@ export function checkPushShape(input: unknown, maxDepth: number): void {
       issues.push(...error.issues);
     }
   });
-  if (issues.length > 0) throw new SyncError('BAD_REQUEST', `invalid push: ${issues[0]!.path}: ${issues[0]!.message}`, issues.slice(0, 50));
+  if (issues.length > 0)
+    throw new SyncError(
+      'BAD_REQUEST',
+      `invalid push: ${issues[0]!.path}: ${issues[0]!.message}`,
+      issues.slice(0, 50),
+    );
 }
 
 /** Characters JSON text holds as they are: printable ASCII except `"` and `\`. */
@@ -156,14 +175,29 @@ function stringBytes(s: string): number {
   let n = 2;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d) n += 2;
+    if (
+      c === 0x22 ||
+      c === 0x5c ||
+      c === 0x08 ||
+      c === 0x09 ||
+      c === 0x0a ||
+      c === 0x0c ||
+      c === 0x0d
+    )
+      n += 2;
     else if (c < 0x20) n += 6;
     else if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+    else if (
+      c >= 0xd800 &&
+      c <= 0xdbff &&
+      i + 1 < s.length &&
+      (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
       n += 4;
       i++;
-    } else if (c >= 0xd800 && c <= 0xdfff) n += 6; // a lone surrogate is written as \udxxx
+    } else if (c >= 0xd800 && c <= 0xdfff)
+      n += 6; // a lone surrogate is written as \udxxx
     else n += 3;
   }
   return n;
@@ -179,12 +213,18 @@ function stringBytes(s: string): number {
 export function jsonSize(value: unknown, stopAbove: number): number {
   let total = 0;
   // Each entry is a value to count; `inArray` says whether a dropped value is written as null.
-  const stack: { value: unknown; inArray: boolean; key: string }[] = [{ value, inArray: true, key: '' }];
+  const stack: { value: unknown; inArray: boolean; key: string }[] = [
+    { value, inArray: true, key: '' },
+  ];
   while (stack.length > 0) {
     if (total > stopAbove) return total;
     const entry = stack.pop()!;
     let v = entry.value;
-    if (v !== null && (typeof v === 'object' || typeof v === 'bigint') && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+    if (
+      v !== null &&
+      (typeof v === 'object' || typeof v === 'bigint') &&
+      typeof (v as { toJSON?: unknown }).toJSON === 'function'
+    ) {
       v = (v as { toJSON(key: string): unknown }).toJSON(entry.key);
     }
     switch (typeof v) {
@@ -212,7 +252,8 @@ export function jsonSize(value: unknown, stopAbove: number): number {
     }
     if (Array.isArray(v)) {
       total += 2 + Math.max(0, v.length - 1);
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], inArray: true, key: String(i) });
+      for (let i = v.length - 1; i >= 0; i--)
+        stack.push({ value: v[i], inArray: true, key: String(i) });
       continue;
     }
     total += 2;

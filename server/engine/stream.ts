@@ -12,7 +12,14 @@ import type { LiveFeed } from './feed.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
 import type { StreamOptions, StreamWatch, SyncLimits } from './types.js';
 import { checkCollections, parseInput } from './validate.js';
-import { oplogCollections, oplogMatch, planChanges, planFor, wholeCollections, type ViewsContext } from './views.js';
+import {
+  oplogCollections,
+  oplogMatch,
+  planChanges,
+  planFor,
+  wholeCollections,
+  type ViewsContext,
+} from './views.js';
 import type { SyncSchema } from '../../shared/schema.js';
 
 export interface StreamDeps {
@@ -39,21 +46,44 @@ export interface StreamDeps {
  * subscriber of the scope receives the same (read-only) object for a commit, so consumers may
  * serialize it once (e.g. cache by identity) and must not mutate it.
  */
-export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+export async function* stream(
+  deps: StreamDeps,
+  actor: Actor,
+  input: unknown,
+  signal?: AbortSignal,
+): AsyncGenerator<StreamEvent> {
   const req = parseInput(streamInput, input, 'stream');
   checkCollections(deps.schema, req.collections);
   const { store } = deps;
   const scope = actor.scopeId;
   // Checked before the first event: a denied, named collection fails the subscription (403).
   // With rules: the view's (or default views') plan; a refused view fails here (400/403).
-  const plan = await planFor(deps.views ?? null, deps.schema, deps.authorizeCollection, actor, 'stream', { ...req, defaultViews: deps.watch?.defaultViews });
-  const collections = plan ? oplogCollections(plan) : await readableCollections(deps.authorizeCollection, deps.schema, actor, 'stream', req.collections);
+  const plan = await planFor(
+    deps.views ?? null,
+    deps.schema,
+    deps.authorizeCollection,
+    actor,
+    'stream',
+    { ...req, defaultViews: deps.watch?.defaultViews },
+  );
+  const collections = plan
+    ? oplogCollections(plan)
+    : await readableCollections(
+        deps.authorizeCollection,
+        deps.schema,
+        actor,
+        'stream',
+        req.collections,
+      );
   const filter = collections ? new Set(collections) : null;
   const match = oplogMatch(plan);
-  const refreshed = 'resync required: the views of this user were refreshed (refreshViews); rebuild them with full';
+  const refreshed =
+    'resync required: the views of this user were refreshed (refreshViews); rebuild them with full';
   let pos: number;
   try {
-    pos = req.lastEventId ? sinceSeq(store, req.lastEventId, 'lastEventId') : sinceSeq(store, req.since);
+    pos = req.lastEventId
+      ? sinceSeq(store, req.lastEventId, 'lastEventId')
+      : sinceSeq(store, req.since);
   } catch (error) {
     if (SyncError.is(error) && error.code === 'RESYNC_REQUIRED') {
       yield { type: 'resync_required', message: error.message };
@@ -68,7 +98,9 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
    */
   const names = plan ? wholeCollections(plan) : (collections ?? deps.schema.names);
   const sums = (through: number, head?: ScopeHead) =>
-    deps.integrity === false || names.length === 0 ? Promise.resolve(undefined) : checksumsAt(store, scope, names, through, head);
+    deps.integrity === false || names.length === 0
+      ? Promise.resolve(undefined)
+      : checksumsAt(store, scope, names, through, head);
   // Subscribe before catching up, so nothing committed in between is missed (duplicates are skipped by seq).
   const sub = await deps.feed.subscribe(scope, () => {
     deps.onOverflow();
@@ -78,7 +110,12 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
     /** Reads whole commits after `pos` until caught up; false when a resync is needed. */
     async function* catchUp(): AsyncGenerator<StreamEvent, boolean> {
       for (;;) {
-        const head = await store.head(scope, deps.integrity !== false && store.checksums && names.length > 0 ? { checksums: names } : undefined);
+        const head = await store.head(
+          scope,
+          deps.integrity !== false && store.checksums && names.length > 0
+            ? { checksums: names }
+            : undefined,
+        );
         try {
           assertRetained(pos, head);
         } catch (error) {
@@ -87,9 +124,14 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
         }
         // Nothing readable: no read, the position still advances to the head.
         const nothing = plan ? plan.specs.size === 0 : collections?.length === 0;
-        const page = nothing ? { entries: [], lastSeq: null, hasMore: false } : await readCommits(store, scope, pos, deps.limits.pullMaxLimit, collections, match);
+        const page = nothing
+          ? { entries: [], lastSeq: null, hasMore: false }
+          : await readCommits(store, scope, pos, deps.limits.pullMaxLimit, collections, match);
         if (pos < head.seq && pos < (await store.head(scope)).horizon) {
-          yield { type: 'resync_required', message: 'resync required: history was pruned during catch-up' };
+          yield {
+            type: 'resync_required',
+            message: 'resync required: history was pruned during catch-up',
+          };
           return false;
         }
         const through = page.hasMore ? page.lastSeq! : Math.max(pos, head.seq, page.lastSeq ?? 0);
@@ -99,7 +141,11 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
           return false;
         }
         if (changes.length > 0) {
-          const event: StreamEvent = { type: 'changes', checkpoint: checkpointOf(store, through), changes };
+          const event: StreamEvent = {
+            type: 'changes',
+            checkpoint: checkpointOf(store, through),
+            changes,
+          };
           // A view's checksum is computed on demand (one scan): on the last catch-up event only, not on heartbeats.
           const checksums = page.hasMore
             ? undefined
@@ -129,7 +175,10 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
         continue;
       }
       if (item === 'overflow') {
-        yield { type: 'resync_required', message: `resync required: this subscriber fell more than ${deps.options.maxQueue} commits behind` };
+        yield {
+          type: 'resync_required',
+          message: `resync required: this subscriber fell more than ${deps.options.maxQueue} commits behind`,
+        };
         return;
       }
       if (item.seq <= pos) continue;
@@ -145,17 +194,27 @@ export async function* stream(deps: StreamDeps, actor: Actor, input: unknown, si
           yield { type: 'resync_required', message: refreshed };
           return;
         }
-        if (changes.length > 0) yield { type: 'changes', checkpoint: checkpointOf(store, pos), changes };
+        if (changes.length > 0)
+          yield { type: 'changes', checkpoint: checkpointOf(store, pos), changes };
         continue;
       }
       if (!filter) {
         // Every unfiltered subscriber of the scope gets the same event object for this commit.
-        const event = (item.event ??= { type: 'changes', checkpoint: checkpointOf(store, pos), changes: latestChanges(item.entries) });
+        const event = (item.event ??= {
+          type: 'changes',
+          checkpoint: checkpointOf(store, pos),
+          changes: latestChanges(item.entries),
+        });
         if (event.type === 'changes' && event.changes.length > 0) yield event;
         continue;
       }
       const entries: OplogEntry[] = item.entries.filter((e) => filter.has(e.collection));
-      if (entries.length > 0) yield { type: 'changes', checkpoint: checkpointOf(store, pos), changes: latestChanges(entries) };
+      if (entries.length > 0)
+        yield {
+          type: 'changes',
+          checkpoint: checkpointOf(store, pos),
+          changes: latestChanges(entries),
+        };
     }
   } finally {
     sub.close();

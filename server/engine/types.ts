@@ -1,6 +1,13 @@
 /** Public types of the sync engine: its options, the hooks apps plug in, and the engine itself. */
 import type { ChecksumReport } from './checksums.js';
-import type { Actor, ChangeInput, FullPage, PullResponse, PushResponse, StreamEvent } from '../../shared/protocol.js';
+import type {
+  Actor,
+  ChangeInput,
+  FullPage,
+  PullResponse,
+  PushResponse,
+  StreamEvent,
+} from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import type { Store } from '../stores/store.js';
 import type { LiveFeedStatus } from './feed.js';
@@ -28,7 +35,10 @@ export interface ResolverArgs {
 /** A resolver returns the document to store, or `{ reject }` to refuse the change. */
 export type Resolver = (
   args: ResolverArgs,
-) => Record<string, unknown> | { reject: string } | Promise<Record<string, unknown> | { reject: string }>;
+) =>
+  | Record<string, unknown>
+  | { reject: string }
+  | Promise<Record<string, unknown> | { reject: string }>;
 
 /** Per-change permission hook: `true` allows, `false` or a message refuses (`FORBIDDEN`). */
 export type Authorize = (args: {
@@ -193,7 +203,17 @@ export interface RetentionOptions {
 
 /** Something the engine did, for metrics and logs. */
 export type EngineEvent =
-  | { type: 'push'; actor: Actor; changes: number; accepted: number; conflicts: number; rejected: number; duplicates: number; seq: number | null; ms: number }
+  | {
+      type: 'push';
+      actor: Actor;
+      changes: number;
+      accepted: number;
+      conflicts: number;
+      rejected: number;
+      duplicates: number;
+      seq: number | null;
+      ms: number;
+    }
   | { type: 'pull'; actor: Actor; changes: number; ms: number }
   | { type: 'full'; actor: Actor; docs: number; ms: number }
   | { type: 'stream_open' | 'stream_close'; actor: Actor; face: string }
@@ -316,7 +336,12 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema, R extends SyncRul
    * `view.params…`, 403 from `allow`). Faces that must answer before the first event, such as
    * SSE, call it before opening.
    */
-  authorizeRead(actor: Actor, op: 'pull' | 'full' | 'stream', collections: readonly string[] | undefined, view?: { rule: string; params?: unknown }): Promise<void>;
+  authorizeRead(
+    actor: Actor,
+    op: 'pull' | 'full' | 'stream',
+    collections: readonly string[] | undefined,
+    view?: { rule: string; params?: unknown },
+  ): Promise<void>;
   /**
    * Throws `UPGRADE_REQUIRED` when a client's schema version is refused (`minSchemaVersion`,
    * `requireSchemaVersion`), `BAD_REQUEST` when it is not a positive integer. push/pull/full/stream
@@ -325,7 +350,12 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema, R extends SyncRul
    */
   checkSchemaVersion(version: unknown): void;
   /** Catch-up from `lastEventId ?? since`, then live commits; ends on `signal` or after `resync_required`. */
-  stream(actor: Actor, input: unknown, signal?: AbortSignal, watch?: StreamWatch): AsyncIterable<StreamEvent>;
+  stream(
+    actor: Actor,
+    input: unknown,
+    signal?: AbortSignal,
+    watch?: StreamWatch,
+  ): AsyncIterable<StreamEvent>;
   /**
    * Records that a face closed a live subscriber whose outgoing buffer passed
    * `stream.maxBufferedBytes` (event `stream_overflow` with reason `buffer`); queue overflows the
@@ -345,7 +375,10 @@ export interface SyncEngine<S extends SyncSchema = SyncSchema, R extends SyncRul
    * `reset`, drifted sums are set to the recomputed ones, so clients holding the old documents
    * find the mismatch and repair. Scans the whole scope: an operator's tool, not a request path.
    */
-  verifyChecksums(scopeId: string, options?: { reset?: boolean; collections?: readonly string[] }): Promise<ChecksumReport>;
+  verifyChecksums(
+    scopeId: string,
+    options?: { reset?: boolean; collections?: readonly string[] },
+  ): Promise<ChecksumReport>;
   /** The live feed's subscribers and delivery lag, for `/sync/status`. */
   feedStatus(): LiveFeedStatus;
   /** Stops timers and live feeds (the store is closed by its owner). */

@@ -13,10 +13,16 @@ const QUERY_INPUT_DEPTH = 8;
  * Parses `input` with a protocol schema or throws BAD_REQUEST naming the field. The input's
  * nesting is bounded first (iteratively), so zod never recurses into a hostile value.
  */
-export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string, maxDepth = QUERY_INPUT_DEPTH): T {
+export function parseInput<T>(
+  schema: z.ZodType<T>,
+  input: unknown,
+  what: string,
+  maxDepth = QUERY_INPUT_DEPTH,
+): T {
   checkJsonShape(input, { maxDepth, checkKeys: false });
   const result = schema.safeParse(input ?? {});
-  if (!result.success) throw badRequest(issuesFromZod(result.error.issues), `invalid ${what} request`);
+  if (!result.success)
+    throw badRequest(issuesFromZod(result.error.issues), `invalid ${what} request`);
   return result.data;
 }
 
@@ -24,12 +30,18 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string
  * Parses a push (or server write) input: depth and document keys checked on the raw value
  * (before zod, which silently drops an own `__proto__` key), then the protocol shape.
  */
-export function parsePushInput<T>(schema: z.ZodType<T>, input: unknown, what: string, limits: SyncLimits): T {
+export function parsePushInput<T>(
+  schema: z.ZodType<T>,
+  input: unknown,
+  what: string,
+  limits: SyncLimits,
+): T {
   checkPushShape(input, limits.maxDepth);
   const parsed = parseInput(schema, input, what, limits.maxDepth + 3);
   const clientId = (parsed as { clientId?: unknown }).clientId;
   const bad = typeof clientId === 'string' ? badIdReason(clientId, 128) : null;
-  if (bad !== null) throw badRequest([{ path: 'clientId', message: bad }], `invalid ${what} request`);
+  if (bad !== null)
+    throw badRequest([{ path: 'clientId', message: bad }], `invalid ${what} request`);
   return parsed;
 }
 
@@ -77,9 +89,11 @@ export function validateChanges(
   requireIncreasingIds: boolean,
 ): ValidChange[] {
   if (changes.length > limits.maxChangesPerPush) {
-    throw new SyncError('PAYLOAD_TOO_LARGE', `changes: at most ${limits.maxChangesPerPush} changes per push (limits.maxChangesPerPush), got ${changes.length}`, [
-      { path: 'changes', message: `at most ${limits.maxChangesPerPush} changes per push` },
-    ]);
+    throw new SyncError(
+      'PAYLOAD_TOO_LARGE',
+      `changes: at most ${limits.maxChangesPerPush} changes per push (limits.maxChangesPerPush), got ${changes.length}`,
+      [{ path: 'changes', message: `at most ${limits.maxChangesPerPush} changes per push` }],
+    );
   }
   const issues: SyncIssue[] = [];
   const tooLarge: SyncIssue[] = [];
@@ -87,12 +101,18 @@ export function validateChanges(
   changes.forEach((change, i) => {
     const at = `changes.${i}`;
     if (requireIncreasingIds && i > 0 && change.mutationId <= changes[i - 1]!.mutationId) {
-      issues.push({ path: `${at}.mutationId`, message: 'mutation ids must strictly increase within a push' });
+      issues.push({
+        path: `${at}.mutationId`,
+        message: 'mutation ids must strictly increase within a push',
+      });
     }
     const badId = badIdReason(change.id, limits.maxIdLength);
     if (badId !== null) issues.push({ path: `${at}.id`, message: badId });
     if (!schema.has(change.collection)) {
-      issues.push({ path: `${at}.collection`, message: `unknown collection "${change.collection}" (known: ${schema.names.join(', ')})` });
+      issues.push({
+        path: `${at}.collection`,
+        message: `unknown collection "${change.collection}" (known: ${schema.names.join(', ')})`,
+      });
       return;
     }
     if (change.op === 'delete') {
@@ -104,36 +124,69 @@ export function validateChanges(
       return;
     }
     if (exceedsBytes(change.data, limits.maxDocumentBytes)) {
-      tooLarge.push({ path: `${at}.data`, message: `document is more than ${limits.maxDocumentBytes} bytes of JSON, above limits.maxDocumentBytes (${limits.maxDocumentBytes})` });
+      tooLarge.push({
+        path: `${at}.data`,
+        message: `document is more than ${limits.maxDocumentBytes} bytes of JSON, above limits.maxDocumentBytes (${limits.maxDocumentBytes})`,
+      });
       return;
     }
-    const result = change.op === 'upsert' ? schema.parseDocument(change.collection, change.data) : schema.parsePatch(change.collection, change.data);
+    const result =
+      change.op === 'upsert'
+        ? schema.parseDocument(change.collection, change.data)
+        : schema.parsePatch(change.collection, change.data);
     if (!result.ok) {
-      issues.push(...result.issues.map((issue) => ({ path: `${at}.data${issue.path ? '.' + issue.path : ''}`, message: issue.message })));
+      issues.push(
+        ...result.issues.map((issue) => ({
+          path: `${at}.data${issue.path ? '.' + issue.path : ''}`,
+          message: issue.message,
+        })),
+      );
       return;
     }
     out.push({ ...change, parsed: result.data });
   });
-  if (tooLarge.length > 0) throw new SyncError('PAYLOAD_TOO_LARGE', `${tooLarge[0]!.path}: ${tooLarge[0]!.message}`, tooLarge);
+  if (tooLarge.length > 0)
+    throw new SyncError(
+      'PAYLOAD_TOO_LARGE',
+      `${tooLarge[0]!.path}: ${tooLarge[0]!.message}`,
+      tooLarge,
+    );
   if (issues.length > 0) throw badRequest(issues, 'invalid push');
   return out;
 }
 
 /** Checks a page `limit` against its default and maximum. */
-export function pageLimit(limit: number | undefined, defaultLimit: number, maxLimit: number, option: string): number {
+export function pageLimit(
+  limit: number | undefined,
+  defaultLimit: number,
+  maxLimit: number,
+  option: string,
+): number {
   if (limit === undefined) return defaultLimit;
   if (limit > maxLimit) {
-    throw new SyncError('BAD_REQUEST', `limit: at most ${maxLimit} (limits.${option}), got ${limit}`, [
-      { path: 'limit', message: `must be at most ${maxLimit}` },
-    ]);
+    throw new SyncError(
+      'BAD_REQUEST',
+      `limit: at most ${maxLimit} (limits.${option}), got ${limit}`,
+      [{ path: 'limit', message: `must be at most ${maxLimit}` }],
+    );
   }
   return limit;
 }
 
 /** A `collections` filter may name only collections of the schema (a typo must not read as "no changes"). */
-export function checkCollections(schema: SyncSchema, collections: readonly string[] | undefined): void {
+export function checkCollections(
+  schema: SyncSchema,
+  collections: readonly string[] | undefined,
+): void {
   const issues = (collections ?? []).flatMap((name, i) =>
-    schema.has(name) ? [] : [{ path: `collections.${i}`, message: `unknown collection "${name}" (known: ${schema.names.join(', ')})` }],
+    schema.has(name)
+      ? []
+      : [
+          {
+            path: `collections.${i}`,
+            message: `unknown collection "${name}" (known: ${schema.names.join(', ')})`,
+          },
+        ],
   );
   if (issues.length > 0) throw badRequest(issues, 'invalid collections filter');
 }

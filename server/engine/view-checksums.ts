@@ -35,7 +35,12 @@ export async function viewChecksumsAt(
   let sum = 0n;
   let after: DocKey | null = null;
   for (;;) {
-    const docs = await store.scanDocs(scope, { collections: [collection], after, limit: PAGE, match });
+    const docs = await store.scanDocs(scope, {
+      collections: [collection],
+      after,
+      limit: PAGE,
+      match,
+    });
     for (const doc of docs) sum = addSum(sum, storedHash(doc));
     if (docs.length < PAGE) break;
     after = { collection, id: docs.at(-1)!.id };

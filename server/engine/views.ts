@@ -10,8 +10,20 @@ import { SyncError } from '../../shared/errors.js';
 import type { Actor, ChangeOut } from '../../shared/protocol.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import { BEFORE_WRITER_KEY, type OplogEntry } from '../stores/store.js';
-import { readableCollections, assertCollections, type AuthorizeCollection, type CollectionOp } from './read-auth.js';
-import { matchesAny, resolveView, WRITER_FIELD, type CompiledRules, type Filter, type ResolvedView } from './rules.js';
+import {
+  readableCollections,
+  assertCollections,
+  type AuthorizeCollection,
+  type CollectionOp,
+} from './read-auth.js';
+import {
+  matchesAny,
+  resolveView,
+  WRITER_FIELD,
+  type CompiledRules,
+  type Filter,
+  type ResolvedView,
+} from './rules.js';
 
 /**
  * The reserved oplog collection of `refreshViews` markers (one entry per refresh, id = userId).
@@ -57,17 +69,32 @@ export async function planRead(
     const view = await resolveView(compiled, actor, req.view);
     const named = req.collections && req.collections.length > 0 ? req.collections : undefined;
     if (named && (named.length !== 1 || named[0] !== view.collection)) {
-      throw new SyncError('BAD_REQUEST', `a view of rule "${view.rule}" reads only collection "${view.collection}"`, [
-        { path: 'collections', message: `must be absent or ["${view.collection}"] with this view` },
-      ]);
+      throw new SyncError(
+        'BAD_REQUEST',
+        `a view of rule "${view.rule}" reads only collection "${view.collection}"`,
+        [
+          {
+            path: 'collections',
+            message: `must be absent or ["${view.collection}"] with this view`,
+          },
+        ],
+      );
     }
     if (authorize) await assertCollections(authorize, actor, op, [view.collection]);
-    return { specs: new Map([[view.collection, [view.filter]]]), view, watchRefresh: true, userId: actor.userId };
+    return {
+      specs: new Map([[view.collection, [view.filter]]]),
+      view,
+      watchRefresh: true,
+      userId: actor.userId,
+    };
   }
-  const allowed = (await readableCollections(authorize, schema, actor, op, req.collections)) ?? schema.names;
+  const allowed =
+    (await readableCollections(authorize, schema, actor, op, req.collections)) ?? schema.names;
   const byCollection = new Map<string, Filter[]>();
   if (allowed.some((c) => compiled.ruled.has(c))) {
-    for (const v of req.defaultViews ? await resolveDefaults(compiled, actor, req.defaultViews) : await defaults(actor)) {
+    for (const v of req.defaultViews
+      ? await resolveDefaults(compiled, actor, req.defaultViews)
+      : await defaults(actor)) {
       const list = byCollection.get(v.collection) ?? [];
       list.push(v.filter);
       byCollection.set(v.collection, list);
@@ -85,16 +112,32 @@ export async function planRead(
 /** Resolves an engine's `defaultViews` option for an actor (views `allow` refuses are left out). */
 export function defaultViewsResolver(
   compiled: CompiledRules,
-  option: readonly string[] | ((actor: Actor) => readonly { rule: string; params?: unknown }[] | Promise<readonly { rule: string; params?: unknown }[]>) | undefined,
+  option:
+    | readonly string[]
+    | ((
+        actor: Actor,
+      ) =>
+        | readonly { rule: string; params?: unknown }[]
+        | Promise<readonly { rule: string; params?: unknown }[]>)
+    | undefined,
 ): DefaultViewsResolver {
   return async (actor) => {
-    const list = option === undefined ? [] : typeof option === 'function' ? await option(actor) : option.map((rule) => ({ rule }));
+    const list =
+      option === undefined
+        ? []
+        : typeof option === 'function'
+          ? await option(actor)
+          : option.map((rule) => ({ rule }));
     return resolveDefaults(compiled, actor, list);
   };
 }
 
 /** Resolves default view requests for an actor (views `allow` refuses are left out). */
-async function resolveDefaults(compiled: CompiledRules, actor: Actor, list: readonly { rule: string; params?: unknown }[]): Promise<ResolvedView[]> {
+async function resolveDefaults(
+  compiled: CompiledRules,
+  actor: Actor,
+  list: readonly { rule: string; params?: unknown }[],
+): Promise<ResolvedView[]> {
   const out: ResolvedView[] = [];
   for (const v of list) {
     try {
@@ -120,7 +163,10 @@ export function wholeCollections(plan: ReadPlan): string[] {
 }
 
 /** What a range of oplog entries shows under a plan: its changes, or `refresh` (resync needed). */
-export function planChanges(plan: ReadPlan, entries: readonly OplogEntry[]): ChangeOut[] | 'refresh' {
+export function planChanges(
+  plan: ReadPlan,
+  entries: readonly OplogEntry[],
+): ChangeOut[] | 'refresh' {
   const latest = new Map<string, ChangeOut>();
   for (const e of entries) {
     if (e.collection === VIEWS_MARKER) {
@@ -140,13 +186,27 @@ export function planChanges(plan: ReadPlan, entries: readonly OplogEntry[]): Cha
 
 /** One entry under a collection's spec: the change to send, or null when it shows nothing. */
 function shown(spec: CollectionSpec, e: OplogEntry): ChangeOut | null {
-  if (spec === 'all') return { collection: e.collection, id: e.id, op: e.op, data: e.op === 'delete' ? null : e.data, version: e.version };
-  if (e.op === 'upsert' && matchesAny(spec, e.data, e.actor)) return { collection: e.collection, id: e.id, op: 'upsert', data: e.data, version: e.version };
+  if (spec === 'all')
+    return {
+      collection: e.collection,
+      id: e.id,
+      op: e.op,
+      data: e.op === 'delete' ? null : e.data,
+      version: e.version,
+    };
+  if (e.op === 'upsert' && matchesAny(spec, e.data, e.actor))
+    return { collection: e.collection, id: e.id, op: 'upsert', data: e.data, version: e.version };
   // An entry without a kept pre-image (written before the collection had rules), or without the
   // previous writer a `$writer` filter needs, may have matched: removed to be safe.
   const before = e.before === undefined ? true : matchesBefore(spec, e.before);
   if (!before) return null;
-  const change: ChangeOut = { collection: e.collection, id: e.id, op: 'delete', data: null, version: e.version };
+  const change: ChangeOut = {
+    collection: e.collection,
+    id: e.id,
+    op: 'delete',
+    data: null,
+    version: e.version,
+  };
   if (e.op === 'upsert') change.left = true;
   return change;
 }
@@ -179,12 +239,17 @@ export async function planFor(
 ): Promise<ReadPlan | null> {
   if (!views) {
     if (req.defaultViews && req.defaultViews.length > 0) {
-      throw new SyncError('INTERNAL', 'default views were given for a read, but this server declares no rules');
+      throw new SyncError(
+        'INTERNAL',
+        'default views were given for a read, but this server declares no rules',
+      );
     }
     if (req.view) {
-      throw new SyncError('BAD_REQUEST', `unknown view rule "${req.view.rule}": this server declares no rules`, [
-        { path: 'view.rule', message: 'no rules are declared' },
-      ]);
+      throw new SyncError(
+        'BAD_REQUEST',
+        `unknown view rule "${req.view.rule}": this server declares no rules`,
+        [{ path: 'view.rule', message: 'no rules are declared' }],
+      );
     }
     return null;
   }
@@ -192,14 +257,19 @@ export async function planFor(
 }
 
 /** A filter as the stores' `DocMatch` (each field's allowed values). */
-export function toMatch(filter: Filter): Record<string, readonly (string | number | boolean | null)[]> {
+export function toMatch(
+  filter: Filter,
+): Record<string, readonly (string | number | boolean | null)[]> {
   const out: Record<string, readonly (string | number | boolean | null)[]> = {};
-  for (const [field, want] of Object.entries(filter)) out[field] = want !== null && typeof want === 'object' ? want.in : [want];
+  for (const [field, want] of Object.entries(filter))
+    out[field] = want !== null && typeof want === 'object' ? want.in : [want];
   return out;
 }
 
 /** The store-side oplog filter of a plan: its filtered collections' filters (see `ReadOplogOptions.match`). */
-export function oplogMatch(plan: ReadPlan | null): Map<string, Record<string, readonly (string | number | boolean | null)[]>[]> | undefined {
+export function oplogMatch(
+  plan: ReadPlan | null,
+): Map<string, Record<string, readonly (string | number | boolean | null)[]>[]> | undefined {
   if (!plan) return undefined;
   const out = new Map<string, Record<string, readonly (string | number | boolean | null)[]>[]>();
   for (const [collection, spec] of plan.specs) {

@@ -4,7 +4,11 @@
  * and worker runtimes; the Node adapter and the raw WebSocket face are in `trpc-offline-sync/node`.
  */
 export { createRestHandler, type RestHandler, type RestHandlerOptions } from '../rest/handler.js';
-export { createOpenApiDocument, type OpenApiOptions, type OpenApiDocument } from '../rest/openapi.js';
+export {
+  createOpenApiDocument,
+  type OpenApiOptions,
+  type OpenApiDocument,
+} from '../rest/openapi.js';
 export type { Authenticate } from '../auth/authenticate.js';
 export type { RestErrorBody, RestErrorCode } from '../rest/errors.js';
 export type { CorsOrigin } from '../rest/cors.js';

@@ -3,7 +3,13 @@
  * code). A `SyncError` keeps its code; anything else is an unexpected failure, answered `INTERNAL`
  * with a request id and reported once. No `node:` import: the Fetch-API REST face uses it as is.
  */
-import { ERROR_STATUS, SyncError, type ErrorAnswerCode, type ErrorBody, type SyncIssue } from '../../shared/errors.js';
+import {
+  ERROR_STATUS,
+  SyncError,
+  type ErrorAnswerCode,
+  type ErrorBody,
+  type SyncIssue,
+} from '../../shared/errors.js';
 import { reportOnce, type OnUnexpectedError } from './request-id.js';
 
 /** Error codes a face answers (see `ErrorAnswerCode`). */
@@ -81,10 +87,18 @@ export function answerError(error: unknown, op: string, report: OnUnexpectedErro
 }
 
 /** A JSON `Response` (Fetch API) with the given status and extra headers. */
-export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      ...headers,
+    },
   });
 }
 
@@ -93,5 +107,9 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
  * `detail`).
  */
 export function answerResponse(answer: ErrorAnswer, extra?: (body: ErrorBody) => object): Response {
-  return jsonResponse(answer.status, extra ? { ...extra(answer.body), ...answer.body } : answer.body, answer.headers);
+  return jsonResponse(
+    answer.status,
+    extra ? { ...extra(answer.body), ...answer.body } : answer.body,
+    answer.headers,
+  );
 }

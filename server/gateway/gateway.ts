@@ -71,9 +71,14 @@ export interface SyncGateway {
 /** A 414 for a URL over `maxUrlLength`, as an answer (URI_TOO_LONG is no protocol error code). */
 export function uriTooLong(length: number, limit: number): ErrorAnswer {
   const message = `request URL is ${length} characters, over ${limit} (limits.maxUrlLength)`;
-  return errorAnswer('URI_TOO_LONG', message, [{ path: 'url', message: `at most ${limit} characters` }], {
-    connection: 'close',
-  });
+  return errorAnswer(
+    'URI_TOO_LONG',
+    message,
+    [{ path: 'url', message: `at most ${limit} characters` }],
+    {
+      connection: 'close',
+    },
+  );
 }
 
 /**
@@ -88,7 +93,11 @@ export function uriTooLong(length: number, limit: number): ErrorAnswer {
 export function createSyncGateway(options: SyncGatewayOptions): SyncGateway {
   const { engine } = options;
   const onError = options.onError ?? logUnexpectedToStderr;
-  const limits = resolveTransportLimits(options.limits, engine.transportLimits, options.who ?? 'createSyncGateway');
+  const limits = resolveTransportLimits(
+    options.limits,
+    engine.transportLimits,
+    options.who ?? 'createSyncGateway',
+  );
   const authenticate = options.authenticate;
   const live = createLiveConnections(() => limits);
   return {
@@ -103,13 +112,15 @@ export function createSyncGateway(options: SyncGatewayOptions): SyncGateway {
     answer: (error, op) => answerError(error, op, onError),
     report: (op, error, shown) => reportOnce(onError, op, error, shown ?? error),
     checkTarget(target) {
-      if (target.length > limits.maxUrlLength) return uriTooLong(target.length, limits.maxUrlLength);
+      if (target.length > limits.maxUrlLength)
+        return uriTooLong(target.length, limits.maxUrlLength);
       const q = target.indexOf('?');
       if (q === -1) return null;
       // Counted on the raw text (every "&" starts one more), so 100,000 parameters are never
       // parsed.
       let count = 0;
-      for (const part of target.slice(q + 1).split('&', limits.maxQueryParams + 1)) if (part !== '') count++;
+      for (const part of target.slice(q + 1).split('&', limits.maxQueryParams + 1))
+        if (part !== '') count++;
       if (count <= limits.maxQueryParams) return null;
       const message = `more than ${limits.maxQueryParams} query parameters (limits.maxQueryParams)`;
       return errorAnswer('BAD_REQUEST', `query: ${message}`, [{ path: 'query', message }]);

@@ -58,7 +58,9 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = {
 };
 
 /** The names of the transport limits (the engine's `limits`/`stream` options still take them). */
-export const TRANSPORT_LIMIT_NAMES = Object.keys(DEFAULT_TRANSPORT_LIMITS) as (keyof TransportLimits)[];
+export const TRANSPORT_LIMIT_NAMES = Object.keys(
+  DEFAULT_TRANSPORT_LIMITS,
+) as (keyof TransportLimits)[];
 
 const positiveInt = z.number().int().positive();
 const transportLimitsSchema = z.object({
@@ -82,7 +84,8 @@ export function resolveTransportLimits(
 ): TransportLimits {
   const merged: Record<string, unknown> = { ...DEFAULT_TRANSPORT_LIMITS };
   for (const source of [forwarded, given]) {
-    for (const name of TRANSPORT_LIMIT_NAMES) if (source?.[name] !== undefined) merged[name] = source[name];
+    for (const name of TRANSPORT_LIMIT_NAMES)
+      if (source?.[name] !== undefined) merged[name] = source[name];
   }
   const result = transportLimitsSchema.safeParse(merged);
   if (!result.success) {

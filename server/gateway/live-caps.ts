@@ -34,7 +34,8 @@ export function createLiveConnections(limits: () => LiveCapLimits): LiveConnecti
   const actors = new Map<string, Map<object, number>>();
   return {
     acquire(actor, connection) {
-      const { maxLiveConnectionsPerActor: perActor, maxSubscriptionsPerConnection: perConnection } = limits();
+      const { maxLiveConnectionsPerActor: perActor, maxSubscriptionsPerConnection: perConnection } =
+        limits();
       const key = keyOf(actor);
       const connections = actors.get(key) ?? new Map<object, number>();
       const subscriptions = connections.get(connection) ?? 0;

@@ -58,7 +58,12 @@ export function requestIdOf(error: unknown): string {
  * so a failure seen by two layers (a face and its adapter) is logged once. The id is `error`'s;
  * `shown` is what the report names (e.g. the cause of a wrapping TRPCError). Never throws.
  */
-export function reportOnce(report: OnUnexpectedError, op: string, error: unknown, shown: unknown = error): string {
+export function reportOnce(
+  report: OnUnexpectedError,
+  op: string,
+  error: unknown,
+  shown: unknown = error,
+): string {
   const requestId = requestIdOf(error);
   const holder = slots(error);
   const cause = slots((error as { cause?: unknown } | null)?.cause);
@@ -79,7 +84,12 @@ export function reportOnce(report: OnUnexpectedError, op: string, error: unknown
 }
 
 /** The error, its message and its stack as log fields (never the request's data). */
-export function describeError(error: unknown): { message: string; name?: string; code?: string; stack?: string } {
+export function describeError(error: unknown): {
+  message: string;
+  name?: string;
+  code?: string;
+  stack?: string;
+} {
   const e = error as { message?: unknown; name?: unknown; code?: unknown; stack?: unknown } | null;
   const out: { message: string; name?: string; code?: string; stack?: string } = {
     message: typeof e?.message === 'string' ? e.message : String(error),
@@ -102,7 +112,8 @@ export function logUnexpectedToStderr(info: UnexpectedError): void {
     requestId: info.requestId,
     error: describeError(info.error),
   });
-  const stderr = (globalThis as { process?: { stderr?: { write(s: string): unknown } } }).process?.stderr;
+  const stderr = (globalThis as { process?: { stderr?: { write(s: string): unknown } } }).process
+    ?.stderr;
   if (stderr) stderr.write(line + '\n');
   else console.error(line);
 }

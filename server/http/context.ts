@@ -9,7 +9,10 @@ export { bearerToken };
  * The caller's token: `connectionParams.token` (WebSocket and SSE links), else the bearer
  * header, else `?token=` (browsers cannot set headers on WebSocket or EventSource).
  */
-export function requestToken(req: IncomingMessage, connectionParams?: Record<string, string | undefined> | null): string | null {
+export function requestToken(
+  req: IncomingMessage,
+  connectionParams?: Record<string, string | undefined> | null,
+): string | null {
   const fromParams = connectionParams?.token;
   if (typeof fromParams === 'string' && fromParams !== '') return fromParams;
   const fromHeader = bearerToken(req.headers.authorization);

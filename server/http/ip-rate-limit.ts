@@ -42,7 +42,10 @@ export interface IpRateLimiter {
 export function clientAddress(req: IncomingMessage, trustProxy: number): string {
   if (trustProxy > 0) {
     const header = req.headers['x-forwarded-for'];
-    const entries = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+    const entries = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     const entry = entries.length > 0 ? entries[Math.max(0, entries.length - trustProxy)]! : '';
     const ip = normalizeAddress(entry);
     if (ip) return ip;
@@ -73,16 +76,25 @@ function expandIPv6(a: string): string[] {
   const right = tail ? tail.split(':') : [];
   // An embedded IPv4 tail (::ffff:1.2.3.4 was handled above; others are rare) counts as two groups.
   const fill = tail === undefined ? 0 : 8 - left.length - right.length;
-  return [...left, ...Array<string>(Math.max(0, fill)).fill('0'), ...right].map((g) => (g.includes('.') ? g : g.toLowerCase().replace(/^0+(?=.)/, '')));
+  return [...left, ...Array<string>(Math.max(0, fill)).fill('0'), ...right].map((g) =>
+    g.includes('.') ? g : g.toLowerCase().replace(/^0+(?=.)/, ''),
+  );
 }
 
 /** Creates the limiter; `onLimited` is told of every refusal. */
 export function createIpRateLimiter(
-  options: IpRateLimitOptions & { trustProxy?: number; onLimited?: (event: IpRateLimitedEvent) => void; now?: () => number },
+  options: IpRateLimitOptions & {
+    trustProxy?: number;
+    onLimited?: (event: IpRateLimitedEvent) => void;
+    now?: () => number;
+  },
 ): IpRateLimiter {
   for (const name of ['requests', 'windowMs'] as const) {
     const v = options[name];
-    if (!Number.isSafeInteger(v) || v < 1) throw new Error(`createSyncHttpServer: option ipRateLimit.${name}: expected a positive integer, got ${String(v)}`);
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw new Error(
+        `createSyncHttpServer: option ipRateLimit.${name}: expected a positive integer, got ${String(v)}`,
+      );
   }
   const buckets = createTokenBuckets(options, options.now);
   const hops = options.trustProxy ?? 0;
@@ -111,7 +123,13 @@ export function createIpRateLimiter(
 }
 
 /** Answers a refused WebSocket upgrade with a plain HTTP error (no WebSocket exists yet) and closes the socket. */
-export function refuseUpgrade(socket: Duplex, status: number, reason: string, body: unknown, headers: Record<string, string> = {}): void {
+export function refuseUpgrade(
+  socket: Duplex,
+  status: number,
+  reason: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   const lines = [
     `HTTP/1.1 ${status} ${reason}`,

@@ -38,11 +38,22 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
     const problem = requestProblem(req);
     if (problem) return answerProblem(res, problem);
     const path = requestUrl(req)!.pathname;
-    if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) return answerMetrics(req, res, options.metrics, options.metricsToken, options.onError);
+    if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD'))
+      return answerMetrics(req, res, options.metrics, options.metricsToken, options.onError);
     const status = path === '/metrics' ? 405 : 404;
-    const message = status === 405 ? `${req.method} /metrics: only GET and HEAD` : `${path}: this port serves only GET /metrics`;
-    res.writeHead(status, { 'content-type': 'application/json', ...(status === 405 ? { allow: 'GET, HEAD' } : {}) });
-    res.end(JSON.stringify(errorAnswer(status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message).body));
+    const message =
+      status === 405
+        ? `${req.method} /metrics: only GET and HEAD`
+        : `${path}: this port serves only GET /metrics`;
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      ...(status === 405 ? { allow: 'GET, HEAD' } : {}),
+    });
+    res.end(
+      JSON.stringify(
+        errorAnswer(status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message).body,
+      ),
+    );
   });
   return {
     server,

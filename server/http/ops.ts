@@ -33,7 +33,10 @@ function packageVersion(): string | null {
   // server/http/ops.ts sits two folders below package.json, dist/server/http/ops.js three.
   for (const path of ['../../package.json', '../../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'trpc-offline-sync') return pkg.version ?? null;
     } catch {
       // not there: try the next
@@ -52,7 +55,9 @@ function sameToken(given: string | null, expected: string): boolean {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+    .end(JSON.stringify(body));
 }
 
 const unauthorized = errorAnswer('UNAUTHORIZED', 'missing or invalid bearer token').body;
@@ -63,10 +68,19 @@ export function hasMetricsToken(req: IncomingMessage, metricsToken: string): boo
 }
 
 /** Answers `GET /metrics`: 401 without the token when one is set, else the Prometheus text (a failing collector: 500 with a request id, told to `onError`). */
-export function answerMetrics(req: IncomingMessage, res: ServerResponse, metrics: SyncMetrics, metricsToken: string | null | undefined, onError?: (info: UnexpectedError) => void): void {
+export function answerMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  metrics: SyncMetrics,
+  metricsToken: string | null | undefined,
+  onError?: (info: UnexpectedError) => void,
+): void {
   if (metricsToken && !hasMetricsToken(req, metricsToken)) return json(res, 401, unauthorized);
   metrics.text().then(
-    (text) => void res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : text),
+    (text) =>
+      void res
+        .writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' })
+        .end(req.method === 'HEAD' ? undefined : text),
     (error: unknown) => answerUnexpected(res, 'GET /metrics', error, onError),
   );
 }
@@ -84,7 +98,10 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 const ms1 = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
 
 /** The `/sync/status` body and its HTTP status (503 when the store does not answer). */
-export async function syncStatus(engine: SyncEngine<any>, timeoutMs = 5000): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function syncStatus(
+  engine: SyncEngine<any>,
+  timeoutMs = 5000,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const t0 = performance.now();
   const store = engine.store;
   const [head, oplog] = await Promise.allSettled([
@@ -95,7 +112,12 @@ export async function syncStatus(engine: SyncEngine<any>, timeoutMs = 5000): Pro
   const reachable = head.status === 'fulfilled';
   const storeInfo = reachable
     ? { kind: store.kind, reachable, ms: ms1(t0), epoch: store.epoch() }
-    : { kind: store.kind, reachable, ms: ms1(t0), error: (head.reason as Error)?.message ?? String(head.reason) };
+    : {
+        kind: store.kind,
+        reachable,
+        ms: ms1(t0),
+        error: (head.reason as Error)?.message ?? String(head.reason),
+      };
   const stats = oplog.status === 'fulfilled' ? oplog.value : null;
   const feed = engine.feedStatus();
   return {
@@ -114,9 +136,16 @@ export async function syncStatus(engine: SyncEngine<any>, timeoutMs = 5000): Pro
             // The horizon in time: incremental pulls reach back to here; older checkpoints resync.
             oldestAt: stats.oldestAt?.toISOString() ?? null,
             newestAt: stats.newestAt?.toISOString() ?? null,
-            oldestAgeSec: stats.oldestAt ? Math.max(0, Math.round((Date.now() - stats.oldestAt.getTime()) / 1000)) : null,
+            oldestAgeSec: stats.oldestAt
+              ? Math.max(0, Math.round((Date.now() - stats.oldestAt.getTime()) / 1000))
+              : null,
           }
-        : { error: oplog.status === 'rejected' ? ((oplog.reason as Error)?.message ?? String(oplog.reason)) : 'unknown' },
+        : {
+            error:
+              oplog.status === 'rejected'
+                ? ((oplog.reason as Error)?.message ?? String(oplog.reason))
+                : 'unknown',
+          },
       live: {
         scopes: feed.scopes,
         subscribers: feed.subscribers,
@@ -133,12 +162,18 @@ export async function syncStatus(engine: SyncEngine<any>, timeoutMs = 5000): Pro
  * Returns a handler that answers `GET /metrics` and `GET /sync/status` and returns true, or returns
  * false for any other request. `/sync/health` stays with the REST face (cheap liveness, no store call).
  */
-export function createOpsHandler(options: OpsOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createOpsHandler(
+  options: OpsOptions,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { engine, metrics, metricsToken } = options;
   /** The gateway's token → actor rule (401, a hook's own SyncError status, a failed hook reported once), or the metrics token. */
   const checkStatusCaller = async (req: IncomingMessage): Promise<void> => {
     if (!metricsToken) {
-      await authenticateToken(options.authenticate, bearerToken(req.headers.authorization), options.onError ?? logUnexpectedToStderr);
+      await authenticateToken(
+        options.authenticate,
+        bearerToken(req.headers.authorization),
+        options.onError ?? logUnexpectedToStderr,
+      );
     } else if (!hasMetricsToken(req, metricsToken)) {
       throw new SyncError('UNAUTHORIZED', unauthorized.error.message);
     }
@@ -151,10 +186,14 @@ export function createOpsHandler(options: OpsOptions): (req: IncomingMessage, re
       return true;
     }
     if (path === '/sync/status') {
-      void checkStatusCaller(req).then(async () => {
-        const { status, body } = await syncStatus(engine, options.statusTimeoutMs);
-        json(res, status, body);
-      }).catch((error: unknown) => answerUnexpected(res, 'GET /sync/status', error, options.onError));
+      void checkStatusCaller(req)
+        .then(async () => {
+          const { status, body } = await syncStatus(engine, options.statusTimeoutMs);
+          json(res, status, body);
+        })
+        .catch((error: unknown) =>
+          answerUnexpected(res, 'GET /sync/status', error, options.onError),
+        );
       return true;
     }
     return false;

@@ -58,20 +58,30 @@ export const DEFAULT_WS_AUTH_TIMEOUT_MS = 10_000;
 export const MIN_WS_MAX_PAYLOAD = 16 * 1024;
 
 /** Merges the defaults and checks each bound; a bad one throws naming it (`who`: the factory). */
-export function resolveRequestBounds(options: RequestBounds, limits: { maxBodyBytes: number }, who: string): ResolvedRequestBounds {
+export function resolveRequestBounds(
+  options: RequestBounds,
+  limits: { maxBodyBytes: number },
+  who: string,
+): ResolvedRequestBounds {
   const bounds = {
     maxBatchCalls: options.maxBatchCalls ?? DEFAULT_MAX_BATCH_CALLS,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-    wsMaxPayloadBytes: options.wsMaxPayloadBytes ?? Math.max(limits.maxBodyBytes, MIN_WS_MAX_PAYLOAD),
+    wsMaxPayloadBytes:
+      options.wsMaxPayloadBytes ?? Math.max(limits.maxBodyBytes, MIN_WS_MAX_PAYLOAD),
     wsAuthTimeoutMs: options.wsAuthTimeoutMs ?? DEFAULT_WS_AUTH_TIMEOUT_MS,
   };
   const check = (name: keyof RequestBounds, min: number, what: string) => {
     const v = bounds[name];
-    if (!Number.isSafeInteger(v) || v < min) throw new Error(`${who}: ${name} must be ${what}, got ${String(options[name])}`);
+    if (!Number.isSafeInteger(v) || v < min)
+      throw new Error(`${who}: ${name} must be ${what}, got ${String(options[name])}`);
   };
   check('maxBatchCalls', 1, 'a positive integer');
   check('maxResponseBytes', 1024, 'a whole number of bytes, at least 1024');
-  check('wsMaxPayloadBytes', MIN_WS_MAX_PAYLOAD, `a whole number of bytes, at least ${MIN_WS_MAX_PAYLOAD}`);
+  check(
+    'wsMaxPayloadBytes',
+    MIN_WS_MAX_PAYLOAD,
+    `a whole number of bytes, at least ${MIN_WS_MAX_PAYLOAD}`,
+  );
   check('wsAuthTimeoutMs', 0, 'a whole number of milliseconds (0: no timeout)');
   return bounds;
 }
@@ -86,20 +96,31 @@ export function batchTooLarge(target: string, max: number): SyncError | null {
   const calls = (target.slice(0, q).match(/,|%2c/gi)?.length ?? 0) + 1;
   if (calls <= max) return null;
   const message = `at most ${max} calls per batch (maxBatchCalls), got ${calls}`;
-  return new SyncError('BAD_REQUEST', `batch too large: ${message}; set httpBatchLink({ maxItems: ${max} }) on the client`, [{ path: 'batch', message }]);
+  return new SyncError(
+    'BAD_REQUEST',
+    `batch too large: ${message}; set httpBatchLink({ maxItems: ${max} }) on the client`,
+    [{ path: 'batch', message }],
+  );
 }
 
 /**
  * Closes tRPC WebSockets that do not authenticate within `timeoutMs` (4401). Listen before tRPC's
  * handler, so the timer exists before the context is built; `authenticated(res)` clears it.
  */
-export function closeUnauthenticated(wss: WsServer, timeoutMs: number): { authenticated(res: unknown): void } {
+export function closeUnauthenticated(
+  wss: WsServer,
+  timeoutMs: number,
+): { authenticated(res: unknown): void } {
   const timers = new WeakMap<object, ReturnType<typeof setTimeout>>();
   if (timeoutMs > 0) {
     wss.on('connection', (socket: WebSocket, _req: IncomingMessage) => {
       const timer = setTimeout(() => {
         timers.delete(socket);
-        if (socket.readyState === socket.OPEN) socket.close(AUTH_TIMEOUT_CLOSE_CODE, 'authentication required in time (wsAuthTimeoutMs)');
+        if (socket.readyState === socket.OPEN)
+          socket.close(
+            AUTH_TIMEOUT_CLOSE_CODE,
+            'authentication required in time (wsAuthTimeoutMs)',
+          );
       }, timeoutMs);
       timers.set(socket, timer);
       socket.once('close', () => clearTimeout(timer));
@@ -118,7 +139,11 @@ export function closeUnauthenticated(wss: WsServer, timeoutMs: number): { authen
 
 /** Errors `ws` raises for a frame it refused (too large, malformed): the socket is closed, nothing unexpected happened. */
 export function isWebSocketFrameError(error: unknown): boolean {
-  for (let e: unknown = error, i = 0; e && typeof e === 'object' && i < 3; e = (e as { cause?: unknown }).cause, i++) {
+  for (
+    let e: unknown = error, i = 0;
+    e && typeof e === 'object' && i < 3;
+    e = (e as { cause?: unknown }).cause, i++
+  ) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('WS_ERR_')) return true;
   }

@@ -18,18 +18,39 @@ import { createSyncGateway, type SyncGateway } from '../gateway/gateway.js';
 import type { TransportLimits } from '../gateway/limits.js';
 import { withGateway } from '../trpc/gateway-context.js';
 import { createSyncAppRouter } from '../trpc/app-router.js';
-import { createFastapiCompatHandler, createFastapiCompatWebSocketServer, type CompatVisibility } from '../compat/fastapi-offline-sync/index.js';
+import {
+  createFastapiCompatHandler,
+  createFastapiCompatWebSocketServer,
+  type CompatVisibility,
+} from '../compat/fastapi-offline-sync/index.js';
 import { requestToken } from './context.js';
 import { createOpsHandler } from './ops.js';
 import { withLiveConnection } from '../live/transports.js';
-import { createIpRateLimiter, refuseUpgrade, type IpRateLimitedEvent, type IpRateLimitOptions } from './ip-rate-limit.js';
+import {
+  createIpRateLimiter,
+  refuseUpgrade,
+  type IpRateLimitedEvent,
+  type IpRateLimitOptions,
+} from './ip-rate-limit.js';
 import { urlLimitResponse } from '../rest/params.js';
 import { syncErrorOf, toTRPCError } from '../trpc/errors.js';
 import type { UnexpectedError } from '../unexpected.js';
 import { closeServer, listenOn } from './listen.js';
-import { batchTooLarge, closeUnauthenticated, isWebSocketFrameError, RAW_WS_MAX_PAYLOAD, resolveRequestBounds, type RequestBounds } from './request-bounds.js';
+import {
+  batchTooLarge,
+  closeUnauthenticated,
+  isWebSocketFrameError,
+  RAW_WS_MAX_PAYLOAD,
+  resolveRequestBounds,
+  type RequestBounds,
+} from './request-bounds.js';
 import { withResponseBudget } from '../trpc/response-budget.js';
-import { answerProblem, refuseUpgradeProblem, requestProblem, requestUrl } from './request-target.js';
+import {
+  answerProblem,
+  refuseUpgradeProblem,
+  requestProblem,
+  requestUrl,
+} from './request-target.js';
 import { createGuardedServer, type TransportTimeouts } from './transport-guard.js';
 import { applyCors } from './cors.js';
 import type { CorsOrigin } from '../rest/cors.js';
@@ -48,7 +69,11 @@ export interface SyncHttpServerOptions extends TransportTimeouts, RequestBounds 
    * Builds the tRPC context from the authenticated request.
    * @default ({ actor, token }) => ({ actor, token })
    */
-  createContext?: (opts: { req: IncomingMessage; actor: Actor | null; token: string | null }) => unknown;
+  createContext?: (opts: {
+    req: IncomingMessage;
+    actor: Actor | null;
+    token: string | null;
+  }) => unknown;
   /** Served at `/metrics`; also counts refused credentials (`sync_auth_failures_total`). */
   metrics?: SyncMetrics;
   /**
@@ -137,13 +162,28 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   const checked = checkedAuthenticate(options.authenticate);
   const authenticate = metrics ? countAuthFailures(checked, metrics.authFailure) : checked;
   const report = options.onError;
-  const gateway = createSyncGateway({ engine, authenticate, onError: report, limits: options.limits, who: 'createSyncHttpServer' });
-  const ops = createOpsHandler({ engine, authenticate, metrics: options.serveMetrics === false ? undefined : metrics, metricsToken: options.metricsToken, onError: options.onError });
+  const gateway = createSyncGateway({
+    engine,
+    authenticate,
+    onError: report,
+    limits: options.limits,
+    who: 'createSyncHttpServer',
+  });
+  const ops = createOpsHandler({
+    engine,
+    authenticate,
+    metrics: options.serveMetrics === false ? undefined : metrics,
+    metricsToken: options.metricsToken,
+    onError: options.onError,
+  });
   const router = options.router ?? createSyncAppRouter(engine);
   const makeContext = options.createContext ?? (({ actor, token }) => ({ actor, token }));
   const bounds = resolveRequestBounds(options, gateway.limits, 'createSyncHttpServer');
   const trustProxy = options.trustProxy === true ? 1 : options.trustProxy || 0;
-  if (!Number.isInteger(trustProxy) || trustProxy < 0) throw new Error(`createSyncHttpServer: trustProxy must be a boolean or a non-negative integer, got ${String(options.trustProxy)}`);
+  if (!Number.isInteger(trustProxy) || trustProxy < 0)
+    throw new Error(
+      `createSyncHttpServer: trustProxy must be a boolean or a non-negative integer, got ${String(options.trustProxy)}`,
+    );
   const ipLimiter = options.ipRateLimit
     ? createIpRateLimiter({
         ...options.ipRateLimit,
@@ -157,8 +197,15 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
   /** tRPC HTTP requests refused by the per-IP limit: tRPC itself answers them (createContext throws), in its own error shape. */
   const ipRefused = new WeakMap<IncomingMessage, number>();
   /** tRPC HTTP batches over `maxBatchCalls`: refused the same way, before any call runs. */
-  const batchRefused = new WeakMap<IncomingMessage, NonNullable<ReturnType<typeof batchTooLarge>>>();
-  const context = async (req: IncomingMessage, params: Record<string, string | undefined> | null | undefined, res: unknown) => {
+  const batchRefused = new WeakMap<
+    IncomingMessage,
+    NonNullable<ReturnType<typeof batchTooLarge>>
+  >();
+  const context = async (
+    req: IncomingMessage,
+    params: Record<string, string | undefined> | null | undefined,
+    res: unknown,
+  ) => {
     const waitMs = ipRefused.get(req);
     if (waitMs !== undefined) throw toTRPCError(ipLimiter!.error(waitMs));
     const tooMany = batchRefused.get(req);
@@ -175,16 +222,37 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     if (actor) sockets.authenticated(res); // a tRPC WebSocket that authenticated keeps its connection
     // The connection rides along so `sync.stream` can bound what it holds for a slow peer, and the
     // gateway so every face counts the same live caps. Its answers run within `maxResponseBytes`.
-    const ctx = withGateway(withLiveConnection(await makeContext({ req, actor, token }), res), gateway);
+    const ctx = withGateway(
+      withLiveConnection(await makeContext({ req, actor, token }), res),
+      gateway,
+    );
     return withResponseBudget(ctx, res, bounds.maxResponseBytes) as any;
   };
 
-  const onTrpcError = ({ error, path, type }: { error: { code: string; cause?: unknown }; path?: string; type: string }) => {
+  const onTrpcError = ({
+    error,
+    path,
+    type,
+  }: {
+    error: { code: string; cause?: unknown };
+    path?: string;
+    type: string;
+  }) => {
     // The id is the TRPCError's (the one `syncErrorFormatter` answers); the report names its cause.
-    if (error.code === 'INTERNAL_SERVER_ERROR' && !isWebSocketFrameError(error)) gateway.report(`trpc ${type} ${path ?? '?'}`, error, error.cause ?? error);
+    if (error.code === 'INTERNAL_SERVER_ERROR' && !isWebSocketFrameError(error))
+      gateway.report(`trpc ${type} ${path ?? '?'}`, error, error.cause ?? error);
   };
-  const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, res, info }) => context(req, info.connectionParams, res), onError: onTrpcError, maxBodySize: gateway.limits.maxBodyBytes, responseMeta: retryAfterMeta });
-  const rest = toNodeHandler(createRestHandler({ engine, authenticate, gateway }), { onError: gateway.onError });
+  const trpc = createHTTPHandler({
+    router,
+    basePath: '/trpc/',
+    createContext: ({ req, res, info }) => context(req, info.connectionParams, res),
+    onError: onTrpcError,
+    maxBodySize: gateway.limits.maxBodyBytes,
+    responseMeta: retryAfterMeta,
+  });
+  const rest = toNodeHandler(createRestHandler({ engine, authenticate, gateway }), {
+    onError: gateway.onError,
+  });
   // Frames over the bound are refused by their header (close 1009), before anything is buffered or parsed.
   const trpcWss = new WebSocketServer({ noServer: true, maxPayload: bounds.wsMaxPayloadBytes });
   const sockets = closeUnauthenticated(trpcWss, bounds.wsAuthTimeoutMs); // listens before tRPC's handler
@@ -196,13 +264,32 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     maxBatchSize: bounds.maxBatchCalls,
     keepAlive: { enabled: true, pingMs: options.pingMs ?? 30_000, pongWaitMs: 5_000 },
   });
-  const rawWs = { maxPayloadBytes: Math.min(RAW_WS_MAX_PAYLOAD, bounds.wsMaxPayloadBytes), subscribeTimeoutMs: bounds.wsAuthTimeoutMs || undefined };
+  const rawWs = {
+    maxPayloadBytes: Math.min(RAW_WS_MAX_PAYLOAD, bounds.wsMaxPayloadBytes),
+    subscribeTimeoutMs: bounds.wsAuthTimeoutMs || undefined,
+  };
   const restWs = createRestWebSocketServer({ engine, authenticate, gateway, ...rawWs });
   // The fastapi-offline-sync wire face, for clients of that package (base URL …/compat/fastapi-offline-sync).
-  const compat = toNodeHandler(createFastapiCompatHandler({ engine, authenticate, gateway, basePath: COMPAT_BASE, visibility: options.compatVisibility }), {
-    onError: gateway.onError,
+  const compat = toNodeHandler(
+    createFastapiCompatHandler({
+      engine,
+      authenticate,
+      gateway,
+      basePath: COMPAT_BASE,
+      visibility: options.compatVisibility,
+    }),
+    {
+      onError: gateway.onError,
+    },
+  );
+  const compatWs = createFastapiCompatWebSocketServer({
+    engine,
+    authenticate,
+    gateway,
+    ...rawWs,
+    path: `${COMPAT_BASE}/sync/stream`,
+    visibility: options.compatVisibility,
   });
-  const compatWs = createFastapiCompatWebSocketServer({ engine, authenticate, gateway, ...rawWs, path: `${COMPAT_BASE}/sync/stream`, visibility: options.compatVisibility });
 
   const server = createGuardedServer(options, 'createSyncHttpServer', (req, res) => {
     // Before anything else reads the request: the per-IP limit (every request counts), then the target, Host and method, then the URL's size.
@@ -214,13 +301,19 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     const path = requestUrl(req)!.pathname;
     // The compat face's clients read FastAPI's `detail` beside the usual `error` object.
     const detail = path.startsWith(`${COMPAT_BASE}/`);
-    if (tooLong && (tooLong.status === 414 || !isTrpcPath(req.url))) return void sendResponse(res, tooLong, hasBody(req), detail);
+    if (tooLong && (tooLong.status === 414 || !isTrpcPath(req.url)))
+      return void sendResponse(res, tooLong, hasBody(req), detail);
     if (waitMs > 0) {
       if (isTrpcPath(path)) {
         ipRefused.set(req, waitMs);
         if (hasBody(req)) res.setHeader('connection', 'close'); // tRPC never reads the body of a refused call
-      }
-      else return void sendResponse(res, answerResponse(gateway.answer(ipLimiter!.error(waitMs), path)), hasBody(req), detail);
+      } else
+        return void sendResponse(
+          res,
+          answerResponse(gateway.answer(ipLimiter!.error(waitMs), path)),
+          hasBody(req),
+          detail,
+        );
     }
     if (path === '/trpc' || path.startsWith('/trpc/')) {
       const tooMany = batchTooLarge(req.url ?? '/', bounds.maxBatchCalls);
@@ -239,15 +332,19 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
     const waitMs = ipLimiter?.take(req, 'upgrade') ?? 0;
     if (waitMs > 0) {
       const answer = gateway.answer(ipLimiter!.error(waitMs), 'upgrade');
-      return void refuseUpgrade(socket, 429, 'Too Many Requests', answer.body, { 'retry-after': String(Math.ceil(waitMs / 1000)) });
+      return void refuseUpgrade(socket, 429, 'Too Many Requests', answer.body, {
+        'retry-after': String(Math.ceil(waitMs / 1000)),
+      });
     }
     const problem = requestProblem(req);
     if (problem) return refuseUpgradeProblem(socket, problem);
     const tooLong = gateway.checkTarget(req.url ?? '/');
-    if (tooLong?.status === 414) return void refuseUpgrade(socket, 414, 'URI Too Long', tooLong.body);
+    if (tooLong?.status === 414)
+      return void refuseUpgrade(socket, 414, 'URI Too Long', tooLong.body);
     if (compatWs.handleUpgrade(req, socket, head)) return;
     const path = requestUrl(req)!.pathname;
-    const wss = path === '/trpc' || path === '/trpc/' ? trpcWss : path === '/sync/stream' ? restWs.wss : null;
+    const wss =
+      path === '/trpc' || path === '/trpc/' ? trpcWss : path === '/sync/stream' ? restWs.wss : null;
     if (!wss) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', () => undefined); // a broken frame closes this socket (ws answers 1002), never the process
@@ -279,10 +376,16 @@ export function createSyncHttpServer(options: SyncHttpServerOptions): SyncHttpSe
 const isTrpcPath = (target: string | undefined) => /^\/trpc(\/|\?|$)/.test(target ?? '');
 
 /** Whether a request carries a body (then a refusal closes the connection rather than read the rest). */
-const hasBody = (req: IncomingMessage) => req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+const hasBody = (req: IncomingMessage) =>
+  req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
 
 /** Writes a small, fully built JSON error response (answered before any face runs); `detail` adds FastAPI's `detail` string for the compat face. */
-async function sendResponse(res: http.ServerResponse, response: Response, close: boolean, detail: boolean): Promise<void> {
+async function sendResponse(
+  res: http.ServerResponse,
+  response: Response,
+  close: boolean,
+  detail: boolean,
+): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
   if (close) headers.connection = 'close';
@@ -297,6 +400,10 @@ async function sendResponse(res: http.ServerResponse, response: Response, close:
 
 /** tRPC answers carry `Retry-After` when a rate limit (per IP or per user) refused a call. */
 function retryAfterMeta({ errors }: { errors: unknown[] }): { headers?: Record<string, string> } {
-  const waits = errors.map((e) => syncErrorOf(e)?.retryAfterMs).filter((ms): ms is number => ms !== undefined);
-  return waits.length > 0 ? { headers: { 'retry-after': String(Math.max(1, Math.ceil(Math.max(...waits) / 1000))) } } : {};
+  const waits = errors
+    .map((e) => syncErrorOf(e)?.retryAfterMs)
+    .filter((ms): ms is number => ms !== undefined);
+  return waits.length > 0
+    ? { headers: { 'retry-after': String(Math.max(1, Math.ceil(Math.max(...waits) / 1000))) } }
+    : {};
 }

@@ -15,7 +15,10 @@ export interface TransportTimeouts {
 }
 
 /** The default timeouts (Node's own 300 s request timeout is too generous for a sync server). */
-export const DEFAULT_TIMEOUTS = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000 } as const satisfies Required<TransportTimeouts>;
+export const DEFAULT_TIMEOUTS = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+} as const satisfies Required<TransportTimeouts>;
 
 /** Largest timeout Node's timers take (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMEOUT_MS = 2_147_483_647;
@@ -26,11 +29,21 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
  */
 export function timeoutServerOptions(timeouts: TransportTimeouts, who: string): http.ServerOptions {
   const requestTimeout = timeouts.requestTimeoutMs ?? DEFAULT_TIMEOUTS.requestTimeoutMs;
-  const headersTimeout = timeouts.headersTimeoutMs ?? Math.min(DEFAULT_TIMEOUTS.headersTimeoutMs, requestTimeout);
-  for (const [name, value] of [['requestTimeoutMs', requestTimeout], ['headersTimeoutMs', headersTimeout]] as const) {
-    if (!Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) throw new Error(`${who}: ${name} must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${String(value)}`);
+  const headersTimeout =
+    timeouts.headersTimeoutMs ?? Math.min(DEFAULT_TIMEOUTS.headersTimeoutMs, requestTimeout);
+  for (const [name, value] of [
+    ['requestTimeoutMs', requestTimeout],
+    ['headersTimeoutMs', headersTimeout],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT_MS)
+      throw new Error(
+        `${who}: ${name} must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${String(value)}`,
+      );
   }
-  if (headersTimeout > requestTimeout) throw new Error(`${who}: headersTimeoutMs (${headersTimeout}) must not exceed requestTimeoutMs (${requestTimeout})`);
+  if (headersTimeout > requestTimeout)
+    throw new Error(
+      `${who}: headersTimeoutMs (${headersTimeout}) must not exceed requestTimeoutMs (${requestTimeout})`,
+    );
   // Node looks for expired requests on this interval (30 s by default, which would stretch short timeouts).
   const connectionsCheckingInterval = Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4)));
   return { requestTimeout, headersTimeout, connectionsCheckingInterval };
@@ -51,12 +64,23 @@ const CLIENT_ERROR_STATUS: Record<string, string> = {
 export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   try {
     socket.on('error', () => undefined);
-    const started = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    const started =
+      (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+        ?.headersSent === true;
     if (error.code === 'ECONNRESET' || !socket.writable || started) return void socket.destroy();
     const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request';
-    const body = JSON.stringify({ error: { code: status.startsWith('408') ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST', message: status.slice(4), issues: [] } });
+    const body = JSON.stringify({
+      error: {
+        code: status.startsWith('408') ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST',
+        message: status.slice(4),
+        issues: [],
+      },
+    });
     // Destroyed once written: a client that never half-closes cannot keep the socket open.
-    socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
+    );
   } catch {
     socket.destroy();
   }
@@ -69,7 +93,11 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
  * @example
  * const server = createGuardedServer({ requestTimeoutMs: 30_000 }, 'createMetricsServer', (req, res) => res.end());
  */
-export function createGuardedServer(timeouts: TransportTimeouts, who: string, listener: http.RequestListener): http.Server {
+export function createGuardedServer(
+  timeouts: TransportTimeouts,
+  who: string,
+  listener: http.RequestListener,
+): http.Server {
   const server = http.createServer(timeoutServerOptions(timeouts, who), listener);
   server.on('clientError', answerClientError);
   return server;

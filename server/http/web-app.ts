@@ -72,7 +72,8 @@ export const buildWebApp = (): Promise<string> => bundle(WEB_SOURCE.entry);
 export const buildCollectionsApp = (): Promise<string> => bundle(WEB_SOURCE.collectionsEntry);
 
 /** Bundles the service worker (its version left as a placeholder the server fills in). */
-export const buildServiceWorker = (): Promise<string> => bundle(WEB_SOURCE.sw, { [VERSION_MARK]: JSON.stringify(VERSION_MARK) });
+export const buildServiceWorker = (): Promise<string> =>
+  bundle(WEB_SOURCE.sw, { [VERSION_MARK]: JSON.stringify(VERSION_MARK) });
 
 async function firstFile(paths: string[]): Promise<string | null> {
   for (const p of paths) {
@@ -97,12 +98,15 @@ interface Asset {
 }
 
 /** Brotli quality for the cached copies: 9 packs the 800 kB bundle to ~190 kB in ~0.25 s once (11 saves 8 % more for 4 s). */
-const BROTLI = { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT } };
+const BROTLI = {
+  params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT },
+};
 
 /** A text asset, compressed ahead (brotli and gzip, kept with the asset) when over 1 KiB. */
 function textAsset(type: string, body: string, extra?: Record<string, string>): Asset {
   const buf = Buffer.from(body);
-  const packed = buf.length > 1024 ? { gzip: gzipSync(buf), br: brotliCompressSync(buf, BROTLI) } : {};
+  const packed =
+    buf.length > 1024 ? { gzip: gzipSync(buf), br: brotliCompressSync(buf, BROTLI) } : {};
   return { type, body: buf, ...packed, ...(extra ? { headers: extra } : {}) };
 }
 
@@ -123,9 +127,16 @@ async function loadAssets(options: WebAppOptions, built: string): Promise<Map<st
   if (htmlSource === null) throw new Error('web app: index.html not found (run npm run build)');
   const js = (await firstFile([`${built}/app.js`])) ?? (await buildWebApp());
   const swSource = (await firstFile([`${built}/sw.js`])) ?? (await buildServiceWorker());
-  const inject = options.devToken ? `<script>window.__SYNC_TOKEN__ = ${scriptJson(options.devToken)};</script>` : '';
+  const inject = options.devToken
+    ? `<script>window.__SYNC_TOKEN__ = ${scriptJson(options.devToken)};</script>`
+    : '';
   const html = htmlSource.replace('<!--TOKEN-->', inject);
-  const version = createHash('sha256').update(html).update(js).update(swSource).digest('hex').slice(0, 12);
+  const version = createHash('sha256')
+    .update(html)
+    .update(js)
+    .update(swSource)
+    .digest('hex')
+    .slice(0, 12);
   const sw = swSource.split(VERSION_MARK).join(version);
   const text = textAsset;
   const page = text('text/html; charset=utf-8', html);
@@ -134,7 +145,13 @@ async function loadAssets(options: WebAppOptions, built: string): Promise<Map<st
     ['/index.html', page],
     ['/app.js', text('text/javascript; charset=utf-8', js)],
     // The worker is checked for updates on each visit: never from the HTTP cache; scope `/`.
-    ['/sw.js', text('text/javascript; charset=utf-8', sw, { 'service-worker-allowed': '/', 'x-shell-version': version })],
+    [
+      '/sw.js',
+      text('text/javascript; charset=utf-8', sw, {
+        'service-worker-allowed': '/',
+        'x-shell-version': version,
+      }),
+    ],
     ['/manifest.webmanifest', text('application/manifest+json', JSON.stringify(MANIFEST))],
     ['/icon.svg', text('image/svg+xml', ICON_SVG)],
     ['/icon-192.png', { type: 'image/png', body: iconPng(192) }],
@@ -142,7 +159,16 @@ async function loadAssets(options: WebAppOptions, built: string): Promise<Map<st
   ]);
 }
 
-const APP_PATHS = new Set(['/', '/index.html', '/app.js', '/sw.js', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png']);
+const APP_PATHS = new Set([
+  '/',
+  '/index.html',
+  '/app.js',
+  '/sw.js',
+  '/manifest.webmanifest',
+  '/icon.svg',
+  '/icon-192.png',
+  '/icon-512.png',
+]);
 const COLLECTIONS_PATHS = new Set(['/', '/index.html', '/collections.js', '/sw.js', '/icon.svg']);
 
 /**
@@ -159,11 +185,17 @@ self.addEventListener('activate', (e) => e.waitUntil((async () => {
 `;
 
 /** Each collection's JSON Schema (input side; what JSON cannot say is left open), for the browser's forms and checks. */
-export function schemaForPage(schema: SyncSchema): { version?: number; collections: Record<string, unknown> } {
+export function schemaForPage(schema: SyncSchema): {
+  version?: number;
+  collections: Record<string, unknown>;
+} {
   const collections: Record<string, unknown> = {};
   for (const name of schema.names) {
     try {
-      collections[name] = z.toJSONSchema(schema.collections[name]!, { unrepresentable: 'any', io: 'input' });
+      collections[name] = z.toJSONSchema(schema.collections[name]!, {
+        unrepresentable: 'any',
+        io: 'input',
+      });
     } catch {
       collections[name] = { type: 'object' }; // cycles and the like: any object, the server still checks
     }
@@ -172,9 +204,13 @@ export function schemaForPage(schema: SyncSchema): { version?: number; collectio
 }
 
 /** The collection browser's assets for `schema`. */
-async function loadCollectionsAssets(options: WebAppOptions & { schema: SyncSchema }, built: string): Promise<Map<string, Asset>> {
+async function loadCollectionsAssets(
+  options: WebAppOptions & { schema: SyncSchema },
+  built: string,
+): Promise<Map<string, Asset>> {
   const htmlSource = await firstFile([`${built}/collections.html`, WEB_SOURCE.collectionsHtml]);
-  if (htmlSource === null) throw new Error('web app: collections.html not found (run npm run build)');
+  if (htmlSource === null)
+    throw new Error('web app: collections.html not found (run npm run build)');
   const js = (await firstFile([`${built}/collections.js`])) ?? (await buildCollectionsApp());
   const token = options.devToken ? `window.__SYNC_TOKEN__ = ${scriptJson(options.devToken)}; ` : '';
   const inject = `<script>${token}window.__SYNC_SCHEMA__ = ${scriptJson(schemaForPage(options.schema))};</script>`;
@@ -183,7 +219,12 @@ async function loadCollectionsAssets(options: WebAppOptions & { schema: SyncSche
     ['/', page],
     ['/index.html', page],
     ['/collections.js', textAsset('text/javascript; charset=utf-8', js)],
-    ['/sw.js', textAsset('text/javascript; charset=utf-8', RETIRING_WORKER, { 'service-worker-allowed': '/' })],
+    [
+      '/sw.js',
+      textAsset('text/javascript; charset=utf-8', RETIRING_WORKER, {
+        'service-worker-allowed': '/',
+      }),
+    ],
     ['/icon.svg', textAsset('image/svg+xml', ICON_SVG)],
   ]);
 }
@@ -206,7 +247,9 @@ export function createWebAppHandler(options: WebAppOptions = {}): WebAppHandler 
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const path = requestUrl(req)?.pathname;
     if (path === undefined || !paths.has(path)) return false;
-    assets ??= schema ? loadCollectionsAssets({ ...options, schema }, built) : loadAssets(options, built);
+    assets ??= schema
+      ? loadCollectionsAssets({ ...options, schema }, built)
+      : loadAssets(options, built);
     assets.then(
       (all) => {
         const asset = all.get(path)!;

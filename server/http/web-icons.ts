@@ -47,7 +47,9 @@ export function iconPng(size: number): Buffer {
       const cx = Math.min(Math.max(gx, 96), 416);
       const cy = Math.min(Math.max(gy, 96), 416);
       const inside = Math.hypot(gx - cx, gy - cy) <= 96;
-      const tick = Math.min(toSegment(gx, gy, 140, 270, 220, 350), toSegment(gx, gy, 220, 350, 380, 170)) <= 24;
+      const tick =
+        Math.min(toSegment(gx, gy, 140, 270, 220, 350), toSegment(gx, gy, 220, 350, 380, 170)) <=
+        24;
       const o = y * row + 1 + x * 4;
       if (!inside) continue; // transparent corner
       const [r, g, b] = tick ? [255, 255, 255] : [0x2b, 0x6c, 0xb0];
@@ -62,7 +64,12 @@ export function iconPng(size: number): Buffer {
   ihdr.writeUInt32BE(size, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 6; // RGBA
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** The web app manifest (installable: name, start URL, standalone display, 192 and 512 px icons). */

@@ -137,7 +137,10 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
             finished = true;
             await inner.return?.();
             engine.slowConsumer(actor, face);
-            event = { type: 'resync_required', message: `resync required: this subscriber fell behind (more than ${bound} bytes waiting to be sent to it)` };
+            event = {
+              type: 'resync_required',
+              message: `resync required: this subscriber fell behind (more than ${bound} bytes waiting to be sent to it)`,
+            };
           } else {
             // Catch-up: nothing is lost by waiting, the peer only reads slower than the database.
             await waitForPeer(transport);
@@ -145,7 +148,10 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
               // The engine counted it; the event held meanwhile is dropped with the feed.
               finished = true;
               await inner.return?.();
-              event = { type: 'resync_required', message: `resync required: this subscriber fell more than ${engine.streamOptions.maxQueue} commits behind` };
+              event = {
+                type: 'resync_required',
+                message: `resync required: this subscriber fell more than ${engine.streamOptions.maxQueue} commits behind`,
+              };
             }
           }
         }

@@ -12,7 +12,17 @@ export const SLOW_CONSUMER_CLOSE_CODE = 4409;
 const byConnection = new WeakMap<object, LiveTransport>();
 
 /** Resolves on the first of `events` on `emitter`, or after `RECHECK_MS`; removes its listeners. */
-function firstOf(emitters: Array<[{ once(e: string, f: () => void): unknown; off(e: string, f: () => void): unknown } | undefined, string]>): Promise<void> {
+function firstOf(
+  emitters: Array<
+    [
+      (
+        | { once(e: string, f: () => void): unknown; off(e: string, f: () => void): unknown }
+        | undefined
+      ),
+      string,
+    ]
+  >,
+): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -33,14 +43,29 @@ export function wsTransport(socket: WebSocket): LiveTransport {
   let transport = byConnection.get(socket);
   if (transport) return transport;
   // `ws` exposes no drain event; its net.Socket does.
-  const raw = () => (socket as unknown as { _socket?: { once(e: string, f: () => void): unknown; off(e: string, f: () => void): unknown } })._socket;
+  const raw = () =>
+    (
+      socket as unknown as {
+        _socket?: {
+          once(e: string, f: () => void): unknown;
+          off(e: string, f: () => void): unknown;
+        };
+      }
+    )._socket;
   transport = {
     connection: socket,
     buffered: () => socket.bufferedAmount,
-    drained: () => (socket.readyState === socket.OPEN ? firstOf([[raw(), 'drain'], [socket, 'close']]) : Promise.resolve()),
+    drained: () =>
+      socket.readyState === socket.OPEN
+        ? firstOf([
+            [raw(), 'drain'],
+            [socket, 'close'],
+          ])
+        : Promise.resolve(),
     cut: () => socket.terminate(),
     closeSlow(graceMs) {
-      if (socket.readyState === socket.OPEN) socket.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: resync required');
+      if (socket.readyState === socket.OPEN)
+        socket.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: resync required');
       const timer = setTimeout(() => socket.terminate(), graceMs);
       timer.unref?.();
       socket.once('close', () => clearTimeout(timer));
@@ -57,7 +82,13 @@ export function responseTransport(res: ServerResponse): LiveTransport {
   transport = {
     connection: res,
     buffered: () => res.writableLength,
-    drained: () => (res.destroyed ? Promise.resolve() : firstOf([[res, 'drain'], [res, 'close']])),
+    drained: () =>
+      res.destroyed
+        ? Promise.resolve()
+        : firstOf([
+            [res, 'drain'],
+            [res, 'close'],
+          ]),
     cut: () => void res.destroy(),
     closeSlow(graceMs) {
       // The face ends the response after the resync; a peer that does not take it is cut.
@@ -83,7 +114,13 @@ const CONNECTION = Symbol.for('trpc-offline-sync.liveConnection');
  * createContext: ({ req, res }) => withLiveConnection({ actor: await authenticate(req) }, res)
  */
 export function withLiveConnection<T>(ctx: T, res: unknown): T {
-  if (ctx && typeof ctx === 'object' && res && typeof res === 'object' && Object.isExtensible(ctx)) {
+  if (
+    ctx &&
+    typeof ctx === 'object' &&
+    res &&
+    typeof res === 'object' &&
+    Object.isExtensible(ctx)
+  ) {
     try {
       (ctx as Record<symbol, unknown>)[CONNECTION] = res;
     } catch {
@@ -95,7 +132,8 @@ export function withLiveConnection<T>(ctx: T, res: unknown): T {
 
 /** The transport of the connection `withLiveConnection` marked `ctx` with, or null. */
 export function liveTransportOf(ctx: unknown): LiveTransport | null {
-  const res = ctx && typeof ctx === 'object' ? (ctx as Record<symbol, unknown>)[CONNECTION] : undefined;
+  const res =
+    ctx && typeof ctx === 'object' ? (ctx as Record<symbol, unknown>)[CONNECTION] : undefined;
   if (!res || typeof res !== 'object') return null;
   if ('bufferedAmount' in res && 'terminate' in res) return wsTransport(res as WebSocket);
   if ('writableLength' in res && 'destroy' in res) return responseTransport(res as ServerResponse);

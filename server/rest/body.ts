@@ -9,19 +9,27 @@ import { SyncError } from '../../shared/errors.js';
 export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
   const type = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json' && !/^application\/[a-z0-9.+-]*\+json$/.test(type)) {
-    throw new SyncError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json (got ${type || 'none'})`, [
-      { path: 'content-type', message: 'must be application/json' },
-    ]);
+    throw new SyncError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `content-type must be application/json (got ${type || 'none'})`,
+      [{ path: 'content-type', message: 'must be application/json' }],
+    );
   }
   const declared = req.headers.get('content-length');
-  if (declared !== null && /^[0-9]+$/.test(declared) && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (declared !== null && /^[0-9]+$/.test(declared) && Number(declared) > maxBytes)
+    throw tooLarge(maxBytes);
   const text = await readText(req, maxBytes);
-  if (text.trim() === '') throw new SyncError('BAD_REQUEST', 'request body is empty (expected JSON)', [{ path: '', message: 'empty body' }]);
+  if (text.trim() === '')
+    throw new SyncError('BAD_REQUEST', 'request body is empty (expected JSON)', [
+      { path: '', message: 'empty body' },
+    ]);
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
     const detail = error instanceof Error ? error.message : 'invalid JSON';
-    throw new SyncError('BAD_REQUEST', `malformed JSON body: ${detail}`, [{ path: '', message: 'malformed JSON' }]);
+    throw new SyncError('BAD_REQUEST', `malformed JSON body: ${detail}`, [
+      { path: '', message: 'malformed JSON' },
+    ]);
   }
 }
 
@@ -50,10 +58,14 @@ async function readText(req: Request, maxBytes: number): Promise<string> {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new SyncError('BAD_REQUEST', 'request body is not valid UTF-8', [{ path: '', message: 'not UTF-8' }]);
+    throw new SyncError('BAD_REQUEST', 'request body is not valid UTF-8', [
+      { path: '', message: 'not UTF-8' },
+    ]);
   }
 }
 
 function tooLarge(maxBytes: number): SyncError {
-  return new SyncError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBytes} bytes`, [{ path: '', message: `at most ${maxBytes} bytes` }]);
+  return new SyncError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBytes} bytes`, [
+    { path: '', message: `at most ${maxBytes} bytes` },
+  ]);
 }

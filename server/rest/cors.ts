@@ -3,7 +3,8 @@
 /** Which origins may call the API: `true` any (`*`), a list, or a predicate. */
 export type CorsOrigin = true | string[] | ((origin: string) => boolean);
 
-const EXPOSED = 'X-Sync-Cursor, X-Sync-Checkpoint, Content-Encoding, Retry-After, X-Sync-Min-Schema-Version';
+const EXPOSED =
+  'X-Sync-Cursor, X-Sync-Checkpoint, Content-Encoding, Retry-After, X-Sync-Min-Schema-Version';
 
 /** The allowed origin value for a request's `Origin`, or null when it is not allowed. */
 export function allowedOrigin(cors: CorsOrigin | undefined, origin: string | null): string | null {
@@ -15,7 +16,11 @@ export function allowedOrigin(cors: CorsOrigin | undefined, origin: string | nul
 }
 
 /** Adds CORS headers to a response (a no-op when CORS is off or the origin is not allowed). */
-export function withCors(res: Response, cors: CorsOrigin | undefined, origin: string | null): Response {
+export function withCors(
+  res: Response,
+  cors: CorsOrigin | undefined,
+  origin: string | null,
+): Response {
   const allowed = allowedOrigin(cors, origin);
   if (!allowed) return res;
   res.headers.set('access-control-allow-origin', allowed);
@@ -25,11 +30,21 @@ export function withCors(res: Response, cors: CorsOrigin | undefined, origin: st
 }
 
 /** The answer to an `OPTIONS` preflight for a path that allows `methods`. */
-export function preflight(methods: string[], cors: CorsOrigin | undefined, origin: string | null): Response {
-  const res = new Response(null, { status: 204, headers: { allow: [...methods, 'OPTIONS'].join(', ') } });
+export function preflight(
+  methods: string[],
+  cors: CorsOrigin | undefined,
+  origin: string | null,
+): Response {
+  const res = new Response(null, {
+    status: 204,
+    headers: { allow: [...methods, 'OPTIONS'].join(', ') },
+  });
   if (allowedOrigin(cors, origin)) {
     res.headers.set('access-control-allow-methods', [...methods, 'OPTIONS'].join(', '));
-    res.headers.set('access-control-allow-headers', 'Authorization, Content-Type, Last-Event-ID, Accept-Encoding, X-Sync-Schema-Version');
+    res.headers.set(
+      'access-control-allow-headers',
+      'Authorization, Content-Type, Last-Event-ID, Accept-Encoding, X-Sync-Schema-Version',
+    );
     res.headers.set('access-control-max-age', '600');
   }
   return withCors(res, cors, origin);

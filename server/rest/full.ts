@@ -20,22 +20,51 @@ export function acceptsGzip(header: string | null): boolean {
  * batched into ~64 KiB chunks, so a page is never serialized as one big string. `X-Sync-Checkpoint` is the export's checkpoint
  * (the same on every page); `X-Sync-Cursor` asks for the next page and is absent on the last one.
  */
-export async function handleFull({ engine, actor, url, req, schemaVersion }: RestContext): Promise<Response> {
+export async function handleFull({
+  engine,
+  actor,
+  url,
+  req,
+  schemaVersion,
+}: RestContext): Promise<Response> {
   const query = parseQuery(url, endpointParams(engine.limits).full);
   checkCollections(engine, query.collections as string[] | undefined);
-  const page = await engine.full(actor, { collections: query.collections, cursor: query.cursor, limit: query.limit, view: viewOf(query), schemaVersion });
-  return ndjsonPage(ndjsonStream(page.docs), { 'x-sync-checkpoint': page.checkpoint }, page.cursor, acceptsGzip(req.headers.get('accept-encoding')));
+  const page = await engine.full(actor, {
+    collections: query.collections,
+    cursor: query.cursor,
+    limit: query.limit,
+    view: viewOf(query),
+    schemaVersion,
+  });
+  return ndjsonPage(
+    ndjsonStream(page.docs),
+    { 'x-sync-checkpoint': page.checkpoint },
+    page.cursor,
+    acceptsGzip(req.headers.get('accept-encoding')),
+  );
 }
 
 /**
  * The 200 answer of one export page (both REST faces): the NDJSON `body`, `headers` (the
  * checkpoint), `X-Sync-Cursor` when there is a next page, gzip when `gzip`.
  */
-export function ndjsonPage(body: ReadableStream<Uint8Array>, headers: Record<string, string>, cursor: string | null | undefined, gzip: boolean): Response {
-  const all = new Headers({ 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', vary: 'Accept-Encoding', ...headers });
+export function ndjsonPage(
+  body: ReadableStream<Uint8Array>,
+  headers: Record<string, string>,
+  cursor: string | null | undefined,
+  gzip: boolean,
+): Response {
+  const all = new Headers({
+    'content-type': 'application/x-ndjson; charset=utf-8',
+    'cache-control': 'no-store',
+    vary: 'Accept-Encoding',
+    ...headers,
+  });
   if (cursor) all.set('x-sync-cursor', cursor);
   if (gzip) {
-    body = body.pipeThrough(new CompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);
+    body = body.pipeThrough(
+      new CompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>,
+    );
     all.set('content-encoding', 'gzip');
   }
   return new Response(body, { status: 200, headers: all });
@@ -50,7 +79,10 @@ export const FULL_CHUNK_BYTES = 64 * 1024;
  * consumer reads (backpressure-driven): the page is never serialized as one big string.
  * `line` maps a document to the JSON object of its line (default: the protocol's FullDoc line).
  */
-export function ndjsonStream<T>(docs: T[], line: (doc: T) => unknown = fullDocLine as (doc: T) => unknown): ReadableStream<Uint8Array> {
+export function ndjsonStream<T>(
+  docs: T[],
+  line: (doc: T) => unknown = fullDocLine as (doc: T) => unknown,
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let i = 0;
   return new ReadableStream<Uint8Array>(
@@ -75,5 +107,11 @@ export function ndjsonStream<T>(docs: T[], line: (doc: T) => unknown = fullDocLi
 
 /** The protocol's NDJSON line for one document. */
 function fullDocLine(doc: FullDoc) {
-  return { collection: doc.collection, id: doc.id, data: doc.data, version: doc.version, deleted: doc.deleted };
+  return {
+    collection: doc.collection,
+    id: doc.id,
+    data: doc.data,
+    version: doc.version,
+    deleted: doc.deleted,
+  };
 }

@@ -85,13 +85,22 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
     '/sync/pull': { GET: { auth: true, run: handlePull } },
     '/sync/full': { GET: { auth: true, run: handleFull } },
     '/sync/stream': { GET: { auth: true, run: handleSse } },
-    '/sync/health': { GET: { auth: false, run: () => jsonResponse(200, { ok: true, store: engine.store.kind }) } },
+    '/sync/health': {
+      GET: { auth: false, run: () => jsonResponse(200, { ok: true, store: engine.store.kind }) },
+    },
     '/openapi.json': {
       GET: {
         auth: false,
         run: () => {
-          openapi ??= JSON.stringify(createOpenApiDocument({ limits: { ...engine.limits, ...gateway.limits }, basePath: base }));
-          return new Response(openapi, { headers: { 'content-type': 'application/json; charset=utf-8' } });
+          openapi ??= JSON.stringify(
+            createOpenApiDocument({
+              limits: { ...engine.limits, ...gateway.limits },
+              basePath: base,
+            }),
+          );
+          return new Response(openapi, {
+            headers: { 'content-type': 'application/json; charset=utf-8' },
+          });
         },
       },
     },
@@ -108,25 +117,51 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
       op = `${req.method} ${url.pathname}`;
       const tooLong = urlLimitResponse(url.pathname + url.search, gateway);
       if (tooLong) return withCors(tooLong, cors, origin);
-      const path = url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length).replace(/\/+$/, '') : null;
+      const path = url.pathname.startsWith(`${base}/`)
+        ? url.pathname.slice(base.length).replace(/\/+$/, '')
+        : null;
       const methods = path !== null ? routes[path] : undefined;
-      if (!methods) return withCors(errorResponse('NOT_FOUND', `no endpoint at ${url.pathname}`, [{ path: 'url', message: 'unknown path' }]), cors, origin);
+      if (!methods)
+        return withCors(
+          errorResponse('NOT_FOUND', `no endpoint at ${url.pathname}`, [
+            { path: 'url', message: 'unknown path' },
+          ]),
+          cors,
+          origin,
+        );
       if (req.method === 'OPTIONS') return preflight(Object.keys(methods), cors, origin);
       const method = req.method === 'HEAD' && methods.GET ? 'GET' : req.method;
       const endpoint = methods[method];
       if (!endpoint) {
         const allow = Object.keys(methods).join(', ');
-        return withCors(errorResponse('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname} (use ${allow})`, [{ path: 'method', message: `expected ${allow}` }], { allow }), cors, origin);
+        return withCors(
+          errorResponse(
+            'METHOD_NOT_ALLOWED',
+            `${req.method} is not allowed on ${url.pathname} (use ${allow})`,
+            [{ path: 'method', message: `expected ${allow}` }],
+            { allow },
+          ),
+          cors,
+          origin,
+        );
       }
       const actor = endpoint.auth
-        ? await authenticateToken(gateway.authenticate, bearerToken(req.headers.get('authorization')), report)
+        ? await authenticateToken(
+            gateway.authenticate,
+            bearerToken(req.headers.get('authorization')),
+            report,
+          )
         : { userId: '', scopeId: '' };
       // Before any other check of the request: an outdated client must learn it needs an upgrade
       // (426),
       // not get a 400 for a collection or field its old schema still names.
       const schemaVersion = endpoint.auth ? requestSchemaVersion(req, url) : undefined;
       if (endpoint.auth) gateway.checkSchemaVersion(schemaVersion);
-      return withCors(await endpoint.run({ engine, gateway, report, actor, req, url, schemaVersion }), cors, origin);
+      return withCors(
+        await endpoint.run({ engine, gateway, report, actor, req, url, schemaVersion }),
+        cors,
+        origin,
+      );
     } catch (error) {
       return withCors(answerResponse(answerError(error, op, report)), cors, origin);
     }

@@ -25,7 +25,10 @@ export interface NodeHandlerOptions {
  * const server = http.createServer(toNodeHandler(createRestHandler({ engine, authenticate })));
  * server.listen(3000, '127.0.0.1');
  */
-export function toNodeHandler(handler: (req: Request) => Promise<Response>, options: NodeHandlerOptions = {}): NodeHandler {
+export function toNodeHandler(
+  handler: (req: Request) => Promise<Response>,
+  options: NodeHandlerOptions = {},
+): NodeHandler {
   const report = options.onError ?? logUnexpectedToStderr;
   return async function nodeHandler(req, res) {
     const abort = new AbortController();
@@ -34,13 +37,22 @@ export function toNodeHandler(handler: (req: Request) => Promise<Response>, opti
     const problem = requestProblem(req);
     let response: Response;
     if (problem) {
-      response = new Response(JSON.stringify(problemBody(problem)), { status: problem.status, headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close' } });
+      response = new Response(JSON.stringify(problemBody(problem)), {
+        status: problem.status,
+        headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close' },
+      });
     } else {
       try {
         response = await handler(toRequest(req, abort.signal));
       } catch (error) {
         // The gateway's table: reported once (not again when the face already did), with an id.
-        response = answerResponse(answerError(error, `${req.method} ${parseRequestTarget(req.url)?.pathname ?? '?'}`, report));
+        response = answerResponse(
+          answerError(
+            error,
+            `${req.method} ${parseRequestTarget(req.url)?.pathname ?? '?'}`,
+            report,
+          ),
+        );
       }
     }
     // Never rejects: a response that cannot be written (the client left, a header Node refuses) drops the connection.
@@ -50,7 +62,9 @@ export function toNodeHandler(handler: (req: Request) => Promise<Response>, opti
 
 function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   // `requestProblem` vouched for both; the Host only names the origin the handler sees.
-  const url = parseRequestTarget(req.url, `http://${req.headers.host || 'localhost'}`) ?? parseRequestTarget(req.url)!;
+  const url =
+    parseRequestTarget(req.url, `http://${req.headers.host || 'localhost'}`) ??
+    parseRequestTarget(req.url)!;
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
@@ -62,11 +76,18 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
     method,
     headers,
     signal,
-    ...(hasBody ? { body: Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
+    ...(hasBody
+      ? { body: Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>, duplex: 'half' }
+      : {}),
   } as RequestInit);
 }
 
-async function writeResponse(response: Response, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+async function writeResponse(
+  response: Response,
+  req: IncomingMessage,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, name) => {
     if (name !== 'set-cookie') headers[name] = value;
@@ -117,7 +138,10 @@ async function drainOrClose(res: ServerResponse): Promise<void> {
   const done = new AbortController();
   try {
     // An `error` event rejects: the caller ends the response.
-    await Promise.race([once(res, 'drain', { signal: done.signal }), once(res, 'close', { signal: done.signal })]);
+    await Promise.race([
+      once(res, 'drain', { signal: done.signal }),
+      once(res, 'close', { signal: done.signal }),
+    ]);
   } finally {
     done.abort();
   }

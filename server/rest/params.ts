@@ -21,19 +21,24 @@ const checkpointParam = z.string().max(200);
 const schemaVersionParam: ParamSpec = {
   name: 'schemaVersion',
   in: 'query',
-  description: 'The client\'s schema version, for clients that cannot set the X-Sync-Schema-Version header (EventSource); the header wins when both are given and they must agree.',
+  description:
+    "The client's schema version, for clients that cannot set the X-Sync-Schema-Version header (EventSource); the header wins when both are given and they must agree.",
   schema: z.string().regex(/^[1-9][0-9]{0,9}$/, 'must be a positive integer'),
 };
 const collectionsParam = z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_]{0,62}(,[A-Za-z][A-Za-z0-9_]{0,62}){0,99}$/, 'must be comma-separated collection names');
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_]{0,62}(,[A-Za-z][A-Za-z0-9_]{0,62}){0,99}$/,
+    'must be comma-separated collection names',
+  );
 
 /** `view` and `params`: a read rule's view (docs/protocol.md, "Views"); without them, the actor's default views. */
 const viewParams: ParamSpec[] = [
   {
     name: 'view',
     in: 'query',
-    description: 'A read rule\'s name: read exactly that view (docs/protocol.md, "Views"). Omitted: unruled collections whole and the actor\'s default views.',
+    description:
+      'A read rule\'s name: read exactly that view (docs/protocol.md, "Views"). Omitted: unruled collections whole and the actor\'s default views.',
     schema: z.string().min(1).max(128),
   },
   {
@@ -48,7 +53,9 @@ const viewParams: ParamSpec[] = [
  * The view a REST request names (`view`, `params` as JSON), or undefined. `params` without `view`,
  * or not a JSON object, is a BAD_REQUEST naming it.
  */
-export function viewOf(query: Record<string, unknown>): { rule: string; params?: Record<string, unknown> } | undefined {
+export function viewOf(
+  query: Record<string, unknown>,
+): { rule: string; params?: Record<string, unknown> } | undefined {
   const rule = query.view as string | undefined;
   const raw = query.params as string | undefined;
   if (rule === undefined) {
@@ -62,12 +69,18 @@ export function viewOf(query: Record<string, unknown>): { rule: string; params?:
   } catch {
     throw badParam('params', 'must be a JSON object');
   }
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw badParam('params', 'must be a JSON object');
+  if (typeof params !== 'object' || params === null || Array.isArray(params))
+    throw badParam('params', 'must be a JSON object');
   return { rule, params: params as Record<string, unknown> };
 }
 
 /** The parameters of each endpoint, by operation. `limits` gives the documented bounds. */
-export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pullMaxLimit' | 'fullDefaultLimit' | 'fullMaxLimit'>) {
+export function endpointParams(
+  limits: Pick<
+    SyncLimits,
+    'pullDefaultLimit' | 'pullMaxLimit' | 'fullDefaultLimit' | 'fullMaxLimit'
+  >,
+) {
   const collections: ParamSpec = {
     name: 'collections',
     in: 'query',
@@ -76,7 +89,12 @@ export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pu
   };
   return {
     pull: [
-      { name: 'since', in: 'query', description: 'Checkpoint of the last pull; omitted or empty: from the beginning.', schema: checkpointParam },
+      {
+        name: 'since',
+        in: 'query',
+        description: 'Checkpoint of the last pull; omitted or empty: from the beginning.',
+        schema: checkpointParam,
+      },
       collections,
       {
         name: 'limit',
@@ -89,7 +107,12 @@ export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pu
     ],
     full: [
       collections,
-      { name: 'cursor', in: 'query', description: 'The previous page\'s X-Sync-Cursor; omitted: first page.', schema: checkpointParam.max(2000) },
+      {
+        name: 'cursor',
+        in: 'query',
+        description: "The previous page's X-Sync-Cursor; omitted: first page.",
+        schema: checkpointParam.max(2000),
+      },
       {
         name: 'limit',
         in: 'query',
@@ -100,10 +123,25 @@ export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pu
       schemaVersionParam,
     ],
     stream: [
-      { name: 'since', in: 'query', description: 'Checkpoint to catch up from; omitted: from the beginning.', schema: checkpointParam },
+      {
+        name: 'since',
+        in: 'query',
+        description: 'Checkpoint to catch up from; omitted: from the beginning.',
+        schema: checkpointParam,
+      },
       collections,
-      { name: 'lastEventId', in: 'query', description: 'Resume point for clients that cannot set the Last-Event-ID header.', schema: checkpointParam },
-      { name: 'Last-Event-ID', in: 'header', description: 'The last event id received (a checkpoint); resumes after it.', schema: checkpointParam },
+      {
+        name: 'lastEventId',
+        in: 'query',
+        description: 'Resume point for clients that cannot set the Last-Event-ID header.',
+        schema: checkpointParam,
+      },
+      {
+        name: 'Last-Event-ID',
+        in: 'header',
+        description: 'The last event id received (a checkpoint); resumes after it.',
+        schema: checkpointParam,
+      },
       ...viewParams,
       schemaVersionParam,
     ],
@@ -114,12 +152,19 @@ export function endpointParams(limits: Pick<SyncLimits, 'pullDefaultLimit' | 'pu
  * Reads the query parameters of `specs` from `url`: unknown, repeated or invalid ones are a
  * BAD_REQUEST naming the parameter. Integers and collection lists come back parsed.
  */
-export function parseQuery(url: URL, specs: ParamSpec[]): Record<string, string | number | string[] | undefined> {
+export function parseQuery(
+  url: URL,
+  specs: ParamSpec[],
+): Record<string, string | number | string[] | undefined> {
   const known = new Map(specs.filter((s) => s.in === 'query').map((s) => [s.name, s]));
   const out: Record<string, string | number | string[] | undefined> = {};
   for (const name of new Set(url.searchParams.keys())) {
     const spec = known.get(name);
-    if (!spec) throw badParam(name, `unknown query parameter (expected ${[...known.keys()].join(', ') || 'none'})`);
+    if (!spec)
+      throw badParam(
+        name,
+        `unknown query parameter (expected ${[...known.keys()].join(', ') || 'none'})`,
+      );
     const values = url.searchParams.getAll(name);
     if (values.length > 1) throw badParam(name, 'given more than once');
     out[name] = parseValue(spec, values[0]!);
@@ -131,7 +176,8 @@ function parseValue(spec: ParamSpec, raw: string): string | number | string[] | 
   if (spec.name === 'limit') {
     if (!/^[0-9]{1,9}$/.test(raw)) throw badParam(spec.name, 'must be a positive integer');
     const parsed = spec.schema.safeParse(Number(raw));
-    if (!parsed.success) throw badParam(spec.name, parsed.error.issues[0]?.message ?? 'out of range');
+    if (!parsed.success)
+      throw badParam(spec.name, parsed.error.issues[0]?.message ?? 'out of range');
     return Number(raw);
   }
   if (raw === '') return undefined;
@@ -147,7 +193,10 @@ function parseValue(spec: ParamSpec, raw: string): string | number | string[] | 
  * query parameters → 400 naming `query`. Answers null when the URL is within both. `target` is
  * the request target as received (`/sync/pull?since=…`).
  */
-export function urlLimitResponse(target: string, gateway: Pick<SyncGateway, 'checkTarget'>): Response | null {
+export function urlLimitResponse(
+  target: string,
+  gateway: Pick<SyncGateway, 'checkTarget'>,
+): Response | null {
   const answer = gateway.checkTarget(target);
   return answer ? answerResponse(answer) : null;
 }

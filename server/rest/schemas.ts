@@ -1,6 +1,13 @@
 /** JSON Schemas of the wire shapes, generated from the shared zod schemas with `z.toJSONSchema` (nothing written by hand). */
 import { z } from 'zod';
-import { errorBody, fullDoc, pullResponse, pushInput, pushResponse, streamEvent } from '../../shared/protocol.js';
+import {
+  errorBody,
+  fullDoc,
+  pullResponse,
+  pushInput,
+  pushResponse,
+  streamEvent,
+} from '../../shared/protocol.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -17,15 +24,27 @@ export function componentSchemas(): Record<string, JsonSchema> {
   outputs.add(healthResponse, { id: 'HealthResponse' });
   const uri = (id: string) => `#/components/schemas/${id}`;
   const all = {
-    ...z.toJSONSchema(inputs, { uri, io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }).schemas,
-    ...z.toJSONSchema(outputs, { uri, io: 'output', target: 'draft-2020-12', unrepresentable: 'any' }).schemas,
+    ...z.toJSONSchema(inputs, { uri, io: 'input', target: 'draft-2020-12', unrepresentable: 'any' })
+      .schemas,
+    ...z.toJSONSchema(outputs, {
+      uri,
+      io: 'output',
+      target: 'draft-2020-12',
+      unrepresentable: 'any',
+    }).schemas,
   } as Record<string, JsonSchema>;
   return Object.fromEntries(Object.entries(all).map(([name, schema]) => [name, strip(schema)]));
 }
 
 /** JSON Schema of a single parameter (no `$schema` keyword). */
 export function paramSchema(schema: z.ZodType): JsonSchema {
-  return strip(z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }) as JsonSchema);
+  return strip(
+    z.toJSONSchema(schema, {
+      io: 'input',
+      target: 'draft-2020-12',
+      unrepresentable: 'any',
+    }) as JsonSchema,
+  );
 }
 
 /** Drops the keywords that only make sense in a standalone JSON Schema document. */

@@ -27,7 +27,15 @@ const encodedFrame = frameCache((event) => encoder.encode(sseFrame(event)));
  * It also stops when the client goes away (request signal or body cancelled), after
  * `resync_required`, or after an `error` event.
  */
-export async function handleSse({ engine, gateway, report, actor, req, url, schemaVersion }: RestContext): Promise<Response> {
+export async function handleSse({
+  engine,
+  gateway,
+  report,
+  actor,
+  req,
+  url,
+  schemaVersion,
+}: RestContext): Promise<Response> {
   const query = parseQuery(url, endpointParams(engine.limits).stream);
   const input: StreamRequest = {
     since: query.since as string | undefined,
@@ -62,7 +70,15 @@ export async function handleSse({ engine, gateway, report, actor, req, url, sche
   let events: LiveStream;
   try {
     // Refusals (rate limit, live-connection caps, credentials) answer here, before the 200.
-    events = openLiveStream({ engine, actor, input, signal: abort.signal, face: 'sse', transport, gateway });
+    events = openLiveStream({
+      engine,
+      actor,
+      input,
+      signal: abort.signal,
+      face: 'sse',
+      transport,
+      gateway,
+    });
   } catch (error) {
     req.signal.removeEventListener('abort', stop);
     throw error;
@@ -86,8 +102,16 @@ export async function handleSse({ engine, gateway, report, actor, req, url, sche
   /** After a slow consumer's resync frame: end once the client took the queue, or error it after the grace time. */
   const endSlow = async (c: ReadableStreamDefaultController<Uint8Array>) => {
     const deadline = Date.now() + gateway.limits.slowConsumerGraceMs;
-    while (c.desiredSize !== null && c.desiredSize < bound && Date.now() < deadline && !abort.signal.aborted) {
-      await Promise.race([transport.drained(), new Promise((r) => setTimeout(r, Math.max(0, Math.min(250, deadline - Date.now()))))]);
+    while (
+      c.desiredSize !== null &&
+      c.desiredSize < bound &&
+      Date.now() < deadline &&
+      !abort.signal.aborted
+    ) {
+      await Promise.race([
+        transport.drained(),
+        new Promise((r) => setTimeout(r, Math.max(0, Math.min(250, deadline - Date.now())))),
+      ]);
     }
     if (c.desiredSize !== null && c.desiredSize < bound && !abort.signal.aborted) transport.cut();
     else end(c);

@@ -22,11 +22,17 @@ export function checkStreamRequest(engine: SyncEngine, input: StreamRequest): vo
 }
 
 /** Throws BAD_REQUEST naming `collections.<i>` for a name that is not a collection of the schema. */
-export function checkCollections(engine: SyncEngine, collections: readonly string[] | undefined): void {
+export function checkCollections(
+  engine: SyncEngine,
+  collections: readonly string[] | undefined,
+): void {
   for (const [i, name] of (collections ?? []).entries()) {
     if (typeof name !== 'string' || !engine.schema.has(name)) {
       throw new SyncError('BAD_REQUEST', `collections: unknown collection "${String(name)}"`, [
-        { path: `collections.${i}`, message: `unknown collection (expected one of ${engine.schema.names.join(', ')})` },
+        {
+          path: `collections.${i}`,
+          message: `unknown collection (expected one of ${engine.schema.names.join(', ')})`,
+        },
       ]);
     }
   }

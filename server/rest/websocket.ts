@@ -64,7 +64,13 @@ export { closeCodeFor };
 export function socketGateway(options: RestWebSocketOptions, who: string): SyncGateway {
   return (
     options.gateway ??
-    createSyncGateway({ engine: options.engine, authenticate: options.authenticate, limits: options.limits, onError: options.onError, who })
+    createSyncGateway({
+      engine: options.engine,
+      authenticate: options.authenticate,
+      limits: options.limits,
+      onError: options.onError,
+      who,
+    })
   );
 }
 
@@ -84,7 +90,8 @@ export function createRestWebSocketServer(options: RestWebSocketOptions): RestWe
     path: options.path ?? '/sync/stream',
     subscribeTimeoutMs: options.subscribeTimeoutMs,
     maxPayloadBytes: options.maxPayloadBytes,
-    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, gateway),
+    serve: (socket, text, fallbackToken, signal) =>
+      serve(socket, text, fallbackToken, signal, gateway),
   });
 }
 
@@ -96,7 +103,12 @@ export interface FrameSocketOptions {
   /** Largest client frame (`ws` refuses a larger one by its header, close 1009, before buffering it). @default 65536 */
   maxPayloadBytes?: number;
   /** Serves one connection from its first text frame (`null`: binary); a thrown error is sent as an error frame. */
-  serve: (socket: WsSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal) => Promise<void>;
+  serve: (
+    socket: WsSocket,
+    text: string | null,
+    fallbackToken: string | null,
+    signal: AbortSignal,
+  ) => Promise<void>;
   /** Told of an unexpected failure once; its error frame carries the request id. */
   report: OnUnexpectedError;
   /** Extra fields of the error frame (e.g. FastAPI's `detail`). */
@@ -111,16 +123,27 @@ export interface FrameSocketOptions {
 export function createFrameSocketServer(options: FrameSocketOptions): RestWebSocketServer {
   const path = options.path.replace(/\/+$/, '');
   const maxPayload = options.maxPayloadBytes ?? 64 * 1024;
-  if (!Number.isSafeInteger(maxPayload) || maxPayload < 1024) throw new Error(`WebSocket face ${options.path}: maxPayloadBytes must be a whole number of bytes, at least 1024, got ${String(options.maxPayloadBytes)}`);
+  if (!Number.isSafeInteger(maxPayload) || maxPayload < 1024)
+    throw new Error(
+      `WebSocket face ${options.path}: maxPayloadBytes must be a whole number of bytes, at least 1024, got ${String(options.maxPayloadBytes)}`,
+    );
   const subscribeTimeoutMs = options.subscribeTimeoutMs ?? 10_000;
-  if (!Number.isSafeInteger(subscribeTimeoutMs) || subscribeTimeoutMs < 1 || subscribeTimeoutMs > 2_147_483_647) throw new Error(`WebSocket face ${options.path}: subscribeTimeoutMs must be a whole number of milliseconds from 1 to 2147483647, got ${String(options.subscribeTimeoutMs)}`);
+  if (
+    !Number.isSafeInteger(subscribeTimeoutMs) ||
+    subscribeTimeoutMs < 1 ||
+    subscribeTimeoutMs > 2_147_483_647
+  )
+    throw new Error(
+      `WebSocket face ${options.path}: subscribeTimeoutMs must be a whole number of milliseconds from 1 to 2147483647, got ${String(options.subscribeTimeoutMs)}`,
+    );
   const wss = new WebSocketServer({ noServer: true, maxPayload });
   const stops = new Set<() => void>();
   const fail = (socket: WsSocket, error: unknown, code?: number) =>
     refuse(socket, answerError(error, `ws ${path}`, options.report), code, options.errorFields);
 
   wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
-    const fallbackToken = requestUrl(req)?.searchParams.get('token') ?? bearerToken(req.headers.authorization ?? null);
+    const fallbackToken =
+      requestUrl(req)?.searchParams.get('token') ?? bearerToken(req.headers.authorization ?? null);
     const abort = new AbortController();
     const stop = () => abort.abort();
     stops.add(stop);
@@ -128,10 +151,15 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
       stops.delete(stop);
       abort.abort();
     });
-    const timer = setTimeout(() => fail(socket, new SyncError('BAD_REQUEST', 'no subscribe frame received in time'), 4408), subscribeTimeoutMs);
+    const timer = setTimeout(
+      () => fail(socket, new SyncError('BAD_REQUEST', 'no subscribe frame received in time'), 4408),
+      subscribeTimeoutMs,
+    );
     socket.once('message', (data, isBinary) => {
       clearTimeout(timer);
-      void options.serve(socket, isBinary ? null : data.toString(), fallbackToken, abort.signal).catch((error: unknown) => fail(socket, error));
+      void options
+        .serve(socket, isBinary ? null : data.toString(), fallbackToken, abort.signal)
+        .catch((error: unknown) => fail(socket, error));
     });
     socket.on('error', () => abort.abort());
   });
@@ -161,13 +189,25 @@ export function createFrameSocketServer(options: FrameSocketOptions): RestWebSoc
 const wsPayload = frameCache((event) => Buffer.from(JSON.stringify(event), 'utf8'));
 const textFrame = { binary: false, compress: false, fin: true } as const;
 
-async function serve(socket: WsSocket, text: string | null, fallbackToken: string | null, signal: AbortSignal, gateway: SyncGateway): Promise<void> {
+async function serve(
+  socket: WsSocket,
+  text: string | null,
+  fallbackToken: string | null,
+  signal: AbortSignal,
+  gateway: SyncGateway,
+): Promise<void> {
   const { engine } = gateway;
   const frame = parseJsonFrame(text, subscribeFrame);
   const actor = await gateway.actor(frame.token ?? fallbackToken);
   // An outdated client hears 4426 before any other check of its frame (see handler.ts).
   gateway.checkSchemaVersion(frame.schemaVersion);
-  const input = { since: frame.since, collections: frame.collections, lastEventId: frame.lastEventId, view: frame.view, schemaVersion: frame.schemaVersion };
+  const input = {
+    since: frame.since,
+    collections: frame.collections,
+    lastEventId: frame.lastEventId,
+    view: frame.view,
+    schemaVersion: frame.schemaVersion,
+  };
   checkStreamRequest(engine, input);
   // A refused view closes with its code (4400, 4403) before any event.
   if (input.view) await engine.authorizeRead(actor, 'stream', input.collections, input.view);
@@ -194,19 +234,34 @@ export function parseJsonFrame<T>(text: string | null, schema: z.ZodType<T>): T 
     if (text === null) throw new Error('binary');
     value = JSON.parse(text);
   } catch {
-    throw new SyncError('BAD_REQUEST', 'first frame must be a JSON text frame {"type":"subscribe",…}', [{ path: '', message: 'malformed JSON' }]);
+    throw new SyncError(
+      'BAD_REQUEST',
+      'first frame must be a JSON text frame {"type":"subscribe",…}',
+      [{ path: '', message: 'malformed JSON' }],
+    );
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issues: SyncIssue[] = issuesFromZod(parsed.error.issues);
-    throw new SyncError('BAD_REQUEST', `invalid subscribe frame: ${issues[0]?.path || '(root)'}: ${issues[0]?.message}`, issues);
+    throw new SyncError(
+      'BAD_REQUEST',
+      `invalid subscribe frame: ${issues[0]?.path || '(root)'}: ${issues[0]?.message}`,
+      issues,
+    );
   }
   return parsed.data;
 }
 
 /** Sends the gateway's answer as an error frame, then closes with 4000 + its status (or `code`). */
-function refuse(socket: WsSocket, answer: ErrorAnswer, code?: number, extra?: FrameSocketOptions['errorFields']): void {
+function refuse(
+  socket: WsSocket,
+  answer: ErrorAnswer,
+  code?: number,
+  extra?: FrameSocketOptions['errorFields'],
+): void {
   if (socket.readyState !== socket.OPEN) return;
   const body = answer.body.error;
-  socket.send(JSON.stringify({ type: 'error', ...extra?.(body), error: body }), () => socket.close(code ?? closeCodeFor(answer.status), body.code));
+  socket.send(JSON.stringify({ type: 'error', ...extra?.(body), error: body }), () =>
+    socket.close(code ?? closeCodeFor(answer.status), body.code),
+  );
 }

@@ -7,7 +7,21 @@ import { randomBytes } from 'node:crypto';
 import { addSum } from '../../shared/checksum.js';
 import { compareStrings } from '../../shared/order.js';
 import { WRITER_FIELD } from './store.js';
-import type { ClientLedger, DocKey, DocMatch, MutationRecord, OplogEntry, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx, RecordedOutcome } from './store.js';
+import type {
+  ClientLedger,
+  DocKey,
+  DocMatch,
+  MutationRecord,
+  OplogEntry,
+  ReadOplogOptions,
+  ScanDocsOptions,
+  ScopeHead,
+  Store,
+  StoreEvent,
+  StoredDoc,
+  StoreTx,
+  RecordedOutcome,
+} from './store.js';
 
 /** What the memory store keeps for one scope (its `raw` map's values). */
 export interface ScopeData {
@@ -23,7 +37,11 @@ export interface ScopeData {
 }
 
 /** Whether data matches a `DocMatch` (a missing field counts as null). */
-function docMatches(match: DocMatch, data: Record<string, unknown> | null, writer: string): boolean {
+function docMatches(
+  match: DocMatch,
+  data: Record<string, unknown> | null,
+  writer: string,
+): boolean {
   if (!data) return false;
   for (const [field, values] of Object.entries(match)) {
     const v = field === WRITER_FIELD ? writer : Object.hasOwn(data, field) ? data[field] : null;
@@ -54,7 +72,15 @@ export function memoryStore(): MemoryStore {
   const scopeData = (scope: string): ScopeData => {
     let s = scopes.get(scope);
     if (!s) {
-      s = { head: { seq: 0, horizon: 0 }, docs: new Map(), oplog: [], clients: new Map(), mutations: new Map(), checksums: new Map(), lock: Promise.resolve() };
+      s = {
+        head: { seq: 0, horizon: 0 },
+        docs: new Map(),
+        oplog: [],
+        clients: new Map(),
+        mutations: new Map(),
+        checksums: new Map(),
+        lock: Promise.resolve(),
+      };
       scopes.set(scope, s);
     }
     return s;
@@ -87,7 +113,13 @@ export function memoryStore(): MemoryStore {
       try {
         const stagedDocs = new Map<string, StoredDoc>();
         const stagedOplog: OplogEntry[] = [];
-        const stagedMutations: { clientId: string; last: number; records: MutationRecord[]; at: Date; owner: string }[] = [];
+        const stagedMutations: {
+          clientId: string;
+          last: number;
+          records: MutationRecord[];
+          at: Date;
+          owner: string;
+        }[] = [];
         let newHead: number | null = null;
         const stagedSums = new Map<string, { sum: bigint; seq: number }>();
         const tx: StoreTx = {
@@ -139,7 +171,8 @@ export function memoryStore(): MemoryStore {
         for (const [collection, kept] of stagedSums) s.checksums.set(collection, kept);
         for (const m of stagedMutations) {
           s.clients.set(m.clientId, { lastMutationId: m.last, owner: m.owner });
-          for (const r of m.records) s.mutations.set(`${m.clientId}\u0000${r.mutationId}`, { result: r.result, at: m.at });
+          for (const r of m.records)
+            s.mutations.set(`${m.clientId}\u0000${r.mutationId}`, { result: r.result, at: m.at });
         }
         if (newHead !== null) {
           s.head.seq = newHead;
@@ -168,9 +201,17 @@ export function memoryStore(): MemoryStore {
       for (let i = firstAfter(oplog, o.afterSeq); i < oplog.length; i++) {
         const e = oplog[i]!;
         if (o.uptoSeq !== undefined && e.seq > o.uptoSeq) break;
-        if (o.collections && o.collections.length > 0 && !o.collections.includes(e.collection)) continue;
+        if (o.collections && o.collections.length > 0 && !o.collections.includes(e.collection))
+          continue;
         const match = o.match?.get(e.collection);
-        if (match && e.before !== undefined && !match.some((m) => docMatches(m, e.data, e.actor) || docMatches(m, e.before ?? null, e.actor))) continue;
+        if (
+          match &&
+          e.before !== undefined &&
+          !match.some(
+            (m) => docMatches(m, e.data, e.actor) || docMatches(m, e.before ?? null, e.actor),
+          )
+        )
+          continue;
         out.push(copy(e));
         if (o.limit !== undefined && out.length >= o.limit) break;
       }
@@ -178,17 +219,29 @@ export function memoryStore(): MemoryStore {
     },
 
     async findVersion(scope, key, version) {
-      const e = scopeData(scope).oplog.find((x) => x.collection === key.collection && x.id === key.id && x.version === version);
+      const e = scopeData(scope).oplog.find(
+        (x) => x.collection === key.collection && x.id === key.id && x.version === version,
+      );
       return e ? copy(e.data) : undefined;
     },
 
     async scanDocs(scope, o: ScanDocsOptions) {
       const after = o.after ? [o.after.collection, o.after.id] : null;
       const docs = [...scopeData(scope).docs.values()]
-        .filter((d) => !o.collections || o.collections.length === 0 || o.collections.includes(d.collection))
-        .filter((d) => !o.match || (!d.deleted && o.match.some((m) => docMatches(m, d.data, d.actor))))
+        .filter(
+          (d) =>
+            !o.collections || o.collections.length === 0 || o.collections.includes(d.collection),
+        )
+        .filter(
+          (d) => !o.match || (!d.deleted && o.match.some((m) => docMatches(m, d.data, d.actor))),
+        )
         // Code point (UTF-8 byte) order, as PostgreSQL's COLLATE "C" and MongoDB page the same export.
-        .filter((d) => !after || compareStrings(d.collection, after[0]!) > 0 || (d.collection === after[0] && compareStrings(d.id, after[1]!) > 0))
+        .filter(
+          (d) =>
+            !after ||
+            compareStrings(d.collection, after[0]!) > 0 ||
+            (d.collection === after[0] && compareStrings(d.id, after[1]!) > 0),
+        )
         .sort((a, b) => compareStrings(a.collection, b.collection) || compareStrings(a.id, b.id));
       return copy(docs.slice(0, o.limit));
     },
@@ -206,7 +259,8 @@ export function memoryStore(): MemoryStore {
       let removed = 0;
       for (const s of scopes.values()) {
         const keep = s.oplog.filter((e) => e.at >= before);
-        for (const e of s.oplog) if (e.at < before && e.seq > s.head.horizon) s.head.horizon = e.seq;
+        for (const e of s.oplog)
+          if (e.at < before && e.seq > s.head.horizon) s.head.horizon = e.seq;
         removed += s.oplog.length - keep.length;
         s.oplog = keep;
         for (const [k, m] of s.mutations) if (m.at < before) s.mutations.delete(k);
@@ -226,7 +280,12 @@ export function memoryStore(): MemoryStore {
         if (first && (!oldest || first < oldest)) oldest = first;
         if (last && (!newest || last > newest)) newest = last;
       }
-      return { entries, estimated: false, oldestAt: oldest && new Date(oldest), newestAt: newest && new Date(newest) };
+      return {
+        entries,
+        estimated: false,
+        oldestAt: oldest && new Date(oldest),
+        newestAt: newest && new Date(newest),
+      };
     },
 
     onEvent(listener) {

@@ -127,7 +127,13 @@ export interface StoreTx {
   /** Recorded outcomes of earlier mutations of this client, by mutation id. */
   getResults(clientId: string, mutationIds: number[]): Promise<Map<number, RecordedOutcome>>;
   /** Records outcomes, moves the client's last mutation id to `lastMutationId` and its owner to `owner`. */
-  recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date, owner: string): Promise<void>;
+  recordResults(
+    clientId: string,
+    lastMutationId: number,
+    records: MutationRecord[],
+    at: Date,
+    owner: string,
+  ): Promise<void>;
   /**
    * Integrity checksums: adds each delta (mod 2^64) to its collection's kept sum (a missing sum
    * counts as 0) and stamps it with `seq`. The engine calls it once per commit with the
@@ -243,7 +249,11 @@ export interface Store {
   /** Oplog entries of a scope ordered by (seq, idx). */
   readOplog(scope: string, options: ReadOplogOptions): Promise<OplogEntry[]>;
   /** The post-image of a document at a version, when the oplog still holds it (for resolvers). */
-  findVersion(scope: string, key: DocKey, version: string): Promise<Record<string, unknown> | null | undefined>;
+  findVersion(
+    scope: string,
+    key: DocKey,
+    version: string,
+  ): Promise<Record<string, unknown> | null | undefined>;
   /** Current documents (tombstones included) ordered by (collection, id), one keyset page. */
   scanDocs(scope: string, options: ScanDocsOptions): Promise<StoredDoc[]>;
   /**

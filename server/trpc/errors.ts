@@ -74,7 +74,11 @@ export function syncErrorFormatter<TShape extends { data: object }>(opts: {
     // An unexpected failure: no internals to the client, only the id it is logged under.
     const requestId = requestIdOf(opts.error);
     const message = `internal server error (request id ${requestId})`;
-    return { ...opts.shape, message, data: { ...opts.shape.data, sync: { code: 'INTERNAL', issues: [], requestId } } };
+    return {
+      ...opts.shape,
+      message,
+      data: { ...opts.shape.data, sync: { code: 'INTERNAL', issues: [], requestId } },
+    };
   }
   return {
     ...opts.shape,

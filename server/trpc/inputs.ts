@@ -1,6 +1,12 @@
 /** Pass-through input parsers and the static input types tRPC clients see; the engine does the validating. */
 import type { z } from 'zod';
-import type { FullInput, PullInput, PushResponse, StreamInput, ViewRequestInput } from '../../shared/protocol.js';
+import type {
+  FullInput,
+  PullInput,
+  PushResponse,
+  StreamInput,
+  ViewRequestInput,
+} from '../../shared/protocol.js';
 import type { PatchOf } from '../../shared/schema.js';
 import type { SyncEngine } from '../engine/types.js';
 import type { ViewRequest } from '../engine/rules.js';
@@ -31,10 +37,10 @@ export type InputOf<T> = T extends z.ZodType ? z.input<T> : never;
  */
 export type SyncChangeOf<S> = {
   [K in keyof CollectionsOf<S> & string]: ChangeMeta & { collection: K } & (
-    | { op: 'upsert'; data: InputOf<CollectionsOf<S>[K]> }
-    | { op: 'patch'; data: PatchOf<InputOf<CollectionsOf<S>[K]>> }
-    | { op: 'delete'; data?: null }
-  );
+      | { op: 'upsert'; data: InputOf<CollectionsOf<S>[K]> }
+      | { op: 'patch'; data: PatchOf<InputOf<CollectionsOf<S>[K]>> }
+      | { op: 'delete'; data?: null }
+    );
 }[keyof CollectionsOf<S> & string];
 
 /** The typed push input of schema `S` (same shape as `TypedPushInput`). */
@@ -50,7 +56,9 @@ export interface PushInputOf<S> {
  * The `view` field of read inputs under rules `R`: one declared rule with its typed params. An
  * engine typed without rules keeps the untyped wire shape (the server answers 400 `view.rule`).
  */
-export type ViewField<R> = [keyof R] extends [never] ? { view?: ViewRequestInput } : { view?: ViewRequest<R> };
+export type ViewField<R> = [keyof R] extends [never]
+  ? { view?: ViewRequestInput }
+  : { view?: ViewRequest<R> };
 
 /** The input types the `sync` procedures declare to tRPC clients. */
 export interface SyncInputs<S, R = {}> {
@@ -68,14 +76,16 @@ export type ChangeOutMeta = { id: string; version: string };
 /** One change of a pull answer or stream event of schema `S`: `collection` decides the type of `data` (`null` for a delete). */
 export type SyncChangeOutOf<S> = {
   [K in keyof CollectionsOf<S> & string]: ChangeOutMeta & { collection: K } & (
-    | { op: 'upsert'; data: OutputOf<CollectionsOf<S>[K]> }
-    | { op: 'delete'; data: null; left?: boolean }
-  );
+      | { op: 'upsert'; data: OutputOf<CollectionsOf<S>[K]> }
+      | { op: 'delete'; data: null; left?: boolean }
+    );
 }[keyof CollectionsOf<S> & string];
 
 /** One document of a full-export page of schema `S` (tombstones: `deleted: true`, `data: null`). */
 export type SyncFullDocOf<S> = {
-  [K in keyof CollectionsOf<S> & string]: ChangeOutMeta & { collection: K } & ({ deleted: false; data: OutputOf<CollectionsOf<S>[K]> } | { deleted: true; data: null });
+  [K in keyof CollectionsOf<S> & string]: ChangeOutMeta & { collection: K } & (
+      { deleted: false; data: OutputOf<CollectionsOf<S>[K]> } | { deleted: true; data: null }
+    );
 }[keyof CollectionsOf<S> & string];
 
 /** The answer types the `sync` procedures declare to tRPC clients (the wire shapes, typed by the schema). */

@@ -58,11 +58,20 @@ export function checkJsonInput(input: unknown): void {
     }
     if (typeof value !== 'object' || value === null || seen.has(value)) continue;
     seen.add(value);
-    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.keys(value).map((k) => [k, (value as Record<string, unknown>)[k]] as const);
+    const entries = Array.isArray(value)
+      ? value.map((v, i) => [String(i), v] as const)
+      : Object.keys(value).map((k) => [k, (value as Record<string, unknown>)[k]] as const);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i]!;
       // Scalars are checked here, without a node: only objects, arrays and refused values get one.
-      if (typeof child === 'string' || typeof child === 'boolean' || child === undefined || child === null || (typeof child === 'number' && Number.isFinite(child))) continue;
+      if (
+        typeof child === 'string' ||
+        typeof child === 'boolean' ||
+        child === undefined ||
+        child === null ||
+        (typeof child === 'number' && Number.isFinite(child))
+      )
+        continue;
       parents.push(index);
       keys.push(key);
       values.push(child);

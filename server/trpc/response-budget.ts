@@ -21,7 +21,10 @@ const BUDGET = Symbol.for('trpc-offline-sync.responseBudget');
  * still holds for its peer: a client that reads its answers is never refused.
  */
 export function responseBudget(maxBytes: number, res: unknown): ResponseBudget {
-  const socket = res && typeof res === 'object' && 'bufferedAmount' in res ? (res as { bufferedAmount: number }) : null;
+  const socket =
+    res && typeof res === 'object' && 'bufferedAmount' in res
+      ? (res as { bufferedAmount: number })
+      : null;
   let spent = 0;
   let tail: Promise<unknown> = Promise.resolve();
   const held = () => (socket ? socket.bufferedAmount : spent);
@@ -32,10 +35,19 @@ export function responseBudget(maxBytes: number, res: unknown): ResponseBudget {
         if (socket) await new Promise((resolve) => setImmediate(resolve));
         const now = held();
         if (now >= maxBytes) {
-          const where = socket ? `this connection holds ${now} unread bytes of answers` : `the answers of this request already hold ${now} bytes`;
-          throw new SyncError('PAYLOAD_TOO_LARGE', `response too large: ${where}, at most ${maxBytes} (maxResponseBytes); send fewer calls per batch${socket ? ' or read the answers first' : ''}`, [
-            { path: '', message: `at most ${maxBytes} bytes of answers per request (maxResponseBytes)` },
-          ]);
+          const where = socket
+            ? `this connection holds ${now} unread bytes of answers`
+            : `the answers of this request already hold ${now} bytes`;
+          throw new SyncError(
+            'PAYLOAD_TOO_LARGE',
+            `response too large: ${where}, at most ${maxBytes} (maxResponseBytes); send fewer calls per batch${socket ? ' or read the answers first' : ''}`,
+            [
+              {
+                path: '',
+                message: `at most ${maxBytes} bytes of answers per request (maxResponseBytes)`,
+              },
+            ],
+          );
         }
         const result = await fn();
         if (!socket) spent += jsonSize(result, maxBytes - spent);
@@ -69,6 +81,11 @@ export function withResponseBudget<T>(ctx: T, res: unknown, maxBytes: number): T
 
 /** The budget `withResponseBudget` marked `ctx` with, or null. */
 export function responseBudgetOf(ctx: unknown): ResponseBudget | null {
-  const budget = ctx && typeof ctx === 'object' ? (ctx as Record<symbol, unknown>)[BUDGET] : undefined;
-  return budget && typeof budget === 'object' && typeof (budget as ResponseBudget).run === 'function' ? (budget as ResponseBudget) : null;
+  const budget =
+    ctx && typeof ctx === 'object' ? (ctx as Record<symbol, unknown>)[BUDGET] : undefined;
+  return budget &&
+    typeof budget === 'object' &&
+    typeof (budget as ResponseBudget).run === 'function'
+    ? (budget as ResponseBudget)
+    : null;
 }

@@ -25,7 +25,12 @@ import { passThrough, type EngineFor, type SyncInputs, type SyncOutputs } from '
 import { responseBudgetOf } from './response-budget.js';
 
 /** The procedure definition tRPC's router types take: input, output and meta of one sync procedure. */
-export type SyncProcedureDef<TInput, TOutput, TMeta> = { input: TInput; output: TOutput; meta: TMeta; errorShape: unknown };
+export type SyncProcedureDef<TInput, TOutput, TMeta> = {
+  input: TInput;
+  output: TOutput;
+  meta: TMeta;
+  errorShape: unknown;
+};
 
 /** The procedures `createSyncRouter` returns; merge them into the app router as `sync`. */
 export type SyncRouterRecord<S, TMeta = unknown, R = {}> = {
@@ -40,7 +45,13 @@ export type SyncRouterRecord<S, TMeta = unknown, R = {}> = {
    * heartbeats and `resync_required` by the last position delivered, so clients see
    * `{ id, data }` and a reconnecting client resumes from `id` by itself.
    */
-  stream: SubscriptionProcedure<SyncProcedureDef<SyncInputs<S, R>['stream'], AsyncIterable<TrackedData<SyncOutputs<S>['stream']>, void, any>, TMeta>>;
+  stream: SubscriptionProcedure<
+    SyncProcedureDef<
+      SyncInputs<S, R>['stream'],
+      AsyncIterable<TrackedData<SyncOutputs<S>['stream']>, void, any>,
+      TMeta
+    >
+  >;
 };
 
 /** Options of `createSyncRouter`. */
@@ -51,12 +62,24 @@ export interface SyncRouterOptions<S, TContext, TMeta, TContextOverrides, R = {}
    * The app's procedure builder (`t.procedure`, or one carrying the app's auth middleware), so the
    * app's context and middleware apply to every sync procedure.
    */
-  procedure: ProcedureBuilder<TContext, TMeta, TContextOverrides, UnsetMarker, UnsetMarker, UnsetMarker, UnsetMarker, false, any>;
+  procedure: ProcedureBuilder<
+    TContext,
+    TMeta,
+    TContextOverrides,
+    UnsetMarker,
+    UnsetMarker,
+    UnsetMarker,
+    UnsetMarker,
+    false,
+    any
+  >;
   /**
    * Finds the actor in the procedure's context; `null` (or a throw) answers UNAUTHORIZED.
    * @default (ctx) => ctx.actor
    */
-  authenticate?: (ctx: Overwrite<TContext, TContextOverrides>) => Actor | null | undefined | Promise<Actor | null | undefined>;
+  authenticate?: (
+    ctx: Overwrite<TContext, TContextOverrides>,
+  ) => Actor | null | undefined | Promise<Actor | null | undefined>;
   /**
    * The gateway whose live caps, transport limits and `onError` apply. A context marked by the
    * server (`withGateway`, as `createSyncHttpServer` does) wins, so its faces share caps.
@@ -67,7 +90,8 @@ export interface SyncRouterOptions<S, TContext, TMeta, TContextOverrides, R = {}
   onError?: OnUnexpectedError;
 }
 
-const defaultAuthenticate = (ctx: unknown): Actor | null => (ctx as { actor?: Actor | null } | null)?.actor ?? null;
+const defaultAuthenticate = (ctx: unknown): Actor | null =>
+  (ctx as { actor?: Actor | null } | null)?.actor ?? null;
 
 /**
  * Builds the sync procedures on the app's procedure builder. The returned record is merged
@@ -82,14 +106,21 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides, R = {}>(
   options: SyncRouterOptions<S, TContext, TMeta, TContextOverrides, R>,
 ): SyncRouterRecord<S, TMeta, R> {
   const { engine } = options;
-  const authenticate = (options.authenticate ?? defaultAuthenticate) as (ctx: unknown) => Actor | null | undefined | Promise<Actor | null | undefined>;
+  const authenticate = (options.authenticate ?? defaultAuthenticate) as (
+    ctx: unknown,
+  ) => Actor | null | undefined | Promise<Actor | null | undefined>;
   const procedure = options.procedure as unknown as AnyProcedureBuilder;
   let own: SyncGateway | undefined;
   /** The gateway of a call: the server's mark on the context, the given one, or the router's own. */
   const gatewayFor = (ctx: unknown): SyncGateway =>
     gatewayOf(ctx) ??
     options.gateway ??
-    (own ??= createSyncGateway({ engine, authenticate: () => null, onError: options.onError, who: 'createSyncRouter' }));
+    (own ??= createSyncGateway({
+      engine,
+      authenticate: () => null,
+      onError: options.onError,
+      who: 'createSyncRouter',
+    }));
 
   /**
    * The gateway's token → actor rule, applied to the context: null → 401; a thrown SyncError
@@ -98,17 +129,28 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides, R = {}>(
   async function actorOf(ctx: unknown): Promise<Actor> {
     const gateway = gatewayFor(ctx);
     try {
-      return await authenticateToken(async () => (await authenticate(ctx)) ?? null, 'context', gateway.onError);
+      return await authenticateToken(
+        async () => (await authenticate(ctx)) ?? null,
+        'context',
+        gateway.onError,
+      );
     } catch (error) {
       if (SyncError.is(error) && error.code === 'UNAUTHORIZED') {
-        const message = error.message === 'invalid or expired token' ? 'authentication required: no valid credentials' : error.message;
+        const message =
+          error.message === 'invalid or expired token'
+            ? 'authentication required: no valid credentials'
+            : error.message;
         throw new TRPCError({ code: 'UNAUTHORIZED', message, cause: error });
       }
       throw toTRPCError(error);
     }
   }
 
-  async function call<T>(ctx: unknown, input: unknown, fn: (actor: Actor) => Promise<T>): Promise<T> {
+  async function call<T>(
+    ctx: unknown,
+    input: unknown,
+    fn: (actor: Actor) => Promise<T>,
+  ): Promise<T> {
     const actor = await actorOf(ctx);
     // Calls of one request (or WebSocket) run one at a time within its answer budget, when it has one.
     const budget = responseBudgetOf(ctx);
@@ -123,7 +165,15 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides, R = {}>(
   /** The position a fresh stream starts from ("before the first commit"), so every event can be tracked. */
   const beginning = () => encodeCheckpoint({ epoch: engine.store.epoch(), seq: 0 });
 
-  async function* stream({ ctx, input, signal }: { ctx: unknown; input: unknown; signal: AbortSignal | undefined }) {
+  async function* stream({
+    ctx,
+    input,
+    signal,
+  }: {
+    ctx: unknown;
+    input: unknown;
+    signal: AbortSignal | undefined;
+  }) {
     const actor = await actorOf(ctx);
     try {
       checkJsonInput(input);
@@ -137,7 +187,15 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides, R = {}>(
     const transport = liveTransportOf(ctx);
     const gateway = gatewayFor(ctx);
     try {
-      const events = openLiveStream({ engine, actor, input: input ?? {}, signal, face: 'trpc', transport, gateway });
+      const events = openLiveStream({
+        engine,
+        actor,
+        input: input ?? {},
+        signal,
+        face: 'trpc',
+        transport,
+        gateway,
+      });
       for await (const event of events) {
         // A heartbeat carries the position delivered so far; it moves even when a filter hid commits.
         if (event.type !== 'resync_required' && event.checkpoint) position = event.checkpoint;
@@ -160,9 +218,15 @@ export function createSyncRouter<S, TContext, TMeta, TContextOverrides, R = {}>(
   }
 
   const record = {
-    push: procedure.input(passThrough<SyncInputs<S>['push']>()).mutation(({ ctx, input }) => call(ctx, input, (a) => engine.push(a, input))),
-    pull: procedure.input(passThrough<SyncInputs<S, R>['pull']>()).query(({ ctx, input }) => call(ctx, input, (a) => engine.pull(a, input ?? {}))),
-    full: procedure.input(passThrough<SyncInputs<S, R>['full']>()).query(({ ctx, input }) => call(ctx, input, (a) => engine.full(a, input ?? {}))),
+    push: procedure
+      .input(passThrough<SyncInputs<S>['push']>())
+      .mutation(({ ctx, input }) => call(ctx, input, (a) => engine.push(a, input))),
+    pull: procedure
+      .input(passThrough<SyncInputs<S, R>['pull']>())
+      .query(({ ctx, input }) => call(ctx, input, (a) => engine.pull(a, input ?? {}))),
+    full: procedure
+      .input(passThrough<SyncInputs<S, R>['full']>())
+      .query(({ ctx, input }) => call(ctx, input, (a) => engine.full(a, input ?? {}))),
     stream: procedure.input(passThrough<SyncInputs<S, R>['stream']>()).subscription(stream),
   };
   return record as unknown as SyncRouterRecord<S, TMeta, R>;

@@ -15,11 +15,17 @@ function refuseSharedReferences(payload: unknown): void {
   const equalities = meta.referentialEqualities;
   // `{ path: [paths…] }`, or `[[paths…], {…}]` when the root itself is shared: name the first path given.
   const rootPaths: unknown = Array.isArray(equalities) ? equalities[0] : undefined;
-  const named = Array.isArray(rootPaths) ? rootPaths[0] : equalities && typeof equalities === 'object' ? Object.keys(equalities)[0] : undefined;
+  const named = Array.isArray(rootPaths)
+    ? rootPaths[0]
+    : equalities && typeof equalities === 'object'
+      ? Object.keys(equalities)[0]
+      : undefined;
   const first = typeof named === 'string' ? named : '';
   const path = first.length > 200 ? `${first.slice(0, 200)}…` : first;
   const message = `shared references are not accepted (superjson referentialEqualities${path ? ` at ${path}` : ''}): send each value once, as JSON would`;
-  const cause = new SyncError('BAD_REQUEST', `${path || '(root)'}: ${message}`, [{ path, message }]);
+  const cause = new SyncError('BAD_REQUEST', `${path || '(root)'}: ${message}`, [
+    { path, message },
+  ]);
   throw new TRPCError({ code: 'BAD_REQUEST', message: cause.message, cause });
 }
 

@@ -6,19 +6,35 @@ import { until } from './harness.js';
 export type Task = { id: string; title: string; done: boolean; pending: boolean };
 
 /** Opens the app at `url` in `context`; waits for the client (and, unless `status` is null, for that status). */
-export async function openApp(context: BrowserContext, url: string, status: string | null = 'online'): Promise<Page> {
+export async function openApp(
+  context: BrowserContext,
+  url: string,
+  status: string | null = 'online',
+): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(url);
   await page.waitForFunction(() => window.__sync !== undefined);
-  if (status) await until(`the app to be ${status}`, async () => (await page.getByTestId('status').textContent()) === status, 20_000);
+  if (status)
+    await until(
+      `the app to be ${status}`,
+      async () => (await page.getByTestId('status').textContent()) === status,
+      20_000,
+    );
   return page;
 }
 
 export const statusOf = (page: Page) => page.getByTestId('status').textContent();
 
 export const tasksOf = (page: Page): Promise<Task[]> =>
-  page.evaluate(async () => (await window.__sync!.collection('tasks').query(undefined, { orderBy: 'title' })).map((r) => ({ id: r.id, title: r.doc.title, done: r.doc.done, pending: r.pending })));
+  page.evaluate(async () =>
+    (await window.__sync!.collection('tasks').query(undefined, { orderBy: 'title' })).map((r) => ({
+      id: r.id,
+      title: r.doc.title,
+      done: r.doc.done,
+      pending: r.pending,
+    })),
+  );
 
 export const pendingOf = (page: Page) => page.evaluate(() => window.__sync!.pending());
 
@@ -43,7 +59,9 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 /** Waits until the service worker controls the page (its shell is cached: a later start works offline). */
 export async function offlineReady(page: Page): Promise<void> {
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, {
+    timeout: 20_000,
+  });
 }
 
 /** The phone viewport of the tests. */

@@ -14,7 +14,8 @@ export const CHROMIUM = '/usr/bin/chromium';
 /** Why the browser tests cannot run here (`null`: they can). Throws under CI, where Chromium must be installed. */
 export function browserSkipReason(): string | null {
   if (existsSync(CHROMIUM)) return null;
-  if (process.env.CI) throw new Error(`browser tests: ${CHROMIUM} is missing under CI (apt-get install -y chromium)`);
+  if (process.env.CI)
+    throw new Error(`browser tests: ${CHROMIUM} is missing under CI (apt-get install -y chromium)`);
   const reason = `browser tests skipped: ${CHROMIUM} not found (apt-get install -y chromium)`;
   console.warn(reason);
   return reason;
@@ -25,7 +26,15 @@ export async function launchChromium() {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -36,7 +45,10 @@ export type TestAppServer = Awaited<ReturnType<typeof startServer>>;
  * Launches Chromium and the CLI server before the suite's tests (in a `describe`) and stops both
  * after; read `browser` and `server` from the returned object inside the tests.
  */
-export function useChromiumAndServer(options: StartServerOptions = {}): { browser: Browser; server: TestAppServer } {
+export function useChromiumAndServer(options: StartServerOptions = {}): {
+  browser: Browser;
+  server: TestAppServer;
+} {
   const env = {} as { browser: Browser; server: TestAppServer };
   beforeAll(async () => {
     [env.browser, env.server] = await Promise.all([launchChromium(), startServer(options)]);
@@ -73,9 +85,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<{
   stop(opts?: { keepData?: boolean }): Promise<void>;
 }> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sync-browser-'));
-  const env: Record<string, string | undefined> = { ...process.env, PORT: String(options.port ?? 0), SYNC_DATA_DIR: dataDir, SYNC_LOG: 'silent' };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: String(options.port ?? 0),
+    SYNC_DATA_DIR: dataDir,
+    SYNC_LOG: 'silent',
+  };
   delete env.SYNC_JWT_SECRET;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve', ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'server/cli.ts', 'serve', ...(options.args ?? [])],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -86,7 +107,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<{
     if (m && t) {
       const url = m[1]!;
       const token = t[1]!;
-      const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })] });
+      const trpc = createTRPCClient<AppRouter>({
+        links: [
+          httpBatchLink({
+            url: `${url}/trpc`,
+            transformer: superjson,
+            headers: { authorization: `Bearer ${token}` },
+          }),
+        ],
+      });
       return {
         url,
         port: Number(m[2]),
@@ -105,13 +134,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<{
         },
       };
     }
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${out}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`server did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** Polls `check` until it returns true (or throws with `what`). */
-export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+export async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

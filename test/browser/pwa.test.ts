@@ -2,7 +2,16 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addTask, offlineReady, openApp, pendingOf, PHONE, screenshot, statusOf, tasksOf } from './app-helpers.js';
+import {
+  addTask,
+  offlineReady,
+  openApp,
+  pendingOf,
+  PHONE,
+  screenshot,
+  statusOf,
+  tasksOf,
+} from './app-helpers.js';
 import { browserSkipReason, startServer, until, useChromiumAndServer } from './harness.js';
 
 const skip = browserSkipReason();
@@ -27,13 +36,24 @@ describe.skipIf(skip !== null)('web app as a PWA in Chromium', () => {
     expect(swText).toContain(sw.headers.get('x-shell-version')!);
     expect(swText).not.toContain('__SHELL_VERSION__');
     console.log(`service worker: ${swText.length} bytes minified`);
-    const manifest = (await (await fetch(`${app.server.url}/manifest.webmanifest`)).json()) as { icons: { src: string; sizes: string }[]; display: string; start_url: string };
+    const manifest = (await (await fetch(`${app.server.url}/manifest.webmanifest`)).json()) as {
+      icons: { src: string; sizes: string }[];
+      display: string;
+      start_url: string;
+    };
     expect(manifest.display).toBe('standalone');
-    expect(manifest.icons.map((i) => i.sizes)).toEqual(expect.arrayContaining(['192x192', '512x512']));
+    expect(manifest.icons.map((i) => i.sizes)).toEqual(
+      expect.arrayContaining(['192x192', '512x512']),
+    );
     for (const icon of manifest.icons) {
       const res = await fetch(`${app.server.url}${icon.src}`);
       expect(res.status).toBe(200);
-      if (icon.src.endsWith('.png')) expect(Buffer.from(await res.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+      if (icon.src.endsWith('.png'))
+        expect(
+          Buffer.from(await res.arrayBuffer())
+            .subarray(1, 4)
+            .toString(),
+        ).toBe('PNG');
     }
     const js = await fetch(`${app.server.url}/app.js`, { headers: { 'accept-encoding': 'gzip' } });
     expect(js.headers.get('content-encoding')).toBe('gzip'); // fetch decodes it
@@ -44,7 +64,10 @@ describe.skipIf(skip !== null)('web app as a PWA in Chromium', () => {
     const context = await app.browser.newContext({ viewport: { width: 900, height: 700 } });
     const first = await openApp(context, `${app.server.url}/`);
     await addTask(first, 'Replace filter');
-    await addTask(first, 'Check the pressure gauge on pump 3 in the basement, then write the reading in the log book next to the door');
+    await addTask(
+      first,
+      'Check the pressure gauge on pump 3 in the basement, then write the reading in the log book next to the door',
+    );
     await until('the first visit to push', async () => (await pendingOf(first)) === 0);
     await offlineReady(first);
     await first.close();
@@ -62,17 +85,36 @@ describe.skipIf(skip !== null)('web app as a PWA in Chromium', () => {
 
     await restart();
     await context.setOffline(false);
-    await until('the offline write to reach the server', async () => (await pendingOf(page)) === 0, 30_000);
+    await until(
+      'the offline write to reach the server',
+      async () => (await pendingOf(page)) === 0,
+      30_000,
+    );
     const full = await app.server.trpc.sync.full.query({});
-    expect(full.docs.find((d) => d.id === id)?.data).toEqual({ title: 'Written with no network', done: false });
+    expect(full.docs.find((d) => d.id === id)?.data).toEqual({
+      title: 'Written with no network',
+      done: false,
+    });
     await until('the status to be online', async () => (await statusOf(page)) === 'online', 20_000);
 
-    const phone = await app.browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const phone = await app.browser.newContext({
+      viewport: PHONE,
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+    });
     const phonePage = await openApp(phone, `${app.server.url}/`);
-    await until('the phone to show the three tasks', async () => (await phonePage.locator('li').count()) === 3);
+    await until(
+      'the phone to show the three tasks',
+      async () => (await phonePage.locator('li').count()) === 3,
+    );
     // Long titles wrap, nothing is clipped or scrolls sideways.
-    expect(await phonePage.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
-    for (const box of await phonePage.locator('li .delete').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON() as DOMRect))) {
+    expect(
+      await phonePage.evaluate(() => document.documentElement.scrollWidth),
+    ).toBeLessThanOrEqual(PHONE.width);
+    for (const box of await phonePage
+      .locator('li .delete')
+      .evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON() as DOMRect))) {
       expect(box.right).toBeLessThanOrEqual(PHONE.width);
     }
     const longRow = phonePage.locator('li[data-title^="Check the pressure"] .title');
@@ -91,11 +133,23 @@ describe.skipIf(skip !== null)('web app as a PWA in Chromium', () => {
     await restart(() => rmSync(join(app.server.dataDir, 'dev-secret')));
     await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.update()));
     await page.getByTestId('update').waitFor({ timeout: 20_000 });
-    expect(await page.getByTestId('update').textContent()).toContain('A new version of the app is available');
+    expect(await page.getByTestId('update').textContent()).toContain(
+      'A new version of the app is available',
+    );
     console.log('update:', await screenshot(page, 'pwa-update-available'));
-    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Reload' }).click()]);
-    await page.waitForFunction((old) => window.__SYNC_TOKEN__ !== undefined && window.__SYNC_TOKEN__ !== old, before);
-    await until('the updated app to be online with the new token', async () => (await statusOf(page)) === 'online', 20_000);
+    await Promise.all([
+      page.waitForEvent('load'),
+      page.getByRole('button', { name: 'Reload' }).click(),
+    ]);
+    await page.waitForFunction(
+      (old) => window.__SYNC_TOKEN__ !== undefined && window.__SYNC_TOKEN__ !== old,
+      before,
+    );
+    await until(
+      'the updated app to be online with the new token',
+      async () => (await statusOf(page)) === 'online',
+      20_000,
+    );
     expect(await page.getByTestId('update').count()).toBe(0);
     await context.close();
   }, 120_000);

@@ -5,20 +5,42 @@ import { SyncProvider, useDoc, usePending, useQuery, useSyncStatus } from '../..
 import { demoSchema } from '../../server/demo/schema.js';
 
 const never = () => Promise.reject(new Error('offline test api'));
-const api = { push: { mutate: never }, pull: { query: never }, full: { query: never }, stream: { subscribe: () => ({ unsubscribe() {} }) } } as unknown as SyncApi;
-const client = createSyncClient({ api, schema: demoSchema, store: memoryLocalStore(), connectivity: null });
+const api = {
+  push: { mutate: never },
+  pull: { query: never },
+  full: { query: never },
+  stream: { subscribe: () => ({ unsubscribe() {} }) },
+} as unknown as SyncApi;
+const client = createSyncClient({
+  api,
+  schema: demoSchema,
+  store: memoryLocalStore(),
+  connectivity: null,
+});
 const renders: Record<string, number> = {};
 const count = (name: string) => (renders[name] = (renders[name] ?? 0) + 1);
 
 function OpenTasks() {
   count('openTasks');
   const rows = useQuery('tasks', { done: false }, { orderBy: 'title' });
-  return <ul id="open">{rows.map((r) => <li key={r.id}>{r.doc.title}</li>)}</ul>;
+  return (
+    <ul id="open">
+      {rows.map((r) => (
+        <li key={r.id}>{r.doc.title}</li>
+      ))}
+    </ul>
+  );
 }
 function Notes() {
   count('notes');
   const rows = useQuery(client.collection('notes'));
-  return <ul id="notes">{rows.map((r) => <li key={r.id}>{r.doc.body}</li>)}</ul>;
+  return (
+    <ul id="notes">
+      {rows.map((r) => (
+        <li key={r.id}>{r.doc.body}</li>
+      ))}
+    </ul>
+  );
 }
 function FirstTask() {
   count('firstTask');

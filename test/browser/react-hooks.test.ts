@@ -70,7 +70,9 @@ describe.skipIf(skip !== null)('React hooks in Chromium', () => {
     expect(r1.notes).toBeGreaterThan(r0.notes!);
 
     // Same collection, rows outside the filter (done) and another document: OpenTasks and FirstTask stay put.
-    await page.evaluate(() => window.__t.client.collection('tasks').put('t3', { title: 'Done already', done: true }));
+    await page.evaluate(() =>
+      window.__t.client.collection('tasks').put('t3', { title: 'Done already', done: true }),
+    );
     await expect.poll(() => text('#pending')).toBe('4');
     await settle();
     const r2 = await renders();
@@ -79,7 +81,9 @@ describe.skipIf(skip !== null)('React hooks in Chromium', () => {
     expect(r2.notes).toBe(r1.notes);
 
     // A row in the answer changes: OpenTasks and FirstTask re-render, Notes does not.
-    await page.evaluate(() => window.__t.client.collection('tasks').patch('t1', { title: 'Buy oat milk' }));
+    await page.evaluate(() =>
+      window.__t.client.collection('tasks').patch('t1', { title: 'Buy oat milk' }),
+    );
     await expect.poll(() => text('#open')).toBe('Bake bread\nBuy oat milk');
     await expect.poll(() => text('#first')).toBe('Buy oat milk');
     await settle();

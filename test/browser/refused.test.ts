@@ -7,7 +7,10 @@ const skip = browserSkipReason();
 
 describe.skipIf(skip !== null)('refused writes in words in Chromium', () => {
   const app = useChromiumAndServer({ args: ['--schema', 'test/browser/strict-schema.ts'] });
-  const serverTitles = async () => (await app.server.trpc.sync.full.query({})).docs.filter((d) => d.data !== null).map((d) => (d.data as { title: string }).title);
+  const serverTitles = async () =>
+    (await app.server.trpc.sync.full.query({})).docs
+      .filter((d) => d.data !== null)
+      .map((d) => (d.data as { title: string }).title);
 
   it('a refused write becomes a notice naming the task and why, the writes behind it sync; Edit sends a fixed one, Discard drops another', async () => {
     const context = await app.browser.newContext({ viewport: { width: 800, height: 600 } });
@@ -17,15 +20,27 @@ describe.skipIf(skip !== null)('refused writes in words in Chromium', () => {
     await addTask(page, 'Buy fuses');
     const notice = page.getByTestId('notice').first();
     await notice.waitFor({ timeout: 30_000 });
-    expect(await notice.locator('p').textContent()).toMatch(new RegExp(`^Your change to '${long}' was not saved: the server found it invalid \\(.*30 characters.*\\)\\.$`));
-    await until('the next write to reach the server', async () => (await serverTitles()).includes('Buy fuses') && (await pendingOf(page)) === 0, 30_000);
+    expect(await notice.locator('p').textContent()).toMatch(
+      new RegExp(
+        `^Your change to '${long}' was not saved: the server found it invalid \\(.*30 characters.*\\)\\.$`,
+      ),
+    );
+    await until(
+      'the next write to reach the server',
+      async () => (await serverTitles()).includes('Buy fuses') && (await pendingOf(page)) === 0,
+      30_000,
+    );
     expect(await serverTitles()).not.toContain(long);
     console.log('refused:', await screenshot(page, 'refused-notice'));
     // Edit: the refused title, shortened, sent again as a new write.
     await notice.getByRole('button', { name: 'Edit' }).click();
     await notice.getByLabel('edit refused title').fill('Inspect the extinguishers');
     await notice.getByRole('button', { name: 'Save and retry' }).click();
-    await until('the edited write to reach the server', async () => (await serverTitles()).includes('Inspect the extinguishers'), 30_000);
+    await until(
+      'the edited write to reach the server',
+      async () => (await serverTitles()).includes('Inspect the extinguishers'),
+      30_000,
+    );
     await until('its notice to go', async () => (await page.getByTestId('notice').count()) === 0);
     await page.locator('li[data-title="Inspect the extinguishers"]').waitFor();
 

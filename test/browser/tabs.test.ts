@@ -21,7 +21,18 @@ describe.skipIf(skip !== null)('tab coordinator in Chromium', () => {
   const ORIGIN = 'http://localhost:9/'; // a secure context (Web Locks need one), answered by page.route
   const NO_LOCKS = 'http://localhost:9/no-locks'; // the same page with navigator.locks hidden: the heartbeat fallback
   beforeAll(async () => {
-    const bundle = buildSync({ stdin: { contents: "import { createTabCoordinator } from './client/tabs.ts'; globalThis.createTabCoordinator = createTabCoordinator;", resolveDir: process.cwd(), loader: 'ts' }, bundle: true, write: false, format: 'iife', logLevel: 'silent' }).outputFiles[0]!.text;
+    const bundle = buildSync({
+      stdin: {
+        contents:
+          "import { createTabCoordinator } from './client/tabs.ts'; globalThis.createTabCoordinator = createTabCoordinator;",
+        resolveDir: process.cwd(),
+        loader: 'ts',
+      },
+      bundle: true,
+      write: false,
+      format: 'iife',
+      logLevel: 'silent',
+    }).outputFiles[0]!.text;
     browser = await launchChromium();
     context = await browser.newContext();
     await context.route(`${ORIGIN}**`, (route) => {
@@ -48,7 +59,8 @@ window.tabs = createTabCoordinator({ name: ${noLocks ? "'fallback', heartbeatMs:
    * checks whether the leader was silent for timeoutMs). Waiting for ticks waits for the election
    * to have looked, not for a guessed time.
    */
-  const ticks = (p: Page) => p.evaluate(() => window.alive[Object.keys(window.alive).sort().at(-1)!] ?? 0);
+  const ticks = (p: Page) =>
+    p.evaluate(() => window.alive[Object.keys(window.alive).sort().at(-1)!] ?? 0);
   /** Waits until `p`'s tab has ticked `n` more times (heartbeatMs 100, timeoutMs 500: 7 ticks span a timeout). */
   const afterTicks = async (p: Page, n: number) => {
     const from = await ticks(p);
@@ -69,7 +81,9 @@ window.tabs = createTabCoordinator({ name: ${noLocks ? "'fallback', heartbeatMs:
     await b.evaluate(() => window.tabs.post({ type: 'wrote' }));
     await expect.poll(() => a.evaluate(() => window.messages)).toEqual([{ type: 'wrote' }]);
     await a.evaluate(() => window.tabs.post({ type: 'changes', collection: 'tasks', ids: ['t1'] }));
-    await expect.poll(() => c.evaluate(() => window.messages)).toEqual([{ type: 'wrote' }, { type: 'changes', collection: 'tasks', ids: ['t1'] }]);
+    await expect
+      .poll(() => c.evaluate(() => window.messages))
+      .toEqual([{ type: 'wrote' }, { type: 'changes', collection: 'tasks', ids: ['t1'] }]);
 
     await a.close();
     await expect.poll(async () => Number(await isLeader(b)) + Number(await isLeader(c))).toBe(1);

@@ -17,12 +17,19 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
     page.on('pageerror', (e) => console.error('page error:', e.message));
     await page.goto(`${app.server.url}/`);
     await page.waitForFunction(() => window.__sync !== undefined);
-    await until('the app to be online', async () => (await page.getByTestId('status').textContent()) === 'online');
+    await until(
+      'the app to be online',
+      async () => (await page.getByTestId('status').textContent()) === 'online',
+    );
     return { context, page };
   }
 
   const tasks = (page: Page): Promise<Task[]> =>
-    page.evaluate(async () => (await window.__sync!.collection('tasks').query(undefined, { orderBy: 'title' })).map((r) => ({ id: r.id, title: r.doc.title, done: r.doc.done, pending: r.pending })));
+    page.evaluate(async () =>
+      (await window.__sync!.collection('tasks').query(undefined, { orderBy: 'title' })).map(
+        (r) => ({ id: r.id, title: r.doc.title, done: r.doc.done, pending: r.pending }),
+      ),
+    );
   const pending = (page: Page) => page.evaluate(() => window.__sync!.pending());
   const row = (page: Page, id: string) => page.locator(`li[data-id="${id}"]`);
 
@@ -50,7 +57,10 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
     await until('device B to see both tasks', async () => (await tasks(b.page)).length === 2);
 
     await b.context.setOffline(true);
-    await until('B to notice it is offline', async () => (await b.page.getByTestId('status').textContent()) === 'offline');
+    await until(
+      'B to notice it is offline',
+      async () => (await b.page.getByTestId('status').textContent()) === 'offline',
+    );
     // Offline on B: toggle milk done (through the UI), add a task. Online on A: rename milk, delete bread.
     await row(b.page, milk).getByLabel('done').click();
     await expect.poll(() => row(b.page, milk).getByLabel('done').isChecked()).toBe(true);
@@ -67,13 +77,32 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
       { id: milk, title: 'Buy oat milk', done: true, pending: false },
       { id: eggs, title: 'Eggs (added offline)', done: false, pending: false },
     ].sort((x, y) => x.title.localeCompare(y.title));
-    await until('both devices to converge', async () => JSON.stringify(await tasks(a.page)) === JSON.stringify(expected) && JSON.stringify(await tasks(b.page)) === JSON.stringify(expected), 30_000);
+    await until(
+      'both devices to converge',
+      async () =>
+        JSON.stringify(await tasks(a.page)) === JSON.stringify(expected) &&
+        JSON.stringify(await tasks(b.page)) === JSON.stringify(expected),
+      30_000,
+    );
     const server_ = await app.server.trpc.sync.full.query({});
-    expect(server_.docs.filter((d) => d.collection === 'tasks' && d.data !== null).map((d) => [d.id, d.data]).sort()).toEqual(expected.map((t) => [t.id, { title: t.title, done: t.done }]).sort());
+    expect(
+      server_.docs
+        .filter((d) => d.collection === 'tasks' && d.data !== null)
+        .map((d) => [d.id, d.data])
+        .sort(),
+    ).toEqual(expected.map((t) => [t.id, { title: t.title, done: t.done }]).sort());
     // The UI shows it too.
-    await until('B to render the merged task', async () => (await row(b.page, milk).getByLabel('title').inputValue()) === 'Buy oat milk');
+    await until(
+      'B to render the merged task',
+      async () => (await row(b.page, milk).getByLabel('title').inputValue()) === 'Buy oat milk',
+    );
     expect(await row(b.page, milk).getByLabel('done').isChecked()).toBe(true);
-    await until('the status bar to settle', async () => (await b.page.getByTestId('pending').textContent()) === 'all changes saved' && (await b.page.getByTestId('status').textContent()) === 'online');
+    await until(
+      'the status bar to settle',
+      async () =>
+        (await b.page.getByTestId('pending').textContent()) === 'all changes saved' &&
+        (await b.page.getByTestId('status').textContent()) === 'online',
+    );
 
     mkdirSync('.tmp/screenshots', { recursive: true });
     await b.page.screenshot({ path: '.tmp/screenshots/app.png' });
@@ -85,8 +114,15 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
     const d = await device();
     const before = await app.server.trpc.sync.pull.query({});
     await d.context.setOffline(true);
-    await until('offline', async () => (await d.page.getByTestId('status').textContent()) === 'offline');
-    const ids = [await add(d.page, 'Offline one'), await add(d.page, 'Offline two'), await add(d.page, 'Offline three')];
+    await until(
+      'offline',
+      async () => (await d.page.getByTestId('status').textContent()) === 'offline',
+    );
+    const ids = [
+      await add(d.page, 'Offline one'),
+      await add(d.page, 'Offline two'),
+      await add(d.page, 'Offline three'),
+    ];
     await row(d.page, ids[0]!).getByLabel('done').click();
     await expect.poll(() => row(d.page, ids[0]!).getByLabel('done').isChecked()).toBe(true);
     await expect.poll(() => pending(d.page)).toBe(4);
@@ -99,9 +135,17 @@ describe.skipIf(skip !== null)('web app in Chromium', () => {
     await d.page.waitForFunction(() => window.__sync !== undefined);
     expect(await pending(d.page)).toBe(4);
     // A push is tried and fails (endpoints unreachable): the outbox keeps all four.
-    await until('a push to fail', async () => (await d.page.evaluate(() => window.__sync!.diagnostics())).lastPush?.ok === false);
+    await until(
+      'a push to fail',
+      async () =>
+        (await d.page.evaluate(() => window.__sync!.diagnostics())).lastPush?.ok === false,
+    );
     expect(await pending(d.page)).toBe(4);
-    expect((await tasks(d.page)).filter((t) => ids.includes(t.id)).map((t) => [t.title, t.done, t.pending])).toEqual([
+    expect(
+      (await tasks(d.page))
+        .filter((t) => ids.includes(t.id))
+        .map((t) => [t.title, t.done, t.pending]),
+    ).toEqual([
       ['Offline one', true, true],
       ['Offline three', false, true],
       ['Offline two', false, true],

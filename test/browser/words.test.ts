@@ -9,7 +9,10 @@ const skip = browserSkipReason();
 describe.skipIf(skip !== null)('inspector, undo and notices in Chromium', () => {
   const app = useChromiumAndServer();
 
-  const serverDoc = async (id: string) => (await app.server.trpc.sync.full.query({})).docs.find((d) => d.collection === 'tasks' && d.id === id);
+  const serverDoc = async (id: string) =>
+    (await app.server.trpc.sync.full.query({})).docs.find(
+      (d) => d.collection === 'tasks' && d.id === id,
+    );
   /** The server holds no live copy: a tombstone, or (tasks are served through the default view `all`, whose full export leaves tombstones out) no entry. */
   const deletedOnServer = async (id: string) => ((await serverDoc(id))?.data ?? null) === null;
 
@@ -22,34 +25,70 @@ describe.skipIf(skip !== null)('inspector, undo and notices in Chromium', () => 
     await addTask(page, 'Call the landlord');
     await page.getByTestId('inspector-toggle').click();
     await page.getByTestId('inspector').waitFor();
-    await until('the inspector to show two pending writes', async () => /^2 pending, oldest \d+ (ms|s) old$/.test((await page.getByTestId('inspector-outbox').textContent()) ?? ''));
-    expect(await page.getByTestId('inspector-status').textContent()).toMatch(/^offline — PLATFORM_OFFLINE: /);
+    await until('the inspector to show two pending writes', async () =>
+      /^2 pending, oldest \d+ (ms|s) old$/.test(
+        (await page.getByTestId('inspector-outbox').textContent()) ?? '',
+      ),
+    );
+    expect(await page.getByTestId('inspector-status').textContent()).toMatch(
+      /^offline — PLATFORM_OFFLINE: /,
+    );
     expect(page.url()).toMatch(/#inspector$/);
     console.log('inspector:', await screenshot(page, 'inspector-outbox'));
 
     await context.setOffline(false);
-    await until('the inspector to show the outbox drained', async () => (await page.getByTestId('inspector-outbox').textContent()) === '0 pending', 30_000);
-    await until('online', async () => (await page.getByTestId('inspector-status').textContent()) === 'online');
+    await until(
+      'the inspector to show the outbox drained',
+      async () => (await page.getByTestId('inspector-outbox').textContent()) === '0 pending',
+      30_000,
+    );
+    await until(
+      'online',
+      async () => (await page.getByTestId('inspector-status').textContent()) === 'online',
+    );
 
-    const phone = await app.browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const phone = await app.browser.newContext({
+      viewport: PHONE,
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+    });
     const small = await openApp(phone, `${app.server.url}/#inspector`);
     await small.getByTestId('inspector').waitFor();
-    await until('the phone inspector to read diagnostics', async () => (await small.getByTestId('inspector-outbox').textContent()) === '0 pending');
-    expect(await small.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await until(
+      'the phone inspector to read diagnostics',
+      async () => (await small.getByTestId('inspector-outbox').textContent()) === '0 pending',
+    );
+    expect(await small.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      PHONE.width,
+    );
     console.log('inspector phone:', await screenshot(small, 'inspector-phone'));
     await phone.close();
     await context.close();
   }, 90_000);
 
   it('delete with undo: the row goes at once, Undo brings it back and nothing is deleted on the server; left alone, the delete is written', async () => {
-    const phone = await app.browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const phone = await app.browser.newContext({
+      viewport: PHONE,
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+    });
     const page = await openApp(phone, `${app.server.url}/`);
-    const id = await addTask(page, 'Replace the filter in the air handling unit on the third floor (north wing)');
-    await until('it to reach the server', async () => (await pendingOf(page)) === 0 && (await serverDoc(id))?.data != null);
+    const id = await addTask(
+      page,
+      'Replace the filter in the air handling unit on the third floor (north wing)',
+    );
+    await until(
+      'it to reach the server',
+      async () => (await pendingOf(page)) === 0 && (await serverDoc(id))?.data != null,
+    );
     await row(page, id).getByLabel('delete').click();
     await page.getByTestId('undo-toast').waitFor();
     expect(await row(page, id).count()).toBe(0);
-    expect(await page.getByTestId('undo-toast').textContent()).toContain("Deleted 'Replace the filter");
+    expect(await page.getByTestId('undo-toast').textContent()).toContain(
+      "Deleted 'Replace the filter",
+    );
     const toast = (await page.getByTestId('undo-toast').boundingBox())!;
     expect(toast.x).toBeGreaterThanOrEqual(0);
     expect(toast.x + toast.width).toBeLessThanOrEqual(PHONE.width);
@@ -80,7 +119,7 @@ describe.skipIf(skip !== null)('inspector, undo and notices in Chromium', () => 
     return id;
   }
 
-  it("a conflict notice in words: \"Your tick on 'Replace filter' was not kept: the task was deleted on another device\", and Restore it", async () => {
+  it('a conflict notice in words: "Your tick on \'Replace filter\' was not kept: the task was deleted on another device", and Restore it', async () => {
     const devA = await app.browser.newContext({ viewport: { width: 800, height: 600 } });
     const devB = await app.browser.newContext({ viewport: { width: 800, height: 600 } });
     const a = await openApp(devA, `${app.server.url}/`);
@@ -88,12 +127,21 @@ describe.skipIf(skip !== null)('inspector, undo and notices in Chromium', () => 
     const id = await conflictOn(b, a);
     const notice = b.getByTestId('notice').first();
     await notice.waitFor({ timeout: 30_000 });
-    expect(await notice.locator('p').textContent()).toBe("Your tick on 'Replace filter' was not kept: the task was deleted on another device.");
+    expect(await notice.locator('p').textContent()).toBe(
+      "Your tick on 'Replace filter' was not kept: the task was deleted on another device.",
+    );
     await until('the task to be gone on B', async () => (await row(b, id).count()) === 0);
     console.log('conflict:', await screenshot(b, 'conflict-notice'));
     await notice.getByRole('button', { name: 'Restore it' }).click();
     await b.locator('li[data-title="Replace filter"]').waitFor();
-    await until('the restored task to reach device A, ticked', async () => (await a.locator('li[data-title="Replace filter"] input[type=checkbox]:checked').count()) === 1, 30_000);
+    await until(
+      'the restored task to reach device A, ticked',
+      async () =>
+        (await a
+          .locator('li[data-title="Replace filter"] input[type=checkbox]:checked')
+          .count()) === 1,
+      30_000,
+    );
     expect(await b.getByTestId('notice').count()).toBe(0);
     await devA.close();
     await devB.close();
@@ -114,14 +162,27 @@ describe.skipIf(skip !== null)('inspector, undo and notices in Chromium', () => 
     const theirs = row(a, id).getByLabel('title'); // renamed later on A: the newer change
     await theirs.fill('Fix the front door');
     await theirs.press('Enter');
-    await until('A to push', async () => (await pendingOf(a)) === 0 && ((await serverDoc(id))?.data as { title?: string } | null)?.title === 'Fix the front door');
+    await until(
+      'A to push',
+      async () =>
+        (await pendingOf(a)) === 0 &&
+        ((await serverDoc(id))?.data as { title?: string } | null)?.title === 'Fix the front door',
+    );
     await devB.setOffline(false);
     const notice = b.getByTestId('notice').first();
     await notice.waitFor({ timeout: 30_000 });
-    expect(await notice.locator('p').textContent()).toBe("Your new title 'Fix the back door' was replaced by a newer change from another device: it is now 'Fix the front door' (open).");
+    expect(await notice.locator('p').textContent()).toBe(
+      "Your new title 'Fix the back door' was replaced by a newer change from another device: it is now 'Fix the front door' (open).",
+    );
     console.log('rename conflict:', await screenshot(b, 'conflict-keep-mine'));
     await notice.getByRole('button', { name: 'Keep mine' }).click();
-    await until('both devices to show mine', async () => (await row(a, id).getAttribute('data-title')) === 'Fix the back door' && (await row(b, id).getAttribute('data-title')) === 'Fix the back door', 30_000);
+    await until(
+      'both devices to show mine',
+      async () =>
+        (await row(a, id).getAttribute('data-title')) === 'Fix the back door' &&
+        (await row(b, id).getAttribute('data-title')) === 'Fix the back door',
+      30_000,
+    );
     expect(await b.getByTestId('notice').count()).toBe(0);
     await devA.close();
     await devB.close();

@@ -14,7 +14,9 @@ export function countingApi(inner: SyncApi): CountingApi {
     push: { mutate: (input) => (counts.push++, inner.push.mutate(input)) },
     pull: { query: (input, opts) => (counts.pull++, inner.pull.query(input, opts)) },
     full: { query: (input) => (counts.full++, inner.full.query(input)) },
-    stream: { subscribe: (input, observer) => (counts.subscribe++, inner.stream.subscribe(input, observer)) },
+    stream: {
+      subscribe: (input, observer) => (counts.subscribe++, inner.stream.subscribe(input, observer)),
+    },
   };
   return { api, counts, total: () => counts.push + counts.pull + counts.full + counts.subscribe };
 }

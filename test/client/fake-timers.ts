@@ -41,7 +41,8 @@ export class FakeTimers implements Timers {
     const end = this.time + ms;
     for (;;) {
       let due: [number, { at: number; fn: () => void }] | null = null;
-      for (const entry of this.queue) if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
+      for (const entry of this.queue)
+        if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
       if (!due) break;
       this.queue.delete(due[0]);
       this.time = due[1].at;

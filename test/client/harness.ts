@@ -1,5 +1,13 @@
 /** Client test harness: a real one-port sync server on 127.0.0.1 (memory store, or any store case) and real tRPC clients with a controllable link. */
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink, type TRPCLink } from '@trpc/client';
+import {
+  createTRPCClient,
+  createWSClient,
+  httpBatchLink,
+  splitLink,
+  TRPCClientError,
+  wsLink,
+  type TRPCLink,
+} from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 import WebSocket from 'ws';
@@ -15,7 +23,13 @@ import { z } from 'zod';
 import { memoryStore, type MemoryStore } from '../../server/stores/memory.js';
 import type { Store } from '../../server/stores/store.js';
 import { storeCases, type StoreCase } from '../rest/harness.js';
-import { createSyncClient, memoryLocalStore, type LocalStore, type RetryOptions, type SyncClient } from '../../client/index.js';
+import {
+  createSyncClient,
+  memoryLocalStore,
+  type LocalStore,
+  type RetryOptions,
+  type SyncClient,
+} from '../../client/index.js';
 
 export const SECRET = 'client-test-secret-client-test-secret';
 
@@ -31,14 +45,20 @@ function controlLink(control: LinkControl): TRPCLink<AppRouter> {
     ({ op, next }) =>
       observable((observer) => {
         if (control.offline && op.type !== 'subscription') {
-          observer.error(TRPCClientError.from(new Error('fetch failed: network unreachable (test link offline)')));
+          observer.error(
+            TRPCClientError.from(
+              new Error('fetch failed: network unreachable (test link offline)'),
+            ),
+          );
           return;
         }
         const sub = next(op).subscribe({
           next(value) {
             if (op.path === 'sync.push' && control.dropPushResponses > 0) {
               control.dropPushResponses--;
-              observer.error(TRPCClientError.from(new Error('socket hang up: response lost (test link)')));
+              observer.error(
+                TRPCClientError.from(new Error('socket hang up: response lost (test link)')),
+              );
               return;
             }
             observer.next(value);
@@ -69,7 +89,12 @@ export interface ClientTestServer {
   /** A device of `tenant` with its own memory local store. */
   device(tenant?: string, clientId?: string, localStore?: LocalStore): Promise<TestDevice>;
   /** A device whose client uses `schema` (e.g. looser than the server's demo schema). */
-  deviceWith<S extends SyncSchema>(schema: S, tenant?: string, clientId?: string, localStore?: LocalStore): Promise<TestDevice<S>>;
+  deviceWith<S extends SyncSchema>(
+    schema: S,
+    tenant?: string,
+    clientId?: string,
+    localStore?: LocalStore,
+  ): Promise<TestDevice<S>>;
   /** Stops the http server (engine and store stay): clients see connection refused. */
   stopHttp(): Promise<void>;
   /** Serves again on the same port. */
@@ -114,18 +139,29 @@ export async function startClientServer(
   const engine = createSyncEngine({
     store,
     schema: options.serverSchema ?? demoSchema,
-    ...(options.minSchemaVersion !== undefined ? { minSchemaVersion: options.minSchemaVersion } : {}),
+    ...(options.minSchemaVersion !== undefined
+      ? { minSchemaVersion: options.minSchemaVersion }
+      : {}),
     limits: options.limits,
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     stream: { heartbeatMs: 300, pollMs: 200 },
     onEvent: (e) => events.push(e),
   });
   const authenticate = jwtAuthenticator({ secret: SECRET });
-  let http: SyncHttpServer = createSyncHttpServer({ engine, authenticate, router: createAppRouter(engine) });
+  let http: SyncHttpServer = createSyncHttpServer({
+    engine,
+    authenticate,
+    router: createAppRouter(engine),
+  });
   const { url, port } = await http.listen(0, '127.0.0.1');
   const cleanups: (() => Promise<void> | void)[] = [];
 
-  async function deviceWith<S extends SyncSchema>(schema: S, tenant = 'acme', clientId?: string, localStore?: LocalStore): Promise<TestDevice<S>> {
+  async function deviceWith<S extends SyncSchema>(
+    schema: S,
+    tenant = 'acme',
+    clientId?: string,
+    localStore?: LocalStore,
+  ): Promise<TestDevice<S>> {
     const token = await signDevToken(SECRET, { sub: `u-${tenant}`, tenant, expiresIn: '1h' });
     const control: LinkControl = { offline: false, dropPushResponses: 0 };
     const wsClient = createWSClient({
@@ -141,11 +177,21 @@ export async function startClientServer(
         splitLink({
           condition: (op) => op.type === 'subscription',
           true: wsLink({ client: wsClient, transformer: superjson }),
-          false: httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } }),
+          false: httpBatchLink({
+            url: `${url}/trpc`,
+            transformer: superjson,
+            headers: { authorization: `Bearer ${token}` },
+          }),
         }),
       ],
     });
-    const client = createSyncClient({ api: trpc.sync, schema, store: localStore ?? (await (options.newLocalStore ?? memoryLocalStore)()), clientId, retry: options.retry ?? { retries: 4, baseMs: 10, maxMs: 100 } });
+    const client = createSyncClient({
+      api: trpc.sync,
+      schema,
+      store: localStore ?? (await (options.newLocalStore ?? memoryLocalStore)()),
+      clientId,
+      retry: options.retry ?? { retries: 4, baseMs: 10, maxMs: 100 },
+    });
     cleanups.push(async () => {
       await client.close();
       await wsClient.close();
@@ -169,12 +215,19 @@ export async function startClientServer(
       await http.listen(port, '127.0.0.1');
     },
     oplogOf(scope, clientId) {
-      if (!memory) throw new Error(`oplogOf reads the memory store; on ${options.store?.name} use await oplog()`);
-      return (memory.raw.get(scope)?.oplog ?? []).filter((e) => e.clientId === clientId).map((e) => ({ mutationId: e.mutationId, id: e.id }));
+      if (!memory)
+        throw new Error(
+          `oplogOf reads the memory store; on ${options.store?.name} use await oplog()`,
+        );
+      return (memory.raw.get(scope)?.oplog ?? [])
+        .filter((e) => e.clientId === clientId)
+        .map((e) => ({ mutationId: e.mutationId, id: e.id }));
     },
     async oplog(scope, clientId) {
       const entries = await store.readOplog(scope, { afterSeq: 0 });
-      return entries.filter((e) => e.clientId === clientId).map((e) => ({ mutationId: e.mutationId, id: e.id }));
+      return entries
+        .filter((e) => e.clientId === clientId)
+        .map((e) => ({ mutationId: e.mutationId, id: e.id }));
     },
     async close() {
       for (const cleanup of cleanups) await cleanup();

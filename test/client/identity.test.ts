@@ -32,22 +32,32 @@ describe.each(realStoreCases('ident'))('device identity on $name', (storeCase) =
   /** A device: the client library on a SQLite file, signed in as `user`. */
   const device = async (file: string, user: string) => {
     const trpc = await trpcFor(user);
-    const client = createSyncClient({ api: trpc.sync, schema: demoSchema, store: sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, file)))), retry: { retries: 2, baseMs: 10, maxMs: 50 } });
+    const client = createSyncClient({
+      api: trpc.sync,
+      schema: demoSchema,
+      store: sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, file)))),
+      retry: { retries: 2, baseMs: 10, maxMs: 50 },
+    });
     open.push(client);
     return client;
   };
   const copyStore = (from: string, to: string) => {
-    for (const suffix of ['', '-wal', '-shm']) if (existsSync(join(dir, from + suffix))) copyFileSync(join(dir, from + suffix), join(dir, to + suffix));
+    for (const suffix of ['', '-wal', '-shm'])
+      if (existsSync(join(dir, from + suffix)))
+        copyFileSync(join(dir, from + suffix), join(dir, to + suffix));
   };
   /** How many times the server's history holds each document id (every write here is a new document). */
   const appliedCounts = async (scope: string) => {
     const counts = new Map<string, number>();
-    for (const e of await server().store.readOplog(scope, { afterSeq: 0 })) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+    for (const e of await server().store.readOplog(scope, { afterSeq: 0 }))
+      counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
     return counts;
   };
   const serverTitles = async (user: string) => {
     const page = await (await trpcFor(user)).sync.full.query({ limit: 1000 });
-    return new Map(page.docs.filter((d) => !d.deleted).map((d) => [d.id, (d.data as { title: string }).title]));
+    return new Map(
+      page.docs.filter((d) => !d.deleted).map((d) => [d.id, (d.data as { title: string }).title]),
+    );
   };
 
   it('two devices on one copied SQLite store: every write either device saw accepted is on the server exactly once', async () => {
@@ -108,7 +118,7 @@ describe.each(realStoreCases('ident'))('device identity on $name', (storeCase) =
     }
   });
 
-  it('a tenant member pushing under another device\'s client id (tRPC, REST, compat) changes nothing for that device', async () => {
+  it("a tenant member pushing under another device's client id (tRPC, REST, compat) changes nothing for that device", async () => {
     const victim = await device('victim.db', 'tech-1');
     const tasks = victim.collection('tasks');
     await tasks.put('v-0', { title: 'before the attack' });
@@ -116,20 +126,41 @@ describe.each(realStoreCases('ident'))('device identity on $name', (storeCase) =
     const victimId = await victim.clientId();
     const attacker = await trpcFor('tech-2');
     const attackerToken = await tokenOf('tech-2');
-    const change = (mutationId: number) => ({ mutationId, collection: 'tasks' as const, id: `x-${mutationId}`, op: 'upsert' as const, data: { title: 'attacker' } });
+    const change = (mutationId: number) => ({
+      mutationId,
+      collection: 'tasks' as const,
+      id: `x-${mutationId}`,
+      op: 'upsert' as const,
+      data: { title: 'attacker' },
+    });
 
     for (const mutationId of [2 ** 53 - 1, 2, 1]) {
-      const error = await attacker.sync.push.mutate({ clientId: victimId, changes: [change(mutationId)] }).catch((e: unknown) => e);
+      const error = await attacker.sync.push
+        .mutate({ clientId: victimId, changes: [change(mutationId)] })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TRPCClientError);
       expect((error as TRPCClientError<AppRouter>).data?.sync?.code).toBe('CLIENT_ID_CONFLICT');
-      const rest = await api(server().url, '/sync/push', { token: attackerToken, body: { clientId: victimId, changes: [change(mutationId)] } });
+      const rest = await api(server().url, '/sync/push', {
+        token: attackerToken,
+        body: { clientId: victimId, changes: [change(mutationId)] },
+      });
       expect(rest.status).toBe(409);
       expect(rest.json.error.code).toBe('CLIENT_ID_CONFLICT');
     }
     // The compat face keys its ledger by user: the same client_id from another user is that user's own push.
     const compat = await api(server().url, '/compat/fastapi-offline-sync/sync/push', {
       token: attackerToken,
-      body: { client_id: victimId, changes: [{ collection: 'tasks', operation: 'upsert', doc_id: 'x-compat', data: { title: 'attacker via compat' } }] },
+      body: {
+        client_id: victimId,
+        changes: [
+          {
+            collection: 'tasks',
+            operation: 'upsert',
+            doc_id: 'x-compat',
+            data: { title: 'attacker via compat' },
+          },
+        ],
+      },
     });
     expect(compat.status).toBe(200);
 
@@ -150,9 +181,15 @@ describe.each(realStoreCases('ident'))('device identity on $name', (storeCase) =
 
   it('compat: two copies of one fastapi-offline-sync client (same client_id) pushing different changes both apply, each once', async () => {
     const token = await tokenOf('field-user');
-    const push = (doc: string) => ({ client_id: 'restored-rn-device', changes: [{ collection: 'tasks', operation: 'upsert', doc_id: doc, data: { title: doc } }] });
+    const push = (doc: string) => ({
+      client_id: 'restored-rn-device',
+      changes: [{ collection: 'tasks', operation: 'upsert', doc_id: doc, data: { title: doc } }],
+    });
     for (const doc of ['compat-orig-1', 'compat-copy-1', 'compat-orig-2', 'compat-copy-2']) {
-      const res = await api(server().url, '/compat/fastapi-offline-sync/sync/push', { token, body: push(doc) });
+      const res = await api(server().url, '/compat/fastapi-offline-sync/sync/push', {
+        token,
+        body: push(doc),
+      });
       expect(res.json.results[0].status, doc).toBe('accepted');
     }
     const titles = await serverTitles('field-user');
@@ -173,11 +210,18 @@ describe.each(realStoreCases('ident'))('device identity on $name', (storeCase) =
       push: {
         mutate: async (input: Parameters<typeof trpc.sync.push.mutate>[0]) => {
           const res = await trpc.sync.push.mutate(input);
-          return garble ? { ...res, results: res.results.map((r) => ({ ...r, id: `${r.id}-not-mine` })) } : res;
+          return garble
+            ? { ...res, results: res.results.map((r) => ({ ...r, id: `${r.id}-not-mine` })) }
+            : res;
         },
       },
     };
-    const client = createSyncClient({ api, schema: demoSchema, store: sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, 'garbled.db')))), retry: { retries: 0, baseMs: 1, maxMs: 1 } });
+    const client = createSyncClient({
+      api,
+      schema: demoSchema,
+      store: sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, 'garbled.db')))),
+      retry: { retries: 0, baseMs: 1, maxMs: 1 },
+    });
     open.push(client);
     await client.collection('tasks').put('kept-1', { title: 'kept' });
     await client.push();
@@ -192,17 +236,34 @@ describe.each(realStoreCases('ident'))('device identity on $name', (storeCase) =
     const token = await tokenOf('rest-user');
     const push = (ids: number[], prefix: string) => ({
       clientId: 'shared-rest-device',
-      changes: ids.map((mutationId) => ({ mutationId, collection: 'tasks', id: `${prefix}-${mutationId}`, op: 'upsert', data: { title: prefix } })),
+      changes: ids.map((mutationId) => ({
+        mutationId,
+        collection: 'tasks',
+        id: `${prefix}-${mutationId}`,
+        op: 'upsert',
+        data: { title: prefix },
+      })),
     });
-    expect((await api(server().url, '/sync/push', { token, body: push([1, 2], 'first') })).status).toBe(200);
+    expect(
+      (await api(server().url, '/sync/push', { token, body: push([1, 2], 'first') })).status,
+    ).toBe(200);
     const before = await server().store.head(TENANT);
-    const clone = await api(server().url, '/sync/push', { token, body: { ...push([1, 2, 3], 'first'), changes: [...push([1], 'first').changes, ...push([2, 3], 'clone').changes] } });
+    const clone = await api(server().url, '/sync/push', {
+      token,
+      body: {
+        ...push([1, 2, 3], 'first'),
+        changes: [...push([1], 'first').changes, ...push([2, 3], 'clone').changes],
+      },
+    });
     expect(clone.status).toBe(409);
     expect(clone.json.error).toMatchObject({ code: 'CLIENT_ID_CONFLICT', recorded: [1] });
     expect(clone.json.error.issues[0].path).toBe('changes.1.mutationId');
     expect(await server().store.head(TENANT)).toEqual(before);
     // The retry of the first device is still a duplicate of its own changes.
     const retry = await api(server().url, '/sync/push', { token, body: push([1, 2], 'first') });
-    expect(retry.json.results.map((r: { status: string }) => r.status)).toEqual(['duplicate', 'duplicate']);
+    expect(retry.json.results.map((r: { status: string }) => r.status)).toEqual([
+      'duplicate',
+      'duplicate',
+    ]);
   });
 });

@@ -13,7 +13,9 @@ const PACKAGES = new Set(['zod', 'idb']);
 describe('client imports', () => {
   it.each(files)('%s imports only ./, ../shared/, zod and idb', (file) => {
     const source = readFileSync(join(dir, file), 'utf8');
-    const specifiers = [...source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+    const specifiers = [
+      ...source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s+['"]([^'"]+)['"]/g),
+    ].map((m) => m[1]!);
     for (const spec of specifiers) {
       if (PACKAGES.has(spec)) continue;
       expect(spec).toMatch(/^\.{1,2}\/[\w./-]+\.js$/);

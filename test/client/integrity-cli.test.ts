@@ -12,7 +12,9 @@ import { pgliteStore } from '../../server/stores/postgres/index.js';
 const run = promisify(execFile);
 const cli = async (args: string[]) => {
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { env: { ...process.env, SYNC_LOG: 'silent' } });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
+      env: { ...process.env, SYNC_LOG: 'silent' },
+    });
     return { code: 0, stdout };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -27,20 +29,28 @@ describe('trpc-offline-sync verify', () => {
   it('finds a row changed behind the engine, resets it with --reset, then agrees', async () => {
     const store = await pgliteStore(dir);
     await store.init();
-    const engine = createSyncEngine({ store, schema: demoSchema, retention: { pruneIntervalMs: 0 } });
+    const engine = createSyncEngine({
+      store,
+      schema: demoSchema,
+      retention: { pruneIntervalMs: 0 },
+    });
     await engine.write('acme', [
       { collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'one' } },
       { collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'two' } },
       { collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'x' } },
     ]);
-    await store.raw.query(`UPDATE sync_docs SET data = jsonb_set(data, '{title}', '"changed by hand"') WHERE scope = 'acme' AND id = 't2'`);
+    await store.raw.query(
+      `UPDATE sync_docs SET data = jsonb_set(data, '{title}', '"changed by hand"') WHERE scope = 'acme' AND id = 't2'`,
+    );
     await engine.close();
     await store.close();
 
     const found = await cli(['verify', '--scope', 'acme', '--data-dir', dir]);
     expect(found.code, found.stdout).toBe(2);
     expect(found.stdout).toMatch(/^ok +notes: .*\(1 live documents\)$/m);
-    expect(found.stdout).toMatch(/^MISMATCH tasks: kept [0-9a-f]{16}, recomputed [0-9a-f]{16} \(2 live documents\)$/m);
+    expect(found.stdout).toMatch(
+      /^MISMATCH tasks: kept [0-9a-f]{16}, recomputed [0-9a-f]{16} \(2 live documents\)$/m,
+    );
     expect(found.stdout).toContain('1 collection(s) drifted');
 
     const reset = await cli(['verify', '--scope', 'acme', '--reset', '--data-dir', dir]);

@@ -14,7 +14,12 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import pg from 'pg';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSyncClient, memoryLocalStore, type LocalStore, type SyncClient } from '../../client/index.js';
+import {
+  createSyncClient,
+  memoryLocalStore,
+  type LocalStore,
+  type SyncClient,
+} from '../../client/index.js';
 import { betterSqlite3Driver, sqliteLocalStore } from '../../client/sqlite/index.js';
 import { indexedDbLocalStore } from '../../client/indexeddb/index.js';
 import { keyValueLocalStore } from '../../client/key-value/index.js';
@@ -33,7 +38,12 @@ const SECRET = 'integrity-test-secret-integrity-test-secret';
 /** A server store plus a way to run SQL on its documents table behind the engine. */
 interface ServerCase {
   name: string;
-  create: () => Promise<{ store: Store; sql: (text: string, params: unknown[]) => Promise<unknown>; docs: string; drop?: () => Promise<void> }>;
+  create: () => Promise<{
+    store: Store;
+    sql: (text: string, params: unknown[]) => Promise<unknown>;
+    docs: string;
+    drop?: () => Promise<void>;
+  }>;
 }
 const cases: ServerCase[] = [
   {
@@ -77,8 +87,16 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
   beforeAll(async () => {
     server = await create();
     await server.store.init();
-    engine = createSyncEngine({ store: server.store, schema: demoSchema, retention: { pruneIntervalMs: 0 } });
-    http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), router: createAppRouter(engine) });
+    engine = createSyncEngine({
+      store: server.store,
+      schema: demoSchema,
+      retention: { pruneIntervalMs: 0 },
+    });
+    http = createSyncHttpServer({
+      engine,
+      authenticate: jwtAuthenticator({ secret: SECRET }),
+      router: createAppRouter(engine),
+    });
     ({ url } = await http.listen(0, '127.0.0.1'));
   });
   afterAll(async () => {
@@ -94,9 +112,22 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
   const tenant = () => `integrity-${++tenantNo}-${Math.random().toString(36).slice(2, 6)}`;
   const trpcFor = async (scope: string) => {
     const token = await signDevToken(SECRET, { sub: 'nurse', tenant: scope, expiresIn: '1h' });
-    return createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })] });
+    return createTRPCClient<AppRouter>({
+      links: [
+        httpBatchLink({
+          url: `${url}/trpc`,
+          transformer: superjson,
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      ],
+    });
   };
-  const device = async (scope: string, store: LocalStore, wrap: (api: SyncApi) => SyncApi = (a) => a, auditIntervalMs = 0) => {
+  const device = async (
+    scope: string,
+    store: LocalStore,
+    wrap: (api: SyncApi) => SyncApi = (a) => a,
+    auditIntervalMs = 0,
+  ) => {
     const client = createSyncClient({
       api: wrap((await trpcFor(scope)).sync as unknown as SyncApi),
       schema: demoSchema,
@@ -115,11 +146,18 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
   };
   /** The server's live documents of a collection, by id. */
   const serverDocs = async (scope: string, collection: 'tasks' | 'notes') => {
-    const page = await (await trpcFor(scope)).sync.full.query({ collections: [collection], limit: 1000 });
+    const page = await (
+      await trpcFor(scope)
+    ).sync.full.query({ collections: [collection], limit: 1000 });
     return new Map(page.docs.filter((d) => !d.deleted).map((d) => [d.id, d.data]));
   };
   /** The client's documents of a collection as the app sees them, by id. */
-  const localDocs = async (store: LocalStore, collection: string) => new Map((await store.listDocs(collection, { limit: 1000 })).filter((d) => d.data !== null).map((d) => [d.id, d.data]));
+  const localDocs = async (store: LocalStore, collection: string) =>
+    new Map(
+      (await store.listDocs(collection, { limit: 1000 }))
+        .filter((d) => d.data !== null)
+        .map((d) => [d.id, d.data]),
+    );
   /** Three tasks and two notes on the server, synced to `client`. */
   const seed = async (client: SyncClient<typeof demoSchema>) => {
     const tasks = client.collection('tasks');
@@ -144,9 +182,13 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
     expect(before.integrity!.checks).toBeGreaterThan(0);
 
     // Behind its back: content changed with the version untouched, and a row gone.
-    db.prepare(`UPDATE sync_docs SET server = json_set(server, '$.title', 'tampered'), data = json_set(data, '$.title', 'tampered') WHERE collection = 'tasks' AND id = 't1'`).run();
+    db.prepare(
+      `UPDATE sync_docs SET server = json_set(server, '$.title', 'tampered'), data = json_set(data, '$.title', 'tampered') WHERE collection = 'tasks' AND id = 't1'`,
+    ).run();
     db.prepare(`DELETE FROM sync_docs WHERE collection = 'tasks' AND id = 't2'`).run();
-    const notesVersions = db.prepare(`SELECT id, version, mark FROM sync_docs WHERE collection = 'notes' ORDER BY id`).all();
+    const notesVersions = db
+      .prepare(`SELECT id, version, mark FROM sync_docs WHERE collection = 'notes' ORDER BY id`)
+      .all();
 
     const result = await client.sync();
     expect(seen).toHaveLength(1);
@@ -155,7 +197,11 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
     expect(result.pulled).toBe(2);
     expect(await localDocs(client.store, 'tasks')).toEqual(await serverDocs(scope, 'tasks'));
     // Only the drifted collection was rebuilt: the other's rows were not rewritten.
-    expect(db.prepare(`SELECT id, version, mark FROM sync_docs WHERE collection = 'notes' ORDER BY id`).all()).toEqual(notesVersions);
+    expect(
+      db
+        .prepare(`SELECT id, version, mark FROM sync_docs WHERE collection = 'notes' ORDER BY id`)
+        .all(),
+    ).toEqual(notesVersions);
     expect((await client.diagnostics()).integrity).toMatchObject({ mismatches: 1, repairs: 1 });
 
     // The next sync agrees: nothing more to repair; nor after a full resync (sums kept page by page).
@@ -207,7 +253,9 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
       const docs = tx.objectStore('docs');
       const get = docs.get(['tasks', 't2']);
       get.onsuccess = () => {
-        const record = get.result as { doc: { server: Record<string, unknown>; data: Record<string, unknown> } };
+        const record = get.result as {
+          doc: { server: Record<string, unknown>; data: Record<string, unknown> };
+        };
         record.doc.server = { ...record.doc.server, done: false, title: 'edited in devtools' };
         record.doc.data = { ...record.doc.server };
         docs.put(record, ['tasks', 't2']);
@@ -240,8 +288,18 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
     const seen = events(client);
     await seed(client);
     const key = [...map.keys()].find((k) => k.endsWith(':tasks:t3'))!;
-    const stored = JSON.parse(map.get(key)!) as { server: Record<string, unknown>; data: Record<string, unknown> };
-    map.set(key, JSON.stringify({ ...stored, server: { ...stored.server, title: 'edited in storage' }, data: { ...stored.data, title: 'edited in storage' } }));
+    const stored = JSON.parse(map.get(key)!) as {
+      server: Record<string, unknown>;
+      data: Record<string, unknown>;
+    };
+    map.set(
+      key,
+      JSON.stringify({
+        ...stored,
+        server: { ...stored.server, title: 'edited in storage' },
+        data: { ...stored.data, title: 'edited in storage' },
+      }),
+    );
     expect((await client.collection('tasks').get('t3'))?.title).toBe('edited in storage');
 
     await client.sync();
@@ -251,54 +309,76 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
   });
 
   it.each([
-    { kind: 'SQLite', open: (name: string): LocalStore => sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${name}-reader.db`)))) },
+    {
+      kind: 'SQLite',
+      open: (name: string): LocalStore =>
+        sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${name}-reader.db`)))),
+    },
     { kind: 'memory', open: (): LocalStore => memoryLocalStore() },
-  ])('$kind: a change the client missed (a pull page that dropped it) is found by the O(1) check and repaired', async ({ open: openReader }) => {
-    const scope = tenant();
-    const writer = await device(scope, sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${scope}-writer.db`)))));
-    await seed(writer);
-    let drop = false;
-    let dropped = 0;
-    // A simulated bug: the api loses one change of a pull page while `drop` is set.
-    const buggy = (api: SyncApi): SyncApi => ({
-      push: api.push,
-      full: api.full,
-      stream: api.stream,
-      pull: {
-        async query(input, opts) {
-          const page = await api.pull.query(input, opts);
-          if (!drop || page.changes.length === 0) return page;
-          drop = false;
-          dropped++;
-          return { ...page, changes: page.changes.filter((c) => c.id !== 't2') };
+  ])(
+    '$kind: a change the client missed (a pull page that dropped it) is found by the O(1) check and repaired',
+    async ({ open: openReader }) => {
+      const scope = tenant();
+      const writer = await device(
+        scope,
+        sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${scope}-writer.db`)))),
+      );
+      await seed(writer);
+      let drop = false;
+      let dropped = 0;
+      // A simulated bug: the api loses one change of a pull page while `drop` is set.
+      const buggy = (api: SyncApi): SyncApi => ({
+        push: api.push,
+        full: api.full,
+        stream: api.stream,
+        pull: {
+          async query(input, opts) {
+            const page = await api.pull.query(input, opts);
+            if (!drop || page.changes.length === 0) return page;
+            drop = false;
+            dropped++;
+            return { ...page, changes: page.changes.filter((c) => c.id !== 't2') };
+          },
         },
-      },
-    });
-    // Audits only at the first sync: after it, the kept sum alone must find the drift.
-    const reader = await device(scope, openReader(scope), buggy, 3_600_000);
-    const seen = events(reader);
-    await reader.sync();
-    expect(seen).toEqual([]);
-    const audits = (await reader.diagnostics()).integrity!.audits;
-    await writer.collection('tasks').patch('t2', { title: 'Call the lab again' });
-    await writer.collection('tasks').put('t4', { title: 'New task' });
-    await writer.sync();
+      });
+      // Audits only at the first sync: after it, the kept sum alone must find the drift.
+      const reader = await device(scope, openReader(scope), buggy, 3_600_000);
+      const seen = events(reader);
+      await reader.sync();
+      expect(seen).toEqual([]);
+      const audits = (await reader.diagnostics()).integrity!.audits;
+      await writer.collection('tasks').patch('t2', { title: 'Call the lab again' });
+      await writer.collection('tasks').put('t4', { title: 'New task' });
+      await writer.sync();
 
-    drop = true;
-    await reader.sync();
-    expect(dropped).toBe(1);
-    expect(seen).toMatchObject([{ collection: 'tasks', repaired: 1 }]);
-    expect(await localDocs(reader.store, 'tasks')).toEqual(await serverDocs(scope, 'tasks'));
-    expect((await reader.collection('tasks').get('t2'))?.title).toBe('Call the lab again');
-    expect((await reader.diagnostics()).integrity).toMatchObject({ audits, mismatches: 1, repairs: 1 });
-  });
+      drop = true;
+      await reader.sync();
+      expect(dropped).toBe(1);
+      expect(seen).toMatchObject([{ collection: 'tasks', repaired: 1 }]);
+      expect(await localDocs(reader.store, 'tasks')).toEqual(await serverDocs(scope, 'tasks'));
+      expect((await reader.collection('tasks').get('t2'))?.title).toBe('Call the lab again');
+      expect((await reader.diagnostics()).integrity).toMatchObject({
+        audits,
+        mismatches: 1,
+        repairs: 1,
+      });
+    },
+  );
 
   it('live mode: a change a stream event lost is found at the next heartbeat and repaired as a network step', async () => {
     const scope = tenant();
-    const writer = await device(scope, sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${scope}-writer.db`)))));
+    const writer = await device(
+      scope,
+      sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${scope}-writer.db`)))),
+    );
     await seed(writer);
     // A second engine on the same store whose streams beat every 50 ms, reached in process.
-    const live = createSyncEngine({ store: server.store, schema: demoSchema, retention: { pruneIntervalMs: 0 }, stream: { heartbeatMs: 50 } });
+    const live = createSyncEngine({
+      store: server.store,
+      schema: demoSchema,
+      retention: { pruneIntervalMs: 0 },
+      stream: { heartbeatMs: 50 },
+    });
     const actor = { userId: 'nurse', scopeId: scope };
     let dropped = 0;
     const buggyStream = (api: SyncApi): SyncApi => ({
@@ -312,14 +392,21 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
             try {
               for await (const event of live.stream(actor, input, abort.signal)) {
                 // The simulated bug: one live event loses its change of t2.
-                if (event.type === 'changes' && dropped === 0 && event.changes.some((c) => c.id === 't2')) {
+                if (
+                  event.type === 'changes' &&
+                  dropped === 0 &&
+                  event.changes.some((c) => c.id === 't2')
+                ) {
                   dropped++;
                   const changes = event.changes.filter((c) => c.id !== 't2');
                   if (changes.length === 0) continue;
                   observer.onData?.({ id: event.checkpoint, data: { ...event, changes } });
                   continue;
                 }
-                observer.onData?.({ id: 'checkpoint' in event && event.checkpoint ? event.checkpoint : '', data: event });
+                observer.onData?.({
+                  id: 'checkpoint' in event && event.checkpoint ? event.checkpoint : '',
+                  data: event,
+                });
               }
               observer.onComplete?.();
             } catch (error) {
@@ -330,7 +417,12 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
         },
       },
     });
-    const reader = await device(scope, sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${scope}-reader.db`)))), buggyStream, 3_600_000);
+    const reader = await device(
+      scope,
+      sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${scope}-reader.db`)))),
+      buggyStream,
+      3_600_000,
+    );
     const repaired = new Promise<IntegrityEvent>((resolve) => reader.on('integrity', resolve));
     try {
       await reader.start();
@@ -352,7 +444,10 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
 
   it('a document changed in the server database behind the engine is found by verifyChecksums; after a reset clients repair to it', async () => {
     const scope = tenant();
-    const client = await device(scope, sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${scope}.db`)))));
+    const client = await device(
+      scope,
+      sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `${scope}.db`)))),
+    );
     const seen = events(client);
     await seed(client);
     const clean = await engine.verifyChecksums(scope);
@@ -362,7 +457,10 @@ describe.each(cases)('integrity checksums on $name', ({ create }) => {
       ['tasks', 3, true],
     ]);
 
-    await server.sql(`UPDATE ${server.docs} SET data = jsonb_set(data, '{title}', '"fixed by a DBA"') WHERE scope = $1 AND collection = 'tasks' AND id = 't1'`, [scope]);
+    await server.sql(
+      `UPDATE ${server.docs} SET data = jsonb_set(data, '{title}', '"fixed by a DBA"') WHERE scope = $1 AND collection = 'tasks' AND id = 't1'`,
+      [scope],
+    );
     const found = await engine.verifyChecksums(scope);
     expect(found.mismatches).toBe(1);
     expect(found.collections.find((c) => !c.ok)).toMatchObject({ collection: 'tasks', docs: 3 });

@@ -23,7 +23,8 @@ export interface RealStoreCase {
 export function realStoreCases(prefix: string): RealStoreCase[] {
   const cases: RealStoreCase[] = [{ name: 'pglite', create: async () => pgliteStore() }];
   const url = process.env.TEST_DATABASE_URL;
-  if (url) cases.push({ name: 'postgres', create: async () => throwawayPostgresStore(url, prefix) });
+  if (url)
+    cases.push({ name: 'postgres', create: async () => throwawayPostgresStore(url, prefix) });
   return cases;
 }
 
@@ -45,10 +46,19 @@ export function useRealServer(storeCase: RealStoreCase): () => RealServer {
   beforeAll(async () => {
     const store = await storeCase.create();
     await store.init();
-    const engine = createSyncEngine({ store, schema: demoSchema, retention: { pruneIntervalMs: 0 } });
-    const http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), router: createAppRouter(engine) });
+    const engine = createSyncEngine({
+      store,
+      schema: demoSchema,
+      retention: { pruneIntervalMs: 0 },
+    });
+    const http = createSyncHttpServer({
+      engine,
+      authenticate: jwtAuthenticator({ secret: SECRET }),
+      router: createAppRouter(engine),
+    });
     const { url } = await http.listen(0, '127.0.0.1');
-    const tokenOf = (user: string, tenant: string) => signDevToken(SECRET, { sub: user, tenant, expiresIn: '1h' });
+    const tokenOf = (user: string, tenant: string) =>
+      signDevToken(SECRET, { sub: user, tenant, expiresIn: '1h' });
     server = {
       url,
       store,
@@ -56,7 +66,15 @@ export function useRealServer(storeCase: RealStoreCase): () => RealServer {
       tokenOf,
       trpcFor: async (user, tenant) => {
         const token = await tokenOf(user, tenant);
-        return createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })] });
+        return createTRPCClient<AppRouter>({
+          links: [
+            httpBatchLink({
+              url: `${url}/trpc`,
+              transformer: superjson,
+              headers: { authorization: `Bearer ${token}` },
+            }),
+          ],
+        });
       },
     };
     close = async () => {
@@ -67,7 +85,8 @@ export function useRealServer(storeCase: RealStoreCase): () => RealServer {
   });
   afterAll(async () => close?.());
   return () => {
-    if (!server) throw new Error('useRealServer: the server is not started yet (read it inside a test)');
+    if (!server)
+      throw new Error('useRealServer: the server is not started yet (read it inside a test)');
     return server;
   };
 }

@@ -4,7 +4,12 @@
  * of order), leaves the newer local state and checkpoint in place. Real server on PGlite and PostgreSQL.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSyncClient, memoryLocalStore, type SyncApi, type SyncClient } from '../../client/index.js';
+import {
+  createSyncClient,
+  memoryLocalStore,
+  type SyncApi,
+  type SyncClient,
+} from '../../client/index.js';
 import { demoSchema } from '../../server/demo/schema.js';
 import type { PullResponse } from '../../shared/protocol.js';
 import { realStoreCases, useRealServer } from './real-server.js';
@@ -34,12 +39,17 @@ describe.each(realStoreCases('order'))('replica order on $name', (storeCase) => 
         },
       },
     };
-    const client = createSyncClient({ api, schema: demoSchema, store: memoryLocalStore(), retry: { retries: 0, baseMs: 1, maxMs: 1 } });
+    const client = createSyncClient({
+      api,
+      schema: demoSchema,
+      store: memoryLocalStore(),
+      retry: { retries: 0, baseMs: 1, maxMs: 1 },
+    });
     open.push(client);
     return { client, answers, replayNext: (answer: PullResponse | null) => (replay = answer) };
   };
 
-  it('a pull page read before this client\'s acknowledged push does not undo it (read-your-writes)', async () => {
+  it("a pull page read before this client's acknowledged push does not undo it (read-your-writes)", async () => {
     const b = await device('ord-1', 'b');
     await b.client.collection('tasks').put('t', { title: 'from B' });
     await b.client.sync();
@@ -69,7 +79,18 @@ describe.each(realStoreCases('order'))('replica order on $name', (storeCase) => 
     await a.client.pull(); // A at the newer checkpoint, x = second
     const checkpoint = await a.client.store.getMeta('checkpoint');
     expect(checkpoint).not.toBe(older.checkpoint);
-    a.replayNext({ ...older, changes: [{ collection: 'tasks', id: 'x', op: 'upsert', data: { title: 'first', done: false }, version: older.changes[0]?.version ?? '20260101T000000.000Z-0000-old' }] });
+    a.replayNext({
+      ...older,
+      changes: [
+        {
+          collection: 'tasks',
+          id: 'x',
+          op: 'upsert',
+          data: { title: 'first', done: false },
+          version: older.changes[0]?.version ?? '20260101T000000.000Z-0000-old',
+        },
+      ],
+    });
     await a.client.pull();
     expect(await a.client.store.getMeta('checkpoint')).toBe(checkpoint);
     expect((await a.client.collection('tasks').get('x'))?.title).toBe('second');

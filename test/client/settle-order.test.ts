@@ -8,9 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineSyncSchema } from '../../shared/schema.js';
 import type { PushInput, PushResponse, StreamEvent } from '../../shared/protocol.js';
-import { createSyncClient, memoryLocalStore, type StreamObserver, type SyncApi } from '../../client/index.js';
+import {
+  createSyncClient,
+  memoryLocalStore,
+  type StreamObserver,
+  type SyncApi,
+} from '../../client/index.js';
 
-const schema = defineSyncSchema({ tasks: z.object({ title: z.string(), done: z.boolean().default(false) }) });
+const schema = defineSyncSchema({
+  tasks: z.object({ title: z.string(), done: z.boolean().default(false) }),
+});
 const MINE = '20260502T120000.000Z-0000-srv1';
 const LATER = '20260502T120001.000Z-0000-srv1';
 
@@ -40,7 +47,14 @@ describe('settling a push answer after a later commit arrived', () => {
         },
       },
     };
-    const client = createSyncClient({ api, schema, store: memoryLocalStore(), clientId: 'dev1', ping: false, pushDebounceMs: 0 });
+    const client = createSyncClient({
+      api,
+      schema,
+      store: memoryLocalStore(),
+      clientId: 'dev1',
+      ping: false,
+      pushDebounceMs: 0,
+    });
     await client.start();
     await streaming;
     const tasks = client.collection('tasks');
@@ -56,7 +70,19 @@ describe('settling a push answer after a later commit arrived', () => {
         }
       });
     });
-    const event: StreamEvent = { type: 'changes', checkpoint: 'c1.e.2', changes: [{ collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'theirs', done: true }, version: LATER }] };
+    const event: StreamEvent = {
+      type: 'changes',
+      checkpoint: 'c1.e.2',
+      changes: [
+        {
+          collection: 'tasks',
+          id: 't1',
+          op: 'upsert',
+          data: { title: 'theirs', done: true },
+          version: LATER,
+        },
+      ],
+    };
     observer!.onData?.({ id: 'c1.e.2', data: event });
     await applied;
 
@@ -68,11 +94,26 @@ describe('settling a push answer after a later commit arrived', () => {
         }
       });
     });
-    answer({ results: [{ mutationId: input.changes[0]!.mutationId, collection: 'tasks', id: 't1', status: 'accepted', version: MINE }], serverTime: LATER });
+    answer({
+      results: [
+        {
+          mutationId: input.changes[0]!.mutationId,
+          collection: 'tasks',
+          id: 't1',
+          status: 'accepted',
+          version: MINE,
+        },
+      ],
+      serverTime: LATER,
+    });
     await settled;
     expect(await client.pending()).toBe(0);
     const doc = await client.store.getDoc('tasks', 't1');
-    expect(doc).toMatchObject({ version: LATER, server: { title: 'theirs', done: true }, data: { title: 'theirs', done: true } });
+    expect(doc).toMatchObject({
+      version: LATER,
+      server: { title: 'theirs', done: true },
+      data: { title: 'theirs', done: true },
+    });
     await client.close();
   });
 });

@@ -12,7 +12,14 @@ import { demoSchema } from '../../server/demo/schema.js';
 import { eventually } from './harness.js';
 import { Pinger } from '../../client/ping.js';
 import { backoffDelay, retryDelay, withRetry, type RetryOptions } from '../../client/retry.js';
-import { classifyFailure, deriveStatus, offlineError, StatusTracker, type StatusDetail, type StatusFacts } from '../../client/status.js';
+import {
+  classifyFailure,
+  deriveStatus,
+  offlineError,
+  StatusTracker,
+  type StatusDetail,
+  type StatusFacts,
+} from '../../client/status.js';
 import { StallWatchdog } from '../../client/watchdog.js';
 import type { OutboxEntry } from '../../client/local-store.js';
 import { FakeTimers } from './fake-timers.js';
@@ -22,12 +29,14 @@ const RETRY: RetryOptions = { retries: 5, baseMs: 250, maxMs: 30_000 };
 
 /** A tRPC-like failure: `data: null` is "no answer" (the network), else an answer with this code and HTTP status. */
 const noAnswer = () => TRPCClientError.from(new Error('fetch failed: connect ECONNREFUSED'));
-const answered = (code: string, httpStatus: number, sync: Record<string, unknown> | null = { code }) =>
-  Object.assign(new Error(`${code} from the server`), { data: { code, httpStatus, sync } });
+const answered = (
+  code: string,
+  httpStatus: number,
+  sync: Record<string, unknown> | null = { code },
+) => Object.assign(new Error(`${code} from the server`), { data: { code, httpStatus, sync } });
 
 /** Lets promise callbacks run (not a sleep: time does not move). */
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 
 function tracker(online = true) {
   const timers = new FakeTimers();
@@ -62,7 +71,8 @@ describe('backoff', () => {
   });
 
   it('waits as long as the server asks (retryAfterMs), never above maxMs', () => {
-    const limited = (ms: number) => answered('TOO_MANY_REQUESTS', 429, { code: 'TOO_MANY_REQUESTS', retryAfterMs: ms });
+    const limited = (ms: number) =>
+      answered('TOO_MANY_REQUESTS', 429, { code: 'TOO_MANY_REQUESTS', retryAfterMs: ms });
     expect(retryDelay(limited(5000), 0, RETRY, () => 0)).toBe(5000);
     expect(retryDelay(limited(10), 3, RETRY, () => 0)).toBe(1000); // the backoff when it is longer
     expect(retryDelay(limited(120_000), 0, RETRY, () => 0)).toBe(30_000);
@@ -96,11 +106,15 @@ describe('what a failure says about the server', () => {
     expect(classifyFailure(answered('SERVICE_UNAVAILABLE', 503))).toBe('unreachable');
     expect(classifyFailure(answered('INTERNAL_SERVER_ERROR', 500))).toBe('transient');
     expect(classifyFailure(answered('TOO_MANY_REQUESTS', 429))).toBe('transient');
-    const html413 = TRPCClientError.from(new SyntaxError(`Unexpected token '<', "<html>413"... is not valid JSON`));
+    const html413 = TRPCClientError.from(
+      new SyntaxError(`Unexpected token '<', "<html>413"... is not valid JSON`),
+    );
     expect(classifyFailure(html413)).toBe('transient');
     expect(classifyFailure(answered('UNAUTHORIZED', 401))).toBe('refusal');
     expect(classifyFailure(answered('FORBIDDEN', 403))).toBe('refusal');
-    expect(classifyFailure(answered('PRECONDITION_FAILED', 426, { code: 'UPGRADE_REQUIRED' }))).toBe('upgrade');
+    expect(
+      classifyFailure(answered('PRECONDITION_FAILED', 426, { code: 'UPGRADE_REQUIRED' })),
+    ).toBe('upgrade');
   });
 });
 
@@ -164,7 +178,10 @@ describe('hysteresis: a state holds until its condition changes', () => {
       status.end('push', answered('FORBIDDEN', 403)); // the same refusal again: no event
     }
     expect(states()).toEqual(['syncing', 'error']);
-    expect(seen[1]!.reason).toMatchObject({ code: 'FORBIDDEN', message: 'FORBIDDEN from the server' });
+    expect(seen[1]!.reason).toMatchObject({
+      code: 'FORBIDDEN',
+      message: 'FORBIDDEN from the server',
+    });
     status.begin();
     status.end('push');
     expect(states()).toEqual(['syncing', 'error', 'online']);
@@ -203,13 +220,24 @@ describe('hysteresis: a state holds until its condition changes', () => {
     status.outbox(7, timers.now() - 6 * 3600_000);
     status.begin();
     status.end('push', noAnswer());
-    expect(seen.at(-1)).toMatchObject({ status: 'offline', pending: 7, oldestPendingAgeMs: 6 * 3600_000 });
+    expect(seen.at(-1)).toMatchObject({
+      status: 'offline',
+      pending: 7,
+      oldestPendingAgeMs: 6 * 3600_000,
+    });
     status.outbox(0, null);
     expect(status.detail()).toMatchObject({ pending: 0, oldestPendingAgeMs: null });
   });
 
   it('deriveStatus: precedence upgrade > offline > stalled > error > syncing > online', () => {
-    const base: StatusFacts = { platformOnline: true, server: 'reachable', refusal: null, stalled: null, running: 0, upgrade: false };
+    const base: StatusFacts = {
+      platformOnline: true,
+      server: 'reachable',
+      refusal: null,
+      stalled: null,
+      running: 0,
+      upgrade: false,
+    };
     const r = { code: 'X', message: 'x', since: '' };
     expect(deriveStatus(base, 'online')).toBe('online');
     expect(deriveStatus({ ...base, running: 1 }, 'online')).toBe('syncing');
@@ -218,7 +246,9 @@ describe('hysteresis: a state holds until its condition changes', () => {
     expect(deriveStatus({ ...base, stalled: r, server: 'unreachable' }, 'stalled')).toBe('offline');
     expect(deriveStatus({ ...base, server: 'unknown' }, 'offline')).toBe('offline');
     expect(deriveStatus({ ...base, server: 'unknown' }, 'online')).toBe('online');
-    expect(deriveStatus({ ...base, platformOnline: false, upgrade: true }, 'online')).toBe('upgrade-required');
+    expect(deriveStatus({ ...base, platformOnline: false, upgrade: true }, 'online')).toBe(
+      'upgrade-required',
+    );
   });
 });
 
@@ -229,9 +259,21 @@ describe('live mode against a server that does not answer (scripted api)', () =>
       push: { mutate: async () => (pushes.push(Date.now()), Promise.reject(noAnswer())) },
       pull: { query: async () => Promise.reject(noAnswer()) },
       full: { query: async () => Promise.reject(noAnswer()) },
-      stream: { subscribe: (_input, observer) => (queueMicrotask(() => observer.onError?.(noAnswer())), { unsubscribe() {} }) },
+      stream: {
+        subscribe: (_input, observer) => (
+          queueMicrotask(() => observer.onError?.(noAnswer())),
+          { unsubscribe() {} }
+        ),
+      },
     };
-    const client = createSyncClient({ api, schema: demoSchema, connectivity: null, ping: false, pushDebounceMs: 0, retry: { retries: 5, baseMs: 4, maxMs: 64 } });
+    const client = createSyncClient({
+      api,
+      schema: demoSchema,
+      connectivity: null,
+      ping: false,
+      pushDebounceMs: 0,
+      retry: { retries: 5, baseMs: 4, maxMs: 64 },
+    });
     const seen: string[] = [];
     let pushErrors = 0;
     client.on('status', (e) => seen.push(e.status));
@@ -258,10 +300,23 @@ describe('a stream refused as unauthorized again and again (a new server secret)
       push: { mutate: async () => ({ results: [], serverTime: '' }) },
       pull: { query: async () => ({ changes: [], checkpoint: 'c1.e.1', hasMore: false }) },
       full: { query: async () => Promise.reject(noAnswer()) },
-      stream: { subscribe: (_input, observer) => (subscribes.push(Date.now()), setTimeout(() => observer.onError?.(unauthorized), 0), { unsubscribe() {} }) },
+      stream: {
+        subscribe: (_input, observer) => (
+          subscribes.push(Date.now()),
+          setTimeout(() => observer.onError?.(unauthorized), 0),
+          { unsubscribe() {} }
+        ),
+      },
     };
     const tokens = createTokenSource(async () => (refreshes++, 'the-same-refused-token'));
-    const client = createSyncClient({ api, schema: demoSchema, connectivity: null, ping: false, tokens, retry: { retries: 0, baseMs: 20, maxMs: 160 } });
+    const client = createSyncClient({
+      api,
+      schema: demoSchema,
+      connectivity: null,
+      ping: false,
+      tokens,
+      retry: { retries: 0, baseMs: 20, maxMs: 160 },
+    });
     await client.start();
     await eventually(() => expect(subscribes.length).toBeGreaterThanOrEqual(6));
     await client.close();
@@ -277,7 +332,9 @@ describe('stall watchdog', () => {
   function watchdog(stallAfterMs = 60_000) {
     const timers = new FakeTimers();
     const verdicts: (string | null)[] = [];
-    const dog = new StallWatchdog(timers, stallAfterMs, (reason) => verdicts.push(reason ? reason.message : null));
+    const dog = new StallWatchdog(timers, stallAfterMs, (reason) =>
+      verdicts.push(reason ? reason.message : null),
+    );
     return { timers, dog, verdicts };
   }
 
@@ -289,7 +346,9 @@ describe('stall watchdog', () => {
     timers.advance(59_999);
     expect(verdicts).toEqual([]);
     timers.advance(1);
-    expect(verdicts).toEqual(['7 pending changes, none acknowledged for 60 s while connected; last push: INTERNAL_SERVER_ERROR: boom']);
+    expect(verdicts).toEqual([
+      '7 pending changes, none acknowledged for 60 s while connected; last push: INTERNAL_SERVER_ERROR: boom',
+    ]);
     dog.outbox(7, 1); // recounted, nothing moved
     timers.advance(120_000);
     expect(verdicts).toHaveLength(1);
@@ -334,8 +393,17 @@ describe('reachability ping', () => {
   function pinger(options = { intervalMs: 5000, timeoutMs: 4000 }) {
     const t = tracker(true);
     const probes: { resolve: () => void; reject: (e: unknown) => void; signal: AbortSignal }[] = [];
-    const probe = (signal: AbortSignal) => new Promise<void>((resolve, reject) => void probes.push({ resolve, reject, signal }));
-    const ping = new Pinger(t.timers, options, { retries: 0, baseMs: 1000, maxMs: 8000 }, probe, t.status, undefined, () => 0);
+    const probe = (signal: AbortSignal) =>
+      new Promise<void>((resolve, reject) => void probes.push({ resolve, reject, signal }));
+    const ping = new Pinger(
+      t.timers,
+      options,
+      { retries: 0, baseMs: 1000, maxMs: 8000 },
+      probe,
+      t.status,
+      undefined,
+      () => 0,
+    );
     return { ...t, ping, probes };
   }
 
@@ -421,14 +489,29 @@ describe('diagnostics recorder', () => {
 });
 
 describe('dead-letter judge', () => {
-  const entry = (mutationId: number): OutboxEntry => ({ mutationId, collection: 'tasks', id: `t${mutationId}`, op: 'upsert', data: { title: 'x' }, baseVersion: null, hlc: '' });
+  const entry = (mutationId: number): OutboxEntry => ({
+    mutationId,
+    collection: 'tasks',
+    id: `t${mutationId}`,
+    op: 'upsert',
+    data: { title: 'x' },
+    baseVersion: null,
+    hlc: '',
+  });
 
   it('splits a batch on a 500, dead-letters a lone change after afterAttempts failures only while the server answers, never for no answer or 429', async () => {
     let healthy = false;
     let isolating = 0;
-    const judge = new PoisonTracker({ afterAttempts: 3 }, async () => healthy, () => isolating++);
+    const judge = new PoisonTracker(
+      { afterAttempts: 3 },
+      async () => healthy,
+      () => isolating++,
+    );
     const boom = answered('INTERNAL_SERVER_ERROR', 500);
-    expect(await judge.judge([entry(1), entry(2)], boom)).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', issues: [] });
+    expect(await judge.judge([entry(1), entry(2)], boom)).toMatchObject({
+      code: 'INTERNAL_SERVER_ERROR',
+      issues: [],
+    });
     expect(isolating).toBe(1);
     expect(await judge.judge([entry(1), entry(2)], noAnswer())).toBeNull();
     expect(await judge.judge([entry(1)], answered('TOO_MANY_REQUESTS', 429))).toBeNull();

@@ -2,7 +2,13 @@
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSyncClient, createTokenSource, memoryLocalStore, type SyncApi, type SyncStatus } from '../../client/index.js';
+import {
+  createSyncClient,
+  createTokenSource,
+  memoryLocalStore,
+  type SyncApi,
+  type SyncStatus,
+} from '../../client/index.js';
 import { tokenExpiry } from '../../client/token-source.js';
 import { signDevToken } from '../../server/auth/jwt.js';
 import type { AppRouter } from '../../server/demo/app-router.js';
@@ -16,7 +22,6 @@ beforeAll(async () => {
   server = await startClientServer();
 });
 afterAll(() => server?.close());
-
 
 describe('status', () => {
   it('is syncing during a sync, online after, offline when the server cannot be reached', async () => {
@@ -43,7 +48,15 @@ describe('status', () => {
     const connectivity = fakeConnectivity(true);
     const { trpc } = await server.device('t-conn', 'x');
     const counted = countingApi(trpc.sync);
-    const client = createSyncClient({ api: counted.api, schema: demoSchema, store: memoryLocalStore(), clientId: 'c', connectivity, retry: { retries: 0, baseMs: 60_000, maxMs: 60_000 }, ping: false });
+    const client = createSyncClient({
+      api: counted.api,
+      schema: demoSchema,
+      store: memoryLocalStore(),
+      clientId: 'c',
+      connectivity,
+      retry: { retries: 0, baseMs: 60_000, maxMs: 60_000 },
+      ping: false,
+    });
     await client.start();
     connectivity.set(false);
     expect(client.status()).toBe('offline');
@@ -63,14 +76,21 @@ describe('status', () => {
 
   it('stops syncing on UPGRADE_REQUIRED and keeps the outbox', async () => {
     let calls = 0;
-    const upgrade = Object.assign(new Error('client schema version 1 is below the minimum 2'), { data: { code: 'PRECONDITION_FAILED', httpStatus: 426, sync: { code: 'UPGRADE_REQUIRED' } } });
+    const upgrade = Object.assign(new Error('client schema version 1 is below the minimum 2'), {
+      data: { code: 'PRECONDITION_FAILED', httpStatus: 426, sync: { code: 'UPGRADE_REQUIRED' } },
+    });
     const api: SyncApi = {
       push: { mutate: async () => (calls++, Promise.reject(upgrade)) },
       pull: { query: async () => (calls++, Promise.reject(upgrade)) },
       full: { query: async () => (calls++, Promise.reject(upgrade)) },
       stream: { subscribe: () => ({ unsubscribe() {} }) },
     };
-    const client = createSyncClient({ api, schema: demoSchema, clientId: 'old', retry: { retries: 3, baseMs: 1, maxMs: 1 } });
+    const client = createSyncClient({
+      api,
+      schema: demoSchema,
+      clientId: 'old',
+      retry: { retries: 3, baseMs: 1, maxMs: 1 },
+    });
     await client.collection('tasks').put('a', { title: 'kept' });
     await expect(client.sync()).rejects.toThrow(/schema version/);
     expect(calls).toBe(1); // not retried
@@ -92,7 +112,10 @@ describe('tokens', () => {
     let now = 1_000_000;
     let fetches = 0;
     const exp = (s: number) => `h.${btoa(JSON.stringify({ exp: s })).replace(/=+$/, '')}.sig`;
-    const tokens = createTokenSource(async ({ refresh }) => (fetches++, exp(now / 1000 + 60 + (refresh ? 1 : 0))), { refreshBeforeMs: 10_000, now: () => now });
+    const tokens = createTokenSource(
+      async ({ refresh }) => (fetches++, exp(now / 1000 + 60 + (refresh ? 1 : 0))),
+      { refreshBeforeMs: 10_000, now: () => now },
+    );
     const [a, b] = await Promise.all([tokens.get(), tokens.get()]);
     expect(a).toBe(b);
     expect(fetches).toBe(1);
@@ -109,12 +132,29 @@ describe('tokens', () => {
     const tokens = createTokenSource(async () => {
       issued++;
       // the first token is already expired: the server refuses it
-      return signDevToken(SECRET, { sub: 'u-t-token', tenant: 't-token', expiresIn: issued === 1 ? -60 : 3600 });
+      return signDevToken(SECRET, {
+        sub: 'u-t-token',
+        tenant: 't-token',
+        expiresIn: issued === 1 ? -60 : 3600,
+      });
     });
     const trpc = createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson, headers: async () => ({ authorization: `Bearer ${await tokens.get()}` }) })],
+      links: [
+        httpBatchLink({
+          url: `${server.url}/trpc`,
+          transformer: superjson,
+          headers: async () => ({ authorization: `Bearer ${await tokens.get()}` }),
+        }),
+      ],
     });
-    const client = createSyncClient({ api: trpc.sync, schema: demoSchema, store: memoryLocalStore(), clientId: 'tok', tokens, retry: { retries: 0, baseMs: 1, maxMs: 1 } });
+    const client = createSyncClient({
+      api: trpc.sync,
+      schema: demoSchema,
+      store: memoryLocalStore(),
+      clientId: 'tok',
+      tokens,
+      retry: { retries: 0, baseMs: 1, maxMs: 1 },
+    });
     await client.collection('tasks').put('a', { title: 'with a fresh token' });
     expect(await client.sync()).toEqual({ pushed: 1, pulled: 1 });
     expect(issued).toBe(2);
@@ -128,7 +168,10 @@ describe('schema versions against a real server', () => {
     const { defineSyncSchema } = await import('../../shared/schema.js');
     const v2 = defineSyncSchema(demoSchema.collections, { version: 2 });
     const v1 = defineSyncSchema(demoSchema.collections, { version: 1 });
-    const gated = await startClientServer({ serverSchema: v2 as unknown as typeof demoSchema, minSchemaVersion: 2 });
+    const gated = await startClientServer({
+      serverSchema: v2 as unknown as typeof demoSchema,
+      minSchemaVersion: 2,
+    });
     try {
       const old = await gated.deviceWith(v1, 't-version', 'old');
       await old.client.collection('tasks').put('a', { title: 'from v1' });

@@ -13,4 +13,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 const pglite = (await serverStoreCases()).find((c) => c.name === 'pglite');
-runSyncClientSuite('sqlite (better-sqlite3)', () => sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `device-${++n}.db`)))), pglite);
+runSyncClientSuite(
+  'sqlite (better-sqlite3)',
+  () => sqliteLocalStore(betterSqlite3Driver(new Database(join(dir, `device-${++n}.db`)))),
+  pglite,
+);

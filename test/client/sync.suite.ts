@@ -9,17 +9,28 @@ import type { StoreCase } from '../rest/harness.js';
 import { eventually, startClientServer, type ClientTestServer } from './harness.js';
 
 /** The suite with `storeName` as the local store, against a server on `serverStore` (the memory store when omitted). */
-export function runSyncClientSuite(storeName: string, newLocalStore?: () => LocalStore | Promise<LocalStore>, serverStore?: StoreCase): void {
+export function runSyncClientSuite(
+  storeName: string,
+  newLocalStore?: () => LocalStore | Promise<LocalStore>,
+  serverStore?: StoreCase,
+): void {
   describe(`sync client on ${storeName}, server on ${serverStore?.name ?? 'memory'}`, () => {
     let server: ClientTestServer;
     beforeAll(async () => {
-      server = await startClientServer({ ...(newLocalStore ? { newLocalStore } : {}), ...(serverStore ? { store: serverStore } : {}) });
+      server = await startClientServer({
+        ...(newLocalStore ? { newLocalStore } : {}),
+        ...(serverStore ? { store: serverStore } : {}),
+      });
     });
     afterAll(() => server?.close());
 
     /** Docs of a client's collection as `{ id: doc }`. */
-    async function docsOf(device: { client: { collection(name: 'tasks'): { query(): Promise<{ id: string; doc: unknown }[]> } } }) {
-      return Object.fromEntries((await device.client.collection('tasks').query()).map((r) => [r.id, r.doc]));
+    async function docsOf(device: {
+      client: { collection(name: 'tasks'): { query(): Promise<{ id: string; doc: unknown }[]> } };
+    }) {
+      return Object.fromEntries(
+        (await device.client.collection('tasks').query()).map((r) => [r.id, r.doc]),
+      );
     }
 
     /** Each of `clientId`'s mutation ids appears in the server's oplog exactly once. */
@@ -53,7 +64,10 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         await a.client.sync();
         await b.client.sync();
         await a.client.sync();
-        expect(await a.client.collection('tasks').get('t1')).toEqual({ title: 'Oat milk', done: true });
+        expect(await a.client.collection('tasks').get('t1')).toEqual({
+          title: 'Oat milk',
+          done: true,
+        });
         expect(await a.client.collection('tasks').get('t2')).toBeUndefined();
         expect(await docsOf(b)).toEqual(await docsOf(a));
         expect(await a.client.pending()).toBe(0);
@@ -78,7 +92,10 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         expect(await a.client.pending()).toBe(0);
         await expectAppliedOnce('t-offline', 'a', 3);
         await b.client.sync();
-        expect(await docsOf(b)).toEqual({ o1: { title: 'Count stock', done: true }, o2: { title: 'Order shelves', done: false } });
+        expect(await docsOf(b)).toEqual({
+          o1: { title: 'Count stock', done: true },
+          o2: { title: 'Order shelves', done: false },
+        });
       });
 
       it('survives a stopped server: writes wait, then go through once after a restart', async () => {
@@ -97,7 +114,11 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         expect(await a.client.sync()).toMatchObject({ pushed: 2 });
         await expectAppliedOnce('t-restart', 'a', 3);
         const full = await (await server.device('t-restart', 'c')).trpc.sync.full.query({});
-        expect(full.docs.map((d) => `${d.collection}/${d.id}`).sort()).toEqual(['notes/n1', 'tasks/r0', 'tasks/r1']);
+        expect(full.docs.map((d) => `${d.collection}/${d.id}`).sort()).toEqual([
+          'notes/n1',
+          'tasks/r0',
+          'tasks/r1',
+        ]);
       });
 
       it('retries a push whose answer was lost: the server answers duplicate and applies nothing twice', async () => {
@@ -105,24 +126,35 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         await a.client.collection('tasks').put('l1', { title: 'Once' });
         await a.client.collection('tasks').patch('l1', { priority: 1 });
         a.control.dropPushResponses = 1;
-        const before = server.events.filter((e) => e.type === 'push' && e.actor.scopeId === 't-lost').length;
+        const before = server.events.filter(
+          (e) => e.type === 'push' && e.actor.scopeId === 't-lost',
+        ).length;
         expect(await a.client.sync()).toMatchObject({ pushed: 2 });
-        const pushes = server.events.filter((e) => e.type === 'push' && e.actor.scopeId === 't-lost').slice(before);
+        const pushes = server.events
+          .filter((e) => e.type === 'push' && e.actor.scopeId === 't-lost')
+          .slice(before);
         expect(pushes.map((e) => e.type === 'push' && [e.accepted, e.duplicates])).toEqual([
           [2, 0],
           [0, 2],
         ]);
         await expectAppliedOnce('t-lost', 'a', 2);
         expect(await a.client.pending()).toBe(0);
-        expect(await a.client.collection('tasks').get('l1')).toEqual({ title: 'Once', done: false, priority: 1 });
+        expect(await a.client.collection('tasks').get('l1')).toEqual({
+          title: 'Once',
+          done: false,
+          priority: 1,
+        });
       });
 
       it('pushes a long outbox in batches of at most 500, in order', async () => {
         const a = await server.device('t-batch', 'a');
-        for (let i = 0; i < 1203; i++) await a.client.collection('notes').put(`n${i}`, { body: `note ${i}` });
+        for (let i = 0; i < 1203; i++)
+          await a.client.collection('notes').put(`n${i}`, { body: `note ${i}` });
         const before = server.events.length;
         expect(await a.client.sync()).toMatchObject({ pushed: 1203 });
-        const sizes = server.events.slice(before).flatMap((e) => (e.type === 'push' ? [e.changes] : []));
+        const sizes = server.events
+          .slice(before)
+          .flatMap((e) => (e.type === 'push' ? [e.changes] : []));
         expect(sizes).toEqual([500, 500, 203]);
         await expectAppliedOnce('t-batch', 'a', 1203);
       });
@@ -143,8 +175,13 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         await b.client.collection('notes').put('bn', { body: 'pending during resync' });
         await b.client.sync();
         expect(resyncs).toHaveLength(1);
-        expect(await docsOf(b)).toEqual({ k1: { title: 'keep', done: false }, k3: { title: 'new', done: false } });
-        expect(await b.client.collection('notes').get('bn')).toEqual({ body: 'pending during resync' });
+        expect(await docsOf(b)).toEqual({
+          k1: { title: 'keep', done: false },
+          k3: { title: 'new', done: false },
+        });
+        expect(await b.client.collection('notes').get('bn')).toEqual({
+          body: 'pending during resync',
+        });
         await a.client.collection('tasks').put('k4', { title: 'after' });
         await a.client.sync();
         await b.client.sync();
@@ -160,12 +197,24 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         const patchedAt = Date.now();
         await eventually(() => expect(Date.now()).toBeGreaterThan(patchedAt)); // the server's write gets a later clock
 
-        await server.engine.write('t-conflict', [{ collection: 'tasks', id: 'c1', op: 'patch', data: { title: 'server (newer)' } }]);
+        await server.engine.write('t-conflict', [
+          { collection: 'tasks', id: 'c1', op: 'patch', data: { title: 'server (newer)' } },
+        ]);
         const conflicts: ConflictEvent[] = [];
         a.client.on('conflict', (c) => conflicts.push(c));
         await a.client.sync();
-        expect(conflicts).toMatchObject([{ status: 'conflict_resolved', id: 'c1', doc: { title: 'server (newer)', done: false }, duplicate: false }]);
-        expect(await a.client.collection('tasks').get('c1')).toEqual({ title: 'server (newer)', done: false });
+        expect(conflicts).toMatchObject([
+          {
+            status: 'conflict_resolved',
+            id: 'c1',
+            doc: { title: 'server (newer)', done: false },
+            duplicate: false,
+          },
+        ]);
+        expect(await a.client.collection('tasks').get('c1')).toEqual({
+          title: 'server (newer)',
+          done: false,
+        });
       });
     });
 
@@ -178,10 +227,24 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         const seen: string[][] = [];
         a.client.collection('tasks').subscribe((e) => seen.push(e.ids));
         await b.client.collection('tasks').put('live1', { title: 'from b' });
-        await eventually(async () => expect(await a.client.collection('tasks').get('live1')).toEqual({ title: 'from b', done: false }), 3000);
+        await eventually(
+          async () =>
+            expect(await a.client.collection('tasks').get('live1')).toEqual({
+              title: 'from b',
+              done: false,
+            }),
+          3000,
+        );
         expect(seen.flat()).toContain('live1');
         await a.client.collection('tasks').patch('live1', { done: true });
-        await eventually(async () => expect(await b.client.collection('tasks').get('live1')).toEqual({ title: 'from b', done: true }), 3000);
+        await eventually(
+          async () =>
+            expect(await b.client.collection('tasks').get('live1')).toEqual({
+              title: 'from b',
+              done: true,
+            }),
+          3000,
+        );
         await eventually(async () => expect(await a.client.pending()).toBe(0), 3000);
         await a.client.stop();
         await b.client.stop();
@@ -200,7 +263,11 @@ export function runSyncClientSuite(storeName: string, newLocalStore?: () => Loca
         await expect(a.client.sync()).rejects.toThrow(/network unreachable/); // an attempt while offline keeps it queued
         expect(await a.client.pending()).toBe(1);
         a.control.offline = false;
-        await eventually(async () => expect(await b.client.collection('notes').get('x')).toEqual({ body: 'queued' }), 5000);
+        await eventually(
+          async () =>
+            expect(await b.client.collection('notes').get('x')).toEqual({ body: 'queued' }),
+          5000,
+        );
         await expectAppliedOnce('t-live-off', 'a', 1);
       });
     });

@@ -5,13 +5,28 @@
  * silent network path → `offline` by the ping's bound; no request while the platform says offline;
  * a poisoned change dead-lettered while the rest syncs; a refused queue → `stalled`; syncNow().
  */
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink, type TRPCLink } from '@trpc/client';
+import {
+  createTRPCClient,
+  createWSClient,
+  httpBatchLink,
+  splitLink,
+  wsLink,
+  type TRPCLink,
+} from '@trpc/client';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backoffDelay, createSyncClient, memoryLocalStore, type LocalStore, type StatusEvent, type SyncApi, type SyncClient } from '../../client/index.js';
+import {
+  backoffDelay,
+  createSyncClient,
+  memoryLocalStore,
+  type LocalStore,
+  type StatusEvent,
+  type SyncApi,
+  type SyncClient,
+} from '../../client/index.js';
 import { serial } from '../../client/serial.js';
 import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
 import { demoSchema } from '../../server/demo/schema.js';
@@ -34,19 +49,25 @@ const SECRET = 'truth-test-secret-truth-test-secret-truth';
 const serverFaults = { poison: true, rateLimitPushes: false };
 
 function appRouter(engine: ReturnType<typeof createSyncEngine<typeof demoSchema>>) {
-  const t = initTRPC.context<SyncContext>().create({ transformer: superjson, errorFormatter: syncErrorFormatter });
+  const t = initTRPC
+    .context<SyncContext>()
+    .create({ transformer: superjson, errorFormatter: syncErrorFormatter });
   const faulty = t.procedure.use(async ({ path, getRawInput, next }) => {
     if (path === 'sync.push') {
       const input = (await getRawInput()) as PushInput;
-      if (serverFaults.rateLimitPushes) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'slow down (test server)' });
-      if (serverFaults.poison && input?.changes?.some((c) => c.id.startsWith('poison'))) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'the server fails on this change (test server)' });
+      if (serverFaults.rateLimitPushes)
+        throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'slow down (test server)' });
+      if (serverFaults.poison && input?.changes?.some((c) => c.id.startsWith('poison')))
+        throw new TRPCError({
+          code: 'INTERNAL_SERVER_ERROR',
+          message: 'the server fails on this change (test server)',
+        });
     }
     return next();
   });
   return t.router({ sync: createSyncRouter({ engine, procedure: faulty }) });
 }
 type AppRouter = ReturnType<typeof appRouter>;
-
 
 /** A link that, while `blackhole`, answers nothing: requests hang and the stream goes silent (a dead network path, no close). */
 function blackholeLink(control: { blackhole: boolean }): TRPCLink<AppRouter> {
@@ -67,14 +88,25 @@ function blackholeLink(control: { blackhole: boolean }): TRPCLink<AppRouter> {
 function record(client: SyncClient<typeof demoSchema>) {
   const seen: (StatusEvent & { atMs: number })[] = [];
   const off = client.on('status', (e) => seen.push({ ...e, atMs: Date.now() }));
-  return { seen, off, states: () => transitions(seen.map((e) => e.status)), events: () => seen.map((e) => `${e.status}${e.reason ? `:${e.reason.code}` : ''}`) };
+  return {
+    seen,
+    off,
+    states: () => transitions(seen.map((e) => e.status)),
+    events: () => seen.map((e) => `${e.status}${e.reason ? `:${e.reason.code}` : ''}`),
+  };
 }
 
 /** The status transitions in a list of status events (an event also comes when only the reason's code changes). */
 const transitions = (states: string[]) => states.filter((s, i) => i === 0 || s !== states[i - 1]);
 
-const cases: { name: string; create: () => Promise<Store> }[] = [{ name: 'pglite', create: async () => pgliteStore() }];
-if (process.env.TEST_DATABASE_URL) cases.push({ name: 'postgres', create: async () => throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'truth') });
+const cases: { name: string; create: () => Promise<Store> }[] = [
+  { name: 'pglite', create: async () => pgliteStore() },
+];
+if (process.env.TEST_DATABASE_URL)
+  cases.push({
+    name: 'postgres',
+    create: async () => throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'truth'),
+  });
 
 describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
   let store: Store;
@@ -119,7 +151,11 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
         splitLink({
           condition: (op) => op.type === 'subscription',
           true: wsLink({ client: wsClient, transformer: superjson }),
-          false: httpBatchLink({ url: `http://127.0.0.1:${port}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } }),
+          false: httpBatchLink({
+            url: `http://127.0.0.1:${port}/trpc`,
+            transformer: superjson,
+            headers: { authorization: `Bearer ${token}` },
+          }),
         }),
       ],
     });
@@ -129,11 +165,20 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
   type Options = Partial<Parameters<typeof createSyncClient<typeof demoSchema>>[0]>;
   /** A client on `api` (a memory store unless given), closed after the suite. */
   function client(api: SyncApi, options: Options = {}): SyncClient<typeof demoSchema> {
-    const c = createSyncClient({ api, schema: demoSchema, store: memoryLocalStore(), retry: { retries: 2, baseMs: 50, maxMs: 1000 }, connectivity: null, pushDebounceMs: 10, ...options });
+    const c = createSyncClient({
+      api,
+      schema: demoSchema,
+      store: memoryLocalStore(),
+      retry: { retries: 2, baseMs: 50, maxMs: 1000 },
+      connectivity: null,
+      pushDebounceMs: 10,
+      ...options,
+    });
     cleanups.push(() => c.close());
     return c;
   }
-  const oplogIds = async (scope: string) => (await store.readOplog(scope, { afterSeq: 0 })).map((e) => e.id);
+  const oplogIds = async (scope: string) =>
+    (await store.readOplog(scope, { afterSeq: 0 })).map((e) => e.id);
 
   it('server stopped → offline within the ping bound (at once here: the connection closes), no flapping; restarted → online, the write made meanwhile pushed once', async () => {
     const { trpc } = await link('t-stop');
@@ -159,7 +204,9 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
     expect(rec.states()[0]).toBe('offline');
     expect(rec.states().filter((s) => s === 'offline')).toHaveLength(1); // offline once, then back: no flapping
     expect(rec.states().length).toBeLessThanOrEqual(4); // offline, online, [syncing, online] for the push
-    console.info(`server stopped → offline in ${tookMs} ms; status events while down and back: ${rec.events().join(' → ')}`);
+    console.info(
+      `server stopped → offline in ${tookMs} ms; status events while down and back: ${rec.events().join(' → ')}`,
+    );
   });
 
   it('a silent network path (no answer, no close) → offline within intervalMs + timeoutMs of the last sign of life, one transition', async () => {
@@ -179,22 +226,32 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
     control.blackhole = false;
     await eventually(() => expect(c.status()).toBe('online'), 10_000);
     expect(rec.states()).toEqual(['offline', 'online']);
-    console.info(`silent path → offline in ${tookMs} ms (bound ${ping.intervalMs + ping.timeoutMs} ms)`);
+    console.info(
+      `silent path → offline in ${tookMs} ms (bound ${ping.intervalMs + ping.timeoutMs} ms)`,
+    );
   });
 
   it('the platform says offline → not one request (push, pull, subscribe, ping) while writes pile up; back online → pushed at once', async () => {
     const { trpc } = await link('t-platform');
     const counted = countingApi(trpc.sync);
     const connectivity = fakeConnectivity(true);
-    const c = client(counted.api, { connectivity, ping: { intervalMs: 100, timeoutMs: 100 }, retry: { retries: 5, baseMs: 10, maxMs: 50 } });
+    const c = client(counted.api, {
+      connectivity,
+      ping: { intervalMs: 100, timeoutMs: 100 },
+      retry: { retries: 5, baseMs: 10, maxMs: 50 },
+    });
     await c.start();
     await eventually(async () => expect((await c.diagnostics()).live.connection).toBe('connected'));
     const rec = record(c);
     connectivity.set(false);
     const before = { ...counted.counts };
-    for (let i = 0; i < 5; i++) await c.collection('tasks').put(`off${i}`, { title: `offline ${i}` });
+    for (let i = 0; i < 5; i++)
+      await c.collection('tasks').put(`off${i}`, { title: `offline ${i}` });
     await expect(c.sync()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    await expect(c.syncNow()).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/offline/) });
+    await expect(c.syncNow()).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/offline/),
+    });
     // An observation window, not a condition: 20 ping intervals and 30 push backoffs long.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(counted.counts).toEqual(before);
@@ -226,8 +283,14 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
     expect((await oplogIds('t-poison')).sort()).toEqual(['a1', 'a2', 'a3']);
     const dead = await c.deadLetters();
     expect(dead).toHaveLength(1);
-    expect(dead[0]).toMatchObject({ change: { id: 'poison1', op: 'upsert' }, error: { code: 'INTERNAL' }, kind: 'request' });
-    expect(dead[0]!.error.message).toMatch(/^failed 3 times in a row, pushed alone, while the server answered other requests: /);
+    expect(dead[0]).toMatchObject({
+      change: { id: 'poison1', op: 'upsert' },
+      error: { code: 'INTERNAL' },
+      kind: 'request',
+    });
+    expect(dead[0]!.error.message).toMatch(
+      /^failed 3 times in a row, pushed alone, while the server answered other requests: /,
+    );
     expect(await c.rejected()).toEqual(dead); // one list
     expect(await tasks.get('poison1')).toBeUndefined(); // the document shows the server state again (none)
     expect(rec.states()).not.toContain('offline'); // the server answered all along
@@ -235,12 +298,16 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
 
     // Retry with an edit: still refused (the id is poisoned), dead-lettered again; then the server is fixed.
     serverFaults.poison = false;
-    const retried = await c.retryDeadLetter(dead[0]!.change.mutationId, { data: { title: 'edited, then retried' } });
+    const retried = await c.retryDeadLetter(dead[0]!.change.mutationId, {
+      data: { title: 'edited, then retried' },
+    });
     expect(retried).toBeGreaterThan(dead[0]!.change.mutationId);
     expect(await c.deadLetters()).toEqual([]);
     await eventually(async () => expect(await c.pending()).toBe(0));
     const full = await trpc.sync.full.query({ limit: 100 });
-    expect(full.docs.find((d) => d.id === 'poison1')?.data).toMatchObject({ title: 'edited, then retried' });
+    expect(full.docs.find((d) => d.id === 'poison1')?.data).toMatchObject({
+      title: 'edited, then retried',
+    });
     serverFaults.poison = true;
     await tasks.put('poison2', { title: 'also bad' });
     await eventually(async () => expect(await c.deadLetters()).toHaveLength(1), 15_000);
@@ -251,7 +318,10 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
 
   it('connected, but the server refuses every push with 429: `stalled` after stallAfterMs with the reason; drains → online', async () => {
     const { trpc } = await link('t-stall');
-    const c = client(trpc.sync, { stallAfterMs: 1_500, retry: { retries: 0, baseMs: 100, maxMs: 400 } });
+    const c = client(trpc.sync, {
+      stallAfterMs: 1_500,
+      retry: { retries: 0, baseMs: 100, maxMs: 400 },
+    });
     await c.start();
     serverFaults.rateLimitPushes = true;
     try {
@@ -260,7 +330,9 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
       await eventually(() => expect(c.status()).toBe('stalled'), 10_000);
       const detail = c.statusDetail();
       expect(detail.reason).toMatchObject({ code: 'OUTBOX_STALLED' });
-      expect(detail.reason!.message).toMatch(/^7 pending changes, none acknowledged for \d+ s while connected; last push: TOO_MANY_REQUESTS: slow down/);
+      expect(detail.reason!.message).toMatch(
+        /^7 pending changes, none acknowledged for \d+ s while connected; last push: TOO_MANY_REQUESTS: slow down/,
+      );
       expect(detail.pending).toBe(7);
       expect(detail.oldestPendingAgeMs).toBeGreaterThanOrEqual(1_500);
       const diag = await c.diagnostics();
@@ -292,7 +364,9 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
     const result = await a.syncNow();
     expect(result.pushed).toBe(1);
     expect((await oplogIds('t-now')).sort()).toEqual(['from-a', 'from-b']);
-    expect(await a.collection('tasks').get('from-b')).toMatchObject({ title: 'B, pushed before the call' });
+    expect(await a.collection('tasks').get('from-b')).toMatchObject({
+      title: 'B, pushed before the call',
+    });
     expect(await a.pending()).toBe(0);
 
     // Live: a write made just before the call (inside the push debounce) is acknowledged when it resolves.
@@ -305,7 +379,14 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
     expect(await a.collection('tasks').get('from-b-2')).toMatchObject({ title: 'B again' });
 
     const diag = await a.diagnostics();
-    expect(diag).toMatchObject({ status: 'online', clientId: 'now-a', outbox: { size: 0, oldestAt: null }, deadLetters: 0, tab: { role: 'only', answered: true }, subscriptions: [] });
+    expect(diag).toMatchObject({
+      status: 'online',
+      clientId: 'now-a',
+      outbox: { size: 0, oldestAt: null },
+      deadLetters: 0,
+      tab: { role: 'only', answered: true },
+      subscriptions: [],
+    });
     expect(diag.checkpoint).toMatch(/^c1\./);
     expect(diag.lastPush).toMatchObject({ ok: true });
     expect(diag.lastPull).toMatchObject({ ok: true });
@@ -323,7 +404,10 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
     await eventually(() => expect(c.status()).toBe('offline'), 5_000);
     await c.collection('tasks').put('x', { title: 'x' });
     const before = counted.counts.push + counted.counts.pull;
-    await expect(c.syncNow()).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/server cannot be reached/) });
+    await expect(c.syncNow()).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/server cannot be reached/),
+    });
     expect(counted.counts.push + counted.counts.pull).toBe(before);
     control.blackhole = false;
   });
@@ -331,8 +415,17 @@ describe.each(cases)('the client tells the truth, on $name', ({ create }) => {
   it('in a follower tab, syncNow() and diagnostics() are answered by the leader tab', async () => {
     const base = memoryLocalStore();
     const lock = serial();
-    const shared: LocalStore = { ...base, exclusive: (task) => lock(task), close: async () => undefined };
-    const tabs = { name: `truth-${Math.random().toString(36).slice(2)}`, heartbeatMs: 40, timeoutMs: 200, callTimeoutMs: 5_000 };
+    const shared: LocalStore = {
+      ...base,
+      exclusive: (task) => lock(task),
+      close: async () => undefined,
+    };
+    const tabs = {
+      name: `truth-${Math.random().toString(36).slice(2)}`,
+      heartbeatMs: 40,
+      timeoutMs: 200,
+      callTimeoutMs: 5_000,
+    };
     const first = client((await link('t-tabs')).trpc.sync, { store: shared, tabs });
     const second = client((await link('t-tabs')).trpc.sync, { store: shared, tabs });
     await Promise.all([first.start(), second.start()]);

@@ -9,7 +9,13 @@ import superjson from 'superjson';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { z } from 'zod';
-import { createSyncClient, memoryLocalStore, type LocalStore, type SyncApi, type SyncClient } from '../../client/index.js';
+import {
+  createSyncClient,
+  memoryLocalStore,
+  type LocalStore,
+  type SyncApi,
+  type SyncClient,
+} from '../../client/index.js';
 import { jwtAuthenticator, signDevToken } from '../../server/auth/jwt.js';
 import { createAppRouter, type AppRouter } from '../../server/demo/app-router.js';
 import { createSyncEngine } from '../../server/engine/engine.js';
@@ -19,7 +25,11 @@ import { realStoreCases } from './real-server.js';
 
 const SECRET = 'views-real-server-secret-views-real-server!';
 const schema = defineSyncSchema({
-  tasks: z.object({ title: z.string(), assignee: z.string().optional(), projectId: z.string().optional() }),
+  tasks: z.object({
+    title: z.string(),
+    assignee: z.string().optional(),
+    projectId: z.string().optional(),
+  }),
   parts: z.object({ name: z.string() }),
   notes: z.object({ body: z.string() }),
 });
@@ -28,7 +38,11 @@ type Schema = typeof schema;
 /** Outside state a rule reads: which projects each user is a member of (changed, then `refreshViews`). */
 const memberships = new Map<string, string[]>();
 const rules = {
-  mine: { collection: 'tasks', fields: ['assignee'], where: ({ actor }: { actor: { userId: string } }) => ({ assignee: actor.userId }) },
+  mine: {
+    collection: 'tasks',
+    fields: ['assignee'],
+    where: ({ actor }: { actor: { userId: string } }) => ({ assignee: actor.userId }),
+  },
   project: {
     collection: 'tasks',
     fields: ['projectId'],
@@ -36,7 +50,13 @@ const rules = {
     where: ({ params }: { params: { projectId: string } }) => ({ projectId: params.projectId }),
     allow: ({ params }: { params: { projectId: string } }) => params.projectId !== 'secret',
   },
-  teams: { collection: 'tasks', fields: ['projectId'], where: ({ actor }: { actor: { userId: string } }) => ({ projectId: { in: memberships.get(actor.userId) ?? [] } }) },
+  teams: {
+    collection: 'tasks',
+    fields: ['projectId'],
+    where: ({ actor }: { actor: { userId: string } }) => ({
+      projectId: { in: memberships.get(actor.userId) ?? [] },
+    }),
+  },
   catalogue: { collection: 'parts' },
 };
 
@@ -44,7 +64,10 @@ for (const storeCase of realStoreCases('views_client')) {
   describe(`subscriptions against the real server on ${storeCase.name}`, () => {
     let url = '';
     let port = 0;
-    let engine: { refreshViews?(who: { scopeId: string; userId: string }): Promise<void>; close(): Promise<void> };
+    let engine: {
+      refreshViews?(who: { scopeId: string; userId: string }): Promise<void>;
+      close(): Promise<void>;
+    };
     let close: () => Promise<void> = async () => undefined;
     /** Why the tests skip: the server does not answer `view` yet (null once it does). */
     let unsupported: string | null = 'not probed';
@@ -54,9 +77,20 @@ for (const storeCase of realStoreCases('views_client')) {
       const store = await storeCase.create();
       await store.init();
       // Cast: the engine's `rules` / `defaultViews` options come with the server part of the contract.
-      const created = createSyncEngine({ store, schema, rules, defaultViews: ['mine'], retention: { pruneIntervalMs: 0 }, stream: { heartbeatMs: 300, pollMs: 200 } } as never) as never as typeof engine & Parameters<typeof createAppRouter>[0];
+      const created = createSyncEngine({
+        store,
+        schema,
+        rules,
+        defaultViews: ['mine'],
+        retention: { pruneIntervalMs: 0 },
+        stream: { heartbeatMs: 300, pollMs: 200 },
+      } as never) as never as typeof engine & Parameters<typeof createAppRouter>[0];
       engine = created;
-      const http = createSyncHttpServer({ engine: created, authenticate: jwtAuthenticator({ secret: SECRET }), router: createAppRouter(created) });
+      const http = createSyncHttpServer({
+        engine: created,
+        authenticate: jwtAuthenticator({ secret: SECRET }),
+        router: createAppRouter(created),
+      });
       ({ url, port } = await http.listen(0, '127.0.0.1'));
       close = async () => {
         for (const c of cleanups) await c();
@@ -67,7 +101,8 @@ for (const storeCase of realStoreCases('views_client')) {
       const probe = await trpcOf('probe', 'probe');
       try {
         await probe.sync.pull.query({ since: null, view: { rule: 'no-such-rule' } } as never);
-        unsupported = 'the server ignores the `view` field (server part of issue 19 not merged yet)';
+        unsupported =
+          'the server ignores the `view` field (server part of issue 19 not merged yet)';
       } catch (error) {
         const message = String((error as Error).message);
         unsupported = /view/.test(message) ? null : `unexpected probe answer: ${message}`;
@@ -78,21 +113,49 @@ for (const storeCase of realStoreCases('views_client')) {
 
     async function trpcOf(user: string, tenant: string) {
       const token = await signDevToken(SECRET, { sub: user, tenant, expiresIn: '1h' });
-      const ws = createWSClient({ url: `ws://127.0.0.1:${port}/trpc`, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, connectionParams: async () => ({ token }), retryDelayMs: () => 50, lazy: { enabled: true, closeMs: 0 } });
+      const ws = createWSClient({
+        url: `ws://127.0.0.1:${port}/trpc`,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        connectionParams: async () => ({ token }),
+        retryDelayMs: () => 50,
+        lazy: { enabled: true, closeMs: 0 },
+      });
       cleanups.push(() => ws.close());
       return createTRPCClient<AppRouter>({
-        links: [splitLink({ condition: (op) => op.type === 'subscription', true: wsLink({ client: ws, transformer: superjson }), false: httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } }) })],
+        links: [
+          splitLink({
+            condition: (op) => op.type === 'subscription',
+            true: wsLink({ client: ws, transformer: superjson }),
+            false: httpBatchLink({
+              url: `${url}/trpc`,
+              transformer: superjson,
+              headers: { authorization: `Bearer ${token}` },
+            }),
+          }),
+        ],
       });
     }
 
     /** A device of `user` in `tenant` (its own memory local store unless given). */
-    async function device(user: string, tenant: string, store: LocalStore = memoryLocalStore()): Promise<SyncClient<Schema>> {
+    async function device(
+      user: string,
+      tenant: string,
+      store: LocalStore = memoryLocalStore(),
+    ): Promise<SyncClient<Schema>> {
       const trpc = await trpcOf(user, tenant);
-      const client = createSyncClient({ api: trpc.sync as unknown as SyncApi, schema, store, connectivity: null, ping: false, retry: { retries: 3, baseMs: 10, maxMs: 100 } });
+      const client = createSyncClient({
+        api: trpc.sync as unknown as SyncApi,
+        schema,
+        store,
+        connectivity: null,
+        ping: false,
+        retry: { retries: 3, baseMs: 10, maxMs: 100 },
+      });
       cleanups.push(() => client.close());
       return client;
     }
-    const ids = async (client: SyncClient<Schema>, collection: 'tasks' | 'parts' | 'notes') => (await client.collection(collection).query()).map((r) => r.id).sort();
+    const ids = async (client: SyncClient<Schema>, collection: 'tasks' | 'parts' | 'notes') =>
+      (await client.collection(collection).query()).map((r) => r.id).sort();
     const needsViews = (ctx: TestContext) => {
       if (unsupported) ctx.skip(unsupported);
     };
@@ -133,7 +196,9 @@ for (const storeCase of realStoreCases('views_client')) {
       expect(await ids(ann, 'tasks')).toEqual(['a', 'c']);
       await ann.subscribe('catalogue').ready;
       expect(await ids(ann, 'parts')).toEqual(['p']);
-      expect((await ann.collection('tasks').query(undefined, { view: sub })).map((r) => r.id)).toEqual(['a', 'c']);
+      expect(
+        (await ann.collection('tasks').query(undefined, { view: sub })).map((r) => r.id),
+      ).toEqual(['a', 'c']);
     });
 
     it('moves: a reassigned document leaves as a local removal (nothing pushed), one entering arrives whole; unsubscribe keeps what another view holds', async (ctx) => {
@@ -176,7 +241,10 @@ for (const storeCase of realStoreCases('views_client')) {
       expect(await ann.store.getDoc('tasks', 'a')).toBeNull();
       // The server kept ann's write (admin reads it through the view that now holds the task).
       await admin.subscribe('project', { projectId: 'p2' }).ready;
-      expect(await admin.collection('tasks').get('a')).toEqual({ title: 'A by ann', projectId: 'p2' });
+      expect(await admin.collection('tasks').get('a')).toEqual({
+        title: 'A by ann',
+        projectId: 'p2',
+      });
     });
 
     it('refreshViews rebuilds only the affected view: a revoked membership removes, a granted one brings', async (ctx) => {
@@ -262,16 +330,31 @@ for (const storeCase of realStoreCases('views_client')) {
       // Behind the client's back: one document's content changed (version untouched), another dropped.
       const a = (await local.getDocs('tasks', ['a']))[0]!;
       await local.write([
-        { type: 'putDoc', doc: { ...a, server: { ...a.server!, title: 'tampered' }, data: { ...a.data!, title: 'tampered' } } },
+        {
+          type: 'putDoc',
+          doc: {
+            ...a,
+            server: { ...a.server!, title: 'tampered' },
+            data: { ...a.data!, title: 'tampered' },
+          },
+        },
         { type: 'deleteDoc', collection: 'tasks', id: 'c' },
       ]);
       expect(await ids(ann, 'tasks')).toEqual(['a', 'm']);
       await ann.sync();
-      expect(events).toEqual([expect.objectContaining({ collection: 'tasks', view: sub.key, repaired: expect.any(Number) })]);
+      expect(events).toEqual([
+        expect.objectContaining({
+          collection: 'tasks',
+          view: sub.key,
+          repaired: expect.any(Number),
+        }),
+      ]);
       expect(await ids(ann, 'tasks')).toEqual(['a', 'c', 'm']);
       expect((await ann.collection('tasks').get('a'))?.title).toBe('A');
       const after = (await ann.diagnostics()).integrity!;
-      expect([after.mismatches - before.mismatches, after.repairs - before.repairs]).toEqual([1, 1]);
+      expect([after.mismatches - before.mismatches, after.repairs - before.repairs]).toEqual([
+        1, 1,
+      ]);
       // Repaired: the next sync agrees again.
       await ann.sync();
       expect(events).toHaveLength(1);

@@ -12,14 +12,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createSyncClient, memoryLocalStore, viewKey, type LocalStore, type SyncClient } from '../../client/index.js';
+import {
+  createSyncClient,
+  memoryLocalStore,
+  viewKey,
+  type LocalStore,
+  type SyncClient,
+} from '../../client/index.js';
 import { betterSqlite3Driver, sqliteLocalStore } from '../../client/sqlite/index.js';
 import { defineSyncSchema } from '../../shared/schema.js';
 import { fakeConnectivity } from './fake-connectivity.js';
 import { fakeViewServer, type FakeRule } from './fake-view-api.js';
 
 const schema = defineSyncSchema({
-  tasks: z.object({ title: z.string(), assignee: z.string().optional(), projectId: z.string().optional() }),
+  tasks: z.object({
+    title: z.string(),
+    assignee: z.string().optional(),
+    projectId: z.string().optional(),
+  }),
   parts: z.object({ name: z.string() }),
   notes: z.object({ body: z.string() }),
 });
@@ -28,7 +38,12 @@ const schema = defineSyncSchema({
 let me = 'u1';
 const rules: Record<string, FakeRule> = {
   mine: { collection: 'tasks', where: () => ({ assignee: me }) },
-  project: { collection: 'tasks', params: ['projectId'], where: (p) => ({ projectId: p.projectId }), allow: (p) => p.projectId !== 'secret' },
+  project: {
+    collection: 'tasks',
+    params: ['projectId'],
+    where: (p) => ({ projectId: p.projectId }),
+    allow: (p) => p.projectId !== 'secret',
+  },
   catalogue: { collection: 'parts' },
 };
 
@@ -36,15 +51,31 @@ const turns = async (n = 20) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
 
-function setup(store: LocalStore = memoryLocalStore(), server = fakeViewServer({ rules }), online = true) {
+function setup(
+  store: LocalStore = memoryLocalStore(),
+  server = fakeViewServer({ rules }),
+  online = true,
+) {
   me = 'u1';
   const connectivity = fakeConnectivity(online);
-  const client = createSyncClient({ api: server.api, schema, store, clientId: 'dev', connectivity, ping: false, retry: { retries: 0, baseMs: 1, maxMs: 5 }, pushDebounceMs: 1 });
+  const client = createSyncClient({
+    api: server.api,
+    schema,
+    store,
+    clientId: 'dev',
+    connectivity,
+    ping: false,
+    retry: { retries: 0, baseMs: 1, maxMs: 5 },
+    pushDebounceMs: 1,
+  });
   return { client, server, store, connectivity };
 }
 
 /** Ids of the live documents of `collection` on the device. */
-async function localIds(client: SyncClient<typeof schema>, collection: 'tasks' | 'parts' | 'notes'): Promise<string[]> {
+async function localIds(
+  client: SyncClient<typeof schema>,
+  collection: 'tasks' | 'parts' | 'notes',
+): Promise<string[]> {
   return (await client.collection(collection).query()).map((r) => r.id).sort();
 }
 
@@ -76,7 +107,9 @@ describe('client.subscribe', () => {
     await sub.ready;
     expect(sub.status).toBe('ready');
     expect(await localIds(client, 'tasks')).toEqual(['a']);
-    expect(server.calls.filter((c) => c.method === 'full').map((c) => c.input.view)).toEqual([{ rule: 'project', params: { projectId: 'p1' } }]);
+    expect(server.calls.filter((c) => c.method === 'full').map((c) => c.input.view)).toEqual([
+      { rule: 'project', params: { projectId: 'p1' } },
+    ]);
     // The default request brings unruled collections, and nothing of a ruled one (no default views here).
     await client.sync();
     expect(await localIds(client, 'notes')).toEqual(['n']);
@@ -94,8 +127,14 @@ describe('client.subscribe', () => {
     expect(viewKey('x', { b: 1, a: 2 })).toBe(viewKey('x', { a: 2, b: 1 }));
     expect(c.key).toBe('catalogue');
     await Promise.all([a.ready, c.ready]);
-    expect((await client.subscriptions()).map((s) => s.key).sort()).toEqual(['catalogue', 'project{"projectId":"p1"}']);
-    expect(Object.keys((await client.store.getMeta('views'))!).sort()).toEqual(['catalogue', 'project{"projectId":"p1"}']);
+    expect((await client.subscriptions()).map((s) => s.key).sort()).toEqual([
+      'catalogue',
+      'project{"projectId":"p1"}',
+    ]);
+    expect(Object.keys((await client.store.getMeta('views'))!).sort()).toEqual([
+      'catalogue',
+      'project{"projectId":"p1"}',
+    ]);
     await client.close();
   });
 
@@ -111,7 +150,7 @@ describe('client.subscribe', () => {
     await project.unsubscribe();
     expect(project.status).toBe('unsubscribed');
     expect(await localIds(client, 'tasks')).toEqual(['a', 'c']);
-    expect((await client.store.getDoc('tasks', 'b'))).toBeNull();
+    expect(await client.store.getDoc('tasks', 'b')).toBeNull();
     expect((await client.store.getDoc('tasks', 'a'))!.views).toEqual({ mine: expect.any(String) });
     await mine.unsubscribe();
     expect(await localIds(client, 'tasks')).toEqual([]);
@@ -146,7 +185,10 @@ describe('client.subscribe', () => {
     server.setOffline(false);
     server.write('tasks', 'a', { title: 'A', projectId: 'p2' }); // moved out while our edit waits
     await client.pull();
-    expect(await client.collection('tasks').get('a')).toEqual({ title: 'A edited', projectId: 'p1' });
+    expect(await client.collection('tasks').get('a')).toEqual({
+      title: 'A edited',
+      projectId: 'p1',
+    });
     expect((await client.store.getDoc('tasks', 'a'))!.views).toEqual({});
     await client.push();
     expect(await client.pending()).toBe(0);
@@ -158,7 +200,10 @@ describe('client.subscribe', () => {
     server.setOffline(true);
     await client.collection('tasks').patch('b', { title: 'B edited' });
     await sub.unsubscribe();
-    expect(await client.collection('tasks').get('b')).toEqual({ title: 'B edited', projectId: 'p1' });
+    expect(await client.collection('tasks').get('b')).toEqual({
+      title: 'B edited',
+      projectId: 'p1',
+    });
     server.setOffline(false);
     await client.push();
     expect(await client.store.getDoc('tasks', 'b')).toBeNull();
@@ -218,7 +263,9 @@ describe('client.subscribe', () => {
     expect(restored!.key).toBe(again.key);
     await restored!.ready;
     expect(await localIds(third.client, 'tasks')).toEqual(['a', 'b']);
-    expect((await third.client.store.getDoc('tasks', 'a'))!.views).toEqual({ [again.key]: expect.any(String) });
+    expect((await third.client.store.getDoc('tasks', 'a'))!.views).toEqual({
+      [again.key]: expect.any(String),
+    });
     await third.client.close();
   });
 
@@ -231,7 +278,13 @@ describe('client.subscribe', () => {
     await first.client.close();
     // What a crash after `leaving` was stored and before the sweep ended leaves behind.
     const views = (await store.getMeta('views'))!;
-    await store.write([{ type: 'setMeta', key: 'views', value: { [sub.key]: { ...views[sub.key]!, leaving: true } } }]);
+    await store.write([
+      {
+        type: 'setMeta',
+        key: 'views',
+        value: { [sub.key]: { ...views[sub.key]!, leaving: true } },
+      },
+    ]);
     const second = setup(store, first.server);
     expect(await second.client.subscriptions()).toEqual([]);
     const again = second.client.subscribe('project', { projectId: 'p1' }); // waits for the sweep, then subscribes anew
@@ -251,11 +304,23 @@ describe('client.subscribe', () => {
     let fulls = 0;
     const full = server.api.full.query.bind(server.api.full);
     server.api.full.query = async (input) => {
-      if (++fulls === 2) throw Object.assign(new Error('fetch failed: connection reset (test)'), { data: undefined });
+      if (++fulls === 2)
+        throw Object.assign(new Error('fetch failed: connection reset (test)'), {
+          data: undefined,
+        });
       return full(input);
     };
     const connectivity = fakeConnectivity(true);
-    const first = createSyncClient({ api: server.api, schema, store, clientId: 'dev', connectivity, ping: false, retry: { retries: 0, baseMs: 60_000, maxMs: 60_000 }, fullLimit: 3 });
+    const first = createSyncClient({
+      api: server.api,
+      schema,
+      store,
+      clientId: 'dev',
+      connectivity,
+      ping: false,
+      retry: { retries: 0, baseMs: 60_000, maxMs: 60_000 },
+      fullLimit: 3,
+    });
     const failed = new Promise((resolve) => first.on('error', resolve));
     first.subscribe('catalogue');
     await failed;
@@ -264,11 +329,23 @@ describe('client.subscribe', () => {
     expect(stored.rebuild!.cursor).not.toBeNull();
     await first.close();
     const second = setup(store, server);
-    await (await second.client.subscriptions())[0]!.ready;
+    await (
+      await second.client.subscriptions()
+    )[0]!.ready;
     // The fake records the calls it answered: the first page, then the resumed one, from the stored cursor.
-    const cursors = server.calls.filter((c) => c.method === 'full').map((c) => c.input.cursor ?? null);
+    const cursors = server.calls
+      .filter((c) => c.method === 'full')
+      .map((c) => c.input.cursor ?? null);
     expect(cursors).toEqual([null, stored.rebuild!.cursor]);
-    expect(await localIds(second.client, 'parts')).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
+    expect(await localIds(second.client, 'parts')).toEqual([
+      'p0',
+      'p1',
+      'p2',
+      'p3',
+      'p4',
+      'p5',
+      'p6',
+    ]);
     expect((await store.getMeta('views'))!.catalogue!.rebuild).toBeNull();
     await second.client.close();
   });
@@ -288,8 +365,15 @@ describe('client.subscribe', () => {
     const before = server.calls.length;
     await client.sync();
     const after = server.calls.slice(before);
-    expect(after.filter((c) => c.method === 'full').map((c) => c.input.view)).toEqual([{ rule: 'mine' }]);
-    expect(after.filter((c) => c.method === 'pull').map((c) => c.input.view ?? null)).toEqual([null, { rule: 'mine' }, { rule: 'mine' }, { rule: 'catalogue' }]);
+    expect(after.filter((c) => c.method === 'full').map((c) => c.input.view)).toEqual([
+      { rule: 'mine' },
+    ]);
+    expect(after.filter((c) => c.method === 'pull').map((c) => c.input.view ?? null)).toEqual([
+      null,
+      { rule: 'mine' },
+      { rule: 'mine' },
+      { rule: 'catalogue' },
+    ]);
     expect(await localIds(client, 'tasks')).toEqual(['theirs']);
     expect(await localIds(client, 'parts')).toEqual(['p']);
     expect(progress).toContain('full');
@@ -304,7 +388,11 @@ describe('client.subscribe', () => {
     await expect(unknown.ready).rejects.toMatchObject({ data: { code: 'BAD_REQUEST' } });
     await expect(bad.ready).rejects.toThrow(/view\.params\.projectId/);
     await expect(forbidden.ready).rejects.toMatchObject({ data: { code: 'FORBIDDEN' } });
-    expect([unknown.status, bad.status, forbidden.status]).toEqual(['refused', 'refused', 'refused']);
+    expect([unknown.status, bad.status, forbidden.status]).toEqual([
+      'refused',
+      'refused',
+      'refused',
+    ]);
     expect(await client.store.getMeta('views')).toEqual({});
     expect(await client.subscriptions()).toEqual([]);
     expect(() => client.subscribe('' as 'mine')).toThrow(/non-empty/);
@@ -312,7 +400,11 @@ describe('client.subscribe', () => {
   });
 
   it('waits while offline and fetches once the network is back', async () => {
-    const { client, server, connectivity } = setup(memoryLocalStore(), fakeViewServer({ rules }), false);
+    const { client, server, connectivity } = setup(
+      memoryLocalStore(),
+      fakeViewServer({ rules }),
+      false,
+    );
     server.write('parts', 'p', { name: 'P' });
     const sub = client.subscribe('catalogue');
     let settled = false;
@@ -335,16 +427,32 @@ describe('client.subscribe', () => {
     await Promise.all([project.ready, client.subscribe('catalogue').ready]);
     await client.start();
     await server.when(() => server.openStreams === 3);
-    const streams = server.calls.filter((c) => c.method === 'stream').map((c) => c.input.view ?? null);
-    expect(streams).toEqual(expect.arrayContaining([null, { rule: 'project', params: { projectId: 'p1' } }, { rule: 'catalogue' }]));
+    const streams = server.calls
+      .filter((c) => c.method === 'stream')
+      .map((c) => c.input.view ?? null);
+    expect(streams).toEqual(
+      expect.arrayContaining([
+        null,
+        { rule: 'project', params: { projectId: 'p1' } },
+        { rule: 'catalogue' },
+      ]),
+    );
     server.write('tasks', 'b', { title: 'B', projectId: 'p1' });
     await until(client, async () => (await localIds(client, 'tasks')).includes('b'));
     server.write('tasks', 'a', { title: 'A', projectId: 'p9' }); // leaves the view live
     await until(client, async () => !(await localIds(client, 'tasks')).includes('a'));
     const fullsBefore = server.calls.filter((c) => c.method === 'full').length;
     server.refresh({ rule: 'project', params: { projectId: 'p1' } });
-    await server.when(() => server.calls.filter((c) => c.method === 'full').length > fullsBefore && server.openStreams === 3 && server.calls.at(-1)!.method === 'stream');
-    const rebuilt = server.calls.filter((c) => c.method === 'full').slice(fullsBefore).map((c) => c.input.view);
+    await server.when(
+      () =>
+        server.calls.filter((c) => c.method === 'full').length > fullsBefore &&
+        server.openStreams === 3 &&
+        server.calls.at(-1)!.method === 'stream',
+    );
+    const rebuilt = server.calls
+      .filter((c) => c.method === 'full')
+      .slice(fullsBefore)
+      .map((c) => c.input.view);
     expect(rebuilt).toEqual([{ rule: 'project', params: { projectId: 'p1' } }]);
     await project.unsubscribe();
     expect(server.openStreams).toBe(2);

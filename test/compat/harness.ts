@@ -9,7 +9,9 @@ import { api, throwawayPostgresStore } from '../rest/harness.js';
 export const compatStores: { name: string; create: () => Promise<Store> }[] = [
   { name: 'memory', create: async () => memoryStore() },
   { name: 'pglite', create: async () => pgliteStore() },
-  ...(process.env.TEST_DATABASE_URL ? [{ name: 'postgres', create: () => postgresCase(process.env.TEST_DATABASE_URL!) }] : []),
+  ...(process.env.TEST_DATABASE_URL
+    ? [{ name: 'postgres', create: () => postgresCase(process.env.TEST_DATABASE_URL!) }]
+    : []),
 ];
 
 async function postgresCase(url: string): Promise<Store> {
@@ -20,7 +22,11 @@ async function postgresCase(url: string): Promise<Store> {
 export const COMPAT = '/compat/fastapi-offline-sync';
 
 /** A JSON request to the compat face. */
-export function call(base: string, path: string, init: { token?: string; body?: unknown; method?: string; headers?: Record<string, string> } = {}) {
+export function call(
+  base: string,
+  path: string,
+  init: { token?: string; body?: unknown; method?: string; headers?: Record<string, string> } = {},
+) {
   return api(base, `${COMPAT}${path}`, init);
 }
 
@@ -33,7 +39,9 @@ export function openStream(port: number, query = '') {
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   return { ws, frames, opened, closed, send: (v: unknown) => ws.send(JSON.stringify(v)) };
 }
 
@@ -45,15 +53,22 @@ export async function readFull(base: string, token: string, limit = 2) {
   let pages = 0;
   const encodings: (string | null)[] = [];
   do {
-    const q: URLSearchParams = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
-    const res: Response = await fetch(`${base}${COMPAT}/sync/full?${q}`, { headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'gzip' } });
+    const q: URLSearchParams = new URLSearchParams({
+      limit: String(limit),
+      ...(cursor ? { cursor } : {}),
+    });
+    const res: Response = await fetch(`${base}${COMPAT}/sync/full?${q}`, {
+      headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'gzip' },
+    });
     if (res.status !== 200) throw new Error(`full: ${res.status} ${await res.text()}`);
     encodings.push(res.headers.get('content-encoding'));
     const seq = res.headers.get('x-sync-lastseq')!;
-    if (pages > 0 && seq !== lastSeq) throw new Error('X-Sync-LastSeq changed between pages of one export');
+    if (pages > 0 && seq !== lastSeq)
+      throw new Error('X-Sync-LastSeq changed between pages of one export');
     lastSeq = seq;
     cursor = res.headers.get('x-sync-cursor');
-    for (const line of (await res.text()).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+    for (const line of (await res.text()).split('\n'))
+      if (line.trim()) lines.push(JSON.parse(line));
     pages++;
   } while (cursor);
   return { lines, lastSeq, pages, encodings };

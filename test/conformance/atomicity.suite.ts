@@ -18,7 +18,10 @@ function failingStore(store: Store, failOn: (n: number) => boolean): Store {
               failOn(count)
                 ? new Proxy(tx, {
                     get(t, p) {
-                      if (p === 'appendOplog') return async () => { throw new Error('injected store failure'); };
+                      if (p === 'appendOplog')
+                        return async () => {
+                          throw new Error('injected store failure');
+                        };
                       const v = Reflect.get(t, p, t);
                       return typeof v === 'function' ? v.bind(t) : v;
                     },
@@ -34,14 +37,22 @@ function failingStore(store: Store, failOn: (n: number) => boolean): Store {
   });
 }
 
-const changes = [1, 2, 3].map((i) => ({ mutationId: i, collection: 'tasks' as const, id: `t${i}`, op: 'upsert' as const, data: { title: `t${i}` } }));
+const changes = [1, 2, 3].map((i) => ({
+  mutationId: i,
+  collection: 'tasks' as const,
+  id: `t${i}`,
+  op: 'upsert' as const,
+  data: { title: `t${i}` },
+}));
 
 export function atomicitySuite(ctx: Ctx): void {
   describe('atomic batches', () => {
     it('rolls back the whole batch when the store fails mid-way; a retry then applies it', async () => {
       const actor = newActor();
       const engine = makeEngine(failingStore(ctx.store(), (n) => n === 1));
-      await expect(engine.push(actor, { clientId: 'd', changes })).rejects.toThrow(/injected store failure/);
+      await expect(engine.push(actor, { clientId: 'd', changes })).rejects.toThrow(
+        /injected store failure/,
+      );
       expect(await ctx.store().head(actor.scopeId)).toEqual({ seq: 0, horizon: 0 });
       expect((await engine.full(actor, {})).docs).toEqual([]);
       const retry = await engine.push(actor, { clientId: 'd', changes });
@@ -52,7 +63,13 @@ export function atomicitySuite(ctx: Ctx): void {
     it('atomic: false applies changes one by one and reports each', async () => {
       const actor = newActor();
       const engine = makeEngine(ctx.store(), { deletePolicy: 'reject_update' });
-      await engine.push(actor, { clientId: 'seed', changes: [{ mutationId: 1, collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'x' } }, { mutationId: 2, collection: 'tasks', id: 't2', op: 'delete' }] });
+      await engine.push(actor, {
+        clientId: 'seed',
+        changes: [
+          { mutationId: 1, collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'x' } },
+          { mutationId: 2, collection: 'tasks', id: 't2', op: 'delete' },
+        ],
+      });
       const res = await engine.push(actor, { clientId: 'd', atomic: false, changes });
       expect(res.results.map((r) => r.status)).toEqual(['accepted', 'rejected', 'accepted']);
       expect((await ctx.store().head(actor.scopeId)).seq).toBe(3); // seed + one commit per applied change
@@ -63,7 +80,9 @@ export function atomicitySuite(ctx: Ctx): void {
       const actor = newActor();
       // Transaction 1 checks the whole push against the ledger; 2 applies t1, 3 (failing) t2.
       const engine = makeEngine(failingStore(ctx.store(), (n) => n === 3));
-      await expect(engine.push(actor, { clientId: 'd', atomic: false, changes })).rejects.toThrow(/injected store failure/);
+      await expect(engine.push(actor, { clientId: 'd', atomic: false, changes })).rejects.toThrow(
+        /injected store failure/,
+      );
       expect((await engine.full(actor, {})).docs.map((d) => d.id)).toEqual(['t1']);
       const retry = await engine.push(actor, { clientId: 'd', atomic: false, changes });
       expect(retry.results.map((r) => r.status)).toEqual(['duplicate', 'accepted', 'accepted']);

@@ -54,7 +54,9 @@ export function concurrencySuite(ctx: Ctx): void {
       expect([...seen.values()].every((n) => n === 1)).toBe(true);
       for (let p = 0; p < PUSHERS; p++) {
         for (let k = 0; k < PUSHES; k++) {
-          const pages = new Set(Array.from({ length: CHANGES }, (_, c) => pageOf.get(`p${p}-k${k}-c${c}`)));
+          const pages = new Set(
+            Array.from({ length: CHANGES }, (_, c) => pageOf.get(`p${p}-k${k}-c${c}`)),
+          );
           expect(pages.size, `push ${p}/${k} was split across pull pages`).toBe(1);
         }
       }
@@ -65,13 +67,43 @@ export function concurrencySuite(ctx: Ctx): void {
     it('keeps both of two concurrent patches to different fields', async () => {
       const actor = newActor();
       const engine = ctx.engine();
-      await engine.push(actor, { clientId: 'a', changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'start' } }] });
+      await engine.push(actor, {
+        clientId: 'a',
+        changes: [
+          { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'start' } },
+        ],
+      });
       const results = await Promise.all([
-        engine.push(actor, { clientId: 'a', changes: [{ mutationId: 2, collection: 'tasks', id: 't1', op: 'patch', data: { title: 'renamed' } }] }),
-        engine.push(actor, { clientId: 'b', changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'patch', data: { done: true } }] }),
-        engine.push(actor, { clientId: 'c', changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'patch', data: { priority: 3 } }] }),
+        engine.push(actor, {
+          clientId: 'a',
+          changes: [
+            {
+              mutationId: 2,
+              collection: 'tasks',
+              id: 't1',
+              op: 'patch',
+              data: { title: 'renamed' },
+            },
+          ],
+        }),
+        engine.push(actor, {
+          clientId: 'b',
+          changes: [
+            { mutationId: 1, collection: 'tasks', id: 't1', op: 'patch', data: { done: true } },
+          ],
+        }),
+        engine.push(actor, {
+          clientId: 'c',
+          changes: [
+            { mutationId: 1, collection: 'tasks', id: 't1', op: 'patch', data: { priority: 3 } },
+          ],
+        }),
       ]);
-      expect(results.map((r) => r.results[0]!.status)).toEqual(['accepted', 'accepted', 'accepted']);
+      expect(results.map((r) => r.results[0]!.status)).toEqual([
+        'accepted',
+        'accepted',
+        'accepted',
+      ]);
       const page = await engine.full(actor, {});
       expect(page.docs[0]!.data).toEqual({ title: 'renamed', done: true, priority: 3 });
     });

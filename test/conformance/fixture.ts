@@ -21,9 +21,18 @@ export interface ConformanceOptions {
 }
 
 export const testSchema = defineSyncSchema({
-  tasks: z.object({ title: z.string(), done: z.boolean().default(false), priority: z.number().int().optional(), tags: z.array(z.string()).optional() }),
+  tasks: z.object({
+    title: z.string(),
+    done: z.boolean().default(false),
+    priority: z.number().int().optional(),
+    tags: z.array(z.string()).optional(),
+  }),
   notes: z.object({ body: z.string() }),
-  items: z.object({ a: z.number().optional(), b: z.string().optional(), c: z.boolean().optional() }),
+  items: z.object({
+    a: z.number().optional(),
+    b: z.string().optional(),
+    c: z.boolean().optional(),
+  }),
 });
 export type TestSchema = typeof testSchema;
 
@@ -33,12 +42,24 @@ export function newActor(prefix = 'scope'): Actor {
   return { userId: `user-${scopeId}`, scopeId };
 }
 
-export function makeEngine(store: Store, options: Partial<SyncEngineOptions<TestSchema>> = {}): SyncEngine<TestSchema> {
-  return createSyncEngine<TestSchema>({ store, schema: testSchema, retention: { pruneIntervalMs: 0 }, ...options });
+export function makeEngine(
+  store: Store,
+  options: Partial<SyncEngineOptions<TestSchema>> = {},
+): SyncEngine<TestSchema> {
+  return createSyncEngine<TestSchema>({
+    store,
+    schema: testSchema,
+    retention: { pruneIntervalMs: 0 },
+    ...options,
+  });
 }
 
 /** One store per test file (stores are slow to boot); tests use their own scopes. */
-export function useStore(options: ConformanceOptions): { store: () => Store; engine: () => SyncEngine<TestSchema>; setStore: (s: Store) => void } {
+export function useStore(options: ConformanceOptions): {
+  store: () => Store;
+  engine: () => SyncEngine<TestSchema>;
+  setStore: (s: Store) => void;
+} {
   let store: Store | null = null;
   let engine: SyncEngine<TestSchema> | null = null;
   beforeAll(async () => {
@@ -60,7 +81,10 @@ export function useStore(options: ConformanceOptions): { store: () => Store; eng
 }
 
 /** Asserts that `promise` rejects with a SyncError of `code`; returns it. */
-export async function expectSyncError(promise: Promise<unknown>, code: SyncErrorCode): Promise<SyncError> {
+export async function expectSyncError(
+  promise: Promise<unknown>,
+  code: SyncErrorCode,
+): Promise<SyncError> {
   try {
     await promise;
   } catch (error) {
@@ -72,7 +96,11 @@ export async function expectSyncError(promise: Promise<unknown>, code: SyncError
 }
 
 /** Reads a whole full export (all pages). */
-export async function fullExport(engine: SyncEngine, actor: Actor, limit = 1000): Promise<{ docs: FullDoc[]; checkpoint: string }> {
+export async function fullExport(
+  engine: SyncEngine,
+  actor: Actor,
+  limit = 1000,
+): Promise<{ docs: FullDoc[]; checkpoint: string }> {
   const docs: FullDoc[] = [];
   let cursor: string | null = null;
   let checkpoint: string;
@@ -86,7 +114,12 @@ export async function fullExport(engine: SyncEngine, actor: Actor, limit = 1000)
 }
 
 /** Pulls from `since` until `hasMore` is false. */
-export async function pullAll(engine: SyncEngine, actor: Actor, since: string | null = null, limit?: number) {
+export async function pullAll(
+  engine: SyncEngine,
+  actor: Actor,
+  since: string | null = null,
+  limit?: number,
+) {
   const changes = [];
   let checkpoint = since;
   let pages = 0;

@@ -25,21 +25,27 @@ export type { ConformanceOptions } from './fixture.js';
  * each one instead of one placeholder.
  */
 export function runStoreConformance(options: ConformanceOptions): void {
-  if (options.skip) console.log(`skipped: ${options.skip} (${options.name} store conformance, every test listed as skipped)`);
+  if (options.skip)
+    console.log(
+      `skipped: ${options.skip} (${options.name} store conformance, every test listed as skipped)`,
+    );
   const suite = options.skip ? describe.skip : describe;
-  suite(`store conformance: ${options.name}${options.skip ? ` (skipped: ${options.skip})` : ''}`, () => {
-    const ctx = useStore(options);
-    pushSuite(ctx);
-    concurrencySuite(ctx);
-    mergeSuite(ctx);
-    pullSuite(ctx, options);
-    fullSuite(ctx);
-    streamSuite(ctx);
-    isolationSuite(ctx);
-    badInputSuite(ctx);
-    atomicitySuite(ctx);
-    oplogStatsSuite(ctx);
-    checksumsSuite(ctx);
-    viewsSuite(ctx);
-  });
+  suite(
+    `store conformance: ${options.name}${options.skip ? ` (skipped: ${options.skip})` : ''}`,
+    () => {
+      const ctx = useStore(options);
+      pushSuite(ctx);
+      concurrencySuite(ctx);
+      mergeSuite(ctx);
+      pullSuite(ctx, options);
+      fullSuite(ctx);
+      streamSuite(ctx);
+      isolationSuite(ctx);
+      badInputSuite(ctx);
+      atomicitySuite(ctx);
+      oplogStatsSuite(ctx);
+      checksumsSuite(ctx);
+      viewsSuite(ctx);
+    },
+  );
 }

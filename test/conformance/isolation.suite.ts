@@ -17,23 +17,61 @@ export function isolationSuite(ctx: Ctx): void {
         for await (const ev of engine.stream(b, {}, ac.signal)) bEvents.push(ev);
       })();
       await new Promise((r) => setTimeout(r, 50));
-      await engine.push(a, { clientId: 'd', changes: [{ mutationId: 1, collection: 'tasks', id: 'shared-id', op: 'upsert', data: { title: 'A secret' } }] });
+      await engine.push(a, {
+        clientId: 'd',
+        changes: [
+          {
+            mutationId: 1,
+            collection: 'tasks',
+            id: 'shared-id',
+            op: 'upsert',
+            data: { title: 'A secret' },
+          },
+        ],
+      });
       const aCheckpoint = (await engine.pull(a, {})).checkpoint;
       // B sees nothing of A.
       expect((await engine.pull(b, {})).changes).toEqual([]);
       expect((await engine.full(b, {})).docs).toEqual([]);
       // B writing the same id makes B's own document; A's is untouched.
-      const res = await engine.push(b, { clientId: 'd', changes: [{ mutationId: 1, collection: 'tasks', id: 'shared-id', op: 'patch', data: { title: 'B' } }] });
+      const res = await engine.push(b, {
+        clientId: 'd',
+        changes: [
+          {
+            mutationId: 1,
+            collection: 'tasks',
+            id: 'shared-id',
+            op: 'patch',
+            data: { title: 'B' },
+          },
+        ],
+      });
       expect(res.results[0]!.status).toBe('accepted');
-      await engine.push(b, { clientId: 'd', changes: [{ mutationId: 2, collection: 'tasks', id: 'shared-id', op: 'delete' }] });
-      expect((await engine.full(a, {})).docs[0]).toMatchObject({ id: 'shared-id', deleted: false, data: { title: 'A secret', done: false } });
+      await engine.push(b, {
+        clientId: 'd',
+        changes: [{ mutationId: 2, collection: 'tasks', id: 'shared-id', op: 'delete' }],
+      });
+      expect((await engine.full(a, {})).docs[0]).toMatchObject({
+        id: 'shared-id',
+        deleted: false,
+        data: { title: 'A secret', done: false },
+      });
       // Same client id and mutation ids in another scope are independent.
-      const again = await engine.push(a, { clientId: 'd', changes: [{ mutationId: 2, collection: 'notes', id: 'n', op: 'upsert', data: { body: 'a' } }] });
+      const again = await engine.push(a, {
+        clientId: 'd',
+        changes: [
+          { mutationId: 2, collection: 'notes', id: 'n', op: 'upsert', data: { body: 'a' } },
+        ],
+      });
       expect(again.results[0]!.status).toBe('accepted');
       // A checkpoint of A used by B leaks nothing.
       try {
         const page = await engine.pull(b, { since: aCheckpoint });
-        expect(page.changes.every((c) => c.data === null || (c.data as { title?: string }).title !== 'A secret')).toBe(true);
+        expect(
+          page.changes.every(
+            (c) => c.data === null || (c.data as { title?: string }).title !== 'A secret',
+          ),
+        ).toBe(true);
       } catch (error) {
         expect((error as { code?: string }).code).toBe('RESYNC_REQUIRED');
       }
@@ -42,7 +80,9 @@ export function isolationSuite(ctx: Ctx): void {
       await bStream;
       const seenByB = bEvents.flatMap((e) => (e.type === 'changes' ? e.changes : []));
       expect(seenByB.length).toBeGreaterThan(0);
-      expect(seenByB.every((c) => c.data === null || (c.data as { title?: string }).title === 'B')).toBe(true);
+      expect(
+        seenByB.every((c) => c.data === null || (c.data as { title?: string }).title === 'B'),
+      ).toBe(true);
     });
   });
 }

@@ -18,15 +18,29 @@ export function oplogStatsSuite(ctx: Ctx): void {
       const before = await store.oplogStats();
       const started = Date.now();
       const [a, b] = [newActor(), newActor()];
-      await engine.push(a, { clientId: 'a', changes: [
-        { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'one' } },
-        { mutationId: 2, collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'two' } },
-        { mutationId: 3, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'x' } },
-      ] });
-      await engine.push(b, { clientId: 'b', changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'b' } }] });
-      await engine.push(b, { clientId: 'b', changes: [{ mutationId: 2, collection: 'tasks', id: 't1', op: 'delete' }] });
+      await engine.push(a, {
+        clientId: 'a',
+        changes: [
+          { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'one' } },
+          { mutationId: 2, collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'two' } },
+          { mutationId: 3, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'x' } },
+        ],
+      });
+      await engine.push(b, {
+        clientId: 'b',
+        changes: [
+          { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'b' } },
+        ],
+      });
+      await engine.push(b, {
+        clientId: 'b',
+        changes: [{ mutationId: 2, collection: 'tasks', id: 't1', op: 'delete' }],
+      });
       // A retried push is answered from the ledger and appends nothing.
-      await engine.push(b, { clientId: 'b', changes: [{ mutationId: 2, collection: 'tasks', id: 't1', op: 'delete' }] });
+      await engine.push(b, {
+        clientId: 'b',
+        changes: [{ mutationId: 2, collection: 'tasks', id: 't1', op: 'delete' }],
+      });
       const after = await store.oplogStats();
       expect(after.estimated).toBe(estimates(store.kind));
       // An estimate from metadata still saw the five appends; an exact count is exactly five more.
@@ -44,7 +58,12 @@ export function oplogStatsSuite(ctx: Ctx): void {
       const engine = ctx.engine();
       const store = ctx.store();
       const actor = newActor();
-      await engine.push(actor, { clientId: 'a', changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'old' } }] });
+      await engine.push(actor, {
+        clientId: 'a',
+        changes: [
+          { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'old' } },
+        ],
+      });
       const held = await store.oplogStats();
       expect(held.estimated).toBe(estimates(store.kind));
       expect(held.entries).toBeGreaterThan(0);
@@ -53,7 +72,12 @@ export function oplogStatsSuite(ctx: Ctx): void {
       const empty = await store.oplogStats();
       expect(empty.entries).toBe(0);
       expect(empty).toMatchObject({ oldestAt: null, newestAt: null });
-      await engine.push(actor, { clientId: 'a', changes: [{ mutationId: 2, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'new' } }] });
+      await engine.push(actor, {
+        clientId: 'a',
+        changes: [
+          { mutationId: 2, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'new' } },
+        ],
+      });
       const one = await store.oplogStats();
       expect(one.entries).toBe(1);
       expect(one.oldestAt!.getTime()).toBe(one.newestAt!.getTime());

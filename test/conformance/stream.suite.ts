@@ -8,7 +8,13 @@ import { makeEngine, newActor, type useStore } from './fixture.js';
 type Ctx = ReturnType<typeof useStore>;
 
 /** Reads events from a stream until `until` says stop (bounded by a timeout). */
-async function collect(engine: SyncEngine, actor: Actor, input: object, until: (events: StreamEvent[]) => boolean, timeoutMs = 10_000) {
+async function collect(
+  engine: SyncEngine,
+  actor: Actor,
+  input: object,
+  until: (events: StreamEvent[]) => boolean,
+  timeoutMs = 10_000,
+) {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
   const events: StreamEvent[] = [];
@@ -24,7 +30,10 @@ async function collect(engine: SyncEngine, actor: Actor, input: object, until: (
 }
 
 const push = (engine: SyncEngine, actor: Actor, id: string, mutationId: number) =>
-  engine.push(actor, { clientId: 'w', changes: [{ mutationId, collection: 'tasks', id, op: 'upsert', data: { title: id } }] });
+  engine.push(actor, {
+    clientId: 'w',
+    changes: [{ mutationId, collection: 'tasks', id, op: 'upsert', data: { title: id } }],
+  });
 
 export function streamSuite(ctx: Ctx): void {
   describe('stream', () => {
@@ -33,7 +42,8 @@ export function streamSuite(ctx: Ctx): void {
       const engine = ctx.engine();
       await push(engine, actor, 'a', 1);
       await push(engine, actor, 'b', 2);
-      const ids = (events: StreamEvent[]) => events.flatMap((e) => (e.type === 'changes' ? e.changes.map((c) => c.id) : []));
+      const ids = (events: StreamEvent[]) =>
+        events.flatMap((e) => (e.type === 'changes' ? e.changes.map((c) => c.id) : []));
       const livePushes = (async () => {
         await new Promise((r) => setTimeout(r, 100));
         for (let i = 0; i < 5; i++) await push(engine, actor, `live${i}`, 10 + i);
@@ -45,22 +55,40 @@ export function streamSuite(ctx: Ctx): void {
       const live = events.slice(1);
       expect(live.every((e) => e.type === 'changes' && e.changes.length === 1)).toBe(true);
       // Resume from the event after live1: exactly the rest.
-      const resumeAt = events.find((e) => e.type === 'changes' && e.changes[0]!.id === 'live1') as Extract<StreamEvent, { type: 'changes' }>;
+      const resumeAt = events.find(
+        (e) => e.type === 'changes' && e.changes[0]!.id === 'live1',
+      ) as Extract<StreamEvent, { type: 'changes' }>;
       await push(engine, actor, 'after', 20);
-      const resumed = await collect(engine, actor, { lastEventId: resumeAt.checkpoint }, (evs) => ids(evs).includes('after'));
+      const resumed = await collect(engine, actor, { lastEventId: resumeAt.checkpoint }, (evs) =>
+        ids(evs).includes('after'),
+      );
       expect(ids(resumed)).toEqual(['live2', 'live3', 'live4', 'after']);
     });
 
     it('filters by collection and sends heartbeats when idle', async () => {
       const actor = newActor();
       const engine = makeEngine(ctx.store(), { stream: { heartbeatMs: 50 } });
-      const events = collect(engine, actor, { collections: ['notes'] }, (evs) => evs.some((e) => e.type === 'changes') && evs.filter((e) => e.type === 'heartbeat').length >= 2);
+      const events = collect(
+        engine,
+        actor,
+        { collections: ['notes'] },
+        (evs) =>
+          evs.some((e) => e.type === 'changes') &&
+          evs.filter((e) => e.type === 'heartbeat').length >= 2,
+      );
       await new Promise((r) => setTimeout(r, 30));
       await push(engine, actor, 'task-not-sent', 1);
-      await engine.push(actor, { clientId: 'w', changes: [{ mutationId: 2, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'sent' } }] });
+      await engine.push(actor, {
+        clientId: 'w',
+        changes: [
+          { mutationId: 2, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'sent' } },
+        ],
+      });
       const got = await events;
       const changes = got.filter((e) => e.type === 'changes');
-      expect(changes.flatMap((e) => (e.type === 'changes' ? e.changes.map((c) => c.id) : []))).toEqual(['n1']);
+      expect(
+        changes.flatMap((e) => (e.type === 'changes' ? e.changes.map((c) => c.id) : [])),
+      ).toEqual(['n1']);
       expect(got.some((e) => e.type === 'heartbeat')).toBe(true);
       await engine.close();
     });
@@ -88,17 +116,23 @@ export function streamSuite(ctx: Ctx): void {
       const actor = newActor();
       const engine = ctx.engine();
       const count = 20;
-      const streams = Array.from({ length: count }, () => collect(engine, actor, {}, (evs) => evs.filter((e) => e.type === 'changes').length >= 3));
+      const streams = Array.from({ length: count }, () =>
+        collect(engine, actor, {}, (evs) => evs.filter((e) => e.type === 'changes').length >= 3),
+      );
       await new Promise((r) => setTimeout(r, 100));
       for (let i = 0; i < 3; i++) await push(engine, actor, `s${i}`, i + 1);
       const all = await Promise.all(streams);
-      for (const events of all) expect(events.flatMap((e) => (e.type === 'changes' ? e.changes.map((c) => c.id) : []))).toEqual(['s0', 's1', 's2']);
+      for (const events of all)
+        expect(
+          events.flatMap((e) => (e.type === 'changes' ? e.changes.map((c) => c.id) : [])),
+        ).toEqual(['s0', 's1', 's2']);
     });
 
-    it('builds a live commit\'s event once for unfiltered subscribers (one shared object); filtered ones get their own', async () => {
+    it("builds a live commit's event once for unfiltered subscribers (one shared object); filtered ones get their own", async () => {
       const actor = newActor();
       const engine = ctx.engine();
-      const first = (input: object) => collect(engine, actor, input, (evs) => evs.some((e) => e.type === 'changes'));
+      const first = (input: object) =>
+        collect(engine, actor, input, (evs) => evs.some((e) => e.type === 'changes'));
       const unfiltered = [first({}), first({}), first({})];
       const tasksOnly = first({ collections: ['tasks'] });
       await new Promise((r) => setTimeout(r, 100));
@@ -109,12 +143,20 @@ export function streamSuite(ctx: Ctx): void {
           { mutationId: 2, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'n1' } },
         ],
       });
-      const events = (await Promise.all(unfiltered)).map((evs) => evs.find((e) => e.type === 'changes')!);
+      const events = (await Promise.all(unfiltered)).map((evs) =>
+        evs.find((e) => e.type === 'changes')!,
+      );
       expect(events[1]).toBe(events[0]);
       expect(events[2]).toBe(events[0]);
       const shared = events[0] as Extract<StreamEvent, { type: 'changes' }>;
-      expect(shared.changes.map((c) => `${c.collection}/${c.id}`)).toEqual(['tasks/t1', 'notes/n1']);
-      const own = (await tasksOnly).find((e) => e.type === 'changes') as Extract<StreamEvent, { type: 'changes' }>;
+      expect(shared.changes.map((c) => `${c.collection}/${c.id}`)).toEqual([
+        'tasks/t1',
+        'notes/n1',
+      ]);
+      const own = (await tasksOnly).find((e) => e.type === 'changes') as Extract<
+        StreamEvent,
+        { type: 'changes' }
+      >;
       expect(own).not.toBe(shared);
       expect(own.checkpoint).toBe(shared.checkpoint);
       expect(own.changes.map((c) => `${c.collection}/${c.id}`)).toEqual(['tasks/t1']);

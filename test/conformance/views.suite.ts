@@ -9,7 +9,13 @@ import { newActor, type useStore } from './fixture.js';
 
 type Ctx = ReturnType<typeof useStore>;
 
-const doc = (scope: string, id: string, data: Record<string, unknown>, seq: number, deleted = false): StoredDoc => ({
+const doc = (
+  scope: string,
+  id: string,
+  data: Record<string, unknown>,
+  seq: number,
+  deleted = false,
+): StoredDoc => ({
   scope,
   collection: 'tasks',
   id,
@@ -23,10 +29,20 @@ const doc = (scope: string, id: string, data: Record<string, unknown>, seq: numb
 
 export function viewsSuite(ctx: Ctx): void {
   describe('read rules (pre-images, filtered reads)', () => {
-    it('keeps each oplog entry\'s pre-image as written: an object, null, or none', async () => {
+    it("keeps each oplog entry's pre-image as written: an object, null, or none", async () => {
       const { scopeId: scope } = newActor('pre');
       const at = new Date();
-      const base = { scope, seq: 1, collection: 'tasks', op: 'upsert' as const, version: '20260101T000000.000Z-0001-test', actor: 'u', clientId: null, mutationId: null, at };
+      const base = {
+        scope,
+        seq: 1,
+        collection: 'tasks',
+        op: 'upsert' as const,
+        version: '20260101T000000.000Z-0001-test',
+        actor: 'u',
+        clientId: null,
+        mutationId: null,
+        at,
+      };
       const entries: OplogEntry[] = [
         { ...base, idx: 0, id: 'a', data: { owner: 'ann' }, before: { owner: 'bob', n: 1 } },
         { ...base, idx: 1, id: 'b', data: { owner: 'ann' }, before: null },
@@ -48,23 +64,70 @@ export function viewsSuite(ctx: Ctx): void {
     it('readOplog with match: entries of a filtered collection only when before or after matches, or no pre-image is kept; others whole', async () => {
       const { scopeId: scope } = newActor('opmatch');
       const at = new Date();
-      const base = { scope, seq: 1, op: 'upsert' as const, version: '20260101T000000.000Z-0001-test', actor: 'u', clientId: null, mutationId: null, at };
+      const base = {
+        scope,
+        seq: 1,
+        op: 'upsert' as const,
+        version: '20260101T000000.000Z-0001-test',
+        actor: 'u',
+        clientId: null,
+        mutationId: null,
+        at,
+      };
       const entries: OplogEntry[] = [
         { ...base, idx: 0, collection: 'tasks', id: 'in', data: { owner: 'ann' }, before: null },
-        { ...base, idx: 1, collection: 'tasks', id: 'left', data: { owner: 'bob' }, before: { owner: 'ann' } },
-        { ...base, idx: 2, collection: 'tasks', id: 'never', data: { owner: 'bob' }, before: { owner: 'carl' } },
+        {
+          ...base,
+          idx: 1,
+          collection: 'tasks',
+          id: 'left',
+          data: { owner: 'bob' },
+          before: { owner: 'ann' },
+        },
+        {
+          ...base,
+          idx: 2,
+          collection: 'tasks',
+          id: 'never',
+          data: { owner: 'bob' },
+          before: { owner: 'carl' },
+        },
         { ...base, idx: 3, collection: 'tasks', id: 'unknown', data: { owner: 'bob' } },
-        { ...base, idx: 4, collection: 'tasks', id: 'deleted', op: 'delete', data: null, before: { owner: 'ann' } },
-        { ...base, idx: 5, collection: 'tasks', id: 'gone', op: 'delete', data: null, before: { owner: 'bob' } },
+        {
+          ...base,
+          idx: 4,
+          collection: 'tasks',
+          id: 'deleted',
+          op: 'delete',
+          data: null,
+          before: { owner: 'ann' },
+        },
+        {
+          ...base,
+          idx: 5,
+          collection: 'tasks',
+          id: 'gone',
+          op: 'delete',
+          data: null,
+          before: { owner: 'bob' },
+        },
         { ...base, idx: 6, collection: 'notes', id: 'n', data: { body: 'x' } },
       ];
       await ctx.store().transaction(scope, async (tx) => {
         await tx.appendOplog(entries);
         await tx.setHead(1);
       });
-      const read = await ctx.store().readOplog(scope, { afterSeq: 0, collections: ['tasks', 'notes'], match: new Map([['tasks', [{ owner: ['ann'] }]]]) });
+      const read = await ctx.store().readOplog(scope, {
+        afterSeq: 0,
+        collections: ['tasks', 'notes'],
+        match: new Map([['tasks', [{ owner: ['ann'] }]]]),
+      });
       expect(read.map((e) => e.id)).toEqual(['in', 'left', 'unknown', 'deleted', 'n']);
-      const limited = await ctx.store().readOplog(scope, { afterSeq: 0, limit: 2, match: new Map([['tasks', [{ owner: ['ann'] }]]]) });
+      const limited = await ctx.store().readOplog(scope, {
+        afterSeq: 0,
+        limit: 2,
+        match: new Map([['tasks', [{ owner: ['ann'] }]]]),
+      });
       expect(limited.map((e) => e.id)).toEqual(['in', 'left']);
     });
 
@@ -86,8 +149,19 @@ export function viewsSuite(ctx: Ctx): void {
       });
       await ctx.store().ensureIndexes?.([{ collection: 'tasks', fields: ['n', 'owner'] }]);
       await ctx.store().ensureIndexes?.([{ collection: 'tasks', fields: ['owner'] }]);
-      const ids = async (match: Record<string, readonly (string | number | boolean | null)[]>[], after: string | null = null, limit = 100) =>
-        (await ctx.store().scanDocs(scope, { collections: ['tasks'], match, after: after ? { collection: 'tasks', id: after } : null, limit })).map((d) => d.id);
+      const ids = async (
+        match: Record<string, readonly (string | number | boolean | null)[]>[],
+        after: string | null = null,
+        limit = 100,
+      ) =>
+        (
+          await ctx.store().scanDocs(scope, {
+            collections: ['tasks'],
+            match,
+            after: after ? { collection: 'tasks', id: after } : null,
+            limit,
+          })
+        ).map((d) => d.id);
       expect(await ids([{ owner: ['ann'] }])).toEqual(['d1', 'd3', 'd7']);
       expect(await ids([{ owner: ['ann'], n: [1] }])).toEqual(['d1']);
       expect(await ids([{ n: [1] }])).toEqual(['d1', 'd2', 'd8']);
@@ -101,7 +175,13 @@ export function viewsSuite(ctx: Ctx): void {
       expect(await ids([{ owner: ['ann', 'bob'] }], 'd1', 2)).toEqual(['d2', 'd3']);
       expect(await ids([{ owner: ['ann'] }], 'd3')).toEqual(['d7']);
       // Another scope sees none of them.
-      expect((await ctx.store().scanDocs(newActor('other').scopeId, { collections: ['tasks'], match: [{}], limit: 10 })).length).toBe(0);
+      expect(
+        (
+          await ctx
+            .store()
+            .scanDocs(newActor('other').scopeId, { collections: ['tasks'], match: [{}], limit: 10 })
+        ).length,
+      ).toBe(0);
     });
 
     it('scanDocs with match on $writer: the last writer kept with the document, not a data field, indexed', async () => {
@@ -120,11 +200,17 @@ export function viewsSuite(ctx: Ctx): void {
       await ctx.store().ensureIndexes?.([{ collection: 'tasks', fields: ['$writer', 'owner'] }]);
       await ctx.store().ensureIndexes?.([{ collection: 'tasks', fields: ['$writer'] }]);
       const ids = async (match: Record<string, readonly (string | number | boolean | null)[]>[]) =>
-        (await ctx.store().scanDocs(scope, { collections: ['tasks'], match, limit: 100 })).map((d) => d.id);
+        (await ctx.store().scanDocs(scope, { collections: ['tasks'], match, limit: 100 })).map(
+          (d) => d.id,
+        );
       expect(await ids([{ $writer: ['ann'] }])).toEqual(['w1', 'w3']);
       expect(await ids([{ $writer: ['ann'], owner: ['ann'] }])).toEqual(['w1']);
-      expect(await ids([{ $writer: ['bob'] }])).toEqual(ctx.store().kind === 'mongodb' ? [] : ['w2']);
-      expect(await ids([{ $writer: ['ann', 'bob'] }, { owner: ['bob'] }])).toEqual(ctx.store().kind === 'mongodb' ? ['w1', 'w3'] : ['w1', 'w2', 'w3']);
+      expect(await ids([{ $writer: ['bob'] }])).toEqual(
+        ctx.store().kind === 'mongodb' ? [] : ['w2'],
+      );
+      expect(await ids([{ $writer: ['ann', 'bob'] }, { owner: ['bob'] }])).toEqual(
+        ctx.store().kind === 'mongodb' ? ['w1', 'w3'] : ['w1', 'w2', 'w3'],
+      );
       expect(await ids([{ $writer: [] }])).toEqual([]);
     });
   });

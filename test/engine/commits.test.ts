@@ -15,7 +15,16 @@ async function storeWithCommits(sizes: number[]) {
   await store.init();
   const engine = createSyncEngine({ store, schema });
   let n = 0;
-  for (const size of sizes) await engine.write('s', Array.from({ length: size }, () => ({ collection: 'tasks' as const, id: `t${++n}`, op: 'upsert' as const, data: { title: 'x' } })));
+  for (const size of sizes)
+    await engine.write(
+      's',
+      Array.from({ length: size }, () => ({
+        collection: 'tasks' as const,
+        id: `t${++n}`,
+        op: 'upsert' as const,
+        data: { title: 'x' },
+      })),
+    );
   return { store, close: async () => (await engine.close(), await store.close()) };
 }
 const seqs = (entries: { seq: number }[]) => entries.map((e) => e.seq);
@@ -56,7 +65,9 @@ describe('sinceSeq', () => {
     expect(sinceSeq(store, null)).toBe(0);
     expect(sinceSeq(store, encodeCheckpoint({ epoch: store.epoch(), seq: 1 }))).toBe(1);
     const other = store.epoch() === 'otherepoch' ? 'another' : 'otherepoch';
-    expect(() => sinceSeq(store, encodeCheckpoint({ epoch: other, seq: 1 }))).toThrow(expect.objectContaining({ code: 'RESYNC_REQUIRED' }));
+    expect(() => sinceSeq(store, encodeCheckpoint({ epoch: other, seq: 1 }))).toThrow(
+      expect.objectContaining({ code: 'RESYNC_REQUIRED' }),
+    );
     await close();
   });
 });

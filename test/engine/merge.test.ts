@@ -1,33 +1,65 @@
 /** Field-level LWW merge on its own: any arrival order converges, equal HLCs break ties by value, the upsert watermark drops older writes, deletes and forced deletes keep the newest HLC (kills merge.ts mutants the store suites left alive). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DELETED_KEY, applyDelete, applyPatch, applyUpsert, emptyState, versionOf, type DocState } from '../../server/engine/merge.js';
+import {
+  DELETED_KEY,
+  applyDelete,
+  applyPatch,
+  applyUpsert,
+  emptyState,
+  versionOf,
+  type DocState,
+} from '../../server/engine/merge.js';
 
-const hlc = (n: number, node = 'n1') => `20260502T120000.000Z-${String(n).padStart(4, '0')}-${node}`;
+const hlc = (n: number, node = 'n1') =>
+  `20260502T120000.000Z-${String(n).padStart(4, '0')}-${node}`;
 
-type Op = { kind: 'upsert'; data: Record<string, unknown> } | { kind: 'patch'; data: Record<string, unknown> } | { kind: 'delete' };
+type Op =
+  | { kind: 'upsert'; data: Record<string, unknown> }
+  | { kind: 'patch'; data: Record<string, unknown> }
+  | { kind: 'delete' };
 const apply = (state: DocState, op: Op, at: string): DocState =>
-  op.kind === 'upsert' ? applyUpsert(state, op.data, at) : op.kind === 'patch' ? applyPatch(state, op.data, at) : applyDelete(state, at);
+  op.kind === 'upsert'
+    ? applyUpsert(state, op.data, at)
+    : op.kind === 'patch'
+      ? applyPatch(state, op.data, at)
+      : applyDelete(state, at);
 const field = fc.constantFrom('a', 'b', 'c');
 const value = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom('x', 'y'));
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.dictionary(field, value, { maxKeys: 3 }).map((data) => ({ kind: 'upsert' as const, data })),
-  fc.dictionary(field, fc.oneof(value, fc.constant(null)), { minKeys: 1, maxKeys: 3 }).map((data) => ({ kind: 'patch' as const, data })),
+  fc
+    .dictionary(field, fc.oneof(value, fc.constant(null)), { minKeys: 1, maxKeys: 3 })
+    .map((data) => ({ kind: 'patch' as const, data })),
   fc.constant({ kind: 'delete' as const }),
 );
-const visible = (s: DocState) => ({ data: s.data, deleted: s.deleted, exists: s.exists, version: versionOf(s) });
+const visible = (s: DocState) => ({
+  data: s.data,
+  deleted: s.deleted,
+  exists: s.exists,
+  version: versionOf(s),
+});
 
 describe('merge', () => {
   it('converges whatever the arrival order (distinct HLCs, some equal HLCs across nodes)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(op, fc.integer({ min: 1, max: 6 }), fc.constantFrom('n1', 'n2')), { minLength: 1, maxLength: 6 }), fc.context(), (ops, ctx) => {
-        const stamped = ops.map(([o, n, node], i) => ({ o, at: hlc(n * 10 + i, node) }));
-        const forward = stamped.reduce((s, { o, at }) => apply(s, o, at), emptyState());
-        const backward = [...stamped].reverse().reduce((s, { o, at }) => apply(s, o, at), emptyState());
-        ctx.log(JSON.stringify(stamped));
-        expect(visible(backward)).toEqual(visible(forward));
-        expect(forward.exists).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.tuple(op, fc.integer({ min: 1, max: 6 }), fc.constantFrom('n1', 'n2')), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        fc.context(),
+        (ops, ctx) => {
+          const stamped = ops.map(([o, n, node], i) => ({ o, at: hlc(n * 10 + i, node) }));
+          const forward = stamped.reduce((s, { o, at }) => apply(s, o, at), emptyState());
+          const backward = [...stamped]
+            .reverse()
+            .reduce((s, { o, at }) => apply(s, o, at), emptyState());
+          ctx.log(JSON.stringify(stamped));
+          expect(visible(backward)).toEqual(visible(forward));
+          expect(forward.exists).toBe(true);
+        },
+      ),
       { numRuns: 400, seed: 17 },
     );
   });
@@ -49,7 +81,10 @@ describe('merge', () => {
     const late = applyUpsert(applyPatch(s2, { c: 1 }, hlc(5)), { a: 0 }, hlc(2)); // an older upsert arriving late
     expect(late.data).toEqual({ a: 2, c: 1 });
     // A newer field survives a later-arriving upsert that does not name it.
-    expect(applyUpsert(applyPatch(emptyState(), { b: 1 }, hlc(9)), { a: 1 }, hlc(8)).data).toEqual({ a: 1, b: 1 });
+    expect(applyUpsert(applyPatch(emptyState(), { b: 1 }, hlc(9)), { a: 1 }, hlc(8)).data).toEqual({
+      a: 1,
+      b: 1,
+    });
   });
 
   it('a patch null removes the field; an older delete does not hide a newer write', () => {
@@ -59,7 +94,10 @@ describe('merge', () => {
     expect(deletedLate).toMatchObject({ deleted: false, exists: true, data: { a: 3 } });
     const deleted = applyDelete(s, hlc(5));
     expect(deleted).toMatchObject({ deleted: true, exists: true });
-    expect(applyUpsert(deleted, { a: 7 }, hlc(6))).toMatchObject({ deleted: false, data: { a: 7 } });
+    expect(applyUpsert(deleted, { a: 7 }, hlc(6))).toMatchObject({
+      deleted: false,
+      data: { a: 7 },
+    });
   });
 
   it('a forced delete stands whatever its HLC and keeps the newest delete HLC', () => {

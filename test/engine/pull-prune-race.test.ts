@@ -26,13 +26,16 @@ describe('pull during a prune', () => {
     });
     const engine = createSyncEngine({ store, schema });
     const actor = { userId: 'u', scopeId: 's' };
-    const write = (id: string) => engine.write('s', [{ collection: 'tasks', id, op: 'upsert', data: { title: id } }]);
+    const write = (id: string) =>
+      engine.write('s', [{ collection: 'tasks', id, op: 'upsert', data: { title: id } }]);
     await write('a');
     const { checkpoint } = await engine.pull(actor, {});
     await write('b');
     await write('c');
     pruneOnNextRead = () => engine.prune({ before: new Date(Date.now() + 60_000) });
-    await expect(engine.pull(actor, { since: checkpoint })).rejects.toMatchObject({ code: 'RESYNC_REQUIRED' });
+    await expect(engine.pull(actor, { since: checkpoint })).rejects.toMatchObject({
+      code: 'RESYNC_REQUIRED',
+    });
     // Without the race, the same pull is answered normally.
     const rebuilt = (await engine.full(actor, {})).checkpoint;
     await write('d');

@@ -15,7 +15,10 @@ const alice = { userId: 'alice', scopeId: 'shop' };
 const bob = { userId: 'bob', scopeId: 'shop' };
 
 function upsert(mutationId: number, id: string) {
-  return { clientId: 'd1', changes: [{ mutationId, collection: 'tasks', id, op: 'upsert', data: { title: id } }] };
+  return {
+    clientId: 'd1',
+    changes: [{ mutationId, collection: 'tasks', id, op: 'upsert', data: { title: id } }],
+  };
 }
 
 async function refusal(p: Promise<unknown> | (() => unknown)): Promise<SyncError> {
@@ -45,69 +48,85 @@ describe('createRateLimiter', () => {
   });
 
   it('groups requests by a custom key', () => {
-    const limiter = createRateLimiter({ requests: 1, windowMs: 1000, key: (actor) => actor.scopeId }, () => 0);
+    const limiter = createRateLimiter(
+      { requests: 1, windowMs: 1000, key: (actor) => actor.scopeId },
+      () => 0,
+    );
     expect(limiter.take(alice, 'push')).toBe(0);
     expect(limiter.take(bob, 'push')).toBe(1000); // same scope, same bucket
   });
 });
 
-describe.each((await storeCases()).map((c) => [c.name, c.create] as const))('engine rateLimit on %s', (_name, open) => {
-  async function setup(events: EngineEvent[]) {
-    const store: Store = await open();
-    let t = 1_800_000_000_000;
-    const engine = createSyncEngine({
-      store,
-      schema,
-      rateLimit: { requests: 2, windowMs: 10_000 },
-      clock: { now: () => t },
-      onEvent: (e) => events.push(e),
-    });
-    return {
-      engine,
-      advance: (ms: number) => (t += ms),
-      close: async () => {
-        await engine.close();
-        await store.close();
-      },
-    };
-  }
-
-  it('refuses the request over the limit with TOO_MANY_REQUESTS and retryAfterMs, writing nothing', async () => {
-    const events: EngineEvent[] = [];
-    const { engine, advance, close } = await setup(events);
-    try {
-      await engine.push(alice, upsert(1, 'a1'));
-      await engine.push(alice, upsert(2, 'a2'));
-      const error = await refusal(engine.push(alice, upsert(3, 'a3')));
-      expect(error.code).toBe('TOO_MANY_REQUESTS');
-      expect(error.status).toBe(429);
-      expect(error.retryAfterMs).toBe(5000);
-      expect(error.message).toMatch(/at most 2 requests per 10000 ms.*retry in 5 s/);
-      expect(events.filter((e) => e.type === 'rate_limited')).toEqual([{ type: 'rate_limited', actor: alice, op: 'push', retryAfterMs: 5000 }]);
-
-      // Nothing of the refused push was stored; bob (same scope) is not limited by alice's bucket.
-      const seen = await engine.pull(bob, {});
-      expect(seen.changes.map((c) => c.id).sort()).toEqual(['a1', 'a2']);
-      // Every operation takes from the same bucket: alice's pull, full and stream are refused too.
-      expect((await refusal(engine.pull(alice, {}))).code).toBe('TOO_MANY_REQUESTS');
-      expect((await refusal(engine.full(alice, {}))).code).toBe('TOO_MANY_REQUESTS');
-      expect((await refusal(() => engine.stream(alice, {}))).code).toBe('TOO_MANY_REQUESTS');
-
-      advance(5000);
-      const again = await engine.push(alice, upsert(3, 'a3'));
-      expect(again.results[0]!.status).toBe('accepted');
-      expect((await engine.pull(bob, {})).changes.map((c) => c.id).sort()).toEqual(['a1', 'a2', 'a3']);
-    } finally {
-      await close();
+describe.each((await storeCases()).map((c) => [c.name, c.create] as const))(
+  'engine rateLimit on %s',
+  (_name, open) => {
+    async function setup(events: EngineEvent[]) {
+      const store: Store = await open();
+      let t = 1_800_000_000_000;
+      const engine = createSyncEngine({
+        store,
+        schema,
+        rateLimit: { requests: 2, windowMs: 10_000 },
+        clock: { now: () => t },
+        onEvent: (e) => events.push(e),
+      });
+      return {
+        engine,
+        advance: (ms: number) => (t += ms),
+        close: async () => {
+          await engine.close();
+          await store.close();
+        },
+      };
     }
-  });
-});
+
+    it('refuses the request over the limit with TOO_MANY_REQUESTS and retryAfterMs, writing nothing', async () => {
+      const events: EngineEvent[] = [];
+      const { engine, advance, close } = await setup(events);
+      try {
+        await engine.push(alice, upsert(1, 'a1'));
+        await engine.push(alice, upsert(2, 'a2'));
+        const error = await refusal(engine.push(alice, upsert(3, 'a3')));
+        expect(error.code).toBe('TOO_MANY_REQUESTS');
+        expect(error.status).toBe(429);
+        expect(error.retryAfterMs).toBe(5000);
+        expect(error.message).toMatch(/at most 2 requests per 10000 ms.*retry in 5 s/);
+        expect(events.filter((e) => e.type === 'rate_limited')).toEqual([
+          { type: 'rate_limited', actor: alice, op: 'push', retryAfterMs: 5000 },
+        ]);
+
+        // Nothing of the refused push was stored; bob (same scope) is not limited by alice's bucket.
+        const seen = await engine.pull(bob, {});
+        expect(seen.changes.map((c) => c.id).sort()).toEqual(['a1', 'a2']);
+        // Every operation takes from the same bucket: alice's pull, full and stream are refused too.
+        expect((await refusal(engine.pull(alice, {}))).code).toBe('TOO_MANY_REQUESTS');
+        expect((await refusal(engine.full(alice, {}))).code).toBe('TOO_MANY_REQUESTS');
+        expect((await refusal(() => engine.stream(alice, {}))).code).toBe('TOO_MANY_REQUESTS');
+
+        advance(5000);
+        const again = await engine.push(alice, upsert(3, 'a3'));
+        expect(again.results[0]!.status).toBe('accepted');
+        expect((await engine.pull(bob, {})).changes.map((c) => c.id).sort()).toEqual([
+          'a1',
+          'a2',
+          'a3',
+        ]);
+      } finally {
+        await close();
+      }
+    });
+  },
+);
 
 describe('engine rateLimit options', () => {
   it('names a bad option at start-up', () => {
     const store = memoryStore();
-    expect(() => createSyncEngine({ store, schema, rateLimit: { requests: 0, windowMs: 1000 } })).toThrow(/option rateLimit\.requests/);
-    expect(() => createSyncEngine({ store, schema, rateLimit: { requests: 10, windowMs: 1.5 } })).toThrow(/option rateLimit\.windowMs/);
+    expect(() =>
+      createSyncEngine({ store, schema, rateLimit: { requests: 0, windowMs: 1000 } }),
+    ).toThrow(/option rateLimit\.requests/);
+    expect(() =>
+      createSyncEngine({ store, schema, rateLimit: { requests: 10, windowMs: 1.5 } }),
+    ).toThrow(/option rateLimit\.windowMs/);
   });
 
   it('limits nothing when unset', async () => {

@@ -7,7 +7,9 @@ import { api, storeCases } from '../rest/harness.js';
 import { collect, openSse } from '../rest/sse-client.js';
 import { eventually, startServer, type TestServer } from '../trpc/harness.js';
 
-const cases = (await storeCases()).filter((c) => c.name !== 'memory' || !process.env.TEST_DATABASE_URL);
+const cases = (await storeCases()).filter(
+  (c) => c.name !== 'memory' || !process.env.TEST_DATABASE_URL,
+);
 const calls: string[] = [];
 /** bob may not touch notes; alice may touch everything. */
 const authorizeCollection: AuthorizeCollection = async ({ actor, collection, op }) => {
@@ -48,12 +50,38 @@ describe.each(cases)('authorizeCollection on $name', ({ create }) => {
     await a.trpc.sync.push.mutate({
       clientId: 'a1',
       changes: [
-        { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'one' }, baseVersion: null },
-        { mutationId: 2, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'secret' }, baseVersion: null },
+        {
+          mutationId: 1,
+          collection: 'tasks',
+          id: 't1',
+          op: 'upsert',
+          data: { title: 'one' },
+          baseVersion: null,
+        },
+        {
+          mutationId: 2,
+          collection: 'notes',
+          id: 'n1',
+          op: 'upsert',
+          data: { body: 'secret' },
+          baseVersion: null,
+        },
       ],
     });
     // A commit that holds only a denied collection: bob's checkpoint must still move past it.
-    await a.trpc.sync.push.mutate({ clientId: 'a1', changes: [{ mutationId: 3, collection: 'notes', id: 'n2', op: 'upsert', data: { body: 'x' }, baseVersion: null }] });
+    await a.trpc.sync.push.mutate({
+      clientId: 'a1',
+      changes: [
+        {
+          mutationId: 3,
+          collection: 'notes',
+          id: 'n2',
+          op: 'upsert',
+          data: { body: 'x' },
+          baseVersion: null,
+        },
+      ],
+    });
     head = (await a.trpc.sync.pull.query({})).checkpoint;
   });
   afterAll(async () => srv?.close());
@@ -65,10 +93,18 @@ describe.each(cases)('authorizeCollection on $name', ({ create }) => {
     expect(pull.json.checkpoint).toBe(head);
     const named = await api(srv.url, '/sync/pull?collections=tasks,notes', { token: bob });
     expect(named.status).toBe(403);
-    expect(named.json.error).toMatchObject({ code: 'FORBIDDEN', issues: [{ path: 'collections.1' }] });
+    expect(named.json.error).toMatchObject({
+      code: 'FORBIDDEN',
+      issues: [{ path: 'collections.1' }],
+    });
     const full = await api(srv.url, '/sync/full', { token: bob });
     expect(full.status).toBe(200);
-    expect(full.text.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['t1']);
+    expect(
+      full.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual(['t1']);
     expect((await api(srv.url, '/sync/full?collections=notes', { token: bob })).status).toBe(403);
     // alice still reads everything
     const all = await api(srv.url, '/sync/pull', { token: alice });
@@ -78,7 +114,19 @@ describe.each(cases)('authorizeCollection on $name', ({ create }) => {
   it('REST push naming a denied collection: 403 and nothing written', async () => {
     const res = await api(srv.url, '/sync/push', {
       token: bob,
-      body: { clientId: 'b1', changes: [{ mutationId: 1, collection: 'notes', id: 'nb', op: 'upsert', data: { body: 'b' }, baseVersion: null }] },
+      body: {
+        clientId: 'b1',
+        changes: [
+          {
+            mutationId: 1,
+            collection: 'notes',
+            id: 'nb',
+            op: 'upsert',
+            data: { body: 'b' },
+            baseVersion: null,
+          },
+        ],
+      },
     });
     expect(res.status).toBe(403);
     expect(res.json.error.code).toBe('FORBIDDEN');
@@ -95,15 +143,30 @@ describe.each(cases)('authorizeCollection on $name', ({ create }) => {
     expect(full.docs.map((d) => d.id)).toEqual(['t1']);
     expect(await trpcCode(b.trpc.sync.pull.query({ collections: ['notes'] }))).toBe('FORBIDDEN');
     expect(await trpcCode(b.trpc.sync.full.query({ collections: ['notes'] }))).toBe('FORBIDDEN');
-    expect(await trpcCode(b.trpc.sync.push.mutate({ clientId: 'b2', changes: [{ mutationId: 1, collection: 'notes', id: 'x', op: 'delete', baseVersion: null }] }))).toBe('FORBIDDEN');
+    expect(
+      await trpcCode(
+        b.trpc.sync.push.mutate({
+          clientId: 'b2',
+          changes: [
+            { mutationId: 1, collection: 'notes', id: 'x', op: 'delete', baseVersion: null },
+          ],
+        }),
+      ),
+    ).toBe('FORBIDDEN');
   });
 
   it('SSE: 403 when named; unnamed stream skips denied commits and its checkpoint still advances', async () => {
-    const denied = await fetch(`${srv.url}/sync/stream?collections=notes`, { headers: { authorization: `Bearer ${bob}`, accept: 'text/event-stream' } });
+    const denied = await fetch(`${srv.url}/sync/stream?collections=notes`, {
+      headers: { authorization: `Bearer ${bob}`, accept: 'text/event-stream' },
+    });
     expect(denied.status).toBe(403);
     await denied.body?.cancel();
     const abort = new AbortController();
-    const { res, events } = await openSse(`${srv.url}/sync/stream`, { authorization: `Bearer ${bob}` }, abort.signal);
+    const { res, events } = await openSse(
+      `${srv.url}/sync/stream`,
+      { authorization: `Bearer ${bob}` },
+      abort.signal,
+    );
     expect(res.status).toBe(200);
     const first = await collect(events, (all) => all.some((e) => e.event === 'heartbeat'));
     const changes = first.filter((e) => e.event === 'changes');
@@ -121,16 +184,55 @@ describe.each(cases)('authorizeCollection on $name', ({ create }) => {
     const tevents: any[] = [];
     const b = srv.client(bob);
     const errors: unknown[] = [];
-    const sub = b.trpc.sync.stream.subscribe({ since: head }, { onData: (e) => tevents.push(e.data), onError: (e) => errors.push(e) });
+    const sub = b.trpc.sync.stream.subscribe(
+      { since: head },
+      { onData: (e) => tevents.push(e.data), onError: (e) => errors.push(e) },
+    );
     const tdenied: unknown[] = [];
-    const sub2 = b.trpc.sync.stream.subscribe({ collections: ['notes'] }, { onData: () => undefined, onError: (e) => tdenied.push(e) });
-    await eventually(() => expect(raw.frames.some((f) => f.type === 'heartbeat') && tevents.some((e) => e.type === 'heartbeat')).toBe(true));
+    const sub2 = b.trpc.sync.stream.subscribe(
+      { collections: ['notes'] },
+      { onData: () => undefined, onError: (e) => tdenied.push(e) },
+    );
+    await eventually(() =>
+      expect(
+        raw.frames.some((f) => f.type === 'heartbeat') &&
+          tevents.some((e) => e.type === 'heartbeat'),
+      ).toBe(true),
+    );
     const a = srv.client(alice);
-    await a.trpc.sync.push.mutate({ clientId: 'a1', changes: [{ mutationId: 4, collection: 'notes', id: 'n3', op: 'upsert', data: { body: 'y' }, baseVersion: null }] });
-    await a.trpc.sync.push.mutate({ clientId: 'a1', changes: [{ mutationId: 5, collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'two' }, baseVersion: null }] });
+    await a.trpc.sync.push.mutate({
+      clientId: 'a1',
+      changes: [
+        {
+          mutationId: 4,
+          collection: 'notes',
+          id: 'n3',
+          op: 'upsert',
+          data: { body: 'y' },
+          baseVersion: null,
+        },
+      ],
+    });
+    await a.trpc.sync.push.mutate({
+      clientId: 'a1',
+      changes: [
+        {
+          mutationId: 5,
+          collection: 'tasks',
+          id: 't2',
+          op: 'upsert',
+          data: { title: 'two' },
+          baseVersion: null,
+        },
+      ],
+    });
     const end = (await a.trpc.sync.pull.query({})).checkpoint;
     for (const list of [raw.frames, tevents]) {
-      await eventually(() => expect(list.filter((f) => f.type === 'changes').flatMap((f) => f.changes.map((c: any) => c.id))).toEqual(['t2']));
+      await eventually(() =>
+        expect(
+          list.filter((f) => f.type === 'changes').flatMap((f) => f.changes.map((c: any) => c.id)),
+        ).toEqual(['t2']),
+      );
       expect(list.filter((f) => f.type === 'changes').at(-1).checkpoint).toBe(end);
     }
     await eventually(() => expect(tdenied.length).toBe(1));

@@ -25,22 +25,92 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: '401: no token', key: '401-none', attempt: { token: null }, code: 'UNAUTHORIZED', status: 401 },
-  { name: '401: bad token', key: '401-bad', attempt: { token: 'bad' }, code: 'UNAUTHORIZED', status: 401 },
-  { name: '401: authenticate throws (sync), reported once', key: '401-throw', attempt: { token: 'throw' }, code: 'UNAUTHORIZED', status: 401, reports: 'authenticate' },
-  { name: '401: authenticate rejects (async), reported once', key: '401-reject', attempt: { token: 'throw-async' }, code: 'UNAUTHORIZED', status: 401, reports: 'authenticate' },
-  { name: '403: authenticate throws FORBIDDEN', key: '403', attempt: { token: 'forbidden' }, code: 'FORBIDDEN', status: 403 },
-  { name: '413: body over maxBodyBytes', key: '413', attempt: { token: 'good', variant: 'big-body' }, code: 'PAYLOAD_TOO_LARGE', status: 413 },
-  { name: '414: URL over maxUrlLength', key: '414', attempt: { token: 'good', variant: 'long-url' }, code: 'URI_TOO_LONG', status: 414 },
-  { name: '426: schema version under minSchemaVersion', key: '426', attempt: { token: 'good', variant: 'old-schema' }, code: 'UPGRADE_REQUIRED', status: 426 },
-  { name: '429: over the rate limit', key: '429', attempt: { token: 'limited' }, code: 'TOO_MANY_REQUESTS', status: 429, prime: true },
-  { name: '5xx: an unexpected failure has a request id, reported exactly once', key: '5xx', attempt: { token: 'boom' }, code: 'INTERNAL', status: 500, reports: 'failure' },
+  {
+    name: '401: no token',
+    key: '401-none',
+    attempt: { token: null },
+    code: 'UNAUTHORIZED',
+    status: 401,
+  },
+  {
+    name: '401: bad token',
+    key: '401-bad',
+    attempt: { token: 'bad' },
+    code: 'UNAUTHORIZED',
+    status: 401,
+  },
+  {
+    name: '401: authenticate throws (sync), reported once',
+    key: '401-throw',
+    attempt: { token: 'throw' },
+    code: 'UNAUTHORIZED',
+    status: 401,
+    reports: 'authenticate',
+  },
+  {
+    name: '401: authenticate rejects (async), reported once',
+    key: '401-reject',
+    attempt: { token: 'throw-async' },
+    code: 'UNAUTHORIZED',
+    status: 401,
+    reports: 'authenticate',
+  },
+  {
+    name: '403: authenticate throws FORBIDDEN',
+    key: '403',
+    attempt: { token: 'forbidden' },
+    code: 'FORBIDDEN',
+    status: 403,
+  },
+  {
+    name: '413: body over maxBodyBytes',
+    key: '413',
+    attempt: { token: 'good', variant: 'big-body' },
+    code: 'PAYLOAD_TOO_LARGE',
+    status: 413,
+  },
+  {
+    name: '414: URL over maxUrlLength',
+    key: '414',
+    attempt: { token: 'good', variant: 'long-url' },
+    code: 'URI_TOO_LONG',
+    status: 414,
+  },
+  {
+    name: '426: schema version under minSchemaVersion',
+    key: '426',
+    attempt: { token: 'good', variant: 'old-schema' },
+    code: 'UPGRADE_REQUIRED',
+    status: 426,
+  },
+  {
+    name: '429: over the rate limit',
+    key: '429',
+    attempt: { token: 'limited' },
+    code: 'TOO_MANY_REQUESTS',
+    status: 429,
+    prime: true,
+  },
+  {
+    name: '5xx: an unexpected failure has a request id, reported exactly once',
+    key: '5xx',
+    attempt: { token: 'boom' },
+    code: 'INTERNAL',
+    status: 500,
+    reports: 'failure',
+  },
 ];
 
 const stores: { name: string; create: () => Promise<Store> }[] = [
   { name: 'pglite', create: async () => pgliteStore() },
   ...(process.env.TEST_DATABASE_URL
-    ? [{ name: 'postgres', create: async () => throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'faces') as Store }]
+    ? [
+        {
+          name: 'postgres',
+          create: async () =>
+            throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'faces') as Store,
+        },
+      ]
     : []),
 ];
 

@@ -19,11 +19,14 @@ function nodeImportsOf(entry: string): string[] {
     if (seen.has(file)) return;
     seen.add(file);
     const source = readFileSync(file, 'utf8');
-    for (const m of source.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm)) {
+    for (const m of source.matchAll(
+      /^\s*(?:import|export)\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm,
+    )) {
       if (m[1]) continue;
       const spec = m[2]!;
       if (spec.startsWith('.')) walk(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
-      else if (spec.startsWith('node:') || NODE_ONLY.has(spec)) found.push(`${relative('.', file)} imports ${spec}`);
+      else if (spec.startsWith('node:') || NODE_ONLY.has(spec))
+        found.push(`${relative('.', file)} imports ${spec}`);
     }
   };
   walk(resolve(entry));

@@ -25,7 +25,8 @@ export const LIMITS = { maxBodyBytes: 4096, maxUrlLength: 2000 };
  * `forbidden` (the hook throws FORBIDDEN synchronously).
  */
 export function authenticate(token: string | null): Actor | null | Promise<Actor | null> {
-  if (token === 'good' || token === 'limited' || token === 'boom') return { userId: token, scopeId: 'acme' };
+  if (token === 'good' || token === 'limited' || token === 'boom')
+    return { userId: token, scopeId: 'acme' };
   if (token === 'throw') throw new Error('user directory unreachable');
   if (token === 'throw-async') return Promise.reject(new Error('user directory unreachable'));
   if (token === 'forbidden') throw new SyncError('FORBIDDEN', 'this account is suspended');
@@ -54,13 +55,23 @@ export async function startFaceServer(store: Store): Promise<FaceServer> {
     minSchemaVersion: 2,
     stream: { heartbeatMs: 60_000 },
     // Only `limited` shares one bucket of one request; everyone else gets a fresh one each time.
-    rateLimit: { requests: 1, windowMs: 3_600_000, key: (a) => (a.userId === 'limited' ? 'limited' : `k${n++}`) },
+    rateLimit: {
+      requests: 1,
+      windowMs: 3_600_000,
+      key: (a) => (a.userId === 'limited' ? 'limited' : `k${n++}`),
+    },
   }) as SyncEngine;
   const push = engine.push.bind(engine);
   const stream = engine.stream.bind(engine);
   Object.assign(engine, {
-    push: (actor: Actor, input: unknown) => (actor.userId === 'boom' ? Promise.reject(new Error('database connection lost (secret detail)')) : push(actor, input as never)),
-    stream: (actor: Actor, ...rest: Parameters<SyncEngine['stream']> extends [unknown, ...infer R] ? R : never) =>
+    push: (actor: Actor, input: unknown) =>
+      actor.userId === 'boom'
+        ? Promise.reject(new Error('database connection lost (secret detail)'))
+        : push(actor, input as never),
+    stream: (
+      actor: Actor,
+      ...rest: Parameters<SyncEngine['stream']> extends [unknown, ...infer R] ? R : never
+    ) =>
       actor.userId === 'boom'
         ? (async function* () {
             yield* []; // nothing: fails before its first event
@@ -69,7 +80,12 @@ export async function startFaceServer(store: Store): Promise<FaceServer> {
         : stream(actor, ...rest),
   });
   const reports: UnexpectedError[] = [];
-  const http = createSyncHttpServer({ engine, authenticate, onError: (info) => reports.push(info), limits: LIMITS });
+  const http = createSyncHttpServer({
+    engine,
+    authenticate,
+    onError: (info) => reports.push(info),
+    limits: LIMITS,
+  });
   const { url, port } = await http.listen(0, '127.0.0.1');
   return {
     url,

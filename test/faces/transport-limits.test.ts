@@ -20,7 +20,10 @@ const push = (title: string, token = 'good') =>
   new Request('http://sync.test/sync/push', {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ clientId: `c${client++}`, changes: [{ mutationId: 1, collection: 'tasks', id: 'x', op: 'upsert', data: { title } }] }),
+    body: JSON.stringify({
+      clientId: `c${client++}`,
+      changes: [{ mutationId: 1, collection: 'tasks', id: 'x', op: 'upsert', data: { title } }],
+    }),
   });
 
 describe('transport limits on PGlite', () => {
@@ -45,20 +48,34 @@ describe('transport limits on PGlite', () => {
   it('the engine keeps only its own limits and forwards the transport ones', () => {
     expect(engine.limits).not.toHaveProperty('maxBodyBytes');
     expect(engine.streamOptions).not.toHaveProperty('maxBufferedBytes');
-    expect(engine.transportLimits).toEqual({ maxBodyBytes: 2048, maxUrlLength: 0, maxBufferedBytes: 4096 });
+    expect(engine.transportLimits).toEqual({
+      maxBodyBytes: 2048,
+      maxUrlLength: 0,
+      maxBufferedBytes: 4096,
+    });
   });
 
   it('a face refuses a bad forwarded value naming the option, and its own value wins', () => {
-    expect(() => createSyncGateway({ engine, authenticate })).toThrow(/createSyncGateway: option maxUrlLength/);
+    expect(() => createSyncGateway({ engine, authenticate })).toThrow(
+      /createSyncGateway: option maxUrlLength/,
+    );
     const gateway = createSyncGateway({ engine, authenticate, limits: { maxUrlLength: 500 } });
-    expect(gateway.limits).toMatchObject({ maxBodyBytes: 2048, maxUrlLength: 500, maxBufferedBytes: 4096 });
+    expect(gateway.limits).toMatchObject({
+      maxBodyBytes: 2048,
+      maxUrlLength: 500,
+      maxBufferedBytes: 4096,
+    });
   });
 
   it('the forwarded maxBodyBytes bounds the REST body (413), the face option overrides it', async () => {
     const forwarded = createRestHandler({ engine, authenticate, limits: { maxUrlLength: 500 } });
     expect((await forwarded(push('x'.repeat(3000)))).status).toBe(413);
     expect((await forwarded(push('small'))).status).toBe(200);
-    const raised = createRestHandler({ engine, authenticate, limits: { maxUrlLength: 500, maxBodyBytes: 8192 } });
+    const raised = createRestHandler({
+      engine,
+      authenticate,
+      limits: { maxUrlLength: 500, maxBodyBytes: 8192 },
+    });
     expect((await raised(push('x'.repeat(3000)))).status).toBe(200);
   });
 
@@ -66,17 +83,25 @@ describe('transport limits on PGlite', () => {
     const reports: UnexpectedError[] = [];
     const legacy: [unknown, string, string][] = [];
     const boom = { ...engine, push: () => Promise.reject(new Error('disk full')) } as SyncEngine;
-    const modern = createRestHandler({ engine: boom, authenticate, limits: { maxUrlLength: 500 }, onError: (info) => reports.push(info) });
+    const modern = createRestHandler({
+      engine: boom,
+      authenticate,
+      limits: { maxUrlLength: 500 },
+      onError: (info) => reports.push(info),
+    });
     const old = createRestHandler({
       engine: boom,
       authenticate,
       limits: { maxUrlLength: 500 },
-      onError: (error, req, requestId) => legacy.push([error, new URL(req.url).pathname, requestId]),
+      onError: (error, req, requestId) =>
+        legacy.push([error, new URL(req.url).pathname, requestId]),
     });
     const a = await modern(push('t'));
     const b = await old(push('t'));
     expect([a.status, b.status]).toEqual([500, 500]);
-    expect(reports).toEqual([{ requestId: a.headers.get('x-request-id'), op: 'POST /sync/push', error: expect.any(Error) }]);
+    expect(reports).toEqual([
+      { requestId: a.headers.get('x-request-id'), op: 'POST /sync/push', error: expect.any(Error) },
+    ]);
     expect(legacy).toEqual([[expect.any(Error), '/sync/push', b.headers.get('x-request-id')]]);
   });
 });

@@ -34,11 +34,17 @@ describe('CLI transport timeouts', () => {
   });
 
   it('cuts slow headers with 408 on the main and the metrics port', async () => {
-    const run = spawnCli(['serve'], SECRET, { SYNC_DATA_DIR: join(dir, 'data'), SYNC_METRICS_PORT: '0', SYNC_REQUEST_TIMEOUT_MS: '800', SYNC_HEADERS_TIMEOUT_MS: '400' });
+    const run = spawnCli(['serve'], SECRET, {
+      SYNC_DATA_DIR: join(dir, 'data'),
+      SYNC_METRICS_PORT: '0',
+      SYNC_REQUEST_TIMEOUT_MS: '800',
+      SYNC_HEADERS_TIMEOUT_MS: '400',
+    });
     try {
       const main = await listeningPort(run);
       const metrics = await listeningPort(run, /metrics: http:\/\/127\.0\.0\.1:(\d+)\/metrics/);
-      for (const port of [main, metrics]) expect(await halfHead(port), `port ${port}`).toMatch(/^HTTP\/1\.1 408 /);
+      for (const port of [main, metrics])
+        expect(await halfHead(port), `port ${port}`).toMatch(/^HTTP\/1\.1 408 /);
     } finally {
       run.child.kill('SIGTERM');
       await run.exited;
@@ -46,8 +52,13 @@ describe('CLI transport timeouts', () => {
   }, 120_000);
 
   it('stops with one line naming the variable for a bad value', async () => {
-    const run = spawnCli(['serve'], SECRET, { SYNC_DATA_DIR: join(dir, 'bad'), SYNC_HEADERS_TIMEOUT_MS: 'soon' });
+    const run = spawnCli(['serve'], SECRET, {
+      SYNC_DATA_DIR: join(dir, 'bad'),
+      SYNC_HEADERS_TIMEOUT_MS: 'soon',
+    });
     expect(await run.exited).toBe(1);
-    expect(run.output()).toBe('error: SYNC_HEADERS_TIMEOUT_MS: expected a positive integer of milliseconds, at most 2147483647 (headersTimeoutMs, default 10000), got "soon"\n');
+    expect(run.output()).toBe(
+      'error: SYNC_HEADERS_TIMEOUT_MS: expected a positive integer of milliseconds, at most 2147483647 (headersTimeoutMs, default 10000), got "soon"\n',
+    );
   }, 60_000);
 });

@@ -16,7 +16,10 @@ import { readAnswer } from '../rest/harness.js';
 export const schema = defineSyncSchema({
   tasks: z.object({ title: z.string(), done: z.boolean().default(false) }),
   loose: z.object({ title: z.string().optional() }).passthrough(),
-  free: z.object({ meta: z.record(z.string(), z.unknown()).optional(), tags: z.array(z.unknown()).optional() }),
+  free: z.object({
+    meta: z.record(z.string(), z.unknown()).optional(),
+    tags: z.array(z.unknown()).optional(),
+  }),
 });
 
 const SECRET = 'hostile-test-secret-0123456789abcdef';
@@ -42,7 +45,11 @@ export interface HostileServer {
  * Starts engine + createSyncHttpServer over `store` (memory by default). An `authorize` hook throws
  * for id "boom", to exercise the 500 path. `server` adds server options (e.g. `ipRateLimit`).
  */
-export async function startHostileServer(store?: Store, engine: Partial<SyncEngineOptions> = {}, server: Partial<SyncHttpServerOptions> = {}): Promise<HostileServer> {
+export async function startHostileServer(
+  store?: Store,
+  engine: Partial<SyncEngineOptions> = {},
+  server: Partial<SyncHttpServerOptions> = {},
+): Promise<HostileServer> {
   const s = store ?? memoryStore();
   await s.init();
   const eng = createSyncEngine({
@@ -57,7 +64,13 @@ export async function startHostileServer(store?: Store, engine: Partial<SyncEngi
   }) as SyncEngine;
   const unexpected: UnexpectedError[] = [];
   const metrics = createMetrics({ processMetrics: false });
-  const http = createSyncHttpServer({ engine: eng, authenticate: jwtAuthenticator({ secret: SECRET }), onError: (info) => unexpected.push(info), metrics, ...server });
+  const http = createSyncHttpServer({
+    engine: eng,
+    authenticate: jwtAuthenticator({ secret: SECRET }),
+    onError: (info) => unexpected.push(info),
+    metrics,
+    ...server,
+  });
   const { url, port } = await http.listen(0, '127.0.0.1');
   const tokenA = await signDevToken(SECRET, { sub: 'a1', tenant: 'tenant-a', expiresIn: '1h' });
   const tokenB = await signDevToken(SECRET, { sub: 'b1', tenant: 'tenant-b', expiresIn: '1h' });
@@ -95,7 +108,12 @@ const answer = (res: Response): Promise<Answer> => readAnswer(res);
 export async function rest(
   url: string,
   path: string,
-  init: { method?: string; token?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+  init: {
+    method?: string;
+    token?: string | null;
+    body?: unknown;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
@@ -103,7 +121,12 @@ export async function rest(
   const res = await fetch(`${url}${path}`, {
     method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
     headers,
-    body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+    body:
+      init.body === undefined
+        ? undefined
+        : typeof init.body === 'string'
+          ? init.body
+          : JSON.stringify(init.body),
   });
   return answer(res);
 }
@@ -120,23 +143,36 @@ export async function trpc(
   raw?: string,
   extraHeaders: Record<string, string> = {},
 ): Promise<Answer> {
-  const headers: Record<string, string> = { ...extraHeaders, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const headers: Record<string, string> = {
+    ...extraHeaders,
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  };
   const path = `${url}/trpc/sync.${procedure}`;
   if (procedure === 'push') {
     headers['content-type'] = 'application/json';
-    return answer(await fetch(path, { method: 'POST', headers, body: raw ?? JSON.stringify({ json: input }) }));
+    return answer(
+      await fetch(path, { method: 'POST', headers, body: raw ?? JSON.stringify({ json: input }) }),
+    );
   }
   const q = raw ?? JSON.stringify({ json: input });
   return answer(await fetch(`${path}?input=${encodeURIComponent(q)}`, { headers }));
 }
 
 /** The sync error data of a tRPC error answer. */
-export function trpcError(a: Answer): { code?: string; httpStatus?: number; sync?: { code: string; issues: { path: string; message: string }[]; requestId?: string } | null } {
+export function trpcError(a: Answer): {
+  code?: string;
+  httpStatus?: number;
+  sync?: { code: string; issues: { path: string; message: string }[]; requestId?: string } | null;
+} {
   return a.json?.error?.json?.data ?? {};
 }
 
 /** Opens a raw `WS /sync/stream`, sends `frames`, collects what comes back until close or `ms`. */
-export async function wsFrames(port: number, frames: (string | Buffer)[], ms = 400): Promise<{ messages: string[]; closeCode: number | null }> {
+export async function wsFrames(
+  port: number,
+  frames: (string | Buffer)[],
+  ms = 400,
+): Promise<{ messages: string[]; closeCode: number | null }> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/sync/stream`);
   const messages: string[] = [];
   let closeCode: number | null = null;
@@ -175,16 +211,31 @@ export function withRaw(value: unknown, raw: string, placeholder = '"@RAW@"'): s
 }
 
 /** One upsert push body. */
-export function upsert(collection: string, id: string, data: unknown, mutationId = 1): { clientId: string; changes: unknown[] } {
-  return { clientId: 'hostile-client', changes: [{ mutationId, collection, id, op: 'upsert', data }] };
+export function upsert(
+  collection: string,
+  id: string,
+  data: unknown,
+  mutationId = 1,
+): { clientId: string; changes: unknown[] } {
+  return {
+    clientId: 'hostile-client',
+    changes: [{ mutationId, collection, id, op: 'upsert', data }],
+  };
 }
 
 /**
  * Sends one raw tRPC WebSocket frame on `WS /trpc?token=…` (no client library, so broken inputs
  * reach the server) and answers the server's reply to it (`id` 1), or null when none came in `ms`.
  */
-export async function trpcWs(port: number, token: string | null, frame: string, ms = 2000): Promise<any> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/trpc${token ? `?token=${encodeURIComponent(token)}` : ''}`);
+export async function trpcWs(
+  port: number,
+  token: string | null,
+  frame: string,
+  ms = 2000,
+): Promise<any> {
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${port}/trpc${token ? `?token=${encodeURIComponent(token)}` : ''}`,
+  );
   try {
     return await new Promise<any>((resolve, reject) => {
       const timer = setTimeout(() => resolve(null), ms);
@@ -216,7 +267,14 @@ export interface WsOutcome {
  * server to answer: `done(messages)` true ends the wait, as does a close (then `closeCode` is set).
  * After the first answer it waits `settleMs` more for a close that may follow (an error frame, then 44xx).
  */
-export async function wsOutcome(port: number, path: string, frames: (string | Buffer)[], done: (messages: string[]) => boolean, ms = 5000, settleMs = 100): Promise<WsOutcome> {
+export async function wsOutcome(
+  port: number,
+  path: string,
+  frames: (string | Buffer)[],
+  done: (messages: string[]) => boolean,
+  ms = 5000,
+  settleMs = 100,
+): Promise<WsOutcome> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
   const messages: string[] = [];
   let closeCode: number | null = null;
@@ -253,7 +311,15 @@ export async function wsOutcome(port: number, path: string, frames: (string | Bu
 }
 
 /** A WebSocket upgrade's outcome: `open`, or the HTTP status and body the server refused it with. */
-export async function upgrade(url: string, headers: Record<string, string> = {}): Promise<{ open: boolean; status: number | null; headers: Record<string, string | string[] | undefined>; body: string }> {
+export async function upgrade(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{
+  open: boolean;
+  status: number | null;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}> {
   const ws = new WebSocket(url, { headers });
   return new Promise((resolve) => {
     ws.on('open', () => {
@@ -263,8 +329,12 @@ export async function upgrade(url: string, headers: Record<string, string> = {})
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d));
-      res.on('end', () => resolve({ open: false, status: res.statusCode ?? null, headers: res.headers, body }));
-      res.on('error', () => resolve({ open: false, status: res.statusCode ?? null, headers: res.headers, body }));
+      res.on('end', () =>
+        resolve({ open: false, status: res.statusCode ?? null, headers: res.headers, body }),
+      );
+      res.on('error', () =>
+        resolve({ open: false, status: res.statusCode ?? null, headers: res.headers, body }),
+      );
     });
     ws.on('error', () => resolve({ open: false, status: null, headers: {}, body: '' }));
   });

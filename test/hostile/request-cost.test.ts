@@ -28,14 +28,28 @@ import { batchTooLarge } from '../../server/http/request-bounds.js';
 import { syncErrorFormatter } from '../../server/trpc/errors.js';
 import { listeningPort, spawnCli, cliRefusal } from '../cli-process.js';
 import { throwawayPostgresStore } from '../rest/harness.js';
-import { rest, startHostileServer, trpc, trpcError, type Answer, type HostileServer } from './harness.js';
+import {
+  rest,
+  startHostileServer,
+  trpc,
+  trpcError,
+  type Answer,
+  type HostileServer,
+} from './harness.js';
 
 const COMPAT = '/compat/fastapi-offline-sync';
 const A: Actor = { userId: 'a1', scopeId: 'tenant-a' };
 
 const stores: { name: string; create: () => Promise<Store> }[] = [
   { name: 'pglite', create: async () => pgliteStore() },
-  ...(process.env.TEST_DATABASE_URL ? [{ name: 'postgres', create: async () => throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'cost') }] : []),
+  ...(process.env.TEST_DATABASE_URL
+    ? [
+        {
+          name: 'postgres',
+          create: async () => throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'cost'),
+        },
+      ]
+    : []),
 ];
 
 /**
@@ -43,7 +57,10 @@ const stores: { name: string; create: () => Promise<Store> }[] = [
  * (`b` the same object as `a` at every level, by `referentialEqualities`): a few KB on the wire,
  * 2^depth paths once deserialized.
  */
-export function dagPush(depth: number, mutationId = 1): { json: unknown; meta: { referentialEqualities: Record<string, string[]> } } {
+export function dagPush(
+  depth: number,
+  mutationId = 1,
+): { json: unknown; meta: { referentialEqualities: Record<string, string[]> } } {
   const base = 'changes.0.data.meta';
   let inner: Record<string, unknown> = { a: { leaf: 1 }, b: null };
   const equalities: Record<string, string[]> = {};
@@ -52,7 +69,12 @@ export function dagPush(depth: number, mutationId = 1): { json: unknown; meta: {
     equalities[`${at}.a`] = [`${at}.b`];
     if (k > 0) inner = { a: inner, b: null };
   }
-  const json = { clientId: 'dag-client', changes: [{ mutationId, collection: 'free', id: `dag-${depth}`, op: 'upsert', data: { meta: inner } }] };
+  const json = {
+    clientId: 'dag-client',
+    changes: [
+      { mutationId, collection: 'free', id: `dag-${depth}`, op: 'upsert', data: { meta: inner } },
+    ],
+  };
   return { json, meta: { referentialEqualities: equalities } };
 }
 
@@ -60,10 +82,18 @@ export function dagPush(depth: number, mutationId = 1): { json: unknown; meta: {
 function dagValue(depth: number): unknown {
   let node: Record<string, unknown> = { leaf: 1 };
   for (let k = 0; k < depth; k++) node = { a: node, b: node };
-  return { clientId: 'dag-client', changes: [{ mutationId: 1, collection: 'free', id: 'dag-engine', op: 'upsert', data: { meta: node } }] };
+  return {
+    clientId: 'dag-client',
+    changes: [
+      { mutationId: 1, collection: 'free', id: 'dag-engine', op: 'upsert', data: { meta: node } },
+    ],
+  };
 }
 
-const issuePaths = (a: Answer): string[] => ((a.json?.error?.json?.data?.sync?.issues ?? a.json?.error?.issues ?? []) as { path: string }[]).map((i) => i.path);
+const issuePaths = (a: Answer): string[] =>
+  (
+    (a.json?.error?.json?.data?.sync?.issues ?? a.json?.error?.issues ?? []) as { path: string }[]
+  ).map((i) => i.path);
 
 /** POSTs a raw superjson body to `sync.push` on `base`. */
 async function pushRaw(base: string, body: unknown, token: string): Promise<Answer> {
@@ -71,11 +101,20 @@ async function pushRaw(base: string, body: unknown, token: string): Promise<Answ
 }
 
 /** A GET batch of `calls` × `procedure` on `/trpc`, each with `input` (superjson-wrapped). */
-async function batch(url: string, procedure: string, calls: number, token: string, input?: unknown): Promise<Answer> {
+async function batch(
+  url: string,
+  procedure: string,
+  calls: number,
+  token: string,
+  input?: unknown,
+): Promise<Answer> {
   const paths = Array.from({ length: calls }, () => `sync.${procedure}`).join(',');
   const inputs: Record<number, unknown> = {};
   if (input !== undefined) for (let i = 0; i < calls; i++) inputs[i] = { json: input };
-  const res = await fetch(`${url}/trpc/${paths}?batch=1&input=${encodeURIComponent(JSON.stringify(inputs))}`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(
+    `${url}/trpc/${paths}?batch=1&input=${encodeURIComponent(JSON.stringify(inputs))}`,
+    { headers: { authorization: `Bearer ${token}` } },
+  );
   const text = await res.text();
   let json: any = null;
   try {
@@ -111,7 +150,8 @@ function oversizeFrame(port: number, path: string, declared: number): Promise<nu
         const end = buffer.indexOf('\r\n\r\n');
         if (end < 0) return;
         const head = buffer.subarray(0, end).toString();
-        if (!head.startsWith('HTTP/1.1 101')) return reject(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
+        if (!head.startsWith('HTTP/1.1 101'))
+          return reject(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
         upgraded = true;
         buffer = buffer.subarray(end + 4);
         const header = Buffer.alloc(14);
@@ -131,7 +171,10 @@ function oversizeFrame(port: number, path: string, declared: number): Promise<nu
 }
 
 /** Opens a WebSocket and resolves with its close code when the server closes it. */
-function closeOf(url: string, onOpen?: (ws: WebSocket) => void): { ws: WebSocket; closed: Promise<number> } {
+function closeOf(
+  url: string,
+  onOpen?: (ws: WebSocket) => void,
+): { ws: WebSocket; closed: Promise<number> } {
   const ws = new WebSocket(url);
   ws.on('error', () => undefined);
   if (onOpen) ws.on('open', () => onOpen(ws));
@@ -164,16 +207,45 @@ for (const storeCase of stores) {
       s = await startHostileServer(
         await storeCase.create(),
         { limits: { maxBodyBytes: 1024 * 1024 } },
-        { maxBatchCalls: 50, maxResponseBytes: 64 * 1024, wsMaxPayloadBytes: 32 * 1024, wsAuthTimeoutMs: 300 },
+        {
+          maxBatchCalls: 50,
+          maxResponseBytes: 64 * 1024,
+          wsMaxPayloadBytes: 32 * 1024,
+          wsAuthTimeoutMs: 300,
+        },
       );
       // 40 documents of about 2 KB for the full-page budget, then the baseline.
-      const changes = Array.from({ length: 40 }, (_, i) => ({ mutationId: i + 1, collection: 'tasks', id: `big-${i}`, op: 'upsert', data: { title: 'x'.repeat(2000) } }));
-      expect((await rest(s.url, '/sync/push', { token: s.tokenA, body: { clientId: 'seed', changes } })).status).toBe(200);
-      expect((await rest(s.url, '/sync/push', { token: s.tokenB, body: { clientId: 'seed', changes: changes.slice(0, 1) } })).status).toBe(200);
+      const changes = Array.from({ length: 40 }, (_, i) => ({
+        mutationId: i + 1,
+        collection: 'tasks',
+        id: `big-${i}`,
+        op: 'upsert',
+        data: { title: 'x'.repeat(2000) },
+      }));
+      expect(
+        (await rest(s.url, '/sync/push', { token: s.tokenA, body: { clientId: 'seed', changes } }))
+          .status,
+      ).toBe(200);
+      expect(
+        (
+          await rest(s.url, '/sync/push', {
+            token: s.tokenB,
+            body: { clientId: 'seed', changes: changes.slice(0, 1) },
+          })
+        ).status,
+      ).toBe(200);
       // An app with its own initTRPC and plain superjson (not syncTransformer) over the same engine.
-      const t = initTRPC.context<{ actor: Actor | null }>().create({ transformer: superjson, errorFormatter: syncErrorFormatter });
-      const router = t.router({ sync: createSyncRouter({ engine: s.engine, procedure: t.procedure }) });
-      plain = createSyncHttpServer({ engine: s.engine, router, authenticate: (token) => (token === s.tokenA ? A : null) });
+      const t = initTRPC
+        .context<{ actor: Actor | null }>()
+        .create({ transformer: superjson, errorFormatter: syncErrorFormatter });
+      const router = t.router({
+        sync: createSyncRouter({ engine: s.engine, procedure: t.procedure }),
+      });
+      plain = createSyncHttpServer({
+        engine: s.engine,
+        router,
+        authenticate: (token) => (token === s.tokenA ? A : null),
+      });
       plainUrl = (await plain.listen(0, '127.0.0.1')).url;
       before = await s.heads();
     });
@@ -187,7 +259,10 @@ for (const storeCase of stores) {
         const a = await pushRaw(s.url, dagPush(3), s.tokenA);
         expect(a.status, a.text.slice(0, 300)).toBe(400);
         expect(trpcError(a).sync?.code).toBe('BAD_REQUEST');
-        expect(issuePaths(a).some((p) => p.startsWith('changes.0.data.meta')), JSON.stringify(issuePaths(a))).toBe(true);
+        expect(
+          issuePaths(a).some((p) => p.startsWith('changes.0.data.meta')),
+          JSON.stringify(issuePaths(a)),
+        ).toBe(true);
         expect(await s.heads()).toEqual(before);
       });
       it('tRPC (syncTransformer): a 2^20-path DAG push of a few KB is 400, nothing written', async () => {
@@ -203,22 +278,34 @@ for (const storeCase of stores) {
           const a = await pushRaw(plainUrl, dagPush(depth), s.tokenA);
           expect(a.status, a.text.slice(0, 300)).toBe(400);
           expect(trpcError(a).sync?.code).toBe('BAD_REQUEST');
-          expect(issuePaths(a).some((p) => p.startsWith('changes.0.data.meta')), JSON.stringify(issuePaths(a))).toBe(true);
+          expect(
+            issuePaths(a).some((p) => p.startsWith('changes.0.data.meta')),
+            JSON.stringify(issuePaths(a)),
+          ).toBe(true);
         }
         expect(await s.heads()).toEqual(before);
       });
       it('engine.push with a shared object in its input is BAD_REQUEST naming the path, nothing written', async () => {
-        const error = await s.engine.push(A, dagValue(18)).then(() => null, (e: unknown) => e);
+        const error = await s.engine.push(A, dagValue(18)).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(SyncError.is(error), String(error)).toBe(true);
         expect((error as SyncError).code).toBe('BAD_REQUEST');
         expect((error as SyncError).issues[0]?.path).toMatch(/^changes\.0\.data\.meta\.(a|b)/);
         // The same object in two changes is shared too.
         const shared = { title: 'twice' };
-        const twice = { clientId: 'c', changes: [
-          { mutationId: 1, collection: 'tasks', id: 's1', op: 'upsert', data: shared },
-          { mutationId: 2, collection: 'tasks', id: 's2', op: 'upsert', data: shared },
-        ] };
-        const error2 = await s.engine.push(A, twice).then(() => null, (e: unknown) => e);
+        const twice = {
+          clientId: 'c',
+          changes: [
+            { mutationId: 1, collection: 'tasks', id: 's1', op: 'upsert', data: shared },
+            { mutationId: 2, collection: 'tasks', id: 's2', op: 'upsert', data: shared },
+          ],
+        };
+        const error2 = await s.engine.push(A, twice).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect((error2 as SyncError).code).toBe('BAD_REQUEST');
         expect((error2 as SyncError).issues[0]?.path).toMatch(/^changes\.[01]\.data$/);
         expect(await s.heads()).toEqual(before);
@@ -248,55 +335,122 @@ for (const storeCase of stores) {
         expect(s.unexpected).toEqual([]);
       });
       it('over the tRPC WebSocket, a frame batching more than maxBatchCalls messages is refused', async () => {
-        const { ws } = closeOf(`ws://127.0.0.1:${s.port}/trpc?token=${encodeURIComponent(s.tokenA)}`);
+        const { ws } = closeOf(
+          `ws://127.0.0.1:${s.port}/trpc?token=${encodeURIComponent(s.tokenA)}`,
+        );
         await new Promise((resolve) => ws.once('open', resolve));
-        const frame = Array.from({ length: 60 }, (_, i) => ({ id: i + 1, method: 'query', params: { path: 'sync.pull', input: { json: {} } } }));
+        const frame = Array.from({ length: 60 }, (_, i) => ({
+          id: i + 1,
+          method: 'query',
+          params: { path: 'sync.pull', input: { json: {} } },
+        }));
         const answer = await wsCall(ws, frame, 1);
         ws.terminate();
-        expect(answer.error?.data?.code ?? answer.error?.json?.data?.code, JSON.stringify(answer).slice(0, 300)).toBe('BAD_REQUEST');
+        expect(
+          answer.error?.data?.code ?? answer.error?.json?.data?.code,
+          JSON.stringify(answer).slice(0, 300),
+        ).toBe('BAD_REQUEST');
       });
     });
 
     describe('item 6: WebSocket frames are bounded before any parse, unauthenticated sockets closed', () => {
-      for (const [face, path] of [['tRPC', '/trpc'], ['raw', '/sync/stream'], ['compat', `${COMPAT}/sync/stream`]] as const) {
-        it(`${face}: a frame declaring 95 MiB closes the socket with 1009 before its payload is sent`, { timeout: 15_000 }, async () => {
-          expect(await oversizeFrame(s.port, path, 95 * 1024 * 1024)).toBe(1009);
-        });
-        it(`${face}: a frame just over wsMaxPayloadBytes (32 KiB here) closes with 1009`, { timeout: 15_000 }, async () => {
-          expect(await oversizeFrame(s.port, path, 48 * 1024)).toBe(1009);
-        });
+      for (const [face, path] of [
+        ['tRPC', '/trpc'],
+        ['raw', '/sync/stream'],
+        ['compat', `${COMPAT}/sync/stream`],
+      ] as const) {
+        it(
+          `${face}: a frame declaring 95 MiB closes the socket with 1009 before its payload is sent`,
+          { timeout: 15_000 },
+          async () => {
+            expect(await oversizeFrame(s.port, path, 95 * 1024 * 1024)).toBe(1009);
+          },
+        );
+        it(
+          `${face}: a frame just over wsMaxPayloadBytes (32 KiB here) closes with 1009`,
+          { timeout: 15_000 },
+          async () => {
+            expect(await oversizeFrame(s.port, path, 48 * 1024)).toBe(1009);
+          },
+        );
       }
-      it('tRPC: an idle socket without a token is closed after wsAuthTimeoutMs; an authenticated one stays', { timeout: 15_000 }, async () => {
-        const authed = closeOf(`ws://127.0.0.1:${s.port}/trpc?token=${encodeURIComponent(s.tokenA)}`);
-        await new Promise((resolve) => authed.ws.once('open', resolve));
-        const anonymous = closeOf(`ws://127.0.0.1:${s.port}/trpc`);
-        expect(await anonymous.closed).toBe(4401);
-        const answer = await wsCall(authed.ws, { id: 7, method: 'query', params: { path: 'sync.pull', input: { json: {} } } }, 7);
-        expect(answer.result?.data?.json?.checkpoint, JSON.stringify(answer).slice(0, 300)).toBeTypeOf('string');
-        authed.ws.terminate();
-      });
-      it('tRPC: a socket announcing connectionParams that never sends them is closed', { timeout: 15_000 }, async () => {
-        expect(await closeOf(`ws://127.0.0.1:${s.port}/trpc?connectionParams=1`).closed).toBe(4401);
-      });
-      it('tRPC: a socket whose connectionParams carry a bad token is closed', { timeout: 15_000 }, async () => {
-        const { closed } = closeOf(`ws://127.0.0.1:${s.port}/trpc?connectionParams=1`, (ws) => ws.send(JSON.stringify({ method: 'connectionParams', data: { token: 'not-a-token' } })));
-        expect(await closed).toBe(4401);
-      });
-      it('tRPC: connectionParams with a valid token authenticate the socket', { timeout: 15_000 }, async () => {
-        const authed = closeOf(`ws://127.0.0.1:${s.port}/trpc?connectionParams=1`, (ws) => ws.send(JSON.stringify({ method: 'connectionParams', data: { token: s.tokenA } })));
-        await new Promise((resolve) => authed.ws.once('open', resolve));
-        // Wait past the timeout on a condition: an anonymous socket opened after this one is closed.
-        expect(await closeOf(`ws://127.0.0.1:${s.port}/trpc`).closed).toBe(4401);
-        const answer = await wsCall(authed.ws, { id: 3, method: 'query', params: { path: 'sync.pull', input: { json: {} } } }, 3);
-        expect(answer.result?.data?.json?.checkpoint, JSON.stringify(answer).slice(0, 300)).toBeTypeOf('string');
-        authed.ws.terminate();
-      });
-      it('raw WS: an idle socket is closed after wsAuthTimeoutMs (4408)', { timeout: 15_000 }, async () => {
-        expect(await closeOf(`ws://127.0.0.1:${s.port}/sync/stream`).closed).toBe(4408);
-      });
-      it('compat WS: an idle socket is closed after wsAuthTimeoutMs (4408)', { timeout: 15_000 }, async () => {
-        expect(await closeOf(`ws://127.0.0.1:${s.port}${COMPAT}/sync/stream`).closed).toBe(4408);
-      });
+      it(
+        'tRPC: an idle socket without a token is closed after wsAuthTimeoutMs; an authenticated one stays',
+        { timeout: 15_000 },
+        async () => {
+          const authed = closeOf(
+            `ws://127.0.0.1:${s.port}/trpc?token=${encodeURIComponent(s.tokenA)}`,
+          );
+          await new Promise((resolve) => authed.ws.once('open', resolve));
+          const anonymous = closeOf(`ws://127.0.0.1:${s.port}/trpc`);
+          expect(await anonymous.closed).toBe(4401);
+          const answer = await wsCall(
+            authed.ws,
+            { id: 7, method: 'query', params: { path: 'sync.pull', input: { json: {} } } },
+            7,
+          );
+          expect(
+            answer.result?.data?.json?.checkpoint,
+            JSON.stringify(answer).slice(0, 300),
+          ).toBeTypeOf('string');
+          authed.ws.terminate();
+        },
+      );
+      it(
+        'tRPC: a socket announcing connectionParams that never sends them is closed',
+        { timeout: 15_000 },
+        async () => {
+          expect(await closeOf(`ws://127.0.0.1:${s.port}/trpc?connectionParams=1`).closed).toBe(
+            4401,
+          );
+        },
+      );
+      it(
+        'tRPC: a socket whose connectionParams carry a bad token is closed',
+        { timeout: 15_000 },
+        async () => {
+          const { closed } = closeOf(`ws://127.0.0.1:${s.port}/trpc?connectionParams=1`, (ws) =>
+            ws.send(JSON.stringify({ method: 'connectionParams', data: { token: 'not-a-token' } })),
+          );
+          expect(await closed).toBe(4401);
+        },
+      );
+      it(
+        'tRPC: connectionParams with a valid token authenticate the socket',
+        { timeout: 15_000 },
+        async () => {
+          const authed = closeOf(`ws://127.0.0.1:${s.port}/trpc?connectionParams=1`, (ws) =>
+            ws.send(JSON.stringify({ method: 'connectionParams', data: { token: s.tokenA } })),
+          );
+          await new Promise((resolve) => authed.ws.once('open', resolve));
+          // Wait past the timeout on a condition: an anonymous socket opened after this one is closed.
+          expect(await closeOf(`ws://127.0.0.1:${s.port}/trpc`).closed).toBe(4401);
+          const answer = await wsCall(
+            authed.ws,
+            { id: 3, method: 'query', params: { path: 'sync.pull', input: { json: {} } } },
+            3,
+          );
+          expect(
+            answer.result?.data?.json?.checkpoint,
+            JSON.stringify(answer).slice(0, 300),
+          ).toBeTypeOf('string');
+          authed.ws.terminate();
+        },
+      );
+      it(
+        'raw WS: an idle socket is closed after wsAuthTimeoutMs (4408)',
+        { timeout: 15_000 },
+        async () => {
+          expect(await closeOf(`ws://127.0.0.1:${s.port}/sync/stream`).closed).toBe(4408);
+        },
+      );
+      it(
+        'compat WS: an idle socket is closed after wsAuthTimeoutMs (4408)',
+        { timeout: 15_000 },
+        async () => {
+          expect(await closeOf(`ws://127.0.0.1:${s.port}${COMPAT}/sync/stream`).closed).toBe(4408);
+        },
+      );
       it('nothing was written and nothing was reported as unexpected', async () => {
         expect(await s.heads()).toEqual(before);
         expect(s.unexpected).toEqual([]);
@@ -305,54 +459,105 @@ for (const storeCase of stores) {
   });
 }
 
-describe.each(stores)('request cost: the defaults of createSyncHttpServer on $name', ({ create }) => {
-  let s: HostileServer;
-  beforeAll(async () => {
-    s = await startHostileServer(await create());
-  });
-  afterAll(() => s?.close());
+describe.each(stores)(
+  'request cost: the defaults of createSyncHttpServer on $name',
+  ({ create }) => {
+    let s: HostileServer;
+    beforeAll(async () => {
+      s = await startHostileServer(await create());
+    });
+    afterAll(() => s?.close());
 
-  it('a 40-call batch is over the default maxBatchCalls (16)', async () => {
-    const a = await batch(s.url, 'pull', 40, s.tokenA);
-    expect(a.status, a.text.slice(0, 300)).toBe(400);
-    expect(a.text).toContain('maxBatchCalls');
-    expect((await batch(s.url, 'pull', 16, s.tokenA)).status).toBe(200);
-  });
-  it('the tRPC WebSocket frame bound is the body limit: a frame declaring 95 MiB closes with 1009', { timeout: 15_000 }, async () => {
-    expect(await oversizeFrame(s.port, '/trpc', 95 * 1024 * 1024)).toBe(1009);
-  });
-  it('bad transport options are refused at start-up with a message naming them', () => {
-    const base = { engine: s.engine, authenticate: () => null };
-    expect(() => createSyncHttpServer({ ...base, maxBatchCalls: 0 })).toThrow(/maxBatchCalls/);
-    expect(() => createSyncHttpServer({ ...base, maxResponseBytes: 1.5 })).toThrow(/maxResponseBytes/);
-    expect(() => createSyncHttpServer({ ...base, wsMaxPayloadBytes: 10 })).toThrow(/wsMaxPayloadBytes/);
-    expect(() => createSyncHttpServer({ ...base, wsAuthTimeoutMs: -1 })).toThrow(/wsAuthTimeoutMs/);
-    expect(() => createRestWebSocketServer({ engine: s.engine, authenticate: () => null, maxPayloadBytes: 10 })).toThrow(/maxPayloadBytes/);
-    expect(() => createFastapiCompatWebSocketServer({ engine: s.engine, authenticate: () => null, subscribeTimeoutMs: 0 })).toThrow(/subscribeTimeoutMs/);
-  });
-});
+    it('a 40-call batch is over the default maxBatchCalls (16)', async () => {
+      const a = await batch(s.url, 'pull', 40, s.tokenA);
+      expect(a.status, a.text.slice(0, 300)).toBe(400);
+      expect(a.text).toContain('maxBatchCalls');
+      expect((await batch(s.url, 'pull', 16, s.tokenA)).status).toBe(200);
+    });
+    it(
+      'the tRPC WebSocket frame bound is the body limit: a frame declaring 95 MiB closes with 1009',
+      { timeout: 15_000 },
+      async () => {
+        expect(await oversizeFrame(s.port, '/trpc', 95 * 1024 * 1024)).toBe(1009);
+      },
+    );
+    it('bad transport options are refused at start-up with a message naming them', () => {
+      const base = { engine: s.engine, authenticate: () => null };
+      expect(() => createSyncHttpServer({ ...base, maxBatchCalls: 0 })).toThrow(/maxBatchCalls/);
+      expect(() => createSyncHttpServer({ ...base, maxResponseBytes: 1.5 })).toThrow(
+        /maxResponseBytes/,
+      );
+      expect(() => createSyncHttpServer({ ...base, wsMaxPayloadBytes: 10 })).toThrow(
+        /wsMaxPayloadBytes/,
+      );
+      expect(() => createSyncHttpServer({ ...base, wsAuthTimeoutMs: -1 })).toThrow(
+        /wsAuthTimeoutMs/,
+      );
+      expect(() =>
+        createRestWebSocketServer({
+          engine: s.engine,
+          authenticate: () => null,
+          maxPayloadBytes: 10,
+        }),
+      ).toThrow(/maxPayloadBytes/);
+      expect(() =>
+        createFastapiCompatWebSocketServer({
+          engine: s.engine,
+          authenticate: () => null,
+          subscribeTimeoutMs: 0,
+        }),
+      ).toThrow(/subscribeTimeoutMs/);
+    });
+  },
+);
 
 describe('request cost: the bounds from the CLI environment', () => {
   const refusal = cliRefusal;
   it('maps SYNC_MAX_BATCH_CALLS, SYNC_MAX_RESPONSE_BYTES, SYNC_WS_MAX_PAYLOAD_BYTES, SYNC_WS_AUTH_TIMEOUT_MS, lists them in --help', () => {
-    const env = { SYNC_MAX_BATCH_CALLS: '8', SYNC_MAX_RESPONSE_BYTES: '4_194_304', SYNC_WS_MAX_PAYLOAD_BYTES: '1048576', SYNC_WS_AUTH_TIMEOUT_MS: '0' };
-    expect(readConfig(['serve'], env).requestBounds).toEqual({ maxBatchCalls: 8, maxResponseBytes: 4_194_304, wsMaxPayloadBytes: 1_048_576, wsAuthTimeoutMs: 0 });
+    const env = {
+      SYNC_MAX_BATCH_CALLS: '8',
+      SYNC_MAX_RESPONSE_BYTES: '4_194_304',
+      SYNC_WS_MAX_PAYLOAD_BYTES: '1048576',
+      SYNC_WS_AUTH_TIMEOUT_MS: '0',
+    };
+    expect(readConfig(['serve'], env).requestBounds).toEqual({
+      maxBatchCalls: 8,
+      maxResponseBytes: 4_194_304,
+      wsMaxPayloadBytes: 1_048_576,
+      wsAuthTimeoutMs: 0,
+    });
     expect(readConfig(['serve'], { SYNC_MAX_BATCH_CALLS: '' }).requestBounds).toEqual({});
     for (const name of Object.keys(env)) expect(HELP).toContain(name);
   });
   it('refuses a bad value with one line naming the variable', () => {
-    expect(refusal({ SYNC_MAX_BATCH_CALLS: '0' })).toBe('SYNC_MAX_BATCH_CALLS: expected a whole number, at least 1 (maxBatchCalls, default 16), got "0"');
-    expect(refusal({ SYNC_MAX_RESPONSE_BYTES: '1k' })).toMatch(/^SYNC_MAX_RESPONSE_BYTES: expected a whole number, at least 1024 \(maxResponseBytes/);
-    expect(refusal({ SYNC_WS_MAX_PAYLOAD_BYTES: '100' })).toMatch(/^SYNC_WS_MAX_PAYLOAD_BYTES: expected a whole number, at least 16384/);
-    expect(refusal({ SYNC_WS_AUTH_TIMEOUT_MS: 'soon' })).toBe('SYNC_WS_AUTH_TIMEOUT_MS: expected a whole number, 0 or more (wsAuthTimeoutMs, default 10000), got "soon"');
+    expect(refusal({ SYNC_MAX_BATCH_CALLS: '0' })).toBe(
+      'SYNC_MAX_BATCH_CALLS: expected a whole number, at least 1 (maxBatchCalls, default 16), got "0"',
+    );
+    expect(refusal({ SYNC_MAX_RESPONSE_BYTES: '1k' })).toMatch(
+      /^SYNC_MAX_RESPONSE_BYTES: expected a whole number, at least 1024 \(maxResponseBytes/,
+    );
+    expect(refusal({ SYNC_WS_MAX_PAYLOAD_BYTES: '100' })).toMatch(
+      /^SYNC_WS_MAX_PAYLOAD_BYTES: expected a whole number, at least 16384/,
+    );
+    expect(refusal({ SYNC_WS_AUTH_TIMEOUT_MS: 'soon' })).toBe(
+      'SYNC_WS_AUTH_TIMEOUT_MS: expected a whole number, 0 or more (wsAuthTimeoutMs, default 10000), got "soon"',
+    );
   });
   it('the real serve process applies them', { timeout: 90_000 }, async () => {
     const secret = 'request-cost-secret-request-cost-secret';
     const dir = mkdtempSync(join(tmpdir(), 'sync-request-cost-'));
-    const run = spawnCli(['serve'], secret, { SYNC_DATA_DIR: dir, SYNC_LOG: 'error', SYNC_MAX_BATCH_CALLS: '4', SYNC_WS_MAX_PAYLOAD_BYTES: '20000', SYNC_WS_AUTH_TIMEOUT_MS: '200' });
+    const run = spawnCli(['serve'], secret, {
+      SYNC_DATA_DIR: dir,
+      SYNC_LOG: 'error',
+      SYNC_MAX_BATCH_CALLS: '4',
+      SYNC_WS_MAX_PAYLOAD_BYTES: '20000',
+      SYNC_WS_AUTH_TIMEOUT_MS: '200',
+    });
     try {
       const port = await listeningPort(run);
-      expect(run.output()).toContain('request bounds: maxBatchCalls=4, wsMaxPayloadBytes=20000, wsAuthTimeoutMs=200');
+      expect(run.output()).toContain(
+        'request bounds: maxBatchCalls=4, wsMaxPayloadBytes=20000, wsAuthTimeoutMs=200',
+      );
       const token = await signDevToken(secret, { sub: 'ann', tenant: 'shop', expiresIn: 600 });
       const url = `http://127.0.0.1:${port}`;
       expect((await batch(url, 'pull', 4, token)).status).toBe(200);
@@ -368,17 +573,26 @@ describe('request cost: the bounds from the CLI environment', () => {
     }
   });
   it('a malformed bound exits 1 with one line', { timeout: 30_000 }, async () => {
-    const run = spawnCli(['serve'], 'x'.repeat(32), { SYNC_DATA_DIR: join(tmpdir(), 'never-used'), SYNC_MAX_BATCH_CALLS: 'many' });
+    const run = spawnCli(['serve'], 'x'.repeat(32), {
+      SYNC_DATA_DIR: join(tmpdir(), 'never-used'),
+      SYNC_MAX_BATCH_CALLS: 'many',
+    });
     expect(await run.exited).toBe(1);
-    expect(run.output()).toBe('error: SYNC_MAX_BATCH_CALLS: expected a whole number, at least 1 (maxBatchCalls, default 16), got "many"\n');
+    expect(run.output()).toBe(
+      'error: SYNC_MAX_BATCH_CALLS: expected a whole number, at least 1 (maxBatchCalls, default 16), got "many"\n',
+    );
   });
 });
 
 describe('request cost: the pieces', () => {
   it('batchTooLarge counts the calls of a batch target, %2C included, and ignores non-batch calls', () => {
     expect(batchTooLarge('/trpc/sync.pull,sync.pull?batch=1', 2)).toBeNull();
-    expect(batchTooLarge('/trpc/sync.pull,sync.pull,sync.pull?batch=1&input=%7B%7D', 2)?.message).toContain('at most 2 calls per batch (maxBatchCalls), got 3');
-    expect(batchTooLarge('/trpc/sync.pull%2Csync.pull%2csync.pull?batch=1', 2)?.issues[0]?.path).toBe('batch');
+    expect(
+      batchTooLarge('/trpc/sync.pull,sync.pull,sync.pull?batch=1&input=%7B%7D', 2)?.message,
+    ).toContain('at most 2 calls per batch (maxBatchCalls), got 3');
+    expect(
+      batchTooLarge('/trpc/sync.pull%2Csync.pull%2csync.pull?batch=1', 2)?.issues[0]?.path,
+    ).toBe('batch');
     expect(batchTooLarge('/trpc/sync.pull,sync.pull,sync.pull', 2)).toBeNull(); // not a batch: one (unknown) procedure
   });
   it('an HTTP budget runs calls one at a time and refuses those after the answers reach it', async () => {
@@ -393,7 +607,12 @@ describe('request cost: the pieces', () => {
     };
     const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => budget.run(page())));
     expect(most).toBe(1);
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+    ]);
     const refused = (outcomes[3] as PromiseRejectedResult).reason as SyncError;
     expect(refused.code).toBe('PAYLOAD_TOO_LARGE');
     expect(refused.message).toContain('maxResponseBytes');
@@ -403,7 +622,12 @@ describe('request cost: the pieces', () => {
     const budget = responseBudget(64 * 1024, socket);
     expect(await budget.run(async () => 'read')).toBe('read');
     socket.bufferedAmount = 64 * 1024;
-    const error = await budget.run(async () => 'never').then(() => null, (e: unknown) => e as SyncError);
+    const error = await budget
+      .run(async () => 'never')
+      .then(
+        () => null,
+        (e: unknown) => e as SyncError,
+      );
     expect(error?.code).toBe('PAYLOAD_TOO_LARGE');
     socket.bufferedAmount = 0;
     expect(await budget.run(async () => 'read again')).toBe('read again');

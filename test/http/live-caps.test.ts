@@ -10,10 +10,24 @@ import { pgliteStore } from '../../server/stores/postgres/index.js';
 import type { Store } from '../../server/stores/store.js';
 import type { SyncSchema } from '../../shared/schema.js';
 import { SECRET, schema, throwawayPostgresStore } from '../rest/harness.js';
-import { openPeer, ssePeer, trpcSsePeer, trpcWsPeer, until, wsPeer, type LivePeer } from '../scale/live-peers.js';
+import {
+  openPeer,
+  ssePeer,
+  trpcSsePeer,
+  trpcWsPeer,
+  until,
+  wsPeer,
+  type LivePeer,
+} from '../scale/live-peers.js';
 
-const cases: Array<{ name: string; create: () => Promise<Store> }> = [{ name: 'pglite', create: async () => pgliteStore() }];
-if (process.env.TEST_DATABASE_URL) cases.push({ name: 'postgres', create: async () => throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'caps') });
+const cases: Array<{ name: string; create: () => Promise<Store> }> = [
+  { name: 'pglite', create: async () => pgliteStore() },
+];
+if (process.env.TEST_DATABASE_URL)
+  cases.push({
+    name: 'postgres',
+    create: async () => throwawayPostgresStore(process.env.TEST_DATABASE_URL!, 'caps'),
+  });
 
 async function gauge(metrics: SyncMetrics, face: string): Promise<number> {
   const { values } = await metrics.registry.getSingleMetric('sync_live_subscribers')!.get();
@@ -39,7 +53,11 @@ describe.each(cases)('live-connection caps on $name', ({ create }) => {
       limits: { maxLiveConnectionsPerActor: 2, maxSubscriptionsPerConnection: 2 },
       onEvent: metrics.onEvent,
     }) as SyncEngine;
-    const sync = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), metrics });
+    const sync = createSyncHttpServer({
+      engine,
+      authenticate: jwtAuthenticator({ secret: SECRET }),
+      metrics,
+    });
     const { url } = await sync.listen(0, '127.0.0.1');
     stop = async () => {
       await sync.close();
@@ -71,7 +89,11 @@ describe.each(cases)('live-connection caps on $name', ({ create }) => {
     expect(body.error.message).toMatch(/maxLiveConnectionsPerActor = 2/);
     await s.keep(ssePeer({ base: s.base, token: s.bob }));
     first.close();
-    await until(async () => (await gauge(s.metrics, 'sse')) === 2, 5000, 'the closed stream released');
+    await until(
+      async () => (await gauge(s.metrics, 'sse')) === 2,
+      5000,
+      'the closed stream released',
+    );
     await s.keep(ssePeer({ base: s.base, token: s.alice }));
     expect(await gauge(s.metrics, 'sse')).toBe(3);
   });
@@ -80,7 +102,11 @@ describe.each(cases)('live-connection caps on $name', ({ create }) => {
     const s = await start();
     await s.keep(ssePeer({ base: s.base, token: s.alice }));
     await s.keep(wsPeer({ base: s.base, token: s.alice }));
-    await until(async () => (await gauge(s.metrics, 'ws')) === 1, 5000, 'one live WebSocket stream');
+    await until(
+      async () => (await gauge(s.metrics, 'ws')) === 1,
+      5000,
+      'one live WebSocket stream',
+    );
     const ws = await s.keep(wsPeer({ base: s.base, token: s.alice }));
     expect((await ws.closed).code).toBe(4429);
     expect(JSON.stringify(ws.errors)).toContain('TOO_MANY_REQUESTS');
@@ -96,7 +122,11 @@ describe.each(cases)('live-connection caps on $name', ({ create }) => {
     await until(() => socket.errors.length > 0, 5000, 'the third subscription refused');
     expect(JSON.stringify(socket.errors)).toContain('TOO_MANY_REQUESTS');
     expect(JSON.stringify(socket.errors)).toMatch(/maxSubscriptionsPerConnection = 2/);
-    await until(async () => (await gauge(s.metrics, 'trpc')) === 2, 5000, 'two live tRPC subscriptions');
+    await until(
+      async () => (await gauge(s.metrics, 'trpc')) === 2,
+      5000,
+      'two live tRPC subscriptions',
+    );
     // Two subscriptions on one socket are one connection: one more SSE fits, the next does not.
     await s.keep(ssePeer({ base: s.base, token: s.alice }));
     const refused = await ssePeer({ base: s.base, token: s.alice }).then(
@@ -105,8 +135,14 @@ describe.each(cases)('live-connection caps on $name', ({ create }) => {
     );
     expect(refused?.status).toBe(429);
     // Data still flows on the accepted subscriptions.
-    await s.engine.write('alice', [{ collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'hello' } }]);
-    await until(() => socket.events.filter((e) => e.type === 'changes').length === 2, 5000, 'both subscriptions get the commit');
+    await s.engine.write('alice', [
+      { collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'hello' } },
+    ]);
+    await until(
+      () => socket.events.filter((e) => e.type === 'changes').length === 2,
+      5000,
+      'both subscriptions get the commit',
+    );
     socket.close();
     await until(async () => (await gauge(s.metrics, 'trpc')) === 0, 5000, 'the socket released');
     await s.keep(openPeer('trpc-ws', { base: s.base, token: s.alice }));
@@ -116,12 +152,23 @@ describe.each(cases)('live-connection caps on $name', ({ create }) => {
 
 describe('CLI: live bounds from the environment', () => {
   it('reads SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR, SYNC_MAX_SUBSCRIPTIONS_PER_CONNECTION and SYNC_STREAM_MAX_BUFFERED_BYTES, refusing a bad value with one line', () => {
-    const config = readConfig(['serve'], { SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR: '4', SYNC_MAX_SUBSCRIPTIONS_PER_CONNECTION: '8', SYNC_STREAM_MAX_BUFFERED_BYTES: '4_194_304' });
-    expect(config.limits).toEqual({ maxLiveConnectionsPerActor: 4, maxSubscriptionsPerConnection: 8 });
+    const config = readConfig(['serve'], {
+      SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR: '4',
+      SYNC_MAX_SUBSCRIPTIONS_PER_CONNECTION: '8',
+      SYNC_STREAM_MAX_BUFFERED_BYTES: '4_194_304',
+    });
+    expect(config.limits).toEqual({
+      maxLiveConnectionsPerActor: 4,
+      maxSubscriptionsPerConnection: 8,
+    });
     expect(config.stream).toEqual({ maxBufferedBytes: 4 * 1024 * 1024 });
     expect(readConfig(['serve'], {}).stream).toEqual({});
     expect(() => readConfig(['serve'], { SYNC_STREAM_MAX_BUFFERED_BYTES: '1k' })).toThrow(CliError);
-    expect(() => readConfig(['serve'], { SYNC_STREAM_MAX_BUFFERED_BYTES: '100' })).toThrow(/at least 1024/);
-    expect(() => readConfig(['serve'], { SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR: '0' })).toThrow(/SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR/);
+    expect(() => readConfig(['serve'], { SYNC_STREAM_MAX_BUFFERED_BYTES: '100' })).toThrow(
+      /at least 1024/,
+    );
+    expect(() => readConfig(['serve'], { SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR: '0' })).toThrow(
+      /SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR/,
+    );
   });
 });

@@ -19,7 +19,13 @@ interface Served {
 
 async function serve(env: Record<string, string>): Promise<Served> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], {
-    env: { ...process.env, PORT: '0', SYNC_JWT_SECRET: SECRET, SYNC_DATA_DIR: join(dir, `data-${Math.random().toString(36).slice(2)}`), ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      SYNC_JWT_SECRET: SECRET,
+      SYNC_DATA_DIR: join(dir, `data-${Math.random().toString(36).slice(2)}`),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -31,9 +37,16 @@ async function serve(env: Record<string, string>): Promise<Served> {
     const main = /listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(out);
     if (main) {
       const metrics = /metrics: (http:\/\/[\d.]+:\d+)\/metrics/.exec(out);
-      return { child, output: () => out, exited, url: main[1]!, metricsUrl: metrics ? metrics[1]! : null };
+      return {
+        child,
+        output: () => out,
+        exited,
+        url: main[1]!,
+        metricsUrl: metrics ? metrics[1]! : null,
+      };
     }
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`CLI did not start:\n${out}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`CLI did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -48,7 +61,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('SYNC_METRICS_PORT', () => {
   let s: Served;
-  beforeAll(async () => void (s = await serve({ SYNC_METRICS_PORT: '0', SYNC_METRICS_TOKEN: 'scrape-token-0123456789' })), 120_000);
+  beforeAll(
+    async () =>
+      void (s = await serve({
+        SYNC_METRICS_PORT: '0',
+        SYNC_METRICS_TOKEN: 'scrape-token-0123456789',
+      })),
+    120_000,
+  );
   afterAll(() => stop(s), 30_000);
 
   it('serves /metrics on its own 127.0.0.1 port, behind the metrics token, and no longer on the main port', async () => {
@@ -56,16 +76,24 @@ describe('SYNC_METRICS_PORT', () => {
     expect(s.metricsUrl).not.toBe(s.url);
     expect((await fetch(`${s.metricsUrl}/metrics`)).status).toBe(401);
     const token = await signDevToken(SECRET, { sub: 'ann', tenant: 'shop', expiresIn: 60 });
-    expect((await fetch(`${s.url}/sync/pull`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
-    expect((await fetch(`${s.url}/sync/pull`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
-    const res = await fetch(`${s.metricsUrl}/metrics`, { headers: { authorization: 'Bearer scrape-token-0123456789' } });
+    expect(
+      (await fetch(`${s.url}/sync/pull`, { headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(200);
+    expect(
+      (await fetch(`${s.url}/sync/pull`, { headers: { authorization: 'Bearer nope' } })).status,
+    ).toBe(401);
+    const res = await fetch(`${s.metricsUrl}/metrics`, {
+      headers: { authorization: 'Bearer scrape-token-0123456789' },
+    });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toMatch(/^sync_pull_total 1$/m);
     expect(text).toMatch(/^sync_oplog_entries 0$/m);
     expect(text).toMatch(/^sync_auth_failures_total\{reason="invalid"\} 1$/m);
     expect(text).toMatch(/^sync_process_resident_memory_bytes \d+/m);
-    const main = await fetch(`${s.url}/metrics`, { headers: { authorization: 'Bearer scrape-token-0123456789' } });
+    const main = await fetch(`${s.url}/metrics`, {
+      headers: { authorization: 'Bearer scrape-token-0123456789' },
+    });
     expect(main.status).toBe(404);
     expect((await fetch(`${s.metricsUrl}/sync/pull`)).status).toBe(404);
     expect((await fetch(`${s.metricsUrl}/metrics`, { method: 'POST' })).status).toBe(405);
@@ -73,28 +101,57 @@ describe('SYNC_METRICS_PORT', () => {
     const pushed = await fetch(`${s.url}/sync/push`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ clientId: 'c1', changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'x' } }] }),
+      body: JSON.stringify({
+        clientId: 'c1',
+        changes: [
+          { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'x' } },
+        ],
+      }),
     });
     expect(pushed.status).toBe(200);
-    const status = await fetch(`${s.url}/sync/status`, { headers: { authorization: 'Bearer scrape-token-0123456789' } });
+    const status = await fetch(`${s.url}/sync/status`, {
+      headers: { authorization: 'Bearer scrape-token-0123456789' },
+    });
     expect(status.status).toBe(200);
-    expect(await status.json()).toMatchObject({ ok: true, store: { kind: 'pglite', reachable: true }, oplog: { entries: 1, estimated: false }, live: { subscribers: 0, lagMs: 0 } });
+    expect(await status.json()).toMatchObject({
+      ok: true,
+      store: { kind: 'pglite', reachable: true },
+      oplog: { entries: 1, estimated: false },
+      live: { subscribers: 0, lagMs: 0 },
+    });
     // The oplog gauges read the store at most once a second: the next reads show the write.
     await expect
-      .poll(async () => (await fetch(`${s.metricsUrl}/metrics`, { headers: { authorization: 'Bearer scrape-token-0123456789' } })).text(), { timeout: 5000, interval: 200 })
+      .poll(
+        async () =>
+          (
+            await fetch(`${s.metricsUrl}/metrics`, {
+              headers: { authorization: 'Bearer scrape-token-0123456789' },
+            })
+          ).text(),
+        { timeout: 5000, interval: 200 },
+      )
       .toMatch(/^sync_oplog_entries 1$/m);
-    const after = await (await fetch(`${s.metricsUrl}/metrics`, { headers: { authorization: 'Bearer scrape-token-0123456789' } })).text();
+    const after = await (
+      await fetch(`${s.metricsUrl}/metrics`, {
+        headers: { authorization: 'Bearer scrape-token-0123456789' },
+      })
+    ).text();
     expect(after).toMatch(/^sync_live_feed_lag_seconds 0$/m);
   });
 });
 
 describe('SYNC_METRICS_PORT refusals', () => {
   it('refuses a malformed port with one line', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], { env: { ...process.env, SYNC_METRICS_PORT: 'ninety' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], {
+      env: { ...process.env, SYNC_METRICS_PORT: 'ninety' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr!.on('data', (d) => (err += d));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(1);
-    expect(err.trim()).toBe('error: SYNC_METRICS_PORT: expected a number from 0 to 65535, got "ninety"');
+    expect(err.trim()).toBe(
+      'error: SYNC_METRICS_PORT: expected a number from 0 to 65535, got "ninety"',
+    );
   }, 30_000);
 });

@@ -8,10 +8,16 @@ import type { Actor, StreamEvent } from '../../shared/protocol.js';
 
 const actor: Actor = { userId: 'u', scopeId: 's' };
 const BOUND = 10_000;
-const changes = (n: number): StreamEvent => ({ type: 'changes', checkpoint: `cp${n}`, changes: [] });
+const changes = (n: number): StreamEvent => ({
+  type: 'changes',
+  checkpoint: `cp${n}`,
+  changes: [],
+});
 
 /** An engine whose stream yields what the test pushes, and hands the test the face's watch. */
-function fakeEngine(limits = { maxLiveConnectionsPerActor: 16, maxSubscriptionsPerConnection: 32 }) {
+function fakeEngine(
+  limits = { maxLiveConnectionsPerActor: 16, maxSubscriptionsPerConnection: 32 },
+) {
   const queue: StreamEvent[] = [];
   let wake: (() => void) | null = null;
   let watch: StreamWatch | undefined;
@@ -150,17 +156,45 @@ describe('openLiveStream: the slow-consumer rule', () => {
   it('caps: one connection past maxLiveConnectionsPerActor is TOO_MANY_REQUESTS; a stream never iterated still releases its place', async () => {
     const e = fakeEngine({ maxLiveConnectionsPerActor: 1, maxSubscriptionsPerConnection: 2 });
     const socket = fakeTransport();
-    const a = openLiveStream({ engine: e.engine, actor, input: {}, face: 'trpc', transport: socket });
-    const b = openLiveStream({ engine: e.engine, actor, input: {}, face: 'trpc', transport: socket }); // same connection: a second subscription
-    expect(() => openLiveStream({ engine: e.engine, actor, input: {}, face: 'trpc', transport: socket })).toThrow(/maxSubscriptionsPerConnection = 2/);
+    const a = openLiveStream({
+      engine: e.engine,
+      actor,
+      input: {},
+      face: 'trpc',
+      transport: socket,
+    });
+    const b = openLiveStream({
+      engine: e.engine,
+      actor,
+      input: {},
+      face: 'trpc',
+      transport: socket,
+    }); // same connection: a second subscription
+    expect(() =>
+      openLiveStream({ engine: e.engine, actor, input: {}, face: 'trpc', transport: socket }),
+    ).toThrow(/maxSubscriptionsPerConnection = 2/);
     let refused: unknown;
     try {
-      openLiveStream({ engine: e.engine, actor, input: {}, face: 'sse', transport: fakeTransport() });
+      openLiveStream({
+        engine: e.engine,
+        actor,
+        input: {},
+        face: 'sse',
+        transport: fakeTransport(),
+      });
     } catch (error) {
       refused = error;
     }
     expect(SyncError.is(refused) && refused.code).toBe('TOO_MANY_REQUESTS');
-    expect(openLiveStream({ engine: e.engine, actor: { userId: 'other', scopeId: 's' }, input: {}, face: 'sse', transport: fakeTransport() })).toBeTruthy();
+    expect(
+      openLiveStream({
+        engine: e.engine,
+        actor: { userId: 'other', scopeId: 's' },
+        input: {},
+        face: 'sse',
+        transport: fakeTransport(),
+      }),
+    ).toBeTruthy();
     await a.return();
     await b.return();
     expect(liveConnections(e.engine).connectionsOf(actor)).toBe(0);

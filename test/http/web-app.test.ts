@@ -3,7 +3,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { createWebAppHandler, pickEncoding, type WebAppOptions } from '../../server/http/web-app.js';
+import {
+  createWebAppHandler,
+  pickEncoding,
+  type WebAppOptions,
+} from '../../server/http/web-app.js';
 
 /** A raw GET (fetch would decompress and hide the encoding): status, headers and the bytes as sent. */
 function get(url: string, headers: Record<string, string>) {
@@ -45,7 +49,9 @@ describe('web app handler', () => {
   });
 
   it('writes no token when none is given (a configured secret), and escapes one that could close the tag', async () => {
-    expect(await (await fetch(`${await serve({})}/`)).text()).not.toContain('window.__SYNC_TOKEN__ =');
+    expect(await (await fetch(`${await serve({})}/`)).text()).not.toContain(
+      'window.__SYNC_TOKEN__ =',
+    );
     const html = await (await fetch(`${await serve({ devToken: '</script><b>' })}/`)).text();
     expect(html).not.toContain('</script><b>');
     expect(html).toContain('\\u003c/script>\\u003cb>');
@@ -65,15 +71,32 @@ describe('web app handler', () => {
     const gzip = await get(`${url}/app.js`, { 'accept-encoding': 'gzip, br;q=0' });
     expect(gzip.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(gzip.body).equals(plain.body)).toBe(true);
-    console.log(`app.js: ${plain.body.length} B, brotli ${br.body.length} B, gzip ${gzip.body.length} B`);
-    expect([pickEncoding('identity'), pickEncoding('*'), pickEncoding('BR;q=1.0'), pickEncoding('gzip;q=0, br;q=0')]).toEqual([null, 'gzip', 'br', null]);
+    console.log(
+      `app.js: ${plain.body.length} B, brotli ${br.body.length} B, gzip ${gzip.body.length} B`,
+    );
+    expect([
+      pickEncoding('identity'),
+      pickEncoding('*'),
+      pickEncoding('BR;q=1.0'),
+      pickEncoding('gzip;q=0, br;q=0'),
+    ]).toEqual([null, 'gzip', 'br', null]);
   });
 
   it('passes on every other request', async () => {
     const url = await serve({});
-    for (const [method, path] of [['GET', '/sync/pull'], ['POST', '/'], ['GET', '/app.js.map'], ['GET', '/openapi.json']] as const) {
+    for (const [method, path] of [
+      ['GET', '/sync/pull'],
+      ['POST', '/'],
+      ['GET', '/app.js.map'],
+      ['GET', '/openapi.json'],
+    ] as const) {
       const res = await fetch(`${url}${path}`, { method });
-      expect([method, path, res.status, await res.text()]).toEqual([method, path, 404, 'passed on']);
+      expect([method, path, res.status, await res.text()]).toEqual([
+        method,
+        path,
+        404,
+        'passed on',
+      ]);
     }
   });
 });

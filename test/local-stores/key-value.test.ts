@@ -69,7 +69,8 @@ for (const [label, make] of [
       storages.get(store)!.failAfter = 3;
     },
     skip: {
-      'a storage failure part way through a batch leaves nothing': 'a failure after the write-ahead record is finished on the next use (all of the batch, see the replay tests); one before it leaves nothing',
+      'a storage failure part way through a batch leaves nothing':
+        'a failure after the write-ahead record is finished on the next use (all of the batch, see the replay tests); one before it leaves nothing',
     },
   });
 }
@@ -80,7 +81,12 @@ describe('keyValueLocalStore', () => {
     const store = keyValueLocalStore(kv);
     await store.write([{ type: 'putDoc', doc: doc('tasks', 'a', { v: 1 }) }]);
     kv.failAfter = 0; // the wal write itself fails
-    await expect(store.write([{ type: 'putDoc', doc: doc('tasks', 'b', { v: 1 }) }, { type: 'appendOutbox', entry: entry(1) }])).rejects.toThrow(/storage failed/);
+    await expect(
+      store.write([
+        { type: 'putDoc', doc: doc('tasks', 'b', { v: 1 }) },
+        { type: 'appendOutbox', entry: entry(1) },
+      ]),
+    ).rejects.toThrow(/storage failed/);
     const reopened = keyValueLocalStore(kv);
     expect(await reopened.getDoc('tasks', 'b')).toBeNull();
     expect(await reopened.countOutbox()).toBe(0);
@@ -92,11 +98,19 @@ describe('keyValueLocalStore', () => {
     const store = keyValueLocalStore(kv);
     await store.write([{ type: 'putDoc', doc: doc('tasks', 'a', { v: 1 }) }]);
     kv.failAfter = 2; // the wal and one key are stored, then the "process dies"
-    await expect(store.write([{ type: 'putDoc', doc: doc('tasks', 'b', { v: 2 }) }, { type: 'appendOutbox', entry: entry(1, 'tasks', 'b') }, { type: 'setMeta', key: 'nextMutationId', value: 2 }])).rejects.toThrow(/storage failed/);
+    await expect(
+      store.write([
+        { type: 'putDoc', doc: doc('tasks', 'b', { v: 2 }) },
+        { type: 'appendOutbox', entry: entry(1, 'tasks', 'b') },
+        { type: 'setMeta', key: 'nextMutationId', value: 2 },
+      ]),
+    ).rejects.toThrow(/storage failed/);
     expect(kv.data.has('tos:wal')).toBe(true);
     const reopened = keyValueLocalStore(kv);
     expect((await reopened.getDoc('tasks', 'b'))?.data).toEqual({ v: 2 });
-    expect((await reopened.listOutbox({ collection: 'tasks', id: 'b' })).map((e) => e.mutationId)).toEqual([1]);
+    expect(
+      (await reopened.listOutbox({ collection: 'tasks', id: 'b' })).map((e) => e.mutationId),
+    ).toEqual([1]);
     expect(await reopened.getMeta('nextMutationId')).toBe(2);
     expect(await reopened.countDocs('tasks')).toBe(2);
     expect((await reopened.listDocs('tasks')).map((d) => d.id)).toEqual(['a', 'b']);
@@ -106,13 +120,23 @@ describe('keyValueLocalStore', () => {
   it('a write touches only the keys it changes, however many documents the store holds', async () => {
     const kv = new MultiStorage();
     const store = keyValueLocalStore(kv);
-    for (let b = 0; b < 10; b++) await store.write(Array.from({ length: 500 }, (_, i) => ({ type: 'putDoc' as const, doc: doc('tasks', `k${b * 500 + i}`, { i }) })));
+    for (let b = 0; b < 10; b++)
+      await store.write(
+        Array.from({ length: 500 }, (_, i) => ({
+          type: 'putDoc' as const,
+          doc: doc('tasks', `k${b * 500 + i}`, { i }),
+        })),
+      );
     kv.writes = 0;
     kv.bytes = 0;
-    await store.write([{ type: 'putDoc', doc: doc('tasks', 'new', { i: -1 }, { pending: true }) }, { type: 'appendOutbox', entry: entry(1, 'tasks', 'new') }, { type: 'setMeta', key: 'nextMutationId', value: 2 }]);
+    await store.write([
+      { type: 'putDoc', doc: doc('tasks', 'new', { i: -1 }, { pending: true }) },
+      { type: 'appendOutbox', entry: entry(1, 'tasks', 'new') },
+      { type: 'setMeta', key: 'nextMutationId', value: 2 },
+    ]);
     // wal + doc + one id bucket + live count + entry + outbox bucket + bucket list + per-doc outbox + meta
     expect(kv.writes).toBeLessThanOrEqual(10);
-    expect(kv.bytes).toBeLessThan(5000 / 64 * 20 + 3000); // one id bucket (~1/64 of the ids), not the index
+    expect(kv.bytes).toBeLessThan((5000 / 64) * 20 + 3000); // one id bucket (~1/64 of the ids), not the index
     kv.writes = 0;
     await store.write([{ type: 'putDoc', doc: doc('tasks', 'k7', { i: 70 }) }]); // an existing id: no index record
     expect(kv.writes).toBeLessThanOrEqual(2);

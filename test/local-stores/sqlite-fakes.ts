@@ -1,6 +1,10 @@
 /** Fakes of expo-sqlite's and op-sqlite's documented async APIs backed by a real better-sqlite3 database, so the drivers' SQL really runs. */
 import type Database from 'better-sqlite3';
-import type { ExpoSqliteDatabase, OpSqliteDatabase, SqliteValue } from '../../client/sqlite/index.js';
+import type {
+  ExpoSqliteDatabase,
+  OpSqliteDatabase,
+  SqliteValue,
+} from '../../client/sqlite/index.js';
 
 type Db = Database.Database;
 
@@ -35,7 +39,9 @@ export function fakeExpoDatabase(db: Db): ExpoSqliteDatabase & { transactions: n
       return rowsOf(db, source, params) as T[];
     },
     runAsync,
-    async withExclusiveTransactionAsync(task: (txn: { runAsync: typeof runAsync }) => Promise<void>) {
+    async withExclusiveTransactionAsync(
+      task: (txn: { runAsync: typeof runAsync }) => Promise<void>,
+    ) {
       fake.transactions++;
       await inTransaction(db, 'BEGIN IMMEDIATE', () => task({ runAsync }));
     },
@@ -52,13 +58,24 @@ export function fakeExpoDatabase(db: Db): ExpoSqliteDatabase & { transactions: n
 
 /** op-sqlite's `DB` (v9+: `execute` → `{ rows, rowsAffected }`, `transaction(fn)` auto-committing, `close()`) on better-sqlite3. */
 export function fakeOpSqliteDatabase(db: Db): OpSqliteDatabase & { transactions: number } {
-  const execute = async (query: string, params: SqliteValue[] = []) => ({ rows: rowsOf(db, query, params), rowsAffected: 0 });
+  const execute = async (query: string, params: SqliteValue[] = []) => ({
+    rows: rowsOf(db, query, params),
+    rowsAffected: 0,
+  });
   const fake = {
     transactions: 0,
     execute,
-    async transaction(fn: (tx: { execute: typeof execute; commit(): Promise<unknown>; rollback(): unknown }) => Promise<void>) {
+    async transaction(
+      fn: (tx: {
+        execute: typeof execute;
+        commit(): Promise<unknown>;
+        rollback(): unknown;
+      }) => Promise<void>,
+    ) {
       fake.transactions++;
-      await inTransaction(db, 'BEGIN TRANSACTION', () => fn({ execute, commit: async () => ({ rows: [] }), rollback: () => ({ rows: [] }) }));
+      await inTransaction(db, 'BEGIN TRANSACTION', () =>
+        fn({ execute, commit: async () => ({ rows: [] }), rollback: () => ({ rows: [] }) }),
+      );
     },
     close() {
       db.close();

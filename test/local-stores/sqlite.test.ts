@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type LocalStore } from '../../client/index.js';
-import { betterSqlite3Driver, expoSqliteDriver, opSqliteDriver, sqliteLocalStore, type SqliteDriver, type SqliteLocalStore } from '../../client/sqlite/index.js';
+import {
+  betterSqlite3Driver,
+  expoSqliteDriver,
+  opSqliteDriver,
+  sqliteLocalStore,
+  type SqliteDriver,
+  type SqliteLocalStore,
+} from '../../client/sqlite/index.js';
 import { runLocalStoreConformance } from './conformance.js';
 import { fakeExpoDatabase, fakeOpSqliteDatabase } from './sqlite-fakes.js';
 
@@ -21,7 +28,11 @@ function failable(driver: SqliteDriver): SqliteDriver & { failNext: boolean } {
     async transaction(statements: Parameters<NonNullable<SqliteDriver['transaction']>>[0]) {
       const fail = wrapped.failNext;
       wrapped.failNext = false;
-      const list = fail ? statements.map((s, i) => (i === 2 ? { sql: 'INSERT INTO no_such_table VALUES (1)', params: [] } : s)) : statements;
+      const list = fail
+        ? statements.map((s, i) =>
+            i === 2 ? { sql: 'INSERT INTO no_such_table VALUES (1)', params: [] } : s,
+          )
+        : statements;
       return driver.transaction!(list);
     },
   };
@@ -54,13 +65,22 @@ function fixture(name: string, makeDriver: (db: Database.Database) => SqliteDriv
 
 fixture('sqlite (better-sqlite3)', (db) => betterSqlite3Driver(db));
 fixture('sqlite (expo-sqlite fake)', (db) => expoSqliteDriver(fakeExpoDatabase(db)));
-fixture('sqlite (expo-sqlite fake, withTransactionAsync)', (db) => expoSqliteDriver(fakeExpoDatabase(db), { exclusive: false }));
+fixture('sqlite (expo-sqlite fake, withTransactionAsync)', (db) =>
+  expoSqliteDriver(fakeExpoDatabase(db), { exclusive: false }),
+);
 fixture('sqlite (op-sqlite fake)', (db) => opSqliteDriver(fakeOpSqliteDatabase(db)));
 
 describe('sqliteLocalStore specifics', () => {
-  const open = (options?: Parameters<typeof sqliteLocalStore>[1], file = join(dir, `spec-${++n}.db`)) => {
+  const open = (
+    options?: Parameters<typeof sqliteLocalStore>[1],
+    file = join(dir, `spec-${++n}.db`),
+  ) => {
     const db = new Database(file);
-    return { db, file, store: sqliteLocalStore(betterSqlite3Driver(db), options) as SqliteLocalStore };
+    return {
+      db,
+      file,
+      store: sqliteLocalStore(betterSqlite3Driver(db), options) as SqliteLocalStore,
+    };
   };
 
   it('uses WAL, the chosen synchronous level and records its schema version', async () => {
@@ -79,13 +99,35 @@ describe('sqliteLocalStore specifics', () => {
   it('upgrades a version 1 database in place: its documents stay and gain the views column', async () => {
     const file = join(dir, `v1-${++n}.db`);
     const db = new Database(file);
-    db.exec(`CREATE TABLE sync_docs (collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT, version TEXT, server TEXT, pending INTEGER, mark TEXT, live INTEGER NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID`);
-    db.exec(`INSERT INTO sync_docs VALUES ('tasks', 'a', '{"x":1}', NULL, '{"x":1}', NULL, NULL, 1)`);
+    db.exec(
+      `CREATE TABLE sync_docs (collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT, version TEXT, server TEXT, pending INTEGER, mark TEXT, live INTEGER NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID`,
+    );
+    db.exec(
+      `INSERT INTO sync_docs VALUES ('tasks', 'a', '{"x":1}', NULL, '{"x":1}', NULL, NULL, 1)`,
+    );
     db.pragma('user_version = 1');
     db.close();
     const { db: reopened, store } = open({}, file);
-    expect(await store.getDoc('tasks', 'a')).toEqual({ collection: 'tasks', id: 'a', data: { x: 1 }, version: null, server: { x: 1 } });
-    await store.write([{ type: 'putDoc', doc: { collection: 'tasks', id: 'a', data: { x: 1 }, version: null, server: { x: 1 }, views: { mine: '' } } }]);
+    expect(await store.getDoc('tasks', 'a')).toEqual({
+      collection: 'tasks',
+      id: 'a',
+      data: { x: 1 },
+      version: null,
+      server: { x: 1 },
+    });
+    await store.write([
+      {
+        type: 'putDoc',
+        doc: {
+          collection: 'tasks',
+          id: 'a',
+          data: { x: 1 },
+          version: null,
+          server: { x: 1 },
+          views: { mine: '' },
+        },
+      },
+    ]);
     expect((await store.getDoc('tasks', 'a'))!.views).toEqual({ mine: '' });
     expect(reopened.pragma('user_version', { simple: true })).toBe(2);
     await store.close();
@@ -102,46 +144,100 @@ describe('sqliteLocalStore specifics', () => {
 
   it('keeps its tables under the prefix, next to the app tables', async () => {
     const { db, store } = open({ tablePrefix: 'app_sync_' });
-    await store.write([{ type: 'putDoc', doc: { collection: 'tasks', id: 'a', data: { x: 1 }, version: null, server: null } }]);
-    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+    await store.write([
+      {
+        type: 'putDoc',
+        doc: { collection: 'tasks', id: 'a', data: { x: 1 }, version: null, server: null },
+      },
+    ]);
+    const tables = (
+      db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as {
+        name: string;
+      }[]
+    ).map((r) => r.name);
     expect(tables).toEqual(['app_sync_docs', 'app_sync_meta', 'app_sync_outbox']);
     await store.close();
-    expect(() => sqliteLocalStore(betterSqlite3Driver(new Database(':memory:')), { tablePrefix: 'x; DROP TABLE y' })).toThrow(/tablePrefix/);
+    expect(() =>
+      sqliteLocalStore(betterSqlite3Driver(new Database(':memory:')), {
+        tablePrefix: 'x; DROP TABLE y',
+      }),
+    ).toThrow(/tablePrefix/);
   });
 
   it('answers queries in SQL, also on field names that need quoting, and in JS on names a JSON path cannot hold', async () => {
     const { store } = open();
     await store.write([
-      { type: 'putDoc', doc: { collection: 'tasks', id: 'a', data: { 'a.b': 1, "it's": 'x', 'q"uote': true, '$[0]': 2 }, version: null, server: null } },
-      { type: 'putDoc', doc: { collection: 'tasks', id: 'b', data: { 'a.b': 2, "it's": 'y', 'q"uote': false, '$[0]': 1 }, version: null, server: null } },
+      {
+        type: 'putDoc',
+        doc: {
+          collection: 'tasks',
+          id: 'a',
+          data: { 'a.b': 1, "it's": 'x', 'q"uote': true, '$[0]': 2 },
+          version: null,
+          server: null,
+        },
+      },
+      {
+        type: 'putDoc',
+        doc: {
+          collection: 'tasks',
+          id: 'b',
+          data: { 'a.b': 2, "it's": 'y', 'q"uote': false, '$[0]': 1 },
+          version: null,
+          server: null,
+        },
+      },
     ]);
     const ids = (docs: { id: string }[]) => docs.map((d) => d.id);
     expect(ids(await store.queryDocs('tasks', { where: { 'a.b': 2 } }))).toEqual(['b']);
     expect(ids(await store.queryDocs('tasks', { where: { "it's": 'x' } }))).toEqual(['a']);
     expect(ids(await store.queryDocs('tasks', { where: { 'q"uote': false } }))).toEqual(['b']);
     expect(ids(await store.queryDocs('tasks', { orderBy: { field: '$[0]' } }))).toEqual(['b', 'a']);
-    expect(ids(await store.queryDocs('tasks', { orderBy: { field: 'q"uote', direction: 'desc' } }))).toEqual(['a', 'b']);
-    await expect(store.queryDocs('tasks', { where: { x: {} as never } })).rejects.toThrow(/where\.x/);
+    expect(
+      ids(await store.queryDocs('tasks', { orderBy: { field: 'q"uote', direction: 'desc' } })),
+    ).toEqual(['a', 'b']);
+    await expect(store.queryDocs('tasks', { where: { x: {} as never } })).rejects.toThrow(
+      /where\.x/,
+    );
     await store.close();
   });
 
   it('uses the table indexes for reads by key, counts, outbox ranges and documents', async () => {
     const { db, store } = open();
     await store.countOutbox();
-    const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join(' | ');
-    expect(plan(`SELECT count(*) FROM sync_docs WHERE collection = 'x' AND live = 1`)).toMatch(/COVERING INDEX sync_docs_live/);
-    expect(plan(`SELECT * FROM sync_docs WHERE collection = 'x' AND id > 'a' ORDER BY id LIMIT 5`)).toMatch(/USING PRIMARY KEY/);
-    expect(plan(`SELECT entry FROM sync_outbox WHERE mutation_id > 3 AND collection = 'x' AND id = 'y' ORDER BY mutation_id`)).toMatch(/sync_outbox_doc|INTEGER PRIMARY KEY/);
+    const plan = (sql: string) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
+        .map((r) => r.detail)
+        .join(' | ');
+    expect(plan(`SELECT count(*) FROM sync_docs WHERE collection = 'x' AND live = 1`)).toMatch(
+      /COVERING INDEX sync_docs_live/,
+    );
+    expect(
+      plan(`SELECT * FROM sync_docs WHERE collection = 'x' AND id > 'a' ORDER BY id LIMIT 5`),
+    ).toMatch(/USING PRIMARY KEY/);
+    expect(
+      plan(
+        `SELECT entry FROM sync_outbox WHERE mutation_id > 3 AND collection = 'x' AND id = 'y' ORDER BY mutation_id`,
+      ),
+    ).toMatch(/sync_outbox_doc|INTEGER PRIMARY KEY/);
     await store.close();
   });
 
   it('runs one transaction per write() on the React Native drivers', async () => {
     const expo = fakeExpoDatabase(new Database(join(dir, `tx-${++n}.db`)));
     const op = fakeOpSqliteDatabase(new Database(join(dir, `tx-${++n}.db`)));
-    for (const [fake, store] of [[expo, sqliteLocalStore(expoSqliteDriver(expo))], [op, sqliteLocalStore(opSqliteDriver(op))]] as const) {
+    for (const [fake, store] of [
+      [expo, sqliteLocalStore(expoSqliteDriver(expo))],
+      [op, sqliteLocalStore(opSqliteDriver(op))],
+    ] as const) {
       await store.countOutbox();
       const before = fake.transactions;
-      await store.write(Array.from({ length: 50 }, (_, i) => ({ type: 'putDoc' as const, doc: { collection: 't', id: `d${i}`, data: { i }, version: null, server: null } })));
+      await store.write(
+        Array.from({ length: 50 }, (_, i) => ({
+          type: 'putDoc' as const,
+          doc: { collection: 't', id: `d${i}`, data: { i }, version: null, server: null },
+        })),
+      );
       expect(fake.transactions - before).toBe(1);
       expect(await store.countDocs('t')).toBe(50);
       await store.close!();
@@ -150,11 +246,18 @@ describe('sqliteLocalStore specifics', () => {
 
   it('reads 1,200 documents by key across IN chunks, in the order asked', async () => {
     const { store } = open();
-    await store.write(Array.from({ length: 1200 }, (_, i) => ({ type: 'putDoc' as const, doc: { collection: 't', id: `d${i}`, data: { i }, version: null, server: null } })));
+    await store.write(
+      Array.from({ length: 1200 }, (_, i) => ({
+        type: 'putDoc' as const,
+        doc: { collection: 't', id: `d${i}`, data: { i }, version: null, server: null },
+      })),
+    );
     const ask = Array.from({ length: 1201 }, (_, i) => `d${1200 - i}`);
     const got = await store.getDocs('t', ask);
     expect(got[0]).toBeNull();
-    expect(got.slice(1).map((d) => d!.data!.i)).toEqual(Array.from({ length: 1200 }, (_, i) => 1199 - i));
+    expect(got.slice(1).map((d) => d!.data!.i)).toEqual(
+      Array.from({ length: 1200 }, (_, i) => 1199 - i),
+    );
     await store.close();
   });
 });

@@ -7,7 +7,9 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 /** Every import of a package or `node:` module in `entry`'s graph, as `importer -> specifier`. */
-async function externalImports(entry: string): Promise<{ imports: string[]; files: number; inputs: string[] }> {
+async function externalImports(
+  entry: string,
+): Promise<{ imports: string[]; files: number; inputs: string[] }> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -17,13 +19,23 @@ async function externalImports(entry: string): Promise<{ imports: string[]; file
     platform: 'neutral',
     logLevel: 'silent',
     // Keep every bare specifier out of the bundle so the metafile lists it as an import.
-    plugins: [{ name: 'externals', setup: (b) => b.onResolve({ filter: /^[^./]/ }, (a) => ({ path: a.path, external: true })) }],
+    plugins: [
+      {
+        name: 'externals',
+        setup: (b) => b.onResolve({ filter: /^[^./]/ }, (a) => ({ path: a.path, external: true })),
+      },
+    ],
   });
   const found = new Set<string>();
   for (const [file, input] of Object.entries(result.metafile.inputs)) {
-    for (const imported of input.imports) if (imported.external) found.add(`${file} -> ${imported.path}`);
+    for (const imported of input.imports)
+      if (imported.external) found.add(`${file} -> ${imported.path}`);
   }
-  return { imports: [...found].sort(), files: Object.keys(result.metafile.inputs).length, inputs: Object.keys(result.metafile.inputs) };
+  return {
+    imports: [...found].sort(),
+    files: Object.keys(result.metafile.inputs).length,
+    inputs: Object.keys(result.metafile.inputs),
+  };
 }
 
 const SERVER_ONLY = /-> (node:|ws$|pg$|mongodb|@electric-sql\/pglite|prom-client|jose$)/;
@@ -45,7 +57,11 @@ describe('entries for Fetch-API runtimes', () => {
     ['trpc-offline-sync/demo', 'server/demo/index.ts'],
   ])('%s holds no server module and no @trpc/server import', async (_name, entry) => {
     const { imports, inputs } = await externalImports(entry);
-    expect(inputs.filter((f) => f.startsWith('server/') && !/^server\/demo\/(index|schema)\.ts$/.test(f))).toEqual([]);
+    expect(
+      inputs.filter(
+        (f) => f.startsWith('server/') && !/^server\/demo\/(index|schema)\.ts$/.test(f),
+      ),
+    ).toEqual([]);
     expect(imports.filter((i) => /-> @trpc\/server/.test(i))).toEqual([]);
   });
 

@@ -13,7 +13,8 @@ describe('public API', () => {
 
   it('has entry points with names', () => {
     const subpaths = new Set(api.names.map((n) => n.subpath));
-    for (const subpath of ['.', './server', './client', './rest', './trpc', './node', './engine']) expect(subpaths).toContain(subpath);
+    for (const subpath of ['.', './server', './client', './rest', './trpc', './node', './engine'])
+      expect(subpaths).toContain(subpath);
     expect(api.names.length).toBeGreaterThan(100);
   });
 
@@ -25,7 +26,9 @@ describe('public API', () => {
       if (!missing.has(key)) missing.set(key, new Set());
       missing.get(key)!.add(`${ref.subpath} ${ref.from}`);
     }
-    const report = [...missing].map(([type, users]) => `${type}, used by ${[...users].slice(0, 3).join(', ')}`).sort();
+    const report = [...missing]
+      .map(([type, users]) => `${type}, used by ${[...users].slice(0, 3).join(', ')}`)
+      .sort();
     expect(report).toEqual([]);
   });
 
@@ -38,7 +41,10 @@ describe('public API', () => {
     }
     const clashes = [...byName]
       .filter(([, symbols]) => symbols.size > 1)
-      .map(([name, symbols]) => `${name}: ${[...symbols.values()].map((s) => s.join(' ')).join(' vs ')}`);
+      .map(
+        ([name, symbols]) =>
+          `${name}: ${[...symbols.values()].map((s) => s.join(' ')).join(' vs ')}`,
+      );
     expect(clashes).toEqual([]);
   });
 });

@@ -41,14 +41,22 @@ export interface Reference {
 }
 
 /** The declaration files of every entry, emitted from the sources, as a program. */
-export function publicApi(): { names: PublicName[]; references: Reference[]; checker: ts.TypeChecker } {
+export function publicApi(): {
+  names: PublicName[];
+  references: Reference[];
+  checker: ts.TypeChecker;
+} {
   const entries = entryPoints();
-  const config = ts.getParsedCommandLineOfConfigFile(join(ROOT, 'tsconfig.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(ROOT, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
     },
-  })!;
+  )!;
   const options: ts.CompilerOptions = {
     ...config.options,
     noEmit: false,
@@ -60,9 +68,14 @@ export function publicApi(): { names: PublicName[]; references: Reference[]; che
     rootDir: ROOT,
   };
   const emitted = new Map<string, string>();
-  const source = ts.createProgram(entries.map((e) => e.source), options);
+  const source = ts.createProgram(
+    entries.map((e) => e.source),
+    options,
+  );
   const result = source.emit(undefined, (file, text) => emitted.set(file, text), undefined, true);
-  const errors = result.diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const errors = result.diagnostics.map((d) =>
+    ts.flattenDiagnosticMessageText(d.messageText, '\n'),
+  );
   if (errors.length > 0) throw new Error(`declaration emit failed:\n${errors.join('\n')}`);
 
   // The emitted .d.ts files as a program of their own, as an installed package is read.
@@ -70,10 +83,13 @@ export function publicApi(): { names: PublicName[]; references: Reference[]; che
   const { fileExists, readFile, getSourceFile } = host;
   host.directoryExists = (dir) => dir.startsWith(OUT) || ts.sys.directoryExists(dir);
   host.fileExists = (file) => emitted.has(file) || (!file.startsWith(OUT) && fileExists(file));
-  host.readFile = (file) => emitted.get(file) ?? (file.startsWith(OUT) ? undefined : readFile(file));
+  host.readFile = (file) =>
+    emitted.get(file) ?? (file.startsWith(OUT) ? undefined : readFile(file));
   host.getSourceFile = (file, language, ...rest) => {
     const text = emitted.get(file);
-    return text === undefined ? getSourceFile(file, language, ...rest) : ts.createSourceFile(file, text, language, true);
+    return text === undefined
+      ? getSourceFile(file, language, ...rest)
+      : ts.createSourceFile(file, text, language, true);
   };
   const program = ts.createProgram(
     entries.map((e) => e.dts),
@@ -81,7 +97,8 @@ export function publicApi(): { names: PublicName[]; references: Reference[]; che
     host,
   );
   const checker = program.getTypeChecker();
-  const resolve = (s: ts.Symbol) => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
+  const resolve = (s: ts.Symbol) =>
+    s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
 
   const names: PublicName[] = [];
   const references: Reference[] = [];
@@ -94,13 +111,20 @@ export function publicApi(): { names: PublicName[]; references: Reference[]; che
       const symbol = resolve(exported);
       names.push({ subpath: entry.subpath, name: exported.name, symbol });
       // A class exported as a type only cannot be constructed by apps: its constructor is not public.
-      const typeOnly = (exported.declarations ?? []).some((d) => ts.isExportSpecifier(d) && (d.isTypeOnly || d.parent.parent.isTypeOnly));
+      const typeOnly = (exported.declarations ?? []).some(
+        (d) => ts.isExportSpecifier(d) && (d.isTypeOnly || d.parent.parent.isTypeOnly),
+      );
       for (const declaration of symbol.declarations ?? []) {
         for (const referenced of namedTypesIn(declaration, checker, typeOnly)) {
           const target = resolve(referenced);
           const declaredIn = target.declarations?.[0]?.getSourceFile().fileName ?? '';
           if (!declaredIn.startsWith(OUT)) continue; // zod, tRPC, Node, the DOM: not ours to export
-          references.push({ subpath: entry.subpath, from: exported.name, symbol: target, file: relative(OUT, declaredIn) });
+          references.push({
+            subpath: entry.subpath,
+            from: exported.name,
+            symbol: target,
+            file: relative(OUT, declaredIn),
+          });
         }
       }
     }
@@ -112,14 +136,22 @@ export function publicApi(): { names: PublicName[]; references: Reference[]; che
  * The named types a declaration's signature refers to: type references and `extends` /
  * `implements` clauses, but not type parameters, private members or anything inside bodies.
  */
-function namedTypesIn(declaration: ts.Node, checker: ts.TypeChecker, typeOnly: boolean): ts.Symbol[] {
+function namedTypesIn(
+  declaration: ts.Node,
+  checker: ts.TypeChecker,
+  typeOnly: boolean,
+): ts.Symbol[] {
   const found: ts.Symbol[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isModuleDeclaration(node) && node !== declaration) return;
     if (typeOnly && ts.isConstructorDeclaration(node)) return;
     const modifiers = ts.canHaveModifiers(node) ? ts.getModifiers(node) : undefined;
     if (modifiers?.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword)) return;
-    if ((ts.isPropertyDeclaration(node) || ts.isMethodDeclaration(node)) && ts.isPrivateIdentifier(node.name)) return;
+    if (
+      (ts.isPropertyDeclaration(node) || ts.isMethodDeclaration(node)) &&
+      ts.isPrivateIdentifier(node.name)
+    )
+      return;
     let name: ts.Node | undefined;
     if (ts.isTypeReferenceNode(node)) name = node.typeName;
     else if (ts.isExpressionWithTypeArguments(node)) name = node.expression;

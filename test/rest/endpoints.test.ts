@@ -8,9 +8,19 @@ import { collect, openSse } from './sse-client.js';
 
 const cases = await storeCases();
 
-async function pushTasks(s: TestServer, token: string, clientId: string, start: number, count: number, perPush = count) {
+async function pushTasks(
+  s: TestServer,
+  token: string,
+  clientId: string,
+  start: number,
+  count: number,
+  perPush = count,
+) {
   for (let i = 0; i < count; i += perPush) {
-    const res = await api(s.base, '/sync/push', { token, body: { clientId, changes: taskChanges(start + i, Math.min(perPush, count - i)) } });
+    const res = await api(s.base, '/sync/push', {
+      token,
+      body: { clientId, changes: taskChanges(start + i, Math.min(perPush, count - i)) },
+    });
     expect(res.status).toBe(200);
   }
 }
@@ -25,7 +35,8 @@ function wsMessages(ws: WebSocket) {
   return async function until(pred: (all: any[]) => boolean, timeoutMs = 10_000) {
     const deadline = Date.now() + timeoutMs;
     while (!pred(queue)) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${JSON.stringify(queue).slice(0, 400)}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out: ${JSON.stringify(queue).slice(0, 400)}`);
       await new Promise<void>((r) => {
         wake = r;
         setTimeout(r, 100);
@@ -35,7 +46,8 @@ function wsMessages(ws: WebSocket) {
   };
 }
 
-const changeIds = (events: any[]) => events.filter((e) => e.type === 'changes').flatMap((e) => e.changes.map((c: any) => c.id));
+const changeIds = (events: any[]) =>
+  events.filter((e) => e.type === 'changes').flatMap((e) => e.changes.map((c: any) => c.id));
 
 describe.each(cases)('REST face on $name', ({ create }) => {
   it('answers health without a token', async () => {
@@ -51,11 +63,19 @@ describe.each(cases)('REST face on $name', ({ create }) => {
     const body = { clientId: 'dev-1', changes: taskChanges(1, 3) };
     const first = await api(s.base, '/sync/push', { token, body });
     expect(first.status).toBe(200);
-    expect(first.json.results.map((r: any) => r.status)).toEqual(['accepted', 'accepted', 'accepted']);
+    expect(first.json.results.map((r: any) => r.status)).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+    ]);
     expect(typeof first.json.serverTime).toBe('string');
     const retry = await api(s.base, '/sync/push', { token, body });
     expect(retry.status).toBe(200);
-    expect(retry.json.results.map((r: any) => r.status)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(retry.json.results.map((r: any) => r.status)).toEqual([
+      'duplicate',
+      'duplicate',
+      'duplicate',
+    ]);
     const pulled = await api(s.base, '/sync/pull', { token });
     expect(pulled.json.changes).toHaveLength(3);
   });
@@ -64,12 +84,24 @@ describe.each(cases)('REST face on $name', ({ create }) => {
     await using s = await startServer(await create());
     const token = await s.token('alice', 'acme');
     await pushTasks(s, token, 'dev-1', 1, 25, 1);
-    await api(s.base, '/sync/push', { token, body: { clientId: 'dev-2', changes: [{ mutationId: 1, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'x' } }] } });
+    await api(s.base, '/sync/push', {
+      token,
+      body: {
+        clientId: 'dev-2',
+        changes: [
+          { mutationId: 1, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'x' } },
+        ],
+      },
+    });
     const seen: string[] = [];
     let since = '';
     let pages = 0;
     for (;;) {
-      const res = await api(s.base, `/sync/pull?since=${encodeURIComponent(since)}&limit=10&collections=tasks`, { token });
+      const res = await api(
+        s.base,
+        `/sync/pull?since=${encodeURIComponent(since)}&limit=10&collections=tasks`,
+        { token },
+      );
       expect(res.status).toBe(200);
       expect(res.json.changes.length).toBeLessThanOrEqual(10);
       seen.push(...res.json.changes.map((c: any) => c.id));
@@ -91,17 +123,26 @@ describe.each(cases)('REST face on $name', ({ create }) => {
     await using s = await startServer(await create());
     const token = await s.token('alice', 'acme');
     await pushTasks(s, token, 'dev-1', 1, 25);
-    await api(s.base, '/sync/push', { token, body: { clientId: 'dev-1', changes: [{ mutationId: 100, collection: 'tasks', id: 't3', op: 'delete' }] } });
+    await api(s.base, '/sync/push', {
+      token,
+      body: {
+        clientId: 'dev-1',
+        changes: [{ mutationId: 100, collection: 'tasks', id: 't3', op: 'delete' }],
+      },
+    });
     for (const gzip of [true, false]) {
       const docs: any[] = [];
       const checkpoints = new Set<string>();
       let cursor: string | undefined;
       let pages = 0;
       do {
-        const res = await rawGet(`${s.base}/sync/full?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
-          authorization: `Bearer ${token}`,
-          ...(gzip ? { 'accept-encoding': 'gzip, deflate' } : {}),
-        });
+        const res = await rawGet(
+          `${s.base}/sync/full?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          {
+            authorization: `Bearer ${token}`,
+            ...(gzip ? { 'accept-encoding': 'gzip, deflate' } : {}),
+          },
+        );
         expect(res.status).toBe(200);
         expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
         expect(res.headers['content-encoding']).toBe(gzip ? 'gzip' : undefined);
@@ -118,10 +159,22 @@ describe.each(cases)('REST face on $name', ({ create }) => {
       expect(checkpoints.size).toBe(1);
       const ids = docs.map((d) => d.id);
       expect(new Set(ids).size).toBe(ids.length);
-      expect(docs.find((d) => d.id === 't3')).toMatchObject({ collection: 'tasks', deleted: true, data: null });
-      expect(docs.find((d) => d.id === 't1')).toMatchObject({ collection: 'tasks', deleted: false, data: { title: 'task 1', done: false } });
+      expect(docs.find((d) => d.id === 't3')).toMatchObject({
+        collection: 'tasks',
+        deleted: true,
+        data: null,
+      });
+      expect(docs.find((d) => d.id === 't1')).toMatchObject({
+        collection: 'tasks',
+        deleted: false,
+        data: { title: 'task 1', done: false },
+      });
       // Pulling from the export's checkpoint brings what was written during it.
-      const after = await api(s.base, `/sync/pull?since=${encodeURIComponent([...checkpoints][0]!)}`, { token });
+      const after = await api(
+        s.base,
+        `/sync/pull?since=${encodeURIComponent([...checkpoints][0]!)}`,
+        { token },
+      );
       expect(after.json.changes.map((c: any) => c.id)).toContain('t500');
     }
   });
@@ -131,7 +184,11 @@ describe.each(cases)('REST face on $name', ({ create }) => {
     const token = await s.token('alice', 'acme');
     await pushTasks(s, token, 'dev-1', 1, 3, 1);
     const abort = new AbortController();
-    const { res, events } = await openSse(`${s.base}/sync/stream`, { authorization: `Bearer ${token}` }, abort.signal);
+    const { res, events } = await openSse(
+      `${s.base}/sync/stream`,
+      { authorization: `Bearer ${token}` },
+      abort.signal,
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const caught = await collect(events, (all) => changeIds(all.map((e) => e.data)).length >= 3);
@@ -146,11 +203,17 @@ describe.each(cases)('REST face on $name', ({ create }) => {
     await pushTasks(s, token, 'dev-1', 6, 2, 1); // while disconnected
     for (const how of ['header', 'query'] as const) {
       const again = new AbortController();
-      const url = how === 'header' ? `${s.base}/sync/stream` : `${s.base}/sync/stream?lastEventId=${encodeURIComponent(last.id!)}`;
+      const url =
+        how === 'header'
+          ? `${s.base}/sync/stream`
+          : `${s.base}/sync/stream?lastEventId=${encodeURIComponent(last.id!)}`;
       const headers: Record<string, string> = { authorization: `Bearer ${token}` };
       if (how === 'header') headers['last-event-id'] = last.id!;
       const resumed = await openSse(url, headers, again.signal);
-      const got = await collect(resumed.events, (all) => changeIds(all.map((e) => e.data)).length >= 2);
+      const got = await collect(
+        resumed.events,
+        (all) => changeIds(all.map((e) => e.data)).length >= 2,
+      );
       expect(changeIds(got.map((e) => e.data))).toEqual(['t6', 't7']);
       again.abort();
     }
@@ -183,18 +246,35 @@ describe.each(cases)('REST face on $name', ({ create }) => {
     const acme = await s.token('alice', 'acme');
     const globex = await s.token('bob', 'globex');
     const abort = new AbortController();
-    const globexStream = await openSse(`${s.base}/sync/stream`, { authorization: `Bearer ${globex}` }, abort.signal);
+    const globexStream = await openSse(
+      `${s.base}/sync/stream`,
+      { authorization: `Bearer ${globex}` },
+      abort.signal,
+    );
     await pushTasks(s, acme, 'dev-1', 1, 3);
     // Same client id and document ids in another tenant: applied there, not duplicates.
-    const other = await api(s.base, '/sync/push', { token: globex, body: { clientId: 'dev-1', changes: taskChanges(1, 1, 'g') } });
+    const other = await api(s.base, '/sync/push', {
+      token: globex,
+      body: { clientId: 'dev-1', changes: taskChanges(1, 1, 'g') },
+    });
     expect(other.json.results[0].status).toBe('accepted');
     const pulled = await api(s.base, '/sync/pull', { token: globex });
     expect(pulled.json.changes.map((c: any) => c.id)).toEqual(['g1']);
     const full = await api(s.base, '/sync/full', { token: globex });
-    expect(full.text.split('\n').filter(Boolean).map((l) => JSON.parse(l).id)).toEqual(['g1']);
+    expect(
+      full.text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).id),
+    ).toEqual(['g1']);
     // A fence: a second globex write after acme's; once it arrived, anything acme leaked would have too.
-    await api(s.base, '/sync/push', { token: globex, body: { clientId: 'dev-1', changes: taskChanges(2, 1, 'g') } });
-    const got = await collect(globexStream.events, (all) => changeIds(all.map((e) => e.data)).includes('g2'));
+    await api(s.base, '/sync/push', {
+      token: globex,
+      body: { clientId: 'dev-1', changes: taskChanges(2, 1, 'g') },
+    });
+    const got = await collect(globexStream.events, (all) =>
+      changeIds(all.map((e) => e.data)).includes('g2'),
+    );
     expect(changeIds(got.map((e) => e.data))).toEqual(['g1', 'g2']);
     abort.abort();
   });

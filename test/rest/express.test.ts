@@ -13,7 +13,10 @@ describe('examples/express', () => {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const token = await signDevToken(SECRET, { sub: 'ann', tenant: 'shop', expiresIn: 600 });
       expect((await api(url, '/hello')).json).toEqual({ hello: 'from express' });
-      const pushed = await api(url, '/api/sync/push', { token, body: { clientId: 'till-1', changes: taskChanges(1, 2) } });
+      const pushed = await api(url, '/api/sync/push', {
+        token,
+        body: { clientId: 'till-1', changes: taskChanges(1, 2) },
+      });
       expect(pushed.status).toBe(200);
       expect(pushed.json.results.map((r: any) => r.status)).toEqual(['accepted', 'accepted']);
       const pulled = await api(url, '/api/sync/pull?limit=10', { token });

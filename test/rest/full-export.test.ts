@@ -33,12 +33,19 @@ describe(`REST full export through toNodeHandler (${cases[0]!.name})`, () => {
     await using s = await startServer(await create());
     const token = await s.token('alice', 'acme');
     for (let i = 0; i < 1000; i += 250) {
-      const res = await api(s.base, '/sync/push', { token, body: { clientId: 'big', changes: bigChanges(i + 1, 250) } });
+      const res = await api(s.base, '/sync/push', {
+        token,
+        body: { clientId: 'big', changes: bigChanges(i + 1, 250) },
+      });
       expect(res.status).toBe(200);
     }
     for (const gzip of [false, true]) {
       const chunks: number[] = [];
-      const res = await rawGet(`${s.base}/sync/full?limit=1000`, { authorization: `Bearer ${token}`, ...(gzip ? { 'accept-encoding': 'gzip' } : {}) }, (chunk) => chunks.push(chunk.length));
+      const res = await rawGet(
+        `${s.base}/sync/full?limit=1000`,
+        { authorization: `Bearer ${token}`, ...(gzip ? { 'accept-encoding': 'gzip' } : {}) },
+        (chunk) => chunks.push(chunk.length),
+      );
       expect(res.status).toBe(200);
       expect(res.headers['x-sync-cursor']).toBeUndefined();
       const lines = (gzip ? gunzipSync(res.body) : res.body).toString('utf8').split('\n');
@@ -46,7 +53,11 @@ describe(`REST full export through toNodeHandler (${cases[0]!.name})`, () => {
       const docs = lines.map((l) => JSON.parse(l));
       expect(docs).toHaveLength(1000);
       expect(docs.map((d) => d.id)).toEqual(bigChanges(1, 1000).map((c) => c.id));
-      expect(docs[0]).toMatchObject({ collection: 'tasks', deleted: false, data: { title: expect.stringMatching(/^1 x+$/), done: false } });
+      expect(docs[0]).toMatchObject({
+        collection: 'tasks',
+        deleted: false,
+        data: { title: expect.stringMatching(/^1 x+$/), done: false },
+      });
       if (!gzip) {
         // ~1 MiB in chunks of about FULL_CHUNK_BYTES, not one chunk per document.
         expect(res.body.length).toBeGreaterThan(16 * FULL_CHUNK_BYTES * 0.9);
@@ -55,6 +66,8 @@ describe(`REST full export through toNodeHandler (${cases[0]!.name})`, () => {
     }
     // Any pending process warning is emitted on nextTick: one macrotask turn later it has arrived.
     await new Promise((r) => setImmediate(r));
-    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)).toEqual([]);
+    expect(
+      warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message),
+    ).toEqual([]);
   });
 });

@@ -10,7 +10,12 @@ import { createSyncEngine } from '../../server/engine/engine.js';
 import type { SyncEngine, SyncEngineOptions } from '../../server/engine/types.js';
 import { pgliteStore, postgresStore } from '../../server/stores/postgres/index.js';
 import type { Store } from '../../server/stores/store.js';
-import { createRestHandler, createRestWebSocketServer, toNodeHandler, type RestHandlerOptions } from '../../server/rest/index.js';
+import {
+  createRestHandler,
+  createRestWebSocketServer,
+  toNodeHandler,
+  type RestHandlerOptions,
+} from '../../server/rest/index.js';
 
 /** The collections every REST test syncs. */
 export const schema = defineSyncSchema({
@@ -33,7 +38,9 @@ const MEMORY_MODULE = '../../server/stores/memory.js';
  * `TEST_STORES=memory,pglite` keeps only the named ones (e.g. `npm run mutation` runs on memory only).
  */
 export async function storeCases(): Promise<StoreCase[]> {
-  const only = process.env.TEST_STORES?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = process.env.TEST_STORES?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const all = await allStoreCases();
   return only?.length ? all.filter((c) => only.includes(c.name)) : all;
 }
@@ -82,7 +89,11 @@ export async function startServer(
   store: Store,
   options: { engine?: Partial<SyncEngineOptions>; rest?: Partial<RestHandlerOptions> } = {},
 ): Promise<TestServer> {
-  const engine = createSyncEngine({ ...options.engine, store, schema: schema as unknown as SyncSchema }) as SyncEngine;
+  const engine = createSyncEngine({
+    ...options.engine,
+    store,
+    schema: schema as unknown as SyncSchema,
+  }) as SyncEngine;
   const authenticate = jwtAuthenticator({ secret: SECRET });
   const handler = createRestHandler({ engine, authenticate, ...options.rest });
   const ws = createRestWebSocketServer({ engine, authenticate });
@@ -123,7 +134,10 @@ export function taskChanges(start: number, count: number, prefix = 't') {
 }
 
 /** A PostgreSQL store in a schema of its own; closing it drops the schema and ends its pool. */
-export function throwawayPostgresStore(url: string, prefix: string): ReturnType<typeof postgresStore> {
+export function throwawayPostgresStore(
+  url: string,
+  prefix: string,
+): ReturnType<typeof postgresStore> {
   const pool = new pg.Pool({ connectionString: url, max: 5 });
   const schemaName = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const store = postgresStore(pool, { schema: schemaName });
@@ -137,20 +151,31 @@ export function throwawayPostgresStore(url: string, prefix: string): ReturnType<
 }
 
 /** JSON request helper. */
-export async function api(base: string, path: string, init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+export async function api(
+  base: string,
+  path: string,
+  init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...init.headers };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   if (init.body !== undefined) headers['content-type'] ??= 'application/json';
   const res = await fetch(`${base}${path}`, {
     method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
     headers,
-    body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+    body:
+      init.body === undefined
+        ? undefined
+        : typeof init.body === 'string'
+          ? init.body
+          : JSON.stringify(init.body),
   });
   return readAnswer(res);
 }
 
 /** A response's status, headers, text and (when the text parses) JSON. */
-export async function readAnswer(res: Response): Promise<{ status: number; headers: Headers; text: string; json: any }> {
+export async function readAnswer(
+  res: Response,
+): Promise<{ status: number; headers: Headers; text: string; json: any }> {
   const text = await res.text();
   let json: any;
   try {

@@ -8,7 +8,11 @@ export interface RawResponse {
 }
 
 /** A GET with exactly the given headers; the body is returned undecoded. */
-export function rawGet(url: string, headers: Record<string, string> = {}, onChunk?: (chunk: Buffer) => void): Promise<RawResponse> {
+export function rawGet(
+  url: string,
+  headers: Record<string, string> = {},
+  onChunk?: (chunk: Buffer) => void,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -16,7 +20,9 @@ export function rawGet(url: string, headers: Record<string, string> = {}, onChun
         chunks.push(c);
         onChunk?.(c);
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -28,12 +34,20 @@ export function rawGet(url: string, headers: Record<string, string> = {}, onChun
  * (then only `firstChunk` is sent), otherwise the body is chunked and keeps coming until the
  * server answers (an endless upload the server must cut short).
  */
-export function rawPost(url: string, headers: Record<string, string>, firstChunk: Buffer, declaredLength?: number): Promise<RawResponse> {
+export function rawPost(
+  url: string,
+  headers: Record<string, string>,
+  firstChunk: Buffer,
+  declaredLength?: number,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = http.request(url, {
       method: 'POST',
-      headers: declaredLength === undefined ? { ...headers, 'transfer-encoding': 'chunked' } : { ...headers, 'content-length': String(declaredLength) },
+      headers:
+        declaredLength === undefined
+          ? { ...headers, 'transfer-encoding': 'chunked' }
+          : { ...headers, 'content-length': String(declaredLength) },
     });
     req.on('response', (res) => {
       answered = true;

@@ -50,13 +50,21 @@ export async function openSse(url: string, headers: Record<string, string>, sign
 }
 
 /** Reads events until `until` returns true or `timeoutMs` passes. */
-export async function collect(iter: AsyncIterator<SseEvent>, until: (all: SseEvent[]) => boolean, timeoutMs = 10_000): Promise<SseEvent[]> {
+export async function collect(
+  iter: AsyncIterator<SseEvent>,
+  until: (all: SseEvent[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<SseEvent[]> {
   const all: SseEvent[] = [];
   const deadline = Date.now() + timeoutMs;
   while (!until(all)) {
     const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`timed out after ${all.length} events: ${JSON.stringify(all).slice(0, 500)}`);
-    const next = await Promise.race([iter.next(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), left))]);
+    if (left <= 0)
+      throw new Error(`timed out after ${all.length} events: ${JSON.stringify(all).slice(0, 500)}`);
+    const next = await Promise.race([
+      iter.next(),
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), left)),
+    ]);
     if (next === 'timeout') continue;
     if (next.done) break;
     all.push(next.value);

@@ -20,7 +20,10 @@ export function withDatabase(url: string, database: string): string {
 }
 
 /** Creates a fresh database on the cluster of `adminUrl`; `drop()` removes it (disconnecting leftovers). */
-export async function freshDatabase(adminUrl: string, prefix = 'scale'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function freshDatabase(
+  adminUrl: string,
+  prefix = 'scale',
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -75,15 +78,29 @@ const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+) /;
  * (plus `args`, e.g. `--schema FILE`) and resolves once it prints its `listening on` line (rejects
  * with its output otherwise).
  */
-export async function startServer(name: string, databaseUrl: string, timeoutMs = 60_000, args: readonly string[] = []): Promise<ServerProcess> {
+export async function startServer(
+  name: string,
+  databaseUrl: string,
+  timeoutMs = 60_000,
+  args: readonly string[] = [],
+): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve', ...args], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', DATABASE_URL: databaseUrl, SYNC_JWT_SECRET: SECRET, MONGODB_URI: '' },
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_URL: databaseUrl,
+      SYNC_JWT_SECRET: SECRET,
+      MONGODB_URI: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
   const proc: ServerProcess = {
     name,
     child,

@@ -32,7 +32,10 @@ export interface PeerOptions {
 }
 
 /** Parses SSE blocks out of `text`; returns the unparsed tail. */
-function parseSse(text: string, onEvent: (event: string, data: string, id?: string) => void): string {
+function parseSse(
+  text: string,
+  onEvent: (event: string, data: string, id?: string) => void,
+): string {
   let end: number;
   while ((end = text.indexOf('\n\n')) >= 0) {
     const block = text.slice(0, end);
@@ -59,7 +62,9 @@ function base(face: PeerFace) {
   const errors: unknown[] = [];
   let closed = false;
   let settle!: (v: { code?: number; reason?: string }) => void;
-  const closedPromise = new Promise<{ code?: number; reason?: string }>((resolve) => (settle = resolve));
+  const closedPromise = new Promise<{ code?: number; reason?: string }>(
+    (resolve) => (settle = resolve),
+  );
   return {
     face,
     events,
@@ -82,33 +87,54 @@ function base(face: PeerFace) {
 }
 
 /** An SSE request over `http.get`; pausing the response stops reading the socket once Node's small buffer is full. */
-function httpSsePeer(face: 'sse' | 'trpc-sse', url: string, token: string, decode: (event: string, data: string) => StreamEvent | { error: unknown } | null): Promise<LivePeer> {
+function httpSsePeer(
+  face: 'sse' | 'trpc-sse',
+  url: string,
+  token: string,
+  decode: (event: string, data: string) => StreamEvent | { error: unknown } | null,
+): Promise<LivePeer> {
   const b = base(face);
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` }, agent: false }, (res) => {
-      if (res.statusCode !== 200) {
-        let body = '';
+    const req = http.get(
+      url,
+      { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` }, agent: false },
+      (res) => {
+        if (res.statusCode !== 200) {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () =>
+            reject(
+              Object.assign(new Error(`status ${res.statusCode}: ${body}`), {
+                status: res.statusCode,
+                body,
+              }),
+            ),
+          );
+          return;
+        }
         res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => reject(Object.assign(new Error(`status ${res.statusCode}: ${body}`), { status: res.statusCode, body })));
-        return;
-      }
-      res.setEncoding('utf8');
-      let tail = '';
-      res.on('data', (chunk: string) => {
-        tail = parseSse(tail + chunk, (event, data) => {
-          const decoded = decode(event, data);
-          if (!decoded) return;
-          if ('error' in decoded && !('type' in decoded)) b.errors.push(decoded.error);
-          else b.events.push(decoded as StreamEvent);
+        let tail = '';
+        res.on('data', (chunk: string) => {
+          tail = parseSse(tail + chunk, (event, data) => {
+            const decoded = decode(event, data);
+            if (!decoded) return;
+            if ('error' in decoded && !('type' in decoded)) b.errors.push(decoded.error);
+            else b.events.push(decoded as StreamEvent);
+          });
         });
-      });
-      res.on('end', () => b.end());
-      res.on('close', () => b.end());
-      res.on('error', () => b.end());
-      const { end: _end, ...rest } = b;
-      resolve({ ...rest, pause: () => res.pause(), resume: () => res.resume(), close: () => req.destroy() });
-    });
+        res.on('end', () => b.end());
+        res.on('close', () => b.end());
+        res.on('error', () => b.end());
+        const { end: _end, ...rest } = b;
+        resolve({
+          ...rest,
+          pause: () => res.pause(),
+          resume: () => res.resume(),
+          close: () => req.destroy(),
+        });
+      },
+    );
     req.on('error', (error) => {
       b.end();
       reject(error);
@@ -121,21 +147,36 @@ export function ssePeer(o: PeerOptions): Promise<LivePeer> {
   const q = o.since ? `?since=${encodeURIComponent(o.since)}` : '';
   return httpSsePeer('sse', `${o.base}/sync/stream${q}`, o.token, (event, data) => {
     const parsed = JSON.parse(data) as StreamEvent | { type: 'error'; error: unknown };
-    return parsed.type === 'error' ? { error: (parsed as { error: unknown }).error } : (parsed as StreamEvent);
+    return parsed.type === 'error'
+      ? { error: (parsed as { error: unknown }).error }
+      : (parsed as StreamEvent);
   });
 }
 
 /** tRPC `sync.stream` over tRPC's SSE (what `httpSubscriptionLink` asks for). */
 export function trpcSsePeer(o: PeerOptions): Promise<LivePeer> {
-  const input = encodeURIComponent(JSON.stringify(superjson.serialize(o.since ? { since: o.since } : {})));
-  return httpSsePeer('trpc-sse', `${o.base}/trpc/sync.stream?input=${input}`, o.token, (event, data) => {
-    if (event === 'serialized-error') return { error: superjson.deserialize(JSON.parse(data)) ?? JSON.parse(data) };
-    if (event !== 'message') return null;
-    return superjson.deserialize(JSON.parse(data)) as StreamEvent;
-  });
+  const input = encodeURIComponent(
+    JSON.stringify(superjson.serialize(o.since ? { since: o.since } : {})),
+  );
+  return httpSsePeer(
+    'trpc-sse',
+    `${o.base}/trpc/sync.stream?input=${input}`,
+    o.token,
+    (event, data) => {
+      if (event === 'serialized-error')
+        return { error: superjson.deserialize(JSON.parse(data)) ?? JSON.parse(data) };
+      if (event !== 'message') return null;
+      return superjson.deserialize(JSON.parse(data)) as StreamEvent;
+    },
+  );
 }
 
-function wsBase(face: 'ws' | 'trpc-ws', url: string, onOpen: (ws: WebSocket) => void, onMessage: (text: string, b: ReturnType<typeof base>) => void): Promise<LivePeer> {
+function wsBase(
+  face: 'ws' | 'trpc-ws',
+  url: string,
+  onOpen: (ws: WebSocket) => void,
+  onMessage: (text: string, b: ReturnType<typeof base>) => void,
+): Promise<LivePeer> {
   const b = base(face);
   const ws = new WebSocket(url, { perMessageDeflate: false });
   ws.on('message', (data, isBinary) => {
@@ -147,7 +188,12 @@ function wsBase(face: 'ws' | 'trpc-ws', url: string, onOpen: (ws: WebSocket) => 
     ws.once('open', () => {
       onOpen(ws);
       const { end: _end, ...rest } = b;
-      resolve({ ...rest, pause: () => ws.pause(), resume: () => ws.resume(), close: () => ws.terminate() });
+      resolve({
+        ...rest,
+        pause: () => ws.pause(),
+        resume: () => ws.resume(),
+        close: () => ws.terminate(),
+      });
     });
     ws.once('error', reject);
   });
@@ -158,7 +204,14 @@ export function wsPeer(o: PeerOptions): Promise<LivePeer> {
   return wsBase(
     'ws',
     `${o.base.replace(/^http/, 'ws')}/sync/stream`,
-    (ws) => ws.send(JSON.stringify({ type: 'subscribe', token: o.token, ...(o.since ? { since: o.since } : {}) })),
+    (ws) =>
+      ws.send(
+        JSON.stringify({
+          type: 'subscribe',
+          token: o.token,
+          ...(o.since ? { since: o.since } : {}),
+        }),
+      ),
     (text, b) => {
       const frame = JSON.parse(text) as StreamEvent | { type: 'error'; error: unknown };
       if (frame.type === 'error') b.errors.push((frame as { error: unknown }).error);
@@ -178,15 +231,31 @@ export async function trpcWsPeer(o: PeerOptions & { subscriptions?: number }): P
     `${o.base.replace(/^http/, 'ws')}/trpc?token=${encodeURIComponent(o.token)}`,
     (ws) => {
       for (let id = 1; id <= n; id++) {
-        ws.send(JSON.stringify({ id, method: 'subscription', params: { path: 'sync.stream', input: superjson.serialize(o.since ? { since: o.since } : {}) } }));
+        ws.send(
+          JSON.stringify({
+            id,
+            method: 'subscription',
+            params: {
+              path: 'sync.stream',
+              input: superjson.serialize(o.since ? { since: o.since } : {}),
+            },
+          }),
+        );
       }
     },
     (text, b) => {
       if (!text.startsWith('{')) return; // PING
-      const msg = JSON.parse(text) as { id: number; result?: { type: string; data?: unknown }; error?: unknown };
+      const msg = JSON.parse(text) as {
+        id: number;
+        result?: { type: string; data?: unknown };
+        error?: unknown;
+      };
       if (msg.error) b.errors.push(msg.error);
       else if (msg.result?.type === 'data') {
-        const tracked = superjson.deserialize(msg.result.data as never) as { id: string; data: StreamEvent };
+        const tracked = superjson.deserialize(msg.result.data as never) as {
+          id: string;
+          data: StreamEvent;
+        };
         b.events.push(tracked.data);
       }
     },
@@ -200,8 +269,18 @@ export function compatPeer(o: PeerOptions): Promise<LivePeer> {
     `${o.base.replace(/^http/, 'ws')}/compat/fastapi-offline-sync/sync/stream`,
     (ws) => ws.send(JSON.stringify({ type: 'subscribe', token: o.token, since: o.since ?? null })),
     (text, b) => {
-      const frame = JSON.parse(text) as { type: string; id?: string; last_seq?: string; error?: unknown };
-      if (frame.type === 'change') b.events.push({ type: 'changes', checkpoint: frame.last_seq!, changes: [{ id: frame.id } as never] });
+      const frame = JSON.parse(text) as {
+        type: string;
+        id?: string;
+        last_seq?: string;
+        error?: unknown;
+      };
+      if (frame.type === 'change')
+        b.events.push({
+          type: 'changes',
+          checkpoint: frame.last_seq!,
+          changes: [{ id: frame.id } as never],
+        });
       else if (frame.type === 'full_resync_required') b.events.push({ type: 'resync_required' });
       else if (frame.type === 'error') b.errors.push(frame.error);
     },
@@ -217,7 +296,11 @@ export function openPeer(face: PeerFace, o: PeerOptions): Promise<LivePeer> {
 }
 
 /** Polls `check` until it is true (or throws after `timeoutMs`). */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

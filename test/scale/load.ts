@@ -52,7 +52,14 @@ export async function runWriter(o: WriterOptions, signal?: AbortSignal): Promise
     const ids = Array.from({ length: o.changesPerBatch }, (_, i) => docId(o.writer, b, i));
     const body = JSON.stringify({
       clientId,
-      changes: ids.map((id, i) => ({ mutationId: b * o.changesPerBatch + i + 1, collection: 'tasks', id, op: 'upsert', data: { title: id }, baseVersion: null })),
+      changes: ids.map((id, i) => ({
+        mutationId: b * o.changesPerBatch + i + 1,
+        collection: 'tasks',
+        id,
+        op: 'upsert',
+        data: { title: id },
+        baseVersion: null,
+      })),
     });
     const record: BatchRecord = { batch: batchOf(ids[0]!), ids, acked: false, attempts: 0 };
     log.push(record);
@@ -68,14 +75,23 @@ export async function runWriter(o: WriterOptions, signal?: AbortSignal): Promise
         });
         const text = await res.text();
         if (res.status === 200) {
-          const { results } = JSON.parse(text) as { results: { status: string; original?: string }[] };
-          const ok = results.length === ids.length && results.every((r) => r.status === 'accepted' || (r.status === 'duplicate' && r.original === 'accepted'));
-          if (!ok) throw new Error(`writer ${o.writer}: unexpected push results ${text.slice(0, 300)}`);
+          const { results } = JSON.parse(text) as {
+            results: { status: string; original?: string }[];
+          };
+          const ok =
+            results.length === ids.length &&
+            results.every(
+              (r) =>
+                r.status === 'accepted' || (r.status === 'duplicate' && r.original === 'accepted'),
+            );
+          if (!ok)
+            throw new Error(`writer ${o.writer}: unexpected push results ${text.slice(0, 300)}`);
           record.acked = true;
           o.onAck?.();
           break;
         }
-        if (res.status < 500) throw new Error(`writer ${o.writer}: push answered ${res.status}: ${text.slice(0, 300)}`);
+        if (res.status < 500)
+          throw new Error(`writer ${o.writer}: push answered ${res.status}: ${text.slice(0, 300)}`);
         failure = `HTTP ${res.status}`;
       } catch (error) {
         if (error instanceof Error && error.message.startsWith(`writer ${o.writer}:`)) throw error;
@@ -167,7 +183,12 @@ export class Observer {
 
 /** Incremental reader: `GET /sync/pull?since=<checkpoint>` in a loop (small pages), retrying on any failure. */
 export class PullObserver extends Observer {
-  constructor(name: string, base: string, token: string, readonly limit = 37) {
+  constructor(
+    name: string,
+    base: string,
+    token: string,
+    readonly limit = 37,
+  ) {
     super(name, base, token);
   }
 
@@ -176,13 +197,21 @@ export class PullObserver extends Observer {
     while (!this.stopped) {
       try {
         const url = `${this.base}/sync/pull?limit=${this.limit}${this.checkpoint ? `&since=${encodeURIComponent(this.checkpoint)}` : ''}`;
-        const res = await fetch(url, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.any([this.connectionSignal(), AbortSignal.timeout(15_000)]) });
+        const res = await fetch(url, {
+          headers: { authorization: `Bearer ${this.token}` },
+          signal: AbortSignal.any([this.connectionSignal(), AbortSignal.timeout(15_000)]),
+        });
         const text = await res.text();
         if (res.status !== 200) {
-          if (res.status < 500) throw new Error(`${this.name}: pull answered ${res.status}: ${text.slice(0, 300)}`);
+          if (res.status < 500)
+            throw new Error(`${this.name}: pull answered ${res.status}: ${text.slice(0, 300)}`);
           throw Object.assign(new Error(`HTTP ${res.status}`), { retry: true });
         }
-        const page = JSON.parse(text) as { changes: ChangeOut[]; checkpoint: string; hasMore: boolean };
+        const page = JSON.parse(text) as {
+          changes: ChangeOut[];
+          checkpoint: string;
+          hasMore: boolean;
+        };
         this.record(page.changes, page.checkpoint);
         failures = 0;
         if (!page.hasMore) await sleep(40);
@@ -202,12 +231,19 @@ export class SseObserver extends Observer {
     let failures = 0;
     while (!this.stopped) {
       try {
-        const headers: Record<string, string> = { accept: 'text/event-stream', authorization: `Bearer ${this.token}` };
+        const headers: Record<string, string> = {
+          accept: 'text/event-stream',
+          authorization: `Bearer ${this.token}`,
+        };
         if (this.checkpoint) headers['last-event-id'] = this.checkpoint;
-        const res = await fetch(`${this.base}/sync/stream`, { headers, signal: this.connectionSignal() });
+        const res = await fetch(`${this.base}/sync/stream`, {
+          headers,
+          signal: this.connectionSignal(),
+        });
         if (res.status !== 200) {
           const text = await res.text();
-          if (res.status < 500) throw new Error(`${this.name}: stream answered ${res.status}: ${text.slice(0, 300)}`);
+          if (res.status < 500)
+            throw new Error(`${this.name}: stream answered ${res.status}: ${text.slice(0, 300)}`);
           throw new Error(`HTTP ${res.status}`);
         }
         const reader = res.body!.getReader();
@@ -229,10 +265,15 @@ export class SseObserver extends Observer {
               else if (line.startsWith('data:')) data += line.slice(5).replace(/^ /, '');
             }
             if (!data) continue;
-            const parsed = JSON.parse(data) as { type: string; checkpoint?: string; changes?: ChangeOut[] };
+            const parsed = JSON.parse(data) as {
+              type: string;
+              checkpoint?: string;
+              changes?: ChangeOut[];
+            };
             failures = 0;
             if (event === 'changes') this.record(parsed.changes ?? [], parsed.checkpoint!);
-            else if (event === 'resync_required') throw new Error(`${this.name}: resync_required ${data}`);
+            else if (event === 'resync_required')
+              throw new Error(`${this.name}: resync_required ${data}`);
             else if (event === 'error') ended = true; // the server ends the stream after an error event: resume
           }
           if (ended) {
@@ -262,15 +303,30 @@ export class WsObserver extends Observer {
         const signal = this.connectionSignal();
         signal.addEventListener('abort', onAbort, { once: true });
         let settled: Error | null = null;
-        ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', token: this.token, lastEventId: this.checkpoint || null })));
+        ws.on('open', () =>
+          ws.send(
+            JSON.stringify({
+              type: 'subscribe',
+              token: this.token,
+              lastEventId: this.checkpoint || null,
+            }),
+          ),
+        );
         ws.on('message', (raw) => {
-          const event = JSON.parse(raw.toString()) as { type: string; checkpoint?: string; changes?: ChangeOut[] };
+          const event = JSON.parse(raw.toString()) as {
+            type: string;
+            checkpoint?: string;
+            changes?: ChangeOut[];
+          };
           failures = 0;
           if (event.type === 'changes') this.record(event.changes ?? [], event.checkpoint!);
           else if (event.type === 'resync_required') {
             settled = new Error(`${this.name}: resync_required ${raw.toString()}`);
             ws.terminate();
-          } else if (event.type === 'error' && (event as { error?: { code?: string } }).error?.code !== 'INTERNAL') {
+          } else if (
+            event.type === 'error' &&
+            (event as { error?: { code?: string } }).error?.code !== 'INTERNAL'
+          ) {
             settled = new Error(`${this.name}: ${raw.toString()}`);
           }
         });
@@ -294,23 +350,44 @@ export function checkObserver(o: Observer, expected: Set<string>): string[] {
   const missing = [...expected].filter((id) => !o.counts.has(id));
   const dup = [...o.counts].filter(([, n]) => n > 1);
   const extra = [...o.counts.keys()].filter((id) => !expected.has(id));
-  if (missing.length) problems.push(`${o.name}: ${missing.length} missing, e.g. ${missing.slice(0, 5).join(', ')}`);
-  if (dup.length) problems.push(`${o.name}: ${dup.length} seen more than once, e.g. ${dup.slice(0, 5).map(([id, n]) => `${id}×${n}`).join(', ')}`);
-  if (extra.length) problems.push(`${o.name}: ${extra.length} unexpected, e.g. ${extra.slice(0, 5).join(', ')}`);
+  if (missing.length)
+    problems.push(`${o.name}: ${missing.length} missing, e.g. ${missing.slice(0, 5).join(', ')}`);
+  if (dup.length)
+    problems.push(
+      `${o.name}: ${dup.length} seen more than once, e.g. ${dup
+        .slice(0, 5)
+        .map(([id, n]) => `${id}×${n}`)
+        .join(', ')}`,
+    );
+  if (extra.length)
+    problems.push(`${o.name}: ${extra.length} unexpected, e.g. ${extra.slice(0, 5).join(', ')}`);
   // Each push's changes arrive together: every batch id appears in exactly one delivery.
   const deliveriesOf = new Map<string, number>();
   for (const ids of o.deliveries) {
-    for (const batch of new Set(ids.map(batchOf))) deliveriesOf.set(batch, (deliveriesOf.get(batch) ?? 0) + 1);
+    for (const batch of new Set(ids.map(batchOf)))
+      deliveriesOf.set(batch, (deliveriesOf.get(batch) ?? 0) + 1);
   }
   const split = [...deliveriesOf].filter(([, n]) => n > 1).map(([b]) => b);
-  if (split.length) problems.push(`${o.name}: ${split.length} batches split across deliveries, e.g. ${split.slice(0, 5).join(', ')}`);
+  if (split.length)
+    problems.push(
+      `${o.name}: ${split.length} batches split across deliveries, e.g. ${split.slice(0, 5).join(', ')}`,
+    );
   return problems;
 }
 
 /** Waits until every observer saw every expected id (or `timeoutMs`), then `settleMs` more for late duplicates. */
-export async function waitForObservers(observers: Observer[], expected: Set<string>, timeoutMs: number, settleMs = 750): Promise<void> {
+export async function waitForObservers(
+  observers: Observer[],
+  expected: Set<string>,
+  timeoutMs: number,
+  settleMs = 750,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !observers.every((o) => o.sawAll(expected) || o.errors.length > 0)) await sleep(50);
+  while (
+    Date.now() < deadline &&
+    !observers.every((o) => o.sawAll(expected) || o.errors.length > 0)
+  )
+    await sleep(50);
   await sleep(settleMs);
 }
 

@@ -24,7 +24,9 @@ export function pgBinDir(major?: number): string | null {
 /** Runs a shell command as the `postgres` user when we are root (clusters belong to it), else as ourselves. */
 async function asPostgres(command: string, timeoutMs: number): Promise<void> {
   const isRoot = process.getuid?.() === 0;
-  const [file, args] = isRoot ? ['su', ['postgres', '-s', '/bin/sh', '-c', command]] : ['sh', ['-c', command]];
+  const [file, args] = isRoot
+    ? ['su', ['postgres', '-s', '/bin/sh', '-c', command]]
+    : ['sh', ['-c', command]];
   await run(file, args, { timeout: timeoutMs });
 }
 
@@ -37,8 +39,14 @@ async function locate(url: string): Promise<{ dataDir: string; pgCtl: string; lo
   let dataDir: string;
   let major: number;
   try {
-    dataDir = (await c.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!.data_directory;
-    major = Math.floor(Number((await c.query<{ server_version_num: string }>('SHOW server_version_num')).rows[0]!.server_version_num) / 10000);
+    dataDir = (await c.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!
+      .data_directory;
+    major = Math.floor(
+      Number(
+        (await c.query<{ server_version_num: string }>('SHOW server_version_num')).rows[0]!
+          .server_version_num,
+      ) / 10000,
+    );
   } finally {
     await c.end();
   }
@@ -62,7 +70,11 @@ export async function restartPostgres(url: string, timeoutMs = 60_000): Promise<
  * An outage: `pg_ctl stop -m fast`, `downMs` with no server at all (connections refused, longer
  * than the store's own retries last), then a start with the options of the last start.
  */
-export async function outagePostgres(url: string, downMs: number, timeoutMs = 60_000): Promise<void> {
+export async function outagePostgres(
+  url: string,
+  downMs: number,
+  timeoutMs = 60_000,
+): Promise<void> {
   const { dataDir, pgCtl, log } = await locate(url);
   // postmaster.opts: `<postgres> "-D" "<dir>" "-c" "x=y" ...`, the command line of the last start.
   const opts = readFileSync(join(dataDir, 'postmaster.opts'), 'utf8');
@@ -75,7 +87,10 @@ export async function outagePostgres(url: string, downMs: number, timeoutMs = 60
   await asPostgres(`${q(pgCtl)} -D ${q(dataDir)} stop -m fast -w -t 30`, timeoutMs);
   await new Promise((r) => setTimeout(r, downMs));
   const o = options.map((a) => `'${a}'`).join(' ');
-  await asPostgres(`${q(pgCtl)} -D ${q(dataDir)} -l ${q(log)} -o ${q(o)} start -w -t 30`, timeoutMs);
+  await asPostgres(
+    `${q(pgCtl)} -D ${q(dataDir)} -l ${q(log)} -o ${q(o)} start -w -t 30`,
+    timeoutMs,
+  );
 }
 
 /** A free TCP port on 127.0.0.1 (asked from the kernel, then released). */
@@ -105,11 +120,15 @@ export interface PrivateCluster {
  * that is not possible here.
  */
 export async function startPrivateCluster(): Promise<PrivateCluster | string> {
-  if (process.getuid?.() !== 0) return 'needs root to run a private PostgreSQL cluster (scripts/pg-test-cluster.sh)';
+  if (process.getuid?.() !== 0)
+    return 'needs root to run a private PostgreSQL cluster (scripts/pg-test-cluster.sh)';
   if (!pgBinDir()) return 'PostgreSQL binaries not found under /usr/lib/postgresql (set PG_BINDIR)';
   const port = await freePort();
   const env = { ...process.env, PGPORT: String(port) };
-  const { stdout } = await run('bash', ['scripts/pg-test-cluster.sh', 'start'], { env, timeout: 60_000 });
+  const { stdout } = await run('bash', ['scripts/pg-test-cluster.sh', 'start'], {
+    env,
+    timeout: 60_000,
+  });
   const m = /TEST_DATABASE_URL=(\S+)/.exec(stdout);
   if (!m) throw new Error(`pg-test-cluster.sh printed no TEST_DATABASE_URL:\n${stdout}`);
   const url = m[1]!;

@@ -1,8 +1,24 @@
 /** A PostgreSQL restart under load: three `serve` processes recover by themselves, lose no acknowledged push, LISTEN comes back and every subscriber still sees every change exactly once. */
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freshDatabase, killAllServers, sleep, startServers, tokenFor, type ServerProcess } from './cluster.js';
-import { PullObserver, SseObserver, WsObserver, checkObserver, fullDocs, runWriter, waitForObservers, type Observer } from './load.js';
+import {
+  freshDatabase,
+  killAllServers,
+  sleep,
+  startServers,
+  tokenFor,
+  type ServerProcess,
+} from './cluster.js';
+import {
+  PullObserver,
+  SseObserver,
+  WsObserver,
+  checkObserver,
+  fullDocs,
+  runWriter,
+  waitForObservers,
+  type Observer,
+} from './load.js';
 import { startPrivateCluster, type PrivateCluster } from './pg-control.js';
 
 const adminUrl = process.env.TEST_DATABASE_URL;
@@ -63,7 +79,8 @@ if (!adminUrl) {
         );
       }
       // Streams tail through LISTEN once subscribed: wait until each process holds its LISTEN connection.
-      for (let i = 0; i < 100 && (await listenConnections(db.url)) < servers.length; i++) await sleep(50);
+      for (let i = 0; i < 100 && (await listenConnections(db.url)) < servers.length; i++)
+        await sleep(50);
       expect(await listenConnections(db.url)).toBe(servers.length);
 
       // At a third of the load: `pg_ctl restart -m fast`. At two thirds: a 3 s outage (longer than
@@ -76,7 +93,8 @@ if (!adminUrl) {
         const n = ++acked;
         const begun = performance.now();
         const took = () => `${((performance.now() - begun) / 1000).toFixed(1)} s`;
-        if (n === Math.floor((WRITERS * BATCHES) / 3)) events.push(c.restart().then(() => `restart after ${n} acks took ${took()}`));
+        if (n === Math.floor((WRITERS * BATCHES) / 3))
+          events.push(c.restart().then(() => `restart after ${n} acks took ${took()}`));
         if (n === Math.floor((2 * WRITERS * BATCHES) / 3)) {
           events.push(c.outage(3000).then(() => `outage after ${n} acks took ${took()}`));
           setTimeout(() => observers.forEach((o) => o.drop()), 500);
@@ -102,11 +120,18 @@ if (!adminUrl) {
       const pushSeconds = elapsed(started);
       const batches = logs.flat();
       // A server that died (e.g. an unhandled pg 'error' event) explains itself in the test output.
-      const stillRunning = servers.map((s) => s.child.exitCode === null && s.child.signalCode === null);
+      const stillRunning = servers.map(
+        (s) => s.child.exitCode === null && s.child.signalCode === null,
+      );
       if (!stillRunning.every(Boolean) || batches.some((b) => !b.acked)) {
-        for (const s of servers) console.log(`--- ${s.name} (exit ${s.child.exitCode ?? s.child.signalCode}):\n${s.output().slice(-3000)}`);
+        for (const s of servers)
+          console.log(
+            `--- ${s.name} (exit ${s.child.exitCode ?? s.child.signalCode}):\n${s.output().slice(-3000)}`,
+          );
       }
-      expect(batches.filter((b) => !b.acked).map((b) => `${b.batch}: ${b.lastFailure}`)).toEqual([]);
+      expect(batches.filter((b) => !b.acked).map((b) => `${b.batch}: ${b.lastFailure}`)).toEqual(
+        [],
+      );
       const retriedPushes = batches.filter((b) => b.attempts > 1).length;
       // The outage outlasted the store's retries: some pushes failed and were retried by their writers.
       expect(retriedPushes).toBeGreaterThan(0);
@@ -128,15 +153,24 @@ if (!adminUrl) {
       // LISTEN is back on every process: a push on s0 reaches stream subscribers of s1 and s2
       // faster than the engine's 5 s safety poll could bring it.
       expect(await listenConnections(db.url)).toBe(servers.length);
-      const live = await runWriter({ writer: 99, token: await tokenFor('user-99', TENANT), base: () => servers[0]!.base, batches: 1, changesPerBatch: CHANGES });
+      const live = await runWriter({
+        writer: 99,
+        token: await tokenFor('user-99', TENANT),
+        base: () => servers[0]!.base,
+        batches: 1,
+        changesPerBatch: CHANGES,
+      });
       expect(live[0]!.acked).toBe(true);
       const sent = performance.now();
       const streams = observers.filter((o) => !o.name.endsWith('/pull'));
-      while (!streams.every((o) => o.sawAll(live[0]!.ids)) && performance.now() - sent < 10_000) await sleep(20);
+      while (!streams.every((o) => o.sawAll(live[0]!.ids)) && performance.now() - sent < 10_000)
+        await sleep(20);
       // Printed, not asserted (timings belong to `npm run bench`, group fanout): LISTEN being back is
       // asserted above by its connections; every stream must see the push (checked just below).
       const latencyMs = performance.now() - sent;
-      console.log(`after the restart: commit on s0 → every stream subscriber of s0..s2 in ${latencyMs.toFixed(0)} ms`);
+      console.log(
+        `after the restart: commit on s0 → every stream subscriber of s0..s2 in ${latencyMs.toFixed(0)} ms`,
+      );
 
       const all = new Set([...expected, ...live[0]!.ids]);
       await waitForObservers(observers, all, 10_000);

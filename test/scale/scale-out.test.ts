@@ -1,7 +1,13 @@
 /** Three stateless `serve` processes on one PostgreSQL behave as one: every reader sees every push once and whole, and `kill -9` of one loses no acknowledged push. */
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { freshDatabase, killAllServers, startServers, tokenFor, type ServerProcess } from './cluster.js';
+import {
+  freshDatabase,
+  killAllServers,
+  startServers,
+  tokenFor,
+  type ServerProcess,
+} from './cluster.js';
 import {
   PullObserver,
   SseObserver,
@@ -58,12 +64,20 @@ if (!adminUrl) {
 
       const logs = await Promise.all(
         Array.from({ length: WRITERS }, async (_, w) =>
-          runWriter({ writer: w, token: await tokenFor(`user-${w}`, TENANT), base: () => servers[w % servers.length]!.base, batches: BATCHES, changesPerBatch: CHANGES }),
+          runWriter({
+            writer: w,
+            token: await tokenFor(`user-${w}`, TENANT),
+            base: () => servers[w % servers.length]!.base,
+            batches: BATCHES,
+            changesPerBatch: CHANGES,
+          }),
         ),
       );
       const pushSeconds = elapsed(started);
       const batches = logs.flat();
-      expect(batches.filter((b) => !b.acked).map((b) => `${b.batch}: ${b.lastFailure}`)).toEqual([]);
+      expect(batches.filter((b) => !b.acked).map((b) => `${b.batch}: ${b.lastFailure}`)).toEqual(
+        [],
+      );
       expect(batches).toHaveLength(WRITERS * BATCHES);
       const expected = new Set(batches.flatMap((b) => b.ids));
       expect(expected.size).toBe(WRITERS * BATCHES * CHANGES);
@@ -105,23 +119,37 @@ if (!adminUrl) {
       // Writers give up at their first failure, so an unacknowledged batch stays as the kill left it.
       const logs: WriterLog[] = await Promise.all(
         Array.from({ length: WRITERS }, async (_, w) =>
-          runWriter({ writer: w, token: await tokenFor(`user-${w}`, TENANT), base: () => servers[w % servers.length]!.base, batches: BATCHES, changesPerBatch: CHANGES, onAck }),
+          runWriter({
+            writer: w,
+            token: await tokenFor(`user-${w}`, TENANT),
+            base: () => servers[w % servers.length]!.base,
+            batches: BATCHES,
+            changesPerBatch: CHANGES,
+            onAck,
+          }),
         ),
       );
       expect(killed).not.toBeNull();
       await killed;
       const batches = logs.flat();
       const unacked = batches.filter((b) => !b.acked);
-      const victimWriters = new Set(Array.from({ length: WRITERS }, (_, w) => w).filter((w) => w % servers.length === 2));
-      // Only writers of the killed process failed, each at most once (then it stopped).
-      expect(unacked.every((b) => victimWriters.has(Number(/^w(\d+)-/.exec(b.batch)![1])))).toBe(true);
-      expect(batches.filter((b) => b.acked && !victimWriters.has(Number(/^w(\d+)-/.exec(b.batch)![1]))).length).toBe(
-        (WRITERS - victimWriters.size) * BATCHES,
+      const victimWriters = new Set(
+        Array.from({ length: WRITERS }, (_, w) => w).filter((w) => w % servers.length === 2),
       );
+      // Only writers of the killed process failed, each at most once (then it stopped).
+      expect(unacked.every((b) => victimWriters.has(Number(/^w(\d+)-/.exec(b.batch)![1])))).toBe(
+        true,
+      );
+      expect(
+        batches.filter((b) => b.acked && !victimWriters.has(Number(/^w(\d+)-/.exec(b.batch)![1])))
+          .length,
+      ).toBe((WRITERS - victimWriters.size) * BATCHES);
 
       const token = await tokenFor('reader', TENANT);
       const afterKill = await fullDocs(survivors[0]!.base, token);
-      const missingAcked = batches.filter((b) => b.acked).flatMap((b) => b.ids.filter((id) => !afterKill.has(id)));
+      const missingAcked = batches
+        .filter((b) => b.acked)
+        .flatMap((b) => b.ids.filter((id) => !afterKill.has(id)));
       expect(missingAcked).toEqual([]);
       const halfWritten = batches.filter((b) => {
         const present = b.ids.filter((id) => afterKill.has(id)).length;
@@ -150,16 +178,23 @@ if (!adminUrl) {
       );
       expect(retried.every((b) => b.acked)).toBe(true);
       const final = await fullDocs(survivors[1]!.base, token);
-      expect(final.size).toBe(afterKill.size + (unacked.length - committedUnacked.length) * CHANGES);
+      expect(final.size).toBe(
+        afterKill.size + (unacked.length - committedUnacked.length) * CHANGES,
+      );
       // Exactly once, in the oplog (full answers each document once whatever happened): every change of
       // every retried batch was applied once, and no (client, mutation id) was ever applied twice.
       const oplog = new pg.Client({ connectionString: db.url });
       await oplog.connect();
       try {
-        const twice = await oplog.query('SELECT client_id, mutation_id, count(*)::int AS n FROM sync_oplog GROUP BY client_id, mutation_id HAVING count(*) > 1');
+        const twice = await oplog.query(
+          'SELECT client_id, mutation_id, count(*)::int AS n FROM sync_oplog GROUP BY client_id, mutation_id HAVING count(*) > 1',
+        );
         expect(twice.rows).toEqual([]);
         for (const b of unacked) {
-          const { rows } = await oplog.query('SELECT count(*)::int AS n FROM sync_oplog WHERE id = ANY($1)', [b.ids]);
+          const { rows } = await oplog.query(
+            'SELECT count(*)::int AS n FROM sync_oplog WHERE id = ANY($1)',
+            [b.ids],
+          );
           expect(rows[0].n, b.batch).toBe(CHANGES);
         }
       } finally {

@@ -1,9 +1,20 @@
 /** Checkpoints and full-export cursors: round trips, "from the beginning", and every malformed shape refused as BAD_REQUEST (kills the checkpoint.ts mutants the store suites left alive). */
 import { describe, expect, it } from 'vitest';
-import { decodeCheckpoint, decodeCursor, encodeCheckpoint, encodeCursor } from '../../shared/checkpoint.js';
+import {
+  decodeCheckpoint,
+  decodeCursor,
+  encodeCheckpoint,
+  encodeCursor,
+} from '../../shared/checkpoint.js';
 
 const forged = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const refused = (fn: () => unknown, field: string) => expect(fn).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringContaining(`${field}: not a`) }));
+const refused = (fn: () => unknown, field: string) =>
+  expect(fn).toThrow(
+    expect.objectContaining({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining(`${field}: not a`),
+    }),
+  );
 
 describe('decodeCheckpoint', () => {
   it('reads undefined, null and the empty string as "from the beginning"', () => {
@@ -13,7 +24,10 @@ describe('decodeCheckpoint', () => {
   });
 
   it('round-trips and refuses what this server never issued, naming the field', () => {
-    expect(decodeCheckpoint(encodeCheckpoint({ epoch: 'e1', seq: 123456 }))).toEqual({ epoch: 'e1', seq: 123456 });
+    expect(decodeCheckpoint(encodeCheckpoint({ epoch: 'e1', seq: 123456 }))).toEqual({
+      epoch: 'e1',
+      seq: 123456,
+    });
     refused(() => decodeCheckpoint('c1.e1'), 'since');
     refused(() => decodeCheckpoint('c2.e1.5', 'after'), 'after');
     // Matches the pattern, but the seq is above Number.MAX_SAFE_INTEGER.
@@ -24,7 +38,11 @@ describe('decodeCheckpoint', () => {
 describe('full-export cursors', () => {
   it('round-trip through base64url for every length (padding-free encoding)', () => {
     for (const id of ['a', 'ab', 'abc', 'abcd', 'abcde', 'abcdef', 'é😀']) {
-      const cursor = { checkpoint: encodeCheckpoint({ epoch: 'e1', seq: 7 }), collection: 'tasks', id };
+      const cursor = {
+        checkpoint: encodeCheckpoint({ epoch: 'e1', seq: 7 }),
+        collection: 'tasks',
+        id,
+      };
       const text = encodeCursor(cursor);
       expect(text).toBe(forged([cursor.checkpoint, cursor.collection, cursor.id]));
       expect(decodeCursor(text)).toEqual(cursor);
@@ -47,6 +65,7 @@ describe('full-export cursors', () => {
       forged([cp, 'tasks', 'x'.repeat(257)]), // longer than any document id
       forged(['nope', 'tasks', 'a']), // not a checkpoint
       'not base64url!',
-    ]) refused(() => decodeCursor(bad), 'cursor');
+    ])
+      refused(() => decodeCursor(bad), 'cursor');
   });
 });

@@ -4,7 +4,8 @@ import { HlcClock, compareHlc, formatHlc, parseHlc, sanitizeNodeId } from '../..
 
 const T = Date.parse('2026-05-02T12:00:00.000Z');
 const at = (ms: number, counter: number, node = 'r') => formatHlc({ wallMs: ms, counter, node });
-const clockAt = (time: { ms: number }, maxDriftMs = 1000) => new HlcClock({ node: 'n', now: () => time.ms, maxDriftMs });
+const clockAt = (time: { ms: number }, maxDriftMs = 1000) =>
+  new HlcClock({ node: 'n', now: () => time.ms, maxDriftMs });
 
 describe('HlcClock', () => {
   it('counts within one millisecond, and moves to the next millisecond when the counter is full', () => {

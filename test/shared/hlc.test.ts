@@ -1,7 +1,12 @@
 /** The hybrid logical clock and the checkpoint codec: formats, order, monotonicity, drift cap. */
 import { describe, expect, it } from 'vitest';
 import { HlcClock, compareHlc, formatHlc, isHlc, parseHlc } from '../../shared/hlc.js';
-import { decodeCheckpoint, decodeCursor, encodeCheckpoint, encodeCursor } from '../../shared/checkpoint.js';
+import {
+  decodeCheckpoint,
+  decodeCursor,
+  encodeCheckpoint,
+  encodeCursor,
+} from '../../shared/checkpoint.js';
 import { SyncError } from '../../shared/errors.js';
 
 describe('HLC', () => {
@@ -42,7 +47,11 @@ describe('HLC', () => {
     const a = formatHlc({ wallMs: Date.UTC(2026, 0, 1, 0, 0, 0, 1), counter: 0, node: 'x' });
     const b = formatHlc({ wallMs: Date.UTC(2026, 0, 1, 0, 0, 0, 2), counter: 0, node: 'x' });
     const a2 = formatHlc({ wallMs: Date.UTC(2026, 0, 1, 0, 0, 0, 1), counter: 3, node: 'x' });
-    expect([a, b, a2]).toEqual(['20260101T000000.001Z-0000-x', '20260101T000000.002Z-0000-x', '20260101T000000.001Z-0003-x']);
+    expect([a, b, a2]).toEqual([
+      '20260101T000000.001Z-0000-x',
+      '20260101T000000.002Z-0000-x',
+      '20260101T000000.001Z-0003-x',
+    ]);
   });
 });
 
@@ -54,7 +63,11 @@ describe('checkpoints and cursors', () => {
     expect(decodeCheckpoint(undefined)).toBeNull();
     const cursor = encodeCursor({ checkpoint: text, collection: 'tasks', id: 'id with spaces/é' });
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(decodeCursor(cursor)).toEqual({ checkpoint: text, collection: 'tasks', id: 'id with spaces/é' });
+    expect(decodeCursor(cursor)).toEqual({
+      checkpoint: text,
+      collection: 'tasks',
+      id: 'id with spaces/é',
+    });
   });
 
   it('reject malformed values with BAD_REQUEST naming the field', () => {
@@ -68,6 +81,8 @@ describe('checkpoints and cursors', () => {
       }
     }
     expect(() => decodeCursor('!!')).toThrow(/cursor/);
-    expect(() => decodeCursor(encodeCursor({ checkpoint: 'not-a-checkpoint', collection: 'a', id: 'b' }))).toThrow(/cursor/);
+    expect(() =>
+      decodeCursor(encodeCursor({ checkpoint: 'not-a-checkpoint', collection: 'a', id: 'b' })),
+    ).toThrow(/cursor/);
   });
 });

@@ -20,7 +20,10 @@ const clients: MongoClient[] = [];
 const databases: Array<{ client: MongoClient; name: string }> = [];
 
 /** A connected client of its own (closed after the file). */
-export async function newClient(options?: MongoClientOptions, at: string = uri!): Promise<MongoClient> {
+export async function newClient(
+  options?: MongoClientOptions,
+  at: string = uri!,
+): Promise<MongoClient> {
   const client = new MongoClient(at, options);
   await client.connect();
   clients.push(client);
@@ -37,7 +40,10 @@ export function freshDb(client: MongoClient): string {
 }
 
 /** An init()-ed store on a fresh database of the shared client (or of `client`). */
-export async function newStore(options?: MongoStoreOptions, client?: MongoClient): Promise<MongoStore> {
+export async function newStore(
+  options?: MongoStoreOptions,
+  client?: MongoClient,
+): Promise<MongoStore> {
   const c = client ?? (await (shared ??= newClient()));
   const store = mongoStore(c.db(freshDb(c)), options);
   await store.init();
@@ -45,25 +51,66 @@ export async function newStore(options?: MongoStoreOptions, client?: MongoClient
 }
 
 afterAll(async () => {
-  for (const { client, name } of databases) await client.db(name).dropDatabase().catch(() => undefined);
+  for (const { client, name } of databases)
+    await client
+      .db(name)
+      .dropDatabase()
+      .catch(() => undefined);
   for (const c of clients) await c.close();
 }, 60_000);
 
 const VERSION = '20260502T120000.000Z-0000-test';
 
 /** A stored document as the engine would write it. */
-export function doc(scope: string, id: string, seq: number, data: Record<string, unknown>, version = VERSION): StoredDoc {
-  return { scope, collection: 'tasks', id, data, fields: Object.fromEntries(Object.keys(data).map((k) => [k, version])), version, seq, deleted: false, actor: 'user-1' };
+export function doc(
+  scope: string,
+  id: string,
+  seq: number,
+  data: Record<string, unknown>,
+  version = VERSION,
+): StoredDoc {
+  return {
+    scope,
+    collection: 'tasks',
+    id,
+    data,
+    fields: Object.fromEntries(Object.keys(data).map((k) => [k, version])),
+    version,
+    seq,
+    deleted: false,
+    actor: 'user-1',
+  };
 }
 
 /** Commits one document the way the engine does: read, doc, oplog entry, head. */
-export async function commitOne(store: MongoStore, scope: string, id: string, data: Record<string, unknown>, at = new Date()): Promise<number> {
+export async function commitOne(
+  store: MongoStore,
+  scope: string,
+  id: string,
+  data: Record<string, unknown>,
+  at = new Date(),
+): Promise<number> {
   return store.transaction(scope, async (tx) => {
     await tx.getDocs([{ collection: 'tasks', id }]);
     const seq = tx.head.seq + 1;
     const d = doc(scope, id, seq, data);
     await tx.putDocs([d]);
-    await tx.appendOplog([{ scope, seq, idx: 0, collection: 'tasks', id, op: 'upsert', data, version: d.version, actor: d.actor, clientId: null, mutationId: null, at }]);
+    await tx.appendOplog([
+      {
+        scope,
+        seq,
+        idx: 0,
+        collection: 'tasks',
+        id,
+        op: 'upsert',
+        data,
+        version: d.version,
+        actor: d.actor,
+        clientId: null,
+        mutationId: null,
+        at,
+      },
+    ]);
     await tx.setHead(seq);
     return seq;
   });

@@ -37,7 +37,10 @@ describe.skipIf(!uri)(`mongoStore (MongoDB specifics)${skip ? ` (skipped: ${skip
     });
     // The stream opens asynchronously; commit until it is heard rather than guessing a delay.
     let seq = 0;
-    const timer = setInterval(() => void commitOne(b, scope, `t${seq}`, { title: 'x' }).then((s) => (seq = s)), 500);
+    const timer = setInterval(
+      () => void commitOne(b, scope, `t${seq}`, { title: 'x' }).then((s) => (seq = s)),
+      500,
+    );
     try {
       const event = await heard;
       expect(event).toMatchObject({ type: 'commit', scope });
@@ -67,10 +70,20 @@ describe.skipIf(!uri)(`mongoStore (MongoDB specifics)${skip ? ` (skipped: ${skip
 
   it('builds the app-collection indexes in init() for configured and listed collections, and before the first write to another', async () => {
     const store = await newStore({ collections: ['tasks'], collectionName: (c) => `app_${c}` });
-    const names = async (c: string) => (await store.raw.collection(c).indexes().catch(() => [])).map((i) => i.name);
-    expect(await names('app_tasks')).toEqual(expect.arrayContaining(['sync_doc_id', 'sync_doc_scope_legacy']));
+    const names = async (c: string) =>
+      (
+        await store.raw
+          .collection(c)
+          .indexes()
+          .catch(() => [])
+      ).map((i) => i.name);
+    expect(await names('app_tasks')).toEqual(
+      expect.arrayContaining(['sync_doc_id', 'sync_doc_scope_legacy']),
+    );
     // A scope document listing a collection (written by an earlier process): the next init() indexes it.
-    await store.raw.collection('sync_scopes').insertOne({ _id: 'listed' as never, seq: 0, horizon: 0, collections: ['notes'] });
+    await store.raw
+      .collection('sync_scopes')
+      .insertOne({ _id: 'listed' as never, seq: 0, horizon: 0, collections: ['notes'] });
     const again = mongoStore(store.raw, { collectionName: (c) => `app_${c}` });
     await again.init();
     expect(await names('app_notes')).toEqual(expect.arrayContaining(['sync_doc_id']));
@@ -82,7 +95,9 @@ describe.skipIf(!uri)(`mongoStore (MongoDB specifics)${skip ? ` (skipped: ${skip
     const store = await newStore({ collectionName: (c) => `app_${c}` });
     const scope = `s-${randomBytes(4).toString('hex')}`;
     await commitOne(store, scope, 't1', { title: 'Buy milk', done: false });
-    const raw = await store.raw.collection('app_tasks').findOne({ _sync_scope_id: scope, _sync_id: 't1' });
+    const raw = await store.raw
+      .collection('app_tasks')
+      .findOne({ _sync_scope_id: scope, _sync_id: 't1' });
     expect(raw).toMatchObject({
       title: 'Buy milk',
       done: false,
@@ -92,12 +107,23 @@ describe.skipIf(!uri)(`mongoStore (MongoDB specifics)${skip ? ` (skipped: ${skip
       _sync_actor_id: 'user-1',
       _sync_deleted: false,
       _sync_seq: 1,
-      _sync_fields: { title: '20260502T120000.000Z-0000-test', done: '20260502T120000.000Z-0000-test' },
+      _sync_fields: {
+        title: '20260502T120000.000Z-0000-test',
+        done: '20260502T120000.000Z-0000-test',
+      },
     });
     const indexes = await store.raw.collection('app_tasks').indexes();
-    expect(indexes.find((i) => i.name === 'sync_doc_id')).toMatchObject({ unique: true, key: { _sync_scope_id: 1, _sync_id: 1 } });
+    expect(indexes.find((i) => i.name === 'sync_doc_id')).toMatchObject({
+      unique: true,
+      key: { _sync_scope_id: 1, _sync_id: 1 },
+    });
     const [scanned] = await store.scanDocs(scope, { limit: 10 });
-    expect(scanned).toMatchObject({ collection: 'tasks', id: 't1', data: { title: 'Buy milk', done: false }, seq: 1 });
+    expect(scanned).toMatchObject({
+      collection: 'tasks',
+      id: 't1',
+      data: { title: 'Buy milk', done: false },
+      seq: 1,
+    });
     await store.close();
   });
 
@@ -105,16 +131,30 @@ describe.skipIf(!uri)(`mongoStore (MongoDB specifics)${skip ? ` (skipped: ${skip
     const store = await newStore();
     await commitOne(store, 'scope-a', 'same', { title: 'a' });
     await commitOne(store, 'scope-b', 'same', { title: 'b' });
-    expect((await store.scanDocs('scope-a', { limit: 10 })).map((d) => d.data)).toEqual([{ title: 'a' }]);
-    expect((await store.scanDocs('scope-b', { limit: 10 })).map((d) => d.data)).toEqual([{ title: 'b' }]);
+    expect((await store.scanDocs('scope-a', { limit: 10 })).map((d) => d.data)).toEqual([
+      { title: 'a' },
+    ]);
+    expect((await store.scanDocs('scope-b', { limit: 10 })).map((d) => d.data)).toEqual([
+      { title: 'b' },
+    ]);
     await store.close();
   });
 
   it('collectionPrefix keeps the store out of collections another program owns', async () => {
     const store = await newStore({ collectionPrefix: 'tos_' });
     await commitOne(store, 'p', 't1', { title: 'x' });
-    const names = (await store.raw.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
-    expect(names).toEqual(expect.arrayContaining(['tos_meta', 'tos_scopes', 'tos_oplog', 'tos_clients', 'tos_mutations']));
+    const names = (await store.raw.listCollections({}, { nameOnly: true }).toArray()).map(
+      (c) => c.name,
+    );
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'tos_meta',
+        'tos_scopes',
+        'tos_oplog',
+        'tos_clients',
+        'tos_mutations',
+      ]),
+    );
     expect(names.filter((n) => n.startsWith('sync_'))).toEqual([]);
     await store.close();
   });

@@ -13,13 +13,33 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function fill(store: Store, scope: string, commits: number, perCommit: number): Promise<void> {
+async function fill(
+  store: Store,
+  scope: string,
+  commits: number,
+  perCommit: number,
+): Promise<void> {
   for (let c = 0; c < commits; c++) {
-    await commit(store, scope, Array.from({ length: perCommit }, (_, i) => ['tasks', `d${c}-${i}`, { n: c, pad: 'x'.repeat(200) }] as [string, string, Record<string, unknown>]));
+    await commit(
+      store,
+      scope,
+      Array.from(
+        { length: perCommit },
+        (_, i) =>
+          ['tasks', `d${c}-${i}`, { n: c, pad: 'x'.repeat(200) }] as [
+            string,
+            string,
+            Record<string, unknown>,
+          ],
+      ),
+    );
   }
 }
 
-function estimateSuite(name: string, open: (exactCountLimit: number) => Promise<{ store: Store }>): void {
+function estimateSuite(
+  name: string,
+  open: (exactCountLimit: number) => Promise<{ store: Store }>,
+): void {
   describe(`oplogStats on ${name}`, () => {
     it('counts exactly below exactCountLimit, also before any ANALYZE', async () => {
       const { store } = await open(100_000);

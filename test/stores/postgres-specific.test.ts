@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PGlite } from '@electric-sql/pglite';
-import { SCHEMA_VERSION, pgliteStore, postgresStore, type PostgresStore } from '../../server/stores/postgres/index.js';
+import {
+  SCHEMA_VERSION,
+  pgliteStore,
+  postgresStore,
+  type PostgresStore,
+} from '../../server/stores/postgres/index.js';
 import type { StoreEvent, StoreTx } from '../../server/stores/store.js';
 import { commit, doc, entry, until } from './sql-fixtures.js';
 import { demoSchema } from '../../server/demo/schema.js';
@@ -20,10 +25,17 @@ afterEach(async () => {
 });
 
 /** Behaviour both drivers must show; run below once per driver (`table`: a table's qualified name in a store). */
-function storeBehaviour(newStore: () => Promise<PostgresStore>, table: (store: PostgresStore, name: string) => string) {
+function storeBehaviour(
+  newStore: () => Promise<PostgresStore>,
+  table: (store: PostgresStore, name: string) => string,
+) {
   it('writes and reads documents, the oplog and mutation outcomes', async () => {
     const store = await newStore();
-    await commit(store, 's1', [['tasks', 'b'], ['tasks', 'a'], ['notes', 'z']]);
+    await commit(store, 's1', [
+      ['tasks', 'b'],
+      ['tasks', 'a'],
+      ['notes', 'z'],
+    ]);
     await commit(store, 's1', [['tasks', 'a', null]]);
     await commit(store, 's2', [['tasks', 'a']]);
 
@@ -42,7 +54,9 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>, table: (store: P
     expect(typeof all[0]!.seq).toBe('number');
     expect((await store.readOplog('s1', { afterSeq: 0, uptoSeq: 1, limit: 2 })).length).toBe(2);
     expect((await store.readOplog('s1', { afterSeq: 1 })).map((e) => e.seq)).toEqual([2]);
-    expect((await store.readOplog('s1', { afterSeq: 0, collections: ['notes'] })).map((e) => e.id)).toEqual(['z']);
+    expect(
+      (await store.readOplog('s1', { afterSeq: 0, collections: ['notes'] })).map((e) => e.id),
+    ).toEqual(['z']);
 
     const page1 = await store.scanDocs('s1', { limit: 2 });
     expect(page1.map((d) => `${d.collection}/${d.id}`)).toEqual(['notes/z', 'tasks/a']);
@@ -53,28 +67,69 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>, table: (store: P
 
     const v1 = doc('s1', 'tasks', 'b', 1).version;
     expect(await store.findVersion('s1', { collection: 'tasks', id: 'b' }, v1)).toEqual({ n: 1 });
-    expect(await store.findVersion('s1', { collection: 'tasks', id: 'a' }, doc('s1', 'tasks', 'a', 2).version)).toBeNull();
+    expect(
+      await store.findVersion(
+        's1',
+        { collection: 'tasks', id: 'a' },
+        doc('s1', 'tasks', 'a', 2).version,
+      ),
+    ).toBeNull();
     expect(await store.findVersion('s2', { collection: 'tasks', id: 'b' }, v1)).toBeUndefined();
 
     await store.transaction('s1', async (tx) => {
       expect((await tx.clientLedger('c1')).lastMutationId).toBe(0);
-      const result = { mutationId: 7, collection: 'tasks', id: 'b', status: 'accepted' as const, version: v1 };
+      const result = {
+        mutationId: 7,
+        collection: 'tasks',
+        id: 'b',
+        status: 'accepted' as const,
+        version: v1,
+      };
       await tx.recordResults('c1', 7, [{ mutationId: 7, result }], new Date(), 'u1');
       expect(await tx.clientLedger('c1')).toEqual({ lastMutationId: 7, owner: 'u1' });
       expect([...(await tx.getResults('c1', [6, 7]))]).toEqual([[7, result]]);
-      const docs = await tx.getDocs([{ collection: 'tasks', id: 'b' }, { collection: 'tasks', id: 'x' }]);
+      const docs = await tx.getDocs([
+        { collection: 'tasks', id: 'b' },
+        { collection: 'tasks', id: 'x' },
+      ]);
       expect(docs.map((d) => [d.id, d.seq, d.data])).toEqual([['b', 1, { n: 1 }]]);
     });
-    await store.transaction('s2', async (tx) => expect((await tx.clientLedger('c1')).lastMutationId).toBe(0));
+    await store.transaction('s2', async (tx) =>
+      expect((await tx.clientLedger('c1')).lastMutationId).toBe(0),
+    );
   });
 
   it('keeps one ledger row per push and answers outcomes of any of its mutations', async () => {
     const store = await newStore();
-    const result = (mutationId: number, status: 'accepted' | 'rejected' = 'accepted') => ({ mutationId, collection: 'tasks', id: `d${mutationId}`, status, version: `v${mutationId}` });
+    const result = (mutationId: number, status: 'accepted' | 'rejected' = 'accepted') => ({
+      mutationId,
+      collection: 'tasks',
+      id: `d${mutationId}`,
+      status,
+      version: `v${mutationId}`,
+    });
     const at = new Date();
-    await store.transaction('s', (tx) => tx.recordResults('c', 5, [1, 2, 5].map((id) => ({ mutationId: id, result: result(id) })), at, 'u1'));
-    await store.transaction('s', (tx) => tx.recordResults('c', 9, [6, 9].map((id) => ({ mutationId: id, result: result(id) })), at, 'u1'));
-    await store.transaction('s', (tx) => tx.recordResults('other', 3, [{ mutationId: 3, result: result(3) }], at, 'u1'));
+    await store.transaction('s', (tx) =>
+      tx.recordResults(
+        'c',
+        5,
+        [1, 2, 5].map((id) => ({ mutationId: id, result: result(id) })),
+        at,
+        'u1',
+      ),
+    );
+    await store.transaction('s', (tx) =>
+      tx.recordResults(
+        'c',
+        9,
+        [6, 9].map((id) => ({ mutationId: id, result: result(id) })),
+        at,
+        'u1',
+      ),
+    );
+    await store.transaction('s', (tx) =>
+      tx.recordResults('other', 3, [{ mutationId: 3, result: result(3) }], at, 'u1'),
+    );
     await store.transaction('s', async (tx) => {
       expect((await tx.clientLedger('c')).lastMutationId).toBe(9);
       const got = await tx.getResults('c', [9, 2, 3, 5, 6, 10]);
@@ -87,14 +142,25 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>, table: (store: P
       expect(again.get(9)!.status).toBe('rejected');
       expect(again.get(6)!.status).toBe('accepted');
     });
-    const { rows } = await (store.raw as { query(sql: string): Promise<{ rows: unknown[] }> }).query(`SELECT count(*)::int AS n FROM ${table(store, 'mutation_batches')}`);
+    const { rows } = await (
+      store.raw as { query(sql: string): Promise<{ rows: unknown[] }> }
+    ).query(`SELECT count(*)::int AS n FROM ${table(store, 'mutation_batches')}`);
     expect(rows).toEqual([{ n: 3 }]);
-    await store.transaction('s2', async (tx) => expect((await tx.getResults('c', [1, 2, 5])).size).toBe(0));
+    await store.transaction('s2', async (tx) =>
+      expect((await tx.getResults('c', [1, 2, 5])).size).toBe(0),
+    );
   });
 
   it('answers lastMutationId from what it committed, never from a rolled-back transaction', async () => {
     const store = await newStore();
-    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { status: 'accepted', version: 'v' } }], new Date(), 'u1');
+    const record = (tx: StoreTx, id: number) =>
+      tx.recordResults(
+        'c',
+        id,
+        [{ mutationId: id, result: { status: 'accepted', version: 'v' } }],
+        new Date(),
+        'u1',
+      );
     await store.transaction('s', async (tx) => {
       expect((await tx.clientLedger('c')).lastMutationId).toBe(0);
       await record(tx, 3);
@@ -107,9 +173,15 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>, table: (store: P
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
-    await store.transaction('s', async (tx) => expect((await tx.clientLedger('c')).lastMutationId).toBe(3));
-    await store.transaction('s', async (tx) => expect((await tx.clientLedger('c')).lastMutationId).toBe(3));
-    await store.transaction('other', async (tx) => expect((await tx.clientLedger('c')).lastMutationId).toBe(0));
+    await store.transaction('s', async (tx) =>
+      expect((await tx.clientLedger('c')).lastMutationId).toBe(3),
+    );
+    await store.transaction('s', async (tx) =>
+      expect((await tx.clientLedger('c')).lastMutationId).toBe(3),
+    );
+    await store.transaction('other', async (tx) =>
+      expect((await tx.clientLedger('c')).lastMutationId).toBe(0),
+    );
   });
 
   it('rolls back everything when the function throws', async () => {
@@ -129,15 +201,33 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>, table: (store: P
   it('prunes old entries and moves the horizon', async () => {
     const store = await newStore();
     const old = new Date(Date.now() - 60_000);
-    await commit(store, 's', [['tasks', 'a'], ['tasks', 'b']], old);
+    await commit(
+      store,
+      's',
+      [
+        ['tasks', 'a'],
+        ['tasks', 'b'],
+      ],
+      old,
+    );
     await commit(store, 's', [['tasks', 'c']]);
     await commit(store, 'other', [['tasks', 'a']]);
-    await store.transaction('s', (tx) => tx.recordResults('c1', 1, [{ mutationId: 1, result: { status: 'accepted', version: 'v' } }], old, 'u1'));
+    await store.transaction('s', (tx) =>
+      tx.recordResults(
+        'c1',
+        1,
+        [{ mutationId: 1, result: { status: 'accepted', version: 'v' } }],
+        old,
+        'u1',
+      ),
+    );
     expect(await store.prune(new Date(Date.now() - 1000))).toEqual({ removed: 2 });
     expect(await store.head('s')).toEqual({ seq: 2, horizon: 1 });
     expect(await store.head('other')).toEqual({ seq: 1, horizon: 0 });
     expect((await store.readOplog('s', { afterSeq: 0 })).map((e) => e.seq)).toEqual([2]);
-    await store.transaction('s', async (tx) => expect((await tx.getResults('c1', [1])).size).toBe(0));
+    await store.transaction('s', async (tx) =>
+      expect((await tx.getResults('c1', [1])).size).toBe(0),
+    );
   });
 
   it('announces its own commits to local listeners once', async () => {
@@ -153,7 +243,10 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>, table: (store: P
     // A fence: a second commit; once its event arrived, a duplicate echo of the first would have too.
     await commit(store, 'fence', [['tasks', 'f']]);
     await until(() => events.some((e) => e.type === 'commit' && e.scope === 'fence'));
-    expect(events).toEqual([{ type: 'commit', scope: 's', seq: 1 }, { type: 'commit', scope: 'fence', seq: 1 }]);
+    expect(events).toEqual([
+      { type: 'commit', scope: 's', seq: 1 },
+      { type: 'commit', scope: 'fence', seq: 1 },
+    ]);
     off();
   });
 
@@ -165,7 +258,10 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>, table: (store: P
       await tx.putDocs([d]);
       await tx.appendOplog([entry(d)]);
       // Resolvers call store methods while the engine's transaction is open.
-      return [await store.findVersion('s', d, d.version), (await store.scanDocs('s', { limit: 10 })).length];
+      return [
+        await store.findVersion('s', d, d.version),
+        (await store.scanDocs('s', { limit: 10 })).length,
+      ];
     });
     expect(seen).toEqual([{ n: 2 }, 2]);
   });
@@ -182,12 +278,15 @@ function storeBehaviour(newStore: () => Promise<PostgresStore>, table: (store: P
 }
 
 describe('pglite store', () => {
-  storeBehaviour(async () => {
-    const store = await pgliteStore();
-    open.push(store);
-    await store.init();
-    return store;
-  }, (_store, name) => `sync_${name}`);
+  storeBehaviour(
+    async () => {
+      const store = await pgliteStore();
+      open.push(store);
+      await store.init();
+      return store;
+    },
+    (_store, name) => `sync_${name}`,
+  );
 
   it('keeps documents, heads and epoch across close and reopen of its directory', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sync-pglite-'));
@@ -223,9 +322,17 @@ describe('pglite store', () => {
     open.push(store);
     await store.init();
     expect(store.epoch()).toBe('oldepoch01');
-    expect((await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+    expect(
+      (await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows,
+    ).toEqual([{ value: String(SCHEMA_VERSION) }]);
     await store.transaction('s', async (tx) => {
-      expect((await tx.getResults('c', [3, 4])).get(4)).toEqual({ mutationId: 4, collection: 'tasks', id: 'a', status: 'accepted', version: 'v4' });
+      expect((await tx.getResults('c', [3, 4])).get(4)).toEqual({
+        mutationId: 4,
+        collection: 'tasks',
+        id: 'a',
+        status: 'accepted',
+        version: 'v4',
+      });
     });
     await store.init(); // idempotent afterwards
   });
@@ -234,26 +341,50 @@ describe('pglite store', () => {
     const db = new PGlite();
     const first = postgresStore(db);
     await first.init();
-    await first.transaction('s', (tx) => tx.recordResults('c', 4, [{ mutationId: 4, result: { status: 'accepted', version: 'v4' } }], new Date(), 'u1'));
+    await first.transaction('s', (tx) =>
+      tx.recordResults(
+        'c',
+        4,
+        [{ mutationId: 4, result: { status: 'accepted', version: 'v4' } }],
+        new Date(),
+        'u1',
+      ),
+    );
     // Back to version 2's layout: no owner column.
-    await db.exec(`ALTER TABLE sync_clients DROP COLUMN owner; UPDATE sync_meta SET value = '2' WHERE key = 'schema_version';`);
+    await db.exec(
+      `ALTER TABLE sync_clients DROP COLUMN owner; UPDATE sync_meta SET value = '2' WHERE key = 'schema_version';`,
+    );
     const store = postgresStore(db, { closeClient: true });
     open.push(store);
     await store.init();
-    expect((await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+    expect(
+      (await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows,
+    ).toEqual([{ value: String(SCHEMA_VERSION) }]);
     await store.transaction('s', async (tx) => {
       expect(await tx.clientLedger('c')).toEqual({ lastMutationId: 4, owner: null });
       expect((await tx.getResults('c', [4])).get(4)).toEqual({ status: 'accepted', version: 'v4' });
-      await tx.recordResults('c', 5, [{ mutationId: 5, result: { status: 'accepted', version: 'v5' } }], new Date(), 'u2');
+      await tx.recordResults(
+        'c',
+        5,
+        [{ mutationId: 5, result: { status: 'accepted', version: 'v5' } }],
+        new Date(),
+        'u2',
+      );
     });
-    await store.transaction('s', async (tx) => expect(await tx.clientLedger('c')).toEqual({ lastMutationId: 5, owner: 'u2' }));
+    await store.transaction('s', async (tx) =>
+      expect(await tx.clientLedger('c')).toEqual({ lastMutationId: 5, owner: 'u2' }),
+    );
   });
 
   it('migrates a version 3 database: integrity checksums are computed from the documents already stored', async () => {
     const db = new PGlite();
     const first = postgresStore(db);
     await first.init();
-    const engine = createSyncEngine({ store: first, schema: demoSchema, retention: { pruneIntervalMs: 0 } });
+    const engine = createSyncEngine({
+      store: first,
+      schema: demoSchema,
+      retention: { pruneIntervalMs: 0 },
+    });
     await engine.write('s', [
       { collection: 'tasks', id: 'a', op: 'upsert', data: { title: 'one' } },
       { collection: 'tasks', id: 'b', op: 'upsert', data: { title: 'two' } },
@@ -263,12 +394,20 @@ describe('pglite store', () => {
     const expected = (await engine.pull({ userId: 'u', scopeId: 's' }, {})).checksums;
     await engine.close();
     // Back to version 3's layout: no checksums.
-    await db.exec(`ALTER TABLE sync_scopes DROP COLUMN checksums; UPDATE sync_meta SET value = '3' WHERE key = 'schema_version';`);
+    await db.exec(
+      `ALTER TABLE sync_scopes DROP COLUMN checksums; UPDATE sync_meta SET value = '3' WHERE key = 'schema_version';`,
+    );
     const store = postgresStore(db, { closeClient: true });
     open.push(store);
     await store.init();
-    expect((await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
-    const again = createSyncEngine({ store, schema: demoSchema, retention: { pruneIntervalMs: 0 } });
+    expect(
+      (await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows,
+    ).toEqual([{ value: String(SCHEMA_VERSION) }]);
+    const again = createSyncEngine({
+      store,
+      schema: demoSchema,
+      retention: { pruneIntervalMs: 0 },
+    });
     expect((await again.pull({ userId: 'u', scopeId: 's' }, {})).checksums).toEqual(expected);
     expect(await again.verifyChecksums('s')).toMatchObject({ seq: 2, mismatches: 0 });
     expect((await store.checksums('s')).map((c) => [c.collection, c.seq]).sort()).toEqual([
@@ -284,18 +423,24 @@ describe('pglite store', () => {
     await first.init();
     await commit(first, 's', [['tasks', 'a', { title: 'before the upgrade' }]]);
     // Back to version 4's layout: no pre-images.
-    await db.exec(`ALTER TABLE sync_oplog DROP COLUMN before; UPDATE sync_meta SET value = '4' WHERE key = 'schema_version';`);
+    await db.exec(
+      `ALTER TABLE sync_oplog DROP COLUMN before; UPDATE sync_meta SET value = '4' WHERE key = 'schema_version';`,
+    );
     const store = postgresStore(db, { closeClient: true });
     open.push(store);
     await store.init();
-    expect((await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+    expect(
+      (await db.query(`SELECT value FROM sync_meta WHERE key = 'schema_version'`)).rows,
+    ).toEqual([{ value: String(SCHEMA_VERSION) }]);
     const engine = createSyncEngine({
       store,
       schema: demoSchema,
       retention: { pruneIntervalMs: 0 },
       rules: { all: { collection: 'tasks', fields: ['title'] } },
     });
-    await engine.write('s', [{ collection: 'tasks', id: 'a', op: 'upsert', data: { title: 'after' } }]);
+    await engine.write('s', [
+      { collection: 'tasks', id: 'a', op: 'upsert', data: { title: 'after' } },
+    ]);
     const entries = await store.readOplog('s', { afterSeq: 0 });
     expect(entries.map((e) => e.before)).toEqual([undefined, { title: 'before the upgrade' }]);
     await engine.close();
@@ -305,13 +450,21 @@ describe('pglite store', () => {
     const store = await pgliteStore(undefined, { collections: ['tasks'] });
     open.push(store);
     await store.init();
-    await commit(store, 's', [['tasks', 'a', { title: 'x' }], ['tasks', 'b', null], ['notes', 'c']]);
-    const { rows } = await store.raw.query<{ id: string; data: unknown }>(`SELECT id, data FROM sync_live_tasks WHERE scope = 's'`);
+    await commit(store, 's', [
+      ['tasks', 'a', { title: 'x' }],
+      ['tasks', 'b', null],
+      ['notes', 'c'],
+    ]);
+    const { rows } = await store.raw.query<{ id: string; data: unknown }>(
+      `SELECT id, data FROM sync_live_tasks WHERE scope = 's'`,
+    );
     expect(rows).toEqual([{ id: 'a', data: { title: 'x' } }]);
   });
 
   it('rejects a bad option with a message naming it', () => {
-    expect(() => postgresStore({} as pg.Pool, { notifyChannel: 'no spaces allowed' })).toThrow(/notifyChannel/);
+    expect(() => postgresStore({} as pg.Pool, { notifyChannel: 'no spaces allowed' })).toThrow(
+      /notifyChannel/,
+    );
   });
 });
 
@@ -324,7 +477,12 @@ describe.skipIf(!url)('postgres store', () => {
   async function pgStore(schema: string, options: Parameters<typeof postgresStore>[1] = {}) {
     if (!schemas.includes(schema)) schemas.push(schema);
     const pool = new pg.Pool({ connectionString: url, max: 5 });
-    const store = postgresStore(pool, { schema, notifyChannel: schema, closeClient: true, ...options });
+    const store = postgresStore(pool, {
+      schema,
+      notifyChannel: schema,
+      closeClient: true,
+      ...options,
+    });
     schemaOf.set(store, schema);
     open.push(store);
     await store.init();
@@ -337,7 +495,10 @@ describe.skipIf(!url)('postgres store', () => {
     await admin?.end();
   });
 
-  storeBehaviour(() => pgStore(freshSchema()), (store, name) => `"${schemaOf.get(store)}".sync_${name}`);
+  storeBehaviour(
+    () => pgStore(freshSchema()),
+    (store, name) => `"${schemaOf.get(store)}".sync_${name}`,
+  );
 
   it('gives concurrent writers of one scope on two pools consecutive seqs, committed in seq order', async () => {
     const schema = freshSchema();
@@ -350,14 +511,20 @@ describe.skipIf(!url)('postgres store', () => {
         const [current] = await tx.getDocs([{ collection: 'c', id: 'counter' }]);
         await new Promise((r) => setTimeout(r, Math.random() * 5));
         const seq = tx.head.seq + 1;
-        const next = doc('s', 'c', 'counter', seq, { value: Number(current?.data?.value ?? 0) + 1 });
+        const next = doc('s', 'c', 'counter', seq, {
+          value: Number(current?.data?.value ?? 0) + 1,
+        });
         await tx.putDocs([next]);
         await tx.appendOplog([entry(next)]);
         await tx.setHead(seq);
         return seq;
       });
-    const seqs = await Promise.all(Array.from({ length: perStore * 2 }, (_, i) => write(i % 2 ? a : b)));
-    expect([...seqs].sort((x, y) => x - y)).toEqual(Array.from({ length: perStore * 2 }, (_, i) => i + 1));
+    const seqs = await Promise.all(
+      Array.from({ length: perStore * 2 }, (_, i) => write(i % 2 ? a : b)),
+    );
+    expect([...seqs].sort((x, y) => x - y)).toEqual(
+      Array.from({ length: perStore * 2 }, (_, i) => i + 1),
+    );
     const log = await a.readOplog('s', { afterSeq: 0 });
     // The value written at seq k is k: commit k-1 was visible to writer k, so commits follow seq order.
     expect(log.map((e) => e.data?.value)).toEqual(log.map((e) => e.seq));
@@ -398,19 +565,30 @@ describe.skipIf(!url)('postgres store', () => {
   it('sees the last mutation id another store moved (its own cached value is then stale)', async () => {
     const schema = freshSchema();
     const [a, b] = [await pgStore(schema), await pgStore(schema)];
-    const record = (tx: StoreTx, id: number) => tx.recordResults('c', id, [{ mutationId: id, result: { status: 'accepted', version: 'v' } }], new Date(), 'u1');
+    const record = (tx: StoreTx, id: number) =>
+      tx.recordResults(
+        'c',
+        id,
+        [{ mutationId: id, result: { status: 'accepted', version: 'v' } }],
+        new Date(),
+        'u1',
+      );
     for (let round = 1; round <= 3; round++) {
       await a.transaction('s', async (tx) => {
         expect((await tx.clientLedger('c')).lastMutationId).toBe(round === 1 ? 0 : round * 10 - 5);
         await record(tx, round * 10);
       });
-      await a.transaction('s', async (tx) => expect((await tx.clientLedger('c')).lastMutationId).toBe(round * 10));
+      await a.transaction('s', async (tx) =>
+        expect((await tx.clientLedger('c')).lastMutationId).toBe(round * 10),
+      );
       await b.transaction('s', async (tx) => {
         expect((await tx.clientLedger('c')).lastMutationId).toBe(round * 10);
         await record(tx, round * 10 + 5);
       });
     }
-    await a.transaction('s', async (tx) => expect((await tx.clientLedger('c')).lastMutationId).toBe(35));
+    await a.transaction('s', async (tx) =>
+      expect((await tx.clientLedger('c')).lastMutationId).toBe(35),
+    );
   });
 
   it('takes the lock of a scope whose name has quotes and backslashes (inlined with BEGIN)', async () => {
@@ -427,14 +605,17 @@ describe.skipIf(!url)('postgres store', () => {
     const store = await pgStore(schema);
     // A trigger fails the first insert with 40001; the sequence is not rolled back, so only once.
     await admin!.query(`CREATE SEQUENCE "${schema}".fail_once`);
-    await admin!.query(`CREATE FUNCTION "${schema}".fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+    await admin!
+      .query(`CREATE FUNCTION "${schema}".fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF nextval('"${schema}".fail_once') = 1 THEN
           RAISE EXCEPTION 'forced serialization failure' USING ERRCODE = '40001';
         END IF;
         RETURN NEW;
       END $$`);
-    await admin!.query(`CREATE TRIGGER fail_once BEFORE INSERT ON "${schema}".sync_docs FOR EACH ROW EXECUTE FUNCTION "${schema}".fail_once()`);
+    await admin!.query(
+      `CREATE TRIGGER fail_once BEFORE INSERT ON "${schema}".sync_docs FOR EACH ROW EXECUTE FUNCTION "${schema}".fail_once()`,
+    );
     let runs = 0;
     const seq = await store.transaction('s', async (tx) => {
       runs++;
@@ -451,17 +632,30 @@ describe.skipIf(!url)('postgres store', () => {
   it('does not retry other errors, nor beyond maxRetries', async () => {
     const store = await pgStore(freshSchema(), { maxRetries: 2 });
     let runs = 0;
-    await expect(store.transaction('s', async () => { runs++; throw new Error('app error'); })).rejects.toThrow('app error');
+    await expect(
+      store.transaction('s', async () => {
+        runs++;
+        throw new Error('app error');
+      }),
+    ).rejects.toThrow('app error');
     expect(runs).toBe(1);
     runs = 0;
     const forced = Object.assign(new Error('deadlock'), { code: '40P01' });
-    await expect(store.transaction('s', async () => { runs++; throw forced; })).rejects.toBe(forced);
+    await expect(
+      store.transaction('s', async () => {
+        runs++;
+        throw forced;
+      }),
+    ).rejects.toBe(forced);
     expect(runs).toBe(3);
   });
 
   it('lets two processes init one empty schema at once', async () => {
     const schema = freshSchema();
-    const pools = [new pg.Pool({ connectionString: url, max: 2 }), new pg.Pool({ connectionString: url, max: 2 })];
+    const pools = [
+      new pg.Pool({ connectionString: url, max: 2 }),
+      new pg.Pool({ connectionString: url, max: 2 }),
+    ];
     const stores = pools.map((pool) => postgresStore(pool, { schema, closeClient: true }));
     schemas.push(schema);
     open.push(...stores);

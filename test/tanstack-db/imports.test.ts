@@ -9,7 +9,9 @@ const files = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => 
 describe('tanstack-db imports', () => {
   it.each(files)('%s imports only client/, shared/, zod and @tanstack/db (types only)', (file) => {
     const source = readFileSync(join(dir, file), 'utf8');
-    const imports = [...source.matchAll(/(?:^|\n)\s*(import|export)\b([^'";]*?)from\s+['"]([^'"]+)['"]/g)].map((m) => ({ clause: m[2]!, spec: m[3]! }));
+    const imports = [
+      ...source.matchAll(/(?:^|\n)\s*(import|export)\b([^'";]*?)from\s+['"]([^'"]+)['"]/g),
+    ].map((m) => ({ clause: m[2]!, spec: m[3]! }));
     expect(imports.length).toBeGreaterThan(0);
     for (const { clause, spec } of imports) {
       if (spec === 'zod' || spec === '@tanstack/db') {
@@ -23,7 +25,11 @@ describe('tanstack-db imports', () => {
 
   it('is a subpath export of the package', () => {
     const pkg = JSON.parse(readFileSync(join(dir, '../package.json'), 'utf8'));
-    expect(pkg.exports['./tanstack-db']).toEqual({ types: './dist/tanstack-db/index.d.ts', import: './dist/tanstack-db/index.js', default: './dist/tanstack-db/index.js' });
+    expect(pkg.exports['./tanstack-db']).toEqual({
+      types: './dist/tanstack-db/index.d.ts',
+      import: './dist/tanstack-db/index.js',
+      default: './dist/tanstack-db/index.js',
+    });
     expect(pkg.peerDependenciesMeta['@tanstack/db']).toEqual({ optional: true });
   });
 });

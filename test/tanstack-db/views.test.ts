@@ -8,18 +8,34 @@ import { syncCollectionOptions } from '../../tanstack-db/index.js';
 import { fakeConnectivity } from '../client/fake-connectivity.js';
 import { fakeViewServer } from '../client/fake-view-api.js';
 
-const schema = defineSyncSchema({ tasks: z.object({ title: z.string(), projectId: z.string().optional() }) });
-const rules = { project: { collection: 'tasks', params: ['projectId'], where: (p: Record<string, unknown>) => ({ projectId: p.projectId }) } };
+const schema = defineSyncSchema({
+  tasks: z.object({ title: z.string(), projectId: z.string().optional() }),
+});
+const rules = {
+  project: {
+    collection: 'tasks',
+    params: ['projectId'],
+    where: (p: Record<string, unknown>) => ({ projectId: p.projectId }),
+  },
+};
 
 describe('tanstack-db collection options with a subscription', () => {
-  it('holds only the view\'s documents, is ready with the view, and drops a document that leaves it', async () => {
+  it("holds only the view's documents, is ready with the view, and drops a document that leaves it", async () => {
     const server = fakeViewServer({ rules });
     server.write('tasks', 'a', { title: 'A', projectId: 'p1' });
     server.write('tasks', 'b', { title: 'B', projectId: 'p2' });
-    const client = createSyncClient({ api: server.api, schema, store: memoryLocalStore(), connectivity: fakeConnectivity(true), ping: false });
+    const client = createSyncClient({
+      api: server.api,
+      schema,
+      store: memoryLocalStore(),
+      connectivity: fakeConnectivity(true),
+      ping: false,
+    });
     const p1 = client.subscribe('project', { projectId: 'p1' });
     const p2 = client.subscribe('project', { projectId: 'p2' });
-    const tasks = createCollection(syncCollectionOptions({ client, collection: 'tasks', subscription: p1 }));
+    const tasks = createCollection(
+      syncCollectionOptions({ client, collection: 'tasks', subscription: p1 }),
+    );
     await tasks.preload();
     expect(p1.status).toBe('ready');
     await p2.ready;

@@ -182,13 +182,24 @@ export function checkRun(run: RunRecord): CheckResult {
         }
         case 'write': {
           lastIntent = e.changes.map((change) => {
-            const info: WriteInfo = { client, m: change.m, ackVersion: null, change, write: e, committed: false, acked: null, rejected: false, applied: [] };
+            const info: WriteInfo = {
+              client,
+              m: change.m,
+              ackVersion: null,
+              change,
+              write: e,
+              committed: false,
+              acked: null,
+              rejected: false,
+              applied: [],
+            };
             registry.set(writeKey(e.clientId, change.m), info);
             infos.push(info);
             const key = docKey(change.c, change.id);
             let values = sentValues.get(key);
             if (!values) sentValues.set(key, (values = new Set()));
-            for (const [field, value] of Object.entries(change.data ?? {})) values.add(`${field}=${canonical(value)}`);
+            for (const [field, value] of Object.entries(change.data ?? {}))
+              values.add(`${field}=${canonical(value)}`);
             return info;
           });
           break;
@@ -207,9 +218,12 @@ export function checkRun(run: RunRecord): CheckResult {
             else {
               info.acked = 'yes';
               ackedDocs.add(docKey(info.change.c, info.change.id));
-              info.ackVersion = e.docs.find((d) => d.c === info.change.c && d.id === info.change.id)?.v ?? null;
+              info.ackVersion =
+                e.docs.find((d) => d.c === info.change.c && d.id === info.change.id)?.v ?? null;
               // The client now holds the document as of its own push: a later page may rightly leave older commits of it out.
-              const heldSeq = info.ackVersion ? seqOfVersion.get(`${docKey(info.change.c, info.change.id)}@${info.ackVersion}`) : undefined;
+              const heldSeq = info.ackVersion
+                ? seqOfVersion.get(`${docKey(info.change.c, info.change.id)}@${info.ackVersion}`)
+                : undefined;
               const key = docKey(info.change.c, info.change.id);
               if (heldSeq !== undefined) seenSeq.set(key, Math.max(seenSeq.get(key) ?? 0, heldSeq));
             }
@@ -217,7 +231,8 @@ export function checkRun(run: RunRecord): CheckResult {
           // Read-your-writes: once a write is acknowledged, its document never shows an older version.
           for (const d of e.docs) {
             const key = docKey(d.c, d.id);
-            if (d.v && ackedDocs.has(key) && (!floor.has(key) || floor.get(key)!.v < d.v)) floor.set(key, { v: d.v, event: e });
+            if (d.v && ackedDocs.has(key) && (!floor.has(key) || floor.get(key)!.v < d.v))
+              floor.set(key, { v: d.v, event: e });
           }
           break;
         }
@@ -235,7 +250,13 @@ export function checkRun(run: RunRecord): CheckResult {
           observations++;
           const cp = checkpointSeq(e.cp);
           if (cp !== null && !(e.t === 'observe' && e.full)) {
-            if (cp < lastCp) violations.push({ kind: 'checkpoint-back', client, message: `client ${client}: checkpoint went back from seq ${lastCp} to ${cp}`, evidence: [e] });
+            if (cp < lastCp)
+              violations.push({
+                kind: 'checkpoint-back',
+                client,
+                message: `client ${client}: checkpoint went back from seq ${lastCp} to ${cp}`,
+                evidence: [e],
+              });
             lastCp = Math.max(lastCp, cp);
           }
           if (e.t === 'resynced') break;
@@ -244,13 +265,30 @@ export function checkRun(run: RunRecord): CheckResult {
             if (d.v === null) continue;
             const key = docKey(d.c, d.id);
             const before = lastVersion.get(key);
-            if (before && d.v < before.v) violations.push({ kind: 'version-back', client, message: `client ${client}: ${key} went back from version ${before.v} to ${d.v}`, evidence: [before.event, e] });
+            if (before && d.v < before.v)
+              violations.push({
+                kind: 'version-back',
+                client,
+                message: `client ${client}: ${key} went back from version ${before.v} to ${d.v}`,
+                evidence: [before.event, e],
+              });
             if (!before || before.v < d.v) lastVersion.set(key, { v: d.v, event: e });
             const mineFloor = floor.get(key);
-            if (mineFloor && d.v < mineFloor.v) violations.push({ kind: 'read-your-writes', client, message: `client ${client}: ${key} shows version ${d.v} after its own write was acknowledged at ${mineFloor.v}`, evidence: [mineFloor.event, e] });
+            if (mineFloor && d.v < mineFloor.v)
+              violations.push({
+                kind: 'read-your-writes',
+                client,
+                message: `client ${client}: ${key} shows version ${d.v} after its own write was acknowledged at ${mineFloor.v}`,
+                evidence: [mineFloor.event, e],
+              });
             const seqs = byState.get(`${key}@${d.v}@${canonical(d.d)}`);
             if (!seqs) {
-              violations.push({ kind: 'phantom-state', client, message: `client ${client}: observed ${key} at ${d.v} with data the server never had`, evidence: [e] });
+              violations.push({
+                kind: 'phantom-state',
+                client,
+                message: `client ${client}: observed ${key} at ${d.v} with data the server never had`,
+                evidence: [e],
+              });
               continue;
             }
             const s = Math.max(...seqs);
@@ -261,8 +299,16 @@ export function checkRun(run: RunRecord): CheckResult {
           // A push is seen whole or not at all: every document of a push seen here is at that push or later.
           for (const s of pushes) {
             // Documents of ruled collections are seen only while a view holds them: not part of this check.
-            const missing = (bySeq.get(s) ?? []).filter((row) => !ruled.has(row.c) && (seenSeq.get(docKey(row.c, row.id)) ?? 0) < s);
-            if (missing.length > 0) violations.push({ kind: 'partial-push', client, message: `client ${client}: saw part of push seq ${s} (missing ${missing.map((r) => docKey(r.c, r.id)).join(', ')})`, evidence: [e, ...missing] });
+            const missing = (bySeq.get(s) ?? []).filter(
+              (row) => !ruled.has(row.c) && (seenSeq.get(docKey(row.c, row.id)) ?? 0) < s,
+            );
+            if (missing.length > 0)
+              violations.push({
+                kind: 'partial-push',
+                client,
+                message: `client ${client}: saw part of push seq ${s} (missing ${missing.map((r) => docKey(r.c, r.id)).join(', ')})`,
+                evidence: [e, ...missing],
+              });
           }
           break;
         }
@@ -277,17 +323,32 @@ export function checkRun(run: RunRecord): CheckResult {
   for (const row of run.oplog) {
     const key = docKey(row.c, row.id);
     const before = serverVersion.get(key);
-    if (before && row.v < before.v) violations.push({ kind: 'server-version-back', message: `oplog: ${key} went from ${before.v} (seq ${before.seq}) back to ${row.v} (seq ${row.seq})`, evidence: [before, row] });
+    if (before && row.v < before.v)
+      violations.push({
+        kind: 'server-version-back',
+        message: `oplog: ${key} went from ${before.v} (seq ${before.seq}) back to ${row.v} (seq ${row.seq})`,
+        evidence: [before, row],
+      });
     serverVersion.set(key, row);
   }
 
   // Every oplog entry comes from a client's write, and each write is applied at most once.
   for (const row of run.oplog) {
-    const info = row.clientId !== null && row.m !== null ? registry.get(writeKey(row.clientId, row.m)) : undefined;
+    const info =
+      row.clientId !== null && row.m !== null
+        ? registry.get(writeKey(row.clientId, row.m))
+        : undefined;
     // A put that lost to a newer delete is stored as that tombstone (conflict_resolved): only then may the op differ.
-    const opDiffers = info !== undefined && (info.change.op === 'delete') !== (row.op === 'delete') && run.ledger.get(writeKey(row.clientId!, row.m!)) !== 'conflict_resolved';
+    const opDiffers =
+      info !== undefined &&
+      (info.change.op === 'delete') !== (row.op === 'delete') &&
+      run.ledger.get(writeKey(row.clientId!, row.m!)) !== 'conflict_resolved';
     if (!info || info.change.c !== row.c || info.change.id !== row.id || opDiffers) {
-      violations.push({ kind: 'phantom', message: `oplog seq ${row.seq}.${row.idx} (${docKey(row.c, row.id)} by ${row.clientId}#${row.m}) matches no client's write`, evidence: [row, ...(info ? [info.write] : [])] });
+      violations.push({
+        kind: 'phantom',
+        message: `oplog seq ${row.seq}.${row.idx} (${docKey(row.c, row.id)} by ${row.clientId}#${row.m}) matches no client's write`,
+        evidence: [row, ...(info ? [info.write] : [])],
+      });
       continue;
     }
     info.applied.push(row);
@@ -295,7 +356,12 @@ export function checkRun(run: RunRecord): CheckResult {
       const values = sentValues.get(docKey(row.c, row.id)) ?? new Set();
       for (const [field, value] of Object.entries(row.d ?? {})) {
         if (field === 'done') continue; // booleans (and the schema default) carry no provenance
-        if (!values.has(`${field}=${canonical(value)}`)) violations.push({ kind: 'unknown-value', message: `oplog seq ${row.seq}: ${docKey(row.c, row.id)}.${field} = ${canonical(value)} was never written by a client`, evidence: [row] });
+        if (!values.has(`${field}=${canonical(value)}`))
+          violations.push({
+            kind: 'unknown-value',
+            message: `oplog seq ${row.seq}: ${docKey(row.c, row.id)}.${field} = ${canonical(value)} was never written by a client`,
+            evidence: [row],
+          });
       }
     }
   }
@@ -306,68 +372,160 @@ export function checkRun(run: RunRecord): CheckResult {
   for (const [key, info] of registry) if (run.ledger.has(key)) ledgerKeys.set(info, key);
   const known = new Set(registry.keys());
   for (const key of run.ledger.keys()) {
-    if (!known.has(key)) violations.push({ kind: 'phantom', message: `the server's ledger holds ${key}, which no client wrote`, evidence: [{ key, status: run.ledger.get(key) }] });
+    if (!known.has(key))
+      violations.push({
+        kind: 'phantom',
+        message: `the server's ledger holds ${key}, which no client wrote`,
+        evidence: [{ key, status: run.ledger.get(key) }],
+      });
   }
   for (const info of infos) {
     const key = ledgerKeys.get(info);
     const outcome = key ? run.ledger.get(key)! : null;
     if (info.applied.length > 1) {
       duplicated++;
-      violations.push({ kind: 'duplicated', client: info.client, message: `client ${info.client}: write #${info.change.m} (${docKey(info.change.c, info.change.id)}) applied ${info.applied.length} times`, evidence: [info.write, ...info.applied] });
+      violations.push({
+        kind: 'duplicated',
+        client: info.client,
+        message: `client ${info.client}: write #${info.change.m} (${docKey(info.change.c, info.change.id)}) applied ${info.applied.length} times`,
+        evidence: [info.write, ...info.applied],
+      });
     }
     // Acknowledged: the server recorded it; accepted ones are in the oplog, a conflict_resolved one
     // is there unless newer writes won every field it set.
     // A delete of a document already deleted by a newer tombstone changes nothing: accepted, answered with that tombstone's version.
-    const absorbed = info.change.op === 'delete' && info.ackVersion !== null && tombstones.has(`${docKey(info.change.c, info.change.id)}@${info.ackVersion}`);
-    if (info.acked && !info.rejected && (outcome === null || (outcome === 'accepted' && info.applied.length === 0 && !absorbed))) {
+    const absorbed =
+      info.change.op === 'delete' &&
+      info.ackVersion !== null &&
+      tombstones.has(`${docKey(info.change.c, info.change.id)}@${info.ackVersion}`);
+    if (
+      info.acked &&
+      !info.rejected &&
+      (outcome === null || (outcome === 'accepted' && info.applied.length === 0 && !absorbed))
+    ) {
       lost++;
-      violations.push({ kind: 'lost', client: info.client, message: `client ${info.client}: acknowledged write #${info.change.m} (${docKey(info.change.c, info.change.id)}) is ${outcome === null ? "not in the server's ledger" : "accepted but not in the server's oplog"}`, evidence: [info.write] });
-    } else if (info.acked && info.applied.length === 0 && (outcome === 'conflict_resolved' || absorbed)) superseded++;
-    if (outcome === 'rejected' && info.acked && !info.rejected) violations.push({ kind: 'lost', client: info.client, message: `client ${info.client}: write #${info.change.m} was rejected by the server but the client took it as acknowledged`, evidence: [info.write] });
-    if (info.rejected && info.applied.length > 0) violations.push({ kind: 'rejected-applied', client: info.client, message: `client ${info.client}: write #${info.change.m} was answered rejected but applied`, evidence: [info.write, ...info.applied] });
+      violations.push({
+        kind: 'lost',
+        client: info.client,
+        message: `client ${info.client}: acknowledged write #${info.change.m} (${docKey(info.change.c, info.change.id)}) is ${outcome === null ? "not in the server's ledger" : "accepted but not in the server's oplog"}`,
+        evidence: [info.write],
+      });
+    } else if (
+      info.acked &&
+      info.applied.length === 0 &&
+      (outcome === 'conflict_resolved' || absorbed)
+    )
+      superseded++;
+    if (outcome === 'rejected' && info.acked && !info.rejected)
+      violations.push({
+        kind: 'lost',
+        client: info.client,
+        message: `client ${info.client}: write #${info.change.m} was rejected by the server but the client took it as acknowledged`,
+        evidence: [info.write],
+      });
+    if (info.rejected && info.applied.length > 0)
+      violations.push({
+        kind: 'rejected-applied',
+        client: info.client,
+        message: `client ${info.client}: write #${info.change.m} was answered rejected but applied`,
+        evidence: [info.write, ...info.applied],
+      });
   }
 
   // After the last heal: every client drained its outbox and holds exactly the server's full state.
-  const server = new Map(run.full.filter((d) => !ruled.has(d.c)).map((d) => [docKey(d.c, d.id), d]));
+  const server = new Map(
+    run.full.filter((d) => !ruled.has(d.c)).map((d) => [docKey(d.c, d.id), d]),
+  );
   let viewDocs = 0;
   let wedged = 0;
   let converged = 0;
   run.histories.forEach((events, client) => {
-    const final = [...events].reverse().find((e): e is Extract<HistoryEvent, { t: 'final' }> => e.t === 'final');
+    const final = [...events]
+      .reverse()
+      .find((e): e is Extract<HistoryEvent, { t: 'final' }> => e.t === 'final');
     if (!final) {
       wedged++;
-      violations.push({ kind: 'wedged', client, message: `client ${client}: no final state (did not finish draining)`, evidence: events.slice(-3) });
+      violations.push({
+        kind: 'wedged',
+        client,
+        message: `client ${client}: no final state (did not finish draining)`,
+        evidence: events.slice(-3),
+      });
       return;
     }
     if (final.pending > 0) {
       wedged++;
-      violations.push({ kind: 'wedged', client, message: `client ${client}: ${final.pending} changes still in its outbox after the last heal`, evidence: [{ ...final, docs: `${final.docs.length} docs` }] });
+      violations.push({
+        kind: 'wedged',
+        client,
+        message: `client ${client}: ${final.pending} changes still in its outbox after the last heal`,
+        evidence: [{ ...final, docs: `${final.docs.length} docs` }],
+      });
     }
-    const local = new Map(final.docs.filter((d) => !ruled.has(d.c)).map((d) => [docKey(d.c, d.id), d]));
+    const local = new Map(
+      final.docs.filter((d) => !ruled.has(d.c)).map((d) => [docKey(d.c, d.id), d]),
+    );
     const diff: string[] = [];
     for (const [key, d] of server) {
       const l = local.get(key);
       if (!l) diff.push(`${key}: missing (server ${d.v})`);
-      else if (l.v !== d.v || canonical(l.d) !== canonical(d.d)) diff.push(`${key}: ${l.v} ${canonical(l.d)} vs server ${d.v} ${canonical(d.d)}`);
+      else if (l.v !== d.v || canonical(l.d) !== canonical(d.d))
+        diff.push(`${key}: ${l.v} ${canonical(l.d)} vs server ${d.v} ${canonical(d.d)}`);
     }
     for (const key of local.keys()) if (!server.has(key)) diff.push(`${key}: not on the server`);
     // Ruled collections: exactly the union of the client's views, as the server's own query of its rules returns them.
     // Versions this client's own acknowledged writes gave (a document it wrote that no view holds: `kept-own-write`).
-    const own = new Set(infos.filter((i) => i.client === client && i.acked && i.ackVersion).map((i) => `${docKey(i.change.c, i.change.id)}@${i.ackVersion}`));
-    const { diff: viewDiff, kept } = ruled.size > 0 ? compareViews(final, run.views?.get(client) ?? [], ruled, own) : { diff: [], kept: [] };
-    if (kept.length > 0) violations.push({ kind: 'kept-own-write', client, message: `client ${client}: ${kept.length} documents it wrote itself stay outside its views after the push`, evidence: kept.slice(0, 5) });
+    const own = new Set(
+      infos
+        .filter((i) => i.client === client && i.acked && i.ackVersion)
+        .map((i) => `${docKey(i.change.c, i.change.id)}@${i.ackVersion}`),
+    );
+    const { diff: viewDiff, kept } =
+      ruled.size > 0
+        ? compareViews(final, run.views?.get(client) ?? [], ruled, own)
+        : { diff: [], kept: [] };
+    if (kept.length > 0)
+      violations.push({
+        kind: 'kept-own-write',
+        client,
+        message: `client ${client}: ${kept.length} documents it wrote itself stay outside its views after the push`,
+        evidence: kept.slice(0, 5),
+      });
     viewDocs += final.docs.filter((d) => ruled.has(d.c)).length;
-    if (viewDiff.length > 0) violations.push({ kind: 'view-mismatch', client, message: `client ${client}: ${viewDiff.length} ruled documents differ from the union of its views (${(final.views ?? []).map((v) => v.key).join(', ') || 'none'})`, evidence: viewDiff.slice(0, 5) });
-    if (diff.length > 0) violations.push({ kind: 'not-converged', client, message: `client ${client}: ${diff.length} documents differ from the server's full state`, evidence: diff.slice(0, 5) });
+    if (viewDiff.length > 0)
+      violations.push({
+        kind: 'view-mismatch',
+        client,
+        message: `client ${client}: ${viewDiff.length} ruled documents differ from the union of its views (${(final.views ?? []).map((v) => v.key).join(', ') || 'none'})`,
+        evidence: viewDiff.slice(0, 5),
+      });
+    if (diff.length > 0)
+      violations.push({
+        kind: 'not-converged',
+        client,
+        message: `client ${client}: ${diff.length} documents differ from the server's full state`,
+        evidence: diff.slice(0, 5),
+      });
     else if (final.pending === 0 && viewDiff.length === 0) converged++;
   });
   let subscribes = 0;
   let unsubscribes = 0;
   for (const events of run.histories) {
-    for (const e of events) if (e.t === 'view') e.op === 'subscribe' ? subscribes++ : unsubscribes++;
+    for (const e of events)
+      if (e.t === 'view') {
+        if (e.op === 'subscribe') subscribes++;
+        else unsubscribes++;
+      }
   }
-  const integrity = run.histories.reduce((n, events) => n + events.filter((e) => e.t === 'integrity').length, 0);
-  const moved = (i: WriteInfo) => ruled.has(i.change.c) && i.change.op === 'patch' && i.change.data !== null && ('assignee' in i.change.data || 'team' in i.change.data);
+  const integrity = run.histories.reduce(
+    (n, events) => n + events.filter((e) => e.t === 'integrity').length,
+    0,
+  );
+  const moved = (i: WriteInfo) =>
+    ruled.has(i.change.c) &&
+    i.change.op === 'patch' &&
+    i.change.data !== null &&
+    ('assignee' in i.change.data || 'team' in i.change.data);
 
   const counts: CheckCounts = {
     writes: infos.filter((i) => i.committed).length,
@@ -406,13 +564,15 @@ export function compareViews(
 ): { diff: string[]; kept: string[] } {
   const diff: string[] = [];
   const kept: string[] = [];
-  for (const v of final.views ?? []) if (v.status !== 'ready') diff.push(`view ${v.key}: ${v.status} at the end`);
+  for (const v of final.views ?? [])
+    if (v.status !== 'ready') diff.push(`view ${v.key}: ${v.status} at the end`);
   const want = new Map(expected.map((d) => [docKey(d.c, d.id), d]));
   const have = new Map(final.docs.filter((d) => ruled.has(d.c)).map((d) => [docKey(d.c, d.id), d]));
   for (const [key, d] of want) {
     const l = have.get(key);
     if (!l) diff.push(`${key}: missing (in its views at ${d.v})`);
-    else if (l.v !== d.v || canonical(l.d) !== canonical(d.d)) diff.push(`${key}: ${l.v} ${canonical(l.d)} vs its views ${d.v} ${canonical(d.d)}`);
+    else if (l.v !== d.v || canonical(l.d) !== canonical(d.d))
+      diff.push(`${key}: ${l.v} ${canonical(l.d)} vs its views ${d.v} ${canonical(d.d)}`);
   }
   for (const [key, l] of have) {
     if (want.has(key)) continue;
@@ -427,7 +587,9 @@ export function compareViews(
 export function describeFailure(seed: number, result: CheckResult, max = 5): string {
   const byKind = new Map<string, number>();
   for (const v of result.violations) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + 1);
-  const lines = [`torture FAILED: seed=${seed} violations=${result.violations.length} (${[...byKind].map(([k, n]) => `${k}=${n}`).join(' ')})`];
+  const lines = [
+    `torture FAILED: seed=${seed} violations=${result.violations.length} (${[...byKind].map(([k, n]) => `${k}=${n}`).join(' ')})`,
+  ];
   for (const v of result.violations.slice(0, max)) {
     lines.push(`- ${v.kind}: ${v.message}`);
     for (const e of v.evidence) lines.push(`    ${JSON.stringify(e).slice(0, 600)}`);

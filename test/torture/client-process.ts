@@ -5,7 +5,15 @@
  * its configuration comes in TORTURE_CLIENT (JSON), its orders over IPC (`drain`, `final`).
  */
 import Database from 'better-sqlite3';
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink, type TRPCLink } from '@trpc/client';
+import {
+  createTRPCClient,
+  createWSClient,
+  httpBatchLink,
+  splitLink,
+  TRPCClientError,
+  wsLink,
+  type TRPCLink,
+} from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 import WebSocket from 'ws';
@@ -37,7 +45,11 @@ export interface ClientConfig {
 }
 
 /** Messages a client process sends to the harness. */
-export type ClientReport = { type: 'ready' } | { type: 'wrote'; changes: number } | { type: 'drained'; pending: number; ms: number } | { type: 'final'; pending: number };
+export type ClientReport =
+  | { type: 'ready' }
+  | { type: 'wrote'; changes: number }
+  | { type: 'drained'; pending: number; ms: number }
+  | { type: 'final'; pending: number };
 
 const config = JSON.parse(process.env.TORTURE_CLIENT ?? '{}') as ClientConfig;
 const send = (report: ClientReport) => process.send?.(report);
@@ -54,27 +66,35 @@ let offline = false;
 const base = () => `127.0.0.1:${config.ports[current]}`;
 
 /** Fails every call while the client is offline (subscriptions are stopped with live mode). */
-const offlineLink: TRPCLink<AppRouter> = () => ({ op, next }) =>
-  observable((observer) => {
-    if (offline && op.type !== 'subscription') {
-      observer.error(TRPCClientError.from(new Error('fetch failed: offline (torture client)')));
-      return;
-    }
-    const sub = next(op).subscribe(observer);
-    return () => sub.unsubscribe();
-  });
+const offlineLink: TRPCLink<AppRouter> =
+  () =>
+  ({ op, next }) =>
+    observable((observer) => {
+      if (offline && op.type !== 'subscription') {
+        observer.error(TRPCClientError.from(new Error('fetch failed: offline (torture client)')));
+        return;
+      }
+      const sub = next(op).subscribe(observer);
+      return () => sub.unsubscribe();
+    });
 
 /** The app's fetch: to the current server's proxy, bounded in time (a blackholed request must end). */
 const fetchCurrent = (input: RequestInfo | URL | string, init?: RequestInit) => {
   // A plain timer rather than AbortSignal.timeout()/any(): it holds its controller strongly, and it
   // stays armed while the body is read (a stall can come after the headers).
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error('request timed out (torture client, 10 s)')), 10_000);
+  const timer = setTimeout(
+    () => controller.abort(new Error('request timed out (torture client, 10 s)')),
+    10_000,
+  );
   timer.unref();
   const outer = init?.signal;
   if (outer?.aborted) controller.abort(outer.reason);
   else outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
-  return fetch(String(input).replace('torture.invalid', base()), { ...init, signal: controller.signal });
+  return fetch(String(input).replace('torture.invalid', base()), {
+    ...init,
+    signal: controller.signal,
+  });
 };
 
 const wsClient = createWSClient({
@@ -90,7 +110,12 @@ const trpc = createTRPCClient<AppRouter>({
     splitLink({
       condition: (op) => op.type === 'subscription',
       true: wsLink({ client: wsClient, transformer: superjson }),
-      false: httpBatchLink({ url: 'http://torture.invalid/trpc', transformer: superjson, fetch: fetchCurrent as never, headers: { authorization: `Bearer ${config.token}` } }),
+      false: httpBatchLink({
+        url: 'http://torture.invalid/trpc',
+        transformer: superjson,
+        fetch: fetchCurrent as never,
+        headers: { authorization: `Bearer ${config.token}` },
+      }),
     }),
   ],
 });
@@ -110,9 +135,26 @@ clientId = await client.clientId();
 client.on('clientId', (e) => (clientId = e.clientId));
 let errorsLogged = 0;
 // Integrity mismatches (nothing edits a store behind a client's back here: each one is a finding).
-client.on('integrity', (e) => history.add({ t: 'integrity', at: Date.now(), collection: e.collection, view: e.view ?? null, expected: e.expected, actual: e.actual, checkpoint: e.checkpoint, repaired: e.repaired }));
+client.on('integrity', (e) =>
+  history.add({
+    t: 'integrity',
+    at: Date.now(),
+    collection: e.collection,
+    view: e.view ?? null,
+    expected: e.expected,
+    actual: e.actual,
+    checkpoint: e.checkpoint,
+    repaired: e.repaired,
+  }),
+);
 client.on('error', (e) => {
-  if (errorsLogged++ < 200) history.add({ t: 'error', at: Date.now(), where: e.where, message: String((e.error as Error)?.message ?? e.error).slice(0, 200) });
+  if (errorsLogged++ < 200)
+    history.add({
+      t: 'error',
+      at: Date.now(),
+      where: e.where,
+      message: String((e.error as Error)?.message ?? e.error).slice(0, 200),
+    });
   if (rng.chance(0.5)) current = rng.int(0, config.ports.length - 1); // fail over, as a load balancer would
 });
 history.add({
@@ -126,8 +168,15 @@ history.add({
 });
 // A start that has not finished after 30 s says what the process is waiting on.
 const watchdog = setTimeout(() => {
-  const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles().map((h) => h.constructor.name);
-  history.add({ t: 'error', at: Date.now(), where: 'start', message: `start() still running after 30 s; status=${client.status()} handles=${handles.join(',')}` });
+  const handles = (process as unknown as { _getActiveHandles(): object[] })
+    ._getActiveHandles()
+    .map((h) => h.constructor.name);
+  history.add({
+    t: 'error',
+    at: Date.now(),
+    where: 'start',
+    message: `start() still running after 30 s; status=${client.status()} handles=${handles.join(',')}`,
+  });
 }, 30_000);
 await client.start();
 clearTimeout(watchdog);
@@ -174,7 +223,9 @@ async function changeViews(): Promise<void> {
     await sub.unsubscribe().catch(() => undefined);
     return;
   }
-  const sub = rng.chance(0.4) ? client.subscribe('mine') : client.subscribe('team', { team: team() });
+  const sub = rng.chance(0.4)
+    ? client.subscribe('mine')
+    : client.subscribe('team', { team: team() });
   history.add({ t: 'view', at: Date.now(), op: 'subscribe', key: sub.key });
 }
 
@@ -200,7 +251,14 @@ async function writeOnce(): Promise<number> {
         return 1;
       }
       const field = rng.int(0, 2);
-      await tasks.patch(id, field === 0 ? { title: tag() } : field === 1 ? { priority: (tag(), uniq()) } : { tags: [tag()] });
+      await tasks.patch(
+        id,
+        field === 0
+          ? { title: tag() }
+          : field === 1
+            ? { priority: (tag(), uniq()) }
+            : { tags: [tag()] },
+      );
       return 1;
     }
     if (kind < 0.82) {
@@ -275,7 +333,8 @@ async function dump(collection: string): Promise<SeenDoc[]> {
   let after: string | undefined;
   for (;;) {
     const page: LocalDoc[] = await inner.listDocs(collection, { after, limit: 500 });
-    for (const d of page) if (d.data !== null) out.push({ c: d.collection, id: d.id, v: d.version, d: d.data });
+    for (const d of page)
+      if (d.data !== null) out.push({ c: d.collection, id: d.id, v: d.version, d: d.data });
     if (page.length < 500) return out;
     after = page.at(-1)!.id;
   }
@@ -298,7 +357,9 @@ process.on('message', (msg: { type: 'drain' | 'final'; ms: number }) => {
       const pending = await drain(begun + msg.ms);
       // Every subscription's first sync is local (a rebuild cut short by a fault finishes here).
       const views = await client.subscriptions();
-      await Promise.all(views.map((v) => Promise.race([v.ready, sleep(msg.ms)]).catch(() => undefined)));
+      await Promise.all(
+        views.map((v) => Promise.race([v.ready, sleep(msg.ms)]).catch(() => undefined)),
+      );
       const docs = [...(await dump('tasks')), ...(await dump('notes')), ...(await dump('jobs'))];
       history.add({
         t: 'final',
@@ -307,7 +368,12 @@ process.on('message', (msg: { type: 'drain' | 'final'; ms: number }) => {
         checkpoint: await inner.getMeta('checkpoint'),
         docs,
         drainedMs: Date.now() - begun,
-        views: views.map((v) => ({ key: v.key, rule: v.rule, params: v.params ?? null, status: v.status })),
+        views: views.map((v) => ({
+          key: v.key,
+          rule: v.rule,
+          params: v.params ?? null,
+          status: v.status,
+        })),
       });
       send({ type: 'final', pending });
     }

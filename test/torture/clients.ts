@@ -30,7 +30,10 @@ export class ClientHandle {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.child = child;
-    child.stderr!.on('data', (d: Buffer) => (this.errors = (this.errors + d.toString()).slice(-4000)));
+    child.stderr!.on(
+      'data',
+      (d: Buffer) => (this.errors = (this.errors + d.toString()).slice(-4000)),
+    );
     child.on('message', (report: ClientReport) => {
       this.reports.set(report.type, report);
       if (report.type === 'wrote') this.wrote = true;
@@ -50,8 +53,12 @@ export class ClientHandle {
     for (;;) {
       const report = this.reports.get(type);
       if (report) return report;
-      if (!this.running) throw new Error(`client ${this.config.index} exited before '${type}':\n${this.errors}`);
-      if (Date.now() > deadline) throw new Error(`client ${this.config.index}: no '${type}' within ${timeoutMs} ms\n${this.errors}`);
+      if (!this.running)
+        throw new Error(`client ${this.config.index} exited before '${type}':\n${this.errors}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `client ${this.config.index}: no '${type}' within ${timeoutMs} ms\n${this.errors}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -7,7 +7,17 @@ import type { FaultProxy, ProxyLink, Direction } from './proxy.js';
 import type { Rng } from './rng.js';
 
 /** Faults the harness injects (clients also go offline by themselves: counted from their histories). */
-export const FAULT_KINDS = ['latency', 'cut-request', 'cut-response', 'stall', 'partition-one-way', 'partition-two-way', 'server-kill', 'client-kill', 'pg-restart'] as const;
+export const FAULT_KINDS = [
+  'latency',
+  'cut-request',
+  'cut-response',
+  'stall',
+  'partition-one-way',
+  'partition-two-way',
+  'server-kill',
+  'client-kill',
+  'pg-restart',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** What the schedule acts on. */
@@ -27,7 +37,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs faults until `until()` says stop; `counts` holds what was injected so far. */
 export class FaultSchedule {
-  readonly counts: Record<FaultKind | 'heal', number> = Object.fromEntries([...FAULT_KINDS, 'heal'].map((k) => [k, 0])) as Record<FaultKind | 'heal', number>;
+  readonly counts: Record<FaultKind | 'heal', number> = Object.fromEntries(
+    [...FAULT_KINDS, 'heal'].map((k) => [k, 0]),
+  ) as Record<FaultKind | 'heal', number>;
   readonly log: string[] = [];
   private readonly busy = new Set<string>();
   private readonly running = new Set<Promise<void>>();
@@ -52,7 +64,9 @@ export class FaultSchedule {
     while (!until()) {
       this.refreshCuts();
       const least = Math.min(...this.kinds.map((k) => this.counts[k]));
-      const kind = this.rng.pick(this.kinds.filter((k) => this.counts[k] === least || this.rng.chance(0.15)));
+      const kind = this.rng.pick(
+        this.kinds.filter((k) => this.counts[k] === least || this.rng.chance(0.15)),
+      );
       this.inject(kind);
       await sleep(this.rng.int(Math.floor(intervalMs / 2), Math.ceil((intervalMs * 3) / 2)));
     }
@@ -63,7 +77,10 @@ export class FaultSchedule {
   private background(name: string, task: () => Promise<void>): void {
     this.busy.add(name);
     const p = task()
-      .catch((error: unknown) => void this.log.push(`${name}: ${(error as Error).message.split('\n')[0]}`))
+      .catch(
+        (error: unknown) =>
+          void this.log.push(`${name}: ${(error as Error).message.split('\n')[0]}`),
+      )
       .finally(() => {
         this.busy.delete(name);
         this.running.delete(p);
@@ -72,8 +89,16 @@ export class FaultSchedule {
   }
 
   private someLinks(maxClients: number, maxServers: number): ProxyLink[] {
-    const cs = new Set(Array.from({ length: this.rng.int(1, maxClients) }, () => this.rng.int(0, this.t.clients - 1)));
-    const ss = new Set(Array.from({ length: this.rng.int(1, maxServers) }, () => this.rng.int(0, this.t.servers - 1)));
+    const cs = new Set(
+      Array.from({ length: this.rng.int(1, maxClients) }, () =>
+        this.rng.int(0, this.t.clients - 1),
+      ),
+    );
+    const ss = new Set(
+      Array.from({ length: this.rng.int(1, maxServers) }, () =>
+        this.rng.int(0, this.t.servers - 1),
+      ),
+    );
     return [...cs].flatMap((c) => [...ss].map((s) => this.t.proxy.links[c]![s]!));
   }
 
@@ -100,7 +125,8 @@ export class FaultSchedule {
         return;
       }
       case 'stall': {
-        const link = this.t.proxy.links[r.int(0, this.t.clients - 1)]![r.int(0, this.t.servers - 1)]!;
+        const link =
+          this.t.proxy.links[r.int(0, this.t.clients - 1)]![r.int(0, this.t.servers - 1)]!;
         if (link.hold.up || link.hold.down) return;
         this.counts.stall++;
         const ms = r.int(500, 3000);
@@ -116,7 +142,8 @@ export class FaultSchedule {
       case 'partition-two-way': {
         const links = this.someLinks(4, 2).filter((l) => !l.hold.up && !l.hold.down);
         if (links.length === 0) return;
-        const dirs: Direction[] = kind === 'partition-two-way' ? ['up', 'down'] : [r.pick(['up', 'down'] as const)];
+        const dirs: Direction[] =
+          kind === 'partition-two-way' ? ['up', 'down'] : [r.pick(['up', 'down'] as const)];
         const ms = r.int(1000, 5000);
         const reset = r.chance(0.3);
         this.counts[kind]++;

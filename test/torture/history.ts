@@ -21,13 +21,27 @@ export interface SeenDoc {
 /** One line of a history file. `at` is ms since the epoch. */
 export type HistoryEvent =
   /** The client process started: its id, what its outbox and rejected list hold (from disk, after a kill -9). */
-  | { t: 'start'; at: number; pid: number; clientId: string; outbox: number[]; rejected: number[]; checkpoint: string | null }
+  | {
+      t: 'start';
+      at: number;
+      pid: number;
+      clientId: string;
+      outbox: number[];
+      rejected: number[];
+      checkpoint: string | null;
+    }
   /** About to append these changes to the outbox (one local transaction); `committed` follows once stored. */
   | { t: 'write'; at: number; clientId: string; changes: WrittenChange[] }
   /** The local transaction of the preceding `write` is stored. */
   | { t: 'committed'; at: number; ms: number[] }
   /** Push answers settled: entries `removed` from the outbox; `rejected` among them; the versions the answers gave. */
-  | { t: 'settle'; at: number; removed: number[]; rejected: number[]; docs: { c: string; id: string; v: string | null }[] }
+  | {
+      t: 'settle';
+      at: number;
+      removed: number[];
+      rejected: number[];
+      docs: { c: string; id: string; v: string | null }[];
+    }
   /** The server refused the client id: outbox entries `from` were renumbered `to` under `clientId`. */
   | { t: 'renumber'; at: number; previous: string; clientId: string; from: number[]; to: number[] }
   /** Server changes stored (pull page, stream event, full-export page), with the checkpoint stored in the same write. */
@@ -39,11 +53,28 @@ export type HistoryEvent =
   /** The client went offline (its link fails every call, live mode stopped) or online again. */
   | { t: 'offline' | 'online'; at: number }
   /** An integrity mismatch the client found (`view`: the subscription key when it was a view's), and what its repair changed. */
-  | { t: 'integrity'; at: number; collection: string; view: string | null; expected: string; actual: string; checkpoint: string; repaired: number | null }
+  | {
+      t: 'integrity';
+      at: number;
+      collection: string;
+      view: string | null;
+      expected: string;
+      actual: string;
+      checkpoint: string;
+      repaired: number | null;
+    }
   /** The client subscribed to a view or left one (`key`: rule and canonical params). */
   | { t: 'view'; at: number; op: 'subscribe' | 'unsubscribe'; key: string }
   /** The client's final state after the last heal: live documents, outbox size, checkpoint and the views it holds. */
-  | { t: 'final'; at: number; pending: number; checkpoint: string | null; docs: SeenDoc[]; drainedMs: number; views?: FinalView[] };
+  | {
+      t: 'final';
+      at: number;
+      pending: number;
+      checkpoint: string | null;
+      docs: SeenDoc[];
+      drainedMs: number;
+      views?: FinalView[];
+    };
 
 /** A subscription the client holds at the end of a run. */
 export interface FinalView {

@@ -37,7 +37,16 @@ export const DEFAULTS: TortureOptions = {
   pgRestarts: true,
 };
 
-const NUMERIC = ['seed', 'clients', 'servers', 'writes', 'duration', 'faultsPerKind', 'docs', 'convergeSeconds'] as const;
+const NUMERIC = [
+  'seed',
+  'clients',
+  'servers',
+  'writes',
+  'duration',
+  'faultsPerKind',
+  'docs',
+  'convergeSeconds',
+] as const;
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const envName = (name: string) => `TORTURE_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -46,14 +55,19 @@ const envName = (name: string) => `TORTURE_${name.replace(/[A-Z]/g, (c) => `_${c
  * Reads `--clients 10 --servers 3 --writes 2000 --seed 42 --duration 300 --faults-per-kind 50
  * --docs 40 --converge-seconds 90 --dir D --no-pg-restarts` (or TORTURE_CLIENTS=… and so on) over `base`.
  */
-export function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv, base: Partial<TortureOptions> = {}): TortureOptions {
+export function readOptions(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  base: Partial<TortureOptions> = {},
+): TortureOptions {
   const out: TortureOptions = { ...DEFAULTS, seed: Math.floor(Math.random() * 2 ** 31), ...base };
   for (const name of NUMERIC) {
     const raw = env[envName(name)];
     if (raw !== undefined && raw !== '') out[name] = Number(raw);
   }
   if (env.TORTURE_DIR) out.dir = env.TORTURE_DIR;
-  if (env.TORTURE_PG_RESTARTS === '0' || env.TORTURE_PG_RESTARTS === 'false') out.pgRestarts = false;
+  if (env.TORTURE_PG_RESTARTS === '0' || env.TORTURE_PG_RESTARTS === 'false')
+    out.pgRestarts = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--no-pg-restarts') {
@@ -65,12 +79,17 @@ export function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv, bas
     const value = inline ?? argv[++i];
     if (name) out[name] = Number(value);
     else if (flag === '--dir' && value) out.dir = value;
-    else throw new Error(`torture: unknown option ${arg} (known: ${NUMERIC.map((n) => `--${kebab(n)}`).join(' ')} --dir --no-pg-restarts)`);
+    else
+      throw new Error(
+        `torture: unknown option ${arg} (known: ${NUMERIC.map((n) => `--${kebab(n)}`).join(' ')} --dir --no-pg-restarts)`,
+      );
   }
   for (const name of NUMERIC) {
-    if (!Number.isFinite(out[name]) || out[name] < 0) throw new Error(`torture: --${kebab(name)} must be a non-negative number, got ${out[name]}`);
+    if (!Number.isFinite(out[name]) || out[name] < 0)
+      throw new Error(`torture: --${kebab(name)} must be a non-negative number, got ${out[name]}`);
   }
-  if (out.clients < 1 || out.servers < 1 || out.docs < 1) throw new Error('torture: --clients, --servers and --docs must be at least 1');
+  if (out.clients < 1 || out.servers < 1 || out.docs < 1)
+    throw new Error('torture: --clients, --servers and --docs must be at least 1');
   return out;
 }
 

@@ -57,7 +57,13 @@ export class ProxyLink {
     const port = this.target();
     if (port === null) return void client.destroy();
     const server = connect(port, '127.0.0.1');
-    const conn: Conn = { client, server, held: { up: [], down: [] }, last: { up: 0, down: 0 }, dead: false };
+    const conn: Conn = {
+      client,
+      server,
+      held: { up: [], down: [] },
+      last: { up: 0, down: 0 },
+      dead: false,
+    };
     this.conns.add(conn);
     const end = () => this.kill(conn);
     client.on('data', (chunk: Buffer) => this.forward(conn, 'up', chunk));
@@ -82,7 +88,9 @@ export class ProxyLink {
       this.cuts[dir]--;
       this.cutsDone[dir]++;
       // Part of the chunk goes through (a request or an answer torn in the middle), then the connection drops.
-      this.deliver(conn, dir, chunk.subarray(0, this.rng.int(0, chunk.length - 1)), () => this.kill(conn));
+      this.deliver(conn, dir, chunk.subarray(0, this.rng.int(0, chunk.length - 1)), () =>
+        this.kill(conn),
+      );
       return;
     }
     this.deliver(conn, dir, chunk);
@@ -130,7 +138,9 @@ export class ProxyLink {
   /** Closes the listener and every connection. */
   async close(): Promise<void> {
     for (const conn of [...this.conns]) this.kill(conn);
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
   }
 }
 

@@ -12,11 +12,22 @@ const metaOf = (writes: readonly LocalWrite[], key: Meta['key']): Meta | undefin
   writes.find((w): w is Meta => w.type === 'setMeta' && w.key === key);
 
 /** Records what `writes` are before they are stored (only new outbox entries need that: their ids must be known even if the process dies). */
-function before(history: HistoryWriter, clientId: () => string, writes: readonly LocalWrite[]): number[] | null {
+function before(
+  history: HistoryWriter,
+  clientId: () => string,
+  writes: readonly LocalWrite[],
+): number[] | null {
   if (metaOf(writes, 'clientId')) return null; // a renumbering, recorded once stored
   const changes: WrittenChange[] = [];
   for (const w of writes) {
-    if (w.type === 'appendOutbox') changes.push({ m: w.entry.mutationId, c: w.entry.collection, id: w.entry.id, op: w.entry.op, data: w.entry.data });
+    if (w.type === 'appendOutbox')
+      changes.push({
+        m: w.entry.mutationId,
+        c: w.entry.collection,
+        id: w.entry.id,
+        op: w.entry.op,
+        data: w.entry.data,
+      });
   }
   if (changes.length === 0) return null;
   history.add({ t: 'write', at: Date.now(), clientId: clientId(), changes });
@@ -24,14 +35,27 @@ function before(history: HistoryWriter, clientId: () => string, writes: readonly
 }
 
 /** Records a stored batch (`last`: the checkpoint recorded last, so heartbeats that do not move it are not recorded). */
-function after(history: HistoryWriter, previousId: string, writes: readonly LocalWrite[], written: number[] | null, last: { cp: string | null }): void {
+function after(
+  history: HistoryWriter,
+  previousId: string,
+  writes: readonly LocalWrite[],
+  written: number[] | null,
+  last: { cp: string | null },
+): void {
   const at = Date.now();
   if (written) return history.add({ t: 'committed', at, ms: written });
   const newId = metaOf(writes, 'clientId');
   if (newId) {
     const from = writes.flatMap((w) => (w.type === 'removeOutbox' ? w.mutationIds : []));
     const to = writes.flatMap((w) => (w.type === 'appendOutbox' ? [w.entry.mutationId] : []));
-    return history.add({ t: 'renumber', at, previous: previousId, clientId: String(newId.value), from, to });
+    return history.add({
+      t: 'renumber',
+      at,
+      previous: previousId,
+      clientId: String(newId.value),
+      from,
+      to,
+    });
   }
   const removed = writes.flatMap((w) => (w.type === 'removeOutbox' ? w.mutationIds : []));
   const docs = writes.flatMap((w) => (w.type === 'putDoc' ? [w.doc] : []));
@@ -39,17 +63,38 @@ function after(history: HistoryWriter, previousId: string, writes: readonly Loca
     const gone = new Set(removed);
     const list = (metaOf(writes, 'rejected')?.value ?? []) as RejectedChange[];
     const rejected = list.map((r) => r.change.mutationId).filter((m) => gone.has(m));
-    return history.add({ t: 'settle', at, removed, rejected, docs: docs.map((d) => ({ c: d.collection, id: d.id, v: d.version })) });
+    return history.add({
+      t: 'settle',
+      at,
+      removed,
+      rejected,
+      docs: docs.map((d) => ({ c: d.collection, id: d.id, v: d.version })),
+    });
   }
   const cp = metaOf(writes, 'checkpoint');
   const resync = metaOf(writes, 'resync');
-  const seen: SeenDoc[] = docs.map((d) => ({ c: d.collection, id: d.id, v: d.version, d: d.server }));
+  const seen: SeenDoc[] = docs.map((d) => ({
+    c: d.collection,
+    id: d.id,
+    v: d.version,
+    d: d.server,
+  }));
   // The sweep at the end of a full resync: documents the export did not hold are dropped.
-  for (const w of writes) if (w.type === 'deleteDoc') seen.push({ c: w.collection, id: w.id, v: null, d: null });
+  for (const w of writes)
+    if (w.type === 'deleteDoc') seen.push({ c: w.collection, id: w.id, v: null, d: null });
   const checkpoint = cp ? String(cp.value) : null;
-  if (seen.length > 0) history.add({ t: 'observe', at, cp: checkpoint, full: resync !== undefined && resync.value !== null, docs: seen });
-  if (checkpoint && resync && resync.value === null) history.add({ t: 'resynced', at, cp: checkpoint });
-  else if (checkpoint && seen.length === 0 && checkpoint !== last.cp) history.add({ t: 'observe', at, cp: checkpoint, full: false, docs: [] });
+  if (seen.length > 0)
+    history.add({
+      t: 'observe',
+      at,
+      cp: checkpoint,
+      full: resync !== undefined && resync.value !== null,
+      docs: seen,
+    });
+  if (checkpoint && resync && resync.value === null)
+    history.add({ t: 'resynced', at, cp: checkpoint });
+  else if (checkpoint && seen.length === 0 && checkpoint !== last.cp)
+    history.add({ t: 'observe', at, cp: checkpoint, full: false, docs: [] });
   if (checkpoint) last.cp = checkpoint;
 }
 
@@ -57,7 +102,11 @@ function after(history: HistoryWriter, previousId: string, writes: readonly Loca
  * `store` with every `write()` recorded into `history`. `clientId()` names the id the client uses
  * now (read from the store's meta by the caller).
  */
-export function recordingStore(store: LocalStore, history: HistoryWriter, clientId: () => string): LocalStore {
+export function recordingStore(
+  store: LocalStore,
+  history: HistoryWriter,
+  clientId: () => string,
+): LocalStore {
   const last = { cp: null as string | null };
   const write = async (writes: LocalWrite[]): Promise<void> => {
     const previous = clientId();
@@ -69,7 +118,9 @@ export function recordingStore(store: LocalStore, history: HistoryWriter, client
     get(target, prop, receiver) {
       if (prop === 'write') return write;
       const value = Reflect.get(target, prop, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
     },
   });
 }

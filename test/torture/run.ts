@@ -43,7 +43,10 @@ export interface TortureResult {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs the whole thing; `log` gets progress lines. Rejects only when the harness itself cannot run. */
-export async function runTorture(o: TortureOptions, log: (line: string) => void = () => undefined): Promise<TortureResult> {
+export async function runTorture(
+  o: TortureOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<TortureResult> {
   const t0 = Date.now();
   const notes: string[] = [];
   const dir = resolve(o.dir);
@@ -59,16 +62,22 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
     if (typeof got === 'string') notes.push(`no PostgreSQL restarts: ${got}`);
     else [cluster, adminUrl] = [got, got.url];
   }
-  if (!adminUrl) throw new Error('torture: needs TEST_DATABASE_URL or a private PostgreSQL cluster (root)');
+  if (!adminUrl)
+    throw new Error('torture: needs TEST_DATABASE_URL or a private PostgreSQL cluster (root)');
   const db = await freshDatabase(adminUrl, 'torture');
   const servers: (ServerProcess | null)[] = [];
   const clients: ClientHandle[] = [];
   const proxy = new FaultProxy(o.clients, o.servers, (s) => servers[s]?.port ?? null, rng);
   try {
-    servers.push(...(await Promise.all(Array.from({ length: o.servers }, (_, s) => serve(`s${s}`, db.url)))));
+    servers.push(
+      ...(await Promise.all(Array.from({ length: o.servers }, (_, s) => serve(`s${s}`, db.url)))),
+    );
     await proxy.start();
     const changesPerOp = 1.35; // a putMany writes 2–4 documents
-    const intervalMs = Math.max(20, Math.round((o.duration * 1000 * o.clients * changesPerOp) / Math.max(1, o.writes)));
+    const intervalMs = Math.max(
+      20,
+      Math.round((o.duration * 1000 * o.clients * changesPerOp) / Math.max(1, o.writes)),
+    );
     for (let c = 0; c < o.clients; c++) {
       const share = Math.floor(o.writes / o.clients) + (c < o.writes % o.clients ? 1 : 0);
       clients.push(
@@ -87,7 +96,9 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
       );
     }
     await Promise.all(clients.map((c) => c.start()));
-    log(`torture: ${o.servers} servers and ${o.clients} clients up after ${((Date.now() - t0) / 1000).toFixed(1)} s; writing`);
+    log(
+      `torture: ${o.servers} servers and ${o.clients} clients up after ${((Date.now() - t0) / 1000).toFixed(1)} s; writing`,
+    );
 
     const schedule = new FaultSchedule(
       {
@@ -110,9 +121,16 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
       rng,
     );
     const totalFaults = o.faultsPerKind * schedule.kinds.length;
-    const faultInterval = totalFaults > 0 ? Math.max(50, Math.floor((o.duration * 1000) / totalFaults)) : 1e9;
+    const faultInterval =
+      totalFaults > 0 ? Math.max(50, Math.floor((o.duration * 1000) / totalFaults)) : 1e9;
     const hardStop = t0 + 2 * o.duration * 1000 + 60_000;
-    const progress = setInterval(() => log(`torture: ${Math.round((Date.now() - t0) / 1000)} s, ${clients.filter((c) => c.wrote).length}/${o.clients} clients done writing, faults ${JSON.stringify(schedule.counts)}`), 30_000);
+    const progress = setInterval(
+      () =>
+        log(
+          `torture: ${Math.round((Date.now() - t0) / 1000)} s, ${clients.filter((c) => c.wrote).length}/${o.clients} clients done writing, faults ${JSON.stringify(schedule.counts)}`,
+        ),
+      30_000,
+    );
     try {
       await schedule.run(faultInterval, () => {
         if (Date.now() > hardStop) return true;
@@ -124,19 +142,34 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
       clearInterval(progress);
     }
     notes.push(...schedule.log);
-    if (!clients.every((c) => c.wrote)) notes.push('the write phase hit its time bound before every client wrote its share');
+    if (!clients.every((c) => c.wrote))
+      notes.push('the write phase hit its time bound before every client wrote its share');
 
     // The last heal: nothing held, no latency, every server and client process up.
     proxy.healAll();
-    for (let s = 0; s < o.servers; s++) if (!servers[s] || servers[s]!.child.exitCode !== null) servers[s] = await serve(`s${s}`, db.url);
+    for (let s = 0; s < o.servers; s++)
+      if (!servers[s] || servers[s]!.child.exitCode !== null)
+        servers[s] = await serve(`s${s}`, db.url);
     for (const c of clients) if (!c.running) await c.start();
-    log(`torture: last heal after ${((Date.now() - t0) / 1000).toFixed(1)} s, faults ${JSON.stringify(schedule.counts)}; draining`);
+    log(
+      `torture: last heal after ${((Date.now() - t0) / 1000).toFixed(1)} s, faults ${JSON.stringify(schedule.counts)}; draining`,
+    );
     const healedAt = Date.now();
     const boundMs = o.convergeSeconds * 1000;
     for (const c of clients) c.order('drain', boundMs);
-    await Promise.all(clients.map((c) => c.waitFor('drained', boundMs + 30_000).catch((e: Error) => void notes.push(e.message.split('\n')[0]!))));
+    await Promise.all(
+      clients.map((c) =>
+        c
+          .waitFor('drained', boundMs + 30_000)
+          .catch((e: Error) => void notes.push(e.message.split('\n')[0]!)),
+      ),
+    );
     for (const c of clients) c.order('final', 30_000);
-    await Promise.all(clients.map((c) => c.waitFor('final', 60_000).catch((e: Error) => void notes.push(e.message.split('\n')[0]!))));
+    await Promise.all(
+      clients.map((c) =>
+        c.waitFor('final', 60_000).catch((e: Error) => void notes.push(e.message.split('\n')[0]!)),
+      ),
+    );
     const drainMs = Date.now() - healedAt;
 
     const token = await tokenFor('checker', TENANT);
@@ -151,28 +184,60 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
       if (!final || final.t !== 'final') continue;
       const union = new Map<string, SeenDoc>();
       for (const v of final.views ?? []) {
-        const answer = await readFull(servers[0]!.base, clients[c]!.config.token, { rule: v.rule, ...(v.params ? { params: v.params } : {}) });
+        const answer = await readFull(servers[0]!.base, clients[c]!.config.token, {
+          rule: v.rule,
+          ...(v.params ? { params: v.params } : {}),
+        });
         for (const d of answer.docs) union.set(`${d.c}/${d.id}`, d);
       }
       views.set(c, [...union.values()]);
     }
     const check = checkRun({ histories, oplog, ledger, full: full.docs, ruled: RULED, views });
-    const faults = { ...schedule.counts, 'client-offline': histories.reduce((n, h) => n + h.filter((e) => e.t === 'offline').length, 0) };
+    const faults = {
+      ...schedule.counts,
+      'client-offline': histories.reduce(
+        (n, h) => n + h.filter((e) => e.t === 'offline').length,
+        0,
+      ),
+    };
     const total = Object.entries(faults).reduce((n, [k, v]) => n + (k === 'heal' ? 0 : v), 0);
     const k = check.counts;
     const byKind = new Map<string, number>();
     for (const v of check.violations) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + 1);
-    const violations = byKind.size === 0 ? '0' : `${check.violations.length}(${[...byKind].map(([n, v]) => `${n}=${v}`).join(' ')})`;
+    const violations =
+      byKind.size === 0
+        ? '0'
+        : `${check.violations.length}(${[...byKind].map(([n, v]) => `${n}=${v}`).join(' ')})`;
     const summary =
       `torture: seed=${o.seed} clients=${o.clients} servers=${o.servers} writes=${k.writes} acked=${k.acked} superseded=${k.superseded} faults=${total} ` +
-      `(${Object.entries(faults).map(([n, v]) => `${n}=${v}`).join(' ')}) ` +
+      `(${Object.entries(faults)
+        .map(([n, v]) => `${n}=${v}`)
+        .join(' ')}) ` +
       `lost=${k.lost} duplicated=${k.duplicated} phantom=${k.phantom} wedged=${k.wedged} converged=${k.converged === k.clients ? 'yes' : `${k.converged}/${k.clients}`} ` +
       `subscribes=${k.subscribes} unsubscribes=${k.unsubscribes} moves=${k.moves} view-docs=${k.viewDocs} integrity=${k.integrity} ` +
       `violations=${violations} drain=${(drainMs / 1000).toFixed(1)}s time=${Math.round((Date.now() - t0) / 1000)}s`;
-    const result: TortureResult = { options: o, check, faults, drainMs, seconds: (Date.now() - t0) / 1000, summary, notes };
+    const result: TortureResult = {
+      options: o,
+      check,
+      faults,
+      drainMs,
+      seconds: (Date.now() - t0) / 1000,
+      summary,
+      notes,
+    };
     // What the server held, so the checker can be run again on this run's histories (checkRun in a REPL or test).
-    writeFileSync(join(dir, 'server.json'), JSON.stringify({ oplog, ledger: [...ledger], full: full.docs }));
-    writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...result, check: { ...check, violations: check.violations.slice(0, 200) } }, null, 2));
+    writeFileSync(
+      join(dir, 'server.json'),
+      JSON.stringify({ oplog, ledger: [...ledger], full: full.docs }),
+    );
+    writeFileSync(
+      join(dir, 'result.json'),
+      JSON.stringify(
+        { ...result, check: { ...check, violations: check.violations.slice(0, 200) } },
+        null,
+        2,
+      ),
+    );
     if (!check.ok) {
       const failure = describeFailure(o.seed, check);
       writeFileSync(join(dir, 'failure.txt'), failure + '\n');

@@ -15,11 +15,20 @@ export const TEAMS = ['red', 'blue', 'green'] as const;
 export const schema = defineSyncSchema({
   tasks: demoSchema.collections.tasks,
   notes: demoSchema.collections.notes,
-  jobs: z.object({ title: z.string(), assignee: z.string(), team: z.string(), priority: z.number().int().optional() }),
+  jobs: z.object({
+    title: z.string(),
+    assignee: z.string(),
+    team: z.string(),
+    priority: z.number().int().optional(),
+  }),
 });
 
 export const rules = defineSyncRules({
-  mine: { collection: 'jobs', fields: ['assignee'], where: ({ actor }) => ({ assignee: actor.userId }) },
+  mine: {
+    collection: 'jobs',
+    fields: ['assignee'],
+    where: ({ actor }) => ({ assignee: actor.userId }),
+  },
   team: {
     collection: 'jobs',
     fields: ['team'],

@@ -23,11 +23,31 @@ export async function readOplog(databaseUrl: string, scope: string): Promise<Opl
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {
-    const { rows } = await c.query<{ seq: string; idx: number; collection: string; id: string; op: 'upsert' | 'delete'; data: Record<string, unknown> | null; version: string; client_id: string | null; mutation_id: string | null }>(
+    const { rows } = await c.query<{
+      seq: string;
+      idx: number;
+      collection: string;
+      id: string;
+      op: 'upsert' | 'delete';
+      data: Record<string, unknown> | null;
+      version: string;
+      client_id: string | null;
+      mutation_id: string | null;
+    }>(
       'SELECT seq, idx, collection, id, op, data, version, client_id, mutation_id FROM sync_oplog WHERE scope = $1 ORDER BY seq, idx',
       [scope],
     );
-    return rows.map((r) => ({ seq: Number(r.seq), idx: r.idx, c: r.collection, id: r.id, op: r.op, d: r.op === 'delete' ? null : r.data, v: r.version, clientId: r.client_id, m: r.mutation_id === null ? null : Number(r.mutation_id) }));
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      idx: r.idx,
+      c: r.collection,
+      id: r.id,
+      op: r.op,
+      d: r.op === 'delete' ? null : r.data,
+      v: r.version,
+      clientId: r.client_id,
+      m: r.mutation_id === null ? null : Number(r.mutation_id),
+    }));
   } finally {
     await c.end();
   }
@@ -38,9 +58,14 @@ export async function readLedger(databaseUrl: string, scope: string): Promise<Ma
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {
-    const { rows } = await c.query<{ client_id: string; results: Record<string, { status: string }> }>('SELECT client_id, results FROM sync_mutation_batches WHERE scope = $1', [scope]);
+    const { rows } = await c.query<{
+      client_id: string;
+      results: Record<string, { status: string }>;
+    }>('SELECT client_id, results FROM sync_mutation_batches WHERE scope = $1', [scope]);
     const out = new Map<string, string>();
-    for (const r of rows) for (const [m, outcome] of Object.entries(r.results)) out.set(`${r.client_id}#${m}`, outcome.status);
+    for (const r of rows)
+      for (const [m, outcome] of Object.entries(r.results))
+        out.set(`${r.client_id}#${m}`, outcome.status);
     return out;
   } finally {
     await c.end();
@@ -57,18 +82,43 @@ export interface ViewName {
  * The live documents of the server's `full` export (every page), asked of `base` directly (not
  * through a proxy); with `view`, the documents of that view (the server's own query of its rule).
  */
-export async function readFull(base: string, token: string, view?: ViewName): Promise<{ docs: SeenDoc[]; checkpoint: string }> {
-  const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${base}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })] });
+export async function readFull(
+  base: string,
+  token: string,
+  view?: ViewName,
+): Promise<{ docs: SeenDoc[]; checkpoint: string }> {
+  const trpc = createTRPCClient<AppRouter>({
+    links: [
+      httpBatchLink({
+        url: `${base}/trpc`,
+        transformer: superjson,
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    ],
+  });
   const docs: SeenDoc[] = [];
   let cursor: string | null = null;
   let checkpoint: string;
   for (let page = 0; page < 10_000; page++) {
-    const answer: { docs: { collection: string; id: string; data: unknown; version: string; deleted: boolean }[]; cursor: string | null; checkpoint: string } = await trpc.sync.full.query(
+    const answer: {
+      docs: { collection: string; id: string; data: unknown; version: string; deleted: boolean }[];
+      cursor: string | null;
+      checkpoint: string;
+    } = await trpc.sync.full.query(
       // The torture server's rules are not the demo router's: the view is typed loosely here.
-      (view || cursor ? { ...(cursor ? { cursor } : {}), ...(view ? { view } : {}) } : undefined) as never,
+      (view || cursor
+        ? { ...(cursor ? { cursor } : {}), ...(view ? { view } : {}) }
+        : undefined) as never,
     );
     checkpoint = answer.checkpoint;
-    for (const d of answer.docs) if (!d.deleted) docs.push({ c: d.collection, id: d.id, v: d.version, d: d.data as Record<string, unknown> });
+    for (const d of answer.docs)
+      if (!d.deleted)
+        docs.push({
+          c: d.collection,
+          id: d.id,
+          v: d.version,
+          d: d.data as Record<string, unknown>,
+        });
     if (!answer.cursor) return { docs, checkpoint };
     cursor = answer.cursor;
   }

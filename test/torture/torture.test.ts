@@ -26,22 +26,47 @@ if (!process.env.TEST_DATABASE_URL && process.getuid?.() !== 0) {
   });
 } else {
   describe('torture (small seeded run)', () => {
-    it('4 clients × 3 servers, every fault kind: nothing lost, nothing duplicated, no client wedged, all converged, per-client reads monotonic', { timeout: 240_000 }, async () => {
-      const options = readOptions([], process.env, { seed: 20261207, clients: 4, servers: 3, writes: 200, duration: 25, faultsPerKind: 2, docs: 16, convergeSeconds: 45, dir: '.tmp/torture-small' });
-      mkdirSync('.tmp', { recursive: true });
-      writeFileSync(SUMMARY, 'torture: did not finish\n');
-      const result = await runTorture(options, (line) => console.log(line));
-      writeFileSync(SUMMARY, result.summary + '\n');
-      for (const note of result.notes) console.log(`torture note: ${note}`);
-      const known = result.check.violations.filter((v) => KNOWN.has(v.kind));
-      if (known.length > 0) console.log(`torture: ${known.length} known findings (${[...new Set(known.map((v) => v.kind))].join(', ')}), see docs/torture.md`);
-      const unexpected = result.check.violations.filter((v) => !KNOWN.has(v.kind));
-      expect(unexpected.map((v) => `${v.kind}: ${v.message}`)).toEqual([]);
-      const k = result.check.counts;
-      expect([k.lost, k.duplicated, k.wedged, k.converged]).toEqual([0, 0, 0, options.clients]);
-      // Every harness fault kind happened at least once (the seed fixes the plan; timing may vary a little).
-      for (const [kind, n] of Object.entries(result.faults)) if (kind !== 'heal' && !(kind === 'pg-restart' && result.notes.some((x) => x.startsWith('no PostgreSQL restarts')))) expect(n, kind).toBeGreaterThan(0);
-      expect(k.writes).toBeGreaterThanOrEqual(options.writes);
-    });
+    it(
+      '4 clients × 3 servers, every fault kind: nothing lost, nothing duplicated, no client wedged, all converged, per-client reads monotonic',
+      { timeout: 240_000 },
+      async () => {
+        const options = readOptions([], process.env, {
+          seed: 20261207,
+          clients: 4,
+          servers: 3,
+          writes: 200,
+          duration: 25,
+          faultsPerKind: 2,
+          docs: 16,
+          convergeSeconds: 45,
+          dir: '.tmp/torture-small',
+        });
+        mkdirSync('.tmp', { recursive: true });
+        writeFileSync(SUMMARY, 'torture: did not finish\n');
+        const result = await runTorture(options, (line) => console.log(line));
+        writeFileSync(SUMMARY, result.summary + '\n');
+        for (const note of result.notes) console.log(`torture note: ${note}`);
+        const known = result.check.violations.filter((v) => KNOWN.has(v.kind));
+        if (known.length > 0)
+          console.log(
+            `torture: ${known.length} known findings (${[...new Set(known.map((v) => v.kind))].join(', ')}), see docs/torture.md`,
+          );
+        const unexpected = result.check.violations.filter((v) => !KNOWN.has(v.kind));
+        expect(unexpected.map((v) => `${v.kind}: ${v.message}`)).toEqual([]);
+        const k = result.check.counts;
+        expect([k.lost, k.duplicated, k.wedged, k.converged]).toEqual([0, 0, 0, options.clients]);
+        // Every harness fault kind happened at least once (the seed fixes the plan; timing may vary a little).
+        for (const [kind, n] of Object.entries(result.faults))
+          if (
+            kind !== 'heal' &&
+            !(
+              kind === 'pg-restart' &&
+              result.notes.some((x) => x.startsWith('no PostgreSQL restarts'))
+            )
+          )
+            expect(n, kind).toBeGreaterThan(0);
+        expect(k.writes).toBeGreaterThanOrEqual(options.writes);
+      },
+    );
   });
 }

@@ -1,5 +1,12 @@
 /** Test harness: a real one-port sync server on 127.0.0.1 and real tRPC clients (HTTP batch + WebSocket, or SSE). */
-import { createTRPCClient, createWSClient, httpBatchLink, httpSubscriptionLink, splitLink, wsLink } from '@trpc/client';
+import {
+  createTRPCClient,
+  createWSClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  wsLink,
+} from '@trpc/client';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import WebSocket from 'ws';
@@ -32,7 +39,10 @@ export interface TestClient {
 }
 
 /** Starts engine + server over `store` (already created; init is called here), with extra engine options. */
-export async function startServer(store: Store, engineOptions: Partial<SyncEngineOptions<DemoSchema>> = {}): Promise<TestServer> {
+export async function startServer(
+  store: Store,
+  engineOptions: Partial<SyncEngineOptions<DemoSchema>> = {},
+): Promise<TestServer> {
   await store.init();
   const metrics = createMetrics({ processMetrics: false });
   const engine = createSyncEngine({
@@ -42,7 +52,12 @@ export async function startServer(store: Store, engineOptions: Partial<SyncEngin
     onEvent: metrics.onEvent,
     ...engineOptions,
   });
-  const http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), router: createAppRouter(engine), metrics });
+  const http = createSyncHttpServer({
+    engine,
+    authenticate: jwtAuthenticator({ secret: SECRET }),
+    router: createAppRouter(engine),
+    metrics,
+  });
   const { url, port } = await http.listen(0, '127.0.0.1');
   const clients: TestClient[] = [];
   return {

@@ -34,6 +34,8 @@ describe('--schema with read rules', () => {
     writeFileSync(file, 'export const rules = ["mine"];\n');
     const error = await loadRules(file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CliError);
-    expect((error as Error).message).toMatch(/bad\.mjs exports `rules` that is not a defineSyncRules\(\) object/);
+    expect((error as Error).message).toMatch(
+      /bad\.mjs exports `rules` that is not a defineSyncRules\(\) object/,
+    );
   });
 });

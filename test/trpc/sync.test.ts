@@ -8,14 +8,20 @@ import { eventually, startServer, type TestClient, type TestServer } from './har
 
 type Got = { id: string; data: StreamEvent };
 
-function subscribe(client: TestClient, input: { since?: string | null; collections?: string[] } = {}) {
+function subscribe(
+  client: TestClient,
+  input: { since?: string | null; collections?: string[] } = {},
+) {
   const events: Got[] = [];
   const errors: unknown[] = [];
   const sub = client.trpc.sync.stream.subscribe(input, {
     onData: (e) => events.push(e),
     onError: (e) => errors.push(e),
   });
-  const changes = () => events.filter((e) => e.data.type === 'changes').flatMap((e) => (e.data.type === 'changes' ? e.data.changes : []));
+  const changes = () =>
+    events
+      .filter((e) => e.data.type === 'changes')
+      .flatMap((e) => (e.data.type === 'changes' ? e.data.changes : []));
   return { events, errors, changes, stop: () => sub.unsubscribe() };
 }
 
@@ -30,7 +36,10 @@ async function codeOf(promise: Promise<unknown>): Promise<{ code: string; sync: 
 }
 
 /** memory, PGlite and PostgreSQL when TEST_DATABASE_URL is set. */
-const stores: [string, () => Promise<Store>][] = (await storeCases()).map((c) => [c.name, c.create]);
+const stores: [string, () => Promise<Store>][] = (await storeCases()).map((c) => [
+  c.name,
+  c.create,
+]);
 
 describe.each(stores)('tRPC sync router on %s', (_name, newStore) => {
   let server: TestServer;
@@ -38,7 +47,13 @@ describe.each(stores)('tRPC sync router on %s', (_name, newStore) => {
   let bob: TestClient; // same tenant as alice
   let eve: TestClient; // another tenant
   let n = 0;
-  const task = (id: string, title: string) => ({ mutationId: ++n, collection: 'tasks' as const, id, op: 'upsert' as const, data: { title } });
+  const task = (id: string, title: string) => ({
+    mutationId: ++n,
+    collection: 'tasks' as const,
+    id,
+    op: 'upsert' as const,
+    data: { title },
+  });
 
   beforeAll(async () => {
     server = await startServer(await newStore());
@@ -49,7 +64,10 @@ describe.each(stores)('tRPC sync router on %s', (_name, newStore) => {
   afterAll(() => server?.close());
 
   it('pushes and pulls within the tenant', async () => {
-    const res = await alice.trpc.sync.push.mutate({ clientId: 'a1', changes: [task('t1', 'Milk'), task('t2', 'Eggs')] });
+    const res = await alice.trpc.sync.push.mutate({
+      clientId: 'a1',
+      changes: [task('t1', 'Milk'), task('t2', 'Eggs')],
+    });
     expect(res.results.map((r) => r.status)).toEqual(['accepted', 'accepted']);
     const pulled = await bob.trpc.sync.pull.query({});
     expect(pulled.changes.map((c) => c.id).sort()).toEqual(['t1', 't2']);
@@ -78,30 +96,61 @@ describe.each(stores)('tRPC sync router on %s', (_name, newStore) => {
   it('never shows or changes another tenant’s documents', async () => {
     expect((await eve.trpc.sync.pull.query({})).changes).toEqual([]);
     expect((await eve.trpc.sync.full.query({})).docs).toEqual([]);
-    await eve.trpc.sync.push.mutate({ clientId: 'e1', changes: [{ mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'pwned' } }] });
+    await eve.trpc.sync.push.mutate({
+      clientId: 'e1',
+      changes: [
+        { mutationId: 1, collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'pwned' } },
+      ],
+    });
     const mine = await alice.trpc.sync.full.query({});
     expect(mine.docs.find((d) => d.id === 't1')!.data).toMatchObject({ title: 'Milk' });
     const evesStream = subscribe(eve);
     await alice.trpc.sync.push.mutate({ clientId: 'a1', changes: [task('t4', 'secret')] });
     await eventually(() => expect(evesStream.changes().map((c) => c.id)).toEqual(['t1']));
     // A fence: eve's own next write; once it arrived, alice's earlier t4 would have too if it leaked.
-    await eve.trpc.sync.push.mutate({ clientId: 'e1', changes: [{ mutationId: 2, collection: 'tasks', id: 'fence', op: 'upsert', data: { title: 'fence' } }] });
+    await eve.trpc.sync.push.mutate({
+      clientId: 'e1',
+      changes: [
+        { mutationId: 2, collection: 'tasks', id: 'fence', op: 'upsert', data: { title: 'fence' } },
+      ],
+    });
     await eventually(() => expect(evesStream.changes().map((c) => c.id)).toContain('fence'));
-    expect(evesStream.changes().map((c) => c.data)).toEqual([{ title: 'pwned', done: false }, { title: 'fence', done: false }]);
+    expect(evesStream.changes().map((c) => c.data)).toEqual([
+      { title: 'pwned', done: false },
+      { title: 'fence', done: false },
+    ]);
     evesStream.stop();
   });
 
   it('maps errors to tRPC codes with the issues list', async () => {
-    const bad = await codeOf(alice.trpc.sync.push.mutate({ clientId: 'a1', changes: [{ mutationId: 99, collection: 'tasks', id: 'x', op: 'upsert', data: { title: 5 as unknown as string } }] }));
+    const bad = await codeOf(
+      alice.trpc.sync.push.mutate({
+        clientId: 'a1',
+        changes: [
+          {
+            mutationId: 99,
+            collection: 'tasks',
+            id: 'x',
+            op: 'upsert',
+            data: { title: 5 as unknown as string },
+          },
+        ],
+      }),
+    );
     expect(bad.code).toBe('BAD_REQUEST');
-    expect(bad.sync).toMatchObject({ code: 'BAD_REQUEST', issues: [expect.objectContaining({ path: expect.stringContaining('changes.0.data.title') })] });
+    expect(bad.sync).toMatchObject({
+      code: 'BAD_REQUEST',
+      issues: [expect.objectContaining({ path: expect.stringContaining('changes.0.data.title') })],
+    });
     const since = await codeOf(alice.trpc.sync.pull.query({ since: 'nope' }));
     expect(since).toMatchObject({ code: 'BAD_REQUEST', sync: { issues: [{ path: 'since' }] } });
   });
 
   it('refuses every procedure without credentials, the stream included', async () => {
     const anon = server.client(null);
-    expect((await codeOf(anon.trpc.sync.push.mutate({ clientId: 'x', changes: [] }))).code).toBe('UNAUTHORIZED');
+    expect((await codeOf(anon.trpc.sync.push.mutate({ clientId: 'x', changes: [] }))).code).toBe(
+      'UNAUTHORIZED',
+    );
     expect((await codeOf(anon.trpc.sync.pull.query({}))).code).toBe('UNAUTHORIZED');
     expect((await codeOf(anon.trpc.sync.full.query({}))).code).toBe('UNAUTHORIZED');
     const s = subscribe(anon);
@@ -111,7 +160,14 @@ describe.each(stores)('tRPC sync router on %s', (_name, newStore) => {
 
   it('streams catch-up then live over WebSocket and resumes after the server drops the socket', async () => {
     const s = subscribe(bob);
-    await eventually(() => expect(s.changes().map((c) => c.id).sort()).toEqual(['t1', 't2', 't3', 't4']));
+    await eventually(() =>
+      expect(
+        s
+          .changes()
+          .map((c) => c.id)
+          .sort(),
+      ).toEqual(['t1', 't2', 't3', 't4']),
+    );
     await alice.trpc.sync.push.mutate({ clientId: 'a1', changes: [task('t5', 'live')] });
     await eventually(() => expect(s.changes().map((c) => c.id)).toContain('t5'));
     for (const ws of server.http.trpcWss.clients) ws.terminate();

@@ -3,16 +3,30 @@
  * declared rule names and their params compile. Checked by `tsc --noEmit -p .` in
  * test/types/typecheck.test.ts (`@ts-expect-error` lines must be errors). Never run.
  */
-import { createSyncClient, memoryLocalStore, type Subscription, type SyncApi, type ViewsOf } from '../../client/index.js';
+import {
+  createSyncClient,
+  memoryLocalStore,
+  type Subscription,
+  type SyncApi,
+  type ViewsOf,
+} from '../../client/index.js';
 import type { FullPage, PullInput, PullResponse } from '../../shared/protocol.js';
 import { demoSchema } from '../../server/demo/schema.js';
 
 /** The views a server with rules `mine` (no params), `project` ({ projectId }) and `catalogue` declares, as its input type gives them. */
-type Declared = { rule: 'mine'; params?: undefined } | { rule: 'project'; params: { projectId: string } } | { rule: 'catalogue'; params?: undefined };
+type Declared =
+  | { rule: 'mine'; params?: undefined }
+  | { rule: 'project'; params: { projectId: string } }
+  | { rule: 'catalogue'; params?: undefined };
 
 /** The shape of a tRPC proxy's `sync` (properties, not methods; an options argument), with `view` typed by the server. */
 type TypedApi = Omit<SyncApi, 'pull' | 'full'> & {
-  pull: { query: (input: Omit<PullInput, 'view'> & { view?: Declared }, opts?: { signal?: AbortSignal; context?: Record<string, unknown> }) => Promise<PullResponse> };
+  pull: {
+    query: (
+      input: Omit<PullInput, 'view'> & { view?: Declared },
+      opts?: { signal?: AbortSignal; context?: Record<string, unknown> },
+    ) => Promise<PullResponse>;
+  };
   full: { query: (input: { view?: Declared; cursor?: string | null }) => Promise<FullPage> };
 };
 

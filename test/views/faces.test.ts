@@ -28,7 +28,11 @@ describe('default views on every face (PGlite, real server)', () => {
     const members = new Memberships();
     members.grant('ann', 'p1');
     engine = viewsEngine(store, members);
-    const http = createSyncHttpServer({ engine, authenticate: jwtAuthenticator({ secret: SECRET }), router: createSyncAppRouter(engine) });
+    const http = createSyncHttpServer({
+      engine,
+      authenticate: jwtAuthenticator({ secret: SECRET }),
+      router: createSyncAppRouter(engine),
+    });
     base = (await http.listen(0, '127.0.0.1')).url;
     token = await signDevToken(SECRET, { sub: 'ann', tenant: TENANT, expiresIn: '1h' });
     close = async () => {
@@ -37,14 +41,41 @@ describe('default views on every face (PGlite, real server)', () => {
       await store.close();
     };
     await engine.write(TENANT, [
-      { collection: 'tasks', id: 'was-ann', op: 'upsert', data: { title: 'old secret', assignee: 'ann' } },
-      { collection: 'tasks', id: 'bobs', op: 'upsert', data: { title: 'bob only', assignee: 'bob' } },
+      {
+        collection: 'tasks',
+        id: 'was-ann',
+        op: 'upsert',
+        data: { title: 'old secret', assignee: 'ann' },
+      },
+      {
+        collection: 'tasks',
+        id: 'bobs',
+        op: 'upsert',
+        data: { title: 'bob only', assignee: 'bob' },
+      },
       { collection: 'parts', id: 'p1', op: 'upsert', data: { name: 'catalogue only' } },
-      { collection: 'tasks', id: 'in-p1', op: 'upsert', data: { title: 'project task', assignee: 'carl', projectId: 'p1' } },
+      {
+        collection: 'tasks',
+        id: 'in-p1',
+        op: 'upsert',
+        data: { title: 'project task', assignee: 'carl', projectId: 'p1' },
+      },
     ]);
-    await engine.write(TENANT, [{ collection: 'tasks', id: 'was-ann', op: 'patch', data: { assignee: 'bob', title: 'bob now' } }]);
     await engine.write(TENANT, [
-      { collection: 'tasks', id: 'anns', op: 'upsert', data: { title: 'ann task', assignee: 'ann' } },
+      {
+        collection: 'tasks',
+        id: 'was-ann',
+        op: 'patch',
+        data: { assignee: 'bob', title: 'bob now' },
+      },
+    ]);
+    await engine.write(TENANT, [
+      {
+        collection: 'tasks',
+        id: 'anns',
+        op: 'upsert',
+        data: { title: 'ann task', assignee: 'ann' },
+      },
       { collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'everyone' } },
     ]);
   }, 60_000);
@@ -52,10 +83,20 @@ describe('default views on every face (PGlite, real server)', () => {
 
   const auth = () => ({ authorization: `Bearer ${token}` });
   /** Every task upsert must be Ann's; nothing of `parts`; no old version's data. */
-  const checkChanges = (changes: { collection: string; id?: string; doc_id?: string; op?: string; operation?: string; data: Record<string, unknown> | null }[]) => {
+  const checkChanges = (
+    changes: {
+      collection: string;
+      id?: string;
+      doc_id?: string;
+      op?: string;
+      operation?: string;
+      data: Record<string, unknown> | null;
+    }[],
+  ) => {
     for (const c of changes) {
       expect(c.collection).not.toBe('parts');
-      if (c.collection === 'tasks' && c.data) expect(c.data.assignee, JSON.stringify(c)).toBe('ann');
+      if (c.collection === 'tasks' && c.data)
+        expect(c.data.assignee, JSON.stringify(c)).toBe('ann');
       expect(JSON.stringify(c)).not.toContain('secret');
       expect(JSON.stringify(c)).not.toContain('bob');
     }
@@ -64,8 +105,16 @@ describe('default views on every face (PGlite, real server)', () => {
   it('REST pull and full', async () => {
     const pull = await (await fetch(`${base}/sync/pull`, { headers: auth() })).json();
     checkChanges(pull.changes);
-    expect(pull.changes.filter((c: { op: string }) => c.op === 'upsert').map((c: { id: string }) => c.id).sort()).toEqual(['anns', 'n1']);
-    const full = (await (await fetch(`${base}/sync/full`, { headers: auth() })).text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    expect(
+      pull.changes
+        .filter((c: { op: string }) => c.op === 'upsert')
+        .map((c: { id: string }) => c.id)
+        .sort(),
+    ).toEqual(['anns', 'n1']);
+    const full = (await (await fetch(`${base}/sync/full`, { headers: auth() })).text())
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     checkChanges(full);
     expect(full.map((d: { id: string }) => d.id)).toEqual(['n1', 'anns']);
   });
@@ -76,11 +125,20 @@ describe('default views on every face (PGlite, real server)', () => {
     const first = (await sse.events[Symbol.asyncIterator]().next()).value!;
     expect(first.event).toBe('changes');
     checkChanges(first.data.changes);
-    expect(first.data.changes.filter((c: { op: string }) => c.op === 'upsert').map((c: { id: string }) => c.id).sort()).toEqual(['anns', 'n1']);
+    expect(
+      first.data.changes
+        .filter((c: { op: string }) => c.op === 'upsert')
+        .map((c: { id: string }) => c.id)
+        .sort(),
+    ).toEqual(['anns', 'n1']);
     abort.abort();
 
-    const ws = new WebSocket(`${base.replace('http', 'ws')}/sync/stream?token=${encodeURIComponent(token)}`);
-    const frame = new Promise<{ type: string; changes: never[] }>((resolve) => ws.on('message', (m) => resolve(JSON.parse(String(m)))));
+    const ws = new WebSocket(
+      `${base.replace('http', 'ws')}/sync/stream?token=${encodeURIComponent(token)}`,
+    );
+    const frame = new Promise<{ type: string; changes: never[] }>((resolve) =>
+      ws.on('message', (m) => resolve(JSON.parse(String(m)))),
+    );
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'subscribe', since: null }));
     const got = await frame;
@@ -93,8 +151,16 @@ describe('default views on every face (PGlite, real server)', () => {
     const compat = `${base}/compat/fastapi-offline-sync`;
     const pull = await (await fetch(`${compat}/sync/pull`, { headers: auth() })).json();
     checkChanges(pull.changes);
-    expect(pull.changes.filter((c: { operation: string }) => c.operation === 'upsert').map((c: { doc_id: string }) => c.doc_id).sort()).toEqual(['anns', 'n1']);
-    const full = (await (await fetch(`${compat}/sync/full`, { headers: auth() })).text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    expect(
+      pull.changes
+        .filter((c: { operation: string }) => c.operation === 'upsert')
+        .map((c: { doc_id: string }) => c.doc_id)
+        .sort(),
+    ).toEqual(['anns', 'n1']);
+    const full = (await (await fetch(`${compat}/sync/full`, { headers: auth() })).text())
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     checkChanges(full);
     expect(full.map((d: { doc_id: string }) => d.doc_id).sort()).toEqual(['anns', 'n1']);
   });
@@ -103,7 +169,10 @@ describe('default views on every face (PGlite, real server)', () => {
     const q = `view=project&params=${encodeURIComponent(JSON.stringify({ projectId: 'p1' }))}`;
     const pull = await (await fetch(`${base}/sync/pull?${q}`, { headers: auth() })).json();
     expect(pull.changes.map((c: { id: string }) => c.id)).toEqual(['in-p1']);
-    const full = (await (await fetch(`${base}/sync/full?${q}`, { headers: auth() })).text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const full = (await (await fetch(`${base}/sync/full?${q}`, { headers: auth() })).text())
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(full.map((d: { id: string }) => d.id)).toEqual(['in-p1']);
     const abort = new AbortController();
     const sse = await openSse(`${base}/sync/stream?${q}`, auth(), abort.signal);
@@ -117,21 +186,49 @@ describe('default views on every face (PGlite, real server)', () => {
       return [res.status, body.error.code, body.error.issues[0]?.path];
     };
     expect(await error('/sync/pull?view=nope')).toEqual([400, 'BAD_REQUEST', 'view.rule']);
-    expect(await error(`/sync/full?view=project&params=${encodeURIComponent('{"projectId":3}')}`)).toEqual([400, 'BAD_REQUEST', 'view.params.projectId']);
-    expect(await error('/sync/pull?view=project&params=%7Bnot-json')).toEqual([400, 'BAD_REQUEST', 'params']);
+    expect(
+      await error(`/sync/full?view=project&params=${encodeURIComponent('{"projectId":3}')}`),
+    ).toEqual([400, 'BAD_REQUEST', 'view.params.projectId']);
+    expect(await error('/sync/pull?view=project&params=%7Bnot-json')).toEqual([
+      400,
+      'BAD_REQUEST',
+      'params',
+    ]);
     expect(await error('/sync/pull?params=%7B%7D')).toEqual([400, 'BAD_REQUEST', 'params']);
-    expect((await error(`/sync/stream?view=project&params=${encodeURIComponent('{"projectId":"p2"}')}`)).slice(0, 2)).toEqual([403, 'FORBIDDEN']);
+    expect(
+      (
+        await error(`/sync/stream?view=project&params=${encodeURIComponent('{"projectId":"p2"}')}`)
+      ).slice(0, 2),
+    ).toEqual([403, 'FORBIDDEN']);
 
-    const ws = new WebSocket(`${base.replace('http', 'ws')}/sync/stream?token=${encodeURIComponent(token)}`);
-    const frame = new Promise<{ type: string; changes: { id: string }[] }>((resolve) => ws.on('message', (m) => resolve(JSON.parse(String(m)))));
+    const ws = new WebSocket(
+      `${base.replace('http', 'ws')}/sync/stream?token=${encodeURIComponent(token)}`,
+    );
+    const frame = new Promise<{ type: string; changes: { id: string }[] }>((resolve) =>
+      ws.on('message', (m) => resolve(JSON.parse(String(m)))),
+    );
     await new Promise((r) => ws.once('open', r));
-    ws.send(JSON.stringify({ type: 'subscribe', since: null, view: { rule: 'project', params: { projectId: 'p1' } } }));
+    ws.send(
+      JSON.stringify({
+        type: 'subscribe',
+        since: null,
+        view: { rule: 'project', params: { projectId: 'p1' } },
+      }),
+    );
     expect((await frame).changes.map((c) => c.id)).toEqual(['in-p1']);
     ws.close();
-    const refused = new WebSocket(`${base.replace('http', 'ws')}/sync/stream?token=${encodeURIComponent(token)}`);
+    const refused = new WebSocket(
+      `${base.replace('http', 'ws')}/sync/stream?token=${encodeURIComponent(token)}`,
+    );
     const closed = new Promise<number>((resolve) => refused.on('close', (code) => resolve(code)));
     await new Promise((r) => refused.once('open', r));
-    refused.send(JSON.stringify({ type: 'subscribe', since: null, view: { rule: 'project', params: { projectId: 'p2' } } }));
+    refused.send(
+      JSON.stringify({
+        type: 'subscribe',
+        since: null,
+        view: { rule: 'project', params: { projectId: 'p2' } },
+      }),
+    );
     expect(await closed).toBe(4403);
   });
 });

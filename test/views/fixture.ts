@@ -8,7 +8,11 @@ import type { Actor, ChangeOut, StreamEvent } from '../../shared/protocol.js';
 import { defineSyncSchema } from '../../shared/schema.js';
 
 export const viewsSchema = defineSyncSchema({
-  tasks: z.object({ title: z.string(), assignee: z.string().nullable().optional(), projectId: z.string().optional() }),
+  tasks: z.object({
+    title: z.string(),
+    assignee: z.string().nullable().optional(),
+    projectId: z.string().optional(),
+  }),
   parts: z.object({ name: z.string() }),
   notes: z.object({ body: z.string() }),
 });
@@ -30,7 +34,11 @@ export class Memberships {
 
 export function viewsRules(members: Memberships) {
   return defineSyncRules({
-    mine: { collection: 'tasks', fields: ['assignee'], where: ({ actor }) => ({ assignee: actor.userId }) },
+    mine: {
+      collection: 'tasks',
+      fields: ['assignee'],
+      where: ({ actor }) => ({ assignee: actor.userId }),
+    },
     project: {
       collection: 'tasks',
       fields: ['projectId'],
@@ -42,7 +50,9 @@ export function viewsRules(members: Memberships) {
       collection: 'tasks',
       fields: ['projectId'],
       // Outside state, read asynchronously.
-      where: async ({ actor }) => ({ projectId: { in: await Promise.resolve(members.of(actor.userId)) } }),
+      where: async ({ actor }) => ({
+        projectId: { in: await Promise.resolve(members.of(actor.userId)) },
+      }),
     },
     catalogue: { collection: 'parts', fields: [] },
     broken: { collection: 'tasks', fields: ['assignee'], where: () => ({ title: 'x' }) as never },
@@ -51,7 +61,11 @@ export function viewsRules(members: Memberships) {
 
 export type ViewsRules = ReturnType<typeof viewsRules>;
 
-export function viewsEngine(store: Store, members: Memberships, options: Partial<SyncEngineOptions<typeof viewsSchema, ViewsRules>> = {}) {
+export function viewsEngine(
+  store: Store,
+  members: Memberships,
+  options: Partial<SyncEngineOptions<typeof viewsSchema, ViewsRules>> = {},
+) {
   return createSyncEngine({
     store,
     schema: viewsSchema,
@@ -66,7 +80,16 @@ export function viewsEngine(store: Store, members: Memberships, options: Partial
 export const actor = (userId: string, scopeId: string): Actor => ({ userId, scopeId });
 
 /** Every pull page from `since` (changes of all pages, the final checkpoint). */
-export async function pullAll(engine: { pull(a: Actor, i: unknown): Promise<{ changes: ChangeOut[]; checkpoint: string; hasMore: boolean }> }, who: Actor, input: Record<string, unknown>) {
+export async function pullAll(
+  engine: {
+    pull(
+      a: Actor,
+      i: unknown,
+    ): Promise<{ changes: ChangeOut[]; checkpoint: string; hasMore: boolean }>;
+  },
+  who: Actor,
+  input: Record<string, unknown>,
+) {
   const changes: ChangeOut[] = [];
   let since = (input.since as string | null | undefined) ?? null;
   for (;;) {
@@ -78,8 +101,32 @@ export async function pullAll(engine: { pull(a: Actor, i: unknown): Promise<{ ch
 }
 
 /** Every full page of a request (docs of all pages, the checkpoint). */
-export async function fullAll(engine: { full(a: Actor, i: unknown): Promise<{ docs: { collection: string; id: string; data: Record<string, unknown> | null; deleted: boolean }[]; cursor: string | null; checkpoint: string }> }, who: Actor, input: Record<string, unknown>, limit = 1000) {
-  const docs: { collection: string; id: string; data: Record<string, unknown> | null; deleted: boolean }[] = [];
+export async function fullAll(
+  engine: {
+    full(
+      a: Actor,
+      i: unknown,
+    ): Promise<{
+      docs: {
+        collection: string;
+        id: string;
+        data: Record<string, unknown> | null;
+        deleted: boolean;
+      }[];
+      cursor: string | null;
+      checkpoint: string;
+    }>;
+  },
+  who: Actor,
+  input: Record<string, unknown>,
+  limit = 1000,
+) {
+  const docs: {
+    collection: string;
+    id: string;
+    data: Record<string, unknown> | null;
+    deleted: boolean;
+  }[] = [];
   let cursor: string | null = null;
   let checkpoint: string;
   do {

@@ -32,18 +32,51 @@ type Op =
   | { kind: 'sync'; reader: number; limit: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('upsert' as const), id: fc.constantFrom(...IDS), assignee: fc.constantFrom<string | null>(...USERS, null), projectId: fc.constantFrom(...PROJECTS), title: fc.string({ maxLength: 4 }) }),
-  fc.record({ kind: fc.constant('assign' as const), id: fc.constantFrom(...IDS), assignee: fc.constantFrom<string | null>(...USERS, null) }),
-  fc.record({ kind: fc.constant('move' as const), id: fc.constantFrom(...IDS), projectId: fc.constantFrom(...PROJECTS) }),
-  fc.record({ kind: fc.constant('retitle' as const), id: fc.constantFrom(...IDS), title: fc.string({ maxLength: 4 }) }),
+  fc.record({
+    kind: fc.constant('upsert' as const),
+    id: fc.constantFrom(...IDS),
+    assignee: fc.constantFrom<string | null>(...USERS, null),
+    projectId: fc.constantFrom(...PROJECTS),
+    title: fc.string({ maxLength: 4 }),
+  }),
+  fc.record({
+    kind: fc.constant('assign' as const),
+    id: fc.constantFrom(...IDS),
+    assignee: fc.constantFrom<string | null>(...USERS, null),
+  }),
+  fc.record({
+    kind: fc.constant('move' as const),
+    id: fc.constantFrom(...IDS),
+    projectId: fc.constantFrom(...PROJECTS),
+  }),
+  fc.record({
+    kind: fc.constant('retitle' as const),
+    id: fc.constantFrom(...IDS),
+    title: fc.string({ maxLength: 4 }),
+  }),
   fc.record({ kind: fc.constant('delete' as const), id: fc.constantFrom(...IDS) }),
-  fc.record({ kind: fc.constantFrom('grant' as const, 'revoke' as const), user: fc.constantFrom(...USERS), project: fc.constantFrom(...PROJECTS) }),
-  fc.record({ kind: fc.constant('sync' as const), reader: fc.nat({ max: 5 }), limit: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({
+    kind: fc.constantFrom('grant' as const, 'revoke' as const),
+    user: fc.constantFrom(...USERS),
+    project: fc.constantFrom(...PROJECTS),
+  }),
+  fc.record({
+    kind: fc.constant('sync' as const),
+    reader: fc.nat({ max: 5 }),
+    limit: fc.integer({ min: 1, max: 4 }),
+  }),
 );
 
 /** A reader: one user and its views, each with its own copy and checkpoint. */
-const readerArb = fc.record({ user: fc.constantFrom(...USERS), views: fc.subarray(VIEWS, { minLength: 1 }) });
-const scenario = fc.record({ readers: fc.array(readerArb, { minLength: 1, maxLength: 6 }), ops: fc.array(op, { maxLength: 40 }), initialGrants: fc.subarray(USERS.flatMap((u) => PROJECTS.map((p) => [u, p] as const))) });
+const readerArb = fc.record({
+  user: fc.constantFrom(...USERS),
+  views: fc.subarray(VIEWS, { minLength: 1 }),
+});
+const scenario = fc.record({
+  readers: fc.array(readerArb, { minLength: 1, maxLength: 6 }),
+  ops: fc.array(op, { maxLength: 40 }),
+  initialGrants: fc.subarray(USERS.flatMap((u) => PROJECTS.map((p) => [u, p] as const))),
+});
 
 interface ViewCopy {
   docs: Map<string, Record<string, unknown>>;
@@ -54,11 +87,18 @@ interface ViewCopy {
 
 function requestOf(view: ViewName): Record<string, unknown> {
   if (view === 'default') return { collections: ['tasks'] };
-  if (view.startsWith('project:')) return { view: { rule: 'project', params: { projectId: view.slice(8) } } };
+  if (view.startsWith('project:'))
+    return { view: { rule: 'project', params: { projectId: view.slice(8) } } };
   return { view: { rule: view } };
 }
 
-async function syncView(engine: ReturnType<typeof viewsEngine>, who: Actor, view: ViewName, copy: ViewCopy, limit: number): Promise<void> {
+async function syncView(
+  engine: ReturnType<typeof viewsEngine>,
+  who: Actor,
+  view: ViewName,
+  copy: ViewCopy,
+  limit: number,
+): Promise<void> {
   const input = requestOf(view);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -95,8 +135,16 @@ async function syncView(engine: ReturnType<typeof viewsEngine>, who: Actor, view
 }
 
 /** The server's own query of a view: every live task its rule's filter admits, by the current memberships. */
-async function expected(store: Store, scope: string, members: Memberships, user: string, view: ViewName): Promise<Map<string, Record<string, unknown>> | 'refused'> {
-  const docs = (await store.scanDocs(scope, { collections: ['tasks'], limit: 1000 })).filter((d) => !d.deleted);
+async function expected(
+  store: Store,
+  scope: string,
+  members: Memberships,
+  user: string,
+  view: ViewName,
+): Promise<Map<string, Record<string, unknown>> | 'refused'> {
+  const docs = (await store.scanDocs(scope, { collections: ['tasks'], limit: 1000 })).filter(
+    (d) => !d.deleted,
+  );
   let admit: (data: Record<string, unknown>) => boolean;
   if (view === 'mine' || view === 'default') admit = (d) => d.assignee === user;
   else if (view === 'team') admit = (d) => members.of(user).includes(d.projectId as string);
@@ -108,79 +156,120 @@ async function expected(store: Store, scope: string, members: Memberships, user:
   return new Map(docs.filter((d) => admit(d.data!)).map((d) => [d.id, d.data!]));
 }
 
-const RUNS: Record<string, number> = { memory: Number(process.env.VIEWS_ORACLE_RUNS ?? 150), pglite: 25, postgres: 25 };
+const RUNS: Record<string, number> = {
+  memory: Number(process.env.VIEWS_ORACLE_RUNS ?? 150),
+  pglite: 25,
+  postgres: 25,
+};
 
 for (const kind of storeKinds) {
-  (kind.skip ? describe.skip : describe)(`views oracle on ${kind.name}${kind.skip ? ` (skipped: ${kind.skip})` : ''}`, () => {
-    let store: Store;
-    let drop: () => Promise<void>;
-    beforeAll(async () => {
-      ({ store, drop } = await kind.open());
-    }, 60_000);
-    afterAll(async () => drop?.());
+  (kind.skip ? describe.skip : describe)(
+    `views oracle on ${kind.name}${kind.skip ? ` (skipped: ${kind.skip})` : ''}`,
+    () => {
+      let store: Store;
+      let drop: () => Promise<void>;
+      beforeAll(async () => {
+        ({ store, drop } = await kind.open());
+      }, 60_000);
+      afterAll(async () => drop?.());
 
-    it('every reader\'s copy of every view equals the server\'s query of its rules after sync', async () => {
-      const seed = Number(process.env.VIEWS_ORACLE_SEED ?? Date.now() % 2_147_483_647);
-      let run = 0;
-      try {
-        await fc.assert(
-          fc.asyncProperty(scenario, async ({ readers, ops, initialGrants }) => {
-            const scope = `oracle-${seed}-${run++}`;
-            const members = new Memberships();
-            for (const [u, p] of initialGrants) members.grant(u, p);
-            const engine = viewsEngine(store, members);
-            try {
-              const copies = readers.map((r) => new Map(r.views.map((v) => [v, { docs: new Map(), checkpoint: null, refused: false } as ViewCopy])));
-              const live = new Set<string>();
-              for (const o of ops) {
-                switch (o.kind) {
-                  case 'upsert':
-                    await engine.write(scope, [{ collection: 'tasks', id: o.id, op: 'upsert', data: { title: o.title, assignee: o.assignee, projectId: o.projectId } }]);
-                    live.add(o.id);
-                    break;
-                  case 'assign':
-                  case 'move':
-                  case 'retitle': {
-                    if (!live.has(o.id)) break;
-                    const data = o.kind === 'assign' ? { assignee: o.assignee } : o.kind === 'move' ? { projectId: o.projectId } : { title: o.title };
-                    await engine.write(scope, [{ collection: 'tasks', id: o.id, op: 'patch', data }]);
-                    break;
-                  }
-                  case 'delete':
-                    await engine.write(scope, [{ collection: 'tasks', id: o.id, op: 'delete' }]);
-                    live.delete(o.id);
-                    break;
-                  case 'grant':
-                  case 'revoke':
-                    if (o.kind === 'grant') members.grant(o.user, o.project);
-                    else members.revoke(o.user, o.project);
-                    await engine.refreshViews({ scopeId: scope, userId: o.user });
-                    break;
-                  case 'sync': {
-                    const r = readers[o.reader % readers.length]!;
-                    for (const [view, copy] of copies[o.reader % readers.length]!) await syncView(engine, { userId: r.user, scopeId: scope }, view, copy, o.limit);
-                    break;
+      it("every reader's copy of every view equals the server's query of its rules after sync", async () => {
+        const seed = Number(process.env.VIEWS_ORACLE_SEED ?? Date.now() % 2_147_483_647);
+        let run = 0;
+        try {
+          await fc.assert(
+            fc.asyncProperty(scenario, async ({ readers, ops, initialGrants }) => {
+              const scope = `oracle-${seed}-${run++}`;
+              const members = new Memberships();
+              for (const [u, p] of initialGrants) members.grant(u, p);
+              const engine = viewsEngine(store, members);
+              try {
+                const copies = readers.map(
+                  (r) =>
+                    new Map(
+                      r.views.map((v) => [
+                        v,
+                        { docs: new Map(), checkpoint: null, refused: false } as ViewCopy,
+                      ]),
+                    ),
+                );
+                const live = new Set<string>();
+                for (const o of ops) {
+                  switch (o.kind) {
+                    case 'upsert':
+                      await engine.write(scope, [
+                        {
+                          collection: 'tasks',
+                          id: o.id,
+                          op: 'upsert',
+                          data: { title: o.title, assignee: o.assignee, projectId: o.projectId },
+                        },
+                      ]);
+                      live.add(o.id);
+                      break;
+                    case 'assign':
+                    case 'move':
+                    case 'retitle': {
+                      if (!live.has(o.id)) break;
+                      const data =
+                        o.kind === 'assign'
+                          ? { assignee: o.assignee }
+                          : o.kind === 'move'
+                            ? { projectId: o.projectId }
+                            : { title: o.title };
+                      await engine.write(scope, [
+                        { collection: 'tasks', id: o.id, op: 'patch', data },
+                      ]);
+                      break;
+                    }
+                    case 'delete':
+                      await engine.write(scope, [{ collection: 'tasks', id: o.id, op: 'delete' }]);
+                      live.delete(o.id);
+                      break;
+                    case 'grant':
+                    case 'revoke':
+                      if (o.kind === 'grant') members.grant(o.user, o.project);
+                      else members.revoke(o.user, o.project);
+                      await engine.refreshViews({ scopeId: scope, userId: o.user });
+                      break;
+                    case 'sync': {
+                      const r = readers[o.reader % readers.length]!;
+                      for (const [view, copy] of copies[o.reader % readers.length]!)
+                        await syncView(
+                          engine,
+                          { userId: r.user, scopeId: scope },
+                          view,
+                          copy,
+                          o.limit,
+                        );
+                      break;
+                    }
                   }
                 }
-              }
-              for (const [i, r] of readers.entries()) {
-                for (const [view, copy] of copies[i]!) {
-                  await syncView(engine, { userId: r.user, scopeId: scope }, view, copy, 3);
-                  const want = await expected(store, scope, members, r.user, view);
-                  if (want === 'refused') expect(copy.refused, `${r.user} ${view}`).toBe(true);
-                  else expect(Object.fromEntries(copy.docs), `${r.user} ${view}`).toEqual(Object.fromEntries(want));
+                for (const [i, r] of readers.entries()) {
+                  for (const [view, copy] of copies[i]!) {
+                    await syncView(engine, { userId: r.user, scopeId: scope }, view, copy, 3);
+                    const want = await expected(store, scope, members, r.user, view);
+                    if (want === 'refused') expect(copy.refused, `${r.user} ${view}`).toBe(true);
+                    else
+                      expect(Object.fromEntries(copy.docs), `${r.user} ${view}`).toEqual(
+                        Object.fromEntries(want),
+                      );
+                  }
                 }
+              } finally {
+                await engine.close();
               }
-            } finally {
-              await engine.close();
-            }
-          }),
-          { seed, numRuns: RUNS[kind.name] },
-        );
-      } catch (error) {
-        console.error(`views oracle on ${kind.name} failed with seed ${seed} (rerun with VIEWS_ORACLE_SEED=${seed})`);
-        throw error;
-      }
-    }, 600_000);
-  });
+            }),
+            { seed, numRuns: RUNS[kind.name] },
+          );
+        } catch (error) {
+          console.error(
+            `views oracle on ${kind.name} failed with seed ${seed} (rerun with VIEWS_ORACLE_SEED=${seed})`,
+          );
+          throw error;
+        }
+      }, 600_000);
+    },
+  );
 }

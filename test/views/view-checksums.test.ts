@@ -12,118 +12,169 @@ import { Memberships, actor, reader, viewsEngine } from './fixture.js';
 import { storeKinds } from './stores.js';
 
 /** The checksum a client computes over documents it holds (id, version, data). */
-function sumOf(docs: readonly { id: string; version: string; data: Record<string, unknown> | null; deleted?: boolean }[]): string {
+function sumOf(
+  docs: readonly {
+    id: string;
+    version: string;
+    data: Record<string, unknown> | null;
+    deleted?: boolean;
+  }[],
+): string {
   let sum = 0n;
-  for (const d of docs) if (!d.deleted && d.data) sum = addSum(sum, docHash(d.id, d.version, d.data));
+  for (const d of docs)
+    if (!d.deleted && d.data) sum = addSum(sum, docHash(d.id, d.version, d.data));
   return checksumHex(sum);
 }
 
 for (const kind of storeKinds) {
-  (kind.skip ? describe.skip : describe)(`view checksums on ${kind.name}${kind.skip ? ` (skipped: ${kind.skip})` : ''}`, () => {
-    let store: Store;
-    let drop: () => Promise<void>;
-    const members = new Memberships();
-    let engine: ReturnType<typeof viewsEngine>;
-    beforeAll(async () => {
-      ({ store, drop } = await kind.open());
-      engine = viewsEngine(store, members);
-    }, 60_000);
-    afterAll(async () => {
-      await engine?.close();
-      await drop?.();
-    });
-    const scope = () => `s-${randomBytes(4).toString('hex')}`;
+  (kind.skip ? describe.skip : describe)(
+    `view checksums on ${kind.name}${kind.skip ? ` (skipped: ${kind.skip})` : ''}`,
+    () => {
+      let store: Store;
+      let drop: () => Promise<void>;
+      const members = new Memberships();
+      let engine: ReturnType<typeof viewsEngine>;
+      beforeAll(async () => {
+        ({ store, drop } = await kind.open());
+        engine = viewsEngine(store, members);
+      }, 60_000);
+      afterAll(async () => {
+        await engine?.close();
+        await drop?.();
+      });
+      const scope = () => `s-${randomBytes(4).toString('hex')}`;
 
-    it('a view pull sends the sum over exactly its documents at the checkpoint; a move in or out changes it', async () => {
-      const s = scope();
-      const ann = actor('ann', s);
-      members.grant('ann', 'p1');
-      await engine.write(s, [
-        { collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'a1', assignee: 'ann', projectId: 'p1' } },
-        { collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'b1', assignee: 'bob', projectId: 'p1' } },
-        { collection: 'tasks', id: 't3', op: 'upsert', data: { title: 'b2', assignee: 'bob', projectId: 'p2' } },
-      ]);
-      const first = await engine.pull(ann, { view: { rule: 'mine' } });
-      expect(first.hasMore).toBe(false);
-      const annDocs = first.changes.map((c) => ({ id: c.id, version: c.version, data: c.data }));
-      expect(annDocs.map((d) => d.id)).toEqual(['t1']);
-      expect(first.checksums).toEqual({ tasks: sumOf(annDocs) });
-      // The same view from full: the same documents, the same sum.
-      const exported = await engine.full(ann, { view: { rule: 'mine' } });
-      expect(sumOf(exported.docs)).toBe(first.checksums!.tasks);
-      // A parameterized view with two documents.
-      const project = await engine.pull(ann, { view: { rule: 'project', params: { projectId: 'p1' } } });
-      expect(project.changes.map((c) => c.id).sort()).toEqual(['t1', 't2']);
-      expect(project.checksums).toEqual({ tasks: sumOf(project.changes.map((c) => ({ id: c.id, version: c.version, data: c.data }))) });
-
-      // t2 moves into ann's view, t1 out of it.
-      await engine.write(s, [
-        { collection: 'tasks', id: 't2', op: 'patch', data: { assignee: 'ann' } },
-        { collection: 'tasks', id: 't1', op: 'patch', data: { assignee: 'bob' } },
-      ]);
-      const next = await engine.pull(ann, { view: { rule: 'mine' }, since: first.checkpoint });
-      const left = next.changes.find((c) => c.id === 't1')!;
-      expect(left).toMatchObject({ op: 'delete', left: true });
-      const t2 = next.changes.find((c) => c.id === 't2')!;
-      expect(next.checksums).toEqual({ tasks: sumOf([{ id: 't2', version: t2.version, data: t2.data }]) });
-      expect(next.checksums!.tasks).not.toBe(first.checksums!.tasks);
-
-      // A view with nothing in it sums to zero.
-      const empty = await engine.pull(actor('cyd', s), { view: { rule: 'mine' } });
-      expect(empty.changes).toEqual([]);
-      expect(empty.checksums).toEqual({ tasks: EMPTY_CHECKSUM });
-    });
-
-    it('a view pull of several pages carries the sum on its last page only', async () => {
-      const s = scope();
-      const ann = actor('ann', s);
-      await engine.write(s, Array.from({ length: 5 }, (_, i) => ({ collection: 'tasks', id: `t${i}`, op: 'upsert' as const, data: { title: `t${i}`, assignee: 'ann' } })));
-      for (let i = 0; i < 5; i++) await engine.write(s, [{ collection: 'tasks', id: `t${i}`, op: 'patch', data: { title: `again ${i}` } }]);
-      const pages = [];
-      let since: string | null = null;
-      for (;;) {
-        const page = await engine.pull(ann, { view: { rule: 'mine' }, since, limit: 2 });
-        pages.push(page);
-        since = page.checkpoint;
-        if (!page.hasMore) break;
-      }
-      expect(pages.length).toBeGreaterThan(1);
-      expect(pages.slice(0, -1).every((p) => p.checksums === undefined)).toBe(true);
-      const exported = await engine.full(ann, { view: { rule: 'mine' } });
-      expect(exported.docs).toHaveLength(5);
-      expect(pages.at(-1)!.checksums).toEqual({ tasks: sumOf(exported.docs) });
-    });
-
-    it('a view stream sends the sum on its last catch-up event', async () => {
-      const s = scope();
-      const ann = actor('ann', s);
-      await engine.write(s, [
-        { collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'a1', assignee: 'ann' } },
-        { collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'b1', assignee: 'bob' } },
-      ]);
-      const events = reader(engine.stream(ann, { view: { rule: 'mine' } }));
-      try {
-        const event = await events.next();
-        expect(event.type).toBe('changes');
-        if (event.type !== 'changes') return;
-        expect(event.changes.map((c) => c.id)).toEqual(['t1']);
-        expect(event.checksums).toEqual({ tasks: sumOf(event.changes.map((c) => ({ id: c.id, version: c.version, data: c.data }))) });
-      } finally {
-        await events.close();
-      }
-    });
-
-    it('no view checksum with integrity off', async () => {
-      const off = viewsEngine(store, members, { integrity: false });
-      try {
+      it('a view pull sends the sum over exactly its documents at the checkpoint; a move in or out changes it', async () => {
         const s = scope();
-        await off.write(s, [{ collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'a1', assignee: 'ann' } }]);
-        const page = await off.pull(actor('ann', s), { view: { rule: 'mine' } });
-        expect(page.changes).toHaveLength(1);
-        expect(page.checksums).toBeUndefined();
-      } finally {
-        await off.close();
-      }
-    });
-  });
+        const ann = actor('ann', s);
+        members.grant('ann', 'p1');
+        await engine.write(s, [
+          {
+            collection: 'tasks',
+            id: 't1',
+            op: 'upsert',
+            data: { title: 'a1', assignee: 'ann', projectId: 'p1' },
+          },
+          {
+            collection: 'tasks',
+            id: 't2',
+            op: 'upsert',
+            data: { title: 'b1', assignee: 'bob', projectId: 'p1' },
+          },
+          {
+            collection: 'tasks',
+            id: 't3',
+            op: 'upsert',
+            data: { title: 'b2', assignee: 'bob', projectId: 'p2' },
+          },
+        ]);
+        const first = await engine.pull(ann, { view: { rule: 'mine' } });
+        expect(first.hasMore).toBe(false);
+        const annDocs = first.changes.map((c) => ({ id: c.id, version: c.version, data: c.data }));
+        expect(annDocs.map((d) => d.id)).toEqual(['t1']);
+        expect(first.checksums).toEqual({ tasks: sumOf(annDocs) });
+        // The same view from full: the same documents, the same sum.
+        const exported = await engine.full(ann, { view: { rule: 'mine' } });
+        expect(sumOf(exported.docs)).toBe(first.checksums!.tasks);
+        // A parameterized view with two documents.
+        const project = await engine.pull(ann, {
+          view: { rule: 'project', params: { projectId: 'p1' } },
+        });
+        expect(project.changes.map((c) => c.id).sort()).toEqual(['t1', 't2']);
+        expect(project.checksums).toEqual({
+          tasks: sumOf(
+            project.changes.map((c) => ({ id: c.id, version: c.version, data: c.data })),
+          ),
+        });
+
+        // t2 moves into ann's view, t1 out of it.
+        await engine.write(s, [
+          { collection: 'tasks', id: 't2', op: 'patch', data: { assignee: 'ann' } },
+          { collection: 'tasks', id: 't1', op: 'patch', data: { assignee: 'bob' } },
+        ]);
+        const next = await engine.pull(ann, { view: { rule: 'mine' }, since: first.checkpoint });
+        const left = next.changes.find((c) => c.id === 't1')!;
+        expect(left).toMatchObject({ op: 'delete', left: true });
+        const t2 = next.changes.find((c) => c.id === 't2')!;
+        expect(next.checksums).toEqual({
+          tasks: sumOf([{ id: 't2', version: t2.version, data: t2.data }]),
+        });
+        expect(next.checksums!.tasks).not.toBe(first.checksums!.tasks);
+
+        // A view with nothing in it sums to zero.
+        const empty = await engine.pull(actor('cyd', s), { view: { rule: 'mine' } });
+        expect(empty.changes).toEqual([]);
+        expect(empty.checksums).toEqual({ tasks: EMPTY_CHECKSUM });
+      });
+
+      it('a view pull of several pages carries the sum on its last page only', async () => {
+        const s = scope();
+        const ann = actor('ann', s);
+        await engine.write(
+          s,
+          Array.from({ length: 5 }, (_, i) => ({
+            collection: 'tasks',
+            id: `t${i}`,
+            op: 'upsert' as const,
+            data: { title: `t${i}`, assignee: 'ann' },
+          })),
+        );
+        for (let i = 0; i < 5; i++)
+          await engine.write(s, [
+            { collection: 'tasks', id: `t${i}`, op: 'patch', data: { title: `again ${i}` } },
+          ]);
+        const pages = [];
+        let since: string | null = null;
+        for (;;) {
+          const page = await engine.pull(ann, { view: { rule: 'mine' }, since, limit: 2 });
+          pages.push(page);
+          since = page.checkpoint;
+          if (!page.hasMore) break;
+        }
+        expect(pages.length).toBeGreaterThan(1);
+        expect(pages.slice(0, -1).every((p) => p.checksums === undefined)).toBe(true);
+        const exported = await engine.full(ann, { view: { rule: 'mine' } });
+        expect(exported.docs).toHaveLength(5);
+        expect(pages.at(-1)!.checksums).toEqual({ tasks: sumOf(exported.docs) });
+      });
+
+      it('a view stream sends the sum on its last catch-up event', async () => {
+        const s = scope();
+        const ann = actor('ann', s);
+        await engine.write(s, [
+          { collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'a1', assignee: 'ann' } },
+          { collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'b1', assignee: 'bob' } },
+        ]);
+        const events = reader(engine.stream(ann, { view: { rule: 'mine' } }));
+        try {
+          const event = await events.next();
+          expect(event.type).toBe('changes');
+          if (event.type !== 'changes') return;
+          expect(event.changes.map((c) => c.id)).toEqual(['t1']);
+          expect(event.checksums).toEqual({
+            tasks: sumOf(
+              event.changes.map((c) => ({ id: c.id, version: c.version, data: c.data })),
+            ),
+          });
+        } finally {
+          await events.close();
+        }
+      });
+
+      it('no view checksum with integrity off', async () => {
+        const off = viewsEngine(store, members, { integrity: false });
+        try {
+          const s = scope();
+          await off.write(s, [
+            { collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'a1', assignee: 'ann' } },
+          ]);
+          const page = await off.pull(actor('ann', s), { view: { rule: 'mine' } });
+          expect(page.changes).toHaveLength(1);
+          expect(page.checksums).toBeUndefined();
+        } finally {
+          await off.close();
+        }
+      });
+    },
+  );
 }

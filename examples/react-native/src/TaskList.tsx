@@ -16,14 +16,27 @@ export function TaskList({ client }: { client: AppSyncClient }) {
         {status} · {pending} pending
       </Text>
       <View style={{ flexDirection: 'row' }}>
-        <TextInput style={{ flex: 1 }} value={title} onChangeText={setTitle} placeholder="New task" />
-        <Button title="Add" onPress={() => title && void tasks.put(`t-${Date.now()}`, { title }).then(() => setTitle(''))} />
+        <TextInput
+          style={{ flex: 1 }}
+          value={title}
+          onChangeText={setTitle}
+          placeholder="New task"
+        />
+        <Button
+          title="Add"
+          onPress={() =>
+            title && void tasks.put(`t-${Date.now()}`, { title }).then(() => setTitle(''))
+          }
+        />
       </View>
       <FlatList
         data={rows}
         keyExtractor={(row) => row.id}
         renderItem={({ item }) => (
-          <Pressable onPress={() => void tasks.patch(item.id, { done: !item.doc.done })} onLongPress={() => void tasks.delete(item.id)}>
+          <Pressable
+            onPress={() => void tasks.patch(item.id, { done: !item.doc.done })}
+            onLongPress={() => void tasks.delete(item.id)}
+          >
             <Text style={{ textDecorationLine: item.doc.done ? 'line-through' : 'none' }}>
               {item.doc.title}
               {item.pending ? ' ·' : ''}

@@ -21,18 +21,26 @@ export const SERVER = 'http://192.0.2.10:3000';
 /** NetInfo as the client's connectivity signal. */
 export const netInfoConnectivity: Connectivity = {
   online: () => true, // refined by the first NetInfo event
-  subscribe: (listener) => NetInfo.addEventListener((state) => listener(state.isConnected !== false)),
+  subscribe: (listener) =>
+    NetInfo.addEventListener((state) => listener(state.isConnected !== false)),
 };
 
 export async function openSync(fetchToken: (refresh: boolean) => Promise<string>) {
   const tokens = createTokenSource(({ refresh }) => fetchToken(refresh));
-  const wsClient = createWSClient({ url: `${SERVER.replace(/^http/, 'ws')}/trpc`, connectionParams: async () => ({ token: (await tokens.get()) ?? '' }) });
+  const wsClient = createWSClient({
+    url: `${SERVER.replace(/^http/, 'ws')}/trpc`,
+    connectionParams: async () => ({ token: (await tokens.get()) ?? '' }),
+  });
   const trpc = createTRPCClient<AppRouter>({
     links: [
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: wsClient, transformer: superjson }),
-        false: httpBatchLink({ url: `${SERVER}/trpc`, transformer: superjson, headers: async () => ({ authorization: `Bearer ${await tokens.get()}` }) }),
+        false: httpBatchLink({
+          url: `${SERVER}/trpc`,
+          transformer: superjson,
+          headers: async () => ({ authorization: `Bearer ${await tokens.get()}` }),
+        }),
       }),
     ],
   });

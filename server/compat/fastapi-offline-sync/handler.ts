@@ -42,7 +42,12 @@ export interface FastapiCompatHandlerOptions {
   visibility?: CompatVisibility;
 }
 
-type Run = (engine: SyncEngine, req: Request, url: URL, authed: () => ReturnType<typeof authenticateToken>) => Promise<Response> | Response;
+type Run = (
+  engine: SyncEngine,
+  req: Request,
+  url: URL,
+  authed: () => ReturnType<typeof authenticateToken>,
+) => Promise<Response> | Response;
 
 /**
  * Creates the fastapi-offline-sync face over an engine: `POST /sync/push`, `GET /sync/pull`,
@@ -58,18 +63,44 @@ export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions)
   const { engine } = options;
   const gateway =
     options.gateway ??
-    createSyncGateway({ engine, authenticate: options.authenticate, limits: options.limits, who: 'createFastapiCompatHandler' });
+    createSyncGateway({
+      engine,
+      authenticate: options.authenticate,
+      limits: options.limits,
+      who: 'createFastapiCompatHandler',
+    });
   const defaultViews = compatDefaultViews(engine, options.visibility);
   const base = (options.basePath ?? '').replace(/\/+$/, '');
   let openapi: string | undefined;
   const routes: Record<string, Record<string, Run>> = {
-    '/sync/push': { POST: async (e, req, _url, authed) => handleCompatPush(e, await authed(), req, gateway.limits.maxBodyBytes, defaultViews !== undefined) },
-    '/sync/pull': { GET: async (e, _req, url, authed) => handleCompatPull(e, await authed(), url, defaultViews) },
-    '/sync/full': { GET: async (e, req, url, authed) => handleCompatFull(e, await authed(), url, req, defaultViews) },
+    '/sync/push': {
+      POST: async (e, req, _url, authed) =>
+        handleCompatPush(
+          e,
+          await authed(),
+          req,
+          gateway.limits.maxBodyBytes,
+          defaultViews !== undefined,
+        ),
+    },
+    '/sync/pull': {
+      GET: async (e, _req, url, authed) => handleCompatPull(e, await authed(), url, defaultViews),
+    },
+    '/sync/full': {
+      GET: async (e, req, url, authed) =>
+        handleCompatFull(e, await authed(), url, req, defaultViews),
+    },
     '/openapi.json': {
       GET: () => {
-        openapi ??= JSON.stringify(createFastapiCompatOpenApi({ limits: { ...engine.limits, ...gateway.limits }, basePath: base }));
-        return new Response(openapi, { headers: { 'content-type': 'application/json; charset=utf-8' } });
+        openapi ??= JSON.stringify(
+          createFastapiCompatOpenApi({
+            limits: { ...engine.limits, ...gateway.limits },
+            basePath: base,
+          }),
+        );
+        return new Response(openapi, {
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+        });
       },
     },
   };
@@ -81,17 +112,35 @@ export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions)
       op = `${req.method} ${url.pathname}`;
       const tooLong = gateway.checkTarget(url.pathname + url.search);
       if (tooLong) return answerResponse(tooLong, withDetail);
-      const path = url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length).replace(/\/+$/, '') : null;
+      const path = url.pathname.startsWith(`${base}/`)
+        ? url.pathname.slice(base.length).replace(/\/+$/, '')
+        : null;
       const methods = path !== null ? routes[path] : undefined;
-      if (!methods) throw new SyncError('NOT_FOUND', `no endpoint at ${url.pathname}`, [{ path: 'url', message: 'unknown path' }]);
+      if (!methods)
+        throw new SyncError('NOT_FOUND', `no endpoint at ${url.pathname}`, [
+          { path: 'url', message: 'unknown path' },
+        ]);
       const run = methods[req.method === 'HEAD' ? 'GET' : req.method];
       if (!run) {
         const allow = Object.keys(methods).join(', ');
-        const res = jsonResponse(405, { detail: `${req.method} is not allowed on ${url.pathname} (use ${allow})`, error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not allowed (use ${allow})`, issues: [{ path: 'method', message: `expected ${allow}` }] } }, { allow });
+        const res = jsonResponse(
+          405,
+          {
+            detail: `${req.method} is not allowed on ${url.pathname} (use ${allow})`,
+            error: {
+              code: 'METHOD_NOT_ALLOWED',
+              message: `${req.method} is not allowed (use ${allow})`,
+              issues: [{ path: 'method', message: `expected ${allow}` }],
+            },
+          },
+          { allow },
+        );
         return res;
       }
       const token = bearerToken(req.headers.get('authorization'));
-      return await run(engine, req, url, () => authenticateToken(gateway.authenticate, token, report));
+      return await run(engine, req, url, () =>
+        authenticateToken(gateway.authenticate, token, report),
+      );
     } catch (error) {
       return answerResponse(answerError(error, op, report), withDetail);
     }

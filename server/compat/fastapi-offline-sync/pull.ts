@@ -24,26 +24,47 @@ export function usableSince(since: string | undefined | null): boolean {
 
 /** The `full_resync_required` answer: the collections the client should rebuild. */
 export function resyncAnswer(engine: SyncEngine, collections: string[] | undefined) {
-  return { full_resync_required: true as const, collections: collections ?? [...engine.schema.names] };
+  return {
+    full_resync_required: true as const,
+    collections: collections ?? [...engine.schema.names],
+  };
 }
 
 /** Query parameters: those of our pull, but `since` takes any string (an old HLC is not a 400). */
 function pullParams(engine: SyncEngine) {
-  return endpointParams(engine.limits).pull.map((p) => (p.name === 'since' ? { ...p, description: 'Our `last_seq`; anything else answers full_resync_required.' } : p));
+  return endpointParams(engine.limits).pull.map((p) =>
+    p.name === 'since'
+      ? { ...p, description: 'Our `last_seq`; anything else answers full_resync_required.' }
+      : p,
+  );
 }
 
 /** Handles one pull; `defaultViews`: the face's visibility (see `compatDefaultViews`). */
-export async function handleCompatPull(engine: SyncEngine, actor: Actor, url: URL, defaultViews?: ReadOptions['defaultViews']): Promise<Response> {
+export async function handleCompatPull(
+  engine: SyncEngine,
+  actor: Actor,
+  url: URL,
+  defaultViews?: ReadOptions['defaultViews'],
+): Promise<Response> {
   const query = parseQuery(url, pullParams(engine));
   const collections = query.collections as string[] | undefined;
   checkCollections(engine, collections);
   const since = query.since as string | undefined;
   if (!usableSince(since)) return jsonResponse(200, resyncAnswer(engine, collections));
   try {
-    const page = await engine.pull(actor, { since, collections, limit: query.limit }, defaultViews ? { defaultViews } : undefined);
-    return jsonResponse(200, { changes: page.changes.map(toCompatChange), last_seq: page.checkpoint, has_more: page.hasMore });
+    const page = await engine.pull(
+      actor,
+      { since, collections, limit: query.limit },
+      defaultViews ? { defaultViews } : undefined,
+    );
+    return jsonResponse(200, {
+      changes: page.changes.map(toCompatChange),
+      last_seq: page.checkpoint,
+      has_more: page.hasMore,
+    });
   } catch (error) {
-    if (SyncError.is(error) && error.code === 'RESYNC_REQUIRED') return jsonResponse(200, resyncAnswer(engine, collections));
+    if (SyncError.is(error) && error.code === 'RESYNC_REQUIRED')
+      return jsonResponse(200, resyncAnswer(engine, collections));
     throw error;
   }
 }

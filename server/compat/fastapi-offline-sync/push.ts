@@ -27,7 +27,10 @@ export function ledgerClientId(body: Pick<CompatPushBody, 'client_id'>, userId: 
 }
 
 /** Our push input for a compat body: `parent_version` becomes `baseVersion`, the batch is atomic; the ids are placeholders (the engine numbers the changes). */
-export function toPushInput(body: CompatPushBody, userId: string): { clientId: string; atomic: true; changes: ChangeInput[] } {
+export function toPushInput(
+  body: CompatPushBody,
+  userId: string,
+): { clientId: string; atomic: true; changes: ChangeInput[] } {
   return {
     clientId: ledgerClientId(body, userId),
     atomic: true,
@@ -42,21 +45,36 @@ export function toPushInput(body: CompatPushBody, userId: string): { clientId: s
   };
 }
 
-const RENAMES: Record<string, string> = { id: 'doc_id', op: 'operation', baseVersion: 'parent_version', clientId: 'client_id' };
+const RENAMES: Record<string, string> = {
+  id: 'doc_id',
+  op: 'operation',
+  baseVersion: 'parent_version',
+  clientId: 'client_id',
+};
 
 /** Names fields as the compat client sent them (`changes.0.doc_id`, not `changes.0.id`). */
 function renamePath(path: string): string {
   return path
     .split('.')
-    .map((part, i, all) => ((i === 2 && all[0] === 'changes') || (i === 0 && part === 'clientId') ? (RENAMES[part] ?? part) : part))
+    .map((part, i, all) =>
+      (i === 2 && all[0] === 'changes') || (i === 0 && part === 'clientId')
+        ? (RENAMES[part] ?? part)
+        : part,
+    )
     .join('.');
 }
 
 function renamed(error: SyncError): SyncError {
   const issues: SyncIssue[] = error.issues.map((i) => ({ ...i, path: renamePath(i.path) }));
   let message = error.message;
-  for (const i of error.issues) if (i.path) message = message.split(i.path).join(renamePath(i.path));
-  return new SyncError(error.code, message, issues, error.retryAfterMs === undefined ? undefined : { retryAfterMs: error.retryAfterMs });
+  for (const i of error.issues)
+    if (i.path) message = message.split(i.path).join(renamePath(i.path));
+  return new SyncError(
+    error.code,
+    message,
+    issues,
+    error.retryAfterMs === undefined ? undefined : { retryAfterMs: error.retryAfterMs },
+  );
 }
 
 /**
@@ -77,15 +95,23 @@ export async function handleCompatPush(
   const parsed = compatPushBody.safeParse(raw);
   if (!parsed.success) {
     const issues = issuesFromZod(parsed.error.issues);
-    throw new SyncError('BAD_REQUEST', `invalid push request: ${issues[0]?.path || '(root)'}: ${issues[0]?.message}`, issues);
+    throw new SyncError(
+      'BAD_REQUEST',
+      `invalid push request: ${issues[0]?.path || '(root)'}: ${issues[0]?.message}`,
+      issues,
+    );
   }
   for (const [i, c] of parsed.data.changes.entries()) {
     if (c.operation === 'upsert' && (c.data === undefined || c.data === null)) {
-      throw new SyncError('BAD_REQUEST', `changes.${i}.data: an upsert needs data`, [{ path: `changes.${i}.data`, message: 'required for upsert' }]);
+      throw new SyncError('BAD_REQUEST', `changes.${i}.data: an upsert needs data`, [
+        { path: `changes.${i}.data`, message: 'required for upsert' },
+      ]);
     }
   }
   try {
-    const res = await engine.push(actor, toPushInput(parsed.data, actor.userId), { numbering: 'server' });
+    const res = await engine.push(actor, toPushInput(parsed.data, actor.userId), {
+      numbering: 'server',
+    });
     const results = res.results.map(toCompatResult);
     if (hideData) for (const r of results) delete r.data;
     return jsonResponse(200, { results });

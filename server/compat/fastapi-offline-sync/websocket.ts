@@ -58,10 +58,22 @@ const subscribeFrame = z.object({
  * The frames of one stream event: one `{ type: "change", … }` per change (each carrying the
  * commit's `last_seq`, a resume point), `{ type: "heartbeat", last_seq }`, or the resync frame.
  */
-export function compatFrames(event: StreamEvent, engine: SyncEngine, collections: string[] | undefined): unknown[] {
-  if (event.type === 'changes') return event.changes.map((c) => ({ type: 'change', ...toCompatChange(c), last_seq: event.checkpoint }));
+export function compatFrames(
+  event: StreamEvent,
+  engine: SyncEngine,
+  collections: string[] | undefined,
+): unknown[] {
+  if (event.type === 'changes')
+    return event.changes.map((c) => ({
+      type: 'change',
+      ...toCompatChange(c),
+      last_seq: event.checkpoint,
+    }));
   if (event.type === 'heartbeat') return [{ type: 'heartbeat', last_seq: event.checkpoint }];
-  if (event.type === 'resync_required') return [{ type: 'full_resync_required', collections: resyncAnswer(engine, collections).collections }];
+  if (event.type === 'resync_required')
+    return [
+      { type: 'full_resync_required', collections: resyncAnswer(engine, collections).collections },
+    ];
   return [];
 }
 
@@ -72,7 +84,9 @@ export function compatFrames(event: StreamEvent, engine: SyncEngine, collections
  * const ws = createFastapiCompatWebSocketServer({ engine, authenticate, path: '/compat/fastapi-offline-sync/sync/stream' });
  * server.on('upgrade', (req, socket, head) => { if (!ws.handleUpgrade(req, socket, head)) socket.destroy(); });
  */
-export function createFastapiCompatWebSocketServer(options: FastapiCompatWebSocketOptions): FastapiCompatWebSocketServer {
+export function createFastapiCompatWebSocketServer(
+  options: FastapiCompatWebSocketOptions,
+): FastapiCompatWebSocketServer {
   const gateway = socketGateway(options, 'createFastapiCompatWebSocketServer');
   const defaultViews = compatDefaultViews(options.engine, options.visibility);
   return createFrameSocketServer({
@@ -80,7 +94,8 @@ export function createFastapiCompatWebSocketServer(options: FastapiCompatWebSock
     path: options.path ?? '/sync/stream',
     subscribeTimeoutMs: options.subscribeTimeoutMs,
     maxPayloadBytes: options.maxPayloadBytes,
-    serve: (socket, text, fallbackToken, signal) => serve(socket, text, fallbackToken, signal, gateway, defaultViews),
+    serve: (socket, text, fallbackToken, signal) =>
+      serve(socket, text, fallbackToken, signal, gateway, defaultViews),
     errorFields: (error) => ({ detail: error.message }),
   });
 }
@@ -98,7 +113,10 @@ async function serve(
   const actor = await gateway.actor(frame.token ?? fallbackToken);
   const collections = frame.collections ?? undefined;
   checkCollections(engine, collections);
-  const send = (value: unknown) => new Promise<void>((resolve, reject) => socket.send(JSON.stringify(value), (err) => (err ? reject(err) : resolve())));
+  const send = (value: unknown) =>
+    new Promise<void>((resolve, reject) =>
+      socket.send(JSON.stringify(value), (err) => (err ? reject(err) : resolve())),
+    );
   if (!usableSince(frame.since)) {
     await send(resyncAnswerFrame(engine, collections));
     socket.close(1000, 'full_resync_required');
@@ -106,13 +124,23 @@ async function serve(
   }
   // The same live bounds as the native faces (server/live): caps, and a client that stops reading
   // is told to resync once `stream.maxBufferedBytes` is held for it, then cut after the grace time.
-  const events = openLiveStream({ engine, actor, input: { since: frame.since, collections }, signal, face: 'compat', transport: wsTransport(socket), gateway, defaultViews });
+  const events = openLiveStream({
+    engine,
+    actor,
+    input: { since: frame.since, collections },
+    signal,
+    face: 'compat',
+    transport: wsTransport(socket),
+    gateway,
+    defaultViews,
+  });
   for await (const event of events) {
     if (socket.readyState !== socket.OPEN) break;
     for (const out of compatFrames(event, engine, collections)) socket.send(JSON.stringify(out));
     if (event.type === 'resync_required') {
       socket.close(1000, 'full_resync_required');
-      if (events.slow) setTimeout(() => socket.terminate(), gateway.limits.slowConsumerGraceMs).unref();
+      if (events.slow)
+        setTimeout(() => socket.terminate(), gateway.limits.slowConsumerGraceMs).unref();
       return;
     }
   }
@@ -120,5 +148,8 @@ async function serve(
 }
 
 function resyncAnswerFrame(engine: SyncEngine, collections: string[] | undefined) {
-  return { type: 'full_resync_required', collections: resyncAnswer(engine, collections).collections };
+  return {
+    type: 'full_resync_required',
+    collections: resyncAnswer(engine, collections).collections,
+  };
 }

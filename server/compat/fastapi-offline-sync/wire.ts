@@ -10,7 +10,10 @@ export const compatChange = z.object({
   operation: z.enum(['upsert', 'delete']),
   doc_id: documentId,
   data: jsonObject.nullish(),
-  parent_version: z.string().refine(isHlc, 'must be a version (HLC) like 20260502T120000.000Z-0001-a1b2').nullish(),
+  parent_version: z
+    .string()
+    .refine(isHlc, 'must be a version (HLC) like 20260502T120000.000Z-0001-a1b2')
+    .nullish(),
 });
 
 /** The `POST /sync/push` body. */
@@ -53,7 +56,13 @@ export interface CompatChangeOut {
 
 /** Maps one of our pulled changes to that package's shape. */
 export function toCompatChange(c: ChangeOut): CompatChangeOut {
-  return { version: c.version, collection: c.collection, doc_id: c.id, operation: c.op, data: c.data };
+  return {
+    version: c.version,
+    collection: c.collection,
+    doc_id: c.id,
+    operation: c.op,
+    data: c.data,
+  };
 }
 
 /**
@@ -62,6 +71,12 @@ export function toCompatChange(c: ChangeOut): CompatChangeOut {
  */
 export function toCompatFullLine(d: FullDoc): Record<string, unknown> {
   return d.deleted
-    ? { collection: d.collection, doc_id: d.id, data: { _sync_deleted: true }, deleted: true, version: d.version }
+    ? {
+        collection: d.collection,
+        doc_id: d.id,
+        data: { _sync_deleted: true },
+        deleted: true,
+        version: d.version,
+      }
     : { collection: d.collection, doc_id: d.id, data: d.data, version: d.version };
 }

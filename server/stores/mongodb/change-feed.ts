@@ -92,8 +92,10 @@ export class ChangeFeed {
     stream.on('change', (change) => {
       if (this.#stream !== stream || change.operationType === 'invalidate') return; // the stream closes next; handled there
       const scope = (change.documentKey as { _id?: unknown } | undefined)?._id;
-      const seq = (change.updateDescription as { updatedFields?: { seq?: unknown } } | undefined)?.updatedFields?.seq;
-      if (typeof scope === 'string' && typeof seq === 'number') this.emit({ type: 'commit', scope, seq });
+      const seq = (change.updateDescription as { updatedFields?: { seq?: unknown } } | undefined)
+        ?.updatedFields?.seq;
+      if (typeof scope === 'string' && typeof seq === 'number')
+        this.emit({ type: 'commit', scope, seq });
     });
     const ended = (failed: boolean) => {
       if (this.#stream !== stream) return; // closed by stop(), or already handled

@@ -10,7 +10,13 @@ export const DEFAULT_PREFIX = 'sync_';
 
 /** Names of the store's own collections for a prefix. */
 export function collectionNames(prefix: string): Record<(typeof COLLECTION_ROLES)[number], string> {
-  return { meta: `${prefix}meta`, scopes: `${prefix}scopes`, oplog: `${prefix}oplog`, clients: `${prefix}clients`, mutations: `${prefix}mutations` };
+  return {
+    meta: `${prefix}meta`,
+    scopes: `${prefix}scopes`,
+    oplog: `${prefix}oplog`,
+    clients: `${prefix}clients`,
+    mutations: `${prefix}mutations`,
+  };
 }
 
 /** `sync_meta`: one document per setting; `{ _id: 'epoch', value }` today. */
@@ -105,7 +111,10 @@ export function storeCollections(db: Db, prefix: string = DEFAULT_PREFIX): Store
 export const LEGACY_TTL_INDEX = 'sync_oplog_at_ttl';
 
 /** Indexes of the store's own collections. Every query names its scope first. */
-export function storeIndexes(): Record<Exclude<keyof StoreCollections, 'meta' | 'scopes'>, IndexDescription[]> {
+export function storeIndexes(): Record<
+  Exclude<keyof StoreCollections, 'meta' | 'scopes'>,
+  IndexDescription[]
+> {
   return {
     oplog: [
       // readOplog and prune: scope, then (seq, idx) order; unique, so one commit position holds one entry.
@@ -119,7 +128,11 @@ export function storeIndexes(): Record<Exclude<keyof StoreCollections, 'meta' | 
     ],
     clients: [{ key: { scope: 1, clientId: 1 }, name: 'sync_clients_scope_client', unique: true }],
     mutations: [
-      { key: { scope: 1, clientId: 1, mutationId: 1 }, name: 'sync_mutations_scope_client_mutation', unique: true },
+      {
+        key: { scope: 1, clientId: 1, mutationId: 1 },
+        name: 'sync_mutations_scope_client_mutation',
+        unique: true,
+      },
       { key: { at: 1 }, name: 'sync_mutations_at' },
     ],
   };

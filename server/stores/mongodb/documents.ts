@@ -26,9 +26,11 @@ export function toMongoDoc(doc: StoredDoc): Document {
     for (const [key, value] of Object.entries(doc.data)) {
       // `_id` belongs to MongoDB and `_sync_*` to the metadata; storing them would corrupt either.
       if (key === '_id' || key.startsWith('_sync_') || key.startsWith('$')) {
-        throw new SyncError('BAD_REQUEST', `${doc.collection}/${doc.id}: field "${key}" is reserved by the MongoDB store`, [
-          { path: `data.${key}`, message: 'reserved field name' },
-        ]);
+        throw new SyncError(
+          'BAD_REQUEST',
+          `${doc.collection}/${doc.id}: field "${key}" is reserved by the MongoDB store`,
+          [{ path: `data.${key}`, message: 'reserved field name' }],
+        );
       }
       out[key] = value;
     }

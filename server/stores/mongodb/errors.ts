@@ -2,7 +2,9 @@
 
 // Read by shape, not `instanceof MongoServerError`: the app's `Db` may come from another copy of the driver.
 function codeOf(error: unknown): unknown {
-  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof error === 'object' && error !== null
+    ? (error as { code?: unknown }).code
+    : undefined;
 }
 
 /** E11000: a unique index (or `_id`) already holds the key. */

@@ -15,7 +15,9 @@ export const RENEW_EVERY_MS = LEASE_MS / 3;
  * Free, or expired by the server's clock (`$$NOW`): no process compares its own clock with another's.
  * A `leaseUntil` that is missing compares below any date, so it counts as expired.
  */
-export const LEASE_FREE: Document = { $or: [{ $eq: [{ $ifNull: ['$leaseOwner', null] }, null] }, { $lt: ['$leaseUntil', '$$NOW'] }] };
+export const LEASE_FREE: Document = {
+  $or: [{ $eq: [{ $ifNull: ['$leaseOwner', null] }, null] }, { $lt: ['$leaseUntil', '$$NOW'] }],
+};
 
 /** The update pipeline that takes a lease for `owner` until the server's now plus LEASE_MS. */
 export function takeLeaseUpdate(owner: string): Document[] {
@@ -39,30 +41,52 @@ export interface Lease {
  * every RENEW_EVERY_MS until released. Without transactions this is what keeps seq order equal
  * to commit order: one writer per scope at a time. Waits up to `waitMs` for a busy scope.
  */
-export async function acquireLease(scopes: Collection<ScopeDoc>, scope: string, waitMs: number): Promise<Lease> {
+export async function acquireLease(
+  scopes: Collection<ScopeDoc>,
+  scope: string,
+  waitMs: number,
+): Promise<Lease> {
   const owner = randomBytes(12).toString('hex');
   const started = performance.now();
   // The scope document first: MongoDB refuses `$expr` in the filter of an upsert (error 224).
   try {
-    await scopes.updateOne({ _id: scope }, { $setOnInsert: { seq: 0, horizon: 0 } }, { upsert: true });
+    await scopes.updateOne(
+      { _id: scope },
+      { $setOnInsert: { seq: 0, horizon: 0 } },
+      { upsert: true },
+    );
   } catch (error) {
     if (!isDuplicateKey(error)) throw error; // another writer created it at the same time
   }
   for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
-    const doc = await scopes.findOneAndUpdate({ _id: scope, $expr: LEASE_FREE }, takeLeaseUpdate(owner), { returnDocument: 'after' });
+    const doc = await scopes.findOneAndUpdate(
+      { _id: scope, $expr: LEASE_FREE },
+      takeLeaseUpdate(owner),
+      { returnDocument: 'after' },
+    );
     if (doc) return heldLease(scopes, scope, owner, doc);
     if (performance.now() - started > waitMs) {
-      throw new SyncError('UNAVAILABLE', `scope is busy: another writer held it for over ${Math.round(waitMs / 1000)} s; retry the push`);
+      throw new SyncError(
+        'UNAVAILABLE',
+        `scope is busy: another writer held it for over ${Math.round(waitMs / 1000)} s; retry the push`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
   }
 }
 
-function heldLease(scopes: Collection<ScopeDoc>, scope: string, owner: string, doc: ScopeDoc): Lease {
+function heldLease(
+  scopes: Collection<ScopeDoc>,
+  scope: string,
+  owner: string,
+  doc: ScopeDoc,
+): Lease {
   let lost = false;
   const renew = async (): Promise<void> => {
     if (lost) return;
-    const res = await scopes.updateOne({ _id: scope, leaseOwner: owner }, [{ $set: { leaseUntil: { $add: ['$$NOW', LEASE_MS] } } }]);
+    const res = await scopes.updateOne({ _id: scope, leaseOwner: owner }, [
+      { $set: { leaseUntil: { $add: ['$$NOW', LEASE_MS] } } },
+    ]);
     if (res.matchedCount === 0) lost = true;
   };
   const timer = setInterval(() => void renew().catch(() => undefined), RENEW_EVERY_MS);
@@ -72,7 +96,11 @@ function heldLease(scopes: Collection<ScopeDoc>, scope: string, owner: string, d
     doc,
     async assertHeld() {
       await renew();
-      if (lost) throw new SyncError('UNAVAILABLE', 'scope lease lost to another writer (this writer stalled past its lease); retry the push');
+      if (lost)
+        throw new SyncError(
+          'UNAVAILABLE',
+          'scope lease lost to another writer (this writer stalled past its lease); retry the push',
+        );
     },
     async release() {
       clearInterval(timer);

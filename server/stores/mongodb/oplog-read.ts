@@ -10,7 +10,11 @@ export interface OplogPosition {
 }
 
 /** Fetches up to `limit` raw entries after `after`, with seq at most `uptoSeq`, in (seq, idx) order. */
-export type FetchOplog = (after: OplogPosition, uptoSeq: number, limit: number | undefined) => Promise<OplogDoc[]>;
+export type FetchOplog = (
+  after: OplogPosition,
+  uptoSeq: number,
+  limit: number | undefined,
+) => Promise<OplogDoc[]>;
 
 const UNKNOWN = Symbol('unknown writer');
 
@@ -75,15 +79,30 @@ export function oplogFilter(
   const range: Document =
     after.idx === Number.POSITIVE_INFINITY
       ? { seq: { $gt: after.seq, $lte: uptoSeq } }
-      : { $or: [{ seq: after.seq, idx: { $gt: after.idx } }, { seq: { $gt: after.seq, $lte: uptoSeq } }] };
+      : {
+          $or: [
+            { seq: after.seq, idx: { $gt: after.idx } },
+            { seq: { $gt: after.seq, $lte: uptoSeq } },
+          ],
+        };
   const filter: Document = { scope, ...range };
   const and: Document[] = [filter];
   if (collections) and.push({ $or: [{ collection: { $in: [...collections] } }, { idx: 0 }] });
   if (match && match.size > 0) {
     // Entries of a filtered collection: only those a view can show (matching before or after, or without a pre-image).
     const side = (prefix: string, m: readonly DocMatch[]) =>
-      m.map((one) => Object.fromEntries(Object.entries(one).map(([f, values]) => [`${prefix}.${f}`, { $in: [...values], $not: { $type: 'array' } }])));
-    const shown = [...match].map(([collection, m]) => ({ collection, $or: [{ before: { $exists: false } }, ...side('data', m), ...side('before', m)] }));
+      m.map((one) =>
+        Object.fromEntries(
+          Object.entries(one).map(([f, values]) => [
+            `${prefix}.${f}`,
+            { $in: [...values], $not: { $type: 'array' } },
+          ]),
+        ),
+      );
+    const shown = [...match].map(([collection, m]) => ({
+      collection,
+      $or: [{ before: { $exists: false } }, ...side('data', m), ...side('before', m)],
+    }));
     and.push({ $or: [{ collection: { $nin: [...match.keys()] } }, { idx: 0 }, ...shown] });
   }
   return and.length === 1 ? filter : { $and: and };

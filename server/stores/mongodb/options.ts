@@ -66,7 +66,13 @@ const optionsSchema = z.object({
     .custom<(collection: string) => string>((v) => typeof v === 'function', 'must be a function')
     .default(() => (collection: string) => collection),
   collections: z.array(z.string().min(1)).default([]),
-  collectionPrefix: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,40}$/, 'must be letters, digits or _ (at most 41), not starting with a digit').default(DEFAULT_PREFIX),
+  collectionPrefix: z
+    .string()
+    .regex(
+      /^[A-Za-z_][A-Za-z0-9_]{0,40}$/,
+      'must be letters, digits or _ (at most 41), not starting with a digit',
+    )
+    .default(DEFAULT_PREFIX),
   commitTimeoutMs: positiveInt.default(10_000),
   lockWaitMs: positiveInt.default(30_000),
 });

@@ -1,5 +1,12 @@
 // Reads outside transactions: pinned to the primary with majority read concern, in causal sessions that never go back in time.
-import type { ClientSession, ClusterTime, MongoClient, ReadConcernLike, ReadPreferenceLike, Timestamp } from 'mongodb';
+import type {
+  ClientSession,
+  ClusterTime,
+  MongoClient,
+  ReadConcernLike,
+  ReadPreferenceLike,
+  Timestamp,
+} from 'mongodb';
 
 /** Options every read outside a transaction carries. */
 export interface ReadOptions {
@@ -58,8 +65,10 @@ export class ReadPath {
   /** Keeps the latest operation and cluster times of a session that read or committed. */
   observe(session: ClientSession): void {
     const op = session.operationTime;
-    if (op && (!this.#operationTime || op.greaterThan(this.#operationTime))) this.#operationTime = op;
+    if (op && (!this.#operationTime || op.greaterThan(this.#operationTime)))
+      this.#operationTime = op;
     const ct = session.clusterTime;
-    if (ct && (!this.#clusterTime || ct.clusterTime.greaterThan(this.#clusterTime.clusterTime))) this.#clusterTime = ct;
+    if (ct && (!this.#clusterTime || ct.clusterTime.greaterThan(this.#clusterTime.clusterTime)))
+      this.#clusterTime = ct;
   }
 }

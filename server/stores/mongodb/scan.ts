@@ -10,18 +10,27 @@ import type { ReadOptions } from './reads.js';
  * collection this store wrote to in the scope) and those configured on the store (`collections`),
  * so collections another program wrote to are not left out. Sorted, each once.
  */
-export function scanCollections(listed: readonly string[] | undefined, configured: readonly string[], filter?: readonly string[]): string[] {
+export function scanCollections(
+  listed: readonly string[] | undefined,
+  configured: readonly string[],
+  filter?: readonly string[],
+): string[] {
   const names = filter ?? [...(listed ?? []), ...configured];
   return [...new Set(names)].sort(compareStrings);
 }
 
 /** Merges two id-sorted lists (ids unique across both) into the first `limit` by id. */
-export function mergeById<T extends { id: string }>(a: readonly T[], b: readonly T[], limit: number): T[] {
+export function mergeById<T extends { id: string }>(
+  a: readonly T[],
+  b: readonly T[],
+  limit: number,
+): T[] {
   const out: T[] = [];
   let i = 0;
   let j = 0;
   while (out.length < limit && (i < a.length || j < b.length)) {
-    if (j >= b.length || (i < a.length && compareStrings(a[i]!.id, b[j]!.id) <= 0)) out.push(a[i++]!);
+    if (j >= b.length || (i < a.length && compareStrings(a[i]!.id, b[j]!.id) <= 0))
+      out.push(a[i++]!);
     else out.push(b[j++]!);
   }
   return out;
@@ -39,13 +48,17 @@ export function matchFilter(match: readonly DocMatch[]): Document {
     const clause: Document = {};
     for (const [field, values] of Object.entries(m)) {
       // The last writer is the `_sync_actor_id` metadata field (a string), not a data field.
-      if (field === WRITER_FIELD) clause[META.actor] = { $in: values.filter((v) => typeof v === 'string') };
+      if (field === WRITER_FIELD)
+        clause[META.actor] = { $in: values.filter((v) => typeof v === 'string') };
       else clause[field] = { $in: [...values], $not: { $type: 'array' } };
     }
     return clause;
   });
   // An empty $or is refused by MongoDB: no alternative matches nothing.
-  return { [META.deleted]: { $ne: true }, ...(alternatives.length > 0 ? { $or: alternatives } : { _id: { $in: [] } }) };
+  return {
+    [META.deleted]: { $ne: true },
+    ...(alternatives.length > 0 ? { $or: alternatives } : { _id: { $in: [] } }),
+  };
 }
 
 /**
@@ -73,7 +86,11 @@ export async function scanPage(
     const coll = db.collection(collectionName(collection));
     const idRange: Document = from === null ? { $exists: true } : { $exists: true, $gt: from };
     const matched = options.match ? matchFilter(options.match) : {};
-    const synced = await coll.find({ [META.scope]: scope, [META.id]: idRange, ...matched }, read).sort({ [META.id]: 1 }).limit(limit).toArray();
+    const synced = await coll
+      .find({ [META.scope]: scope, [META.id]: idRange, ...matched }, read)
+      .sort({ [META.id]: 1 })
+      .limit(limit)
+      .toArray();
     const pipeline: Document[] = [
       { $match: { [META.scope]: scope, [META.id]: { $exists: false }, ...matched } },
       { $addFields: { [LEGACY_KEY]: { $toString: '$_id' } } },
@@ -83,7 +100,11 @@ export async function scanPage(
       { $project: { [LEGACY_KEY]: 0 } },
     ];
     const legacy = await coll.aggregate(pipeline, read).toArray();
-    const docs = mergeById(synced.map((raw) => fromMongoDoc(collection, raw)), legacy.map((raw) => fromMongoDoc(collection, raw)), limit);
+    const docs = mergeById(
+      synced.map((raw) => fromMongoDoc(collection, raw)),
+      legacy.map((raw) => fromMongoDoc(collection, raw)),
+      limit,
+    );
     out.push(...docs);
   }
   return out;

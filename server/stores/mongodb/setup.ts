@@ -1,8 +1,20 @@
 // What `init()` does: asks the server what it is, creates collections and indexes, makes the epoch once.
 import { randomInt } from 'node:crypto';
 import type { Collection, Db, Document } from 'mongodb';
-import { DOC_INDEX, LEGACY_DOC_INDEX, LEGACY_LOOKUP_INDEX, LEGACY_TTL_INDEX, storeIndexes, type StoreCollections } from './collections.js';
-import { isDuplicateKey, isIndexNotFound, isNamespaceExists, isNamespaceNotFound } from './errors.js';
+import {
+  DOC_INDEX,
+  LEGACY_DOC_INDEX,
+  LEGACY_LOOKUP_INDEX,
+  LEGACY_TTL_INDEX,
+  storeIndexes,
+  type StoreCollections,
+} from './collections.js';
+import {
+  isDuplicateKey,
+  isIndexNotFound,
+  isNamespaceExists,
+  isNamespaceNotFound,
+} from './errors.js';
 
 /** What `hello` says about the deployment. */
 export interface Topology {
@@ -25,9 +37,13 @@ export async function topology(db: Db): Promise<Topology> {
  * to create one (refused before MongoDB 4.4, and in cross-shard transactions).
  */
 export async function ensureStoreCollections(db: Db, cols: StoreCollections): Promise<void> {
-  const names = [cols.meta, cols.scopes, cols.oplog, cols.clients, cols.mutations].map((c) => c.collectionName);
+  const names = [cols.meta, cols.scopes, cols.oplog, cols.clients, cols.mutations].map(
+    (c) => c.collectionName,
+  );
   const existing = new Set(
-    (await db.listCollections({ name: { $in: names } }, { nameOnly: true }).toArray()).map((c) => c.name),
+    (await db.listCollections({ name: { $in: names } }, { nameOnly: true }).toArray()).map(
+      (c) => c.name,
+    ),
   );
   for (const name of names) {
     if (existing.has(name)) continue;
@@ -68,15 +84,24 @@ const EPOCH_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** Reads the epoch, making it on first use; two processes racing agree on the first one written. */
 export async function ensureEpoch(cols: StoreCollections): Promise<string> {
-  const fresh = Array.from({ length: 10 }, () => EPOCH_ALPHABET[randomInt(EPOCH_ALPHABET.length)]).join('');
+  const fresh = Array.from(
+    { length: 10 },
+    () => EPOCH_ALPHABET[randomInt(EPOCH_ALPHABET.length)],
+  ).join('');
   try {
-    await cols.meta.updateOne({ _id: 'epoch' }, { $setOnInsert: { value: fresh } }, { upsert: true });
+    await cols.meta.updateOne(
+      { _id: 'epoch' },
+      { $setOnInsert: { value: fresh } },
+      { upsert: true },
+    );
   } catch (error) {
     if (!isDuplicateKey(error)) throw error; // lost the race: the winner's epoch is read below
   }
   const doc = await cols.meta.findOne({ _id: 'epoch' }, { readPreference: 'primary' });
   if (!doc || !/^[a-z0-9]{1,32}$/.test(doc.value)) {
-    throw new Error(`mongoStore: ${cols.meta.collectionName} holds no valid epoch (found ${JSON.stringify(doc?.value)})`);
+    throw new Error(
+      `mongoStore: ${cols.meta.collectionName} holds no valid epoch (found ${JSON.stringify(doc?.value)})`,
+    );
   }
   return doc.value;
 }

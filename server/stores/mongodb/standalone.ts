@@ -18,8 +18,14 @@ export interface TakeoverPlan {
 }
 
 /** Plans the take-over of a scope from its document as the lease was taken. */
-export function planTakeover(doc: Pick<ScopeDoc, 'seq' | 'pending' | 'pendingWriter'>): TakeoverPlan {
-  if (typeof doc.pending === 'number' && doc.pending > doc.seq && typeof doc.pendingWriter === 'string') {
+export function planTakeover(
+  doc: Pick<ScopeDoc, 'seq' | 'pending' | 'pendingWriter'>,
+): TakeoverPlan {
+  if (
+    typeof doc.pending === 'number' &&
+    doc.pending > doc.seq &&
+    typeof doc.pendingWriter === 'string'
+  ) {
     return { finish: { seq: doc.pending, writer: doc.pendingWriter }, dropAbove: doc.pending };
   }
   return { finish: null, dropAbove: doc.seq };
@@ -30,7 +36,11 @@ export function planTakeover(doc: Pick<ScopeDoc, 'seq' | 'pending' | 'pendingWri
  * image attached to the last entry of that document (or the last entry when none names it), so a
  * later lease holder can finish writing the documents.
  */
-export function attachRedo(entries: readonly OplogEntry[], images: readonly RedoImage[], writer: string): OplogDoc[] {
+export function attachRedo(
+  entries: readonly OplogEntry[],
+  images: readonly RedoImage[],
+  writer: string,
+): OplogDoc[] {
   const docs: OplogDoc[] = entries.map((e) => ({ ...e, writer }));
   if (docs.length === 0) return docs;
   const lastOf = new Map<string, number>();
@@ -66,7 +76,11 @@ export async function writeImages(
     // The unique index must exist before an upsert, or two writers could insert the same id twice.
     await ensureIndex(coll.collectionName);
     if (image.legacyId !== undefined) {
-      const res = await coll.replaceOne({ _id: image.legacyId as never, [META.scope]: scope, [META.id]: { $exists: false } }, image.doc, { session });
+      const res = await coll.replaceOne(
+        { _id: image.legacyId as never, [META.scope]: scope, [META.id]: { $exists: false } },
+        image.doc,
+        { session },
+      );
       if (res.matchedCount > 0) continue;
     }
     try {
@@ -96,18 +110,36 @@ export async function recoverScope(
   let seq = doc.seq;
   if (plan.finish) {
     const entries = await cols.oplog
-      .find({ scope, seq: plan.finish.seq, writer: plan.finish.writer, redo: { $exists: true } }, { session, readPreference: 'primary', projection: { redo: 1 } })
+      .find(
+        { scope, seq: plan.finish.seq, writer: plan.finish.writer, redo: { $exists: true } },
+        { session, readPreference: 'primary', projection: { redo: 1 } },
+      )
       .toArray();
-    await writeImages(db, collectionName, scope, entries.flatMap((e) => e.redo ?? []), ensureIndex, session);
+    await writeImages(
+      db,
+      collectionName,
+      scope,
+      entries.flatMap((e) => e.redo ?? []),
+      ensureIndex,
+      session,
+    );
     const res = await cols.scopes.updateOne(
       { _id: scope, leaseOwner: owner, pending: plan.finish.seq },
       { $set: { seq: plan.finish.seq }, $unset: { pending: '', pendingWriter: '' } },
       { session },
     );
-    if (res.matchedCount === 0) throw new SyncError('UNAVAILABLE', 'scope lease lost while finishing an earlier commit; retry the push');
+    if (res.matchedCount === 0)
+      throw new SyncError(
+        'UNAVAILABLE',
+        'scope lease lost while finishing an earlier commit; retry the push',
+      );
     seq = plan.finish.seq;
   } else if (doc.pending !== undefined) {
-    await cols.scopes.updateOne({ _id: scope, leaseOwner: owner, pending: doc.pending }, { $unset: { pending: '', pendingWriter: '' } }, { session });
+    await cols.scopes.updateOne(
+      { _id: scope, leaseOwner: owner, pending: doc.pending },
+      { $unset: { pending: '', pendingWriter: '' } },
+      { session },
+    );
   }
   await cols.oplog.deleteMany({ scope, seq: { $gt: plan.dropAbove } }, { session });
   return seq;

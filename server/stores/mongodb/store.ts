@@ -2,11 +2,30 @@
 import { performance } from 'node:perf_hooks';
 import { WriteConcern, type ClientSession, type Db, type TransactionOptions } from 'mongodb';
 import { SyncError } from '../../../shared/errors.js';
-import type { CollectionChecksum, DocKey, DocMatch, IndexSpec, OplogEntry, OplogStats, ReadOplogOptions, ScanDocsOptions, ScopeHead, Store, StoreEvent, StoredDoc, StoreTx } from '../store.js';
+import type {
+  CollectionChecksum,
+  DocKey,
+  DocMatch,
+  IndexSpec,
+  OplogEntry,
+  OplogStats,
+  ReadOplogOptions,
+  ScanDocsOptions,
+  ScopeHead,
+  Store,
+  StoreEvent,
+  StoredDoc,
+  StoreTx,
+} from '../store.js';
 import { WRITER_FIELD } from '../store.js';
 import { ChangeFeed, PIPELINE } from './change-feed.js';
 import { keptChecksums, readChecksums } from './checksums.js';
-import { storeCollections, type OplogDoc, type ScopeDoc, type StoreCollections } from './collections.js';
+import {
+  storeCollections,
+  type OplogDoc,
+  type ScopeDoc,
+  type StoreCollections,
+} from './collections.js';
 import { isDuplicateKey } from './errors.js';
 import { acquireLease } from './lease.js';
 import { oplogFilter, readBounded, type FetchOplog } from './oplog-read.js';
@@ -15,7 +34,13 @@ import { planHorizon } from './prune.js';
 import { ReadPath, type ReadOptions } from './reads.js';
 import { scanCollections, scanPage } from './scan.js';
 import { META } from './documents.js';
-import { ensureDocIndex, ensureEpoch, ensureStoreCollections, topology, type Topology } from './setup.js';
+import {
+  ensureDocIndex,
+  ensureEpoch,
+  ensureStoreCollections,
+  topology,
+  type Topology,
+} from './setup.js';
 import { recoverScope } from './standalone.js';
 import { createTx, MissingIndex, type TxContext, type TxState } from './tx.js';
 
@@ -51,18 +76,30 @@ class MongoStoreImpl implements MongoStore {
   ) {
     this.#opts = resolveOptions(options);
     this.#cols = storeCollections(raw, this.#opts.collectionPrefix);
-    this.#feed = new ChangeFeed((opts) => this.#cols.scopes.watch(PIPELINE, opts), (event) => this.#emit(event));
+    this.#feed = new ChangeFeed(
+      (opts) => this.#cols.scopes.watch(PIPELINE, opts),
+      (event) => this.#emit(event),
+    );
     this.#reads = new ReadPath(raw.client, () => this.#topology.clustered);
   }
 
   async init(): Promise<void> {
     this.#topology = await topology(this.raw);
-    this.#transactions = this.#opts.transactions === 'auto' ? this.#topology.clustered : this.#opts.transactions;
+    this.#transactions =
+      this.#opts.transactions === 'auto' ? this.#topology.clustered : this.#opts.transactions;
     await ensureStoreCollections(this.raw, this.#cols);
     // Every app collection the store knows of gets its indexes now, not in the middle of a push.
-    const listed = (await this.#cols.scopes.distinct('collections', {}, { readPreference: 'primary' })) as unknown[];
-    const names = new Set([...this.#opts.collections, ...listed.filter((c): c is string => typeof c === 'string')]);
-    for (const collection of names) await this.#ensureDocIndex(this.#opts.collectionName(collection));
+    const listed = (await this.#cols.scopes.distinct(
+      'collections',
+      {},
+      { readPreference: 'primary' },
+    )) as unknown[];
+    const names = new Set([
+      ...this.#opts.collections,
+      ...listed.filter((c): c is string => typeof c === 'string'),
+    ]);
+    for (const collection of names)
+      await this.#ensureDocIndex(this.#opts.collectionName(collection));
     this.#epoch = await ensureEpoch(this.#cols);
     // A listener registered before init() waited for the topology to be known.
     if (this.#listeners.size > 0 && this.#topology.clustered) this.#feed.start();
@@ -76,12 +113,18 @@ class MongoStoreImpl implements MongoStore {
   async transaction<T>(scope: string, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     this.epoch(); // init() decides between transactions and the standalone path
     const state: TxState = { committedSeq: null };
-    const result = this.#transactions ? await this.#inTransaction(scope, fn, state) : await this.#standalone(scope, fn, state);
+    const result = this.#transactions
+      ? await this.#inTransaction(scope, fn, state)
+      : await this.#standalone(scope, fn, state);
     if (state.committedSeq !== null) this.#emit({ type: 'commit', scope, seq: state.committedSeq });
     return result;
   }
 
-  async #inTransaction<T>(scope: string, fn: (tx: StoreTx) => Promise<T>, state: TxState): Promise<T> {
+  async #inTransaction<T>(
+    scope: string,
+    fn: (tx: StoreTx) => Promise<T>,
+    state: TxState,
+  ): Promise<T> {
     const started = performance.now();
     for (let attempt = 1; ; attempt++) {
       let locked = false;
@@ -91,24 +134,33 @@ class MongoStoreImpl implements MongoStore {
           try {
             // withTransaction re-runs the callback on TransientTransactionError (a write conflict on the scope
             // lock) and retries the commit on UnknownTransactionCommitResult; the engine's fn is re-runnable.
-            return await session.withTransaction(async () => {
-              if (performance.now() - started > this.#opts.lockWaitMs) {
-                throw new SyncError('UNAVAILABLE', `scope is busy: another writer held it for over ${Math.round(this.#opts.lockWaitMs / 1000)} s; retry the push`);
-              }
-              state.committedSeq = null;
-              // The scope lock: every writer of the scope updates this document first, so concurrent
-              // writers conflict and commit one at a time, and seq order is commit order.
-              const doc = await this.#cols.scopes.findOneAndUpdate(
-                { _id: scope },
-                { $inc: { lock: 1 }, $setOnInsert: { seq: 0, horizon: 0 } },
-                { upsert: true, returnDocument: 'after', session },
-              );
-              locked = true;
-              // Entries above the head belong to no commit (left by a standalone writer before this
-              // database became a replica set): they would collide with this commit's.
-              await this.#cols.oplog.deleteMany({ scope, seq: { $gt: doc?.seq ?? 0 } }, { session });
-              return fn(createTx(this.#txContext(scope, doc, session), state));
-            }, { ...TRANSACTION_OPTIONS, maxCommitTimeMS: this.#opts.commitTimeoutMs });
+            return await session.withTransaction(
+              async () => {
+                if (performance.now() - started > this.#opts.lockWaitMs) {
+                  throw new SyncError(
+                    'UNAVAILABLE',
+                    `scope is busy: another writer held it for over ${Math.round(this.#opts.lockWaitMs / 1000)} s; retry the push`,
+                  );
+                }
+                state.committedSeq = null;
+                // The scope lock: every writer of the scope updates this document first, so concurrent
+                // writers conflict and commit one at a time, and seq order is commit order.
+                const doc = await this.#cols.scopes.findOneAndUpdate(
+                  { _id: scope },
+                  { $inc: { lock: 1 }, $setOnInsert: { seq: 0, horizon: 0 } },
+                  { upsert: true, returnDocument: 'after', session },
+                );
+                locked = true;
+                // Entries above the head belong to no commit (left by a standalone writer before this
+                // database became a replica set): they would collide with this commit's.
+                await this.#cols.oplog.deleteMany(
+                  { scope, seq: { $gt: doc?.seq ?? 0 } },
+                  { session },
+                );
+                return fn(createTx(this.#txContext(scope, doc, session), state));
+              },
+              { ...TRANSACTION_OPTIONS, maxCommitTimeMS: this.#opts.commitTimeoutMs },
+            );
           } finally {
             this.#reads.observe(session);
           }
@@ -132,7 +184,16 @@ class MongoStoreImpl implements MongoStore {
       const lease = await acquireLease(this.#cols.scopes, scope, this.#opts.lockWaitMs);
       try {
         const ensureIndex = (name: string) => this.#ensureDocIndex(name);
-        const seq = await recoverScope(this.raw, this.#cols, this.#opts.collectionName, scope, lease.owner, lease.doc, ensureIndex, session);
+        const seq = await recoverScope(
+          this.raw,
+          this.#cols,
+          this.#opts.collectionName,
+          scope,
+          lease.owner,
+          lease.doc,
+          ensureIndex,
+          session,
+        );
         const doc: ScopeDoc = { ...lease.doc, seq };
         delete doc.pending;
         delete doc.pendingWriter;
@@ -173,7 +234,11 @@ class MongoStoreImpl implements MongoStore {
   }
 
   /** The head, and with `checksums` those collections' kept sums from the same document read (one snapshot). */
-  async #readHead(scope: string, read: ReadOptions, checksums?: readonly string[]): Promise<ScopeHead> {
+  async #readHead(
+    scope: string,
+    read: ReadOptions,
+    checksums?: readonly string[],
+  ): Promise<ScopeHead> {
     const projection = checksums ? { seq: 1, horizon: 1, checksums: 1 } : { seq: 1, horizon: 1 };
     const doc = await this.#cols.scopes.findOne({ _id: scope }, { ...read, projection });
     const head: ScopeHead = { seq: doc?.seq ?? 0, horizon: doc?.horizon ?? 0 };
@@ -192,7 +257,10 @@ class MongoStoreImpl implements MongoStore {
       const uptoSeq = Math.min(options.uptoSeq ?? Number.POSITIVE_INFINITY, head.seq);
       const fetch: FetchOplog = async (after, upto, limit) => {
         let cursor = this.#cols.oplog
-          .find(oplogFilter(scope, after, upto, options.collections, options.match), { ...read, projection: { redo: 0 } })
+          .find(oplogFilter(scope, after, upto, options.collections, options.match), {
+            ...read,
+            projection: { redo: 0 },
+          })
           .sort({ seq: 1, idx: 1 });
         if (limit !== undefined) cursor = cursor.limit(limit);
         return cursor.toArray();
@@ -201,16 +269,31 @@ class MongoStoreImpl implements MongoStore {
       // Entry 0 of each commit is fetched to learn its writer; the filters apply to what is kept.
       const shows = (e: OplogDoc) => {
         const m = options.match?.get(e.collection);
-        return !m || e.before === undefined || m.some((one) => docMatchesFilter(one, e.data) || docMatchesFilter(one, e.before ?? null));
+        return (
+          !m ||
+          e.before === undefined ||
+          m.some((one) => docMatchesFilter(one, e.data) || docMatchesFilter(one, e.before ?? null))
+        );
       };
-      const docs = await readBounded(fetch, { afterSeq: options.afterSeq, uptoSeq, limit: options.limit }, (e) => (!wanted || wanted.has(e.collection)) && shows(e));
+      const docs = await readBounded(
+        fetch,
+        { afterSeq: options.afterSeq, uptoSeq, limit: options.limit },
+        (e) => (!wanted || wanted.has(e.collection)) && shows(e),
+      );
       return docs.map(toOplogEntry);
     });
   }
 
-  async findVersion(scope: string, key: DocKey, version: string): Promise<Record<string, unknown> | null | undefined> {
+  async findVersion(
+    scope: string,
+    key: DocKey,
+    version: string,
+  ): Promise<Record<string, unknown> | null | undefined> {
     const doc = await this.#reads.run((read) =>
-      this.#cols.oplog.findOne({ scope, collection: key.collection, id: key.id, version }, { ...read, projection: { data: 1 } }),
+      this.#cols.oplog.findOne(
+        { scope, collection: key.collection, id: key.id, version },
+        { ...read, projection: { data: 1 } },
+      ),
     );
     return doc ? doc.data : undefined;
   }
@@ -219,7 +302,12 @@ class MongoStoreImpl implements MongoStore {
     return this.#reads.run(async (read) => {
       const listed = options.collections
         ? undefined
-        : (await this.#cols.scopes.findOne({ _id: scope }, { ...read, projection: { collections: 1 } }))?.collections;
+        : (
+            await this.#cols.scopes.findOne(
+              { _id: scope },
+              { ...read, projection: { collections: 1 } },
+            )
+          )?.collections;
       const names = scanCollections(listed, this.#opts.collections, options.collections);
       return scanPage(this.raw, this.#opts.collectionName, scope, names, options, read);
     });
@@ -244,11 +332,19 @@ class MongoStoreImpl implements MongoStore {
 
   async prune(before: Date): Promise<{ removed: number }> {
     const scopes = await this.#reads.run((read) =>
-      this.#cols.oplog.aggregate<{ _id: string }>([{ $match: { at: { $lt: before } } }, { $group: { _id: '$scope' } }], read).toArray(),
+      this.#cols.oplog
+        .aggregate<{ _id: string }>(
+          [{ $match: { at: { $lt: before } } }, { $group: { _id: '$scope' } }],
+          read,
+        )
+        .toArray(),
     );
     let removed = 0;
     for (const { _id: scope } of scopes) removed += await this.#pruneScope(scope, before);
-    await this.#cols.mutations.deleteMany({ at: { $lt: before } }, this.#topology.clustered ? { writeConcern: MAJORITY } : {});
+    await this.#cols.mutations.deleteMany(
+      { at: { $lt: before } },
+      this.#topology.clustered ? { writeConcern: MAJORITY } : {},
+    );
     return { removed };
   }
 
@@ -256,7 +352,13 @@ class MongoStoreImpl implements MongoStore {
   async #pruneScope(scope: string, before: Date): Promise<number> {
     const maxSeqBefore = async (head: number, session?: ClientSession): Promise<number | null> => {
       const [top] = await this.#cols.oplog
-        .aggregate<{ seq: number }>([{ $match: { scope, at: { $lt: before }, seq: { $lte: head } } }, { $group: { _id: null, seq: { $max: '$seq' } } }], { session })
+        .aggregate<{ seq: number }>(
+          [
+            { $match: { scope, at: { $lt: before }, seq: { $lte: head } } },
+            { $group: { _id: null, seq: { $max: '$seq' } } },
+          ],
+          { session },
+        )
         .toArray();
       return top?.seq ?? null;
     };
@@ -265,13 +367,28 @@ class MongoStoreImpl implements MongoStore {
       horizon = await this.raw.client.withSession(async (session) => {
         this.#reads.advance(session);
         try {
-          return await session.withTransaction(async () => {
-            const doc = await this.#cols.scopes.findOneAndUpdate({ _id: scope }, { $inc: { lock: 1 } }, { returnDocument: 'after', session });
-            if (!doc) return 0;
-            const next = planHorizon({ seq: doc.seq, horizon: doc.horizon }, await maxSeqBefore(doc.seq, session));
-            if (next !== doc.horizon) await this.#cols.scopes.updateOne({ _id: scope }, { $set: { horizon: next } }, { session });
-            return next;
-          }, { ...TRANSACTION_OPTIONS, maxCommitTimeMS: this.#opts.commitTimeoutMs });
+          return await session.withTransaction(
+            async () => {
+              const doc = await this.#cols.scopes.findOneAndUpdate(
+                { _id: scope },
+                { $inc: { lock: 1 } },
+                { returnDocument: 'after', session },
+              );
+              if (!doc) return 0;
+              const next = planHorizon(
+                { seq: doc.seq, horizon: doc.horizon },
+                await maxSeqBefore(doc.seq, session),
+              );
+              if (next !== doc.horizon)
+                await this.#cols.scopes.updateOne(
+                  { _id: scope },
+                  { $set: { horizon: next } },
+                  { session },
+                );
+              return next;
+            },
+            { ...TRANSACTION_OPTIONS, maxCommitTimeMS: this.#opts.commitTimeoutMs },
+          );
         } finally {
           this.#reads.observe(session);
         }
@@ -285,7 +402,10 @@ class MongoStoreImpl implements MongoStore {
     }
     if (horizon === 0) return 0;
     // Only at or below the horizon, which is never above a committed head: an entry committed during the prune is kept.
-    const res = await this.#cols.oplog.deleteMany({ scope, seq: { $lte: horizon } }, this.#topology.clustered ? { writeConcern: MAJORITY } : {});
+    const res = await this.#cols.oplog.deleteMany(
+      { scope, seq: { $lte: horizon } },
+      this.#topology.clustered ? { writeConcern: MAJORITY } : {},
+    );
     return res.deletedCount;
   }
 
@@ -295,8 +415,16 @@ class MongoStoreImpl implements MongoStore {
     // cluster, hence `estimated`. The ends of the `at` index give the age span.
     const [entries, oldest, newest] = await Promise.all([
       this.#cols.oplog.estimatedDocumentCount(),
-      this.#cols.oplog.find({}, { projection: { _id: 0, at: 1 } }).sort({ at: 1 }).limit(1).next(),
-      this.#cols.oplog.find({}, { projection: { _id: 0, at: 1 } }).sort({ at: -1 }).limit(1).next(),
+      this.#cols.oplog
+        .find({}, { projection: { _id: 0, at: 1 } })
+        .sort({ at: 1 })
+        .limit(1)
+        .next(),
+      this.#cols.oplog
+        .find({}, { projection: { _id: 0, at: 1 } })
+        .sort({ at: -1 })
+        .limit(1)
+        .next(),
     ]);
     return { entries, estimated: true, oldestAt: oldest?.at ?? null, newestAt: newest?.at ?? null };
   }
@@ -339,7 +467,10 @@ function docMatchesFilter(match: DocMatch, data: Record<string, unknown> | null)
   if (!data) return false;
   return Object.entries(match).every(([field, values]) => {
     const v = Object.hasOwn(data, field) ? data[field] : null;
-    return !Array.isArray(v) && values.some((w) => (w === null ? v === null || v === undefined : v === w));
+    return (
+      !Array.isArray(v) &&
+      values.some((w) => (w === null ? v === null || v === undefined : v === w))
+    );
   });
 }
 

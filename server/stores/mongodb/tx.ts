@@ -1,7 +1,16 @@
 // The StoreTx of the MongoDB store: the reads and writes of one push on one scope (a transaction, or the standalone lease path).
 import type { AnyBulkWriteOperation, ClientSession, Db, Document } from 'mongodb';
 import { SyncError } from '../../../shared/errors.js';
-import type { ClientLedger, DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx, RecordedOutcome } from '../store.js';
+import type {
+  ClientLedger,
+  DocKey,
+  MutationRecord,
+  OplogEntry,
+  ScopeHead,
+  StoredDoc,
+  StoreTx,
+  RecordedOutcome,
+} from '../store.js';
 import type { MutationDoc, RedoImage, StoreCollections } from './collections.js';
 import { fromMongoDoc, legacyIdCandidates, META, toMongoDoc } from './documents.js';
 import { isDuplicateKey } from './errors.js';
@@ -59,7 +68,11 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
   const listCollections = async (docs: readonly StoredDoc[]): Promise<void> => {
     const added = [...new Set(docs.map((d) => d.collection))].filter((c) => !known.has(c));
     if (added.length === 0) return;
-    await cols.scopes.updateOne({ _id: scope }, { $addToSet: { collections: { $each: added } } }, { session });
+    await cols.scopes.updateOne(
+      { _id: scope },
+      { $addToSet: { collections: { $each: added } } },
+      { session },
+    );
     for (const c of added) known.add(c);
   };
 
@@ -68,16 +81,29 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
 
     async getDocs(keys: DocKey[]): Promise<StoredDoc[]> {
       const out: StoredDoc[] = [];
-      for (const [collection, ids] of groupBy(keys, (k) => k.collection, (k) => k.id)) {
+      for (const [collection, ids] of groupBy(
+        keys,
+        (k) => k.collection,
+        (k) => k.id,
+      )) {
         const coll = ctx.db.collection(ctx.collectionName(collection));
         const unique = [...new Set(ids)];
-        const found = await coll.find({ [META.scope]: scope, [META.id]: { $in: unique } }, { session }).toArray();
+        const found = await coll
+          .find({ [META.scope]: scope, [META.id]: { $in: unique } }, { session })
+          .toArray();
         for (const raw of found) out.push(fromMongoDoc(collection, raw));
         // Documents another program wrote without `_sync_id` answer to the string form of their `_id`.
         const missing = unique.filter((id) => !found.some((raw) => raw[META.id] === id));
         if (missing.length === 0) continue;
         const olds = await coll
-          .find({ [META.scope]: scope, [META.id]: { $exists: false }, _id: { $in: missing.flatMap(legacyIdCandidates) as never[] } }, { session })
+          .find(
+            {
+              [META.scope]: scope,
+              [META.id]: { $exists: false },
+              _id: { $in: missing.flatMap(legacyIdCandidates) as never[] },
+            },
+            { session },
+          )
           .toArray();
         for (const raw of olds) {
           const doc = fromMongoDoc(collection, raw);
@@ -95,20 +121,35 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
         // Standalone: nothing is written before the commit point; setHead writes these images after it.
         for (const doc of docs) {
           const legacyId = legacy.get(keyOf(doc.collection, doc.id));
-          images.push({ collection: doc.collection, id: doc.id, seq: doc.seq, doc: toMongoDoc(doc), ...(legacyId !== undefined ? { legacyId } : {}) });
+          images.push({
+            collection: doc.collection,
+            id: doc.id,
+            seq: doc.seq,
+            doc: toMongoDoc(doc),
+            ...(legacyId !== undefined ? { legacyId } : {}),
+          });
         }
         await listCollections(docs);
         return;
       }
-      for (const [collection, group] of groupBy(docs, (d) => d.collection, (d) => d)) {
+      for (const [collection, group] of groupBy(
+        docs,
+        (d) => d.collection,
+        (d) => d,
+      )) {
         const name = ctx.collectionName(collection);
         if (!ctx.indexed(name)) throw new MissingIndex(name);
         // Replace by (scope, id) and leave `_id` alone, so the app's own ids survive and two scopes may share an id;
         // a document stored without `_sync_id` is replaced by its `_id` (and gets `_sync_id`).
         const ops: AnyBulkWriteOperation<Document>[] = group.map((doc) => {
           const legacyId = legacy.get(keyOf(collection, doc.id));
-          const filter: Document = legacyId !== undefined ? { _id: legacyId, [META.scope]: scope } : { [META.scope]: scope, [META.id]: doc.id };
-          return { replaceOne: { filter, replacement: toMongoDoc(doc), upsert: legacyId === undefined } };
+          const filter: Document =
+            legacyId !== undefined
+              ? { _id: legacyId, [META.scope]: scope }
+              : { [META.scope]: scope, [META.id]: doc.id };
+          return {
+            replaceOne: { filter, replacement: toMongoDoc(doc), upsert: legacyId === undefined },
+          };
         });
         await ctx.db.collection(name).bulkWrite(ops, { session, ordered: true });
       }
@@ -127,7 +168,10 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
       const docs = attachRedo(entries.map(oplogDocOf), images, lease.owner);
       for (let attempt = 1; ; attempt++) {
         try {
-          await cols.oplog.insertMany(docs.map((d) => ({ ...d })), { session, ordered: true });
+          await cols.oplog.insertMany(
+            docs.map((d) => ({ ...d })),
+            { session, ordered: true },
+          );
           return;
         } catch (error) {
           if (!isDuplicateKey(error) || attempt >= 3) throw error;
@@ -151,13 +195,24 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
         { $set: { pending: seq, pendingWriter: lease.owner } },
         { session },
       );
-      if (res.matchedCount === 0) throw new SyncError('UNAVAILABLE', `scope lease lost before commit ${seq}; retry the push`);
+      if (res.matchedCount === 0)
+        throw new SyncError('UNAVAILABLE', `scope lease lost before commit ${seq}; retry the push`);
       state.committedSeq = seq;
       // After the commit point: write the documents (a crash here is finished by the next lease holder),
       // then move the head readers see (a no-op when another holder already finished this commit).
       await writeImages(ctx.db, ctx.collectionName, scope, images, ctx.ensureIndex, session);
-      await cols.scopes.updateOne({ _id: scope, pending: seq, pendingWriter: lease.owner }, { $set: { seq }, $unset: { pending: '', pendingWriter: '' } }, { session });
-      await cols.oplog.updateMany({ scope, seq, writer: lease.owner, redo: { $exists: true } }, { $unset: { redo: '' } }, { session }).catch(() => undefined);
+      await cols.scopes.updateOne(
+        { _id: scope, pending: seq, pendingWriter: lease.owner },
+        { $set: { seq }, $unset: { pending: '', pendingWriter: '' } },
+        { session },
+      );
+      await cols.oplog
+        .updateMany(
+          { scope, seq, writer: lease.owner, redo: { $exists: true } },
+          { $unset: { redo: '' } },
+          { session },
+        )
+        .catch(() => undefined);
       images = [];
     },
 
@@ -167,19 +222,33 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
     },
 
     async clientLedger(clientId: string): Promise<ClientLedger> {
-      const doc = await cols.clients.findOne({ scope, clientId }, { session, projection: { lastMutationId: 1, owner: 1 } });
+      const doc = await cols.clients.findOne(
+        { scope, clientId },
+        { session, projection: { lastMutationId: 1, owner: 1 } },
+      );
       return { lastMutationId: doc?.lastMutationId ?? 0, owner: doc?.owner ?? null };
     },
 
-    async getResults(clientId: string, mutationIds: number[]): Promise<Map<number, RecordedOutcome>> {
+    async getResults(
+      clientId: string,
+      mutationIds: number[],
+    ): Promise<Map<number, RecordedOutcome>> {
       const out = new Map<number, RecordedOutcome>();
       if (mutationIds.length === 0) return out;
-      const found = await cols.mutations.find({ scope, clientId, mutationId: { $in: mutationIds } }, { session }).toArray();
+      const found = await cols.mutations
+        .find({ scope, clientId, mutationId: { $in: mutationIds } }, { session })
+        .toArray();
       for (const doc of found) out.set(doc.mutationId, doc.result);
       return out;
     },
 
-    async recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date, owner: string): Promise<void> {
+    async recordResults(
+      clientId: string,
+      lastMutationId: number,
+      records: MutationRecord[],
+      at: Date,
+      owner: string,
+    ): Promise<void> {
       if (records.length > 0) {
         // Upserts rather than inserts: a standalone retry after a partial write must not fail on them.
         const ops: AnyBulkWriteOperation<MutationDoc>[] = records.map((r) => ({
@@ -192,7 +261,11 @@ export function createTx(ctx: TxContext, state: TxState): StoreTx {
         await cols.mutations.bulkWrite(ops, { session, ordered: true });
       }
       // $max: the last mutation id never moves back.
-      await cols.clients.updateOne({ scope, clientId }, { $max: { lastMutationId }, $set: { at, owner } }, { session, upsert: true });
+      await cols.clients.updateOne(
+        { scope, clientId },
+        { $max: { lastMutationId }, $set: { at, owner } },
+        { session, upsert: true },
+      );
     },
   };
 }
@@ -203,12 +276,20 @@ function keyOf(collection: string, id: string): string {
 
 /** Tenant isolation: a transaction on one scope never writes another scope's rows. */
 function sameScope(scope: string, other: string): string {
-  if (other !== scope) throw new SyncError('INTERNAL', `write for scope "${other}" inside a transaction on "${scope}"`);
+  if (other !== scope)
+    throw new SyncError(
+      'INTERNAL',
+      `write for scope "${other}" inside a transaction on "${scope}"`,
+    );
   return scope;
 }
 
 /** Groups items by key, keeping first-seen key order. */
-function groupBy<T, V>(items: readonly T[], key: (item: T) => string, value: (item: T) => V): Map<string, V[]> {
+function groupBy<T, V>(
+  items: readonly T[],
+  key: (item: T) => string,
+  value: (item: T) => V,
+): Map<string, V[]> {
   const out = new Map<string, V[]>();
   for (const item of items) {
     const k = key(item);

@@ -44,7 +44,10 @@ export function pgliteExecutor(given: PGliteDb): Executor {
       // PGlite's transaction() issues BEGIN/COMMIT and ROLLBACK on a throw, under its mutex, so
       // plain db.query() calls from elsewhere wait for the commit instead of slipping inside.
       return db.transaction(async (tx) => {
-        const q: Queryable = { query: async <R extends Row>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows };
+        const q: Queryable = {
+          query: async <R extends Row>(sql: string, params?: unknown[]) =>
+            (await tx.query<R>(sql, params)).rows,
+        };
         return fn(q, opening ? await q.query(opening.sql, opening.params) : []);
       });
     },
@@ -58,7 +61,11 @@ export function pgliteExecutor(given: PGliteDb): Executor {
 function statement(sql: string, params: unknown[] | undefined, prepare: boolean): pg.QueryConfig {
   if (!prepare) return { text: sql, values: params };
   // The name is a digest of the text, so one name never stands for two different statements.
-  return { name: `sync_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`, text: sql, values: params };
+  return {
+    name: `sync_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`,
+    text: sql,
+    values: params,
+  };
 }
 
 /** A checked-out client, the first connection error seen on it, and the listener that records it. */
@@ -113,7 +120,9 @@ export function poolExecutor(given: PgPool, prepare: boolean): Executor {
           // One simple-protocol message, `BEGIN; <opening>`: one round trip instead of two. The
           // simple protocol takes no parameters, so they are inlined as escaped literals (pg's
           // escapeLiteral: quotes doubled, E'' form when there are backslashes).
-          const text = opening.sql.replace(/\$(\d+)/g, (_, n: string) => client.escapeLiteral(opening.params[Number(n) - 1]!));
+          const text = opening.sql.replace(/\$(\d+)/g, (_, n: string) =>
+            client.escapeLiteral(opening.params[Number(n) - 1]!),
+          );
           const results = (await client.query(`BEGIN; ${text}`)) as unknown as pg.QueryResult[];
           first = results[results.length - 1]!.rows;
         } else {
@@ -131,7 +140,8 @@ export function poolExecutor(given: PgPool, prepare: boolean): Executor {
           await client.query('ROLLBACK');
         } catch (rollbackError) {
           // The connection is unusable (terminated, reset): do not give it back to the pool.
-          state.broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+          state.broken =
+            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
         }
         throw error;
       } finally {

@@ -15,11 +15,21 @@ export type PostgresStore<Raw extends PgPool | PGliteDb = PgPool | PGliteDb> = S
 
 function isPGlite(client: unknown): client is PGliteDb {
   // Duck-typed rather than instanceof: two copies of a driver in one app break instanceof.
-  return typeof client === 'object' && client !== null && 'waitReady' in client && 'dumpDataDir' in client;
+  return (
+    typeof client === 'object' &&
+    client !== null &&
+    'waitReady' in client &&
+    'dumpDataDir' in client
+  );
 }
 
 function isPool(client: unknown): client is PgPool {
-  return typeof client === 'object' && client !== null && 'totalCount' in client && typeof (client as PgPool).connect === 'function';
+  return (
+    typeof client === 'object' &&
+    client !== null &&
+    'totalCount' in client &&
+    typeof (client as PgPool).connect === 'function'
+  );
 }
 
 /**
@@ -32,10 +42,14 @@ function isPool(client: unknown): client is PgPool {
  * await store.init();
  * const engine = createSyncEngine({ store, schema });
  */
-export function postgresStore<Raw extends PgPool | PGliteDb>(client: Raw, options?: PostgresStoreOptions): PostgresStore<Raw> {
+export function postgresStore<Raw extends PgPool | PGliteDb>(
+  client: Raw,
+  options?: PostgresStoreOptions,
+): PostgresStore<Raw> {
   const resolved = resolveOptions(options);
   if (isPGlite(client)) return new SqlStore(client, pgliteExecutor(client), resolved, null);
-  if (!isPool(client)) throw new TypeError('postgresStore: expected a pg.Pool or a PGlite instance');
+  if (!isPool(client))
+    throw new TypeError('postgresStore: expected a pg.Pool or a PGlite instance');
   const pool = client;
   // An idle pooled connection killed by the server emits 'error' on the pool; unhandled, that
   // would end the process. The store reconnects on its next query, so only keep it from crashing.
@@ -44,9 +58,17 @@ export function postgresStore<Raw extends PgPool | PGliteDb>(client: Raw, option
     resolved.listenClient ??
     (async () => {
       const { default: pgModule } = await importPeer('pg', () => import('pg'));
-      return new pgModule.Client({ ...(pool as unknown as { options: object }).options, application_name: 'trpc-offline-sync listen' });
+      return new pgModule.Client({
+        ...(pool as unknown as { options: object }).options,
+        application_name: 'trpc-offline-sync listen',
+      });
     });
-  return new SqlStore(client, poolExecutor(pool, resolved.preparedStatements), resolved, listenClient);
+  return new SqlStore(
+    client,
+    poolExecutor(pool, resolved.preparedStatements),
+    resolved,
+    listenClient,
+  );
 }
 
 /**
@@ -64,7 +86,10 @@ export const PGLITE_CONF: string[] = ['shared_buffers = 16MB'];
  * const store = await pgliteStore('./data/sync');
  * await store.init();
  */
-export async function pgliteStore(dataDir?: string, options?: PostgresStoreOptions & { postgresqlconf?: string[] }): Promise<PostgresStore<PGliteDb>> {
+export async function pgliteStore(
+  dataDir?: string,
+  options?: PostgresStoreOptions & { postgresqlconf?: string[] },
+): Promise<PostgresStore<PGliteDb>> {
   const { PGlite } = await importPeer('@electric-sql/pglite', () => import('@electric-sql/pglite'));
   const { postgresqlconf = PGLITE_CONF, ...storeOptions } = options ?? {};
   resolveOptions(storeOptions); // a bad option throws before a database is opened (and left open)

@@ -25,7 +25,11 @@ export class ListenFeed {
   #timer: NodeJS.Timeout | null = null;
   #connecting: Promise<void> | null = null;
 
-  constructor(makeClient: () => PgClient | Promise<PgClient>, channel: string, handlers: ListenFeedHandlers) {
+  constructor(
+    makeClient: () => PgClient | Promise<PgClient>,
+    channel: string,
+    handlers: ListenFeedHandlers,
+  ) {
     this.#makeClient = makeClient as unknown as () => pg.Client | Promise<pg.Client>; // a PgClient is a pg.Client
     this.#channel = channel;
     this.#handlers = handlers;

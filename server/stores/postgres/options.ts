@@ -68,15 +68,25 @@ const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const optionsSchema = z.object({
   schema: z.string().regex(identifier, 'must be an SQL identifier').max(63).optional(),
-  tablePrefix: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$|^$/, 'must be an SQL identifier prefix').max(40).default('sync_'),
+  tablePrefix: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$|^$/, 'must be an SQL identifier prefix')
+    .max(40)
+    .default('sync_'),
   maxRetries: z.number().int().min(0).max(100).default(5),
-  notifyChannel: z.string().regex(identifier, 'must be an SQL identifier').max(63).default('sync_commits'),
+  notifyChannel: z
+    .string()
+    .regex(identifier, 'must be an SQL identifier')
+    .max(63)
+    .default('sync_commits'),
   closeClient: z.boolean().default(false),
   preparedStatements: z.boolean().default(true),
   // View names are quoted, so any name fits that leaves room for the prefix in 63 bytes.
   collections: z.array(z.string().min(1).max(48)).default([]),
   exactCountLimit: z.number().int().min(0).default(100_000),
-  listenClient: z.custom<() => PgClient>((v) => v === undefined || typeof v === 'function', 'must be a function').optional(),
+  listenClient: z
+    .custom<() => PgClient>((v) => v === undefined || typeof v === 'function', 'must be a function')
+    .optional(),
 });
 
 /** Options after defaults were merged. */
@@ -88,7 +98,9 @@ export function resolveOptions(options: PostgresStoreOptions = {}): ResolvedOpti
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new TypeError(`postgresStore: option ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new TypeError(
+      `postgresStore: option ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
   }
   return parsed.data as ResolvedOptions;
 }

@@ -10,7 +10,14 @@ const RETRYABLE_SQLSTATES = new Set([
 ]);
 
 /** Socket-level errors of a lost or refused connection. */
-const RETRYABLE_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH']);
+const RETRYABLE_NODE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+]);
 
 /** True for serialization failures, deadlocks and connection errors; false for everything else. */
 export function isRetryable(error: unknown): boolean {
@@ -22,7 +29,10 @@ export function isRetryable(error: unknown): boolean {
   }
   // pg reports a connection that died mid-query without a code.
   const message = (error as { message?: unknown }).message;
-  return typeof message === 'string' && /Connection terminated|connection error|Client was closed/i.test(message);
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|connection error|Client was closed/i.test(message)
+  );
 }
 
 /** Exponential backoff with jitter: about 10, 20, 40 ... ms, at most 2 s. */

@@ -38,11 +38,14 @@ export function oplogFromRow(scope: string, row: Row): OplogEntry {
     op: row.op as OplogEntry['op'],
     data: (row.data ?? null) as Record<string, unknown> | null,
     // SQL NULL: no pre-image kept; JSON null: the document did not exist before the entry.
-    ...(row.no_before === true ? {} : { before: (row.before ?? null) as Record<string, unknown> | null }),
+    ...(row.no_before === true
+      ? {}
+      : { before: (row.before ?? null) as Record<string, unknown> | null }),
     version: row.version as string,
     actor: row.actor as string,
     clientId: (row.client_id ?? null) as string | null,
-    mutationId: row.mutation_id === null || row.mutation_id === undefined ? null : num(row.mutation_id),
+    mutationId:
+      row.mutation_id === null || row.mutation_id === undefined ? null : num(row.mutation_id),
     at: row.at instanceof Date ? row.at : new Date(row.at as string),
   };
 }

@@ -26,7 +26,9 @@ const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /** A quoted, schema-qualified name of a table or view. */
 export function qualified(naming: Naming, name: string): string {
-  return naming.schema ? `${quote(naming.schema)}.${quote(naming.prefix + name)}` : quote(naming.prefix + name);
+  return naming.schema
+    ? `${quote(naming.schema)}.${quote(naming.prefix + name)}`
+    : quote(naming.prefix + name);
 }
 
 /**
@@ -41,7 +43,8 @@ export function ruleIndexStatement(naming: Naming, field: string): string {
     const writer = quote(`${naming.prefix}docs_rule_writer`.slice(0, 63));
     return `CREATE INDEX IF NOT EXISTS ${writer} ON ${qualified(naming, 'docs')} (scope, collection, actor, id)`;
   }
-  if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(field)) throw new Error(`sql store: "${field}" is not a plain field name`);
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(field))
+    throw new Error(`sql store: "${field}" is not a plain field name`);
   const name = quote(`${naming.prefix}docs_rule_${field}`.slice(0, 63));
   return `CREATE INDEX IF NOT EXISTS ${name} ON ${qualified(naming, 'docs')} (scope, collection, (data->'${field}'), id)`;
 }

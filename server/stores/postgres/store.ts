@@ -26,7 +26,13 @@ import { ListenFeed } from './listen.js';
 import type { ResolvedOptions } from './options.js';
 import { withRetry } from './retry.js';
 import { DOC_COLUMNS, OPLOG_COLUMNS, docFromRow, num, oplogFromRow } from './rows.js';
-import { SCHEMA_VERSION, createStatements, ruleIndexStatement, tables, type Tables } from './schema-sql.js';
+import {
+  SCHEMA_VERSION,
+  createStatements,
+  ruleIndexStatement,
+  tables,
+  type Tables,
+} from './schema-sql.js';
 import { SqlTx } from './tx.js';
 
 /** Bounds of the last-mutation-id cache (scopes, and clients per scope). */
@@ -48,11 +54,15 @@ function newEpoch(): string {
  */
 async function migrate(q: Queryable, t: Tables, from: number): Promise<void> {
   if (from < 2) {
-    await q.query(`ALTER TABLE ${t.scopes} ADD COLUMN IF NOT EXISTS writes bigint NOT NULL DEFAULT 0`);
+    await q.query(
+      `ALTER TABLE ${t.scopes} ADD COLUMN IF NOT EXISTS writes bigint NOT NULL DEFAULT 0`,
+    );
     // Version 1 kept one sync_mutations row per mutation; copy its outcomes into one-mutation
     // batches so retries of earlier pushes are still answered. The old table is left in place
     // (no longer read or pruned; drop it once the upgrade is settled).
-    const [old] = await q.query<{ name: string | null }>('SELECT to_regclass($1)::text AS name', [t.legacyMutations]);
+    const [old] = await q.query<{ name: string | null }>('SELECT to_regclass($1)::text AS name', [
+      t.legacyMutations,
+    ]);
     if (old?.name) {
       await q.query(
         `INSERT INTO ${t.mutationBatches} (scope, client_id, first_mid, last_mid, results, at)
@@ -70,7 +80,9 @@ async function migrate(q: Queryable, t: Tables, from: number): Promise<void> {
   if (from < 4) await backfillChecksums(q, t);
   // Version 5 keeps each oplog entry's pre-image for collections with read rules (NULL before it).
   if (from < 5) await q.query(`ALTER TABLE ${t.oplog} ADD COLUMN IF NOT EXISTS before jsonb`);
-  await q.query(`UPDATE ${t.meta} SET value = $1 WHERE key = 'schema_version'`, [String(SCHEMA_VERSION)]);
+  await q.query(`UPDATE ${t.meta} SET value = $1 WHERE key = 'schema_version'`, [
+    String(SCHEMA_VERSION),
+  ]);
 }
 
 /**
@@ -78,7 +90,9 @@ async function migrate(q: Queryable, t: Tables, from: number): Promise<void> {
  * already stored (a keyset scan, bounded memory), each stamped with its scope's current seq.
  */
 async function backfillChecksums(q: Queryable, t: Tables): Promise<void> {
-  await q.query(`ALTER TABLE ${t.scopes} ADD COLUMN IF NOT EXISTS checksums jsonb NOT NULL DEFAULT '{}'`);
+  await q.query(
+    `ALTER TABLE ${t.scopes} ADD COLUMN IF NOT EXISTS checksums jsonb NOT NULL DEFAULT '{}'`,
+  );
   const sums = new Map<string, Map<string, bigint>>();
   let after: [string, string, string] = ['', '', ''];
   for (;;) {
@@ -91,14 +105,26 @@ async function backfillChecksums(q: Queryable, t: Tables): Promise<void> {
       let scope = sums.get(row.scope as string);
       if (!scope) sums.set(row.scope as string, (scope = new Map()));
       const collection = row.collection as string;
-      scope.set(collection, addSum(scope.get(collection) ?? 0n, docHash(row.id as string, row.version as string, (row.data ?? {}) as Record<string, unknown>)));
+      scope.set(
+        collection,
+        addSum(
+          scope.get(collection) ?? 0n,
+          docHash(
+            row.id as string,
+            row.version as string,
+            (row.data ?? {}) as Record<string, unknown>,
+          ),
+        ),
+      );
     }
     if (rows.length < 1000) break;
     const last = rows.at(-1)!;
     after = [last.scope as string, last.collection as string, last.id as string];
   }
   for (const [scope, collections] of sums) {
-    const kept = Object.fromEntries([...collections].map(([c, sum]) => [c, { sum: checksumHex(sum), seq: 0 }]));
+    const kept = Object.fromEntries(
+      [...collections].map(([c, sum]) => [c, { sum: checksumHex(sum), seq: 0 }]),
+    );
     // Stamped with the scope's seq, in the statement that reads it.
     await q.query(
       `UPDATE ${t.scopes} SET checksums = (SELECT jsonb_object_agg(k, jsonb_set(v, '{seq}', to_jsonb(seq))) FROM jsonb_each($2::jsonb) AS e(k, v)) WHERE scope = $1`,
@@ -108,7 +134,10 @@ async function backfillChecksums(q: Queryable, t: Tables): Promise<void> {
 }
 
 /** The kept checksums of a scope row's `checksums` column (all, or these collections). */
-export function checksumsOf(column: unknown, collections?: readonly string[]): CollectionChecksum[] {
+export function checksumsOf(
+  column: unknown,
+  collections?: readonly string[],
+): CollectionChecksum[] {
   const kept = (column ?? {}) as Record<string, { sum: string; seq: number | string }>;
   return (collections ?? Object.keys(kept)).flatMap((collection) => {
     const row = kept[collection];
@@ -130,12 +159,14 @@ function matchSql(match: readonly DocMatch[], params: unknown[], column = 'data'
           const writers = values.filter((v): v is string => typeof v === 'string');
           return writers.length === 0 ? 'false' : `actor = ANY($${params.push(writers)}::text[])`;
         }
-        if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(field)) throw new Error(`sql store: "${field}" is not a plain field name`);
+        if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(field))
+          throw new Error(`sql store: "${field}" is not a plain field name`);
         const expr = `${column}->'${field}'`;
         const wanted = values.filter((v) => v !== null).map((v) => JSON.stringify(v));
         const alts: string[] = [];
         if (wanted.length === 1) alts.push(`${expr} = $${params.push(wanted[0])}::jsonb`);
-        else if (wanted.length > 1) alts.push(`${expr} = ANY($${params.push(wanted)}::text[]::jsonb[])`);
+        else if (wanted.length > 1)
+          alts.push(`${expr} = ANY($${params.push(wanted)}::text[]::jsonb[])`);
         if (values.includes(null)) alts.push(`${expr} IS NULL`, `${expr} = 'null'::jsonb`);
         return alts.length === 0 ? 'false' : `(${alts.join(' OR ')})`;
       });
@@ -166,9 +197,17 @@ export class SqlStore<Raw> implements Store {
    * takes that lock and bumps the counter), so `lastMutationId` answers from here without a
    * round trip; any other value means another process (or store) wrote, and it reads as usual.
    */
-  readonly #lastIds = new Map<string, { writes: number; clients: ReadonlyMap<string, ClientLedger> }>();
+  readonly #lastIds = new Map<
+    string,
+    { writes: number; clients: ReadonlyMap<string, ClientLedger> }
+  >();
 
-  constructor(raw: Raw, exec: Executor, options: ResolvedOptions, listenClient: ListenClientFactory | null) {
+  constructor(
+    raw: Raw,
+    exec: Executor,
+    options: ResolvedOptions,
+    listenClient: ListenClientFactory | null,
+  ) {
     this.raw = raw;
     this.kind = exec.kind;
     this.#exec = exec;
@@ -188,13 +227,18 @@ export class SqlStore<Raw> implements Store {
     this.#epoch = await this.#retry(() =>
       this.#exec.transaction(async (q) => {
         // Two processes starting at once would race on CREATE ... IF NOT EXISTS: take turns.
-        await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`trpc-offline-sync:init:${t.meta}`]);
-        for (const statement of createStatements(naming, this.#options.collections)) await q.query(statement);
-        await q.query(`INSERT INTO ${t.meta} (key, value) VALUES ('epoch', $1), ('schema_version', $2) ON CONFLICT (key) DO NOTHING`, [
-          newEpoch(),
-          String(SCHEMA_VERSION),
+        await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+          `trpc-offline-sync:init:${t.meta}`,
         ]);
-        const rows = await q.query<{ key: string; value: string }>(`SELECT key, value FROM ${t.meta}`);
+        for (const statement of createStatements(naming, this.#options.collections))
+          await q.query(statement);
+        await q.query(
+          `INSERT INTO ${t.meta} (key, value) VALUES ('epoch', $1), ('schema_version', $2) ON CONFLICT (key) DO NOTHING`,
+          [newEpoch(), String(SCHEMA_VERSION)],
+        );
+        const rows = await q.query<{ key: string; value: string }>(
+          `SELECT key, value FROM ${t.meta}`,
+        );
         const meta = new Map(rows.map((r) => [r.key, r.value]));
         const version = Number(meta.get('schema_version'));
         if (version > SCHEMA_VERSION) {
@@ -234,7 +278,11 @@ export class SqlStore<Raw> implements Store {
         const result = await this.#exec.transaction(async (q, rows) => {
           // `rows`: the scope lock's answer (the transaction's opening statement, below).
           // The kept checksums come with the lock (read under it): a push moves them without another read.
-          const head: ScopeHead = { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon), checksums: checksumsOf(rows[0]!.checksums) };
+          const head: ScopeHead = {
+            seq: num(rows[0]!.seq),
+            horizon: num(rows[0]!.horizon),
+            checksums: checksumsOf(rows[0]!.checksums),
+          };
           writes = num(rows[0]!.writes);
           const cached = this.#lastIds.get(scope);
           tx = new SqlTx({
@@ -244,7 +292,10 @@ export class SqlStore<Raw> implements Store {
             head,
             notifyChannel: this.kind === 'postgres' ? this.#options.notifyChannel : null,
             // Valid only when the previous writer of the scope was the transaction that cached it.
-            lastIds: cached !== undefined && cached.writes === writes - 1 ? new Map(cached.clients) : new Map(),
+            lastIds:
+              cached !== undefined && cached.writes === writes - 1
+                ? new Map(cached.clients)
+                : new Map(),
           });
           const value = await this.#active.run(tx, () => fn(tx!));
           await tx.flush();
@@ -267,8 +318,13 @@ export class SqlStore<Raw> implements Store {
 
   async head(scope: string, options?: { checksums?: readonly string[] }): Promise<ScopeHead> {
     // With checksums: the same row, so the same snapshot as `seq`.
-    const rows = await this.#read(`SELECT seq, horizon${options?.checksums ? ', checksums' : ''} FROM ${this.#t.scopes} WHERE scope = $1`, [scope]);
-    const head: ScopeHead = rows.length ? { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon) } : { seq: 0, horizon: 0 };
+    const rows = await this.#read(
+      `SELECT seq, horizon${options?.checksums ? ', checksums' : ''} FROM ${this.#t.scopes} WHERE scope = $1`,
+      [scope],
+    );
+    const head: ScopeHead = rows.length
+      ? { seq: num(rows[0]!.seq), horizon: num(rows[0]!.horizon) }
+      : { seq: 0, horizon: 0 };
     if (options?.checksums) head.checksums = checksumsOf(rows[0]?.checksums, options.checksums);
     return head;
   }
@@ -276,8 +332,10 @@ export class SqlStore<Raw> implements Store {
   async readOplog(scope: string, options: ReadOplogOptions): Promise<OplogEntry[]> {
     const params: unknown[] = [scope, String(options.afterSeq)];
     let where = 'scope = $1 AND seq > $2::bigint';
-    if (options.uptoSeq !== undefined) where += ` AND seq <= $${params.push(String(options.uptoSeq))}::bigint`;
-    if (options.collections) where += ` AND collection = ANY($${params.push([...options.collections])}::text[])`;
+    if (options.uptoSeq !== undefined)
+      where += ` AND seq <= $${params.push(String(options.uptoSeq))}::bigint`;
+    if (options.collections)
+      where += ` AND collection = ANY($${params.push([...options.collections])}::text[])`;
     if (options.match && options.match.size > 0) {
       // Entries of a filtered collection: only those a view can show (matching before or after, or without a pre-image).
       const filtered = [...options.match].map(([collection, match]) => {
@@ -294,7 +352,11 @@ export class SqlStore<Raw> implements Store {
     return rows.map((row) => oplogFromRow(scope, row));
   }
 
-  async findVersion(scope: string, key: DocKey, version: string): Promise<Record<string, unknown> | null | undefined> {
+  async findVersion(
+    scope: string,
+    key: DocKey,
+    version: string,
+  ): Promise<Record<string, unknown> | null | undefined> {
     const rows = await this.#read(
       `SELECT data FROM ${this.#t.oplog} WHERE scope = $1 AND collection = $2 AND id = $3 AND version = $4
        ORDER BY seq DESC, idx DESC LIMIT 1`,
@@ -306,7 +368,8 @@ export class SqlStore<Raw> implements Store {
   async scanDocs(scope: string, options: ScanDocsOptions): Promise<StoredDoc[]> {
     const params: unknown[] = [scope];
     let where = 'scope = $1';
-    if (options.collections) where += ` AND collection = ANY($${params.push([...options.collections])}::text[])`;
+    if (options.collections)
+      where += ` AND collection = ANY($${params.push([...options.collections])}::text[])`;
     if (options.match) where += ` AND NOT deleted AND (${matchSql(options.match, params)})`;
     if (options.after) {
       const a = params.push(options.after.collection);
@@ -328,14 +391,18 @@ export class SqlStore<Raw> implements Store {
     await this.#retry(() =>
       this.#exec.transaction(async (q) => {
         // The same lock as init(): two processes starting at once take turns.
-        await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`trpc-offline-sync:init:${this.#t.meta}`]);
+        await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+          `trpc-offline-sync:init:${this.#t.meta}`,
+        ]);
         for (const field of fields) await q.query(ruleIndexStatement(naming, field));
       }),
     );
   }
 
   async checksums(scope: string, collections?: readonly string[]): Promise<CollectionChecksum[]> {
-    const rows = await this.#read(`SELECT checksums FROM ${this.#t.scopes} WHERE scope = $1`, [scope]);
+    const rows = await this.#read(`SELECT checksums FROM ${this.#t.scopes} WHERE scope = $1`, [
+      scope,
+    ]);
     return checksumsOf(rows[0]?.checksums, collections);
   }
 
@@ -353,7 +420,9 @@ export class SqlStore<Raw> implements Store {
            SELECT coalesce(sum(n), 0) AS removed, (SELECT count(*) FROM moved) AS scopes FROM per_scope`,
           [before.toISOString()],
         );
-        await q.query(`DELETE FROM ${t.mutationBatches} WHERE at < $1::timestamptz`, [before.toISOString()]);
+        await q.query(`DELETE FROM ${t.mutationBatches} WHERE at < $1::timestamptz`, [
+          before.toISOString(),
+        ]);
         return { removed: num(rows[0]!.removed) };
       }),
     );
@@ -371,7 +440,8 @@ export class SqlStore<Raw> implements Store {
     const tuples = Number(stats?.tuples ?? -1);
     const pages = Number(stats?.pages ?? 0);
     // reltuples is -1 until the first ANALYZE (PostgreSQL 14+); then only an exact count knows.
-    const estimate = tuples >= 0 && pages > 0 ? Math.round((tuples / pages) * Number(stats!.now_pages)) : null;
+    const estimate =
+      tuples >= 0 && pages > 0 ? Math.round((tuples / pages) * Number(stats!.now_pages)) : null;
     const estimated = estimate !== null && tuples >= this.#options.exactCountLimit;
     // min/max(at) read the two ends of the (at) index; count(*) below the limit is an index-only scan at best.
     const [row] = await this.#read(
@@ -385,7 +455,8 @@ export class SqlStore<Raw> implements Store {
       // rows and does not block readers or writers; if it is not allowed, counting just goes on.
       await this.#read(`ANALYZE ${t.oplog}`, []).catch(() => undefined);
     }
-    const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string | Date));
+    const date = (v: unknown) =>
+      v === null || v === undefined ? null : new Date(v as string | Date);
     return { entries, estimated, oldestAt: date(row!.oldest), newestAt: date(row!.newest) };
   }
 
@@ -415,16 +486,22 @@ export class SqlStore<Raw> implements Store {
    * After a COMMIT: the scope's state as of `writes` — the last mutation ids this transaction
    * read or recorded (under the lock, so current), plus what the cache held if it was valid.
    */
-  #cacheLastIds(scope: string, writes: number, lastIds: ReadonlyMap<string, ClientLedger> | undefined): void {
+  #cacheLastIds(
+    scope: string,
+    writes: number,
+    lastIds: ReadonlyMap<string, ClientLedger> | undefined,
+  ): void {
     if (!lastIds || lastIds.size === 0) return;
     const cached = this.#lastIds.get(scope);
     // A transaction of this process that committed later already cached a newer state.
     if (cached !== undefined && cached.writes >= writes) return;
     let clients = lastIds;
-    if (clients.size > MAX_CACHED_CLIENTS) clients = new Map([...clients].slice(-MAX_CACHED_CLIENTS));
+    if (clients.size > MAX_CACHED_CLIENTS)
+      clients = new Map([...clients].slice(-MAX_CACHED_CLIENTS));
     this.#lastIds.delete(scope); // re-inserted last: the Map's order is least recently written first
     this.#lastIds.set(scope, { writes, clients });
-    if (this.#lastIds.size > MAX_CACHED_SCOPES) this.#lastIds.delete(this.#lastIds.keys().next().value!);
+    if (this.#lastIds.size > MAX_CACHED_SCOPES)
+      this.#lastIds.delete(this.#lastIds.keys().next().value!);
   }
 
   #read(sql: string, params: unknown[]) {

@@ -1,5 +1,14 @@
 // The StoreTx of the SQL store: reads are one statement each; writes are queued and sent as one statement.
-import type { ClientLedger, DocKey, MutationRecord, OplogEntry, ScopeHead, StoredDoc, StoreTx, RecordedOutcome } from '../store.js';
+import type {
+  ClientLedger,
+  DocKey,
+  MutationRecord,
+  OplogEntry,
+  ScopeHead,
+  StoredDoc,
+  StoreTx,
+  RecordedOutcome,
+} from '../store.js';
 import { addSum, checksumHex } from '../../../shared/checksum.js';
 import type { Queryable, Row } from './executor.js';
 import { DOC_COLUMNS, docFromRow, num } from './rows.js';
@@ -62,7 +71,10 @@ export class SqlTx implements StoreTx {
       // Checksums set without a new head (a reset): written on their own.
       const sums = this.#sums;
       this.#sums = null;
-      await this.#queue(`${this.#c.t.scopes} sums`, { cte: `UPDATE ${this.#c.t.scopes} SET checksums = checksums || $2::jsonb WHERE scope = $1 RETURNING scope`, params: [this.#c.scope, JSON.stringify(sums)] });
+      await this.#queue(`${this.#c.t.scopes} sums`, {
+        cte: `UPDATE ${this.#c.t.scopes} SET checksums = checksums || $2::jsonb WHERE scope = $1 RETURNING scope`,
+        params: [this.#c.scope, JSON.stringify(sums)],
+      });
     }
     if (this.#queued.length === 0) return;
     const queued = this.#queued;
@@ -73,9 +85,12 @@ export class SqlTx implements StoreTx {
     queued.forEach((write, i) => {
       const offset = params.length;
       params.push(...write.params);
-      ctes.push(`w${i} AS (${write.cte.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`);
+      ctes.push(
+        `w${i} AS (${write.cte.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`,
+      );
       // Unreferenced data-modifying CTEs still run; the NOTIFY must be in the main query.
-      if (write.notify !== undefined) select = `SELECT pg_notify($${params.push(write.notify)}, w${i}.scope || ' ' || w${i}.seq) FROM w${i}`;
+      if (write.notify !== undefined)
+        select = `SELECT pg_notify($${params.push(write.notify)}, w${i}.scope || ' ' || w${i}.seq) FROM w${i}`;
     });
     await this.#c.q.query(`WITH ${ctes.join(',\n')}\n${select}`, params);
   }
@@ -125,10 +140,20 @@ export class SqlTx implements StoreTx {
        FROM jsonb_array_elements($2::jsonb) AS e`;
     const param = (docs: StoredDoc[]) =>
       JSON.stringify(
-        docs.map((d) => ({ c: d.collection, i: d.id, d: d.data ?? undefined, f: d.fields ?? {}, v: d.version, s: d.seq, x: d.deleted, a: d.actor })),
+        docs.map((d) => ({
+          c: d.collection,
+          i: d.id,
+          d: d.data ?? undefined,
+          f: d.fields ?? {},
+          v: d.version,
+          s: d.seq,
+          x: d.deleted,
+          a: d.actor,
+        })),
       );
     // Two writes to one table in one statement are fine here: they touch different rows.
-    if (fresh.length > 0) await this.#queue(`${t.docs} new`, { cte: insert, params: [scope, param(fresh)] });
+    if (fresh.length > 0)
+      await this.#queue(`${t.docs} new`, { cte: insert, params: [scope, param(fresh)] });
     if (rest.length > 0) {
       await this.#queue(t.docs, {
         cte: `${insert}
@@ -191,12 +216,15 @@ export class SqlTx implements StoreTx {
     const { t, scope, lastIds } = this.#c;
     const known = lastIds.get(clientId);
     if (known !== undefined) return { ...known };
-    const rows = await this.query(`SELECT last_mutation_id, owner FROM ${t.clients} WHERE scope = $1 AND client_id = $2`, [
-      scope,
-      clientId,
-    ]);
+    const rows = await this.query(
+      `SELECT last_mutation_id, owner FROM ${t.clients} WHERE scope = $1 AND client_id = $2`,
+      [scope, clientId],
+    );
     const ledger: ClientLedger = rows.length
-      ? { lastMutationId: num(rows[0]!.last_mutation_id), owner: (rows[0]!.owner as string | null) ?? null }
+      ? {
+          lastMutationId: num(rows[0]!.last_mutation_id),
+          owner: (rows[0]!.owner as string | null) ?? null,
+        }
       : { lastMutationId: 0, owner: null };
     lastIds.set(clientId, ledger);
     return { ...ledger };
@@ -224,7 +252,13 @@ export class SqlTx implements StoreTx {
     return out;
   }
 
-  async recordResults(clientId: string, lastMutationId: number, records: MutationRecord[], at: Date, owner: string): Promise<void> {
+  async recordResults(
+    clientId: string,
+    lastMutationId: number,
+    records: MutationRecord[],
+    at: Date,
+    owner: string,
+  ): Promise<void> {
     const { t, scope, lastIds } = this.#c;
     lastIds.set(clientId, { lastMutationId, owner });
     await this.#queue(t.clients, {
@@ -248,7 +282,14 @@ export class SqlTx implements StoreTx {
        VALUES ($1, $2, $3::bigint, $4::bigint, $5::jsonb, $6::timestamptz)
        ON CONFLICT (scope, client_id, last_mid) DO UPDATE SET
          first_mid = LEAST(b.first_mid, EXCLUDED.first_mid), results = b.results || EXCLUDED.results, at = EXCLUDED.at`,
-      params: [scope, clientId, String(first), String(last), JSON.stringify(results), at.toISOString()],
+      params: [
+        scope,
+        clientId,
+        String(first),
+        String(last),
+        JSON.stringify(results),
+        at.toISOString(),
+      ],
     });
   }
 
@@ -262,7 +303,9 @@ export class SqlTx implements StoreTx {
     const kept = new Map((this.head.checksums ?? []).map((c) => [c.collection, c.sum]));
     this.#sums ??= {};
     for (const [collection, delta] of deltas) {
-      const current = this.#sums[collection] ? BigInt(`0x${this.#sums[collection]!.sum}`) : (kept.get(collection) ?? 0n);
+      const current = this.#sums[collection]
+        ? BigInt(`0x${this.#sums[collection]!.sum}`)
+        : (kept.get(collection) ?? 0n);
       this.#sums[collection] = { sum: checksumHex(addSum(current, delta)), seq };
     }
   }
@@ -271,7 +314,10 @@ export class SqlTx implements StoreTx {
    * Queues a write. One statement must not change a row twice (ON CONFLICT refuses it), so a
    * second write to a table already queued sends the queue first.
    */
-  async #queue(table: string, write: { cte: string; params: unknown[]; notify?: string }): Promise<void> {
+  async #queue(
+    table: string,
+    write: { cte: string; params: unknown[]; notify?: string },
+  ): Promise<void> {
     if (this.#queued.some((w) => w.table === table)) await this.flush();
     this.#queued.push({ table, ...write });
   }
@@ -279,7 +325,9 @@ export class SqlTx implements StoreTx {
   #sameScope(scope: string): void {
     // A record of another scope here is a bug above the store; refuse rather than cross scopes.
     if (scope !== this.#c.scope) {
-      throw new Error(`postgres store: record of scope "${scope}" written in a transaction on "${this.#c.scope}"`);
+      throw new Error(
+        `postgres store: record of scope "${scope}" written in a transaction on "${this.#c.scope}"`,
+      );
     }
   }
 }
