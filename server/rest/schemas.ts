@@ -13,25 +13,37 @@ type JsonSchema = Record<string, unknown>;
 
 /** The component schemas of the OpenAPI document, keyed by name. */
 export function componentSchemas(): Record<string, JsonSchema> {
-  const inputs = z.registry<{ id: string }>();
-  inputs.add(pushInput, { id: 'PushInput' });
-  const outputs = z.registry<{ id: string }>();
-  outputs.add(pushResponse, { id: 'PushResponse' });
-  outputs.add(pullResponse, { id: 'PullResponse' });
-  outputs.add(fullDoc, { id: 'FullDoc' });
-  outputs.add(streamEvent, { id: 'StreamEvent' });
-  outputs.add(errorBody, { id: 'ErrorBody' });
-  outputs.add(healthResponse, { id: 'HealthResponse' });
+  return registrySchemas(
+    { PushInput: pushInput },
+    {
+      PushResponse: pushResponse,
+      PullResponse: pullResponse,
+      FullDoc: fullDoc,
+      StreamEvent: streamEvent,
+      ErrorBody: errorBody,
+      HealthResponse: healthResponse,
+    },
+  );
+}
+
+/**
+ * Component schemas by name from zod schemas: `inputs` as requests accept them, `outputs` as
+ * answers give them, with `$ref`s between them (`#/components/schemas/<name>`).
+ */
+export function registrySchemas(
+  inputs: Record<string, z.ZodType>,
+  outputs: Record<string, z.ZodType>,
+): Record<string, JsonSchema> {
+  const registry = (schemas: Record<string, z.ZodType>) => {
+    const r = z.registry<{ id: string }>();
+    for (const [id, schema] of Object.entries(schemas)) r.add(schema, { id });
+    return r;
+  };
   const uri = (id: string) => `#/components/schemas/${id}`;
+  const options = { uri, target: 'draft-2020-12', unrepresentable: 'any' } as const;
   const all = {
-    ...z.toJSONSchema(inputs, { uri, io: 'input', target: 'draft-2020-12', unrepresentable: 'any' })
-      .schemas,
-    ...z.toJSONSchema(outputs, {
-      uri,
-      io: 'output',
-      target: 'draft-2020-12',
-      unrepresentable: 'any',
-    }).schemas,
+    ...z.toJSONSchema(registry(inputs), { ...options, io: 'input' }).schemas,
+    ...z.toJSONSchema(registry(outputs), { ...options, io: 'output' }).schemas,
   } as Record<string, JsonSchema>;
   return Object.fromEntries(Object.entries(all).map(([name, schema]) => [name, strip(schema)]));
 }

@@ -4,7 +4,7 @@ import { errorBody } from '../../../shared/protocol.js';
 import type { SyncLimits } from '../../engine/types.js';
 import { DEFAULT_LIMITS } from '../../engine/options.js';
 import { endpointParams, type ParamSpec } from '../../rest/params.js';
-import { paramSchema } from '../../rest/schemas.js';
+import { paramSchema, registrySchemas } from '../../rest/schemas.js';
 import { compatPushBody } from './wire.js';
 import type { OpenApiDocument } from '../../rest/openapi.js';
 
@@ -62,26 +62,14 @@ const json = (schema: Doc) => ({ 'application/json': { schema } });
 const err = (description: string) => ({ description, content: json(ref('ErrorBody')) });
 
 function schemas(): Record<string, Doc> {
-  const inputs = z.registry<{ id: string }>();
-  inputs.add(compatPushBody, { id: 'PushRequest' });
-  const outputs = z.registry<{ id: string }>();
-  outputs.add(pushResponse, { id: 'PushResponse' });
-  outputs.add(pullResponse, { id: 'PullResponse' });
-  outputs.add(fullLine, { id: 'FullLine' });
-  outputs.add(compatError, { id: 'ErrorBody' });
-  const uri = (id: string) => `#/components/schemas/${id}`;
-  const all = {
-    ...z.toJSONSchema(inputs, { uri, io: 'input', target: 'draft-2020-12', unrepresentable: 'any' })
-      .schemas,
-    ...z.toJSONSchema(outputs, {
-      uri,
-      io: 'output',
-      target: 'draft-2020-12',
-      unrepresentable: 'any',
-    }).schemas,
-  } as Record<string, Doc>;
-  return Object.fromEntries(
-    Object.entries(all).map(([name, { $schema: _s, $id: _i, ...rest }]) => [name, rest]),
+  return registrySchemas(
+    { PushRequest: compatPushBody },
+    {
+      PushResponse: pushResponse,
+      PullResponse: pullResponse,
+      FullLine: fullLine,
+      ErrorBody: compatError,
+    },
   );
 }
 
