@@ -23,8 +23,15 @@ export async function readCommits(
   limit: number,
   collections?: readonly string[],
   match?: ReadOplogOptions['match'],
+  keepWriter?: string,
 ): Promise<CommitPage> {
-  const first = await store.readOplog(scope, { afterSeq, limit: limit + 1, collections, match });
+  const first = await store.readOplog(scope, {
+    afterSeq,
+    limit: limit + 1,
+    collections,
+    match,
+    keepWriter,
+  });
   if (first.length <= limit)
     return { entries: first, lastSeq: first.at(-1)?.seq ?? null, hasMore: false };
   const cut = first[limit - 1]!.seq;
@@ -36,9 +43,16 @@ export async function readCommits(
     uptoSeq: cut,
     collections,
     match,
+    keepWriter,
   });
   const entries = first.filter((e) => e.seq < cut).concat(rest);
-  const probe = await store.readOplog(scope, { afterSeq: cut, limit: 1, collections, match });
+  const probe = await store.readOplog(scope, {
+    afterSeq: cut,
+    limit: 1,
+    collections,
+    match,
+    keepWriter,
+  });
   return { entries, lastSeq: cut, hasMore: probe.length > 0 };
 }
 

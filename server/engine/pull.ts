@@ -19,6 +19,7 @@ import {
   oplogCollections,
   oplogMatch,
   planChanges,
+  ownWriter,
   planFor,
   wholeCollections,
   type ViewsContext,
@@ -62,7 +63,7 @@ export async function pull(
   const nothing = plan ? plan.specs.size === 0 : collections?.length === 0;
   const page = nothing
     ? { entries: [], lastSeq: null, hasMore: false }
-    : await readCommits(store, scope, since, limit, collections, oplogMatch(plan));
+    : await readCommits(store, scope, since, limit, collections, oplogMatch(plan), ownWriter(plan));
   // A prune that ran during the read could have removed entries we expected: never answer partially.
   if (since < head.seq) assertRetained(since, await store.head(scope));
   const through = page.hasMore ? page.lastSeq! : Math.max(head.seq, page.lastSeq ?? 0, since);

@@ -15,6 +15,7 @@ import { checkCollections, parseInput } from './validate.js';
 import {
   oplogCollections,
   oplogMatch,
+  ownWriter,
   planChanges,
   planFor,
   wholeCollections,
@@ -126,7 +127,15 @@ export async function* stream(
         const nothing = plan ? plan.specs.size === 0 : collections?.length === 0;
         const page = nothing
           ? { entries: [], lastSeq: null, hasMore: false }
-          : await readCommits(store, scope, pos, deps.limits.pullMaxLimit, collections, match);
+          : await readCommits(
+              store,
+              scope,
+              pos,
+              deps.limits.pullMaxLimit,
+              collections,
+              match,
+              ownWriter(plan),
+            );
         if (pos < head.seq && pos < (await store.head(scope)).horizon) {
           yield {
             type: 'resync_required',

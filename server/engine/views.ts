@@ -175,7 +175,7 @@ export function planChanges(
     }
     const spec = plan.specs.get(e.collection);
     if (!spec) continue;
-    const change = shown(spec, e);
+    const change = shown(spec, e, plan.view ? plan.userId : null);
     if (!change) continue;
     const key = `${e.collection}\u0000${e.id}`;
     latest.delete(key); // re-insert so Map order follows the latest change
@@ -185,7 +185,7 @@ export function planChanges(
 }
 
 /** One entry under a collection's spec: the change to send, or null when it shows nothing. */
-function shown(spec: CollectionSpec, e: OplogEntry): ChangeOut | null {
+function shown(spec: CollectionSpec, e: OplogEntry, reader: string | null): ChangeOut | null {
   if (spec === 'all')
     return {
       collection: e.collection,
@@ -199,7 +199,11 @@ function shown(spec: CollectionSpec, e: OplogEntry): ChangeOut | null {
   // An entry without a kept pre-image (written before the collection had rules), or without the
   // previous writer a `$writer` filter needs, may have matched: removed to be safe.
   const before = e.before === undefined ? true : matchesBefore(spec, e.before);
-  if (!before) return null;
+  // A view's reader's own write that the view does not hold (e.g. a task created for someone
+  // else): a "left view" removal, so a subscribing device holds exactly its views once its writes
+  // are pushed. It tells the writer nothing it did not know. (Default requests keep today's rule.)
+  const own = reader !== null && e.op === 'upsert' && e.actor === reader;
+  if (!before && !own) return null;
   const change: ChangeOut = {
     collection: e.collection,
     id: e.id,
@@ -281,4 +285,9 @@ export function oplogMatch(
     out.set(collection, matches);
   }
   return out.size > 0 ? out : undefined;
+}
+
+/** The user whose own writes a plan's oplog reads must keep (view requests only; see `shown`). */
+export function ownWriter(plan: ReadPlan | null): string | undefined {
+  return plan?.view ? plan.userId : undefined;
 }

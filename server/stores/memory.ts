@@ -207,6 +207,7 @@ export function memoryStore(): MemoryStore {
         if (
           match &&
           e.before !== undefined &&
+          e.actor !== o.keepWriter &&
           !match.some(
             (m) => docMatches(m, e.data, e.actor) || docMatches(m, e.before ?? null, e.actor),
           )

@@ -162,6 +162,12 @@ export interface ReadOplogOptions {
    * of `collections` are read whole.
    */
   match?: ReadonlyMap<string, readonly DocMatch[]>;
+  /**
+   * With `match`: entries this user wrote are kept too, matching or not (the engine answers a
+   * view's reader its own writes that fall outside the view with a "left view" removal). A store
+   * may ignore `match` altogether when it cannot express this; it must not return fewer.
+   */
+  keepWriter?: string;
 }
 
 /** How much history the oplog holds (all scopes), for `sync_oplog_entries` and `/sync/status`. */

@@ -224,6 +224,23 @@ for (const storeCase of realStoreCases('views_client')) {
       expect(await ids(ann, 'tasks')).toEqual(['a']); // still hers through the default view `mine`
     });
 
+    it('a task a subscribing device creates for someone else leaves it once pushed; the other sees it', async (ctx) => {
+      needsViews(ctx);
+      const ann = await device('ann', 't-own');
+      await ann.subscribe('mine').ready;
+      await ann.collection('tasks').put('mine-1', { title: 'M', projectId: 'p1', assignee: 'ann' });
+      await ann
+        .collection('tasks')
+        .put('for-bob', { title: 'B', projectId: 'p1', assignee: 'bob' });
+      expect(await ids(ann, 'tasks')).toEqual(['for-bob', 'mine-1']); // held while pending
+      await ann.sync();
+      expect(await ids(ann, 'tasks')).toEqual(['mine-1']);
+      expect(await ann.pending()).toBe(0);
+      const bob = await device('bob', 't-own');
+      await bob.subscribe('mine').ready;
+      expect(await ids(bob, 'tasks')).toEqual(['for-bob']);
+    });
+
     it('keeps a document with pending writes that left the view until they are pushed, then it leaves', async (ctx) => {
       needsViews(ctx);
       const admin = await device('admin', 't-pending');

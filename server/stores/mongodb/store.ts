@@ -255,9 +255,12 @@ class MongoStoreImpl implements MongoStore {
       // Bounded by the head read in the same causal session: entries above it belong to no commit yet.
       const head = await this.#readHead(scope, read);
       const uptoSeq = Math.min(options.uptoSeq ?? Number.POSITIVE_INFINITY, head.seq);
+      // A commit's writer is kept on its first entry only, so "entries this user wrote" cannot be
+      // asked of the query: with `keepWriter`, every entry is read and the engine judges each.
+      const match = options.keepWriter === undefined ? options.match : undefined;
       const fetch: FetchOplog = async (after, upto, limit) => {
         let cursor = this.#cols.oplog
-          .find(oplogFilter(scope, after, upto, options.collections, options.match), {
+          .find(oplogFilter(scope, after, upto, options.collections, match), {
             ...read,
             projection: { redo: 0 },
           })
@@ -268,7 +271,7 @@ class MongoStoreImpl implements MongoStore {
       const wanted = options.collections ? new Set(options.collections) : null;
       // Entry 0 of each commit is fetched to learn its writer; the filters apply to what is kept.
       const shows = (e: OplogDoc) => {
-        const m = options.match?.get(e.collection);
+        const m = match?.get(e.collection);
         return (
           !m ||
           e.before === undefined ||

@@ -340,7 +340,11 @@ export class SqlStore<Raw> implements Store {
       // Entries of a filtered collection: only those a view can show (matching before or after, or without a pre-image).
       const filtered = [...options.match].map(([collection, match]) => {
         const c = `$${params.push(collection)}::text`;
-        return `(collection = ${c} AND (before IS NULL OR ${matchSql(match, params, 'data')} OR ${matchSql(match, params, 'before')}))`;
+        const own =
+          options.keepWriter === undefined
+            ? ''
+            : ` OR actor = $${params.push(options.keepWriter)}::text`;
+        return `(collection = ${c} AND (before IS NULL${own} OR ${matchSql(match, params, 'data')} OR ${matchSql(match, params, 'before')}))`;
       });
       where += ` AND (collection <> ALL($${params.push([...options.match.keys()])}::text[]) OR ${filtered.join(' OR ')})`;
     }
