@@ -111,6 +111,14 @@ export interface IntegrityOptions {
    * can fix) costs one export per interval, not one per checkpoint. @default 60000
    */
   minRepairIntervalMs?: number;
+  /**
+   * A subscribed view's checksum costs the server one scan of the view's documents (and the client
+   * one of its local copy), so the client asks for it (`verifyView`) on a view's first pull after
+   * start and then at most every `viewCheckIntervalMs` (0: every pull). A pull whose answer could
+   * not be compared (a commit landed meanwhile, a push settled) asks again on the next one.
+   * @default 300000 (5 minutes)
+   */
+  viewCheckIntervalMs?: number;
 }
 
 /** The client's integrity state: options, counters, expectations noted from the stream, mismatches to repair. */
@@ -118,6 +126,9 @@ export class Integrity {
   readonly counters: IntegrityCounters = { checks: 0, mismatches: 0, repairs: 0, audits: 0 };
   readonly auditIntervalMs: number;
   readonly minRepairIntervalMs: number;
+  readonly viewCheckIntervalMs: number;
+  /** When each view was last compared (ms), by view key. */
+  private readonly viewCheckedAt = new Map<string, number>();
   /** When the last audit ran (ms), or null. */
   lastAudit: number | null = null;
   /** Mismatches found and not repaired yet, by collection (the latest one). */
@@ -139,6 +150,18 @@ export class Integrity {
   ) {
     this.auditIntervalMs = options.auditIntervalMs ?? 300_000;
     this.minRepairIntervalMs = options.minRepairIntervalMs ?? 60_000;
+    this.viewCheckIntervalMs = options.viewCheckIntervalMs ?? 300_000;
+  }
+
+  /** Whether view `key`'s next pull should ask for its checksum (never compared, or not for an interval). */
+  viewCheckDue(key: string): boolean {
+    const at = this.viewCheckedAt.get(key);
+    return at === undefined || this.now() - at >= this.viewCheckIntervalMs;
+  }
+
+  /** Records that view `key` was compared now. */
+  viewChecked(key: string): void {
+    this.viewCheckedAt.set(key, this.now());
   }
 
   /**

@@ -57,7 +57,7 @@ export interface SyncClientOptions<S extends SyncSchema> {
    * Integrity checksums (see docs/client.md, "Integrity checksums"): the client keeps the server's
    * per-collection checksum over the documents it holds, compares it at each checkpoint that
    * carries one and repairs a collection that disagrees (an `integrity` event). `false`: off.
-   * @default { auditIntervalMs: 300000, minRepairIntervalMs: 60000 }
+   * @default { auditIntervalMs: 300000, minRepairIntervalMs: 60000, viewCheckIntervalMs: 300000 }
    */
   integrity?: IntegrityOptions | false;
   /** Live mode: wait this long after a local change before pushing, so bursts go in one request (ms). @default 50 */

@@ -52,6 +52,7 @@ export async function checkView(
       after = docs.at(-1)!.id;
     }
     integrity.counters.checks++;
+    integrity.viewChecked(key);
     const actual = checksumHex(sum);
     if (actual === expected) return null;
     integrity.counters.mismatches++;

@@ -68,6 +68,8 @@ export async function pullView(
       return pulled + (await rebuildView(ctx, key));
     let page;
     const settles = ctx.replica.integrity?.settles ?? 0;
+    // The view's checksum is asked for now and then (`viewCheckIntervalMs`): it costs a scan on both sides.
+    const verify = allowRebuild && (ctx.replica.integrity?.viewCheckDue(key) ?? false);
     try {
       page = await ctx.call(() =>
         ctx.api.pull.query(
@@ -75,6 +77,7 @@ export async function pullView(
             view: viewInput(view),
             since: view.checkpoint,
             limit: ctx.options.pullLimit,
+            ...(verify ? { verifyView: true } : {}),
           }),
         ),
       );

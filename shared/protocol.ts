@@ -123,6 +123,12 @@ export const pullInput = z.object({
   collections: collectionsFilter,
   limit: z.number().int('must be an integer').positive('must be a positive integer').optional(),
   view: viewRequest.optional(),
+  /**
+   * With `view`: also send the view's integrity checksum (docs/protocol.md, "Checksums of a
+   * view") on the last page (pull) or the last catch-up event (stream). It costs the server one
+   * indexed scan of the view's documents, so clients ask for it now and then, not on every read.
+   */
+  verifyView: z.boolean().optional(),
   schemaVersion: schemaVersion.nullish(),
 });
 export type PullInput = z.input<typeof pullInput>;
@@ -183,6 +189,12 @@ export const streamInput = z.object({
   collections: collectionsFilter,
   lastEventId: z.string().nullish(),
   view: viewRequest.optional(),
+  /**
+   * With `view`: also send the view's integrity checksum (docs/protocol.md, "Checksums of a
+   * view") on the last page (pull) or the last catch-up event (stream). It costs the server one
+   * indexed scan of the view's documents, so clients ask for it now and then, not on every read.
+   */
+  verifyView: z.boolean().optional(),
   schemaVersion: schemaVersion.nullish(),
 });
 export type StreamInput = z.input<typeof streamInput>;

@@ -81,8 +81,8 @@ export async function pull(
     const checksums = await checksumsAt(store, scope, names, through, head);
     if (checksums) res.checksums = checksums;
   }
-  // A view's checksum, computed on demand at its last page (view-checksums.ts).
-  if (integrity && !page.hasMore && plan?.view) {
+  // A view's checksum, computed when asked (`verifyView`) at its last page (view-checksums.ts).
+  if (integrity && !page.hasMore && plan?.view && req.verifyView === true) {
     const checksums = await viewChecksumsAt(store, scope, plan, through);
     if (checksums) res.checksums = checksums;
   }

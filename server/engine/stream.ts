@@ -9,6 +9,7 @@ import { checksumsAt } from './checksums.js';
 import { viewChecksumsAt } from './view-checksums.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
 import type { LiveFeed } from './feed.js';
+import type { SkippedRun } from './subscription.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
 import type { StreamOptions, StreamWatch, SyncLimits } from './types.js';
 import { checkCollections, parseInput } from './validate.js';
@@ -107,6 +108,20 @@ export async function* stream(
     deps.onOverflow();
     deps.watch?.onOverflow?.();
   });
+  // Commits that cannot show this subscriber anything are passed over by the feed without waking
+  // it (1,000 view subscribers, 10 of which a commit concerns, wake 10 streams, not 1,000).
+  if (plan) {
+    sub.interest = (commit) => {
+      const changes = planChanges(plan, commit.entries);
+      return changes === 'refresh' || changes.length > 0;
+    };
+  } else if (filter) {
+    sub.interest = (commit) => commit.entries.some((e) => filter.has(e.collection));
+  }
+  /** Moves the position past a run of passed-over commits that starts right after it. */
+  const passOver = (run: SkippedRun | null) => {
+    if (run && run.from <= pos + 1 && run.through > pos) pos = run.through;
+  };
   try {
     /** Reads whole commits after `pos` until caught up; false when a resync is needed. */
     async function* catchUp(): AsyncGenerator<StreamEvent, boolean> {
@@ -155,11 +170,11 @@ export async function* stream(
             checkpoint: checkpointOf(store, through),
             changes,
           };
-          // A view's checksum is computed on demand (one scan): on the last catch-up event only, not on heartbeats.
+          // A view's checksum is computed when asked (`verifyView`, one scan): on the last catch-up event only, not on heartbeats.
           const checksums = page.hasMore
             ? undefined
             : plan?.view
-              ? deps.integrity === false
+              ? deps.integrity === false || req.verifyView !== true
                 ? undefined
                 : await viewChecksumsAt(store, scope, plan, through)
               : await sums(through, head);
@@ -174,9 +189,11 @@ export async function* stream(
     if (!(yield* catchUp())) return;
     deps.watch?.onLive?.();
     while (!signal?.aborted) {
+      passOver(sub.takeSkipped());
       const item = await sub.next(deps.options.heartbeatMs, signal);
       if (item === 'aborted') return;
       if (item === 'timeout') {
+        passOver(sub.takeSkipped());
         const event: StreamEvent = { type: 'heartbeat', checkpoint: checkpointOf(store, pos) };
         const checksums = await sums(pos);
         if (checksums) event.checksums = checksums;
@@ -191,6 +208,7 @@ export async function* stream(
         return;
       }
       if (item.seq <= pos) continue;
+      passOver(sub.skippedBefore);
       if (item.seq > pos + 1) {
         // A commit we have not seen came before this one (e.g. a missed notification): read it.
         if (!(yield* catchUp())) return;

@@ -19,11 +19,33 @@ export interface FeedCommit {
 export type NextItem = FeedCommit | 'overflow' | 'timeout' | 'aborted';
 
 /**
+ * Whether a commit can show this subscriber anything (e.g. a view's subscriber and a commit of
+ * documents outside its view). A commit it says no to is not queued and does not wake the
+ * subscriber; the subscription only remembers the run of seqs it passed over, so the stream can
+ * move its position past them (`skippedBefore`, `skippedRun`) without reading them back.
+ */
+export type CommitInterest = (commit: FeedCommit) => boolean;
+
+/** A run of consecutive commits passed over by the interest test: `from`..`through`, both included. */
+export interface SkippedRun {
+  from: number;
+  through: number;
+}
+
+/**
  * A subscriber's queue. It never grows past `maxQueue`: a subscriber that cannot keep up is marked
  * overflowed (its queue dropped) and told to resync, instead of buffering without bound.
  */
 export class Subscription {
   private queue: FeedCommit[] = [];
+  /**
+   * For each queued commit, the run of passed-over commits just before it (the same index), and
+   * after the last queued one (`idleRun`), so the stream's gap check counts them as seen.
+   */
+  private runsBefore: (SkippedRun | null)[] = [];
+  private idleRun: SkippedRun | null = null;
+  /** The run passed over just before the commit `next()` last returned (null: none). */
+  skippedBefore: SkippedRun | null = null;
   private overflowed = false;
   /** Resolves the pending `next()` wait, if any. */
   private waiter: ((outcome: 'wake' | 'timeout' | 'aborted') => void) | null = null;
@@ -45,17 +67,52 @@ export class Subscription {
     private readonly onClose: (sub: Subscription) => void,
     /** Told once, synchronously, when the queue overflows (the consumer may not be reading). */
     private readonly onOverflow?: () => void,
+    /** Set by the stream once it knows what it reads; until then every commit is queued. */
+    public interest: CommitInterest | null = null,
   ) {}
 
-  /** Called by the feed for every commit of the scope. */
+  /** Called by the feed for every commit of the scope, in seq order. */
   push(commit: FeedCommit): void {
     if (this.closed || this.overflowed) return;
+    if (this.interest && !this.wants(commit)) {
+      // Passed over: extend the run after the last queued commit (or start one), no wake.
+      const run = this.idleRun;
+      if (run && run.through === commit.seq - 1) run.through = commit.seq;
+      else this.idleRun = { from: commit.seq, through: commit.seq };
+      return;
+    }
     if (this.queue.length >= this.maxQueue) {
       this.overflowed = true;
       this.queue = [];
+      this.runsBefore = [];
+      this.idleRun = null;
       this.onOverflow?.();
-    } else this.queue.push(commit);
+    } else {
+      this.queue.push(commit);
+      this.runsBefore.push(this.idleRun);
+      this.idleRun = null;
+    }
     this.settle('wake');
+  }
+
+  /** The interest test; one that throws queues the commit (the stream then meets the error itself). */
+  private wants(commit: FeedCommit): boolean {
+    try {
+      return this.interest!(commit);
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Takes the run of passed-over commits after the last commit `next()` returned, once the queue
+   * is empty (null otherwise): a stream at that commit may move its position to the run's end.
+   */
+  takeSkipped(): SkippedRun | null {
+    if (this.queue.length > 0) return null;
+    const run = this.idleRun;
+    this.idleRun = null;
+    return run;
   }
 
   /** Next commit, `timeout` after `timeoutMs` idle, `aborted` when `signal` fires. */
@@ -64,7 +121,10 @@ export class Subscription {
       if (signal?.aborted || this.closed) return 'aborted';
       if (this.overflowed) return 'overflow';
       const item = this.queue.shift();
-      if (item) return item;
+      if (item) {
+        this.skippedBefore = this.runsBefore.shift() ?? null;
+        return item;
+      }
       if (signal && signal !== this.signal) {
         this.signal?.removeEventListener('abort', this.onAbort);
         this.signal = signal;
@@ -88,6 +148,8 @@ export class Subscription {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
+    this.runsBefore = [];
+    this.idleRun = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.signal?.removeEventListener('abort', this.onAbort);

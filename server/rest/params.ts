@@ -49,6 +49,23 @@ const viewParams: ParamSpec[] = [
   },
 ];
 
+/** `verifyView=true`: with `view`, the view's integrity checksum on the last page / catch-up event. */
+const verifyViewParam: ParamSpec = {
+  name: 'verifyView',
+  in: 'query',
+  description:
+    'With `view`: `true` asks for the view\'s integrity checksum on the last page (pull) or the last catch-up event (stream), at the cost of one scan of the view\'s documents on the server (docs/protocol.md, "Checksums of a view").',
+  schema: z.enum(['true', 'false']),
+};
+
+/** The `verifyView` query parameter as the engine's input (`true`, `false` or absent). */
+export function verifyViewOf(query: Record<string, unknown>): boolean | undefined {
+  const raw = query.verifyView;
+  if (raw === undefined) return undefined;
+  if (query.view === undefined) throw badParam('verifyView', 'needs view');
+  return raw === 'true';
+}
+
 /**
  * The view a REST request names (`view`, `params` as JSON), or undefined. `params` without `view`,
  * or not a JSON object, is a BAD_REQUEST naming it.
@@ -103,6 +120,7 @@ export function endpointParams(
         schema: z.int().min(1).max(limits.pullMaxLimit),
       },
       ...viewParams,
+      verifyViewParam,
       schemaVersionParam,
     ],
     full: [
@@ -143,6 +161,7 @@ export function endpointParams(
         schema: checkpointParam,
       },
       ...viewParams,
+      verifyViewParam,
       schemaVersionParam,
     ],
   } satisfies Record<string, ParamSpec[]>;

@@ -1,7 +1,7 @@
 /** `GET /sync/pull`: changes after a checkpoint, whole commits only, as one JSON page. */
 import type { RestContext } from './context.js';
 import { jsonResponse } from './errors.js';
-import { endpointParams, parseQuery, viewOf } from './params.js';
+import { endpointParams, parseQuery, verifyViewOf, viewOf } from './params.js';
 import { checkCollections } from './stream-input.js';
 
 /** Parses `since`, `collections`, `limit` and the view, and answers `engine.pull`'s page. */
@@ -18,6 +18,7 @@ export async function handlePull({
     collections: query.collections,
     limit: query.limit,
     view: viewOf(query),
+    verifyView: verifyViewOf(query),
     schemaVersion,
   });
   return jsonResponse(200, page);

@@ -4,7 +4,7 @@ import type { StreamEvent } from '../../shared/protocol.js';
 import type { RestContext } from './context.js';
 import { openLiveStream, type LiveStream, type LiveTransport } from '../live/slow-consumers.js';
 import { frameCache } from './frames.js';
-import { endpointParams, parseQuery, viewOf } from './params.js';
+import { endpointParams, parseQuery, verifyViewOf, viewOf } from './params.js';
 import { checkStreamRequest, type StreamRequest } from './stream-input.js';
 
 const encoder = new TextEncoder();
@@ -42,6 +42,7 @@ export async function handleSse({
     collections: query.collections as string[] | undefined,
     lastEventId: req.headers.get('last-event-id') || (query.lastEventId as string | undefined),
     view: viewOf(query),
+    verifyView: verifyViewOf(query),
     schemaVersion,
   };
   checkStreamRequest(engine, input);

@@ -9,6 +9,8 @@ export interface StreamRequest {
   collections?: string[];
   /** A read rule's view (see `SyncEngine.authorizeRead`). */
   view?: { rule: string; params?: Record<string, unknown> };
+  /** With `view`: ask for the view's checksum on the last catch-up event. */
+  verifyView?: boolean | undefined;
   lastEventId?: string | null;
   /** The client's schema version (see the engine's `minSchemaVersion`). */
   schemaVersion?: number | null;

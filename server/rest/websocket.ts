@@ -56,6 +56,8 @@ const subscribeFrame = z.object({
   schemaVersion: schemaVersion.nullish(),
   /** A read rule's view (docs/protocol.md, "Views"); omitted: the actor's default views. */
   view: viewRequest.optional(),
+  /** With `view`: the view's checksum on the last catch-up event (docs/protocol.md). */
+  verifyView: z.boolean().optional(),
 });
 
 export { closeCodeFor };
@@ -206,6 +208,7 @@ async function serve(
     collections: frame.collections,
     lastEventId: frame.lastEventId,
     view: frame.view,
+    verifyView: frame.verifyView,
     schemaVersion: frame.schemaVersion,
   };
   checkStreamRequest(engine, input);

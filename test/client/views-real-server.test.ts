@@ -141,15 +141,32 @@ for (const storeCase of realStoreCases('views_client')) {
       user: string,
       tenant: string,
       store: LocalStore = memoryLocalStore(),
+      integrity?: { viewCheckIntervalMs: number },
+      pulls?: Record<string, unknown>[],
     ): Promise<SyncClient<Schema>> {
       const trpc = await trpcOf(user, tenant);
+      const api = trpc.sync as unknown as SyncApi;
       const client = createSyncClient({
-        api: trpc.sync as unknown as SyncApi,
+        // `pulls`: every pull input the client sends, in order.
+        api: pulls
+          ? {
+              push: api.push,
+              full: api.full,
+              stream: api.stream,
+              pull: {
+                query: (input: Parameters<SyncApi['pull']['query']>[0]) => {
+                  pulls.push(input as Record<string, unknown>);
+                  return api.pull.query(input);
+                },
+              },
+            }
+          : api,
         schema,
         store,
         connectivity: null,
         ping: false,
         retry: { retries: 3, baseMs: 10, maxMs: 100 },
+        ...(integrity ? { integrity } : {}),
       });
       cleanups.push(() => client.close());
       return client;
@@ -334,7 +351,8 @@ for (const storeCase of realStoreCases('views_client')) {
       ]);
       await admin.sync();
       const local = memoryLocalStore();
-      const ann = await device('ann', 't-sums', local);
+      // Every view pull asks for the view's checksum (the default asks every 5 minutes).
+      const ann = await device('ann', 't-sums', local, { viewCheckIntervalMs: 0 });
       const events: { collection: string; view?: string; repaired: number | null }[] = [];
       ann.on('integrity', (e) => events.push(e));
       const sub = ann.subscribe('project', { projectId: 'p1' });
@@ -375,6 +393,31 @@ for (const storeCase of realStoreCases('views_client')) {
       // Repaired: the next sync agrees again.
       await ann.sync();
       expect(events).toHaveLength(1);
+    });
+
+    it('view checksums are asked for once per viewCheckIntervalMs: later syncs compare nothing and cost the server no scan', async (ctx) => {
+      needsViews(ctx);
+      const admin = await device('admin', 't-sums-rare');
+      await admin.collection('tasks').putMany([
+        { id: 'a', doc: { title: 'A', projectId: 'p1' } },
+      ]);
+      await admin.sync();
+      const pulls: Record<string, unknown>[] = [];
+      const ann = await device('ann', 't-sums-rare', memoryLocalStore(), undefined, pulls);
+      const sub = ann.subscribe('project', { projectId: 'p1' });
+      await sub.ready;
+      await ann.sync();
+      await admin.collection('tasks').put('b', { title: 'B', projectId: 'p1' });
+      await admin.sync();
+      await ann.sync();
+      await ann.sync();
+      expect(await ids(ann, 'tasks')).toEqual(['a', 'b']);
+      const viewPulls = pulls.filter((p) => p.view !== undefined);
+      expect(viewPulls.length).toBeGreaterThanOrEqual(3);
+      // Asked once (the first sync's pull; the rebuild's own pull never asks), then not again within the interval.
+      expect(viewPulls.filter((p) => p.verifyView === true)).toHaveLength(1);
+      expect(viewPulls.at(-1)!.verifyView).toBeUndefined();
+      expect((await ann.diagnostics()).integrity!.checks).toBeGreaterThan(0);
     });
   });
 }

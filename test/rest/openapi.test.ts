@@ -50,6 +50,7 @@ for (const storeCase of (await storeCases()).filter((c) => c.name !== 'memory'))
           'params',
           'schemaVersion',
           'since',
+          'verifyView',
           'view',
         ]);
         expect(names(doc.paths['/sync/full'].get)).toEqual([
@@ -70,6 +71,7 @@ for (const storeCase of (await storeCases()).filter((c) => c.name !== 'memory'))
           'params',
           'schemaVersion',
           'since',
+          'verifyView',
           'view',
         ]);
         expect(

@@ -130,6 +130,8 @@ const client = createSyncClient({
   store: recordingStore(inner, history, () => clientId),
   connectivity: null,
   retry: { retries: 4, baseMs: 100, maxMs: 2000 },
+  // Every view pull asks for the view's checksum, so the run checks views as often as it can.
+  integrity: { viewCheckIntervalMs: 0 },
 });
 clientId = await client.clientId();
 client.on('clientId', (e) => (clientId = e.clientId));

@@ -68,7 +68,7 @@ for (const kind of storeKinds) {
             data: { title: 'b2', assignee: 'bob', projectId: 'p2' },
           },
         ]);
-        const first = await engine.pull(ann, { view: { rule: 'mine' } });
+        const first = await engine.pull(ann, { view: { rule: 'mine' }, verifyView: true });
         expect(first.hasMore).toBe(false);
         const annDocs = first.changes.map((c) => ({ id: c.id, version: c.version, data: c.data }));
         expect(annDocs.map((d) => d.id)).toEqual(['t1']);
@@ -79,6 +79,7 @@ for (const kind of storeKinds) {
         // A parameterized view with two documents.
         const project = await engine.pull(ann, {
           view: { rule: 'project', params: { projectId: 'p1' } },
+          verifyView: true,
         });
         expect(project.changes.map((c) => c.id).sort()).toEqual(['t1', 't2']);
         expect(project.checksums).toEqual({
@@ -92,7 +93,11 @@ for (const kind of storeKinds) {
           { collection: 'tasks', id: 't2', op: 'patch', data: { assignee: 'ann' } },
           { collection: 'tasks', id: 't1', op: 'patch', data: { assignee: 'bob' } },
         ]);
-        const next = await engine.pull(ann, { view: { rule: 'mine' }, since: first.checkpoint });
+        const next = await engine.pull(ann, {
+          view: { rule: 'mine' },
+          since: first.checkpoint,
+          verifyView: true,
+        });
         const left = next.changes.find((c) => c.id === 't1')!;
         expect(left).toMatchObject({ op: 'delete', left: true });
         const t2 = next.changes.find((c) => c.id === 't2')!;
@@ -102,7 +107,10 @@ for (const kind of storeKinds) {
         expect(next.checksums!.tasks).not.toBe(first.checksums!.tasks);
 
         // A view with nothing in it sums to zero.
-        const empty = await engine.pull(actor('cyd', s), { view: { rule: 'mine' } });
+        const empty = await engine.pull(actor('cyd', s), {
+          view: { rule: 'mine' },
+          verifyView: true,
+        });
         expect(empty.changes).toEqual([]);
         expect(empty.checksums).toEqual({ tasks: EMPTY_CHECKSUM });
       });
@@ -126,7 +134,12 @@ for (const kind of storeKinds) {
         const pages = [];
         let since: string | null = null;
         for (;;) {
-          const page = await engine.pull(ann, { view: { rule: 'mine' }, since, limit: 2 });
+          const page = await engine.pull(ann, {
+            view: { rule: 'mine' },
+            since,
+            limit: 2,
+            verifyView: true,
+          });
           pages.push(page);
           since = page.checkpoint;
           if (!page.hasMore) break;
@@ -145,7 +158,7 @@ for (const kind of storeKinds) {
           { collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'a1', assignee: 'ann' } },
           { collection: 'tasks', id: 't2', op: 'upsert', data: { title: 'b1', assignee: 'bob' } },
         ]);
-        const events = reader(engine.stream(ann, { view: { rule: 'mine' } }));
+        const events = reader(engine.stream(ann, { view: { rule: 'mine' }, verifyView: true }));
         try {
           const event = await events.next();
           expect(event.type).toBe('changes');
@@ -161,6 +174,37 @@ for (const kind of storeKinds) {
         }
       });
 
+      it('no view checksum unless asked (verifyView): a view read costs no scan of the view by default', async () => {
+        const s = scope();
+        const ann = actor('ann', s);
+        await engine.write(s, [
+          { collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'a1', assignee: 'ann' } },
+        ]);
+        let scans = 0;
+        const scanDocs = store.scanDocs.bind(store);
+        store.scanDocs = (...args: Parameters<typeof store.scanDocs>) => {
+          scans++;
+          return scanDocs(...args);
+        };
+        try {
+          const page = await engine.pull(ann, { view: { rule: 'mine' } });
+          expect(page.changes.map((c) => c.id)).toEqual(['t1']);
+          expect(page.checksums).toBeUndefined();
+          const events = reader(engine.stream(ann, { view: { rule: 'mine' } }));
+          const event = await events.next();
+          await events.close();
+          expect(event).toMatchObject({ type: 'changes', changes: [{ id: 't1' }] });
+          expect(event.type === 'changes' && event.checksums).toBeUndefined();
+          expect(scans).toBe(0);
+          // Asked: one scan, and the sum.
+          const asked = await engine.pull(ann, { view: { rule: 'mine' }, verifyView: true });
+          expect(asked.checksums?.tasks).toMatch(/^[0-9a-f]{16}$/);
+          expect(scans).toBeGreaterThan(0);
+        } finally {
+          store.scanDocs = scanDocs;
+        }
+      });
+
       it('no view checksum with integrity off', async () => {
         const off = viewsEngine(store, members, { integrity: false });
         try {
@@ -168,7 +212,7 @@ for (const kind of storeKinds) {
           await off.write(s, [
             { collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'a1', assignee: 'ann' } },
           ]);
-          const page = await off.pull(actor('ann', s), { view: { rule: 'mine' } });
+          const page = await off.pull(actor('ann', s), { view: { rule: 'mine' }, verifyView: true });
           expect(page.changes).toHaveLength(1);
           expect(page.checksums).toBeUndefined();
         } finally {
