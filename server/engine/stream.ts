@@ -19,6 +19,7 @@ import {
   ownWriter,
   planChanges,
   planFor,
+  planShows,
   wholeCollections,
   type ViewsContext,
 } from './views.js';
@@ -111,10 +112,7 @@ export async function* stream(
   // Commits that cannot show this subscriber anything are passed over by the feed without waking
   // it (1,000 view subscribers, 10 of which a commit concerns, wake 10 streams, not 1,000).
   if (plan) {
-    sub.interest = (commit) => {
-      const changes = planChanges(plan, commit.entries);
-      return changes === 'refresh' || changes.length > 0;
-    };
+    sub.interest = (commit) => planShows(plan, commit.entries);
   } else if (filter) {
     sub.interest = (commit) => commit.entries.some((e) => filter.has(e.collection));
   }

@@ -184,6 +184,32 @@ export function planChanges(
   return [...latest.values()];
 }
 
+/**
+ * Whether a range of entries shows a plan anything (`planChanges` would answer `refresh` or at
+ * least one change), without building the changes: the live feed's test, run once per commit and
+ * subscriber, so a commit outside a view costs its 990 other subscribers no allocation.
+ */
+export function planShows(plan: ReadPlan, entries: readonly OplogEntry[]): boolean {
+  const reader = plan.view ? plan.userId : null;
+  for (const e of entries) {
+    if (e.collection === VIEWS_MARKER) {
+      if (plan.watchRefresh && e.id === plan.userId) return true;
+      continue;
+    }
+    const spec = plan.specs.get(e.collection);
+    if (spec && shows(spec, e, reader)) return true;
+  }
+  return false;
+}
+
+/** Whether one entry shows anything under a collection's spec (see `shown`, which builds the change). */
+function shows(spec: CollectionSpec, e: OplogEntry, reader: string | null): boolean {
+  if (spec === 'all') return true;
+  if (e.op === 'upsert' && matchesAny(spec, e.data, e.actor)) return true;
+  if (e.before === undefined || matchesBefore(spec, e.before)) return true;
+  return reader !== null && e.op === 'upsert' && e.actor === reader;
+}
+
 /** One entry under a collection's spec: the change to send, or null when it shows nothing. */
 function shown(spec: CollectionSpec, e: OplogEntry, reader: string | null): ChangeOut | null {
   if (spec === 'all')
