@@ -36,5 +36,7 @@ export default defineConfig({
     // Two cores: keep heavy suites (PGlite, PostgreSQL, child servers) from starving each other.
     maxWorkers: 2,
     typecheck: { enabled: false },
+    // Conditions, not budgets: a slow or busy CI machine may take a while to get there (default 1 s).
+    expect: { poll: { timeout: 15_000 } },
   },
 });

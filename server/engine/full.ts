@@ -92,6 +92,7 @@ async function planDocs(
   for (const collection of names) {
     if (out.length >= want) break;
     const spec = plan.specs.get(collection)!;
+    if (spec !== 'all' && spec.length === 0) continue; // no filter: nothing to export
     const from = after && after.collection === collection ? after : null;
     const options = { collections: [collection], after: from, limit: want - out.length };
     out.push(

@@ -100,12 +100,12 @@ export async function planRead(
       byCollection.set(v.collection, list);
     }
   }
+  // A ruled collection no default view names has no filter: it shows nothing but the reader's own
+  // writes, as `left` removals (see `shown`), so a device that wrote there holds only its views.
   const specs = new Map<string, CollectionSpec>();
-  for (const name of allowed) {
-    if (!compiled.ruled.has(name)) specs.set(name, 'all');
-    else if (byCollection.has(name)) specs.set(name, byCollection.get(name)!);
-  }
-  const watchRefresh = [...specs.values()].some((s) => s !== 'all');
+  for (const name of allowed)
+    specs.set(name, compiled.ruled.has(name) ? (byCollection.get(name) ?? []) : 'all');
+  const watchRefresh = [...specs.values()].some((s) => s !== 'all' && s.length > 0);
   return { specs, view: null, watchRefresh, userId: actor.userId };
 }
 
@@ -175,7 +175,7 @@ export function planChanges(
     }
     const spec = plan.specs.get(e.collection);
     if (!spec) continue;
-    const change = shown(spec, e, plan.view ? plan.userId : null);
+    const change = shown(spec, e, plan.userId);
     if (!change) continue;
     const key = `${e.collection}\u0000${e.id}`;
     latest.delete(key); // re-insert so Map order follows the latest change
@@ -190,7 +190,7 @@ export function planChanges(
  * subscriber, so a commit outside a view costs its 990 other subscribers no allocation.
  */
 export function planShows(plan: ReadPlan, entries: readonly OplogEntry[]): boolean {
-  const reader = plan.view ? plan.userId : null;
+  const reader = plan.userId;
   for (const e of entries) {
     if (e.collection === VIEWS_MARKER) {
       if (plan.watchRefresh && e.id === plan.userId) return true;
@@ -203,15 +203,15 @@ export function planShows(plan: ReadPlan, entries: readonly OplogEntry[]): boole
 }
 
 /** Whether one entry shows anything under a collection's spec (see `shown`, which builds the change). */
-function shows(spec: CollectionSpec, e: OplogEntry, reader: string | null): boolean {
+function shows(spec: CollectionSpec, e: OplogEntry, reader: string): boolean {
   if (spec === 'all') return true;
   if (e.op === 'upsert' && matchesAny(spec, e.data, e.actor)) return true;
-  if (e.before === undefined || matchesBefore(spec, e.before)) return true;
-  return reader !== null && e.op === 'upsert' && e.actor === reader;
+  if (spec.length > 0 && (e.before === undefined || matchesBefore(spec, e.before))) return true;
+  return e.op === 'upsert' && e.actor === reader;
 }
 
 /** One entry under a collection's spec: the change to send, or null when it shows nothing. */
-function shown(spec: CollectionSpec, e: OplogEntry, reader: string | null): ChangeOut | null {
+function shown(spec: CollectionSpec, e: OplogEntry, reader: string): ChangeOut | null {
   if (spec === 'all')
     return {
       collection: e.collection,
@@ -224,11 +224,14 @@ function shown(spec: CollectionSpec, e: OplogEntry, reader: string | null): Chan
     return { collection: e.collection, id: e.id, op: 'upsert', data: e.data, version: e.version };
   // An entry without a kept pre-image (written before the collection had rules), or without the
   // previous writer a `$writer` filter needs, may have matched: removed to be safe.
-  const before = e.before === undefined ? true : matchesBefore(spec, e.before);
-  // A view's reader's own write that the view does not hold (e.g. a task created for someone
-  // else): a "left view" removal, so a subscribing device holds exactly its views once its writes
-  // are pushed. It tells the writer nothing it did not know. (Default requests keep today's rule.)
-  const own = reader !== null && e.op === 'upsert' && e.actor === reader;
+  // (No filter at all: nothing of the collection was ever shown, so only own writes leave.)
+  const before =
+    spec.length > 0 && (e.before === undefined ? true : matchesBefore(spec, e.before));
+  // The reader's own write that the plan does not hold (e.g. a task created for someone else, or
+  // a document of a ruled collection no default view names): a "left view" removal, so a device
+  // holds exactly its views (or default views) once its writes are pushed. It tells the writer
+  // nothing it did not know.
+  const own = e.op === 'upsert' && e.actor === reader;
   if (!before && !own) return null;
   const change: ChangeOut = {
     collection: e.collection,
@@ -313,7 +316,9 @@ export function oplogMatch(
   return out.size > 0 ? out : undefined;
 }
 
-/** The user whose own writes a plan's oplog reads must keep (view requests only; see `shown`). */
+/** The user whose own writes a plan's oplog reads must keep (plans with a filtered collection; see `shown`). */
 export function ownWriter(plan: ReadPlan | null): string | undefined {
-  return plan?.view ? plan.userId : undefined;
+  if (!plan) return undefined;
+  for (const spec of plan.specs.values()) if (spec !== 'all') return plan.userId;
+  return undefined;
 }

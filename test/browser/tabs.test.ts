@@ -111,7 +111,7 @@ window.tabs = createTabCoordinator({ name: ${noLocks ? "'fallback', heartbeatMs:
 
     await a.close();
     // b is older than c: it leads once a has been silent for timeoutMs; c stays a follower.
-    await expect.poll(() => isLeader(b), { timeout: 5_000 }).toBe(true);
+    await expect.poll(() => isLeader(b), { timeout: 15_000 }).toBe(true);
     // c keeps hearing b over more than timeoutMs of its own checks and stays a follower.
     await afterTicks(c, 7);
     expect(await isLeader(c)).toBe(false);

@@ -239,7 +239,7 @@ export async function startClientServer(
 }
 
 /** Waits until `check` passes (polling), or fails after `ms`. */
-export async function eventually(check: () => void | Promise<void>, ms = 5000): Promise<void> {
+export async function eventually(check: () => void | Promise<void>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     try {

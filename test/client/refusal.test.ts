@@ -154,10 +154,10 @@ for (const storeCase of await serverStoreCases()) {
         try {
           await a.client.collection('tasks').put('lbad', { title: 1 });
           await a.client.collection('tasks').put('lgood', { title: 'fine' });
-          await eventually(async () => expect(await a.client.pending()).toBe(0), 3000);
+          await eventually(async () => expect(await a.client.pending()).toBe(0), 15_000);
           expect((await a.client.rejected()).map((r) => r.change.id)).toEqual(['lbad']);
           await a.client.collection('tasks').put('lgood2', { title: 'also fine' });
-          await eventually(async () => expect(await a.client.pending()).toBe(0), 3000);
+          await eventually(async () => expect(await a.client.pending()).toBe(0), 15_000);
           expect((await server.oplog('t-refuse-live', 'a')).map((e) => e.id).sort()).toEqual([
             'lgood',
             'lgood2',

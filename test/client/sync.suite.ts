@@ -245,7 +245,7 @@ export function runSyncClientSuite(
             }),
           3000,
         );
-        await eventually(async () => expect(await a.client.pending()).toBe(0), 3000);
+        await eventually(async () => expect(await a.client.pending()).toBe(0), 15_000);
         await a.client.stop();
         await b.client.stop();
         expect(a.client.live).toBe(false);

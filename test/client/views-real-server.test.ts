@@ -226,6 +226,8 @@ for (const storeCase of realStoreCases('views_client')) {
         { id: 'c', doc: { title: 'C', projectId: 'p1', assignee: 'bob' } },
       ]);
       await admin.sync();
+      // A device holds exactly its views once its writes are pushed: admin keeps p1's tasks through a view.
+      await admin.subscribe('project', { projectId: 'p1' }).ready;
       const ann = await device('ann', 't-moves');
       const p1 = ann.subscribe('project', { projectId: 'p1' });
       await p1.ready;
@@ -258,11 +260,35 @@ for (const storeCase of realStoreCases('views_client')) {
       expect(await ids(bob, 'tasks')).toEqual(['for-bob']);
     });
 
+    it('own writes outside every view leave the device once pushed, with or without subscriptions; one a view holds stays', async (ctx) => {
+      needsViews(ctx);
+      // No subscription (default views: mine): a task for bob leaves once pushed, ann's own stays.
+      const ann = await device('ann', 't-own');
+      await ann.collection('tasks').put('for-bob', { title: 'B', projectId: 'p1', assignee: 'bob' });
+      await ann.collection('tasks').put('for-ann', { title: 'A', projectId: 'p1', assignee: 'ann' });
+      await ann.sync();
+      expect(await ids(ann, 'tasks')).toEqual(['for-ann']);
+      expect(await ann.pending()).toBe(0);
+      // A subscription that holds the task keeps it (the default request's removal defers to it).
+      const cyd = await device('cyd', 't-own');
+      await cyd.subscribe('project', { projectId: 'p1' }).ready;
+      await cyd.collection('tasks').put('c-for-bob', { title: 'C', projectId: 'p1', assignee: 'bob' });
+      await cyd.sync();
+      await cyd.sync();
+      expect(await ids(cyd, 'tasks')).toEqual(['c-for-bob', 'for-ann', 'for-bob']);
+      // And one outside that subscription leaves.
+      await cyd.collection('tasks').put('c-p2', { title: 'D', projectId: 'p2', assignee: 'bob' });
+      await cyd.sync();
+      expect(await ids(cyd, 'tasks')).toEqual(['c-for-bob', 'for-ann', 'for-bob']);
+      expect(await cyd.pending()).toBe(0);
+    });
+
     it('keeps a document with pending writes that left the view until they are pushed, then it leaves', async (ctx) => {
       needsViews(ctx);
       const admin = await device('admin', 't-pending');
       await admin.collection('tasks').put('a', { title: 'A', projectId: 'p1' });
       await admin.sync();
+      await admin.subscribe('project', { projectId: 'p1' }).ready;
       const ann = await device('ann', 't-pending');
       await ann.subscribe('project', { projectId: 'p1' }).ready;
       await ann.collection('tasks').patch('a', { title: 'A by ann' });
@@ -323,6 +349,7 @@ for (const storeCase of realStoreCases('views_client')) {
       const admin = await device('admin', 't-live');
       await admin.collection('tasks').put('a', { title: 'A', projectId: 'p1' });
       await admin.sync();
+      await admin.subscribe('project', { projectId: 'p1' }).ready;
       const store = memoryLocalStore();
       const first = await device('ann', 't-live', store);
       await first.subscribe('project', { projectId: 'p1' }).ready;

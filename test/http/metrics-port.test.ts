@@ -128,7 +128,7 @@ describe('SYNC_METRICS_PORT', () => {
               headers: { authorization: 'Bearer scrape-token-0123456789' },
             })
           ).text(),
-        { timeout: 5000, interval: 200 },
+        { timeout: 15_000, interval: 200 },
       )
       .toMatch(/^sync_oplog_entries 1$/m);
     const after = await (

@@ -191,7 +191,7 @@ for (const storeCase of (await storeCases()).filter((c) => c.name !== 'memory'))
         })().catch(() => undefined);
         try {
           await expect
-            .poll(async () => (await status()).live.subscribers, { timeout: 5000 })
+            .poll(async () => (await status()).live.subscribers, { timeout: 15_000 })
             .toBe(1);
           await s.engine.write('lag', [
             { collection: 'tasks', id: 'x1', op: 'upsert', data: { title: 'a' } },
@@ -222,7 +222,7 @@ for (const storeCase of (await storeCases()).filter((c) => c.name !== 'memory'))
               { collection: 'tasks', id: 'x3', op: 'upsert', data: { title: 'c' } },
             ]);
             await expect
-              .poll(async () => (await status()).live.lagMs, { timeout: 5000 })
+              .poll(async () => (await status()).live.lagMs, { timeout: 15_000 })
               .toBeGreaterThanOrEqual(100);
             const behind = (await status()).live;
             expect(behind.behindCommits).toBe(2);

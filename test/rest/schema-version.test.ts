@@ -215,7 +215,7 @@ describe.each(cases.filter((c) => c.name !== 'postgres' || process.env.TEST_DATA
       expect(await bad.closed).toBe(4400);
       const current = await open({ schemaVersion: 2 });
       await expect
-        .poll(() => current.frames.some((f) => f.type === 'heartbeat'), { timeout: 5000 })
+        .poll(() => current.frames.some((f) => f.type === 'heartbeat'), { timeout: 15_000 })
         .toBe(true);
       current.ws.close();
     });

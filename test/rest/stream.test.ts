@@ -31,7 +31,7 @@ for (const storeCase of await storeCases()) {
         await new Promise((r) => ws.once('open', r));
         ws.send(JSON.stringify({ type: 'subscribe' }));
         await expect
-          .poll(() => frames.some((f) => f.type === 'heartbeat'), { timeout: 5000 })
+          .poll(() => frames.some((f) => f.type === 'heartbeat'), { timeout: 15_000 })
           .toBe(true);
         ws.close();
       });
@@ -60,7 +60,7 @@ for (const storeCase of await storeCases()) {
           collect(events, (got) => got.some((e) => e.event === 'changes'), 5000),
         );
         // Every subscriber is live (four WebSockets, two SSE streams) before the commit.
-        await expect.poll(() => s.engine.feedStatus().subscribers, { timeout: 5000 }).toBe(6);
+        await expect.poll(() => s.engine.feedStatus().subscribers, { timeout: 15_000 }).toBe(6);
         const changes = [
           ...taskChanges(1, 1),
           { mutationId: 2, collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'hi' } },
@@ -69,7 +69,7 @@ for (const storeCase of await storeCases()) {
           (await api(s.base, '/sync/push', { token, body: { clientId: 'fan', changes } })).status,
         ).toBe(200);
         for (const sub of [...all, notesOnly])
-          await expect.poll(() => sub.frames.length, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+          await expect.poll(() => sub.frames.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
         const frames = all.map((sub) => sub.frames[0]!);
         expect(frames.every((f) => !f.binary)).toBe(true);
         expect(new Set(frames.map((f) => f.text)).size).toBe(1);
@@ -146,22 +146,22 @@ for (const storeCase of await storeCases()) {
         );
         void events.next();
         await expect
-          .poll(() => seen.filter((t) => t === 'stream_open').length, { timeout: 5000 })
+          .poll(() => seen.filter((t) => t === 'stream_open').length, { timeout: 15_000 })
           .toBe(1);
         abort.abort();
         await expect
-          .poll(() => seen.filter((t) => t === 'stream_close').length, { timeout: 5000 })
+          .poll(() => seen.filter((t) => t === 'stream_close').length, { timeout: 15_000 })
           .toBe(1);
 
         const ws = new WebSocket(`${s.base.replace('http', 'ws')}/sync/stream`);
         await new Promise((r) => ws.once('open', r));
         ws.send(JSON.stringify({ type: 'subscribe', token }));
         await expect
-          .poll(() => seen.filter((t) => t === 'stream_open').length, { timeout: 5000 })
+          .poll(() => seen.filter((t) => t === 'stream_open').length, { timeout: 15_000 })
           .toBe(2);
         ws.terminate();
         await expect
-          .poll(() => seen.filter((t) => t === 'stream_close').length, { timeout: 5000 })
+          .poll(() => seen.filter((t) => t === 'stream_close').length, { timeout: 15_000 })
           .toBe(2);
       });
     });

@@ -48,7 +48,7 @@ describe('live feed after a failed subscribe', () => {
       const abort = new AbortController();
       const events = engine.stream(actor, {}, abort.signal)[Symbol.asyncIterator]();
       const first = events.next(); // subscribes, catches up (nothing), then waits for live commits
-      await expect.poll(() => engine.feedStatus().subscribers, { timeout: 5000 }).toBe(1);
+      await expect.poll(() => engine.feedStatus().subscribers, { timeout: 15_000 }).toBe(1);
       await engine.write('shop', [
         { collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'live' } },
       ]);

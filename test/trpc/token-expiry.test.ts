@@ -185,7 +185,7 @@ for (const storeCase of (await storeCases()).filter((c) => c.name !== 'memory'))
                 () => 'served',
                 (e: unknown) => e,
               ),
-            { timeout: 6000, interval: 200 },
+            { timeout: 15_000, interval: 200 },
           )
           .toMatchObject({
             data: { code: 'UNAUTHORIZED', sync: { code: 'UNAUTHORIZED' } },

@@ -1,7 +1,8 @@
 /**
- * A view's reader's own writes outside the view: heard as "left view" removals on a view's pull
- * (so a subscribing device drops a task it created for someone else once it is pushed), never
- * another user's documents, and nothing new on a default request (its rule is unchanged).
+ * A reader's own writes outside what it reads: heard as "left view" removals on a view's pull and
+ * on a default request (its default views, or none for a ruled collection no default view names),
+ * so a device drops a task it created for someone else once it is pushed instead of keeping a
+ * copy no read will ever update; never another user's documents.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSyncEngine } from '../../server/engine/engine.js';
@@ -70,10 +71,50 @@ describe.each(storeKinds)('own writes outside a view on $name', (kind) => {
     expect(shape(next.changes)).toEqual([['a-for-bob-2', 'delete', true]]);
   });
 
-  it('a default request is unchanged: only what its default views hold', async () => {
+  it('a default request sends its own writes outside its default views as left removals, nobody else\'s', async () => {
     await put(ann, 'a-own', 'ann');
     await put(ann, 'a-for-bob', 'bob');
+    await put(bob, 'b-own', 'bob');
     const page = await pullAll(engine, ann, {});
-    expect(shape(page.changes)).toEqual([['a-own', 'upsert', false]]);
+    expect(shape(page.changes)).toEqual([
+      ['a-own', 'upsert', false],
+      ['a-for-bob', 'delete', true],
+    ]);
+    // The stream's catch-up says the same.
+    const ac = new AbortController();
+    const events = engine.stream(ann, {}, ac.signal)[Symbol.asyncIterator]();
+    const first = (await events.next()).value;
+    ac.abort();
+    expect(first.type === 'changes' && shape(first.changes)).toEqual([
+      ['a-own', 'upsert', false],
+      ['a-for-bob', 'delete', true],
+    ]);
+  });
+
+  it('a ruled collection no default view names: a default request shows only its own writes there, as left removals, and exports nothing of it', async () => {
+    const none = createSyncEngine({
+      store,
+      schema: viewsSchema,
+      rules,
+      retention: { pruneIntervalMs: 0 },
+    });
+    try {
+      await put(ann, 'a-own', 'ann');
+      await put(bob, 'b-own', 'bob');
+      await none.write(ann, [{ collection: 'notes', id: 'n', op: 'upsert', data: { body: 'x' } }]);
+      const page = await pullAll(none, ann, {});
+      expect(shape(page.changes)).toEqual([
+        ['a-own', 'delete', true],
+        ['n', 'upsert', false],
+      ]);
+      expect(shape((await pullAll(none, bob, {})).changes)).toEqual([
+        ['b-own', 'delete', true],
+        ['n', 'upsert', false],
+      ]);
+      const exported = await none.full(ann, {});
+      expect(exported.docs.map((d) => d.id)).toEqual(['n']);
+    } finally {
+      await none.close();
+    }
   });
 });
