@@ -263,14 +263,14 @@ for (const storeCase of realStoreCases('views_client')) {
     it('own writes outside every view leave the device once pushed, with or without subscriptions; one a view holds stays', async (ctx) => {
       needsViews(ctx);
       // No subscription (default views: mine): a task for bob leaves once pushed, ann's own stays.
-      const ann = await device('ann', 't-own');
+      const ann = await device('ann', 't-own-default');
       await ann.collection('tasks').put('for-bob', { title: 'B', projectId: 'p1', assignee: 'bob' });
       await ann.collection('tasks').put('for-ann', { title: 'A', projectId: 'p1', assignee: 'ann' });
       await ann.sync();
       expect(await ids(ann, 'tasks')).toEqual(['for-ann']);
       expect(await ann.pending()).toBe(0);
       // A subscription that holds the task keeps it (the default request's removal defers to it).
-      const cyd = await device('cyd', 't-own');
+      const cyd = await device('cyd', 't-own-default');
       await cyd.subscribe('project', { projectId: 'p1' }).ready;
       await cyd.collection('tasks').put('c-for-bob', { title: 'C', projectId: 'p1', assignee: 'bob' });
       await cyd.sync();
