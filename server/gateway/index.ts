@@ -27,3 +27,4 @@ export {
   type OnUnexpectedError,
   type UnexpectedError,
 } from './request-id.js';
+export { createRouter, type RouteMatch, type RouteTable } from './router.js';

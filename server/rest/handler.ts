@@ -9,6 +9,7 @@ import { answerError, answerResponse } from '../gateway/errors.js';
 import { createSyncGateway, type SyncGateway } from '../gateway/gateway.js';
 import type { TransportLimits } from '../gateway/limits.js';
 import { reportFor, type RequestOnError } from '../gateway/on-error.js';
+import { createRouter } from '../gateway/router.js';
 import type { RestContext } from './context.js';
 import { preflight, withCors, type CorsOrigin } from './cors.js';
 import { errorResponse, jsonResponse } from './errors.js';
@@ -80,31 +81,34 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
   const base = (options.basePath ?? '').replace(/\/+$/, '');
   const cors = options.cors || undefined;
   let openapi: string | undefined;
-  const routes: Record<string, Record<string, Endpoint>> = {
-    '/sync/push': { POST: { auth: true, run: handlePush } },
-    '/sync/pull': { GET: { auth: true, run: handlePull } },
-    '/sync/full': { GET: { auth: true, run: handleFull } },
-    '/sync/stream': { GET: { auth: true, run: handleSse } },
-    '/sync/health': {
-      GET: { auth: false, run: () => jsonResponse(200, { ok: true, store: engine.store.kind }) },
-    },
-    '/openapi.json': {
-      GET: {
-        auth: false,
-        run: () => {
-          openapi ??= JSON.stringify(
-            createOpenApiDocument({
-              limits: { ...engine.limits, ...gateway.limits },
-              basePath: base,
-            }),
-          );
-          return new Response(openapi, {
-            headers: { 'content-type': 'application/json; charset=utf-8' },
-          });
+  const route = createRouter<Endpoint>(
+    {
+      '/sync/push': { POST: { auth: true, run: handlePush } },
+      '/sync/pull': { GET: { auth: true, run: handlePull } },
+      '/sync/full': { GET: { auth: true, run: handleFull } },
+      '/sync/stream': { GET: { auth: true, run: handleSse } },
+      '/sync/health': {
+        GET: { auth: false, run: () => jsonResponse(200, { ok: true, store: engine.store.kind }) },
+      },
+      '/openapi.json': {
+        GET: {
+          auth: false,
+          run: () => {
+            openapi ??= JSON.stringify(
+              createOpenApiDocument({
+                limits: { ...engine.limits, ...gateway.limits },
+                basePath: base,
+              }),
+            );
+            return new Response(openapi, {
+              headers: { 'content-type': 'application/json; charset=utf-8' },
+            });
+          },
         },
       },
     },
-  };
+    base,
+  );
 
   return async function restHandler(req: Request): Promise<Response> {
     const origin = req.headers.get('origin');
@@ -117,11 +121,8 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
       op = `${req.method} ${url.pathname}`;
       const tooLong = urlLimitResponse(url.pathname + url.search, gateway);
       if (tooLong) return withCors(tooLong, cors, origin);
-      const path = url.pathname.startsWith(`${base}/`)
-        ? url.pathname.slice(base.length).replace(/\/+$/, '')
-        : null;
-      const methods = path !== null ? routes[path] : undefined;
-      if (!methods)
+      const matched = route(req.method, url.pathname);
+      if (matched.kind === 'not-found')
         return withCors(
           errorResponse('NOT_FOUND', `no endpoint at ${url.pathname}`, [
             { path: 'url', message: 'unknown path' },
@@ -129,11 +130,9 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
           cors,
           origin,
         );
-      if (req.method === 'OPTIONS') return preflight(Object.keys(methods), cors, origin);
-      const method = req.method === 'HEAD' && methods.GET ? 'GET' : req.method;
-      const endpoint = methods[method];
-      if (!endpoint) {
-        const allow = Object.keys(methods).join(', ');
+      if (matched.kind === 'preflight') return preflight(matched.methods, cors, origin);
+      if (matched.kind === 'method-not-allowed') {
+        const { allow } = matched;
         return withCors(
           errorResponse(
             'METHOD_NOT_ALLOWED',
@@ -145,6 +144,7 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
           origin,
         );
       }
+      const { endpoint } = matched;
       const actor = endpoint.auth
         ? await authenticateToken(
             gateway.authenticate,

@@ -6,6 +6,7 @@ import { answerError, answerResponse, jsonResponse } from '../../gateway/errors.
 import { createSyncGateway, type SyncGateway } from '../../gateway/gateway.js';
 import type { TransportLimits } from '../../gateway/limits.js';
 import { reportFor, type RequestOnError } from '../../gateway/on-error.js';
+import { createRouter } from '../../gateway/router.js';
 import type { RestHandler } from '../../rest/handler.js';
 import { withDetail } from './errors.js';
 import { handleCompatFull } from './full.js';
@@ -72,38 +73,41 @@ export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions)
   const defaultViews = compatDefaultViews(engine, options.visibility);
   const base = (options.basePath ?? '').replace(/\/+$/, '');
   let openapi: string | undefined;
-  const routes: Record<string, Record<string, Run>> = {
-    '/sync/push': {
-      POST: async (e, req, _url, authed) =>
-        handleCompatPush(
-          e,
-          await authed(),
-          req,
-          gateway.limits.maxBodyBytes,
-          defaultViews !== undefined,
-        ),
-    },
-    '/sync/pull': {
-      GET: async (e, _req, url, authed) => handleCompatPull(e, await authed(), url, defaultViews),
-    },
-    '/sync/full': {
-      GET: async (e, req, url, authed) =>
-        handleCompatFull(e, await authed(), url, req, defaultViews),
-    },
-    '/openapi.json': {
-      GET: () => {
-        openapi ??= JSON.stringify(
-          createFastapiCompatOpenApi({
-            limits: { ...engine.limits, ...gateway.limits },
-            basePath: base,
-          }),
-        );
-        return new Response(openapi, {
-          headers: { 'content-type': 'application/json; charset=utf-8' },
-        });
+  const route = createRouter<Run>(
+    {
+      '/sync/push': {
+        POST: async (e, req, _url, authed) =>
+          handleCompatPush(
+            e,
+            await authed(),
+            req,
+            gateway.limits.maxBodyBytes,
+            defaultViews !== undefined,
+          ),
+      },
+      '/sync/pull': {
+        GET: async (e, _req, url, authed) => handleCompatPull(e, await authed(), url, defaultViews),
+      },
+      '/sync/full': {
+        GET: async (e, req, url, authed) =>
+          handleCompatFull(e, await authed(), url, req, defaultViews),
+      },
+      '/openapi.json': {
+        GET: () => {
+          openapi ??= JSON.stringify(
+            createFastapiCompatOpenApi({
+              limits: { ...engine.limits, ...gateway.limits },
+              basePath: base,
+            }),
+          );
+          return new Response(openapi, {
+            headers: { 'content-type': 'application/json; charset=utf-8' },
+          });
+        },
       },
     },
-  };
+    base,
+  );
   return async function fastapiCompatHandler(req: Request): Promise<Response> {
     let op = `${req.method} ?`;
     const report = options.onError ? reportFor(options.onError, req) : gateway.onError;
@@ -112,17 +116,14 @@ export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions)
       op = `${req.method} ${url.pathname}`;
       const tooLong = gateway.checkTarget(url.pathname + url.search);
       if (tooLong) return answerResponse(tooLong, withDetail);
-      const path = url.pathname.startsWith(`${base}/`)
-        ? url.pathname.slice(base.length).replace(/\/+$/, '')
-        : null;
-      const methods = path !== null ? routes[path] : undefined;
-      if (!methods)
+      const matched = route(req.method, url.pathname);
+      if (matched.kind === 'not-found')
         throw new SyncError('NOT_FOUND', `no endpoint at ${url.pathname}`, [
           { path: 'url', message: 'unknown path' },
         ]);
-      const run = methods[req.method === 'HEAD' ? 'GET' : req.method];
-      if (!run) {
-        const allow = Object.keys(methods).join(', ');
+      // The compat face answers no CORS preflight: OPTIONS is a method it does not take.
+      if (matched.kind !== 'endpoint') {
+        const allow = matched.kind === 'preflight' ? matched.methods.join(', ') : matched.allow;
         const res = jsonResponse(
           405,
           {
@@ -137,6 +138,7 @@ export function createFastapiCompatHandler(options: FastapiCompatHandlerOptions)
         );
         return res;
       }
+      const run = matched.endpoint;
       const token = bearerToken(req.headers.get('authorization'));
       return await run(engine, req, url, () =>
         authenticateToken(gateway.authenticate, token, report),
