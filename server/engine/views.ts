@@ -225,8 +225,7 @@ function shown(spec: CollectionSpec, e: OplogEntry, reader: string): ChangeOut |
   // An entry without a kept pre-image (written before the collection had rules), or without the
   // previous writer a `$writer` filter needs, may have matched: removed to be safe.
   // (No filter at all: nothing of the collection was ever shown, so only own writes leave.)
-  const before =
-    spec.length > 0 && (e.before === undefined ? true : matchesBefore(spec, e.before));
+  const before = spec.length > 0 && (e.before === undefined ? true : matchesBefore(spec, e.before));
   // The reader's own write that the plan does not hold (e.g. a task created for someone else, or
   // a document of a ruled collection no default view names): a "left view" removal, so a device
   // holds exactly its views (or default views) once its writes are pushed. It tells the writer

@@ -264,15 +264,21 @@ for (const storeCase of realStoreCases('views_client')) {
       needsViews(ctx);
       // No subscription (default views: mine): a task for bob leaves once pushed, ann's own stays.
       const ann = await device('ann', 't-own-default');
-      await ann.collection('tasks').put('for-bob', { title: 'B', projectId: 'p1', assignee: 'bob' });
-      await ann.collection('tasks').put('for-ann', { title: 'A', projectId: 'p1', assignee: 'ann' });
+      await ann
+        .collection('tasks')
+        .put('for-bob', { title: 'B', projectId: 'p1', assignee: 'bob' });
+      await ann
+        .collection('tasks')
+        .put('for-ann', { title: 'A', projectId: 'p1', assignee: 'ann' });
       await ann.sync();
       expect(await ids(ann, 'tasks')).toEqual(['for-ann']);
       expect(await ann.pending()).toBe(0);
       // A subscription that holds the task keeps it (the default request's removal defers to it).
       const cyd = await device('cyd', 't-own-default');
       await cyd.subscribe('project', { projectId: 'p1' }).ready;
-      await cyd.collection('tasks').put('c-for-bob', { title: 'C', projectId: 'p1', assignee: 'bob' });
+      await cyd
+        .collection('tasks')
+        .put('c-for-bob', { title: 'C', projectId: 'p1', assignee: 'bob' });
       await cyd.sync();
       await cyd.sync();
       expect(await ids(cyd, 'tasks')).toEqual(['c-for-bob', 'for-ann', 'for-bob']);
@@ -425,9 +431,7 @@ for (const storeCase of realStoreCases('views_client')) {
     it('view checksums are asked for once per viewCheckIntervalMs: later syncs compare nothing and cost the server no scan', async (ctx) => {
       needsViews(ctx);
       const admin = await device('admin', 't-sums-rare');
-      await admin.collection('tasks').putMany([
-        { id: 'a', doc: { title: 'A', projectId: 'p1' } },
-      ]);
+      await admin.collection('tasks').putMany([{ id: 'a', doc: { title: 'A', projectId: 'p1' } }]);
       await admin.sync();
       const pulls: Record<string, unknown>[] = [];
       const ann = await device('ann', 't-sums-rare', memoryLocalStore(), undefined, pulls);

@@ -7,7 +7,13 @@ const commit = (seq: number): FeedCommit => ({ seq, entries: [] });
 describe('Subscription with an interest test', () => {
   it('passes declined commits over without waking, and hands their runs to the stream', async () => {
     const wanted = new Set([6, 8]);
-    const sub = new Subscription('s', 100, () => {}, undefined, (c) => wanted.has(c.seq));
+    const sub = new Subscription(
+      's',
+      100,
+      () => {},
+      undefined,
+      (c) => wanted.has(c.seq),
+    );
     for (let seq = 1; seq <= 5; seq++) sub.push(commit(seq));
     // Nothing queued, so the wait ends by its timeout, not by a wake.
     expect(await sub.next(20)).toBe('timeout');
@@ -49,9 +55,15 @@ describe('Subscription with an interest test', () => {
   });
 
   it('queues a commit when the interest test throws (the stream meets the error itself)', async () => {
-    const sub = new Subscription('s', 10, () => {}, undefined, () => {
-      throw new Error('boom');
-    });
+    const sub = new Subscription(
+      's',
+      10,
+      () => {},
+      undefined,
+      () => {
+        throw new Error('boom');
+      },
+    );
     sub.push(commit(1));
     expect(await sub.next(1000)).toMatchObject({ seq: 1 });
     sub.close();

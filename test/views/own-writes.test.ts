@@ -71,7 +71,7 @@ describe.each(storeKinds)('own writes outside a view on $name', (kind) => {
     expect(shape(next.changes)).toEqual([['a-for-bob-2', 'delete', true]]);
   });
 
-  it('a default request sends its own writes outside its default views as left removals, nobody else\'s', async () => {
+  it("a default request sends its own writes outside its default views as left removals, nobody else's", async () => {
     await put(ann, 'a-own', 'ann');
     await put(ann, 'a-for-bob', 'bob');
     await put(bob, 'b-own', 'bob');

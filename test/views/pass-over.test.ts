@@ -20,7 +20,9 @@ function counting(store: Store) {
           if (options?.collections) counter.filteredReads++;
           return (value as Store['readOplog']).call(target, scope, options as never);
         };
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
     },
   });
   return { store: wrapped, counter };
@@ -99,7 +101,9 @@ for (const kind of storeKinds) {
         expect(await events.next()).toMatchObject({ type: 'changes', changes: [{ id: 'n0' }] });
         const readsLive = counter.filteredReads;
         for (let i = 0; i < 10; i++)
-          await engine.write(s, [{ collection: 'parts', id: `p${i}`, op: 'upsert', data: { name: 'x' } }]);
+          await engine.write(s, [
+            { collection: 'parts', id: `p${i}`, op: 'upsert', data: { name: 'x' } },
+          ]);
         await engine.write(s, [
           { collection: 'notes', id: 'n1', op: 'upsert', data: { body: 'second' } },
         ]);

@@ -17,9 +17,9 @@ const entry = fc.record({
   before: fc.oneof(
     fc.constant(undefined),
     fc.constant(null),
-    fc.tuple(image, fc.option(fc.constantFrom(...users))).map(([data, writer]) =>
-      writer ? { ...data, [BEFORE_WRITER_KEY]: writer } : data,
-    ),
+    fc
+      .tuple(image, fc.option(fc.constantFrom(...users)))
+      .map(([data, writer]) => (writer ? { ...data, [BEFORE_WRITER_KEY]: writer } : data)),
   ),
   actor: fc.constantFrom(...users),
 });

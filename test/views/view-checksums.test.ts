@@ -212,7 +212,10 @@ for (const kind of storeKinds) {
           await off.write(s, [
             { collection: 'tasks', id: 't1', op: 'upsert', data: { title: 'a1', assignee: 'ann' } },
           ]);
-          const page = await off.pull(actor('ann', s), { view: { rule: 'mine' }, verifyView: true });
+          const page = await off.pull(actor('ann', s), {
+            view: { rule: 'mine' },
+            verifyView: true,
+          });
           expect(page.changes).toHaveLength(1);
           expect(page.checksums).toBeUndefined();
         } finally {
