@@ -1,4 +1,5 @@
 /** The network half of sync: push the outbox in batches, pull from the checkpoint, rebuild from `full`. */
+import type { FullInput, FullPage } from '../shared/protocol.js';
 import type { SyncApi } from './api.js';
 import type { Emitter } from './emitter.js';
 import type { SyncClientEvents } from './events.js';
@@ -178,47 +179,68 @@ export async function pullChanges(ctx: TransferContext, allowResync = true): Pro
  * then a pull from the export's checkpoint catches up with writes made during the export.
  */
 export async function resync(ctx: TransferContext): Promise<number> {
-  const stored = await ctx.replica.store.getMeta('resync');
-  let state: ResyncState = stored ?? {
-    mark: `r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
-    cursor: null,
-    checkpoint: null,
-    done: 0,
-  };
-  const pagesDone = state.checkpoint !== null && state.cursor === null;
-  if (!pagesDone) {
-    for (;;) {
-      let page;
-      try {
-        const cursor = state.cursor;
-        page = await ctx.call(() =>
-          ctx.api.full.query(
-            ctx.versioned({
-              collections: ctx.options.collections,
-              cursor,
-              limit: ctx.options.fullLimit,
-            }),
-          ),
-        );
-      } catch (error) {
-        // A resumed export whose checkpoint the server no longer keeps: start over.
-        if (state.cursor === null || !isResyncRequired(error)) throw error;
-        state = { ...state, cursor: null, checkpoint: null };
-        continue;
-      }
-      state = {
-        mark: state.mark,
-        cursor: page.cursor,
-        checkpoint: page.checkpoint,
-        done: state.done + page.docs.length,
-      };
-      await ctx.replica.applyFullPage(page.docs, state);
-      ctx.events.emit('progress', { phase: 'full', done: state.done });
-      if (!state.cursor) break;
-    }
-  }
+  const state = await exportPages(
+    ctx,
+    (await ctx.replica.store.getMeta('resync')) ?? newResyncState('r'),
+    { collections: ctx.options.collections },
+    async (page, next) => {
+      await ctx.replica.applyFullPage(page.docs, next);
+      ctx.events.emit('progress', { phase: 'full', done: next.done });
+      return true;
+    },
+  );
+  if (!state) return 0;
   await ctx.replica.finishResync(state, ctx.options.collections ?? ctx.schemaNames);
   ctx.events.emit('resync', { docs: state.done, checkpoint: state.checkpoint! });
   // Catch up from the export's checkpoint; a second RESYNC_REQUIRED here is thrown (history pruned faster than we read it).
   return state.done + (await pullChanges(ctx, false));
+}
+
+/** A new export's progress: a fresh mark (`prefix` + time + random), no cursor or checkpoint yet. */
+export function newResyncState(prefix: string): ResyncState {
+  return {
+    mark: `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+    cursor: null,
+    checkpoint: null,
+    done: 0,
+  };
+}
+
+/**
+ * Reads a paged export (`full` with `input`) from `state` to its last page, handing each page and
+ * the progress after it to `onPage`, which stores both in one write (so an export cut short
+ * resumes from its last page) and answers false to stop (e.g. the view was unsubscribed). A
+ * resumed export whose checkpoint the server no longer keeps (RESYNC_REQUIRED) starts over.
+ * Returns the final progress, or null when `onPage` stopped it. Nothing is read when `state`
+ * says every page is done.
+ */
+export async function exportPages(
+  ctx: TransferContext,
+  start: ResyncState,
+  input: Omit<FullInput, 'cursor' | 'limit' | 'schemaVersion'>,
+  onPage: (page: FullPage, state: ResyncState) => Promise<boolean>,
+): Promise<ResyncState | null> {
+  let state = start;
+  if (state.checkpoint !== null && state.cursor === null) return state;
+  for (;;) {
+    let page: FullPage;
+    try {
+      const cursor = state.cursor;
+      page = await ctx.call(() =>
+        ctx.api.full.query(ctx.versioned({ ...input, cursor, limit: ctx.options.fullLimit })),
+      );
+    } catch (error) {
+      if (state.cursor === null || !isResyncRequired(error)) throw error;
+      state = { ...state, cursor: null, checkpoint: null };
+      continue;
+    }
+    state = {
+      mark: state.mark,
+      cursor: page.cursor,
+      checkpoint: page.checkpoint,
+      done: state.done + page.docs.length,
+    };
+    if (!(await onPage(page, state))) return null;
+    if (!state.cursor) return state;
+  }
 }

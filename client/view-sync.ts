@@ -2,10 +2,10 @@
  * The network half of subscriptions: pull a view from its own checkpoint, rebuild it from
  * `full({ view })` (paged, resumable with its cursor), and sweep what a view no longer holds.
  */
-import type { LocalDoc, LocalWrite, ResyncState, ViewState } from './local-store.js';
+import type { LocalDoc, LocalWrite, ViewState } from './local-store.js';
 import type { Replica } from './replica.js';
 import { errorCode, isResyncRequired } from './retry.js';
-import type { TransferContext } from './transfer.js';
+import { exportPages, newResyncState, type TransferContext } from './transfer.js';
 import { withoutView } from './view-tags.js';
 import { checkView } from './view-integrity.js';
 
@@ -114,34 +114,11 @@ export async function pullView(
 export async function rebuildView(ctx: TransferContext, key: string): Promise<number> {
   const first = await viewState(ctx.replica, key);
   if (!first || first.leaving) return 0;
-  let state: ResyncState = first.rebuild ?? {
-    mark: `v${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
-    cursor: null,
-    checkpoint: null,
-    done: 0,
-  };
-  const pagesDone = state.checkpoint !== null && state.cursor === null;
-  if (!pagesDone) {
-    for (;;) {
-      let page;
-      try {
-        const cursor = state.cursor;
-        page = await ctx.call(() =>
-          ctx.api.full.query(
-            ctx.versioned({ view: viewInput(first), cursor, limit: ctx.options.fullLimit }),
-          ),
-        );
-      } catch (error) {
-        if (state.cursor === null || !isResyncRequired(error)) throw error;
-        state = { ...state, cursor: null, checkpoint: null }; // the resumed export's checkpoint is gone: start over
-        continue;
-      }
-      state = {
-        mark: state.mark,
-        cursor: page.cursor,
-        checkpoint: page.checkpoint,
-        done: state.done + page.docs.length,
-      };
+  const state = await exportPages(
+    ctx,
+    first.rebuild ?? newResyncState('v'),
+    { view: viewInput(first) },
+    async (page, next) => {
       const changes = page.docs.map((d) => ({
         collection: d.collection,
         id: d.id,
@@ -149,19 +126,20 @@ export async function rebuildView(ctx: TransferContext, key: string): Promise<nu
         data: d.deleted ? null : d.data,
         version: d.version,
       }));
-      const applied = await ctx.replica.applyServerChanges(
+      await ctx.replica.applyServerChanges(
         changes,
         null,
         [],
         null,
         {},
-        { key, pass: state.mark, rebuild: state },
+        { key, pass: next.mark, rebuild: next },
       );
-      if ((await viewState(ctx.replica, key)) === null) return applied; // unsubscribed meanwhile
-      ctx.events.emit('progress', { phase: 'full', done: state.done, view: key });
-      if (!state.cursor) break;
-    }
-  }
+      if ((await viewState(ctx.replica, key)) === null) return false; // unsubscribed meanwhile
+      ctx.events.emit('progress', { phase: 'full', done: next.done, view: key });
+      return true;
+    },
+  );
+  if (!state) return 0;
   await sweepView(ctx.replica, key, state.mark);
   await updateView(ctx.replica, key, (view) => ({
     ...view,
