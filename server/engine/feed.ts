@@ -5,11 +5,14 @@
  */
 import type { Store, StoreEvent } from '../stores/store.js';
 import { readCommits } from './commits.js';
+import { DispatchIndex, type PlanKeys } from './dispatch.js';
 import { Subscription, type FeedCommit } from './subscription.js';
 import type { StreamOptions } from './types.js';
 
 interface ScopeFeed {
   subs: Set<Subscription>;
+  /** View subscribers by the keys of their plans (see dispatch.ts). */
+  index: DispatchIndex<Subscription>;
   /** Last seq read and delivered; -1 until the scope's head was read. */
   lastSeq: number;
   /** Highest seq known to be committed. */
@@ -59,6 +62,7 @@ export class LiveFeed {
     if (!feed) {
       const created: ScopeFeed = {
         subs: new Set(),
+        index: new DispatchIndex(),
         lastSeq: -1,
         wanted: -1,
         running: false,
@@ -92,6 +96,15 @@ export class LiveFeed {
       throw error;
     }
     return sub;
+  }
+
+  /**
+   * Registers a subscriber's plan keys: commits whose entries give none of them pass it over
+   * without its interest test (see dispatch.ts). Unregistered subscribers get every commit.
+   */
+  route(sub: Subscription, keys: PlanKeys): void {
+    const feed = this.scopes.get(sub.scope);
+    if (feed?.subs.has(sub)) feed.index.add(sub, keys);
   }
 
   /** Number of live subscribers (all scopes). */
@@ -142,6 +155,7 @@ export class LiveFeed {
     const feed = this.scopes.get(sub.scope);
     if (!feed || !feed.subs.has(sub)) return;
     feed.subs.delete(sub);
+    feed.index.remove(sub);
     if (feed.subs.size === 0) this.scopes.delete(sub.scope);
   }
 
@@ -202,6 +216,10 @@ export class LiveFeed {
 
   private deliver(feed: ScopeFeed, commit: FeedCommit): void {
     this.lastDeliveryAt = Date.now();
-    for (const sub of feed.subs) sub.push(commit);
+    const candidates = feed.index.size > 0 ? feed.index.candidates(commit.entries) : null;
+    for (const sub of feed.subs) {
+      if (candidates && !candidates.has(sub) && feed.index.has(sub)) sub.skip(commit.seq);
+      else sub.push(commit);
+    }
   }
 }

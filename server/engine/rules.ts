@@ -263,11 +263,20 @@ export function matches(
   writer?: string,
 ): boolean {
   if (!data) return false;
-  for (const [field, want] of Object.entries(filter)) {
+  // Plain loops, no allocation: the live feed runs this for every subscriber of every commit.
+  for (const field in filter) {
+    if (!Object.hasOwn(filter, field)) continue;
+    const want = filter[field]!;
     const value =
       field === WRITER_FIELD ? writer : Object.hasOwn(data, field) ? data[field] : undefined;
     if (want !== null && typeof want === 'object') {
-      if (!want.in.some((w) => same(value, w))) return false;
+      let found = false;
+      for (const w of want.in)
+        if (same(value, w)) {
+          found = true;
+          break;
+        }
+      if (!found) return false;
     } else if (!same(value, want)) return false;
   }
   return true;
@@ -279,7 +288,8 @@ export function matchesAny(
   data: Record<string, unknown> | null | undefined,
   writer?: string,
 ): boolean {
-  return filters.some((f) => matches(f, data, writer));
+  for (const f of filters) if (matches(f, data, writer)) return true;
+  return false;
 }
 
 /**

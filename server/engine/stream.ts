@@ -10,6 +10,7 @@ import { viewChecksumsAt } from './view-checksums.js';
 import { assertRetained, checkpointOf, latestChanges, readCommits, sinceSeq } from './commits.js';
 import type { LiveFeed } from './feed.js';
 import type { SkippedRun } from './subscription.js';
+import { planKeys } from './dispatch.js';
 import { readableCollections, type AuthorizeCollection } from './read-auth.js';
 import type { StreamOptions, StreamWatch, SyncLimits } from './types.js';
 import { checkCollections, parseInput } from './validate.js';
@@ -113,6 +114,8 @@ export async function* stream(
   // it (1,000 view subscribers, 10 of which a commit concerns, wake 10 streams, not 1,000).
   if (plan) {
     sub.interest = (commit) => planShows(plan, commit.entries);
+    const keys = planKeys(plan);
+    if (keys) deps.feed.route(sub, keys);
   } else if (filter) {
     sub.interest = (commit) => commit.entries.some((e) => filter.has(e.collection));
   }

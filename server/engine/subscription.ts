@@ -74,13 +74,7 @@ export class Subscription {
   /** Called by the feed for every commit of the scope, in seq order. */
   push(commit: FeedCommit): void {
     if (this.closed || this.overflowed) return;
-    if (this.interest && !this.wants(commit)) {
-      // Passed over: extend the run after the last queued commit (or start one), no wake.
-      const run = this.idleRun;
-      if (run && run.through === commit.seq - 1) run.through = commit.seq;
-      else this.idleRun = { from: commit.seq, through: commit.seq };
-      return;
-    }
+    if (this.interest && !this.wants(commit)) return this.skip(commit.seq);
     if (this.queue.length >= this.maxQueue) {
       this.overflowed = true;
       this.queue = [];
@@ -93,6 +87,17 @@ export class Subscription {
       this.idleRun = null;
     }
     this.settle('wake');
+  }
+
+  /**
+   * Passes commit `seq` over (the feed's dispatch index found it concerns this subscriber not, or
+   * its interest test said no): extends the run after the last queued commit, or starts one; no wake.
+   */
+  skip(seq: number): void {
+    if (this.closed || this.overflowed) return;
+    const run = this.idleRun;
+    if (run && run.through === seq - 1) run.through = seq;
+    else this.idleRun = { from: seq, through: seq };
   }
 
   /** The interest test; one that throws queues the commit (the stream then meets the error itself). */
