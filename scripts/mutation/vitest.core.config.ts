@@ -1,9 +1,19 @@
-/** Vitest settings for `npm run mutation`, part "core" (shared/, server/engine/): the store conformance suite on memory, the engine and shared unit tests. */
+/**
+ * Vitest settings for `npm run mutation`, part "core" (shared/, server/engine/): the store conformance
+ * suite on memory, the engine and shared unit tests, and the store-less read-plan tests of
+ * test/views (the other views tests run on PGlite too: test/views/stores.ts ignores TEST_STORES).
+ */
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/shared/**/*.test.ts', 'test/stores/memory.test.ts', 'test/engine/*.test.ts'],
+    include: [
+      'test/shared/**/*.test.ts',
+      'test/stores/memory.test.ts',
+      'test/engine/*.test.ts',
+      'test/views/plan.test.ts',
+      'test/views/plan-shows.test.ts',
+    ],
     exclude: ['node_modules/**', 'dist/**', '.tmp/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
