@@ -38,9 +38,10 @@ export interface PlanKeys {
 
 /**
  * A plan's keys: each filter of each filtered collection under the values of one of its fields
- * (the first that is not `$writer`), whole collections under the collection, filtered ones under
- * the collection too (for entries with no pre-image), and the reader under its userId (own
- * writes, `refreshViews` markers). Null when a filter has no field to look up.
+ * (the first that is not `$writer`), whole collections (and filters without fields) under the
+ * collection, filtered ones under the collection too (for entries with no pre-image), and the
+ * reader under its userId (own writes, `refreshViews` markers). Null when a filter names only
+ * `$writer` (no field to look up).
  */
 export function planKeys(plan: ReadPlan): PlanKeys | null {
   const keys = [`u\u0000${plan.userId}`];
@@ -52,7 +53,12 @@ export function planKeys(plan: ReadPlan): PlanKeys | null {
     }
     if (spec.length > 0) keys.push(`f\u0000${collection}`);
     for (const filter of spec) {
-      const field = Object.keys(filter).find((f) => f !== WRITER_FIELD);
+      const names = Object.keys(filter);
+      if (names.length === 0) {
+        keys.push(`c\u0000${collection}`); // matches every document, like a whole collection
+        continue;
+      }
+      const field = names.find((f) => f !== WRITER_FIELD);
       if (field === undefined) return null;
       const want = filter[field]!;
       const values = want !== null && typeof want === 'object' ? want.in : [want];

@@ -29,6 +29,8 @@ const filter: fc.Arbitrary<Filter> = fc.oneof(
   fc.record({ owner: fc.constantFrom(...values) }),
   fc.record({ team: fc.record({ in: fc.subarray(['a', 'b']) }) }),
   fc.constantFrom(...users).map((u) => ({ [WRITER_FIELD]: u })),
+  fc.constant({}),
+  fc.record({ owner: fc.constantFrom(...values), team: fc.constantFrom('a', 'b') }),
 );
 
 const plan: fc.Arbitrary<ReadPlan> = fc
