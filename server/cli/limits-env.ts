@@ -28,6 +28,7 @@ export const LIMIT_ENV = {
   SYNC_MAX_URL_LENGTH: 'maxUrlLength',
   SYNC_MAX_QUERY_PARAMS: 'maxQueryParams',
   SYNC_MAX_MUTATION_ID_GAP: 'maxMutationIdGap',
+  SYNC_MAX_VIEW_CHECKSUM_DOCS: 'maxViewChecksumDocs',
   SYNC_MAX_LIVE_CONNECTIONS_PER_ACTOR: 'maxLiveConnectionsPerActor',
   SYNC_MAX_SUBSCRIPTIONS_PER_CONNECTION: 'maxSubscriptionsPerConnection',
 } as const satisfies Record<string, keyof SyncLimits>;

@@ -77,6 +77,9 @@ export function createSyncEngine<S extends SyncSchema, R extends SyncRules = {}>
       { retryAfterMs: waitMs },
     );
   };
+  /** A view checksum's scan pages after the first take rate-limit tokens, like full pages (none without a limit). */
+  const scanPage = (actor: Actor) =>
+    limiter ? () => limiter.take(actor, 'full') === 0 : undefined;
   const nowMs = options.clock?.now ?? Date.now;
   /** An actor whose credentials have expired (`expiresAt`) is refused, e.g. on a tRPC WebSocket opened with a now-stale token. */
   const assertFresh = (actor: Actor) => {
@@ -254,6 +257,7 @@ export function createSyncEngine<S extends SyncSchema, R extends SyncRules = {}>
         integrity,
         views,
         readOptions?.defaultViews,
+        scanPage(actor),
       );
       emit({ type: 'pull', actor, changes: res.changes.length, ms: performance.now() - started });
       return res;
@@ -321,6 +325,7 @@ export function createSyncEngine<S extends SyncSchema, R extends SyncRules = {}>
           authorizeCollection: options.authorizeCollection,
           integrity,
           views,
+          scanPage: scanPage(actor),
         },
         actor,
         input,

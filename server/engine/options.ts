@@ -26,6 +26,7 @@ export const DEFAULT_LIMITS: SyncLimits = {
   maxUrlLength: 10_000,
   maxQueryParams: 16,
   maxMutationIdGap: 1_000_000_000,
+  maxViewChecksumDocs: 100_000,
 };
 
 export const DEFAULT_STREAM: StreamOptions = {
@@ -58,6 +59,7 @@ export const limitsSchema = z.object({
   maxUrlLength: positiveInt.min(64),
   maxQueryParams: positiveInt.max(1000),
   maxMutationIdGap: positiveInt.max(Number.MAX_SAFE_INTEGER),
+  maxViewChecksumDocs: positiveInt,
 });
 const streamSchema = z.object({
   heartbeatMs: positiveInt,

@@ -41,6 +41,8 @@ export async function pull(
   integrity = true,
   views: ViewsContext | null = null,
   defaultViews?: ReadOptions['defaultViews'],
+  /** Asked before each view-checksum scan page after the first (the rate limit); see `ScanBudget`. */
+  scanPage?: () => boolean,
 ): Promise<PullResponse> {
   const req = parseInput(pullInput, input, 'pull');
   checkCollections(schema, req.collections);
@@ -83,7 +85,10 @@ export async function pull(
   }
   // A view's checksum, computed when asked (`verifyView`) at its last page (view-checksums.ts).
   if (integrity && !page.hasMore && plan?.view && req.verifyView === true) {
-    const checksums = await viewChecksumsAt(store, scope, plan, through);
+    const checksums = await viewChecksumsAt(store, scope, plan, through, {
+      maxDocs: limits.maxViewChecksumDocs,
+      page: scanPage,
+    });
     if (checksums) res.checksums = checksums;
   }
   return res;

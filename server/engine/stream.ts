@@ -42,6 +42,8 @@ export interface StreamDeps {
   integrity?: boolean;
   /** The engine's rules and default views (null or absent: no rules). */
   views?: ViewsContext | null;
+  /** Asked before each view-checksum scan page after the first (the rate limit); see `ScanBudget`. */
+  scanPage?: () => boolean;
 }
 
 /**
@@ -177,7 +179,10 @@ export async function* stream(
             : plan?.view
               ? deps.integrity === false || req.verifyView !== true
                 ? undefined
-                : await viewChecksumsAt(store, scope, plan, through)
+                : await viewChecksumsAt(store, scope, plan, through, {
+                    maxDocs: deps.limits.maxViewChecksumDocs,
+                    page: deps.scanPage,
+                  })
               : await sums(through, head);
           if (checksums) event.checksums = checksums;
           yield event;

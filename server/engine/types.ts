@@ -62,6 +62,13 @@ export interface SyncLimits {
   /** Largest full-export `limit` accepted. @default 10000 */
   fullMaxLimit: number;
   /**
+   * Most documents one view checksum (`verifyView`) scans: a view holding more gets no checksum
+   * (the answer is otherwise complete), so one small request cannot make the server read a
+   * million documents. With a rate limit, each 1,000 documents scanned after the first also take
+   * a token (like a full page); an empty bucket ends the scan the same way. @default 100000
+   */
+  maxViewChecksumDocs: number;
+  /**
    * Largest request body the HTTP faces read (bytes). @default 16 MiB
    *
    * @deprecated A transport limit: give it to the faces or `createSyncHttpServer` (`limits`), see

@@ -205,6 +205,54 @@ for (const kind of storeKinds) {
         }
       });
 
+      it('a view bigger than maxViewChecksumDocs gets no checksum, and the rate limit charges its scan pages like full pages', async () => {
+        const s = scope();
+        const ann = actor('ann', s);
+        const tasks = (from: number, count: number) =>
+          Array.from({ length: count }, (_, i) => ({
+            collection: 'tasks' as const,
+            id: `t${String(from + i).padStart(5, '0')}`,
+            op: 'upsert' as const,
+            data: { title: `t${from + i}`, assignee: 'ann' },
+          }));
+        await engine.write(s, tasks(0, 3));
+        const capped = viewsEngine(store, members, { limits: { maxViewChecksumDocs: 3 } });
+        try {
+          const three = await capped.pull(ann, { view: { rule: 'mine' }, verifyView: true });
+          expect(three.checksums?.tasks).toMatch(/^[0-9a-f]{16}$/);
+          await engine.write(s, tasks(3, 1));
+          const four = await capped.pull(ann, { view: { rule: 'mine' }, verifyView: true });
+          expect(four.changes).toHaveLength(4); // the answer itself is whole
+          expect(four.checksums).toBeUndefined();
+        } finally {
+          await capped.close();
+        }
+        // 2,004 documents: three scan pages; a bucket of 2 tokens pays the pull and the second page only.
+        await engine.write(s, tasks(4, 1000));
+        await engine.write(s, tasks(1004, 1000));
+        let now = 1_000_000;
+        const limited = viewsEngine(store, members, {
+          rateLimit: { requests: 2, windowMs: 3_600_000 },
+          clock: { now: () => now },
+        });
+        try {
+          let since: string | null = null;
+          let last;
+          do {
+            last = await limited.pull(ann, { view: { rule: 'mine' }, since, verifyView: true });
+            since = last.checkpoint;
+            now += 3_600_000; // a full bucket for each page of the pull itself
+          } while (last.hasMore);
+          // The last page's pull took one token and the scan's second page the other: no third page, no checksum.
+          expect(last.checksums).toBeUndefined();
+          // Without the limit the same view sums fine.
+          const free = await engine.pull(ann, { view: { rule: 'mine' }, since, verifyView: true });
+          expect(free.checksums?.tasks).toMatch(/^[0-9a-f]{16}$/);
+        } finally {
+          await limited.close();
+        }
+      });
+
       it('no view checksum with integrity off', async () => {
         const off = viewsEngine(store, members, { integrity: false });
         try {
