@@ -8,20 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { addSum, checksumHex, docHash, EMPTY_CHECKSUM } from '../../shared/checksum.js';
 import type { ChangeInput } from '../../shared/protocol.js';
 import { makeEngine, newActor, pullAll, type useStore } from './fixture.js';
+import { mulberry32 } from '../mulberry32.js';
 
 type Ctx = ReturnType<typeof useStore>;
 
-/** A small seeded PRNG (mulberry32), so a failure names its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 export function checksumsSuite(ctx: Ctx): void {
   describe('integrity checksums', () => {

@@ -1,6 +1,7 @@
 /** Raw-socket fuzzing pieces: a seeded PRNG, generators of hostile HTTP/WebSocket byte sequences per listener, and a bounded raw `net` sender that reads back the status lines. */
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { mulberry32 } from '../mulberry32.js';
 
 /** A seeded PRNG (mulberry32): the same seed replays the same inputs. */
 export interface Rng {
@@ -18,14 +19,7 @@ export interface Rng {
 
 /** A seeded PRNG over a 32-bit seed. */
 export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   return {
     next,

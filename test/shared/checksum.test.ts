@@ -15,6 +15,7 @@ import {
   parseChecksum,
   subSum,
 } from '../../shared/checksum.js';
+import { mulberry32 } from '../mulberry32.js';
 
 const MOD = 1n << 64n;
 
@@ -41,17 +42,7 @@ function referenceCanonical(value: unknown): string {
   return JSON.stringify(sortDeep(value)) ?? 'null';
 }
 
-/** A small seeded PRNG (mulberry32), so a failure names a reproducible seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** UTF-16 code units at every UTF-8 length boundary, surrogates (paired and lone) included. */
 const EDGE_UNITS = [
