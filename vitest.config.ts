@@ -30,7 +30,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**', '.tmp/**'],
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
     // Two cores: keep heavy suites (PGlite, PostgreSQL, child servers) from starving each other.

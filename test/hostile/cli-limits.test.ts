@@ -187,5 +187,5 @@ describe('trpc-offline-sync serve: limits from the environment', () => {
     expect(run.output()).toMatch(
       /^error: SYNC_MAX_DOC_BYTES: expected a positive integer \(maxDocumentBytes, default 1000000\), got "lots"\n$/,
     );
-  }, 30_000);
+  }, 90_000);
 });

@@ -144,7 +144,7 @@ describe.each(fuzzStores)(
         await s.exited;
       }
       await drop?.();
-    }, 30_000);
+    }, 90_000);
 
     it(`survives ${total} seeded inputs: 4xx or a close for each, never a 5xx, the process alive`, async () => {
       const token = await signDevToken(SECRET, { sub: 'fuzz', tenant: 'fuzz', expiresIn: '1h' });

@@ -153,5 +153,5 @@ describe('SYNC_METRICS_PORT refusals', () => {
     expect(err.trim()).toBe(
       'error: SYNC_METRICS_PORT: expected a number from 0 to 65535, got "ninety"',
     );
-  }, 30_000);
+  }, 90_000);
 });

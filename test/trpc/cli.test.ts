@@ -100,7 +100,7 @@ describe('trpc-offline-sync serve', () => {
     expect(run.output()).toMatch(
       /^error: SYNC_LOG must be one of silent, error, info, debug, got "loud"\n$/,
     );
-  }, 30_000);
+  }, 90_000);
 
   it('SYNC_RATE_LIMIT=2/1m: the third request of a user gets 429 with Retry-After', async () => {
     const run = await serve(join(dir, 'limited'), { SYNC_RATE_LIMIT: '2/1m' });
@@ -128,7 +128,7 @@ describe('trpc-offline-sync serve', () => {
     expect(run.output()).toMatch(
       /^error: SYNC_RATE_LIMIT: expected REQUESTS\/WINDOW such as 600\/1m .*got "600 per minute"\n$/,
     );
-  }, 30_000);
+  }, 90_000);
 
   it('prints a generated secret and a dev token when SYNC_JWT_SECRET is unset', async () => {
     const run = cli(['serve', '--data-dir', join(dir, 'dev')], { SYNC_JWT_SECRET: '' });
@@ -189,5 +189,5 @@ describe('trpc-offline-sync init and bad input', () => {
     const run = cli(['--help']);
     expect(await run.exited).toBe(0);
     expect(run.output()).toContain('trpc-offline-sync serve');
-  }, 30_000);
+  }, 90_000);
 });

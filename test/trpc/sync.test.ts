@@ -60,7 +60,7 @@ describe.each(stores)('tRPC sync router on %s', (_name, newStore) => {
     alice = server.client(await server.token('alice', 'acme'));
     bob = server.client(await server.token('bob', 'acme'));
     eve = server.client(await server.token('eve', 'evil'));
-  }, 30_000);
+  }, 90_000);
   afterAll(() => server?.close());
 
   it('pushes and pulls within the tenant', async () => {

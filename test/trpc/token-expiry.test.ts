@@ -164,7 +164,7 @@ for (const storeCase of (await storeCases()).filter((c) => c.name !== 'memory'))
           expect(result.ids.length, name).toBe(written.length);
         }
         expect(written.length).toBeGreaterThanOrEqual(25);
-      }, 40_000);
+      }, 120_000);
 
       it('a tRPC WebSocket whose connection token has expired refuses queries with UNAUTHORIZED (the context is built once per connection)', async () => {
         const token = await signDevToken(SECRET, { sub: 'q', tenant: TENANT, expiresIn: 2 });
@@ -192,7 +192,7 @@ for (const storeCase of (await storeCases()).filter((c) => c.name !== 'memory'))
             message: 'token expired',
           });
         await wsClient.close();
-      }, 10_000);
+      }, 30_000);
     });
   });
 }
