@@ -8,6 +8,11 @@ const mutate = {
 export default {
   testRunner: 'vitest',
   vitest: { configFile: `scripts/mutation/vitest.${part}.config.ts`, related: false },
+  // Resolved from @stryker-mutator/core's own install (.tmp/mutation-tools), whatever the cwd. Every
+  // test-runner process loads it again, also the one Stryker starts after a timed-out mutant, and it
+  // imports `vitest/node` from the project's node_modules: reinstalling node_modules during a run
+  // (npm ci / npm install, also through a worktree's node_modules symlink) makes that restart fail
+  // with "Cannot find TestRunner plugin \"vitest\"" and the run ends without a report.
   plugins: ['@stryker-mutator/vitest-runner'],
   mutate,
   // Error texts and log strings: thousands of mutants that only change wording; left out to fit 2 cores.
