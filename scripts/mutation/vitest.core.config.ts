@@ -1,7 +1,8 @@
 /**
  * Vitest settings for `npm run mutation`, part "core" (shared/, server/engine/): the store conformance
- * suite on memory, the engine and shared unit tests, and the store-less read-plan tests of
- * test/views (the other views tests run on PGlite too: test/views/stores.ts ignores TEST_STORES).
+ * suite on memory, the engine and shared unit tests, the store-less read-plan tests of test/views,
+ * and the live feed's pass-over test (on memory only: test/views/stores.ts keeps the stores
+ * TEST_STORES names).
  */
 import { defineConfig } from 'vitest/config';
 
@@ -13,6 +14,7 @@ export default defineConfig({
       'test/engine/*.test.ts',
       'test/views/plan.test.ts',
       'test/views/plan-shows.test.ts',
+      'test/views/pass-over.test.ts',
     ],
     exclude: ['node_modules/**', 'dist/**', '.tmp/**'],
     testTimeout: 60_000,

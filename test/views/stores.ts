@@ -1,4 +1,8 @@
-/** The stores the views tests run on: memory, PGlite (in memory) and PostgreSQL (TEST_DATABASE_URL). */
+/**
+ * The stores the views tests run on: memory, PGlite (in memory) and PostgreSQL (TEST_DATABASE_URL).
+ * `TEST_STORES=memory,pglite` keeps only the named ones, as `storeCases()` does (e.g. `npm run
+ * mutation` runs on memory only); unset, all of them.
+ */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { memoryStore } from '../../server/stores/memory.js';
@@ -18,7 +22,7 @@ export interface StoreKind {
 
 const url = process.env.TEST_DATABASE_URL;
 
-export const storeKinds: StoreKind[] = [
+const allStoreKinds: StoreKind[] = [
   {
     name: 'memory',
     async open() {
@@ -67,3 +71,11 @@ export const storeKinds: StoreKind[] = [
     },
   },
 ];
+
+const only = process.env.TEST_STORES?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+
+export const storeKinds: StoreKind[] = only?.length
+  ? allStoreKinds.filter((k) => only.includes(k.name))
+  : allStoreKinds;
