@@ -244,14 +244,6 @@ export class Replica {
     return gone ? entries.filter((e) => !gone.has(e.mutationId)) : entries;
   }
 
-  /** The collections the device's subscriptions read (read when a default page removes a document). */
-  private async subscribedCollections(): Promise<Set<string>> {
-    const views = (await this.store.getMeta('views')) ?? {};
-    return new Set(
-      Object.values(views).flatMap((v) => (v.collection && !v.leaving ? [v.collection] : [])),
-    );
-  }
-
   /**
    * Applies one page of pulled, streamed or exported changes as one write (server state wins;
    * pending local changes are re-applied on top) and stores the checkpoint. With an empty outbox
@@ -304,9 +296,6 @@ export class Replica {
         const server = change.op === 'delete' ? null : (change.data ?? {});
         const before = current?.get(key) ?? null;
         if ((change as ChangeOut & { left?: boolean }).left === true) {
-          // The default request's removal of this device's own write in a collection a
-          // subscription reads: the subscriptions decide (one of them may be bringing it).
-          if (!isView && (await this.subscribedCollections()).has(change.collection)) continue;
           // Left this view: a local removal once no other view holds it and nothing of it is pending (never pushed).
           const rest = before ? withoutView(before.views, target.key) : null;
           if (!before || (rest === null && before.views != null)) continue;
