@@ -22,11 +22,11 @@ export type NextItem = FeedCommit | 'overflow' | 'timeout' | 'aborted';
  * Whether a commit can show this subscriber anything (e.g. a view's subscriber and a commit of
  * documents outside its view). A commit it says no to is not queued and does not wake the
  * subscriber; the subscription only remembers the run of seqs it passed over, so the stream can
- * move its position past them (`skippedBefore`, `skippedRun`) without reading them back.
+ * move its position past them (`skippedBefore`, `takeSkipped()`) without reading them back.
  */
 export type CommitInterest = (commit: FeedCommit) => boolean;
 
-/** A run of consecutive commits passed over by the interest test: `from`..`through`, both included. */
+/** A run of consecutive commits passed over (by the feed's dispatch index or the interest test): `from`..`through`, both included. */
 export interface SkippedRun {
   from: number;
   through: number;
