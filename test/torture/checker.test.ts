@@ -439,6 +439,52 @@ describe('history checker', () => {
     expect(kinds(run)).toContain('lost');
   });
 
+  it("knows an absorbed delete from the server's ledger when the answered document left every view (the client deletes it, recording no version)", () => {
+    const run = cleanRun();
+    run.oplog.push(row(4, 0, 't2', 9, null, 'B', 2));
+    run.ledger = new Map([...run.ledger, ['B#2', 'accepted'], ['A#4', 'accepted']]);
+    run.full = run.full.filter((d) => d.id !== 't2');
+    const [a, b] = run.histories as [HistoryEvent[], HistoryEvent[]];
+    b.splice(
+      b.length - 1,
+      0,
+      {
+        t: 'write',
+        at: 8,
+        clientId: 'B',
+        changes: [{ m: 2, c: 'tasks', id: 't2', op: 'delete', data: null }],
+      },
+      { t: 'committed', at: 8, ms: [2] },
+      { t: 'settle', at: 8, removed: [2], rejected: [], docs: [{ c: 'tasks', id: 't2', v: V(9) }] },
+    );
+    a.splice(
+      a.length - 1,
+      0,
+      {
+        t: 'write',
+        at: 8,
+        clientId: 'A',
+        changes: [{ m: 4, c: 'tasks', id: 't2', op: 'delete', data: null }],
+      },
+      { t: 'committed', at: 8, ms: [4] },
+      // Settled by deleting the document from the device: no version in the client's record.
+      { t: 'settle', at: 9, removed: [4], rejected: [], docs: [] },
+    );
+    for (const h of run.histories) {
+      const f = h[h.length - 1]!;
+      if (f.t === 'final') f.docs = f.docs.filter((d) => d.id !== 't2');
+    }
+    // Without the server's answered version it cannot be told from a lost delete.
+    expect(kinds(run)).toContain('lost');
+    run.ledgerVersions = new Map([['A#4', V(9)]]);
+    const result = checkRun(run);
+    expect(result.violations.map((v) => v.message)).toEqual([]);
+    expect(result.counts.superseded).toBe(1);
+    // The ledger answered a version that is no tombstone: lost.
+    run.ledgerVersions = new Map([['A#4', V(8)]]);
+    expect(kinds(run)).toContain('lost');
+  });
+
   it('prints the seed and the events of a failure', () => {
     const run = cleanRun();
     run.oplog.push(row(4, 0, 't1', 5, { title: 'a1' }, 'A', 1));

@@ -41,6 +41,13 @@ export interface RunRecord {
   oplog: OplogRow[];
   /** The server's ledger: first outcome (`accepted`, `conflict_resolved`, `rejected`) per `clientId#mutationId`. */
   ledger: ReadonlyMap<string, string>;
+  /**
+   * The version the server answered with, per `clientId#mutationId` (as kept with each outcome in
+   * its ledger). The client's own record of it is missing when the answered document left every
+   * view at once (it is deleted from the device, not stored), so an absorbed delete is also known
+   * from here.
+   */
+  ledgerVersions?: ReadonlyMap<string, string>;
   /** The server's live documents (its `full` export) after the run. */
   full: SeenDoc[];
   /** Collections served only through views: left out of `full`'s comparison, checked against `views`. */
@@ -394,10 +401,12 @@ export function checkRun(run: RunRecord): CheckResult {
     // Acknowledged: the server recorded it; accepted ones are in the oplog, a conflict_resolved one
     // is there unless newer writes won every field it set.
     // A delete of a document already deleted by a newer tombstone changes nothing: accepted, answered with that tombstone's version.
+    const answeredWith = [info.ackVersion, key ? run.ledgerVersions?.get(key) : undefined];
     const absorbed =
       info.change.op === 'delete' &&
-      info.ackVersion !== null &&
-      tombstones.has(`${docKey(info.change.c, info.change.id)}@${info.ackVersion}`);
+      answeredWith.some(
+        (v) => v != null && tombstones.has(`${docKey(info.change.c, info.change.id)}@${v}`),
+      );
     if (
       info.acked &&
       !info.rejected &&

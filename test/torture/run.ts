@@ -175,7 +175,7 @@ export async function runTorture(
     const token = await tokenFor('checker', TENANT);
     const full = await readFull(servers[0]!.base, token);
     const oplog = await readOplog(db.url, TENANT);
-    const ledger = await readLedger(db.url, TENANT);
+    const { outcomes: ledger, versions: ledgerVersions } = await readLedger(db.url, TENANT);
     const histories: HistoryEvent[][] = clients.map((c) => readHistory(c.config.historyPath));
     // Each client's views as the server answers them, with the client's own token (its actor).
     const views = new Map<number, SeenDoc[]>();
@@ -192,7 +192,15 @@ export async function runTorture(
       }
       views.set(c, [...union.values()]);
     }
-    const check = checkRun({ histories, oplog, ledger, full: full.docs, ruled: RULED, views });
+    const check = checkRun({
+      histories,
+      oplog,
+      ledger,
+      ledgerVersions,
+      full: full.docs,
+      ruled: RULED,
+      views,
+    });
     const faults = {
       ...schedule.counts,
       'client-offline': histories.reduce(
@@ -228,7 +236,12 @@ export async function runTorture(
     // What the server held, so the checker can be run again on this run's histories (checkRun in a REPL or test).
     writeFileSync(
       join(dir, 'server.json'),
-      JSON.stringify({ oplog, ledger: [...ledger], full: full.docs }),
+      JSON.stringify({
+        oplog,
+        ledger: [...ledger],
+        ledgerVersions: [...ledgerVersions],
+        full: full.docs,
+      }),
     );
     writeFileSync(
       join(dir, 'result.json'),

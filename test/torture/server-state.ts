@@ -53,20 +53,29 @@ export async function readOplog(databaseUrl: string, scope: string): Promise<Opl
   }
 }
 
-/** The server's ledger: each recorded mutation's first outcome, keyed `clientId#mutationId` (`sync_mutation_batches`). */
-export async function readLedger(databaseUrl: string, scope: string): Promise<Map<string, string>> {
+/**
+ * The server's ledger (`sync_mutation_batches`): each recorded mutation's first outcome, and the
+ * version it was answered with, keyed `clientId#mutationId`.
+ */
+export async function readLedger(
+  databaseUrl: string,
+  scope: string,
+): Promise<{ outcomes: Map<string, string>; versions: Map<string, string> }> {
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {
     const { rows } = await c.query<{
       client_id: string;
-      results: Record<string, { status: string }>;
+      results: Record<string, { status: string; version?: string }>;
     }>('SELECT client_id, results FROM sync_mutation_batches WHERE scope = $1', [scope]);
-    const out = new Map<string, string>();
+    const outcomes = new Map<string, string>();
+    const versions = new Map<string, string>();
     for (const r of rows)
-      for (const [m, outcome] of Object.entries(r.results))
-        out.set(`${r.client_id}#${m}`, outcome.status);
-    return out;
+      for (const [m, outcome] of Object.entries(r.results)) {
+        outcomes.set(`${r.client_id}#${m}`, outcome.status);
+        if (outcome.version) versions.set(`${r.client_id}#${m}`, outcome.version);
+      }
+    return { outcomes, versions };
   } finally {
     await c.end();
   }

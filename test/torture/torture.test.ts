@@ -44,7 +44,17 @@ if (!process.env.TEST_DATABASE_URL && process.getuid?.() !== 0) {
         mkdirSync('.tmp', { recursive: true });
         writeFileSync(SUMMARY, 'torture: did not finish\n');
         const result = await runTorture(options, (line) => console.log(line));
-        writeFileSync(SUMMARY, result.summary + '\n');
+        // `.ci/run` prints this file: each violation (kind, message, evidence) first, the summary last.
+        writeFileSync(
+          SUMMARY,
+          [
+            ...result.check.violations.map(
+              (v) =>
+                `torture violation: ${v.kind}: ${v.message} | evidence: ${JSON.stringify(v.evidence).slice(0, 2_000)}`,
+            ),
+            result.summary,
+          ].join('\n') + '\n',
+        );
         for (const note of result.notes) console.log(`torture note: ${note}`);
         const known = result.check.violations.filter((v) => KNOWN.has(v.kind));
         if (known.length > 0)
