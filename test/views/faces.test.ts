@@ -231,4 +231,77 @@ describe('default views on every face (PGlite, real server)', () => {
     );
     expect(await closed).toBe(4403);
   });
+  it("Ann's own write outside her view (a task she assigns to Dave, pushed over REST) reaches her on every face as a left removal, never its data", async () => {
+    const before = await (await fetch(`${base}/sync/pull`, { headers: auth() })).json();
+    const pushed = await fetch(`${base}/sync/push`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        clientId: 'ann-phone',
+        changes: [
+          {
+            mutationId: 1,
+            collection: 'tasks',
+            id: 'handed-over',
+            op: 'upsert',
+            data: { title: 'for dave', assignee: 'dave' },
+            baseVersion: null,
+          },
+        ],
+      }),
+    });
+    expect(pushed.status).toBe(200);
+    expect((await pushed.json()).results[0].status).toBe('accepted');
+    const removal = (changes: { id?: string; doc_id?: string }[]) =>
+      changes.filter((c) => (c.id ?? c.doc_id) === 'handed-over');
+    const left = [{ op: 'delete', data: null, left: true }];
+    const shape = (cs: { op: string; data: unknown; left?: boolean }[]) =>
+      cs.map(({ op, data, left: l }) => ({ op, data, left: l }));
+
+    // REST pull, from the checkpoint before the write and from the start.
+    const since = await (
+      await fetch(`${base}/sync/pull?since=${encodeURIComponent(before.checkpoint)}`, {
+        headers: auth(),
+      })
+    ).json();
+    checkChanges(since.changes);
+    expect(shape(removal(since.changes))).toEqual(left);
+    const all = await (await fetch(`${base}/sync/pull`, { headers: auth() })).json();
+    expect(shape(removal(all.changes))).toEqual(left);
+    // The export holds only what she reads.
+    const full = (await (await fetch(`${base}/sync/full`, { headers: auth() })).text())
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(removal(full)).toEqual([]);
+
+    // SSE and the raw WebSocket catch-up.
+    const abort = new AbortController();
+    const sse = await openSse(`${base}/sync/stream`, auth(), abort.signal);
+    const first = (await sse.events[Symbol.asyncIterator]().next()).value!;
+    abort.abort();
+    checkChanges(first.data.changes);
+    expect(shape(removal(first.data.changes))).toEqual(left);
+    const ws = new WebSocket(
+      `${base.replace('http', 'ws')}/sync/stream?token=${encodeURIComponent(token)}`,
+    );
+    const frame = new Promise<{ changes: never[] }>((resolve) =>
+      ws.on('message', (m) => resolve(JSON.parse(String(m)))),
+    );
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'subscribe', since: null }));
+    const got = await frame;
+    ws.close();
+    checkChanges(got.changes);
+    expect(shape(removal(got.changes))).toEqual(left);
+
+    // The fastapi-offline-sync face: a delete its clients apply, with no data.
+    const compat = await (
+      await fetch(`${base}/compat/fastapi-offline-sync/sync/pull`, { headers: auth() })
+    ).json();
+    checkChanges(compat.changes);
+    const gone = removal(compat.changes) as { operation: string; data: unknown }[];
+    expect(gone.map((c) => c.operation)).toEqual(['delete']);
+    expect(JSON.stringify(gone)).not.toContain('dave');
+  });
 });
