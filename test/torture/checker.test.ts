@@ -485,6 +485,37 @@ describe('history checker', () => {
     expect(kinds(run)).toContain('lost');
   });
 
+  it('takes an accepted patch whose values newer writes had already set (no oplog entry of its own) as superseded, not lost', () => {
+    const run = cleanRun();
+    // A patches t1's title to what B's newer patch already set: the intent is met, nothing changes.
+    run.ledger = new Map([...run.ledger, ['A#4', 'accepted']]);
+    run.ledgerVersions = new Map([['A#4', V(4)]]);
+    const [a] = run.histories as [HistoryEvent[]];
+    a.splice(
+      a.length - 1,
+      0,
+      {
+        t: 'write',
+        at: 8,
+        clientId: 'A',
+        changes: [{ m: 4, c: 'tasks', id: 't1', op: 'patch', data: { title: 'b1' } }],
+      },
+      { t: 'committed', at: 8, ms: [4] },
+      { t: 'settle', at: 9, removed: [4], rejected: [], docs: [] },
+    );
+    const result = checkRun(run);
+    expect(result.violations.map((v) => v.message)).toEqual([]);
+    expect(result.counts.superseded).toBe(1);
+    // Answered with a version whose state does not hold the patch: lost.
+    run.ledgerVersions = new Map([['A#4', V(1)]]);
+    expect(kinds(run)).toContain('lost');
+    // Nor does a patch of another value.
+    run.ledgerVersions = new Map([['A#4', V(4)]]);
+    const write = a[a.length - 4]!;
+    if (write.t === 'write') write.changes[0]!.data = { title: 'a9' };
+    expect(kinds(run)).toContain('lost');
+  });
+
   it('prints the seed and the events of a failure', () => {
     const run = cleanRun();
     run.oplog.push(row(4, 0, 't1', 5, { title: 'a1' }, 'A', 1));

@@ -68,7 +68,8 @@ export interface CheckCounts {
   rejected: number;
   /**
    * Acknowledged writes with no oplog entry of their own because newer writes won: `conflict_resolved`
-   * ones that lost every field, and deletes of a document a newer tombstone had already deleted.
+   * ones that lost every field, and accepted ones the document already met when they arrived
+   * (deletes of a document a newer tombstone had deleted, patches to values newer writes had set).
    */
   superseded: number;
   lost: number;
@@ -134,6 +135,18 @@ export function checkpointSeq(cp: string | null): number | null {
 const docKey = (c: string, id: string) => `${c}/${id}`;
 const writeKey = (clientId: string, m: number) => `${clientId}#${m}`;
 
+/** Whether an oplog entry's state already holds what a change asked for (its intent). */
+function meets(row: OplogRow | undefined, change: WrittenChange): boolean {
+  if (!row) return false;
+  if (change.op === 'delete') return row.op === 'delete';
+  if (row.op === 'delete' || !row.d) return false;
+  const data = row.d;
+  if (change.op === 'upsert') return canonical(data) === canonical(change.data);
+  return Object.entries(change.data ?? {}).every(([field, value]) =>
+    value === null ? !(field in data) : canonical(data[field]) === canonical(value),
+  );
+}
+
 /** Checks a run; see the module comment for what. */
 export function checkRun(run: RunRecord): CheckResult {
   const violations: Violation[] = [];
@@ -148,11 +161,12 @@ export function checkRun(run: RunRecord): CheckResult {
   const byState = new Map<string, number[]>();
   /** Latest seq at which a document had a version (`collection/id@version`), whatever its data. */
   const seqOfVersion = new Map<string, number>();
-  const tombstones = new Set<string>();
+  /** The oplog entry that gave a document a version (`collection/id@version`), the latest if several. */
+  const rowAt = new Map<string, OplogRow>();
   for (const row of run.oplog) {
     const at = `${docKey(row.c, row.id)}@${row.v}`;
     seqOfVersion.set(at, Math.max(seqOfVersion.get(at) ?? 0, row.seq));
-    if (row.op === 'delete') tombstones.add(`${docKey(row.c, row.id)}@${row.v}`);
+    rowAt.set(at, row);
     let push = bySeq.get(row.seq);
     if (!push) bySeq.set(row.seq, (push = []));
     push.push(row);
@@ -400,13 +414,14 @@ export function checkRun(run: RunRecord): CheckResult {
     }
     // Acknowledged: the server recorded it; accepted ones are in the oplog, a conflict_resolved one
     // is there unless newer writes won every field it set.
-    // A delete of a document already deleted by a newer tombstone changes nothing: accepted, answered with that tombstone's version.
+    // A write the document already met changes nothing: accepted, answered with the version that
+    // met it (a delete of a document a newer tombstone deleted; a patch whose fields newer writes
+    // already set to the same values).
     const answeredWith = [info.ackVersion, key ? run.ledgerVersions?.get(key) : undefined];
-    const absorbed =
-      info.change.op === 'delete' &&
-      answeredWith.some(
-        (v) => v != null && tombstones.has(`${docKey(info.change.c, info.change.id)}@${v}`),
-      );
+    const absorbed = answeredWith.some(
+      (v) =>
+        v != null && meets(rowAt.get(`${docKey(info.change.c, info.change.id)}@${v}`), info.change),
+    );
     if (
       info.acked &&
       !info.rejected &&

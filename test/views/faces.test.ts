@@ -252,7 +252,15 @@ describe('default views on every face (PGlite, real server)', () => {
     });
     expect(pushed.status).toBe(200);
     expect((await pushed.json()).results[0].status).toBe('accepted');
-    const removal = (changes: { id?: string; doc_id?: string }[]) =>
+    type Change = {
+      id?: string;
+      doc_id?: string;
+      op: string;
+      operation?: string;
+      data: unknown;
+      left?: boolean;
+    };
+    const removal = (changes: Change[]) =>
       changes.filter((c) => (c.id ?? c.doc_id) === 'handed-over');
     const left = [{ op: 'delete', data: null, left: true }];
     const shape = (cs: { op: string; data: unknown; left?: boolean }[]) =>
@@ -300,7 +308,7 @@ describe('default views on every face (PGlite, real server)', () => {
       await fetch(`${base}/compat/fastapi-offline-sync/sync/pull`, { headers: auth() })
     ).json();
     checkChanges(compat.changes);
-    const gone = removal(compat.changes) as { operation: string; data: unknown }[];
+    const gone = removal(compat.changes);
     expect(gone.map((c) => c.operation)).toEqual(['delete']);
     expect(JSON.stringify(gone)).not.toContain('dave');
   });
