@@ -127,6 +127,13 @@ export interface LocalMeta {
   checksums: Record<string, string>;
   /** The subscriptions, by key (see `ViewState`): they survive restarts with their checkpoints and rebuild cursors. */
   views: Record<string, ViewState>;
+  /**
+   * Collections the server serves through views (read rules), as learned from what views delivered
+   * and from `left` removals; kept after an unsubscribe. A document of such a collection that no
+   * read delivered stays on the device only while it is this device's own write (see
+   * `Replica.settleAll`).
+   */
+  viewCollections: string[];
 }
 
 /** One write of an atomic `LocalStore.write()` batch. */

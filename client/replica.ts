@@ -291,11 +291,15 @@ export class Replica {
       /** Changes older than the copy already held (e.g. this client's acknowledged push is newer): kept as held. */
       let skipped = 0;
       let collection: string | null = view?.collection ?? null;
+      const known = new Set((await this.store.getMeta('viewCollections')) ?? []);
+      const learned = new Set<string>();
       for (const [key, change] of latest) {
         collection ??= change.collection;
         const server = change.op === 'delete' ? null : (change.data ?? {});
         const before = current?.get(key) ?? null;
-        if ((change as ChangeOut & { left?: boolean }).left === true) {
+        const left = (change as ChangeOut & { left?: boolean }).left === true;
+        if ((isView || left) && !known.has(change.collection)) learned.add(change.collection);
+        if (left) {
           // Left this view: a local removal once no other view holds it and nothing of it is pending (never pushed).
           const rest = before ? withoutView(before.views, target.key) : null;
           if (!before || (rest === null && before.views != null)) continue;
@@ -338,6 +342,8 @@ export class Replica {
         if (deltas?.change(change.collection, before, doc)) changed++;
         touched.add(change.collection, change.id);
       }
+      if (learned.size > 0)
+        writes.push({ type: 'setMeta', key: 'viewCollections', value: [...known, ...learned] });
       let sums: Record<string, string> | null = null;
       if (deltas && deltas.size > 0) {
         sums = deltas.applyTo(await this.store.getMeta('checksums'));
@@ -603,6 +609,14 @@ export class Replica {
       }
       const gone = new Set(answered.map((a) => a.entry.mutationId));
       const othersPending = (await this.store.countOutbox()) > gone.size;
+      // The HLCs of the changes answered now, by document: a server state at one of them is this device's own write.
+      const stamps = new Map<string, Set<string>>();
+      for (const { entry } of answered) {
+        const key = docKey(entry.collection, entry.id);
+        if (!stamps.has(key)) stamps.set(key, new Set());
+        stamps.get(key)!.add(entry.hlc);
+      }
+      const viewCollections = new Set((await this.store.getMeta('viewCollections')) ?? []);
       const writes: LocalWrite[] = [
         { type: 'removeOutbox', mutationIds: [...gone] },
         { type: 'setMeta', key: 'hlc', value: this.clock.now() },
@@ -619,8 +633,18 @@ export class Replica {
         if (!doc) continue;
         const pending = othersPending ? await this.pendingOf(doc.collection, doc.id, gone) : [];
         touched.add(doc.collection, doc.id);
-        if (pending.length === 0 && leftEveryView(doc)) {
-          // It left every view while these writes waited: now that they are answered, it leaves the device.
+        // Answered with another writer's state (this write lost, or changed nothing) in a collection
+        // served through views, on a document no read delivered: no read will speak of it (the
+        // server sends a reader's own writes outside its views as removals, and this write made
+        // none), so it leaves the device; a view that holds it delivers it (tagged) as any change.
+        const othersState =
+          doc.views == null &&
+          viewCollections.has(doc.collection) &&
+          doc.version !== null &&
+          !stamps.get(key)?.has(doc.version);
+        if (pending.length === 0 && (leftEveryView(doc) || othersState)) {
+          // It left every view while these writes waited, or is another writer's state no read
+          // delivered: now that they are answered, it leaves the device.
           writes.push({ type: 'deleteDoc', collection: doc.collection, id: doc.id });
           deltas?.change(doc.collection, before.get(key), null);
           continue;

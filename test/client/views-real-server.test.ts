@@ -289,6 +289,42 @@ for (const storeCase of realStoreCases('views_client')) {
       expect(await cyd.pending()).toBe(0);
     });
 
+    it("a write that loses to another writer's newer one is answered with that state: outside every view it leaves the device, inside one the view brings it; a device's own new task never leaves", async (ctx) => {
+      needsViews(ctx);
+      const admin = await device('admin', 't-lost');
+      await admin.collection('tasks').put('a1', { title: 'A1', assignee: 'ann' });
+      await admin.sync();
+      const ann = await device('ann', 't-lost');
+      await ann.subscribe('mine').ready;
+      expect(await ids(ann, 'tasks')).toEqual(['a1']);
+      // Ann writes offline; then admin writes the same two tasks with newer clocks.
+      await ann.collection('tasks').put('x', { title: 'ann x', assignee: 'ann' });
+      await ann.collection('tasks').put('z', { title: 'ann z', assignee: 'ann' });
+      await ann.collection('tasks').put('y', { title: 'ann y', assignee: 'ann' });
+      const t0 = Date.now();
+      // A later millisecond, so admin's HLCs are newer than ann's.
+      while (Date.now() <= t0 + 1) await new Promise((r) => setImmediate(r));
+      await admin.collection('tasks').put('x', { title: 'bob x', assignee: 'bob' });
+      await admin.collection('tasks').put('z', { title: 'admin z', assignee: 'ann' });
+      await admin.sync();
+      const conflicts: string[] = [];
+      ann.on('conflict', (c) => void conflicts.push(`${c.id}:${c.status}`));
+      await ann.push();
+      expect(conflicts.sort()).toEqual(['x:conflict_resolved', 'z:conflict_resolved']);
+      // Answered with bob's x, which no read of ann's will ever send: it is not kept.
+      expect(await ann.store.getDoc('tasks', 'x')).toBeNull();
+      // Her own new task stays at once (no blink while its view has not delivered it yet).
+      expect(await ann.collection('tasks').get('y')).toEqual({ title: 'ann y', assignee: 'ann' });
+      await ann.sync();
+      expect(await ids(ann, 'tasks')).toEqual(['a1', 'y', 'z']);
+      expect(await ann.collection('tasks').get('z')).toEqual({ title: 'admin z', assignee: 'ann' });
+      expect(await ann.pending()).toBe(0);
+      // What the server's own query of her view holds.
+      const other = await device('ann', 't-lost');
+      await other.subscribe('mine').ready;
+      expect(await ids(other, 'tasks')).toEqual(['a1', 'y', 'z']);
+    });
+
     it('keeps a document with pending writes that left the view until they are pushed, then it leaves', async (ctx) => {
       needsViews(ctx);
       const admin = await device('admin', 't-pending');
