@@ -395,41 +395,38 @@ describe('history checker', () => {
     expect(result.counts.superseded).toBe(1);
   });
 
-  it('takes an accepted delete of a document a newer tombstone already deleted as superseded, not lost', () => {
+  /**
+   * B deletes t2 (newer HLC, seq 4); A's older delete of t2 arrives later: accepted, answered with
+   * B's tombstone, no oplog entry. `answered`: the document A's settle records (none when A deleted
+   * it from the device).
+   */
+  function lateDelete(answered: { c: string; id: string; v: string }[]) {
     const run = cleanRun();
-    // B deletes t2 (newer HLC, seq 4); A's older delete of t2 arrives later: accepted, answered with B's tombstone, no oplog entry.
     run.oplog.push(row(4, 0, 't2', 9, null, 'B', 2));
     run.ledger = new Map([...run.ledger, ['B#2', 'accepted'], ['A#4', 'accepted']]);
     run.full = run.full.filter((d) => d.id !== 't2');
     const [a, b] = run.histories as [HistoryEvent[], HistoryEvent[]];
-    b.splice(
-      b.length - 1,
-      0,
+    const del = (clientId: string, m: number, at: number, docs: typeof answered) => [
       {
-        t: 'write',
-        at: 8,
-        clientId: 'B',
-        changes: [{ m: 2, c: 'tasks', id: 't2', op: 'delete', data: null }],
+        t: 'write' as const,
+        at,
+        clientId,
+        changes: [{ m, c: 'tasks', id: 't2', op: 'delete' as const, data: null }],
       },
-      { t: 'committed', at: 8, ms: [2] },
-      { t: 'settle', at: 8, removed: [2], rejected: [], docs: [{ c: 'tasks', id: 't2', v: V(9) }] },
-    );
-    a.splice(
-      a.length - 1,
-      0,
-      {
-        t: 'write',
-        at: 8,
-        clientId: 'A',
-        changes: [{ m: 4, c: 'tasks', id: 't2', op: 'delete', data: null }],
-      },
-      { t: 'committed', at: 8, ms: [4] },
-      { t: 'settle', at: 9, removed: [4], rejected: [], docs: [{ c: 'tasks', id: 't2', v: V(9) }] },
-    );
+      { t: 'committed' as const, at, ms: [m] },
+      { t: 'settle' as const, at: at + 1, removed: [m], rejected: [], docs },
+    ];
+    b.splice(b.length - 1, 0, ...del('B', 2, 8, [{ c: 'tasks', id: 't2', v: V(9) }]));
+    a.splice(a.length - 1, 0, ...del('A', 4, 8, answered));
     for (const h of run.histories) {
       const f = h[h.length - 1]!;
       if (f.t === 'final') f.docs = f.docs.filter((d) => d.id !== 't2');
     }
+    return { run, a };
+  }
+
+  it('takes an accepted delete of a document a newer tombstone already deleted as superseded, not lost', () => {
+    const { run, a } = lateDelete([{ c: 'tasks', id: 't2', v: V(9) }]);
     const result = checkRun(run);
     expect(result.violations.map((v) => v.message)).toEqual([]);
     expect(result.counts.superseded).toBe(1);
@@ -440,40 +437,7 @@ describe('history checker', () => {
   });
 
   it("knows an absorbed delete from the server's ledger when the answered document left every view (the client deletes it, recording no version)", () => {
-    const run = cleanRun();
-    run.oplog.push(row(4, 0, 't2', 9, null, 'B', 2));
-    run.ledger = new Map([...run.ledger, ['B#2', 'accepted'], ['A#4', 'accepted']]);
-    run.full = run.full.filter((d) => d.id !== 't2');
-    const [a, b] = run.histories as [HistoryEvent[], HistoryEvent[]];
-    b.splice(
-      b.length - 1,
-      0,
-      {
-        t: 'write',
-        at: 8,
-        clientId: 'B',
-        changes: [{ m: 2, c: 'tasks', id: 't2', op: 'delete', data: null }],
-      },
-      { t: 'committed', at: 8, ms: [2] },
-      { t: 'settle', at: 8, removed: [2], rejected: [], docs: [{ c: 'tasks', id: 't2', v: V(9) }] },
-    );
-    a.splice(
-      a.length - 1,
-      0,
-      {
-        t: 'write',
-        at: 8,
-        clientId: 'A',
-        changes: [{ m: 4, c: 'tasks', id: 't2', op: 'delete', data: null }],
-      },
-      { t: 'committed', at: 8, ms: [4] },
-      // Settled by deleting the document from the device: no version in the client's record.
-      { t: 'settle', at: 9, removed: [4], rejected: [], docs: [] },
-    );
-    for (const h of run.histories) {
-      const f = h[h.length - 1]!;
-      if (f.t === 'final') f.docs = f.docs.filter((d) => d.id !== 't2');
-    }
+    const { run } = lateDelete([]);
     // Without the server's answered version it cannot be told from a lost delete.
     expect(kinds(run)).toContain('lost');
     run.ledgerVersions = new Map([['A#4', V(9)]]);
