@@ -198,6 +198,38 @@ describe('push, pull and resync against the real server (requests recorded)', ()
     expect(await client.pending()).toBe(0);
   });
 
+  it('stops at a part of a split batch the server did not answer: no later change overtakes it', async () => {
+    let first = true;
+    const { client, calls } = await device('t-part', {
+      push: async (input, real) => {
+        if (first) {
+          first = false;
+          return Promise.reject(
+            Object.assign(trpcError('BAD_REQUEST', 400, 'changes.1.data.title: bad'), {
+              data: {
+                code: 'BAD_REQUEST',
+                httpStatus: 400,
+                sync: {
+                  code: 'BAD_REQUEST',
+                  message: 'bad',
+                  issues: [{ path: 'changes.1.data.title', message: 'bad' }],
+                },
+              },
+            }),
+          );
+        }
+        // The first part goes unanswered.
+        if (input.changes[0]!.id === 'a')
+          return { results: [], serverTime: new Date().toISOString() };
+        return real.push.mutate(input);
+      },
+    });
+    for (const id of ['a', 'b', 'c']) await client.collection('tasks').put(id, { title: id });
+    expect(await client.push()).toBe(0);
+    expect(calls.push.map((p) => p.changes.map((c) => c.id))).toEqual([['a', 'b', 'c'], ['a']]);
+    expect(await client.pending()).toBe(3);
+  });
+
   it('takes a new client id at most 3 times in one push, then reports the refusal; each time the outbox is renumbered under the new id', async () => {
     const refused = () =>
       Object.assign(new Error('CLIENT_ID_CONFLICT: this client id holds other changes'), {
@@ -280,6 +312,77 @@ describe('push, pull and resync against the real server (requests recorded)', ()
       's1',
       's2',
     ]);
+  });
+
+  it('a resync counts the writes its catch-up pull brings (made while the export was read)', async () => {
+    await seed('t-catch-up', 2);
+    let wrote = false;
+    const { client } = await device('t-catch-up', {
+      pull: async (input, real) =>
+        input.since === null ? Promise.reject(resyncRequired()) : real.pull.query(input),
+      full: async (input, real) => {
+        const page = await real.full.query(input);
+        if (!wrote) {
+          wrote = true;
+          await seed('t-catch-up', 1, 'late');
+        }
+        return page;
+      },
+    });
+    expect(await client.pull()).toBe(3);
+    expect((await client.collection('tasks').query()).map((r) => r.id).sort()).toEqual([
+      'late0',
+      's0',
+      's1',
+    ]);
+  });
+
+  it("the last pull page's checksums find a change the client missed, which is repaired and counted", async () => {
+    await seed('t-missed', 2);
+    let drop = false;
+    const { client } = await device('t-missed', {
+      pull: async (input, real) => {
+        const page = (await real.pull.query(input)) as { changes: { id: string }[] };
+        // A page that lost one change on the way: only the checksums can tell.
+        if (drop) page.changes = page.changes.filter((c) => c.id !== 'm0');
+        return page;
+      },
+    });
+    const events: { collection: string; repaired: number | null }[] = [];
+    client.on(
+      'integrity',
+      (e) => void events.push({ collection: e.collection, repaired: e.repaired }),
+    );
+    await client.pull();
+    await seed('t-missed', 2, 'm');
+    drop = true;
+    expect(await client.pull()).toBe(2); // m1 pulled, m0 repaired
+    expect(events).toEqual([{ collection: 'tasks', repaired: 1 }]);
+    expect((await client.collection('tasks').query()).map((r) => r.id).sort()).toEqual([
+      'm0',
+      'm1',
+      's0',
+      's1',
+    ]);
+    // With integrity checks off the same pages are applied as they come, without a comparison.
+    const { client: unchecked } = await device('t-missed', {}, { integrity: false });
+    expect(await unchecked.pull()).toBe(4);
+  });
+
+  it('an audit (auditIntervalMs: 0, not on a fresh store) recomputes the sums from the documents and finds one edited behind the client', async () => {
+    await seed('t-audit', 2);
+    const { client, store } = await device('t-audit', {}, { integrity: { auditIntervalMs: 0 } });
+    const events: string[] = [];
+    client.on('integrity', (e) => void events.push(e.collection));
+    await client.pull(); // fresh: no audit
+    expect(events).toEqual([]);
+    const doc = await store.getDoc('tasks', 's0');
+    await store.write([
+      { type: 'putDoc', doc: { ...doc!, server: { title: 'edited behind', done: false } } },
+    ]);
+    await seed('t-audit', 1, 'a');
+    await client.pull();
+    expect(events).toEqual(['tasks']);
   });
 
   it('a second RESYNC_REQUIRED right after a resync is thrown, not looped on', async () => {
