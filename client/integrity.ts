@@ -75,8 +75,8 @@ export interface IntegrityMismatch {
  */
 export interface IntegrityEvent extends IntegrityMismatch {
   /**
-   * Documents the repair changed (re-fetched with other content, added, or dropped); `null` when no
-   * repair ran now (one ran for this collection less than `integrity.minRepairIntervalMs` ago, or
+   * Documents the repair changed (re-fetched with other content, added, or dropped); for a view
+   * (`view` set), the documents its rebuild read. `null` when no repair ran now (one ran for this collection less than `integrity.minRepairIntervalMs` ago, or
    * it failed: the mismatch is then found again at a later checkpoint).
    */
   repaired: number | null;
