@@ -15,6 +15,11 @@ export default defineConfig({
       'test/views/plan.test.ts',
       'test/views/plan-shows.test.ts',
       'test/views/pass-over.test.ts',
+      // Read rules, view checksums and full exports with rules (memory only, as above).
+      'test/views/views.test.ts',
+      'test/views/own-writes.test.ts',
+      'test/views/view-checksums.test.ts',
+      'test/views/writer.test.ts',
     ],
     exclude: ['node_modules/**', 'dist/**', '.tmp/**'],
     testTimeout: 60_000,
