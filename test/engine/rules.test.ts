@@ -13,6 +13,7 @@ import {
   resolveView,
   ruleFields,
   WRITER_FIELD,
+  writerRules,
   type SyncRule,
   type SyncRules,
 } from '../../server/engine/rules.js';
@@ -285,5 +286,15 @@ describe('matches', () => {
       false,
     );
     expect(matches({ [WRITER_FIELD]: 'ann' }, { title: 'x' })).toBe(false);
+  });
+});
+
+describe('writerRules', () => {
+  it('one writer rule per collection of the schema, named writer:<collection>', () => {
+    expect(writerRules(schema)).toEqual({
+      'writer:tasks': { collection: 'tasks', writer: true },
+      'writer:notes': { collection: 'notes', writer: true },
+      'writer:parts': { collection: 'parts', writer: true },
+    });
   });
 });
