@@ -291,7 +291,10 @@ export class Replica {
       /** Changes older than the copy already held (e.g. this client's acknowledged push is newer): kept as held. */
       let skipped = 0;
       let collection: string | null = view?.collection ?? null;
-      const known = new Set((await this.store.getMeta('viewCollections')) ?? []);
+      // Only a view's page or a `left` removal teaches which collections views serve: other pages read nothing more.
+      const teaches =
+        isView || changes.some((c) => (c as ChangeOut & { left?: boolean }).left === true);
+      const known = new Set(teaches ? ((await this.store.getMeta('viewCollections')) ?? []) : []);
       const learned = new Set<string>();
       for (const [key, change] of latest) {
         collection ??= change.collection;
