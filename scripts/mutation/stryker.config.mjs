@@ -24,7 +24,8 @@ export default {
   timeoutMS: 20_000,
   timeoutFactor: 2,
   ignorePatterns: ['.tmp', 'dist', 'bench', 'docs', 'examples'],
-  tempDirName: '.tmp/stryker-tmp',
+  // One sandbox folder per part, so the two parts can run side by side.
+  tempDirName: `.tmp/stryker-tmp-${part}`,
   incremental: true,
   incrementalFile: `.tmp/mutation/stryker-incremental-${part}.json`,
   reporters: ['clear-text', 'progress-append-only', 'json', 'html'],

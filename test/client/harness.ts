@@ -106,9 +106,14 @@ export interface ClientTestServer {
   close(): Promise<void>;
 }
 
-/** The server stores client suites run on: PGlite, PostgreSQL when TEST_DATABASE_URL is set, and memory when `withMemory`. */
+/**
+ * The server stores client suites run on: PGlite, PostgreSQL when TEST_DATABASE_URL is set, and
+ * memory when `withMemory` or when `TEST_STORES` names it (`npm run mutation` runs the client part on
+ * memory only: without this, those suites would run nothing there).
+ */
 export async function serverStoreCases(withMemory = false): Promise<StoreCase[]> {
-  return (await storeCases()).filter((c) => withMemory || c.name !== 'memory');
+  const named = process.env.TEST_STORES?.split(',').some((s) => s.trim() === 'memory') ?? false;
+  return (await storeCases()).filter((c) => withMemory || named || c.name !== 'memory');
 }
 
 /**
