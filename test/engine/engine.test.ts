@@ -1,0 +1,327 @@
+/**
+ * createSyncEngine's own logic on the memory store (the conformance suites run the same engine on
+ * every store): the events it reports, how it stamps a push's changes, expired credentials, server
+ * numbering, the rate limit's answer, server-side writes, a stream ended by token expiry, and
+ * close() waiting for a scheduled prune.
+ */
+import { describe, expect, it } from 'vitest';
+import { SyncError } from '../../shared/errors.js';
+import { HlcClock } from '../../shared/hlc.js';
+import type { Actor } from '../../shared/protocol.js';
+import { createSyncEngine } from '../../server/engine/engine.js';
+import type { EngineEvent } from '../../server/engine/types.js';
+import { memoryStore } from '../../server/stores/memory.js';
+import { newActor, testSchema } from '../conformance/fixture.js';
+
+async function setup(options: Partial<Parameters<typeof createSyncEngine>[0]> = {}) {
+  const store = memoryStore();
+  await store.init();
+  const events: EngineEvent[] = [];
+  const engine = createSyncEngine({
+    store,
+    schema: testSchema,
+    retention: { pruneIntervalMs: 0 },
+    onEvent: (e) => events.push(e),
+    ...options,
+  });
+  return { store, engine, events };
+}
+
+async function syncError(p: Promise<unknown> | (() => unknown)): Promise<SyncError> {
+  const e = await (typeof p === 'function' ? Promise.resolve().then(p) : p).then(
+    () => null,
+    (error: unknown) => error,
+  );
+  expect(e).toBeInstanceOf(SyncError);
+  return e as SyncError;
+}
+
+const up = (mutationId: number, id: string, title: string, hlc?: string) => ({
+  mutationId,
+  collection: 'tasks',
+  id,
+  op: 'upsert' as const,
+  data: { title },
+  ...(hlc ? { hlc } : {}),
+});
+
+describe('createSyncEngine', () => {
+  it('reports each push with its counts by outcome and the highest seq it committed', async () => {
+    const { engine, events } = await setup({
+      authorize: ({ change }) => change.id !== 'no',
+    });
+    const actor = newActor('events');
+    await engine.push(actor, {
+      clientId: 'd1',
+      changes: [up(1, 'a', 'A'), up(2, 'no', 'refused'), up(3, 'b', 'B')],
+    });
+    // The same push again: duplicates only, nothing committed.
+    await engine.push(actor, {
+      clientId: 'd1',
+      changes: [up(1, 'a', 'A'), up(2, 'no', 'refused'), up(3, 'b', 'B')],
+    });
+    const pushes = events.filter((e) => e.type === 'push');
+    expect(pushes).toHaveLength(2);
+    expect(pushes[0]).toMatchObject({
+      type: 'push',
+      actor,
+      changes: 3,
+      accepted: 2,
+      rejected: 1,
+      conflicts: 0,
+      duplicates: 0,
+    });
+    expect(pushes[0]!.seq).toBeGreaterThan(0);
+    expect(pushes[1]).toMatchObject({
+      changes: 3,
+      accepted: 0,
+      rejected: 0,
+      duplicates: 3,
+      seq: null,
+    });
+    // Not atomic: one transaction per change, the event's seq is the highest of them.
+    await engine.push(actor, {
+      clientId: 'd2',
+      atomic: false,
+      changes: [up(1, 'c', 'C'), up(2, 'd', 'D')],
+    });
+    const last = events.filter((e) => e.type === 'push').at(-1)!;
+    expect(last).toMatchObject({ accepted: 2, seq: (await engine.store.head(actor.scopeId)).seq });
+    expect(last.type === 'push' && last.ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reports pull and full with what they returned', async () => {
+    const { engine, events } = await setup();
+    const actor = newActor('reads');
+    await engine.push(actor, { clientId: 'd', changes: [up(1, 'a', 'A'), up(2, 'b', 'B')] });
+    await engine.pull(actor, {});
+    await engine.full(actor, {});
+    expect(events.find((e) => e.type === 'pull')).toMatchObject({ actor, changes: 2 });
+    expect(events.find((e) => e.type === 'full')).toMatchObject({ actor, docs: 2 });
+  });
+
+  it('a hook that throws never breaks sync', async () => {
+    const { engine } = await setup({
+      onEvent: () => {
+        throw new Error('metrics down');
+      },
+    });
+    const actor = newActor('hook');
+    const res = await engine.push(actor, { clientId: 'd', changes: [up(1, 'a', 'A')] });
+    expect(res.results[0]!.status).toBe('accepted');
+  });
+
+  it("stamps with the client's HLC unless it is missing, too far ahead, or not above the same document's previous change in the push", async () => {
+    let now = Date.parse('2026-06-01T12:00:00.000Z');
+    const { engine, store } = await setup({ clock: { node: 'srv', now: () => now } });
+    const client = new HlcClock({ node: 'cli', now: () => now });
+    const actor = newActor('stamps');
+    const early = client.now();
+    // One HLC reused for two edits of the same document: the later edit must win.
+    await engine.push(actor, {
+      clientId: 'd',
+      changes: [up(1, 'a', 'first', early), up(2, 'a', 'second', early), up(3, 'b', 'b', early)],
+    });
+    const docs = async (...ids: string[]) => {
+      const all = await store.scanDocs(actor.scopeId, {
+        collections: ['tasks'],
+        after: null,
+        limit: 100,
+      });
+      return ids.map((id) => all.find((d) => d.id === id));
+    };
+    const a = await docs('a', 'b');
+    expect(a[0]!.data).toMatchObject({ title: 'second' });
+    expect(a[0]!.version > early).toBe(true);
+    // Another document keeps the client's own HLC.
+    expect(a[1]!.version).toBe(early);
+    // A client clock days ahead: the server's clock stamps instead.
+    const ahead = new HlcClock({ node: 'fut', now: () => now + 3 * 24 * 3600_000 }).now();
+    await engine.push(actor, { clientId: 'd', changes: [up(4, 'c', 'c', ahead)] });
+    const [c] = await docs('c');
+    expect(c!.version).not.toBe(ahead);
+    expect(c!.version < ahead).toBe(true);
+    // No HLC: stamped by the server, after what it has seen.
+    now += 1000;
+    await engine.push(actor, { clientId: 'd', changes: [up(5, 'e', 'e')] });
+    const [e] = await docs('e');
+    expect(e!.version > early).toBe(true);
+    expect(e!.version.endsWith('srv')).toBe(true);
+  });
+
+  it('refuses an actor whose credentials expired (at or before now) on every operation, before anything else', async () => {
+    const now = 1_800_000_000_000;
+    const { engine, events } = await setup({ clock: { now: () => now } });
+    const base = newActor('expiry');
+    for (const expiresAt of [now, now - 1]) {
+      const actor: Actor = { ...base, expiresAt };
+      for (const call of [
+        () => engine.push(actor, { clientId: 'd', changes: [up(1, 'a', 'A')] }),
+        () => engine.pull(actor, {}),
+        () => engine.full(actor, {}),
+        () => engine.stream(actor, {}),
+      ]) {
+        const e = await syncError(call);
+        expect(e.code).toBe('UNAUTHORIZED');
+        expect(e.message).toBe('token expired');
+      }
+    }
+    expect(events.filter((e) => e.type === 'push' || e.type === 'pull')).toEqual([]);
+    const fresh: Actor = { ...base, expiresAt: now + 1 };
+    await expect(engine.pull(fresh, {})).resolves.toMatchObject({ changes: [] });
+  });
+
+  it('server numbering needs an atomic push', async () => {
+    const { engine } = await setup();
+    const actor = newActor('numbering');
+    const e = await syncError(
+      engine.push(
+        actor,
+        { clientId: 'd', atomic: false, changes: [up(1, 'a', 'A')] },
+        { numbering: 'server' },
+      ),
+    );
+    expect(e.code).toBe('BAD_REQUEST');
+    expect(e.issues).toEqual([{ path: 'atomic', message: 'must be true' }]);
+    const ok = await engine.push(
+      actor,
+      { clientId: 'd', changes: [up(7, 'a', 'A')] },
+      { numbering: 'server' },
+    );
+    expect(ok.results.map((r) => [r.status, r.mutationId])).toEqual([['accepted', 1]]);
+  });
+
+  it('over the rate limit: TOO_MANY_REQUESTS with the wait, and a rate_limited event; other users are not counted', async () => {
+    let now = 1_800_000_000_000;
+    const { engine, events } = await setup({
+      clock: { now: () => now },
+      rateLimit: { requests: 2, windowMs: 10_000 },
+    });
+    const actor = newActor('limit');
+    await engine.pull(actor, {});
+    await engine.full(actor, {});
+    const e = await syncError(engine.pull(actor, {}));
+    expect(e.code).toBe('TOO_MANY_REQUESTS');
+    expect(e.retryAfterMs).toBe(5000);
+    expect(e.message).toBe(
+      'rate limit: at most 2 requests per 10000 ms for this user; retry in 5 s',
+    );
+    expect(events.filter((x) => x.type === 'rate_limited')).toEqual([
+      { type: 'rate_limited', actor, op: 'pull', retryAfterMs: 5000 },
+    ]);
+    await expect(engine.pull(newActor('other'), {})).resolves.toBeDefined();
+    now += 5000;
+    await expect(engine.pull(actor, {})).resolves.toBeDefined();
+  });
+
+  it('write(): server-side changes as the actor "server" of the scope, numbered from 1, validated', async () => {
+    const { engine, store } = await setup();
+    const scope = newActor('server-writes').scopeId;
+    const res = await engine.write(scope, [
+      { collection: 'tasks', id: 'x', op: 'upsert', data: { title: 'X' } },
+      { collection: 'tasks', id: 'y', op: 'upsert', data: { title: 'Y' } },
+      { collection: 'tasks', id: 'x', op: 'delete' },
+    ]);
+    expect(res.results.map((r) => [r.mutationId, r.status])).toEqual([
+      [1, 'accepted'],
+      [2, 'accepted'],
+      [3, 'accepted'],
+    ]);
+    const log = await store.readOplog(scope, { afterSeq: 0 });
+    expect(log.map((l) => [l.id, l.op, l.actor, l.clientId])).toEqual([
+      ['x', 'upsert', 'server', null],
+      ['y', 'upsert', 'server', null],
+      ['x', 'delete', 'server', null],
+    ]);
+    // Bad input: nothing written.
+    const e = await syncError(
+      engine.write(scope, [
+        { collection: 'tasks', id: 'z', op: 'upsert', data: { title: 'Z' } },
+        { collection: 'tasks', id: 'w', op: 'upsert', data: { title: 3 } as never },
+      ]),
+    );
+    expect(e.code).toBe('BAD_REQUEST');
+    expect(await store.readOplog(scope, { afterSeq: 0 })).toHaveLength(3);
+  });
+
+  it('a stream opens and closes with events naming its face; an expiring token ends it with UNAUTHORIZED', async () => {
+    let now = Date.now();
+    const { engine, events } = await setup({ clock: { now: () => now } });
+    const actor: Actor = { ...newActor('live'), expiresAt: now + 150 };
+    const iterator = engine.stream(actor, {}, undefined, { face: 'test-face' });
+    const ended = (async () => {
+      try {
+        for await (const _ of iterator) void _;
+        return null;
+      } catch (error) {
+        return error;
+      }
+    })();
+    // Time passes for the engine's clock as for the timer.
+    const tick = setInterval(() => (now = Date.now()), 10);
+    const error = await ended;
+    clearInterval(tick);
+    expect(error).toBeInstanceOf(SyncError);
+    expect((error as SyncError).code).toBe('UNAUTHORIZED');
+    expect(events.filter((e) => e.type === 'stream_open' || e.type === 'stream_close')).toEqual([
+      { type: 'stream_open', actor, face: 'test-face' },
+      { type: 'stream_close', actor, face: 'test-face' },
+    ]);
+  });
+
+  it('a stream closed by its caller before the token expires ends without an error', async () => {
+    const { engine, events } = await setup();
+    const actor: Actor = { ...newActor('closed'), expiresAt: Date.now() + 60_000 };
+    const controller = new AbortController();
+    const iterator = engine.stream(actor, {}, controller.signal);
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    controller.abort();
+    for (;;) if ((await iterator.next()).done) break;
+    expect(events.filter((e) => e.type === 'stream_close')).toHaveLength(1);
+    expect(events.find((e) => e.type === 'stream_open')).toMatchObject({ face: 'other' });
+  });
+
+  it('refreshViews refuses a scope or user that is not a string', async () => {
+    const { engine } = await setup();
+    await expect(engine.refreshViews({ scopeId: 1 as never, userId: 'u' })).rejects.toThrow(
+      'refreshViews: scopeId and userId must be strings',
+    );
+    await expect(engine.refreshViews({ scopeId: 's', userId: null as never })).rejects.toThrow(
+      'refreshViews: scopeId and userId must be strings',
+    );
+  });
+
+  it('close() stops the scheduled prune and waits for one under way', async () => {
+    const store = memoryStore();
+    await store.init();
+    let release!: () => void;
+    let prunes = 0;
+    const slow = Object.create(store) as typeof store;
+    slow.prune = async (before) => {
+      prunes++;
+      await new Promise<void>((r) => (release = r));
+      return store.prune(before);
+    };
+    const events: EngineEvent[] = [];
+    const engine = createSyncEngine({
+      store: slow,
+      schema: testSchema,
+      retention: { pruneIntervalMs: 20 },
+      onEvent: (e) => events.push(e),
+    });
+    await expect.poll(() => prunes, { timeout: 5000 }).toBe(1);
+    // Slower than the interval: not stacked.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(prunes).toBe(1);
+    let closed = false;
+    const closing = engine.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(events.filter((e) => e.type === 'prune')).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(prunes).toBe(1);
+  });
+});
