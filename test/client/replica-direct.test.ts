@@ -612,6 +612,272 @@ describe.each([
     });
   });
 
+  describe('server pages, views and resync passes', () => {
+    const view = (key: string, extra: Record<string, unknown> = {}) => ({
+      key,
+      rule: 'r',
+      params: null,
+      collection: 'tasks',
+      checkpoint: null,
+      rebuild: null,
+      ready: true,
+      leaving: false,
+      at: '',
+      ...extra,
+    });
+
+    it('a resync pass takes the export even over a newer copy, and keeps what it marked', async () => {
+      const { store, replica } = setup(integrityOn);
+      await replica.applyServerChanges([upsert('a', { title: 'newer' }, V2)], 'c1');
+      await replica.applyFullPage(
+        [{ collection: 'tasks', id: 'a', data: { title: 'export' }, version: V1, deleted: false }],
+        {
+          mark: 'pass',
+          checkpoint: 'c9',
+          cursor: null,
+        } as never,
+      );
+      expect(await store.getDoc('tasks', 'a')).toMatchObject({
+        version: V1,
+        data: { title: 'export' },
+        mark: 'pass',
+      });
+      expect(await store.getMeta('resync')).toMatchObject({ mark: 'pass' });
+      expect(await replica.sweep('tasks', 'pass')).toBe(0);
+      // The checkpoint is the pass's to store (at its end), not the page's.
+      expect(await store.getMeta('checkpoint')).toBe('c1');
+      if (integrityOn)
+        expect((await store.getMeta('checksums'))!.tasks).toBe(await sumOf(store, 'tasks'));
+    });
+
+    it('a page of a view that is gone or leaving writes nothing', async () => {
+      const { store, replica } = setup(integrityOn);
+      await store.write([
+        { type: 'setMeta', key: 'views', value: { bye: view('bye', { leaving: true }) } },
+      ]);
+      for (const key of ['bye', 'unknown'])
+        expect(
+          await replica.applyServerChanges(
+            [upsert('a', { title: 'A' })],
+            'c1',
+            [],
+            null,
+            {},
+            { key, pass: '' },
+          ),
+        ).toBe(0);
+      expect(await store.getDoc('tasks', 'a')).toBeNull();
+      expect(await store.getMeta('views')).toEqual({ bye: view('bye', { leaving: true }) });
+    });
+
+    it('a view page stores its own checkpoint, collection and rebuild state, tags what it delivers and keeps a resync mark; the default checkpoint stays', async () => {
+      const { store, replica } = setup(integrityOn);
+      await store.write([
+        { type: 'setMeta', key: 'views', value: { v: view('v', { collection: null }) } },
+        { type: 'setMeta', key: 'checkpoint', value: 'd1' },
+      ]);
+      await replica.applyServerChanges([upsert('a', { title: 'A' })], null, [], 'defaultPass');
+      const rebuild = { mark: 'vp', checkpoint: 'v0', cursor: null } as never;
+      await replica.applyServerChanges(
+        [upsert('a', { title: 'A2' }, V2), upsert('b', { title: 'B' })],
+        'v5',
+        [],
+        null,
+        {},
+        { key: 'v', pass: 'vp', rebuild },
+      );
+      expect((await store.getMeta('views'))!.v).toMatchObject({
+        checkpoint: 'v5',
+        collection: 'tasks',
+        rebuild,
+      });
+      expect(await store.getMeta('checkpoint')).toBe('d1');
+      expect(await store.getDoc('tasks', 'a')).toMatchObject({
+        views: { '': '', v: 'vp' },
+        mark: 'defaultPass',
+        version: V2,
+      });
+      expect(await store.getDoc('tasks', 'b')).toMatchObject({ views: { v: 'vp' }, mark: null });
+      expect(await store.getMeta('viewCollections')).toEqual(['tasks']);
+      // The rebuild ends: `null` is stored, a page without a checkpoint keeps the one held.
+      await replica.applyServerChanges(
+        [],
+        null,
+        [],
+        null,
+        {},
+        { key: 'v', pass: '', rebuild: null },
+      );
+      expect((await store.getMeta('views'))!.v).toMatchObject({ checkpoint: 'v5', rebuild: null });
+    });
+
+    it('`left` from one view keeps a document another view holds, removes one no view holds, and keeps a pending one', async () => {
+      const { store, replica, changes } = setup(integrityOn);
+      await store.write([{ type: 'setMeta', key: 'views', value: { v: view('v'), w: view('w') } }]);
+      await replica.applyServerChanges(
+        [
+          upsert('both', { title: 'b' }),
+          upsert('one', { title: 'o' }),
+          upsert('mine', { title: 'm' }),
+        ],
+        'v1',
+        [],
+        null,
+        {},
+        { key: 'v', pass: '' },
+      );
+      await replica.applyServerChanges(
+        [upsert('both', { title: 'b' })],
+        'w1',
+        [],
+        null,
+        {},
+        { key: 'w', pass: '' },
+      );
+      await replica.write({ collection: 'tasks', id: 'mine', op: 'patch', data: { note: 'n' } });
+      changes.length = 0;
+      const left = (id: string): ChangeOut => ({
+        collection: 'tasks',
+        id,
+        op: 'delete',
+        data: null,
+        version: V2,
+        left: true,
+      });
+      await replica.applyServerChanges(
+        [left('both'), left('one'), left('mine'), left('never-held')],
+        'v2',
+        [],
+        null,
+        {},
+        { key: 'v', pass: '' },
+      );
+      expect(await store.getDoc('tasks', 'both')).toMatchObject({ views: { w: '' } });
+      expect(await store.getDoc('tasks', 'one')).toBeNull();
+      expect(await store.getDoc('tasks', 'mine')).toMatchObject({ views: {}, pending: true });
+      expect(await store.getDoc('tasks', 'never-held')).toBeNull();
+      expect(changes).toEqual([
+        { collection: 'tasks', ids: ['both', 'mine', 'one'], source: 'server' },
+      ]);
+      if (integrityOn)
+        expect((await store.getMeta('checksums'))!.tasks).toBe(await sumOf(store, 'tasks'));
+      else expect(await store.getMeta('checksums')).toBeNull();
+      // `left` of the default request teaches that the collection is served through views.
+      const fresh = setup(integrityOn);
+      await fresh.replica.applyServerChanges([left('x')], 'c1');
+      expect(await fresh.store.getMeta('viewCollections')).toEqual(['tasks']);
+      expect(await fresh.store.getMeta('checkpoint')).toBe('c1');
+    });
+
+    it('a server change over a pending document keeps the local change on top, still pending; a version ahead of the clock moves it', async () => {
+      const { store, replica } = setup(integrityOn);
+      await replica.write({ collection: 'tasks', id: 'a', op: 'upsert', data: { title: 'mine' } });
+      await replica.write({ collection: 'tasks', id: 'a', op: 'patch', data: { note: 'n' } });
+      const FAR = '20260502T120030.000Z-0000-srv1'; // 30 s ahead of the device's clock
+      await replica.applyServerChanges([upsert('a', { title: 'server', n: 1 }, FAR)], 'c1');
+      expect(await store.getDoc('tasks', 'a')).toMatchObject({
+        server: { title: 'server', n: 1 },
+        data: { title: 'mine', note: 'n' },
+        pending: true,
+        version: FAR,
+      });
+      expect(replica.clock.now() > FAR).toBe(true);
+    });
+
+    it('the last change of a document in a page wins, in page order for the change event', async () => {
+      const { store, replica } = setup(integrityOn);
+      const seen: string[][] = [];
+      const events = (replica as unknown as { events: Emitter<SyncClientEvents> }).events;
+      events.on('change', (e) => seen.push([...e.ids]));
+      await replica.applyServerChanges(
+        [
+          upsert('a', { title: '1' }, V1),
+          upsert('b', { title: 'b' }, V1),
+          upsert('a', { title: '2' }, V2),
+        ],
+        'c1',
+      );
+      expect((await store.getDoc('tasks', 'a'))!.data).toEqual({ title: '2' });
+      expect(seen).toEqual([['b', 'a']]);
+    });
+
+    it('compares only collections of its schema, not served by a view, with nothing pending and no repair under way', async () => {
+      const { store, replica, integrity } = setup(integrityOn);
+      if (!integrity) return;
+      await replica.applyServerChanges([upsert('a', { title: 'A' })], 'c1');
+      const wrong = '00000000000000aa';
+      // Not in the schema: ignored.
+      await replica.applyServerChanges([], 'c2', [], null, { expected: { cats: wrong } });
+      expect(integrity.counters).toMatchObject({ checks: 0, mismatches: 0 });
+      // A repair of tasks under way: checked later.
+      integrity.marks.set('tasks', 'repair');
+      await replica.applyServerChanges([], 'c3', [], null, { expected: { tasks: wrong } });
+      integrity.marks.clear();
+      // Pending local changes of tasks: checked later.
+      const entry = await replica.write({
+        collection: 'tasks',
+        id: 'p',
+        op: 'upsert',
+        data: { title: 'p' },
+      });
+      await replica.applyServerChanges([], 'c4', [], null, { expected: { tasks: wrong } });
+      expect(integrity.counters).toMatchObject({ checks: 0, mismatches: 0 });
+      await replica.applyPushResults(
+        [entry],
+        answer([{ mutationId: entry.mutationId, id: 'p', version: V2 }]),
+      );
+      // Served by a view: its sums cover views, not the default request.
+      await store.write([{ type: 'setMeta', key: 'views', value: { v: view('v') } }]);
+      await replica.applyServerChanges([], 'c5', [], null, { expected: { tasks: wrong } });
+      expect(integrity.counters).toMatchObject({ checks: 0, mismatches: 0 });
+      await store.write([{ type: 'setMeta', key: 'views', value: {} }]);
+      // Now it is compared: a mismatch is flagged with both sums and the checkpoint.
+      await replica.applyServerChanges([], 'c6', [], null, { expected: { tasks: wrong } });
+      expect(integrity.counters).toMatchObject({ checks: 1, mismatches: 1, audits: 0 });
+      expect(integrity.pending.get('tasks')).toEqual({
+        collection: 'tasks',
+        expected: wrong,
+        actual: await sumOf(store, 'tasks'),
+        checkpoint: 'c6',
+      });
+      // A collection never written here compares as empty.
+      await replica.applyServerChanges([], 'c7', [], null, {
+        expected: { notes: '0000000000000000' },
+      });
+      expect(integrity.counters).toMatchObject({ checks: 2, mismatches: 1 });
+    });
+  });
+
+  describe('re-identification', () => {
+    it('renumbers every outbox entry above every id handed out, in order, and takes the new ids', async () => {
+      const { store, replica } = setup(integrityOn);
+      const sent = await replica.writeMany([
+        { collection: 'tasks', id: 'a', op: 'upsert', data: { title: 'a' } },
+        { collection: 'tasks', id: 'b', op: 'upsert', data: { title: 'b' } },
+        { collection: 'tasks', id: 'c', op: 'upsert', data: { title: 'c' } },
+      ]);
+      // Entry 1 was applied as this very change: settled; 2 and 3 are renumbered after 3.
+      const result = await replica.reidentify(sent, [sent[0]!.mutationId], {
+        clientId: 'new-id',
+        nodeId: 'newnode',
+      });
+      expect(result).toEqual({ renumbered: 2, recorded: 1 });
+      expect((await store.listOutbox()).map((e) => [e.id, e.mutationId])).toEqual([
+        ['b', 4],
+        ['c', 5],
+      ]);
+      expect(await store.getMeta('nextMutationId')).toBe(6);
+      expect(await store.getMeta('clientId')).toBe('new-id');
+      expect(await store.getMeta('nodeId')).toBe('newnode');
+      expect(replica.clock.now().endsWith('newnode')).toBe(true);
+      expect(await store.getDoc('tasks', 'a')).toMatchObject({ pending: false });
+      // Nothing recorded: nothing settled, all renumbered.
+      const again = await replica.reidentify([], [], { clientId: 'third', nodeId: 'n3' });
+      expect(again).toEqual({ renumbered: 2, recorded: 0 });
+      expect((await store.listOutbox()).map((e) => e.mutationId)).toEqual([6, 7]);
+    });
+  });
+
   describe('audits and recomputes', () => {
     it.runIf(integrityOn)(
       'an audit that finds the kept sums wrong stores the right ones and keeps the other collections',
