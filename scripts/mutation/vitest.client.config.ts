@@ -30,6 +30,7 @@ export default defineConfig({
       'test/client/refusal.test.ts',
       'test/client/local.test.ts',
       'test/client/replica.test.ts',
+      'test/client/replica-direct.test.ts',
       'test/client/replica-order.test.ts',
       'test/client/settle-order.test.ts',
       'test/client/retry.test.ts',
@@ -44,8 +45,6 @@ export default defineConfig({
       'test/client/identity.test.ts',
       'test/client/integrity.test.ts',
       'test/client/first-sync.test.ts',
-      // Views against the reference model: the replica's view bookkeeping end to end.
-      'test/views/oracle.test.ts',
     ],
     exclude: ['node_modules/**', 'dist/**', '.tmp/**'],
     testTimeout: 60_000,

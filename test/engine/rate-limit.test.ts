@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { SyncError } from '../../shared/errors.js';
 import { defineSyncSchema } from '../../shared/schema.js';
 import { createSyncEngine } from '../../server/engine/engine.js';
-import { createRateLimiter } from '../../server/engine/rate-limit.js';
+import { createRateLimiter, createTokenBuckets } from '../../server/engine/rate-limit.js';
 import type { EngineEvent } from '../../server/engine/types.js';
 import { memoryStore } from '../../server/stores/memory.js';
 import type { Store } from '../../server/stores/store.js';
@@ -54,6 +54,30 @@ describe('createRateLimiter', () => {
     );
     expect(limiter.take(alice, 'push')).toBe(0);
     expect(limiter.take(bob, 'push')).toBe(1000); // same scope, same bucket
+  });
+});
+
+describe('createTokenBuckets: forgetting idle buckets', () => {
+  it('once more than 10,000 keys are held, only full (idle) buckets are forgotten: a drained one keeps its debt', () => {
+    let t = 0;
+    const buckets = createTokenBuckets({ requests: 2, windowMs: 1000 }, () => t);
+    // `hot` drains its bucket; 10,000 other keys each take one token of two.
+    expect([buckets.take('hot'), buckets.take('hot'), buckets.take('hot')]).toEqual([0, 0, 500]);
+    for (let i = 0; i < 10_000; i++) buckets.take(`k${i}`);
+    // The next new key sweeps: none is full yet, nothing is forgotten, `hot` still waits.
+    t = 100;
+    expect(buckets.take('new-1')).toBe(0);
+    expect(buckets.take('hot')).toBe(400);
+    // Later the others have refilled (idle) while `hot` was just drained again: a sweep at the
+    // next doubling (20,000 keys) forgets the idle ones and keeps `hot`'s debt.
+    t = 700;
+    for (let i = 0; i < 10_000; i++) buckets.take(`m${i}`);
+    expect(buckets.take('hot')).toBe(0);
+    expect(buckets.take('hot')).toBeGreaterThan(0);
+    expect(buckets.take('new-2')).toBe(0);
+    expect(buckets.take('hot')).toBeGreaterThan(0);
+    // A forgotten key starts again with a full bucket, as it had.
+    expect([buckets.take('k1'), buckets.take('k1'), buckets.take('k1')]).toEqual([0, 0, 500]);
   });
 });
 

@@ -118,6 +118,15 @@ describe('checkSchemaVersion', () => {
     }
   });
 
+  it("the BAD_REQUEST says zod's reason for the value", () => {
+    expect(thrown(() => checkSchemaVersion(open, '3')).message).toBe(
+      'schemaVersion: Invalid input: expected number, received string',
+    );
+    expect(thrown(() => checkSchemaVersion(open, 1.5)).issues).toEqual([
+      { path: 'schemaVersion', message: 'must be an integer' },
+    ]);
+  });
+
   it('below the minimum: UPGRADE_REQUIRED naming both versions; at or above it, or with no minimum: passes', () => {
     const e = thrown(() => checkSchemaVersion(gated, 2));
     expect(e.code).toBe('UPGRADE_REQUIRED');
