@@ -72,6 +72,9 @@ describe('compareStrings and codePointKey', () => {
     expect(codePointKey('a\ud7ff')).toBe('a\ud7ff');
     expect(codePointKey('ab\uff01c')).not.toBe('ab\uff01c');
     expect(codePointKey('ab\uff01c').startsWith('ab')).toBe(true);
+    // Each unit from D800–FFFF moved, the others kept, nothing added.
+    expect(codePointKey('ab\uff01c')).toBe('ab\uf701c');
+    expect(codePointKey('x\ud83d\ude00')).toBe('x\uf83d\ufe00');
   });
 });
 
