@@ -325,3 +325,153 @@ describe('createSyncEngine', () => {
     expect(prunes).toBe(1);
   });
 });
+
+describe('createSyncEngine: gates, start-up and lifecycle', () => {
+  it('an outdated client is refused with UPGRADE_REQUIRED on every operation, before its credentials are looked at', async () => {
+    const now = 1_800_000_000_000;
+    const { engine } = await setup({
+      schema: Object.assign(Object.create(testSchema), { version: 3 }),
+      minSchemaVersion: 2,
+      clock: { now: () => now },
+    });
+    // Expired credentials too: the version is checked first.
+    const actor: Actor = { ...newActor('gate'), expiresAt: now - 1 };
+    const old = { schemaVersion: 1 };
+    for (const call of [
+      () => engine.push(actor, { clientId: 'd', changes: [up(1, 'a', 'A')], ...old }),
+      () => engine.pull(actor, old),
+      () => engine.full(actor, old),
+      () => engine.stream(actor, old),
+      () => engine.checkSchemaVersion(1),
+    ]) {
+      const e = await syncError(call);
+      expect(e.code).toBe('UPGRADE_REQUIRED');
+      expect(e.minSchemaVersion).toBe(2);
+    }
+    expect(engine.checkSchemaVersion(2)).toBeUndefined();
+    expect(engine.checkSchemaVersion(undefined)).toBeUndefined();
+  });
+
+  it('authorizeRead: named collections against authorizeCollection, a view against its rule; nothing named, nothing asked', async () => {
+    const asked: string[] = [];
+    const { engine } = await setup({
+      authorizeCollection: ({ collection, op }) => {
+        asked.push(`${op}:${collection}`);
+        return collection !== 'notes';
+      },
+      rules: { mine: { collection: 'tasks', fields: ['title'], where: () => ({ title: 'x' }) } },
+    });
+    const actor = newActor('read');
+    await expect(engine.authorizeRead(actor, 'pull', ['tasks'])).resolves.toBeUndefined();
+    expect((await syncError(engine.authorizeRead(actor, 'full', ['notes']))).code).toBe(
+      'FORBIDDEN',
+    );
+    await engine.authorizeRead(actor, 'stream', []);
+    await engine.authorizeRead(actor, 'stream', undefined);
+    expect(asked).toEqual(['pull:tasks', 'full:notes']);
+    await expect(
+      engine.authorizeRead(actor, 'pull', undefined, { rule: 'mine' }),
+    ).resolves.toBeUndefined();
+    const unknown = await syncError(
+      engine.authorizeRead(actor, 'pull', undefined, { rule: 'nope' }),
+    );
+    expect(unknown.code).toBe('BAD_REQUEST');
+    const bad = await syncError(
+      engine.authorizeRead(actor, 'pull', undefined, { rule: 7 } as never),
+    );
+    expect(bad.code).toBe('BAD_REQUEST');
+    expect(bad.issues[0]!.path).toMatch(/^view/);
+  });
+
+  it('rules at start-up: defaultViews must name rules; unindexed rules are warned about once; indexes are made, a failure reported', async () => {
+    const rules = {
+      mine: { collection: 'tasks', fields: ['title'], where: () => ({ title: 'x' }) },
+      loose: { collection: 'notes', where: () => ({}) },
+    };
+    await expect(setup({ rules, defaultViews: ['mine', 'ghost'] })).rejects.toThrow(
+      'createSyncEngine: defaultViews names unknown rule "ghost"',
+    );
+    // A function is called per request, not checked here.
+    await expect(setup({ rules, defaultViews: () => ['ghost'] })).resolves.toBeDefined();
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (message: string) => void warnings.push(message);
+    try {
+      await setup({ rules });
+      await setup({ rules: { mine: rules.mine } });
+      await setup({ rules: {} });
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings).toEqual([
+      'trpc-offline-sync: rules without declared fields are served unindexed: loose',
+    ]);
+
+    const store = memoryStore();
+    await store.init();
+    const made: unknown[] = [];
+    const events: EngineEvent[] = [];
+    const failing = Object.create(store) as typeof store;
+    failing.ensureIndexes = async (indexes) => {
+      made.push(indexes);
+      throw new Error('no space for an index');
+    };
+    createSyncEngine({
+      store: failing,
+      schema: testSchema,
+      rules: { mine: rules.mine },
+      retention: { pruneIntervalMs: 0 },
+      onEvent: (e) => events.push(e),
+    });
+    createSyncEngine({
+      store: failing,
+      schema: testSchema,
+      rules: { loose: rules.loose },
+      retention: { pruneIntervalMs: 0 },
+    });
+    await expect.poll(() => events.length).toBe(1);
+    expect(made).toEqual([[{ collection: 'tasks', fields: ['title'] }]]);
+    expect(events[0]).toMatchObject({ type: 'error', where: 'indexes' });
+    expect((events[0] as { error: Error }).error.message).toBe('no space for an index');
+  });
+
+  it("slowConsumer and a queue overflow are reported with their reason; feedStatus and verifyChecksums are the feed's and the store's", async () => {
+    const { engine, events, store } = await setup({ stream: { maxQueue: 1 } });
+    const actor = newActor('slow');
+    engine.slowConsumer(actor, 'sse');
+    expect(events).toEqual([{ type: 'stream_overflow', actor, face: 'sse', reason: 'buffer' }]);
+    expect(engine.feedStatus()).toMatchObject({ subscribers: 0 });
+    await engine.write(actor.scopeId, [
+      { collection: 'tasks', id: 'a', op: 'upsert', data: { title: 'A' } },
+    ]);
+    expect(await engine.verifyChecksums(actor.scopeId)).toMatchObject({
+      scope: actor.scopeId,
+      mismatches: 0,
+      seq: (await store.head(actor.scopeId)).seq,
+    });
+  });
+
+  it('without a prune interval no prune runs; close() stops the live feed', async () => {
+    const store = memoryStore();
+    await store.init();
+    let prunes = 0;
+    const counting = Object.create(store) as typeof store;
+    counting.prune = async (before) => (prunes++, store.prune(before));
+    const engine = createSyncEngine({
+      store: counting,
+      schema: testSchema,
+      retention: { pruneIntervalMs: 0 },
+    });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(prunes).toBe(0);
+    const actor = newActor('closing');
+    const controller = new AbortController();
+    const iterator = engine.stream(actor, {}, controller.signal)[Symbol.asyncIterator]();
+    await iterator.next();
+    expect(engine.feedStatus().subscribers).toBe(1);
+    await engine.close();
+    controller.abort();
+    for (;;) if ((await iterator.next()).done) break;
+    expect(engine.feedStatus().subscribers).toBe(0);
+  });
+});
