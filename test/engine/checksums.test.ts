@@ -185,7 +185,7 @@ describe('checksumsAt and storedHash', () => {
       fields: {},
       version: 'v1',
       deleted: false,
-    } as StoredDoc;
+    } as unknown as StoredDoc;
     expect(storedHash(doc)).toBe(docHash('a', 'v1', { title: 'A' }));
     expect(storedHash({ ...doc, deleted: true })).toBe(0n);
     expect(storedHash({ ...doc, data: null })).toBe(0n);

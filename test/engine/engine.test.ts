@@ -273,7 +273,7 @@ describe('createSyncEngine', () => {
     const { engine, events } = await setup();
     const actor: Actor = { ...newActor('closed'), expiresAt: Date.now() + 60_000 };
     const controller = new AbortController();
-    const iterator = engine.stream(actor, {}, controller.signal);
+    const iterator = engine.stream(actor, {}, controller.signal)[Symbol.asyncIterator]();
     const first = await iterator.next();
     expect(first.done).toBe(false);
     controller.abort();
@@ -392,7 +392,7 @@ describe('createSyncEngine: gates, start-up and lifecycle', () => {
       'createSyncEngine: defaultViews names unknown rule "ghost"',
     );
     // A function is called per request, not checked here.
-    await expect(setup({ rules, defaultViews: () => ['ghost'] })).resolves.toBeDefined();
+    await expect(setup({ rules, defaultViews: () => [{ rule: 'ghost' }] })).resolves.toBeDefined();
     const warnings: string[] = [];
     const warn = console.warn;
     console.warn = (message: string) => void warnings.push(message);
