@@ -44,11 +44,15 @@ try {
     const start = offset(original, m.location.start);
     const end = offset(original, m.location.end);
     writeFileSync(file, original.slice(0, start) + m.replacement + original.slice(end));
-    const run = spawnSync('npx', ['vitest', 'run', '--bail=1', ...tests], {
-      encoding: 'utf8',
-      env: { ...process.env, CI: 'true' },
-      timeout: 300_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      ['node_modules/vitest/vitest.mjs', 'run', '--bail=1', ...tests],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, CI: 'true' },
+        timeout: 300_000,
+      },
+    );
     const killed = run.status !== 0;
     results.push({ id: m.id, killed });
     console.log(
