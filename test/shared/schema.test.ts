@@ -59,6 +59,11 @@ describe('parseDocument', () => {
     const bad = schema.parseDocument('tasks', { title: 3, due: null });
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.issues.map((i) => i.path)).toEqual(['title']);
+    // Not an object: zod's own issue at the root (no reserved-name check on it).
+    expect(schema.parseDocument('notes', null)).toEqual({
+      ok: false,
+      issues: [{ path: '', message: 'Invalid input: expected object, received null' }],
+    });
     for (const notObject of [null, 'x', 3])
       expect(schema.parseDocument('notes', notObject).ok).toBe(false);
   });
