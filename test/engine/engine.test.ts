@@ -475,3 +475,37 @@ describe('createSyncEngine: gates, start-up and lifecycle', () => {
     expect(engine.feedStatus().subscribers).toBe(0);
   });
 });
+
+describe('createSyncEngine: live feed errors', () => {
+  it('a failed read of the live feed is reported as an error event where "feed"', async () => {
+    const store = memoryStore();
+    await store.init();
+    let failReads = false;
+    const flaky = Object.create(store) as typeof store;
+    flaky.readOplog = async (scope, options) => {
+      if (failReads) throw new Error('oplog read failed');
+      return store.readOplog(scope, options);
+    };
+    const events: EngineEvent[] = [];
+    const engine = createSyncEngine({
+      store: flaky,
+      schema: testSchema,
+      retention: { pruneIntervalMs: 0 },
+      onEvent: (e) => events.push(e),
+    });
+    const actor = newActor('feed');
+    const controller = new AbortController();
+    const iterator = engine.stream(actor, {}, controller.signal)[Symbol.asyncIterator]();
+    await iterator.next();
+    failReads = true;
+    await engine.write(actor.scopeId, [
+      { collection: 'tasks', id: 'a', op: 'upsert', data: { title: 'A' } },
+    ]);
+    await expect.poll(() => events.filter((e) => e.type === 'error').length).toBeGreaterThan(0);
+    const error = events.find((e) => e.type === 'error')!;
+    expect(error).toMatchObject({ type: 'error', where: 'feed' });
+    expect((error as { error: Error }).error.message).toBe('oplog read failed');
+    controller.abort();
+    await engine.close();
+  });
+});
