@@ -38,6 +38,8 @@ function offset(text, { line, column }) {
   return at + column - 1;
 }
 
+/** A mutant that makes a test wait forever fails it after this long (HAND_KILL_TIMEOUT_MS), not the suite's usual timeout. */
+const TEST_TIMEOUT = Number(process.env.HAND_KILL_TIMEOUT_MS ?? 10_000);
 const results = [];
 try {
   for (const m of wanted) {
@@ -46,7 +48,13 @@ try {
     writeFileSync(file, original.slice(0, start) + m.replacement + original.slice(end));
     const run = spawnSync(
       process.execPath,
-      ['node_modules/vitest/vitest.mjs', 'run', '--bail=1', ...tests],
+      [
+        'node_modules/vitest/vitest.mjs',
+        'run',
+        '--bail=1',
+        `--testTimeout=${TEST_TIMEOUT}`,
+        ...tests,
+      ],
       {
         encoding: 'utf8',
         env: { ...process.env, CI: 'true' },
