@@ -939,6 +939,219 @@ describe.each([
     expect(await store.getDoc('tasks', 'a')).toBeNull();
     if (integrityOn)
       expect((await store.getMeta('checksums'))!.tasks).toBe(await sumOf(store, 'tasks'));
+    else expect(await store.getMeta('checksums')).toBeNull();
+  });
+
+  describe('more answers and pages', () => {
+    const view = (key: string) => ({
+      key,
+      rule: 'r',
+      params: null,
+      collection: 'tasks',
+      checkpoint: null,
+      rebuild: null,
+      ready: true,
+      leaving: false,
+      at: '',
+    });
+
+    it('collections served through views are learned from view pages and mixed pages with `left`, added to those known', async () => {
+      const { store, replica } = setup(integrityOn);
+      await store.write([
+        { type: 'setMeta', key: 'viewCollections', value: ['notes'] },
+        { type: 'setMeta', key: 'views', value: { v: view('v') } },
+      ]);
+      await replica.applyServerChanges(
+        [upsert('a', { title: 'A' })],
+        'v1',
+        [],
+        null,
+        {},
+        { key: 'v', pass: '' },
+      );
+      expect(await store.getMeta('viewCollections')).toEqual(['notes', 'tasks']);
+      const other = setup(integrityOn);
+      await other.store.write([{ type: 'setMeta', key: 'viewCollections', value: ['notes'] }]);
+      await other.replica.applyServerChanges(
+        [
+          upsert('a', { title: 'A' }),
+          { collection: 'tasks', id: 'b', op: 'delete', data: null, version: V1, left: true },
+        ],
+        'c1',
+      );
+      expect(await other.store.getMeta('viewCollections')).toEqual(['notes', 'tasks']);
+    });
+
+    it('`left` from a view that never delivered the document leaves it as it is', async () => {
+      const { store, replica } = setup(integrityOn);
+      await store.write([{ type: 'setMeta', key: 'views', value: { v: view('v'), w: view('w') } }]);
+      await replica.applyServerChanges(
+        [upsert('a', { title: 'A' })],
+        'w1',
+        [],
+        null,
+        {},
+        { key: 'w', pass: '' },
+      );
+      await replica.applyServerChanges(
+        [{ collection: 'tasks', id: 'a', op: 'delete', data: null, version: V2, left: true }],
+        'v1',
+        [],
+        null,
+        {},
+        { key: 'v', pass: '' },
+      );
+      expect(await store.getDoc('tasks', 'a')).toMatchObject({
+        views: { w: '' },
+        data: { title: 'A' },
+      });
+    });
+
+    it.runIf(integrityOn)('an audit finds a collection emptied behind the client', async () => {
+      const { store, replica, integrity } = setup(integrityOn);
+      await replica.applyServerChanges([upsert('a', { title: 'A' })], 'c1');
+      const server = (await store.getMeta('checksums'))!.tasks!;
+      await store.write([{ type: 'deleteDoc', collection: 'tasks', id: 'a' }]);
+      await replica.applyServerChanges([], 'c2', [], null, {
+        expected: { tasks: server },
+        audit: true,
+      });
+      expect(integrity!.counters.mismatches).toBe(1);
+      expect(integrity!.pending.get('tasks')).toMatchObject({
+        expected: server,
+        actual: '0000000000000000',
+      });
+    });
+
+    it('duplicates settle as their original outcome; every push answer counts as a settle for view checks', async () => {
+      const { store, replica, conflicts, integrity } = setup(integrityOn);
+      await replica.applyServerChanges([upsert('a', { title: 'A' })], 'c1');
+      const accepted = await replica.write({
+        collection: 'tasks',
+        id: 'a',
+        op: 'patch',
+        data: { note: 'x' },
+      });
+      await replica.applyPushResults(
+        [accepted],
+        answer([
+          {
+            mutationId: accepted.mutationId,
+            status: 'duplicate',
+            original: 'accepted',
+            version: V2,
+          },
+        ]),
+      );
+      expect(await store.getDoc('tasks', 'a')).toMatchObject({
+        version: V2,
+        server: { title: 'A', note: 'x' },
+        pending: false,
+      });
+      expect(conflicts).toEqual([]);
+      const rejected = await replica.write({
+        collection: 'tasks',
+        id: 'a',
+        op: 'patch',
+        data: { note: 'no' },
+      });
+      await replica.applyPushResults(
+        [rejected],
+        answer([
+          {
+            mutationId: rejected.mutationId,
+            status: 'duplicate',
+            original: 'rejected',
+            error: { code: 'FORBIDDEN', message: 'no' },
+          },
+        ]),
+      );
+      expect(conflicts).toMatchObject([
+        { status: 'rejected', duplicate: true, error: { code: 'FORBIDDEN' } },
+      ]);
+      expect((await replica.rejected()).map((r) => r.error.code)).toEqual(['FORBIDDEN']);
+      // Its outcome forgotten by the server: the state stays, nothing reported.
+      const unknown = await replica.write({
+        collection: 'tasks',
+        id: 'a',
+        op: 'patch',
+        data: { n: 1 },
+      });
+      await replica.applyPushResults(
+        [unknown],
+        answer([{ mutationId: unknown.mutationId, status: 'duplicate' }]),
+      );
+      expect(await store.getDoc('tasks', 'a')).toMatchObject({
+        version: V2,
+        server: { title: 'A', note: 'x' },
+        data: { title: 'A', note: 'x' },
+      });
+      expect(conflicts).toHaveLength(1);
+      if (integrity) expect(integrity.settles).toBe(3);
+    });
+
+    it('a document that left every view stays while later changes of it are pending, and leaves once they are answered', async () => {
+      const { store, replica } = setup(integrityOn);
+      await store.write([
+        {
+          type: 'putDoc',
+          doc: {
+            collection: 'tasks',
+            id: 'a',
+            data: { title: 'A' },
+            server: { title: 'A' },
+            version: V1,
+            views: {},
+          },
+        },
+      ]);
+      if (integrityOn) await replica.recompute('tasks');
+      const first = await replica.write({
+        collection: 'tasks',
+        id: 'a',
+        op: 'patch',
+        data: { note: '1' },
+      });
+      const second = await replica.write({
+        collection: 'tasks',
+        id: 'a',
+        op: 'patch',
+        data: { n: 2 },
+      });
+      await replica.applyPushResults(
+        [first],
+        answer([{ mutationId: first.mutationId, version: V2 }]),
+      );
+      expect(await store.getDoc('tasks', 'a')).toMatchObject({
+        data: { title: 'A', note: '1', n: 2 },
+        pending: true,
+      });
+      await replica.applyPushResults(
+        [second],
+        answer([{ mutationId: second.mutationId, version: V3 }]),
+      );
+      expect(await store.getDoc('tasks', 'a')).toBeNull();
+      if (integrityOn)
+        expect((await store.getMeta('checksums'))!.tasks).toBe(await sumOf(store, 'tasks'));
+    });
+
+    it('re-identification after the top entries were recorded keeps numbering above every id handed out', async () => {
+      const { store, replica } = setup(integrityOn);
+      const sent = await replica.writeMany(
+        ['a', 'b', 'c'].map((id) => ({
+          collection: 'tasks',
+          id,
+          op: 'upsert' as const,
+          data: { title: id },
+        })),
+      );
+      await replica.reidentify(sent, [sent[1]!.mutationId, sent[2]!.mutationId], {
+        clientId: 'n',
+        nodeId: 'nn',
+      });
+      expect((await store.listOutbox()).map((e) => [e.id, e.mutationId])).toEqual([['a', 4]]);
+      expect(await store.getMeta('nextMutationId')).toBe(5);
+    });
   });
 
   describe('the resync sweep', () => {
