@@ -270,7 +270,8 @@ describe('createSyncEngine', () => {
   });
 
   it('a stream closed by its caller before the token expires ends without an error', async () => {
-    const { engine, events } = await setup();
+    // A stream on an empty scope says nothing before its first heartbeat: a short one here.
+    const { engine, events } = await setup({ stream: { heartbeatMs: 20 } });
     const actor: Actor = { ...newActor('closed'), expiresAt: Date.now() + 60_000 };
     const controller = new AbortController();
     const iterator = engine.stream(actor, {}, controller.signal)[Symbol.asyncIterator]();
@@ -461,6 +462,7 @@ describe('createSyncEngine: gates, start-up and lifecycle', () => {
       store: counting,
       schema: testSchema,
       retention: { pruneIntervalMs: 0 },
+      stream: { heartbeatMs: 20 },
     });
     await new Promise((r) => setTimeout(r, 60));
     expect(prunes).toBe(0);
@@ -491,6 +493,7 @@ describe('createSyncEngine: live feed errors', () => {
       store: flaky,
       schema: testSchema,
       retention: { pruneIntervalMs: 0 },
+      stream: { heartbeatMs: 20 },
       onEvent: (e) => events.push(e),
     });
     const actor = newActor('feed');
