@@ -512,3 +512,165 @@ describe('createSyncEngine: live feed errors', () => {
     await engine.close();
   });
 });
+
+describe('createSyncEngine: what the first tests left', () => {
+  it('a scheduled prune that fails is reported where "prune", and the next one still runs', async () => {
+    const store = memoryStore();
+    await store.init();
+    let prunes = 0;
+    const failing = Object.create(store) as typeof store;
+    failing.prune = async () => {
+      prunes++;
+      throw new Error('prune failed');
+    };
+    const events: EngineEvent[] = [];
+    const engine = createSyncEngine({
+      store: failing,
+      schema: testSchema,
+      retention: { pruneIntervalMs: 10 },
+      onEvent: (e) => events.push(e),
+    });
+    await expect.poll(() => prunes, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+    await engine.close();
+    const errors = events.filter((e) => e.type === 'error');
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(errors[0]).toMatchObject({ type: 'error', where: 'prune' });
+    expect((errors[0] as { error: Error }).error.message).toBe('prune failed');
+  });
+
+  it('a rate limit without a clock option runs on the wall clock; its refusal has no issues', async () => {
+    const store = memoryStore();
+    await store.init();
+    const engine = createSyncEngine({
+      store,
+      schema: testSchema,
+      retention: { pruneIntervalMs: 0 },
+      rateLimit: { requests: 1, windowMs: 60_000 },
+    });
+    const actor = newActor('wall');
+    await engine.pull(actor, {});
+    const e = await syncError(engine.pull(actor, {}));
+    expect(e.code).toBe('TOO_MANY_REQUESTS');
+    expect(e.issues).toEqual([]);
+    expect(e.retryAfterMs).toBeGreaterThan(50_000);
+    await engine.close();
+  });
+
+  it("the server's clock moves past a client's HLC, so a later server stamp wins over it", async () => {
+    const now = Date.parse('2026-06-01T12:00:00.000Z');
+    const { engine, store } = await setup({ clock: { node: 'srv', now: () => now } });
+    const ahead = new HlcClock({ node: 'cli', now: () => now + 60_000 }).now();
+    const actor = newActor('receive');
+    await engine.push(actor, { clientId: 'd', changes: [up(1, 'a', 'client', ahead)] });
+    await engine.write(actor.scopeId, [
+      { collection: 'tasks', id: 'a', op: 'upsert', data: { title: 'server' } },
+    ]);
+    const [doc] = await store.scanDocs(actor.scopeId, {
+      collections: ['tasks'],
+      after: null,
+      limit: 1,
+    });
+    expect(doc!.data).toMatchObject({ title: 'server' });
+    expect(doc!.version > ahead).toBe(true);
+  });
+
+  it('a patch with a baseVersion and no resolvers applies (the base is only read for resolvers)', async () => {
+    const { engine } = await setup();
+    const actor = newActor('base');
+    const first = await engine.push(actor, { clientId: 'd', changes: [up(1, 'a', 'A')] });
+    const res = await engine.push(actor, {
+      clientId: 'd',
+      changes: [
+        {
+          mutationId: 2,
+          collection: 'tasks',
+          id: 'a',
+          op: 'patch',
+          data: { done: true },
+          baseVersion: first.results[0]!.version,
+        },
+      ],
+    });
+    expect(res.results[0]!.status).toBe('accepted');
+  });
+
+  it('atomic: false checks the whole push against the ledger first: a copied device applies none of it', async () => {
+    const { engine, store } = await setup();
+    const actor = newActor('ledger');
+    await engine.push(actor, { clientId: 'dev', atomic: false, changes: [up(5, 'a', 'original')] });
+    const head = await store.head(actor.scopeId);
+    // A restored backup: a change under an id not recorded, then a different change under one that is.
+    const e = await syncError(
+      engine.push(actor, {
+        clientId: 'dev',
+        atomic: false,
+        changes: [up(4, 'new', 'new'), up(5, 'a', 'different')],
+      }),
+    );
+    expect(e.code).toBe('CLIENT_ID_CONFLICT');
+    expect(await store.head(actor.scopeId)).toEqual(head);
+  });
+
+  it("a push's event seq is the highest committed one, also when its last change commits nothing; ms are small", async () => {
+    const { engine, events } = await setup({ authorize: ({ change }) => change.id !== 'no' });
+    const actor = newActor('seq');
+    await engine.push(actor, { clientId: 'd', changes: [up(1, 'a', 'A')] });
+    await engine.push(actor, {
+      clientId: 'd',
+      atomic: false,
+      changes: [up(2, 'b', 'B'), up(3, 'no', 'refused')],
+    });
+    const last = events.filter((e) => e.type === 'push').at(-1)!;
+    expect(last).toMatchObject({
+      accepted: 1,
+      rejected: 1,
+      seq: (await engine.store.head(actor.scopeId)).seq,
+    });
+    await engine.pull(actor, {});
+    await engine.full(actor, {});
+    await engine.prune({ before: new Date(0) });
+    for (const e of events)
+      if ('ms' in e) {
+        expect(e.ms).toBeGreaterThanOrEqual(0);
+        expect(e.ms).toBeLessThan(60_000);
+      }
+    expect(events.map((e) => e.type)).toEqual(['push', 'push', 'pull', 'full', 'prune']);
+  });
+
+  it('a stream that falls more than maxQueue commits behind is told to resync, and the overflow is reported', async () => {
+    const { engine, events } = await setup({ stream: { maxQueue: 1, heartbeatMs: 20 } });
+    const actor = newActor('overflow');
+    const controller = new AbortController();
+    const iterator = engine
+      .stream(actor, {}, controller.signal, { face: 'ws' })
+      [Symbol.asyncIterator]();
+    await iterator.next();
+    for (let i = 0; i < 4; i++)
+      await engine.write(actor.scopeId, [
+        { collection: 'tasks', id: `t${i}`, op: 'upsert', data: { title: 'x' } },
+      ]);
+    const seen: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const next = await iterator.next();
+      if (next.done) break;
+      seen.push(next.value.type);
+      if (next.value.type === 'resync_required') break;
+    }
+    expect(seen).toContain('resync_required');
+    expect(events.filter((e) => e.type === 'stream_overflow')).toEqual([
+      { type: 'stream_overflow', actor, face: 'ws', reason: 'queue' },
+    ]);
+    controller.abort();
+    await iterator.return?.(undefined);
+  });
+
+  it('close() ends the live feed of every open stream', async () => {
+    const { engine } = await setup({ stream: { heartbeatMs: 20 } });
+    const iterator = engine.stream(newActor('end'), {})[Symbol.asyncIterator]();
+    await iterator.next();
+    expect(engine.feedStatus().subscribers).toBe(1);
+    await engine.close();
+    expect(engine.feedStatus().subscribers).toBe(0);
+    await iterator.return?.(undefined);
+  });
+});
