@@ -641,9 +641,8 @@ describe('createSyncEngine: what the first tests left', () => {
     const { engine, events } = await setup({ stream: { maxQueue: 1, heartbeatMs: 20 } });
     const actor = newActor('overflow');
     const controller = new AbortController();
-    const iterator = engine
-      .stream(actor, {}, controller.signal, { face: 'ws' })
-      [Symbol.asyncIterator]();
+    const events$ = engine.stream(actor, {}, controller.signal, { face: 'ws' });
+    const iterator = events$[Symbol.asyncIterator]();
     await iterator.next();
     for (let i = 0; i < 4; i++)
       await engine.write(actor.scopeId, [
