@@ -4,7 +4,7 @@
  * numbering, the rate limit's answer, server-side writes, a stream ended by token expiry, and
  * close() waiting for a scheduled prune.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SyncError } from '../../shared/errors.js';
 import { HlcClock } from '../../shared/hlc.js';
 import type { Actor } from '../../shared/protocol.js';
@@ -671,5 +671,69 @@ describe('createSyncEngine: what the first tests left', () => {
     await engine.close();
     expect(engine.feedStatus().subscribers).toBe(0);
     await iterator.return?.(undefined);
+  });
+});
+
+describe('createSyncEngine: details the event and resolver tests pin down', () => {
+  it('event durations are the time the call took (performance.now() after minus before)', async () => {
+    let t = 1_000_000;
+    const spy = vi.spyOn(performance, 'now').mockImplementation(() => (t += 1));
+    try {
+      const { engine, events } = await setup();
+      const actor = newActor('ms');
+      await engine.push(actor, { clientId: 'd', changes: [up(1, 'a', 'A')] });
+      await engine.pull(actor, {});
+      await engine.full(actor, {});
+      await engine.prune({ before: new Date(0) });
+      expect(events.map((e) => e.type)).toEqual(['push', 'pull', 'full', 'prune']);
+      for (const e of events) {
+        const ms = (e as { ms: number }).ms;
+        expect(ms).toBeGreaterThan(0);
+        expect(ms).toBeLessThan(1000);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a resolver is given the base version only when the change names one', async () => {
+    const bases: unknown[] = [];
+    const { engine } = await setup({
+      resolvers: {
+        tasks: ({ incoming, base }) => {
+          bases.push(base);
+          return incoming;
+        },
+      },
+    });
+    const actor = newActor('resolver');
+    const first = await engine.push(actor, { clientId: 'd', changes: [up(1, 'a', 'A')] });
+    await engine.push(actor, { clientId: 'd', changes: [up(2, 'a', 'B')] });
+    await engine.push(actor, {
+      clientId: 'd',
+      changes: [{ ...up(3, 'a', 'C'), baseVersion: first.results[0]!.version }],
+    });
+    expect(bases[0]).toBeUndefined();
+    expect(bases[1]).toBeUndefined();
+    expect(bases[2]).toMatchObject({ title: 'A' });
+  });
+
+  it('CLIENT_ID_CONFLICT on a non-atomic push names the ids recorded as these very changes, across the whole push', async () => {
+    const { engine } = await setup();
+    const actor = newActor('recorded');
+    await engine.push(actor, {
+      clientId: 'dev',
+      atomic: false,
+      changes: [up(1, 'a', 'A'), up(2, 'b', 'B')],
+    });
+    const e = await syncError(
+      engine.push(actor, {
+        clientId: 'dev',
+        atomic: false,
+        changes: [up(1, 'a', 'A'), up(2, 'b', 'other')],
+      }),
+    );
+    expect(e.code).toBe('CLIENT_ID_CONFLICT');
+    expect(e.recorded).toEqual([1]);
   });
 });
