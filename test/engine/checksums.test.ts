@@ -100,6 +100,28 @@ describe('verifyChecksums', () => {
     });
   });
 
+  it('a collection whose rows are gone from the database (no tombstone) is found: kept sum left, computed empty', async () => {
+    const { store, engine } = await setup();
+    const scope = newActor('gone').scopeId;
+    await engine.write(scope, [
+      { collection: 'tasks', id: 'a', op: 'upsert', data: { title: 'A' } },
+      { collection: 'notes', id: 'n', op: 'upsert', data: { body: 'b' } },
+    ]);
+    // The store's scan no longer sees any note, as after a DELETE in the database.
+    const deleted = Object.create(store) as Store;
+    deleted.scanDocs = async (s, o) =>
+      (await store.scanDocs(s, o)).filter((d) => d.collection !== 'notes');
+    const report = await verifyChecksums(deleted, scope);
+    expect(report.collections.find((c) => c.collection === 'notes')).toEqual({
+      collection: 'notes',
+      kept: expect.not.stringMatching(/^0+$/),
+      computed: EMPTY_CHECKSUM,
+      docs: 0,
+      ok: false,
+    });
+    expect(report.mismatches).toBe(1);
+  });
+
   it('starts over when a commit lands during the scan, and gives up after `attempts`', async () => {
     const { store, engine } = await setup();
     const scope = newActor('busy').scopeId;

@@ -59,18 +59,18 @@ describe('createRateLimiter', () => {
 
 describe('createTokenBuckets: forgetting idle buckets', () => {
   it('once more than 10,000 keys are held, only full (idle) buckets are forgotten: a drained one keeps its debt', () => {
-    let t = 0;
+    let t = 1_000_000; // not 0: elapsed time must be `t - at`, never `t + at`
     const buckets = createTokenBuckets({ requests: 2, windowMs: 1000 }, () => t);
     // `hot` drains its bucket; 10,000 other keys each take one token of two.
     expect([buckets.take('hot'), buckets.take('hot'), buckets.take('hot')]).toEqual([0, 0, 500]);
     for (let i = 0; i < 10_000; i++) buckets.take(`k${i}`);
     // The next new key sweeps: none is full yet, nothing is forgotten, `hot` still waits.
-    t = 100;
+    t = 1_000_100;
     expect(buckets.take('new-1')).toBe(0);
     expect(buckets.take('hot')).toBe(400);
     // Later the others have refilled (idle) while `hot` was just drained again: a sweep at the
     // next doubling (20,000 keys) forgets the idle ones and keeps `hot`'s debt.
-    t = 700;
+    t = 1_000_700;
     for (let i = 0; i < 10_000; i++) buckets.take(`m${i}`);
     expect(buckets.take('hot')).toBe(0);
     expect(buckets.take('hot')).toBeGreaterThan(0);
