@@ -120,6 +120,8 @@ describe('verifyChecksums', () => {
       ok: false,
     });
     expect(report.mismatches).toBe(1);
+    // Sorted by name, whichever side named it first.
+    expect(report.collections.map((c) => c.collection)).toEqual(['notes', 'tasks']);
   });
 
   it('starts over when a commit lands during the scan, and gives up after `attempts`', async () => {
