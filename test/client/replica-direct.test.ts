@@ -69,6 +69,32 @@ function answer(results: Partial<PushResult>[]): PushResponse {
   };
 }
 
+/** A subscription's stored state (a view of `tasks`, ready, nothing under way). */
+const view = (key: string, extra: Record<string, unknown> = {}) => ({
+  key,
+  rule: 'r',
+  params: null,
+  collection: 'tasks',
+  checkpoint: null,
+  rebuild: null,
+  ready: true,
+  leaving: false,
+  at: '',
+  ...extra,
+});
+
+/** Writes a task row straight into the local store, behind the replica (its kept sums do not move). */
+const putTask = (store: LocalStore, doc: Omit<LocalDoc, 'collection'>) =>
+  store.write([{ type: 'putDoc', doc: { collection: 'tasks', ...doc } }]);
+
+/** A local patch of a task. */
+const patch = (replica: Replica, id: string, data: Record<string, unknown>) =>
+  replica.write({ collection: 'tasks', id, op: 'patch', data });
+
+/** Settles `entry` with one push result about it. */
+const settle = (replica: Replica, entry: { mutationId: number }, result: Partial<PushResult>) =>
+  replica.applyPushResults([entry as never], answer([{ mutationId: entry.mutationId, ...result }]));
+
 async function thrown(p: Promise<unknown>): Promise<SyncError> {
   const e = await p.then(
     () => null,
@@ -149,19 +175,13 @@ describe.each([
 
     it('a local write keeps the views that delivered the document', async () => {
       const { store, replica } = setup(integrityOn);
-      await store.write([
-        {
-          type: 'putDoc',
-          doc: {
-            collection: 'tasks',
-            id: 'a',
-            data: { title: 'A' },
-            server: { title: 'A' },
-            version: V1,
-            views: { mine: '' },
-          },
-        },
-      ]);
+      await putTask(store, {
+        id: 'a',
+        data: { title: 'A' },
+        server: { title: 'A' },
+        version: V1,
+        views: { mine: '' },
+      });
       await replica.write({ collection: 'tasks', id: 'a', op: 'patch', data: { note: 'n' } });
       expect((await store.getDoc('tasks', 'a'))!.views).toEqual({ mine: '' });
     });
@@ -177,10 +197,7 @@ describe.each([
         data: { title: 'one' },
       });
       await replica.write({ collection: 'tasks', id: 'a', op: 'patch', data: { note: 'two' } });
-      await replica.applyPushResults(
-        [first],
-        answer([{ mutationId: first.mutationId, version: V1 }]),
-      );
+      await settle(replica, first, { version: V1 });
       const doc = (await store.getDoc('tasks', 'a'))!;
       expect(doc).toMatchObject({
         data: { title: 'one', note: 'two' },
@@ -194,20 +211,10 @@ describe.each([
     it('accepted: server state and version move at once (before any pull), nothing pending', async () => {
       const { store, replica, changes } = setup(integrityOn);
       await replica.applyServerChanges([upsert('a', { title: 'A' }, V1)], 'c1');
-      const entry = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { note: 'mine' },
-      });
+      const entry = await patch(replica, 'a', { note: 'mine' });
       expect(entry.baseVersion).toBe(V1);
       changes.length = 0;
-      expect(
-        await replica.applyPushResults(
-          [entry],
-          answer([{ mutationId: entry.mutationId, version: V2 }]),
-        ),
-      ).toBe(1);
+      expect(await settle(replica, entry, { version: V2 })).toBe(1);
       expect(await store.getDoc('tasks', 'a')).toMatchObject({
         server: { title: 'A', note: 'mine' },
         data: { title: 'A', note: 'mine' },
@@ -226,13 +233,8 @@ describe.each([
     it('accepted without a version keeps the version held', async () => {
       const { store, replica } = setup(integrityOn);
       await replica.applyServerChanges([upsert('a', { title: 'A' }, V1)], 'c1');
-      const entry = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { note: 'x' },
-      });
-      await replica.applyPushResults([entry], answer([{ mutationId: entry.mutationId }]));
+      const entry = await patch(replica, 'a', { note: 'x' });
+      await settle(replica, entry, {});
       expect(await store.getDoc('tasks', 'a')).toMatchObject({
         version: V1,
         server: { title: 'A', note: 'x' },
@@ -242,32 +244,16 @@ describe.each([
     it('an answer older than the state held (a later commit came first) keeps the later state', async () => {
       const { store, replica } = setup(integrityOn);
       await replica.applyServerChanges([upsert('a', { title: 'A' }, V1)], 'c1');
-      const entry = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { note: 'x' },
-      });
+      const entry = await patch(replica, 'a', { note: 'x' });
       await replica.applyServerChanges([upsert('a', { title: 'later', note: 'x' }, V3)], 'c2');
-      await replica.applyPushResults(
-        [entry],
-        answer([{ mutationId: entry.mutationId, version: V2 }]),
-      );
+      await settle(replica, entry, { version: V2 });
       expect(await store.getDoc('tasks', 'a')).toMatchObject({
         version: V3,
         server: { title: 'later', note: 'x' },
       });
       // Equal versions (the stream delivered this very commit first): the change applies on the state held.
-      const again = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { n: 1 },
-      });
-      await replica.applyPushResults(
-        [again],
-        answer([{ mutationId: again.mutationId, version: V3 }]),
-      );
+      const again = await patch(replica, 'a', { n: 1 });
+      await settle(replica, again, { version: V3 });
       expect((await store.getDoc('tasks', 'a'))!.server).toEqual({
         title: 'later',
         note: 'x',
@@ -278,23 +264,12 @@ describe.each([
     it('conflict_resolved adopts the stored document and version at once, and reports the conflict', async () => {
       const { store, replica, conflicts } = setup(integrityOn);
       await replica.applyServerChanges([upsert('a', { title: 'A' }, V1)], 'c1');
-      const entry = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { title: 'mine' },
+      const entry = await patch(replica, 'a', { title: 'mine' });
+      await settle(replica, entry, {
+        status: 'conflict_resolved',
+        version: V2,
+        doc: { title: 'theirs' },
       });
-      await replica.applyPushResults(
-        [entry],
-        answer([
-          {
-            mutationId: entry.mutationId,
-            status: 'conflict_resolved',
-            version: V2,
-            doc: { title: 'theirs' },
-          },
-        ]),
-      );
       expect(await store.getDoc('tasks', 'a')).toMatchObject({
         data: { title: 'theirs' },
         server: { title: 'theirs' },
@@ -309,16 +284,8 @@ describe.each([
         duplicate: false,
       });
       // Without doc and version: the state held stays.
-      const next = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { title: 'again' },
-      });
-      await replica.applyPushResults(
-        [next],
-        answer([{ mutationId: next.mutationId, status: 'conflict_resolved' }]),
-      );
+      const next = await patch(replica, 'a', { title: 'again' });
+      await settle(replica, next, { status: 'conflict_resolved' });
       expect(await store.getDoc('tasks', 'a')).toMatchObject({
         server: { title: 'theirs' },
         version: V2,
@@ -329,23 +296,8 @@ describe.each([
     it('rejected: the server state stays (even if the answer names a doc), the change is recorded with a default error', async () => {
       const { store, replica, conflicts } = setup(integrityOn);
       await replica.applyServerChanges([upsert('a', { title: 'A' }, V1)], 'c1');
-      const entry = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { title: 'no' },
-      });
-      await replica.applyPushResults(
-        [entry],
-        answer([
-          {
-            mutationId: entry.mutationId,
-            status: 'rejected',
-            version: V2,
-            doc: { title: 'other' },
-          },
-        ]),
-      );
+      const entry = await patch(replica, 'a', { title: 'no' });
+      await settle(replica, entry, { status: 'rejected', version: V2, doc: { title: 'other' } });
       expect(await store.getDoc('tasks', 'a')).toMatchObject({
         data: { title: 'A' },
         server: { title: 'A' },
@@ -358,12 +310,7 @@ describe.each([
         kind: 'result',
       });
       expect(conflicts[0]).toMatchObject({ status: 'rejected', id: 'a', duplicate: false });
-      const refused = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { title: 'big' },
-      });
+      const refused = await patch(replica, 'a', { title: 'big' });
       await replica.applyRefusal(refused, {
         code: 'PAYLOAD_TOO_LARGE',
         message: 'too big',
@@ -392,12 +339,7 @@ describe.each([
       ).toBe(0);
       expect(await store.getMeta('hlc')).toBe(hlc);
       // The same id in another collection: not this entry.
-      expect(
-        await replica.applyPushResults(
-          [entry],
-          answer([{ mutationId: entry.mutationId, collection: 'notes', version: V1 }]),
-        ),
-      ).toBe(0);
+      expect(await settle(replica, entry, { collection: 'notes', version: V1 })).toBe(0);
       expect(await store.countOutbox()).toBe(1);
       expect(
         await replica.applyPushResults(
@@ -421,10 +363,7 @@ describe.each([
         data: { title: 'A' },
       });
       await store.write([{ type: 'deleteDoc', collection: 'tasks', id: 'a' }]);
-      await replica.applyPushResults(
-        [entry],
-        answer([{ mutationId: entry.mutationId, version: V1 }]),
-      );
+      await settle(replica, entry, { version: V1 });
       expect(await store.getDoc('tasks', 'a')).toMatchObject({
         collection: 'tasks',
         id: 'a',
@@ -465,39 +404,22 @@ describe.each([
         version: made!.hlc,
       });
       // Delivered by a view, then lost to another writer: the view speaks for it, it stays.
-      await store.write([
-        {
-          type: 'putDoc',
-          doc: {
-            collection: 'tasks',
-            id: 'held',
-            data: { title: 'h' },
-            server: { title: 'h' },
-            version: V1,
-            views: { v: '' },
-          },
-        },
-      ]);
+      await putTask(store, {
+        id: 'held',
+        data: { title: 'h' },
+        server: { title: 'h' },
+        version: V1,
+        views: { v: '' },
+      });
       // Written behind the replica: its kept sum is recomputed to include it.
       if (integrityOn) await replica.recompute('tasks');
-      const lost = await replica.write({
-        collection: 'tasks',
+      const lost = await patch(replica, 'held', { title: 'mine' });
+      await settle(replica, lost, {
         id: 'held',
-        op: 'patch',
-        data: { title: 'mine' },
+        status: 'conflict_resolved',
+        version: V2,
+        doc: { title: 'theirs' },
       });
-      await replica.applyPushResults(
-        [lost],
-        answer([
-          {
-            mutationId: lost.mutationId,
-            id: 'held',
-            status: 'conflict_resolved',
-            version: V2,
-            doc: { title: 'theirs' },
-          },
-        ]),
-      );
       expect(await store.getDoc('tasks', 'held')).toMatchObject({
         data: { title: 'theirs' },
         views: { v: '' },
@@ -509,18 +431,12 @@ describe.each([
         op: 'upsert',
         data: { title: 'x' },
       });
-      await replica.applyPushResults(
-        [other],
-        answer([
-          {
-            mutationId: other.mutationId,
-            id: 'x',
-            status: 'conflict_resolved',
-            version: V2,
-            doc: { title: 'theirs' },
-          },
-        ]),
-      );
+      await settle(replica, other, {
+        id: 'x',
+        status: 'conflict_resolved',
+        version: V2,
+        doc: { title: 'theirs' },
+      });
       expect(await store.getDoc('tasks', 'x')).toBeNull();
       if (integrityOn)
         expect((await store.getMeta('checksums'))!.tasks).toBe(await sumOf(store, 'tasks'));
@@ -531,10 +447,7 @@ describe.each([
         op: 'upsert',
         data: { title: 'r' },
       });
-      await replica.applyPushResults(
-        [refused],
-        answer([{ mutationId: refused.mutationId, id: 'r', status: 'rejected' }]),
-      );
+      await settle(replica, refused, { id: 'r', status: 'rejected' });
       expect(await store.getDoc('tasks', 'r')).toMatchObject({
         version: null,
         server: null,
@@ -546,18 +459,9 @@ describe.each([
   describe('server pages', () => {
     it('a view page with an older version than the copy held keeps the copy and tags it with the view', async () => {
       const { store, replica } = setup(integrityOn);
-      const view = {
-        key: 'v',
-        rule: 'r',
-        params: null,
-        collection: 'tasks',
-        checkpoint: 'c1',
-        rebuild: null,
-        ready: true,
-        leaving: false,
-        at: '',
-      };
-      await store.write([{ type: 'setMeta', key: 'views', value: { v: view } }]);
+      await store.write([
+        { type: 'setMeta', key: 'views', value: { v: view('v', { checkpoint: 'c1' }) } },
+      ]);
       // A document of this device's own, pushed and accepted: no view has delivered it.
       const entry = await replica.write({
         collection: 'tasks',
@@ -565,10 +469,7 @@ describe.each([
         op: 'upsert',
         data: { title: 'mine' },
       });
-      await replica.applyPushResults(
-        [entry],
-        answer([{ mutationId: entry.mutationId, version: V2 }]),
-      );
+      await settle(replica, entry, { version: V2 });
       await replica.applyServerChanges(
         [upsert('a', { title: 'old' }, V1)],
         'c2',
@@ -613,19 +514,6 @@ describe.each([
   });
 
   describe('server pages, views and resync passes', () => {
-    const view = (key: string, extra: Record<string, unknown> = {}) => ({
-      key,
-      rule: 'r',
-      params: null,
-      collection: 'tasks',
-      checkpoint: null,
-      rebuild: null,
-      ready: true,
-      leaving: false,
-      at: '',
-      ...extra,
-    });
-
     it('a resync pass takes the export even over a newer copy, and keeps what it marked', async () => {
       const { store, replica } = setup(integrityOn);
       await replica.applyServerChanges([upsert('a', { title: 'newer' }, V2)], 'c1');
@@ -822,10 +710,7 @@ describe.each([
       });
       await replica.applyServerChanges([], 'c4', [], null, { expected: { tasks: wrong } });
       expect(integrity.counters).toMatchObject({ checks: 0, mismatches: 0 });
-      await replica.applyPushResults(
-        [entry],
-        answer([{ mutationId: entry.mutationId, id: 'p', version: V2 }]),
-      );
+      await settle(replica, entry, { id: 'p', version: V2 });
       // Served by a view: its sums cover views, not the default request.
       await store.write([{ type: 'setMeta', key: 'views', value: { v: view('v') } }]);
       await replica.applyServerChanges([], 'c5', [], null, { expected: { tasks: wrong } });
@@ -943,18 +828,6 @@ describe.each([
   });
 
   describe('more answers and pages', () => {
-    const view = (key: string) => ({
-      key,
-      rule: 'r',
-      params: null,
-      collection: 'tasks',
-      checkpoint: null,
-      rebuild: null,
-      ready: true,
-      leaving: false,
-      at: '',
-    });
-
     it('collections served through views are learned from view pages and mixed pages with `left`, added to those known', async () => {
       const { store, replica } = setup(integrityOn);
       await store.write([
@@ -1026,61 +899,27 @@ describe.each([
     it('duplicates settle as their original outcome; every push answer counts as a settle for view checks', async () => {
       const { store, replica, conflicts, integrity } = setup(integrityOn);
       await replica.applyServerChanges([upsert('a', { title: 'A' })], 'c1');
-      const accepted = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { note: 'x' },
-      });
-      await replica.applyPushResults(
-        [accepted],
-        answer([
-          {
-            mutationId: accepted.mutationId,
-            status: 'duplicate',
-            original: 'accepted',
-            version: V2,
-          },
-        ]),
-      );
+      const accepted = await patch(replica, 'a', { note: 'x' });
+      await settle(replica, accepted, { status: 'duplicate', original: 'accepted', version: V2 });
       expect(await store.getDoc('tasks', 'a')).toMatchObject({
         version: V2,
         server: { title: 'A', note: 'x' },
         pending: false,
       });
       expect(conflicts).toEqual([]);
-      const rejected = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { note: 'no' },
+      const rejected = await patch(replica, 'a', { note: 'no' });
+      await settle(replica, rejected, {
+        status: 'duplicate',
+        original: 'rejected',
+        error: { code: 'FORBIDDEN', message: 'no' },
       });
-      await replica.applyPushResults(
-        [rejected],
-        answer([
-          {
-            mutationId: rejected.mutationId,
-            status: 'duplicate',
-            original: 'rejected',
-            error: { code: 'FORBIDDEN', message: 'no' },
-          },
-        ]),
-      );
       expect(conflicts).toMatchObject([
         { status: 'rejected', duplicate: true, error: { code: 'FORBIDDEN' } },
       ]);
       expect((await replica.rejected()).map((r) => r.error.code)).toEqual(['FORBIDDEN']);
       // Its outcome forgotten by the server: the state stays, nothing reported.
-      const unknown = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { n: 1 },
-      });
-      await replica.applyPushResults(
-        [unknown],
-        answer([{ mutationId: unknown.mutationId, status: 'duplicate' }]),
-      );
+      const unknown = await patch(replica, 'a', { n: 1 });
+      await settle(replica, unknown, { status: 'duplicate' });
       expect(await store.getDoc('tasks', 'a')).toMatchObject({
         version: V2,
         server: { title: 'A', note: 'x' },
@@ -1092,44 +931,22 @@ describe.each([
 
     it('a document that left every view stays while later changes of it are pending, and leaves once they are answered', async () => {
       const { store, replica } = setup(integrityOn);
-      await store.write([
-        {
-          type: 'putDoc',
-          doc: {
-            collection: 'tasks',
-            id: 'a',
-            data: { title: 'A' },
-            server: { title: 'A' },
-            version: V1,
-            views: {},
-          },
-        },
-      ]);
+      await putTask(store, {
+        id: 'a',
+        data: { title: 'A' },
+        server: { title: 'A' },
+        version: V1,
+        views: {},
+      });
       if (integrityOn) await replica.recompute('tasks');
-      const first = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { note: '1' },
-      });
-      const second = await replica.write({
-        collection: 'tasks',
-        id: 'a',
-        op: 'patch',
-        data: { n: 2 },
-      });
-      await replica.applyPushResults(
-        [first],
-        answer([{ mutationId: first.mutationId, version: V2 }]),
-      );
+      const first = await patch(replica, 'a', { note: '1' });
+      const second = await patch(replica, 'a', { n: 2 });
+      await settle(replica, first, { version: V2 });
       expect(await store.getDoc('tasks', 'a')).toMatchObject({
         data: { title: 'A', note: '1', n: 2 },
         pending: true,
       });
-      await replica.applyPushResults(
-        [second],
-        answer([{ mutationId: second.mutationId, version: V3 }]),
-      );
+      await settle(replica, second, { version: V3 });
       expect(await store.getDoc('tasks', 'a')).toBeNull();
       if (integrityOn)
         expect((await store.getMeta('checksums'))!.tasks).toBe(await sumOf(store, 'tasks'));
@@ -1183,12 +1000,7 @@ describe.each([
         { id: 'both', views: { '': '', v: '' }, mark: 'old' },
         { id: 'view-only', views: { v: '' }, mark: 'old' },
       ]);
-      const local = await replica.write({
-        collection: 'tasks',
-        id: 'kept',
-        op: 'patch',
-        data: { note: 'mine' },
-      });
+      const local = await patch(replica, 'kept', { note: 'mine' });
       // This pass marked `marked` only.
       await replica.applyServerChanges([upsert('marked', { title: 'm' })], null, [], 'new');
       if (integrityOn) await replica.recompute('tasks');
