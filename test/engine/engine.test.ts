@@ -737,3 +737,38 @@ describe('createSyncEngine: details the event and resolver tests pin down', () =
     expect(e.recorded).toEqual([1]);
   });
 });
+
+describe('createSyncEngine: a view checksum under the rate limit', () => {
+  /** A pull of a 1,100-document view asking for its checksum (two scan pages), with `requests` tokens per hour. */
+  async function verifiedPull(requests: number) {
+    const now = 1_800_000_000_000;
+    const { engine } = await setup({
+      clock: { now: () => now },
+      rateLimit: { requests, windowMs: 3_600_000 },
+      limits: { pullMaxLimit: 2000, pullDefaultLimit: 2000 },
+      rules: { all: { collection: 'tasks', fields: ['title'], where: () => ({}) } },
+    });
+    const actor = newActor('scan');
+    for (let i = 0; i < 1100; i += 550)
+      await engine.write(
+        actor.scopeId,
+        Array.from({ length: 550 }, (_, k) => ({
+          collection: 'tasks' as const,
+          id: `t${String(i + k).padStart(4, '0')}`,
+          op: 'upsert' as const,
+          data: { title: 'x' },
+        })),
+      );
+    const page = await engine.pull(actor, { view: { rule: 'all' }, verifyView: true });
+    expect(page.hasMore).toBe(false);
+    expect(page.changes).toHaveLength(1100);
+    return page;
+  }
+
+  it("each scan page after the first takes a 'full' token: with none left the pull answers without the checksum", async () => {
+    // One token for the pull, one for the second scan page: the sum is sent.
+    expect((await verifiedPull(2)).checksums?.tasks).toMatch(/^[0-9a-f]{16}$/);
+    // Only the pull's token: the scan stops, the page goes without a sum (the client asks again later).
+    expect((await verifiedPull(1)).checksums).toBeUndefined();
+  });
+});
