@@ -41,6 +41,8 @@ export function createRateLimiter(
 export interface TokenBuckets {
   /** Takes a token from `key`'s bucket: 0 when allowed, else the milliseconds until one is available. */
   take(key: string): number;
+  /** How many buckets are held now (idle ones are forgotten once more than 10,000 are held). */
+  readonly size: number;
 }
 
 /**
@@ -81,6 +83,9 @@ export function createTokenBuckets(
         return 0;
       }
       return Math.max(1, Math.ceil((1 - bucket.tokens) / perMs));
+    },
+    get size() {
+      return buckets.size;
     },
   };
 }

@@ -58,23 +58,28 @@ describe('createRateLimiter', () => {
 });
 
 describe('createTokenBuckets: forgetting idle buckets', () => {
-  it('once more than 10,000 keys are held, only full (idle) buckets are forgotten: a drained one keeps its debt', () => {
+  it('once 10,000 buckets are held, a new key sweeps: only full (idle) buckets are forgotten, a drained one keeps its debt', () => {
     let t = 1_000_000; // not 0: elapsed time must be `t - at`, never `t + at`
     const buckets = createTokenBuckets({ requests: 2, windowMs: 1000 }, () => t);
-    // `hot` drains its bucket; 10,000 other keys each take one token of two.
+    // `hot` drains its bucket; 10,000 other keys each take one token of two. The 10,000th key
+    // sweeps: no bucket is full, nothing is forgotten.
     expect([buckets.take('hot'), buckets.take('hot'), buckets.take('hot')]).toEqual([0, 0, 500]);
     for (let i = 0; i < 10_000; i++) buckets.take(`k${i}`);
-    // The next new key sweeps: none is full yet, nothing is forgotten, `hot` still waits.
+    expect(buckets.size).toBe(10_001);
     t = 1_000_100;
     expect(buckets.take('new-1')).toBe(0);
+    expect(buckets.size).toBe(10_002);
     expect(buckets.take('hot')).toBe(400);
-    // Later the others have refilled (idle) while `hot` was just drained again: a sweep at the
-    // next doubling (20,000 keys) forgets the idle ones and keeps `hot`'s debt.
+    // Later the k keys and new-1 have refilled (idle) while `hot` has not. The next sweep waits
+    // until twice as many are held (20,000): it forgets the idle ones only.
     t = 1_000_700;
-    for (let i = 0; i < 10_000; i++) buckets.take(`m${i}`);
+    for (let i = 0; i < 9_997; i++) buckets.take(`m${i}`);
+    expect(buckets.size).toBe(19_999);
+    buckets.take('m9997');
+    expect(buckets.size).toBe(20_000);
+    buckets.take('m9998');
+    expect(buckets.size).toBe(10_000); // hot and m0…m9998
     expect(buckets.take('hot')).toBe(0);
-    expect(buckets.take('hot')).toBeGreaterThan(0);
-    expect(buckets.take('new-2')).toBe(0);
     expect(buckets.take('hot')).toBeGreaterThan(0);
     // A forgotten key starts again with a full bucket, as it had.
     expect([buckets.take('k1'), buckets.take('k1'), buckets.take('k1')]).toEqual([0, 0, 500]);
