@@ -600,15 +600,15 @@ export class Replica {
           server: null,
         };
         docs.set(key, doc);
-        const conflict = this.settle(doc, entry, outcome);
+        // A rejection without an error (the protocol allows it) gets one, the same in the record and the event.
+        const settled: Outcome =
+          outcome.status === 'rejected' && !outcome.error
+            ? { ...outcome, error: { code: 'REJECTED', message: 'rejected by the server' } }
+            : outcome;
+        const conflict = this.settle(doc, entry, settled);
         if (conflict) conflicts.push(conflict);
-        if (outcome.status === 'rejected')
-          rejected.push({
-            change: entry,
-            error: outcome.error ?? { code: 'REJECTED', message: 'rejected by the server' },
-            kind: outcome.kind,
-            at,
-          });
+        if (settled.status === 'rejected')
+          rejected.push({ change: entry, error: settled.error!, kind: settled.kind, at });
       }
       const gone = new Set(answered.map((a) => a.entry.mutationId));
       const othersPending = (await this.store.countOutbox()) > gone.size;

@@ -309,7 +309,12 @@ describe.each([
         error: { code: 'REJECTED', message: 'rejected by the server' },
         kind: 'result',
       });
-      expect(conflicts[0]).toMatchObject({ status: 'rejected', id: 'a', duplicate: false });
+      expect(conflicts[0]).toMatchObject({
+        status: 'rejected',
+        id: 'a',
+        duplicate: false,
+        error: { code: 'REJECTED', message: 'rejected by the server' },
+      });
       const refused = await patch(replica, 'a', { title: 'big' });
       await replica.applyRefusal(refused, {
         code: 'PAYLOAD_TOO_LARGE',
