@@ -38,7 +38,11 @@ describe.skipIf(skip !== null)('collection browser for an app schema', () => {
       .map((d) => ({ id: d.id, ...d.data }));
 
   it("lists the schema's collections, writes what the schema allows and syncs both ways", async () => {
-    expect(env.server.output()).toContain('collection browser for your schema');
+    // The server prints its web-app line just after "listening on" (which is when the harness
+    // starts the tests): wait for it rather than read the output at once.
+    await until('the web-app line of the server', () =>
+      env.server.output().includes('collection browser for your schema'),
+    );
     const context = await env.browser.newContext({ viewport: { width: 1200, height: 800 } });
     const page = await context.newPage();
     await page.goto(env.server.url);
